@@ -1,0 +1,352 @@
+//! Piece hashing: streaming over chunks, or on several threads over a
+//! positional source. Both give the same bytes.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha1::{Digest, Sha1};
+
+use crate::error::{Error, Result};
+use crate::piece_length::PieceLength;
+use crate::source::{ReadAt, read_exact_at};
+
+/// The SHA-1 hashes of an object's pieces, and the lengths they were made with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pieces {
+    piece_length: u64,
+    length: u64,
+    hashes: Vec<u8>,
+}
+
+impl Pieces {
+    /// Piece hashes computed elsewhere (for example while an object was
+    /// uploaded): `hashes` is the concatenated 20-byte digests, one per
+    /// piece of `length` bytes cut into `piece_length` pieces.
+    pub fn from_parts(piece_length: PieceLength, length: u64, hashes: Vec<u8>) -> Result<Self> {
+        let expected = piece_length.piece_count(length);
+        if hashes.len() as u64 != expected.saturating_mul(20) {
+            return Err(Error::field(
+                "pieces",
+                format!(
+                    "{} bytes of hashes, but {length} bytes in pieces of {piece_length} need {expected} hashes of 20 bytes",
+                    hashes.len()
+                ),
+            ));
+        }
+        Ok(Pieces {
+            piece_length: piece_length.get(),
+            length,
+            hashes,
+        })
+    }
+
+    /// The piece length in bytes.
+    pub fn piece_length(&self) -> u64 {
+        self.piece_length
+    }
+
+    /// The total length of the data hashed.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
+    /// The concatenated 20-byte hashes: the torrent's `pieces` string.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.hashes
+    }
+
+    /// The number of pieces.
+    pub fn count(&self) -> usize {
+        self.hashes.len() / 20
+    }
+
+    /// The hash of piece `index`.
+    pub fn get(&self, index: usize) -> Option<[u8; 20]> {
+        let start = index.checked_mul(20)?;
+        self.hashes
+            .get(start..start.checked_add(20)?)?
+            .try_into()
+            .ok()
+    }
+
+    /// The hashes in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = [u8; 20]> + '_ {
+        self.hashes
+            .chunks_exact(20)
+            .map(|c| c.try_into().expect("chunks of 20"))
+    }
+}
+
+impl std::fmt::Debug for Pieces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pieces")
+            .field("piece_length", &self.piece_length)
+            .field("length", &self.length)
+            .field("count", &self.count())
+            .finish()
+    }
+}
+
+/// Hashes a stream of chunks into pieces.
+///
+/// Chunks may have any size; the result is the same however the data is cut.
+/// The last piece may be short. No bytes are copied: each chunk goes straight
+/// into SHA-1. A 0-byte stream gives 0 pieces (and
+/// [`TorrentBuilder`](crate::TorrentBuilder) then refuses to build, as
+/// BitTorrent clients refuse torrents of length 0).
+///
+/// ```
+/// use s3torrent_metainfo::{PieceHasher, PieceLength};
+///
+/// let data = vec![0u8; 40_000];
+/// let mut a = PieceHasher::new(PieceLength::MIN);
+/// a.update(&data);
+/// let mut b = PieceHasher::new(PieceLength::MIN);
+/// for chunk in data.chunks(777) {
+///     b.update(chunk);
+/// }
+/// let (a, b) = (a.finish(), b.finish());
+/// assert_eq!(a, b);
+/// assert_eq!(a.count(), 3); // 16384 + 16384 + 7232
+/// ```
+#[derive(Clone, Debug)]
+pub struct PieceHasher {
+    piece_length: u64,
+    current: Sha1,
+    filled: u64,
+    total: u64,
+    hashes: Vec<u8>,
+}
+
+impl PieceHasher {
+    /// A hasher for pieces of `piece_length`.
+    pub fn new(piece_length: PieceLength) -> Self {
+        Self::with_piece_bytes(piece_length.get())
+    }
+
+    /// A hasher for any positive piece length, as third-party torrents have.
+    pub(crate) fn with_piece_bytes(piece_length: u64) -> Self {
+        debug_assert!(piece_length > 0);
+        PieceHasher {
+            piece_length,
+            current: Sha1::new(),
+            filled: 0,
+            total: 0,
+            hashes: Vec::new(),
+        }
+    }
+
+    /// Feeds the next chunk.
+    pub fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let room = self.piece_length - self.filled;
+            let take = data.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            self.current.update(&data[..take]);
+            self.filled += take as u64;
+            self.total += take as u64;
+            data = &data[take..];
+            if self.filled == self.piece_length {
+                let digest = std::mem::take(&mut self.current).finalize();
+                self.hashes.extend_from_slice(&digest);
+                self.filled = 0;
+            }
+        }
+    }
+
+    /// How many bytes have been fed.
+    pub fn bytes_hashed(&self) -> u64 {
+        self.total
+    }
+
+    /// Hashes the last, short piece (if any) and returns all the hashes.
+    pub fn finish(mut self) -> Pieces {
+        if self.filled > 0 {
+            self.hashes.extend_from_slice(&self.current.finalize());
+        }
+        Pieces {
+            piece_length: self.piece_length,
+            length: self.total,
+            hashes: self.hashes,
+        }
+    }
+}
+
+/// How [`hash_source`] uses threads and memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashOptions {
+    threads: NonZeroUsize,
+    buffer_size: usize,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        HashOptions {
+            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            buffer_size: Self::DEFAULT_BUFFER_SIZE,
+        }
+    }
+}
+
+impl HashOptions {
+    /// The default read buffer per thread: 1 MiB.
+    pub const DEFAULT_BUFFER_SIZE: usize = 1 << 20;
+
+    /// All available cores, 1 MiB buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the number of threads (at least 1).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN);
+        self
+    }
+
+    /// Sets each thread's read buffer (at least 4 KiB). Memory use is about
+    /// threads × buffer size, whatever the object's size.
+    pub fn buffer_size(mut self, bytes: usize) -> Self {
+        self.buffer_size = bytes.max(4096);
+        self
+    }
+
+    /// The number of threads.
+    pub fn thread_count(&self) -> usize {
+        self.threads.get()
+    }
+
+    /// Each thread's read buffer in bytes.
+    pub fn buffer_bytes(&self) -> usize {
+        self.buffer_size
+    }
+}
+
+/// Hashes `length` bytes of a positional source into pieces, on several threads.
+///
+/// Threads take batches of whole pieces (about 4 MiB at a time) from a shared
+/// counter, so a slow thread never holds the others back; each reads its
+/// pieces through its own buffer. The result is byte-identical to
+/// [`PieceHasher`] over the same bytes. `progress` is called with the bytes
+/// hashed so far, about every 4 MiB, from the worker threads.
+///
+/// This call is CPU-bound and blocks until done: an async host runs it on a
+/// blocking thread (for tokio, `spawn_blocking`).
+///
+/// ```
+/// use s3torrent_metainfo::{HashOptions, PieceHasher, PieceLength, hash_source};
+///
+/// let data: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
+/// let pieces = hash_source(&data, data.len() as u64, PieceLength::MIN,
+///                          &HashOptions::new().threads(2), &|_| {})?;
+/// let mut one = PieceHasher::new(PieceLength::MIN);
+/// one.update(&data);
+/// assert_eq!(pieces, one.finish());
+/// # Ok::<(), s3torrent_metainfo::Error>(())
+/// ```
+pub fn hash_source<R: ReadAt + Sync + ?Sized>(
+    source: &R,
+    length: u64,
+    piece_length: PieceLength,
+    options: &HashOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Pieces> {
+    hash_source_with_length(source, length, piece_length.get(), options, progress)
+}
+
+/// Bytes a thread takes from the shared counter at a time.
+const BATCH_BYTES: u64 = 4 << 20;
+
+pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
+    source: &R,
+    length: u64,
+    piece_length: u64,
+    options: &HashOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Pieces> {
+    let count = length.div_ceil(piece_length);
+    let batch = (BATCH_BYTES / piece_length).max(1);
+    let batches = count.div_ceil(batch);
+    let threads = usize::try_from(batches)
+        .unwrap_or(usize::MAX)
+        .clamp(1, options.thread_count());
+    let buffer_size = options
+        .buffer_size
+        .min(usize::try_from(piece_length).unwrap_or(usize::MAX));
+
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    let work = || -> Vec<(u64, [u8; 20])> {
+        let mut buf = vec![0u8; buffer_size];
+        let mut out = Vec::new();
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            if b >= batches || failed.lock().map(|f| f.is_some()).unwrap_or(true) {
+                return out;
+            }
+            let mut batch_bytes = 0;
+            for index in b * batch..((b + 1) * batch).min(count) {
+                let start = index * piece_length;
+                let end = (start + piece_length).min(length);
+                match hash_piece(source, start, end, length, &mut buf) {
+                    Ok(digest) => out.push((index, digest)),
+                    Err(e) => {
+                        if let Ok(mut slot) = failed.lock() {
+                            slot.get_or_insert(e);
+                        }
+                        return out;
+                    }
+                }
+                batch_bytes += end - start;
+            }
+            progress(done.fetch_add(batch_bytes, Ordering::Relaxed) + batch_bytes);
+        }
+    };
+    let results: Vec<Vec<(u64, [u8; 20])>> = if threads == 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut hashes = vec![0u8; usize::try_from(count * 20).expect("hashes fit in memory")];
+    for (index, digest) in results.into_iter().flatten() {
+        let at = index as usize * 20;
+        hashes[at..at + 20].copy_from_slice(&digest);
+    }
+    Ok(Pieces {
+        piece_length,
+        length,
+        hashes,
+    })
+}
+
+fn hash_piece<R: ReadAt + ?Sized>(
+    source: &R,
+    start: u64,
+    end: u64,
+    length: u64,
+    buf: &mut [u8],
+) -> Result<[u8; 20]> {
+    let mut sha = Sha1::new();
+    let mut at = start;
+    while at < end {
+        let n = buf
+            .len()
+            .min(usize::try_from(end - at).unwrap_or(usize::MAX));
+        read_exact_at(source, &mut buf[..n], at, length)?;
+        sha.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(sha.finalize().into())
+}

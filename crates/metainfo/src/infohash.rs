@@ -1,0 +1,123 @@
+//! The v1 info-hash and its text forms.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha1::{Digest, Sha1};
+
+use crate::error::{Error, Result};
+
+/// A BitTorrent v1 info-hash: the SHA-1 of the `info` dictionary's bytes
+/// exactly as they stand in the torrent file.
+///
+/// ```
+/// use s3torrent_metainfo::InfoHash;
+///
+/// let h = InfoHash::of_info_bytes(b"d6:lengthi5e4:name1:a12:piece lengthi16384e6:pieces0:e");
+/// let hex = h.to_hex();
+/// assert_eq!(hex.len(), 40);
+/// assert_eq!(h.to_base32().len(), 32);
+/// assert_eq!(hex.parse::<InfoHash>()?, h);
+/// assert_eq!(h.to_base32().parse::<InfoHash>()?, h);
+/// # Ok::<(), s3torrent_metainfo::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InfoHash([u8; 20]);
+
+impl InfoHash {
+    /// Wraps a 20-byte digest.
+    pub fn from_bytes(bytes: [u8; 20]) -> Self {
+        InfoHash(bytes)
+    }
+
+    /// Hashes the raw bytes of an `info` dictionary.
+    pub fn of_info_bytes(info: &[u8]) -> Self {
+        InfoHash(Sha1::digest(info).into())
+    }
+
+    /// The 20 bytes.
+    pub fn as_bytes(&self) -> &[u8; 20] {
+        &self.0
+    }
+
+    /// 40 lowercase hexadecimal characters.
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// 32 characters of RFC 4648 base32 (uppercase, no padding), the other
+    /// form magnet links may carry.
+    pub fn to_base32(&self) -> String {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut out = String::with_capacity(32);
+        // 20 bytes = 160 bits = 32 groups of 5 bits, exactly.
+        for chunk in self.0.chunks(5) {
+            let n = chunk.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+            for i in (0..8).rev() {
+                out.push(ALPHABET[(n >> (i * 5) & 31) as usize] as char);
+            }
+        }
+        out
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+impl FromStr for InfoHash {
+    type Err = Error;
+
+    /// Parses 40 hex digits (either case) or 32 base32 characters (either case).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::field(
+                "info-hash",
+                format!("{s:?} is neither 40 hex digits nor 32 base32 characters"),
+            )
+        };
+        let mut out = [0u8; 20];
+        match s.len() {
+            40 => {
+                for (i, pair) in s.as_bytes().chunks(2).enumerate() {
+                    let digit = |c: u8| (c as char).to_digit(16).ok_or_else(bad);
+                    out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+                }
+            }
+            32 => {
+                for (i, group) in s.as_bytes().chunks(8).enumerate() {
+                    let mut n = 0u64;
+                    for c in group {
+                        let v = match c.to_ascii_uppercase() {
+                            c @ b'A'..=b'Z' => c - b'A',
+                            c @ b'2'..=b'7' => c - b'2' + 26,
+                            _ => return Err(bad()),
+                        };
+                        n = n << 5 | u64::from(v);
+                    }
+                    out[i * 5..i * 5 + 5].copy_from_slice(&n.to_be_bytes()[3..]);
+                }
+            }
+            _ => return Err(bad()),
+        }
+        Ok(InfoHash(out))
+    }
+}
+
+impl fmt::Display for InfoHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for InfoHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InfoHash({})", self.to_hex())
+    }
+}

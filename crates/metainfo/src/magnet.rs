@@ -1,0 +1,58 @@
+//! Magnet URIs (BEP 9, with BEP 19 web seeds as `ws`).
+
+use std::fmt::Write;
+
+use crate::infohash::InfoHash;
+
+/// Builds `magnet:?xt=urn:btih:HEX&dn=NAME&tr=TRACKER…&ws=WEBSEED…`.
+///
+/// Every value is percent-encoded: all bytes but RFC 3986's unreserved
+/// characters (`A–Z a–z 0–9 - . _ ~`) become `%XX`, so `&`, `=`, `+`, `#`,
+/// spaces and UTF-8 survive any parser.
+///
+/// ```
+/// use s3torrent_metainfo::{magnet_uri, InfoHash};
+///
+/// let h: InfoHash = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a".parse()?;
+/// assert_eq!(
+///     magnet_uri(&h, Some("a b&c.txt"), &["http://t/announce?x=1"], &[]),
+///     "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a\
+///      &dn=a%20b%26c.txt&tr=http%3A%2F%2Ft%2Fannounce%3Fx%3D1",
+/// );
+/// # Ok::<(), s3torrent_metainfo::Error>(())
+/// ```
+pub fn magnet_uri<S: AsRef<str>>(
+    info_hash: &InfoHash,
+    name: Option<&str>,
+    trackers: &[S],
+    web_seeds: &[S],
+) -> String {
+    let mut uri = format!("magnet:?xt=urn:btih:{}", info_hash.to_hex());
+    let mut param = |key: &str, value: &str| {
+        uri.push('&');
+        uri.push_str(key);
+        uri.push('=');
+        percent_encode_into(&mut uri, value.as_bytes());
+    };
+    if let Some(name) = name {
+        param("dn", name);
+    }
+    for t in trackers {
+        param("tr", t.as_ref());
+    }
+    for w in web_seeds {
+        param("ws", w.as_ref());
+    }
+    uri
+}
+
+/// Percent-encodes everything except RFC 3986's unreserved characters.
+pub(crate) fn percent_encode_into(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
