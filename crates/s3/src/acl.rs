@@ -1,0 +1,209 @@
+//! Access control lists, canned ACLs and object ownership.
+
+use crate::error::{ErrorCode, Result, S3Error};
+use crate::model::{CanonicalId, Principal, Requester};
+
+/// Who a grant is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Grantee {
+    /// One canonical user.
+    CanonicalUser(CanonicalId),
+    /// `http://acs.amazonaws.com/groups/global/AllUsers`: everyone, anonymous too.
+    AllUsers,
+    /// `http://acs.amazonaws.com/groups/global/AuthenticatedUsers`: anyone who signs.
+    AuthenticatedUsers,
+}
+
+impl Grantee {
+    /// The group URI S3 writes for a group grantee.
+    pub const ALL_USERS_URI: &'static str = "http://acs.amazonaws.com/groups/global/AllUsers";
+    /// The group URI for authenticated users.
+    pub const AUTHENTICATED_USERS_URI: &'static str =
+        "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+    /// Whether the grant covers this requester.
+    pub fn covers(&self, requester: &Requester) -> bool {
+        match (self, requester) {
+            (Grantee::AllUsers, _) => true,
+            (Grantee::AuthenticatedUsers, Requester::Authenticated(_)) => true,
+            (Grantee::CanonicalUser(id), Requester::Authenticated(p)) => *id == p.canonical_id,
+            _ => false,
+        }
+    }
+}
+
+/// What a grant allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read the object (or list the bucket).
+    Read,
+    /// Write (buckets: create and delete objects).
+    Write,
+    /// Read the ACL.
+    ReadAcp,
+    /// Write the ACL.
+    WriteAcp,
+    /// All of the above.
+    FullControl,
+}
+
+impl Permission {
+    /// The name S3 writes in `<Permission>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Read => "READ",
+            Permission::Write => "WRITE",
+            Permission::ReadAcp => "READ_ACP",
+            Permission::WriteAcp => "WRITE_ACP",
+            Permission::FullControl => "FULL_CONTROL",
+        }
+    }
+
+    /// Whether a grant of `self` allows `wanted`.
+    pub fn allows(self, wanted: Permission) -> bool {
+        self == Permission::FullControl || self == wanted
+    }
+}
+
+/// One grant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Grant {
+    /// Who.
+    pub grantee: Grantee,
+    /// What.
+    pub permission: Permission,
+}
+
+impl Grant {
+    /// A grant.
+    pub fn new(grantee: Grantee, permission: Permission) -> Self {
+        Grant {
+            grantee,
+            permission,
+        }
+    }
+}
+
+/// An access control list: the resource's owner and its grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acl {
+    /// The owner.
+    pub owner: Principal,
+    /// The grants.
+    pub grants: Vec<Grant>,
+}
+
+impl Acl {
+    /// Whether the grants allow `requester` the `permission`.
+    pub fn allows(&self, requester: &Requester, permission: Permission) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.permission.allows(permission) && g.grantee.covers(requester))
+    }
+
+    /// The ACL a canned ACL expands to, for an object owned by `owner` in a
+    /// bucket owned by `bucket_owner`. For a bucket, pass its owner twice.
+    pub fn canned(canned: CannedAcl, owner: &Principal, bucket_owner: &Principal) -> Acl {
+        let user = |p: &Principal| Grantee::CanonicalUser(p.canonical_id.clone());
+        let mut grants = vec![Grant::new(user(owner), Permission::FullControl)];
+        match canned {
+            CannedAcl::Private => {}
+            CannedAcl::PublicRead => grants.push(Grant::new(Grantee::AllUsers, Permission::Read)),
+            CannedAcl::PublicReadWrite => {
+                grants.push(Grant::new(Grantee::AllUsers, Permission::Read));
+                grants.push(Grant::new(Grantee::AllUsers, Permission::Write));
+            }
+            CannedAcl::AuthenticatedRead => {
+                grants.push(Grant::new(Grantee::AuthenticatedUsers, Permission::Read))
+            }
+            CannedAcl::BucketOwnerRead if bucket_owner != owner => {
+                grants.push(Grant::new(user(bucket_owner), Permission::Read))
+            }
+            CannedAcl::BucketOwnerFullControl if bucket_owner != owner => {
+                grants.push(Grant::new(user(bucket_owner), Permission::FullControl))
+            }
+            CannedAcl::BucketOwnerRead | CannedAcl::BucketOwnerFullControl => {}
+        }
+        Acl {
+            owner: owner.clone(),
+            grants,
+        }
+    }
+
+    /// Whether anyone at all, anonymous included, may read.
+    pub fn is_public_read(&self) -> bool {
+        self.allows(&Requester::Anonymous, Permission::Read)
+    }
+}
+
+/// S3's canned ACLs, as `x-amz-acl` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CannedAcl {
+    /// `private`: the owner has full control; nobody else has access.
+    Private,
+    /// `public-read`: and everyone may read.
+    PublicRead,
+    /// `public-read-write`: and everyone may read and write.
+    PublicReadWrite,
+    /// `authenticated-read`: and any signed request may read.
+    AuthenticatedRead,
+    /// `bucket-owner-read`: and the bucket owner may read.
+    BucketOwnerRead,
+    /// `bucket-owner-full-control`: and the bucket owner has full control.
+    BucketOwnerFullControl,
+}
+
+impl CannedAcl {
+    /// All of them.
+    pub const ALL: [CannedAcl; 6] = [
+        CannedAcl::Private,
+        CannedAcl::PublicRead,
+        CannedAcl::PublicReadWrite,
+        CannedAcl::AuthenticatedRead,
+        CannedAcl::BucketOwnerRead,
+        CannedAcl::BucketOwnerFullControl,
+    ];
+
+    /// The `x-amz-acl` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CannedAcl::Private => "private",
+            CannedAcl::PublicRead => "public-read",
+            CannedAcl::PublicReadWrite => "public-read-write",
+            CannedAcl::AuthenticatedRead => "authenticated-read",
+            CannedAcl::BucketOwnerRead => "bucket-owner-read",
+            CannedAcl::BucketOwnerFullControl => "bucket-owner-full-control",
+        }
+    }
+}
+
+impl std::str::FromStr for CannedAcl {
+    type Err = S3Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        CannedAcl::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    ErrorCode::InvalidArgument,
+                    format!("{s:?} is not a canned ACL"),
+                    "",
+                )
+            })
+    }
+}
+
+/// A bucket's object ownership setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ObjectOwnership {
+    /// ACLs apply; the writer owns the objects it writes.
+    #[default]
+    ObjectWriter,
+    /// ACLs apply; objects written with `bucket-owner-full-control` belong to the bucket owner.
+    BucketOwnerPreferred,
+    /// ACLs are disabled: grants are ignored and the bucket owner's account
+    /// owns and controls every object (S3's default for new buckets since 2023).
+    BucketOwnerEnforced,
+}

@@ -1,0 +1,308 @@
+//! The GetObjectTorrent decision: a torrent plan, or the exact S3 error.
+
+use s3torrent_metainfo::{PieceLength, TorrentBuilder};
+
+use crate::acl::{ObjectOwnership, Permission};
+use crate::error::{ErrorCode, Result, S3Error};
+use crate::info::{BucketInfo, BucketKind, Encryption, ObjectInfo, ObjectLookup, RestoreState};
+use crate::model::{AccountId, BucketName, ObjectKey, Requester};
+use crate::policy::{TorrentPolicy, TorrentProfile};
+
+/// A GetObjectTorrent request, as the host received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorrentRequest {
+    /// The bucket, as named in the request.
+    pub bucket: String,
+    /// The key; `None` for `GET /bucket?torrent`.
+    pub key: Option<String>,
+    /// `versionId`, if given.
+    pub version_id: Option<String>,
+    /// Whether `x-amz-request-payer: requester` was sent.
+    pub request_payer: bool,
+    /// `x-amz-expected-bucket-owner`, unchecked.
+    pub expected_bucket_owner: Option<String>,
+    /// Who is asking, as the host authenticated them.
+    pub requester: Requester,
+}
+
+impl TorrentRequest {
+    /// An anonymous request for `bucket`/`key` with no options.
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>, requester: Requester) -> Self {
+        TorrentRequest {
+            bucket: bucket.into(),
+            key: Some(key.into()),
+            version_id: None,
+            request_payer: false,
+            expected_bucket_owner: None,
+            requester,
+        }
+    }
+
+    /// `/bucket/key`, the resource S3 names in errors.
+    pub fn resource(&self) -> String {
+        match &self.key {
+            Some(k) => format!("/{}/{k}", self.bucket),
+            None => format!("/{}", self.bucket),
+        }
+    }
+}
+
+/// The request after its names were checked: what to look up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRequest {
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The key.
+    pub key: ObjectKey,
+    /// The version, if asked for.
+    pub version_id: Option<String>,
+    expected_owner: Option<AccountId>,
+}
+
+/// Everything a torrent builder needs, once the request is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorrentPlan {
+    /// The bucket.
+    pub bucket: BucketName,
+    /// The object version to hash.
+    pub object: ObjectInfo,
+    /// The torrent's `name`: the key with `/` (and NUL) replaced by `_`, and
+    /// `.` or `..` replaced by as many `_`, since those are no file names.
+    pub name: String,
+    /// The piece length.
+    pub piece_length: PieceLength,
+    /// AWS or plain.
+    pub profile: TorrentProfile,
+    /// Trackers, each its own tier.
+    pub trackers: Vec<String>,
+    /// The web seed (`url-list`), if any.
+    pub web_seed: Option<String>,
+    /// Whether the response carries `x-amz-request-charged: requester`.
+    pub request_charged: bool,
+}
+
+impl TorrentPlan {
+    /// The builder for this plan's torrent.
+    pub fn builder(&self) -> TorrentBuilder {
+        let mut b = match self.profile {
+            TorrentProfile::Aws => {
+                TorrentBuilder::aws(self.bucket.as_str(), self.object.key.as_str())
+            }
+            TorrentProfile::Plain => TorrentBuilder::plain(self.name.clone()),
+        }
+        .name(self.name.clone());
+        for t in &self.trackers {
+            b = b.tracker(t.clone());
+        }
+        if let Some(w) = &self.web_seed {
+            b = b.web_seed(w.clone());
+        }
+        b
+    }
+}
+
+/// The torrent name for a key: `/` and NUL become `_`; a name that would be
+/// `.` or `..` becomes `_` or `__`.
+pub fn torrent_name(key: &str) -> String {
+    let name: String = key
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    match name.as_str() {
+        "." => "_".into(),
+        ".." => "__".into(),
+        _ => name,
+    }
+}
+
+/// Step one: the request's own shape. `?torrent` on a bucket, a bad bucket
+/// name, a key over 1024 bytes, or a malformed expected owner is refused
+/// before anything is looked up.
+pub fn check_request(req: &TorrentRequest) -> Result<CheckedRequest> {
+    let resource = req.resource();
+    let at = |e: S3Error| S3Error::with_message(e.code(), e.message(), resource.clone());
+    let Some(key) = &req.key else {
+        return Err(S3Error::new(
+            ErrorCode::RequestTorrentOfBucketError,
+            resource,
+        ));
+    };
+    let bucket = BucketName::new(req.bucket.clone()).map_err(at)?;
+    let key = ObjectKey::new(key.clone()).map_err(at)?;
+    let expected_owner = req
+        .expected_bucket_owner
+        .as_deref()
+        .map(AccountId::new)
+        .transpose()
+        .map_err(at)?;
+    Ok(CheckedRequest {
+        bucket,
+        key,
+        version_id: req.version_id.clone(),
+        expected_owner,
+    })
+}
+
+/// Decides GetObjectTorrent from plain data.
+///
+/// `bucket` is the bucket if it exists; `object` the lookup of the key (and
+/// version). The rules, in order:
+///
+/// 1. no key: `RequestTorrentOfBucketError` 400 (and malformed names or
+///    headers: their own 400s, see [`check_request`]);
+/// 2. no bucket: `NoSuchBucket` 404;
+/// 3. `x-amz-expected-bucket-owner` not the bucket owner's account: `AccessDenied` 403;
+/// 4. a directory bucket: `NotImplemented` 501, as S3 documents
+///    GetObjectTorrent as unsupported there; `versionId` when the policy
+///    refuses versions: `InvalidArgument` 400;
+/// 5. no such key, no such version, or a delete marker as the current
+///    version: `NoSuchKey`/`NoSuchVersion` 404 if the requester may list the
+///    bucket, else `AccessDenied` 403, so that existence does not leak. A
+///    delete marker asked for by version ID: `MethodNotAllowed` 405, as GET does;
+/// 6. no `READ` on the object: `AccessDenied` 403. With `BucketOwnerEnforced`
+///    ACLs are ignored and only the bucket owner's account may read;
+/// 7. a requester-pays bucket, a requester other than the bucket owner: 403
+///    unless `x-amz-request-payer: requester` was sent (then the plan is
+///    marked charged); anonymous requesters are never served;
+/// 8. SSE-C: `InvalidRequest` 400;
+/// 9. larger than the policy's limit: `InvalidRequest` 400, "Torrent creation
+///    is not supported for objects larger than N";
+///    A 0-byte object: `InvalidRequest` 400 too, as BitTorrent clients
+///    (libtorrent among them) refuse torrents of length 0;
+/// 10. archived (GLACIER, DEEP_ARCHIVE) and not restored: `InvalidObjectState` 403.
+pub fn decide(
+    req: &TorrentRequest,
+    bucket: Option<&BucketInfo>,
+    object: &ObjectLookup,
+    policy: &TorrentPolicy,
+) -> Result<TorrentPlan> {
+    let checked = check_request(req)?;
+    let bucket = check_bucket(req, &checked, bucket, policy)?;
+    decide_object(req, &checked, bucket, object, policy)
+}
+
+/// Rules 2 to 4: the bucket.
+pub(crate) fn check_bucket<'b>(
+    req: &TorrentRequest,
+    checked: &CheckedRequest,
+    bucket: Option<&'b BucketInfo>,
+    policy: &TorrentPolicy,
+) -> Result<&'b BucketInfo> {
+    let resource = req.resource();
+    let bucket = bucket.ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, resource.clone()))?;
+    if let Some(expected) = &checked.expected_owner
+        && *expected != bucket.owner.account_id
+    {
+        return Err(S3Error::new(ErrorCode::AccessDenied, resource));
+    }
+    if bucket.kind == BucketKind::Directory {
+        return Err(S3Error::with_message(
+            ErrorCode::NotImplemented,
+            "GetObjectTorrent is not supported for directory buckets.",
+            resource,
+        ));
+    }
+    if checked.version_id.is_some() && !policy.allow_version_id {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidArgument,
+            "Torrents of specific object versions are not available here.",
+            resource,
+        ));
+    }
+    Ok(bucket)
+}
+
+/// Rules 5 to 10: the object.
+pub(crate) fn decide_object(
+    req: &TorrentRequest,
+    checked: &CheckedRequest,
+    bucket: &BucketInfo,
+    object: &ObjectLookup,
+    policy: &TorrentPolicy,
+) -> Result<TorrentPlan> {
+    let resource = req.resource();
+    let requester = &req.requester;
+    let is_bucket_owner = requester
+        .principal()
+        .is_some_and(|p| p.account_id == bucket.owner.account_id);
+    let acls_off = bucket.ownership == ObjectOwnership::BucketOwnerEnforced;
+    let may_list = if acls_off {
+        is_bucket_owner
+    } else {
+        bucket.acl.allows(requester, Permission::Read)
+    };
+    let missing = |code: ErrorCode| {
+        S3Error::new(
+            if may_list {
+                code
+            } else {
+                ErrorCode::AccessDenied
+            },
+            resource.clone(),
+        )
+    };
+    let info = match object {
+        ObjectLookup::NoSuchKey => return Err(missing(ErrorCode::NoSuchKey)),
+        ObjectLookup::NoSuchVersion => return Err(missing(ErrorCode::NoSuchVersion)),
+        ObjectLookup::Found(info) if info.delete_marker => {
+            if checked.version_id.is_some() {
+                return Err(S3Error::new(ErrorCode::MethodNotAllowed, resource));
+            }
+            return Err(missing(ErrorCode::NoSuchKey));
+        }
+        ObjectLookup::Found(info) => info,
+    };
+    let may_read = if acls_off {
+        is_bucket_owner
+    } else {
+        info.acl.allows(requester, Permission::Read)
+    };
+    if !may_read {
+        return Err(S3Error::new(ErrorCode::AccessDenied, resource));
+    }
+    let request_charged = bucket.requester_pays && !is_bucket_owner;
+    if request_charged && (!req.request_payer || requester.principal().is_none()) {
+        return Err(S3Error::with_message(
+            ErrorCode::AccessDenied,
+            "Access Denied: this bucket is requester pays; send x-amz-request-payer: requester.",
+            resource,
+        ));
+    }
+    if info.encryption == Encryption::SseC {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidRequest,
+            "Torrents are not available for objects encrypted with customer-provided keys (SSE-C).",
+            resource,
+        ));
+    }
+    if info.size > policy.max_object_size {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidRequest,
+            format!(
+                "Torrent creation is not supported for objects larger than {}",
+                policy.max_object_size
+            ),
+            resource,
+        ));
+    }
+    if info.size == 0 {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidRequest,
+            "Torrents are not available for empty objects: BitTorrent clients refuse torrents of 0 bytes.",
+            resource,
+        ));
+    }
+    if info.storage_class.is_archived() && info.restore != RestoreState::Restored {
+        return Err(S3Error::new(ErrorCode::InvalidObjectState, resource));
+    }
+    Ok(TorrentPlan {
+        bucket: checked.bucket.clone(),
+        object: info.clone(),
+        name: torrent_name(checked.key.as_str()),
+        piece_length: policy.piece_length_for(info.size),
+        profile: policy.profile,
+        trackers: policy.trackers.clone(),
+        web_seed: policy.web_seed_url(&checked.bucket, &checked.key),
+        request_charged,
+    })
+}

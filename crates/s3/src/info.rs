@@ -1,0 +1,153 @@
+//! What a host knows about buckets and objects.
+
+use crate::acl::{Acl, ObjectOwnership};
+use crate::model::{BucketName, ObjectKey, Principal};
+
+/// General purpose or directory bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BucketKind {
+    /// A general purpose bucket.
+    #[default]
+    General,
+    /// An S3 Express One Zone directory bucket (no torrents, no ACLs).
+    Directory,
+}
+
+/// A bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketInfo {
+    /// Its name.
+    pub name: BucketName,
+    /// Its owner.
+    pub owner: Principal,
+    /// Its ACL (`READ` on a bucket is permission to list it).
+    pub acl: Acl,
+    /// Object ownership.
+    pub ownership: ObjectOwnership,
+    /// Whether requesters pay.
+    pub requester_pays: bool,
+    /// General or directory bucket.
+    pub kind: BucketKind,
+}
+
+impl BucketInfo {
+    /// A general purpose bucket with ACLs enabled and the `private` ACL.
+    pub fn new(name: BucketName, owner: Principal) -> Self {
+        let acl = Acl::canned(crate::acl::CannedAcl::Private, &owner, &owner);
+        BucketInfo {
+            name,
+            owner,
+            acl,
+            ownership: ObjectOwnership::default(),
+            requester_pays: false,
+            kind: BucketKind::General,
+        }
+    }
+}
+
+/// Server-side encryption of an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Encryption {
+    /// None.
+    #[default]
+    None,
+    /// SSE-S3 (AES256 with S3-managed keys).
+    SseS3,
+    /// SSE-KMS.
+    SseKms,
+    /// SSE-C: the customer holds the key, so the store cannot read the data for a torrent.
+    SseC,
+}
+
+/// An object's storage class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum StorageClass {
+    /// STANDARD, and any class readable at once (STANDARD_IA, ONEZONE_IA,
+    /// INTELLIGENT_TIERING frequent tiers, GLACIER_IR, REDUCED_REDUNDANCY…).
+    #[default]
+    Standard,
+    /// GLACIER (Flexible Retrieval): archived, readable only once restored.
+    Glacier,
+    /// DEEP_ARCHIVE: archived, readable only once restored.
+    DeepArchive,
+}
+
+impl StorageClass {
+    /// Whether data in this class must be restored before it can be read.
+    pub fn is_archived(self) -> bool {
+        matches!(self, StorageClass::Glacier | StorageClass::DeepArchive)
+    }
+}
+
+/// Whether an archived object has a readable restored copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RestoreState {
+    /// No restore requested.
+    #[default]
+    NotRestored,
+    /// A restore is under way.
+    InProgress,
+    /// A restored copy is readable.
+    Restored,
+}
+
+/// An object version, or a delete marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The key.
+    pub key: ObjectKey,
+    /// The version ID, in a versioned bucket.
+    pub version_id: Option<String>,
+    /// Whether this version is a delete marker.
+    pub delete_marker: bool,
+    /// Size in bytes.
+    pub size: u64,
+    /// The ETag, without quotes.
+    pub etag: String,
+    /// Last modified, seconds since the Unix epoch.
+    pub last_modified: i64,
+    /// The ACL, whose owner is the object's owner.
+    pub acl: Acl,
+    /// Server-side encryption.
+    pub encryption: Encryption,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Restore state, for archived classes.
+    pub restore: RestoreState,
+}
+
+impl ObjectInfo {
+    /// An unversioned, unencrypted STANDARD object with the `private` ACL of `owner`.
+    pub fn new(key: ObjectKey, size: u64, etag: impl Into<String>, owner: &Principal) -> Self {
+        ObjectInfo {
+            key,
+            version_id: None,
+            delete_marker: false,
+            size,
+            etag: etag.into(),
+            last_modified: 0,
+            acl: Acl::canned(crate::acl::CannedAcl::Private, owner, owner),
+            encryption: Encryption::None,
+            storage_class: StorageClass::Standard,
+            restore: RestoreState::NotRestored,
+        }
+    }
+
+    /// The object's owner.
+    pub fn owner(&self) -> &Principal {
+        &self.acl.owner
+    }
+}
+
+/// The answer to "this key (and version) in this bucket?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectLookup {
+    /// The object version (or delete marker) asked for; without a version ID, the current one.
+    Found(ObjectInfo),
+    /// The key has no versions at all.
+    NoSuchKey,
+    /// The key exists but not the version asked for.
+    NoSuchVersion,
+}
