@@ -212,14 +212,24 @@ pub(crate) fn check_bucket<'b>(
     Ok(bucket)
 }
 
-/// Rules 5 to 10: the object.
-pub(crate) fn decide_object(
+/// Read access to an object, as GetObject and GetObjectTorrent share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadAccess<'o> {
+    /// The object version that may be read.
+    pub object: &'o ObjectInfo,
+    /// Whether the requester pays (`x-amz-request-charged: requester`).
+    pub request_charged: bool,
+}
+
+/// Rules 5 to 7 of [`decide`]: whether the requester may read the object
+/// at all (existence without leaks, `READ`, requester pays). A host's
+/// GetObject calls this too, so that making an object private stops both
+/// the download and the torrent.
+pub fn authorize_read<'o>(
     req: &TorrentRequest,
-    checked: &CheckedRequest,
     bucket: &BucketInfo,
-    object: &ObjectLookup,
-    policy: &TorrentPolicy,
-) -> Result<TorrentPlan> {
+    object: &'o ObjectLookup,
+) -> Result<ReadAccess<'o>> {
     let resource = req.resource();
     let requester = &req.requester;
     let is_bucket_owner = requester
@@ -245,7 +255,7 @@ pub(crate) fn decide_object(
         ObjectLookup::NoSuchKey => return Err(missing(ErrorCode::NoSuchKey)),
         ObjectLookup::NoSuchVersion => return Err(missing(ErrorCode::NoSuchVersion)),
         ObjectLookup::Found(info) if info.delete_marker => {
-            if checked.version_id.is_some() {
+            if req.version_id.is_some() {
                 return Err(S3Error::new(ErrorCode::MethodNotAllowed, resource));
             }
             return Err(missing(ErrorCode::NoSuchKey));
@@ -268,6 +278,25 @@ pub(crate) fn decide_object(
             resource,
         ));
     }
+    Ok(ReadAccess {
+        object: info,
+        request_charged,
+    })
+}
+
+/// Rules 5 to 10: the object.
+pub(crate) fn decide_object(
+    req: &TorrentRequest,
+    checked: &CheckedRequest,
+    bucket: &BucketInfo,
+    object: &ObjectLookup,
+    policy: &TorrentPolicy,
+) -> Result<TorrentPlan> {
+    let resource = req.resource();
+    let ReadAccess {
+        object: info,
+        request_charged,
+    } = authorize_read(req, bucket, object)?;
     if info.encryption == Encryption::SseC {
         return Err(S3Error::with_message(
             ErrorCode::InvalidRequest,

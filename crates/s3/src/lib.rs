@@ -64,7 +64,8 @@ mod service;
 pub use acl::{Acl, CannedAcl, Grant, Grantee, ObjectOwnership, Permission};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{
-    CheckedRequest, TorrentPlan, TorrentRequest, check_request, decide, torrent_name,
+    CheckedRequest, ReadAccess, TorrentPlan, TorrentRequest, authorize_read, check_request, decide,
+    torrent_name,
 };
 pub use error::{ErrorCode, Result, S3Error};
 pub use info::{
