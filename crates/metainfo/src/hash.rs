@@ -227,7 +227,9 @@ impl HashOptions {
 /// counter, so a slow thread never holds the others back; each reads its
 /// pieces through its own buffer. The result is byte-identical to
 /// [`PieceHasher`] over the same bytes. `progress` is called with the bytes
-/// hashed so far, about every 4 MiB, from the worker threads.
+/// hashed so far, about every 4 MiB, from the worker threads, one call at a
+/// time and with increasing totals. If reads fail, the error returned is the
+/// one earliest in the data.
 ///
 /// This call is CPU-bound and blocks until done: an async host runs it on a
 /// blocking thread (for tokio, `spawn_blocking`).
@@ -274,14 +276,19 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
         .min(usize::try_from(piece_length).unwrap_or(usize::MAX));
 
     let next = AtomicU64::new(0);
-    let done = AtomicU64::new(0);
+    // Held while `progress` runs, so its calls come in increasing order.
+    let done = Mutex::new(0u64);
+    // The earliest failure: batches from its offset on are not started, and
+    // batches before it still run, so the error named is always the first
+    // in the data, whichever thread got there first.
     let failed: Mutex<Option<Error>> = Mutex::new(None);
+    let fail_at = AtomicU64::new(u64::MAX);
     let work = || -> Vec<(u64, [u8; 20])> {
         let mut buf = vec![0u8; buffer_size];
         let mut out = Vec::new();
         loop {
             let b = next.fetch_add(1, Ordering::Relaxed);
-            if b >= batches || failed.lock().map(|f| f.is_some()).unwrap_or(true) {
+            if b >= batches || b * batch * piece_length >= fail_at.load(Ordering::Relaxed) {
                 return out;
             }
             let mut batch_bytes = 0;
@@ -291,15 +298,20 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
                 match hash_piece(source, start, end, length, &mut buf) {
                     Ok(digest) => out.push((index, digest)),
                     Err(e) => {
-                        if let Ok(mut slot) = failed.lock() {
-                            slot.get_or_insert(e);
+                        let at = error_offset(&e);
+                        let mut slot = failed.lock().unwrap_or_else(|p| p.into_inner());
+                        if slot.as_ref().is_none_or(|old| at < error_offset(old)) {
+                            *slot = Some(e);
+                            fail_at.fetch_min(at, Ordering::Relaxed);
                         }
                         return out;
                     }
                 }
                 batch_bytes += end - start;
             }
-            progress(done.fetch_add(batch_bytes, Ordering::Relaxed) + batch_bytes);
+            let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
+            *done += batch_bytes;
+            progress(*done);
         }
     };
     let results: Vec<Vec<(u64, [u8; 20])>> = if threads == 1 {
@@ -329,6 +341,15 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
         length,
         hashes,
     })
+}
+
+/// Where a read error happened, to keep the earliest of several.
+fn error_offset(e: &Error) -> u64 {
+    match e {
+        Error::ShortRead { at, .. } => *at,
+        Error::Io { offset, .. } => *offset,
+        _ => u64::MAX,
+    }
 }
 
 fn hash_piece<R: ReadAt + ?Sized>(
