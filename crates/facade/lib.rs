@@ -4,6 +4,8 @@
 //! Each layer is also a crate of its own:
 //!
 //! - [`bencode`] (`s3torrent-bencode`): strict, canonical, zero-copy bencode and serde.
+//! - [`metainfo`] (`s3torrent-metainfo`): piece hashing, torrent building and parsing.
+//! - [`s3`] (`s3torrent-s3`): S3's GetObjectTorrent rules and the cached torrent service.
 //!
 //! ```
 //! let v = s3torrent::bencode::decode(b"i42e")?;
@@ -14,3 +16,5 @@
 #![deny(missing_docs)]
 
 pub use s3torrent_bencode as bencode;
+pub use s3torrent_metainfo as metainfo;
+pub use s3torrent_s3 as s3;
