@@ -163,7 +163,8 @@ pub fn check_request(req: &TorrentRequest) -> Result<CheckedRequest> {
 ///    ACLs are ignored and only the bucket owner's account may read;
 /// 7. a requester-pays bucket, a requester other than the bucket owner: 403
 ///    unless `x-amz-request-payer: requester` was sent (then the plan is
-///    marked charged); anonymous requesters are never served;
+///    marked charged); anonymous requesters are never served. This rule is
+///    checked before rule 5, so a missing key is 403 too, as in S3;
 /// 8. SSE-C: `InvalidRequest` 400;
 /// 9. larger than the policy's limit: `InvalidRequest` 400, "Torrent creation
 ///    is not supported for objects larger than N";
@@ -251,6 +252,18 @@ pub fn authorize_read<'o>(
             resource.clone(),
         )
     };
+    // Requester pays comes first: S3 refuses anonymous requests and, from
+    // anyone but the bucket owner, requests without the header, whatever the
+    // key, so that a requester who may not list without paying does not
+    // learn which keys exist either.
+    let request_charged = bucket.requester_pays && !is_bucket_owner;
+    if request_charged && (!req.request_payer || requester.principal().is_none()) {
+        return Err(S3Error::with_message(
+            ErrorCode::AccessDenied,
+            "Access Denied: this bucket is requester pays; send x-amz-request-payer: requester.",
+            resource.clone(),
+        ));
+    }
     let info = match object {
         ObjectLookup::NoSuchKey => return Err(missing(ErrorCode::NoSuchKey)),
         ObjectLookup::NoSuchVersion => return Err(missing(ErrorCode::NoSuchVersion)),
@@ -269,14 +282,6 @@ pub fn authorize_read<'o>(
     };
     if !may_read {
         return Err(S3Error::new(ErrorCode::AccessDenied, resource));
-    }
-    let request_charged = bucket.requester_pays && !is_bucket_owner;
-    if request_charged && (!req.request_payer || requester.principal().is_none()) {
-        return Err(S3Error::with_message(
-            ErrorCode::AccessDenied,
-            "Access Denied: this bucket is requester pays; send x-amz-request-payer: requester.",
-            resource,
-        ));
     }
     Ok(ReadAccess {
         object: info,
