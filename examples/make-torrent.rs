@@ -45,18 +45,18 @@ fn parse_args() -> Result<Args, String> {
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
-            Short('o') | Long("out") => args.out = Some(value(&mut parser, "-o")?),
-            Long("piece-length") => args.piece_length = Some(value(&mut parser, "--piece-length")?),
-            Long("tracker") => args.trackers.push(value(&mut parser, "--tracker")?),
-            Long("web-seed") => args.web_seeds.push(value(&mut parser, "--web-seed")?),
-            Long("bucket") => args.bucket = Some(value(&mut parser, "--bucket")?),
-            Long("key") => args.key = Some(value(&mut parser, "--key")?),
-            Long("name") => args.name = Some(value(&mut parser, "--name")?),
+            Short('o') | Long("out") => args.out = Some(common::flag_value(&mut parser, "-o")?),
+            Long("piece-length") => args.piece_length = Some(common::flag_value(&mut parser, "--piece-length")?),
+            Long("tracker") => args.trackers.push(common::flag_value(&mut parser, "--tracker")?),
+            Long("web-seed") => args.web_seeds.push(common::flag_value(&mut parser, "--web-seed")?),
+            Long("bucket") => args.bucket = Some(common::flag_value(&mut parser, "--bucket")?),
+            Long("key") => args.key = Some(common::flag_value(&mut parser, "--key")?),
+            Long("name") => args.name = Some(common::flag_value(&mut parser, "--name")?),
             Long("private") => args.private = true,
-            Long("source") => args.source = Some(value(&mut parser, "--source")?),
-            Long("comment") => args.comment = Some(value(&mut parser, "--comment")?),
+            Long("source") => args.source = Some(common::flag_value(&mut parser, "--source")?),
+            Long("comment") => args.comment = Some(common::flag_value(&mut parser, "--comment")?),
             Long("threads") => {
-                let n: usize = common::parse_value("--threads", &value(&mut parser, "--threads")?)?;
+                let n: usize = common::parse_value("--threads", &common::flag_value(&mut parser, "--threads")?)?;
                 if n == 0 {
                     return Err("--threads must be at least 1".into());
                 }
@@ -71,10 +71,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-fn value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, String> {
-    common::string_value(flag, parser.value().map_err(|e| e.to_string())?)
 }
 
 fn main() -> ExitCode {

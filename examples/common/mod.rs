@@ -39,6 +39,11 @@ where
     text.parse().map_err(|e| format!("{flag} {text:?}: {e}"))
 }
 
+/// Takes the next argument as the value of `flag`.
+pub(crate) fn flag_value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, String> {
+    string_value(flag, parser.value().map_err(|e| e.to_string())?)
+}
+
 /// The text of a flag's value.
 pub(crate) fn string_value(flag: &str, value: std::ffi::OsString) -> Result<String, String> {
     value
