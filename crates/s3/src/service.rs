@@ -186,6 +186,13 @@ impl<C: TorrentCache> TorrentService<C> {
             key: key.clone(),
             flight: &flight,
         };
+        // A request that missed the cache just before another leader
+        // finished finds no flight, but the torrent is cached by now (the
+        // leader caches it before it leaves the map): no second hash.
+        if let Some(t) = self.cache.get(&key) {
+            guard.publish(Ok(t.clone()));
+            return Ok(served(&plan, t, true));
+        }
         let outcome = self.generate(source, &plan, req);
         if let Ok(t) = &outcome {
             self.cache.put(key, t.clone());
