@@ -18,6 +18,9 @@ pub enum ErrorCode {
     InvalidBucketOwnerAwsAccountId,
     /// 403: the object is archived and not restored.
     InvalidObjectState,
+    /// 400: the request's URI could not be parsed (bad percent-encoding, or
+    /// a decoded key or parameter that is not UTF-8).
+    InvalidUri,
     /// 400: the object key is longer than 1024 bytes.
     KeyTooLongError,
     /// 405: the version asked for is a delete marker.
@@ -48,6 +51,7 @@ impl ErrorCode {
             ErrorCode::InvalidBucketName => "InvalidBucketName",
             ErrorCode::InvalidBucketOwnerAwsAccountId => "InvalidBucketOwnerAWSAccountID",
             ErrorCode::InvalidObjectState => "InvalidObjectState",
+            ErrorCode::InvalidUri => "InvalidURI",
             ErrorCode::KeyTooLongError => "KeyTooLongError",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             ErrorCode::NoSuchBucket => "NoSuchBucket",
@@ -67,6 +71,7 @@ impl ErrorCode {
             | ErrorCode::InvalidArgument
             | ErrorCode::InvalidBucketName
             | ErrorCode::InvalidBucketOwnerAwsAccountId
+            | ErrorCode::InvalidUri
             | ErrorCode::KeyTooLongError
             | ErrorCode::RequestTorrentOfBucketError => 400,
             ErrorCode::AccessDenied | ErrorCode::InvalidObjectState => 403,
@@ -91,6 +96,7 @@ impl ErrorCode {
             ErrorCode::InvalidObjectState => {
                 "The operation is not valid for the object's storage class"
             }
+            ErrorCode::InvalidUri => "Couldn't parse the specified URI.",
             ErrorCode::KeyTooLongError => "Your key is too long",
             ErrorCode::MethodNotAllowed => {
                 "The specified method is not allowed against this resource."
