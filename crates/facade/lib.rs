@@ -6,6 +6,7 @@
 //! - [`bencode`] (`s3torrent-bencode`): strict, canonical, zero-copy bencode and serde.
 //! - [`metainfo`] (`s3torrent-metainfo`): piece hashing, torrent building and parsing.
 //! - [`s3`] (`s3torrent-s3`): S3's GetObjectTorrent rules and the cached torrent service.
+//! - [`http`] (`s3torrent-http`): the adapter from `http::Request` to `http::Response`.
 //!
 //! ```
 //! let v = s3torrent::bencode::decode(b"i42e")?;
@@ -18,3 +19,4 @@
 pub use s3torrent_bencode as bencode;
 pub use s3torrent_metainfo as metainfo;
 pub use s3torrent_s3 as s3;
+pub use s3torrent_http as http;
