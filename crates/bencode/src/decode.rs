@@ -1,6 +1,7 @@
 //! The decoders: strict (canonical only) and lenient (for third-party torrents).
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use bytes::Bytes;
 
@@ -226,7 +227,9 @@ impl<'a> Parser<'a> {
 
     fn dict(&mut self, depth: usize) -> Result<Dict<&'a [u8]>> {
         let mut entries: Vec<(&'a [u8], BorrowedValue<'a>)> = Vec::new();
-        let mut sorted = true;
+        // Lenient mode, once a key is out of order: every key so far, so that
+        // a duplicate is caught where it stands.
+        let mut seen: Option<HashSet<&'a [u8]>> = None;
         while self.peek()? != b'e' {
             let key_at = self.pos;
             if !self.peek()?.is_ascii_digit() {
@@ -234,15 +237,27 @@ impl<'a> Parser<'a> {
             }
             self.count_token()?;
             let key = self.string()?;
-            if let Some((prev, _)) = entries.last() {
+            let duplicate = if let Some(seen) = &mut seen {
+                !seen.insert(key)
+            } else if let Some((prev, _)) = entries.last() {
                 match (*prev).cmp(key) {
-                    Ordering::Less => {}
-                    Ordering::Equal => return Err(Error::at(ErrorKind::DuplicateKey, key_at)),
+                    Ordering::Less => false,
+                    Ordering::Equal => true,
                     Ordering::Greater if self.strict => {
                         return Err(Error::at(ErrorKind::UnsortedKey, key_at));
                     }
-                    Ordering::Greater => sorted = false,
+                    Ordering::Greater => {
+                        let mut keys: HashSet<&'a [u8]> = entries.iter().map(|(k, _)| *k).collect();
+                        let fresh = keys.insert(key);
+                        seen = Some(keys);
+                        !fresh
+                    }
                 }
+            } else {
+                false
+            };
+            if duplicate {
+                return Err(Error::at(ErrorKind::DuplicateKey, key_at));
             }
             if self.peek()? == b'e' {
                 return Err(Error::at(ErrorKind::MissingValue, self.pos));
@@ -251,34 +266,7 @@ impl<'a> Parser<'a> {
             entries.push((key, value));
         }
         self.pos += 1;
-        if !sorted {
-            self.check_unique(&entries)?;
-        }
-        Ok(Dict::from_decoded(entries, sorted))
-    }
-
-    /// Lenient mode: finds a duplicate among keys that are out of order, and
-    /// reports it at the later of the two.
-    fn check_unique(&self, entries: &[(&'a [u8], BorrowedValue<'a>)]) -> Result<()> {
-        let mut keys: Vec<&[u8]> = entries.iter().map(|(k, _)| *k).collect();
-        keys.sort_unstable();
-        let Some(dup) = keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]) else {
-            return Ok(());
-        };
-        let later = entries
-            .iter()
-            .filter(|(k, _)| *k == dup)
-            .map(|(k, _)| self.key_offset(k))
-            .max()
-            .unwrap_or(self.pos);
-        Err(Error::at(ErrorKind::DuplicateKey, later))
-    }
-
-    /// Where a decoded key's length prefix starts: its bytes lie inside the
-    /// input, after `N:` with `N` canonical (so its digit count is known).
-    fn key_offset(&self, key: &[u8]) -> usize {
-        let payload_at = key.as_ptr() as usize - self.input.as_ptr() as usize;
-        payload_at - 1 - key.len().to_string().len()
+        Ok(Dict::from_decoded(entries, seen.is_none()))
     }
 
     fn int(&mut self) -> Result<i64> {
@@ -294,15 +282,9 @@ impl<'a> Parser<'a> {
             let b = self.peek()?;
             match b {
                 b'0'..=b'9' => {
+                    // `i-03e` is -3 with a leading zero; `i-0e` is caught below.
                     if self.pos > digits_at && self.input[digits_at] == b'0' {
-                        return Err(Error::at(
-                            if negative {
-                                ErrorKind::NegativeZero
-                            } else {
-                                ErrorKind::IntegerLeadingZero
-                            },
-                            number_at,
-                        ));
+                        return Err(Error::at(ErrorKind::IntegerLeadingZero, number_at));
                     }
                     let digit = i64::from(b - b'0');
                     value = value
