@@ -51,7 +51,7 @@ trait DeBytes<'de>: Sized + AsRef<[u8]> {
     fn transient(b: &[u8]) -> Option<Self>;
 }
 
-impl<'de> DeBytes<'de> for &'de [u8] {
+impl<'de: 'a, 'a> DeBytes<'de> for &'a [u8] {
     fn borrowed(b: &'de [u8]) -> Self {
         b
     }
@@ -148,7 +148,9 @@ impl<'de, B: DeBytes<'de>> de::DeserializeSeed<'de> for ValueSeed<B> {
     }
 }
 
-impl<'de> Deserialize<'de> for Value<&'de [u8]> {
+/// Borrows from the input, so a `BorrowedValue<'a>` can be a field of a
+/// derived type with `#[serde(borrow)]`.
+impl<'de: 'a, 'a> Deserialize<'de> for Value<&'a [u8]> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ValueVisitor(PhantomData))
     }
