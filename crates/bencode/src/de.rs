@@ -42,12 +42,18 @@ pub fn from_bytes_with<'de, T: de::Deserialize<'de>>(
     input: &'de [u8],
 ) -> Result<T> {
     let value = decoder.decode(input)?;
-    T::deserialize(ValueDe { value: &value, base: input })
+    T::deserialize(ValueDe {
+        value: &value,
+        base: input,
+    })
 }
 
 /// Deserializes a `T` from an already decoded value.
 pub fn from_value<'de, T: de::Deserialize<'de>>(value: &BorrowedValue<'de>) -> Result<T> {
-    T::deserialize(ValueDe { value, base: value.raw().copied().unwrap_or(&[]) })
+    T::deserialize(ValueDe {
+        value,
+        base: value.raw().copied().unwrap_or(&[]),
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -73,7 +79,10 @@ impl<'v, 'de> ValueDe<'v, 'de> {
     }
 
     fn child(&self, value: &'v BorrowedValue<'de>) -> Self {
-        ValueDe { value, base: self.base }
+        ValueDe {
+            value,
+            base: self.base,
+        }
     }
 
     fn unexpected(&self) -> de::Unexpected<'v> {
@@ -209,7 +218,10 @@ impl<'v, 'de> de::Deserializer<'de> for ValueDe<'v, 'de> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.value.kind() {
             Kind::List(items) => {
-                let mut seq = Seq { de: self, items: items.iter() };
+                let mut seq = Seq {
+                    de: self,
+                    items: items.iter(),
+                };
                 let out = visitor.visit_seq(&mut seq).map_err(|e| self.fail(e))?;
                 match seq.items.len() {
                     0 => Ok(out),
@@ -237,7 +249,11 @@ impl<'v, 'de> de::Deserializer<'de> for ValueDe<'v, 'de> {
         match self.value.kind() {
             Kind::Dict(d) => {
                 let entries: Vec<_> = d.iter().collect();
-                let mut map = Map { de: self, entries: entries.into_iter(), value: None };
+                let mut map = Map {
+                    de: self,
+                    entries: entries.into_iter(),
+                    value: None,
+                };
                 visitor.visit_map(&mut map).map_err(|e| self.fail(e))
             }
             _ => Err(self.invalid_type(&visitor)),
@@ -260,10 +276,16 @@ impl<'v, 'de> de::Deserializer<'de> for ValueDe<'v, 'de> {
         visitor: V,
     ) -> Result<V::Value> {
         match self.value.kind() {
-            Kind::Bytes(_) => visitor.visit_enum(Enum { de: self, payload: None }),
+            Kind::Bytes(_) => visitor.visit_enum(Enum {
+                de: self,
+                payload: None,
+            }),
             Kind::Dict(d) if d.len() == 1 => {
                 let (k, v) = d.iter().next().expect("one entry");
-                visitor.visit_enum(Enum { de: self, payload: Some((k, self.child(v))) })
+                visitor.visit_enum(Enum {
+                    de: self,
+                    payload: Some((k, self.child(v))),
+                })
             }
             _ => Err(self.fail(de::Error::invalid_value(
                 self.unexpected(),
@@ -318,7 +340,10 @@ impl<'v, 'de> de::MapAccess<'de> for Map<'v, 'de> {
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value> {
-        let v = self.value.take().ok_or_else(|| Error::custom("value without a key", None))?;
+        let v = self
+            .value
+            .take()
+            .ok_or_else(|| Error::custom("value without a key", None))?;
         seed.deserialize(self.de.child(v))
     }
 
@@ -391,14 +416,23 @@ impl<'v, 'de> de::EnumAccess<'de> for Enum<'v, 'de> {
     type Error = Error;
     type Variant = Variant<'v, 'de>;
 
-    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Variant<'v, 'de>)> {
+    fn variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<(T::Value, Variant<'v, 'de>)> {
         let (name, payload) = match (self.payload, self.de.value.kind()) {
             (Some((k, payload)), _) => (*k, Some(payload)),
             (None, Kind::Bytes(b)) => (*b, None),
             (None, _) => return Err(self.de.fail(Error::custom("expected a variant name", None))),
         };
         let tag = seed.deserialize(KeyDe(name))?;
-        Ok((tag, Variant { de: self.de, payload }))
+        Ok((
+            tag,
+            Variant {
+                de: self.de,
+                payload,
+            },
+        ))
     }
 }
 

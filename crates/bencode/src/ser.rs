@@ -35,7 +35,10 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     value.serialize(&mut Serializer { out: &mut out })?;
     if out.is_empty() {
-        return Err(Error::custom("a unit or None value has no bencode form", None));
+        return Err(Error::custom(
+            "a unit or None value has no bencode form",
+            None,
+        ));
     }
     Ok(out)
 }
@@ -307,7 +310,10 @@ impl<'s, 'o> DictSer<'s, 'o> {
         self.entries.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(w) = self.entries.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(Error::custom(
-                format_args!("duplicate dictionary key {:?}", w[0].0.escape_ascii().to_string()),
+                format_args!(
+                    "duplicate dictionary key {:?}",
+                    w[0].0.escape_ascii().to_string()
+                ),
                 None,
             ));
         }
@@ -348,7 +354,11 @@ impl ser::SerializeMap for DictSer<'_, '_> {
 impl ser::SerializeStruct for DictSer<'_, '_> {
     type Ok = ();
     type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         let value = encode_one(value)?;
         self.entry(key.as_bytes().to_vec(), value);
         Ok(())
@@ -361,7 +371,11 @@ impl ser::SerializeStruct for DictSer<'_, '_> {
 impl ser::SerializeStructVariant for DictSer<'_, '_> {
     type Ok = ();
     type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         ser::SerializeStruct::serialize_field(self, key, value)
     }
     fn end(self) -> Result<()> {
@@ -399,7 +413,11 @@ impl ser::Serializer for KeySer {
     fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<Vec<u8>> {
         self.serialize_str(v)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<Vec<u8>> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<Vec<u8>> {
         v.serialize(self)
     }
     fn serialize_bool(self, _: bool) -> Result<Vec<u8>> {
@@ -462,7 +480,11 @@ impl ser::Serializer for KeySer {
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
         key_err()
     }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct> {
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct> {
         key_err()
     }
     fn serialize_tuple_variant(

@@ -73,9 +73,9 @@ struct ValueVisitor<B>(PhantomData<B>);
 
 impl<'de, B: DeBytes<'de>> ValueVisitor<B> {
     fn transient<E: de::Error>(b: &[u8]) -> Result<Value<B>, E> {
-        B::transient(b)
-            .map(Value::bytes)
-            .ok_or_else(|| E::custom("a borrowed bencode value needs bytes borrowed from the input"))
+        B::transient(b).map(Value::bytes).ok_or_else(|| {
+            E::custom("a borrowed bencode value needs bytes borrowed from the input")
+        })
     }
 }
 

@@ -303,21 +303,21 @@ fn table() -> Vec<Row> {
         ),
         limited(b"lli1eeli2eee", Limits::Depth(2), ok(b"lli1eeli2eee")),
         limited(b"lli1eelleee", Limits::Depth(2), E(DepthLimit(2), 7)),
-        // The limit is capped at Decoder::MAX_DEPTH_CAP (1024).
+        // The limit is capped at Decoder::MAX_DEPTH_CAP (256).
         limited(
-            nested("l", 1024, "i1e", "e"),
+            nested("l", 256, "i1e", "e"),
             Limits::Depth(5000),
-            ok(nested("l", 1024, "i1e", "e").as_bytes()),
+            ok(nested("l", 256, "i1e", "e").as_bytes()),
         ),
         limited(
             nested("l", 1025, "", "e"),
             Limits::Depth(5000),
-            E(DepthLimit(1024), 1024),
+            E(DepthLimit(256), 256),
         ),
         limited(
-            nested("d0:", 1024, "0:", "e"),
+            nested("d0:", 256, "0:", "e"),
             Limits::Depth(usize::MAX),
-            ok(nested("d0:", 1024, "0:", "e").as_bytes()),
+            ok(nested("d0:", 256, "0:", "e").as_bytes()),
         ),
         // ---- with_max_tokens (integers, strings, lists, dicts and keys count) ----
         limited(b"i1e", Limits::Tokens(0), E(TokenLimit(0), 0)),
@@ -361,10 +361,9 @@ fn shown(input: &[u8]) -> String {
     }
 }
 
-/// Runs `f` on a thread with a large stack: in debug builds a value nested
-/// 1024 deep (the depth cap, which some rows use) takes several MiB of stack
-/// to decode, more than a default 2 MiB thread has. The hostile rows at the
-/// default limit are also run on an ordinary thread below.
+/// Runs `f` on a thread with a large stack, so that a failure in a row shows
+/// as that row's assertion rather than a stack overflow. The depth cap itself
+/// is checked on an ordinary 2 MiB thread in `the_depth_cap_fits_a_default_thread_stack`.
 fn on_big_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
         .stack_size(64 << 20)
@@ -471,9 +470,9 @@ fn limits_are_reported_and_capped() {
     assert_eq!(Decoder::lenient().mode(), Mode::Lenient);
     assert_eq!(Decoder::default(), Decoder::strict());
     assert_eq!(d.with_max_depth(7).max_depth(), 7);
-    assert_eq!(d.with_max_depth(1024).max_depth(), 1024);
-    assert_eq!(d.with_max_depth(1025).max_depth(), 1024);
-    assert_eq!(d.with_max_depth(usize::MAX).max_depth(), 1024);
+    assert_eq!(d.with_max_depth(256).max_depth(), 256);
+    assert_eq!(d.with_max_depth(257).max_depth(), 256);
+    assert_eq!(d.with_max_depth(usize::MAX).max_depth(), 256);
     assert_eq!(d.with_max_tokens(9).max_tokens(), 9);
 }
 
@@ -608,7 +607,7 @@ fn deep_nesting_on_a_default_stack() {
 fn deepest_allowed_value_is_usable() {
     on_big_stack(|| {
         for (open, inner) in [("l", "i7e"), ("d0:", "0:"), ("d1:a", "i1e")] {
-            let input = nested(open, 1024, inner, "e");
+            let input = nested(open, 256, inner, "e");
             let d = Decoder::strict().with_max_depth(Decoder::MAX_DEPTH_CAP);
             let v = d.decode(input.as_bytes()).unwrap();
             assert_eq!(v.to_vec(), input.as_bytes());
@@ -620,8 +619,33 @@ fn deepest_allowed_value_is_usable() {
                 .unwrap_err();
             assert_eq!(
                 (e.kind(), e.offset()),
-                (&ErrorKind::DepthLimit(1024), Some(1024 * open.len()))
+                (&ErrorKind::DepthLimit(256), Some(256 * open.len()))
             );
         }
     });
+}
+
+/// `Decoder::MAX_DEPTH_CAP` promises that values nested that deep can be
+/// decoded, encoded and dropped on a thread with Rust's default 2 MiB stack.
+#[test]
+fn the_depth_cap_fits_a_default_thread_stack() {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let cap = Decoder::MAX_DEPTH_CAP;
+            for (open, inner) in [("l", "i1e"), ("d0:", "0:")] {
+                let input = format!("{}{inner}{}", open.repeat(cap), "e".repeat(cap));
+                let d = Decoder::strict().with_max_depth(cap);
+                let value = d.decode(input.as_bytes()).expect("at the cap");
+                assert_eq!(value.to_vec(), input.as_bytes());
+                let owned = d
+                    .decode_bytes(&bytes::Bytes::from(input.clone()))
+                    .expect("owned");
+                drop(owned);
+                drop(value);
+            }
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow at the depth cap");
 }
