@@ -1,0 +1,637 @@
+//! `serve` end to end: unmodified boto3 uploads, GetObjectTorrent through
+//! boto3 and plain HTTP, python libtorrent reads the torrents, aria2c
+//! downloads from the web seed alone, and S3's access rules hold.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use s3torrent_metainfo::{Torrent, Verifier};
+use support::{have_program, have_python_module, python, random_bytes};
+
+const DEV: (&str, &str, &str) = ("s3torrent", "s3torrent-dev-secret", "000000000001");
+const OTHER: (&str, &str, &str) = ("other", "other-secret", "222233334444");
+
+/// A running `serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    addr: String,
+}
+
+impl Serve {
+    fn start(root: &Path, extra: &[&str]) -> Serve {
+        Self::start_on(root, "127.0.0.1:0", extra)
+    }
+
+    fn start_on(root: &Path, listen: &str, extra: &[&str]) -> Serve {
+        let mut child = Command::new(support::example("serve"))
+            .arg("--root")
+            .arg(root)
+            .args(["--listen", listen])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("serve: listening on http://") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("serve did not say where it listens within 20 s");
+            }
+        };
+        Serve { child, addr }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response from the tiny HTTP client below.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// `<Code>` of an S3 XML error.
+    fn code(&self) -> String {
+        let t = self.text();
+        let start = t.find("<Code>").map(|i| i + 6).unwrap_or(0);
+        let end = t.find("</Code>").unwrap_or(start);
+        t[start..end].to_owned()
+    }
+}
+
+/// An unsigned HTTP/1.1 request on loopback (the anonymous requester).
+fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// boto3 driven from python: `python3 -c BOTO ENDPOINT ACCESS SECRET OP ARGS…`.
+/// Prints JSON; on an S3 error prints {"error": code, "status": n}.
+const BOTO: &str = r#"
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+ep, ak, sk, op, *a = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+try:
+    if op == "mb":
+        s3.create_bucket(Bucket=a[0]); out = {}
+    elif op == "put":
+        r = s3.put_object(Bucket=a[0], Key=a[1], Body=open(a[2], "rb").read(), ACL=a[3]); out = {"etag": r["ETag"]}
+    elif op == "acl":
+        s3.put_object_acl(Bucket=a[0], Key=a[1], ACL=a[2]); out = {}
+    elif op == "getacl":
+        r = s3.get_object_acl(Bucket=a[0], Key=a[1])
+        out = {"grants": sorted((g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"]) for g in r["Grants"])}
+    elif op == "get":
+        r = s3.get_object(Bucket=a[0], Key=a[1], **({"Range": a[2]} if len(a) > 2 else {}))
+        body = r["Body"].read(); open(a[-1] if len(a) > 3 else "/dev/null", "wb").write(body)
+        out = {"len": len(body), "etag": r["ETag"], "range": r.get("ContentRange")}
+    elif op == "head":
+        r = s3.head_object(Bucket=a[0], Key=a[1]); out = {"len": r["ContentLength"]}
+    elif op == "list":
+        r = s3.list_objects_v2(Bucket=a[0], **({"Prefix": a[1]} if len(a) > 1 else {}))
+        out = {"keys": [o["Key"] for o in r.get("Contents", [])]}
+    elif op == "buckets":
+        out = {"buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]]}
+    elif op == "rm":
+        s3.delete_object(Bucket=a[0], Key=a[1]); out = {}
+    elif op == "payer":
+        s3.put_bucket_request_payment(Bucket=a[0], RequestPaymentConfiguration={"Payer": "Requester"}); out = {}
+    elif op == "torrent":
+        kw = {"RequestPayer": "requester"} if "payer" in a[3:] else {}
+        r = s3.get_object_torrent(Bucket=a[0], Key=a[1], **kw)
+        open(a[2], "wb").write(r["Body"].read())
+        out = {"charged": r.get("RequestCharged"), "type": r["ResponseMetadata"]["HTTPHeaders"].get("content-type")}
+    else:
+        raise SystemExit("unknown op " + op)
+except ClientError as e:
+    out = {"error": e.response["Error"]["Code"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+           "message": e.response["Error"].get("Message")}
+print(json.dumps(out))
+"#;
+
+fn boto(serve: &Serve, user: (&str, &str, &str), op: &str, args: &[&str]) -> serde_json::Value {
+    let ep = serve.endpoint();
+    let mut all = vec![ep.as_str(), user.0, user.1, op];
+    all.extend_from_slice(args);
+    serde_json::from_str(python(BOTO, &all).trim()).expect("boto prints JSON")
+}
+
+fn ready(test: &str) -> bool {
+    have_python_module(test, "boto3") & have_python_module(test, "libtorrent")
+}
+
+fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+const LT_INFO: &str = r#"
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+ti = lt.torrent_info(sys.argv[1])
+print(json.dumps({"info_hash": str(ti.info_hash()), "length": ti.total_size(), "name": ti.name(),
+                  "web_seeds": [w["url"] for w in ti.web_seeds()]}))
+"#;
+
+#[test]
+fn boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed() {
+    let test = "boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed";
+    if !ready(test) || !have_program(test, "aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let serve = Serve::start(&root, &[]);
+    let data = random_bytes(3 * 1024 * 1024 + 12_345, 42);
+    let file = write(dir.path(), "upload.bin", &data);
+    assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
+    let key = "some dir/data file+1.bin";
+    let put = boto(
+        &serve,
+        DEV,
+        "put",
+        &["pub", key, file.to_str().unwrap(), "public-read"],
+    );
+    assert!(put.get("etag").is_some(), "{put}");
+
+    let torrent = dir.path().join("t.torrent");
+    let got = boto(
+        &serve,
+        DEV,
+        "torrent",
+        &["pub", key, torrent.to_str().unwrap()],
+    );
+    assert_eq!(got["type"], "application/x-bittorrent", "{got}");
+    let lt: serde_json::Value =
+        serde_json::from_str(python(LT_INFO, &[torrent.to_str().unwrap()]).trim()).unwrap();
+    assert_eq!(lt["length"], data.len() as u64);
+    assert_eq!(lt["name"], "some dir_data file+1.bin");
+    let seed = format!("{}/pub/some%20dir/data%20file%2B1.bin", serve.endpoint());
+    assert_eq!(lt["web_seeds"], serde_json::json!([seed]));
+    // Ours agree, and the torrent describes exactly the uploaded bytes.
+    let ours = Torrent::from_bytes(std::fs::read(&torrent).unwrap()).unwrap();
+    assert_eq!(lt["info_hash"], ours.info_hash().to_hex());
+    assert_eq!(ours.info().aws_key(), Some(key));
+    let mut v = Verifier::new(ours.info());
+    v.update(&data);
+    assert!(v.finish().is_ok());
+
+    // aria2c, web seed only: no DHT, no peer exchange, no local discovery.
+    let down = dir.path().join("down");
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            "aria2c",
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--enable-peer-exchange=false",
+            "--bt-enable-lpd=false",
+            "--seed-time=0",
+            "--bt-stop-timeout=60",
+            "--summary-interval=0",
+            "--console-log-level=warn",
+            "--allow-overwrite=true",
+            "--file-allocation=none",
+        ])
+        .arg(format!("--dir={}", down.display()))
+        .arg(&torrent)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aria2c: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(down.join("some dir_data file+1.bin")).unwrap(),
+        data
+    );
+
+    // The same torrent over plain anonymous HTTP, and GET with Range as a web seed uses it.
+    let r = request(
+        &serve.addr,
+        "GET",
+        "/pub/some%20dir/data%20file%2Bq.bin?torrent",
+        &[],
+    );
+    assert_eq!(
+        r.status,
+        403,
+        "a missing key in a private bucket: {}",
+        r.text()
+    );
+    let r = request(
+        &serve.addr,
+        "GET",
+        "/pub/some%20dir/data%20file%2B1.bin?torrent",
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, std::fs::read(&torrent).unwrap());
+    let r = request(
+        &serve.addr,
+        "GET",
+        "/pub/some%20dir/data%20file%2B1.bin",
+        &[("Range", "bytes=100-199")],
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &data[100..200]);
+    let listed = boto(&serve, DEV, "list", &["pub"]);
+    assert_eq!(listed["keys"], serde_json::json!([key]));
+}
+
+#[test]
+fn private_objects_stop_both_the_torrent_and_the_download() {
+    let test = "private_objects_stop_both_the_torrent_and_the_download";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("root"), &[]);
+    let file = write(dir.path(), "f", &random_bytes(50_000, 1));
+    boto(&serve, DEV, "mb", &["bkt"]);
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["bkt", "k", file.to_str().unwrap(), "private"],
+    );
+    for path in ["/bkt/k?torrent", "/bkt/k"] {
+        let r = request(&serve.addr, "GET", path, &[]);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (403, "AccessDenied"),
+            "{path}: {}",
+            r.text()
+        );
+        assert!(r.header("content-type").unwrap_or("").contains("xml"));
+    }
+    boto(&serve, DEV, "acl", &["bkt", "k", "public-read"]);
+    let acl = boto(&serve, DEV, "getacl", &["bkt", "k"]);
+    assert!(
+        acl["grants"]
+            .to_string()
+            .contains("http://acs.amazonaws.com/groups/global/AllUsers"),
+        "{acl}"
+    );
+    for path in ["/bkt/k?torrent", "/bkt/k"] {
+        assert_eq!(request(&serve.addr, "GET", path, &[]).status, 200, "{path}");
+    }
+    boto(&serve, DEV, "acl", &["bkt", "k", "private"]);
+    for path in ["/bkt/k?torrent", "/bkt/k"] {
+        assert_eq!(request(&serve.addr, "GET", path, &[]).status, 403, "{path}");
+    }
+    // The owner still reads it, signed.
+    let t = dir.path().join("t.torrent");
+    assert!(
+        boto(&serve, DEV, "torrent", &["bkt", "k", t.to_str().unwrap()])
+            .get("error")
+            .is_none()
+    );
+}
+
+#[test]
+fn expected_bucket_owner_and_requester_pays() {
+    let test = "expected_bucket_owner_and_requester_pays";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
+    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
+    let serve = Serve::start(
+        &dir.path().join("root"),
+        &["--user", &dev, "--user", &other],
+    );
+    let file = write(dir.path(), "f", &random_bytes(40_000, 2));
+    boto(&serve, DEV, "mb", &["bkt"]);
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["bkt", "k", file.to_str().unwrap(), "public-read"],
+    );
+    let wrong = request(
+        &serve.addr,
+        "GET",
+        "/bkt/k?torrent",
+        &[("x-amz-expected-bucket-owner", OTHER.2)],
+    );
+    assert_eq!((wrong.status, wrong.code().as_str()), (403, "AccessDenied"));
+    let right = request(
+        &serve.addr,
+        "GET",
+        "/bkt/k?torrent",
+        &[("x-amz-expected-bucket-owner", DEV.2)],
+    );
+    assert_eq!(right.status, 200);
+    let bad = request(
+        &serve.addr,
+        "GET",
+        "/bkt/k?torrent",
+        &[("x-amz-expected-bucket-owner", "12")],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text());
+
+    boto(&serve, DEV, "payer", &["bkt"]);
+    let anon = request(
+        &serve.addr,
+        "GET",
+        "/bkt/k?torrent",
+        &[("x-amz-request-payer", "requester")],
+    );
+    assert_eq!((anon.status, anon.code().as_str()), (403, "AccessDenied"));
+    let t = dir.path().join("t.torrent");
+    let t = t.to_str().unwrap();
+    let no_header = boto(&serve, OTHER, "torrent", &["bkt", "k", t]);
+    assert_eq!(
+        (no_header["error"].as_str(), no_header["status"].as_u64()),
+        (Some("AccessDenied"), Some(403))
+    );
+    let paying = boto(&serve, OTHER, "torrent", &["bkt", "k", t, "payer"]);
+    assert_eq!(paying["charged"], "requester", "{paying}");
+    let owner = boto(&serve, DEV, "torrent", &["bkt", "k", t]);
+    assert!(
+        owner.get("error").is_none() && owner["charged"].is_null(),
+        "{owner}"
+    );
+}
+
+#[test]
+fn size_limit_bucket_torrents_and_missing_keys() {
+    let test = "size_limit_bucket_torrents_and_missing_keys";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("root"), &["--max-torrent-size", "1000"]);
+    boto(&serve, DEV, "mb", &["bkt"]);
+    let small = write(dir.path(), "small", &random_bytes(1000, 3));
+    let big = write(dir.path(), "big", &random_bytes(1001, 4));
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["bkt", "small", small.to_str().unwrap(), "public-read"],
+    );
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["bkt", "big", big.to_str().unwrap(), "public-read"],
+    );
+    assert_eq!(
+        request(&serve.addr, "GET", "/bkt/small?torrent", &[]).status,
+        200
+    );
+    let r = request(&serve.addr, "GET", "/bkt/big?torrent", &[]);
+    assert_eq!((r.status, r.code().as_str()), (400, "InvalidRequest"));
+    assert!(
+        r.text().contains(
+            "<Message>Torrent creation is not supported for objects larger than 1000</Message>"
+        ),
+        "{}",
+        r.text()
+    );
+    let r = request(&serve.addr, "GET", "/bkt?torrent", &[]);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "RequestTorrentOfBucketError")
+    );
+    // A missing key: 404 to whoever may list the bucket, 403 to others.
+    let t = dir.path().join("t.torrent");
+    let owner = boto(
+        &serve,
+        DEV,
+        "torrent",
+        &["bkt", "nope", t.to_str().unwrap()],
+    );
+    assert_eq!(
+        (owner["error"].as_str(), owner["status"].as_u64()),
+        (Some("NoSuchKey"), Some(404)),
+        "{owner}"
+    );
+    let r = request(&serve.addr, "GET", "/bkt/nope?torrent", &[]);
+    assert_eq!((r.status, r.code().as_str()), (403, "AccessDenied"));
+}
+
+/// Rewrites a file's bytes behind the server's back, keeping its size and
+/// mtime, so its metadata still matches: whatever `serve` answers then came
+/// from its cache, not from hashing the file again.
+fn swap_bytes_keeping_mtime(path: &Path, data: &[u8]) {
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    std::fs::write(path, data).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+}
+
+#[test]
+fn hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts() {
+    let test = "hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let first = random_bytes(700_000, 5);
+    let second = random_bytes(700_000, 6);
+    let decoy = random_bytes(700_000, 7);
+    let serve = Serve::start(&root, &[]);
+    boto(&serve, DEV, "mb", &["bkt"]);
+    let f1 = write(dir.path(), "f1", &first);
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["bkt", "k", f1.to_str().unwrap(), "public-read"],
+    );
+    // Hashed while uploaded: even with the file's bytes swapped before the
+    // first ?torrent, the torrent describes the uploaded bytes.
+    swap_bytes_keeping_mtime(&root.join("bkt/k"), &decoy);
+    let t1 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
+    let mut v = Verifier::new(t1.info());
+    v.update(&first);
+    assert!(
+        v.finish().is_ok(),
+        "the first torrent was not the one hashed at upload"
+    );
+
+    // Overwrite: a new torrent.
+    let f2 = write(dir.path(), "f2", &second);
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["bkt", "k", f2.to_str().unwrap(), "public-read"],
+    );
+    let t2 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
+    assert_ne!(t1.info_hash(), t2.info_hash());
+    let port = serve.addr.rsplit(':').next().unwrap().to_owned();
+    drop(serve);
+
+    // Restart on the same address (the web seed URL is part of the torrent):
+    // the cached torrent is served, not a hash of what the file holds now.
+    swap_bytes_keeping_mtime(&root.join("bkt/k"), &decoy);
+    let serve = Serve::start_on(&root, &format!("127.0.0.1:{port}"), &[]);
+    let t3 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
+    assert_eq!(t3.info_hash(), t2.info_hash());
+}
+
+#[test]
+fn files_placed_by_hand_are_hashed_on_first_request_and_keys_stay_inside_the_root() {
+    let test = "files_placed_by_hand_are_hashed_on_first_request_and_keys_stay_inside_the_root";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let serve = Serve::start(&root, &[]);
+    boto(&serve, DEV, "mb", &["bkt"]);
+    let data = random_bytes(300_000, 8);
+    std::fs::create_dir_all(root.join("bkt/by/hand")).unwrap();
+    std::fs::write(root.join("bkt/by/hand/file.bin"), &data).unwrap();
+    // Adopted as private: the owner gets its torrent, anonymous does not.
+    let t = dir.path().join("t.torrent");
+    let got = boto(
+        &serve,
+        DEV,
+        "torrent",
+        &["bkt", "by/hand/file.bin", t.to_str().unwrap()],
+    );
+    assert!(got.get("error").is_none(), "{got}");
+    let torrent = Torrent::from_bytes(std::fs::read(&t).unwrap()).unwrap();
+    let mut v = Verifier::new(torrent.info());
+    v.update(&data);
+    assert!(v.finish().is_ok());
+    assert_eq!(
+        request(&serve.addr, "GET", "/bkt/by/hand/file.bin?torrent", &[]).status,
+        403
+    );
+
+    // Keys that cannot be stored safely are refused with an S3 error.
+    let file = write(dir.path(), "x", b"x");
+    for key in [
+        "../escape",
+        "a/../../b",
+        "a//b",
+        "/abs",
+        "back\\slash",
+        "trailing/",
+    ] {
+        let r = boto(
+            &serve,
+            DEV,
+            "put",
+            &["bkt", key, file.to_str().unwrap(), "private"],
+        );
+        assert_eq!(r["status"].as_u64(), Some(400), "{key:?}: {r}");
+    }
+    assert!(
+        !dir.path().join("escape").exists() && !root.join("bkt").join("..").join("escape").exists()
+    );
+}
