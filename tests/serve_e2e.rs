@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::{Torrent, Verifier};
 use support::{have_program, have_python_module, python, random_bytes};
@@ -634,4 +634,126 @@ fn files_placed_by_hand_are_hashed_on_first_request_and_keys_stay_inside_the_roo
     assert!(
         !dir.path().join("escape").exists() && !root.join("bkt").join("..").join("escape").exists()
     );
+}
+
+#[test]
+fn aws_cli_put_object_then_torrent_as_in_the_readme() {
+    let test = "aws_cli_put_object_then_torrent_as_in_the_readme";
+    if !have_program(test, "aws") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("root"), &[]);
+    let data = random_bytes(1_000_000, 9);
+    let file = write(dir.path(), "photo.jpg", &data);
+    let aws = |args: &[&str]| {
+        let out = Command::new("aws")
+            .args(["--endpoint-url", &serve.endpoint(), "s3api"])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", DEV.0)
+            .env("AWS_SECRET_ACCESS_KEY", DEV.1)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    aws(&["create-bucket", "--bucket", "quotes"]);
+    aws(&[
+        "put-object",
+        "--bucket",
+        "quotes",
+        "--key",
+        "photo.jpg",
+        "--body",
+        file.to_str().unwrap(),
+        "--acl",
+        "public-read",
+    ]);
+    let anon = request(&serve.addr, "GET", "/quotes/photo.jpg?torrent", &[]);
+    assert_eq!(anon.status, 200);
+    assert_eq!(
+        anon.header("content-disposition"),
+        Some("attachment; filename=\"photo.jpg.torrent\"")
+    );
+    let signed = dir.path().join("signed.torrent");
+    aws(&[
+        "get-object-torrent",
+        "--bucket",
+        "quotes",
+        "--key",
+        "photo.jpg",
+        signed.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&signed).unwrap(), anon.body);
+    let t = Torrent::from_bytes(anon.body).unwrap();
+    assert_eq!(t.info().length(), data.len() as u64);
+}
+
+#[test]
+fn virtual_hosted_requests_and_a_clean_ctrl_c() {
+    let test = "virtual_hosted_requests_and_a_clean_ctrl_c";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = Serve::start(&dir.path().join("root"), &["--base-domain", "s3.test"]);
+    let file = write(dir.path(), "f", &random_bytes(20_000, 10));
+    boto(&serve, DEV, "mb", &["vbkt"]);
+    boto(
+        &serve,
+        DEV,
+        "put",
+        &["vbkt", "a b.txt", file.to_str().unwrap(), "public-read"],
+    );
+    let host = format!("vbkt.s3.test:{}", serve.addr.rsplit(':').next().unwrap());
+    let path_style = request(&serve.addr, "GET", "/vbkt/a%20b.txt?torrent", &[]);
+    assert_eq!(path_style.status, 200);
+    // The raw client sends its own Host header first; send a second request by hand.
+    let mut s = TcpStream::connect(&serve.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET /a%20b.txt?torrent HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(
+        raw.ends_with(&path_style.body),
+        "the same torrent either way"
+    );
+
+    // Ctrl-C: a graceful exit with status 0.
+    let pid = serve.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = serve.child.try_wait().unwrap() {
+            assert!(status.success(), "serve exited with {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop within 15 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

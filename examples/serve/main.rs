@@ -25,7 +25,7 @@ use std::time::Instant;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
-use s3s::host::MultiDomain;
+use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent::http::AdapterConfig;
 use s3torrent::s3::{Addressing, TorrentPolicy, TorrentService, WebSeed};
@@ -120,6 +120,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Virtual-hosted-style addressing under `--base-domain`: `BUCKET.DOMAIN[:port]`
+/// names the bucket; any other host is path-style. (s3s's own hosts compare
+/// the `Host` header with its port, so `bucket.domain:9000` never matched.)
+struct BaseDomain(String);
+
+impl S3Host for BaseDomain {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<VirtualHost<'a>> {
+        let name = host
+            .rsplit_once(':')
+            .map_or(host, |(name, _)| name)
+            .to_ascii_lowercase();
+        match name
+            .strip_suffix(self.0.as_str())
+            .and_then(|b| b.strip_suffix('.'))
+        {
+            Some(bucket) if !bucket.is_empty() => {
+                Ok(VirtualHost::new(self.0.as_str()).with_bucket(bucket.to_owned()))
+            }
+            _ => Ok(VirtualHost::new(host)),
+        }
+    }
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -150,9 +173,7 @@ async fn run(args: Args) -> Result<(), String> {
     builder.set_auth(auth);
     builder.set_access(ops::Access);
     if let Some(domain) = &args.base_domain {
-        builder.set_host(
-            MultiDomain::new([domain.as_str()]).map_err(|e| format!("--base-domain: {e}"))?,
-        );
+        builder.set_host(BaseDomain(domain.to_ascii_lowercase()));
     }
     builder.set_route(route::TorrentRoute {
         store: Arc::clone(&store),
