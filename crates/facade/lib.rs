@@ -17,6 +17,6 @@
 #![deny(missing_docs)]
 
 pub use s3torrent_bencode as bencode;
+pub use s3torrent_http as http;
 pub use s3torrent_metainfo as metainfo;
 pub use s3torrent_s3 as s3;
-pub use s3torrent_http as http;
