@@ -46,9 +46,15 @@ fn parse_args() -> Result<Args, String> {
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
             Short('o') | Long("out") => args.out = Some(common::flag_value(&mut parser, "-o")?),
-            Long("piece-length") => args.piece_length = Some(common::flag_value(&mut parser, "--piece-length")?),
-            Long("tracker") => args.trackers.push(common::flag_value(&mut parser, "--tracker")?),
-            Long("web-seed") => args.web_seeds.push(common::flag_value(&mut parser, "--web-seed")?),
+            Long("piece-length") => {
+                args.piece_length = Some(common::flag_value(&mut parser, "--piece-length")?)
+            }
+            Long("tracker") => args
+                .trackers
+                .push(common::flag_value(&mut parser, "--tracker")?),
+            Long("web-seed") => args
+                .web_seeds
+                .push(common::flag_value(&mut parser, "--web-seed")?),
             Long("bucket") => args.bucket = Some(common::flag_value(&mut parser, "--bucket")?),
             Long("key") => args.key = Some(common::flag_value(&mut parser, "--key")?),
             Long("name") => args.name = Some(common::flag_value(&mut parser, "--name")?),
@@ -56,7 +62,10 @@ fn parse_args() -> Result<Args, String> {
             Long("source") => args.source = Some(common::flag_value(&mut parser, "--source")?),
             Long("comment") => args.comment = Some(common::flag_value(&mut parser, "--comment")?),
             Long("threads") => {
-                let n: usize = common::parse_value("--threads", &common::flag_value(&mut parser, "--threads")?)?;
+                let n: usize = common::parse_value(
+                    "--threads",
+                    &common::flag_value(&mut parser, "--threads")?,
+                )?;
                 if n == 0 {
                     return Err("--threads must be at least 1".into());
                 }
