@@ -1,0 +1,99 @@
+//! Piece-hashing throughput against the SHA-1 ceilings.
+//!
+//! Group `hashing`, over a 256 MiB buffer in memory with 256 KiB pieces:
+//!
+//! - `sha1_one_call`: the `sha1` crate over the whole buffer in one call, the
+//!   ceiling for one thread (no per-piece finalization, no copies);
+//! - `piece_hasher`: [`PieceHasher`] on one thread;
+//! - `hash_source/threads=1` and `hash_source/threads=2`: the multi-core
+//!   hasher, which also copies every byte through its read buffer;
+//! - `sha1_two_threads`: the `sha1` crate over the two halves on two threads,
+//!   the ceiling for two threads.
+//!
+//! Group `create`: a whole torrent from 64 MiB in memory, hashing on 2
+//! threads and building the plain profile's bytes.
+//!
+//! ```text
+//! cargo bench --bench hashing
+//! ```
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use s3torrent_metainfo::{HashOptions, PieceHasher, PieceLength, TorrentBuilder, hash_source};
+use sha1::{Digest, Sha1};
+
+const MIB: usize = 1 << 20;
+
+/// `len` bytes of xorshift noise.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn hashing(c: &mut Criterion) {
+    let data = noise(256 * MIB);
+    let len = data.len() as u64;
+    let piece = PieceLength::AWS;
+    let mut g = c.benchmark_group("hashing");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Bytes(len));
+
+    g.bench_function("sha1_one_call", |b| {
+        b.iter(|| Sha1::digest(black_box(&data)))
+    });
+    g.bench_function("piece_hasher", |b| {
+        b.iter(|| {
+            let mut h = PieceHasher::new(piece);
+            h.update(black_box(&data));
+            h.finish()
+        })
+    });
+    for threads in [1, 2] {
+        let options = HashOptions::new().threads(threads);
+        g.bench_function(format!("hash_source/threads={threads}"), |b| {
+            b.iter(|| hash_source(black_box(&data), len, piece, &options, &|_| {}).unwrap())
+        });
+    }
+    g.bench_function("sha1_two_threads", |b| {
+        b.iter(|| {
+            let (left, right) = black_box(&data).split_at(data.len() / 2);
+            std::thread::scope(|s| {
+                let l = s.spawn(|| Sha1::digest(left));
+                let r = Sha1::digest(right);
+                (l.join().unwrap(), r)
+            })
+        })
+    });
+    g.finish();
+}
+
+fn create(c: &mut Criterion) {
+    let data = noise(64 * MIB);
+    let len = data.len() as u64;
+    let options = HashOptions::new().threads(2);
+    let mut g = c.benchmark_group("create");
+    g.sample_size(10).throughput(Throughput::Bytes(len));
+    g.bench_function("plain/threads=2", |b| {
+        b.iter(|| {
+            let pieces =
+                hash_source(black_box(&data), len, PieceLength::AWS, &options, &|_| {}).unwrap();
+            TorrentBuilder::plain("bench.bin").build(&pieces).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hashing, create);
+criterion_main!(benches);
