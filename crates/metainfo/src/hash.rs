@@ -265,15 +265,51 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
     options: &HashOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Pieces> {
+    let buffer_size = options
+        .buffer_size
+        .min(usize::try_from(piece_length).unwrap_or(usize::MAX));
+    let digests = for_each_piece(
+        length,
+        piece_length,
+        options.thread_count(),
+        progress,
+        || vec![0u8; buffer_size],
+        |buf, _, start, end| hash_piece(source, start, end, length, buf),
+    )?;
+    Ok(Pieces {
+        piece_length,
+        length,
+        hashes: digests.concat(),
+    })
+}
+
+/// Runs `hash(scratch, index, start, end)` over every piece of `length`
+/// bytes in pieces of `piece_length`, on up to `threads` threads, and returns
+/// the results in piece order.
+///
+/// Threads take batches of whole pieces (about 4 MiB at a time) from a shared
+/// counter; each has its own scratch state from `scratch`. `progress` gets
+/// the bytes done so far after each batch, one call at a time, with
+/// increasing totals. If pieces fail, the error returned is the one earliest
+/// in the data.
+pub(crate) fn for_each_piece<S, T, F>(
+    length: u64,
+    piece_length: u64,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    scratch: impl Fn() -> S + Sync,
+    hash: F,
+) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(&mut S, u64, u64, u64) -> Result<T> + Sync,
+{
     let count = length.div_ceil(piece_length);
     let batch = (BATCH_BYTES / piece_length).max(1);
     let batches = count.div_ceil(batch);
     let threads = usize::try_from(batches)
         .unwrap_or(usize::MAX)
-        .clamp(1, options.thread_count());
-    let buffer_size = options
-        .buffer_size
-        .min(usize::try_from(piece_length).unwrap_or(usize::MAX));
+        .clamp(1, threads.max(1));
 
     let next = AtomicU64::new(0);
     // Held while `progress` runs, so its calls come in increasing order.
@@ -283,8 +319,8 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
     // in the data, whichever thread got there first.
     let failed: Mutex<Option<Error>> = Mutex::new(None);
     let fail_at = AtomicU64::new(u64::MAX);
-    let work = || -> Vec<(u64, [u8; 20])> {
-        let mut buf = vec![0u8; buffer_size];
+    let work = || -> Vec<(u64, T)> {
+        let mut state = scratch();
         let mut out = Vec::new();
         loop {
             let b = next.fetch_add(1, Ordering::Relaxed);
@@ -295,7 +331,7 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
             for index in b * batch..((b + 1) * batch).min(count) {
                 let start = index * piece_length;
                 let end = (start + piece_length).min(length);
-                match hash_piece(source, start, end, length, &mut buf) {
+                match hash(&mut state, index, start, end) {
                     Ok(digest) => out.push((index, digest)),
                     Err(e) => {
                         let at = error_offset(&e);
@@ -314,7 +350,7 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
             progress(*done);
         }
     };
-    let results: Vec<Vec<(u64, [u8; 20])>> = if threads == 1 {
+    let results: Vec<Vec<(u64, T)>> = if threads == 1 {
         vec![work()]
     } else {
         std::thread::scope(|s| {
@@ -331,16 +367,12 @@ pub(crate) fn hash_source_with_length<R: ReadAt + Sync + ?Sized>(
     if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    let mut hashes = vec![0u8; usize::try_from(count * 20).expect("hashes fit in memory")];
-    for (index, digest) in results.into_iter().flatten() {
-        let at = index as usize * 20;
-        hashes[at..at + 20].copy_from_slice(&digest);
-    }
-    Ok(Pieces {
-        piece_length,
-        length,
-        hashes,
-    })
+    // Each thread's results are in increasing order; a sort by index puts
+    // the batches together.
+    let mut all: Vec<(u64, T)> = results.into_iter().flatten().collect();
+    all.sort_unstable_by_key(|(index, _)| *index);
+    debug_assert_eq!(all.len() as u64, count);
+    Ok(all.into_iter().map(|(_, digest)| digest).collect())
 }
 
 /// Where a read error happened, to keep the earliest of several.

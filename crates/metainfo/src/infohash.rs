@@ -1,4 +1,4 @@
-//! The v1 info-hash and its text forms.
+//! The v1 and v2 info-hashes and their text forms.
 
 use std::fmt;
 use std::str::FromStr;
@@ -119,5 +119,98 @@ impl fmt::Display for InfoHash {
 impl fmt::Debug for InfoHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "InfoHash({})", self.to_hex())
+    }
+}
+
+/// A BitTorrent v2 info-hash (BEP 52): the SHA-256 of the `info`
+/// dictionary's bytes exactly as they stand in the torrent file.
+///
+/// Magnet links carry it as a multihash, `urn:btmh:1220` and 64 hex digits;
+/// trackers, the DHT and the peer handshake use its first 20 bytes
+/// ([`InfoHashV2::truncated`]).
+///
+/// ```
+/// use s3torrent_metainfo::InfoHashV2;
+///
+/// let h = InfoHashV2::of_info_bytes(b"d4:name1:ae");
+/// assert_eq!(h.to_hex().len(), 64);
+/// assert!(h.to_multihash_hex().starts_with("1220"));
+/// assert_eq!(h.to_hex().parse::<InfoHashV2>()?, h);
+/// assert_eq!(h.to_multihash_hex().parse::<InfoHashV2>()?, h);
+/// assert_eq!(h.truncated().as_bytes(), &h.as_bytes()[..20]);
+/// # Ok::<(), s3torrent_metainfo::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InfoHashV2([u8; 32]);
+
+impl InfoHashV2 {
+    /// Wraps a 32-byte digest.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        InfoHashV2(bytes)
+    }
+
+    /// Hashes the raw bytes of an `info` dictionary.
+    pub fn of_info_bytes(info: &[u8]) -> Self {
+        InfoHashV2(sha2::Sha256::digest(info).into())
+    }
+
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// 64 lowercase hexadecimal characters.
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// The multihash form magnet links use: `1220` (SHA-256, 32 bytes) and
+    /// the 64 hex digits.
+    pub fn to_multihash_hex(&self) -> String {
+        format!("1220{}", self.to_hex())
+    }
+
+    /// The first 20 bytes: the v2 swarm's identifier where 20 bytes are
+    /// expected (tracker announces, the DHT, the peer handshake).
+    pub fn truncated(&self) -> InfoHash {
+        InfoHash(self.0[..20].try_into().expect("20 of 32 bytes"))
+    }
+}
+
+impl FromStr for InfoHashV2 {
+    type Err = Error;
+
+    /// Parses 64 hex digits (either case), or the multihash form: `1220`
+    /// and 64 hex digits.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::field(
+                "info-hash",
+                format!("{s:?} is neither 64 hex digits nor 1220 and 64 hex digits"),
+            )
+        };
+        let digits = match s.len() {
+            64 => s,
+            68 if s.starts_with("1220") => &s[4..],
+            _ => return Err(bad()),
+        };
+        let mut out = [0u8; 32];
+        for (i, pair) in digits.as_bytes().chunks(2).enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16).ok_or_else(bad);
+            out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+        }
+        Ok(InfoHashV2(out))
+    }
+}
+
+impl fmt::Display for InfoHashV2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for InfoHashV2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InfoHashV2({})", self.to_hex())
     }
 }

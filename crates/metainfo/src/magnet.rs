@@ -1,8 +1,8 @@
-//! Magnet URIs (BEP 9, with BEP 19 web seeds as `ws`).
+//! Magnet URIs (BEP 9, with BEP 19 web seeds as `ws`, and BEP 52's `btmh`).
 
 use std::fmt::Write;
 
-use crate::infohash::InfoHash;
+use crate::infohash::{InfoHash, InfoHashV2};
 
 /// Builds `magnet:?xt=urn:btih:HEX&dn=NAME&tr=TRACKER…&ws=WEBSEED…`.
 ///
@@ -27,7 +27,50 @@ pub fn magnet_uri<S: AsRef<str>>(
     trackers: &[S],
     web_seeds: &[S],
 ) -> String {
-    let mut uri = format!("magnet:?xt=urn:btih:{}", info_hash.to_hex());
+    let uri = format!("magnet:?xt=urn:btih:{}", info_hash.to_hex());
+    with_params(uri, name, trackers, web_seeds)
+}
+
+/// Builds the magnet URI of a v2 torrent, `magnet:?xt=urn:btmh:1220HEX…`,
+/// or of a hybrid torrent when `v1` is given: `xt=urn:btih:` first, then
+/// `xt=urn:btmh:`, as libtorrent writes them. The other parameters are as in
+/// [`magnet_uri`].
+///
+/// ```
+/// use s3torrent_metainfo::{magnet_uri_v2, InfoHash, InfoHashV2};
+///
+/// let v2 = InfoHashV2::from_bytes([0xab; 32]);
+/// let uri = magnet_uri_v2(None, &v2, Some("x"), &[] as &[&str], &[]);
+/// assert_eq!(uri, format!("magnet:?xt=urn:btmh:1220{}&dn=x", "ab".repeat(32)));
+///
+/// let v1 = InfoHash::from_bytes([0xcd; 20]);
+/// let uri = magnet_uri_v2(Some(&v1), &v2, None, &[] as &[&str], &[]);
+/// assert_eq!(
+///     uri,
+///     format!("magnet:?xt=urn:btih:{}&xt=urn:btmh:1220{}", "cd".repeat(20), "ab".repeat(32)),
+/// );
+/// ```
+pub fn magnet_uri_v2<S: AsRef<str>>(
+    v1: Option<&InfoHash>,
+    v2: &InfoHashV2,
+    name: Option<&str>,
+    trackers: &[S],
+    web_seeds: &[S],
+) -> String {
+    let mut uri = String::from("magnet:?");
+    if let Some(v1) = v1 {
+        let _ = write!(uri, "xt=urn:btih:{}&", v1.to_hex());
+    }
+    let _ = write!(uri, "xt=urn:btmh:{}", v2.to_multihash_hex());
+    with_params(uri, name, trackers, web_seeds)
+}
+
+fn with_params<S: AsRef<str>>(
+    mut uri: String,
+    name: Option<&str>,
+    trackers: &[S],
+    web_seeds: &[S],
+) -> String {
     let mut param = |key: &str, value: &str| {
         uri.push('&');
         uri.push_str(key);

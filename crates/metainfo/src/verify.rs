@@ -1,9 +1,12 @@
-//! Checking data against a torrent's piece hashes.
+//! Checking data against a torrent's piece hashes: SHA-1 pieces for v1 and
+//! hybrid torrents, the SHA-256 piece layers for v2-only torrents.
 
-use crate::error::Result;
-use crate::hash::{HashOptions, PieceHasher, Pieces, hash_source_with_length};
+use crate::error::{Error, Result};
+use crate::hash::{HashOptions, PieceHasher, hash_source_with_length};
+use crate::merkle::{Hash32, MerkleHasher, MerkleOut};
 use crate::source::ReadAt;
-use crate::torrent::Info;
+use crate::torrent::{Info, V2File};
+use crate::v2::hash_source_merkle;
 
 /// The outcome of checking data against a torrent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,10 +17,46 @@ pub struct Verification {
 }
 
 impl Verification {
-    fn compare(info: &Info, actual: &Pieces, data_length: u64) -> Self {
+    fn compare_v1(info: &Info, actual: &[u8], data_length: u64) -> Self {
         let bad_pieces = (0..info.piece_count())
-            .filter(|&i| actual.get(i as usize) != info.piece_hash(i))
+            .filter(|&i| {
+                let at = i as usize * 20;
+                actual.get(at..at + 20) != info.pieces().get(at..at + 20)
+            })
             .collect();
+        Verification {
+            bad_pieces,
+            data_length,
+            expected_length: info.length(),
+        }
+    }
+
+    /// Compares each v2 file's hashes (`None` or absent: no data reached it) with its
+    /// piece layer, or for a file of one piece with its pieces root.
+    fn compare_v2(info: &Info, actual: &[Option<MerkleOut>], data_length: u64) -> Self {
+        let piece_length = info.piece_length();
+        let mut bad_pieces = Vec::new();
+        let mut first = 0u64;
+        for (i, file) in info.v2_files().iter().enumerate() {
+            let out = actual.get(i).and_then(Option::as_ref);
+            let count = file.length().div_ceil(piece_length);
+            if count == 1 {
+                let root = out.and_then(|o| o.single_root);
+                if root != file.pieces_root() {
+                    bad_pieces.push(first);
+                }
+            } else {
+                let layer = out.map_or(&[][..], |o| &o.layer[..]);
+                for i in 0..count {
+                    let at = i as usize * 32;
+                    let expected = &file.piece_layer()[at..at + 32];
+                    if layer.get(i as usize).map(Hash32::as_slice) != Some(expected) {
+                        bad_pieces.push(first + i);
+                    }
+                }
+            }
+            first += count;
+        }
         Verification {
             bad_pieces,
             data_length,
@@ -31,7 +70,9 @@ impl Verification {
     }
 
     /// The indexes of the pieces whose hash did not match, or that the data
-    /// was too short to fill, in ascending order.
+    /// was too short to fill, in ascending order. For a v2-only torrent the
+    /// pieces are numbered file after file, each file starting a new piece
+    /// (BEP 52), as [`Info::piece_count`] counts them.
     pub fn bad_pieces(&self) -> &[u64] {
         &self.bad_pieces
     }
@@ -49,6 +90,11 @@ impl Verification {
 
 /// Streams data against a torrent: feed chunks of any size, then ask which
 /// pieces are bad.
+///
+/// v1 and hybrid torrents are checked with their SHA-1 `pieces`; v2-only
+/// torrents with their SHA-256 merkle trees: the data is the files one after
+/// the other, each file's pieces checked against its piece layer (or, for a
+/// file of one piece, its pieces root).
 ///
 /// ```
 /// use s3torrent_metainfo::{PieceHasher, PieceLength, TorrentBuilder, Verifier};
@@ -70,33 +116,113 @@ impl Verification {
 #[derive(Debug)]
 pub struct Verifier<'t> {
     info: &'t Info,
-    hasher: PieceHasher,
+    mode: Mode,
+}
+
+#[derive(Debug)]
+enum Mode {
+    V1(PieceHasher),
+    V2 {
+        /// The finished files' hashes.
+        done: Vec<Option<MerkleOut>>,
+        /// The current file's hasher and the bytes it still takes.
+        current: Option<(MerkleHasher, u64)>,
+        fed: u64,
+    },
 }
 
 impl<'t> Verifier<'t> {
     /// Starts checking data against `info`.
     pub fn new(info: &'t Info) -> Self {
-        Verifier {
-            info,
-            hasher: PieceHasher::with_piece_bytes(info.piece_length()),
+        let mode = if info.version().has_v1() {
+            Mode::V1(PieceHasher::with_piece_bytes(info.piece_length()))
+        } else {
+            Mode::V2 {
+                done: Vec::new(),
+                current: None,
+                fed: 0,
+            }
+        };
+        let mut v = Verifier { info, mode };
+        v.next_file();
+        v
+    }
+
+    /// In v2 mode, with no current file: finishes the 0-byte files ahead and
+    /// starts the next file with data, if any.
+    fn next_file(&mut self) {
+        let Mode::V2 { done, current, .. } = &mut self.mode else {
+            return;
+        };
+        let files = self.info.v2_files();
+        while current.is_none() && done.len() < files.len() {
+            let file = &files[done.len()];
+            if file.length() == 0 {
+                done.push(None);
+            } else {
+                *current = Some((MerkleHasher::new(self.info.piece_length()), file.length()));
+            }
         }
     }
 
     /// Feeds the next chunk of data.
-    pub fn update(&mut self, chunk: &[u8]) {
-        self.hasher.update(chunk);
+    pub fn update(&mut self, mut chunk: &[u8]) {
+        match &mut self.mode {
+            Mode::V1(hasher) => hasher.update(chunk),
+            Mode::V2 { .. } => loop {
+                let Mode::V2 { done, current, fed } = &mut self.mode else {
+                    unreachable!()
+                };
+                let Some((hasher, left)) = current else {
+                    // Beyond the last file: counted, not hashed.
+                    *fed += chunk.len() as u64;
+                    return;
+                };
+                let take = chunk
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
+                hasher.update(&chunk[..take]);
+                *fed += take as u64;
+                *left -= take as u64;
+                chunk = &chunk[take..];
+                if *left > 0 {
+                    return;
+                }
+                let (hasher, _) = current.take().expect("a current file");
+                done.push(Some(hasher.finish()));
+                self.next_file();
+                if chunk.is_empty() {
+                    return;
+                }
+            },
+        }
     }
 
     /// Compares what was fed with the torrent's hashes.
     pub fn finish(self) -> Verification {
-        let data_length = self.hasher.bytes_hashed();
-        Verification::compare(self.info, &self.hasher.finish(), data_length)
+        match self.mode {
+            Mode::V1(hasher) => {
+                let data_length = hasher.bytes_hashed();
+                Verification::compare_v1(self.info, hasher.finish().as_bytes(), data_length)
+            }
+            Mode::V2 {
+                mut done,
+                current,
+                fed,
+            } => {
+                if let Some((hasher, _)) = current {
+                    done.push(Some(hasher.finish()));
+                }
+                Verification::compare_v2(self.info, &done, fed)
+            }
+        }
     }
 }
 
 /// Checks `data_length` bytes of a positional source against `info`, on
 /// several threads. Data beyond the torrent's length is not hashed (the
 /// result is then not ok); pieces that the data is too short to fill are bad.
+/// v2-only torrents are checked with their merkle trees, as by [`Verifier`].
 pub fn verify_source<R: ReadAt + Sync + ?Sized>(
     info: &Info,
     source: &R,
@@ -105,6 +231,75 @@ pub fn verify_source<R: ReadAt + Sync + ?Sized>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Verification> {
     let hashed = data_length.min(info.length());
-    let pieces = hash_source_with_length(source, hashed, info.piece_length(), options, progress)?;
-    Ok(Verification::compare(info, &pieces, data_length))
+    if info.version().has_v1() {
+        let pieces =
+            hash_source_with_length(source, hashed, info.piece_length(), options, progress)?;
+        return Ok(Verification::compare_v1(
+            info,
+            pieces.as_bytes(),
+            data_length,
+        ));
+    }
+    let mut outs = Vec::with_capacity(info.v2_files().len());
+    let mut offset = 0u64;
+    for file in info.v2_files() {
+        let available = file.length().min(hashed.saturating_sub(offset));
+        outs.push(if available == 0 {
+            None
+        } else {
+            Some(verify_file(
+                info, file, source, offset, available, hashed, options, progress,
+            )?)
+        });
+        offset += file.length();
+    }
+    Ok(Verification::compare_v2(info, &outs, data_length))
+}
+
+/// Hashes the `available` bytes of `file` found at `offset` in `source`.
+#[allow(clippy::too_many_arguments)]
+fn verify_file<R: ReadAt + Sync + ?Sized>(
+    info: &Info,
+    file: &V2File,
+    source: &R,
+    offset: u64,
+    available: u64,
+    hashed: u64,
+    options: &HashOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<MerkleOut> {
+    debug_assert!(available <= file.length());
+    let part = At { source, offset };
+    let (_, out) = hash_source_merkle(
+        &part,
+        available,
+        info.piece_length(),
+        false,
+        options,
+        &|done| progress(offset + done),
+    )
+    .map_err(|e| match e {
+        Error::ShortRead { at, .. } => Error::ShortRead {
+            at: offset + at,
+            expected: hashed,
+        },
+        Error::Io { offset: at, source } => Error::Io {
+            offset: offset + at,
+            source,
+        },
+        other => other,
+    })?;
+    Ok(out)
+}
+
+/// A source seen from `offset` on.
+struct At<'a, R: ?Sized> {
+    source: &'a R,
+    offset: u64,
+}
+
+impl<R: ReadAt + ?Sized> ReadAt for At<'_, R> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        self.source.read_at(buf, self.offset + offset)
+    }
 }
