@@ -58,8 +58,9 @@ pub(crate) fn python(script: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("python prints UTF-8")
 }
 
-/// The path of a built example. `cargo test` builds the examples beside the
-/// test binaries: target/<profile>/examples/NAME.
+/// The path of a built example, target/<profile>/examples/NAME.
+/// `cargo test --all-targets` builds examples only as test harnesses, so
+/// scripts/test runs `cargo build --examples` first.
 pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
@@ -69,7 +70,7 @@ pub(crate) fn example(name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     assert!(
         path.exists(),
-        "{} is not built; run the tests with `cargo test --workspace --all-targets`",
+        "{} is not built; run scripts/test, or `cargo build --examples` before `cargo test`",
         path.display()
     );
     path
