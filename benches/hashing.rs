@@ -17,6 +17,9 @@
 //! cargo bench --bench hashing
 //! ```
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -26,22 +29,8 @@ use sha1::{Digest, Sha1};
 
 const MIB: usize = 1 << 20;
 
-/// `len` bytes of xorshift noise.
-fn noise(len: usize) -> Vec<u8> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 fn hashing(c: &mut Criterion) {
-    let data = noise(256 * MIB);
+    let data = support::random_bytes(256 * MIB, 1);
     let len = data.len() as u64;
     let piece = PieceLength::AWS;
     let mut g = c.benchmark_group("hashing");
@@ -80,7 +69,7 @@ fn hashing(c: &mut Criterion) {
 }
 
 fn create(c: &mut Criterion) {
-    let data = noise(64 * MIB);
+    let data = support::random_bytes(64 * MIB, 1);
     let len = data.len() as u64;
     let options = HashOptions::new().threads(2);
     let mut g = c.benchmark_group("create");

@@ -21,6 +21,9 @@
 //! cargo bench --bench hybrid
 //! ```
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -33,20 +36,6 @@ use sha2::{Digest, Sha256};
 
 const MIB: usize = 1 << 20;
 
-/// `len` bytes of xorshift noise.
-fn noise(len: usize) -> Vec<u8> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Runs `f` over the two halves of `data`, one per thread.
 fn halves<T: Send>(data: &[u8], f: impl Fn(&[u8]) -> T + Sync) -> (T, T) {
     let (left, right) = data.split_at(data.len() / 2);
@@ -58,7 +47,7 @@ fn halves<T: Send>(data: &[u8], f: impl Fn(&[u8]) -> T + Sync) -> (T, T) {
 }
 
 fn hybrid(c: &mut Criterion) {
-    let data = noise(256 * MIB);
+    let data = support::random_bytes(256 * MIB, 2);
     let len = data.len() as u64;
     let piece = PieceLength::AWS;
     let options = HashOptions::new().threads(2);
