@@ -37,7 +37,8 @@ pub enum ObjectVersion {
 pub struct CachedTorrent {
     /// The `.torrent` bytes.
     pub bytes: Bytes,
-    /// Its info-hash.
+    /// Its info-hash: the v1 (SHA-1) info-hash of a v1 or hybrid torrent,
+    /// the truncated v2 one (as trackers and BEP 52 use it) of a v2 torrent.
     pub info_hash: InfoHash,
     /// An HTTP entity tag for the bytes (hex SHA-1 of them, without quotes).
     pub etag: String,

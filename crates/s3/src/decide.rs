@@ -1,6 +1,6 @@
 //! The GetObjectTorrent decision: a torrent plan, or the exact S3 error.
 
-use s3torrent_metainfo::{PieceLength, TorrentBuilder};
+use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentVersion};
 
 use crate::acl::{ObjectOwnership, Permission};
 use crate::error::{ErrorCode, Result, S3Error};
@@ -71,6 +71,8 @@ pub struct TorrentPlan {
     pub name: String,
     /// The piece length.
     pub piece_length: PieceLength,
+    /// v1, v2 or hybrid.
+    pub version: TorrentVersion,
     /// AWS or plain.
     pub profile: TorrentProfile,
     /// Trackers, each its own tier.
@@ -90,7 +92,8 @@ impl TorrentPlan {
             }
             TorrentProfile::Plain => TorrentBuilder::plain(self.name.clone()),
         }
-        .name(self.name.clone());
+        .name(self.name.clone())
+        .version(self.version);
         for t in &self.trackers {
             b = b.tracker(t.clone());
         }
@@ -334,6 +337,7 @@ pub(crate) fn decide_object(
         object: info.clone(),
         name: torrent_name(checked.key.as_str()),
         piece_length: policy.piece_length_for(info.size),
+        version: policy.version,
         profile: policy.profile,
         trackers: policy.trackers.clone(),
         web_seed: policy.web_seed_url(&checked.bucket, &checked.key),

@@ -13,7 +13,8 @@
 //!   object once however many requests ask, and refuses to cache a torrent
 //!   of an object that changed while it was hashed;
 //! - [`TorrentPolicy`] holds the choices: AWS-faithful or plain torrents,
-//!   piece length, trackers, the 5 GiB limit, web seeds.
+//!   piece length, trackers, the 5 GiB limit, web seeds, and v1 (as S3
+//!   made them), v2 or hybrid torrents (BEP 52).
 //!
 //! A host deciding and serving a torrent:
 //!
@@ -73,5 +74,7 @@ pub use info::{
 };
 pub use model::{AccountId, BucketName, CanonicalId, ObjectKey, Principal, Requester};
 pub use policy::{Addressing, PieceLengthPolicy, TorrentPolicy, TorrentProfile, WebSeed};
-pub use s3torrent_metainfo::{HashOptions, InfoHash, PieceLength, Pieces, ReadAt};
+pub use s3torrent_metainfo::{
+    HashOptions, InfoHash, PieceLength, Pieces, ReadAt, TorrentHashes, TorrentVersion,
+};
 pub use service::{ObjectSource, ServedTorrent, TorrentService};

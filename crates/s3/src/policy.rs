@@ -1,6 +1,6 @@
 //! The torrent policy: what torrents look like and which objects get one.
 
-use s3torrent_metainfo::PieceLength;
+use s3torrent_metainfo::{PieceLength, TorrentVersion};
 
 use crate::model::{BucketName, ObjectKey};
 
@@ -123,6 +123,10 @@ pub struct TorrentPolicy {
     pub web_seed: Option<WebSeed>,
     /// Whether `?torrent&versionId=…` is served (default: yes).
     pub allow_version_id: bool,
+    /// v1 (the default, as S3 made them), v2 or hybrid (BEP 52). v2 and
+    /// hybrid torrents carry the whole piece layer, so they are larger:
+    /// 32 bytes per piece more than v1's 20.
+    pub version: TorrentVersion,
 }
 
 impl Default for TorrentPolicy {
@@ -134,6 +138,7 @@ impl Default for TorrentPolicy {
             max_object_size: Self::AWS_MAX_OBJECT_SIZE,
             web_seed: None,
             allow_version_id: true,
+            version: TorrentVersion::V1,
         }
     }
 }
@@ -146,10 +151,15 @@ impl TorrentPolicy {
     /// a persistent cache never serves a torrent made under other settings.
     pub fn fingerprint(&self) -> u64 {
         // FNV-1a over a fixed description: stable across builds and releases.
-        let description = format!(
+        let mut description = format!(
             "{:?}|{:?}|{:?}|{:?}",
             self.profile, self.piece_length, self.trackers, self.web_seed
         );
+        // Appended only when not v1, so that v1 torrents cached before the
+        // version existed keep their keys.
+        if self.version != TorrentVersion::V1 {
+            description.push_str(&format!("|{}", self.version));
+        }
         description.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::Bytes;
-use s3torrent_metainfo::{HashOptions, Pieces, ReadAt, hash_source};
+use s3torrent_metainfo::{HashOptions, Pieces, ReadAt, TorrentHashes, hash_source_versioned};
 
 use crate::cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 use crate::decide::{TorrentPlan, TorrentRequest, check_bucket, check_request, decide_object};
@@ -201,32 +201,49 @@ impl<C: TorrentCache> TorrentService<C> {
         Ok(served(&plan, outcome?, false))
     }
 
-    /// Caches the torrent of an object version from piece hashes computed
-    /// elsewhere (for example while it was uploaded), so that the first
-    /// request is served from the cache. The pieces must use the piece
-    /// length the policy gives for the object's size.
+    /// Caches the v1 torrent of an object version from piece hashes
+    /// computed elsewhere (for example while it was uploaded), so that the
+    /// first request is served from the cache. The pieces must use the piece
+    /// length the policy gives for the object's size, and the policy must
+    /// make v1 torrents; for v2 and hybrid use
+    /// [`store_hashes`](Self::store_hashes).
     pub fn store_pieces(
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
         pieces: &Pieces,
     ) -> Result<CachedTorrent> {
+        self.store_hashes(bucket, object, &TorrentHashes::from(pieces.clone()))
+    }
+
+    /// Caches the torrent of an object version from hashes computed
+    /// elsewhere, as [`store_pieces`](Self::store_pieces) does, for any
+    /// [`TorrentVersion`](s3torrent_metainfo::TorrentVersion): hash with a
+    /// [`TorrentHasher`](s3torrent_metainfo::TorrentHasher) of the policy's
+    /// version. Hashes of another piece length or size, or without the kind
+    /// the policy's version needs, are refused with `InternalError`.
+    pub fn store_hashes(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+        hashes: &TorrentHashes,
+    ) -> Result<CachedTorrent> {
         let resource = format!("/{bucket}/{}", object.key);
         let expected = self.policy.piece_length_for(object.size).get();
-        if pieces.piece_length() != expected || pieces.length() != object.size {
+        if hashes.piece_length() != expected || hashes.length() != object.size {
             return Err(S3Error::with_message(
                 ErrorCode::InternalError,
                 format!(
-                    "precomputed pieces ({} bytes in pieces of {}) do not fit the object ({} bytes, pieces of {expected})",
-                    pieces.length(),
-                    pieces.piece_length(),
+                    "precomputed hashes ({} bytes in pieces of {}) do not fit the object ({} bytes, pieces of {expected})",
+                    hashes.length(),
+                    hashes.piece_length(),
                     object.size
                 ),
                 resource,
             ));
         }
         let plan = self.plan_for(bucket, object);
-        let torrent = build(&plan, pieces, &resource)?;
+        let torrent = build(&plan, hashes, &resource)?;
         self.cache
             .put(self.cache_key(bucket, object), torrent.clone());
         Ok(torrent)
@@ -239,6 +256,7 @@ impl<C: TorrentCache> TorrentService<C> {
             object: object.clone(),
             name: crate::decide::torrent_name(object.key.as_str()),
             piece_length: self.policy.piece_length_for(object.size),
+            version: self.policy.version,
             profile: self.policy.profile,
             trackers: self.policy.trackers.clone(),
             web_seed: self.policy.web_seed_url(bucket, &object.key),
@@ -262,10 +280,11 @@ impl<C: TorrentCache> TorrentService<C> {
         };
         let object = &plan.object;
         let reader = source.open(&plan.bucket, object)?;
-        let pieces = hash_source(
+        let hashes = hash_source_versioned(
             &*reader,
             object.size,
             plan.piece_length,
+            plan.version,
             &self.hash_options,
             &|_| {},
         )
@@ -280,14 +299,14 @@ impl<C: TorrentCache> TorrentService<C> {
                 "the object changed while its torrent was generated".into(),
             ));
         }
-        build(plan, &pieces, &resource)
+        build(plan, &hashes, &resource)
     }
 }
 
-fn build(plan: &TorrentPlan, pieces: &Pieces, resource: &str) -> Result<CachedTorrent> {
+fn build(plan: &TorrentPlan, hashes: &TorrentHashes, resource: &str) -> Result<CachedTorrent> {
     let bytes: Bytes = plan
         .builder()
-        .to_bytes(pieces)
+        .to_bytes_hashes(hashes)
         .map_err(|e| S3Error::with_message(ErrorCode::InternalError, e.to_string(), resource))?;
     let torrent = s3torrent_metainfo::Torrent::from_bytes(bytes.clone())
         .map_err(|e| S3Error::with_message(ErrorCode::InternalError, e.to_string(), resource))?;

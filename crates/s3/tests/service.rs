@@ -11,13 +11,13 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use s3torrent_metainfo::{PieceHasher, Torrent};
+use s3torrent_metainfo::{HashOptions, PieceHasher, Torrent, TorrentHasher, verify_source};
 use s3torrent_s3::{
     AccountId, Acl, Addressing, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl,
     CanonicalId, InfoHash, LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource,
     ObjectVersion, PieceLength, PieceLengthPolicy, Principal, ReadAt, Requester, Result,
     ServedTorrent, TorrentCache, TorrentPolicy, TorrentProfile, TorrentRequest, TorrentService,
-    WebSeed,
+    TorrentVersion, WebSeed,
 };
 
 fn owner() -> Principal {
@@ -814,13 +814,17 @@ fn policies_sharing_a_cache_do_not_share_entries() {
     let mut small_pieces = TorrentPolicy::default();
     small_pieces.piece_length = PieceLengthPolicy::Fixed(PieceLength::MIN);
     let small_pieces = TorrentService::with_cache(small_pieces, Shared(Arc::clone(&cache)));
+    let mut v2 = TorrentPolicy::default();
+    v2.version = TorrentVersion::V2;
+    let v2 = TorrentService::with_cache(v2, Shared(Arc::clone(&cache)));
+    let mut hybrid = TorrentPolicy::default();
+    hybrid.version = TorrentVersion::Hybrid;
+    let hybrid = TorrentService::with_cache(hybrid, Shared(Arc::clone(&cache)));
 
     let req = anon("shared");
     let mut seen = Vec::new();
-    for (i, service) in [&aws, &tracked, &plain, &seeded, &small_pieces]
-        .into_iter()
-        .enumerate()
-    {
+    let services = [&aws, &tracked, &plain, &seeded, &small_pieces, &v2, &hybrid];
+    for (i, service) in services.into_iter().enumerate() {
         let served = service.get_object_torrent(&store, &req).unwrap();
         assert!(
             !served.from_cache,
@@ -830,8 +834,8 @@ fn policies_sharing_a_cache_do_not_share_entries() {
         seen.push(served.torrent.bytes.clone());
         assert_eq!(store.opens(), i + 1);
     }
-    assert_eq!(cache.len(), 5);
-    for service in [&aws, &tracked, &plain, &seeded, &small_pieces] {
+    assert_eq!(cache.len(), services.len());
+    for service in services {
         assert!(service.get_object_torrent(&store, &req).unwrap().from_cache);
     }
     // The same policy in another service does share, and so does one that
@@ -845,5 +849,123 @@ fn policies_sharing_a_cache_do_not_share_entries() {
         assert!(served.from_cache);
         assert_eq!(served.torrent.bytes, seen[0]);
     }
-    assert_eq!(store.opens(), 5);
+    assert_eq!(store.opens(), services.len());
+}
+
+/// The torrent a v2 or hybrid policy serves, checked against the data
+/// (merkle layers and, for hybrid, SHA-1 pieces) rather than against
+/// another of our hashers.
+fn served_for(
+    version: TorrentVersion,
+    store: &Store,
+    key: &str,
+) -> (TorrentService, ServedTorrent) {
+    let mut policy = TorrentPolicy::default();
+    policy.version = version;
+    policy.web_seed = Some(WebSeed {
+        endpoint: "http://127.0.0.1:9000".into(),
+        addressing: Addressing::Path,
+    });
+    let service = TorrentService::new(policy);
+    let served = service.get_object_torrent(store, &anon(key)).unwrap();
+    (service, served)
+}
+
+#[test]
+fn v2_and_hybrid_policies_serve_their_kind() {
+    let store = Store::new();
+    // Three pieces of 256 KiB, the last one short: a piece layer of 3 roots.
+    let bytes = data(700_000, 17);
+    let info = store.put("dir/big.bin", None, "etag-1", bytes.clone());
+    let default = TorrentService::new(TorrentPolicy::default())
+        .get_object_torrent(&store, &anon("dir/big.bin"))
+        .unwrap();
+    assert_eq!(parse(&default).version(), TorrentVersion::V1);
+
+    for version in [TorrentVersion::V2, TorrentVersion::Hybrid] {
+        let (service, served) = served_for(version, &store, "dir/big.bin");
+        let t = parse(&served);
+        assert_eq!(t.version(), version);
+        // Still the AWS profile, with its fields and the web seed.
+        assert_eq!(t.info().aws_bucket(), Some("quotes"));
+        assert_eq!(t.info().aws_key(), Some("dir/big.bin"));
+        assert_eq!(t.info().name(), "dir_big.bin");
+        assert_eq!(t.info().piece_length(), 262_144);
+        assert_eq!(t.info().length(), 700_000);
+        assert_eq!(t.web_seeds(), ["http://127.0.0.1:9000/quotes/dir/big.bin"]);
+        let files = t.info().v2_files();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path(), ["dir_big.bin"]);
+        assert_eq!(files[0].piece_layer().len(), 3 * 32);
+        let v2_hash = t.info_hash_v2().expect("a v2 info-hash");
+        assert_eq!(v2_hash.to_hex().len(), 64);
+        assert_eq!(served.torrent.info_hash, t.info_hash());
+        match version {
+            TorrentVersion::Hybrid => {
+                assert_eq!(t.info_hash_v1(), Some(t.info_hash()));
+                assert_eq!(
+                    t.info().pieces(),
+                    pieces_of(&bytes, PieceLength::AWS).as_bytes()
+                );
+            }
+            _ => assert_eq!(t.info_hash_v1(), None),
+        }
+        // The data verifies against the torrent; one flipped byte in the
+        // second piece is found there.
+        let ok = verify_source(
+            t.info(),
+            bytes.as_slice(),
+            bytes.len() as u64,
+            &HashOptions::new(),
+            &|_| {},
+        )
+        .unwrap();
+        assert!(ok.is_ok(), "{version}: {ok:?}");
+        let mut bad = bytes.clone();
+        bad[300_000] ^= 1;
+        let found = verify_source(
+            t.info(),
+            bad.as_slice(),
+            bad.len() as u64,
+            &HashOptions::new(),
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(found.bad_pieces(), [1], "{version}");
+
+        // Hashes computed at upload give the same bytes without a read.
+        let fresh = TorrentService::new(service.policy().clone());
+        let mut hasher = TorrentHasher::new(PieceLength::AWS, version);
+        for chunk in bytes.chunks(65_537) {
+            hasher.update(chunk);
+        }
+        let stored = fresh
+            .store_hashes(&store.bucket.name, &info, &hasher.finish())
+            .unwrap();
+        assert_eq!(stored, served.torrent, "{version}");
+        // v1-only pieces cannot make a v2 or hybrid torrent.
+        let e = TorrentService::new(service.policy().clone())
+            .store_pieces(
+                &store.bucket.name,
+                &info,
+                &pieces_of(&bytes, PieceLength::AWS),
+            )
+            .unwrap_err();
+        assert_eq!((e.code().as_str(), e.status()), ("InternalError", 500));
+    }
+    // v2-only hashes cannot make a v1 or hybrid torrent either.
+    let mut hasher = TorrentHasher::new(PieceLength::AWS, TorrentVersion::V2);
+    hasher.update(&bytes);
+    let v2_only = hasher.finish();
+    for version in [TorrentVersion::V1, TorrentVersion::Hybrid] {
+        let mut policy = TorrentPolicy::default();
+        policy.version = version;
+        let service = TorrentService::new(policy);
+        assert!(
+            service
+                .store_hashes(&store.bucket.name, &info, &v2_only)
+                .is_err()
+        );
+        assert!(service.cache().is_empty());
+    }
 }
