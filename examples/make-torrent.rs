@@ -3,12 +3,19 @@
 //! ```text
 //! cargo run --release --example make-torrent -- FILE [-o OUT] [--piece-length BYTES|auto]
 //!     [--tracker URL]... [--web-seed URL]... [--bucket B --key K] [--name NAME]
-//!     [--private] [--source TEXT] [--comment TEXT] [--threads N]
+//!     [--private] [--source TEXT] [--comment TEXT] [--threads N] [--v2 | --hybrid]
 //! ```
 //!
 //! `--bucket` with `--key` selects the AWS profile (piece length 262144 unless
 //! given); otherwise the torrent is plain with an `auto` piece length. The
 //! output is `OUT`, or `<name>.torrent`; `-o -` writes to stdout.
+//!
+//! The torrent is v1 (BEP 3) unless `--v2` (BEP 52: a `file tree` of SHA-256
+//! merkle roots and `piece layers`) or `--hybrid` (the v1 and v2 keys in one
+//! `info`, readable by v1 and v2 clients) is given; one pass over the file
+//! computes every hash needed. v2 and hybrid torrents need a piece length
+//! that is a power of two of at least 16384 bytes; `auto` and the AWS
+//! profile's 262144 are.
 
 mod common;
 
@@ -17,11 +24,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use s3torrent_metainfo::{HashOptions, PieceLength, TorrentBuilder, hash_source};
+use s3torrent_metainfo::{
+    HashOptions, PieceLength, TorrentBuilder, TorrentVersion, hash_source_versioned,
+};
 
 const USAGE: &str = "usage: make-torrent FILE [-o OUT] [--piece-length BYTES|auto] \
 [--tracker URL]... [--web-seed URL]... [--bucket B --key K] [--name NAME] \
-[--private] [--source TEXT] [--comment TEXT] [--threads N]";
+[--private] [--source TEXT] [--comment TEXT] [--threads N] [--v2 | --hybrid]";
 
 #[derive(Default)]
 struct Args {
@@ -37,6 +46,18 @@ struct Args {
     source: Option<String>,
     comment: Option<String>,
     threads: Option<usize>,
+    version: TorrentVersion,
+}
+
+impl Args {
+    /// `--v2` or `--hybrid`, not both.
+    fn set_version(&mut self, version: TorrentVersion) -> Result<(), String> {
+        if self.version != TorrentVersion::V1 && self.version != version {
+            return Err("--v2 and --hybrid exclude each other".into());
+        }
+        self.version = version;
+        Ok(())
+    }
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -71,6 +92,8 @@ fn parse_args() -> Result<Args, String> {
                 }
                 args.threads = Some(n);
             }
+            Long("v2") => args.set_version(TorrentVersion::V2)?,
+            Long("hybrid") => args.set_version(TorrentVersion::Hybrid)?,
             Short('h') | Long("help") => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -119,6 +142,13 @@ fn run() -> Result<(), String> {
             let bytes: u64 = text
                 .parse()
                 .map_err(|_| format!("--piece-length {text:?}: not a number or `auto`"))?;
+            if args.version.has_v2() && (!bytes.is_power_of_two() || bytes < 16384) {
+                return Err(format!(
+                    "--piece-length {bytes}: a {} torrent needs a power of two of at least \
+                     16384 (BEP 52 hashes 16 KiB blocks in a merkle tree)",
+                    args.version
+                ));
+            }
             PieceLength::new(bytes).map_err(|e| format!("--piece-length: {e}"))?
         }
     };
@@ -146,13 +176,21 @@ fn run() -> Result<(), String> {
         options = options.threads(n);
     }
     let bar = common::progress_bar(length, "hashing");
-    let pieces = hash_source(&file, length, piece_length, &options, &|done| {
-        bar.set_position(done)
-    })
+    let hashes = hash_source_versioned(
+        &file,
+        length,
+        piece_length,
+        args.version,
+        &options,
+        &|done| bar.set_position(done),
+    )
     .map_err(|e| format!("{}: {e}", path.display()))?;
     bar.finish_and_clear();
 
-    let torrent = builder.build(&pieces).map_err(|e| e.to_string())?;
+    let torrent = builder
+        .version(args.version)
+        .build_hashes(&hashes)
+        .map_err(|e| e.to_string())?;
     let out = args
         .out
         .unwrap_or_else(|| format!("{}.torrent", torrent.info().name()));
