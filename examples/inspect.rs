@@ -4,6 +4,12 @@
 //! cargo run --release --example inspect -- FILE.torrent [--json]
 //! ```
 //!
+//! v1, v2 (BEP 52) and hybrid torrents are read. `info-hash` is the v1
+//! info-hash, or for a v2-only torrent the v2 one truncated to 20 bytes (what
+//! v2 peers announce); v2 and hybrid torrents also show the whole SHA-256 v2
+//! info-hash (`info_hash_v2` in `--json`, `null` for v1 torrents), and their
+//! magnet links carry `urn:btmh` (a hybrid's both `urn:btih` and `urn:btmh`).
+//!
 //! Malformed or truncated input exits with code 2 and a one-line error that
 //! names the byte offset or the field.
 
@@ -46,6 +52,8 @@ fn run() -> Result<(), String> {
     if json {
         let doc = serde_json::json!({
             "info_hash": t.info_hash().to_hex(),
+            "info_hash_v2": t.info_hash_v2().map(|h| h.to_hex()),
+            "version": t.version().to_string(),
             "name": info.name(),
             "length": info.length(),
             "piece_length": info.piece_length(),
@@ -57,10 +65,14 @@ fn run() -> Result<(), String> {
         println!("{doc}");
     } else {
         println!("name:         {}", info.name());
+        println!("version:      {}", t.version());
         println!("length:       {}", info.length());
         println!("piece length: {}", info.piece_length());
         println!("pieces:       {}", info.piece_count());
         println!("info-hash:    {}", t.info_hash());
+        if let Some(v2) = t.info_hash_v2() {
+            println!("info-hash v2: {}", v2.to_hex());
+        }
         for tracker in t.trackers() {
             println!("tracker:      {tracker}");
         }
