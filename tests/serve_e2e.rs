@@ -757,3 +757,121 @@ fn virtual_hosted_requests_and_a_clean_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// python libtorrent downloads `torrent` into `save` from its web seeds
+/// alone (no DHT, LSD, UPnP or NAT-PMP; listening on loopback), for at most
+/// 120 s, unless `save` is `-`. Prints its v1 and v2 info-hashes, whether it
+/// finished, and the errors it reported.
+const LT_DOWNLOAD: &str = r#"
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+torrent, save = sys.argv[1:3]
+ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                  "enable_upnp": False, "enable_natpmp": False,
+                  "alert_mask": lt.alert.category_t.error_notification})
+ti = lt.torrent_info(torrent)
+errors, done, deadline = [], False, time.time() + 120
+if save != "-":
+    atp = lt.add_torrent_params()
+    atp.ti = ti
+    atp.save_path = save
+    h = ses.add_torrent(atp)
+while save != "-" and time.time() < deadline:
+    for a in ses.pop_alerts():
+        errors.append(a.message())
+    s = h.status()
+    if s.is_seeding:
+        done = True
+        break
+    time.sleep(0.1)
+hashes = ti.info_hashes()
+print(json.dumps({"done": done, "errors": errors[:10],
+                  "v1": str(hashes.v1) if hashes.has_v1() else None,
+                  "v2": str(hashes.v2) if hashes.has_v2() else None}))
+"#;
+
+#[test]
+fn libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone() {
+    let test = "libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone";
+    if !ready(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    // 13 pieces of 256 KiB, the last one short: a real piece layer.
+    let data = random_bytes(3 * 1024 * 1024 + 77_777, 52);
+    let file = write(dir.path(), "upload.bin", &data);
+    let key = "sets/v2 data.bin";
+    let name = "sets_v2 data.bin";
+    let path = "/pub/sets/v2%20data.bin?torrent";
+
+    // Uploaded under --torrent-version hybrid: hashed at upload (SHA-1 and
+    // SHA-256 in one pass), so the first ?torrent comes from the cache.
+    let mut fetched = Vec::new();
+    for (round, version) in ["hybrid", "v2", "v1"].into_iter().enumerate() {
+        let serve = Serve::start(&root, &["--torrent-version", version]);
+        if round == 0 {
+            boto(&serve, DEV, "mb", &["pub"]);
+            let put = boto(
+                &serve,
+                DEV,
+                "put",
+                &["pub", key, file.to_str().unwrap(), "public-read"],
+            );
+            assert!(put.get("etag").is_some(), "{put}");
+        }
+        let t = dir.path().join(format!("{version}.torrent"));
+        let got = boto(&serve, DEV, "torrent", &["pub", key, t.to_str().unwrap()]);
+        assert_eq!(got["type"], "application/x-bittorrent", "{version}: {got}");
+        let bytes = std::fs::read(&t).unwrap();
+        // Anonymous plain HTTP gets the same bytes.
+        let r = request(&serve.addr, "GET", path, &[]);
+        assert_eq!((r.status, &r.body), (200, &bytes), "{version}");
+        let ours = Torrent::from_bytes(bytes.clone()).unwrap();
+        assert_eq!(ours.version().to_string(), version);
+        assert_eq!(ours.info().aws_key(), Some(key));
+        let mut v = Verifier::new(ours.info());
+        v.update(&data);
+        assert!(v.finish().is_ok(), "{version}");
+        fetched.push(bytes);
+        if version == "v1" {
+            // The AWS default is untouched by the other versions.
+            assert!(ours.info_hash_v2().is_none());
+            continue;
+        }
+
+        // libtorrent (2.1.1) gives a v2-only file a tail pad file, so it
+        // counts two files and asks a web seed for `URL/name`, as for a
+        // multi-file torrent: it downloads hybrid torrents from S3 URLs, but
+        // not v2-only ones. It still reads the v2 torrent.
+        let down = dir.path().join(format!("down-{version}"));
+        let save = if version == "hybrid" {
+            down.to_str().unwrap()
+        } else {
+            "-"
+        };
+        let out: serde_json::Value =
+            serde_json::from_str(python(LT_DOWNLOAD, &[t.to_str().unwrap(), save]).trim()).unwrap();
+        if version == "hybrid" {
+            assert_eq!(out["done"], true, "libtorrent did not finish: {out}");
+            assert_eq!(
+                std::fs::read(down.join(name)).unwrap(),
+                data,
+                "the downloaded bytes"
+            );
+        }
+        // libtorrent's identifiers for the torrent are ours.
+        assert_eq!(
+            out["v2"],
+            ours.info_hash_v2().unwrap().to_hex(),
+            "{version}: v2 info-hash"
+        );
+        match ours.info_hash_v1() {
+            Some(h) => assert_eq!(out["v1"], h.to_hex(), "{version}: v1 info-hash"),
+            None => assert_eq!(out["v1"], serde_json::Value::Null, "{version}"),
+        }
+    }
+    // Three different torrents of one object: the version is in the cache key.
+    assert!(fetched[0] != fetched[1] && fetched[1] != fetched[2] && fetched[0] != fetched[2]);
+}

@@ -5,7 +5,11 @@
 //! ```text
 //! cargo run --release --example serve -- [--root DIR] [--listen ADDR] [--base-domain NAME]
 //!     [--user ACCESS:SECRET:ACCOUNT_ID]... [--max-torrent-size BYTES]
+//!     [--torrent-version v1|v2|hybrid]
 //! ```
+//!
+//! `?torrent` answers v1 torrents, as Amazon S3 did, unless
+//! `--torrent-version` asks for BEP 52 v2 or hybrid ones.
 //!
 //! S3 operations (SigV4, routing, XML) are served by the `s3s` framework;
 //! `?torrent` goes through `s3torrent-http` and `s3torrent-s3`.
@@ -28,14 +32,15 @@ use s3s::auth::SimpleAuth;
 use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent::http::AdapterConfig;
-use s3torrent::s3::{Addressing, TorrentPolicy, TorrentService, WebSeed};
+use s3torrent::s3::{Addressing, TorrentPolicy, TorrentService, TorrentVersion, WebSeed};
 use tokio::net::TcpListener;
 
 use crate::ops::Server;
 use crate::store::{DbCache, Store, User};
 
 const USAGE: &str = "usage: serve [--root DIR] [--listen ADDR] [--base-domain NAME] \
-[--user ACCESS:SECRET:ACCOUNT_ID]... [--max-torrent-size BYTES]";
+[--user ACCESS:SECRET:ACCOUNT_ID]... [--max-torrent-size BYTES] \
+[--torrent-version v1|v2|hybrid]";
 
 /// The development user when no `--user` is given.
 const DEV_USER: (&str, &str, &str) = ("s3torrent", "s3torrent-dev-secret", "000000000001");
@@ -46,6 +51,7 @@ struct Args {
     base_domain: Option<String>,
     users: Vec<User>,
     max_torrent_size: u64,
+    torrent_version: TorrentVersion,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         base_domain: None,
         users: Vec::new(),
         max_torrent_size: TorrentPolicy::AWS_MAX_OBJECT_SIZE,
+        torrent_version: TorrentVersion::V1,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -79,6 +86,10 @@ fn parse_args() -> Result<Args, String> {
                 args.max_torrent_size = v
                     .parse()
                     .map_err(|_| format!("--max-torrent-size {v:?}: not a number"))?;
+            }
+            Long("torrent-version") => {
+                let v = common::flag_value(&mut parser, "--torrent-version")?;
+                args.torrent_version = v.parse().map_err(|e| format!("--torrent-version: {e}"))?;
             }
             Short('h') | Long("help") => {
                 println!("{USAGE}");
@@ -157,6 +168,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     let mut policy = TorrentPolicy::default();
     policy.max_object_size = args.max_torrent_size;
+    policy.version = args.torrent_version;
     policy.web_seed = Some(WebSeed {
         endpoint: format!("http://{addr}"),
         addressing: Addressing::Path,
@@ -183,6 +195,7 @@ async fn run(args: Args) -> Result<(), String> {
     let service = builder.build();
 
     eprintln!("serve: root {}", args.root.display());
+    eprintln!("serve: ?torrent answers {} torrents", args.torrent_version);
     eprintln!("serve: listening on http://{addr}");
 
     let http = ConnBuilder::new(TokioExecutor::new());

@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
-use s3torrent::metainfo::PieceHasher;
+use s3torrent::metainfo::TorrentHasher;
 use s3torrent::s3::{
     BucketInfo, BucketName, CannedAcl, ErrorCode, Grantee, ObjectKey, ObjectLookup, Permission,
     Principal, Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
@@ -286,13 +286,12 @@ impl S3 for Server {
         // Hash at upload: the piece length is known from Content-Length (and
         // fixed under the AWS profile), so pieces are ready when the upload is.
         let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
-        let piece_length = self
-            .torrents
-            .policy()
-            .piece_length_for(declared.unwrap_or(0));
+        let policy = self.torrents.policy();
+        let piece_length = policy.piece_length_for(declared.unwrap_or(0));
+        let version = policy.version;
         let (temp, file) = self.blocking(|s| s.temp_file()).await?;
         let mut file = Some(file);
-        let mut hasher = PieceHasher::new(piece_length);
+        let mut hasher = TorrentHasher::new(piece_length, version);
         let mut md5 = Md5::new();
         let mut body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
         let _cleanup = TempGuard(temp.clone());
@@ -334,13 +333,13 @@ impl S3 for Server {
             .await?;
         // Precomputed pieces: the first ?torrent is served from the cache.
         self.torrents.cache().forget(&bucket, &key);
-        let pieces = hasher.finish();
-        if pieces.piece_length() == self.torrents.policy().piece_length_for(size).get() && size > 0
+        let hashes = hasher.finish();
+        if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get() && size > 0
         {
             let object = self.store.object_info(&info, &key, &meta);
             let service = Arc::clone(&self.torrents);
             let _ = tokio::task::spawn_blocking(move || {
-                service.store_pieces(&bucket, &object, &pieces)
+                service.store_hashes(&bucket, &object, &hashes)
             })
             .await;
         }
