@@ -7,12 +7,14 @@
 //! Exits 0 when every piece matches; otherwise prints the bad piece indexes
 //! and exits 1. Unreadable or malformed input exits 2.
 //!
-//! v1 and hybrid torrents are checked with their SHA-1 `pieces` (a hybrid
-//! torrent's v2 pieces are the same byte ranges, so the indexes are the
-//! same); v2-only torrents with their SHA-256 merkle trees, each piece
-//! against its hash in `piece layers` (a file of one piece against its
-//! `pieces root`). For a torrent of several files, DATA is the files one
-//! after the other (for a v1 or hybrid torrent, with its pad files).
+//! v1 torrents are checked with their SHA-1 `pieces`; v2-only torrents with
+//! their SHA-256 merkle trees, each piece against its hash in `piece layers`
+//! (a file of one piece against its `pieces root`). A single-file hybrid
+//! torrent is checked both ways in one pass (its v1 and v2 pieces cover the
+//! same bytes, so a piece is bad if either hash disagrees); a hybrid torrent
+//! of several files with its SHA-1 `pieces`. For a torrent of several files,
+//! DATA is the files one after the other (for a v1 or hybrid torrent, with
+//! its pad files).
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! Checking data against a torrent's piece hashes: SHA-1 pieces for v1 and
-//! hybrid torrents, the SHA-256 piece layers for v2-only torrents.
+//! Checking data against a torrent's piece hashes: SHA-1 pieces for v1
+//! torrents, the SHA-256 piece layers for v2-only torrents, and both for
+//! single-file hybrid torrents.
 
 use crate::error::{Error, Result};
 use crate::hash::{HashOptions, PieceHasher, hash_source_with_length};
@@ -64,6 +65,15 @@ impl Verification {
         }
     }
 
+    /// A piece is bad if either view finds it bad. Only for hybrid
+    /// torrents of one file, whose v1 and v2 pieces cover the same bytes.
+    fn union(mut self, other: Self) -> Self {
+        self.bad_pieces.extend(other.bad_pieces);
+        self.bad_pieces.sort_unstable();
+        self.bad_pieces.dedup();
+        self
+    }
+
     /// Whether every piece matched and the data has the expected length.
     pub fn is_ok(&self) -> bool {
         self.bad_pieces.is_empty() && self.data_length == self.expected_length
@@ -91,10 +101,14 @@ impl Verification {
 /// Streams data against a torrent: feed chunks of any size, then ask which
 /// pieces are bad.
 ///
-/// v1 and hybrid torrents are checked with their SHA-1 `pieces`; v2-only
-/// torrents with their SHA-256 merkle trees: the data is the files one after
-/// the other, each file's pieces checked against its piece layer (or, for a
-/// file of one piece, its pieces root).
+/// v1 torrents are checked with their SHA-1 `pieces`; v2-only torrents with
+/// their SHA-256 merkle trees: the data is the files one after the other,
+/// each file's pieces checked against its piece layer (or, for a file of one
+/// piece, its pieces root). A hybrid torrent of one file is checked both
+/// ways, in one pass, so a torrent whose v1 and v2 hashes describe different
+/// bytes fails; a hybrid torrent of several files (laid out with BEP 47 pad
+/// files) is checked with its SHA-1 `pieces`, the pad files' zeros included
+/// in the data.
 ///
 /// ```
 /// use s3torrent_metainfo::{PieceHasher, PieceLength, TorrentBuilder, Verifier};
@@ -117,11 +131,21 @@ impl Verification {
 pub struct Verifier<'t> {
     info: &'t Info,
     mode: Mode,
+    /// v1 and hybrid: bytes fed beyond the torrent's length (counted, not
+    /// hashed, as [`verify_source`] does).
+    beyond: u64,
 }
 
 #[derive(Debug)]
 enum Mode {
     V1(PieceHasher),
+    /// A single-file hybrid torrent: both views, over the same bytes.
+    Hybrid {
+        v1: PieceHasher,
+        v2: MerkleHasher,
+        /// The bytes the v2 hasher still takes (the file's length).
+        left: u64,
+    },
     V2 {
         /// The finished files' hashes.
         done: Vec<Option<MerkleOut>>,
@@ -134,7 +158,13 @@ enum Mode {
 impl<'t> Verifier<'t> {
     /// Starts checking data against `info`.
     pub fn new(info: &'t Info) -> Self {
-        let mode = if info.version().has_v1() {
+        let mode = if single_file_hybrid(info) {
+            Mode::Hybrid {
+                v1: PieceHasher::with_piece_bytes(info.piece_length()),
+                v2: MerkleHasher::new(info.piece_length()),
+                left: info.v2_files()[0].length(),
+            }
+        } else if info.version().has_v1() {
             Mode::V1(PieceHasher::with_piece_bytes(info.piece_length()))
         } else {
             Mode::V2 {
@@ -143,7 +173,11 @@ impl<'t> Verifier<'t> {
                 fed: 0,
             }
         };
-        let mut v = Verifier { info, mode };
+        let mut v = Verifier {
+            info,
+            mode,
+            beyond: 0,
+        };
         v.next_file();
         v
     }
@@ -168,7 +202,21 @@ impl<'t> Verifier<'t> {
     /// Feeds the next chunk of data.
     pub fn update(&mut self, mut chunk: &[u8]) {
         match &mut self.mode {
-            Mode::V1(hasher) => hasher.update(chunk),
+            Mode::V1(hasher) => {
+                let left = self.info.length().saturating_sub(hasher.bytes_hashed());
+                let take = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                hasher.update(&chunk[..take]);
+                self.beyond += (chunk.len() - take) as u64;
+            }
+            Mode::Hybrid { v1, v2, left } => {
+                let take = chunk
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
+                v1.update(&chunk[..take]);
+                v2.update(&chunk[..take]);
+                *left -= take as u64;
+                self.beyond += (chunk.len() - take) as u64;
+            }
             Mode::V2 { .. } => loop {
                 let Mode::V2 { done, current, fed } = &mut self.mode else {
                     unreachable!()
@@ -202,8 +250,14 @@ impl<'t> Verifier<'t> {
     pub fn finish(self) -> Verification {
         match self.mode {
             Mode::V1(hasher) => {
-                let data_length = hasher.bytes_hashed();
+                let data_length = hasher.bytes_hashed() + self.beyond;
                 Verification::compare_v1(self.info, hasher.finish().as_bytes(), data_length)
+            }
+            Mode::Hybrid { v1, v2, .. } => {
+                let data_length = v1.bytes_hashed() + self.beyond;
+                let merkle = (v2.bytes_hashed() > 0).then(|| v2.finish());
+                Verification::compare_v1(self.info, v1.finish().as_bytes(), data_length)
+                    .union(Verification::compare_v2(self.info, &[merkle], data_length))
             }
             Mode::V2 {
                 mut done,
@@ -222,7 +276,8 @@ impl<'t> Verifier<'t> {
 /// Checks `data_length` bytes of a positional source against `info`, on
 /// several threads. Data beyond the torrent's length is not hashed (the
 /// result is then not ok); pieces that the data is too short to fill are bad.
-/// v2-only torrents are checked with their merkle trees, as by [`Verifier`].
+/// v2-only torrents are checked with their merkle trees, and single-file
+/// hybrid torrents both ways in one pass, as by [`Verifier`].
 pub fn verify_source<R: ReadAt + Sync + ?Sized>(
     info: &Info,
     source: &R,
@@ -231,6 +286,17 @@ pub fn verify_source<R: ReadAt + Sync + ?Sized>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Verification> {
     let hashed = data_length.min(info.length());
+    if single_file_hybrid(info) {
+        if hashed == 0 {
+            return Ok(Verification::compare_v1(info, &[], data_length)
+                .union(Verification::compare_v2(info, &[None], data_length)));
+        }
+        let (sha1, merkle) =
+            hash_source_merkle(source, hashed, info.piece_length(), true, options, progress)?;
+        let sha1 = sha1.expect("asked for SHA-1 pieces");
+        return Ok(Verification::compare_v1(info, &sha1, data_length)
+            .union(Verification::compare_v2(info, &[Some(merkle)], data_length)));
+    }
     if info.version().has_v1() {
         let pieces =
             hash_source_with_length(source, hashed, info.piece_length(), options, progress)?;
@@ -254,6 +320,12 @@ pub fn verify_source<R: ReadAt + Sync + ?Sized>(
         offset += file.length();
     }
     Ok(Verification::compare_v2(info, &outs, data_length))
+}
+
+/// Whether `info` is a hybrid torrent of one file: its v1 pieces and its v2
+/// pieces then cover the same bytes, with no pad files.
+fn single_file_hybrid(info: &Info) -> bool {
+    info.version().has_v1() && info.version().has_v2() && info.v2_files().len() == 1
 }
 
 /// Hashes the `available` bytes of `file` found at `offset` in `source`.

@@ -695,18 +695,53 @@ fn single_file_v2_verification() {
 }
 
 #[test]
-fn hybrid_torrents_verify_with_sha1() {
+fn hybrid_torrents_verify_both_views() {
     let d = data(100_000);
     let hashes = streamed(&d, KIB16, TorrentVersion::Hybrid, usize::MAX);
     let t = TorrentBuilder::plain("f")
         .version(TorrentVersion::Hybrid)
         .build_hashes(&hashes)
         .unwrap();
+    let check = |t: &Torrent, d: &[u8]| {
+        let mut v = Verifier::new(t.info());
+        for chunk in d.chunks(7_777) {
+            v.update(chunk);
+        }
+        let s = v.finish();
+        let options = HashOptions::new().threads(2);
+        assert_eq!(
+            verify_source(t.info(), d, d.len() as u64, &options, &|_| {}).unwrap(),
+            s
+        );
+        s
+    };
+    assert!(check(&t, &d).is_ok());
     let mut bad = d.clone();
     bad[50_000] ^= 1;
-    let mut v = Verifier::new(t.info());
-    v.update(&bad);
-    assert_eq!(v.finish().bad_pieces(), [3]);
+    assert_eq!(check(&t, &bad).bad_pieces(), [3]);
+    assert_eq!(check(&t, &d[..60_000]).bad_pieces(), [3, 4, 5, 6]);
+    let mut long = d.clone();
+    long.push(0);
+    let s = check(&t, &long);
+    assert!(s.bad_pieces().is_empty() && !s.is_ok());
+
+    // A hybrid torrent whose SHA-1 pieces are of `d` but whose merkle
+    // hashes are of `other` (one byte differs, in piece 2): the parser
+    // cannot tell, but verification finds piece 2 bad whichever data it is
+    // given.
+    let mut other = d.clone();
+    other[40_000] ^= 1;
+    let mut mixed = hand_written_v2(&other, KIB16, true);
+    let (theirs, ours) = (sha1_pieces(&other, KIB16), sha1_pieces(&d, KIB16));
+    let at = mixed
+        .windows(theirs.len())
+        .position(|w| w == theirs)
+        .unwrap();
+    mixed[at..at + theirs.len()].copy_from_slice(&ours);
+    let mixed = Torrent::from_bytes(mixed).unwrap();
+    assert_eq!(mixed.version(), TorrentVersion::Hybrid);
+    assert_eq!(check(&mixed, &d).bad_pieces(), [2]);
+    assert_eq!(check(&mixed, &other).bad_pieces(), [2]);
 }
 
 /// Splices `info` entries and top-level entries into a correct v2 torrent
