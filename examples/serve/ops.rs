@@ -100,6 +100,67 @@ impl Server {
         }
     }
 
+    /// Receives an upload's body into a temp file, batching writes on a
+    /// blocking thread, and fsyncs it. Every chunk goes to `observe` too.
+    /// `IncompleteBody` if the body ends early or differs from `declared`.
+    async fn receive(
+        &self,
+        body: Option<StreamingBlob>,
+        declared: Option<u64>,
+        mut observe: impl FnMut(&[u8]) + Send,
+    ) -> S3Result<Received> {
+        const BATCH: usize = 1 << 20;
+        let mut body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
+        let (path, file) = self.blocking(|s| s.temp_file()).await?;
+        let temp = TempGuard(path);
+        let mut file = Some(file);
+        let mut md5 = Md5::new();
+        let mut size = 0u64;
+        let mut pending = Vec::with_capacity(BATCH);
+        loop {
+            let chunk = body
+                .next()
+                .await
+                .transpose()
+                .map_err(|e| s3_error!(IncompleteBody, "{e}"))?;
+            let done = chunk.is_none();
+            if let Some(chunk) = chunk {
+                observe(&chunk);
+                md5.update(&chunk);
+                size += chunk.len() as u64;
+                pending.extend_from_slice(&chunk);
+            }
+            if pending.len() >= BATCH || (done && !pending.is_empty()) {
+                let mut f = file.take().expect("file");
+                let buf = std::mem::take(&mut pending);
+                let (f, mut buf) =
+                    tokio::task::spawn_blocking(move || write_all(&mut f, &buf).map(|()| (f, buf)))
+                        .await
+                        .map_err(|e| s3_error!(InternalError, "{e}"))?
+                        .map_err(to_s3s)?;
+                buf.clear();
+                pending = buf;
+                file = Some(f);
+            }
+            if done {
+                break;
+            }
+        }
+        if declared.is_some_and(|d| d != size) {
+            return Err(s3_error!(IncompleteBody));
+        }
+        let f = file.take().expect("file");
+        tokio::task::spawn_blocking(move || f.sync_all())
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        Ok(Received {
+            temp,
+            md5: hex(&md5.finalize()),
+            size,
+        })
+    }
+
     /// GetObject/HeadObject: the same read rules as `?torrent`.
     async fn readable(
         &self,
@@ -288,36 +349,12 @@ impl S3 for Server {
         let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
         let policy = self.torrents.policy();
         let piece_length = policy.piece_length_for(declared.unwrap_or(0));
-        let version = policy.version;
-        let (temp, file) = self.blocking(|s| s.temp_file()).await?;
-        let mut file = Some(file);
-        let mut hasher = TorrentHasher::new(piece_length, version);
-        let mut md5 = Md5::new();
-        let mut body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let _cleanup = TempGuard(temp.clone());
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| s3_error!(IncompleteBody, "{e}"))?;
-            hasher.update(&chunk);
-            md5.update(&chunk);
-            let mut f = file.take().expect("file");
-            let chunk2 = chunk.clone();
-            file = Some(
-                tokio::task::spawn_blocking(move || write_all(&mut f, &chunk2).map(|()| f))
-                    .await
-                    .map_err(|e| s3_error!(InternalError, "{e}"))?
-                    .map_err(to_s3s)?,
-            );
-        }
-        let size = hasher.bytes_hashed();
-        if declared.is_some_and(|d| d != size) {
-            return Err(s3_error!(IncompleteBody));
-        }
-        let f = file.take().expect("file");
-        tokio::task::spawn_blocking(move || f.sync_all())
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
-            .map_err(|e| s3_error!(InternalError, "{e}"))?;
-        let etag = hex(&md5.finalize());
+        let mut hasher = TorrentHasher::new(piece_length, policy.version);
+        let received = self
+            .receive(input.body, declared, |chunk| hasher.update(chunk))
+            .await?;
+        let (size, temp) = (received.size, received.temp.0.clone());
+        let etag = received.md5.clone();
         let meta = ObjectMeta {
             owner: me.account_id.to_string(),
             acl: acl.as_str().into(),
@@ -327,9 +364,9 @@ impl S3 for Server {
             modified: 0,
             file_mtime: 0,
         };
-        let (b, k, t) = (bucket.clone(), key.clone(), temp.clone());
+        let (b, k) = (bucket.clone(), key.clone());
         let meta = self
-            .blocking(move |s| s.commit_upload(&b, &k, &t, meta))
+            .blocking(move |s| s.commit_upload(&b, &k, &temp, meta))
             .await?;
         // Precomputed pieces: the first ?torrent is served from the cache.
         self.torrents.cache().forget(&bucket, &key);
@@ -635,6 +672,15 @@ impl S3 for Server {
             request_charged: None,
         }))
     }
+}
+
+/// An upload's body in a fsynced temp file.
+struct Received {
+    /// Removes the file when dropped, unless it was renamed by then.
+    temp: TempGuard,
+    /// Hex MD5 of the bytes.
+    md5: String,
+    size: u64,
 }
 
 /// Removes an upload's temp file unless the upload was committed.
