@@ -7,6 +7,9 @@
 //! an existing file or folder) is refused with `InvalidArgument`, so no key
 //! reaches outside the root. Files put there by other means are adopted on
 //! first use: owned by the bucket's owner, private, their ETag computed.
+//! Multipart uploads in progress are kept by the `uploads` module.
+
+mod uploads;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -23,6 +26,8 @@ use s3torrent::s3::{
     Principal, ReadAt, S3Error, TorrentCache,
 };
 use serde::{Deserialize, Serialize};
+
+pub(crate) use self::uploads::{MIN_PART_SIZE, UploadError, UploadRecord};
 
 const BUCKETS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("buckets");
 const OBJECTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("objects");
@@ -116,10 +121,11 @@ impl Store {
         let db = Database::create(root.join(".s3torrent.redb"))
             .map_err(|e| format!("{}: {e}", root.display()))?;
         let txn = db.begin_write().map_err(|e| e.to_string())?;
-        for table in [BUCKETS, OBJECTS, TORRENTS] {
+        for table in [BUCKETS, OBJECTS, TORRENTS, uploads::UPLOADS, uploads::PARTS] {
             txn.open_table(table).map_err(|e| e.to_string())?;
         }
         txn.commit().map_err(|e| e.to_string())?;
+        uploads::recover(&db, root)?;
         Ok(Store {
             root: root.to_owned(),
             db,
@@ -132,7 +138,7 @@ impl Store {
         self.users.iter().find(|u| u.access_key == access_key)
     }
 
-    fn principal_of(&self, account: &str) -> Principal {
+    pub(crate) fn principal_of(&self, account: &str) -> Principal {
         match self
             .users
             .iter()

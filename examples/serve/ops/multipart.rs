@@ -1,0 +1,444 @@
+//! Multipart upload: CreateMultipartUpload, UploadPart,
+//! CompleteMultipartUpload, AbortMultipartUpload, ListParts and
+//! ListMultipartUploads, with PutObject's write rules.
+//!
+//! Parts are files under the root's hidden `.multipart` folder, recorded in
+//! the database (see `store::uploads`), so uploads survive restarts.
+//! Completion checks the list of parts, then assembles the object in one
+//! pass (copying the parts into a temp file and hashing its torrent pieces
+//! on the way), fsyncs it and renames it into place as PutObject does; the
+//! answer is kept alive with whitespace meanwhile, as S3 does.
+
+use std::sync::Arc;
+
+use s3s::dto;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3torrent::metainfo::TorrentHasher;
+use s3torrent::s3::{
+    BucketInfo, BucketName, ObjectKey, Permission, Requester, S3Error, TorrentCache,
+};
+
+use super::{Server, TempGuard, canned, now, timestamp, to_s3s};
+use crate::store::{MIN_PART_SIZE, ObjectMeta, Store, UploadError, UploadRecord};
+
+/// The largest part S3 takes.
+const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Part numbers run from 1 to this.
+const MAX_PART_NUMBER: u32 = 10_000;
+
+fn refused(e: UploadError) -> s3s::S3Error {
+    match e {
+        UploadError::Store(e) => to_s3s(e),
+        UploadError::NoSuchUpload => s3_error!(
+            NoSuchUpload,
+            "The specified upload does not exist. The upload ID may be invalid, \
+             or the upload may have been aborted or completed."
+        ),
+        UploadError::InvalidPart(n) => s3_error!(
+            InvalidPart,
+            "One or more of the specified parts could not be found. The part may not have \
+             been uploaded, or the specified entity tag may not match the part's entity tag. \
+             (part {n})"
+        ),
+        UploadError::EntityTooSmall(n) => s3_error!(
+            EntityTooSmall,
+            "Your proposed upload is smaller than the minimum allowed object size. \
+             (part {n} is under {MIN_PART_SIZE} bytes and is not the last)"
+        ),
+    }
+}
+
+fn storage_class() -> Option<dto::StorageClass> {
+    Some(dto::StorageClass::from_static(dto::StorageClass::STANDARD))
+}
+
+impl Server {
+    async fn upload_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, UploadError> + Send + 'static,
+    ) -> S3Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(refused)
+    }
+
+    /// The bucket and key of a multipart request, if the requester may write
+    /// there (PutObject's rule).
+    async fn writable<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+    ) -> S3Result<(BucketName, ObjectKey, BucketInfo)> {
+        let requester = self.requester(req);
+        self.principal(req)?;
+        let (bucket, key) = Self::names(bucket, Some(key))?;
+        let key = key.expect("given");
+        let info = self.bucket(&bucket).await?;
+        self.may_write(&requester, &info).await?;
+        Ok((bucket, key, info))
+    }
+
+    fn initiator(&self, account: &str) -> (dto::Initiator, dto::Owner) {
+        let p = self.store.principal_of(account);
+        (
+            dto::Initiator {
+                id: Some(p.canonical_id.to_string()),
+                display_name: Some(p.account_id.to_string()),
+            },
+            dto::Owner {
+                id: Some(p.canonical_id.to_string()),
+                display_name: Some(p.account_id.to_string()),
+            },
+        )
+    }
+
+    pub(super) async fn create_multipart(
+        &self,
+        req: S3Request<dto::CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
+        let me = self.principal(&req)?;
+        let (bucket, key, _) = self
+            .writable(&req, &req.input.bucket, &req.input.key)
+            .await?;
+        let input = req.input;
+        let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        let record = UploadRecord {
+            owner: me.account_id.to_string(),
+            acl: acl.as_str().into(),
+            content_type: input.content_type.map(|c| c.to_string()),
+            initiated: now(),
+            completing: false,
+        };
+        let (b, k) = (bucket.clone(), key.clone());
+        let id = self
+            .blocking(move |s| {
+                s.object_path(&b, &k)?;
+                s.create_upload(&b, &k, &record)
+            })
+            .await?;
+        Ok(S3Response::new(dto::CreateMultipartUploadOutput {
+            bucket: Some(bucket.to_string()),
+            key: Some(key.to_string()),
+            upload_id: Some(id),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn upload_part_(
+        &self,
+        req: S3Request<dto::UploadPartInput>,
+    ) -> S3Result<S3Response<dto::UploadPartOutput>> {
+        let (bucket, key, _) = self
+            .writable(&req, &req.input.bucket, &req.input.key)
+            .await?;
+        let input = req.input;
+        let number = u32::try_from(input.part_number)
+            .ok()
+            .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidArgument,
+                    "Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+                )
+            })?;
+        let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
+        let too_large = || {
+            s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed size ({MAX_PART_SIZE} bytes per part)"
+            )
+        };
+        if declared.is_some_and(|d| d > MAX_PART_SIZE) {
+            return Err(too_large());
+        }
+        // An unknown upload is refused before its body is read.
+        let id = input.upload_id;
+        {
+            let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
+            self.upload_blocking(move |s| {
+                if s.upload(&b, &k, &id)?.completing {
+                    return Err(UploadError::NoSuchUpload);
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        let received = self.receive(input.body, declared, |_| {}).await?;
+        if received.size > MAX_PART_SIZE {
+            return Err(too_large());
+        }
+        let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        self.upload_blocking(move |s| {
+            s.put_part(&bucket, &key, &id, number, &temp, etag, size, now())
+        })
+        .await?;
+        Ok(S3Response::new(dto::UploadPartOutput {
+            e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn complete_multipart(
+        &self,
+        req: S3Request<dto::CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
+        let (bucket, key, info) = self
+            .writable(&req, &req.input.bucket, &req.input.key)
+            .await?;
+        let input = req.input;
+        let listed = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default();
+        if listed.is_empty() {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our \
+                 published schema: it lists no parts."
+            ));
+        }
+        let mut wanted: Vec<(u32, String)> = Vec::with_capacity(listed.len());
+        for part in listed {
+            let (Some(number), Some(etag)) = (part.part_number, part.e_tag) else {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our \
+                     published schema: every part needs a PartNumber and an ETag."
+                ));
+            };
+            let number = u32::try_from(number).map_err(|_| refused(UploadError::InvalidPart(0)))?;
+            if wanted.last().is_some_and(|(last, _)| *last >= number) {
+                return Err(s3_error!(
+                    InvalidPartOrder,
+                    "The list of parts was not in ascending order. Parts must be ordered by \
+                     part number."
+                ));
+            }
+            wanted.push((number, etag.value().to_owned()));
+        }
+        let id = input.upload_id;
+        let claimed = {
+            let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
+            self.upload_blocking(move |s| s.claim_upload(&b, &k, &id, &wanted))
+                .await?
+        };
+
+        // Assemble, commit and clean up on a blocking thread, in one job:
+        // it runs to the end even if the client goes away.
+        let policy = self.torrents.policy();
+        let piece_length = policy.piece_length_for(claimed.size);
+        let version = policy.version;
+        let location = policy.web_seed_url(&bucket, &key);
+        let (store, service) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
+        let (b, k) = (bucket.clone(), key.clone());
+        let job = tokio::task::spawn_blocking(move || -> Result<String, S3Error> {
+            let mut hasher = (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
+            let meta = ObjectMeta {
+                owner: claimed.record.owner.clone(),
+                acl: claimed.record.acl.clone(),
+                etag: claimed.etag.clone(),
+                size: claimed.size,
+                content_type: claimed.record.content_type.clone(),
+                modified: 0,
+                file_mtime: 0,
+            };
+            let committed = store
+                .assemble(&claimed.parts, |chunk| {
+                    if let Some(h) = &mut hasher {
+                        h.update(chunk);
+                    }
+                })
+                .and_then(|temp| {
+                    let _cleanup = TempGuard(temp.clone());
+                    store.commit_upload(&b, &k, &temp, meta)
+                });
+            let meta = match committed {
+                Ok(meta) => meta,
+                Err(e) => {
+                    if let Err(e) = store.release_upload(&b, &k, &id) {
+                        eprintln!("serve: releasing upload {id} failed: {e}");
+                    }
+                    return Err(e);
+                }
+            };
+            service.cache().forget(&b, &k);
+            if let Some(h) = hasher {
+                let object = store.object_info(&info, &k, &meta);
+                let _ = service.store_hashes(&b, &object, &h.finish());
+            }
+            if let Err(e) = store.remove_upload(&b, &k, &id, true) {
+                eprintln!("serve: removing the parts of upload {id} failed: {e:?}");
+            }
+            Ok(meta.etag)
+        });
+        let future = async move {
+            let etag = job
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .map_err(to_s3s)?;
+            Ok(dto::CompleteMultipartUploadOutput {
+                bucket: Some(bucket.to_string()),
+                key: Some(key.to_string()),
+                e_tag: Some(dto::ETag::Strong(etag)),
+                location,
+                ..Default::default()
+            })
+        };
+        Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+            future: Some(Box::pin(future)),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn abort_multipart(
+        &self,
+        req: S3Request<dto::AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
+        let (bucket, key, _) = self
+            .writable(&req, &req.input.bucket, &req.input.key)
+            .await?;
+        let id = req.input.upload_id;
+        self.upload_blocking(move |s| s.remove_upload(&bucket, &key, &id, false))
+            .await?;
+        Ok(S3Response::new(dto::AbortMultipartUploadOutput::default()))
+    }
+
+    pub(super) async fn list_parts_(
+        &self,
+        req: S3Request<dto::ListPartsInput>,
+    ) -> S3Result<S3Response<dto::ListPartsOutput>> {
+        let (bucket, key, _) = self
+            .writable(&req, &req.input.bucket, &req.input.key)
+            .await?;
+        let input = req.input;
+        let max = input.max_parts.unwrap_or(1000).clamp(0, 1000);
+        let after = input.part_number_marker.unwrap_or(0).clamp(0, 10_000);
+        let (b, k, id) = (bucket.clone(), key.clone(), input.upload_id.clone());
+        let page = self
+            .upload_blocking(move |s| s.parts(&b, &k, &id, after as u32, max as usize))
+            .await?;
+        let (initiator, owner) = self.initiator(&page.record.owner);
+        Ok(S3Response::new(dto::ListPartsOutput {
+            bucket: Some(bucket.to_string()),
+            key: Some(key.to_string()),
+            upload_id: Some(input.upload_id),
+            part_number_marker: input.part_number_marker,
+            next_part_number_marker: page.parts.last().map(|(n, _)| *n as i32),
+            max_parts: Some(max),
+            is_truncated: Some(page.truncated),
+            initiator: Some(initiator),
+            owner: Some(owner),
+            storage_class: storage_class(),
+            parts: Some(
+                page.parts
+                    .into_iter()
+                    .map(|(number, p)| dto::Part {
+                        part_number: Some(number as i32),
+                        e_tag: Some(dto::ETag::Strong(p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(timestamp(p.modified)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn list_uploads(
+        &self,
+        req: S3Request<dto::ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
+        // ListObjectsV2's rule: the bucket's owner, or READ on it.
+        let requester: Requester = self.requester(&req);
+        let input = req.input;
+        let (bucket, _) = Self::names(&input.bucket, None)?;
+        let info = self.bucket(&bucket).await?;
+        let owner = requester
+            .principal()
+            .is_some_and(|p| p.account_id == info.owner.account_id);
+        if !owner && !info.acl.allows(&requester, Permission::Read) {
+            return Err(s3_error!(AccessDenied));
+        }
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+        let key_marker = input.key_marker.clone().unwrap_or_default();
+        let id_marker = input
+            .upload_id_marker
+            .clone()
+            .filter(|_| !key_marker.is_empty());
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000);
+        let b = bucket.clone();
+        let all = self.blocking(move |s| s.uploads(&b)).await?;
+
+        let mut uploads = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut next = None;
+        let mut truncated = false;
+        for (key, id, record) in all {
+            let after_marker = match &id_marker {
+                Some(m) => key.as_str() > key_marker.as_str() || (key == key_marker && id > *m),
+                None => key.as_str() > key_marker.as_str(),
+            };
+            if !key.starts_with(&prefix) || !after_marker {
+                continue;
+            }
+            let common = delimiter.as_ref().and_then(|d| {
+                key[prefix.len()..]
+                    .find(d.as_str())
+                    .map(|i| key[..prefix.len() + i + d.len()].to_owned())
+            });
+            if common.as_ref().is_some_and(|p| prefixes.last() == Some(p)) {
+                // Counted already; the marker moves past it.
+                next = Some((key, id));
+                continue;
+            }
+            if uploads.len() + prefixes.len() == max as usize {
+                truncated = true;
+                break;
+            }
+            next = Some((key.clone(), id.clone()));
+            if let Some(p) = common {
+                prefixes.push(p);
+                continue;
+            }
+            let (initiator, owner) = self.initiator(&record.owner);
+            uploads.push(dto::MultipartUpload {
+                key: Some(key),
+                upload_id: Some(id),
+                initiated: Some(timestamp(record.initiated)),
+                initiator: Some(initiator),
+                owner: Some(owner),
+                storage_class: storage_class(),
+                ..Default::default()
+            });
+        }
+        let (next_key, next_id) = match next.filter(|_| truncated) {
+            Some((k, i)) => (Some(k), Some(i)),
+            None => (None, None),
+        };
+        Ok(S3Response::new(dto::ListMultipartUploadsOutput {
+            bucket: Some(bucket.to_string()),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            key_marker: input.key_marker,
+            upload_id_marker: input.upload_id_marker,
+            max_uploads: Some(max),
+            is_truncated: Some(truncated),
+            next_key_marker: next_key,
+            next_upload_id_marker: next_id,
+            uploads: Some(uploads),
+            common_prefixes: Some(
+                prefixes
+                    .into_iter()
+                    .map(|p| dto::CommonPrefix { prefix: Some(p) })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+}

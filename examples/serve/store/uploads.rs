@@ -1,0 +1,519 @@
+//! Multipart uploads in progress, kept so that they survive a restart.
+//!
+//! An upload is a record in the `uploads` table under
+//! `<bucket>/<key>\0<upload id>` (an ID names an upload only together with
+//! its bucket and key, and a bucket's uploads list in key order, then in the
+//! order they began: IDs start with the time) and a folder
+//! `<root>/.multipart/<upload id>/` holding its parts. Each part is a file
+//! with a name of its own, recorded in the `parts` table under
+//! `<upload id>/<part number>` with its MD5 and size. A part uploaded again is
+//! written beside the old one and the record switches to it in one
+//! transaction, so a record always names a whole file.
+//!
+//! Completion marks the upload `completing` while the object is assembled;
+//! meanwhile no part can be added and the upload cannot be aborted or
+//! completed again. Opening the store clears marks left by a crash and
+//! removes folders that no longer have a record. Nothing under `.multipart`
+//! is ever an object: bucket names cannot start with a dot.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use md5::{Digest, Md5};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use s3torrent::bencode;
+use s3torrent::s3::{BucketName, ObjectKey, S3Error};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, hex, internal};
+
+pub(super) const UPLOADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("uploads");
+pub(super) const PARTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("parts");
+
+/// The folder under the root that holds the parts, one folder per upload.
+const FOLDER: &str = ".multipart";
+
+/// Every part but the last is at least this long (S3's rule).
+pub(crate) const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// What CreateMultipartUpload said about the object to be.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UploadRecord {
+    /// The initiator's account: the owner of the object.
+    pub(crate) owner: String,
+    /// The canned ACL of the object.
+    pub(crate) acl: String,
+    #[serde(rename = "content type")]
+    pub(crate) content_type: Option<String>,
+    /// Seconds since the epoch.
+    pub(crate) initiated: i64,
+    /// Set while CompleteMultipartUpload assembles the object.
+    pub(crate) completing: bool,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PartRecord {
+    /// Its file in the upload's folder.
+    pub(crate) file: String,
+    /// Hex MD5 of its bytes: its ETag.
+    pub(crate) etag: String,
+    pub(crate) size: u64,
+    /// Seconds since the epoch.
+    pub(crate) modified: i64,
+}
+
+/// A page of ListParts.
+#[derive(Debug)]
+pub(crate) struct PartsPage {
+    pub(crate) record: UploadRecord,
+    /// (part number, part), ascending.
+    pub(crate) parts: Vec<(u32, PartRecord)>,
+    /// Whether more parts follow.
+    pub(crate) truncated: bool,
+}
+
+/// A completion that passed the checks: the upload is marked `completing`.
+#[derive(Debug)]
+pub(crate) struct Claimed {
+    pub(crate) record: UploadRecord,
+    /// The listed parts' files and sizes, in order.
+    pub(crate) parts: Vec<(PathBuf, u64)>,
+    /// The object's ETag: the MD5 of the parts' binary MD5s, then `-N`.
+    pub(crate) etag: String,
+    pub(crate) size: u64,
+}
+
+/// Why a multipart request is refused.
+#[derive(Debug)]
+pub(crate) enum UploadError {
+    Store(S3Error),
+    /// No such upload of this bucket and key (or it is being completed).
+    NoSuchUpload,
+    /// The listed part was never uploaded, or its ETag differs.
+    InvalidPart(u32),
+    /// A part other than the last is under [`MIN_PART_SIZE`].
+    EntityTooSmall(u32),
+}
+
+impl From<S3Error> for UploadError {
+    fn from(e: S3Error) -> Self {
+        UploadError::Store(e)
+    }
+}
+
+fn db_error(e: impl std::fmt::Display) -> UploadError {
+    UploadError::Store(internal(e))
+}
+
+fn upload_row(bucket: &BucketName, key: &ObjectKey, id: &str) -> String {
+    format!("{bucket}/{key}\0{id}")
+}
+
+fn part_row(id: &str, number: u32) -> String {
+    format!("{id}/{number:05}")
+}
+
+/// The rows of an upload's parts: from `<id>/` up to `<id>0` ('0' follows '/').
+fn part_rows(id: &str) -> (String, String) {
+    (format!("{id}/"), format!("{id}0"))
+}
+
+/// 32 hex digits: the time in nanoseconds, then a hash of what makes the
+/// upload unique in this process.
+fn new_upload_id(bucket: &BucketName, key: &ObjectKey) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let salt = Md5::digest(format!(
+        "{nanos}\0{}\0{n}\0{bucket}/{key}",
+        std::process::id()
+    ));
+    format!("{nanos:016x}{}", hex(&salt[..8]))
+}
+
+/// Whether `id` could be one of ours; anything else never reaches a path.
+fn valid_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, UploadError> {
+    bencode::from_bytes(bytes).map_err(db_error)
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, UploadError> {
+    bencode::to_vec(value).map_err(db_error)
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Clears `completing` marks (their completion died with the process) and
+/// removes part folders whose upload is gone.
+pub(super) fn recover(db: &Database, root: &Path) -> Result<(), String> {
+    let folder = root.join(FOLDER);
+    fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    let mut live = HashSet::new();
+    {
+        let mut uploads = txn.open_table(UPLOADS).map_err(|e| e.to_string())?;
+        let mut unmark = Vec::new();
+        for entry in uploads.iter().map_err(|e| e.to_string())? {
+            let (row, value) = entry.map_err(|e| e.to_string())?;
+            let row = row.value().to_owned();
+            if let Some((_, id)) = row.rsplit_once('\0') {
+                live.insert(id.to_owned());
+            }
+            let mut record: UploadRecord =
+                bencode::from_bytes(value.value()).map_err(|e| e.to_string())?;
+            if record.completing {
+                record.completing = false;
+                unmark.push((row, bencode::to_vec(&record).map_err(|e| e.to_string())?));
+            }
+        }
+        for (row, bytes) in unmark {
+            uploads
+                .insert(row.as_str(), bytes.as_slice())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    txn.commit().map_err(|e| e.to_string())?;
+    for entry in fs::read_dir(&folder).map_err(|e| e.to_string())?.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| live.contains(n)) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    fn upload_dir(&self, id: &str) -> PathBuf {
+        self.root.join(FOLDER).join(id)
+    }
+
+    /// Starts an upload and returns its ID.
+    pub(crate) fn create_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        record: &UploadRecord,
+    ) -> Result<String, S3Error> {
+        let id = new_upload_id(bucket, key);
+        let dir = self.upload_dir(&id);
+        fs::create_dir_all(&dir).map_err(internal)?;
+        if let Err(e) = self.put(UPLOADS, &upload_row(bucket, key, &id), record) {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// The upload `id` of `bucket`/`key`, being completed or not.
+    pub(crate) fn upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+    ) -> Result<UploadRecord, UploadError> {
+        if !valid_id(id) {
+            return Err(UploadError::NoSuchUpload);
+        }
+        self.get(UPLOADS, &upload_row(bucket, key, id))?
+            .ok_or(UploadError::NoSuchUpload)
+    }
+
+    /// Makes the uploaded temp file part `number` of the upload, replacing
+    /// any earlier part of that number.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn put_part(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+        number: u32,
+        temp: &Path,
+        etag: String,
+        size: u64,
+        now: i64,
+    ) -> Result<(), UploadError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        if !valid_id(id) {
+            return Err(UploadError::NoSuchUpload);
+        }
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let file = format!("{number:05}-{nanos:x}-{n}");
+        let path = self.upload_dir(id).join(&file);
+        let record = PartRecord {
+            file,
+            etag,
+            size,
+            modified: now,
+        };
+        let replaced = (|| -> Result<Option<PartRecord>, UploadError> {
+            let txn = self.db.begin_write().map_err(db_error)?;
+            let replaced = {
+                let uploads = txn.open_table(UPLOADS).map_err(db_error)?;
+                let live = match uploads
+                    .get(upload_row(bucket, key, id).as_str())
+                    .map_err(db_error)?
+                {
+                    Some(v) => !decode::<UploadRecord>(v.value())?.completing,
+                    None => false,
+                };
+                if !live {
+                    return Err(UploadError::NoSuchUpload);
+                }
+                fs::rename(temp, &path).map_err(db_error)?;
+                let mut parts = txn.open_table(PARTS).map_err(db_error)?;
+                parts
+                    .insert(part_row(id, number).as_str(), encode(&record)?.as_slice())
+                    .map_err(db_error)?
+                    .map(|old| decode::<PartRecord>(old.value()))
+                    .transpose()?
+            };
+            txn.commit().map_err(db_error)?;
+            Ok(replaced)
+        })()
+        .inspect_err(|_| {
+            let _ = fs::remove_file(&path);
+        })?;
+        if let Some(old) = replaced {
+            let _ = fs::remove_file(self.upload_dir(id).join(old.file));
+        }
+        Ok(())
+    }
+
+    /// Up to `max` parts numbered above `after`, and whether more follow.
+    pub(crate) fn parts(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+        after: u32,
+        max: usize,
+    ) -> Result<PartsPage, UploadError> {
+        let record = self.upload(bucket, key, id)?;
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(PARTS).map_err(db_error)?;
+        let from = part_row(id, after.saturating_add(1));
+        let (_, to) = part_rows(id);
+        let mut parts = Vec::new();
+        for entry in table
+            .range(from.as_str()..to.as_str())
+            .map_err(db_error)?
+            .take(max.saturating_add(1))
+        {
+            let (row, value) = entry.map_err(db_error)?;
+            let number = row
+                .value()
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| db_error("a part row without a number"))?;
+            parts.push((number, decode(value.value())?));
+        }
+        let truncated = parts.len() > max;
+        parts.truncate(max);
+        Ok(PartsPage {
+            record,
+            parts,
+            truncated,
+        })
+    }
+
+    /// Checks a CompleteMultipartUpload's list of parts (ascending numbers
+    /// and their ETags, already checked for order) against the upload and,
+    /// if it holds, marks the upload `completing`.
+    pub(crate) fn claim_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+        listed: &[(u32, String)],
+    ) -> Result<Claimed, UploadError> {
+        if !valid_id(id) {
+            return Err(UploadError::NoSuchUpload);
+        }
+        let row = upload_row(bucket, key, id);
+        let dir = self.upload_dir(id);
+        let txn = self.db.begin_write().map_err(db_error)?;
+        let claimed = {
+            let mut uploads = txn.open_table(UPLOADS).map_err(db_error)?;
+            let mut record: UploadRecord = match uploads.get(row.as_str()).map_err(db_error)? {
+                Some(v) => decode(v.value())?,
+                None => return Err(UploadError::NoSuchUpload),
+            };
+            if record.completing {
+                return Err(UploadError::NoSuchUpload);
+            }
+            let table = txn.open_table(PARTS).map_err(db_error)?;
+            let mut found = Vec::with_capacity(listed.len());
+            for (number, etag) in listed {
+                let part: PartRecord = match table
+                    .get(part_row(id, *number).as_str())
+                    .map_err(db_error)?
+                {
+                    Some(v) => decode(v.value())?,
+                    None => return Err(UploadError::InvalidPart(*number)),
+                };
+                if !part.etag.eq_ignore_ascii_case(etag.trim_matches('"')) {
+                    return Err(UploadError::InvalidPart(*number));
+                }
+                found.push((*number, part));
+            }
+            if let Some((number, _)) = found[..found.len().saturating_sub(1)]
+                .iter()
+                .find(|(_, p)| p.size < MIN_PART_SIZE)
+            {
+                return Err(UploadError::EntityTooSmall(*number));
+            }
+            let mut md5 = Md5::new();
+            for (_, part) in &found {
+                md5.update(unhex(&part.etag).ok_or_else(|| db_error("a part's ETag is not hex"))?);
+            }
+            let etag = format!("{}-{}", hex(&md5.finalize()), found.len());
+            record.completing = true;
+            uploads
+                .insert(row.as_str(), encode(&record)?.as_slice())
+                .map_err(db_error)?;
+            Claimed {
+                record,
+                size: found.iter().map(|(_, p)| p.size).sum(),
+                parts: found
+                    .into_iter()
+                    .map(|(_, p)| (dir.join(p.file), p.size))
+                    .collect(),
+                etag,
+            }
+        };
+        txn.commit().map_err(db_error)?;
+        Ok(claimed)
+    }
+
+    /// A completion failed: the upload takes parts and requests again.
+    pub(crate) fn release_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+    ) -> Result<(), S3Error> {
+        let row = upload_row(bucket, key, id);
+        if let Some(mut record) = self.get::<UploadRecord>(UPLOADS, &row)? {
+            record.completing = false;
+            self.put(UPLOADS, &row, &record)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets an upload and removes its parts: after completion (`completing`
+    /// set) or as AbortMultipartUpload (`completing` not set).
+    pub(crate) fn remove_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+        completing: bool,
+    ) -> Result<(), UploadError> {
+        if !valid_id(id) {
+            return Err(UploadError::NoSuchUpload);
+        }
+        let row = upload_row(bucket, key, id);
+        let txn = self.db.begin_write().map_err(db_error)?;
+        {
+            let mut uploads = txn.open_table(UPLOADS).map_err(db_error)?;
+            let record: UploadRecord = match uploads.get(row.as_str()).map_err(db_error)? {
+                Some(v) => decode(v.value())?,
+                None => return Err(UploadError::NoSuchUpload),
+            };
+            if record.completing != completing {
+                return Err(UploadError::NoSuchUpload);
+            }
+            uploads.remove(row.as_str()).map_err(db_error)?;
+            let mut parts = txn.open_table(PARTS).map_err(db_error)?;
+            let (from, to) = part_rows(id);
+            parts
+                .retain_in::<&str, _>(from.as_str()..to.as_str(), |_, _| false)
+                .map_err(db_error)?;
+        }
+        txn.commit().map_err(db_error)?;
+        fs::remove_dir_all(self.upload_dir(id)).map_err(db_error)
+    }
+
+    /// A bucket's uploads: (key, upload ID, record), by key, then by age.
+    pub(crate) fn uploads(
+        &self,
+        bucket: &BucketName,
+    ) -> Result<Vec<(String, String, UploadRecord)>, S3Error> {
+        let txn = self.db.begin_read().map_err(internal)?;
+        let table = txn.open_table(UPLOADS).map_err(internal)?;
+        let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
+        let mut out = Vec::new();
+        for entry in table.range(from.as_str()..to.as_str()).map_err(internal)? {
+            let (row, value) = entry.map_err(internal)?;
+            let Some((key, id)) = row.value()[from.len()..].rsplit_once('\0') else {
+                continue;
+            };
+            let record = bencode::from_bytes(value.value()).map_err(internal)?;
+            out.push((key.to_owned(), id.to_owned(), record));
+        }
+        Ok(out)
+    }
+
+    /// Concatenates the parts into a new, fsynced temp file, feeding every
+    /// chunk to `observe` on the way (one pass over the data), and returns
+    /// the temp file's path. Removes the temp file if it fails.
+    pub(crate) fn assemble(
+        &self,
+        parts: &[(PathBuf, u64)],
+        mut observe: impl FnMut(&[u8]),
+    ) -> Result<PathBuf, S3Error> {
+        let (temp, mut file) = self.temp_file()?;
+        let result = (|| -> Result<(), S3Error> {
+            let mut buf = vec![0u8; 1 << 20];
+            for (path, size) in parts {
+                let mut part = fs::File::open(path).map_err(internal)?;
+                let mut copied = 0u64;
+                loop {
+                    let n = part.read(&mut buf).map_err(internal)?;
+                    if n == 0 {
+                        break;
+                    }
+                    observe(&buf[..n]);
+                    super::write_all(&mut file, &buf[..n])?;
+                    copied += n as u64;
+                }
+                if copied != *size {
+                    return Err(internal(format!(
+                        "{} holds {copied} bytes, not {size}",
+                        path.display()
+                    )));
+                }
+            }
+            file.sync_all().map_err(internal)
+        })();
+        match result {
+            Ok(()) => Ok(temp),
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                Err(e)
+            }
+        }
+    }
+}
