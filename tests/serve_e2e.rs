@@ -1,16 +1,18 @@
 //! `serve` end to end: unmodified boto3 uploads, GetObjectTorrent through
 //! boto3 and plain HTTP, python libtorrent reads the torrents, aria2c
-//! downloads from the web seed alone, and S3's access rules hold.
+//! downloads from the web seed alone, S3's access rules hold, and multipart
+//! uploads (the AWS CLI's and boto3's) follow S3's rules.
 
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use md5::{Digest, Md5};
 use s3torrent_metainfo::{Torrent, Verifier};
 use support::{have_program, have_python_module, python, random_bytes};
 
@@ -194,6 +196,24 @@ try:
         s3.delete_object(Bucket=a[0], Key=a[1]); out = {}
     elif op == "payer":
         s3.put_bucket_request_payment(Bucket=a[0], RequestPaymentConfiguration={"Payer": "Requester"}); out = {}
+    elif op == "mpu":
+        r = s3.create_multipart_upload(Bucket=a[0], Key=a[1], **({"ACL": a[2]} if len(a) > 2 else {}))
+        out = {"upload": r["UploadId"]}
+    elif op == "part":
+        r = s3.upload_part(Bucket=a[0], Key=a[1], UploadId=a[2], PartNumber=int(a[3]), Body=open(a[4], "rb").read())
+        out = {"etag": r["ETag"]}
+    elif op == "complete":
+        parts = [{"PartNumber": n, "ETag": e} for n, e in json.loads(a[3])]
+        r = s3.complete_multipart_upload(Bucket=a[0], Key=a[1], UploadId=a[2], MultipartUpload={"Parts": parts})
+        out = {"etag": r["ETag"]}
+    elif op == "abort":
+        s3.abort_multipart_upload(Bucket=a[0], Key=a[1], UploadId=a[2]); out = {}
+    elif op == "parts":
+        r = s3.list_parts(Bucket=a[0], Key=a[1], UploadId=a[2])
+        out = {"parts": [[p["PartNumber"], p["ETag"], p["Size"]] for p in r.get("Parts", [])]}
+    elif op == "uploads":
+        r = s3.list_multipart_uploads(Bucket=a[0])
+        out = {"uploads": [[u["Key"], u["UploadId"]] for u in r.get("Uploads", [])]}
     elif op == "torrent":
         kw = {"RequestPayer": "requester"} if "payer" in a[3:] else {}
         r = s3.get_object_torrent(Bucket=a[0], Key=a[1], **kw)
@@ -641,6 +661,27 @@ fn files_placed_by_hand_are_hashed_on_first_request_and_keys_stay_inside_the_roo
     );
 }
 
+/// The AWS CLI as the development user, with its defaults (no config or
+/// credentials files), for at most 120 s; panics if it fails.
+fn aws_cli(serve: &Serve, args: &[&str]) -> Output {
+    let out = Command::new("timeout")
+        .args(["120", "aws", "--endpoint-url", &serve.endpoint()])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", DEV.0)
+        .env("AWS_SECRET_ACCESS_KEY", DEV.1)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn aws_cli_put_object_then_torrent_as_in_the_readme() {
     let test = "aws_cli_put_object_then_torrent_as_in_the_readme";
@@ -651,24 +692,7 @@ fn aws_cli_put_object_then_torrent_as_in_the_readme() {
     let serve = Serve::start(&dir.path().join("root"), &[]);
     let data = random_bytes(1_000_000, 9);
     let file = write(dir.path(), "photo.jpg", &data);
-    let aws = |args: &[&str]| {
-        let out = Command::new("aws")
-            .args(["--endpoint-url", &serve.endpoint(), "s3api"])
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", DEV.0)
-            .env("AWS_SECRET_ACCESS_KEY", DEV.1)
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
+    let aws = |args: &[&str]| aws_cli(&serve, &[&["s3api"], args].concat());
     aws(&["create-bucket", "--bucket", "quotes"]);
     aws(&[
         "put-object",
@@ -886,4 +910,261 @@ fn libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone() {
     }
     // Three different torrents of one object: the version is in the cache key.
     assert!(fetched[0] != fetched[1] && fetched[1] != fetched[2] && fetched[0] != fetched[2]);
+}
+
+/// The ETag S3 gives an object uploaded in these parts: the MD5 of the
+/// parts' binary MD5s, then `-N`, quoted.
+fn multipart_etag(parts: &[&[u8]]) -> String {
+    let mut all = Md5::new();
+    for part in parts {
+        all.update(Md5::digest(part));
+    }
+    let hex: String = all.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}-{}\"", parts.len())
+}
+
+#[test]
+fn aws_cli_copies_a_large_file_in_parts_and_its_torrent_verifies() {
+    let test = "aws_cli_copies_a_large_file_in_parts_and_its_torrent_verifies";
+    if !have_program(test, "aws") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let serve = Serve::start(&root, &[]);
+    // Over the CLI's 8 MiB threshold: parts of 8, 8 and 4 MiB (and a bit).
+    let data = random_bytes(20 * 1024 * 1024 + 4321, 60);
+    let file = write(dir.path(), "clip.mp4", &data);
+    let key = "videos/big clip.mp4";
+    aws_cli(&serve, &["s3", "mb", "s3://media"]);
+    aws_cli(
+        &serve,
+        &[
+            "s3",
+            "cp",
+            file.to_str().unwrap(),
+            &format!("s3://media/{key}"),
+            "--acl",
+            "public-read",
+        ],
+    );
+
+    // Anyone reads it back (the canned ACL of CreateMultipartUpload), with the
+    // content type the CLI guessed and S3's multipart ETag.
+    let path = "/media/videos/big%20clip.mp4";
+    let r = request(&serve.addr, "GET", path, &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.body == data, "the object is not the uploaded bytes");
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    let mib8 = 8 * 1024 * 1024;
+    let expected = multipart_etag(&[&data[..mib8], &data[mib8..2 * mib8], &data[2 * mib8..]]);
+    assert_eq!(r.header("etag"), Some(expected.as_str()));
+    let down = dir.path().join("down.mp4");
+    aws_cli(
+        &serve,
+        &[
+            "s3",
+            "cp",
+            &format!("s3://media/{key}"),
+            down.to_str().unwrap(),
+        ],
+    );
+    assert!(std::fs::read(&down).unwrap() == data, "aws s3 cp download");
+    let listed: serde_json::Value = serde_json::from_slice(
+        &aws_cli(&serve, &["s3api", "list-objects-v2", "--bucket", "media"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(listed["Contents"][0]["Key"], key, "{listed}");
+    assert_eq!(listed["Contents"].as_array().map(Vec::len), Some(1));
+    // The parts are gone.
+    assert_eq!(
+        std::fs::read_dir(root.join(".multipart")).unwrap().count(),
+        0
+    );
+
+    // Hashed while assembled: even with the file's bytes swapped before the
+    // first ?torrent, the torrent describes the uploaded bytes.
+    swap_bytes_keeping_mtime(&root.join("media").join(key), &random_bytes(data.len(), 61));
+    let r = request(&serve.addr, "GET", &format!("{path}?torrent"), &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let torrent = Torrent::from_bytes(r.body).unwrap();
+    assert_eq!(torrent.info().aws_key(), Some(key));
+    assert_eq!(torrent.info().length(), data.len() as u64);
+    let mut v = Verifier::new(torrent.info());
+    v.update(&data);
+    assert!(
+        v.finish().is_ok(),
+        "the torrent does not describe the uploaded bytes"
+    );
+}
+
+#[test]
+fn multipart_rules_unknown_uploads_abort_and_a_restart_in_between() {
+    let test = "multipart_rules_unknown_uploads_abort_and_a_restart_in_between";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let users = [
+        format!("{}:{}:{}", DEV.0, DEV.1, DEV.2),
+        format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2),
+    ];
+    let args = ["--user", &users[0], "--user", &users[1]];
+    let serve = Serve::start(&root, &args);
+    let five_mib = random_bytes(5 * 1024 * 1024, 70);
+    let one_mib = random_bytes(1024 * 1024, 71);
+    let tail = random_bytes(100_000, 72);
+    let files = [("five", &five_mib), ("one", &one_mib), ("tail", &tail)]
+        .map(|(name, data)| write(dir.path(), name, data));
+    let [five_f, one_f, tail_f] = files.each_ref().map(|f| f.to_str().unwrap());
+    let code =
+        |v: &serde_json::Value| (v["error"].as_str().map(str::to_owned), v["status"].as_u64());
+    let err = |c: &str, s: u64| (Some(c.to_owned()), Some(s));
+
+    boto(&serve, DEV, "mb", &["bkt"]);
+    // Another account may not write to DEV's private bucket.
+    let other = boto(&serve, OTHER, "mpu", &["bkt", "k"]);
+    assert_eq!(code(&other), err("AccessDenied", 403), "{other}");
+
+    let started = boto(&serve, DEV, "mpu", &["bkt", "k", "public-read"]);
+    let up = started["upload"].as_str().expect("an upload ID").to_owned();
+    let part = |user, n: &str, file: &str| boto(&serve, user, "part", &["bkt", "k", &up, n, file]);
+    let e1 = part(DEV, "1", one_f)["etag"].as_str().unwrap().to_owned();
+    let e2 = part(DEV, "2", tail_f)["etag"].as_str().unwrap().to_owned();
+    assert_eq!(code(&part(OTHER, "3", tail_f)), err("AccessDenied", 403));
+    for n in ["0", "10001"] {
+        assert_eq!(
+            code(&part(DEV, n, tail_f)),
+            err("InvalidArgument", 400),
+            "part {n}"
+        );
+    }
+    // An upload in progress is no object, but it is listed as an upload.
+    assert_eq!(
+        boto(&serve, DEV, "list", &["bkt"])["keys"],
+        serde_json::json!([])
+    );
+    // (HEAD answers carry no body, so boto3 reports the status as the code.)
+    assert_eq!(
+        code(&boto(&serve, DEV, "head", &["bkt", "k"])),
+        err("404", 404)
+    );
+    assert_eq!(
+        boto(&serve, DEV, "uploads", &["bkt"])["uploads"],
+        serde_json::json!([["k", up]])
+    );
+    assert_eq!(
+        boto(&serve, DEV, "parts", &["bkt", "k", &up])["parts"],
+        serde_json::json!([[1, e1, 1024 * 1024], [2, e2, 100_000]])
+    );
+
+    let complete = |parts: serde_json::Value| {
+        boto(
+            &serve,
+            DEV,
+            "complete",
+            &["bkt", "k", &up, &parts.to_string()],
+        )
+    };
+    // A part under 5 MiB that is not the last.
+    let small = complete(serde_json::json!([[1, e1], [2, e2]]));
+    assert_eq!(code(&small), err("EntityTooSmall", 400), "{small}");
+    // Uploading part 1 again replaces it: its old ETag is no longer a part.
+    let e1b = part(DEV, "1", five_f)["etag"].as_str().unwrap().to_owned();
+    assert_ne!(e1b, e1);
+    assert_eq!(
+        boto(&serve, DEV, "parts", &["bkt", "k", &up])["parts"],
+        serde_json::json!([[1, e1b, 5 * 1024 * 1024], [2, e2, 100_000]])
+    );
+    for (parts, expected) in [
+        (serde_json::json!([[1, e1], [2, e2]]), "InvalidPart"),
+        (serde_json::json!([[1, e1b], [3, e2]]), "InvalidPart"),
+        (serde_json::json!([[2, e2], [1, e1b]]), "InvalidPartOrder"),
+    ] {
+        let r = complete(parts.clone());
+        assert_eq!(code(&r), err(expected, 400), "{parts}: {r}");
+    }
+
+    // Unknown upload IDs, and an ID under another key.
+    let bogus = "0123456789abcdef0123456789abcdef";
+    for (key, id) in [("k", bogus), ("k", "../../escape"), ("other", up.as_str())] {
+        let tries = [
+            boto(&serve, DEV, "part", &["bkt", key, id, "1", tail_f]),
+            boto(&serve, DEV, "parts", &["bkt", key, id]),
+            boto(
+                &serve,
+                DEV,
+                "complete",
+                &["bkt", key, id, &serde_json::json!([[1, e1b]]).to_string()],
+            ),
+            boto(&serve, DEV, "abort", &["bkt", key, id]),
+        ];
+        for r in tries {
+            assert_eq!(code(&r), err("NoSuchUpload", 404), "{key} {id}: {r}");
+        }
+    }
+
+    // Uploads survive a restart; then it completes.
+    drop(serve);
+    let serve = Serve::start(&root, &args);
+    assert_eq!(
+        boto(&serve, DEV, "uploads", &["bkt"])["uploads"],
+        serde_json::json!([["k", up]])
+    );
+    let done = boto(
+        &serve,
+        DEV,
+        "complete",
+        &[
+            "bkt",
+            "k",
+            &up,
+            &serde_json::json!([[1, e1b], [2, e2]]).to_string(),
+        ],
+    );
+    let etag = multipart_etag(&[&five_mib, &tail]);
+    assert_eq!(done["etag"].as_str(), Some(etag.as_str()), "{done}");
+    let r = request(&serve.addr, "GET", "/bkt/k", &[]);
+    assert_eq!(r.status, 200, "public-read, as CreateMultipartUpload said");
+    assert!(
+        r.body == [&five_mib[..], &tail[..]].concat(),
+        "the parts, in order"
+    );
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        boto(&serve, DEV, "uploads", &["bkt"])["uploads"],
+        serde_json::json!([])
+    );
+    let again = boto(&serve, DEV, "parts", &["bkt", "k", &up]);
+    assert_eq!(code(&again), err("NoSuchUpload", 404), "{again}");
+
+    // Abort: no object, no upload, no parts left.
+    let gone = boto(&serve, DEV, "mpu", &["bkt", "gone"])["upload"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    boto(&serve, DEV, "part", &["bkt", "gone", &gone, "1", tail_f]);
+    assert_eq!(
+        boto(&serve, DEV, "abort", &["bkt", "gone", &gone]),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        code(&boto(&serve, DEV, "head", &["bkt", "gone"])),
+        err("404", 404)
+    );
+    let twice = boto(&serve, DEV, "abort", &["bkt", "gone", &gone]);
+    assert_eq!(code(&twice), err("NoSuchUpload", 404), "{twice}");
+    assert_eq!(
+        boto(&serve, DEV, "list", &["bkt"])["keys"],
+        serde_json::json!(["k"])
+    );
+    assert_eq!(
+        boto(&serve, DEV, "uploads", &["bkt"])["uploads"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        std::fs::read_dir(root.join(".multipart")).unwrap().count(),
+        0
+    );
 }
