@@ -602,9 +602,13 @@ fn hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts() {
     // Restart on the same address (the web seed URL is part of the torrent):
     // the cached torrent is served, not a hash of what the file holds now.
     swap_bytes_keeping_mtime(&root.join("bkt/k"), &decoy);
+    // An upload a crash cut short leaves its temp file; a start removes it.
+    let stale = root.join(".tmp").join("upload-999999-0");
+    std::fs::write(&stale, b"half an upload").unwrap();
     let serve = Serve::start_on(&root, &format!("127.0.0.1:{port}"), &[]);
     let t3 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
     assert_eq!(t3.info_hash(), t2.info_hash());
+    assert!(!stale.exists(), "a stale temp file survived a start");
 }
 
 #[test]

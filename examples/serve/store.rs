@@ -125,6 +125,13 @@ impl Store {
             txn.open_table(table).map_err(|e| e.to_string())?;
         }
         txn.commit().map_err(|e| e.to_string())?;
+        // The database is locked to this process now, so what is left in
+        // .tmp is from an upload a crash cut short: never an object.
+        if let Ok(entries) = fs::read_dir(root.join(".tmp")) {
+            for entry in entries.flatten() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
         uploads::recover(&db, root)?;
         Ok(Store {
             root: root.to_owned(),
