@@ -190,6 +190,18 @@ try:
     elif op == "list":
         r = s3.list_objects_v2(Bucket=a[0], **({"Prefix": a[1]} if len(a) > 1 else {}))
         out = {"keys": [o["Key"] for o in r.get("Contents", [])]}
+    elif op == "listpages":
+        # Every page of ListObjectsV2 with a delimiter and max-keys: [[keys, prefixes], ...].
+        pages, token = [], None
+        while len(pages) < 20:
+            kw = {"ContinuationToken": token} if token else {}
+            r = s3.list_objects_v2(Bucket=a[0], Delimiter=a[1], MaxKeys=int(a[2]), **kw)
+            pages.append([[o["Key"] for o in r.get("Contents", [])],
+                          [p["Prefix"] for p in r.get("CommonPrefixes", [])]])
+            if not r["IsTruncated"]:
+                break
+            token = r["NextContinuationToken"]
+        out = {"pages": pages}
     elif op == "buckets":
         out = {"buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]]}
     elif op == "rm":
@@ -1170,5 +1182,39 @@ fn multipart_rules_unknown_uploads_abort_and_a_restart_in_between() {
     assert_eq!(
         std::fs::read_dir(root.join(".multipart")).unwrap().count(),
         0
+    );
+}
+
+#[test]
+fn list_objects_v2_pages_with_a_delimiter_never_repeat_a_prefix() {
+    let test = "list_objects_v2_pages_with_a_delimiter_never_repeat_a_prefix";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let serve = Serve::start(&root, &[]);
+    boto(&serve, DEV, "mb", &["bkt"]);
+    let file = write(dir.path(), "x", b"x");
+    for key in ["a/1", "a/2", "a/3", "b", "c/1", "c/2", "d"] {
+        boto(
+            &serve,
+            DEV,
+            "put",
+            &["bkt", key, file.to_str().unwrap(), "private"],
+        );
+    }
+    // As S3 pages them: a common prefix counts once, wherever its keys fall.
+    let listed = boto(&serve, DEV, "listpages", &["bkt", "/", "1"]);
+    assert_eq!(
+        listed["pages"],
+        serde_json::json!([[[], ["a/"]], [["b"], []], [[], ["c/"]], [["d"], []]]),
+        "{listed}"
+    );
+    let listed = boto(&serve, DEV, "listpages", &["bkt", "/", "2"]);
+    assert_eq!(
+        listed["pages"],
+        serde_json::json!([[["b"], ["a/"]], [["d"], ["c/"]]]),
+        "{listed}"
     );
 }

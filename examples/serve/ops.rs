@@ -564,17 +564,24 @@ impl S3 for Server {
                     if !k.starts_with(&prefix) || k <= after.as_str() {
                         continue;
                     }
+                    let common = delimiter.as_ref().and_then(|d| {
+                        k[prefix.len()..]
+                            .find(d.as_str())
+                            .map(|i| k[..prefix.len() + i + d.len()].to_owned())
+                    });
+                    // A key under the last common prefix takes no slot:
+                    // the page ends only at a new entry, so the next page
+                    // (after `last`) never repeats the prefix.
+                    if common.is_some() && prefixes.last() == common.as_ref() {
+                        last = Some(k.to_owned());
+                        continue;
+                    }
                     if contents.len() + prefixes.len() == max {
                         truncated = true;
                         break;
                     }
-                    if let Some(d) = &delimiter
-                        && let Some(i) = k[prefix.len()..].find(d.as_str())
-                    {
-                        let p = k[..prefix.len() + i + d.len()].to_owned();
-                        if prefixes.last() != Some(&p) {
-                            prefixes.push(p);
-                        }
+                    if let Some(p) = common {
+                        prefixes.push(p);
                         last = Some(k.to_owned());
                         continue;
                     }
