@@ -175,7 +175,9 @@ try:
     if op == "mb":
         s3.create_bucket(Bucket=a[0]); out = {}
     elif op == "put":
-        r = s3.put_object(Bucket=a[0], Key=a[1], Body=open(a[2], "rb").read(), ACL=a[3]); out = {"etag": r["ETag"]}
+        kw = {"ContentMD5": a[4]} if len(a) > 4 else {}
+        r = s3.put_object(Bucket=a[0], Key=a[1], Body=open(a[2], "rb").read(), ACL=a[3], **kw)
+        out = {"etag": r["ETag"]}
     elif op == "acl":
         s3.put_object_acl(Bucket=a[0], Key=a[1], ACL=a[2]); out = {}
     elif op == "getacl":
@@ -1217,4 +1219,52 @@ fn list_objects_v2_pages_with_a_delimiter_never_repeat_a_prefix() {
         serde_json::json!([[["b"], ["a/"]], [["d"], ["c/"]]]),
         "{listed}"
     );
+}
+
+#[test]
+fn content_md5_is_checked() {
+    let test = "content_md5_is_checked";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let serve = Serve::start(&root, &[]);
+    boto(&serve, DEV, "mb", &["bkt"]);
+    let file = write(dir.path(), "hello", b"hello world\n");
+    let put = |key: &str, md5: &str| {
+        boto(
+            &serve,
+            DEV,
+            "put",
+            &["bkt", key, file.to_str().unwrap(), "private", md5],
+        )
+    };
+    // `printf 'hello world\n' | openssl md5 -binary | base64`
+    let right = put("good", "b1kCrCNwJL3QwXbLkwY9xA==");
+    assert_eq!(
+        right["etag"], "\"6f5902ac237024bdd0c176cb93063dc4\"",
+        "{right}"
+    );
+    let wrong = put("bad", "1B2M2Y8AsgTpgAmY7PhCfg==");
+    assert_eq!(
+        (wrong["error"].as_str(), wrong["status"].as_u64()),
+        (Some("BadDigest"), Some(400)),
+        "{wrong}"
+    );
+    for malformed in [
+        "not base64",
+        "b1kCrCNwJL3QwXbLkwY9xA=",
+        "b1kCrCNwJL3QwXbLkwY9xB==",
+    ] {
+        let r = put("bad", malformed);
+        assert_eq!(
+            (r["error"].as_str(), r["status"].as_u64()),
+            (Some("InvalidDigest"), Some(400)),
+            "{malformed}: {r}"
+        );
+    }
+    // Refused uploads leave nothing behind.
+    let listed = boto(&serve, DEV, "list", &["bkt"]);
+    assert_eq!(listed["keys"], serde_json::json!(["good"]));
 }

@@ -104,14 +104,18 @@ impl Server {
 
     /// Receives an upload's body into a temp file, batching writes on a
     /// blocking thread, and fsyncs it. Every chunk goes to `observe` too.
-    /// `IncompleteBody` if the body ends early or differs from `declared`.
+    /// `IncompleteBody` if the body ends early or differs from `declared`;
+    /// with a `Content-MD5`, `InvalidDigest` (before reading) if it is not
+    /// the base64 of 16 bytes and `BadDigest` if the body's MD5 differs.
     async fn receive(
         &self,
         body: Option<StreamingBlob>,
         declared: Option<u64>,
+        content_md5: Option<&str>,
         mut observe: impl FnMut(&[u8]) + Send,
     ) -> S3Result<Received> {
         const BATCH: usize = 1 << 20;
+        let expected_md5 = content_md5.map(md5_from_base64).transpose()?;
         let mut body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
         let (path, file) = self.blocking(|s| s.temp_file()).await?;
         let temp = TempGuard(path);
@@ -151,6 +155,13 @@ impl Server {
         if declared.is_some_and(|d| d != size) {
             return Err(s3_error!(IncompleteBody));
         }
+        let md5 = md5.finalize();
+        if expected_md5.is_some_and(|m| m[..] != md5[..]) {
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
+        }
         let f = file.take().expect("file");
         tokio::task::spawn_blocking(move || f.sync_all())
             .await
@@ -158,7 +169,7 @@ impl Server {
             .map_err(|e| s3_error!(InternalError, "{e}"))?;
         Ok(Received {
             temp,
-            md5: hex(&md5.finalize()),
+            md5: hex(&md5),
             size,
         })
     }
@@ -353,7 +364,12 @@ impl S3 for Server {
         let piece_length = policy.piece_length_for(declared.unwrap_or(0));
         let mut hasher = TorrentHasher::new(piece_length, policy.version);
         let received = self
-            .receive(input.body, declared, |chunk| hasher.update(chunk))
+            .receive(
+                input.body,
+                declared,
+                input.content_md5.as_deref(),
+                |chunk| hasher.update(chunk),
+            )
             .await?;
         let (size, temp) = (received.size, received.temp.0.clone());
         let etag = received.md5.clone();
@@ -726,6 +742,33 @@ impl S3 for Server {
 }
 
 /// An upload's body in a fsynced temp file.
+/// The 16 bytes of a `Content-MD5` header: strict base64 (RFC 4648, with
+/// padding), else `InvalidDigest`.
+fn md5_from_base64(text: &str) -> S3Result<[u8; 16]> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let invalid = || s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid.");
+    let body = text.strip_suffix("==").ok_or_else(invalid)?;
+    if body.len() != 22 {
+        return Err(invalid());
+    }
+    // 22 digits of 6 bits: 128 bits and 4 zero bits.
+    let mut bits: u128 = 0;
+    let mut last = 0u8;
+    for (i, c) in body.bytes().enumerate() {
+        let v = ALPHABET.iter().position(|&a| a == c).ok_or_else(invalid)? as u8;
+        if i < 21 {
+            bits = (bits << 6) | u128::from(v);
+        } else {
+            last = v;
+        }
+    }
+    if last & 0b1111 != 0 {
+        return Err(invalid());
+    }
+    bits = (bits << 2) | u128::from(last >> 4);
+    Ok(bits.to_be_bytes())
+}
+
 struct Received {
     /// Removes the file when dropped, unless it was renamed by then.
     temp: TempGuard,

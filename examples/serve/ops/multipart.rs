@@ -167,7 +167,9 @@ impl Server {
             })
             .await?;
         }
-        let received = self.receive(input.body, declared, |_| {}).await?;
+        let received = self
+            .receive(input.body, declared, input.content_md5.as_deref(), |_| {})
+            .await?;
         if received.size > MAX_PART_SIZE {
             return Err(too_large());
         }
