@@ -28,6 +28,13 @@ pub trait ObjectSource: Sync {
     ) -> Result<ObjectLookup>;
 
     /// A reader of exactly this object version's bytes.
+    ///
+    /// The service looks the object up again after hashing and refuses the
+    /// torrent if its ETag, version or size changed; that cannot see an
+    /// object overwritten and then restored (A, B, A) while it was read. A
+    /// store whose objects change in place should return a reader of a
+    /// snapshot (an open file that renames replace, as `serve` does, or an
+    /// immutable version).
     fn open(
         &self,
         bucket: &BucketName,
