@@ -90,12 +90,17 @@ impl Server {
             .ok_or_else(|| s3_error!(NoSuchBucket))
     }
 
-    /// The owner of the bucket, or someone its ACL lets write.
-    async fn may_write(&self, requester: &Requester, bucket: &BucketInfo) -> S3Result<()> {
+    /// The owner of the bucket, or someone its ACL grants `permission`;
+    /// else `AccessDenied`.
+    fn bucket_allows(
+        requester: &Requester,
+        bucket: &BucketInfo,
+        permission: Permission,
+    ) -> S3Result<()> {
         let owner = requester
             .principal()
             .is_some_and(|p| p.account_id == bucket.owner.account_id);
-        if owner || bucket.acl.allows(requester, Permission::Write) {
+        if owner || bucket.acl.allows(requester, permission) {
             Ok(())
         } else {
             Err(s3_error!(AccessDenied))
@@ -259,12 +264,7 @@ impl S3 for Server {
         let requester = self.requester(&req);
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        let owner = requester
-            .principal()
-            .is_some_and(|p| p.account_id == info.owner.account_id);
-        if !owner && !info.acl.allows(&requester, Permission::Read) {
-            return Err(s3_error!(AccessDenied));
-        }
+        Self::bucket_allows(&requester, &info, Permission::Read)?;
         Ok(S3Response::new(dto::HeadBucketOutput::default()))
     }
 
@@ -350,7 +350,7 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        self.may_write(&requester, &info).await?;
+        Self::bucket_allows(&requester, &info, Permission::Write)?;
         let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
         {
             let (b, k) = (bucket.clone(), key.clone());
@@ -536,7 +536,7 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&req.input.bucket, Some(&req.input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        self.may_write(&requester, &info).await?;
+        Self::bucket_allows(&requester, &info, Permission::Write)?;
         let (b, k) = (bucket.clone(), key.clone());
         self.blocking(move |s| s.delete_object(&b, &k)).await?;
         self.torrents.cache().forget(&bucket, &key);
@@ -551,12 +551,7 @@ impl S3 for Server {
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        let owner = requester
-            .principal()
-            .is_some_and(|p| p.account_id == info.owner.account_id);
-        if !owner && !info.acl.allows(&requester, Permission::Read) {
-            return Err(s3_error!(AccessDenied));
-        }
+        Self::bucket_allows(&requester, &info, Permission::Read)?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let after = input
             .continuation_token
@@ -580,11 +575,7 @@ impl S3 for Server {
                     if !k.starts_with(&prefix) || k <= after.as_str() {
                         continue;
                     }
-                    let common = delimiter.as_ref().and_then(|d| {
-                        k[prefix.len()..]
-                            .find(d.as_str())
-                            .map(|i| k[..prefix.len() + i + d.len()].to_owned())
-                    });
+                    let common = common_prefix(k, &prefix, delimiter.as_deref());
                     // A key under the last common prefix takes no slot:
                     // the page ends only at a new entry, so the next page
                     // (after `last`) never repeats the prefix.
@@ -742,6 +733,15 @@ impl S3 for Server {
 }
 
 /// An upload's body in a fsynced temp file.
+/// The common prefix that rolls `key` up in a listing: `prefix` and what
+/// follows up to and including the first `delimiter` after it, if any.
+fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
+    let d = delimiter?;
+    let rest = key.strip_prefix(prefix)?;
+    rest.find(d)
+        .map(|i| key[..prefix.len() + i + d.len()].to_owned())
+}
+
 /// The 16 bytes of a `Content-MD5` header: strict base64 (RFC 4648, with
 /// padding), else `InvalidDigest`.
 fn md5_from_base64(text: &str) -> S3Result<[u8; 16]> {

@@ -18,7 +18,7 @@ use s3torrent::s3::{
     BucketInfo, BucketName, ObjectKey, Permission, Requester, S3Error, TorrentCache,
 };
 
-use super::{Server, TempGuard, canned, now, timestamp, to_s3s};
+use super::{Server, TempGuard, canned, common_prefix, now, timestamp, to_s3s};
 use crate::store::{MIN_PART_SIZE, ObjectMeta, Store, UploadError, UploadRecord};
 
 /// The largest part S3 takes.
@@ -78,7 +78,7 @@ impl Server {
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        self.may_write(&requester, &info).await?;
+        Self::bucket_allows(&requester, &info, Permission::Write)?;
         Ok((bucket, key, info))
     }
 
@@ -360,12 +360,7 @@ impl Server {
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        let owner = requester
-            .principal()
-            .is_some_and(|p| p.account_id == info.owner.account_id);
-        if !owner && !info.acl.allows(&requester, Permission::Read) {
-            return Err(s3_error!(AccessDenied));
-        }
+        Self::bucket_allows(&requester, &info, Permission::Read)?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let key_marker = input.key_marker.clone().unwrap_or_default();
@@ -389,11 +384,7 @@ impl Server {
             if !key.starts_with(&prefix) || !after_marker {
                 continue;
             }
-            let common = delimiter.as_ref().and_then(|d| {
-                key[prefix.len()..]
-                    .find(d.as_str())
-                    .map(|i| key[..prefix.len() + i + d.len()].to_owned())
-            });
+            let common = common_prefix(&key, &prefix, delimiter.as_deref());
             if common.as_ref().is_some_and(|p| prefixes.last() == Some(p)) {
                 // Counted already; the marker moves past it.
                 next = Some((key, id));
