@@ -282,6 +282,14 @@ fn aria2c_download(torrent: &Path, dir: &Path) {
     );
 }
 
+/// Whether `data` is exactly what `torrent` describes (every piece and the
+/// length).
+fn describes(torrent: &Torrent, data: &[u8]) -> bool {
+    let mut v = Verifier::new(torrent.info());
+    v.update(data);
+    v.finish().is_ok()
+}
+
 fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, data).unwrap();
@@ -336,9 +344,7 @@ fn boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed() {
     let ours = Torrent::from_bytes(std::fs::read(&torrent).unwrap()).unwrap();
     assert_eq!(lt["info_hash"], ours.info_hash().to_hex());
     assert_eq!(ours.info().aws_key(), Some(key));
-    let mut v = Verifier::new(ours.info());
-    v.update(&data);
-    assert!(v.finish().is_ok());
+    assert!(describes(&ours, &data));
 
     let down = dir.path().join("down");
     aria2c_download(&torrent, &down);
@@ -593,10 +599,8 @@ fn hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts() {
     // first ?torrent, the torrent describes the uploaded bytes.
     swap_bytes_keeping_mtime(&root.join("bkt/k"), &decoy);
     let t1 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
-    let mut v = Verifier::new(t1.info());
-    v.update(&first);
     assert!(
-        v.finish().is_ok(),
+        describes(&t1, &first),
         "the first torrent was not the one hashed at upload"
     );
 
@@ -648,9 +652,7 @@ fn files_placed_by_hand_are_hashed_on_first_request_and_keys_stay_inside_the_roo
     );
     assert!(got.get("error").is_none(), "{got}");
     let torrent = Torrent::from_bytes(std::fs::read(&t).unwrap()).unwrap();
-    let mut v = Verifier::new(torrent.info());
-    v.update(&data);
-    assert!(v.finish().is_ok());
+    assert!(describes(&torrent, &data));
     assert_eq!(
         request(&serve.addr, "GET", "/bkt/by/hand/file.bin?torrent", &[]).status,
         403
@@ -878,9 +880,7 @@ fn libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone() {
         let ours = Torrent::from_bytes(bytes.clone()).unwrap();
         assert_eq!(ours.version().to_string(), version);
         assert_eq!(ours.info().aws_key(), Some(key));
-        let mut v = Verifier::new(ours.info());
-        v.update(&data);
-        assert!(v.finish().is_ok(), "{version}");
+        assert!(describes(&ours, &data), "{version}");
         fetched.push(bytes);
         if version == "v1" {
             // The AWS default is untouched by the other versions.
@@ -1008,10 +1008,8 @@ fn aws_cli_copies_a_large_file_in_parts_and_its_torrent_verifies() {
     let torrent = Torrent::from_bytes(r.body).unwrap();
     assert_eq!(torrent.info().aws_key(), Some(key));
     assert_eq!(torrent.info().length(), data.len() as u64);
-    let mut v = Verifier::new(torrent.info());
-    v.update(&data);
     assert!(
-        v.finish().is_ok(),
+        describes(&torrent, &data),
         "the torrent does not describe the uploaded bytes"
     );
 }
