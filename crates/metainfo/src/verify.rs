@@ -143,8 +143,6 @@ enum Mode {
     Hybrid {
         v1: PieceHasher,
         v2: MerkleHasher,
-        /// The bytes the v2 hasher still takes (the file's length).
-        left: u64,
     },
     V2 {
         /// The finished files' hashes.
@@ -162,7 +160,6 @@ impl<'t> Verifier<'t> {
             Mode::Hybrid {
                 v1: PieceHasher::with_piece_bytes(info.piece_length()),
                 v2: MerkleHasher::new(info.piece_length()),
-                left: info.v2_files()[0].length(),
             }
         } else if info.version().has_v1() {
             Mode::V1(PieceHasher::with_piece_bytes(info.piece_length()))
@@ -203,19 +200,23 @@ impl<'t> Verifier<'t> {
     pub fn update(&mut self, mut chunk: &[u8]) {
         match &mut self.mode {
             Mode::V1(hasher) => {
-                let left = self.info.length().saturating_sub(hasher.bytes_hashed());
-                let take = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                hasher.update(&chunk[..take]);
-                self.beyond += (chunk.len() - take) as u64;
+                let inside = inside(
+                    chunk,
+                    self.info.length(),
+                    hasher.bytes_hashed(),
+                    &mut self.beyond,
+                );
+                hasher.update(inside);
             }
-            Mode::Hybrid { v1, v2, left } => {
-                let take = chunk
-                    .len()
-                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
-                v1.update(&chunk[..take]);
-                v2.update(&chunk[..take]);
-                *left -= take as u64;
-                self.beyond += (chunk.len() - take) as u64;
+            Mode::Hybrid { v1, v2 } => {
+                let inside = inside(
+                    chunk,
+                    self.info.length(),
+                    v1.bytes_hashed(),
+                    &mut self.beyond,
+                );
+                v1.update(inside);
+                v2.update(inside);
             }
             Mode::V2 { .. } => loop {
                 let Mode::V2 { done, current, fed } = &mut self.mode else {
@@ -322,10 +323,22 @@ pub fn verify_source<R: ReadAt + Sync + ?Sized>(
     Ok(Verification::compare_v2(info, &outs, data_length))
 }
 
-/// Whether `info` is a hybrid torrent of one file: its v1 pieces and its v2
-/// pieces then cover the same bytes, with no pad files.
+/// v1 and hybrid: the part of `chunk` within `length` bytes when `hashed`
+/// bytes came before it; the rest is counted in `beyond`.
+fn inside<'c>(chunk: &'c [u8], length: u64, hashed: u64, beyond: &mut u64) -> &'c [u8] {
+    let left = length.saturating_sub(hashed);
+    let take = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+    *beyond += (chunk.len() - take) as u64;
+    &chunk[..take]
+}
+
+/// Whether `info` is a hybrid torrent of one file and no pad file: its v1
+/// pieces and its v2 pieces then cover the same bytes. (A folder of one file
+/// may have a pad file after it in the v1 view; it is checked with SHA-1.)
 fn single_file_hybrid(info: &Info) -> bool {
-    info.version().has_v1() && info.version().has_v2() && info.v2_files().len() == 1
+    info.version().has_v1()
+        && info.version().has_v2()
+        && matches!(info.v2_files(), [file] if file.length() == info.length())
 }
 
 /// Hashes the `available` bytes of `file` found at `offset` in `source`.

@@ -1093,3 +1093,54 @@ fn pieces_v2_debug_is_short() {
         .v1()
         .unwrap();
 }
+
+#[test]
+fn a_hybrid_folder_of_one_file_and_a_tail_pad_verifies_with_its_pad() {
+    // One v2 file in a folder; the v1 view adds a pad file after it, so
+    // the v1 data (what verify takes) is the file and the pad's zeros.
+    let a = data(20_000);
+    let t = Torrent::from_bytes(multi_file_v2(&[(&["a"], &a)], KIB16)).unwrap();
+    let mut top = t.value().as_dict().unwrap().clone();
+    let mut info = top.get("info").unwrap().as_dict().unwrap().clone();
+    let pad = 2 * KIB16 - a.len();
+    let v1_data = [&a[..], &vec![0u8; pad]].concat();
+    info.insert(b(b"pieces"), bytes(&sha1_pieces(&v1_data, KIB16)));
+    info.insert(
+        b(b"files"),
+        Value::list(vec![
+            dict(vec![
+                (b"length", int(a.len() as i64)),
+                (b"path", Value::list(vec![bytes(b"a")])),
+            ]),
+            dict(vec![
+                (b"attr", bytes(b"p")),
+                (b"length", int(pad as i64)),
+                (
+                    b"path",
+                    Value::list(vec![bytes(b".pad"), bytes(pad.to_string().as_bytes())]),
+                ),
+            ]),
+        ]),
+    );
+    top.insert(b(b"info"), Value::dict(info));
+    let t = Torrent::from_bytes(Value::dict(top).to_vec()).unwrap();
+    assert_eq!(t.version(), TorrentVersion::Hybrid);
+    assert_eq!(t.info().v2_files().len(), 1);
+    assert_eq!(t.info().length(), v1_data.len() as u64);
+
+    let check = |d: &[u8]| {
+        let mut v = Verifier::new(t.info());
+        v.update(d);
+        let streamed = v.finish();
+        let options = HashOptions::new().threads(2);
+        assert_eq!(
+            verify_source(t.info(), d, d.len() as u64, &options, &|_| {}).unwrap(),
+            streamed
+        );
+        streamed
+    };
+    assert!(check(&v1_data).is_ok(), "{:?}", check(&v1_data));
+    let mut bad = v1_data.clone();
+    bad[17_000] ^= 1;
+    assert_eq!(check(&bad).bad_pieces(), [1]);
+}
