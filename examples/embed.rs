@@ -55,26 +55,29 @@ struct Host {
     config: AdapterConfig,
 }
 
-async fn answer(host: Arc<Host>, req: Request<Incoming>) -> hyper::Result<Response<Full<Bytes>>> {
-    let req = req.map(|_| ()); // GetObjectTorrent has no body
-    if !is_torrent_request(&req) {
-        let mut not_found = Response::new(Full::from("only ?torrent is served here\n"));
+/// Answers one request: `?torrent` through the adapter, anything else 404.
+/// It may hash (the first request for the object), so it runs on a blocking thread.
+fn respond(host: &Host, req: &Request<()>) -> Response<Bytes> {
+    if !is_torrent_request(req) {
+        let mut not_found = Response::new(Bytes::from("only ?torrent is served here\n"));
         *not_found.status_mut() = StatusCode::NOT_FOUND;
-        return Ok(not_found);
+        return not_found;
     }
     let id = format!("{:016X}", REQUESTS.fetch_add(1, Ordering::Relaxed));
-    let response = tokio::task::spawn_blocking(move || {
-        let (config, torrents, store) = (&host.config, &host.torrents, &host.store);
-        handle(&req, config, Requester::Anonymous, torrents, store, &id)
-    })
-    .await
-    .expect("handle does not panic");
+    let (config, torrents, store) = (&host.config, &host.torrents, &host.store);
+    handle(req, config, Requester::Anonymous, torrents, store, &id)
+}
+
+async fn answer(host: Arc<Host>, req: Request<Incoming>) -> hyper::Result<Response<Full<Bytes>>> {
+    let req = req.map(|_| ()); // GetObjectTorrent has no body
+    let response = tokio::task::spawn_blocking(move || respond(&host, &req))
+        .await
+        .expect("handle does not panic");
     Ok(response.map(Full::new))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1);
+/// The demo host: `hello.txt` in bucket `demo`, both public.
+fn demo() -> Result<Host> {
     let owner = Principal::new(CanonicalId::new("owner")?, AccountId::new("111122223333")?);
     let public = Acl::canned(CannedAcl::PublicRead, &owner, &owner);
     let size = DATA.len() as u64;
@@ -82,12 +85,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     object.acl = public.clone();
     let mut bucket = BucketInfo::new(BucketName::new("demo")?, owner);
     bucket.acl = public; // anyone may list, so a missing key is 404, not 403
-    let host = Arc::new(Host {
+    Ok(Host {
         store: Memory { bucket, object },
         torrents: TorrentService::new(TorrentPolicy::default()),
         config: AdapterConfig::default(),
-    });
+    })
+}
 
+#[tokio::main]
+async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::args().nth(1);
+    let host = Arc::new(demo()?);
     let listener = TcpListener::bind(addr.as_deref().unwrap_or("127.0.0.1:9100")).await?;
     eprintln!("embed: listening on http://{}", listener.local_addr()?);
     loop {
@@ -95,5 +103,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let host = Arc::clone(&host);
         let service = service_fn(move |req| answer(Arc::clone(&host), req));
         tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(socket), service));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(host: &Host, method: &str, uri: &str) -> Response<Bytes> {
+        let req = Request::builder().method(method).uri(uri).body(()).unwrap();
+        respond(host, &req)
+    }
+
+    #[test]
+    fn answers_torrent_requests_and_nothing_else() {
+        let host = demo().unwrap();
+        let got = get(&host, "GET", "/demo/hello.txt?torrent");
+        assert_eq!(got.status(), 200);
+        assert_eq!(got.headers()["content-type"], "application/x-bittorrent");
+        assert_eq!(
+            got.headers()["content-disposition"],
+            "attachment; filename=\"hello.txt.torrent\""
+        );
+        let torrent = s3torrent::metainfo::Torrent::from_bytes(got.body().clone()).unwrap();
+        assert_eq!(torrent.info().name(), "hello.txt");
+        assert_eq!(torrent.info().length(), 19);
+        assert_eq!(torrent.info().aws_bucket(), Some("demo"));
+        let head = get(&host, "HEAD", "/demo/hello.txt?torrent=");
+        assert_eq!(head.status(), 200);
+        assert!(head.body().is_empty());
+        assert_eq!(head.headers()["etag"], got.headers()["etag"]);
+        let missing = get(&host, "GET", "/demo/nope.txt?torrent");
+        assert_eq!(missing.status(), 404);
+        assert!(
+            std::str::from_utf8(missing.body())
+                .unwrap()
+                .contains("<Code>NoSuchKey</Code>")
+        );
+        assert_eq!(get(&host, "GET", "/demo/hello.txt").status(), 404);
     }
 }

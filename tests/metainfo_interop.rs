@@ -1,6 +1,6 @@
 //! The metainfo crate and its examples against outside tools: mktorrent's
 //! info-hashes, python libtorrent's reading of our torrents, and the
-//! `make-torrent`, `inspect` and `verify` command lines.
+//! `s3torrent torrent create`, `show` and `verify` command lines.
 
 mod support;
 
@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use s3torrent_metainfo::{PieceHasher, PieceLength, Torrent, TorrentBuilder};
-use support::{have_program, have_python_module, python, random_bytes, run_example};
+use support::{have_program, have_python_module, python, random_bytes, run_torrent};
 
 /// Sizes around the piece boundaries of `piece`, and a few MiB.
 fn sizes(piece: usize) -> Vec<usize> {
@@ -219,8 +219,8 @@ fn make_torrent_matches_mktorrent_and_libtorrent() {
     let data = random_bytes(5 * 1024 * 1024 + 3, 11);
     let file = write(dir.path(), "five.bin", &data);
     let ours = dir.path().join("ours.torrent");
-    let out = run_example(
-        "make-torrent",
+    let out = run_torrent(
+        "create",
         &[
             file.as_os_str(),
             OsStr::new("--piece-length"),
@@ -248,8 +248,8 @@ fn make_torrent_matches_mktorrent_and_libtorrent() {
     let b = Torrent::from_bytes(std::fs::read(&theirs).unwrap()).unwrap();
     assert_eq!(a.info_hash(), b.info_hash());
     // `-o -` writes the same bytes to stdout.
-    let out = run_example(
-        "make-torrent",
+    let out = run_torrent(
+        "create",
         &[
             file.as_os_str(),
             OsStr::new("--piece-length"),
@@ -267,8 +267,8 @@ fn make_torrent_aws_profile_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "obj", &random_bytes(600_000, 3));
     let out_path = dir.path().join("aws.torrent");
-    let out = run_example(
-        "make-torrent",
+    let out = run_torrent(
+        "create",
         &[
             file.as_os_str(),
             OsStr::new("--bucket"),
@@ -292,7 +292,8 @@ fn make_torrent_aws_profile_defaults() {
     assert_eq!(t.info().aws_bucket(), Some("quotes"));
     assert_eq!(t.info().aws_key(), Some("a/b/Nelson"));
     // Without -o the file is <name>.torrent in the working directory.
-    let st = std::process::Command::new(support::example("make-torrent"))
+    let st = support::s3torrent()
+        .args(["torrent", "create"])
         .arg(&file)
         .current_dir(dir.path())
         .output()
@@ -300,8 +301,8 @@ fn make_torrent_aws_profile_defaults() {
     assert!(st.status.success());
     assert!(dir.path().join("obj.torrent").exists());
     // Half of --bucket/--key is a usage error.
-    let out = run_example(
-        "make-torrent",
+    let out = run_torrent(
+        "create",
         &[file.as_os_str(), OsStr::new("--bucket"), OsStr::new("b")],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -314,8 +315,8 @@ fn verify_finds_a_flipped_byte_in_the_right_piece() {
     let mut data = random_bytes(10 * piece + 100, 5);
     let file = write(dir.path(), "data.bin", &data);
     let torrent = dir.path().join("data.torrent");
-    let out = run_example(
-        "make-torrent",
+    let out = run_torrent(
+        "create",
         &[
             file.as_os_str(),
             OsStr::new("--piece-length"),
@@ -325,7 +326,7 @@ fn verify_finds_a_flipped_byte_in_the_right_piece() {
         ],
     );
     assert!(out.status.success());
-    let out = run_example("verify", &[torrent.as_os_str(), file.as_os_str()]);
+    let out = run_torrent("verify", &[torrent.as_os_str(), file.as_os_str()]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -335,7 +336,7 @@ fn verify_finds_a_flipped_byte_in_the_right_piece() {
     for (at, bad) in [(7 * piece + 5, 7usize), (10 * piece + 99, 10), (0, 0)] {
         data[at] ^= 0x40;
         std::fs::write(&file, &data).unwrap();
-        let out = run_example("verify", &[torrent.as_os_str(), file.as_os_str()]);
+        let out = run_torrent("verify", &[torrent.as_os_str(), file.as_os_str()]);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
@@ -345,7 +346,7 @@ fn verify_finds_a_flipped_byte_in_the_right_piece() {
     }
     // Truncated data: the pieces it cannot fill are bad.
     std::fs::write(&file, &data[..8 * piece]).unwrap();
-    let out = run_example("verify", &[torrent.as_os_str(), file.as_os_str()]);
+    let out = run_torrent("verify", &[torrent.as_os_str(), file.as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("bad pieces: 8 9 10"));
 }
@@ -364,7 +365,7 @@ fn inspect_prints_fields_and_refuses_malformed_input() {
         })
         .unwrap();
     let path = write(dir.path(), "t.torrent", t.as_bytes());
-    let out = run_example("inspect", &[path.as_os_str(), OsStr::new("--json")]);
+    let out = run_torrent("show", &[path.as_os_str(), OsStr::new("--json")]);
     assert!(out.status.success());
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["name"], "x y.bin");
@@ -381,13 +382,13 @@ fn inspect_prints_fields_and_refuses_malformed_input() {
     );
     assert_eq!(j["info_hash"].as_str().unwrap().len(), 40);
     assert!(j["magnet"].as_str().unwrap().contains("&dn=x%20y.bin"));
-    let out = run_example("inspect", &[path.as_os_str()]);
+    let out = run_torrent("show", &[path.as_os_str()]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("pieces:       7"));
 
     // Truncated: exit 2, one line naming the byte offset.
     let bytes = t.as_bytes();
     let cut = write(dir.path(), "cut.torrent", &bytes[..bytes.len() / 2]);
-    let out = run_example("inspect", &[cut.as_os_str()]);
+    let out = run_torrent("show", &[cut.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -398,7 +399,7 @@ fn inspect_prints_fields_and_refuses_malformed_input() {
         "bad.torrent",
         b"d4:infod6:lengthi-5e4:name1:a12:piece lengthi16384e6:pieces0:ee",
     );
-    let out = run_example("inspect", &[bad.as_os_str()]);
+    let out = run_torrent("show", &[bad.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("info.length"));
 }

@@ -31,7 +31,8 @@ impl Serve {
     }
 
     fn start_on(root: &Path, listen: &str, extra: &[&str]) -> Serve {
-        let mut child = Command::new(support::example("serve"))
+        let mut child = support::s3torrent()
+            .arg("serve")
             .arg("--root")
             .arg(root)
             .args(["--listen", listen])

@@ -3,8 +3,8 @@
 //! same `pieces root`, piece layers and info-hashes as ours for the same
 //! file and piece size; we read, and verify data against, its torrents
 //! (multi-file hybrid ones with pad files too); and magnets agree. The
-//! command lines too: `make-torrent --v2` and `--hybrid` write libtorrent's
-//! info bytes, `inspect` reports the v2 info-hash libtorrent sees, and
+//! command lines too: `torrent create --v2` and `--hybrid` write libtorrent's
+//! info bytes, `torrent show` reports the v2 info-hash libtorrent sees, and
 //! `verify` finds a flipped byte in its piece.
 
 mod support;
@@ -16,7 +16,7 @@ use s3torrent_metainfo::{
     Files, HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
     hash_source_versioned, verify_source,
 };
-use support::{have_python_module, python, random_bytes, run_example};
+use support::{have_python_module, python, random_bytes, run_torrent};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -461,7 +461,7 @@ sys.stdout.write(lt.bencode(ct.generate()).hex())
     }
 }
 
-// The command lines: `make-torrent --v2 / --hybrid`, `inspect` and `verify`.
+// The command lines: `torrent create --v2 / --hybrid`, `torrent show` and `torrent verify`.
 
 fn unhex(text: &str) -> Vec<u8> {
     (0..text.len())
@@ -470,9 +470,9 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Runs an example and returns its stdout, failing with its stderr if it fails.
+/// Runs `s3torrent torrent NAME` and returns its stdout, failing with its stderr if it fails.
 fn run_ok(name: &str, args: &[&OsStr]) -> String {
-    let out = run_example(name, args);
+    let out = run_torrent(name, args);
     assert!(
         out.status.success(),
         "{name} {args:?} exited {:?}: {}",
@@ -482,7 +482,7 @@ fn run_ok(name: &str, args: &[&OsStr]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
-/// `make-torrent FILE --piece-length PIECE [flag]` into `out`.
+/// `torrent create FILE --piece-length PIECE [flag]` into `out`.
 fn make_torrent(file: &Path, piece: u64, flag: Option<&str>, out: &Path) {
     let piece = piece.to_string();
     let mut args = vec![
@@ -495,19 +495,19 @@ fn make_torrent(file: &Path, piece: u64, flag: Option<&str>, out: &Path) {
         OsStr::new("2"),
     ];
     args.extend(flag.map(OsStr::new));
-    run_ok("make-torrent", &args);
+    run_ok("create", &args);
 }
 
 fn inspect_json(torrent: &Path) -> serde_json::Value {
     json(&run_ok(
-        "inspect",
+        "show",
         &[torrent.as_os_str(), OsStr::new("--json")],
     ))
 }
 
-/// `make-torrent --v2` and `--hybrid` against libtorrent, for sizes around
+/// `torrent create --v2` and `--hybrid` against libtorrent, for sizes around
 /// the block and piece boundaries: libtorrent reads our torrents with the
-/// info-hashes `inspect --json` reports, and its own `create_torrent`, with
+/// info-hashes `torrent show --json` reports, and its own `create_torrent`, with
 /// the same flags over the same file and piece length, writes the very same
 /// `info` bytes (so the same info-hashes) and piece layers. Only the top
 /// level differs: libtorrent adds `creation date` and `created by`, which
@@ -552,7 +552,7 @@ fn make_torrent_v2_and_hybrid_equal_libtorrents() {
             assert_eq!(t.version(), version, "{what}");
             assert_eq!(t.info().piece_length(), piece, "{what}");
 
-            // libtorrent reads our torrent with the hashes inspect reports.
+            // libtorrent reads our torrent with the hashes torrent show reports.
             let j = inspect_json(path);
             assert_eq!(j["version"], *kind, "{what}");
             assert_eq!(lt["has_v1"], version.has_v1(), "{what}");
@@ -601,7 +601,7 @@ fn make_torrent_v2_and_hybrid_equal_libtorrents() {
     let file = write(dir.path(), "obj", &random_bytes(700_000, 77));
     let out = dir.path().join("aws-v2.torrent");
     run_ok(
-        "make-torrent",
+        "create",
         &[
             file.as_os_str(),
             OsStr::new("--bucket"),
@@ -621,7 +621,7 @@ fn make_torrent_v2_and_hybrid_equal_libtorrents() {
     assert_eq!(lt["v2"], j["info_hash_v2"]);
 }
 
-/// `inspect` on torrents of each version: the version and v2 info-hash in
+/// `torrent show` on torrents of each version: the version and v2 info-hash in
 /// the JSON (`null` for v1) and in the human output, the v1 fields as before.
 #[test]
 fn inspect_shows_version_and_v2_info_hash() {
@@ -643,7 +643,7 @@ fn inspect_shows_version_and_v2_info_hash() {
         assert_eq!(j["piece_length"], 16384);
         assert_eq!(j["pieces"], 7);
         assert_eq!(j["magnet"], t.magnet());
-        let human = run_ok("inspect", &[out.as_os_str()]);
+        let human = run_ok("show", &[out.as_os_str()]);
         assert!(
             human.contains(&format!("version:      {version}\n")),
             "{human}"
@@ -701,7 +701,7 @@ fn verify_finds_a_flipped_byte_in_v2_and_hybrid_torrents() {
             let torrent = dir.path().join(format!("data{flag}-{size}.torrent"));
             make_torrent(&file, piece as u64, Some(flag), &torrent);
             let what = format!("{flag}, {size} bytes");
-            let out = run_example("verify", &[torrent.as_os_str(), file.as_os_str()]);
+            let out = run_torrent("verify", &[torrent.as_os_str(), file.as_os_str()]);
             assert_eq!(
                 out.status.code(),
                 Some(0),
@@ -711,7 +711,7 @@ fn verify_finds_a_flipped_byte_in_v2_and_hybrid_torrents() {
             for (at, bad) in flips {
                 data[at] ^= 0x10;
                 std::fs::write(&file, &data).unwrap();
-                let out = run_example("verify", &[torrent.as_os_str(), file.as_os_str()]);
+                let out = run_torrent("verify", &[torrent.as_os_str(), file.as_os_str()]);
                 assert_eq!(out.status.code(), Some(1), "{what}, byte {at}");
                 assert_eq!(
                     String::from_utf8_lossy(&out.stdout).trim(),
@@ -722,7 +722,7 @@ fn verify_finds_a_flipped_byte_in_v2_and_hybrid_torrents() {
             }
             if size > 8 * piece {
                 std::fs::write(&file, &data[..8 * piece]).unwrap();
-                let out = run_example("verify", &[torrent.as_os_str(), file.as_os_str()]);
+                let out = run_torrent("verify", &[torrent.as_os_str(), file.as_os_str()]);
                 assert_eq!(out.status.code(), Some(1), "{what}, cut short");
                 let stdout = String::from_utf8_lossy(&out.stdout);
                 assert!(stdout.contains("bad pieces: 8 9 10"), "{what}: {stdout}");
@@ -748,13 +748,13 @@ fn make_torrent_refuses_bad_v2_piece_lengths_and_both_flags() {
     ] {
         let mut argv = vec![file.as_os_str(), OsStr::new("-o"), out.as_os_str()];
         argv.extend(args.iter().map(OsStr::new));
-        let result = run_example("make-torrent", &argv);
+        let result = run_torrent("create", &argv);
         assert_eq!(result.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&result.stderr);
         let expected = if args.contains(&"--piece-length") {
             "needs a power of two of at least 16384"
         } else {
-            "--v2 and --hybrid exclude each other"
+            "cannot be used with"
         };
         assert!(err.contains(expected), "{args:?}: {err}");
         assert!(!out.exists(), "{args:?} wrote a torrent");
@@ -762,7 +762,7 @@ fn make_torrent_refuses_bad_v2_piece_lengths_and_both_flags() {
     // A power of two is fine, and so is `auto`.
     for piece in ["65536", "auto"] {
         run_ok(
-            "make-torrent",
+            "create",
             &[
                 file.as_os_str(),
                 OsStr::new("-o"),

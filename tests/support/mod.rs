@@ -1,10 +1,10 @@
 //! What the end-to-end tests share: finding outside programs (and saying so,
-//! uncaptured, when one is missing), running the examples, and test data.
+//! uncaptured, when one is missing; failing under `CI=true`), running the
+//! `s3torrent` binary, and test data.
 
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Writes a line straight to the process's stderr. The test harness captures
@@ -14,31 +14,32 @@ pub(crate) fn announce(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// Whether `program` runs. If not, says `SKIPPED <test>: <program> not
-/// installed (scripts/test installs it)` and returns false.
-pub(crate) fn have_program(test: &str, program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        announce(&format!(
-            "SKIPPED {test}: {program} not installed (scripts/test installs it)"
-        ));
+/// Under `CI=true` a missing outside program fails the test; elsewhere it
+/// is skipped, saying so.
+fn missing(test: &str, what: &str) -> bool {
+    let line = format!("SKIPPED {test}: {what} not installed (scripts/test installs it)");
+    if std::env::var_os("CI").is_some_and(|v| v == "true") {
+        panic!("{line}; under CI=true that is a failure");
     }
-    found
+    announce(&line);
+    false
 }
 
-/// Whether python3 can import `module`; says SKIPPED like [`have_program`] if not.
+/// Whether `program` runs. If not, says `SKIPPED <test>: <program> not
+/// installed (scripts/test installs it)` and returns false; under `CI=true`
+/// it fails the test instead.
+pub(crate) fn have_program(test: &str, program: &str) -> bool {
+    Command::new(program).arg("--version").output().is_ok() || missing(test, program)
+}
+
+/// Whether python3 can import `module`; says SKIPPED (or fails under
+/// `CI=true`) like [`have_program`] if not.
 pub(crate) fn have_python_module(test: &str, module: &str) -> bool {
-    let ok = Command::new("python3")
+    Command::new("python3")
         .args(["-c", &format!("import {module}")])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        announce(&format!(
-            "SKIPPED {test}: python module {module} not installed (scripts/test installs it)"
-        ));
-    }
-    ok
+        .is_ok_and(|o| o.status.success())
+        || missing(test, &format!("python module {module}"))
 }
 
 /// Runs a python3 script with arguments and returns its stdout, panicking
@@ -58,30 +59,18 @@ pub(crate) fn python(script: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("python prints UTF-8")
 }
 
-/// The path of a built example, target/<profile>/examples/NAME.
-/// `cargo test --all-targets` builds examples only as test harnesses, so
-/// scripts/test runs `cargo build --examples` first.
-pub(crate) fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built; run scripts/test, or `cargo build --examples` before `cargo test`",
-        path.display()
-    );
-    path
+/// The `s3torrent` binary that Cargo built for this test run.
+pub(crate) fn s3torrent() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_s3torrent"))
 }
 
-/// Runs an example with arguments.
-pub(crate) fn run_example(name: &str, args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(example(name))
+/// Runs `s3torrent torrent SUBCOMMAND ARGS…`.
+pub(crate) fn run_torrent(subcommand: &str, args: &[&std::ffi::OsStr]) -> Output {
+    s3torrent()
+        .args(["torrent", subcommand])
         .args(args)
         .output()
-        .expect("example runs")
+        .expect("s3torrent runs")
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.

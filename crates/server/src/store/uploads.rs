@@ -25,8 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use s3torrent::bencode;
-use s3torrent::s3::{BucketName, ObjectKey, S3Error};
+use s3torrent_bencode as bencode;
+use s3torrent_s3::{BucketName, ObjectKey, S3Error};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, hex, internal};

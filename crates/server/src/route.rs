@@ -8,8 +8,8 @@ use hyper::http::Extensions;
 use hyper::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
-use s3torrent::http::AdapterConfig;
-use s3torrent::s3::Requester;
+use s3torrent_http::AdapterConfig;
+use s3torrent_s3::Requester;
 
 use crate::ops::Service;
 use crate::store::Store;
@@ -63,7 +63,7 @@ impl S3Route for TorrentRoute {
         );
         let request_id = format!("{:016X}", REQUESTS.fetch_add(1, Ordering::Relaxed));
         let response = tokio::task::spawn_blocking(move || {
-            s3torrent::http::handle(
+            s3torrent_http::handle(
                 &http_req,
                 &config,
                 requester,

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent::metainfo::TorrentHasher;
-use s3torrent::s3::{
+use s3torrent_metainfo::TorrentHasher;
+use s3torrent_s3::{
     BucketInfo, BucketName, ObjectKey, Permission, Requester, S3Error, TorrentCache,
 };
 

@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
-use s3torrent::metainfo::TorrentHasher;
-use s3torrent::s3::{
+use s3torrent_metainfo::TorrentHasher;
+use s3torrent_s3::{
     BucketInfo, BucketName, CannedAcl, ErrorCode, Grantee, ObjectKey, ObjectLookup, Permission,
     Principal, Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
 };
@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::store::{DbCache, ObjectMeta, Store, hex, write_all};
 
-pub(crate) type Service = s3torrent::s3::TorrentService<DbCache>;
+pub(crate) type Service = s3torrent_s3::TorrentService<DbCache>;
 
 /// The S3 implementation: a store and the torrent service over it.
 pub(crate) struct Server {
@@ -194,7 +194,7 @@ impl Server {
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
         self.blocking(move |s| {
-            let checked = s3torrent::s3::check_request(&treq)?;
+            let checked = s3torrent_s3::check_request(&treq)?;
             let info = s
                 .bucket_info(&bucket)?
                 .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, treq.resource()))?;

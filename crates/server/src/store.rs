@@ -19,43 +19,20 @@ use std::time::UNIX_EPOCH;
 
 use md5::{Digest, Md5};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use s3torrent::bencode;
-use s3torrent::s3::{
-    AccountId, Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, CanonicalId,
-    ErrorCode, InfoHash, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion,
-    Principal, ReadAt, S3Error, TorrentCache,
+use s3torrent_bencode as bencode;
+use s3torrent_s3::{
+    Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ErrorCode, InfoHash,
+    ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt, S3Error,
+    TorrentCache,
 };
 use serde::{Deserialize, Serialize};
 
 pub(crate) use self::uploads::{MIN_PART_SIZE, UploadError, UploadRecord};
+use crate::config::{User, principal_of_account};
 
 const BUCKETS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("buckets");
 const OBJECTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("objects");
 const TORRENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("torrents");
-
-/// A configured user: an account with SigV4 credentials.
-#[derive(Debug, Clone)]
-pub(crate) struct User {
-    pub(crate) access_key: String,
-    pub(crate) secret_key: String,
-    pub(crate) principal: Principal,
-}
-
-impl User {
-    pub(crate) fn new(access_key: &str, secret_key: &str, account: &str) -> Result<User, String> {
-        let account_id = AccountId::new(account).map_err(|e| e.message().to_owned())?;
-        // A stable canonical ID per account: hex MD5 of "s3torrent:<account>".
-        let canonical = hex(&Md5::digest(format!("s3torrent:{account}")));
-        Ok(User {
-            access_key: access_key.to_owned(),
-            secret_key: secret_key.to_owned(),
-            principal: Principal::new(
-                CanonicalId::new(canonical).map_err(|e| e.message().to_owned())?,
-                account_id,
-            ),
-        })
-    }
-}
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -152,9 +129,9 @@ impl Store {
             .find(|u| u.principal.account_id.as_str() == account)
         {
             Some(u) => u.principal.clone(),
-            None => User::new("", "", account)
-                .map(|u| u.principal)
-                .unwrap_or_else(|_| self.users[0].principal.clone()),
+            None => {
+                principal_of_account(account).unwrap_or_else(|_| self.users[0].principal.clone())
+            }
         }
     }
 
@@ -500,7 +477,7 @@ pub(crate) fn write_all(file: &mut fs::File, data: &[u8]) -> Result<(), S3Error>
 }
 
 impl ObjectSource for Store {
-    fn bucket(&self, bucket: &BucketName) -> s3torrent::s3::Result<Option<BucketInfo>> {
+    fn bucket(&self, bucket: &BucketName) -> s3torrent_s3::Result<Option<BucketInfo>> {
         self.bucket_info(bucket)
     }
 
@@ -509,7 +486,7 @@ impl ObjectSource for Store {
         bucket: &BucketName,
         key: &ObjectKey,
         version_id: Option<&str>,
-    ) -> s3torrent::s3::Result<ObjectLookup> {
+    ) -> s3torrent_s3::Result<ObjectLookup> {
         // Unversioned: the only version is "null".
         if version_id.is_some_and(|v| v != "null") {
             return Ok(ObjectLookup::NoSuchVersion);
@@ -527,7 +504,7 @@ impl ObjectSource for Store {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> s3torrent::s3::Result<Box<dyn ReadAt + Send + Sync + '_>> {
+    ) -> s3torrent_s3::Result<Box<dyn ReadAt + Send + Sync + '_>> {
         let path = self.object_path(bucket, &object.key)?;
         let file = fs::File::open(path).map_err(internal)?;
         Ok(Box::new(file))

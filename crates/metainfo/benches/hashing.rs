@@ -14,10 +14,10 @@
 //! threads and building the plain profile's bytes.
 //!
 //! ```text
-//! cargo bench --bench hashing
+//! cargo bench -p s3torrent-metainfo --bench hashing
 //! ```
 
-#[path = "../tests/support/mod.rs"]
+#[path = "support/mod.rs"]
 mod support;
 
 use std::hint::black_box;

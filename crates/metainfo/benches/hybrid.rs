@@ -18,10 +18,10 @@
 //! The aim: `hybrid` within 1.2× of `bare_sha1+sha256`.
 //!
 //! ```text
-//! cargo bench --bench hybrid
+//! cargo bench -p s3torrent-metainfo --bench hybrid
 //! ```
 
-#[path = "../tests/support/mod.rs"]
+#[path = "support/mod.rs"]
 mod support;
 
 use std::hint::black_box;

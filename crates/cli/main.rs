@@ -1,0 +1,55 @@
+//! `s3torrent`: GetObjectTorrent for any S3-style object store.
+//!
+//! ```text
+//! s3torrent serve [--root DIR] [--listen ADDR] [--base-domain NAME]
+//!     [--user ACCESS:SECRET:ACCOUNT_ID]... [--max-torrent-size BYTES]
+//!     [--torrent-version v1|v2|hybrid]
+//! s3torrent torrent create FILE [-o OUT] [--piece-length BYTES|auto] ...
+//! s3torrent torrent show FILE.torrent [--json]
+//! s3torrent torrent verify FILE.torrent DATA
+//! ```
+//!
+//! Argument errors exit 2 with a usage line; `--help` works on every level.
+
+mod progress;
+mod serve;
+mod torrent;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// GetObjectTorrent for any S3-style object store: an S3 endpoint over a
+/// local folder that answers `?torrent` and seeds its objects, and the
+/// torrent tools that go with it.
+#[derive(Debug, Parser)]
+#[command(name = "s3torrent", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an S3 endpoint over a local folder that answers GetObjectTorrent
+    /// (`?torrent`) and seeds its objects as a web seed.
+    Serve(serve::ServeArgs),
+    /// Create, show and verify `.torrent` files.
+    #[command(subcommand)]
+    Torrent(torrent::TorrentCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Torrent(command) => torrent::run(command),
+    }
+}
+
+/// Prints `error: …` on one line and returns exit code 2, as for a usage
+/// error: the input could not be used.
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}

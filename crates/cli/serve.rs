@@ -1,0 +1,81 @@
+//! `s3torrent serve`: the S3 endpoint over a local folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use s3torrent_metainfo::TorrentVersion;
+use s3torrent_s3::TorrentPolicy;
+use s3torrent_server::{ServerConfig, User};
+
+/// `serve`'s flags: a contract (scripts and users depend on them).
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The folder that holds the buckets and the database.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    root: PathBuf,
+    /// The address to listen on; it is also the web seed's address in
+    /// every torrent.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9000")]
+    listen: String,
+    /// Answer virtual-hosted-style requests (`BUCKET.NAME`) too.
+    #[arg(long, value_name = "NAME")]
+    base_domain: Option<String>,
+    /// An account: access key, secret key and 12-digit account ID
+    /// (repeatable). Without one, a development user is created and printed.
+    #[arg(long = "user", value_name = "ACCESS:SECRET:ACCOUNT_ID")]
+    users: Vec<User>,
+    /// The largest object that gets a torrent, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = TorrentPolicy::AWS_MAX_OBJECT_SIZE)]
+    max_torrent_size: u64,
+    /// Which torrents `?torrent` answers: v1 (as Amazon S3), v2 or hybrid
+    /// (BEP 52).
+    #[arg(long, value_name = "v1|v2|hybrid", default_value_t = TorrentVersion::V1)]
+    torrent_version: TorrentVersion,
+}
+
+pub(crate) fn run(args: ServeArgs) -> ExitCode {
+    let mut config = ServerConfig::default();
+    config.root = args.root;
+    config.base_domain = args.base_domain;
+    config.users = args.users;
+    config.max_torrent_size = args.max_torrent_size;
+    config.torrent_version = args.torrent_version;
+    if config.users.is_empty() {
+        let (a, s, acct) = User::DEVELOPMENT;
+        config.users.push(User::development());
+        eprintln!("serve: development credentials: access key {a}, secret key {s}, account {acct}");
+        eprintln!(
+            "serve:   export AWS_ACCESS_KEY_ID={a} AWS_SECRET_ACCESS_KEY={s} AWS_DEFAULT_REGION=us-east-1"
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(start(config, &args.listen)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn start(config: ServerConfig, listen: &str) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("--listen {listen}: {e}"))?;
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    s3torrent_server::serve(config, listener, ctrl_c)
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,131 @@
+//! What a host decides before the server starts: the folder, the users, the
+//! torrent policy's knobs and the addressing style.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use md5::{Digest, Md5};
+use s3torrent_s3::{AccountId, CanonicalId, Principal, TorrentPolicy, TorrentVersion};
+
+use crate::error::Error;
+use crate::store::hex;
+
+/// The configuration of [`serve`](crate::serve), as plain data.
+///
+/// Start from [`ServerConfig::default`] (a folder `data`, no users, the AWS
+/// size limit, v1 torrents) and set what differs:
+///
+/// ```
+/// use s3torrent_server::{ServerConfig, User};
+///
+/// let mut config = ServerConfig::default();
+/// config.root = "/srv/s3".into();
+/// config.users.push("AKIA1:secret:111122223333".parse::<User>()?);
+/// assert_eq!(config.users[0].access_key(), "AKIA1");
+/// # Ok::<(), s3torrent_server::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The folder that holds the buckets (`ROOT/BUCKET/KEY`) and the
+    /// database (`ROOT/.s3torrent.redb`). Created when missing.
+    pub root: PathBuf,
+    /// Virtual-hosted-style addressing: `BUCKET.DOMAIN[:port]` names the
+    /// bucket. Without it every request is path-style.
+    pub base_domain: Option<String>,
+    /// The accounts and their SigV4 credentials; at least one. The first
+    /// owns the buckets found in the folder without a record (made by hand).
+    pub users: Vec<User>,
+    /// The largest object that gets a torrent, in bytes (the AWS limit,
+    /// 5 GB, by default).
+    pub max_torrent_size: u64,
+    /// Which torrents `?torrent` answers: v1 (as Amazon S3), v2 or hybrid.
+    pub torrent_version: TorrentVersion,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            root: PathBuf::from("data"),
+            base_domain: None,
+            users: Vec::new(),
+            max_torrent_size: TorrentPolicy::AWS_MAX_OBJECT_SIZE,
+            torrent_version: TorrentVersion::V1,
+        }
+    }
+}
+
+/// A configured user: an account with SigV4 credentials.
+///
+/// Its canonical ID is derived from the account ID, so it is stable across
+/// restarts and the same on every server configured with that account.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub(crate) access_key: String,
+    pub(crate) secret_key: String,
+    pub(crate) principal: Principal,
+}
+
+impl User {
+    /// The development user `serve` runs with when no user is configured.
+    pub const DEVELOPMENT: (&'static str, &'static str, &'static str) =
+        ("s3torrent", "s3torrent-dev-secret", "000000000001");
+
+    /// A user from its access key, secret key and 12-digit account ID.
+    pub fn new(access_key: &str, secret_key: &str, account: &str) -> Result<User, Error> {
+        let bad = |reason: &str| Error::User {
+            access_key: access_key.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if access_key.is_empty() || secret_key.is_empty() {
+            return Err(bad("the access key and the secret key must not be empty"));
+        }
+        Ok(User {
+            access_key: access_key.to_owned(),
+            secret_key: secret_key.to_owned(),
+            principal: principal_of_account(account).map_err(|e| bad(&e))?,
+        })
+    }
+
+    /// The development user ([`User::DEVELOPMENT`]).
+    pub fn development() -> User {
+        let (access, secret, account) = Self::DEVELOPMENT;
+        User::new(access, secret, account).expect("the development user is valid")
+    }
+
+    /// The SigV4 access key.
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// The account and canonical ID this user acts as.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+/// The principal of an account ID: a stable canonical ID per account, the
+/// hex MD5 of `s3torrent:<account>`.
+pub(crate) fn principal_of_account(account: &str) -> Result<Principal, String> {
+    let account_id = AccountId::new(account).map_err(|e| e.message().to_owned())?;
+    let canonical = hex(&Md5::digest(format!("s3torrent:{account}")));
+    let canonical = CanonicalId::new(canonical).map_err(|e| e.message().to_owned())?;
+    Ok(Principal::new(canonical, account_id))
+}
+
+/// `ACCESS:SECRET:ACCOUNT_ID`, as `serve --user` takes it. The secret may
+/// not contain `:`; the account ID is 12 digits.
+impl FromStr for User {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<User, Error> {
+        let mut parts = text.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(access), Some(secret), Some(account)) => User::new(access, secret, account),
+            _ => Err(Error::User {
+                access_key: text.split(':').next().unwrap_or_default().to_owned(),
+                reason: "expected ACCESS:SECRET:ACCOUNT_ID".to_owned(),
+            }),
+        }
+    }
+}

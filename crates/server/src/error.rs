@@ -1,0 +1,33 @@
+//! The server's one error type.
+
+use std::path::PathBuf;
+
+/// What stopped the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A user's credentials or account ID are not valid.
+    #[error("user {access_key:?}: {reason}")]
+    User {
+        /// The access key as given.
+        access_key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The configuration names no user.
+    #[error(
+        "no user is configured: at least one is needed (it owns the folders found in the root)"
+    )]
+    NoUsers,
+    /// The root folder or its database could not be opened.
+    #[error("root {}: {reason}", path.display())]
+    Root {
+        /// The configured root.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The listener failed in a way the server cannot go on from.
+    #[error("listener: {0}")]
+    Listener(#[source] std::io::Error),
+}
