@@ -1,3 +1,130 @@
-//! The seeding side of the BitTorrent peer wire protocol (work in progress).
+//! The seeding side of the BitTorrent peer wire protocol, sans-IO.
+//!
+//! A [`Connection`] is one TCP connection's state machine, in the style of
+//! quinn-proto: no sockets, no threads, no clock. The host feeds what it
+//! reads ([`Connection::handle_input`]), answers the peer's handshake
+//! ([`Event::Handshake`]: [`Connection::accept`] with the [`Seed`] of that
+//! info-hash, or [`Connection::reject`]), writes what
+//! [`Connection::poll_transmit`] gives (with a byte budget for rate
+//! limiting, and the [`ReadAt`](s3torrent_metainfo::ReadAt) the blocks are
+//! read from), and calls [`Connection::handle_timeout`] at
+//! [`Connection::poll_timeout`]. Time is an argument everywhere.
+//!
+//! What it speaks:
+//!
+//! - BEP 3: handshake, keep-alive, choke, unchoke, interested, not
+//!   interested, have, bitfield, request, piece, cancel, port (ignored);
+//!   unknown ids are ignored.
+//! - BEP 6 (fast): `have all` instead of a full bitfield, `reject request`
+//!   for every request not served; suggest and allowed fast are read.
+//! - BEP 10 + BEP 9: an extended handshake with `ut_metadata`,
+//!   `metadata_size`, `v` and `reqq`; metadata pieces are served (and
+//!   out-of-range ones rejected), so a magnet link and a tracker suffice.
+//! - BEP 16 super-seeding ([`SeedMode::SuperSeed`]): each peer is offered
+//!   pieces one by one, a different one for each peer.
+//! - BEP 52: a hybrid torrent is seeded under its v1 and its truncated v2
+//!   info-hash (the host maps both to one [`Seed`]); `hash request` gets
+//!   `hash reject`.
+//!
+//! **No byte that does not belong to the info-hash is ever sent**: a block
+//! is served from its whole piece, read once and checked against the
+//! torrent's SHA-1 in the [`Seed`]'s shared [`PieceCache`]. A piece that does
+//! not match (the object changed) fails the connection with
+//! [`Error::PieceMismatch`] and marks the seed stale, so its other
+//! connections fail with [`Error::Stale`]. Any malformed or out-of-range
+//! input closes that one connection with an [`Error`] naming what and where.
+//!
+//! The codec is our own (about twenty fixed-layout messages): the crate
+//! librqbit-peer-protocol was considered, but it comes with librqbit's core
+//! crates, which bring a runtime and a client's view of the protocol,
+//! where we need a small, bounded, seed-only decoder.
+//!
+//! # Example
+//!
+//! A scripted peer downloads one block from a seed, both in memory.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//!
+//! use bytes::Bytes;
+//! use s3torrent_metainfo::{PieceHasher, PieceLength, TorrentBuilder};
+//! use s3torrent_peer::{
+//!     BlockRequest, Config, Connection, Event, Extensions, Frame, FrameDecoder, Handshake,
+//!     Message, Seed, SeedOptions, SeedTorrent,
+//! };
+//!
+//! // The object and its torrent.
+//! let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+//! let mut hasher = PieceHasher::new(PieceLength::MIN);
+//! hasher.update(&data);
+//! let torrent = TorrentBuilder::plain("object.bin").build(&hasher.finish())?;
+//! let seed = Arc::new(Seed::new(
+//!     SeedTorrent::from_torrent(&torrent, *b"-S30100-seedseedseed")?,
+//!     SeedOptions::default(),
+//! ));
+//!
+//! let now = Instant::now();
+//! let mut conn = Connection::incoming(Config::default(), now);
+//!
+//! // The peer says hello (no extensions), is interested, asks for a block.
+//! let mut to_seed = Handshake {
+//!     extensions: Extensions::NONE,
+//!     info_hash: torrent.info_hash(),
+//!     peer_id: *b"-XX0001-peerpeerpeer",
+//! }
+//! .to_bytes();
+//! Message::Interested.encode(&mut to_seed);
+//! let block = BlockRequest { index: 1, begin: 0, length: 16384 };
+//! Message::Request(block).encode(&mut to_seed);
+//! conn.handle_input(now, &to_seed)?;
+//!
+//! // The host looks the info-hash up and accepts.
+//! let Some(Event::Handshake(h)) = conn.poll_event() else { panic!("no handshake") };
+//! assert!(seed.torrent().matches(&h.info_hash));
+//! conn.accept(seed.clone(), now)?;
+//!
+//! // What the seed sends: its handshake, a bitfield of 3 pieces, unchoke, the block.
+//! let mut wire = Vec::new();
+//! conn.poll_transmit(now, &data, 1 << 20, &mut wire)?;
+//! let mut from_seed = FrameDecoder::new(1 << 20);
+//! from_seed.push(&wire);
+//! let mut frames = Vec::new();
+//! while let Some(frame) = from_seed.next_frame()? {
+//!     frames.push(frame);
+//! }
+//! assert!(matches!(&frames[0], Frame::Handshake(h) if h.info_hash == torrent.info_hash()));
+//! assert_eq!(frames[1], Frame::Message(Message::Bitfield(Bytes::from_static(&[0xe0]))));
+//! assert_eq!(frames[2], Frame::Message(Message::Unchoke));
+//! assert_eq!(
+//!     frames[3],
+//!     Frame::Message(Message::Piece {
+//!         index: 1,
+//!         begin: 0,
+//!         data: Bytes::copy_from_slice(&data[16384..32768]),
+//!     })
+//! );
+//! assert_eq!(conn.stats().payload_sent, 16384);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
+
+mod cache;
+mod choke;
+mod connection;
+mod error;
+mod extension;
+mod seed;
+mod superseed;
+mod wire;
+
+pub use cache::{CacheStats, PieceCache};
+pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Interest, UploadSlots};
+pub use connection::{Config, Connection, ConnectionId, ConnectionStats, Event, Limits};
+pub use error::{Error, RequestProblem, Result};
+pub use seed::{Seed, SeedMode, SeedOptions, SeedTorrent};
+pub use wire::{
+    BlockRequest, Extension, Extensions, Frame, FrameDecoder, HANDSHAKE_LEN, Handshake,
+    HashRequest, Message, PROTOCOL,
+};

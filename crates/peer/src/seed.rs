@@ -1,0 +1,296 @@
+//! What is seeded: the torrent's description, and the state its connections
+//! share (piece cache, choker, super-seeding).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use s3torrent_metainfo::{InfoHash, InfoHashV2, ReadAt, Torrent};
+
+use crate::cache::{CacheStats, PieceCache};
+use crate::choke::{ChokeState, ChokerConfig, Interest, SharedChoker};
+use crate::connection::ConnectionId;
+use crate::error::{Error, Result};
+use crate::superseed::SuperSeed;
+
+/// What a seed needs to know of a torrent.
+#[derive(Debug, Clone)]
+pub struct SeedTorrent {
+    info_hash: InfoHash,
+    info_hash_v2: Option<InfoHashV2>,
+    info_bytes: Bytes,
+    piece_length: u32,
+    length: u64,
+    piece_count: u32,
+    piece_hashes: Bytes,
+    peer_id: [u8; 20],
+}
+
+impl SeedTorrent {
+    /// From a parsed torrent (v1 or hybrid; a v2-only torrent has no SHA-1
+    /// piece hashes to verify with and is refused). `peer_id` is ours.
+    ///
+    /// The data is the torrent's v1 byte stream: its files one after the
+    /// other (pad files included) from offset 0.
+    pub fn from_torrent(torrent: &Torrent, peer_id: [u8; 20]) -> Result<Self> {
+        let Some(info_hash) = torrent.info_hash_v1() else {
+            return Err(Error::Torrent(
+                "a v2-only torrent has no SHA-1 piece hashes to verify blocks with".into(),
+            ));
+        };
+        let info = torrent.info();
+        let mut seed = SeedTorrent::new(
+            Bytes::copy_from_slice(torrent.info_bytes()),
+            info.piece_length(),
+            info.length(),
+            Bytes::copy_from_slice(info.pieces()),
+            peer_id,
+        )?;
+        seed.info_hash = info_hash;
+        seed.info_hash_v2 = torrent.info_hash_v2();
+        Ok(seed)
+    }
+
+    /// From the raw info dictionary, piece length, total length and the
+    /// concatenated SHA-1 piece hashes; the info-hash is the SHA-1 of
+    /// `info_bytes`. The numbers must agree (`pieces` holds one hash per
+    /// piece) and fit the wire protocol's 32-bit piece indexes and offsets.
+    pub fn new(
+        info_bytes: Bytes,
+        piece_length: u64,
+        length: u64,
+        pieces: Bytes,
+        peer_id: [u8; 20],
+    ) -> Result<Self> {
+        let piece_length = u32::try_from(piece_length)
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| Error::Torrent(format!("piece length {piece_length} out of range")))?;
+        if length == 0 {
+            return Err(Error::Torrent("total length is 0".into()));
+        }
+        let count = length.div_ceil(u64::from(piece_length));
+        let piece_count = u32::try_from(count)
+            .map_err(|_| Error::Torrent(format!("{count} pieces do not fit 32-bit indexes")))?;
+        if pieces.len() as u64 != count * 20 {
+            return Err(Error::Torrent(format!(
+                "{} bytes of piece hashes for {count} pieces",
+                pieces.len()
+            )));
+        }
+        Ok(SeedTorrent {
+            info_hash: InfoHash::of_info_bytes(&info_bytes),
+            info_hash_v2: None,
+            info_bytes,
+            piece_length,
+            length,
+            piece_count,
+            piece_hashes: pieces,
+            peer_id,
+        })
+    }
+
+    /// The v1 info-hash.
+    pub fn info_hash(&self) -> InfoHash {
+        self.info_hash
+    }
+
+    /// The v2 info-hash of a hybrid torrent.
+    pub fn info_hash_v2(&self) -> Option<InfoHashV2> {
+        self.info_hash_v2
+    }
+
+    /// Whether a handshake's info-hash names this torrent: the v1 hash, or
+    /// the truncated v2 hash of a hybrid torrent.
+    pub fn matches(&self, info_hash: &InfoHash) -> bool {
+        *info_hash == self.info_hash
+            || self
+                .info_hash_v2
+                .is_some_and(|v2| v2.truncated() == *info_hash)
+    }
+
+    /// The raw info dictionary (served by ut_metadata).
+    pub fn info_bytes(&self) -> &Bytes {
+        &self.info_bytes
+    }
+
+    /// The piece length.
+    pub fn piece_length(&self) -> u32 {
+        self.piece_length
+    }
+
+    /// The total length.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
+    /// The number of pieces.
+    pub fn piece_count(&self) -> u32 {
+        self.piece_count
+    }
+
+    /// Our peer id.
+    pub fn peer_id(&self) -> &[u8; 20] {
+        &self.peer_id
+    }
+
+    /// The SHA-1 of piece `index`.
+    pub fn piece_hash(&self, index: u32) -> Option<[u8; 20]> {
+        let start = index as usize * 20;
+        self.piece_hashes.get(start..start + 20)?.try_into().ok()
+    }
+
+    /// The size of piece `index` (the last may be short); 0 past the end.
+    pub fn piece_size(&self, index: u32) -> u32 {
+        if index >= self.piece_count {
+            return 0;
+        }
+        let rest = self.length - self.piece_offset(index);
+        u32::try_from(rest.min(u64::from(self.piece_length))).unwrap_or(0)
+    }
+
+    /// Where piece `index` starts in the data.
+    pub fn piece_offset(&self, index: u32) -> u64 {
+        u64::from(index) * u64::from(self.piece_length)
+    }
+
+    /// The bitfield of a complete torrent: every piece's bit set, spare
+    /// bits zero.
+    pub fn full_bitfield(&self) -> Vec<u8> {
+        let mut bits = vec![0xff; self.piece_count.div_ceil(8) as usize];
+        let spare = (8 - self.piece_count % 8) % 8;
+        if let Some(last) = bits.last_mut() {
+            *last = 0xffu8 << spare;
+        }
+        bits
+    }
+}
+
+/// How pieces are announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SeedMode {
+    /// A bitfield (or `have all`) with every piece.
+    #[default]
+    Normal,
+    /// BEP 16: one piece at a time, a different one for each peer.
+    SuperSeed,
+}
+
+/// The choices of a [`Seed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SeedOptions {
+    /// Normal or super-seeding (default normal).
+    pub mode: SeedMode,
+    /// The upload slots and their rotation.
+    pub choker: ChokerConfig,
+    /// Bytes of verified pieces to keep (default 32 MiB; at least one piece).
+    pub cache_bytes: u64,
+}
+
+impl Default for SeedOptions {
+    fn default() -> Self {
+        SeedOptions {
+            mode: SeedMode::Normal,
+            choker: ChokerConfig::default(),
+            cache_bytes: 32 << 20,
+        }
+    }
+}
+
+/// One torrent being seeded: its description and the state that its
+/// connections share (the [`PieceCache`], the upload slots, the
+/// super-seeding bookkeeping). Share it between connections in an
+/// [`Arc`](std::sync::Arc); every method takes `&self`.
+#[derive(Debug)]
+pub struct Seed {
+    torrent: SeedTorrent,
+    options: SeedOptions,
+    cache: PieceCache,
+    choker: Mutex<SharedChoker>,
+    super_seed: Mutex<SuperSeed>,
+    /// 0, or 1 + the first piece found not to match.
+    stale: AtomicU64,
+}
+
+impl Seed {
+    /// Seeds `torrent` with `options`.
+    pub fn new(torrent: SeedTorrent, options: SeedOptions) -> Self {
+        let pieces = (options.cache_bytes / u64::from(torrent.piece_length())).max(1);
+        Seed {
+            cache: PieceCache::new(usize::try_from(pieces).unwrap_or(usize::MAX)),
+            choker: Mutex::new(SharedChoker::new(options.choker)),
+            super_seed: Mutex::new(SuperSeed::new(match options.mode {
+                SeedMode::Normal => 0,
+                SeedMode::SuperSeed => torrent.piece_count(),
+            })),
+            stale: AtomicU64::new(0),
+            torrent,
+            options,
+        }
+    }
+
+    /// The torrent.
+    pub fn torrent(&self) -> &SeedTorrent {
+        &self.torrent
+    }
+
+    /// The options.
+    pub fn options(&self) -> &SeedOptions {
+        &self.options
+    }
+
+    /// The piece cache's counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// The first piece found not to match its hash, if any: the data
+    /// changed, and every connection of this seed fails with
+    /// [`Error::Stale`] at its next transmit.
+    pub fn stale_piece(&self) -> Option<u32> {
+        match self.stale.load(Ordering::Relaxed) {
+            0 => None,
+            n => u32::try_from(n - 1).ok(),
+        }
+    }
+
+    /// Piece `index`, verified (see [`PieceCache::piece`]). A mismatch marks
+    /// the seed stale.
+    pub fn piece<R: ReadAt + ?Sized>(&self, index: u32, reader: &R) -> Result<Bytes> {
+        let result = self.cache.piece(&self.torrent, index, reader);
+        if let Err(Error::PieceMismatch { index }) = &result {
+            let _ = self.stale.compare_exchange(
+                0,
+                u64::from(*index) + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        result
+    }
+
+    pub(crate) fn decide_choke(
+        &self,
+        id: ConnectionId,
+        interest: Interest,
+        now: std::time::Instant,
+    ) -> ChokeState {
+        lock(&self.choker).decide(id, interest, now)
+    }
+
+    pub(crate) fn super_seed(&self) -> MutexGuard<'_, SuperSeed> {
+        lock(&self.super_seed)
+    }
+
+    pub(crate) fn unregister(&self, id: ConnectionId) {
+        lock(&self.choker).remove(id);
+        if self.options.mode == SeedMode::SuperSeed {
+            self.super_seed().unregister(id);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
