@@ -45,7 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
 /// with different ports, so identity by address and port is exercised.
 fn remote(i: u8) -> SocketAddr {
     let host = i / 4;
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         addr(&format!("10.0.0.{host}:40000"))
     } else {
         addr(&format!("[2001:db8::{host}]:40000"))
