@@ -1,0 +1,176 @@
+//! A scripted peer and small torrents for the tests.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use s3torrent_metainfo::{PieceHasher, PieceLength, ReadAt, Torrent, TorrentBuilder};
+use s3torrent_peer::{
+    Config, Connection, Error, Event, Extension, Extensions, Frame, FrameDecoder, Handshake,
+    Message, Seed, SeedOptions, SeedTorrent,
+};
+
+pub(crate) const SEED_ID: [u8; 20] = *b"-S30100-seedseedseed";
+pub(crate) const PEER_ID: [u8; 20] = *b"-XX0001-peerpeerpeer";
+
+/// Deterministic, non-repeating-looking bytes.
+pub(crate) fn data(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+pub(crate) fn torrent_of(data: &[u8], piece_length: u64, builder: TorrentBuilder) -> Torrent {
+    let mut h = PieceHasher::new(PieceLength::new(piece_length).unwrap());
+    h.update(data);
+    builder.build(&h.finish()).unwrap()
+}
+
+pub(crate) struct Fixture {
+    pub(crate) data: Vec<u8>,
+    pub(crate) torrent: Torrent,
+    pub(crate) seed: Arc<Seed>,
+}
+
+impl Fixture {
+    pub(crate) fn new(len: usize, piece_length: u64) -> Self {
+        Fixture::with(len, piece_length, SeedOptions::default())
+    }
+
+    pub(crate) fn with(len: usize, piece_length: u64, options: SeedOptions) -> Self {
+        let data = data(len);
+        let torrent = torrent_of(&data, piece_length, TorrentBuilder::plain("object.bin"));
+        let seed = Arc::new(Seed::new(
+            SeedTorrent::from_torrent(&torrent, SEED_ID).unwrap(),
+            options,
+        ));
+        Fixture {
+            data,
+            torrent,
+            seed,
+        }
+    }
+}
+
+pub(crate) fn fast_ext() -> Extensions {
+    Extensions::NONE
+        .with(Extension::Fast)
+        .with(Extension::Extended)
+}
+
+pub(crate) fn handshake_bytes(info_hash: s3torrent_metainfo::InfoHash, ext: Extensions) -> Vec<u8> {
+    Handshake {
+        extensions: ext,
+        info_hash,
+        peer_id: PEER_ID,
+    }
+    .to_bytes()
+}
+
+/// Decodes a whole stream of messages (no handshake).
+pub(crate) fn messages(bytes: &[u8]) -> Vec<Message> {
+    let mut d = FrameDecoder::messages(u32::MAX);
+    d.push(bytes);
+    let mut out = Vec::new();
+    while let Some(Frame::Message(m)) = d.next_frame().unwrap() {
+        out.push(m);
+    }
+    assert_eq!(d.buffered(), 0, "a partial message at the end");
+    out
+}
+
+/// A scripted remote peer driving one connection of the seed.
+pub(crate) struct Peer {
+    pub(crate) conn: Connection,
+    pub(crate) now: Instant,
+    from_seed: FrameDecoder,
+    pub(crate) received: Vec<Frame>,
+}
+
+impl Peer {
+    /// An incoming connection, accepted for `seed` after `ext`'s handshake.
+    pub(crate) fn connect(seed: &Arc<Seed>, ext: Extensions) -> Peer {
+        Peer::connect_with(seed, ext, Config::default(), Instant::now())
+    }
+
+    pub(crate) fn connect_with(
+        seed: &Arc<Seed>,
+        ext: Extensions,
+        config: Config,
+        now: Instant,
+    ) -> Peer {
+        let mut conn = Connection::incoming(config, now);
+        conn.handle_input(now, &handshake_bytes(seed.torrent().info_hash(), ext))
+            .unwrap();
+        let Some(Event::Handshake(h)) = conn.poll_event() else {
+            panic!("no handshake event")
+        };
+        assert!(seed.torrent().matches(&h.info_hash));
+        conn.accept(seed.clone(), now).unwrap();
+        Peer {
+            conn,
+            now,
+            from_seed: FrameDecoder::new(u32::MAX),
+            received: Vec::new(),
+        }
+    }
+
+    pub(crate) fn send(&mut self, m: &Message) -> Result<(), Error> {
+        self.send_raw(&m.to_bytes())
+    }
+
+    pub(crate) fn send_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.conn.handle_input(self.now, bytes)
+    }
+
+    /// What the seed sends now (big budget), decoded.
+    pub(crate) fn recv<R: ReadAt + ?Sized>(&mut self, reader: &R) -> Result<Vec<Frame>, Error> {
+        let mut wire = Vec::new();
+        self.conn
+            .poll_transmit(self.now, reader, 1 << 30, &mut wire)?;
+        self.from_seed.push(&wire);
+        let mut frames = Vec::new();
+        while let Some(f) = self.from_seed.next_frame().unwrap() {
+            frames.push(f.clone());
+            self.received.push(f);
+        }
+        Ok(frames)
+    }
+
+    /// Messages only, from `recv`.
+    pub(crate) fn recv_messages<R: ReadAt + ?Sized>(
+        &mut self,
+        reader: &R,
+    ) -> Result<Vec<Message>, Error> {
+        Ok(self
+            .recv(reader)?
+            .into_iter()
+            .filter_map(|f| match f {
+                Frame::Message(m) => Some(m),
+                Frame::Handshake(_) => None,
+            })
+            .collect())
+    }
+
+    /// Interested, then waits for the unchoke.
+    pub(crate) fn interested_unchoked<R: ReadAt + ?Sized>(&mut self, reader: &R) {
+        self.send(&Message::Interested).unwrap();
+        let ms = self.recv_messages(reader).unwrap();
+        assert!(ms.contains(&Message::Unchoke), "not unchoked: {ms:?}");
+    }
+}
+
+pub(crate) fn piece_data(m: &Message) -> Option<(u32, u32, Bytes)> {
+    match m {
+        Message::Piece { index, begin, data } => Some((*index, *begin, data.clone())),
+        _ => None,
+    }
+}

@@ -1,0 +1,167 @@
+//! BEP 16 super-seeding with several simulated peers.
+
+mod common;
+
+use common::*;
+use s3torrent_peer::{BlockRequest, Extensions, Message, SeedMode, SeedOptions, UploadSlots};
+
+fn options() -> SeedOptions {
+    let mut o = SeedOptions::default();
+    o.mode = SeedMode::SuperSeed;
+    o.choker.slots = UploadSlots::Unlimited;
+    o
+}
+
+fn haves(ms: &[Message]) -> Vec<u32> {
+    ms.iter()
+        .filter_map(|m| match m {
+            Message::Have(i) => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_peer_is_offered_a_distinct_piece() {
+    let f = Fixture::with(8 * 16384, 16384, options());
+    let mut peers: Vec<Peer> = (0..4).map(|_| Peer::connect(&f.seed, fast_ext())).collect();
+    let mut offered = Vec::new();
+    for p in &mut peers {
+        let ms = p.recv_messages(&f.data).unwrap();
+        // have none (BEP 6) instead of have all; no bitfield.
+        assert_eq!(ms[0], Message::HaveNone);
+        assert!(!ms.contains(&Message::HaveAll));
+        assert!(!ms.iter().any(|m| matches!(m, Message::Bitfield(_))));
+        let h = haves(&ms);
+        assert_eq!(h.len(), 1, "one piece at a time: {ms:?}");
+        offered.push(h[0]);
+    }
+    let mut distinct = offered.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{offered:?}");
+
+    // Nothing more until the condition of BEP 16 holds.
+    for p in &mut peers {
+        assert_eq!(haves(&p.recv_messages(&f.data).unwrap()), Vec::<u32>::new());
+    }
+
+    // Peer 1 announces the piece peer 0 was offered: peer 0 passed it on,
+    // so peer 0 gets a new piece, one nobody was offered yet.
+    peers[1].send(&Message::Have(offered[0])).unwrap();
+    let next = haves(&peers[0].recv_messages(&f.data).unwrap());
+    assert_eq!(next.len(), 1);
+    assert!(!offered.contains(&next[0]), "{next:?} in {offered:?}");
+    offered.push(next[0]);
+
+    // Peer 2 downloads its piece fully from us: it gets the next one.
+    let p2 = offered[2];
+    peers[2].interested_unchoked(&f.data);
+    peers[2]
+        .send(&Message::Request(BlockRequest {
+            index: p2,
+            begin: 0,
+            length: 16384,
+        }))
+        .unwrap();
+    let ms = peers[2].recv_messages(&f.data).unwrap();
+    assert_eq!(ms.iter().filter_map(piece_data).count(), 1);
+    let next = haves(&peers[2].recv_messages(&f.data).unwrap());
+    assert_eq!(next.len(), 1);
+    assert!(!offered.contains(&next[0]));
+    offered.push(next[0]);
+
+    // A request for a piece never offered is refused.
+    let unoffered = (0..8).find(|i| !offered.contains(i)).unwrap();
+    peers[3].interested_unchoked(&f.data);
+    let r = BlockRequest {
+        index: unoffered,
+        begin: 0,
+        length: 16384,
+    };
+    peers[3].send(&Message::Request(r)).unwrap();
+    assert_eq!(
+        peers[3].recv_messages(&f.data).unwrap(),
+        vec![Message::Reject(r)]
+    );
+
+    // Every piece goes out once before any goes out twice.
+    let mut late: Vec<Peer> = (0..2)
+        .map(|_| Peer::connect(&f.seed, Extensions::NONE))
+        .collect();
+    for p in &mut late {
+        let h = haves(&p.recv_messages(&f.data).unwrap());
+        assert_eq!(h.len(), 1);
+        assert!(!offered.contains(&h[0]), "{h:?} in {offered:?}");
+        offered.push(h[0]);
+    }
+    assert_eq!(offered.len(), 8);
+
+    // A peer that leaves gives its unfinished offer back.
+    let gone = offered[3];
+    drop(peers.remove(3));
+    let mut newcomer = Peer::connect(&f.seed, fast_ext());
+    assert_eq!(haves(&newcomer.recv_messages(&f.data).unwrap()), vec![gone]);
+}
+
+#[test]
+fn eight_peers_download_with_little_more_than_one_copy() {
+    // 8 peers, 64 pieces; each downloads only from us what we offer it and
+    // shares pieces among themselves (simulated: a piece a peer downloads is
+    // handed to every other peer through `have`s after a while).
+    let pieces = 64u32;
+    let f = Fixture::with(pieces as usize * 16384, 16384, options());
+    let mut peers: Vec<Peer> = (0..8).map(|_| Peer::connect(&f.seed, fast_ext())).collect();
+    let mut have: Vec<Vec<bool>> = vec![vec![false; pieces as usize]; 8];
+    for p in &mut peers {
+        p.send(&Message::Interested).unwrap();
+    }
+    let mut rounds = 0;
+    while have.iter().any(|h| h.iter().any(|x| !x)) && rounds < 1000 {
+        rounds += 1;
+        let mut downloaded = Vec::new();
+        for (k, p) in peers.iter_mut().enumerate() {
+            let now = p.now;
+            p.conn
+                .handle_timeout(now + std::time::Duration::from_secs(2))
+                .ok();
+            let ms = p.recv_messages(&f.data).unwrap();
+            for i in haves(&ms) {
+                assert!(!have[k][i as usize], "offered a piece it has");
+                p.send(&Message::Request(BlockRequest {
+                    index: i,
+                    begin: 0,
+                    length: 16384,
+                }))
+                .unwrap();
+            }
+            for (i, _, _) in p
+                .recv_messages(&f.data)
+                .unwrap()
+                .iter()
+                .filter_map(piece_data)
+            {
+                have[k][i as usize] = true;
+                downloaded.push((k, i));
+            }
+        }
+        // Swarm exchange: the peer after k gets k's piece, then says so.
+        for (k, i) in downloaded {
+            peers[k].send(&Message::Have(i)).unwrap();
+            for j in 1..8 {
+                let q = (k + j) % 8;
+                if !have[q][i as usize] {
+                    have[q][i as usize] = true;
+                    peers[q].send(&Message::Have(i)).unwrap();
+                }
+            }
+        }
+    }
+    let uploaded: u64 = peers.iter().map(|p| p.conn.stats().payload_sent).sum();
+    let object = u64::from(pieces) * 16384;
+    assert!(
+        have.iter().all(|h| h.iter().all(|x| *x)),
+        "not done after {rounds} rounds"
+    );
+    assert_eq!(uploaded, object, "each piece uploaded exactly once");
+}
