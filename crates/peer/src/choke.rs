@@ -45,6 +45,17 @@ pub enum UploadSlots {
     Unlimited,
 }
 
+/// Who decides which peers are unchoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Choking {
+    /// The [`Seed`](crate::Seed)'s own [`Choker`], shared by its
+    /// connections, which tick it as they go: the host does nothing.
+    #[default]
+    Seed,
+    /// The host, with [`Connection::set_choke`](crate::Connection::set_choke).
+    Host,
+}
+
 /// The [`Choker`]'s parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -94,9 +105,10 @@ struct Record {
 /// depend on the times, not on the number of ticks.
 ///
 /// [`Seed`](crate::Seed) runs one for its connections, driven by the
-/// connections themselves; a host may also run its own over
+/// connections themselves ([`Choking::Seed`]). With [`Choking::Host`] the
+/// host runs its own (this one or another policy) over
 /// [`Connection::choke_candidate`](crate::Connection::choke_candidate) and
-/// apply the decisions with
+/// applies the decisions with
 /// [`Connection::set_choke`](crate::Connection::set_choke).
 #[derive(Debug)]
 pub struct Choker {

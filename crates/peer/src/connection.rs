@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use s3torrent_metainfo::ReadAt;
 
-use crate::choke::{ChokeCandidate, ChokeState, Interest};
+use crate::choke::{ChokeCandidate, ChokeState, Choking, Interest};
 use crate::error::{Error, RequestProblem, Result};
 use crate::extension::{self, MetadataMessage, PeerExtensions, UT_METADATA};
 use crate::seed::{Seed, SeedMode};
@@ -326,6 +326,24 @@ impl Connection {
                 choke: a.choke,
             }),
             _ => None,
+        }
+    }
+
+    /// Chokes or unchokes the peer, for a host that decides
+    /// ([`Choking::Host`]); with the seed's own choker the next decision
+    /// overrides it. Choking a BEP 6 peer rejects its queued requests; the
+    /// others' are dropped.
+    pub fn set_choke(&mut self, state: ChokeState) -> Result<()> {
+        match &mut self.phase {
+            Phase::Active(a) => {
+                a.apply_choke(state, &mut self.out);
+                Ok(())
+            }
+            Phase::Closed => Err(Error::Closed),
+            _ => Err(Error::State {
+                operation: "set_choke",
+                state: "is not accepted yet",
+            }),
         }
     }
 
@@ -665,7 +683,20 @@ impl Active {
 
     /// Applies the shared choker's decision and super-seeding's next offer.
     fn sync(&mut self, out: &mut Outbox, id: ConnectionId, now: Instant) {
-        let desired = self.seed.decide_choke(id, self.interest, now);
+        if self.seed.options().choking == Choking::Seed {
+            let desired = self.seed.decide_choke(id, self.interest, now);
+            self.apply_choke(desired, out);
+        }
+        if self.super_seeding() {
+            let offer = self.seed.super_seed().next_offer(id);
+            if let Some(piece) = offer {
+                self.announced.insert(piece);
+                out.send(&Message::Have(piece));
+            }
+        }
+    }
+
+    fn apply_choke(&mut self, desired: ChokeState, out: &mut Outbox) {
         if desired != self.choke {
             self.choke = desired;
             match desired {
@@ -682,13 +713,6 @@ impl Active {
                     }
                     self.current = None;
                 }
-            }
-        }
-        if self.super_seeding() {
-            let offer = self.seed.super_seed().next_offer(id);
-            if let Some(piece) = offer {
-                self.announced.insert(piece);
-                out.send(&Message::Have(piece));
             }
         }
     }

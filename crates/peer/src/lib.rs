@@ -120,7 +120,7 @@ mod superseed;
 mod wire;
 
 pub use cache::{CacheStats, PieceCache};
-pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Interest, UploadSlots};
+pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Choking, Interest, UploadSlots};
 pub use connection::{Config, Connection, ConnectionId, ConnectionStats, Event, Limits};
 pub use error::{Error, RequestProblem, Result};
 pub use seed::{Seed, SeedMode, SeedOptions, SeedTorrent};

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use s3torrent_metainfo::{InfoHash, InfoHashV2, ReadAt, Torrent};
 
 use crate::cache::{CacheStats, PieceCache};
-use crate::choke::{ChokeState, ChokerConfig, Interest, SharedChoker};
+use crate::choke::{ChokeState, ChokerConfig, Choking, Interest, SharedChoker};
 use crate::connection::ConnectionId;
 use crate::error::{Error, Result};
 use crate::superseed::SuperSeed;
@@ -182,7 +182,9 @@ pub enum SeedMode {
 pub struct SeedOptions {
     /// Normal or super-seeding (default normal).
     pub mode: SeedMode,
-    /// The upload slots and their rotation.
+    /// Who chokes: the seed's own choker (default) or the host.
+    pub choking: Choking,
+    /// The seed's choker: upload slots and their rotation.
     pub choker: ChokerConfig,
     /// Bytes of verified pieces to keep (default 32 MiB; at least one piece).
     pub cache_bytes: u64,
@@ -192,6 +194,7 @@ impl Default for SeedOptions {
     fn default() -> Self {
         SeedOptions {
             mode: SeedMode::Normal,
+            choking: Choking::Seed,
             choker: ChokerConfig::default(),
             cache_bytes: 32 << 20,
         }

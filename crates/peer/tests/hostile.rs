@@ -50,8 +50,6 @@ fn hostile_messages_close_their_connection() {
     let mut bystander = Peer::connect(&f.seed, fast_ext());
     bystander.interested_unchoked(&f.data);
 
-    let mut bitfield_spare = vec![0, 0, 0, 2, 5, 0xff];
-    bitfield_spare[5] = 0xff;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "length prefix 2^32-1",

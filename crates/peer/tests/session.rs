@@ -13,8 +13,8 @@ use s3torrent_metainfo::{
     InfoHash, PieceLength, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
 };
 use s3torrent_peer::{
-    BlockRequest, Config, Connection, Event, Extension, Extensions, Frame, HashRequest, Message,
-    Seed, SeedOptions, SeedTorrent,
+    BlockRequest, Config, Connection, Event, Extension, Extensions, HashRequest, Message, Seed,
+    SeedOptions, SeedTorrent,
 };
 use sha1::{Digest, Sha1};
 
