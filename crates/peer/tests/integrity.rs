@@ -10,7 +10,7 @@ use std::thread;
 
 use common::*;
 use s3torrent_metainfo::ReadAt;
-use s3torrent_peer::{BlockRequest, Error, Message};
+use s3torrent_peer::{BlockRequest, Error, Message, SeedOptions, UploadSlots};
 
 /// The original bytes, except one flipped byte in piece 2.
 struct Changed(Vec<u8>);
@@ -131,7 +131,9 @@ fn a_failing_source_fails_the_connection() {
 
 #[test]
 fn eight_peers_on_threads_hash_each_piece_once() {
-    let f = Fixture::new(4 * 16384, 16384);
+    let mut options = SeedOptions::default();
+    options.choker.slots = UploadSlots::Unlimited;
+    let f = Fixture::with(4 * 16384, 16384, options);
     let reads = AtomicUsize::new(0);
     let data = &f.data;
     let reads_ref = &reads;
