@@ -31,11 +31,24 @@ impl Serve {
     }
 
     fn start_on(root: &Path, listen: &str, extra: &[&str]) -> Serve {
+        // Web seeding unless a test asks otherwise (these tests are about
+        // the web seed), and no fixed tracker or peer port (tests run at once).
+        let mut defaults = Vec::new();
+        for (flag, value) in [
+            ("--seeding", "web"),
+            ("--tracker-listen", "127.0.0.1:0"),
+            ("--peer-listen", "127.0.0.1:0"),
+        ] {
+            if !extra.contains(&flag) {
+                defaults.extend([flag, value]);
+            }
+        }
         let mut child = support::s3torrent()
             .arg("serve")
             .arg("--root")
             .arg(root)
             .args(["--listen", listen])
+            .args(defaults)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{ServerConfig, User};
+use s3torrent_server::{Listeners, Seeding, ServerConfig, User};
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
@@ -32,6 +32,25 @@ pub(crate) struct ServeArgs {
     /// (BEP 52).
     #[arg(long, value_name = "v1|v2|hybrid", default_value_t = TorrentVersion::V1)]
     torrent_version: TorrentVersion,
+    /// How objects are seeded: `peer` (torrents list the endpoint's
+    /// tracker; the endpoint seeds as a BitTorrent peer), `web` (a BEP 19
+    /// web seed, no tracker) or `both`.
+    #[arg(long, value_name = "peer|web|both", default_value_t = Seeding::Peer)]
+    seeding: Seeding,
+    /// A further tracker for every torrent, after the endpoint's own
+    /// (repeatable).
+    #[arg(long = "tracker", value_name = "URL")]
+    trackers: Vec<String>,
+    /// The tracker's address (`http://ADDR/announce` in torrents).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
+    tracker_listen: String,
+    /// The seeding peer's address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6881")]
+    peer_listen: String,
+    /// The cap on everything uploaded (peer and GetObject bodies), in bytes
+    /// per second; 0 is unlimited.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
+    seed_rate: u64,
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
@@ -41,6 +60,9 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.users = args.users;
     config.max_torrent_size = args.max_torrent_size;
     config.torrent_version = args.torrent_version;
+    config.seeding = args.seeding;
+    config.trackers = args.trackers;
+    config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;
         config.users.push(User::development());
@@ -59,7 +81,12 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(start(config, &args.listen)) {
+    match runtime.block_on(start(
+        config,
+        &args.listen,
+        &args.tracker_listen,
+        &args.peer_listen,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -68,14 +95,19 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn start(config: ServerConfig, listen: &str) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(listen)
+async fn start(
+    config: ServerConfig,
+    listen: &str,
+    tracker: &str,
+    peer: &str,
+) -> Result<(), String> {
+    let listeners = Listeners::bind(listen, config.seeding, tracker, peer)
         .await
-        .map_err(|e| format!("--listen {listen}: {e}"))?;
+        .map_err(|e| e.to_string())?;
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    s3torrent_server::serve(config, listener, ctrl_c)
+    s3torrent_server::serve(config, listeners, ctrl_c)
         .await
         .map_err(|e| e.to_string())
 }

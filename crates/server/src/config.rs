@@ -1,6 +1,8 @@
 //! What a host decides before the server starts: the folder, the users, the
 //! torrent policy's knobs and the addressing style.
 
+use std::fmt;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -41,6 +43,17 @@ pub struct ServerConfig {
     pub max_torrent_size: u64,
     /// Which torrents `?torrent` answers: v1 (as Amazon S3), v2 or hybrid.
     pub torrent_version: TorrentVersion,
+    /// How the endpoint seeds its objects: as a tracker and peer (the
+    /// default), as a web seed, or both.
+    pub seeding: Seeding,
+    /// Further trackers for every torrent, each its own tier after the
+    /// endpoint's own (an external tracker, for example). They are listed
+    /// in the torrents; the endpoint announces only to its own.
+    pub trackers: Vec<String>,
+    /// The cap on the endpoint's total upload in bytes per second, peer
+    /// connections and GetObject bodies (the web seed) together, shared
+    /// between them; `None` is unlimited.
+    pub seed_rate: Option<NonZeroU64>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +64,67 @@ impl Default for ServerConfig {
             users: Vec::new(),
             max_torrent_size: TorrentPolicy::AWS_MAX_OBJECT_SIZE,
             torrent_version: TorrentVersion::V1,
+            seeding: Seeding::Peer,
+            trackers: Vec::new(),
+            seed_rate: None,
+        }
+    }
+}
+
+/// How the endpoint seeds its objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Seeding {
+    /// Torrents carry `announce` and `announce-list` with the endpoint's own
+    /// tracker, and the endpoint is a seeding peer in each swarm: downloaders
+    /// find each other and share the load.
+    #[default]
+    Peer,
+    /// Torrents carry `url-list` (BEP 19) and no tracker: clients download
+    /// from the endpoint by HTTP, each one all of the object.
+    Web,
+    /// Tracker, seeding peer and `url-list`.
+    Both,
+}
+
+impl Seeding {
+    /// Whether torrents list the endpoint's tracker and it seeds as a peer.
+    pub fn has_peer(self) -> bool {
+        matches!(self, Seeding::Peer | Seeding::Both)
+    }
+
+    /// Whether torrents list the endpoint as a web seed.
+    pub fn has_web_seed(self) -> bool {
+        matches!(self, Seeding::Web | Seeding::Both)
+    }
+
+    /// The flag's spelling: `peer`, `web` or `both`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seeding::Peer => "peer",
+            Seeding::Web => "web",
+            Seeding::Both => "both",
+        }
+    }
+}
+
+impl fmt::Display for Seeding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `peer`, `web` or `both`.
+impl FromStr for Seeding {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Seeding, Error> {
+        match text {
+            "peer" => Ok(Seeding::Peer),
+            "web" => Ok(Seeding::Web),
+            "both" => Ok(Seeding::Both),
+            _ => Err(Error::Config(format!(
+                "seeding {text:?}: expected peer, web or both"
+            ))),
         }
     }
 }

@@ -14,6 +14,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The configuration does not hold together.
+    #[error("{0}")]
+    Config(String),
     /// The configuration names no user.
     #[error(
         "no user is configured: at least one is needed (it owns the folders found in the root)"
@@ -26,6 +29,15 @@ pub enum Error {
         path: PathBuf,
         /// What failed.
         reason: String,
+    },
+    /// An address could not be bound.
+    #[error("{addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// The listener failed in a way the server cannot go on from.
     #[error("listener: {0}")]

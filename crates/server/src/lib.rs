@@ -10,21 +10,32 @@
 //! - **GetObjectTorrent** (`?torrent`), routed after the signature check
 //!   through `s3torrent-http` and `s3torrent-s3`; torrents carry the
 //!   endpoint itself as a BEP 19 web seed.
-//! - **The tokio edge**: [`serve`] accepts connections until a shutdown
-//!   future completes.
+//! - **The swarm** ([`Seeding::Peer`], the default): torrents list the
+//!   endpoint's own HTTP tracker (`s3torrent-tracker`), and the endpoint
+//!   seeds every served object as a BitTorrent peer (`s3torrent-peer`),
+//!   both under `?torrent`'s rules: only while the torrent could be
+//!   fetched anonymously.
+//! - **The tokio edges**: [`serve`] accepts S3, tracker and peer
+//!   connections until a shutdown future completes; `--seed-rate` is one
+//!   budget for everything uploaded.
 //!
-//! A host or a test runs it in-process on a listener it bound itself:
+//! A host or a test runs it in-process on listeners it bound itself:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use s3torrent_server::{ServerConfig, User, serve};
+//! use s3torrent_server::{Listeners, ServerConfig, User, serve};
+//! use tokio::net::TcpListener;
 //!
 //! let mut config = ServerConfig::default();
 //! config.root = "data".into();
 //! config.users.push("AKIA1:secret:111122223333".parse::<User>()?);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let listeners = Listeners::with_swarm(
+//!     TcpListener::bind("127.0.0.1:0").await?,
+//!     TcpListener::bind("127.0.0.1:0").await?,
+//!     TcpListener::bind("127.0.0.1:0").await?,
+//! );
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-//! let server = tokio::spawn(serve(config, listener, async {
+//! let server = tokio::spawn(serve(config, listeners, async {
 //!     let _ = stopped.await;
 //! }));
 //! // … talk S3 to the listener's address …
@@ -42,7 +53,9 @@ mod ops;
 mod route;
 mod serve;
 mod store;
+mod swarm;
+mod throttle;
 
-pub use config::{ServerConfig, User};
+pub use config::{Seeding, ServerConfig, User};
 pub use error::Error;
-pub use serve::serve;
+pub use serve::{Listeners, SwarmListeners, serve};

@@ -17,6 +17,7 @@ use s3torrent_s3::{
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::store::{DbCache, ObjectMeta, Store, hex, write_all};
+use crate::throttle::Throttle;
 
 pub(crate) type Service = s3torrent_s3::TorrentService<DbCache>;
 
@@ -24,6 +25,8 @@ pub(crate) type Service = s3torrent_s3::TorrentService<DbCache>;
 pub(crate) struct Server {
     pub(crate) store: Arc<Store>,
     pub(crate) torrents: Arc<Service>,
+    /// `--seed-rate`, which GetObject bodies share with the peer.
+    pub(crate) throttle: Option<Arc<Throttle>>,
 }
 
 /// Our S3 errors, as s3s errors with the same code, status and message.
@@ -478,15 +481,27 @@ impl S3 for Server {
             .await
             .map_err(|e| s3_error!(InternalError, "{e}"))?;
         let reader = file.take(end - start);
-        let stream = futures_util::stream::unfold(reader, |mut r| async move {
-            let mut buf = vec![0u8; 256 * 1024];
-            match r.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), r))
+        // Throttled bodies go out a chunk at a time, in turn with the peer.
+        let chunk = match &self.throttle {
+            Some(_) => Throttle::CHUNK,
+            None => 256 * 1024,
+        };
+        let throttle = self.throttle.clone();
+        let stream = futures_util::stream::unfold(reader, move |mut r| {
+            let throttle = throttle.clone();
+            async move {
+                let mut buf = vec![0u8; chunk];
+                match r.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if let Some(t) = &throttle {
+                            t.take(n).await;
+                        }
+                        Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), r))
+                    }
+                    Err(e) => Some((Err(e), r)),
                 }
-                Err(e) => Some((Err(e), r)),
             }
         });
         Ok(S3Response::new(dto::GetObjectOutput {

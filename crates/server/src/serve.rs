@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -13,38 +13,108 @@ use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, WebSeed};
-use tokio::net::TcpListener;
+use s3torrent_tracker::{Tracker, TrackerConfig};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
-use crate::config::ServerConfig;
+use crate::config::{Seeding, ServerConfig};
 use crate::error::Error;
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
+use crate::swarm::{PeerEdge, Swarm, serve_peers, serve_tracker};
+use crate::throttle::Throttle;
 
 /// How long a graceful shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves S3 and `?torrent` on `listener` until `shutdown` completes, then
-/// lets requests in flight finish (at most 10 s).
+/// How long the accept loops pause after a failed accept (out of file
+/// descriptors, say) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The sockets [`serve`] listens on, bound by the host.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Listeners {
+    /// S3 and `?torrent`. Its local address is the web seed's address in
+    /// torrents (`url-list`).
+    pub s3: TcpListener,
+    /// The tracker and the seeding peer, which `--seeding peer` and `both`
+    /// need.
+    pub swarm: Option<SwarmListeners>,
+}
+
+/// The tracker's and the seeding peer's listeners.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SwarmListeners {
+    /// The HTTP tracker (`http://ADDR/announce` in torrents).
+    pub tracker: TcpListener,
+    /// The BitTorrent peer that seeds every served object.
+    pub peer: TcpListener,
+}
+
+impl Listeners {
+    /// S3 only: enough for [`Seeding::Web`].
+    pub fn s3(s3: TcpListener) -> Listeners {
+        Listeners { s3, swarm: None }
+    }
+
+    /// S3, the tracker and the seeding peer.
+    pub fn with_swarm(s3: TcpListener, tracker: TcpListener, peer: TcpListener) -> Listeners {
+        Listeners {
+            s3,
+            swarm: Some(SwarmListeners { tracker, peer }),
+        }
+    }
+
+    /// Binds the three addresses (the tracker and the peer only when
+    /// `seeding` needs them).
+    pub async fn bind(
+        s3: &str,
+        seeding: Seeding,
+        tracker: &str,
+        peer: &str,
+    ) -> Result<Listeners, Error> {
+        let bind = |addr: &str| {
+            let addr = addr.to_owned();
+            async move {
+                TcpListener::bind(&addr)
+                    .await
+                    .map_err(|source| Error::Bind { addr, source })
+            }
+        };
+        let s3 = bind(s3).await?;
+        Ok(if seeding.has_peer() {
+            Listeners::with_swarm(s3, bind(tracker).await?, bind(peer).await?)
+        } else {
+            Listeners::s3(s3)
+        })
+    }
+}
+
+/// Serves S3 and `?torrent`, and with [`Seeding::Peer`] or
+/// [`Seeding::Both`] the tracker and the seeding peer, until `shutdown`
+/// completes; then lets requests in flight finish (at most 10 s).
 ///
 /// Once the root is open it says so on stderr, ending with
-/// `serve: listening on http://ADDR`; then one line per request.
-///
-/// The listener's local address is the web seed's address in every torrent
-/// (`url-list`), so bind the address clients will reach. Opening the root
-/// fails with [`Error::Root`] when another server holds its database;
-/// a configuration without users fails with [`Error::NoUsers`].
+/// `serve: listening on http://ADDR`; then one line per request, announce
+/// and peer connection. Bind the addresses clients will reach: they are
+/// written into the torrents. Opening the root fails with [`Error::Root`]
+/// when another server holds its database; a configuration without users
+/// fails with [`Error::NoUsers`], and one that seeds as a peer without its
+/// listeners with [`Error::Config`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), s3torrent_server::Error> {
-/// use s3torrent_server::{ServerConfig, User, serve};
+/// use s3torrent_server::{Listeners, ServerConfig, User, serve};
 ///
 /// let mut config = ServerConfig::default();
 /// config.users.push(User::development());
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9000")
-///     .await
-///     .map_err(s3torrent_server::Error::Listener)?;
-/// serve(config, listener, async {
+/// let listeners =
+///     Listeners::bind("127.0.0.1:9000", config.seeding, "127.0.0.1:6969", "127.0.0.1:6881")
+///         .await?;
+/// serve(config, listeners, async {
 ///     let _ = tokio::signal::ctrl_c().await;
 /// })
 /// .await
@@ -52,13 +122,31 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// ```
 pub async fn serve(
     config: ServerConfig,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
+    let Listeners {
+        s3: listener,
+        swarm,
+    } = listeners;
     let addr: SocketAddr = listener.local_addr().map_err(Error::Listener)?;
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
+    let swarm_listeners = match (config.seeding.has_peer(), swarm) {
+        (true, Some(l)) => Some(l),
+        (true, None) => {
+            return Err(Error::Config(format!(
+                "seeding {} needs the tracker's and the peer's listeners",
+                config.seeding
+            )));
+        }
+        (false, _) => None,
+    };
+    let tracker_addr = match &swarm_listeners {
+        Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
+        None => None,
+    };
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -73,18 +161,26 @@ pub async fn serve(
     let mut policy = TorrentPolicy::default();
     policy.max_object_size = config.max_torrent_size;
     policy.version = config.torrent_version;
-    policy.web_seed = Some(WebSeed {
-        endpoint: format!("http://{addr}"),
-        addressing: Addressing::Path,
-    });
+    if let Some(tracker) = tracker_addr {
+        policy.trackers.push(format!("http://{tracker}/announce"));
+    }
+    policy.trackers.extend(config.trackers.iter().cloned());
+    if config.seeding.has_web_seed() {
+        policy.web_seed = Some(WebSeed {
+            endpoint: format!("http://{addr}"),
+            addressing: Addressing::Path,
+        });
+    }
     let torrents = Arc::new(TorrentService::with_cache(
         policy,
         DbCache(Arc::clone(&store)),
     ));
+    let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
 
     let mut builder = S3ServiceBuilder::new(Server {
         store: Arc::clone(&store),
         torrents: Arc::clone(&torrents),
+        throttle: throttle.clone(),
     });
     builder.set_auth(auth);
     builder.set_access(ops::Access);
@@ -93,73 +189,146 @@ pub async fn serve(
     }
     builder.set_route(route::TorrentRoute {
         store: Arc::clone(&store),
-        torrents,
+        torrents: Arc::clone(&torrents),
         config: AdapterConfig::new(config.base_domain.clone()),
     });
     let service = builder.build();
 
+    let (stop, stopping) = watch::channel(false);
+    let mut edges = Vec::new();
+    if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
+        let peer_addr = peer.local_addr().map_err(Error::Listener)?;
+        let lookup = Arc::new(Swarm {
+            store: Arc::clone(&store),
+            torrents,
+        });
+        let mut tracker_config = TrackerConfig::default();
+        tracker_config.interval = TRACKER_INTERVAL;
+        tracker_config.min_interval = TRACKER_MIN_INTERVAL;
+        tracker_config.peer_grace = TRACKER_INTERVAL;
+        let state = Arc::new(Mutex::new(Tracker::new(tracker_config)));
+        let edge = Arc::new(PeerEdge::new(Arc::clone(&lookup), throttle.clone()));
+        edges.push(tokio::spawn(serve_tracker(
+            tracker,
+            lookup,
+            state,
+            peer_addr,
+            Arc::clone(&edge),
+            stopping.clone(),
+        )));
+        edges.push(tokio::spawn(serve_peers(peer, edge, stopping.clone())));
+        eprintln!(
+            "serve: tracker on http://{}/announce",
+            tracker_addr.unwrap_or(addr)
+        );
+        eprintln!("serve: seeding peer on {peer_addr}");
+    }
+
     eprintln!("serve: root {}", config.root.display());
     eprintln!(
-        "serve: ?torrent answers {} torrents",
-        config.torrent_version
+        "serve: ?torrent answers {} torrents, seeding {}",
+        config.torrent_version, config.seeding
     );
     eprintln!("serve: listening on http://{addr}");
 
     let http = ConnBuilder::new(TokioExecutor::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let socket = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
-                Err(e) => {
-                    eprintln!("serve: accept failed: {e}");
-                    continue;
-                }
-            },
-            () = shutdown.as_mut() => break,
-        };
-        let s3 = service.clone();
-        let logged =
-            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let s3 = s3.clone();
-                let (method, path) = (
-                    req.method().clone(),
-                    req.uri()
-                        .path_and_query()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                );
-                let started = Instant::now();
-                async move {
-                    let resp = hyper::service::Service::call(&s3, req).await;
-                    if let Ok(r) = &resp {
-                        let bytes = r
-                            .headers()
-                            .get(http::header::CONTENT_LENGTH)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        eprintln!(
-                            "{method} {path} {} {bytes} {:.1}ms",
-                            r.status().as_u16(),
-                            started.elapsed().as_secs_f64() * 1000.0
-                        );
+    let mut stopping_s3 = stopping.clone();
+    let s3_loop = async {
+        while let Some((socket, _)) = accept(&listener, &mut stopping_s3, "serve").await {
+            let s3 = service.clone();
+            let logged =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let s3 = s3.clone();
+                    let (method, path) = (
+                        req.method().clone(),
+                        req.uri()
+                            .path_and_query()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    );
+                    let started = Instant::now();
+                    async move {
+                        let resp = hyper::service::Service::call(&s3, req).await;
+                        if let Ok(r) = &resp {
+                            let bytes = r
+                                .headers()
+                                .get(http::header::CONTENT_LENGTH)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            eprintln!(
+                                "{method} {path} {} {bytes} {:.1}ms",
+                                r.status().as_u16(),
+                                started.elapsed().as_secs_f64() * 1000.0
+                            );
+                        }
+                        resp
                     }
-                    resp
-                }
+                });
+            let conn = http.serve_connection(TokioIo::new(socket), logged);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                let _ = conn.await;
             });
-        let conn = http.serve_connection(TokioIo::new(socket), logged);
-        let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        }
+    };
+    let mut shutdown = std::pin::pin!(shutdown);
+    tokio::select! {
+        () = s3_loop => {},
+        () = shutdown.as_mut() => {},
     }
+    let _ = stop.send(true);
     eprintln!("serve: shutting down");
     tokio::select! {
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(DRAIN) => {},
     }
+    for edge in edges {
+        let _ = tokio::time::timeout(DRAIN, edge).await;
+    }
     Ok(())
+}
+
+/// The tracker's announce interval: short, so that clients hear of new
+/// peers soon (and of an object that stopped being served at once: every
+/// announce is decided afresh).
+const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
+/// The shortest interval clients should keep between announces.
+const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Accepts the next connection, or `None` once `shutdown` is true. A failed
+/// accept (out of file descriptors, say) pauses the loop instead of spinning,
+/// and is logged at most once a second.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    shutdown: &mut watch::Receiver<bool>,
+    what: &str,
+) -> Option<(TcpStream, SocketAddr)> {
+    let mut last_logged: Option<Instant> = None;
+    let mut failures = 0u64;
+    loop {
+        if *shutdown.borrow() {
+            return None;
+        }
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, remote)) => {
+                    let _ = socket.set_nodelay(true);
+                    return Some((socket, remote));
+                }
+                Err(e) => {
+                    failures += 1;
+                    if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                        eprintln!("{what}: accept failed ({failures} times): {e}");
+                        last_logged = Some(Instant::now());
+                        failures = 0;
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            _ = shutdown.changed() => {}
+        }
+    }
 }
 
 /// Virtual-hosted-style addressing under a base domain: `BUCKET.DOMAIN[:port]`

@@ -20,6 +20,7 @@ use std::time::UNIX_EPOCH;
 use md5::{Digest, Md5};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use s3torrent_bencode as bencode;
+use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{
     Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ErrorCode, InfoHash,
     ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt, S3Error,
@@ -33,6 +34,9 @@ use crate::config::{User, principal_of_account};
 const BUCKETS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("buckets");
 const OBJECTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("objects");
 const TORRENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("torrents");
+/// Info-hash (40 hex digits; v1, or a v2 one truncated) to the object whose
+/// torrent has it: what the tracker and the seeding peer look up.
+const SWARMS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("swarms");
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -98,7 +102,14 @@ impl Store {
         let db = Database::create(root.join(".s3torrent.redb"))
             .map_err(|e| format!("{}: {e}", root.display()))?;
         let txn = db.begin_write().map_err(|e| e.to_string())?;
-        for table in [BUCKETS, OBJECTS, TORRENTS, uploads::UPLOADS, uploads::PARTS] {
+        for table in [
+            BUCKETS,
+            OBJECTS,
+            TORRENTS,
+            SWARMS,
+            uploads::UPLOADS,
+            uploads::PARTS,
+        ] {
             txn.open_table(table).map_err(|e| e.to_string())?;
         }
         txn.commit().map_err(|e| e.to_string())?;
@@ -511,6 +522,99 @@ impl ObjectSource for Store {
     }
 }
 
+/// Where an info-hash points: the object whose torrent has it.
+#[derive(Serialize, Deserialize)]
+struct SwarmTarget {
+    bucket: String,
+    key: String,
+}
+
+impl Store {
+    /// The bucket and key whose torrent had `info_hash`, if one was made
+    /// here. Whether that torrent is still the object's, and still served,
+    /// is the caller's question.
+    pub(crate) fn swarm_target(&self, info_hash: &InfoHash) -> Option<(BucketName, ObjectKey)> {
+        let target: SwarmTarget = self.get(SWARMS, &info_hash.to_hex()).ok()??;
+        Some((
+            BucketName::new(target.bucket).ok()?,
+            ObjectKey::new(target.key).ok()?,
+        ))
+    }
+
+    /// Opens the object's file if it still holds the version with `etag`:
+    /// under the lock that renames take, its record must have that ETag and
+    /// match the file's size and mtime, before and after the open. What the
+    /// handle then reads is that version (a later upload renames a new file
+    /// over the name; this inode stays), unless someone writes into the file
+    /// in place, which the peer's piece checks catch.
+    pub(crate) fn open_snapshot(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        etag: &str,
+    ) -> Result<fs::File, S3Error> {
+        let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
+        let path = self.object_path(bucket, key)?;
+        let _read = self.swap.read().unwrap_or_else(|p| p.into_inner());
+        let meta: ObjectMeta = self
+            .get(OBJECTS, &Self::object_id(bucket, key))?
+            .ok_or_else(changed)?;
+        if meta.etag != etag {
+            return Err(changed());
+        }
+        let file = fs::File::open(&path).map_err(|_| changed())?;
+        let stat = file.metadata().map_err(internal)?;
+        if !stat.is_file() || stat.len() != meta.size || file_mtime(&stat) != meta.file_mtime {
+            return Err(changed());
+        }
+        Ok(file)
+    }
+
+    /// Caches a torrent and indexes its info-hashes, in one transaction.
+    fn put_torrent(
+        &self,
+        id: &str,
+        stored: &StoredTorrent,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<(), S3Error> {
+        let torrent_bytes = bencode::to_vec(stored).map_err(internal)?;
+        let target = bencode::to_vec(&SwarmTarget {
+            bucket: bucket.as_str().to_owned(),
+            key: key.as_str().to_owned(),
+        })
+        .map_err(internal)?;
+        let hashes = torrent_info_hashes(&stored.bytes);
+        let txn = self.db.begin_write().map_err(internal)?;
+        {
+            let mut torrents = txn.open_table(TORRENTS).map_err(internal)?;
+            torrents
+                .insert(id, torrent_bytes.as_slice())
+                .map_err(internal)?;
+            let mut swarms = txn.open_table(SWARMS).map_err(internal)?;
+            for hash in hashes {
+                swarms
+                    .insert(hash.to_hex().as_str(), target.as_slice())
+                    .map_err(internal)?;
+            }
+        }
+        txn.commit().map_err(internal)
+    }
+}
+
+/// The info-hashes peers use for a torrent: the v1 one, and the v2 one
+/// truncated to 20 bytes (a hybrid torrent has both).
+pub(crate) fn torrent_info_hashes(bytes: &[u8]) -> Vec<InfoHash> {
+    match Torrent::from_bytes(bytes.to_vec()) {
+        Ok(t) => t
+            .info_hash_v1()
+            .into_iter()
+            .chain(t.info_hash_v2().map(|h| h.truncated()))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Cached torrents in the database, so they survive a restart.
 pub(crate) struct DbCache(pub(crate) std::sync::Arc<Store>);
 
@@ -538,7 +642,10 @@ impl TorrentCache for DbCache {
             info_hash: torrent.info_hash.to_hex(),
             etag: torrent.etag,
         };
-        if let Err(e) = self.0.put(TORRENTS, &cache_id(&key), &stored) {
+        if let Err(e) = self
+            .0
+            .put_torrent(&cache_id(&key), &stored, &key.bucket, &key.key)
+        {
             eprintln!("serve: caching a torrent failed: {e}");
         }
     }

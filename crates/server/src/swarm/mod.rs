@@ -1,0 +1,70 @@
+//! The swarm: the endpoint's own tracker and seeding peer, serving an
+//! info-hash only while its torrent could be fetched anonymously.
+//!
+//! Both ask [`Swarm::lookup`], which applies `?torrent`'s own rules: the
+//! object exists and is unchanged (its cached torrent, keyed by its ETag,
+//! still has this info-hash), its ACL grants anonymous READ, and its bucket
+//! is not requester-pays. A lookup never hashes: an info-hash whose torrent
+//! is not cached for the object as it is now is refused.
+
+mod peer;
+mod tracker;
+
+use std::sync::Arc;
+
+use s3torrent_metainfo::{InfoHash, Torrent};
+use s3torrent_s3::{BucketName, ObjectInfo, Requester, TorrentCache, TorrentRequest};
+
+use crate::ops::Service;
+use crate::store::{Store, torrent_info_hashes};
+
+pub(crate) use self::peer::{PeerEdge, serve_peers};
+pub(crate) use self::tracker::serve_tracker;
+
+/// What an info-hash is served from, as it stands now.
+pub(crate) struct Target {
+    /// The bucket.
+    pub(crate) bucket: BucketName,
+    /// The object version the torrent describes.
+    pub(crate) object: ObjectInfo,
+    /// Its torrent.
+    pub(crate) torrent: Torrent,
+}
+
+/// The lookup both edges share.
+pub(crate) struct Swarm {
+    pub(crate) store: Arc<Store>,
+    pub(crate) torrents: Arc<Service>,
+}
+
+impl Swarm {
+    /// The object `info_hash` names, if it is served to anyone now; or why
+    /// not, in words for a tracker's `failure reason` and the log.
+    pub(crate) fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
+        let Some((bucket, key)) = self.store.swarm_target(info_hash) else {
+            return Err("unknown info_hash: no torrent of this endpoint has it".into());
+        };
+        let req = TorrentRequest::new(bucket.as_str(), key.as_str(), Requester::Anonymous);
+        let plan = self
+            .torrents
+            .plan(&*self.store, &req)
+            .map_err(|e| format!("not served: {} ({})", e.message(), e.code().as_str()))?;
+        let cache_key = self.torrents.cache_key(&plan.bucket, &plan.object);
+        let stale = || "not served: the object changed since this torrent was made".to_owned();
+        let cached = self.torrents.cache().get(&cache_key).ok_or_else(stale)?;
+        if !torrent_info_hashes(&cached.bytes).contains(info_hash) {
+            return Err(stale());
+        }
+        let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
+        Ok(Target {
+            bucket: plan.bucket,
+            object: plan.object,
+            torrent,
+        })
+    }
+}
+
+/// Completes once the shutdown flag turns true (or its sender is gone).
+pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}

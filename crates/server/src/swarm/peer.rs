@@ -1,0 +1,370 @@
+//! The seeding peer's tokio edge: accept, read into the sans-IO
+//! [`Connection`], look handshakes up, write what it gives within the
+//! `--seed-rate` budget, fire its timeouts, and close.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use s3torrent_metainfo::InfoHash;
+use s3torrent_peer::{Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use super::Swarm;
+use super::stopped;
+use crate::serve::accept;
+use crate::throttle::Throttle;
+
+/// How often a connection checks that its object is still served as it was
+/// (public, unchanged, not deleted).
+const REVALIDATE: Duration = Duration::from_secs(2);
+
+/// How long an address the endpoint dialed is left alone before another dial.
+const REDIAL: Duration = Duration::from_secs(60);
+
+/// The most addresses remembered as dialed.
+const MAX_DIALED: usize = 10_000;
+
+/// Offers waiting for the dialer; beyond it offers are dropped.
+const DIAL_QUEUE: usize = 256;
+
+/// How long a dial may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What one round of writing may take without a rate limit.
+const UNTHROTTLED_BUDGET: usize = 256 * 1024;
+
+/// The peer id the endpoint seeds under: `-S3` and the version, Azureus
+/// style, then a fixed tail.
+const PEER_ID: [u8; 20] = *b"-S30100-s3torrentsrv";
+
+/// One object version being seeded: the shared [`Seed`] and a handle on
+/// that version's bytes.
+pub(crate) struct Seeding {
+    seed: Arc<Seed>,
+    reader: File,
+    etag: String,
+}
+
+/// The peer listener's shared state.
+pub(crate) struct PeerEdge {
+    swarm: Arc<Swarm>,
+    throttle: Option<Arc<Throttle>>,
+    config: Config,
+    options: SeedOptions,
+    /// Seeds by every info-hash they answer to, while a connection holds one.
+    seeds: Mutex<HashMap<InfoHash, Weak<Seeding>>>,
+    connections: AtomicUsize,
+    /// Leechers the tracker told about, for the dialer.
+    dial_tx: mpsc::Sender<(InfoHash, SocketAddr)>,
+    dial_rx: Mutex<Option<mpsc::Receiver<(InfoHash, SocketAddr)>>>,
+    /// When each address was last dialed, so that each is dialed at most
+    /// once per [`REDIAL`].
+    dialed: Mutex<HashMap<SocketAddr, Instant>>,
+}
+
+impl PeerEdge {
+    pub(crate) fn new(swarm: Arc<Swarm>, throttle: Option<Arc<Throttle>>) -> PeerEdge {
+        let mut options = SeedOptions::default();
+        options.mode = SeedMode::SuperSeed;
+        let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
+        PeerEdge {
+            swarm,
+            throttle,
+            config: Config::default(),
+            options,
+            seeds: Mutex::new(HashMap::new()),
+            connections: AtomicUsize::new(0),
+            dial_tx,
+            dial_rx: Mutex::new(Some(dial_rx)),
+            dialed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A leecher announced `info_hash` (already allowed) from `addr`: the
+    /// endpoint connects to it too, unless it did so lately. Clients that
+    /// do not connect to loopback or private-range peers from a tracker
+    /// (transmission) still get the endpoint this way, and every client
+    /// gets it a round trip sooner.
+    pub(crate) fn offer(&self, info_hash: InfoHash, addr: SocketAddr) {
+        let now = Instant::now();
+        let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
+        if dialed
+            .get(&addr)
+            .is_some_and(|t| now.saturating_duration_since(*t) < REDIAL)
+        {
+            return;
+        }
+        if dialed.len() >= MAX_DIALED {
+            dialed.retain(|_, t| now.saturating_duration_since(*t) < REDIAL);
+            if dialed.len() >= MAX_DIALED {
+                return;
+            }
+        }
+        dialed.insert(addr, now);
+        let _ = self.dial_tx.try_send((info_hash, addr));
+    }
+
+    /// The seed for `info_hash`, if the object is served now: the one other
+    /// connections share while it is current, or a new one over a fresh
+    /// snapshot of the object.
+    fn seeding(&self, info_hash: &InfoHash) -> Result<Arc<Seeding>, String> {
+        let target = self.swarm.lookup(info_hash)?;
+        let mut seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = seeds.get(info_hash).and_then(Weak::upgrade)
+            && s.etag == target.object.etag
+            && s.seed.stale_piece().is_none()
+        {
+            return Ok(s);
+        }
+        let reader = self
+            .swarm
+            .store
+            .open_snapshot(&target.bucket, &target.object.key, &target.object.etag)
+            .map_err(|e| format!("not served: {}", e.message()))?;
+        let torrent = SeedTorrent::from_torrent(&target.torrent, PEER_ID)
+            .map_err(|e| format!("internal: {e}"))?;
+        let seeding = Arc::new(Seeding {
+            seed: Arc::new(Seed::new(torrent, self.options)),
+            reader,
+            etag: target.object.etag,
+        });
+        seeds.retain(|_, s| s.strong_count() > 0);
+        let t = &target.torrent;
+        for hash in t
+            .info_hash_v1()
+            .into_iter()
+            .chain(t.info_hash_v2().map(|h| h.truncated()))
+        {
+            seeds.insert(hash, Arc::downgrade(&seeding));
+        }
+        Ok(seeding)
+    }
+
+    /// Whether `seeding` is still what `info_hash` serves.
+    fn still_served(&self, info_hash: &InfoHash, seeding: &Seeding) -> Result<(), String> {
+        let target = self.swarm.lookup(info_hash)?;
+        if target.object.etag != seeding.etag {
+            return Err("not served: the object changed".into());
+        }
+        Ok(())
+    }
+}
+
+/// Accepts peer connections on `listener`, and dials the leechers the
+/// tracker offers, until `shutdown` turns true.
+pub(crate) async fn serve_peers(
+    listener: TcpListener,
+    edge: Arc<PeerEdge>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let dials = edge
+        .dial_rx
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(dials) = dials {
+        tokio::spawn(dialer(Arc::clone(&edge), dials, shutdown.clone()));
+    }
+    while let Some((socket, remote)) = accept(&listener, &mut shutdown, "peer").await {
+        if !edge.admit() {
+            eprintln!("peer: {remote} refused: too many connections");
+            continue;
+        }
+        let started = Instant::now();
+        let conn = Connection::incoming(edge.config.clone(), started);
+        tokio::spawn(run(
+            Arc::clone(&edge),
+            conn,
+            socket,
+            remote,
+            None,
+            shutdown.clone(),
+        ));
+    }
+}
+
+/// Connects to the leechers the tracker offers.
+async fn dialer(
+    edge: Arc<PeerEdge>,
+    mut dials: mpsc::Receiver<(InfoHash, SocketAddr)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (info_hash, addr) = tokio::select! {
+            next = dials.recv() => match next {
+                Some(d) => d,
+                None => return,
+            },
+            () = stopped(&mut shutdown) => return,
+        };
+        if !edge.admit() {
+            continue;
+        }
+        let (edge, stop) = (Arc::clone(&edge), shutdown.clone());
+        tokio::spawn(async move {
+            let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
+            let socket = match connected {
+                Ok(Ok(socket)) => socket,
+                Ok(Err(e)) => return edge.release(addr, &format!("dial failed: {e}")),
+                Err(_) => return edge.release(addr, "dial timed out"),
+            };
+            let _ = socket.set_nodelay(true);
+            let lookup = Arc::clone(&edge);
+            let found = tokio::task::spawn_blocking(move || lookup.seeding(&info_hash)).await;
+            let seeding = match found {
+                Ok(Ok(s)) => s,
+                Ok(Err(reason)) => return edge.release(addr, &reason),
+                Err(e) => return edge.release(addr, &e.to_string()),
+            };
+            let conn = Connection::outgoing(
+                edge.config.clone(),
+                Arc::clone(&seeding.seed),
+                Instant::now(),
+            );
+            run(edge, conn, socket, addr, Some((info_hash, seeding)), stop).await;
+        });
+    }
+}
+
+impl PeerEdge {
+    /// Takes a connection slot, if one is free.
+    fn admit(&self) -> bool {
+        let max = self.config.limits.max_connections;
+        if self.connections.fetch_add(1, Ordering::AcqRel) >= max {
+            self.connections.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back the slot of a dial that never became a connection.
+    fn release(&self, addr: SocketAddr, why: &str) {
+        self.connections.fetch_sub(1, Ordering::AcqRel);
+        eprintln!("peer: {addr} (dialed) {why}");
+    }
+}
+
+/// Runs one connection (it holds a slot) to its end and logs it.
+async fn run(
+    edge: Arc<PeerEdge>,
+    mut conn: Connection,
+    socket: TcpStream,
+    remote: SocketAddr,
+    seeding: Option<(InfoHash, Arc<Seeding>)>,
+    stop: watch::Receiver<bool>,
+) {
+    let started = Instant::now();
+    let direction = if seeding.is_some() { " (dialed)" } else { "" };
+    let outcome = drive(&edge, &mut conn, socket, seeding, stop).await;
+    edge.connections.fetch_sub(1, Ordering::AcqRel);
+    let stats = conn.stats();
+    let hash = conn
+        .peer()
+        .map_or_else(|| "-".to_owned(), |h| h.info_hash.to_hex());
+    eprintln!(
+        "peer: {remote}{direction} {hash} sent {} bytes ({} blocks) received {} bytes {:.1}s {}",
+        stats.payload_sent,
+        stats.blocks_sent,
+        stats.bytes_received,
+        started.elapsed().as_secs_f64(),
+        match outcome {
+            Ok(why) => why,
+            Err(why) => format!("closed: {why}"),
+        },
+    );
+}
+
+/// Runs one connection to its end; says why it ended.
+async fn drive(
+    edge: &Arc<PeerEdge>,
+    conn: &mut Connection,
+    socket: TcpStream,
+    mut seeding: Option<(InfoHash, Arc<Seeding>)>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<String, String> {
+    let (mut rd, mut wr) = socket.into_split();
+    let mut input = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(UNTHROTTLED_BUDGET + 64);
+    let mut revalidate = Instant::now() + REVALIDATE;
+    let budget = match &edge.throttle {
+        Some(_) => Throttle::CHUNK + 13,
+        None => UNTHROTTLED_BUDGET,
+    };
+    loop {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Handshake(h) => {
+                    let lookup = Arc::clone(edge);
+                    let found = tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    match found {
+                        Ok(s) => {
+                            conn.accept(Arc::clone(&s.seed), Instant::now())
+                                .map_err(|e| e.to_string())?;
+                            seeding = Some((h.info_hash, s));
+                        }
+                        Err(reason) => {
+                            let _ = conn.reject();
+                            return Err(reason);
+                        }
+                    }
+                }
+                Event::PeerComplete => return Ok("the peer has every piece".into()),
+                _ => {}
+            }
+        }
+        if let Some((_, s)) = &seeding {
+            loop {
+                out.clear();
+                let n = tokio::task::block_in_place(|| {
+                    conn.poll_transmit(Instant::now(), &s.reader, budget, &mut out)
+                })
+                .map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                if let Some(t) = &edge.throttle {
+                    t.take(n).await;
+                }
+                wr.write_all(&out)
+                    .await
+                    .map_err(|e| format!("write: {e}"))?;
+            }
+        }
+        let now = Instant::now();
+        let deadline = conn
+            .poll_timeout()
+            .unwrap_or(now + REVALIDATE)
+            .min(revalidate);
+        tokio::select! {
+            read = rd.read(&mut input) => match read {
+                Ok(0) => return Ok("the peer closed".into()),
+                Ok(n) => conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
+                Err(e) => return Err(format!("read: {e}")),
+            },
+            () = tokio::time::sleep_until(deadline.into()) => {
+                let now = Instant::now();
+                if conn.poll_timeout().is_some_and(|t| t <= now) {
+                    conn.handle_timeout(now).map_err(|e| e.to_string())?;
+                }
+                if now >= revalidate {
+                    revalidate = now + REVALIDATE;
+                    if let Some((hash, s)) = &seeding {
+                        let (edge, hash, s) = (Arc::clone(edge), *hash, Arc::clone(s));
+                        tokio::task::spawn_blocking(move || edge.still_served(&hash, &s))
+                            .await
+                            .map_err(|e| e.to_string())??;
+                    }
+                }
+            },
+            () = stopped(&mut shutdown) => return Ok("shutting down".into()),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The tracker's tokio edge: its own listener (so that no bucket name is
+//! taken from S3's namespace), HTTP/1.1 by hyper, and the sans-IO tracker
+//! behind a mutex.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use s3torrent_metainfo::InfoHash;
+use s3torrent_tracker::{Decision, Event, RequestContext, Tracker, handle, parse_announce};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::{PeerEdge, Swarm};
+use crate::serve::accept;
+
+/// How long a client may take to send its request head.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Answers announces and scrapes on `listener` until `shutdown` turns true.
+/// Each answer lists the endpoint's own peer first: the local address the
+/// announce arrived on (or `peer`'s address, when that is not unspecified)
+/// and `peer`'s port.
+pub(crate) async fn serve_tracker(
+    listener: TcpListener,
+    swarm: Arc<Swarm>,
+    tracker: Arc<Mutex<Tracker>>,
+    peer: SocketAddr,
+    edge: Arc<PeerEdge>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let Some((socket, remote)) = accept(&listener, &mut shutdown, "tracker").await else {
+            return;
+        };
+        let local = socket.local_addr().unwrap_or(peer);
+        let seed_ip = if peer.ip().is_unspecified() {
+            local.ip()
+        } else {
+            peer.ip()
+        };
+        let ctx =
+            RequestContext::new(remote).with_endpoint_seed(SocketAddr::new(seed_ip, peer.port()));
+        let (swarm, tracker, edge) = (Arc::clone(&swarm), Arc::clone(&tracker), Arc::clone(&edge));
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let (swarm, tracker, edge) =
+                    (Arc::clone(&swarm), Arc::clone(&tracker), Arc::clone(&edge));
+                let req = req.map(|_| ());
+                async move {
+                    let started = Instant::now();
+                    let answer = tokio::task::spawn_blocking(move || {
+                        let mut seen = None;
+                        let response = {
+                            let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
+                            handle(&mut tracker, &req, &ctx, Instant::now(), |info_hash| {
+                                let decision = match swarm.lookup(info_hash) {
+                                    Ok(_) => Decision::Allow,
+                                    Err(reason) => Decision::Refuse(reason),
+                                };
+                                seen = Some((*info_hash, decision.clone()));
+                                decision
+                            })
+                        };
+                        if let Some((info_hash, Decision::Allow)) = &seen {
+                            offer_leecher(&edge, &req, remote, *info_hash, &tracker);
+                        }
+                        log_announce(&req, remote, seen, &response, started);
+                        response
+                    })
+                    .await;
+                    let response = answer.unwrap_or_else(|_| {
+                        let mut r = http::Response::new(Bytes::from_static(
+                            b"d14:failure reason14:internal errore",
+                        ));
+                        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                        r
+                    });
+                    Ok::<_, std::convert::Infallible>(response.map(Full::new))
+                }
+            });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(socket), service);
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = super::stopped(&mut stop) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(HEADER_TIMEOUT, conn).await;
+        });
+    }
+}
+
+/// Hands a leecher's announce (one that wants data) to the peer edge,
+/// which connects to it: the address it announced from and the port it
+/// announced.
+fn offer_leecher(
+    edge: &PeerEdge,
+    req: &http::Request<()>,
+    remote: SocketAddr,
+    info_hash: InfoHash,
+    tracker: &Mutex<Tracker>,
+) {
+    let limits = tracker
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .config()
+        .query
+        .clone();
+    let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), &limits) else {
+        return;
+    };
+    if announce.left > 0 && announce.event != Event::Stopped {
+        let ip = match remote.ip() {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),
+            v4 => v4,
+        };
+        edge.offer(info_hash, SocketAddr::new(ip, announce.port));
+    }
+}
+
+/// One line per announce: who, which info-hash, what was decided, how long.
+fn log_announce(
+    req: &http::Request<()>,
+    remote: SocketAddr,
+    seen: Option<(InfoHash, Decision)>,
+    response: &http::Response<Bytes>,
+    started: Instant,
+) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let path = req.uri().path();
+    let (hash, outcome) = match seen {
+        Some((h, Decision::Allow)) => (h.to_hex(), "served".to_owned()),
+        Some((h, Decision::Refuse(reason))) => (h.to_hex(), format!("refused: {reason}")),
+        None => ("-".into(), "not asked".into()),
+    };
+    eprintln!(
+        "tracker: {remote} {path} {hash} {} {} bytes {outcome} {ms:.1}ms",
+        response.status().as_u16(),
+        response.body().len(),
+    );
+}
