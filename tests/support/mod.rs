@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub(crate) mod serve;
+
 use std::io::Write;
 use std::process::{Command, Output};
 

@@ -1,0 +1,262 @@
+//! A running `s3torrent serve` for the end-to-end tests, an unsigned HTTP
+//! client for the anonymous requester, and boto3 for signed S3 calls.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::{python, s3torrent};
+
+pub(crate) const DEV: (&str, &str, &str) = ("s3torrent", "s3torrent-dev-secret", "000000000001");
+pub(crate) const OTHER: (&str, &str, &str) = ("other", "other-secret", "222233334444");
+
+/// A running `serve`, killed when dropped.
+pub(crate) struct Serve {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+}
+
+impl Serve {
+    pub(crate) fn start(root: &Path, extra: &[&str]) -> Serve {
+        Self::start_on(root, "127.0.0.1:0", extra)
+    }
+
+    pub(crate) fn start_on(root: &Path, listen: &str, extra: &[&str]) -> Serve {
+        // Web seeding unless a test asks otherwise (these tests are about
+        // the web seed), and no fixed tracker or peer port (tests run at once).
+        let mut defaults = Vec::new();
+        for (flag, value) in [
+            ("--seeding", "web"),
+            ("--tracker-listen", "127.0.0.1:0"),
+            ("--peer-listen", "127.0.0.1:0"),
+        ] {
+            if !extra.contains(&flag) {
+                defaults.extend([flag, value]);
+            }
+        }
+        let mut child = s3torrent()
+            .arg("serve")
+            .arg("--root")
+            .arg(root)
+            .args(["--listen", listen])
+            .args(defaults)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("serve: listening on http://") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("serve did not say where it listens within 20 s");
+            }
+        };
+        Serve { child, addr }
+    }
+
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response from the tiny HTTP client below.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// `<Code>` of an S3 XML error.
+    pub(crate) fn code(&self) -> String {
+        let t = self.text();
+        let start = t.find("<Code>").map(|i| i + 6).unwrap_or(0);
+        let end = t.find("</Code>").unwrap_or(start);
+        t[start..end].to_owned()
+    }
+}
+
+/// An unsigned HTTP/1.1 request on loopback (the anonymous requester).
+pub(crate) fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// boto3 driven from python: `python3 -c BOTO ENDPOINT ACCESS SECRET OP ARGS…`.
+/// Prints JSON; on an S3 error prints {"error": code, "status": n}.
+pub(crate) const BOTO: &str = r#"
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+ep, ak, sk, op, *a = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
+                  region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+try:
+    if op == "mb":
+        s3.create_bucket(Bucket=a[0]); out = {}
+    elif op == "put":
+        kw = {"ContentMD5": a[4]} if len(a) > 4 else {}
+        r = s3.put_object(Bucket=a[0], Key=a[1], Body=open(a[2], "rb").read(), ACL=a[3], **kw)
+        out = {"etag": r["ETag"]}
+    elif op == "acl":
+        s3.put_object_acl(Bucket=a[0], Key=a[1], ACL=a[2]); out = {}
+    elif op == "getacl":
+        r = s3.get_object_acl(Bucket=a[0], Key=a[1])
+        out = {"grants": sorted((g["Grantee"].get("URI") or g["Grantee"].get("ID"), g["Permission"]) for g in r["Grants"])}
+    elif op == "get":
+        r = s3.get_object(Bucket=a[0], Key=a[1], **({"Range": a[2]} if len(a) > 2 else {}))
+        body = r["Body"].read(); open(a[-1] if len(a) > 3 else "/dev/null", "wb").write(body)
+        out = {"len": len(body), "etag": r["ETag"], "range": r.get("ContentRange")}
+    elif op == "head":
+        r = s3.head_object(Bucket=a[0], Key=a[1]); out = {"len": r["ContentLength"]}
+    elif op == "list":
+        r = s3.list_objects_v2(Bucket=a[0], **({"Prefix": a[1]} if len(a) > 1 else {}))
+        out = {"keys": [o["Key"] for o in r.get("Contents", [])]}
+    elif op == "listpages":
+        # Every page of ListObjectsV2 with a delimiter and max-keys: [[keys, prefixes], ...].
+        pages, token = [], None
+        while len(pages) < 20:
+            kw = {"ContinuationToken": token} if token else {}
+            r = s3.list_objects_v2(Bucket=a[0], Delimiter=a[1], MaxKeys=int(a[2]), **kw)
+            pages.append([[o["Key"] for o in r.get("Contents", [])],
+                          [p["Prefix"] for p in r.get("CommonPrefixes", [])]])
+            if not r["IsTruncated"]:
+                break
+            token = r["NextContinuationToken"]
+        out = {"pages": pages}
+    elif op == "buckets":
+        out = {"buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]]}
+    elif op == "rm":
+        s3.delete_object(Bucket=a[0], Key=a[1]); out = {}
+    elif op == "payer":
+        s3.put_bucket_request_payment(Bucket=a[0], RequestPaymentConfiguration={"Payer": "Requester"}); out = {}
+    elif op == "mpu":
+        r = s3.create_multipart_upload(Bucket=a[0], Key=a[1], **({"ACL": a[2]} if len(a) > 2 else {}))
+        out = {"upload": r["UploadId"]}
+    elif op == "part":
+        r = s3.upload_part(Bucket=a[0], Key=a[1], UploadId=a[2], PartNumber=int(a[3]), Body=open(a[4], "rb").read())
+        out = {"etag": r["ETag"]}
+    elif op == "complete":
+        parts = [{"PartNumber": n, "ETag": e} for n, e in json.loads(a[3])]
+        r = s3.complete_multipart_upload(Bucket=a[0], Key=a[1], UploadId=a[2], MultipartUpload={"Parts": parts})
+        out = {"etag": r["ETag"]}
+    elif op == "abort":
+        s3.abort_multipart_upload(Bucket=a[0], Key=a[1], UploadId=a[2]); out = {}
+    elif op == "parts":
+        r = s3.list_parts(Bucket=a[0], Key=a[1], UploadId=a[2])
+        out = {"parts": [[p["PartNumber"], p["ETag"], p["Size"]] for p in r.get("Parts", [])]}
+    elif op == "uploads":
+        r = s3.list_multipart_uploads(Bucket=a[0])
+        out = {"uploads": [[u["Key"], u["UploadId"]] for u in r.get("Uploads", [])]}
+    elif op == "torrent":
+        kw = {"RequestPayer": "requester"} if "payer" in a[3:] else {}
+        r = s3.get_object_torrent(Bucket=a[0], Key=a[1], **kw)
+        open(a[2], "wb").write(r["Body"].read())
+        out = {"charged": r.get("RequestCharged"), "type": r["ResponseMetadata"]["HTTPHeaders"].get("content-type")}
+    else:
+        raise SystemExit("unknown op " + op)
+except ClientError as e:
+    out = {"error": e.response["Error"]["Code"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+           "message": e.response["Error"].get("Message")}
+print(json.dumps(out))
+"#;
+
+pub(crate) fn boto(
+    serve: &Serve,
+    user: (&str, &str, &str),
+    op: &str,
+    args: &[&str],
+) -> serde_json::Value {
+    let ep = serve.endpoint();
+    let mut all = vec![ep.as_str(), user.0, user.1, op];
+    all.extend_from_slice(args);
+    serde_json::from_str(python(BOTO, &all).trim()).expect("boto prints JSON")
+}
