@@ -418,7 +418,15 @@ impl Store {
         let _write = self.swap.write().unwrap_or_else(|p| p.into_inner());
         match fs::remove_file(&path) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // No such object: nothing there, or a folder of other keys
+            // (`d` beside `d/e`), or a path below a file (`a/b` beside `a`).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::IsADirectory
+                        | std::io::ErrorKind::NotADirectory
+                ) => {}
             Err(e) => return Err(internal(e)),
         }
         // Empty folders left behind go too, up to the bucket.

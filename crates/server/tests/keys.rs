@@ -249,7 +249,6 @@ async fn keys_that_clash_with_files_or_folders() {
 /// DeleteObject of a key that names a folder of objects, or lies under a
 /// file: there is no such object, so S3 answers 204 and changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: DeleteObject of `d` when `d/e` exists, or of `a/b` or `a/b/c` when `a` is an object, answers 500 InternalError (\"Is a directory\" / \"Not a directory\"): Store::delete_object takes only NotFound from fs::remove_file as a missing key, not IsADirectory or NotADirectory; S3 answers 204"]
 async fn deleting_a_folder_or_below_a_file_is_a_missing_key() {
     let temp = temp_root();
     let server = Server::start(temp.path()).await;
