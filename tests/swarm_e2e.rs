@@ -488,6 +488,31 @@ fn private_deleted_or_overwritten_objects_leave_the_swarm() {
 }
 
 #[test]
+fn requester_pays_buckets_have_no_anonymous_swarm() {
+    let test = "requester_pays_buckets_have_no_anonymous_swarm";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), 300_000, 79);
+    let hash = *p.torrent.info_hash().as_bytes();
+    let tracker = tracker_addr(&p.torrent);
+    let open = announce(&tracker, &hash, "-XX0001-aaaaaaaaaaaa", 40001);
+    let peer = endpoint_peer(&open);
+    assert_eq!(
+        boto(&p.serve, DEV, "payer", &["pub"]),
+        serde_json::json!({})
+    );
+    // As `?torrent`: an anonymous requester cannot agree to pay.
+    let r = request(&p.serve.addr, "GET", "/pub/swarm/object.bin?torrent", &[]);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let refused = announce(&tracker, &hash, "-XX0001-bbbbbbbbbbbb", 40002);
+    let reason = failure(&refused).expect("a failure reason");
+    assert!(reason.contains("AccessDenied"), "{reason}");
+    assert_eq!(handshake(peer, &hash), Vec::<u8>::new());
+}
+
+#[test]
 fn hostile_announces_and_peers_leave_the_server_serving() {
     let test = "hostile_announces_and_peers_leave_the_server_serving";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
