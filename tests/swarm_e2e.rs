@@ -488,6 +488,59 @@ fn private_deleted_or_overwritten_objects_leave_the_swarm() {
 }
 
 #[test]
+fn the_swarm_survives_a_restart() {
+    let test = "the_swarm_survives_a_restart";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let (s3, tracker, peer) = (free_port(), free_port(), free_port());
+    let listen = format!("127.0.0.1:{s3}");
+    let tracker_listen = format!("127.0.0.1:{tracker}");
+    let peer_listen = format!("127.0.0.1:{peer}");
+    let flags = [
+        "--seeding",
+        "peer",
+        "--tracker-listen",
+        &tracker_listen,
+        "--peer-listen",
+        &peer_listen,
+    ];
+    let data = random_bytes(700_000, 80);
+    let file = write(dir.path(), "upload.bin", &data);
+    let torrent = {
+        let serve = Serve::start_on(&root, &listen, &flags);
+        boto(&serve, DEV, "mb", &["pub"]);
+        let put = boto(
+            &serve,
+            DEV,
+            "put",
+            &["pub", "k.bin", file.to_str().unwrap(), "public-read"],
+        );
+        assert!(put.get("error").is_none(), "{put}");
+        request(&serve.addr, "GET", "/pub/k.bin?torrent", &[]).body
+    };
+    // The same addresses after a restart: the info-hash → object index and
+    // the cached torrent come back from the database.
+    let serve = Serve::start_on(&root, &listen, &flags);
+    let t = Torrent::from_bytes(torrent.clone()).unwrap();
+    let answer = announce(
+        &tracker_listen,
+        t.info_hash().as_bytes(),
+        "-XX0001-aaaaaaaaaaaa",
+        40001,
+    );
+    assert_eq!(failure(&answer), None, "{answer:?}");
+    let path = write(dir.path(), "k.torrent", &torrent);
+    let save = dir.path().join("after");
+    let r = libtorrent(path.to_str().unwrap(), &save, 60);
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(downloaded(&save.join("k.bin")), data);
+    drop(serve);
+}
+
+#[test]
 fn requester_pays_buckets_have_no_anonymous_swarm() {
     let test = "requester_pays_buckets_have_no_anonymous_swarm";
     if !have_python_module(test, "boto3") {
