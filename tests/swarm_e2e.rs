@@ -658,7 +658,7 @@ fn hostile_announces_and_peers_leave_the_server_serving() {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let _ = s.write_all(bytes);
         let mut sink = Vec::new();
-        let closed = matches!(s.read_to_end(&mut sink), Ok(_));
+        let closed = s.read_to_end(&mut sink).is_ok();
         assert!(closed, "{what}: the connection stayed open");
     }
     // A crowd of idle connections that never say hello.
