@@ -51,6 +51,14 @@ pub(crate) struct ServeArgs {
     /// per second; 0 is unlimited.
     #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
     seed_rate: u64,
+    /// How many S3 connections are served at once; further ones wait for a
+    /// free slot.
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: std::num::NonZeroUsize,
+    /// How long a client has to send a request's head (also how long an idle
+    /// keep-alive connection is kept), in seconds; 0 waits for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    header_timeout: u64,
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
@@ -63,6 +71,23 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.seeding = args.seeding;
     config.trackers = args.trackers;
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
+    config.max_connections = args.max_connections;
+    config.header_read_timeout =
+        (args.header_timeout > 0).then(|| std::time::Duration::from_secs(args.header_timeout));
+    // Every connection is a file descriptor: take the hard limit, which the
+    // default soft one (often 1024) is far below.
+    let wanted = u64::try_from(args.max_connections.get())
+        .unwrap_or(u64::MAX)
+        .saturating_add(64);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < wanted => eprintln!(
+            "serve: warning: open files limited to {limit}, below --max-connections {} and the \
+             files it serves",
+            args.max_connections
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("serve: warning: cannot raise the open files limit: {e}"),
+    }
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;
         config.users.push(User::development());

@@ -2,9 +2,10 @@
 //! torrent policy's knobs and the addressing style.
 
 use std::fmt;
-use std::num::NonZeroU64;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 use s3torrent_s3::{AccountId, CanonicalId, Principal, TorrentPolicy, TorrentVersion};
@@ -54,6 +55,26 @@ pub struct ServerConfig {
     /// connections and GetObject bodies (the web seed) together, shared
     /// between them; `None` is unlimited.
     pub seed_rate: Option<NonZeroU64>,
+    /// How long a client has to send a request's whole head (request line
+    /// and headers), on the S3 listener; `None` waits for ever. The clock
+    /// starts when the server begins reading a head: when the connection is
+    /// accepted, and again after each answer while a keep-alive connection
+    /// waits for its next request (hyper's `header_read_timeout`), so an
+    /// idle keep-alive connection is closed after this long too. It does not
+    /// cover bodies, or a slow reader of an answer. 10 s by default.
+    pub header_read_timeout: Option<Duration>,
+    /// How many S3 connections are served at once. Further ones wait, in
+    /// the listener's backlog, for one of these to close (an idle or slow
+    /// one is closed by [`header_read_timeout`](Self::header_read_timeout)).
+    /// 1024 by default.
+    pub max_connections: NonZeroUsize,
+}
+
+impl ServerConfig {
+    /// The default [`header_read_timeout`](Self::header_read_timeout): 10 s.
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default [`max_connections`](Self::max_connections): 1024.
+    pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
 }
 
 impl Default for ServerConfig {
@@ -67,6 +88,8 @@ impl Default for ServerConfig {
             seeding: Seeding::Peer,
             trackers: Vec::new(),
             seed_rate: None,
+            header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::host::{S3Host, VirtualHost};
@@ -15,7 +15,7 @@ use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, WebSeed};
 use s3torrent_tracker::{Tracker, TrackerConfig};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Seeding, ServerConfig};
 use crate::error::Error;
@@ -231,11 +231,32 @@ pub async fn serve(
     );
     eprintln!("serve: listening on http://{addr}");
 
-    let http = ConnBuilder::new(TokioExecutor::new());
+    // HTTP/1 only (the only protocol built in): the auto builder then skips
+    // its version sniffing, which reads the first bytes with no timeout, so
+    // the header read timeout covers a connection from its accept on.
+    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout);
+    let slots = Arc::new(Semaphore::new(
+        config.max_connections.get().min(Semaphore::MAX_PERMITS),
+    ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stopping_s3 = stopping.clone();
     let s3_loop = async {
-        while let Some((socket, _)) = accept(&listener, &mut stopping_s3, "serve").await {
+        loop {
+            // A slot first: while every slot is taken, new connections wait
+            // in the listener's backlog, and nothing spins.
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                _ = stopping_s3.changed() => break,
+            };
+            let Some((socket, _)) = accept(&listener, &mut stopping_s3, "serve").await else {
+                break;
+            };
             let s3 = service.clone();
             let logged =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -269,6 +290,7 @@ pub async fn serve(
             let conn = graceful.watch(conn.into_owned());
             tokio::spawn(async move {
                 let _ = conn.await;
+                drop(slot);
             });
         }
     };

@@ -62,6 +62,16 @@ impl Server {
     }
 
     async fn start_with(root: &Path, listener: tokio::net::TcpListener) -> Server {
+        Self::start_configured(root, listener, |_| {}).await
+    }
+
+    /// Starts a server as [`Server::start`] does, with `configure` applied
+    /// to its configuration last.
+    pub(crate) async fn start_configured(
+        root: &Path,
+        listener: tokio::net::TcpListener,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Server {
         let mut config = ServerConfig::default();
         config.root = root.to_owned();
         // S3 and `?torrent` only: torrents name the endpoint as a web seed,
@@ -72,6 +82,7 @@ impl Server {
                 .users
                 .push(User::new(access, secret, account).expect("valid user"));
         }
+        configure(&mut config);
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(config, Listeners::s3(listener), async {

@@ -1,0 +1,173 @@
+//! The HTTP front: keep-alive at full speed, and limits that hold against
+//! slow or hostile clients (header read timeout, connection slots).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use support::{Server, temp_root};
+
+/// Makes bucket `front` with a public-read 1 KiB object `public.bin`.
+async fn public_object(server: &Server) -> Vec<u8> {
+    let alice = server.alice();
+    alice.create_bucket("front").await.ok();
+    let body = support::pseudo_random(1024, 7);
+    alice
+        .put_object(
+            "front",
+            "public.bin",
+            &[("x-amz-acl", "public-read")],
+            body.clone(),
+        )
+        .await
+        .ok();
+    body
+}
+
+/// Reads one HTTP/1.1 answer (head and a `Content-Length` body) from
+/// `stream`, keeping bytes past it in `buf`: the status, the head and the
+/// body.
+async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String, Vec<u8>) {
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let length = head
+                .to_ascii_lowercase()
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:").map(str::to_owned))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                let body = buf[end + 4..end + 4 + length].to_vec();
+                buf.drain(..end + 4 + length);
+                let status = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .expect("a status line");
+                return (status, head, body);
+            }
+        }
+        let n = stream.read(&mut chunk).await.expect("read an answer");
+        assert!(n > 0, "the server closed the connection mid-answer");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// An anonymous GET of the public object on a new connection: its status.
+async fn health(addr: SocketAddr) -> u16 {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET /front/public.bin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("send");
+    let mut buf = Vec::new();
+    read_answer(&mut stream, &mut buf).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_gets_are_not_delayed() {
+    let temp = temp_root();
+    let server = Server::start(temp.path()).await;
+    let body = public_object(&server).await;
+    let addr = server.addr;
+
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let request = format!("GET /front/public.bin HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut buf = Vec::new();
+    let started = Instant::now();
+    for i in 0..50 {
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let (status, head, got) =
+            tokio::time::timeout(Duration::from_secs(5), read_answer(&mut stream, &mut buf))
+                .await
+                .expect("an answer within 5 s");
+        assert_eq!(status, 200, "request {i}: {head}");
+        assert_eq!(got, body, "request {i}");
+    }
+    let elapsed = started.elapsed();
+    eprintln!("50 keep-alive GETs of 1 KiB on one connection: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "50 keep-alive GETs took {elapsed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dripping_clients_neither_starve_nor_stay() {
+    const DRIPPERS: usize = 200;
+    let temp = temp_root();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let server = Server::start_configured(temp.path(), listener, |config| {
+        config.max_connections = NonZeroUsize::new(64).expect("not zero");
+        config.header_read_timeout = Some(Duration::from_secs(2));
+    })
+    .await;
+    public_object(&server).await;
+    let addr = server.addr;
+
+    // 200 connections, each sending a byte of a request head every 500 ms
+    // and never finishing it; each reports how long until it was closed.
+    let started = Instant::now();
+    let mut drippers = Vec::new();
+    for _ in 0..DRIPPERS {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        drippers.push(tokio::spawn(async move {
+            let mut stream = stream;
+            let head = b"GET /front/public.bin HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+            let mut byte = [0u8; 1];
+            // Bounded: 60 s of dripping at most.
+            for i in 0..120 {
+                let b = head.get(i).copied().unwrap_or(b'a');
+                if stream.write_all(&[b]).await.is_err() {
+                    return Some(started.elapsed());
+                }
+                match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut byte)).await
+                {
+                    Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+                    Ok(Ok(_)) => {} // an error answer (408); the close follows
+                    Err(_) => {}    // still open
+                }
+            }
+            None
+        }));
+    }
+
+    // Health requests on new connections, while the drippers hold every
+    // slot: answered once the timeout frees slots (200 / 64 rounds of 2 s).
+    for i in 0..3 {
+        let asked = Instant::now();
+        let status = tokio::time::timeout(Duration::from_secs(20), health(addr))
+            .await
+            .unwrap_or_else(|_| panic!("health request {i}: no answer within 20 s"));
+        assert_eq!(status, 200, "health request {i}");
+        eprintln!("health request {i} answered in {:?}", asked.elapsed());
+    }
+
+    let mut closed_at = Vec::new();
+    for d in drippers {
+        let at = d.await.expect("dripper").expect("closed by the server");
+        closed_at.push(at);
+    }
+    let last = closed_at.iter().max().copied().unwrap_or_default();
+    eprintln!("{DRIPPERS} dripping connections all closed by {last:?}");
+    assert!(
+        last < Duration::from_secs(30),
+        "last dripper closed at {last:?}"
+    );
+    // Still serving after the storm.
+    assert_eq!(health(addr).await, 200);
+    server.stop().await;
+}
