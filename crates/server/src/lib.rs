@@ -49,6 +49,7 @@
 
 mod config;
 mod error;
+mod front;
 mod ops;
 mod route;
 mod serve;

@@ -2,7 +2,6 @@
 //! project's HTTP adapter and torrent service.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use hyper::http::Extensions;
 use hyper::{HeaderMap, Method, Uri};
@@ -11,6 +10,7 @@ use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::Requester;
 
+use crate::front::{self, RequestId};
 use crate::ops::Service;
 use crate::store::Store;
 
@@ -19,8 +19,6 @@ pub(crate) struct TorrentRoute {
     pub(crate) torrents: Arc<Service>,
     pub(crate) config: AdapterConfig,
 }
-
-static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 impl TorrentRoute {
     fn requester(&self, req: &S3Request<Body>) -> Requester {
@@ -61,7 +59,12 @@ impl S3Route for TorrentRoute {
             Arc::clone(&self.torrents),
             self.config.clone(),
         );
-        let request_id = format!("{:016X}", REQUESTS.fetch_add(1, Ordering::Relaxed));
+        // The front gave every request its ID; a request that did not come
+        // through it (none does today) gets a new one.
+        let request_id = req
+            .extensions
+            .get::<RequestId>()
+            .map_or_else(front::request_id, |id| id.0.clone());
         let response = tokio::task::spawn_blocking(move || {
             s3torrent_http::handle(
                 &http_req,

@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Seeding, ServerConfig};
 use crate::error::Error;
+use crate::front;
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
@@ -190,7 +191,7 @@ pub async fn serve(
     builder.set_route(route::TorrentRoute {
         store: Arc::clone(&store),
         torrents: Arc::clone(&torrents),
-        config: AdapterConfig::new(config.base_domain.clone()),
+        config: AdapterConfig::new(config.base_domain.clone()).with_host_id(front::host_id()),
     });
     let service = builder.build();
 
@@ -231,6 +232,7 @@ pub async fn serve(
     );
     eprintln!("serve: listening on http://{addr}");
 
+    let host_id = front::host_id();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
     // its version sniffing, which reads the first bytes with no timeout, so
     // the header read timeout covers a connection from its accept on.
@@ -258,9 +260,11 @@ pub async fn serve(
                 break;
             };
             let s3 = service.clone();
-            let logged =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let host_id = host_id.clone();
+            let logged = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
                     let s3 = s3.clone();
+                    let host_id = host_id.clone();
                     let (method, path) = (
                         req.method().clone(),
                         req.uri()
@@ -269,9 +273,17 @@ pub async fn serve(
                             .unwrap_or_default(),
                     );
                     let started = Instant::now();
+                    let request_id = front::request_id();
+                    let early = front::screen(&mut req, &request_id);
+                    req.extensions_mut()
+                        .insert(front::RequestId(request_id.clone()));
                     async move {
-                        let resp = hyper::service::Service::call(&s3, req).await;
-                        if let Ok(r) = &resp {
+                        let mut resp = match early {
+                            Some(answer) => Ok(answer),
+                            None => hyper::service::Service::call(&s3, req).await,
+                        };
+                        if let Ok(r) = &mut resp {
+                            front::stamp(r, &request_id, &host_id);
                             let bytes = r
                                 .headers()
                                 .get(http::header::CONTENT_LENGTH)
@@ -285,7 +297,8 @@ pub async fn serve(
                         }
                         resp
                     }
-                });
+                },
+            );
             let conn = http.serve_connection(TokioIo::new(socket), logged);
             let conn = graceful.watch(conn.into_owned());
             tokio::spawn(async move {

@@ -367,6 +367,18 @@ impl Client {
         query: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> String {
+        self.presign_expiring(method, raw_path, query, headers, 600)
+    }
+
+    /// [`Client::presign_raw`] with `X-Amz-Expires` set to `expires` seconds.
+    pub(crate) fn presign_expiring(
+        &self,
+        method: &str,
+        raw_path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        expires: u64,
+    ) -> String {
         let Some((access, secret)) = &self.credentials else {
             let mut out = raw_path.to_owned();
             if !query.is_empty() {
@@ -411,7 +423,7 @@ impl Client {
             secret,
             None,
             "us-east-1",
-            600,
+            expires,
             query.iter().copied(),
             headers.iter().map(|(k, v)| (k.as_str(), *v)),
         );
