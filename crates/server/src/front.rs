@@ -34,6 +34,16 @@ pub(crate) const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 const HOST_ID: HeaderName = HeaderName::from_static("x-amz-id-2");
 
+/// In a request's extensions: its `Range` header is to be ignored, but the
+/// signature covers it, so it is dropped only once the signature is checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IgnoredRange;
+
+/// In a request's extensions, set only by the server after s3s checked the
+/// signature: the access key that signed it.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedAccessKey(pub(crate) String);
+
 /// A request's ID, in its extensions for the handlers that write it.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestId(pub(crate) String);
@@ -76,9 +86,14 @@ pub(crate) fn host_id() -> String {
 pub(crate) fn screen<B>(req: &mut Request<B>, request_id: &str) -> Option<Response<s3s::Body>> {
     if let Some(range) = req.headers().get(RANGE)
         && !range.to_str().is_ok_and(is_single_byte_range)
-        && !signs_range(req)
     {
-        req.headers_mut().remove(RANGE);
+        if signs_range(req) {
+            // The signature needs the header: it is dropped after the
+            // signature check (`route::TorrentRoute`).
+            req.extensions_mut().insert(IgnoredRange);
+        } else {
+            req.headers_mut().remove(RANGE);
+        }
     }
     if let Some(query) = req.uri().query()
         && let Some(expires) = query

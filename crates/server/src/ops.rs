@@ -52,11 +52,18 @@ fn timestamp(secs: i64) -> Timestamp {
 
 impl Server {
     fn requester<T>(&self, req: &S3Request<T>) -> Requester {
-        match req
+        // s3s's credentials, or, for a request the server re-dispatched
+        // after s3s checked its signature, the access key that signed it.
+        let access_key = req
             .credentials
             .as_ref()
-            .and_then(|c| self.store.user_by_access_key(&c.access_key))
-        {
+            .map(|c| c.access_key.as_str())
+            .or_else(|| {
+                req.extensions
+                    .get::<crate::front::VerifiedAccessKey>()
+                    .map(|k| k.0.as_str())
+            });
+        match access_key.and_then(|k| self.store.user_by_access_key(k)) {
             Some(user) => Requester::Authenticated(user.principal.clone()),
             None => Requester::Anonymous,
         }

@@ -10,7 +10,7 @@ use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::Requester;
 
-use crate::front::{self, RequestId};
+use crate::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
 use crate::ops::Service;
 use crate::store::Store;
 
@@ -18,6 +18,19 @@ pub(crate) struct TorrentRoute {
     pub(crate) store: Arc<Store>,
     pub(crate) torrents: Arc<Service>,
     pub(crate) config: AdapterConfig,
+    /// The operations without a signature check, for a GET or HEAD whose
+    /// signed `Range` header is to be ignored: called, after s3s checked
+    /// the signature, without the header and the signature, as the user
+    /// that signed.
+    pub(crate) verified: s3s::service::S3Service,
+}
+
+/// Whether `query` holds a `torrent` parameter.
+fn is_torrent(uri: &Uri) -> bool {
+    uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "torrent" || p.starts_with("torrent="))
+    })
 }
 
 impl TorrentRoute {
@@ -33,14 +46,65 @@ impl TorrentRoute {
     }
 }
 
+impl TorrentRoute {
+    /// A GET or HEAD whose signed `Range` is to be ignored: the operations
+    /// again, without `Range`, the signature's query parameters and
+    /// `Authorization`, as the access key s3s verified.
+    async fn without_range(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        let Some(credentials) = req.credentials.as_ref() else {
+            return Err(s3_error!(AccessDenied, "Signature is required"));
+        };
+        let mut uri = http::uri::Parts::from(req.uri.clone());
+        if let Some(pq) = &uri.path_and_query {
+            let kept: Vec<&str> = pq
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter(|p| !p.is_empty() && !p.starts_with("X-Amz-"))
+                .collect();
+            let rebuilt = if kept.is_empty() {
+                pq.path().to_owned()
+            } else {
+                format!("{}?{}", pq.path(), kept.join("&"))
+            };
+            uri.path_and_query = Some(
+                rebuilt
+                    .parse()
+                    .map_err(|e| s3_error!(InternalError, "rebuilding {rebuilt:?}: {e}"))?,
+            );
+        }
+        let uri = Uri::from_parts(uri)
+            .map_err(|e| s3_error!(InternalError, "rebuilding the request URI: {e}"))?;
+        let mut inner = http::Request::new(Body::empty());
+        *inner.method_mut() = req.method.clone();
+        *inner.uri_mut() = uri;
+        *inner.headers_mut() = req.headers.clone();
+        inner.headers_mut().remove(http::header::RANGE);
+        inner.headers_mut().remove(http::header::AUTHORIZATION);
+        inner
+            .extensions_mut()
+            .insert(VerifiedAccessKey(credentials.access_key.clone()));
+        if let Some(id) = req.extensions.get::<RequestId>() {
+            inner.extensions_mut().insert(id.clone());
+        }
+        let response = self
+            .verified
+            .call(inner)
+            .await
+            .map_err(|e| s3_error!(InternalError, "GetObject without its Range: {e:?}"))?;
+        let (parts, body) = response.into_parts();
+        let mut out = S3Response::new(body);
+        out.status = Some(parts.status);
+        out.headers = parts.headers;
+        Ok(out)
+    }
+}
+
 #[async_trait::async_trait]
 impl S3Route for TorrentRoute {
-    fn is_match(&self, method: &Method, uri: &Uri, _: &HeaderMap, _: &mut Extensions) -> bool {
+    fn is_match(&self, method: &Method, uri: &Uri, _: &HeaderMap, ext: &mut Extensions) -> bool {
         (method == Method::GET || method == Method::HEAD)
-            && uri.query().is_some_and(|q| {
-                q.split('&')
-                    .any(|p| p == "torrent" || p.starts_with("torrent="))
-            })
+            && (is_torrent(uri) || ext.get::<IgnoredRange>().is_some())
     }
 
     /// Anonymous requests are welcome: the torrent service applies the ACLs.
@@ -49,6 +113,9 @@ impl S3Route for TorrentRoute {
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        if !is_torrent(&req.uri) {
+            return self.without_range(req).await;
+        }
         let requester = self.requester(&req);
         let mut http_req = http::Request::new(());
         *http_req.method_mut() = req.method.clone();

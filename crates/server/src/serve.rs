@@ -178,11 +178,20 @@ pub async fn serve(
     ));
     let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
 
-    let mut builder = S3ServiceBuilder::new(Server {
+    let server = || Server {
         store: Arc::clone(&store),
         torrents: Arc::clone(&torrents),
         throttle: throttle.clone(),
-    });
+    };
+    // The same operations without a signature check, for a request whose
+    // signature the outer service has checked already and whose signed
+    // `Range` header is to be ignored (see `route::TorrentRoute`).
+    let mut verified = S3ServiceBuilder::new(server());
+    if let Some(domain) = &config.base_domain {
+        verified.set_host(BaseDomain(domain.to_ascii_lowercase()));
+    }
+    let verified = verified.build();
+    let mut builder = S3ServiceBuilder::new(server());
     builder.set_auth(auth);
     builder.set_access(ops::Access);
     if let Some(domain) = &config.base_domain {
@@ -192,6 +201,7 @@ pub async fn serve(
         store: Arc::clone(&store),
         torrents: Arc::clone(&torrents),
         config: AdapterConfig::new(config.base_domain.clone()).with_host_id(front::host_id()),
+        verified,
     });
     let service = builder.build();
 
