@@ -131,7 +131,7 @@ pub(crate) fn screen<B>(req: &mut Request<B>, request_id: &str) -> Option<Respon
             .and_then(|v| v.trim().parse::<u64>().ok())
         && declared > MAX_BODY
     {
-        return Some(error(
+        let mut refused = error(
             StatusCode::BAD_REQUEST,
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size",
@@ -139,7 +139,13 @@ pub(crate) fn screen<B>(req: &mut Request<B>, request_id: &str) -> Option<Respon
                 "<ProposedSize>{declared}</ProposedSize><MaxSizeAllowed>{MAX_BODY}</MaxSizeAllowed>"
             ),
             request_id,
-        ));
+        );
+        // Refused before its body, which is never read: the connection
+        // cannot carry another request.
+        refused
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        return Some(refused);
     }
     None
 }
@@ -251,9 +257,6 @@ fn error(
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-    // Refused before its body: the connection cannot be reused.
-    resp.headers_mut()
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     resp
 }
 
