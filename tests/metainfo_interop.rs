@@ -5,20 +5,13 @@
 mod support;
 
 use std::ffi::OsStr;
-use std::path::Path;
 
 use s3torrent_metainfo::{PieceHasher, PieceLength, Torrent, TorrentBuilder};
-use support::{have_program, have_python_module, python, random_bytes, run_torrent};
+use support::{have_program, have_python_module, python, random_bytes, run_torrent, write};
 
 /// Sizes around the piece boundaries of `piece`, and a few MiB.
 fn sizes(piece: usize) -> Vec<usize> {
     vec![1, piece - 1, piece, piece + 1, 3 * 1024 * 1024 + 7]
-}
-
-fn write(dir: &Path, name: &str, data: &[u8]) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, data).unwrap();
-    path
 }
 
 fn our_plain_torrent(name: &str, data: &[u8], piece_length: PieceLength) -> Torrent {

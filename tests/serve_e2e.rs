@@ -7,14 +7,14 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use s3torrent_metainfo::{Torrent, Verifier};
 use support::serve::{DEV, OTHER, Serve, boto, request};
-use support::{have_program, have_python_module, python, random_bytes};
+use support::{have_program, have_python_module, python, random_bytes, write};
 
 fn ready(test: &str) -> bool {
     have_python_module(test, "boto3") & have_python_module(test, "libtorrent")
@@ -56,12 +56,6 @@ fn describes(torrent: &Torrent, data: &[u8]) -> bool {
     let mut v = Verifier::new(torrent.info());
     v.update(data);
     v.finish().is_ok()
-}
-
-fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, data).unwrap();
-    p
 }
 
 const LT_INFO: &str = r#"

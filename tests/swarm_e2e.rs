@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
 use support::serve::{DEV, Serve, boto, request};
-use support::{have_program, have_python_module, python, random_bytes};
+use support::{have_program, have_python_module, python, random_bytes, write};
 
 /// The swarm's flags: peer seeding on ports of the system's choosing.
 const PEER: &[&str] = &[
@@ -29,12 +29,6 @@ const PEER: &[&str] = &[
     "--peer-listen",
     "127.0.0.1:0",
 ];
-
-fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, data).unwrap();
-    path
-}
 
 /// A serve in peer mode with one public object: its torrent, saved as
 /// `DIR/object.torrent`.

@@ -10,22 +10,16 @@
 mod support;
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use s3torrent_metainfo::{
     Files, HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
     hash_source_versioned, verify_source,
 };
-use support::{have_python_module, python, random_bytes, run_torrent};
+use support::{have_python_module, python, random_bytes, run_torrent, write};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, data).unwrap();
-    path
 }
 
 /// libtorrent's `create_torrent` over one file: prints, per file size, the

@@ -75,6 +75,13 @@ pub(crate) fn run_torrent(subcommand: &str, args: &[&std::ffi::OsStr]) -> Output
         .expect("s3torrent runs")
 }
 
+/// Writes `data` to `dir/name` and returns the path.
+pub(crate) fn write(dir: &std::path::Path, name: &str, data: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, data).expect("write a test file");
+    path
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
 pub(crate) fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
