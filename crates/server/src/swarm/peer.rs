@@ -36,6 +36,9 @@ const DIAL_QUEUE: usize = 256;
 /// How long a dial may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The verified pieces one seeded torrent keeps in memory.
+const SEED_CACHE_BYTES: u64 = 8 << 20;
+
 /// What one round of writing may take without a rate limit.
 const UNTHROTTLED_BUDGET: usize = 256 * 1024;
 
@@ -72,6 +75,9 @@ impl PeerEdge {
     pub(crate) fn new(swarm: Arc<Swarm>, throttle: Option<Arc<Throttle>>) -> PeerEdge {
         let mut options = SeedOptions::default();
         options.mode = SeedMode::SuperSeed;
+        // Each torrent being seeded keeps its own cache of verified pieces
+        // (at least one piece); the page cache is the second level.
+        options.cache_bytes = SEED_CACHE_BYTES;
         let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
         PeerEdge {
             swarm,
