@@ -282,20 +282,19 @@ impl Torrent {
 
     /// Every tracker once, in order: the `announce-list` tiers when present
     /// (as BEP 12 says clients use them instead of `announce`), else `announce`.
+    /// Linear in the number of trackers (a set remembers those seen).
     pub fn trackers(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        let from_list = self.announce_list.iter().flatten().map(String::as_str);
         let all: Vec<&str> = if self.announce_list.is_empty() {
             self.announce.iter().map(String::as_str).collect()
         } else {
-            from_list.collect()
+            self.announce_list
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .collect()
         };
-        for t in all {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::with_capacity(all.len());
+        all.into_iter().filter(|t| seen.insert(*t)).collect()
     }
 
     /// `url-list` (BEP 19 web seeds), whether written as one string or a list.
