@@ -59,9 +59,74 @@ pub(crate) struct ServeArgs {
     /// keep-alive connection is kept), in seconds; 0 waits for ever.
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
     header_timeout: u64,
+    /// How the per-request, per-announce and per-peer-connection lines (and
+    /// warnings) are written to stderr: `text`, or `json` (one object a
+    /// line). The start-up lines are plain text either way.
+    #[arg(long, value_name = "text|json", default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// `TIME LEVEL TARGET: MESSAGE field=value ...`.
+    Text,
+    /// One JSON object a line, the fields at its top level.
+    Json,
+}
+
+/// Installs the global `tracing` subscriber: the fmt layer over a
+/// non-blocking stderr, so that a request never waits on a write to stderr
+/// (a worker thread writes the lines). Lines are never dropped: were the
+/// worker 128,000 lines behind, loggers would wait for it. The guard flushes
+/// what is queued when it is dropped; keep it until the process ends.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("s3torrent-log")
+        .finish(std::io::stderr());
+    let (text, json) = match format {
+        LogFormat::Text => (
+            Some(tracing_subscriber::fmt::layer().with_writer(writer)),
+            None,
+        ),
+        LogFormat::Json => (
+            None,
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false),
+            ),
+        ),
+    };
+    // The server's own events only (targets `serve`, `tracker`, `peer`): s3s
+    // logs every refused anonymous request as an error, which it is not here.
+    let ours = tracing_subscriber::filter::Targets::new()
+        .with_target("serve", tracing::Level::INFO)
+        .with_target("tracker", tracing::Level::INFO)
+        .with_target("peer", tracing::Level::INFO);
+    let installed = tracing_subscriber::registry()
+        .with(text)
+        .with(json)
+        .with(ours)
+        .try_init();
+    if let Err(e) = installed {
+        eprintln!("serve: warning: logging not set up: {e}");
+    }
+    guard
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
+    // Declared first, so dropped last: after the runtime (and whatever its
+    // tasks still log) is gone, on every return from here, Ctrl-C included
+    // (the server returns from a graceful shutdown), it flushes the last lines.
+    let _log_guard = init_logging(args.log_format);
     let mut config = ServerConfig::default();
     config.root = args.root;
     config.base_domain = args.base_domain;
@@ -80,13 +145,18 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         .unwrap_or(u64::MAX)
         .saturating_add(64);
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) if limit < wanted => eprintln!(
-            "serve: warning: open files limited to {limit}, below --max-connections {} and the \
-             files it serves",
-            args.max_connections
+        Ok(limit) if limit < wanted => tracing::warn!(
+            target: "serve",
+            limit,
+            max_connections = args.max_connections.get(),
+            "open files limited below --max-connections and the files it serves"
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("serve: warning: cannot raise the open files limit: {e}"),
+        Err(e) => tracing::warn!(
+            target: "serve",
+            error = %e,
+            "cannot raise the open files limit"
+        ),
     }
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;

@@ -235,6 +235,11 @@ pub async fn serve(
         eprintln!("serve: seeding peer on {peer_addr}");
     }
 
+    // The start-up lines stay plain `eprintln!`, whatever the log format:
+    // they are few, not on any hot path, and scripts and the end-to-end
+    // tests wait for `serve: listening on http://ADDR` as a line of its own.
+    // Everything logged per request, announce or peer connection, and every
+    // warning, is a `tracing` event.
     eprintln!("serve: root {}", config.root.display());
     eprintln!(
         "serve: ?torrent answers {} torrents, seeding {}",
@@ -266,7 +271,7 @@ pub async fn serve(
                 },
                 _ = stopping_s3.changed() => break,
             };
-            let Some((socket, _)) = accept(&listener, &mut stopping_s3, "serve").await else {
+            let Some((socket, client)) = accept(&listener, &mut stopping_s3, "serve").await else {
                 break;
             };
             let s3 = service.clone();
@@ -294,15 +299,25 @@ pub async fn serve(
                         };
                         if let Ok(r) = &mut resp {
                             front::stamp(r, &request_id, &host_id);
-                            let bytes = r
+                            // The body's declared length, or its exact size
+                            // (what hyper will declare); absent (not logged)
+                            // for a streamed answer of unknown length.
+                            let bytes: Option<u64> = r
                                 .headers()
                                 .get(http::header::CONTENT_LENGTH)
                                 .and_then(|v| v.to_str().ok())
-                                .unwrap_or("-");
-                            eprintln!(
-                                "{method} {path} {} {bytes} {:.1}ms",
-                                r.status().as_u16(),
-                                started.elapsed().as_secs_f64() * 1000.0
+                                .and_then(|v| v.parse().ok())
+                                .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
+                            tracing::info!(
+                                target: "serve",
+                                %method,
+                                path,
+                                status = r.status().as_u16(),
+                                bytes,
+                                ms = millis(started),
+                                request_id,
+                                %client,
+                                "request"
                             );
                         }
                         resp
@@ -332,6 +347,11 @@ pub async fn serve(
         let _ = tokio::time::timeout(DRAIN, edge).await;
     }
     Ok(())
+}
+
+/// The milliseconds since `started`, to the microsecond, for a log field.
+pub(crate) fn millis(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// The tracker's announce interval: short, so that clients hear of new
@@ -364,7 +384,7 @@ pub(crate) async fn accept(
                 Err(e) => {
                     failures += 1;
                     if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                        eprintln!("{what}: accept failed ({failures} times): {e}");
+                        tracing::warn!(target: "serve", listener = what, failures, error = %e, "accept failed");
                         last_logged = Some(Instant::now());
                         failures = 0;
                     }

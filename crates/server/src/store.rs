@@ -654,7 +654,7 @@ impl TorrentCache for DbCache {
             .0
             .put_torrent(&cache_id(&key), &stored, &key.bucket, &key.key)
         {
-            eprintln!("serve: caching a torrent failed: {e}");
+            tracing::warn!(target: "serve", error = %e, "caching a torrent failed");
         }
     }
 
@@ -677,7 +677,7 @@ impl TorrentCache for DbCache {
             txn.commit().map_err(internal)
         })();
         if let Err(e) = result {
-            eprintln!("serve: forgetting torrents failed: {e}");
+            tracing::warn!(target: "serve", error = %e, "forgetting torrents failed");
         }
     }
 }

@@ -262,7 +262,7 @@ impl Server {
                 Ok(meta) => meta,
                 Err(e) => {
                     if let Err(e) = store.release_upload(&b, &k, &id) {
-                        eprintln!("serve: releasing upload {id} failed: {e}");
+                        tracing::warn!(target: "serve", upload = %id, error = %e, "releasing an upload failed");
                     }
                     return Err(e);
                 }
@@ -273,7 +273,7 @@ impl Server {
                 let _ = service.store_hashes(&b, &object, &h.finish());
             }
             if let Err(e) = store.remove_upload(&b, &k, &id, true) {
-                eprintln!("serve: removing the parts of upload {id} failed: {e:?}");
+                tracing::warn!(target: "serve", upload = %id, error = ?e, "removing the parts of an upload failed");
             }
             Ok(meta.etag)
         });

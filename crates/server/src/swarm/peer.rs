@@ -179,7 +179,7 @@ pub(crate) async fn serve_peers(
     }
     while let Some((socket, remote)) = accept(&listener, &mut shutdown, "peer").await {
         if !edge.admit() {
-            eprintln!("peer: {remote} refused: too many connections");
+            tracing::warn!(target: "peer", client = %remote, "refused: too many connections");
             continue;
         }
         let started = Instant::now();
@@ -252,7 +252,7 @@ impl PeerEdge {
     /// Gives back the slot of a dial that never became a connection.
     fn release(&self, addr: SocketAddr, why: &str) {
         self.connections.fetch_sub(1, Ordering::AcqRel);
-        eprintln!("peer: {addr} (dialed) {why}");
+        tracing::info!(target: "peer", client = %addr, dialed = true, outcome = why, "connection");
     }
 }
 
@@ -266,23 +266,26 @@ async fn run(
     stop: watch::Receiver<bool>,
 ) {
     let started = Instant::now();
-    let direction = if seeding.is_some() { " (dialed)" } else { "" };
+    let dialed = seeding.is_some();
     let outcome = drive(&edge, &mut conn, socket, seeding, stop).await;
     edge.connections.fetch_sub(1, Ordering::AcqRel);
     let stats = conn.stats();
-    let hash = conn
-        .peer()
-        .map_or_else(|| "-".to_owned(), |h| h.info_hash.to_hex());
-    eprintln!(
-        "peer: {remote}{direction} {hash} sent {} bytes ({} blocks) received {} bytes {:.1}s {}",
-        stats.payload_sent,
-        stats.blocks_sent,
-        stats.bytes_received,
-        started.elapsed().as_secs_f64(),
-        match outcome {
-            Ok(why) => why,
-            Err(why) => format!("closed: {why}"),
-        },
+    let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
+    let outcome = match outcome {
+        Ok(why) => why,
+        Err(why) => format!("closed: {why}"),
+    };
+    tracing::info!(
+        target: "peer",
+        client = %remote,
+        dialed,
+        info_hash,
+        sent = stats.payload_sent,
+        blocks = stats.blocks_sent,
+        received = stats.bytes_received,
+        ms = crate::serve::millis(started),
+        outcome,
+        "connection"
     );
 }
 

@@ -136,16 +136,21 @@ fn log_announce(
     response: &http::Response<Bytes>,
     started: Instant,
 ) {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
     let path = req.uri().path();
-    let (hash, outcome) = match seen {
-        Some((h, Decision::Allow)) => (h.to_hex(), "served".to_owned()),
-        Some((h, Decision::Refuse(reason))) => (h.to_hex(), format!("refused: {reason}")),
-        None => ("-".into(), "not asked".into()),
+    let (info_hash, outcome) = match seen {
+        Some((h, Decision::Allow)) => (Some(h.to_hex()), "served".to_owned()),
+        Some((h, Decision::Refuse(reason))) => (Some(h.to_hex()), format!("refused: {reason}")),
+        None => (None, "not asked".into()),
     };
-    eprintln!(
-        "tracker: {remote} {path} {hash} {} {} bytes {outcome} {ms:.1}ms",
-        response.status().as_u16(),
-        response.body().len(),
+    tracing::info!(
+        target: "tracker",
+        client = %remote,
+        path,
+        info_hash,
+        status = response.status().as_u16(),
+        bytes = response.body().len(),
+        outcome,
+        ms = crate::serve::millis(started),
+        "announce"
     );
 }
