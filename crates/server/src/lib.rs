@@ -19,6 +19,13 @@
 //!   connections until a shutdown future completes; `--seed-rate` is one
 //!   budget for everything uploaded.
 //!
+//! - **Logs** are [`tracing`](https://docs.rs/tracing) events, one per
+//!   request (target `serve`), announce (`tracker`) and peer connection
+//!   (`peer`), with fields; install a subscriber to see them (the
+//!   `s3torrent` binary writes them to stderr, as text or JSON). The
+//!   start-up lines, `serve: listening on http://ADDR` last, go to stderr
+//!   directly.
+//!
 //! A host or a test runs it in-process on listeners it bound itself:
 //!
 //! ```no_run
