@@ -583,6 +583,7 @@ impl Store {
         &self,
         id: &str,
         stored: &StoredTorrent,
+        hashes: &[InfoHash],
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<(), S3Error> {
@@ -592,7 +593,6 @@ impl Store {
             key: key.as_str().to_owned(),
         })
         .map_err(internal)?;
-        let hashes = torrent_info_hashes(&stored.bytes);
         let txn = self.db.begin_write().map_err(internal)?;
         {
             let mut torrents = txn.open_table(TORRENTS).map_err(internal)?;
@@ -612,15 +612,12 @@ impl Store {
 
 /// The info-hashes peers use for a torrent: the v1 one, and the v2 one
 /// truncated to 20 bytes (a hybrid torrent has both).
-pub(crate) fn torrent_info_hashes(bytes: &[u8]) -> Vec<InfoHash> {
-    match Torrent::from_bytes(bytes.to_vec()) {
-        Ok(t) => t
-            .info_hash_v1()
-            .into_iter()
-            .chain(t.info_hash_v2().map(|h| h.truncated()))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+pub(crate) fn peer_info_hashes(torrent: &Torrent) -> Vec<InfoHash> {
+    torrent
+        .info_hash_v1()
+        .into_iter()
+        .chain(torrent.info_hash_v2().map(|h| h.truncated()))
+        .collect()
 }
 
 /// Cached torrents in the database, so they survive a restart.
@@ -645,6 +642,10 @@ impl TorrentCache for DbCache {
     }
 
     fn put(&self, key: CacheKey, torrent: CachedTorrent) {
+        // The service caches only torrents it built, which parse.
+        let hashes = Torrent::from_bytes(torrent.bytes.clone())
+            .map(|t| peer_info_hashes(&t))
+            .unwrap_or_default();
         let stored = StoredTorrent {
             bytes: torrent.bytes.to_vec(),
             info_hash: torrent.info_hash.to_hex(),
@@ -652,7 +653,7 @@ impl TorrentCache for DbCache {
         };
         if let Err(e) = self
             .0
-            .put_torrent(&cache_id(&key), &stored, &key.bucket, &key.key)
+            .put_torrent(&cache_id(&key), &stored, &hashes, &key.bucket, &key.key)
         {
             tracing::warn!(target: "serve", error = %e, "caching a torrent failed");
         }

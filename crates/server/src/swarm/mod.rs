@@ -1,7 +1,8 @@
 //! The swarm: the endpoint's own tracker and seeding peer, serving an
 //! info-hash only while its torrent could be fetched anonymously.
 //!
-//! Both ask [`Swarm::lookup`], which applies `?torrent`'s own rules: the
+//! Both ask [`Swarm::lookup`] (a connection already seeding re-asks only
+//! [`Swarm::decide`], and compares the ETag), which applies `?torrent`'s own rules: the
 //! object exists and is unchanged (its cached torrent, keyed by its ETag,
 //! still has this info-hash), its ACL grants anonymous READ, and its bucket
 //! is not requester-pays. A lookup never hashes: an info-hash whose torrent
@@ -16,7 +17,7 @@ use s3torrent_metainfo::{InfoHash, Torrent};
 use s3torrent_s3::{BucketName, ObjectInfo, Requester, TorrentCache, TorrentRequest};
 
 use crate::ops::Service;
-use crate::store::{Store, torrent_info_hashes};
+use crate::store::{Store, peer_info_hashes};
 
 pub(crate) use self::peer::{PeerEdge, serve_peers};
 pub(crate) use self::tracker::serve_tracker;
@@ -38,9 +39,11 @@ pub(crate) struct Swarm {
 }
 
 impl Swarm {
-    /// The object `info_hash` names, if it is served to anyone now; or why
-    /// not, in words for a tracker's `failure reason` and the log.
-    pub(crate) fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
+    /// The bucket and object version `info_hash` points at, if that object
+    /// is served to anyone now (`?torrent`'s decision for an anonymous
+    /// requester); or why not, in words for a tracker's `failure reason`
+    /// and the log. It does not look at the torrent.
+    pub(crate) fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
         let Some((bucket, key)) = self.store.swarm_target(info_hash) else {
             return Err("unknown info_hash: no torrent of this endpoint has it".into());
         };
@@ -49,16 +52,24 @@ impl Swarm {
             .torrents
             .plan(&*self.store, &req)
             .map_err(|e| format!("not served: {} ({})", e.message(), e.code().as_str()))?;
-        let cache_key = self.torrents.cache_key(&plan.bucket, &plan.object);
+        Ok((plan.bucket, plan.object))
+    }
+
+    /// The object `info_hash` names and its torrent, if it is served to
+    /// anyone now and unchanged: the torrent cached for the object as it is
+    /// now has this info-hash.
+    pub(crate) fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
+        let (bucket, object) = self.decide(info_hash)?;
+        let cache_key = self.torrents.cache_key(&bucket, &object);
         let stale = || "not served: the object changed since this torrent was made".to_owned();
         let cached = self.torrents.cache().get(&cache_key).ok_or_else(stale)?;
-        if !torrent_info_hashes(&cached.bytes).contains(info_hash) {
+        let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
+        if !peer_info_hashes(&torrent).contains(info_hash) {
             return Err(stale());
         }
-        let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
         Ok(Target {
-            bucket: plan.bucket,
-            object: plan.object,
+            bucket,
+            object,
             torrent,
         })
     }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::Swarm;
 use super::stopped;
 use crate::serve::accept;
+use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;
 
 /// How often a connection checks that its object is still served as it was
@@ -141,21 +142,18 @@ impl PeerEdge {
             etag: target.object.etag,
         });
         seeds.retain(|_, s| s.strong_count() > 0);
-        let t = &target.torrent;
-        for hash in t
-            .info_hash_v1()
-            .into_iter()
-            .chain(t.info_hash_v2().map(|h| h.truncated()))
-        {
+        for hash in peer_info_hashes(&target.torrent) {
             seeds.insert(hash, Arc::downgrade(&seeding));
         }
         Ok(seeding)
     }
 
-    /// Whether `seeding` is still what `info_hash` serves.
+    /// Whether `seeding` is still what `info_hash` serves: the object is
+    /// still served, and still the version it was (its ETag), so its
+    /// torrent has not changed either; the torrent need not be read again.
     fn still_served(&self, info_hash: &InfoHash, seeding: &Seeding) -> Result<(), String> {
-        let target = self.swarm.lookup(info_hash)?;
-        if target.object.etag != seeding.etag {
+        let (_, object) = self.swarm.decide(info_hash)?;
+        if object.etag != seeding.etag {
             return Err("not served: the object changed".into());
         }
         Ok(())

@@ -11,7 +11,9 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use s3torrent_metainfo::InfoHash;
-use s3torrent_tracker::{Decision, Event, RequestContext, Tracker, handle, parse_announce};
+use s3torrent_tracker::{
+    Decision, Event, QueryLimits, RequestContext, Tracker, handle, parse_announce,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -33,6 +35,15 @@ pub(crate) async fn serve_tracker(
     edge: Arc<PeerEdge>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The tracker's query limits do not change: the dialer reads them here.
+    let limits = Arc::new(
+        tracker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .config()
+            .query
+            .clone(),
+    );
     loop {
         let Some((socket, remote)) = accept(&listener, &mut shutdown, "tracker").await else {
             return;
@@ -45,11 +56,20 @@ pub(crate) async fn serve_tracker(
         };
         let ctx =
             RequestContext::new(remote).with_endpoint_seed(SocketAddr::new(seed_ip, peer.port()));
-        let (swarm, tracker, edge) = (Arc::clone(&swarm), Arc::clone(&tracker), Arc::clone(&edge));
+        let (swarm, tracker, edge, limits) = (
+            Arc::clone(&swarm),
+            Arc::clone(&tracker),
+            Arc::clone(&edge),
+            Arc::clone(&limits),
+        );
         let service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (swarm, tracker, edge) =
-                    (Arc::clone(&swarm), Arc::clone(&tracker), Arc::clone(&edge));
+                let (swarm, tracker, edge, limits) = (
+                    Arc::clone(&swarm),
+                    Arc::clone(&tracker),
+                    Arc::clone(&edge),
+                    Arc::clone(&limits),
+                );
                 let req = req.map(|_| ());
                 async move {
                     let started = Instant::now();
@@ -67,7 +87,7 @@ pub(crate) async fn serve_tracker(
                             })
                         };
                         if let Some((info_hash, Decision::Allow)) = &seen {
-                            offer_leecher(&edge, &req, remote, *info_hash, &tracker);
+                            offer_leecher(&edge, &req, remote, *info_hash, &limits);
                         }
                         log_announce(&req, remote, seen, &response, started);
                         response
@@ -108,15 +128,9 @@ fn offer_leecher(
     req: &http::Request<()>,
     remote: SocketAddr,
     info_hash: InfoHash,
-    tracker: &Mutex<Tracker>,
+    limits: &QueryLimits,
 ) {
-    let limits = tracker
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .config()
-        .query
-        .clone();
-    let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), &limits) else {
+    let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), limits) else {
         return;
     };
     if announce.left > 0 && announce.event != Event::Stopped {
