@@ -50,23 +50,28 @@ fn timestamp(secs: i64) -> Timestamp {
     Timestamp::from(UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
 }
 
+/// Who sent `req`: the user whose access key signed it (as s3s verified
+/// it, or, for a request the server re-dispatched after s3s checked its
+/// signature, as the server noted it), or the anonymous requester.
+pub(crate) fn requester_of<T>(store: &Store, req: &S3Request<T>) -> Requester {
+    let access_key = req
+        .credentials
+        .as_ref()
+        .map(|c| c.access_key.as_str())
+        .or_else(|| {
+            req.extensions
+                .get::<crate::front::VerifiedAccessKey>()
+                .map(|k| k.0.as_str())
+        });
+    match access_key.and_then(|k| store.user_by_access_key(k)) {
+        Some(user) => Requester::Authenticated(user.principal.clone()),
+        None => Requester::Anonymous,
+    }
+}
+
 impl Server {
     fn requester<T>(&self, req: &S3Request<T>) -> Requester {
-        // s3s's credentials, or, for a request the server re-dispatched
-        // after s3s checked its signature, the access key that signed it.
-        let access_key = req
-            .credentials
-            .as_ref()
-            .map(|c| c.access_key.as_str())
-            .or_else(|| {
-                req.extensions
-                    .get::<crate::front::VerifiedAccessKey>()
-                    .map(|k| k.0.as_str())
-            });
-        match access_key.and_then(|k| self.store.user_by_access_key(k)) {
-            Some(user) => Requester::Authenticated(user.principal.clone()),
-            None => Requester::Anonymous,
-        }
+        requester_of(&self.store, req)
     }
 
     fn principal<T>(&self, req: &S3Request<T>) -> S3Result<Principal> {

@@ -8,7 +8,6 @@ use hyper::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_http::AdapterConfig;
-use s3torrent_s3::Requester;
 
 use crate::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
 use crate::ops::Service;
@@ -31,19 +30,6 @@ fn is_torrent(uri: &Uri) -> bool {
         q.split('&')
             .any(|p| p == "torrent" || p.starts_with("torrent="))
     })
-}
-
-impl TorrentRoute {
-    fn requester(&self, req: &S3Request<Body>) -> Requester {
-        match req
-            .credentials
-            .as_ref()
-            .and_then(|c| self.store.user_by_access_key(&c.access_key))
-        {
-            Some(u) => Requester::Authenticated(u.principal.clone()),
-            None => Requester::Anonymous,
-        }
-    }
 }
 
 impl TorrentRoute {
@@ -116,7 +102,7 @@ impl S3Route for TorrentRoute {
         if !is_torrent(&req.uri) {
             return self.without_range(req).await;
         }
-        let requester = self.requester(&req);
+        let requester = crate::ops::requester_of(&self.store, &req);
         let mut http_req = http::Request::new(());
         *http_req.method_mut() = req.method.clone();
         *http_req.uri_mut() = req.uri.clone();
