@@ -10,28 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use support::{Response, Server, key_path, tag, temp_root};
 
-/// Bucket `answers` with a public-read 100-byte object `public.bin`.
-async fn public_object(server: &Server) -> Vec<u8> {
-    let alice = server.alice();
-    alice.create_bucket("answers").await.ok();
-    let body = support::pseudo_random(100, 3);
-    alice
-        .put_object(
-            "answers",
-            "public.bin",
-            &[("x-amz-acl", "public-read")],
-            body.clone(),
-        )
-        .await
-        .ok();
-    body
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_ranges_are_ignored_unsatisfiable_ones_are_416() {
     let temp = temp_root();
     let server = Server::start(temp.path()).await;
-    let body = public_object(&server).await;
+    let body = support::public_object(&server, "answers", 100, 3).await;
     let path = key_path("answers", "public.bin");
     let alice = server.alice();
 
@@ -120,7 +103,7 @@ async fn malformed_ranges_are_ignored_unsatisfiable_ones_are_416() {
 async fn presigned_urls_live_a_week_at_most() {
     let temp = temp_root();
     let server = Server::start(temp.path()).await;
-    public_object(&server).await;
+    support::public_object(&server, "answers", 100, 3).await;
     let path = key_path("answers", "public.bin");
     let alice = server.alice();
 

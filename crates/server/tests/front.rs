@@ -12,23 +12,6 @@ use tokio::net::TcpStream;
 
 use support::{Server, temp_root};
 
-/// Makes bucket `front` with a public-read 1 KiB object `public.bin`.
-async fn public_object(server: &Server) -> Vec<u8> {
-    let alice = server.alice();
-    alice.create_bucket("front").await.ok();
-    let body = support::pseudo_random(1024, 7);
-    alice
-        .put_object(
-            "front",
-            "public.bin",
-            &[("x-amz-acl", "public-read")],
-            body.clone(),
-        )
-        .await
-        .ok();
-    body
-}
-
 /// Reads one HTTP/1.1 answer (head and a `Content-Length` body) from
 /// `stream`, keeping bytes past it in `buf`: the status, the head and the
 /// body.
@@ -78,7 +61,7 @@ async fn health(addr: SocketAddr) -> u16 {
 async fn keep_alive_gets_are_not_delayed() {
     let temp = temp_root();
     let server = Server::start(temp.path()).await;
-    let body = public_object(&server).await;
+    let body = support::public_object(&server, "front", 1024, 7).await;
     let addr = server.addr;
 
     let mut stream = TcpStream::connect(addr).await.expect("connect");
@@ -115,7 +98,7 @@ async fn dripping_clients_neither_starve_nor_stay() {
         config.header_read_timeout = Some(Duration::from_secs(2));
     })
     .await;
-    public_object(&server).await;
+    support::public_object(&server, "front", 1024, 7).await;
     let addr = server.addr;
 
     // 200 connections, each sending a byte of a request head every 500 ms

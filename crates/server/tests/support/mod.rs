@@ -316,6 +316,24 @@ pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
     md5::Md5::digest(data).into()
 }
 
+/// Makes `bucket` (Alice's) with a public-read object `public.bin` of `len`
+/// pseudo-random bytes, and returns them.
+pub(crate) async fn public_object(server: &Server, bucket: &str, len: usize, seed: u64) -> Vec<u8> {
+    let alice = server.alice();
+    alice.create_bucket(bucket).await.ok();
+    let body = pseudo_random(len, seed);
+    alice
+        .put_object(
+            bucket,
+            "public.bin",
+            &[("x-amz-acl", "public-read")],
+            body.clone(),
+        )
+        .await
+        .ok();
+    body
+}
+
 /// Bytes that do not repeat with a short period (an xorshift stream).
 pub(crate) fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
