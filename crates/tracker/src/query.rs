@@ -137,11 +137,9 @@ pub(crate) fn check_unknown(p: &RawParam<'_>) -> Result<()> {
     decode(p.value, p.value_at, || shown(p.name, 32), |_| {})
 }
 
-/// Decodes exactly `N` bytes, or says how many there were.
-pub(crate) fn decode_fixed<const N: usize>(
-    p: &RawParam<'_>,
-    param: &'static str,
-) -> Result<[u8; N]> {
+/// Decodes into an array of `N` bytes; also returns the decoded length,
+/// which may be more than `N` (the bytes past `N` are counted, not kept).
+fn decode_array<const N: usize>(p: &RawParam<'_>, param: &'static str) -> Result<([u8; N], usize)> {
     let mut out = [0u8; N];
     let mut len = 0usize;
     decode(
@@ -155,6 +153,15 @@ pub(crate) fn decode_fixed<const N: usize>(
             len = len.saturating_add(1);
         },
     )?;
+    Ok((out, len))
+}
+
+/// Decodes exactly `N` bytes, or says how many there were.
+pub(crate) fn decode_fixed<const N: usize>(
+    p: &RawParam<'_>,
+    param: &'static str,
+) -> Result<[u8; N]> {
+    let (out, len) = decode_array::<N>(p, param)?;
     if len != N {
         return Err(Error::Length {
             param,
@@ -202,19 +209,7 @@ pub(crate) fn decode_word<const N: usize>(
     p: &RawParam<'_>,
     param: &'static str,
 ) -> Result<Option<([u8; N], usize)>> {
-    let mut out = [0u8; N];
-    let mut len = 0usize;
-    decode(
-        p.value,
-        p.value_at,
-        || param.to_owned(),
-        |b| {
-            if let Some(slot) = out.get_mut(len) {
-                *slot = b;
-            }
-            len = len.saturating_add(1);
-        },
-    )?;
+    let (out, len) = decode_array::<N>(p, param)?;
     Ok((len <= N).then_some((out, len)))
 }
 
