@@ -2,6 +2,7 @@
 
 mod multipart;
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,8 @@ use s3torrent_s3::{
     Principal, Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::store::{Expected, Headers, Preconditions, Snapshot, WriteError};
 
 use crate::store::{DbCache, ObjectMeta, Store, hex, write_all};
 use crate::throttle::Throttle;
@@ -202,7 +205,7 @@ impl Server {
         requester: Requester,
         request_payer: bool,
         expected_owner: Option<String>,
-    ) -> S3Result<(ObjectMeta, std::path::PathBuf, bool)> {
+    ) -> S3Result<(Snapshot, bool)> {
         let (bucket, key) = Self::names(req_bucket, Some(req_key))?;
         let key = key.expect("given");
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
@@ -219,15 +222,15 @@ impl Server {
             {
                 return Err(S3Error::new(ErrorCode::AccessDenied, treq.resource()));
             }
-            let found = s.object_meta(&bucket, &key)?;
+            let found = s.snapshot(&bucket, &key)?;
             let lookup = match &found {
-                Some((meta, _)) => ObjectLookup::Found(s.object_info(&info, &key, meta)),
+                Some(snap) => ObjectLookup::Found(s.object_info(&info, &key, &snap.meta)),
                 None => ObjectLookup::NoSuchKey,
             };
             let access = authorize_read(&treq, &info, &lookup)?;
             let charged = access.request_charged;
-            let (meta, path) = found.expect("authorized objects exist");
-            Ok((meta, path, charged))
+            let snap = found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
+            Ok((snap, charged))
         })
         .await
     }
@@ -265,8 +268,17 @@ impl S3 for Server {
             });
         }
         let b = bucket.clone();
-        self.blocking(move |s| s.create_bucket(&b, &owner, acl, now()))
-            .await?;
+        let me = owner.account_id;
+        if let Err(existing) = self
+            .blocking(move |s| s.create_bucket(&b, &owner, acl, now()))
+            .await?
+        {
+            return Err(if existing.account_id == me {
+                s3_error!(BucketAlreadyOwnedByYou)
+            } else {
+                s3_error!(BucketAlreadyExists)
+            });
+        }
         Ok(S3Response::new(dto::CreateBucketOutput {
             location: Some(format!("/{bucket}")),
         }))
@@ -367,9 +379,20 @@ impl S3 for Server {
         let info = self.bucket(&bucket).await?;
         Self::bucket_allows(&requester, &info, Permission::Write)?;
         let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
-        {
+        let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let headers = headers_of(
+            input.cache_control.clone(),
+            input.content_disposition.clone(),
+            input.content_encoding.clone(),
+            input.content_language.clone(),
+            input.expires.as_ref(),
+            input.metadata.clone(),
+        );
+        if conditions.if_match.is_some() {
+            // A hand-placed file is adopted (hashed) first, so that its ETag
+            // can be compared in the commit.
             let (b, k) = (bucket.clone(), key.clone());
-            self.blocking(move |s| s.object_path(&b, &k).map(drop))
+            self.blocking(move |s| s.object_meta(&b, &k).map(drop))
                 .await?;
         }
         // Hash at upload: the piece length is known from Content-Length (and
@@ -388,19 +411,22 @@ impl S3 for Server {
             .await?;
         let (size, temp) = (received.size, received.temp.0.clone());
         let etag = received.md5.clone();
-        let meta = ObjectMeta {
-            owner: me.account_id.to_string(),
-            acl: acl.as_str().into(),
-            etag: etag.clone(),
+        let mut meta = ObjectMeta::new(
+            me.account_id.to_string(),
+            acl.as_str().into(),
+            etag.clone(),
             size,
-            content_type: input.content_type.map(|c| c.to_string()),
-            modified: 0,
-            file_mtime: 0,
-        };
+        );
+        meta.content_type = input.content_type.map(|c| c.to_string());
+        meta.headers = headers;
         let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.commit_upload(&b, &k, &temp, meta))
-            .await?;
+        let store = Arc::clone(&self.store);
+        let meta = tokio::task::spawn_blocking(move || {
+            store.commit_object(&b, &k, &temp, meta, &conditions, None)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?
+        .map_err(write_refused)?;
         // Precomputed pieces: the first ?torrent is served from the cache.
         self.torrents.cache().forget(&bucket, &key);
         let hashes = hasher.finish();
@@ -468,7 +494,7 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (meta, path, charged_) = self
+        let (snap, charged_) = self
             .readable(
                 &input.bucket,
                 &input.key,
@@ -477,6 +503,14 @@ impl S3 for Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let Snapshot { meta, file } = snap;
+        check_read_conditions(
+            &meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
         let len = meta.size;
         let (start, end, content_range) = match &input.range {
             None => (0, len, None),
@@ -486,9 +520,9 @@ impl S3 for Server {
                 (range.start, range.end, Some(cr))
             }
         };
-        let mut file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|_| s3_error!(NoSuchKey))?;
+        // The handle of the version `meta` describes: its bytes, whatever
+        // happens to the key meanwhile.
+        let mut file = tokio::fs::File::from_std(file);
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(|e| s3_error!(InternalError, "{e}"))?;
@@ -516,15 +550,32 @@ impl S3 for Server {
                 }
             }
         });
+        let h = &meta.headers;
         Ok(S3Response::new(dto::GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some((end - start) as i64),
             content_range,
             accept_ranges: Some("bytes".into()),
-            content_type: meta.content_type.clone(),
+            content_type: Some(
+                input
+                    .response_content_type
+                    .unwrap_or_else(|| content_type_of(&meta)),
+            ),
             e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
+            cache_control: input.response_cache_control.or(h.cache_control.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .or(h.content_disposition.clone()),
+            content_encoding: input
+                .response_content_encoding
+                .or(h.content_encoding.clone()),
+            content_language: input
+                .response_content_language
+                .or(h.content_language.clone()),
+            expires: input.response_expires.or_else(|| expires_of(h)),
+            metadata: metadata_of(h),
             ..Default::default()
         }))
     }
@@ -535,7 +586,7 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (meta, _, charged_) = self
+        let (snap, charged_) = self
             .readable(
                 &input.bucket,
                 &input.key,
@@ -544,13 +595,28 @@ impl S3 for Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let meta = snap.meta;
+        check_read_conditions(
+            &meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let h = &meta.headers;
         Ok(S3Response::new(dto::HeadObjectOutput {
             content_length: Some(meta.size as i64),
             accept_ranges: Some("bytes".into()),
-            content_type: meta.content_type.clone(),
+            content_type: Some(content_type_of(&meta)),
             e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
+            cache_control: h.cache_control.clone(),
+            content_disposition: h.content_disposition.clone(),
+            content_encoding: h.content_encoding.clone(),
+            content_language: h.content_language.clone(),
+            expires: expires_of(h),
+            metadata: metadata_of(h),
             ..Default::default()
         }))
     }
@@ -588,49 +654,43 @@ impl S3 for Server {
         let max = usize::try_from(input.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let b = bucket.clone();
+        let first_page = input.continuation_token.is_none() && input.start_after.is_none();
         let listed = self
             .blocking(move |s| {
-                let info = s
-                    .bucket_info(&b)?
-                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, ""))?;
+                if first_page {
+                    s.discover(&b)?;
+                }
                 let mut contents = Vec::new();
                 let mut prefixes: Vec<String> = Vec::new();
                 let mut last = None;
                 let mut truncated = false;
-                for key in s.keys(&b)? {
-                    let k = key.as_str();
-                    if !k.starts_with(&prefix) || k <= after.as_str() {
-                        continue;
-                    }
+                s.list_objects(&b, &prefix, &after, |k, meta| {
                     let common = common_prefix(k, &prefix, delimiter.as_deref());
                     // A key under the last common prefix takes no slot:
                     // the page ends only at a new entry, so the next page
                     // (after `last`) never repeats the prefix.
                     if common.is_some() && prefixes.last() == common.as_ref() {
                         last = Some(k.to_owned());
-                        continue;
+                        return ControlFlow::Continue(());
                     }
                     if contents.len() + prefixes.len() == max {
                         truncated = true;
-                        break;
+                        return ControlFlow::Break(());
                     }
+                    last = Some(k.to_owned());
                     if let Some(p) = common {
                         prefixes.push(p);
-                        last = Some(k.to_owned());
-                        continue;
+                        return ControlFlow::Continue(());
                     }
-                    if let Some((meta, _)) = s.object_meta(&b, &key)? {
-                        let _ = &info;
-                        contents.push(dto::Object {
-                            key: Some(k.to_owned()),
-                            size: Some(meta.size as i64),
-                            e_tag: Some(dto::ETag::Strong(meta.etag)),
-                            last_modified: Some(timestamp(meta.modified)),
-                            ..Default::default()
-                        });
-                        last = Some(k.to_owned());
-                    }
-                }
+                    contents.push(dto::Object {
+                        key: Some(k.to_owned()),
+                        size: Some(meta.size as i64),
+                        e_tag: Some(dto::ETag::Strong(meta.etag)),
+                        last_modified: Some(timestamp(meta.modified)),
+                        ..Default::default()
+                    });
+                    ControlFlow::Continue(())
+                })?;
                 Ok((contents, prefixes, truncated, last))
             })
             .await?;
@@ -676,8 +736,7 @@ impl S3 for Server {
         let meta = self
             .blocking(move |s| s.object_meta(&b, &k))
             .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?
-            .0;
+            .ok_or_else(|| s3_error!(NoSuchKey))?;
         let object = self.store.object_info(&info, &key, &meta);
         let allowed = object.owner().account_id == me.account_id
             || info.owner.account_id == me.account_id
@@ -705,8 +764,7 @@ impl S3 for Server {
         let meta = self
             .blocking(move |s| s.object_meta(&b, &k))
             .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?
-            .0;
+            .ok_or_else(|| s3_error!(NoSuchKey))?;
         let object = self.store.object_info(&info, &key, &meta);
         let is_owner = requester
             .principal()
@@ -759,7 +817,6 @@ impl S3 for Server {
     }
 }
 
-/// An upload's body in a fsynced temp file.
 /// The common prefix that rolls `key` up in a listing: `prefix` and what
 /// follows up to and including the first `delimiter` after it, if any.
 fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
@@ -830,4 +887,144 @@ impl s3s::access::S3Access for Access {
             Err(s3_error!(AccessDenied, "Signature is required"))
         }
     }
+}
+
+/// A write's refusal as S3 answers it.
+pub(crate) fn write_refused(e: WriteError) -> s3s::S3Error {
+    match e {
+        WriteError::Store(e) => to_s3s(e),
+        WriteError::PreconditionFailed => s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ),
+        WriteError::NoSuchKey => s3_error!(NoSuchKey, "The specified key does not exist."),
+    }
+}
+
+fn expected(c: &dto::ETagCondition) -> Expected {
+    match c {
+        dto::ETagCondition::Any => Expected::Any,
+        dto::ETagCondition::ETag(e) => Expected::ETag(e.value().to_owned()),
+    }
+}
+
+/// PutObject's and CompleteMultipartUpload's `If-Match` and
+/// `If-None-Match` (which S3 takes only as `*`).
+pub(crate) fn write_conditions(
+    if_match: Option<&dto::ETagCondition>,
+    if_none_match: Option<&dto::ETagCondition>,
+) -> S3Result<Preconditions> {
+    if let Some(dto::ETagCondition::ETag(_)) = if_none_match {
+        return Err(s3_error!(
+            NotImplemented,
+            "A header you provided implies functionality that is not implemented: \
+             If-None-Match takes only `*` on writes"
+        ));
+    }
+    Ok(Preconditions {
+        if_match: if_match.map(expected),
+        if_none_match: if_none_match.map(expected),
+    })
+}
+
+/// Seconds since the epoch of an S3 timestamp.
+fn epoch_secs(t: &Timestamp) -> Option<i64> {
+    let mut out = Vec::new();
+    t.format(dto::TimestampFormat::EpochSeconds, &mut out)
+        .ok()?;
+    let text = String::from_utf8(out).ok()?;
+    let whole = text.split('.').next()?;
+    whole.parse().ok()
+}
+
+/// GetObject's and HeadObject's conditions, as S3 (and RFC 9110) orders
+/// them: `If-Match` (else `If-Unmodified-Since`) failing is 412; then
+/// `If-None-Match` (else `If-Modified-Since`) failing is 304. Evaluated on
+/// the version that is served.
+fn check_read_conditions(
+    meta: &ObjectMeta,
+    if_match: Option<&dto::ETagCondition>,
+    if_none_match: Option<&dto::ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let failed = || {
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        )
+    };
+    match if_match {
+        Some(c) => {
+            if !expected(c).matches_etag(&meta.etag) {
+                return Err(failed());
+            }
+        }
+        None => {
+            if let Some(t) = if_unmodified_since.and_then(epoch_secs)
+                && meta.modified > t
+            {
+                return Err(failed());
+            }
+        }
+    }
+    match if_none_match {
+        Some(c) => {
+            if expected(c).matches_etag(&meta.etag) {
+                return Err(s3_error!(NotModified));
+            }
+        }
+        None => {
+            if let Some(t) = if_modified_since.and_then(epoch_secs)
+                && meta.modified <= t
+            {
+                return Err(s3_error!(NotModified));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The headers of an upload to keep with the object.
+pub(crate) fn headers_of(
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    expires: Option<&Timestamp>,
+    metadata: Option<dto::Metadata>,
+) -> Headers {
+    let expires = expires.and_then(|t| {
+        let mut out = Vec::new();
+        t.format(dto::TimestampFormat::HttpDate, &mut out).ok()?;
+        String::from_utf8(out).ok()
+    });
+    Headers {
+        cache_control,
+        content_disposition,
+        content_encoding,
+        content_language,
+        expires,
+        user: metadata
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    }
+}
+
+fn expires_of(h: &Headers) -> Option<Timestamp> {
+    let text = h.expires.as_deref()?;
+    Timestamp::parse(dto::TimestampFormat::HttpDate, text).ok()
+}
+
+fn metadata_of(h: &Headers) -> Option<dto::Metadata> {
+    (!h.user.is_empty()).then(|| h.user.clone().into_iter().collect())
+}
+
+/// The object's Content-Type, or S3's default.
+fn content_type_of(meta: &ObjectMeta) -> dto::ContentType {
+    meta.content_type
+        .clone()
+        .unwrap_or_else(|| "binary/octet-stream".to_owned())
 }
