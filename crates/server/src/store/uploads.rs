@@ -243,7 +243,7 @@ pub(super) fn recover(db: &Database, root: &Path) -> Result<(), String> {
 }
 
 impl Store {
-    fn upload_dir(&self, id: &str) -> PathBuf {
+    pub(super) fn upload_dir(&self, id: &str) -> PathBuf {
         self.root.join(FOLDER).join(id)
     }
 
