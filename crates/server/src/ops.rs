@@ -2,7 +2,6 @@
 
 mod multipart;
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,7 +16,7 @@ use s3torrent_s3::{
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::store::{Expected, Headers, Preconditions, Snapshot, WriteError};
+use crate::store::{Expected, Headers, Listed, Preconditions, Snapshot, WriteError};
 
 use crate::store::{DbCache, ObjectMeta, Store, hex, write_all};
 use crate::throttle::Throttle;
@@ -669,19 +668,28 @@ impl S3 for Server {
                     // A key under the last common prefix takes no slot:
                     // the page ends only at a new entry, so the next page
                     // (after `last`) never repeats the prefix.
-                    if common.is_some() && prefixes.last() == common.as_ref() {
-                        last = Some(k.to_owned());
-                        return ControlFlow::Continue(());
+                    // A rolled-up prefix's keys are skipped: the token
+                    // after it is the prefix and the last scalar value,
+                    // which sorts after all of them (but keys continuing
+                    // with that value, a noncharacter, which roll up into
+                    // it again).
+                    let past = |p: &str| format!("{p}{}", char::MAX);
+                    if let Some(p) = &common
+                        && prefixes.last() == Some(p)
+                    {
+                        last = Some(past(p));
+                        return Listed::SkipPrefix(p.clone());
                     }
                     if contents.len() + prefixes.len() == max {
                         truncated = true;
-                        return ControlFlow::Break(());
+                        return Listed::Stop;
+                    }
+                    if let Some(p) = common {
+                        last = Some(past(&p));
+                        prefixes.push(p.clone());
+                        return Listed::SkipPrefix(p);
                     }
                     last = Some(k.to_owned());
-                    if let Some(p) = common {
-                        prefixes.push(p);
-                        return ControlFlow::Continue(());
-                    }
                     contents.push(dto::Object {
                         key: Some(k.to_owned()),
                         size: Some(meta.size as i64),
@@ -689,7 +697,7 @@ impl S3 for Server {
                         last_modified: Some(timestamp(meta.modified)),
                         ..Default::default()
                     });
-                    ControlFlow::Continue(())
+                    Listed::Next
                 })?;
                 Ok((contents, prefixes, truncated, last))
             })
