@@ -30,8 +30,10 @@ use crate::store::hex;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
-    /// The folder that holds the buckets (`ROOT/BUCKET/KEY`) and the
-    /// database (`ROOT/.s3torrent.redb`). Created when missing.
+    /// The folder that holds the store: the database
+    /// (`ROOT/.s3torrent.redb`), the objects' data files
+    /// (`ROOT/.s3torrent/data/`) and the buckets' folders for files placed
+    /// by hand (`ROOT/BUCKET/`). Created when missing.
     pub root: PathBuf,
     /// Virtual-hosted-style addressing: `BUCKET.DOMAIN[:port]` names the
     /// bucket. Without it every request is path-style.

@@ -1,9 +1,11 @@
 //! The s3torrent S3 endpoint as a library: what `s3torrent serve` runs.
 //!
-//! - **The store**: object data as files under a root folder
-//!   (`ROOT/BUCKET/KEY`), metadata, multipart uploads and cached torrents in
-//!   a redb database beside them (`ROOT/.s3torrent.redb`), so everything
-//!   survives a restart. Files put in the folder by hand are adopted.
+//! - **The store**: object data in immutable files named by internal IDs
+//!   (`ROOT/.s3torrent/data/ID`, so any S3 key is storable and none becomes
+//!   a path), every piece of metadata, multipart uploads and cached torrents
+//!   in a redb database (`ROOT/.s3torrent.redb`), each write one commit, so
+//!   everything survives a restart and a crash. Files put under
+//!   `ROOT/BUCKET/` by hand are adopted where their path is a key.
 //! - **The S3 operations**, through the [`s3s`] framework (SigV4, routing,
 //!   XML): buckets, objects with ranges, listings, canned ACLs, requester
 //!   pays and multipart upload.
