@@ -6,7 +6,7 @@ mod support;
 
 use std::ffi::OsStr;
 
-use s3torrent_metainfo::{PieceHasher, PieceLength, Torrent, TorrentBuilder};
+use s3torrent_metainfo::{PieceLength, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion};
 use support::{have_program, have_python_module, python, random_bytes, run_torrent, write};
 
 /// Sizes around the piece boundaries of `piece`, and a few MiB.
@@ -15,7 +15,7 @@ fn sizes(piece: usize) -> Vec<usize> {
 }
 
 fn our_plain_torrent(name: &str, data: &[u8], piece_length: PieceLength) -> Torrent {
-    let mut h = PieceHasher::new(piece_length);
+    let mut h = TorrentHasher::new(piece_length, TorrentVersion::V1);
     h.update(data);
     TorrentBuilder::plain(name).build(&h.finish()).unwrap()
 }
@@ -76,7 +76,7 @@ fn plain_info_hash_equals_mktorrent() {
 #[test]
 fn zero_byte_objects_have_no_torrent_as_in_libtorrent() {
     // Our builder refuses a 0-byte object outright.
-    let h = PieceHasher::new(PieceLength::MIN);
+    let h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
     let err = TorrentBuilder::plain("empty")
         .build(&h.finish())
         .unwrap_err();
@@ -106,10 +106,10 @@ fn libtorrent_reads_every_kind_we_build() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data = random_bytes(700_000, 7);
-    let mut h = PieceHasher::new(PieceLength::MIN);
+    let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
     h.update(&data);
     let pieces = h.finish();
-    let mut aws_hasher = PieceHasher::new(PieceLength::AWS);
+    let mut aws_hasher = TorrentHasher::new(PieceLength::AWS, TorrentVersion::V1);
     aws_hasher.update(&data);
     let aws_pieces = aws_hasher.finish();
     let tracker = "http://tracker.example:6969/announce";
@@ -352,7 +352,7 @@ fn inspect_prints_fields_and_refuses_malformed_input() {
         .tracker("http://t.example/announce")
         .web_seed("http://127.0.0.1:9000/b/x%20y.bin")
         .build(&{
-            let mut h = PieceHasher::new(PieceLength::MIN);
+            let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
             h.update(&data);
             h.finish()
         })

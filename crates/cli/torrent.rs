@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use s3torrent_metainfo::{
-    HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentVersion, hash_source_versioned,
-    verify_source,
+    HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentVersion, hash_source, verify_source,
 };
 
 use crate::{fail, progress};
@@ -178,7 +177,7 @@ fn create(args: CreateArgs) -> Result<(), String> {
         options = options.threads(n as usize);
     }
     let bar = progress::bar(length, "hashing");
-    let hashes = hash_source_versioned(&file, length, piece_length, version, &options, &|done| {
+    let hashes = hash_source(&file, length, piece_length, version, &options, &|done| {
         bar.set_position(done)
     })
     .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -186,7 +185,7 @@ fn create(args: CreateArgs) -> Result<(), String> {
 
     let torrent = builder
         .version(version)
-        .build_hashes(&hashes)
+        .build(&hashes)
         .map_err(|e| e.to_string())?;
     let out = args
         .out

@@ -165,7 +165,7 @@ impl Torrent {
             .ok_or_else(|| Error::field("info", "missing"))?;
         let info_raw = info_value
             .raw()
-            .expect("decoded values keep their raw bytes");
+            .ok_or_else(|| Error::field("info", "no raw bytes (not decoded from input)"))?;
         let start = info_raw.as_ptr() as usize - bytes.as_ptr() as usize;
         let info_range = start..start + info_raw.len();
         let mut info = Info::from_value(info_value)?;
@@ -553,7 +553,12 @@ impl Info {
                 continue;
             }
             let path = file.path.join("/");
-            let root = file.pieces_root.expect("checked for non-empty files");
+            let Some(root) = file.pieces_root else {
+                return Err(Error::field(
+                    "info.file tree",
+                    format!("{path:?} has data but no pieces root"),
+                ));
+            };
             let layer = layers.and_then(|d| d.get(root)).ok_or_else(|| {
                 Error::field(
                     "piece layers",
