@@ -23,7 +23,9 @@ pub(crate) enum TorrentCommand {
     /// computes every hash needed.
     Create(Box<CreateArgs>),
     /// Print what a `.torrent` holds. Malformed input exits 2 with one line
-    /// naming the byte offset or the field.
+    /// naming the byte offset or the field; what real servers emit and
+    /// clients read anyway (a `/` in the name, bytes after the top-level
+    /// dictionary) is read as libtorrent reads it, with a warning on stderr.
     Show(ShowArgs),
     /// Check data against a `.torrent`: exit 0 when every piece matches, 1
     /// (printing `bad pieces: …`) when not, 2 when the input is unusable.
@@ -81,7 +83,7 @@ pub(crate) struct ShowArgs {
     #[arg(value_name = "FILE.torrent")]
     file: PathBuf,
     /// One JSON object: info_hash, info_hash_v2, version, name, length,
-    /// piece_length, pieces, trackers, web_seeds, magnet.
+    /// piece_length, pieces, trackers, web_seeds, magnet, warnings.
     #[arg(long)]
     json: bool,
 }
@@ -207,6 +209,9 @@ fn show(args: ShowArgs) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let t = Torrent::from_bytes(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let info = t.info();
+    for warning in t.warnings() {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         let doc = serde_json::json!({
@@ -220,6 +225,7 @@ fn show(args: ShowArgs) -> Result<(), String> {
             "trackers": t.trackers(),
             "web_seeds": t.web_seeds(),
             "magnet": t.magnet(),
+            "warnings": t.warnings().iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         writeln!(out, "{doc}")
     } else {

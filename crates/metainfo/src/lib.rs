@@ -30,6 +30,6 @@ pub use magnet::{magnet_uri, magnet_uri_v2};
 pub use piece_length::PieceLength;
 pub use source::ReadAt;
 pub use text::{percent_encode_into, to_hex};
-pub use torrent::{FileEntry, Files, Info, Torrent, V2File, torrent_decoder};
+pub use torrent::{FileEntry, Files, Info, Torrent, V2File, Warning, torrent_decoder};
 pub use v2::{PiecesV2, TorrentHasher, TorrentHashes, TorrentVersion, hash_source};
 pub use verify::{Verification, Verifier, verify_source};
