@@ -147,7 +147,7 @@ fn libtorrent_reads_every_kind_we_build() {
         (
             "private-source-comment",
             TorrentBuilder::plain("data.bin")
-                .private(true)
+                .private()
                 .source("s3torrent")
                 .comment("a comment")
                 .created_by("s3torrent test")

@@ -165,7 +165,7 @@ fn create(args: CreateArgs) -> Result<(), String> {
         builder = builder.web_seed(w);
     }
     if args.private {
-        builder = builder.private(true);
+        builder = builder.private();
     }
     if let Some(s) = &args.source {
         builder = builder.source(s);

@@ -170,8 +170,8 @@ impl TorrentBuilder {
     }
 
     /// Sets `info.private` (BEP 27). Plain profile only.
-    pub fn private(mut self, private: bool) -> Self {
-        self.private = private;
+    pub fn private(mut self) -> Self {
+        self.private = true;
         self
     }
 

@@ -469,15 +469,11 @@ pub fn hash_source<R: ReadAt + Sync + ?Sized>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<TorrentHashes> {
     let bytes = piece_length.get();
-    let with_v1 = match version {
-        TorrentVersion::V1 => {
-            return hash_source_with_length(source, length, bytes, options, progress)
-                .map(TorrentHashes::V1);
-        }
-        TorrentVersion::V2 => false,
-        TorrentVersion::Hybrid => true,
-    };
-    let (v1, out) = hash_source_merkle(source, length, bytes, with_v1, options, progress)?;
+    if version == TorrentVersion::V1 {
+        return hash_source_with_length(source, length, bytes, options, progress)
+            .map(TorrentHashes::V1);
+    }
+    let (v1, out) = hash_source_merkle(source, length, bytes, version, options, progress)?;
     let v2 = PiecesV2::from_merkle(bytes, &out);
     Ok(match v1 {
         Some(hashes) => {
@@ -501,16 +497,18 @@ struct Scratch {
     leaves: Vec<Hash32>,
 }
 
-/// The multi-core v2 pass over `length` bytes of one file: the concatenated
-/// SHA-1 piece hashes when `with_v1`, and the merkle tree's piece layer.
+/// The multi-core v2 pass over `length` bytes of one file: the merkle
+/// tree's piece layer and, for [`TorrentVersion::Hybrid`], the concatenated
+/// SHA-1 piece hashes.
 pub(crate) fn hash_source_merkle<R: ReadAt + Sync + ?Sized>(
     source: &R,
     length: u64,
     piece_length: u64,
-    with_v1: bool,
+    version: TorrentVersion,
     options: &HashOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Option<Vec<u8>>, MerkleOut)> {
+    let with_v1 = version.has_v1();
     let blocks = merkle::blocks_per_piece(piece_length);
     let buffer_size = (options.buffer_bytes() / BLOCK * BLOCK)
         .clamp(BLOCK, usize::try_from(piece_length).unwrap_or(usize::MAX));

@@ -7,7 +7,7 @@ use crate::hash::{HashOptions, PieceHasher, hash_source_with_length};
 use crate::merkle::{Hash32, MerkleHasher, MerkleOut};
 use crate::source::ReadAt;
 use crate::torrent::{Info, V2File};
-use crate::v2::hash_source_merkle;
+use crate::v2::{TorrentVersion, hash_source_merkle};
 
 /// The outcome of checking data against a torrent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -299,8 +299,14 @@ pub fn verify_source<R: ReadAt + Sync + ?Sized>(
             return Ok(Verification::compare_v1(info, &[], data_length)
                 .union(Verification::compare_v2(info, &[None], data_length)));
         }
-        let (sha1, merkle) =
-            hash_source_merkle(source, hashed, info.piece_length(), true, options, progress)?;
+        let (sha1, merkle) = hash_source_merkle(
+            source,
+            hashed,
+            info.piece_length(),
+            TorrentVersion::Hybrid,
+            options,
+            progress,
+        )?;
         let sha1 = sha1.unwrap_or_default();
         return Ok(Verification::compare_v1(info, &sha1, data_length)
             .union(Verification::compare_v2(info, &[Some(merkle)], data_length)));
@@ -366,7 +372,7 @@ fn verify_file<R: ReadAt + Sync + ?Sized>(
         &part,
         available,
         info.piece_length(),
-        false,
+        TorrentVersion::V2,
         options,
         &|done| progress(offset + done),
     )

@@ -81,7 +81,7 @@ fn aws_profile_bytes() {
     // Options outside the profile are refused rather than dropped.
     for b in [
         TorrentBuilder::aws("b", "k").comment("c"),
-        TorrentBuilder::aws("b", "k").private(true),
+        TorrentBuilder::aws("b", "k").private(),
         TorrentBuilder::aws("b", "k").source("s"),
         TorrentBuilder::aws("b", "k").creation_date(1),
         TorrentBuilder::aws("b", "k").created_by("me"),
@@ -98,7 +98,7 @@ fn optional_keys_and_web_seed_forms() {
         .tracker("http://a/ann")
         .tracker_tier(vec!["http://b/ann".into(), "udp://c:1".into()])
         .web_seed("http://w/1")
-        .private(true)
+        .private()
         .source("SRC")
         .comment("hi")
         .created_by("me")

@@ -39,9 +39,8 @@ const TORRENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("torrent
 /// torrent has it: what the tracker and the seeding peer look up.
 const SWARMS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("swarms");
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The one hex encoder (from `s3torrent-metainfo`, through `s3torrent-s3`).
+pub(crate) use s3torrent_s3::to_hex as hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BucketMeta {
