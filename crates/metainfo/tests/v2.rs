@@ -411,7 +411,7 @@ fn the_builder_refuses_what_it_cannot_build() {
     let v1: TorrentHashes = {
         let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
         h.update(&d);
-        h.finish().into()
+        h.finish()
     };
     let v2 = streamed(&d, KIB16, TorrentVersion::V2, usize::MAX);
     let msg = |r: Result<Torrent, Error>| r.unwrap_err().to_string();
