@@ -17,7 +17,7 @@
 //! - [`handle`] does all of it with a [`TorrentService`].
 //!
 //! Authentication stays with the host: it passes a [`RequestContext`] with
-//! the [`Requester`] it authenticated (or [`Requester::Anonymous`]) and the
+//! the [`Requester`](s3torrent_s3::Requester) it authenticated (or `Requester::Anonymous`) and the
 //! request and host IDs of its own. A host that routes requests itself has
 //! the pieces too: [`is_torrent_request`] over the method and URI,
 //! [`parse_address`] and [`virtual_host_bucket`] (the addressing rule), and
