@@ -20,7 +20,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use s3torrent_metainfo::{PieceLength, ReadAt, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion};
+use s3torrent_metainfo::{
+    PieceLength, ReadAt, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
+};
 use s3torrent_peer::{
     Config, Connection, Error, Event, Extension, Extensions, Frame, FrameDecoder, Handshake,
     Message, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
