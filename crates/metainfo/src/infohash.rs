@@ -163,7 +163,9 @@ impl InfoHashV2 {
     /// The first 20 bytes: the v2 swarm's identifier where 20 bytes are
     /// expected (tracker announces, the DHT, the peer handshake).
     pub fn truncated(&self) -> InfoHash {
-        InfoHash(self.0[..20].try_into().expect("20 of 32 bytes"))
+        let mut first = [0u8; 20];
+        first.copy_from_slice(&self.0[..20]);
+        InfoHash(first)
     }
 }
 

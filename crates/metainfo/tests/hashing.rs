@@ -1,6 +1,6 @@
 //! Piece hashing against an oracle: the `sha1` crate run directly over
 //! `data.chunks(piece_length)`, never our own code. Covers the streaming
-//! [`PieceHasher`] (however the data is cut), the multi-core [`hash_source`]
+//! the streaming [`TorrentHasher`] (however the data is cut), the multi-core [`hash_source`]
 //! (thread counts, buffer sizes, files, short reads, interruptions, errors,
 //! progress) and [`Pieces::from_parts`].
 
@@ -210,7 +210,7 @@ fn zero_bytes_make_zero_pieces() {
     }
 }
 
-/// `hash_source` equals `PieceHasher` (and the oracle) for 1, 2, 3 and 7
+/// `hash_source` equals `TorrentHasher` (and the oracle) for 1, 2, 3 and 7
 /// threads, over sizes from 0 bytes to several 4 MiB batches, with buffers
 /// smaller than a piece (dividing it or not), equal to it and larger.
 #[test]
