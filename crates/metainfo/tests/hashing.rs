@@ -1,6 +1,6 @@
 //! Piece hashing against an oracle: the `sha1` crate run directly over
 //! `data.chunks(piece_length)`, never our own code. Covers the streaming
-//! the streaming [`TorrentHasher`] (however the data is cut), the multi-core [`hash_source`]
+//! [`TorrentHasher`] (however the data is cut), the multi-core [`hash_source`]
 //! (thread counts, buffer sizes, files, short reads, interruptions, errors,
 //! progress) and [`Pieces::from_parts`].
 
