@@ -1,5 +1,6 @@
 //! Files put in the folder by hand are adopted without hashing: a refused
 //! request computes no MD5, and the first allowed read computes it once.
+//! (And the `?torrent` route's match, which is the adapter's now.)
 //!
 //! Hashing is observed through what the store records: if a refused request
 //! had computed (and recorded) the MD5, changing the file's bytes behind the
@@ -63,5 +64,29 @@ async fn refused_requests_hash_nothing_and_the_first_read_hashes_once() {
     let torrent = alice.torrent(BUCKET, "placed.bin").await.ok();
     let t = s3torrent_metainfo::Torrent::from_bytes(torrent.body).unwrap();
     assert_eq!(t.info().length(), after.len() as u64);
+    server.stop().await;
+}
+
+/// The route uses the adapter's `is_torrent_request`, which percent-decodes
+/// the parameter's name (the route's own copy did not): `?%74orrent` is
+/// `?torrent`, and the same torrent as `?torrent` comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encoded_torrent_parameter_is_a_torrent_request() {
+    let temp = temp_root();
+    let server = Server::start(temp.path()).await;
+    let body = support::public_object(&server, "route-bucket", 40_000, 7).await;
+    let anonymous = server.anonymous();
+    let plain = anonymous.get("/route-bucket/public.bin?torrent").await.ok();
+    let encoded = anonymous
+        .get("/route-bucket/public.bin?%74orrent")
+        .await
+        .ok();
+    assert_eq!(
+        encoded.header("content-type").as_deref(),
+        Some("application/x-bittorrent")
+    );
+    assert_eq!(encoded.body, plain.body);
+    let t = s3torrent_metainfo::Torrent::from_bytes(encoded.body).unwrap();
+    assert_eq!(t.info().length(), body.len() as u64);
     server.stop().await;
 }
