@@ -210,17 +210,13 @@ impl Server {
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
+        let torrents = Arc::clone(&self.torrents);
         self.blocking(move |s| {
             let checked = s3torrent_s3::check_request(&treq)?;
             let info = s
                 .bucket_info(&bucket)?
                 .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, treq.resource()))?;
-            if let Some(expected) = &treq.expected_bucket_owner
-                && checked.bucket == bucket
-                && expected != info.owner.account_id.as_str()
-            {
-                return Err(S3Error::new(ErrorCode::AccessDenied, treq.resource()));
-            }
+            checked.check_expected_owner(&info, &treq.resource())?;
             let found = s.snapshot(&bucket, &key)?;
             let lookup = match &found {
                 Some(snap) => ObjectLookup::Found(s.object_info(&info, &key, &snap.meta)),
@@ -228,7 +224,14 @@ impl Server {
             };
             let access = authorize_read(&treq, &info, &lookup)?;
             let charged = access.request_charged;
-            let snap = found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
+            let mut snap =
+                found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
+            if snap.meta.etag.is_none() {
+                // Adopted: its MD5 once, now that the read is allowed (the
+                // record keeps it only if the file is still the one opened).
+                let object = torrents.resolve_etag(s, &bucket, access.object)?;
+                snap.meta.etag = object.etag.as_known().map(str::to_owned);
+            }
             Ok((snap, charged))
         })
         .await
@@ -388,11 +391,20 @@ impl S3 for Server {
             input.metadata.clone(),
         );
         if conditions.if_match.is_some() {
-            // A hand-placed file is adopted (hashed) first, so that its ETag
-            // can be compared in the commit.
-            let (b, k) = (bucket.clone(), key.clone());
-            self.blocking(move |s| s.object_meta(&b, &k).map(drop))
-                .await?;
+            // A hand-placed file is adopted and its MD5 computed first (the
+            // writer may write, so it may learn the ETag), so that the
+            // commit can compare it.
+            let (b, k, i) = (bucket.clone(), key.clone(), info.clone());
+            let torrents = Arc::clone(&self.torrents);
+            self.blocking(move |s| {
+                if let Some(meta) = s.object_meta(&b, &k)?
+                    && meta.etag.is_none()
+                {
+                    torrents.resolve_etag(s, &b, &s.object_info(&i, &k, &meta))?;
+                }
+                Ok(())
+            })
+            .await?;
         }
         // Hash at upload: the piece length is known from Content-Length (and
         // fixed under the AWS profile), so pieces are ready when the upload is.
@@ -560,7 +572,7 @@ impl S3 for Server {
                     .response_content_type
                     .unwrap_or_else(|| content_type_of(&meta)),
             ),
-            e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
+            e_tag: meta.etag.clone().map(dto::ETag::Strong),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
             cache_control: input.response_cache_control.or(h.cache_control.clone()),
@@ -607,7 +619,7 @@ impl S3 for Server {
             content_length: Some(meta.size as i64),
             accept_ranges: Some("bytes".into()),
             content_type: Some(content_type_of(&meta)),
-            e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
+            e_tag: meta.etag.clone().map(dto::ETag::Strong),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
             cache_control: h.cache_control.clone(),
@@ -654,6 +666,7 @@ impl S3 for Server {
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let b = bucket.clone();
         let first_page = input.continuation_token.is_none() && input.start_after.is_none();
+        let torrents = Arc::clone(&self.torrents);
         let listed = self
             .blocking(move |s| {
                 if first_page {
@@ -690,15 +703,33 @@ impl S3 for Server {
                         return Listed::SkipPrefix(p);
                     }
                     last = Some(k.to_owned());
-                    contents.push(dto::Object {
-                        key: Some(k.to_owned()),
+                    contents.push((k.to_owned(), meta));
+                    Listed::Next
+                })?;
+                // Listing is allowed: an adopted object's MD5 now.
+                let info = s
+                    .bucket_info(&b)?
+                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, ""))?;
+                let mut objects = Vec::with_capacity(contents.len());
+                for (k, meta) in contents {
+                    let etag = match &meta.etag {
+                        Some(e) => Some(e.clone()),
+                        None => {
+                            let key = ObjectKey::new(k.clone())?;
+                            let object = s.object_info(&info, &key, &meta);
+                            let object = torrents.resolve_etag(s, &b, &object)?;
+                            object.etag.as_known().map(str::to_owned)
+                        }
+                    };
+                    objects.push(dto::Object {
+                        key: Some(k),
                         size: Some(meta.size as i64),
-                        e_tag: Some(dto::ETag::Strong(meta.etag)),
+                        e_tag: etag.map(dto::ETag::Strong),
                         last_modified: Some(timestamp(meta.modified)),
                         ..Default::default()
                     });
-                    Listed::Next
-                })?;
+                }
+                let contents = objects;
                 Ok((contents, prefixes, truncated, last))
             })
             .await?;
@@ -964,7 +995,7 @@ fn check_read_conditions(
     };
     match if_match {
         Some(c) => {
-            if !expected(c).matches_etag(&meta.etag) {
+            if !expected(c).matches_etag(meta.etag.as_deref().unwrap_or_default()) {
                 return Err(failed());
             }
         }
@@ -978,7 +1009,7 @@ fn check_read_conditions(
     }
     match if_none_match {
         Some(c) => {
-            if expected(c).matches_etag(&meta.etag) {
+            if expected(c).matches_etag(meta.etag.as_deref().unwrap_or_default()) {
                 return Err(s3_error!(NotModified));
             }
         }

@@ -46,7 +46,7 @@ mod tests;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -60,7 +60,7 @@ use redb::{
 use s3torrent_bencode as bencode;
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ErrorCode, InfoHash,
+    Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ETag, ErrorCode, InfoHash,
     ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt, S3Error,
     TorrentCache,
 };
@@ -85,9 +85,8 @@ const OWN: &str = ".s3torrent";
 /// before its file could be opened.
 const OPEN_ATTEMPTS: usize = 8;
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The one hex encoder (from `s3torrent-metainfo`, through `s3torrent-s3`).
+pub(crate) use s3torrent_s3::to_hex as hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BucketMeta {
@@ -120,7 +119,11 @@ pub(crate) struct Headers {
 pub(crate) struct ObjectMeta {
     pub(crate) owner: String,
     pub(crate) acl: String,
-    pub(crate) etag: String,
+    /// `None` for an adopted file whose MD5 is not computed yet: the
+    /// torrent service computes it once a request is allowed, and records
+    /// it here ([`ObjectSource::record_etag`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) etag: Option<String>,
     pub(crate) size: u64,
     #[serde(rename = "content type")]
     pub(crate) content_type: Option<String>,
@@ -146,7 +149,7 @@ impl ObjectMeta {
         ObjectMeta {
             owner,
             acl,
-            etag,
+            etag: Some(etag),
             size,
             content_type: None,
             modified: 0,
@@ -677,8 +680,10 @@ impl Store {
         self.adopt(bucket, key, &path)
     }
 
-    /// Makes a hand-placed file an object: hashed for its ETag, owned by
-    /// the bucket's owner, private. A record written meanwhile wins.
+    /// Makes a hand-placed file an object, owned by the bucket's owner,
+    /// private, without hashing it: every decision needs only its size,
+    /// mtime, owner and ACL; its MD5 comes with the first allowed read
+    /// ([`ObjectSource::record_etag`]). A record written meanwhile wins.
     fn adopt(
         &self,
         bucket: &BucketName,
@@ -689,13 +694,20 @@ impl Store {
             Some(b) => b.owner.account_id.to_string(),
             None => return Ok(None),
         };
-        let Ok(mut file) = fs::File::open(path) else {
+        let Ok(stat) = fs::metadata(path) else {
             return Ok(None);
         };
-        let stat = file.metadata().map_err(internal)?;
-        let etag = md5_reader(&mut file).map_err(internal)?;
+        if !stat.is_file() {
+            return Ok(None);
+        }
         let mtime = file_mtime(&stat);
-        let mut meta = ObjectMeta::new(owner, CannedAcl::Private.as_str().into(), etag, stat.len());
+        let mut meta = ObjectMeta::new(
+            owner,
+            CannedAcl::Private.as_str().into(),
+            String::new(),
+            stat.len(),
+        );
+        meta.etag = None;
         meta.modified = mtime / 1_000_000_000;
         meta.file_mtime = mtime;
         let row = object_row(bucket, key);
@@ -772,7 +784,8 @@ impl Store {
     ) -> ObjectInfo {
         let owner = self.principal_of(&meta.owner);
         let canned: CannedAcl = meta.acl.parse().unwrap_or(CannedAcl::Private);
-        let mut info = ObjectInfo::new(key.clone(), meta.size, meta.etag.clone(), &owner);
+        let etag = meta.etag.clone().map_or(ETag::Uncomputed, ETag::Known);
+        let mut info = ObjectInfo::new(key.clone(), meta.size, etag, &owner);
         info.acl = Acl::canned(canned, &owner, &bucket.owner);
         info.last_modified = meta.modified;
         info
@@ -821,10 +834,8 @@ impl Store {
             // while its file is there; a hand-placed file not yet adopted
             // counts too.
             let current_etag = match &old {
-                Some(m) if m.data.is_some() => Some(Some(m.etag.clone())),
-                Some(m) if folder.as_ref().is_some_and(|p| p.is_file()) => {
-                    Some(Some(m.etag.clone()))
-                }
+                Some(m) if m.data.is_some() => Some(m.etag.clone()),
+                Some(m) if folder.as_ref().is_some_and(|p| p.is_file()) => Some(m.etag.clone()),
                 _ if folder.as_ref().is_some_and(|p| p.is_file()) => Some(None),
                 _ => None,
             };
@@ -834,7 +845,13 @@ impl Store {
                 .map_err(internal)?;
             drop(table);
             if let Some(upload) = upload {
-                uploads::finish(txn, bucket, key, upload, &meta.etag)?;
+                uploads::finish(
+                    txn,
+                    bucket,
+                    key,
+                    upload,
+                    meta.etag.as_deref().unwrap_or_default(),
+                )?;
             }
             Ok(old)
         });
@@ -1166,18 +1183,6 @@ fn file_mtime(stat: &fs::Metadata) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
-fn md5_reader(file: &mut impl Read) -> std::io::Result<String> {
-    let mut md5 = Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&md5.finalize()));
-        }
-        md5.update(&buf[..n]);
-    }
-}
-
 /// Writes all of `data` and feeds it to the running digests.
 pub(crate) fn write_all(file: &mut fs::File, data: &[u8]) -> Result<(), S3Error> {
     file.write_all(data).map_err(internal)
@@ -1207,18 +1212,88 @@ impl ObjectSource for Store {
         })
     }
 
-    /// The bytes of exactly the version `object` names (its ETag), or an
-    /// error if it was replaced meanwhile (500, retryable).
+    /// The bytes of exactly the version `object` names (its ETag; for an
+    /// adopted file not hashed yet, its size and time), or an error if it
+    /// was replaced meanwhile (500, retryable).
     fn open(
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
     ) -> s3torrent_s3::Result<Box<dyn ReadAt + Send + Sync + '_>> {
-        let file = self
-            .open_snapshot(bucket, &object.key, &object.etag)
-            .map_err(|e| internal(e.message()))?;
+        let file = match object.etag.as_known() {
+            Some(etag) => self.open_snapshot(bucket, &object.key, etag),
+            None => self.open_unhashed(bucket, object),
+        }
+        .map_err(|e| changed_error(bucket, object, e.message()))?;
         Ok(Box::new(file))
     }
+
+    /// The adoption hook: stores the MD5 the torrent service computed for
+    /// an adopted file, in one transaction, if the record and the file are
+    /// still those it read (size, time and file mtime unchanged).
+    fn record_etag(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+        etag: &str,
+    ) -> s3torrent_s3::Result<ObjectInfo> {
+        let changed = || {
+            changed_error(
+                bucket,
+                object,
+                "the object changed while its ETag was computed",
+            )
+        };
+        let row = object_row(bucket, object.key.as_str());
+        let path = self
+            .folder_path(bucket, object.key.as_str())
+            .ok_or_else(changed)?;
+        // "Changed" is a refusal, not a database error (which would reopen
+        // the database): a precondition that failed.
+        self.write(|txn| {
+            let mut table = txn.open_table(OBJECTS).map_err(internal)?;
+            let mut meta: ObjectMeta = match table.get(row.as_str()).map_err(internal)? {
+                Some(v) => decode(v.value())?,
+                None => return Err(WriteError::PreconditionFailed),
+            };
+            let stat = fs::metadata(&path).map_err(|_| WriteError::PreconditionFailed)?;
+            if meta.data.is_some()
+                || meta.size != object.size
+                || meta.modified != object.last_modified
+                || stat.len() != meta.size
+                || file_mtime(&stat) != meta.file_mtime
+            {
+                return Err(WriteError::PreconditionFailed);
+            }
+            match &meta.etag {
+                Some(known) if known != etag => return Err(WriteError::PreconditionFailed),
+                Some(_) => {}
+                None => {
+                    meta.etag = Some(etag.to_owned());
+                    table
+                        .insert(row.as_str(), encode(&meta)?.as_slice())
+                        .map_err(internal)?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            WriteError::Store(e) => e,
+            WriteError::PreconditionFailed | WriteError::NoSuchKey => changed(),
+        })?;
+        let mut object = object.clone();
+        object.etag = ETag::Known(etag.to_owned());
+        Ok(object)
+    }
+}
+
+/// The retryable error of a read whose object changed under it.
+fn changed_error(bucket: &BucketName, object: &ObjectInfo, why: &str) -> S3Error {
+    S3Error::with_message(
+        ErrorCode::InternalError,
+        format!("We encountered an internal error. Please try again. ({why})"),
+        format!("/{bucket}/{}", object.key),
+    )
 }
 
 /// Where an info-hash points: the object whose torrent has it.
@@ -1254,7 +1329,7 @@ impl Store {
         let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
         for _ in 0..OPEN_ATTEMPTS {
             let meta = self.object_meta(bucket, key)?.ok_or_else(changed)?;
-            if meta.etag != etag {
+            if meta.etag.as_deref() != Some(etag) {
                 return Err(changed());
             }
             if let Some(file) = self.open_version(bucket, key.as_str(), &meta)? {
@@ -1262,6 +1337,19 @@ impl Store {
             }
         }
         Err(changed())
+    }
+
+    /// Opens an adopted file whose MD5 is not known yet, if it is still the
+    /// version `object` describes (same size and time, still unhashed).
+    fn open_unhashed(&self, bucket: &BucketName, object: &ObjectInfo) -> Result<fs::File, S3Error> {
+        let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
+        let meta = self.object_meta(bucket, &object.key)?.ok_or_else(changed)?;
+        if meta.data.is_some() || meta.size != object.size || meta.modified != object.last_modified
+        {
+            return Err(changed());
+        }
+        self.open_version(bucket, object.key.as_str(), &meta)?
+            .ok_or_else(changed)
     }
 
     /// Caches a torrent and indexes its info-hashes, in one transaction.

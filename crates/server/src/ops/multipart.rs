@@ -295,7 +295,7 @@ impl Server {
                 let object = store.object_info(&info, &k, &meta);
                 let _ = service.store_hashes(&b, &object, &h.finish());
             }
-            Ok(meta.etag)
+            Ok(claimed.etag)
         });
         let future = async move {
             let etag = job
