@@ -30,7 +30,8 @@
 //! and that has no record is adopted when that key is read (GET, HEAD,
 //! `?torrent`, ACLs) or when the bucket's listing starts from its first
 //! page: it becomes an object owned by the bucket's owner, private, its
-//! ETag its MD5. Its record says its bytes live at that path (not in an ID
+//! ETag its MD5, computed once by the first read the access decision allows
+//! ([`ObjectSource::record_etag`]), not at adoption. Its record says its bytes live at that path (not in an ID
 //! file); a change to the file's size or mtime adopts it afresh. A key
 //! whose record names an ID file is that object: a hand-placed file at the
 //! same path is ignored, and goes with the key when the key is deleted.
