@@ -1,12 +1,14 @@
 //! `s3torrent serve`: the S3 endpoint over a local folder.
 
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{Listeners, Seeding, ServerConfig, User};
+use s3torrent_server::{Listeners, MinBodyRate, Seeding, ServerConfig, User};
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
@@ -55,10 +57,28 @@ pub(crate) struct ServeArgs {
     /// free slot.
     #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
     max_connections: std::num::NonZeroUsize,
-    /// How long a client has to send a request's head (also how long an idle
-    /// keep-alive connection is kept), in seconds; 0 waits for ever.
+    /// How long a client has to send a request's head, in seconds, from the
+    /// accept or from the first byte of a keep-alive connection's next
+    /// request; 0 waits for ever.
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
     header_timeout: u64,
+    /// How long an idle keep-alive connection is kept for its next request,
+    /// in seconds; 0 keeps it for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout: u64,
+    /// The slowest a request body (an upload) may arrive, in bytes per
+    /// second over each --body-window, after --body-grace; a slower one is
+    /// answered `RequestTimeout` and its connection closed. 0 lets bodies
+    /// take for ever.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = MinBodyRate::DEFAULT.bytes_per_second().get())]
+    min_body_rate: u64,
+    /// The window --min-body-rate is measured over, in seconds (not 0).
+    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.window().as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    body_window: u64,
+    /// How long a request body may take before --min-body-rate applies, in
+    /// seconds.
+    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.grace().as_secs())]
+    body_grace: u64,
     /// How the per-request, per-announce and per-peer-connection lines (and
     /// warnings) are written to stderr: `text`, or `json` (one object a
     /// line). The start-up lines are plain text either way.
@@ -135,10 +155,25 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.torrent_version = args.torrent_version;
     config.seeding = args.seeding;
     config.trackers = args.trackers;
-    config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
+    config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.max_connections = args.max_connections;
-    config.header_read_timeout =
-        (args.header_timeout > 0).then(|| std::time::Duration::from_secs(args.header_timeout));
+    let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+    config.header_read_timeout = seconds(args.header_timeout);
+    config.idle_timeout = seconds(args.idle_timeout);
+    config.min_body_rate = match NonZeroU64::new(args.min_body_rate) {
+        None => None,
+        Some(rate) => match MinBodyRate::new(
+            rate,
+            Duration::from_secs(args.body_window),
+            Duration::from_secs(args.body_grace),
+        ) {
+            Ok(rate) => Some(rate),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     // Every connection is a file descriptor: take the hard limit, which the
     // default soft one (often 1024) is far below.
     let wanted = u64::try_from(args.max_connections.get())

@@ -17,10 +17,25 @@
 //! - Every answer carries `x-amz-request-id` (unique per request, and not
 //!   repeated by a restart) and `x-amz-id-2`; an error document from s3s
 //!   gets the same ID in `<RequestId>`.
+//!
+//! And the clocks of a connection ([`Guarded`], [`Answer`], [`Metered`]):
+//! the header read timeout, the idle keep-alive timeout, and the minimum
+//! rate of a request body, whose breach is S3's `RequestTimeout`.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::config::MinBodyRate;
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RANGE};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
@@ -258,6 +273,364 @@ fn error(
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     resp
+}
+
+/// S3's answer to a request body that arrived too slowly, on a connection
+/// that is then closed.
+pub(crate) fn request_timeout(request_id: &str) -> Response<s3s::Body> {
+    let mut resp = error(
+        StatusCode::BAD_REQUEST,
+        "RequestTimeout",
+        "Your socket connection to the server was not read from or written to within the \
+         timeout period. Idle connections will be closed.",
+        "",
+        request_id,
+    );
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// What a connection's socket and its requests share: how many requests
+/// have started (their head is read) and how many answers are over (their
+/// body handed to hyper in full, or dropped). While they differ, the
+/// connection is busy, and neither the header nor the idle clock runs.
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    started: AtomicU64,
+    finished: AtomicU64,
+    /// The socket's reader, waiting while the connection is busy: an answer
+    /// that ends wakes it, to start the idle clock.
+    reader: AtomicWaker,
+}
+
+impl ConnState {
+    /// A request's head was read.
+    pub(crate) fn start(&self) {
+        self.started.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Where a connection is, for its clocks.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Waiting for the first byte of the next request, since then.
+    Idle(Instant),
+    /// Reading a request's head, since then.
+    Head(Instant),
+    /// Between a request's head and the end of its answer.
+    Busy,
+}
+
+/// A connection's socket with the header and idle clocks: a read that
+/// waits past the current one's deadline fails with `TimedOut`, which makes
+/// hyper close the connection. (hyper's own header timeout starts when it
+/// begins to wait for a head, right after the previous answer, so it cannot
+/// tell an idle keep-alive connection from a slow head.)
+#[derive(Debug)]
+pub(crate) struct Guarded<T> {
+    inner: T,
+    state: Arc<ConnState>,
+    header: Option<Duration>,
+    idle: Option<Duration>,
+    phase: Phase,
+    /// `state.finished` when last looked at.
+    finished: u64,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+}
+
+impl<T> Guarded<T> {
+    /// `inner`, just accepted: the header clock runs from now.
+    pub(crate) fn new(
+        inner: T,
+        state: Arc<ConnState>,
+        header: Option<Duration>,
+        idle: Option<Duration>,
+    ) -> Guarded<T> {
+        let now = Instant::now();
+        Guarded {
+            inner,
+            state,
+            header,
+            idle,
+            phase: Phase::Head(now),
+            finished: 0,
+            timer: Box::pin(tokio::time::sleep_until(now)),
+            armed: None,
+        }
+    }
+
+    /// Catches up with the requests: busy while one is in progress, idle
+    /// from the moment the last answer is seen to be over.
+    fn refresh(&mut self) {
+        let finished = self.state.finished.load(Ordering::Acquire);
+        let started = self.state.started.load(Ordering::Acquire);
+        if started != finished {
+            self.phase = Phase::Busy;
+        } else if finished != self.finished || matches!(self.phase, Phase::Busy) {
+            self.finished = finished;
+            self.phase = Phase::Idle(Instant::now());
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Idle(since) => self.idle.map(|d| since + d),
+            Phase::Head(since) => self.header.map(|d| since + d),
+            Phase::Busy => None,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        this.refresh();
+        match polled {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before && matches!(this.phase, Phase::Idle(_)) {
+                    this.phase = Phase::Head(Instant::now());
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                let Some(deadline) = this.deadline() else {
+                    if matches!(this.phase, Phase::Busy) {
+                        this.state.reader.register(cx.waker());
+                        // The answer may have ended in between.
+                        if this.state.finished.load(Ordering::Acquire)
+                            == this.state.started.load(Ordering::Acquire)
+                        {
+                            cx.waker().wake_by_ref();
+                        }
+                    }
+                    return Poll::Pending;
+                };
+                if this.armed != Some(deadline) {
+                    this.timer.as_mut().reset(deadline);
+                    this.armed = Some(deadline);
+                }
+                ready!(this.timer.as_mut().poll(cx));
+                let what = match this.phase {
+                    Phase::Idle(_) => "idle keep-alive timeout",
+                    _ => "header read timeout",
+                };
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// An answer's body that tells its connection when it is over (sent in
+/// full, or dropped): the idle clock starts then.
+#[derive(Debug)]
+pub(crate) struct Answer<B> {
+    inner: B,
+    state: Arc<ConnState>,
+}
+
+impl<B> Answer<B> {
+    pub(crate) fn new(inner: B, state: Arc<ConnState>) -> Answer<B> {
+        Answer { inner, state }
+    }
+}
+
+impl<B> Drop for Answer<B> {
+    fn drop(&mut self) {
+        self.state.finished.fetch_add(1, Ordering::AcqRel);
+        self.state.reader.wake();
+    }
+}
+
+impl<B: Body + Unpin> Body for Answer<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The error of a body cut off by [`Metered`].
+#[derive(Debug)]
+pub(crate) struct TooSlow;
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body arrived below the minimum rate")
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+/// A request body held to a [`MinBodyRate`]. Time counts only while the
+/// body is polled and has nothing (the server waits for the client):
+/// windows of that waiting time, the first as long as the grace and free,
+/// the others as long as the rate's window and owing its bytes. A window
+/// that ends short of them fails the body with [`TooSlow`] and sets the
+/// shared flag, which the server turns into `RequestTimeout`.
+#[derive(Debug)]
+pub(crate) struct Metered<B> {
+    inner: B,
+    rate: MinBodyRate,
+    /// The current window: its length, the bytes it owes, the waiting time
+    /// it has had and the bytes it has brought.
+    length: Duration,
+    owed: u64,
+    waited: Duration,
+    got: u64,
+    /// Since when the body has been waited for, if it is now.
+    waiting: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    too_slow: Arc<AtomicBool>,
+}
+
+impl<B> Metered<B> {
+    pub(crate) fn new(inner: B, rate: MinBodyRate, too_slow: Arc<AtomicBool>) -> Metered<B> {
+        Metered {
+            inner,
+            rate,
+            length: rate.grace(),
+            owed: 0,
+            waited: Duration::ZERO,
+            got: 0,
+            waiting: None,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            armed: None,
+            too_slow,
+        }
+    }
+
+    /// Closes the current window if its time is up: whether it brought
+    /// what it owed. The next window starts empty.
+    fn close_window(&mut self) -> bool {
+        if self.waited < self.length {
+            return true;
+        }
+        let paid = self.got >= self.owed;
+        self.length = self.rate.window();
+        self.owed = self.rate.per_window();
+        self.waited = Duration::ZERO;
+        self.got = 0;
+        paid
+    }
+
+    fn fail(&mut self) -> Poll<Option<Result<Frame<Bytes>, s3s::StdError>>> {
+        self.too_slow.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(Box::new(TooSlow))))
+    }
+}
+
+impl<B> Body for Metered<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<s3s::StdError>,
+{
+    type Data = Bytes;
+    type Error = s3s::StdError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, s3s::StdError>>> {
+        let this = self.get_mut();
+        loop {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(since) = this.waiting.take() {
+                        this.waited += since.elapsed();
+                    }
+                    if let Some(data) = frame.data_ref() {
+                        this.got += data.len() as u64;
+                    }
+                    if !this.close_window() {
+                        return this.fail();
+                    }
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {
+                    let since = *this.waiting.get_or_insert_with(Instant::now);
+                    let deadline = since + window_left(this.length, this.waited);
+                    if this.armed != Some(deadline) {
+                        this.timer.as_mut().reset(deadline);
+                        this.armed = Some(deadline);
+                    }
+                    ready!(this.timer.as_mut().poll(cx));
+                    // The window's waiting time is up with nothing more.
+                    this.waited += deadline.saturating_duration_since(since);
+                    this.waiting = Some(deadline);
+                    if !this.close_window() {
+                        return this.fail();
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// What is left of a window of `length` that has had `waited`.
+fn window_left(length: Duration, waited: Duration) -> Duration {
+    length.saturating_sub(waited)
 }
 
 #[cfg(test)]

@@ -64,6 +64,6 @@ mod store;
 mod swarm;
 mod throttle;
 
-pub use config::{Seeding, ServerConfig, User};
+pub use config::{MinBodyRate, Seeding, ServerConfig, User};
 pub use error::Error;
 pub use serve::{Listeners, SwarmListeners, serve};

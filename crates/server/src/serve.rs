@@ -3,10 +3,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::host::{S3Host, VirtualHost};
@@ -17,7 +18,7 @@ use s3torrent_tracker::{Tracker, TrackerConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-use crate::config::{Seeding, ServerConfig};
+use crate::config::{MinBodyRate, Seeding, ServerConfig};
 use crate::error::Error;
 use crate::front;
 use crate::ops::{self, Server};
@@ -249,12 +250,13 @@ pub async fn serve(
 
     let host_id = front::host_id();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
-    // its version sniffing, which reads the first bytes with no timeout, so
-    // the header read timeout covers a connection from its accept on.
-    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
-    http.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+    // its version sniffing, which reads the first bytes with no timeout.
+    // The header and idle clocks are the socket's (`front::Guarded`), from
+    // the accept on; hyper's header timeout would also cut idle keep-alive
+    // connections at the header timeout.
+    let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    let (header_timeout, idle_timeout) = (config.header_read_timeout, config.idle_timeout);
+    let min_body_rate = config.min_body_rate;
     let slots = Arc::new(Semaphore::new(
         config.max_connections.get().min(Semaphore::MAX_PERMITS),
     ));
@@ -274,10 +276,19 @@ pub async fn serve(
             let Some((socket, client)) = accept(&listener, &mut stopping_s3, "serve").await else {
                 break;
             };
+            let conn_state = Arc::new(front::ConnState::default());
+            let socket = front::Guarded::new(
+                socket,
+                Arc::clone(&conn_state),
+                header_timeout,
+                idle_timeout,
+            );
             let s3 = service.clone();
             let host_id = host_id.clone();
             let logged = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    conn_state.start();
+                    let conn_state = Arc::clone(&conn_state);
                     let s3 = s3.clone();
                     let host_id = host_id.clone();
                     let (method, path) = (
@@ -295,7 +306,7 @@ pub async fn serve(
                     async move {
                         let mut resp = match early {
                             Some(answer) => Ok(answer),
-                            None => hyper::service::Service::call(&s3, req).await,
+                            None => call(&s3, req, min_body_rate, &request_id).await,
                         };
                         if let Ok(r) = &mut resp {
                             front::stamp(r, &request_id, &host_id);
@@ -320,7 +331,7 @@ pub async fn serve(
                                 "request"
                             );
                         }
-                        resp
+                        resp.map(|r| r.map(|body| front::Answer::new(body, conn_state)))
                     }
                 },
             );
@@ -347,6 +358,29 @@ pub async fn serve(
         let _ = tokio::time::timeout(DRAIN, edge).await;
     }
     Ok(())
+}
+
+/// Hands a request to s3s, its body held to `min_body_rate` when it has
+/// one: a body that falls below it is answered `RequestTimeout`, whatever
+/// the operation made of the failed body.
+async fn call(
+    s3: &s3s::service::S3Service,
+    req: hyper::Request<hyper::body::Incoming>,
+    min_body_rate: Option<MinBodyRate>,
+    request_id: &str,
+) -> Result<hyper::Response<s3s::Body>, s3s::HttpError> {
+    let rate = match min_body_rate {
+        Some(rate) if !hyper::body::Body::is_end_stream(req.body()) => rate,
+        _ => return hyper::service::Service::call(s3, req).await,
+    };
+    let too_slow = Arc::new(AtomicBool::new(false));
+    let req = req
+        .map(|body| s3s::Body::http_body(front::Metered::new(body, rate, Arc::clone(&too_slow))));
+    let resp = s3.call(req).await;
+    if too_slow.load(Ordering::Acquire) {
+        return Ok(front::request_timeout(request_id));
+    }
+    resp
 }
 
 /// The milliseconds since `started`, to the microsecond, for a log field.
