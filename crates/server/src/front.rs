@@ -96,6 +96,12 @@ pub(crate) fn host_id() -> String {
     format!("s3torrent-{:016x}", mix(!start()))
 }
 
+/// [`host_id`] as a header value, made once: each answer clones it (a
+/// reference count, no copy).
+pub(crate) fn host_id_header() -> HeaderValue {
+    HeaderValue::from_str(&host_id()).unwrap_or_else(|_| HeaderValue::from_static("s3torrent"))
+}
+
 /// Applies the rules above to a request: `Some` is the answer to send
 /// instead of calling s3s. A `Range` header to ignore is removed.
 pub(crate) fn screen<B>(req: &mut Request<B>, request_id: &str) -> Option<Response<s3s::Body>> {
@@ -217,7 +223,7 @@ pub(crate) fn is_single_byte_range(value: &str) -> bool {
 
 /// Gives an answer its request ID and host ID headers, and an s3s error
 /// document without a `<RequestId>` the ID.
-pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &str) {
+pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &HeaderValue) {
     let is_xml_error = resp.status().as_u16() >= 400
         && resp
             .headers()
@@ -249,10 +255,8 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, v);
     }
-    if !headers.contains_key(HOST_ID)
-        && let Ok(v) = HeaderValue::from_str(host_id)
-    {
-        headers.insert(HOST_ID, v);
+    if !headers.contains_key(HOST_ID) {
+        headers.insert(HOST_ID, host_id.clone());
     }
 }
 

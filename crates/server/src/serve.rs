@@ -248,7 +248,7 @@ pub async fn serve(
     );
     eprintln!("serve: listening on http://{addr}");
 
-    let host_id = front::host_id();
+    let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
     // its version sniffing, which reads the first bytes with no timeout.
     // The header and idle clocks are the socket's (`front::Guarded`), from
@@ -291,13 +291,8 @@ pub async fn serve(
                     let conn_state = Arc::clone(&conn_state);
                     let s3 = s3.clone();
                     let host_id = host_id.clone();
-                    let (method, path) = (
-                        req.method().clone(),
-                        req.uri()
-                            .path_and_query()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                    );
+                    // For the log line: a clone of the URI shares its bytes.
+                    let (method, uri) = (req.method().clone(), req.uri().clone());
                     let started = Instant::now();
                     let request_id = front::request_id();
                     let early = front::screen(&mut req, &request_id);
@@ -310,6 +305,11 @@ pub async fn serve(
                         };
                         if let Ok(r) = &mut resp {
                             front::stamp(r, &request_id, &host_id);
+                            if let Err(e) = gather_small_body(r).await {
+                                resp = Err(s3s::HttpError::new(e));
+                            }
+                        }
+                        if let Ok(r) = &mut resp {
                             // The body's declared length, or its exact size
                             // (what hyper will declare); absent (not logged)
                             // for a streamed answer of unknown length.
@@ -322,7 +322,7 @@ pub async fn serve(
                             tracing::info!(
                                 target: "serve",
                                 %method,
-                                path,
+                                path = uri.path_and_query().map_or("", |p| p.as_str()),
                                 status = r.status().as_u16(),
                                 bytes,
                                 ms = millis(started),
@@ -358,6 +358,34 @@ pub async fn serve(
         let _ = tokio::time::timeout(DRAIN, edge).await;
     }
     Ok(())
+}
+
+/// The largest answer body gathered before the head is sent (see
+/// [`gather_small_body`]).
+const ONE_WRITE: u64 = 16 * 1024;
+
+/// Gathers a streamed body of at most [`ONE_WRITE`] bytes (a small
+/// GetObject, read from its file) into one buffer before hyper sends the
+/// head, so that head and body leave in one `writev`: otherwise hyper sends
+/// the head alone while the first chunk is still being read.
+async fn gather_small_body(resp: &mut hyper::Response<s3s::Body>) -> Result<(), s3s::StdError> {
+    if resp.body().bytes().is_some() {
+        return Ok(());
+    }
+    // s3s declares a streamed object's length in the header only.
+    let declared = resp
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = resp.body_mut();
+    match declared.or_else(|| hyper::body::Body::size_hint(body).exact()) {
+        Some(n) if n > 0 && n <= ONE_WRITE => {
+            body.store_all_limited(ONE_WRITE as usize).await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Hands a request to s3s, its body held to `min_body_rate` when it has
