@@ -96,8 +96,8 @@ enum LogFormat {
 }
 
 /// Installs the global `tracing` subscriber: the fmt layer over a
-/// non-blocking stderr, so that a request never waits on a write to stderr
-/// (a worker thread writes the lines). Lines are never dropped: were the
+/// non-blocking, buffered stderr, so that a request never waits on a write
+/// to stderr (a worker thread writes the lines). Lines are never dropped: were the
 /// worker 128,000 lines behind, loggers would wait for it. The guard flushes
 /// what is queued when it is dropped; keep it until the process ends.
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
@@ -107,7 +107,10 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("s3torrent-log")
-        .finish(std::io::stderr());
+        // Buffered: the worker writes what it has queued in one go and
+        // flushes each time the queue runs dry, so a busy server makes one
+        // write(2) per batch of lines, not one per line.
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let (text, json) = match format {
         LogFormat::Text => (
             Some(tracing_subscriber::fmt::layer().with_writer(writer)),
