@@ -345,7 +345,8 @@ pub(crate) struct Guarded<T> {
 }
 
 impl<T> Guarded<T> {
-    /// `inner`, just accepted: the header clock runs from now.
+    /// `inner`, just accepted: the header clock runs from now (the idle
+    /// clock, without a header timeout).
     pub(crate) fn new(
         inner: T,
         state: Arc<ConnState>,
@@ -358,7 +359,11 @@ impl<T> Guarded<T> {
             state,
             header,
             idle,
-            phase: Phase::Head(now),
+            phase: if header.is_some() {
+                Phase::Head(now)
+            } else {
+                Phase::Idle(now)
+            },
             finished: 0,
             timer: Box::pin(tokio::time::sleep_until(now)),
             armed: None,
@@ -664,6 +669,87 @@ mod tests {
         ] {
             assert!(!is_single_byte_range(bad), "{bad}");
         }
+    }
+
+    /// A body fed through a channel, as a client would send it.
+    struct Channel(tokio::sync::mpsc::Receiver<Bytes>);
+
+    impl Body for Channel {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            self.get_mut()
+                .0
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn rate() -> MinBodyRate {
+        MinBodyRate::new(
+            std::num::NonZeroU64::new(1000).expect("not zero"),
+            Duration::from_millis(200),
+            Duration::from_millis(200),
+        )
+        .expect("a valid rate")
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_is_cut_after_grace_and_a_window() {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut body = Metered::new(Channel(rx), rate(), Arc::clone(&flag));
+        // 10 bytes every 50 ms: 200 B/s against 1000 B/s.
+        let sender = tokio::spawn(async move {
+            for _ in 0..100 {
+                if tx.send(Bytes::from_static(&[7; 10])).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut got = 0;
+        let outcome = loop {
+            match http_body_util::BodyExt::frame(&mut body).await {
+                Some(Ok(frame)) => got += frame.into_data().map_or(0, |d| d.len()),
+                Some(Err(e)) => break e.to_string(),
+                None => break "the end".to_owned(),
+            }
+        };
+        let elapsed = started.elapsed();
+        sender.abort();
+        assert_eq!(outcome, TooSlow.to_string());
+        assert!(flag.load(Ordering::Acquire));
+        assert!(got < 200, "{got} bytes before the cut");
+        assert!(
+            elapsed >= Duration::from_millis(350) && elapsed < Duration::from_secs(2),
+            "cut after {elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_is_not_blamed_on_the_client() {
+        // Everything is there at once; the server takes 300 ms per chunk
+        // (longer than grace and window together): only waiting counts.
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        for _ in 0..5 {
+            tx.send(Bytes::from_static(&[7; 100])).await.expect("room");
+        }
+        drop(tx);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut body = Metered::new(Channel(rx), rate(), Arc::clone(&flag));
+        let mut got = 0;
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            got += frame.expect("not cut").into_data().map_or(0, |d| d.len());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert_eq!(got, 500);
+        assert!(!flag.load(Ordering::Acquire));
     }
 
     #[test]
