@@ -16,7 +16,7 @@
 //!   `100 Continue`.
 //! - Every answer carries `x-amz-request-id` (unique per request, and not
 //!   repeated by a restart) and `x-amz-id-2`; an error document from s3s
-//!   gets the same ID in `<RequestId>`.
+//!   gets the same IDs in `<RequestId>` and `<HostId>`.
 //!
 //! And the clocks of a connection ([`Guarded`], [`Answer`], [`Metered`]):
 //! the header read timeout, the idle keep-alive timeout, and the minimum
@@ -221,8 +221,8 @@ pub(crate) fn is_single_byte_range(value: &str) -> bool {
     }
 }
 
-/// Gives an answer its request ID and host ID headers, and an s3s error
-/// document without a `<RequestId>` the ID.
+/// Gives an answer its request ID and host ID headers, and an error
+/// document without a `<RequestId>` or `<HostId>` the same IDs.
 pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &HeaderValue) {
     let is_xml_error = resp.status().as_u16() >= 400
         && resp
@@ -232,12 +232,21 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
             .is_some_and(|t| t.contains("xml"));
     if is_xml_error && let Some(body) = resp.body_mut().take_bytes() {
         let text = String::from_utf8_lossy(&body);
+        let mut missing = String::new();
+        if !text.contains("<RequestId>") {
+            missing.push_str(&format!("<RequestId>{request_id}</RequestId>"));
+        }
+        // The same host ID as the header (which a handler may have set).
+        let header = resp.headers().get(HOST_ID).unwrap_or(host_id);
+        if !text.contains("<HostId>")
+            && let Ok(host) = header.to_str()
+        {
+            missing.push_str(&format!("<HostId>{host}</HostId>"));
+        }
         let patched = match text.rfind("</Error>") {
-            Some(at) if !text.contains("<RequestId>") => Some(format!(
-                "{}<RequestId>{request_id}</RequestId>{}",
-                &text[..at],
-                &text[at..]
-            )),
+            Some(at) if !missing.is_empty() => {
+                Some(format!("{}{missing}{}", &text[..at], &text[at..]))
+            }
             _ => None,
         };
         match patched {
