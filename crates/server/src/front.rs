@@ -288,6 +288,17 @@ fn error(
     resp
 }
 
+/// S3's `InternalError` (500, which SDKs retry).
+pub(crate) fn internal_error(request_id: &str) -> Response<s3s::Body> {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+        "",
+        request_id,
+    )
+}
+
 /// S3's answer to a request body that arrived too slowly, on a connection
 /// that is then closed.
 pub(crate) fn request_timeout(request_id: &str) -> Response<s3s::Body> {

@@ -303,13 +303,15 @@ pub async fn serve(
                             Some(answer) => Ok(answer),
                             None => call(&s3, req, min_body_rate, &request_id).await,
                         };
-                        if let Ok(r) = &mut resp {
-                            front::stamp(r, &request_id, &host_id);
-                            if let Err(e) = gather_small_body(r).await {
-                                resp = Err(s3s::HttpError::new(e));
-                            }
+                        if let Ok(r) = &mut resp
+                            && gather_small_body(r).await.is_err()
+                        {
+                            // Its file failed before a byte was sent: an
+                            // answer can still say so.
+                            *r = front::internal_error(&request_id);
                         }
                         if let Ok(r) = &mut resp {
+                            front::stamp(r, &request_id, &host_id);
                             // The body's declared length, or its exact size
                             // (what hyper will declare); absent (not logged)
                             // for a streamed answer of unknown length.
