@@ -66,6 +66,10 @@ pub(crate) struct ServeArgs {
     /// in seconds; 0 keeps it for ever.
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_IDLE_TIMEOUT.as_secs())]
     idle_timeout: u64,
+    /// How long an answer may wait for the client to read more of it, in
+    /// seconds, before the connection is closed; 0 waits for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_SEND_TIMEOUT.as_secs())]
+    send_timeout: u64,
     /// The slowest a request body (an upload) may arrive, in bytes per
     /// second over each --body-window, after --body-grace; a slower one is
     /// answered `RequestTimeout` and its connection closed. 0 lets bodies
@@ -265,6 +269,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
     config.header_read_timeout = seconds(args.header_timeout);
     config.idle_timeout = seconds(args.idle_timeout);
+    config.send_timeout = seconds(args.send_timeout);
     config.min_body_rate = match NonZeroU64::new(args.min_body_rate) {
         None => None,
         Some(rate) => match MinBodyRate::new(

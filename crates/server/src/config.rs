@@ -62,12 +62,17 @@ pub struct ServerConfig {
     /// [`idle_timeout`](Self::idle_timeout) applies). Then the connection
     /// is closed. It does not cover bodies (see
     /// [`min_body_rate`](Self::min_body_rate)) or a slow reader of an
-    /// answer. 10 s by default.
+    /// answer (see [`send_timeout`](Self::send_timeout)). 10 s by default.
     pub header_read_timeout: Option<Duration>,
     /// How long a keep-alive connection may wait, after an answer, for the
     /// first byte of its next request; then it is closed. `None` keeps it
     /// for ever. 20 s by default.
     pub idle_timeout: Option<Duration>,
+    /// How long an answer may wait for the client to read it: a write to
+    /// the socket that makes no progress for this long closes the
+    /// connection (a client that stops reading holds no connection slot for
+    /// ever). `None` waits for ever. 60 s by default.
+    pub send_timeout: Option<Duration>,
     /// The slowest a request body may arrive (a PutObject, an UploadPart);
     /// a slower one is cut off with S3's `RequestTimeout` (400) and its
     /// connection closed. `None` lets a body take for ever. 4 KiB/s over
@@ -86,6 +91,8 @@ impl ServerConfig {
     pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
     /// The default [`idle_timeout`](Self::idle_timeout): 20 s.
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+    /// The default [`send_timeout`](Self::send_timeout): 60 s.
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default [`max_connections`](Self::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
 }
@@ -103,6 +110,7 @@ impl Default for ServerConfig {
             seed_rate: None,
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
+            send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),
             min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
         }

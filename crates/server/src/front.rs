@@ -19,8 +19,9 @@
 //!   gets the same IDs in `<RequestId>` and `<HostId>`.
 //!
 //! And the clocks of a connection ([`Guarded`], [`Answer`], [`Metered`]):
-//! the header read timeout, the idle keep-alive timeout, and the minimum
-//! rate of a request body, whose breach is S3's `RequestTimeout`.
+//! the header read timeout, the idle keep-alive timeout, the send timeout,
+//! and the minimum rate of a request body, whose breach is S3's
+//! `RequestTimeout`.
 
 use std::io;
 use std::pin::Pin;
@@ -346,40 +347,49 @@ enum Phase {
     Busy,
 }
 
-/// A connection's socket with the header and idle clocks: a read that
-/// waits past the current one's deadline fails with `TimedOut`, which makes
-/// hyper close the connection. (hyper's own header timeout starts when it
-/// begins to wait for a head, right after the previous answer, so it cannot
-/// tell an idle keep-alive connection from a slow head.)
+/// A connection's timeouts (`None`: none).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clocks {
+    /// For a request's head: from the accept, or from its first byte.
+    pub(crate) header: Option<Duration>,
+    /// For the first byte of a keep-alive connection's next request.
+    pub(crate) idle: Option<Duration>,
+    /// For the socket to take more of an answer, while it takes none.
+    pub(crate) send: Option<Duration>,
+}
+
+/// A connection's socket with its clocks: a read that waits past the
+/// header or idle deadline, or a write that waits longer than the send
+/// timeout, fails with `TimedOut`, which makes hyper close the connection.
+/// (hyper's own header timeout starts when it begins to wait for a head,
+/// right after the previous answer, so it cannot tell an idle keep-alive
+/// connection from a slow head; it has no send timeout.)
 #[derive(Debug)]
 pub(crate) struct Guarded<T> {
     inner: T,
     state: Arc<ConnState>,
-    header: Option<Duration>,
-    idle: Option<Duration>,
+    clocks: Clocks,
     phase: Phase,
     /// `state.finished` when last looked at.
     finished: u64,
     timer: Pin<Box<Sleep>>,
     armed: Option<Instant>,
+    /// Since when writes have waited for the client to read, if they do.
+    stalled: Option<Instant>,
+    write_timer: Pin<Box<Sleep>>,
+    write_armed: Option<Instant>,
 }
 
 impl<T> Guarded<T> {
     /// `inner`, just accepted: the header clock runs from now (the idle
     /// clock, without a header timeout).
-    pub(crate) fn new(
-        inner: T,
-        state: Arc<ConnState>,
-        header: Option<Duration>,
-        idle: Option<Duration>,
-    ) -> Guarded<T> {
+    pub(crate) fn new(inner: T, state: Arc<ConnState>, clocks: Clocks) -> Guarded<T> {
         let now = Instant::now();
         Guarded {
             inner,
             state,
-            header,
-            idle,
-            phase: if header.is_some() {
+            clocks,
+            phase: if clocks.header.is_some() {
                 Phase::Head(now)
             } else {
                 Phase::Idle(now)
@@ -387,6 +397,9 @@ impl<T> Guarded<T> {
             finished: 0,
             timer: Box::pin(tokio::time::sleep_until(now)),
             armed: None,
+            stalled: None,
+            write_timer: Box::pin(tokio::time::sleep_until(now)),
+            write_armed: None,
         }
     }
 
@@ -405,10 +418,33 @@ impl<T> Guarded<T> {
 
     fn deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Idle(since) => self.idle.map(|d| since + d),
-            Phase::Head(since) => self.header.map(|d| since + d),
+            Phase::Idle(since) => self.clocks.idle.map(|d| since + d),
+            Phase::Head(since) => self.clocks.header.map(|d| since + d),
             Phase::Busy => None,
         }
+    }
+
+    /// A write's outcome, held to the send timeout: progress resets it; a
+    /// write that has waited for the client longer fails.
+    fn sent<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let Some(limit) = self.clocks.send else {
+            return Poll::Pending;
+        };
+        let deadline = *self.stalled.get_or_insert_with(Instant::now) + limit;
+        if self.write_armed != Some(deadline) {
+            self.write_timer.as_mut().reset(deadline);
+            self.write_armed = Some(deadline);
+        }
+        ready!(self.write_timer.as_mut().poll(cx));
+        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "send timeout")))
     }
 }
 
@@ -464,7 +500,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.sent(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -472,7 +510,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.sent(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -480,7 +520,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.sent(cx, polled)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

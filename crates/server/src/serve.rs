@@ -255,7 +255,11 @@ pub async fn serve(
     // the accept on; hyper's header timeout would also cut idle keep-alive
     // connections at the header timeout.
     let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
-    let (header_timeout, idle_timeout) = (config.header_read_timeout, config.idle_timeout);
+    let clocks = front::Clocks {
+        header: config.header_read_timeout,
+        idle: config.idle_timeout,
+        send: config.send_timeout,
+    };
     let min_body_rate = config.min_body_rate;
     let slots = Arc::new(Semaphore::new(
         config.max_connections.get().min(Semaphore::MAX_PERMITS),
@@ -277,12 +281,7 @@ pub async fn serve(
                 break;
             };
             let conn_state = Arc::new(front::ConnState::default());
-            let socket = front::Guarded::new(
-                socket,
-                Arc::clone(&conn_state),
-                header_timeout,
-                idle_timeout,
-            );
+            let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
             let s3 = service.clone();
             let host_id = host_id.clone();
             let logged = hyper::service::service_fn(

@@ -331,3 +331,55 @@ async fn a_dripping_body_gets_request_timeout_and_a_fast_one_is_untouched() {
         .assert_error(404, "NoSuchKey");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_by_the_send_timeout() {
+    const SIZE: usize = 32 << 20;
+    let temp = temp_root();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    // One connection slot: the stalled reader below holds it.
+    let server = Server::start_configured(temp.path(), listener, |config| {
+        config.send_timeout = Some(Duration::from_secs(1));
+        config.max_connections = NonZeroUsize::new(1).expect("not zero");
+    })
+    .await;
+    support::public_object(&server, "front", SIZE, 5).await;
+    let addr = server.addr;
+
+    // Asks for 32 MiB and reads none of it: more than the socket buffers
+    // hold, so the server's writes stall.
+    let mut stalled = TcpStream::connect(addr).await.expect("connect");
+    stalled
+        .write_all(format!("GET /front/public.bin HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The one slot frees once the send timeout closes the stalled one.
+    let asked = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(10), health(addr))
+        .await
+        .expect("a health request answered within 10 s");
+    assert_eq!(status, 200);
+    let waited = asked.elapsed();
+    eprintln!("health answered after {waited:?} behind a stalled reader");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+
+    // The stalled client got part of the answer, then the close.
+    let mut got = 0usize;
+    let mut chunk = vec![0u8; 1 << 16];
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stalled.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stalled connection is still open");
+    assert!(got < SIZE, "all {got} bytes arrived");
+    server.stop().await;
+}
