@@ -133,6 +133,7 @@ impl Default for ServerConfig {
 /// let rate = MinBodyRate::new(NonZeroU64::new(1024).unwrap(), Duration::from_secs(5), Duration::ZERO)?;
 /// assert_eq!(rate.bytes_per_second().get(), 1024);
 /// assert!(MinBodyRate::new(NonZeroU64::MIN, Duration::ZERO, Duration::ZERO).is_err());
+/// assert!(MinBodyRate::new(NonZeroU64::MIN, Duration::from_micros(999), Duration::ZERO).is_err());
 /// # Ok::<(), s3torrent_server::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,16 +151,16 @@ impl MinBodyRate {
         grace: Duration::from_secs(10),
     };
 
-    /// A minimum rate; `window` must not be zero.
+    /// A minimum rate; `window` must be at least a millisecond.
     pub fn new(
         bytes_per_second: NonZeroU64,
         window: Duration,
         grace: Duration,
     ) -> Result<MinBodyRate, Error> {
-        if window.is_zero() {
-            return Err(Error::Config(
-                "the minimum body rate's window must not be zero".to_owned(),
-            ));
+        if window < Duration::from_millis(1) {
+            return Err(Error::Config(format!(
+                "the minimum body rate's window is {window:?}; it must be at least 1 ms"
+            )));
         }
         Ok(MinBodyRate {
             bytes_per_second,
