@@ -60,8 +60,12 @@ impl Swarm {
     /// now has this info-hash.
     pub(crate) fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
         let (bucket, object) = self.decide(info_hash)?;
-        let cache_key = self.torrents.cache_key(&bucket, &object);
         let stale = || "not served: the object changed since this torrent was made".to_owned();
+        // An adopted object whose ETag is not computed has no torrent yet.
+        let cache_key = self
+            .torrents
+            .cache_key(&bucket, &object)
+            .ok_or_else(stale)?;
         let cached = self.torrents.cache().get(&cache_key).ok_or_else(stale)?;
         let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
         if !peer_info_hashes(&torrent).contains(info_hash) {

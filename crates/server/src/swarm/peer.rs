@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::InfoHash;
 use s3torrent_peer::{Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent};
+use s3torrent_s3::ETag;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -52,7 +53,7 @@ const PEER_ID: [u8; 20] = *b"-S30100-s3torrentsrv";
 pub(crate) struct Seeding {
     seed: Arc<Seed>,
     reader: File,
-    etag: String,
+    etag: ETag,
 }
 
 /// The peer listener's shared state.
@@ -132,7 +133,11 @@ impl PeerEdge {
         let reader = self
             .swarm
             .store
-            .open_snapshot(&target.bucket, &target.object.key, &target.object.etag)
+            .open_snapshot(
+                &target.bucket,
+                &target.object.key,
+                target.object.etag.as_known().unwrap_or_default(),
+            )
             .map_err(|e| format!("not served: {}", e.message()))?;
         let torrent = SeedTorrent::from_torrent(&target.torrent, PEER_ID)
             .map_err(|e| format!("internal: {e}"))?;
