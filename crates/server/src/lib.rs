@@ -57,6 +57,7 @@
 mod config;
 mod error;
 mod front;
+mod gateway;
 mod ops;
 mod route;
 mod serve;
@@ -66,4 +67,5 @@ mod throttle;
 
 pub use config::{Seeding, ServerConfig, User};
 pub use error::Error;
+pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use serve::{Listeners, SwarmListeners, serve};

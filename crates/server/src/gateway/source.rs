@@ -1,0 +1,375 @@
+//! The cluster as the torrent service's [`ObjectSource`], for one request:
+//! the cluster decides who may read (a `HEAD` of the object signed as the
+//! requester, or unsigned for an anonymous one), and the bytes are read with
+//! ranged GETs pinned to the ETag (`If-Match`).
+//!
+//! The service's own decision then runs over what the `HEAD` said: a
+//! readable object is described as readable by the requester (the cluster
+//! said so), its bucket as requester-pays when the `HEAD` was charged, and
+//! an SSE-C object as SSE-C, so that the service's later rules (SSE-C, the
+//! size limit, empty objects) and its errors and headers are `serve`'s.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
+use s3torrent_s3::{
+    Acl, BucketInfo, BucketName, CannedAcl, Encryption, ErrorCode,
+    ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, Principal, ReadAt, Result, S3Error,
+};
+use tokio::runtime::Handle;
+
+use crate::config::principal_of_account;
+
+use super::upstream::{Call, Signer, Upstream, error_code, header, read_body};
+
+/// The most bytes of an error document read from the upstream.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// What the cluster said about the object, for this requester.
+#[derive(Debug, Clone)]
+enum Head {
+    Found {
+        size: u64,
+        etag: String,
+        version_id: Option<String>,
+        sse_c: bool,
+        charged: bool,
+    },
+    /// 404, with the error document's code: NoSuchBucket, NoSuchKey or NoSuchVersion.
+    Missing(ErrorCode),
+    /// A delete marker asked for by version ID (405).
+    DeleteMarker,
+    /// SSE-C without the key (400).
+    SseC,
+}
+
+/// One `?torrent` request's view of the cluster.
+pub(crate) struct ClusterSource {
+    pub(crate) upstream: Arc<Upstream>,
+    pub(crate) runtime: Handle,
+    /// The requester's key, or `None` (anonymous).
+    pub(crate) signer: Option<Signer>,
+    pub(crate) request_payer: bool,
+    pub(crate) expected_owner: Option<String>,
+    /// The key asked for (the service's `bucket()` does not name it).
+    pub(crate) key: String,
+    pub(crate) version_id: Option<String>,
+    /// The owner the service is shown for the bucket and the object: the
+    /// expected owner's account when one was sent (the cluster has no AWS
+    /// account IDs to compare it with), else the gateway's fixed one.
+    owner: Principal,
+    /// The first `HEAD`, made by `bucket()` and used by the first `object()`.
+    first: Mutex<Option<Head>>,
+}
+
+impl ClusterSource {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        upstream: Arc<Upstream>,
+        runtime: Handle,
+        signer: Option<Signer>,
+        key: String,
+        version_id: Option<String>,
+        request_payer: bool,
+        expected_owner: Option<String>,
+        fallback_owner: &Principal,
+    ) -> Self {
+        let owner = expected_owner
+            .as_deref()
+            .and_then(|a| principal_of_account(a).ok())
+            .unwrap_or_else(|| fallback_owner.clone());
+        ClusterSource {
+            owner,
+            upstream,
+            runtime,
+            signer,
+            request_payer,
+            expected_owner,
+            key,
+            version_id,
+            first: Mutex::new(None),
+        }
+    }
+
+    fn resource(&self, bucket: &str) -> String {
+        format!("/{bucket}/{}", self.key)
+    }
+
+    fn internal(&self, bucket: &str, why: String) -> S3Error {
+        S3Error::with_message(
+            ErrorCode::InternalError,
+            format!("We encountered an internal error. Please try again. ({why})"),
+            self.resource(bucket),
+        )
+    }
+
+    /// The headers and query of a request made as the requester.
+    fn call<'a>(&'a self, method: Method, bucket: &'a str) -> Call<'a> {
+        let mut call = Call::new(method, bucket, Some(&self.key), self.signer.as_ref());
+        if let Some(v) = &self.version_id {
+            call.query.push(("versionId", v));
+        }
+        if self.request_payer {
+            call.signed.push(("x-amz-request-payer", "requester".into()));
+        }
+        if let Some(owner) = &self.expected_owner {
+            call.signed
+                .push(("x-amz-expected-bucket-owner", owner.clone()));
+        }
+        call
+    }
+
+    /// A `HEAD` of the object as the requester, and what it means.
+    fn head(&self, bucket: &str) -> Result<Head> {
+        let resp = self
+            .runtime
+            .block_on(self.upstream.call(self.call(Method::HEAD, bucket)))
+            .map_err(|e| self.internal(bucket, e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        drop(resp);
+        match status {
+            StatusCode::OK => {
+                let size = header(&headers, "content-length")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| self.internal(bucket, "HEAD without a Content-Length".into()))?;
+                let etag = header(&headers, "etag")
+                    .ok_or_else(|| self.internal(bucket, "HEAD without an ETag".into()))?
+                    .to_owned();
+                Ok(Head::Found {
+                    size,
+                    etag,
+                    version_id: header(&headers, "x-amz-version-id")
+                        .filter(|v| !v.is_empty() && *v != "null")
+                        .map(str::to_owned),
+                    sse_c: headers.contains_key("x-amz-server-side-encryption-customer-algorithm"),
+                    charged: header(&headers, "x-amz-request-charged")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("requester")),
+                })
+            }
+            StatusCode::FORBIDDEN => Err(S3Error::new(
+                ErrorCode::AccessDenied,
+                self.resource(bucket),
+            )),
+            StatusCode::NOT_FOUND => {
+                // A HEAD answer has no body: a one-byte GET as the same
+                // requester says which thing is missing.
+                let code = self.error_code_of_get(bucket)?;
+                Ok(Head::Missing(match code.as_deref() {
+                    Some("NoSuchBucket") => ErrorCode::NoSuchBucket,
+                    Some("NoSuchVersion") => ErrorCode::NoSuchVersion,
+                    _ => ErrorCode::NoSuchKey,
+                }))
+            }
+            StatusCode::METHOD_NOT_ALLOWED => Ok(Head::DeleteMarker),
+            StatusCode::BAD_REQUEST => {
+                // RGW answers a HEAD of an SSE-C object without its key 400.
+                let code = self.error_code_of_get(bucket)?;
+                match code.as_deref() {
+                    Some("InvalidRequest") | Some("InvalidArgument") | None => Ok(Head::SseC),
+                    Some(other) => Err(self.internal(
+                        bucket,
+                        format!("the cluster answered HEAD 400 {other}"),
+                    )),
+                }
+            }
+            other => Err(self.internal(bucket, format!("the cluster answered HEAD {other}"))),
+        }
+    }
+
+    /// The error code of a one-byte GET of the object, as the requester.
+    fn error_code_of_get(&self, bucket: &str) -> Result<Option<String>> {
+        let mut call = self.call(Method::GET, bucket);
+        call.unsigned.push((http::header::RANGE, "bytes=0-0".into()));
+        let body = self
+            .runtime
+            .block_on(async {
+                let resp = self.upstream.call(call).await?;
+                if resp.status().is_success() {
+                    return Ok(None);
+                }
+                read_body(resp.into_body(), ERROR_BODY_LIMIT).await.map(Some)
+            })
+            .map_err(|e| self.internal(bucket, e))?;
+        match body {
+            // The object is there after all: it changed between the two.
+            None => Err(self.internal(bucket, "the object changed while it was looked up".into())),
+            Some(body) => Ok(error_code(&body)),
+        }
+    }
+
+    fn lookup(&self, bucket: &str, head: Head) -> ObjectLookup {
+        let owner = &self.owner;
+        let Ok(key) = ObjectKey::new(self.key.clone()) else {
+            return ObjectLookup::NoSuchKey;
+        };
+        let _ = bucket;
+        match head {
+            Head::Found {
+                size,
+                etag,
+                version_id,
+                sse_c,
+                ..
+            } => {
+                let mut info = ObjectInfo::new(key, size, etag, owner);
+                info.version_id = version_id;
+                // The cluster let this requester read it.
+                info.acl = Acl::canned(CannedAcl::PublicRead, owner, owner);
+                if sse_c {
+                    info.encryption = Encryption::SseC;
+                }
+                ObjectLookup::Found(info)
+            }
+            Head::SseC => {
+                let mut info = ObjectInfo::new(key, 1, "", owner);
+                info.acl = Acl::canned(CannedAcl::PublicRead, owner, owner);
+                info.encryption = Encryption::SseC;
+                ObjectLookup::Found(info)
+            }
+            Head::DeleteMarker => {
+                let mut info = ObjectInfo::new(key, 0, "", owner);
+                info.delete_marker = true;
+                info.version_id = self.version_id.clone();
+                ObjectLookup::Found(info)
+            }
+            Head::Missing(ErrorCode::NoSuchVersion) => ObjectLookup::NoSuchVersion,
+            Head::Missing(_) => ObjectLookup::NoSuchKey,
+        }
+    }
+}
+
+impl ObjectSource for ClusterSource {
+    fn bucket(&self, bucket: &BucketName) -> Result<Option<BucketInfo>> {
+        let head = self.head(bucket.as_str())?;
+        if matches!(head, Head::Missing(ErrorCode::NoSuchBucket)) {
+            return Ok(None);
+        }
+        let owner = &self.owner;
+        let mut info = BucketInfo::new(bucket.clone(), owner.clone());
+        // The cluster answered 404 rather than 403: the requester may list.
+        info.acl = Acl::canned(CannedAcl::PublicRead, owner, owner);
+        info.requester_pays = matches!(head, Head::Found { charged: true, .. });
+        *self.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
+        Ok(Some(info))
+    }
+
+    fn object(
+        &self,
+        bucket: &BucketName,
+        _key: &ObjectKey,
+        version_id: Option<&str>,
+    ) -> Result<ObjectLookup> {
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let head = match first {
+            Some(h) => h,
+            // After hashing: the object as it is now, for the service's
+            // "did it change" check. The version the torrent describes is
+            // asked for by its ID when it has one.
+            None => {
+                let again = ClusterSource::new(
+                    Arc::clone(&self.upstream),
+                    self.runtime.clone(),
+                    self.signer.clone(),
+                    self.key.clone(),
+                    version_id.map(str::to_owned),
+                    self.request_payer,
+                    self.expected_owner.clone(),
+                    &self.owner,
+                );
+                again.head(bucket.as_str())?
+            }
+        };
+        Ok(self.lookup(bucket.as_str(), head))
+    }
+
+    fn open(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+    ) -> Result<Box<dyn ReadAt + Send + Sync + '_>> {
+        // One line per object hashed: a cache miss in memory and in the
+        // cluster (the end-to-end tests count them across replicas).
+        tracing::info!(
+            target: "gateway",
+            bucket = bucket.as_str(),
+            key = object.key.as_str(),
+            version_id = object.version_id.as_deref(),
+            size = object.size,
+            "hashing"
+        );
+        Ok(Box::new(RangedReader {
+            source: self,
+            bucket: bucket.as_str().to_owned(),
+            etag: object.etag.clone(),
+            version_id: object.version_id.clone(),
+        }))
+    }
+}
+
+/// Reads an object version with ranged GETs as the requester, each pinned
+/// to the ETag the decision saw (`If-Match`): a change answers 412, and
+/// the read fails.
+struct RangedReader<'s> {
+    source: &'s ClusterSource,
+    bucket: String,
+    etag: String,
+    version_id: Option<String>,
+}
+
+impl ReadAt for RangedReader<'_> {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let last = offset + buf.len() as u64 - 1;
+        let s = self.source;
+        let mut call = Call::new(Method::GET, &self.bucket, Some(&s.key), s.signer.as_ref());
+        if let Some(v) = &self.version_id {
+            call.query.push(("versionId", v));
+        }
+        if s.request_payer {
+            call.signed.push(("x-amz-request-payer", "requester".into()));
+        }
+        call.unsigned
+            .push((http::header::RANGE, format!("bytes={offset}-{last}")));
+        call.unsigned
+            .push((http::header::IF_MATCH, self.etag.clone()));
+        s.runtime.block_on(async {
+            let resp = s.upstream.call(call).await.map_err(io::Error::other)?;
+            let status = resp.status();
+            match status {
+                StatusCode::PARTIAL_CONTENT => {}
+                // The whole object: acceptable only from the start.
+                StatusCode::OK if offset == 0 => {}
+                StatusCode::PRECONDITION_FAILED => {
+                    return Err(io::Error::other(
+                        "the object changed while it was read (412 on If-Match)",
+                    ));
+                }
+                StatusCode::RANGE_NOT_SATISFIABLE => return Ok(0),
+                other => {
+                    return Err(io::Error::other(format!(
+                        "ranged GET bytes={offset}-{last} answered {other}"
+                    )));
+                }
+            }
+            let mut body = resp.into_body();
+            let mut filled = 0;
+            while filled < buf.len() {
+                let Some(frame) = body.frame().await else {
+                    break;
+                };
+                let frame = frame.map_err(io::Error::other)?;
+                if let Ok(data) = frame.into_data() {
+                    let n = data.len().min(buf.len() - filled);
+                    buf[filled..filled + n].copy_from_slice(&data[..n]);
+                    filled += n;
+                }
+            }
+            Ok(filled)
+        })
+    }
+}
