@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use s3torrent_metainfo::{Torrent, Verifier};
-use support::ceph::{Cluster, Gateway, cluster, scenario};
+use support::ceph::{ALICE_ACCOUNT, BOB_ACCOUNT, Cluster, Gateway, cluster, scenario};
 use support::serve::{DEV, Serve, boto};
 use support::{have_program, have_python_module, random_bytes, write};
 
@@ -89,19 +89,22 @@ print(json.dumps(out))
 "#,
         &[file.to_str().unwrap()],
     );
-    for allowed in [
-        "anon_public",
-        "alice_private",
-        "bob_granted",
-        "anon_policy",
-    ] {
-        assert_eq!(status_code(&out[allowed]), (200, String::new()), "{allowed}: {}", out[allowed]);
+    for allowed in ["anon_public", "alice_private", "bob_granted", "anon_policy"] {
+        assert_eq!(
+            status_code(&out[allowed]),
+            (200, String::new()),
+            "{allowed}: {}",
+            out[allowed]
+        );
         assert_eq!(
             out[allowed]["headers"]["content-type"], "application/x-bittorrent",
             "{allowed}"
         );
         let t = torrent_of(&out[allowed]);
-        assert!(describes(&t, &data), "{allowed}: the torrent describes other bytes");
+        assert!(
+            describes(&t, &data),
+            "{allowed}: the torrent describes other bytes"
+        );
         assert_eq!(t.info().length(), 1_000_003);
     }
     let public = torrent_of(&out["anon_public"]);
@@ -119,12 +122,26 @@ print(json.dumps(out))
         ("anon_missing", "AccessDenied"),
         ("anon_policy_missing", "AccessDenied"),
     ] {
-        assert_eq!(status_code(&out[denied]), (403, code.to_owned()), "{denied}: {}", out[denied]);
+        assert_eq!(
+            status_code(&out[denied]),
+            (403, code.to_owned()),
+            "{denied}: {}",
+            out[denied]
+        );
     }
-    assert_eq!(status_code(&out["alice_missing"]), (404, "NoSuchKey".into()));
-    assert_eq!(status_code(&out["alice_no_bucket"]), (404, "NoSuchBucket".into()));
+    assert_eq!(
+        status_code(&out["alice_missing"]),
+        (404, "NoSuchKey".into())
+    );
+    assert_eq!(
+        status_code(&out["alice_no_bucket"]),
+        (404, "NoSuchBucket".into())
+    );
     let acl = out["acl_of_policy_object"].to_string();
-    assert!(!acl.contains("AllUsers"), "the object's ACL is private: {acl}");
+    assert!(
+        !acl.contains("AllUsers"),
+        "the object's ACL is private: {acl}"
+    );
 }
 
 #[test]
@@ -182,7 +199,12 @@ print(json.dumps(out))
     assert!(describes(&torrent_of(&out["v1"]), &one));
     assert!(describes(&torrent_of(&out["v2"]), &two));
     assert!(describes(&torrent_of(&out["current"]), &two));
-    assert_eq!(status_code(&out["bad_version"]).0, 404, "{}", out["bad_version"]);
+    assert_eq!(
+        status_code(&out["bad_version"]).0,
+        404,
+        "{}",
+        out["bad_version"]
+    );
 }
 
 #[test]
@@ -212,16 +234,28 @@ out = {
   "rp_bob_with": torrent(bob, "lim-rp", "o", payer=True),
   "rp_anon": torrent(anon, "lim-rp", "o"),
   "rp_owner": torrent(alice, "lim-rp", "o"),
+  "owner_right": torrent(bob, "lim-rp", "o", payer=True, owner=ARGS[0]),
+  "owner_wrong": torrent(bob, "lim-rp", "o", payer=True, owner=ARGS[1]),
+  "owner_malformed": torrent(anon, "lim-b", "small", owner="alice"),
+  "direct_owner_wrong": code(lambda: c_alice.head_object(Bucket="lim-b", Key="small", ExpectedBucketOwner=ARGS[1])),
 }
 print(json.dumps(out))
 "#,
-        &[],
+        &[ALICE_ACCOUNT, BOB_ACCOUNT],
     );
     assert_eq!(status_code(&out["small"]), (200, String::new()));
     assert_eq!(status_code(&out["large"]), (400, "InvalidRequest".into()));
     assert_eq!(status_code(&out["empty"]), (400, "InvalidRequest".into()));
-    assert_eq!(status_code(&out["ssec"]), (400, "InvalidRequest".into()), "{}", out["ssec"]);
-    assert_eq!(status_code(&out["rp_bob_without"]), (403, "AccessDenied".into()));
+    assert_eq!(
+        status_code(&out["ssec"]),
+        (400, "InvalidRequest".into()),
+        "{}",
+        out["ssec"]
+    );
+    assert_eq!(
+        status_code(&out["rp_bob_without"]),
+        (403, "AccessDenied".into())
+    );
     assert_eq!(status_code(&out["rp_anon"]), (403, "AccessDenied".into()));
     assert_eq!(status_code(&out["rp_bob_with"]), (200, String::new()));
     assert_eq!(
@@ -230,7 +264,25 @@ print(json.dumps(out))
         out["rp_bob_with"]
     );
     assert_eq!(status_code(&out["rp_owner"]), (200, String::new()));
-    assert!(out["rp_owner"]["headers"].get("x-amz-request-charged").is_none());
+    assert!(
+        out["rp_owner"]["headers"]
+            .get("x-amz-request-charged")
+            .is_none()
+    );
+    // RGW ignores x-amz-expected-bucket-owner; the gateway checks it
+    // against the configured account of the user whose bucket it is.
+    assert_eq!(out["direct_owner_wrong"], serde_json::Value::Null);
+    assert_eq!(status_code(&out["owner_right"]), (200, String::new()));
+    assert_eq!(
+        status_code(&out["owner_wrong"]),
+        (403, "AccessDenied".into())
+    );
+    assert_eq!(
+        status_code(&out["owner_malformed"]).0,
+        400,
+        "{}",
+        out["owner_malformed"]
+    );
 }
 
 #[test]
@@ -259,10 +311,17 @@ print(json.dumps(torrent(anon, "rep-b", "shared-object")))
     drop(b);
     let c = Gateway::start(cluster, "cache-shared", &shared);
     let third = scenario(cluster, &c, again, &[]);
-    assert_eq!(c.hashed("shared-object"), 0, "a restarted gateway hashed again");
+    assert_eq!(
+        c.hashed("shared-object"),
+        0,
+        "a restarted gateway hashed again"
+    );
     let (t1, t2, t3) = (torrent_of(&first), torrent_of(&second), torrent_of(&third));
     assert!(describes(&t1, &data));
-    assert_eq!(first["hex"], second["hex"], "the same torrent from both replicas");
+    assert_eq!(
+        first["hex"], second["hex"],
+        "the same torrent from both replicas"
+    );
     assert_eq!(first["hex"], third["hex"]);
     assert_eq!(t1.web_seeds(), [format!("{public}/rep-b/shared-object")]);
     let _ = (t2, t3);
@@ -314,7 +373,12 @@ print(json.dumps(torrent(anon, "same-b", ARGS[1])))
         &["same-b", key, file.to_str().unwrap(), "public-read"],
     );
     let t = dir.path().join("serve.torrent");
-    boto(&serve, DEV, "torrent", &["same-b", key, t.to_str().unwrap()]);
+    boto(
+        &serve,
+        DEV,
+        "torrent",
+        &["same-b", key, t.to_str().unwrap()],
+    );
     let theirs = Torrent::from_bytes(std::fs::read(&t).unwrap()).unwrap();
     assert_eq!(ours.info_hash(), theirs.info_hash());
     assert!(describes(&ours, &data));
@@ -420,12 +484,25 @@ print(json.dumps(out))
 "#,
         &[],
     );
-    for name in ["list", "versions", "versioning", "uploads", "parts", "buckets"] {
+    for name in [
+        "list",
+        "versions",
+        "versioning",
+        "uploads",
+        "parts",
+        "buckets",
+    ] {
         let pair = out[name].as_array().unwrap();
         assert_eq!(pair[0], pair[1], "{name} differs through the gateway");
     }
     assert_eq!(out["versions"][0]["Versions"].as_array().unwrap().len(), 4);
-    assert_eq!(out["versions"][0]["DeleteMarkers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        out["versions"][0]["DeleteMarkers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(out["versioning"][0]["Status"], "Enabled");
     assert_eq!(out["uploads"][0]["Uploads"].as_array().unwrap().len(), 1);
     assert_eq!(out["after_abort"], serde_json::json!([]));

@@ -91,7 +91,9 @@ impl ClusterCache {
         if status.is_success() {
             return Ok(());
         }
-        let body = read_body(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+        let body = read_body(resp.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
         match super::upstream::error_code(&body).as_deref() {
             // Another replica made it meanwhile.
             Some("BucketAlreadyOwnedByYou") => Ok(()),
@@ -111,12 +113,7 @@ pub(crate) fn object_name(key: &CacheKey) -> String {
         ObjectVersion::Id(v) => ("id", v.as_str()),
         ObjectVersion::ETag(e) => ("etag", e.as_str()),
     };
-    for part in [
-        key.bucket.as_str(),
-        key.key.as_str(),
-        kind,
-        version,
-    ] {
+    for part in [key.bucket.as_str(), key.key.as_str(), kind, version] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -134,10 +131,17 @@ impl TorrentCache for ClusterCache {
         let fetched = c.runtime.block_on(async {
             let resp = c
                 .upstream
-                .call(Call::new(Method::GET, &c.bucket, Some(&name), Some(&c.signer)))
+                .call(Call::new(
+                    Method::GET,
+                    &c.bucket,
+                    Some(&name),
+                    Some(&c.signer),
+                ))
                 .await?;
             match resp.status() {
-                StatusCode::OK => read_body(resp.into_body(), MAX_TORRENT_BYTES).await.map(Some),
+                StatusCode::OK => read_body(resp.into_body(), MAX_TORRENT_BYTES)
+                    .await
+                    .map(Some),
                 StatusCode::NOT_FOUND => Ok(None),
                 other => Err(format!("GET {name}: {other}")),
             }

@@ -47,6 +47,7 @@ use crate::front;
 use crate::serve::{Listeners, accept, millis};
 
 use self::cache::ClusterCache;
+use self::source::Shared;
 use self::upstream::{Signer, Upstream};
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -173,7 +174,8 @@ pub async fn gateway(
             config.seeding
         )));
     }
-    let upstream = Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
+    let upstream =
+        Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
     let runtime = tokio::runtime::Handle::current();
     let own = config.upstream_credentials.as_ref().map(|c| Signer {
         access_key: c.access_key.clone(),
@@ -216,21 +218,36 @@ pub async fn gateway(
         principal_of_account("000000000000").map_err(|e| Error::Config(format!("gateway: {e}")))?;
     let mut builder = S3ServiceBuilder::new(route::NoOperations);
     builder.set_auth(auth);
-    builder.set_route(route::GatewayTorrentRoute {
+    let shared = Arc::new(Shared {
         upstream: Arc::clone(&upstream),
+        runtime: runtime.clone(),
+        accounts: config
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    Signer {
+                        access_key: u.access_key.clone(),
+                        secret_key: u.secret_key.clone(),
+                    },
+                    u.principal.clone(),
+                )
+            })
+            .collect(),
+        fallback_owner,
+    });
+    builder.set_route(route::GatewayTorrentRoute {
+        shared,
         torrents,
         users: config.users.clone(),
         config: AdapterConfig::new(None).with_host_id(front::host_id()),
-        fallback_owner,
     });
     let torrent_service = builder.build();
 
     eprintln!("gateway: upstream {}", upstream.endpoint());
     match &own {
         Some(_) => eprintln!("gateway: torrents cached in bucket {}", config.cache_bucket),
-        None => eprintln!(
-            "gateway: no --upstream-access-key: torrents are cached in memory only"
-        ),
+        None => eprintln!("gateway: no --upstream-access-key: torrents are cached in memory only"),
     }
     eprintln!(
         "gateway: ?torrent answers {} torrents, seeding {}",

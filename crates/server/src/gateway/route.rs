@@ -9,11 +9,11 @@ use hyper::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_http::AdapterConfig;
-use s3torrent_s3::{Principal, Requester, TorrentService};
+use s3torrent_s3::{Requester, TorrentService};
 
 use super::cache::ClusterCache;
-use super::source::ClusterSource;
-use super::upstream::{Signer, Upstream};
+use super::source::{ClusterSource, Shared};
+use super::upstream::Signer;
 use crate::config::User;
 use crate::front::{self, RequestId};
 
@@ -25,11 +25,10 @@ pub(crate) struct NoOperations;
 impl s3s::S3 for NoOperations {}
 
 pub(crate) struct GatewayTorrentRoute {
-    pub(crate) upstream: Arc<Upstream>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) torrents: Arc<TorrentService<ClusterCache>>,
     pub(crate) users: Vec<User>,
     pub(crate) config: AdapterConfig,
-    pub(crate) fallback_owner: Principal,
 }
 
 #[async_trait::async_trait]
@@ -73,13 +72,11 @@ impl S3Route for GatewayTorrentRoute {
             .extensions
             .get::<RequestId>()
             .map_or_else(front::request_id, |id| id.0.clone());
-        let (upstream, torrents, config, fallback) = (
-            Arc::clone(&self.upstream),
+        let (shared, torrents, config) = (
+            Arc::clone(&self.shared),
             Arc::clone(&self.torrents),
             self.config.clone(),
-            self.fallback_owner.clone(),
         );
-        let runtime = tokio::runtime::Handle::current();
         let response = tokio::task::spawn_blocking(move || {
             // What the request names; a request that does not parse is
             // answered by `handle` below, before the source is asked.
@@ -93,9 +90,7 @@ impl S3Route for GatewayTorrentRoute {
                 ),
                 None => (String::new(), None, false, None),
             };
-            let source = ClusterSource::new(
-                upstream, runtime, signer, key, version_id, payer, expected, &fallback,
-            );
+            let source = ClusterSource::new(shared, signer, key, version_id, payer, expected);
             s3torrent_http::handle(
                 &http_req,
                 &config,

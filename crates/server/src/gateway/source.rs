@@ -15,17 +15,32 @@ use std::sync::{Arc, Mutex};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, CannedAcl, Encryption, ErrorCode,
-    ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, Principal, ReadAt, Result, S3Error,
+    Acl, BucketInfo, BucketName, CannedAcl, Encryption, ErrorCode, ObjectInfo, ObjectKey,
+    ObjectLookup, ObjectSource, Principal, ReadAt, Result, S3Error,
 };
 use tokio::runtime::Handle;
-
-use crate::config::principal_of_account;
 
 use super::upstream::{Call, Signer, Upstream, error_code, header, read_body};
 
 /// The most bytes of an error document read from the upstream.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// The most bytes of a ListBuckets answer read (RGW's default limit is
+/// 1000 buckets a user: about 150 KB).
+const LIST_BODY_LIMIT: usize = 4 << 20;
+
+/// The bucket names in a ListBuckets answer.
+fn bucket_names(xml: &[u8]) -> impl Iterator<Item = &str> {
+    std::str::from_utf8(xml)
+        .unwrap_or("")
+        .split("<Bucket>")
+        .skip(1)
+        .filter_map(|b| {
+            let start = b.find("<Name>")? + "<Name>".len();
+            let end = b[start..].find("</Name>")? + start;
+            Some(&b[start..end])
+        })
+}
 
 /// What the cluster said about the object, for this requester.
 #[derive(Debug, Clone)]
@@ -45,45 +60,43 @@ enum Head {
     SseC,
 }
 
-/// One `?torrent` request's view of the cluster.
-pub(crate) struct ClusterSource {
+/// What every request's source shares: the upstream, the runtime its
+/// blocking calls run on, and the configured users.
+pub(crate) struct Shared {
     pub(crate) upstream: Arc<Upstream>,
     pub(crate) runtime: Handle,
+    /// The `--user`s: their keys and the accounts they stand for, to find
+    /// a bucket's owner (the one whose ListBuckets lists it).
+    pub(crate) accounts: Vec<(Signer, Principal)>,
+    /// The owner shown for a bucket whose owner was not looked up.
+    pub(crate) fallback_owner: Principal,
+}
+
+/// One `?torrent` request's view of the cluster.
+pub(crate) struct ClusterSource {
+    shared: Arc<Shared>,
     /// The requester's key, or `None` (anonymous).
-    pub(crate) signer: Option<Signer>,
-    pub(crate) request_payer: bool,
-    pub(crate) expected_owner: Option<String>,
+    signer: Option<Signer>,
+    request_payer: bool,
+    expected_owner: Option<String>,
     /// The key asked for (the service's `bucket()` does not name it).
-    pub(crate) key: String,
-    pub(crate) version_id: Option<String>,
-    /// The owner the service is shown for the bucket and the object: the
-    /// expected owner's account when one was sent (the cluster has no AWS
-    /// account IDs to compare it with), else the gateway's fixed one.
-    owner: Principal,
+    key: String,
+    version_id: Option<String>,
     /// The first `HEAD`, made by `bucket()` and used by the first `object()`.
     first: Mutex<Option<Head>>,
 }
 
 impl ClusterSource {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        upstream: Arc<Upstream>,
-        runtime: Handle,
+        shared: Arc<Shared>,
         signer: Option<Signer>,
         key: String,
         version_id: Option<String>,
         request_payer: bool,
         expected_owner: Option<String>,
-        fallback_owner: &Principal,
     ) -> Self {
-        let owner = expected_owner
-            .as_deref()
-            .and_then(|a| principal_of_account(a).ok())
-            .unwrap_or_else(|| fallback_owner.clone());
         ClusterSource {
-            owner,
-            upstream,
-            runtime,
+            shared,
             signer,
             request_payer,
             expected_owner,
@@ -91,6 +104,37 @@ impl ClusterSource {
             version_id,
             first: Mutex::new(None),
         }
+    }
+
+    /// The bucket's owner among the configured users: the one whose
+    /// ListBuckets lists it (RGW ignores `x-amz-expected-bucket-owner`, and
+    /// knows no AWS account IDs). `None` when no configured user owns it.
+    fn bucket_owner(&self, bucket: &str) -> Result<Option<Principal>> {
+        for (signer, principal) in &self.shared.accounts {
+            let listed = self
+                .shared
+                .runtime
+                .block_on(async {
+                    let resp = self
+                        .shared
+                        .upstream
+                        .call(Call::new(Method::GET, "", None, Some(signer)))
+                        .await?;
+                    if !resp.status().is_success() {
+                        return Err(format!(
+                            "ListBuckets as {}: {}",
+                            signer.access_key,
+                            resp.status()
+                        ));
+                    }
+                    read_body(resp.into_body(), LIST_BODY_LIMIT).await
+                })
+                .map_err(|e| self.internal(bucket, e))?;
+            if bucket_names(&listed).any(|name| name == bucket) {
+                return Ok(Some(principal.clone()));
+            }
+        }
+        Ok(None)
     }
 
     fn resource(&self, bucket: &str) -> String {
@@ -112,7 +156,8 @@ impl ClusterSource {
             call.query.push(("versionId", v));
         }
         if self.request_payer {
-            call.signed.push(("x-amz-request-payer", "requester".into()));
+            call.signed
+                .push(("x-amz-request-payer", "requester".into()));
         }
         if let Some(owner) = &self.expected_owner {
             call.signed
@@ -124,8 +169,9 @@ impl ClusterSource {
     /// A `HEAD` of the object as the requester, and what it means.
     fn head(&self, bucket: &str) -> Result<Head> {
         let resp = self
+            .shared
             .runtime
-            .block_on(self.upstream.call(self.call(Method::HEAD, bucket)))
+            .block_on(self.shared.upstream.call(self.call(Method::HEAD, bucket)))
             .map_err(|e| self.internal(bucket, e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -149,10 +195,9 @@ impl ClusterSource {
                         .is_some_and(|v| v.eq_ignore_ascii_case("requester")),
                 })
             }
-            StatusCode::FORBIDDEN => Err(S3Error::new(
-                ErrorCode::AccessDenied,
-                self.resource(bucket),
-            )),
+            StatusCode::FORBIDDEN => {
+                Err(S3Error::new(ErrorCode::AccessDenied, self.resource(bucket)))
+            }
             StatusCode::NOT_FOUND => {
                 // A HEAD answer has no body: a one-byte GET as the same
                 // requester says which thing is missing.
@@ -169,10 +214,9 @@ impl ClusterSource {
                 let code = self.error_code_of_get(bucket)?;
                 match code.as_deref() {
                     Some("InvalidRequest") | Some("InvalidArgument") | None => Ok(Head::SseC),
-                    Some(other) => Err(self.internal(
-                        bucket,
-                        format!("the cluster answered HEAD 400 {other}"),
-                    )),
+                    Some(other) => {
+                        Err(self.internal(bucket, format!("the cluster answered HEAD 400 {other}")))
+                    }
                 }
             }
             other => Err(self.internal(bucket, format!("the cluster answered HEAD {other}"))),
@@ -182,15 +226,19 @@ impl ClusterSource {
     /// The error code of a one-byte GET of the object, as the requester.
     fn error_code_of_get(&self, bucket: &str) -> Result<Option<String>> {
         let mut call = self.call(Method::GET, bucket);
-        call.unsigned.push((http::header::RANGE, "bytes=0-0".into()));
+        call.unsigned
+            .push((http::header::RANGE, "bytes=0-0".into()));
         let body = self
+            .shared
             .runtime
             .block_on(async {
-                let resp = self.upstream.call(call).await?;
+                let resp = self.shared.upstream.call(call).await?;
                 if resp.status().is_success() {
                     return Ok(None);
                 }
-                read_body(resp.into_body(), ERROR_BODY_LIMIT).await.map(Some)
+                read_body(resp.into_body(), ERROR_BODY_LIMIT)
+                    .await
+                    .map(Some)
             })
             .map_err(|e| self.internal(bucket, e))?;
         match body {
@@ -201,7 +249,7 @@ impl ClusterSource {
     }
 
     fn lookup(&self, bucket: &str, head: Head) -> ObjectLookup {
-        let owner = &self.owner;
+        let owner = &self.shared.fallback_owner;
         let Ok(key) = ObjectKey::new(self.key.clone()) else {
             return ObjectLookup::NoSuchKey;
         };
@@ -247,10 +295,18 @@ impl ObjectSource for ClusterSource {
         if matches!(head, Head::Missing(ErrorCode::NoSuchBucket)) {
             return Ok(None);
         }
-        let owner = &self.owner;
+        // The owner matters only to `x-amz-expected-bucket-owner` (rule 3
+        // of the decision, which the cluster does not check); it is looked
+        // up only then.
+        let owner = match &self.expected_owner {
+            Some(_) => self
+                .bucket_owner(bucket.as_str())?
+                .unwrap_or_else(|| self.shared.fallback_owner.clone()),
+            None => self.shared.fallback_owner.clone(),
+        };
         let mut info = BucketInfo::new(bucket.clone(), owner.clone());
         // The cluster answered 404 rather than 403: the requester may list.
-        info.acl = Acl::canned(CannedAcl::PublicRead, owner, owner);
+        info.acl = Acl::canned(CannedAcl::PublicRead, &owner, &owner);
         info.requester_pays = matches!(head, Head::Found { charged: true, .. });
         *self.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
         Ok(Some(info))
@@ -270,14 +326,12 @@ impl ObjectSource for ClusterSource {
             // asked for by its ID when it has one.
             None => {
                 let again = ClusterSource::new(
-                    Arc::clone(&self.upstream),
-                    self.runtime.clone(),
+                    Arc::clone(&self.shared),
                     self.signer.clone(),
                     self.key.clone(),
                     version_id.map(str::to_owned),
                     self.request_payer,
                     self.expected_owner.clone(),
-                    &self.owner,
                 );
                 again.head(bucket.as_str())?
             }
@@ -331,14 +385,20 @@ impl ReadAt for RangedReader<'_> {
             call.query.push(("versionId", v));
         }
         if s.request_payer {
-            call.signed.push(("x-amz-request-payer", "requester".into()));
+            call.signed
+                .push(("x-amz-request-payer", "requester".into()));
         }
         call.unsigned
             .push((http::header::RANGE, format!("bytes={offset}-{last}")));
         call.unsigned
             .push((http::header::IF_MATCH, self.etag.clone()));
-        s.runtime.block_on(async {
-            let resp = s.upstream.call(call).await.map_err(io::Error::other)?;
+        s.shared.runtime.block_on(async {
+            let resp = s
+                .shared
+                .upstream
+                .call(call)
+                .await
+                .map_err(io::Error::other)?;
             let status = resp.status();
             match status {
                 StatusCode::PARTIAL_CONTENT => {}

@@ -41,6 +41,7 @@ impl std::fmt::Debug for Signer {
 /// A request of the gateway's own to the upstream.
 pub(crate) struct Call<'a> {
     pub(crate) method: Method,
+    /// Empty for a request to the service itself (ListBuckets).
     pub(crate) bucket: &'a str,
     /// `None` for a bucket-level request.
     pub(crate) key: Option<&'a str>,
@@ -166,7 +167,11 @@ impl Upstream {
     }
 
     /// Sends one of the gateway's own requests.
-    pub(crate) async fn call(&self, call: Call<'_>) -> Result<Response<Incoming>, String> {
+    pub(crate) async fn call(&self, mut call: Call<'_>) -> Result<Response<Incoming>, String> {
+        // rusty-s3 signs the headers in the order given; SigV4's canonical
+        // request lists them sorted by name.
+        call.signed.sort_by(|a, b| a.0.cmp(b.0));
+        call.query.sort();
         let url = self.url(&call)?;
         let uri: Uri = url
             .as_str()
@@ -178,18 +183,18 @@ impl Upstream {
         for (name, value) in &call.signed {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|e| format!("header {name:?}: {e}"))?;
-            let value =
-                HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+            let value = HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
             req.headers_mut().insert(name, value);
         }
         for (name, value) in &call.unsigned {
-            let value =
-                HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+            let value = HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
             req.headers_mut().insert(name.clone(), value);
         }
         if !call.body.is_empty() || call.method == Method::PUT {
-            req.headers_mut()
-                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(call.body.len()));
+            req.headers_mut().insert(
+                http::header::CONTENT_LENGTH,
+                HeaderValue::from(call.body.len()),
+            );
         }
         match tokio::time::timeout(REQUEST_TIMEOUT, self.own.request(req)).await {
             Ok(Ok(resp)) => Ok(resp),
@@ -211,16 +216,21 @@ impl Upstream {
 
     /// The URL of a call: path-style, presigned when it has a signer.
     fn url(&self, call: &Call<'_>) -> Result<Url, String> {
-        let bucket = rusty_s3::Bucket::new(
-            self.endpoint.clone(),
-            rusty_s3::UrlStyle::Path,
-            call.bucket.to_owned(),
-            self.region.clone(),
-        )
-        .map_err(|e| format!("bucket {:?}: {e}", call.bucket))?;
-        let url = match call.key {
-            Some(key) => bucket.object_url(key),
-            None => bucket.base_url().clone(),
+        let url = if call.bucket.is_empty() {
+            // The service itself: ListBuckets.
+            self.endpoint.clone()
+        } else {
+            let bucket = rusty_s3::Bucket::new(
+                self.endpoint.clone(),
+                rusty_s3::UrlStyle::Path,
+                call.bucket.to_owned(),
+                self.region.clone(),
+            )
+            .map_err(|e| format!("bucket {:?}: {e}", call.bucket))?;
+            match call.key {
+                Some(key) => bucket.object_url(key),
+                None => bucket.base_url().clone(),
+            }
         };
         let method = match call.method {
             Method::GET => rusty_s3::Method::Get,
