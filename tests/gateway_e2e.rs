@@ -511,3 +511,125 @@ print(json.dumps(out))
     assert_eq!(out["bob_denied"], "AccessDenied");
     assert_eq!(out["bad_signature"], "SignatureDoesNotMatch");
 }
+
+/// python libtorrent downloads a `.torrent` into `save` from the peers its
+/// tracker gives (no DHT, LSD, UPnP, NAT-PMP; the torrent has no web seed),
+/// within `seconds`.
+const LT_SWARM: &str = r#"
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                  "enable_upnp": False, "enable_natpmp": False,
+                  "allow_multiple_connections_per_ip": True,
+                  "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification})
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(source)
+atp.save_path = save
+h = ses.add_torrent(atp)
+done, deadline, alerts = False, time.time() + seconds, []
+while time.time() < deadline:
+    for a in ses.pop_alerts():
+        alerts.append(a.message())
+    if h.status().is_seeding:
+        done = True
+        break
+    time.sleep(0.1)
+print(json.dumps({"done": done, "web_seeds": len(atp.ti.web_seeds()), "alerts": alerts[-10:]}))
+"#;
+
+#[test]
+fn libtorrent_downloads_from_the_gateway_tracker_and_peer() {
+    let test = "libtorrent_downloads_from_the_gateway_tracker_and_peer";
+    let Some(cluster) = ready(test) else { return };
+    if !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 9 pieces of 256 KiB and a short last one.
+    let data = random_bytes(9 * 262_144 + 4_321, 9);
+    let file = write(dir.path(), "data.bin", &data);
+    let gw = Gateway::start(
+        cluster,
+        "cache-peer",
+        &[
+            "--seeding",
+            "peer",
+            "--tracker-listen",
+            "127.0.0.1:0",
+            "--peer-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    let t = dir.path().join("t.torrent");
+    let out = scenario(
+        cluster,
+        &gw,
+        r#"
+c_alice.create_bucket(Bucket="peer-b")
+c_alice.put_object(Bucket="peer-b", Key="swarm.bin", Body=open(ARGS[0], "rb").read(), ACL="public-read")
+r = torrent(anon, "peer-b", "swarm.bin")
+open(ARGS[1], "wb").write(bytes.fromhex(r["hex"]))
+print(json.dumps({"status": r["status"]}))
+"#,
+        &[file.to_str().unwrap(), t.to_str().unwrap()],
+    );
+    assert_eq!(out["status"], 200);
+    let torrent = Torrent::from_bytes(std::fs::read(&t).unwrap()).unwrap();
+    assert!(torrent.web_seeds().is_empty());
+    assert!(
+        torrent.trackers()[0].ends_with("/announce"),
+        "{:?}",
+        torrent.trackers()
+    );
+    let save = dir.path().join("lt");
+    let r: serde_json::Value = serde_json::from_str(
+        support::python(
+            LT_SWARM,
+            &[t.to_str().unwrap(), save.to_str().unwrap(), "60"],
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(std::fs::read(save.join("swarm.bin")).unwrap(), data);
+
+    // Made private in the cluster, the object is no longer seeded: the
+    // tracker refuses its info-hash.
+    scenario(
+        cluster,
+        &gw,
+        r#"
+c_alice.put_object_acl(Bucket="peer-b", Key="swarm.bin", ACL="private")
+print("{}")
+"#,
+        &[],
+    );
+    let announce = format!(
+        "{}?info_hash={}&peer_id=-LT2110-abcdefghijkl&port=6999&uploaded=0&downloaded=0&left=1&compact=1",
+        torrent.trackers()[0],
+        torrent
+            .info_hash()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("%{b:02X}"))
+            .collect::<String>()
+    );
+    let tracker_addr = announce
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let path = announce
+        .trim_start_matches("http://")
+        .trim_start_matches(&tracker_addr)
+        .to_owned();
+    let reply = support::serve::request(&tracker_addr, "GET", &path, &[]);
+    assert!(
+        reply.text().contains("failure reason"),
+        "the tracker still serves a private object: {}",
+        reply.text()
+    );
+}

@@ -40,7 +40,9 @@ pub(crate) struct GatewayArgs {
     #[arg(long, value_name = "v1|v2|hybrid", default_value_t = TorrentVersion::V1)]
     torrent_version: TorrentVersion,
     /// How objects are seeded: `web` (a BEP 19 web seed: the object's URL on
-    /// the gateway). `peer` and `both` are not supported by the gateway yet.
+    /// the gateway), `peer` (torrents list the gateway's tracker; the
+    /// gateway seeds as a BitTorrent peer, reading from the cluster) or
+    /// `both`.
     #[arg(long, value_name = "peer|web|both", default_value_t = Seeding::Web)]
     seeding: Seeding,
     /// The tracker's address, for `--seeding peer` or `both`.

@@ -10,12 +10,13 @@
 //! policy's or one bucket's torrents. The object is private to the
 //! gateway's own upstream user.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::Method;
 use http::StatusCode;
-use s3torrent_metainfo::Torrent;
+use s3torrent_metainfo::{InfoHash, Torrent};
 use s3torrent_s3::{
     BucketName, CacheKey, CachedTorrent, LruCache, ObjectKey, ObjectVersion, TorrentCache,
 };
@@ -31,9 +32,25 @@ const LRU_BYTES: usize = 64 << 20;
 /// hybrid torrent is about 1 MB; this leaves room and bounds a hostile one.
 const MAX_TORRENT_BYTES: usize = 16 << 20;
 
+/// The most info-hashes the in-memory swarm index holds; beyond it, it is
+/// emptied and refilled from the cluster's index objects as asked.
+const MAX_INDEXED: usize = 100_000;
+
+/// What an info-hash points at: the object version its torrent describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Indexed {
+    pub(crate) bucket: BucketName,
+    pub(crate) key: ObjectKey,
+    pub(crate) version: ObjectVersion,
+}
+
 /// The cluster cache.
 pub(crate) struct ClusterCache {
     lru: LruCache,
+    /// Info-hash → object version, for the tracker and the peer: every
+    /// torrent this replica served or read from the cache, and (through
+    /// the cluster's `index/` objects) every other replica's.
+    index: Mutex<HashMap<InfoHash, Indexed>>,
     /// `None`: no upstream credentials, memory only.
     cluster: Option<Cluster>,
 }
@@ -55,6 +72,7 @@ impl ClusterCache {
     ) -> ClusterCache {
         ClusterCache {
             lru: LruCache::new(LRU_BYTES),
+            index: Mutex::new(HashMap::new()),
             cluster: signer.map(|signer| Cluster {
                 upstream,
                 runtime,
@@ -104,6 +122,130 @@ impl ClusterCache {
             )),
         }
     }
+}
+
+impl ClusterCache {
+    /// Records the info-hashes of `torrent` as pointing at `key`'s object
+    /// version, here and (when `publish`) in the cluster.
+    fn index(&self, key: &CacheKey, torrent: &CachedTorrent, publish: bool) {
+        let Ok(parsed) = Torrent::from_bytes(torrent.bytes.clone()) else {
+            return;
+        };
+        let entry = Indexed {
+            bucket: key.bucket.clone(),
+            key: key.key.clone(),
+            version: key.version.clone(),
+        };
+        let hashes = crate::store::peer_info_hashes(&parsed);
+        {
+            let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+            if index.len() + hashes.len() > MAX_INDEXED {
+                index.clear();
+            }
+            for h in &hashes {
+                index.insert(*h, entry.clone());
+            }
+        }
+        let (true, Some(c)) = (publish, &self.cluster) else {
+            return;
+        };
+        for h in hashes {
+            let name = format!("index/{}", h.to_hex());
+            let mut call = Call::new(Method::PUT, &c.bucket, Some(&name), Some(&c.signer));
+            call.body = encode_indexed(&entry).into();
+            let put = c.runtime.block_on(async {
+                let resp = c.upstream.call(call).await?;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("PUT {name}: {}", resp.status()))
+                }
+            });
+            if let Err(e) = put {
+                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "index write failed");
+            }
+        }
+    }
+
+    /// The object version `info_hash` points at: from memory, else from
+    /// the cluster's index (another replica's torrent). Blocks.
+    pub(crate) fn indexed(&self, info_hash: &InfoHash) -> Option<Indexed> {
+        if let Some(e) = self
+            .index
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(info_hash)
+        {
+            return Some(e.clone());
+        }
+        let c = self.cluster.as_ref()?;
+        let name = format!("index/{}", info_hash.to_hex());
+        let body = c
+            .runtime
+            .block_on(async {
+                let resp = c
+                    .upstream
+                    .call(Call::new(
+                        Method::GET,
+                        &c.bucket,
+                        Some(&name),
+                        Some(&c.signer),
+                    ))
+                    .await?;
+                if resp.status() != StatusCode::OK {
+                    return Ok(None);
+                }
+                read_body(resp.into_body(), 8 * 1024).await.map(Some)
+            })
+            .ok()??;
+        let entry = decode_indexed(&body)?;
+        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if index.len() >= MAX_INDEXED {
+            index.clear();
+        }
+        index.insert(*info_hash, entry.clone());
+        Some(entry)
+    }
+}
+
+/// An index object's body: four length-prefixed fields (bucket, key,
+/// `id` or `etag`, the version), as `LEN:BYTES` each.
+fn encode_indexed(e: &Indexed) -> Vec<u8> {
+    let (kind, version) = match &e.version {
+        ObjectVersion::Id(v) => ("id", v.as_str()),
+        ObjectVersion::ETag(t) => ("etag", t.as_str()),
+    };
+    let mut out = Vec::new();
+    for f in [e.bucket.as_str(), e.key.as_str(), kind, version] {
+        out.extend_from_slice(format!("{}:", f.len()).as_bytes());
+        out.extend_from_slice(f.as_bytes());
+    }
+    out
+}
+
+fn decode_indexed(mut body: &[u8]) -> Option<Indexed> {
+    let mut fields = Vec::with_capacity(4);
+    for _ in 0..4 {
+        let colon = body.iter().take(8).position(|b| *b == b':')?;
+        let len: usize = std::str::from_utf8(&body[..colon]).ok()?.parse().ok()?;
+        let rest = body.get(colon + 1..)?;
+        let field = std::str::from_utf8(rest.get(..len)?).ok()?;
+        fields.push(field.to_owned());
+        body = &rest[len..];
+    }
+    if !body.is_empty() {
+        return None;
+    }
+    let version = match fields[2].as_str() {
+        "id" => ObjectVersion::Id(fields[3].clone()),
+        "etag" => ObjectVersion::ETag(fields[3].clone()),
+        _ => return None,
+    };
+    Some(Indexed {
+        bucket: BucketName::new(fields[0].clone()).ok()?,
+        key: ObjectKey::new(fields[1].clone()).ok()?,
+        version,
+    })
 }
 
 /// The cache object's name for a key.
@@ -164,6 +306,7 @@ impl TorrentCache for ClusterCache {
             }
         };
         let cached = CachedTorrent::new(bytes, torrent.info_hash());
+        self.index(key, &cached, false);
         self.lru.put(key.clone(), cached.clone());
         Some(cached)
     }
@@ -187,6 +330,7 @@ impl TorrentCache for ClusterCache {
                 tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "cache write failed");
             }
         }
+        self.index(&key, &torrent, true);
         self.lru.put(key, torrent);
     }
 

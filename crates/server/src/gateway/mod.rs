@@ -23,12 +23,13 @@
 mod cache;
 mod route;
 mod source;
+mod swarm;
 mod upstream;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -39,16 +40,23 @@ use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{
     Addressing, HashOptions, TorrentPolicy, TorrentService, TorrentVersion, WebSeed,
 };
+use s3torrent_tracker::{Tracker, TrackerConfig};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Seeding, User, principal_of_account};
 use crate::error::Error;
 use crate::front;
-use crate::serve::{Listeners, accept, millis};
+use crate::serve::{Listeners, SwarmListeners, accept, millis};
+use crate::swarm::{PeerEdge, SwarmSource, serve_peers, serve_tracker};
+use crate::throttle::Throttle;
 
 use self::cache::ClusterCache;
 use self::source::Shared;
 use self::upstream::{Signer, Upstream};
+
+/// The tracker's announce interval and the shortest one (as `serve`).
+const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
+const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
 /// How long a graceful shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -108,11 +116,13 @@ pub struct GatewayConfig {
     pub max_torrent_size: u64,
     /// v1 (the default), v2 or hybrid torrents.
     pub torrent_version: TorrentVersion,
-    /// How objects are seeded. The gateway supports [`Seeding::Web`] (the
-    /// torrent's web seed is the object's URL on the gateway).
+    /// How objects are seeded: [`Seeding::Web`] (the default: the web seed
+    /// is the object's URL on the gateway, whose GETs pass through),
+    /// [`Seeding::Peer`] (the gateway's tracker and seeding peer, reading
+    /// pieces from the cluster), or [`Seeding::Both`].
     pub seeding: Seeding,
-    /// A cap on bytes per second uploaded as a seed (not used with
-    /// [`Seeding::Web`]: the web seed's GETs pass through).
+    /// A cap on bytes per second the seeding peer uploads (the web seed's
+    /// GETs pass through, uncapped).
     pub seed_rate: Option<NonZeroU64>,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
@@ -154,10 +164,13 @@ impl GatewayConfig {
 
 /// Serves the gateway on `listeners.s3` until `shutdown` completes.
 ///
+/// With [`Seeding::Peer`] or [`Seeding::Both`] it also runs the tracker and
+/// the seeding peer on `listeners.swarm`, as `serve` does.
+///
 /// Prints `gateway: listening on http://ADDR` on stderr once ready. Fails
-/// with [`Error::Config`] for an unusable upstream URL, a seeding mode the
-/// gateway does not support yet, or a cache bucket it can neither find nor
-/// create.
+/// with [`Error::Config`] for an unusable upstream URL, seeding as a peer
+/// without the swarm's listeners, or a cache bucket it can neither find
+/// nor create.
 pub async fn gateway(
     config: GatewayConfig,
     listeners: Listeners,
@@ -165,15 +178,23 @@ pub async fn gateway(
 ) -> Result<(), Error> {
     let Listeners {
         s3: listener,
-        swarm: _,
+        swarm,
     } = listeners;
     let addr: SocketAddr = listener.local_addr().map_err(Error::Listener)?;
-    if config.seeding.has_peer() {
-        return Err(Error::Config(format!(
-            "gateway: --seeding {} is not supported yet; use --seeding web",
-            config.seeding
-        )));
-    }
+    let swarm_listeners = match (config.seeding.has_peer(), swarm) {
+        (true, Some(l)) => Some(l),
+        (true, None) => {
+            return Err(Error::Config(format!(
+                "seeding {} needs the tracker's and the peer's listeners",
+                config.seeding
+            )));
+        }
+        (false, _) => None,
+    };
+    let tracker_addr = match &swarm_listeners {
+        Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
+        None => None,
+    };
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
     let runtime = tokio::runtime::Handle::current();
@@ -192,6 +213,9 @@ pub async fn gateway(
     let mut policy = TorrentPolicy::default();
     policy.max_object_size = config.max_torrent_size;
     policy.version = config.torrent_version;
+    if let Some(tracker) = tracker_addr {
+        policy.trackers.push(format!("http://{tracker}/announce"));
+    }
     if config.seeding.has_web_seed() {
         let endpoint = match &config.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -237,8 +261,8 @@ pub async fn gateway(
         fallback_owner,
     });
     builder.set_route(route::GatewayTorrentRoute {
-        shared,
-        torrents,
+        shared: Arc::clone(&shared),
+        torrents: Arc::clone(&torrents),
         users: config.users.clone(),
         config: AdapterConfig::new(None).with_host_id(front::host_id()),
     });
@@ -256,6 +280,34 @@ pub async fn gateway(
     eprintln!("gateway: listening on http://{addr}");
 
     let (stop, stopping) = watch::channel(false);
+    let mut edges = Vec::new();
+    if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
+        let peer_addr = peer.local_addr().map_err(Error::Listener)?;
+        let lookup: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
+            shared: Arc::clone(&shared),
+            torrents: Arc::clone(&torrents),
+        });
+        let mut tracker_config = TrackerConfig::default();
+        tracker_config.interval = TRACKER_INTERVAL;
+        tracker_config.min_interval = TRACKER_MIN_INTERVAL;
+        tracker_config.peer_grace = TRACKER_INTERVAL;
+        let state = Arc::new(Mutex::new(Tracker::new(tracker_config)));
+        let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
+        let edge = Arc::new(PeerEdge::new(Arc::clone(&lookup), throttle));
+        edges.push(tokio::spawn(serve_tracker(
+            tracker,
+            lookup,
+            state,
+            peer_addr,
+            Arc::clone(&edge),
+            stopping.clone(),
+        )));
+        edges.push(tokio::spawn(serve_peers(peer, edge, stopping.clone())));
+        if let Some(tracker) = tracker_addr {
+            eprintln!("gateway: tracker on http://{tracker}/announce");
+        }
+        eprintln!("gateway: seeding peer on {peer_addr}");
+    }
     let host_id = front::host_id();
     let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
     http.http1()
@@ -349,6 +401,9 @@ pub async fn gateway(
     tokio::select! {
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(DRAIN) => {},
+    }
+    for edge in edges {
+        let _ = tokio::time::timeout(DRAIN, edge).await;
     }
     Ok(())
 }

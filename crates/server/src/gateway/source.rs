@@ -354,32 +354,45 @@ impl ObjectSource for ClusterSource {
             size = object.size,
             "hashing"
         );
-        Ok(Box::new(RangedReader {
-            source: self,
+        Ok(Box::new(self.reader(bucket, object)))
+    }
+}
+
+impl ClusterSource {
+    /// A reader of `object` as this source's requester.
+    pub(crate) fn reader(&self, bucket: &BucketName, object: &ObjectInfo) -> RangedReader {
+        RangedReader {
+            shared: Arc::clone(&self.shared),
+            signer: self.signer.clone(),
+            request_payer: self.request_payer,
             bucket: bucket.as_str().to_owned(),
+            key: object.key.as_str().to_owned(),
             etag: object.etag.clone(),
             version_id: object.version_id.clone(),
-        }))
+        }
     }
 }
 
 /// Reads an object version with ranged GETs as the requester, each pinned
 /// to the ETag the decision saw (`If-Match`): a change answers 412, and
 /// the read fails.
-struct RangedReader<'s> {
-    source: &'s ClusterSource,
+pub(crate) struct RangedReader {
+    shared: Arc<Shared>,
+    signer: Option<Signer>,
+    request_payer: bool,
     bucket: String,
+    key: String,
     etag: String,
     version_id: Option<String>,
 }
 
-impl ReadAt for RangedReader<'_> {
+impl ReadAt for RangedReader {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
         let last = offset + buf.len() as u64 - 1;
-        let s = self.source;
+        let s = self;
         let mut call = Call::new(Method::GET, &self.bucket, Some(&s.key), s.signer.as_ref());
         if let Some(v) = &self.version_id {
             call.query.push(("versionId", v));
