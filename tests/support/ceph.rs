@@ -60,13 +60,15 @@ fn start() -> Cluster {
         script = script().display(),
         dir = dir.display()
     );
-    Command::new("setsid")
-        .args(["sh", "-c", &watcher])
+    // `setsid -f` forks the watcher into its own session and returns.
+    let watching = Command::new("setsid")
+        .args(["-f", "sh", "-c", &watcher])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("the cluster's watcher starts");
+    assert!(watching.success(), "setsid -f failed: {watching}");
     let env = Command::new(script())
         .arg("env")
         .arg(&dir)
