@@ -339,3 +339,64 @@ impl TorrentCache for ClusterCache {
         self.lru.forget(bucket, key);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(version: ObjectVersion) -> Indexed {
+        Indexed {
+            bucket: BucketName::new("photos").unwrap(),
+            key: ObjectKey::new("a:b\n12:c").unwrap(),
+            version,
+        }
+    }
+
+    #[test]
+    fn index_entries_round_trip_and_refuse_damage() {
+        for v in [
+            ObjectVersion::Id("3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".into()),
+            ObjectVersion::ETag("\"9b2cf535f27731c974343645a3985328-2\"".into()),
+        ] {
+            let e = entry(v);
+            let bytes = encode_indexed(&e);
+            assert_eq!(decode_indexed(&bytes), Some(e));
+        }
+        let good = encode_indexed(&entry(ObjectVersion::Id("v".into())));
+        // Every truncation, a trailing byte, a huge length, another kind.
+        for cut in 0..good.len() {
+            assert_eq!(decode_indexed(&good[..cut]), None, "cut at {cut}");
+        }
+        let mut long = good.clone();
+        long.push(b'x');
+        assert_eq!(decode_indexed(&long), None);
+        assert_eq!(decode_indexed(b"99999999999:x"), None);
+        assert_eq!(decode_indexed(b"6:photos1:k3:md51:v"), None);
+        assert_eq!(
+            decode_indexed(b"2:no1:k2:id1:v"),
+            None,
+            "an invalid bucket name"
+        );
+    }
+
+    #[test]
+    fn object_names_separate_every_field() {
+        let key = |bucket: &str, k: &str, v: ObjectVersion, policy| CacheKey {
+            bucket: BucketName::new(bucket).unwrap(),
+            key: ObjectKey::new(k).unwrap(),
+            version: v,
+            policy,
+        };
+        let a = object_name(&key("photos", "ab", ObjectVersion::ETag("c".into()), 7));
+        assert!(a.starts_with("v1/0000000000000007/photos/"), "{a}");
+        assert_eq!(a.len(), "v1/0000000000000007/photos/".len() + 64);
+        for other in [
+            key("photos", "a", ObjectVersion::ETag("bc".into()), 7),
+            key("photos", "ab", ObjectVersion::Id("c".into()), 7),
+            key("photos", "ab", ObjectVersion::ETag("c".into()), 8),
+            key("photot", "ab", ObjectVersion::ETag("c".into()), 7),
+        ] {
+            assert_ne!(object_name(&other), a);
+        }
+    }
+}

@@ -446,3 +446,16 @@ impl ReadAt for RangedReader {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_names;
+
+    #[test]
+    fn bucket_names_of_a_list_buckets_answer() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>alice</ID><DisplayName>Alice</DisplayName></Owner><Buckets><Bucket><Name>acl-b</Name><CreationDate>2026-12-01T11:30:18.000Z</CreationDate></Bucket><Bucket><Name>rp</Name><CreationDate>2026-12-01T11:30:19.000Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"#;
+        assert_eq!(bucket_names(xml).collect::<Vec<_>>(), ["acl-b", "rp"]);
+        assert_eq!(bucket_names(b"<Bucket><Name>unterminated").count(), 0);
+        assert_eq!(bucket_names(&[0xff, 0xfe]).count(), 0);
+    }
+}

@@ -304,3 +304,65 @@ fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
         headers.remove(name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_of_s3_documents() {
+        let doc = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><BucketName>x</BucketName></Error>"#;
+        assert_eq!(error_code(doc).as_deref(), Some("NoSuchBucket"));
+        assert_eq!(error_code(b"<Code>NoSuchKey").as_deref(), None);
+        assert_eq!(error_code(b"").as_deref(), None);
+    }
+
+    #[test]
+    fn upstreams_are_http_urls_without_a_path() {
+        assert!(Upstream::new("http://127.0.0.1:7480", "us-east-1").is_ok());
+        assert!(Upstream::new("http://127.0.0.1:7480/", "us-east-1").is_ok());
+        for bad in [
+            "https://s3.example.com",
+            "http://h:1/prefix",
+            "127.0.0.1:7480",
+            "http://h:1/?x=1",
+        ] {
+            assert!(Upstream::new(bad, "us-east-1").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn presigned_calls_sign_the_sorted_headers() {
+        let up = Upstream::new("http://127.0.0.1:7480", "us-east-1").unwrap();
+        let signer = Signer {
+            access_key: "AK".into(),
+            secret_key: "SK".into(),
+        };
+        let mut call = Call::new(Method::HEAD, "b", Some("dir/a b"), Some(&signer));
+        call.signed
+            .push(("x-amz-request-payer", "requester".into()));
+        call.signed
+            .push(("x-amz-expected-bucket-owner", "111111111111".into()));
+        call.signed.sort_by(|a, b| a.0.cmp(b.0));
+        let url = up.url(&call).unwrap();
+        assert!(
+            url.as_str()
+                .starts_with("http://127.0.0.1:7480/b/dir/a%20b?"),
+            "{url}"
+        );
+        let signed: String = url
+            .query_pairs()
+            .find(|(k, _)| k == "X-Amz-SignedHeaders")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        assert_eq!(
+            signed,
+            "host;x-amz-expected-bucket-owner;x-amz-request-payer"
+        );
+        let anonymous = Call::new(Method::GET, "", None, None);
+        assert_eq!(
+            up.url(&anonymous).unwrap().as_str(),
+            "http://127.0.0.1:7480/"
+        );
+    }
+}
