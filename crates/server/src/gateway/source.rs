@@ -20,7 +20,7 @@ use s3torrent_s3::{
 };
 use tokio::runtime::Handle;
 
-use super::upstream::{Call, Signer, Upstream, error_code, header, read_body};
+use super::upstream::{Call, Signer, Upstream, error_code, header, read_body, xml_field};
 
 /// The most bytes of an error document read from the upstream.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -201,7 +201,7 @@ impl ClusterSource {
             StatusCode::NOT_FOUND => {
                 // A HEAD answer has no body: a one-byte GET as the same
                 // requester says which thing is missing.
-                let code = self.error_code_of_get(bucket)?;
+                let (code, _) = self.error_of_get(bucket)?;
                 Ok(Head::Missing(match code.as_deref() {
                     Some("NoSuchBucket") => ErrorCode::NoSuchBucket,
                     Some("NoSuchVersion") => ErrorCode::NoSuchVersion,
@@ -210,21 +210,29 @@ impl ClusterSource {
             }
             StatusCode::METHOD_NOT_ALLOWED => Ok(Head::DeleteMarker),
             StatusCode::BAD_REQUEST => {
-                // RGW answers a HEAD of an SSE-C object without its key 400.
-                let code = self.error_code_of_get(bucket)?;
-                match code.as_deref() {
-                    Some("InvalidRequest") | Some("InvalidArgument") | None => Ok(Head::SseC),
-                    Some(other) => {
-                        Err(self.internal(bucket, format!("the cluster answered HEAD 400 {other}")))
-                    }
+                // RGW answers a HEAD of an SSE-C object without its key 400
+                // (and a GET `InvalidArgument`, "Requests specifying Server
+                // Side Encryption with Customer provided keys must provide
+                // a valid encryption algorithm."). Another 400 is the
+                // cluster's, passed on.
+                let (code, message) = self.error_of_get(bucket)?;
+                let message = message.unwrap_or_default();
+                if message.to_ascii_lowercase().contains("encryption") {
+                    return Ok(Head::SseC);
                 }
+                let code = match code.as_deref() {
+                    Some("InvalidArgument") => ErrorCode::InvalidArgument,
+                    _ => ErrorCode::InvalidRequest,
+                };
+                Err(S3Error::with_message(code, message, self.resource(bucket)))
             }
             other => Err(self.internal(bucket, format!("the cluster answered HEAD {other}"))),
         }
     }
 
-    /// The error code of a one-byte GET of the object, as the requester.
-    fn error_code_of_get(&self, bucket: &str) -> Result<Option<String>> {
+    /// The error code and message of a one-byte GET of the object, as the
+    /// requester.
+    fn error_of_get(&self, bucket: &str) -> Result<(Option<String>, Option<String>)> {
         let mut call = self.call(Method::GET, bucket);
         call.unsigned
             .push((http::header::RANGE, "bytes=0-0".into()));
@@ -244,7 +252,7 @@ impl ClusterSource {
         match body {
             // The object is there after all: it changed between the two.
             None => Err(self.internal(bucket, "the object changed while it was looked up".into())),
-            Some(body) => Ok(error_code(&body)),
+            Some(body) => Ok((error_code(&body), xml_field(&body, "Message"))),
         }
     }
 

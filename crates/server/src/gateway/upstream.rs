@@ -279,9 +279,16 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Str
 
 /// The `<Code>` of an S3 error document.
 pub(crate) fn error_code(body: &[u8]) -> Option<String> {
+    xml_field(body, "Code")
+}
+
+/// The text of the first `<NAME>` element of a small XML document, as it
+/// stands (not unescaped).
+pub(crate) fn xml_field(body: &[u8], name: &str) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    let end = text[start..].find("</Code>")? + start;
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find(&format!("</{name}>"))? + start;
     Some(text[start..end].trim().to_owned())
 }
 
