@@ -342,6 +342,40 @@ print(json.dumps({"keys": [o["Key"] for o in r.get("Contents", [])],
         "{listed}"
     );
     assert_eq!(listed["anon"], "AccessDenied");
+
+    // Asked at the same moment, two replicas still hash once: one takes the
+    // cluster lock, the other waits for its torrent.
+    let big = random_bytes(48 << 20, 10);
+    let big_file = write(dir.path(), "big.bin", &big);
+    let b = Gateway::start(cluster, "cache-shared", &shared);
+    let b_endpoint = b.endpoint();
+    let both = scenario(
+        cluster,
+        &a,
+        r#"
+import threading
+c_alice.put_object(Bucket="rep-b", Key="concurrent-object", Body=open(ARGS[0], "rb").read(), ACL="public-read")
+anon_b = mk(ARGS[1])
+results = {}
+def ask(name, client):
+    results[name] = torrent(client, "rep-b", "concurrent-object")
+threads = [threading.Thread(target=ask, args=("a", anon)), threading.Thread(target=ask, args=("b", anon_b))]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps(results))
+"#,
+        &[big_file.to_str().unwrap(), b_endpoint.as_str()],
+    );
+    assert_eq!(both["a"]["status"], 200, "{}", both["a"]);
+    assert_eq!(both["a"]["hex"], both["b"]["hex"]);
+    assert!(describes(&torrent_of(&both["a"]), &big));
+    assert_eq!(
+        a.hashed("concurrent-object") + b.hashed("concurrent-object"),
+        1,
+        "two replicas asked at once hashed {} + {} times",
+        a.hashed("concurrent-object"),
+        b.hashed("concurrent-object")
+    );
 }
 
 #[test]

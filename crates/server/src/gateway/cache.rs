@@ -10,8 +10,10 @@
 //! policy's or one bucket's torrents. The object is private to the
 //! gateway's own upstream user.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::Method;
@@ -248,6 +250,119 @@ fn decode_indexed(mut body: &[u8]) -> Option<Indexed> {
     })
 }
 
+/// How long a replica waits for another one's torrent.
+const LOCK_WAIT: Duration = Duration::from_secs(300);
+
+/// How often a waiting replica looks.
+const LOCK_POLL: Duration = Duration::from_millis(250);
+
+/// How long a lock holds when its holder neither finishes nor releases it
+/// (it crashed): longer than hashing 5 GiB takes.
+const LOCK_TTL: Duration = Duration::from_secs(600);
+
+thread_local! {
+    /// The cluster locks this thread holds: the torrent service's leader
+    /// hashes on the thread that missed the cache, so the lock taken by its
+    /// `get` is released by its `put`, or by [`ClusterCache::release_held`]
+    /// when it failed.
+    static HELD: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+enum Lock {
+    Taken,
+    Busy,
+    Failed,
+}
+
+enum LockState {
+    Held,
+    Gone,
+    Expired,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Cluster {
+    /// Takes `lock` if nobody holds it: a PUT with `If-None-Match: *`; the
+    /// body is when it expires (Unix seconds).
+    fn try_lock(&self, lock: &str) -> Lock {
+        let mut call = Call::new(Method::PUT, &self.bucket, Some(lock), Some(&self.signer));
+        call.body = (unix_now() + LOCK_TTL.as_secs()).to_string().into();
+        call.unsigned
+            .push((http::header::IF_NONE_MATCH, "*".into()));
+        match self.runtime.block_on(self.upstream.call(call)) {
+            Ok(r) if r.status().is_success() => Lock::Taken,
+            Ok(r) if r.status() == StatusCode::PRECONDITION_FAILED => Lock::Busy,
+            Ok(r) => {
+                tracing::warn!(target: "gateway", lock, status = r.status().as_u16(), "cache lock refused");
+                Lock::Failed
+            }
+            Err(e) => {
+                tracing::warn!(target: "gateway", lock, error = e, "cache lock failed");
+                Lock::Failed
+            }
+        }
+    }
+
+    fn lock_state(&self, lock: &str) -> LockState {
+        let got = self.runtime.block_on(async {
+            let resp = self
+                .upstream
+                .call(Call::new(
+                    Method::GET,
+                    &self.bucket,
+                    Some(lock),
+                    Some(&self.signer),
+                ))
+                .await?;
+            if resp.status() == StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            read_body(resp.into_body(), 64).await.map(Some)
+        });
+        match got {
+            Ok(None) => LockState::Gone,
+            Ok(Some(body)) => {
+                let expires = std::str::from_utf8(&body)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+                if unix_now() > expires {
+                    LockState::Expired
+                } else {
+                    LockState::Held
+                }
+            }
+            // The cluster did not answer: keep waiting (bounded).
+            Err(_) => LockState::Held,
+        }
+    }
+
+    fn unlock(&self, lock: &str) {
+        let call = Call::new(Method::DELETE, &self.bucket, Some(lock), Some(&self.signer));
+        if let Err(e) = self.runtime.block_on(self.upstream.call(call)) {
+            tracing::warn!(target: "gateway", lock, error = e, "cache unlock failed");
+        }
+    }
+}
+
+impl ClusterCache {
+    /// Releases the cluster locks this thread still holds: call after a
+    /// request that may have failed to make its torrent.
+    pub(crate) fn release_held(&self) {
+        let held = HELD.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        if let Some(c) = &self.cluster {
+            for lock in held {
+                c.unlock(&lock);
+            }
+        }
+    }
+}
+
 /// The cache object's name for a key.
 pub(crate) fn object_name(key: &CacheKey) -> String {
     let mut h = Sha256::new();
@@ -263,8 +378,10 @@ pub(crate) fn object_name(key: &CacheKey) -> String {
     format!("v1/{:016x}/{}/{digest}", key.policy, key.bucket.as_str())
 }
 
-impl TorrentCache for ClusterCache {
-    fn get(&self, key: &CacheKey) -> Option<CachedTorrent> {
+impl ClusterCache {
+    /// The torrent for `key` from memory or the cluster, never waiting for
+    /// another replica (the swarm's lookups).
+    pub(crate) fn fetch(&self, key: &CacheKey) -> Option<CachedTorrent> {
         if let Some(t) = self.lru.get(key) {
             return Some(t);
         }
@@ -310,6 +427,54 @@ impl TorrentCache for ClusterCache {
         self.lru.put(key.clone(), cached.clone());
         Some(cached)
     }
+}
+
+impl TorrentCache for ClusterCache {
+    /// The torrent for `key`; on a miss, the right to make it. A replica
+    /// that misses takes the cluster lock `lock/<object name>` (a PUT with
+    /// `If-None-Match: *`) and hashes; another one that misses meanwhile
+    /// finds the lock taken and waits for the torrent to appear (polling,
+    /// at most [`LOCK_WAIT`]), so replicas asked at once hash once. A lock
+    /// whose holder died expires after [`LOCK_TTL`].
+    fn get(&self, key: &CacheKey) -> Option<CachedTorrent> {
+        if let Some(t) = self.fetch(key) {
+            return Some(t);
+        }
+        let c = self.cluster.as_ref()?;
+        let lock = format!("lock/{}", object_name(key));
+        if HELD.with(|h| h.borrow().contains(&lock)) {
+            // This thread holds it: the service's leader asking again.
+            return None;
+        }
+        for _ in 0..3 {
+            match c.try_lock(&lock) {
+                Lock::Taken => {
+                    HELD.with(|h| h.borrow_mut().push(lock));
+                    return None;
+                }
+                Lock::Failed => return None,
+                Lock::Busy => {}
+            }
+            let deadline = Instant::now() + LOCK_WAIT;
+            loop {
+                std::thread::sleep(LOCK_POLL);
+                if let Some(t) = self.fetch(key) {
+                    return Some(t);
+                }
+                match c.lock_state(&lock) {
+                    LockState::Held if Instant::now() < deadline => {}
+                    // Waited long enough: hash here too.
+                    LockState::Held => return None,
+                    LockState::Gone => break,
+                    LockState::Expired => {
+                        c.unlock(&lock);
+                        break;
+                    }
+                }
+            }
+        }
+        None
+    }
 
     fn put(&self, key: CacheKey, torrent: CachedTorrent) {
         if let Some(c) = &self.cluster {
@@ -331,7 +496,19 @@ impl TorrentCache for ClusterCache {
             }
         }
         self.index(&key, &torrent, true);
-        self.lru.put(key, torrent);
+        self.lru.put(key.clone(), torrent);
+        if let Some(c) = &self.cluster {
+            let lock = format!("lock/{}", object_name(&key));
+            let held = HELD.with(|h| {
+                let mut h = h.borrow_mut();
+                let before = h.len();
+                h.retain(|l| *l != lock);
+                h.len() != before
+            });
+            if held {
+                c.unlock(&lock);
+            }
+        }
     }
 
     fn forget(&self, bucket: &BucketName, key: &ObjectKey) {

@@ -91,14 +91,18 @@ impl S3Route for GatewayTorrentRoute {
                 None => (String::new(), None, false, None),
             };
             let source = ClusterSource::new(shared, signer, key, version_id, payer, expected);
-            s3torrent_http::handle(
+            let response = s3torrent_http::handle(
                 &http_req,
                 &config,
                 requester,
                 &torrents,
                 &source,
                 &request_id,
-            )
+            );
+            // A torrent that could not be made leaves its cluster lock
+            // taken: give it back, so other replicas need not wait for it.
+            torrents.cache().release_held();
+            response
         })
         .await
         .map_err(|e| s3_error!(InternalError, "{e}"))?;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use s3torrent_metainfo::{InfoHash, ReadAt};
 use s3torrent_s3::{
-    BucketName, CachedTorrent, ObjectInfo, ObjectVersion, Requester, TorrentCache, TorrentRequest,
+    BucketName, CachedTorrent, ObjectInfo, ObjectVersion, Requester, TorrentRequest,
     TorrentService,
 };
 
@@ -69,9 +69,10 @@ impl SwarmSource for ClusterSwarm {
     }
 
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent> {
+        // Never waits for a replica that is hashing (a lookup never hashes).
         self.torrents
             .cache()
-            .get(&self.torrents.cache_key(bucket, object))
+            .fetch(&self.torrents.cache_key(bucket, object))
     }
 
     fn open(
