@@ -13,8 +13,7 @@ use std::sync::Arc;
 
 use s3torrent_metainfo::{InfoHash, ReadAt};
 use s3torrent_s3::{
-    BucketName, CachedTorrent, ObjectInfo, ObjectVersion, Requester, TorrentRequest,
-    TorrentService,
+    BucketName, CachedTorrent, ObjectInfo, ObjectVersion, Requester, TorrentRequest, TorrentService,
 };
 
 use super::cache::ClusterCache;
