@@ -205,6 +205,78 @@ print(json.dumps(out))
         "{}",
         out["bad_version"]
     );
+
+    // Overwritten while it is hashed: the ranged GETs are pinned to the old
+    // ETag, so the answer is the retryable 500 and no torrent, or a torrent
+    // of exactly one of the two objects (the hashing won the race, or the
+    // request came after the overwrite); never one of mixed bytes. The next
+    // request hashes the new object.
+    let big = random_bytes(64 << 20, 11);
+    let small = random_bytes(1000, 12);
+    let big_file = write(dir.path(), "big", &big);
+    let small_file = write(dir.path(), "small", &small);
+    scenario(
+        cluster,
+        &gw,
+        r#"
+alice.put_object(Bucket="ver-b", Key="raced", Body=open(ARGS[0], "rb").read())
+print("{}")
+"#,
+        &[big_file.to_str().unwrap()],
+    );
+    // The scenario asks in a thread, and overwrites once the gateway has
+    // logged that it is hashing (this test touches a flag file then).
+    let flag = dir.path().join("hashing");
+    let raced = std::thread::scope(|scope| {
+        let racing = scope.spawn(|| {
+            scenario(
+                cluster,
+                &gw,
+                r#"
+import threading, time
+out = {}
+def ask():
+    out["during"] = torrent(alice, "ver-b", "raced")
+t = threading.Thread(target=ask)
+t.start()
+deadline = time.time() + 30
+while not os.path.exists(ARGS[1]) and time.time() < deadline:
+    time.sleep(0.01)
+c_alice.put_object(Bucket="ver-b", Key="raced", Body=open(ARGS[0], "rb").read())
+t.join()
+out["after"] = torrent(alice, "ver-b", "raced")
+print(json.dumps(out))
+"#,
+                &[small_file.to_str().unwrap(), flag.to_str().unwrap()],
+            )
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while gw.hashed("raced") == 0 && std::time::Instant::now() < deadline {}
+        std::fs::write(&flag, b"").unwrap();
+        racing.join().unwrap()
+    });
+    let during = &raced["during"];
+    match status_code(during) {
+        (500, code) => {
+            assert_eq!(code, "InternalError", "{during}");
+            support::announce("gateway_e2e: the overwrite hit the hashing (500 InternalError)");
+        }
+        // Asked before the overwrite and hashed in time, or after it.
+        (200, _) => {
+            let t = torrent_of(during);
+            assert!(
+                describes(&t, &big) || describes(&t, &small),
+                "a torrent of neither object ({} bytes)",
+                t.info().length()
+            );
+            support::announce(&format!(
+                "gateway_e2e: the overwrite missed the hashing (a torrent of {} bytes)",
+                t.info().length()
+            ));
+        }
+        other => panic!("{other:?}: {during}"),
+    }
+    assert!(describes(&torrent_of(&raced["after"]), &small));
 }
 
 #[test]

@@ -180,8 +180,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 GW, CL, AK, AS, BK, BS = sys.argv[1:7]
 ARGS = sys.argv[7:]
-cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
-ucfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, signature_version=botocore.UNSIGNED)
+# One attempt, no retry (botocore retries a 500 once even with max_attempts 1).
+cfg = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
+ucfg = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}, signature_version=botocore.UNSIGNED)
 def mk(ep, k=None, s=None):
     if k is None:
         return boto3.client("s3", endpoint_url=ep, region_name="us-east-1", config=ucfg)
