@@ -19,7 +19,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use s3torrent::http::{AdapterConfig, handle, is_torrent_request};
+use s3torrent::http::{AdapterConfig, RequestContext, handle, is_torrent_request};
 use s3torrent::s3::{
     AccountId, Acl, BucketInfo, BucketName, CannedAcl, CanonicalId, ObjectInfo, ObjectKey,
     ObjectLookup, ObjectSource, Principal, ReadAt, Requester, Result, TorrentPolicy,
@@ -58,14 +58,20 @@ struct Host {
 /// Answers one request: `?torrent` through the adapter, anything else 404.
 /// It may hash (the first request for the object), so it runs on a blocking thread.
 fn respond(host: &Host, req: &Request<()>) -> Response<Bytes> {
-    if !is_torrent_request(req) {
+    if !is_torrent_request(req.method(), req.uri()) {
         let mut not_found = Response::new(Bytes::from("only ?torrent is served here\n"));
         *not_found.status_mut() = StatusCode::NOT_FOUND;
         return not_found;
     }
     let id = format!("{:016X}", REQUESTS.fetch_add(1, Ordering::Relaxed));
     let (config, torrents, store) = (&host.config, &host.torrents, &host.store);
-    handle(req, config, Requester::Anonymous, torrents, store, &id)
+    handle(
+        req,
+        config,
+        RequestContext::new(Requester::Anonymous, id),
+        torrents,
+        store,
+    )
 }
 
 async fn answer(host: Arc<Host>, req: Request<Incoming>) -> hyper::Result<Response<Full<Bytes>>> {

@@ -8,9 +8,7 @@
 use std::fs::File;
 use std::process::ExitCode;
 
-use s3torrent::metainfo::{
-    HashOptions, PieceLength, TorrentBuilder, TorrentVersion, hash_source_versioned,
-};
+use s3torrent::metainfo::{HashOptions, PieceLength, TorrentBuilder, TorrentVersion, hash_source};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -32,7 +30,7 @@ fn run(path: &str, version: &str) -> Result<(), Box<dyn std::error::Error>> {
     let file = File::open(path)?;
     let length = file.metadata()?.len();
     // Any `ReadAt` will do: a file, a byte slice, an object store's reader.
-    let hashes = hash_source_versioned(
+    let hashes = hash_source(
         &file,
         length,
         PieceLength::auto(length),
@@ -46,7 +44,7 @@ fn run(path: &str, version: &str) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or("data");
     let torrent = TorrentBuilder::plain(name)
         .version(version)
-        .build_hashes(&hashes)?;
+        .build(&hashes)?;
     println!("info-hash: {}", torrent.info_hash());
     if let Some(v2) = torrent.info_hash_v2() {
         println!("info-hash v2: {v2}");

@@ -6,7 +6,7 @@ mod support;
 
 use std::ffi::OsStr;
 
-use s3torrent_metainfo::{PieceHasher, PieceLength, Torrent, TorrentBuilder};
+use s3torrent_metainfo::{PieceLength, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion};
 use support::{have_program, have_python_module, python, random_bytes, run_torrent, write};
 
 /// Sizes around the piece boundaries of `piece`, and a few MiB.
@@ -15,7 +15,7 @@ fn sizes(piece: usize) -> Vec<usize> {
 }
 
 fn our_plain_torrent(name: &str, data: &[u8], piece_length: PieceLength) -> Torrent {
-    let mut h = PieceHasher::new(piece_length);
+    let mut h = TorrentHasher::new(piece_length, TorrentVersion::V1);
     h.update(data);
     TorrentBuilder::plain(name).build(&h.finish()).unwrap()
 }
@@ -76,7 +76,7 @@ fn plain_info_hash_equals_mktorrent() {
 #[test]
 fn zero_byte_objects_have_no_torrent_as_in_libtorrent() {
     // Our builder refuses a 0-byte object outright.
-    let h = PieceHasher::new(PieceLength::MIN);
+    let h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
     let err = TorrentBuilder::plain("empty")
         .build(&h.finish())
         .unwrap_err();
@@ -106,10 +106,10 @@ fn libtorrent_reads_every_kind_we_build() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data = random_bytes(700_000, 7);
-    let mut h = PieceHasher::new(PieceLength::MIN);
+    let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
     h.update(&data);
     let pieces = h.finish();
-    let mut aws_hasher = PieceHasher::new(PieceLength::AWS);
+    let mut aws_hasher = TorrentHasher::new(PieceLength::AWS, TorrentVersion::V1);
     aws_hasher.update(&data);
     let aws_pieces = aws_hasher.finish();
     let tracker = "http://tracker.example:6969/announce";
@@ -147,7 +147,7 @@ fn libtorrent_reads_every_kind_we_build() {
         (
             "private-source-comment",
             TorrentBuilder::plain("data.bin")
-                .private(true)
+                .private()
                 .source("s3torrent")
                 .comment("a comment")
                 .created_by("s3torrent test")
@@ -352,7 +352,7 @@ fn inspect_prints_fields_and_refuses_malformed_input() {
         .tracker("http://t.example/announce")
         .web_seed("http://127.0.0.1:9000/b/x%20y.bin")
         .build(&{
-            let mut h = PieceHasher::new(PieceLength::MIN);
+            let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
             h.update(&data);
             h.finish()
         })
@@ -395,4 +395,46 @@ fn inspect_prints_fields_and_refuses_malformed_input() {
     let out = run_torrent("show", &[bad.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("info.length"));
+}
+
+/// What real servers emit: Ceph RGW 16.2's torrent names the object with its
+/// `/`, and some writers leave bytes after the dictionary. `show` reads both
+/// with a warning on stderr (the name as libtorrent 2.1.1 reads it); `verify`
+/// checks the data, and still refuses names that would leave the folder.
+#[test]
+fn show_and_verify_read_what_real_servers_emit_with_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    // SHA-1("abc"), the FIPS 180 test vector.
+    let mut ceph =
+        b"d4:infod6:lengthi3e4:name13:dir/magic.gif12:piece lengthi16384e6:pieces20:".to_vec();
+    ceph.extend_from_slice(&[
+        0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50, 0xc2,
+        0x6c, 0x9c, 0xd0, 0xd8, 0x9d,
+    ]);
+    ceph.extend_from_slice(b"ee\n");
+    let path = write(dir.path(), "ceph.torrent", &ceph);
+    let out = run_torrent("show", &[path.as_os_str(), OsStr::new("--json")]);
+    assert!(out.status.success(), "{out:?}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["name"], "dirmagic.gif");
+    assert_eq!(j["warnings"].as_array().unwrap().len(), 2, "{j}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("contains `/`"), "{err}");
+    assert!(
+        err.contains("1 bytes after the top-level dictionary"),
+        "{err}"
+    );
+    let data = write(dir.path(), "abc", b"abc");
+    let out = run_torrent("verify", &[path.as_os_str(), data.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // `..` as a name, or in a file's path, is still refused (exit 2).
+    for bad in [
+        &b"d4:infod6:lengthi3e4:name2:..12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee"[..],
+        b"d4:infod5:filesld6:lengthi3e4:pathl2:..1:xeee4:name1:d12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee",
+    ] {
+        let path = write(dir.path(), "bad.torrent", bad);
+        let out = run_torrent("verify", &[path.as_os_str(), data.as_os_str()]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+    }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use s3torrent_metainfo::{
     Files, HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
-    hash_source_versioned, verify_source,
+    hash_source, verify_source,
 };
 use support::{have_python_module, python, random_bytes, run_torrent, write};
 
@@ -148,7 +148,7 @@ fn pieces_roots_and_layers_equal_libtorrents() {
         for ((data, size), lt) in datas.iter().zip(&sizes).zip(theirs.as_array().unwrap()) {
             let what = format!("{size} bytes in pieces of {piece}");
             let piece_length = PieceLength::new(piece as u64).unwrap();
-            let hashes = hash_source_versioned(
+            let hashes = hash_source(
                 data,
                 data.len() as u64,
                 piece_length,
@@ -185,7 +185,7 @@ fn pieces_roots_and_layers_equal_libtorrents() {
                 };
                 let ours = TorrentBuilder::plain("f.bin")
                     .version(version)
-                    .build_hashes(&hashes)
+                    .build(&hashes)
                     .unwrap();
                 assert_eq!(
                     lt["v2"],
@@ -246,7 +246,7 @@ fn zero_byte_files_have_no_torrent_in_libtorrent_either() {
     for version in [TorrentVersion::V2, TorrentVersion::Hybrid] {
         let e = TorrentBuilder::plain("empty")
             .version(version)
-            .build_hashes(&hashes)
+            .build(&hashes)
             .unwrap_err();
         assert!(e.to_string().contains("0-byte"), "{e}");
     }
@@ -280,7 +280,7 @@ fn libtorrent_reads_our_v2_and_hybrid_torrents() {
                         .tracker("http://tracker.example/announce")
                         .web_seed("http://seed.example/")
                 };
-                let t = builder.version(version).build_hashes(&hashes).unwrap();
+                let t = builder.version(version).build(&hashes).unwrap();
                 let path = write(
                     dir.path(),
                     &format!("{size}-{version}-{aws}.torrent"),
@@ -346,7 +346,7 @@ fn libtorrent_parses_our_magnets() {
         TorrentBuilder::plain("a b&c.bin")
             .version(v)
             .tracker("http://t/announce?x=1")
-            .build_hashes(&hashes)
+            .build(&hashes)
             .unwrap()
     })
     .collect();

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use s3torrent_metainfo::{
-    HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentVersion, hash_source_versioned,
-    verify_source,
+    HashOptions, PieceLength, Torrent, TorrentBuilder, TorrentVersion, hash_source, verify_source,
 };
 
 use crate::{fail, progress};
@@ -24,7 +23,9 @@ pub(crate) enum TorrentCommand {
     /// computes every hash needed.
     Create(Box<CreateArgs>),
     /// Print what a `.torrent` holds. Malformed input exits 2 with one line
-    /// naming the byte offset or the field.
+    /// naming the byte offset or the field; what real servers emit and
+    /// clients read anyway (a `/` in the name, bytes after the top-level
+    /// dictionary) is read as libtorrent reads it, with a warning on stderr.
     Show(ShowArgs),
     /// Check data against a `.torrent`: exit 0 when every piece matches, 1
     /// (printing `bad pieces: …`) when not, 2 when the input is unusable.
@@ -82,7 +83,7 @@ pub(crate) struct ShowArgs {
     #[arg(value_name = "FILE.torrent")]
     file: PathBuf,
     /// One JSON object: info_hash, info_hash_v2, version, name, length,
-    /// piece_length, pieces, trackers, web_seeds, magnet.
+    /// piece_length, pieces, trackers, web_seeds, magnet, warnings.
     #[arg(long)]
     json: bool,
 }
@@ -164,7 +165,7 @@ fn create(args: CreateArgs) -> Result<(), String> {
         builder = builder.web_seed(w);
     }
     if args.private {
-        builder = builder.private(true);
+        builder = builder.private();
     }
     if let Some(s) = &args.source {
         builder = builder.source(s);
@@ -178,7 +179,7 @@ fn create(args: CreateArgs) -> Result<(), String> {
         options = options.threads(n as usize);
     }
     let bar = progress::bar(length, "hashing");
-    let hashes = hash_source_versioned(&file, length, piece_length, version, &options, &|done| {
+    let hashes = hash_source(&file, length, piece_length, version, &options, &|done| {
         bar.set_position(done)
     })
     .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -186,7 +187,7 @@ fn create(args: CreateArgs) -> Result<(), String> {
 
     let torrent = builder
         .version(version)
-        .build_hashes(&hashes)
+        .build(&hashes)
         .map_err(|e| e.to_string())?;
     let out = args
         .out
@@ -208,6 +209,9 @@ fn show(args: ShowArgs) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let t = Torrent::from_bytes(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let info = t.info();
+    for warning in t.warnings() {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         let doc = serde_json::json!({
@@ -221,6 +225,7 @@ fn show(args: ShowArgs) -> Result<(), String> {
             "trackers": t.trackers(),
             "web_seeds": t.web_seeds(),
             "magnet": t.magnet(),
+            "warnings": t.warnings().iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         writeln!(out, "{doc}")
     } else {

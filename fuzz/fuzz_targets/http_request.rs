@@ -21,7 +21,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use libfuzzer_sys::fuzz_target;
 use s3torrent_http::{
-    AdapterConfig, content_disposition, handle, is_torrent_request, parse_request,
+    AdapterConfig, RequestContext, content_disposition, handle, is_torrent_request, parse_request,
 };
 use s3torrent_s3::{
     AccountId, Acl, BucketInfo, BucketName, CannedAcl, CanonicalId, ObjectInfo, ObjectKey,
@@ -126,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = if flags & 4 != 0 {
-        AdapterConfig::new(Some("s3.example.com".into())).with_host_id("fuzz-host")
+        AdapterConfig::new(Some("s3.example.com".into()))
     } else {
         AdapterConfig::default()
     };
@@ -136,7 +136,7 @@ fuzz_target!(|data: &[u8]| {
         Requester::Anonymous
     };
 
-    let torrent = is_torrent_request(&req);
+    let torrent = is_torrent_request(req.method(), req.uri());
     let parsed = parse_request(&req, &config, requester.clone());
     match &parsed {
         Ok(p) => {
@@ -166,7 +166,11 @@ fuzz_target!(|data: &[u8]| {
     let source = Anything {
         requester_pays: flags & 0x10 != 0,
     };
-    let response = handle(&req, &config, requester, &service, &source, "fuzz-request");
+    let mut cx = RequestContext::new(requester, "fuzz-request");
+    if flags & 4 != 0 {
+        cx = cx.with_host_id("fuzz-host");
+    }
+    let response = handle(&req, &config, cx, &service, &source);
     check(&req, &parsed, &response);
 });
 

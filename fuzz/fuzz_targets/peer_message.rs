@@ -20,7 +20,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use s3torrent_metainfo::{PieceHasher, PieceLength, ReadAt, Torrent, TorrentBuilder};
+use s3torrent_metainfo::{
+    PieceLength, ReadAt, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
+};
 use s3torrent_peer::{
     Config, Connection, Error, Event, Extension, Extensions, Frame, FrameDecoder, Handshake,
     Message, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
@@ -38,7 +40,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let data: Vec<u8> = (0..5 * PIECE + 77).map(|i| (i * 7 % 253) as u8).collect();
-        let mut h = PieceHasher::new(PieceLength::MIN);
+        let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
         h.update(&data);
         let torrent = TorrentBuilder::plain("fuzz.bin")
             .build(&h.finish())

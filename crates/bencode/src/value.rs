@@ -130,7 +130,7 @@ impl<B> Value<B> {
                     .iter()
                     .map(|(k, v)| (f(k), v.map_bytes(f)))
                     .collect(),
-                sorted: d.sorted,
+                order: d.order.clone(),
             }),
         };
         Value {
@@ -262,17 +262,23 @@ impl<B: AsRef<[u8]>> fmt::Debug for Kind<B> {
 /// A dictionary built by hand, or decoded in strict mode, keeps its keys in
 /// raw-byte order. One decoded in lenient mode keeps the input's order, which
 /// may not be sorted ([`Dict::is_sorted`]); the encoder sorts on output.
+///
+/// Lookups take O(log n) either way: an unsorted dictionary keeps, beside
+/// its entries, their indexes in key order (4 bytes an entry, made once
+/// when decoded), so that hostile input with many keys in any order costs
+/// no linear search per lookup.
 #[derive(Clone)]
 pub struct Dict<B> {
     entries: Vec<(B, Value<B>)>,
-    sorted: bool,
+    /// `None` when `entries` are sorted; else the entries' indexes in key order.
+    order: Option<Vec<u32>>,
 }
 
 impl<B> Default for Dict<B> {
     fn default() -> Self {
         Dict {
             entries: Vec::new(),
-            sorted: true,
+            order: None,
         }
     }
 }
@@ -283,8 +289,18 @@ impl<B> Dict<B> {
         Self::default()
     }
 
-    pub(crate) fn from_decoded(entries: Vec<(B, Value<B>)>, sorted: bool) -> Self {
-        Dict { entries, sorted }
+    pub(crate) fn from_decoded(entries: Vec<(B, Value<B>)>, sorted: bool) -> Self
+    where
+        B: AsRef<[u8]>,
+    {
+        let mut dict = Dict {
+            entries,
+            order: None,
+        };
+        if !sorted {
+            dict.reindex();
+        }
+        dict
     }
 
     /// The number of entries.
@@ -299,7 +315,7 @@ impl<B> Dict<B> {
 
     /// Whether the entries are in raw-byte key order.
     pub fn is_sorted(&self) -> bool {
-        self.sorted
+        self.order.is_none()
     }
 
     /// The entries in their stored order (sorted unless decoded leniently from unsorted input).
@@ -309,14 +325,33 @@ impl<B> Dict<B> {
 }
 
 impl<B: AsRef<[u8]>> Dict<B> {
+    /// Sorts the key-order index of unsorted entries. Entries beyond
+    /// `u32::MAX` cannot be decoded (the token limit is far below), so a
+    /// dictionary that large is sorted in place instead.
+    fn reindex(&mut self) {
+        let Ok(n) = u32::try_from(self.entries.len()) else {
+            self.order = None;
+            self.entries.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+            return;
+        };
+        let mut order: Vec<u32> = (0..n).collect();
+        order.sort_unstable_by(|&a, &b| {
+            self.entries[a as usize]
+                .0
+                .as_ref()
+                .cmp(self.entries[b as usize].0.as_ref())
+        });
+        self.order = Some(order);
+    }
+
+    /// The entry's index, or (sorted only) where it would go.
     fn find(&self, key: &[u8]) -> Result<usize, usize> {
-        if self.sorted {
-            self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
-        } else {
-            match self.entries.iter().position(|(k, _)| k.as_ref() == key) {
-                Some(i) => Ok(i),
-                None => Err(self.entries.len()),
-            }
+        match &self.order {
+            None => self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key)),
+            Some(order) => order
+                .binary_search_by(|&i| self.entries[i as usize].0.as_ref().cmp(key))
+                .map(|at| order[at] as usize)
+                .map_err(|_| self.entries.len()),
         }
     }
 
@@ -346,24 +381,35 @@ impl<B: AsRef<[u8]>> Dict<B> {
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: impl AsRef<[u8]>) -> Option<Value<B>> {
         let i = self.find(key.as_ref()).ok()?;
-        Some(self.entries.remove(i).1)
+        let removed = self.entries.remove(i).1;
+        if let Some(order) = &mut self.order {
+            // Drop `i` from the index and shift the indexes after it.
+            let i = i as u32;
+            order.retain(|&j| j != i);
+            order.iter_mut().filter(|j| **j > i).for_each(|j| *j -= 1);
+        }
+        Some(removed)
     }
 
     /// Puts the entries in raw-byte key order.
     pub fn sort(&mut self) {
-        if !self.sorted {
+        if self.order.take().is_some() {
             self.entries.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
-            self.sorted = true;
         }
     }
 
     /// The entries in raw-byte key order, whatever the stored order.
     pub fn sorted_entries(&self) -> Vec<(&B, &Value<B>)> {
-        let mut refs: Vec<_> = self.iter().collect();
-        if !self.sorted {
-            refs.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        match &self.order {
+            None => self.iter().collect(),
+            Some(order) => order
+                .iter()
+                .map(|&i| {
+                    let (k, v) = &self.entries[i as usize];
+                    (k, v)
+                })
+                .collect(),
         }
-        refs
     }
 }
 
@@ -384,7 +430,7 @@ impl<B: AsRef<[u8]>> FromIterator<(B, Value<B>)> for Dict<B> {
         }
         Dict {
             entries: out,
-            sorted: true,
+            order: None,
         }
     }
 }

@@ -649,3 +649,57 @@ fn the_depth_cap_fits_a_default_thread_stack() {
         .join()
         .expect("no stack overflow at the depth cap");
 }
+
+/// An unsorted, leniently decoded dictionary answers every lookup like a
+/// sorted one (against a model: the same keys in a `BTreeMap`), keeps its
+/// stored order, and stays consistent through `remove` and `insert`.
+#[test]
+fn unsorted_lenient_dictionaries_look_up_like_sorted_ones() {
+    use std::collections::BTreeMap;
+
+    use s3torrent_bencode::Decoder;
+
+    let n = 2_000u32;
+    // Keys in a scrambled order: i * 7919 mod n visits every i once.
+    let order: Vec<u32> = (0..n).map(|i| i * 7919 % n).collect();
+    let mut input = b"d".to_vec();
+    let mut model = BTreeMap::new();
+    for &i in &order {
+        let key = format!("k{i}");
+        input.extend_from_slice(format!("{}:{key}i{i}e", key.len()).as_bytes());
+        model.insert(key.into_bytes(), i64::from(i));
+    }
+    input.push(b'e');
+    let value = Decoder::lenient().decode(&input).unwrap();
+    let mut dict = value.as_dict().unwrap().clone();
+    assert!(!dict.is_sorted());
+    for (k, v) in &model {
+        assert_eq!(dict.get(k).and_then(|v| v.as_int()), Some(*v));
+    }
+    assert!(dict.get("k").is_none() && dict.get("zz").is_none());
+    // Stored order is the input's; sorted_entries is the model's.
+    let stored: Vec<&[u8]> = dict.iter().map(|(k, _)| *k).collect();
+    let first = format!("k{}", order[0]);
+    assert_eq!(stored[0], first.as_bytes());
+    let sorted: Vec<&[u8]> = dict.sorted_entries().into_iter().map(|(k, _)| *k).collect();
+    let want: Vec<&[u8]> = model.keys().map(Vec::as_slice).collect();
+    assert_eq!(sorted, want);
+    // Removing keeps every other lookup right.
+    for i in (0..n).step_by(3) {
+        let key = format!("k{i}");
+        assert_eq!(
+            dict.remove(key.as_bytes()).and_then(|v| v.as_int()),
+            Some(i64::from(i))
+        );
+        model.remove(key.as_bytes());
+    }
+    assert_eq!(dict.len(), model.len());
+    for (k, v) in &model {
+        assert_eq!(dict.get(k).and_then(|v| v.as_int()), Some(*v), "{k:?}");
+    }
+    // Inserting sorts it.
+    dict.insert(b"a".as_slice(), s3torrent_bencode::Value::int(-1));
+    assert!(dict.is_sorted());
+    assert_eq!(dict.get("a").and_then(|v| v.as_int()), Some(-1));
+    assert_eq!(dict.len(), model.len() + 1);
+}

@@ -16,11 +16,16 @@
 //!   as S3's XML;
 //! - [`handle`] does all of it with a [`TorrentService`].
 //!
-//! Authentication stays with the host: it passes the [`Requester`] it
-//! authenticated (or [`Requester::Anonymous`]), and a request ID of its own.
+//! Authentication stays with the host: it passes a [`RequestContext`] with
+//! the [`Requester`](s3torrent_s3::Requester) it authenticated (or `Requester::Anonymous`) and the
+//! request and host IDs of its own. A host that routes requests itself has
+//! the pieces too: [`is_torrent_request`] over the method and URI,
+//! [`parse_address`] and [`virtual_host_bucket`] (the addressing rule), and
+//! `s3torrent_s3`'s [`CheckedRequest`](s3torrent_s3::CheckedRequest)
+//! accessors.
 //!
 //! ```
-//! use s3torrent_http::{AdapterConfig, handle};
+//! use s3torrent_http::{AdapterConfig, RequestContext, handle};
 //! use s3torrent_s3::*;
 //!
 //! /// One public object in memory.
@@ -47,8 +52,9 @@
 //! let config = AdapterConfig::default();
 //!
 //! let req = http::Request::get("/demo/hello%20world.txt?torrent").body(()).unwrap();
-//! assert!(s3torrent_http::is_torrent_request(&req));
-//! let response = handle(&req, &config, Requester::Anonymous, &service, &store, "req-1");
+//! assert!(s3torrent_http::is_torrent_request(req.method(), req.uri()));
+//! let cx = RequestContext::new(Requester::Anonymous, "req-1");
+//! let response = handle(&req, &config, cx, &service, &store);
 //! assert_eq!(response.status(), 200);
 //! assert_eq!(response.headers()["content-type"], "application/x-bittorrent");
 //! assert_eq!(
@@ -58,7 +64,9 @@
 //! assert!(response.body().windows(6).any(|w| w == b"4:info"));
 //!
 //! let missing = http::Request::get("/demo/nope?torrent").body(()).unwrap();
-//! let response = handle(&missing, &config, Requester::Anonymous, &service, &store, "req-2");
+//! let cx = RequestContext::new(Requester::Anonymous, "req-2").with_host_id("node-1");
+//! let response = handle(&missing, &config, cx, &service, &store);
+//! assert_eq!(response.headers()["x-amz-id-2"], "node-1");
 //! assert_eq!(response.status(), 404);
 //! assert!(std::str::from_utf8(response.body()).unwrap().contains("<Code>NoSuchKey</Code>"));
 //! # Ok::<(), S3Error>(())
@@ -69,14 +77,17 @@
 mod request;
 mod response;
 
-pub use request::{AdapterConfig, is_torrent_request, parse_request};
+pub use request::{
+    AdapterConfig, Address, RequestContext, is_torrent_request, parse_address, parse_request,
+    virtual_host_bucket,
+};
 pub use response::{
     TORRENT_CONTENT_TYPE, content_disposition, error_response, torrent_response, xml_escape,
 };
 
 use bytes::Bytes;
 use http::{Request, Response};
-use s3torrent_s3::{ObjectSource, Requester, TorrentCache, TorrentService};
+use s3torrent_s3::{ObjectSource, TorrentCache, TorrentService};
 
 /// GetObjectTorrent end to end: [`parse_request`], then
 /// [`TorrentService::get_object_torrent`], then [`torrent_response`] or
@@ -92,15 +103,14 @@ use s3torrent_s3::{ObjectSource, Requester, TorrentCache, TorrentService};
 pub fn handle<B, C: TorrentCache>(
     req: &Request<B>,
     config: &AdapterConfig,
-    requester: Requester,
+    cx: RequestContext,
     service: &TorrentService<C>,
     source: &dyn ObjectSource,
-    request_id: &str,
 ) -> Response<Bytes> {
-    let served = parse_request(req, config, requester)
+    let served = parse_request(req, config, cx.requester.clone())
         .and_then(|torrent_req| service.get_object_torrent(source, &torrent_req));
     match served {
-        Ok(served) => torrent_response(req.method(), req.headers(), &served, request_id),
-        Err(err) => error_response(&err, req.method(), request_id, &config.host_id),
+        Ok(served) => torrent_response(req.method(), req.headers(), &served, &cx),
+        Err(err) => error_response(&err, req.method(), &cx),
     }
 }

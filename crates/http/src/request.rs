@@ -3,64 +3,209 @@
 
 use http::header::HOST;
 use http::{HeaderMap, Method, Request, Uri};
-use s3torrent_s3::{ErrorCode, Requester, S3Error, TorrentRequest};
+use s3torrent_s3::{Addressing, ErrorCode, Requester, S3Error, TorrentRequest};
 
 /// How the adapter reads requests: the base domain for virtual-hosted-style
-/// addressing, and the host ID errors carry.
+/// addressing.
 ///
 /// ```
 /// use s3torrent_http::AdapterConfig;
 ///
 /// let path_style_only = AdapterConfig::default();
 /// assert_eq!(path_style_only.base_domain, None);
-/// let both = AdapterConfig::new(Some("s3.example.com".into())).with_host_id("node-1");
+/// let both = AdapterConfig::new(Some("s3.example.com".into()));
 /// assert_eq!(both.base_domain.as_deref(), Some("s3.example.com"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdapterConfig {
     /// The endpoint's domain, such as `s3.example.com`. With it, a request
-    /// whose `Host` is `BUCKET.s3.example.com` (any port, any case) is
+    /// whose `Host` is `BUCKET.s3.example.com` (any port, any case, a
+    /// trailing dot or not; see [`virtual_host_bucket`]) is
     /// virtual-hosted-style: the bucket comes from the host and the whole
     /// path is the key. Any other host, and every host when this is `None`,
     /// means path-style: `/BUCKET/KEY`.
     pub base_domain: Option<String>,
-    /// What error responses carry in `<HostId>` and `x-amz-id-2` (S3 names
-    /// the serving host there); empty for none.
-    pub host_id: String,
 }
 
 impl AdapterConfig {
     /// A configuration with this base domain (`None`: path-style only).
     pub fn new(base_domain: Option<String>) -> Self {
-        AdapterConfig {
-            base_domain,
+        AdapterConfig { base_domain }
+    }
+}
+
+/// What the host knows about one request beyond its bytes: who sent it (as
+/// the host authenticated them) and the IDs the answer carries.
+///
+/// ```
+/// use s3torrent_http::RequestContext;
+/// use s3torrent_s3::Requester;
+///
+/// let cx = RequestContext::new(Requester::Anonymous, "4442587FB7D0A2F9").with_host_id("node-1");
+/// assert_eq!((cx.request_id.as_str(), cx.host_id.as_str()), ("4442587FB7D0A2F9", "node-1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestContext {
+    /// Who is asking; authentication is the host's job.
+    pub requester: Requester,
+    /// The request's ID: `x-amz-request-id`, and `<RequestId>` in errors.
+    pub request_id: String,
+    /// The serving host's ID: `x-amz-id-2`, and `<HostId>` in errors
+    /// (empty: none).
+    pub host_id: String,
+}
+
+impl RequestContext {
+    /// A request from `requester` with this ID and no host ID.
+    pub fn new(requester: Requester, request_id: impl Into<String>) -> Self {
+        RequestContext {
+            requester,
+            request_id: request_id.into(),
             host_id: String::new(),
         }
     }
 
-    /// Sets the host ID error responses carry.
+    /// Sets the host ID.
     pub fn with_host_id(mut self, host_id: impl Into<String>) -> Self {
         self.host_id = host_id.into();
         self
     }
 }
 
-/// Whether the request is GetObjectTorrent: `GET` or `HEAD` with a
-/// `torrent` query parameter (`?torrent`, `?torrent=`, or with any value,
-/// anywhere among the parameters). A host routes these to [`handle`](crate::handle).
+/// Whether a request is GetObjectTorrent: `GET` or `HEAD` with a `torrent`
+/// query parameter (`?torrent`, `?torrent=`, or with any value, anywhere
+/// among the parameters; the name percent-decoded, so `?%74orrent` is one
+/// too). A host routes these to [`handle`](crate::handle); it needs only
+/// the method and the URI, which every framework has before the body.
 ///
 /// ```
+/// use http::{Method, Uri};
 /// use s3torrent_http::is_torrent_request;
 ///
-/// let get = |uri: &str| http::Request::get(uri).body(()).unwrap();
-/// assert!(is_torrent_request(&get("/bucket/key?torrent")));
-/// assert!(is_torrent_request(&get("/bucket/key?versionId=v1&torrent=")));
-/// assert!(!is_torrent_request(&get("/bucket/key?torrents")));
-/// assert!(!is_torrent_request(&http::Request::put("/b/k?torrent").body(()).unwrap()));
+/// let get = |uri: &str| is_torrent_request(&Method::GET, &uri.parse::<Uri>().unwrap());
+/// assert!(get("/bucket/key?torrent"));
+/// assert!(get("/bucket/key?versionId=v1&torrent="));
+/// assert!(get("/bucket/key?%74orrent"));
+/// assert!(!get("/bucket/key?torrents"));
+/// assert!(!is_torrent_request(&Method::PUT, &"/b/k?torrent".parse().unwrap()));
 /// ```
-pub fn is_torrent_request<B>(req: &Request<B>) -> bool {
-    (req.method() == Method::GET || req.method() == Method::HEAD) && has_torrent_param(req.uri())
+pub fn is_torrent_request(method: &Method, uri: &Uri) -> bool {
+    (method == Method::GET || method == Method::HEAD) && has_torrent_param(uri)
+}
+
+/// The bucket and key a request names, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Address {
+    /// The bucket, percent-decoded (path-style) or from the host.
+    pub bucket: String,
+    /// The key, percent-decoded; `None` for `/BUCKET`, `/BUCKET/`, or `/`
+    /// virtual-hosted.
+    pub key: Option<String>,
+    /// Path-style or virtual-hosted-style.
+    pub addressing: Addressing,
+}
+
+/// The addressing rule, path-style and virtual-hosted-style in one: the
+/// bucket from the `Host` header (or, in HTTP/2, the URI's authority) when
+/// [`virtual_host_bucket`] finds one under the configured base domain, and
+/// the whole path is the key; otherwise `/BUCKET/KEY`. Keys are
+/// percent-decoded into UTF-8 (`%2F` is `/`, a literal `+` stays `+`) and
+/// kept exactly, empty segments and a trailing `/` included.
+///
+/// Errors: `InvalidURI` 400 for a `%` not followed by two hex digits, or a
+/// bucket or key that decodes to bytes that are not UTF-8 (the resource is
+/// the raw path); `InvalidRequest` 400 when no bucket is named.
+///
+/// ```
+/// use s3torrent_http::{AdapterConfig, parse_address};
+/// use s3torrent_s3::Addressing;
+///
+/// let config = AdapterConfig::new(Some("s3.example.com".into()));
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("host", "Photos.S3.Example.com.:9000".parse().unwrap());
+/// let a = parse_address(&"/a%20b".parse().unwrap(), &headers, &config)?;
+/// assert_eq!((a.bucket.as_str(), a.key.as_deref()), ("photos", Some("a b")));
+/// assert_eq!(a.addressing, Addressing::VirtualHosted);
+///
+/// headers.insert("host", "127.0.0.1:9000".parse().unwrap());
+/// let a = parse_address(&"/photos/dir/".parse().unwrap(), &headers, &config)?;
+/// assert_eq!((a.bucket.as_str(), a.key.as_deref()), ("photos", Some("dir/")));
+/// assert_eq!(a.addressing, Addressing::Path);
+/// # Ok::<(), s3torrent_s3::S3Error>(())
+/// ```
+pub fn parse_address(
+    uri: &Uri,
+    headers: &HeaderMap,
+    config: &AdapterConfig,
+) -> Result<Address, S3Error> {
+    let raw_path = uri.path();
+    let bad_uri = || S3Error::new(ErrorCode::InvalidUri, raw_path);
+    let path = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    let host = match headers.get(HOST) {
+        Some(h) => h.to_str().ok(),
+        None => uri.authority().map(|a| a.as_str()),
+    };
+    let from_host = config
+        .base_domain
+        .as_deref()
+        .zip(host)
+        .and_then(|(base, host)| virtual_host_bucket(host, base));
+    let (bucket, key, addressing) = match from_host {
+        Some(bucket) => (bucket, path, Addressing::VirtualHosted),
+        None => {
+            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+            (
+                percent_decode(bucket).ok_or_else(bad_uri)?,
+                key,
+                Addressing::Path,
+            )
+        }
+    };
+    if bucket.is_empty() {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidRequest,
+            "GetObjectTorrent needs a bucket and a key: /BUCKET/KEY?torrent.",
+            raw_path,
+        ));
+    }
+    let key = match key {
+        "" => None,
+        k => Some(percent_decode(k).ok_or_else(bad_uri)?),
+    };
+    Ok(Address {
+        bucket,
+        key,
+        addressing,
+    })
+}
+
+/// The one host rule: the bucket a `Host` names under `base_domain`
+/// (`BUCKET.` then the domain), compared without case, userinfo, port or a
+/// trailing dot on either side; `None` for any other host (then the request
+/// is path-style). IPv6 literals never match.
+///
+/// ```
+/// use s3torrent_http::virtual_host_bucket;
+///
+/// let base = "s3.example.com";
+/// assert_eq!(virtual_host_bucket("Photos.S3.example.com:9000", base).as_deref(), Some("photos"));
+/// assert_eq!(virtual_host_bucket("photos.s3.example.com.", base).as_deref(), Some("photos"));
+/// assert_eq!(virtual_host_bucket("photos.s3.example.com", "s3.example.com.").as_deref(), Some("photos"));
+/// assert_eq!(virtual_host_bucket("s3.example.com", base), None);
+/// assert_eq!(virtual_host_bucket("evils3.example.com", base), None);
+/// assert_eq!(virtual_host_bucket("[::1]:9000", base), None);
+/// ```
+pub fn virtual_host_bucket(host: &str, base_domain: &str) -> Option<String> {
+    let base = normalize_host(base_domain);
+    if base.is_empty() {
+        return None;
+    }
+    let host = normalize_host(host);
+    let bucket = host.strip_suffix(base.as_str())?.strip_suffix('.')?;
+    (!bucket.is_empty()).then(|| bucket.to_owned())
 }
 
 fn has_torrent_param(uri: &Uri) -> bool {
@@ -70,16 +215,9 @@ fn has_torrent_param(uri: &Uri) -> bool {
 /// Reads GetObjectTorrent's input from a request, with the requester the
 /// host authenticated (authentication is the host's job).
 ///
-/// - **Addressing**: virtual-hosted-style when the `Host` header (or, in
-///   HTTP/2, the URI's authority) is `BUCKET.` followed by the configured
-///   [`base_domain`](AdapterConfig::base_domain), ignoring the port, case and a
-///   trailing dot; otherwise path-style, `/BUCKET/KEY`. No key (`/BUCKET`,
+/// - **Addressing** and **keys**: [`parse_address`]. No key (`/BUCKET`,
 ///   `/BUCKET/`, or `/` virtual-hosted) gives `key: None`, which the torrent
 ///   service answers with `RequestTorrentOfBucketError`.
-/// - **Keys** are percent-decoded into any UTF-8: `%2F` is `/`, `%20` a
-///   space, and a literal `+` stays `+` (RFC 3986; `+` means a space only in
-///   HTML forms). The key is everything after the bucket, kept exactly:
-///   empty segments and a trailing `/` included.
 /// - **Query**: the `torrent` subresource (with or without `=`, any value)
 ///   and `versionId`, percent-decoded like keys. Other parameters are ignored.
 /// - **Headers**: `x-amz-request-payer: requester` (any case) and
@@ -144,25 +282,7 @@ fn parse_head(
         ));
     }
     let bad_uri = || S3Error::new(ErrorCode::InvalidUri, raw_path);
-    let path = raw_path.strip_prefix('/').unwrap_or(raw_path);
-    let (bucket, key) = match virtual_host_bucket(uri, headers, config) {
-        Some(bucket) => (bucket, path),
-        None => {
-            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-            (percent_decode(bucket).ok_or_else(bad_uri)?, key)
-        }
-    };
-    if bucket.is_empty() {
-        return Err(S3Error::with_message(
-            ErrorCode::InvalidRequest,
-            "GetObjectTorrent needs a bucket and a key: /BUCKET/KEY?torrent.",
-            raw_path,
-        ));
-    }
-    let key = match key {
-        "" => None,
-        k => Some(percent_decode(k).ok_or_else(bad_uri)?),
-    };
+    let Address { bucket, key, .. } = parse_address(uri, headers, config)?;
 
     let mut version_id = None;
     for (name, value) in query_params(uri) {
@@ -215,21 +335,6 @@ fn resource_of(bucket: &str, key: Option<&str>) -> String {
         Some(k) => format!("/{bucket}/{k}"),
         None => format!("/{bucket}"),
     }
-}
-
-/// The bucket named by the host, when the request is virtual-hosted-style.
-fn virtual_host_bucket(uri: &Uri, headers: &HeaderMap, config: &AdapterConfig) -> Option<String> {
-    let base = normalize_host(config.base_domain.as_deref()?);
-    if base.is_empty() {
-        return None;
-    }
-    let host = match headers.get(HOST) {
-        Some(h) => h.to_str().ok()?,
-        None => uri.authority()?.as_str(),
-    };
-    let host = normalize_host(host);
-    let bucket = host.strip_suffix(base.as_str())?.strip_suffix('.')?;
-    (!bucket.is_empty()).then(|| bucket.to_owned())
 }
 
 /// Lowercase, without userinfo, port or trailing dot. IPv6 literals stay

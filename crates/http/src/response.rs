@@ -5,7 +5,9 @@ use http::header::{
     CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderName, IF_NONE_MATCH,
 };
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
-use s3torrent_s3::{S3Error, ServedTorrent};
+use s3torrent_s3::{S3Error, ServedTorrent, percent_encode_into};
+
+use crate::request::RequestContext;
 
 /// The media type of `.torrent` files.
 pub const TORRENT_CONTENT_TYPE: &str = "application/x-bittorrent";
@@ -19,7 +21,8 @@ const REQUEST_CHARGED: HeaderName = HeaderName::from_static("x-amz-request-charg
 /// - `200 OK` with the torrent, `Content-Type: application/x-bittorrent`,
 ///   `Content-Length`, `ETag: "…"` (a strong validator of the torrent's
 ///   bytes), `Content-Disposition` (see [`content_disposition`]),
-///   `x-amz-request-id` and, when the requester pays,
+///   `x-amz-request-id` and `x-amz-id-2` (from `cx`; a host ID left empty
+///   is left out) and, when the requester pays,
 ///   `x-amz-request-charged: requester`;
 /// - `304 Not Modified` instead, with the `ETag` and no body, when the
 ///   request's `If-None-Match` names the ETag (`"…"` or `W/"…"`, alone or in
@@ -27,13 +30,13 @@ const REQUEST_CHARGED: HeaderName = HeaderName::from_static("x-amz-request-charg
 /// - for `HEAD`, the same headers (`Content-Length` still the torrent's
 ///   length) and no body.
 ///
-/// A `request_id` that cannot be a header value (control characters, say)
-/// is left out rather than failing.
+/// An ID that cannot be a header value (control characters, say) is left
+/// out rather than failing.
 pub fn torrent_response(
     method: &Method,
     request_headers: &HeaderMap,
     served: &ServedTorrent,
-    request_id: &str,
+    cx: &RequestContext,
 ) -> Response<Bytes> {
     let torrent = &served.torrent;
     let etag = format!("\"{}\"", torrent.etag);
@@ -42,7 +45,7 @@ pub fn torrent_response(
     if let Ok(v) = HeaderValue::from_str(&etag) {
         headers.insert(ETAG, v);
     }
-    insert_text(headers, REQUEST_ID, request_id);
+    insert_ids(headers, cx);
     if served.request_charged {
         headers.insert(REQUEST_CHARGED, HeaderValue::from_static("requester"));
     }
@@ -91,15 +94,10 @@ pub fn content_disposition(name: &str) -> HeaderValue {
     let mut value = format!("attachment; filename=\"{plain}\"");
     if !exact {
         value.push_str("; filename*=UTF-8''");
-        for &b in file.as_bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                value.push(b as char);
-            } else {
-                value.push_str(&format!("%{b:02X}"));
-            }
-        }
+        percent_encode_into(&mut value, file.as_bytes());
     }
-    HeaderValue::from_str(&value).expect("printable ASCII only")
+    // Printable ASCII only, so always a valid header value.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 /// Whether any `If-None-Match` header matches `etag` (weak comparison, as
@@ -151,35 +149,31 @@ fn etag_list_matches(mut list: &[u8], etag: &[u8]) -> bool {
 ///
 /// every text escaped (see [`xml_escape`]), so that the document is
 /// well-formed whatever the key or message holds. `x-amz-request-id` and
-/// (when `host_id` is not empty) `x-amz-id-2` carry the IDs as headers too.
-/// A `HEAD` error has no body, as in S3.
+/// (when the host ID is not empty) `x-amz-id-2` carry the IDs as headers
+/// too. A `HEAD` error has no body, as in S3.
 ///
 /// ```
-/// use s3torrent_http::error_response;
-/// use s3torrent_s3::{ErrorCode, S3Error};
+/// use s3torrent_http::{RequestContext, error_response};
+/// use s3torrent_s3::{ErrorCode, Requester, S3Error};
 ///
 /// let err = S3Error::new(ErrorCode::NoSuchKey, "/b/<k>");
-/// let response = error_response(&err, &http::Method::GET, "REQ1", "");
+/// let cx = RequestContext::new(Requester::Anonymous, "REQ1");
+/// let response = error_response(&err, &http::Method::GET, &cx);
 /// assert_eq!(response.status(), 404);
 /// assert_eq!(response.headers()["content-type"], "application/xml");
 /// let body = std::str::from_utf8(response.body()).unwrap();
 /// assert!(body.contains("<Code>NoSuchKey</Code>"));
 /// assert!(body.contains("<Resource>/b/&lt;k&gt;</Resource>"));
 /// ```
-pub fn error_response(
-    err: &S3Error,
-    method: &Method,
-    request_id: &str,
-    host_id: &str,
-) -> Response<Bytes> {
+pub fn error_response(err: &S3Error, method: &Method, cx: &RequestContext) -> Response<Bytes> {
     let mut xml = String::from(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     xml.push_str("\n<Error>");
     for (tag, text) in [
         ("Code", err.code().as_str()),
         ("Message", err.message()),
         ("Resource", err.resource()),
-        ("RequestId", request_id),
-        ("HostId", host_id),
+        ("RequestId", cx.request_id.as_str()),
+        ("HostId", cx.host_id.as_str()),
     ] {
         xml.push('<');
         xml.push_str(tag);
@@ -195,10 +189,7 @@ pub fn error_response(
     *response.status_mut() =
         StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    insert_text(headers, REQUEST_ID, request_id);
-    if !host_id.is_empty() {
-        insert_text(headers, HOST_ID, host_id);
-    }
+    insert_ids(headers, cx);
     if method != Method::HEAD {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
         headers.insert(CONTENT_LENGTH, HeaderValue::from(xml.len()));
@@ -234,6 +225,13 @@ pub fn xml_escape(text: &str) -> String {
         }
     }
     out
+}
+
+fn insert_ids(headers: &mut HeaderMap, cx: &RequestContext) {
+    insert_text(headers, REQUEST_ID, &cx.request_id);
+    if !cx.host_id.is_empty() {
+        insert_text(headers, HOST_ID, &cx.host_id);
+    }
 }
 
 fn insert_text(headers: &mut HeaderMap, name: HeaderName, value: &str) {

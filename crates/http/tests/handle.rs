@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use s3torrent_http::{AdapterConfig, handle};
+use s3torrent_http::{AdapterConfig, RequestContext, handle};
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{CannedAcl, Requester, TorrentPolicy, TorrentService};
 
@@ -29,8 +29,9 @@ fn run(
     req: &Request<()>,
     requester: Requester,
 ) -> Response<Bytes> {
-    let config = AdapterConfig::new(Some("s3.example.com".into())).with_host_id("host-1");
-    handle(req, &config, requester, service, store, "REQ")
+    let config = AdapterConfig::new(Some("s3.example.com".into()));
+    let cx = RequestContext::new(requester, "REQ").with_host_id("host-1");
+    handle(req, &config, cx, service, store)
 }
 
 fn get(uri: &str) -> Request<()> {

@@ -7,7 +7,14 @@ use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use s3torrent_http::{content_disposition, error_response, torrent_response, xml_escape};
+use s3torrent_http::{
+    RequestContext, content_disposition, error_response, torrent_response, xml_escape,
+};
+
+/// A context with these IDs (an anonymous requester).
+fn cx(request_id: &str, host_id: &str) -> RequestContext {
+    RequestContext::new(s3torrent_s3::Requester::Anonymous, request_id).with_host_id(host_id)
+}
 use s3torrent_s3::{CachedTorrent, ErrorCode, InfoHash, S3Error, ServedTorrent};
 
 mod support;
@@ -115,7 +122,7 @@ fn content_disposition_for_every_name() {
 #[test]
 fn the_200_headers() {
     let s = served("naïve \"name\".bin", true);
-    let r = torrent_response(&Method::GET, &HeaderMap::new(), &s, "REQ-1");
+    let r = torrent_response(&Method::GET, &HeaderMap::new(), &s, &cx("REQ-1", ""));
     assert_eq!(r.status(), StatusCode::OK);
     let h = r.headers();
     assert_eq!(h["content-type"], "application/x-bittorrent");
@@ -136,7 +143,7 @@ fn the_200_headers() {
         &Method::GET,
         &HeaderMap::new(),
         &served("x", false),
-        "bad\nid",
+        &cx("bad\nid", ""),
     );
     assert!(!r.headers().contains_key("x-amz-request-charged"));
     assert!(
@@ -148,7 +155,7 @@ fn the_200_headers() {
 #[test]
 fn head_has_the_headers_and_no_body() {
     let s = served("x", false);
-    let r = torrent_response(&Method::HEAD, &HeaderMap::new(), &s, "R");
+    let r = torrent_response(&Method::HEAD, &HeaderMap::new(), &s, &cx("R", ""));
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.body().is_empty());
     assert_eq!(
@@ -176,7 +183,7 @@ fn if_none_match() {
         for method in [Method::GET, Method::HEAD] {
             let mut h = HeaderMap::new();
             h.insert("if-none-match", HeaderValue::from_str(value).unwrap());
-            let r = torrent_response(&method, &h, &s, "R");
+            let r = torrent_response(&method, &h, &s, &cx("R", ""));
             assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{value}");
             assert!(r.body().is_empty());
             assert_eq!(r.headers()["etag"], tag.as_str());
@@ -189,7 +196,7 @@ fn if_none_match() {
     h.append("if-none-match", HeaderValue::from_static("\"nope\""));
     h.append("if-none-match", HeaderValue::from_str(&tag).unwrap());
     assert_eq!(
-        torrent_response(&Method::GET, &h, &s, "R").status(),
+        torrent_response(&Method::GET, &h, &s, &cx("R", "")).status(),
         StatusCode::NOT_MODIFIED
     );
 
@@ -206,7 +213,7 @@ fn if_none_match() {
     ] {
         let mut h = HeaderMap::new();
         h.insert("if-none-match", HeaderValue::from_str(value).unwrap());
-        let r = torrent_response(&Method::GET, &h, &s, "R");
+        let r = torrent_response(&Method::GET, &h, &s, &cx("R", ""));
         assert_eq!(r.status(), StatusCode::OK, "{value:?}");
         assert_eq!(r.body(), &s.torrent.bytes);
     }
@@ -245,7 +252,7 @@ fn error_documents_are_well_formed() {
     for (i, text) in HOSTILE.iter().enumerate() {
         let other = HOSTILE[(i + 3) % HOSTILE.len()];
         let err = S3Error::with_message(ErrorCode::NoSuchKey, *text, other);
-        let r = error_response(&err, &Method::GET, text, other);
+        let r = error_response(&err, &Method::GET, &cx(text, other));
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         assert_eq!(r.headers()["content-type"], "application/xml");
         assert_eq!(
@@ -324,7 +331,7 @@ fn error_statuses_headers_and_head() {
         ErrorCode::SlowDown,
     ] {
         let err = S3Error::new(code, "/b/k");
-        let r = error_response(&err, &Method::GET, "RID", "HID");
+        let r = error_response(&err, &Method::GET, &cx("RID", "HID"));
         assert_eq!(r.status().as_u16(), code.status());
         assert_eq!(r.headers()["x-amz-request-id"], "RID");
         assert_eq!(r.headers()["x-amz-id-2"], "HID");
@@ -332,7 +339,7 @@ fn error_statuses_headers_and_head() {
         assert_eq!(texts[0], code.as_str());
         assert_eq!(texts[1], code.default_message());
 
-        let head = error_response(&err, &Method::HEAD, "RID", "");
+        let head = error_response(&err, &Method::HEAD, &cx("RID", ""));
         assert_eq!(head.status().as_u16(), code.status());
         assert!(head.body().is_empty());
         assert_eq!(head.headers()["x-amz-request-id"], "RID");

@@ -4,7 +4,7 @@
 //!
 //! - `sha1_one_call`: the `sha1` crate over the whole buffer in one call, the
 //!   ceiling for one thread (no per-piece finalization, no copies);
-//! - `piece_hasher`: [`PieceHasher`] on one thread;
+//! - `piece_hasher`: [`TorrentHasher`] for v1 on one thread;
 //! - `hash_source/threads=1` and `hash_source/threads=2`: the multi-core
 //!   hasher, which also copies every byte through its read buffer;
 //! - `sha1_two_threads`: the `sha1` crate over the two halves on two threads,
@@ -24,7 +24,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use s3torrent_metainfo::{HashOptions, PieceHasher, PieceLength, TorrentBuilder, hash_source};
+use s3torrent_metainfo::{
+    HashOptions, PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion, hash_source,
+};
 use sha1::{Digest, Sha1};
 
 const MIB: usize = 1 << 20;
@@ -44,7 +46,7 @@ fn hashing(c: &mut Criterion) {
     });
     g.bench_function("piece_hasher", |b| {
         b.iter(|| {
-            let mut h = PieceHasher::new(piece);
+            let mut h = TorrentHasher::new(piece, TorrentVersion::V1);
             h.update(black_box(&data));
             h.finish()
         })
@@ -52,7 +54,17 @@ fn hashing(c: &mut Criterion) {
     for threads in [1, 2] {
         let options = HashOptions::new().threads(threads);
         g.bench_function(format!("hash_source/threads={threads}"), |b| {
-            b.iter(|| hash_source(black_box(&data), len, piece, &options, &|_| {}).unwrap())
+            b.iter(|| {
+                hash_source(
+                    black_box(&data),
+                    len,
+                    piece,
+                    TorrentVersion::V1,
+                    &options,
+                    &|_| {},
+                )
+                .unwrap()
+            })
         });
     }
     g.bench_function("sha1_two_threads", |b| {
@@ -76,8 +88,15 @@ fn create(c: &mut Criterion) {
     g.sample_size(10).throughput(Throughput::Bytes(len));
     g.bench_function("plain/threads=2", |b| {
         b.iter(|| {
-            let pieces =
-                hash_source(black_box(&data), len, PieceLength::AWS, &options, &|_| {}).unwrap();
+            let pieces = hash_source(
+                black_box(&data),
+                len,
+                PieceLength::AWS,
+                TorrentVersion::V1,
+                &options,
+                &|_| {},
+            )
+            .unwrap();
             TorrentBuilder::plain("bench.bin").build(&pieces).unwrap()
         })
     });

@@ -8,7 +8,7 @@
 //!   call each: the ceiling for the hybrid pass (no pieces, no blocks, no
 //!   tree, no copies);
 //! - `bare_sha1` and `bare_sha256`: each alone, the same way;
-//! - `hybrid`: [`hash_source_versioned`] for a hybrid torrent: SHA-1 per
+//! - `hybrid`: [`hash_source`] for a hybrid torrent: SHA-1 per
 //!   piece and SHA-256 per 16 KiB block in one pass, the piece subtrees, the
 //!   `pieces root`; it also copies every byte through its read buffer;
 //! - `v2`: the same for a v2-only torrent;
@@ -28,9 +28,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use s3torrent_metainfo::{
-    HashOptions, PieceLength, TorrentHasher, TorrentVersion, hash_source, hash_source_versioned,
-};
+use s3torrent_metainfo::{HashOptions, PieceLength, TorrentHasher, TorrentVersion, hash_source};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
@@ -72,13 +70,22 @@ fn hybrid(c: &mut Criterion) {
     ] {
         g.bench_function(format!("{name}/threads=2"), |b| {
             b.iter(|| {
-                hash_source_versioned(black_box(&data), len, piece, version, &options, &|_| {})
-                    .unwrap()
+                hash_source(black_box(&data), len, piece, version, &options, &|_| {}).unwrap()
             })
         });
     }
     g.bench_function("v1/threads=2", |b| {
-        b.iter(|| hash_source(black_box(&data), len, piece, &options, &|_| {}).unwrap())
+        b.iter(|| {
+            hash_source(
+                black_box(&data),
+                len,
+                piece,
+                TorrentVersion::V1,
+                &options,
+                &|_| {},
+            )
+            .unwrap()
+        })
     });
     g.bench_function("hybrid_streaming/threads=1", |b| {
         b.iter(|| {

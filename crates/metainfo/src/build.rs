@@ -6,46 +6,50 @@ use s3torrent_bencode::{Dict, OwnedValue, Value};
 use crate::error::{Error, Result};
 use crate::hash::Pieces;
 use crate::torrent::{Torrent, check_name};
-use crate::v2::{PiecesV2, TorrentHashes, TorrentVersion};
+use crate::v2::{PiecesV2, TorrentHashes, TorrentVersion, check_same_data};
 
-/// What a built torrent holds beyond the essentials.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
+/// What a built torrent holds beyond the essentials: the one profile type,
+/// which `s3torrent-s3`'s policy re-exports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Profile {
+    /// Amazon S3's torrents (the default, as the S3 policy makes them):
+    /// `info` also holds `x-amz-bucket` and `x-amz-key`; the top level holds
+    /// exactly `announce`, `announce-list`, `info`, and `url-list` when a web
+    /// seed is set (and `piece layers` for v2 and hybrid torrents, which
+    /// Amazon S3 itself does not serve). Built with [`TorrentBuilder::aws`].
+    #[default]
+    Aws,
     /// `info` holds exactly `length`, `name`, `piece length` and `pieces`
     /// (plus `private` and `source` when set), so the info-hash equals what
-    /// mktorrent, torf or imdl compute for the same file, name and piece length.
+    /// mktorrent, torf or imdl compute for the same file, name and piece
+    /// length. Built with [`TorrentBuilder::plain`].
     Plain,
-    /// Amazon S3's torrents: `info` also holds `x-amz-bucket` and `x-amz-key`;
-    /// the top level holds exactly `announce`, `announce-list`, `info`, and
-    /// `url-list` when a web seed is set (and `piece layers` for v2 and
-    /// hybrid torrents, which Amazon S3 itself does not serve).
-    Aws {
-        /// The bucket.
-        bucket: String,
-        /// The object key.
-        key: String,
-    },
+}
+
+/// The profile with what it needs: the AWS profile's bucket and key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Layout {
+    Plain,
+    Aws { bucket: String, key: String },
 }
 
 /// Builds canonical torrent bytes from piece hashes.
 ///
 /// The same input always gives the same bytes: there is no creation date
-/// unless one is set. [`build`](Self::build) makes v1 torrents from
-/// [`Pieces`]; with [`version`](Self::version) set to v2 or hybrid,
-/// [`build_hashes`](Self::build_hashes) makes BEP 52 torrents of one file
-/// from [`TorrentHashes`] (multi-file v2 and hybrid torrents are not built).
+/// unless one is set. [`build`](Self::build) makes v1, v2 (BEP 52) and
+/// hybrid torrents of one file from [`TorrentHashes`] (multi-file v2 and
+/// hybrid torrents are parsed, never built).
 ///
 /// ```
-/// use s3torrent_metainfo::{PieceHasher, PieceLength, TorrentBuilder};
+/// use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion};
 ///
-/// let mut hasher = PieceHasher::new(PieceLength::AWS);
+/// let mut hasher = TorrentHasher::new(PieceLength::AWS, TorrentVersion::V1);
 /// hasher.update(b"Nelson's column");
-/// let pieces = hasher.finish();
+/// let hashes = hasher.finish();
 ///
 /// let torrent = TorrentBuilder::aws("quotes", "people/Nelson")
 ///     .tracker("http://tracker.example:6969/announce")
-///     .build(&pieces)?;
+///     .build(&hashes)?;
 /// assert_eq!(torrent.info().name(), "people_Nelson");
 /// assert_eq!(torrent.info().aws_key(), Some("people/Nelson"));
 /// assert_eq!(torrent.announce(), Some("http://tracker.example:6969/announce"));
@@ -62,9 +66,7 @@ pub enum Profile {
 /// hasher.update(&[42u8; 50_000]);
 /// let hashes = hasher.finish();
 ///
-/// let torrent = TorrentBuilder::plain("answers.bin")
-///     .version(TorrentVersion::Hybrid)
-///     .build_hashes(&hashes)?;
+/// let torrent = TorrentBuilder::plain("answers.bin").build(&hashes)?;
 /// assert_eq!(torrent.version(), TorrentVersion::Hybrid);
 /// assert_eq!(torrent.info().length(), 50_000);
 /// let v2 = torrent.info_hash_v2().expect("a v2 info-hash");
@@ -75,15 +77,15 @@ pub enum Profile {
 /// // The same hashes build the v2-only torrent too.
 /// let v2_only = TorrentBuilder::plain("answers.bin")
 ///     .version(TorrentVersion::V2)
-///     .build_hashes(&hashes)?;
+///     .build(&hashes)?;
 /// assert_eq!(v2_only.info_hash_v1(), None);
 /// assert_eq!(v2_only.info().v2_files()[0].pieces_root(), hashes.v2().unwrap().pieces_root());
 /// # Ok::<(), s3torrent_metainfo::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct TorrentBuilder {
-    profile: Profile,
-    version: TorrentVersion,
+    profile: Layout,
+    version: Option<TorrentVersion>,
     name: String,
     tiers: Vec<Vec<String>>,
     web_seeds: Vec<String>,
@@ -97,16 +99,16 @@ pub struct TorrentBuilder {
 impl TorrentBuilder {
     /// A plain torrent named `name`.
     pub fn plain(name: impl Into<String>) -> Self {
-        Self::with_profile(Profile::Plain, name.into())
+        Self::with_profile(Layout::Plain, name.into())
     }
 
     /// A torrent in the AWS profile for `bucket`/`key`, named after the key
-    /// with every `/` replaced by `_`.
+    /// by [`torrent_name`].
     pub fn aws(bucket: impl Into<String>, key: impl Into<String>) -> Self {
         let key = key.into();
-        let name = key.replace('/', "_");
+        let name = torrent_name(&key);
         Self::with_profile(
-            Profile::Aws {
+            Layout::Aws {
                 bucket: bucket.into(),
                 key,
             },
@@ -114,10 +116,10 @@ impl TorrentBuilder {
         )
     }
 
-    fn with_profile(profile: Profile, name: String) -> Self {
+    fn with_profile(profile: Layout, name: String) -> Self {
         TorrentBuilder {
             profile,
-            version: TorrentVersion::V1,
+            version: None,
             name,
             tiers: Vec::new(),
             web_seeds: Vec::new(),
@@ -129,15 +131,15 @@ impl TorrentBuilder {
         }
     }
 
-    /// Sets the BitTorrent version to build ([`TorrentVersion::V1`] unless set).
-    /// v2 and hybrid torrents are built with [`build_hashes`](Self::build_hashes).
+    /// Sets the BitTorrent version to build. Unless set, a torrent is of
+    /// its hashes' version; set, hybrid hashes build a v1 or v2 torrent too.
     pub fn version(mut self, version: TorrentVersion) -> Self {
-        self.version = version;
+        self.version = Some(version);
         self
     }
 
-    /// The BitTorrent version this builder makes.
-    pub fn torrent_version(&self) -> TorrentVersion {
+    /// The BitTorrent version this builder makes: `None` for the hashes' own.
+    pub fn torrent_version(&self) -> Option<TorrentVersion> {
         self.version
     }
 
@@ -168,8 +170,8 @@ impl TorrentBuilder {
     }
 
     /// Sets `info.private` (BEP 27). Plain profile only.
-    pub fn private(mut self, private: bool) -> Self {
-        self.private = private;
+    pub fn private(mut self) -> Self {
+        self.private = true;
         self
     }
 
@@ -199,78 +201,67 @@ impl TorrentBuilder {
     }
 
     /// The profile.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
+    pub fn profile(&self) -> Profile {
+        match self.profile {
+            Layout::Plain => Profile::Plain,
+            Layout::Aws { .. } => Profile::Aws,
+        }
     }
 
-    /// Encodes a v1 torrent and parses it back, so the returned model, its
+    /// Encodes a torrent and parses it back, so the returned model, its
     /// bytes and its info-hash all come from one canonical encoding.
     ///
-    /// Errors: a version other than v1 (use [`build_hashes`](Self::build_hashes)),
-    /// a 0-byte object (libtorrent refuses torrents of length 0), a name that
-    /// is empty, `.`, `..` or holds `/` or NUL, or an option that the AWS
-    /// profile does not have.
-    pub fn build(&self, pieces: &Pieces) -> Result<Torrent> {
-        Torrent::from_bytes(self.to_bytes(pieces)?)
-    }
-
-    /// The canonical bytes of a v1 torrent.
-    pub fn to_bytes(&self, pieces: &Pieces) -> Result<Bytes> {
-        if self.version != TorrentVersion::V1 {
-            return Err(Error::Build(format!(
-                "a {} torrent needs SHA-256 hashes: hash with TorrentHasher or \
-                 hash_source_versioned and call build_hashes",
-                self.version
-            )));
-        }
-        self.encode(Some(pieces), None)
-    }
-
-    /// Encodes a torrent of the builder's [`version`](Self::version) and
-    /// parses it back, as [`build`](Self::build) does.
+    /// The torrent is of the builder's [`version`](Self::version), or, when
+    /// none was set, of the hashes' own version ([`TorrentHashes::version`]).
+    /// A v1 torrent's `info` holds `length`, `name`, `piece length` and
+    /// `pieces`. A v2 torrent's `info` holds `file tree` (one file, named by
+    /// the name, with its `length` and `pieces root`), `meta version` 2,
+    /// `name` and `piece length`; the top level holds `piece layers`, with
+    /// the piece layer of a file of more than one piece (and empty
+    /// otherwise, as libtorrent writes it). A hybrid torrent's `info` holds
+    /// both.
     ///
-    /// A v2 torrent's `info` holds `file tree` (one file, named by the name,
-    /// with its `length` and `pieces root`), `meta version` 2, `name` and
-    /// `piece length`; the top level holds `piece layers`, with the piece
-    /// layer of a file of more than one piece (and empty otherwise, as
-    /// libtorrent writes it). A hybrid torrent's `info` also holds `length`
-    /// and `pieces`. v1 torrents are byte-identical to [`build`](Self::build)'s.
-    ///
-    /// Errors: those of `build`, and hashes without the kind the version
-    /// needs (SHA-1 pieces for v1 and hybrid, SHA-256 for v2 and hybrid).
-    pub fn build_hashes(&self, hashes: &TorrentHashes) -> Result<Torrent> {
-        Torrent::from_bytes(self.to_bytes_hashes(hashes)?)
+    /// Errors: hashes without the kind the version needs (SHA-1 pieces for
+    /// v1 and hybrid, SHA-256 for v2 and hybrid), hybrid halves of different
+    /// data, a 0-byte object (libtorrent refuses torrents of length 0), a
+    /// name that is empty, `.`, `..` or holds `/` or NUL, or an option that
+    /// the AWS profile does not have.
+    pub fn build(&self, hashes: &TorrentHashes) -> Result<Torrent> {
+        Torrent::from_bytes(self.to_bytes(hashes)?)
     }
 
-    /// The canonical bytes of a torrent of the builder's version.
-    pub fn to_bytes_hashes(&self, hashes: &TorrentHashes) -> Result<Bytes> {
-        let missing = |what: &str| {
+    /// The canonical bytes [`build`](Self::build) parses.
+    pub fn to_bytes(&self, hashes: &TorrentHashes) -> Result<Bytes> {
+        let version = self.version.unwrap_or(hashes.version());
+        let chosen = hashes.for_version(version).ok_or_else(|| {
             Error::Build(format!(
-                "a {} torrent needs {what}, but these hashes are for {}: hash with TorrentVersion::{:?}",
-                self.version,
+                "a {version} torrent needs {}, but these hashes are for {}: hash with TorrentVersion::{version:?}",
+                match version {
+                    TorrentVersion::V1 => "SHA-1 piece hashes",
+                    TorrentVersion::V2 => "SHA-256 merkle hashes",
+                    TorrentVersion::Hybrid => "SHA-1 and SHA-256 hashes",
+                },
                 hashes.version(),
-                self.version
             ))
+        })?;
+        let (v1, v2) = match &chosen {
+            TorrentHashes::V1(p) => (Some(p), None),
+            TorrentHashes::V2(p) => (None, Some(p)),
+            TorrentHashes::Hybrid(a, b) => {
+                check_same_data(a, b)?;
+                (Some(a), Some(b))
+            }
         };
-        let v1 = match (self.version.has_v1(), hashes.v1()) {
-            (true, None) => return Err(missing("SHA-1 piece hashes")),
-            (true, Some(p)) => Some(p),
-            (false, _) => None,
-        };
-        let v2 = match (self.version.has_v2(), hashes.v2()) {
-            (true, None) => return Err(missing("SHA-256 merkle hashes")),
-            (true, Some(p)) => Some(p),
-            (false, _) => None,
-        };
-        self.encode(v1, v2)
+        self.encode(chosen.length(), chosen.piece_length(), v1, v2)
     }
 
-    fn encode(&self, v1: Option<&Pieces>, v2: Option<&PiecesV2>) -> Result<Bytes> {
-        let (length, piece_length) = match (v1, v2) {
-            (Some(p), _) => (p.length(), p.piece_length()),
-            (None, Some(p)) => (p.length(), p.piece_length()),
-            (None, None) => unreachable!("the version has v1 or v2"),
-        };
+    fn encode(
+        &self,
+        length: u64,
+        piece_length: u64,
+        v1: Option<&Pieces>,
+        v2: Option<&PiecesV2>,
+    ) -> Result<Bytes> {
         if length == 0 {
             return Err(Error::Build(
                 "a 0-byte object has no torrent: BitTorrent clients refuse torrents of length 0"
@@ -290,7 +281,9 @@ impl TorrentBuilder {
         }
         let mut root = Dict::new();
         if let Some(v2) = v2 {
-            let root_hash = v2.pieces_root().expect("a file of at least 1 byte");
+            let root_hash = v2
+                .pieces_root()
+                .ok_or_else(|| Error::Build("v2 hashes of 0 bytes have no pieces root".into()))?;
             let mut file = Dict::new();
             put_int(&mut file, "length", v2.length())?;
             file.insert(
@@ -316,7 +309,7 @@ impl TorrentBuilder {
             root.insert(Bytes::from_static(b"piece layers"), Value::dict(layers));
         }
         match &self.profile {
-            Profile::Plain => {
+            Layout::Plain => {
                 if self.private {
                     put_int(&mut info, "private", 1)?;
                 }
@@ -333,7 +326,7 @@ impl TorrentBuilder {
                     root.insert(Bytes::from_static(b"creation date"), Value::int(d));
                 }
             }
-            Profile::Aws { bucket, key } => {
+            Layout::Aws { bucket, key } => {
                 let extras = [
                     ("private", self.private),
                     ("source", self.source.is_some()),
@@ -369,6 +362,32 @@ impl TorrentBuilder {
         }
         root.insert(Bytes::from_static(b"info"), Value::dict(info));
         Ok(Value::dict(root).to_vec().into())
+    }
+}
+
+/// The torrent name for an object key, the one rule for both profiles:
+/// `/` (as Amazon S3 did) and NUL become `_`, and a name that would be `.`
+/// or `..` becomes `_` or `__`, since those are no file names. Every key
+/// then gives a name the builder accepts (an empty key gives an empty name,
+/// which it refuses).
+///
+/// ```
+/// use s3torrent_metainfo::torrent_name;
+///
+/// assert_eq!(torrent_name("photos/2024/a.jpg"), "photos_2024_a.jpg");
+/// assert_eq!(torrent_name("a\0b"), "a_b");
+/// assert_eq!(torrent_name(".."), "__");
+/// assert_eq!(torrent_name("../x"), ".._x");
+/// ```
+pub fn torrent_name(key: &str) -> String {
+    let name: String = key
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    match name.as_str() {
+        "." => "_".into(),
+        ".." => "__".into(),
+        _ => name,
     }
 }
 

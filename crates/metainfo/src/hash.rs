@@ -57,13 +57,13 @@ impl Pieces {
     }
 
     /// The number of pieces.
-    pub fn count(&self) -> usize {
-        self.hashes.len() / 20
+    pub fn count(&self) -> u64 {
+        self.hashes.len() as u64 / 20
     }
 
     /// The hash of piece `index`.
-    pub fn get(&self, index: usize) -> Option<[u8; 20]> {
-        let start = index.checked_mul(20)?;
+    pub fn get(&self, index: u64) -> Option<[u8; 20]> {
+        let start = usize::try_from(index).ok()?.checked_mul(20)?;
         self.hashes
             .get(start..start.checked_add(20)?)?
             .try_into()
@@ -74,7 +74,7 @@ impl Pieces {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = [u8; 20]> + '_ {
         self.hashes
             .chunks_exact(20)
-            .map(|c| c.try_into().expect("chunks of 20"))
+            .map(|c| <[u8; 20]>::try_from(c).unwrap_or_default())
     }
 }
 
@@ -88,30 +88,11 @@ impl std::fmt::Debug for Pieces {
     }
 }
 
-/// Hashes a stream of chunks into pieces.
-///
-/// Chunks may have any size; the result is the same however the data is cut.
-/// The last piece may be short. No bytes are copied: each chunk goes straight
-/// into SHA-1. A 0-byte stream gives 0 pieces (and
-/// [`TorrentBuilder`](crate::TorrentBuilder) then refuses to build, as
-/// BitTorrent clients refuse torrents of length 0).
-///
-/// ```
-/// use s3torrent_metainfo::{PieceHasher, PieceLength};
-///
-/// let data = vec![0u8; 40_000];
-/// let mut a = PieceHasher::new(PieceLength::MIN);
-/// a.update(&data);
-/// let mut b = PieceHasher::new(PieceLength::MIN);
-/// for chunk in data.chunks(777) {
-///     b.update(chunk);
-/// }
-/// let (a, b) = (a.finish(), b.finish());
-/// assert_eq!(a, b);
-/// assert_eq!(a.count(), 3); // 16384 + 16384 + 7232
-/// ```
+/// Hashes a stream of chunks into v1 pieces: the v1 half of
+/// [`TorrentHasher`](crate::TorrentHasher), and what [`Verifier`](crate::Verifier)
+/// uses for third-party piece lengths.
 #[derive(Clone, Debug)]
-pub struct PieceHasher {
+pub(crate) struct PieceHasher {
     piece_length: u64,
     current: Sha1,
     filled: u64,
@@ -120,11 +101,6 @@ pub struct PieceHasher {
 }
 
 impl PieceHasher {
-    /// A hasher for pieces of `piece_length`.
-    pub fn new(piece_length: PieceLength) -> Self {
-        Self::with_piece_bytes(piece_length.get())
-    }
-
     /// A hasher for any positive piece length, as third-party torrents have.
     pub(crate) fn with_piece_bytes(piece_length: u64) -> Self {
         debug_assert!(piece_length > 0);
@@ -138,7 +114,7 @@ impl PieceHasher {
     }
 
     /// Feeds the next chunk.
-    pub fn update(&mut self, mut data: &[u8]) {
+    pub(crate) fn update(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             let room = self.piece_length - self.filled;
             let take = data.len().min(usize::try_from(room).unwrap_or(usize::MAX));
@@ -155,12 +131,12 @@ impl PieceHasher {
     }
 
     /// How many bytes have been fed.
-    pub fn bytes_hashed(&self) -> u64 {
+    pub(crate) fn bytes_hashed(&self) -> u64 {
         self.total
     }
 
     /// Hashes the last, short piece (if any) and returns all the hashes.
-    pub fn finish(mut self) -> Pieces {
+    pub(crate) fn finish(mut self) -> Pieces {
         if self.filled > 0 {
             self.hashes.extend_from_slice(&self.current.finalize());
         }
@@ -172,7 +148,8 @@ impl PieceHasher {
     }
 }
 
-/// How [`hash_source`] uses threads and memory.
+/// How [`hash_source`](crate::hash_source) and
+/// [`verify_source`](crate::verify_source) use threads and memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HashOptions {
     threads: NonZeroUsize,
@@ -219,40 +196,6 @@ impl HashOptions {
     pub fn buffer_bytes(&self) -> usize {
         self.buffer_size
     }
-}
-
-/// Hashes `length` bytes of a positional source into pieces, on several threads.
-///
-/// Threads take batches of whole pieces (about 4 MiB at a time) from a shared
-/// counter, so a slow thread never holds the others back; each reads its
-/// pieces through its own buffer. The result is byte-identical to
-/// [`PieceHasher`] over the same bytes. `progress` is called with the bytes
-/// hashed so far, about every 4 MiB, from the worker threads, one call at a
-/// time and with increasing totals. If reads fail, the error returned is the
-/// one earliest in the data.
-///
-/// This call is CPU-bound and blocks until done: an async host runs it on a
-/// blocking thread (for tokio, `spawn_blocking`).
-///
-/// ```
-/// use s3torrent_metainfo::{HashOptions, PieceHasher, PieceLength, hash_source};
-///
-/// let data: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
-/// let pieces = hash_source(&data, data.len() as u64, PieceLength::MIN,
-///                          &HashOptions::new().threads(2), &|_| {})?;
-/// let mut one = PieceHasher::new(PieceLength::MIN);
-/// one.update(&data);
-/// assert_eq!(pieces, one.finish());
-/// # Ok::<(), s3torrent_metainfo::Error>(())
-/// ```
-pub fn hash_source<R: ReadAt + Sync + ?Sized>(
-    source: &R,
-    length: u64,
-    piece_length: PieceLength,
-    options: &HashOptions,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Pieces> {
-    hash_source_with_length(source, length, piece_length.get(), options, progress)
 }
 
 /// Bytes a thread takes from the shared counter at a time.

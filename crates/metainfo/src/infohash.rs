@@ -42,7 +42,7 @@ impl InfoHash {
 
     /// 40 lowercase hexadecimal characters.
     pub fn to_hex(&self) -> String {
-        hex(&self.0)
+        crate::text::to_hex(&self.0)
     }
 
     /// 32 characters of RFC 4648 base32 (uppercase, no padding), the other
@@ -59,16 +59,6 @@ impl InfoHash {
         }
         out
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 impl FromStr for InfoHash {
@@ -161,7 +151,7 @@ impl InfoHashV2 {
 
     /// 64 lowercase hexadecimal characters.
     pub fn to_hex(&self) -> String {
-        hex(&self.0)
+        crate::text::to_hex(&self.0)
     }
 
     /// The multihash form magnet links use: `1220` (SHA-256, 32 bytes) and
@@ -173,7 +163,9 @@ impl InfoHashV2 {
     /// The first 20 bytes: the v2 swarm's identifier where 20 bytes are
     /// expected (tracker announces, the DHT, the peer handshake).
     pub fn truncated(&self) -> InfoHash {
-        InfoHash(self.0[..20].try_into().expect("20 of 32 bytes"))
+        let mut first = [0u8; 20];
+        first.copy_from_slice(&self.0[..20]);
+        InfoHash(first)
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::text::percent_encode_into;
+
 use crate::infohash::{InfoHash, InfoHashV2};
 
 /// Builds `magnet:?xt=urn:btih:HEX&dn=NAME&tr=TRACKER…&ws=WEBSEED…`.
@@ -87,15 +89,4 @@ fn with_params<S: AsRef<str>>(
         param("ws", w.as_ref());
     }
     uri
-}
-
-/// Percent-encodes everything except RFC 3986's unreserved characters.
-pub(crate) fn percent_encode_into(out: &mut String, bytes: &[u8]) {
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
 }

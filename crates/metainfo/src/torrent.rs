@@ -60,6 +60,45 @@ pub struct Torrent {
     created_by: Option<String>,
     creation_date: Option<i64>,
     info: Info,
+    warnings: Vec<Warning>,
+}
+
+/// Something a torrent holds that the parser read anyway, the way
+/// BitTorrent clients read it, as real servers emit such torrents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// `info.name` holds `/` (Ceph RGW 16.2 names a torrent after its object
+    /// key, `dir/magic.gif`). It is read as libtorrent 2.1 reads it, every
+    /// `/` dropped (`dirmagic.gif`), so it names one file in the target
+    /// folder; [`Info::name`] is that name.
+    NameWithSlash {
+        /// The name as written.
+        original: String,
+    },
+    /// Bytes follow the top-level dictionary; they are ignored (the strict
+    /// decoder refuses them with `TrailingBytes`).
+    TrailingBytes {
+        /// Where they start.
+        offset: usize,
+        /// How many there are.
+        count: usize,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::NameWithSlash { original } => write!(
+                f,
+                "`info.name` {original:?} contains `/`: read as libtorrent reads it, without the `/`"
+            ),
+            Warning::TrailingBytes { offset, count } => write!(
+                f,
+                "{count} bytes after the top-level dictionary, from byte {offset}, ignored"
+            ),
+        }
+    }
 }
 
 /// The `info` dictionary: what the info-hash identifies.
@@ -80,6 +119,8 @@ pub struct Info {
     source: Option<String>,
     aws_bucket: Option<String>,
     aws_key: Option<String>,
+    /// The name as written, when it held `/` (taken for a [`Warning`]).
+    original_name: Option<String>,
 }
 
 /// Whether a torrent holds one file (`length`) or several (`files`).
@@ -142,8 +183,12 @@ impl Torrent {
     ///
     /// Errors name the field: `info.pieces` not a multiple of 20 or
     /// inconsistent with the length, a negative or zero length, a bad
-    /// `piece length`, a missing, empty, `.`, `..` or `/`- or NUL-holding
-    /// name, or an `announce-list` that is not a list of lists of strings.
+    /// `piece length`, a missing, empty, `.`, `..` or NUL-holding name (or
+    /// one that is such once its `/` are dropped), a file path component that
+    /// is empty, `.`, `..` or holds `/` or NUL, or an `announce-list` that is
+    /// not a list of lists of strings. What real servers emit and clients
+    /// read is read with a [`Warning`] instead: a `/` in the name, bytes
+    /// after the top-level dictionary.
     ///
     /// For v2 and hybrid torrents (`info.meta version` 2; other versions
     /// are refused): a missing or malformed `info.file tree`, a piece length
@@ -156,7 +201,15 @@ impl Torrent {
     /// not, as such a torrent cannot be verified or seeded.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Result<Self> {
         let bytes: Bytes = bytes.into();
-        let value = torrent_decoder().decode_bytes(&bytes)?;
+        let (value, end) = torrent_decoder().decode_prefix(&bytes)?;
+        let value = value.to_owned_in(&bytes);
+        let mut warnings = Vec::new();
+        if end < bytes.len() {
+            warnings.push(Warning::TrailingBytes {
+                offset: end,
+                count: bytes.len() - end,
+            });
+        }
         let root = value
             .as_dict()
             .ok_or_else(|| Error::field("(top level)", "not a dictionary"))?;
@@ -165,10 +218,13 @@ impl Torrent {
             .ok_or_else(|| Error::field("info", "missing"))?;
         let info_raw = info_value
             .raw()
-            .expect("decoded values keep their raw bytes");
+            .ok_or_else(|| Error::field("info", "no raw bytes (not decoded from input)"))?;
         let start = info_raw.as_ptr() as usize - bytes.as_ptr() as usize;
         let info_range = start..start + info_raw.len();
         let mut info = Info::from_value(info_value)?;
+        if let Some(original) = info.original_name.take() {
+            warnings.insert(0, Warning::NameWithSlash { original });
+        }
         let info_hash_v2 = info
             .version
             .has_v2()
@@ -219,7 +275,15 @@ impl Torrent {
             created_by,
             creation_date,
             info,
+            warnings,
         })
+    }
+
+    /// What the parser read leniently, in the file's order: a `/` in the
+    /// name, bytes after the top-level dictionary. Empty for every torrent
+    /// this crate builds.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
     }
 
     /// The file's bytes.
@@ -338,7 +402,13 @@ impl Info {
         if v.as_dict().is_none() {
             return Err(Error::field("info", "not a dictionary"));
         }
-        let name = string(v, "name", "info.name")?;
+        let written = string(v, "name", "info.name")?;
+        // libtorrent drops every `/` from the name and reads the rest.
+        let (name, original_name) = if written.contains('/') {
+            (written.replace('/', ""), Some(written))
+        } else {
+            (written, None)
+        };
         check_name(&name, "info.name")?;
         let piece_length = match v.get("piece length") {
             None => return Err(Error::field("info.piece length", "missing")),
@@ -385,6 +455,7 @@ impl Info {
             source: opt_string(v, "source", "info.source")?,
             aws_bucket: opt_string(v, "x-amz-bucket", "info.x-amz-bucket")?,
             aws_key: opt_string(v, "x-amz-key", "info.x-amz-key")?,
+            original_name,
         };
         if !is_v2 {
             info.parse_v1(v)?;
@@ -553,7 +624,12 @@ impl Info {
                 continue;
             }
             let path = file.path.join("/");
-            let root = file.pieces_root.expect("checked for non-empty files");
+            let Some(root) = file.pieces_root else {
+                return Err(Error::field(
+                    "info.file tree",
+                    format!("{path:?} has data but no pieces root"),
+                ));
+            };
             let layer = layers.and_then(|d| d.get(root)).ok_or_else(|| {
                 Error::field(
                     "piece layers",

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use sha1::{Digest, Sha1};
 
 use crate::error::{Error, Result};
-use crate::hash::{HashOptions, PieceHasher, Pieces, for_each_piece, hash_source};
+use crate::hash::{HashOptions, PieceHasher, Pieces, for_each_piece, hash_source_with_length};
 use crate::merkle::{self, BLOCK, Hash32, MerkleHasher, MerkleOut};
 use crate::piece_length::PieceLength;
 use crate::source::{ReadAt, read_exact_at};
@@ -46,14 +46,6 @@ impl TorrentVersion {
     /// Whether torrents of this version hold a v2 `file tree`.
     pub fn has_v2(self) -> bool {
         matches!(self, TorrentVersion::V2 | TorrentVersion::Hybrid)
-    }
-
-    fn from_parts(v1: bool, v2: bool) -> Self {
-        match (v1, v2) {
-            (true, true) => TorrentVersion::Hybrid,
-            (false, true) => TorrentVersion::V2,
-            _ => TorrentVersion::V1,
-        }
     }
 }
 
@@ -146,8 +138,7 @@ impl PiecesV2 {
             (1.., None) => return Err(Error::field("pieces root", "missing")),
             _ => {}
         }
-        if length > piece_length {
-            let root = pieces_root.expect("checked above");
+        if let Some(root) = pieces_root.filter(|_| length > piece_length) {
             check_layer(piece_length, length, &root, &piece_layer)
                 .map_err(|problem| Error::field("piece layers", problem))?;
         } else if !piece_layer.is_empty() {
@@ -200,7 +191,7 @@ impl fmt::Debug for PiecesV2 {
             .field("length", &self.length)
             .field(
                 "pieces_root",
-                &self.pieces_root.map(|r| crate::infohash::hex(&r)),
+                &self.pieces_root.map(|r| crate::text::to_hex(&r)),
             )
             .field("count", &self.count())
             .finish()
@@ -223,7 +214,7 @@ pub(crate) fn check_layer(
     }
     let hashes: Vec<Hash32> = layer
         .chunks_exact(32)
-        .map(|c| c.try_into().expect("chunks of 32"))
+        .map(|c| <Hash32>::try_from(c).unwrap_or_default())
         .collect();
     if merkle::layer_root(&hashes, piece_length, count) != *root {
         return Err("the layer does not hash up to its pieces root".into());
@@ -231,104 +222,136 @@ pub(crate) fn check_layer(
     Ok(())
 }
 
-/// The hashes a torrent is built from: v1 pieces, v2 merkle hashes, or both.
+/// The hashes a torrent is built from: v1 SHA-1 pieces, v2 SHA-256 merkle
+/// hashes, or both, as [`TorrentHasher`] and [`hash_source`] give them for a
+/// [`TorrentVersion`].
 ///
 /// ```
-/// use s3torrent_metainfo::{PieceLength, TorrentHasher, TorrentVersion};
+/// use s3torrent_metainfo::{PieceLength, TorrentHasher, TorrentHashes, TorrentVersion};
 ///
 /// let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::Hybrid);
 /// h.update(&[1u8; 40_000]);
 /// let hashes = h.finish();
 /// assert_eq!(hashes.version(), TorrentVersion::Hybrid);
-/// assert_eq!(hashes.v1().unwrap().count(), 3);
-/// assert_eq!(hashes.v2().unwrap().piece_layer().len(), 3 * 32);
-/// # Ok::<(), s3torrent_metainfo::Error>(())
+/// assert_eq!(hashes.piece_count(), 3);
+/// let TorrentHashes::Hybrid(v1, v2) = &hashes else { panic!("hybrid") };
+/// assert_eq!(v1.count(), 3);
+/// assert_eq!(v2.piece_layer().len(), 3 * 32);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TorrentHashes {
-    v1: Option<Pieces>,
-    v2: Option<PiecesV2>,
+pub enum TorrentHashes {
+    /// SHA-1 pieces only: builds v1 torrents.
+    V1(Pieces),
+    /// SHA-256 merkle hashes only: builds v2 torrents.
+    V2(PiecesV2),
+    /// Both, of the same data in the same piece length: builds any version.
+    /// [`TorrentHashes::hybrid`] checks that they agree; the builder checks
+    /// again.
+    Hybrid(Pieces, PiecesV2),
 }
 
 impl TorrentHashes {
     /// Both kinds, for a hybrid torrent. They must describe the same length
     /// in the same piece length.
     pub fn hybrid(v1: Pieces, v2: PiecesV2) -> Result<Self> {
-        if v1.length() != v2.length() || v1.piece_length() != v2.piece_length() {
-            return Err(Error::Build(format!(
-                "the v1 pieces ({} bytes in pieces of {}) and the v2 hashes ({} bytes in pieces of {}) are not of the same data",
-                v1.length(),
-                v1.piece_length(),
-                v2.length(),
-                v2.piece_length()
-            )));
-        }
-        Ok(TorrentHashes {
-            v1: Some(v1),
-            v2: Some(v2),
-        })
+        check_same_data(&v1, &v2)?;
+        Ok(TorrentHashes::Hybrid(v1, v2))
     }
 
     /// Which torrents these hashes can build: [`TorrentVersion::Hybrid`]
     /// builds any version.
     pub fn version(&self) -> TorrentVersion {
-        TorrentVersion::from_parts(self.v1.is_some(), self.v2.is_some())
+        match self {
+            TorrentHashes::V1(_) => TorrentVersion::V1,
+            TorrentHashes::V2(_) => TorrentVersion::V2,
+            TorrentHashes::Hybrid(..) => TorrentVersion::Hybrid,
+        }
     }
 
     /// The v1 SHA-1 pieces, if computed.
     pub fn v1(&self) -> Option<&Pieces> {
-        self.v1.as_ref()
+        match self {
+            TorrentHashes::V1(p) | TorrentHashes::Hybrid(p, _) => Some(p),
+            TorrentHashes::V2(_) => None,
+        }
     }
 
     /// The v2 merkle hashes, if computed.
     pub fn v2(&self) -> Option<&PiecesV2> {
-        self.v2.as_ref()
+        match self {
+            TorrentHashes::V2(p) | TorrentHashes::Hybrid(_, p) => Some(p),
+            TorrentHashes::V1(_) => None,
+        }
     }
 
     /// The length of the data hashed.
     pub fn length(&self) -> u64 {
-        match (&self.v1, &self.v2) {
-            (Some(p), _) => p.length(),
-            (None, Some(p)) => p.length(),
-            (None, None) => unreachable!("at least one kind of hashes"),
+        match self {
+            TorrentHashes::V1(p) | TorrentHashes::Hybrid(p, _) => p.length(),
+            TorrentHashes::V2(p) => p.length(),
         }
     }
 
     /// The piece length in bytes.
     pub fn piece_length(&self) -> u64 {
-        match (&self.v1, &self.v2) {
-            (Some(p), _) => p.piece_length(),
-            (None, Some(p)) => p.piece_length(),
-            (None, None) => unreachable!("at least one kind of hashes"),
+        match self {
+            TorrentHashes::V1(p) | TorrentHashes::Hybrid(p, _) => p.piece_length(),
+            TorrentHashes::V2(p) => p.piece_length(),
+        }
+    }
+
+    /// The number of pieces.
+    pub fn piece_count(&self) -> u64 {
+        self.length().div_ceil(self.piece_length())
+    }
+
+    /// The hashes a torrent of `version` is built from: these, or the half
+    /// of hybrid hashes that `version` needs. `None` when a kind is missing.
+    pub fn for_version(&self, version: TorrentVersion) -> Option<TorrentHashes> {
+        match (version, self) {
+            (TorrentVersion::V1, h) => h.v1().cloned().map(TorrentHashes::V1),
+            (TorrentVersion::V2, h) => h.v2().cloned().map(TorrentHashes::V2),
+            (TorrentVersion::Hybrid, TorrentHashes::Hybrid(..)) => Some(self.clone()),
+            (TorrentVersion::Hybrid, _) => None,
         }
     }
 }
 
+/// Hybrid halves must describe the same length in the same piece length.
+pub(crate) fn check_same_data(v1: &Pieces, v2: &PiecesV2) -> Result<()> {
+    if v1.length() != v2.length() || v1.piece_length() != v2.piece_length() {
+        return Err(Error::Build(format!(
+            "the v1 pieces ({} bytes in pieces of {}) and the v2 hashes ({} bytes in pieces of {}) are not of the same data",
+            v1.length(),
+            v1.piece_length(),
+            v2.length(),
+            v2.piece_length()
+        )));
+    }
+    Ok(())
+}
+
 impl From<Pieces> for TorrentHashes {
     fn from(pieces: Pieces) -> Self {
-        TorrentHashes {
-            v1: Some(pieces),
-            v2: None,
-        }
+        TorrentHashes::V1(pieces)
     }
 }
 
 impl From<PiecesV2> for TorrentHashes {
     fn from(pieces: PiecesV2) -> Self {
-        TorrentHashes {
-            v1: None,
-            v2: Some(pieces),
-        }
+        TorrentHashes::V2(pieces)
     }
 }
 
 /// Hashes a stream of chunks for a torrent of any version, on one thread:
-/// for a hybrid torrent, the SHA-1 pieces and the SHA-256 merkle tree in one
+/// v1 SHA-1 pieces, v2 merkle hashes, or for a hybrid torrent both in one
 /// pass.
 ///
 /// Chunks may have any size; the result is the same however the data is cut,
-/// and the same as [`hash_source_versioned`] over the same bytes. Memory use
-/// is one piece's leaf hashes plus the piece layer.
+/// and the same as [`hash_source`] over the same bytes. No bytes are copied.
+/// Memory use is one piece's leaf hashes plus the piece layer. A 0-byte
+/// stream gives 0 pieces (and [`TorrentBuilder`](crate::TorrentBuilder)
+/// then refuses to build, as BitTorrent clients refuse torrents of length 0).
 ///
 /// ```
 /// use s3torrent_metainfo::{PieceLength, TorrentHasher, TorrentVersion};
@@ -340,93 +363,104 @@ impl From<PiecesV2> for TorrentHashes {
 /// for chunk in data.chunks(777) {
 ///     b.update(chunk);
 /// }
+/// assert_eq!(a.bytes_hashed(), 100_000);
 /// assert_eq!(a.finish(), b.finish());
 /// ```
 #[derive(Clone, Debug)]
 pub struct TorrentHasher {
     piece_length: u64,
-    v1: Option<PieceHasher>,
-    v2: Option<MerkleHasher>,
+    state: HasherState,
+}
+
+#[derive(Clone, Debug)]
+enum HasherState {
+    V1(PieceHasher),
+    V2(MerkleHasher),
+    Hybrid(PieceHasher, MerkleHasher),
 }
 
 impl TorrentHasher {
     /// A hasher for a torrent of `version` in pieces of `piece_length`.
     pub fn new(piece_length: PieceLength, version: TorrentVersion) -> Self {
+        let bytes = piece_length.get();
+        let state = match version {
+            TorrentVersion::V1 => HasherState::V1(PieceHasher::with_piece_bytes(bytes)),
+            TorrentVersion::V2 => HasherState::V2(MerkleHasher::new(bytes)),
+            TorrentVersion::Hybrid => HasherState::Hybrid(
+                PieceHasher::with_piece_bytes(bytes),
+                MerkleHasher::new(bytes),
+            ),
+        };
         TorrentHasher {
-            piece_length: piece_length.get(),
-            v1: version.has_v1().then(|| PieceHasher::new(piece_length)),
-            v2: version
-                .has_v2()
-                .then(|| MerkleHasher::new(piece_length.get())),
+            piece_length: bytes,
+            state,
         }
     }
 
     /// Feeds the next chunk.
     pub fn update(&mut self, data: &[u8]) {
-        match (&mut self.v1, &mut self.v2) {
-            (Some(v1), Some(v2)) => {
+        match &mut self.state {
+            HasherState::V1(v1) => v1.update(data),
+            HasherState::V2(v2) => v2.update(data),
+            HasherState::Hybrid(v1, v2) => {
                 // Both hashes over each block while it is in the cache.
                 for chunk in data.chunks(BLOCK) {
                     v1.update(chunk);
                     v2.update(chunk);
                 }
             }
-            (Some(v1), None) => v1.update(data),
-            (None, Some(v2)) => v2.update(data),
-            (None, None) => unreachable!("at least one version"),
         }
     }
 
     /// How many bytes have been fed.
     pub fn bytes_hashed(&self) -> u64 {
-        match (&self.v1, &self.v2) {
-            (Some(v1), _) => v1.bytes_hashed(),
-            (None, Some(v2)) => v2.bytes_hashed(),
-            (None, None) => unreachable!("at least one version"),
+        match &self.state {
+            HasherState::V1(v1) | HasherState::Hybrid(v1, _) => v1.bytes_hashed(),
+            HasherState::V2(v2) => v2.bytes_hashed(),
         }
     }
 
     /// Hashes the last, short piece (if any) and returns all the hashes.
     pub fn finish(self) -> TorrentHashes {
-        TorrentHashes {
-            v1: self.v1.map(PieceHasher::finish),
-            v2: self
-                .v2
-                .map(|v2| PiecesV2::from_merkle(self.piece_length, &v2.finish())),
+        let v2 = |m: MerkleHasher| PiecesV2::from_merkle(self.piece_length, &m.finish());
+        match self.state {
+            HasherState::V1(v1) => TorrentHashes::V1(v1.finish()),
+            HasherState::V2(m) => TorrentHashes::V2(v2(m)),
+            HasherState::Hybrid(v1, m) => TorrentHashes::Hybrid(v1.finish(), v2(m)),
         }
     }
 }
 
 /// Hashes `length` bytes of a positional source for a torrent of `version`,
-/// on several threads, reading the data once.
+/// on several threads, reading the data once: the one multi-core entry
+/// point, as [`TorrentHasher`] is the streaming one.
 ///
-/// For [`TorrentVersion::V1`] this is [`hash_source`]. For v2 and hybrid
-/// torrents each thread takes whole pieces, as `hash_source` does, and per
-/// piece computes the SHA-1 of the piece (hybrid) and the SHA-256 of each
-/// 16 KiB block, then the piece's subtree root; the `pieces root` is taken
-/// from the piece layer at the end. Memory use is about threads × buffer
-/// size, plus 52 bytes per piece. The result is byte-identical to
-/// [`TorrentHasher`] over the same bytes; progress and errors are reported
-/// as by `hash_source`.
+/// Threads take batches of whole pieces (about 4 MiB at a time) from a
+/// shared counter, so a slow thread never holds the others back; each reads
+/// its pieces through its own buffer and computes, per piece, the SHA-1
+/// (v1, hybrid) and the SHA-256 of each 16 KiB block and the piece's
+/// subtree root (v2, hybrid). Memory use is about threads × buffer size,
+/// plus 52 bytes per piece. The result is byte-identical to
+/// [`TorrentHasher`] over the same bytes. `progress` is called with the
+/// bytes hashed so far, about every 4 MiB, from the worker threads, one
+/// call at a time and with increasing totals. If reads fail, the error
+/// returned is the one earliest in the data.
 ///
 /// This call is CPU-bound and blocks until done: an async host runs it on a
 /// blocking thread (for tokio, `spawn_blocking`).
 ///
 /// ```
-/// use s3torrent_metainfo::{
-///     HashOptions, PieceLength, TorrentHasher, TorrentVersion, hash_source_versioned,
-/// };
+/// use s3torrent_metainfo::{HashOptions, PieceLength, TorrentHasher, TorrentVersion, hash_source};
 ///
 /// let data: Vec<u8> = (0..1_000_000u32).map(|i| i as u8).collect();
-/// let hashes = hash_source_versioned(&data, data.len() as u64, PieceLength::MIN,
-///                                    TorrentVersion::Hybrid,
-///                                    &HashOptions::new().threads(2), &|_| {})?;
+/// let hashes = hash_source(&data, data.len() as u64, PieceLength::MIN,
+///                          TorrentVersion::Hybrid, &HashOptions::new().threads(2), &|_| {})?;
 /// let mut one = TorrentHasher::new(PieceLength::MIN, TorrentVersion::Hybrid);
 /// one.update(&data);
 /// assert_eq!(hashes, one.finish());
 /// # Ok::<(), s3torrent_metainfo::Error>(())
 /// ```
-pub fn hash_source_versioned<R: ReadAt + Sync + ?Sized>(
+pub fn hash_source<R: ReadAt + Sync + ?Sized>(
     source: &R,
     length: u64,
     piece_length: PieceLength,
@@ -434,28 +468,18 @@ pub fn hash_source_versioned<R: ReadAt + Sync + ?Sized>(
     options: &HashOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<TorrentHashes> {
+    let bytes = piece_length.get();
     if version == TorrentVersion::V1 {
-        return hash_source(source, length, piece_length, options, progress).map(Into::into);
+        return hash_source_with_length(source, length, bytes, options, progress)
+            .map(TorrentHashes::V1);
     }
-    let piece_length = piece_length.get();
-    let (v1, out) = hash_source_merkle(
-        source,
-        length,
-        piece_length,
-        version.has_v1(),
-        options,
-        progress,
-    )?;
-    Ok(TorrentHashes {
-        v1: v1.map(|hashes| {
-            Pieces::from_parts(
-                PieceLength::new(piece_length).expect("a PieceLength"),
-                length,
-                hashes,
-            )
-            .expect("one hash per piece")
-        }),
-        v2: Some(PiecesV2::from_merkle(piece_length, &out)),
+    let (v1, out) = hash_source_merkle(source, length, bytes, version, options, progress)?;
+    let v2 = PiecesV2::from_merkle(bytes, &out);
+    Ok(match v1 {
+        Some(hashes) => {
+            TorrentHashes::Hybrid(Pieces::from_parts(piece_length, length, hashes)?, v2)
+        }
+        None => TorrentHashes::V2(v2),
     })
 }
 
@@ -473,16 +497,18 @@ struct Scratch {
     leaves: Vec<Hash32>,
 }
 
-/// The multi-core v2 pass over `length` bytes of one file: the concatenated
-/// SHA-1 piece hashes when `with_v1`, and the merkle tree's piece layer.
+/// The multi-core v2 pass over `length` bytes of one file: the merkle
+/// tree's piece layer and, for [`TorrentVersion::Hybrid`], the concatenated
+/// SHA-1 piece hashes.
 pub(crate) fn hash_source_merkle<R: ReadAt + Sync + ?Sized>(
     source: &R,
     length: u64,
     piece_length: u64,
-    with_v1: bool,
+    version: TorrentVersion,
     options: &HashOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Option<Vec<u8>>, MerkleOut)> {
+    let with_v1 = version.has_v1();
     let blocks = merkle::blocks_per_piece(piece_length);
     let buffer_size = (options.buffer_bytes() / BLOCK * BLOCK)
         .clamp(BLOCK, usize::try_from(piece_length).unwrap_or(usize::MAX));
@@ -529,7 +555,7 @@ pub(crate) fn hash_source_merkle<R: ReadAt + Sync + ?Sized>(
     let v1 = with_v1.then(|| {
         pieces
             .iter()
-            .flat_map(|p| p.sha1.expect("hashed with SHA-1"))
+            .flat_map(|p| p.sha1.unwrap_or_default())
             .collect()
     });
     let out = MerkleOut {

@@ -7,7 +7,7 @@ use crate::hash::{HashOptions, PieceHasher, hash_source_with_length};
 use crate::merkle::{Hash32, MerkleHasher, MerkleOut};
 use crate::source::ReadAt;
 use crate::torrent::{Info, V2File};
-use crate::v2::hash_source_merkle;
+use crate::v2::{TorrentVersion, hash_source_merkle};
 
 /// The outcome of checking data against a torrent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,10 +111,10 @@ impl Verification {
 /// in the data.
 ///
 /// ```
-/// use s3torrent_metainfo::{PieceHasher, PieceLength, TorrentBuilder, Verifier};
+/// use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion, Verifier};
 ///
 /// let data = vec![7u8; 40_000]; // three pieces of 16 KiB, the last short
-/// let mut h = PieceHasher::new(PieceLength::MIN);
+/// let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
 /// h.update(&data);
 /// let torrent = TorrentBuilder::plain("sevens").build(&h.finish())?;
 ///
@@ -218,33 +218,40 @@ impl<'t> Verifier<'t> {
                 v1.update(inside);
                 v2.update(inside);
             }
-            Mode::V2 { .. } => loop {
-                let Mode::V2 { done, current, fed } = &mut self.mode else {
-                    unreachable!()
-                };
-                let Some((hasher, left)) = current else {
-                    // Beyond the last file: counted, not hashed.
-                    *fed += chunk.len() as u64;
-                    return;
-                };
-                let take = chunk
-                    .len()
-                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
-                hasher.update(&chunk[..take]);
-                *fed += take as u64;
-                *left -= take as u64;
-                chunk = &chunk[take..];
-                if *left > 0 {
-                    return;
+            Mode::V2 { .. } => {
+                while let Some(rest) = self.feed_v2(chunk) {
+                    chunk = rest;
                 }
-                let (hasher, _) = current.take().expect("a current file");
-                done.push(Some(hasher.finish()));
-                self.next_file();
-                if chunk.is_empty() {
-                    return;
-                }
-            },
+            }
         }
+    }
+
+    /// v2 mode: feeds `chunk` to the current file; returns what is left of
+    /// it when that file ended with bytes to spare for the next one.
+    fn feed_v2<'c>(&mut self, chunk: &'c [u8]) -> Option<&'c [u8]> {
+        let Mode::V2 { done, current, fed } = &mut self.mode else {
+            return None;
+        };
+        let Some((hasher, left)) = current else {
+            // Beyond the last file: counted, not hashed.
+            *fed += chunk.len() as u64;
+            return None;
+        };
+        let take = chunk
+            .len()
+            .min(usize::try_from(*left).unwrap_or(usize::MAX));
+        hasher.update(&chunk[..take]);
+        *fed += take as u64;
+        *left -= take as u64;
+        if *left > 0 {
+            return None;
+        }
+        if let Some((hasher, _)) = current.take() {
+            done.push(Some(hasher.finish()));
+        }
+        self.next_file();
+        let rest = &chunk[take..];
+        (!rest.is_empty()).then_some(rest)
     }
 
     /// Compares what was fed with the torrent's hashes.
@@ -292,9 +299,15 @@ pub fn verify_source<R: ReadAt + Sync + ?Sized>(
             return Ok(Verification::compare_v1(info, &[], data_length)
                 .union(Verification::compare_v2(info, &[None], data_length)));
         }
-        let (sha1, merkle) =
-            hash_source_merkle(source, hashed, info.piece_length(), true, options, progress)?;
-        let sha1 = sha1.expect("asked for SHA-1 pieces");
+        let (sha1, merkle) = hash_source_merkle(
+            source,
+            hashed,
+            info.piece_length(),
+            TorrentVersion::Hybrid,
+            options,
+            progress,
+        )?;
+        let sha1 = sha1.unwrap_or_default();
         return Ok(Verification::compare_v1(info, &sha1, data_length)
             .union(Verification::compare_v2(info, &[Some(merkle)], data_length)));
     }
@@ -359,7 +372,7 @@ fn verify_file<R: ReadAt + Sync + ?Sized>(
         &part,
         available,
         info.piece_length(),
-        false,
+        TorrentVersion::V2,
         options,
         &|done| progress(offset + done),
     )

@@ -1,11 +1,13 @@
 //! The builder's output, byte for byte, against torrents written out by hand
 //! from the specs (BEP 3, 12, 19, 27 and Amazon S3's profile).
 
-use s3torrent_metainfo::{InfoHash, PieceHasher, PieceLength, Pieces, TorrentBuilder, magnet_uri};
+use s3torrent_metainfo::{
+    InfoHash, PieceLength, TorrentBuilder, TorrentHasher, TorrentHashes, TorrentVersion, magnet_uri,
+};
 use sha1::{Digest, Sha1};
 
-fn hashed(data: &[u8], piece_length: PieceLength) -> Pieces {
-    let mut h = PieceHasher::new(piece_length);
+fn hashed(data: &[u8], piece_length: PieceLength) -> TorrentHashes {
+    let mut h = TorrentHasher::new(piece_length, TorrentVersion::V1);
     h.update(data);
     h.finish()
 }
@@ -79,7 +81,7 @@ fn aws_profile_bytes() {
     // Options outside the profile are refused rather than dropped.
     for b in [
         TorrentBuilder::aws("b", "k").comment("c"),
-        TorrentBuilder::aws("b", "k").private(true),
+        TorrentBuilder::aws("b", "k").private(),
         TorrentBuilder::aws("b", "k").source("s"),
         TorrentBuilder::aws("b", "k").creation_date(1),
         TorrentBuilder::aws("b", "k").created_by("me"),
@@ -96,7 +98,7 @@ fn optional_keys_and_web_seed_forms() {
         .tracker("http://a/ann")
         .tracker_tier(vec!["http://b/ann".into(), "udp://c:1".into()])
         .web_seed("http://w/1")
-        .private(true)
+        .private()
         .source("SRC")
         .comment("hi")
         .created_by("me")
@@ -139,8 +141,13 @@ fn bad_names_are_refused() {
     for name in ["", ".", "..", "a/b", "a\0b"] {
         assert!(TorrentBuilder::plain(name).build(&p).is_err(), "{name:?}");
     }
-    // An AWS key of `..` would give the name `..`: refused, not written.
-    assert!(TorrentBuilder::aws("b", "..").build(&p).is_err());
+    // An AWS key of `..` gives the name `__` (the one rule, `torrent_name`,
+    // which the s3 crate uses too), and NUL becomes `_`.
+    let aws = |key: &str| TorrentBuilder::aws("b", key).build(&p).unwrap();
+    assert_eq!(aws("..").info().name(), "__");
+    assert_eq!(aws(".").info().name(), "_");
+    assert_eq!(aws("a\0b").info().name(), "a_b");
+    assert_eq!(aws("a\0b").info().aws_key(), Some("a\0b"));
     // Slashes become underscores, so nested keys are fine.
     assert_eq!(
         TorrentBuilder::aws("b", "/x/../y/")

@@ -1,6 +1,6 @@
 //! Piece hashing against an oracle: the `sha1` crate run directly over
 //! `data.chunks(piece_length)`, never our own code. Covers the streaming
-//! [`PieceHasher`] (however the data is cut), the multi-core [`hash_source`]
+//! [`TorrentHasher`] (however the data is cut), the multi-core [`hash_source`]
 //! (thread counts, buffer sizes, files, short reads, interruptions, errors,
 //! progress) and [`Pieces::from_parts`].
 
@@ -12,13 +12,28 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use s3torrent_metainfo::{
-    Error, HashOptions, PieceHasher, PieceLength, Pieces, ReadAt, hash_source,
+    Error, HashOptions, PieceLength, Pieces, ReadAt, TorrentHasher, TorrentHashes, TorrentVersion,
+    hash_source,
 };
 use sha1::{Digest, Sha1};
 
 const KIB16: usize = 16 * 1024;
 
 /// The oracle: the concatenated SHA-1s of `data.chunks(piece)`.
+/// The v1 pieces of hashes made for v1.
+trait V1Pieces {
+    fn v1_pieces(self) -> Pieces;
+}
+
+impl V1Pieces for TorrentHashes {
+    fn v1_pieces(self) -> Pieces {
+        match self {
+            TorrentHashes::V1(p) => p,
+            other => panic!("not v1 hashes: {other:?}"),
+        }
+    }
+}
+
 fn oracle(data: &[u8], piece: usize) -> Vec<u8> {
     data.chunks(piece)
         .flat_map(|c| Sha1::digest(c).to_vec())
@@ -39,10 +54,10 @@ fn data(len: usize) -> Vec<u8> {
 }
 
 fn streamed(data: &[u8], piece_length: PieceLength) -> Pieces {
-    let mut h = PieceHasher::new(piece_length);
+    let mut h = TorrentHasher::new(piece_length, TorrentVersion::V1);
     h.update(data);
     assert_eq!(h.bytes_hashed(), data.len() as u64);
-    h.finish()
+    h.finish().v1_pieces()
 }
 
 fn options(threads: usize, buffer: usize) -> HashOptions {
@@ -55,7 +70,15 @@ fn multi<R: ReadAt + Sync + ?Sized>(
     piece_length: PieceLength,
     options: &HashOptions,
 ) -> Result<Pieces, Error> {
-    hash_source(source, length as u64, piece_length, options, &|_| {})
+    hash_source(
+        source,
+        length as u64,
+        piece_length,
+        TorrentVersion::V1,
+        options,
+        &|_| {},
+    )
+    .map(V1Pieces::v1_pieces)
 }
 
 /// Checks `pieces` against the oracle, field by field.
@@ -65,15 +88,15 @@ fn assert_oracle(pieces: &Pieces, data: &[u8], piece_length: PieceLength) {
     assert_eq!(pieces.as_bytes(), expected.as_slice());
     assert_eq!(pieces.length(), data.len() as u64);
     assert_eq!(pieces.piece_length(), piece_length.get());
-    assert_eq!(pieces.count(), data.len().div_ceil(piece));
-    assert_eq!(pieces.iter().len(), pieces.count());
+    assert_eq!(pieces.count(), data.len().div_ceil(piece) as u64);
+    assert_eq!(pieces.iter().len() as u64, pieces.count());
     for (i, (hash, chunk)) in pieces.iter().zip(data.chunks(piece)).enumerate() {
         let want: [u8; 20] = Sha1::digest(chunk).into();
         assert_eq!(hash, want, "piece {i}");
-        assert_eq!(pieces.get(i), Some(want), "get({i})");
+        assert_eq!(pieces.get(i as u64), Some(want), "get({i})");
     }
     assert_eq!(pieces.get(pieces.count()), None);
-    assert_eq!(pieces.get(usize::MAX), None);
+    assert_eq!(pieces.get(u64::MAX), None);
 }
 
 proptest! {
@@ -89,12 +112,12 @@ proptest! {
         cuts.push(0);
         cuts.push(bytes.len());
         cuts.sort_unstable();
-        let mut h = PieceHasher::new(PieceLength::MIN);
+        let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
         for w in cuts.windows(2) {
             h.update(&bytes[w[0]..w[1]]); // empty chunks included
             prop_assert_eq!(h.bytes_hashed(), w[1] as u64);
         }
-        let chunked = h.finish();
+        let chunked = h.finish().v1_pieces();
         let want = oracle(&bytes, KIB16);
         prop_assert_eq!(chunked.as_bytes(), want.as_slice());
         prop_assert_eq!(&chunked, &streamed(&bytes, PieceLength::MIN));
@@ -107,11 +130,11 @@ proptest! {
         Just(1usize), Just(KIB16 - 1), Just(KIB16), Just(KIB16 + 1), 1usize..3 * KIB16,
     ]) {
         let bytes = data(len);
-        let mut h = PieceHasher::new(PieceLength::MIN);
+        let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
         for c in bytes.chunks(size) {
             h.update(c);
         }
-        let (got, want) = (h.finish(), oracle(&bytes, KIB16));
+        let (got, want) = (h.finish().v1_pieces(), oracle(&bytes, KIB16));
         prop_assert_eq!(got.as_bytes(), want.as_slice());
     }
 }
@@ -159,31 +182,35 @@ fn one_piece_plus_one_byte() {
 
 #[test]
 fn zero_bytes_make_zero_pieces() {
-    let p = PieceHasher::new(PieceLength::MIN).finish();
+    let p = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1)
+        .finish()
+        .v1_pieces();
     assert_eq!(p.count(), 0);
     assert_eq!(p.length(), 0);
     assert!(p.as_bytes().is_empty());
     assert_eq!(p.iter().len(), 0);
     assert_eq!(p.get(0), None);
-    let mut h = PieceHasher::new(PieceLength::MIN);
+    let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
     h.update(&[]);
-    assert_eq!(h.finish(), p);
+    assert_eq!(h.finish().v1_pieces(), p);
     for threads in [1, 2, 7] {
         let calls = Mutex::new(Vec::new());
         let m = hash_source(
             &Vec::new(),
             0,
             PieceLength::MIN,
+            TorrentVersion::V1,
             &options(threads, 4096),
             &|n| calls.lock().unwrap().push(n),
         )
-        .unwrap();
+        .unwrap()
+        .v1_pieces();
         assert_eq!(m, p);
         assert!(calls.into_inner().unwrap().iter().all(|&n| n == 0));
     }
 }
 
-/// `hash_source` equals `PieceHasher` (and the oracle) for 1, 2, 3 and 7
+/// `hash_source` equals `TorrentHasher` (and the oracle) for 1, 2, 3 and 7
 /// threads, over sizes from 0 bytes to several 4 MiB batches, with buffers
 /// smaller than a piece (dividing it or not), equal to it and larger.
 #[test]
@@ -332,6 +359,7 @@ fn the_short_read_named_is_where_the_data_ends() {
         &source,
         length,
         PieceLength::MIN,
+        TorrentVersion::V1,
         &options(2, 4096),
         &|_| {},
     );
@@ -488,10 +516,12 @@ fn progress_is_monotonic_and_ends_at_the_length() {
                 &bytes,
                 bytes.len() as u64,
                 piece_length,
+                TorrentVersion::V1,
                 &options(threads, 65_536),
                 &|n| calls.lock().unwrap().push(n),
             )
-            .unwrap();
+            .unwrap()
+            .v1_pieces();
             assert_oracle(&got, &bytes, piece_length);
             let calls = calls.into_inner().unwrap();
             assert!(!calls.is_empty());
@@ -515,6 +545,7 @@ fn progress_stays_monotonic_when_the_callback_is_slow() {
         &bytes,
         bytes.len() as u64,
         PieceLength::MIN,
+        TorrentVersion::V1,
         &options(2, 65_536),
         &|n| {
             if first.swap(false, Ordering::Relaxed) {
@@ -556,7 +587,9 @@ fn from_parts_checks_the_hash_length() {
     // 0 bytes: exactly 0 hashes.
     assert_eq!(
         Pieces::from_parts(PieceLength::MIN, 0, Vec::new()).unwrap(),
-        PieceHasher::new(PieceLength::MIN).finish()
+        TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1)
+            .finish()
+            .v1_pieces()
     );
     assert!(Pieces::from_parts(PieceLength::MIN, 0, vec![0; 20]).is_err());
     // A length so large its hashes could never be held.

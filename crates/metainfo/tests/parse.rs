@@ -40,8 +40,9 @@ fn malformed_fields_are_named() {
             "`info.name`",
         ),
         (
-            format!("d4:infod6:lengthi5e4:name3:a/b12:piece lengthi16384e{p1}ee"),
-            "`info.name`: contains `/`",
+            // `/` alone is dropped (with a warning), leaving nothing.
+            format!("d4:infod6:lengthi5e4:name2://12:piece lengthi16384e{p1}ee"),
+            "`info.name`: empty",
         ),
         (
             format!("d4:infod6:lengthi5e4:name3:a\0b12:piece lengthi16384e{p1}ee"),
@@ -278,4 +279,62 @@ fn many_trackers_are_deduplicated_in_order() {
     assert_eq!(trackers.len(), 1000);
     assert_eq!(trackers[0], "http://t0.example/announce");
     assert_eq!(trackers[999], "http://t999.example/announce");
+}
+
+/// Ceph RGW 16.2 names a torrent after its object key, `/` included. The
+/// name is read as libtorrent 2.1.1 reads it (checked with python-libtorrent:
+/// `torrent_info(...).name()` is `dirmagic.gif`), with a warning.
+#[test]
+fn a_slash_in_the_name_is_dropped_with_a_warning() {
+    let file: &[u8] = b"d4:infod6:lengthi3e4:name13:dir/magic.gif12:piece lengthi16384e\
+                        6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+    let t = Torrent::from_bytes(file).unwrap();
+    assert_eq!(t.info().name(), "dirmagic.gif");
+    assert_eq!(
+        t.warnings(),
+        &[s3torrent_metainfo::Warning::NameWithSlash {
+            original: "dir/magic.gif".into()
+        }]
+    );
+    // The info-hash is still of the bytes as written.
+    assert_eq!(t.info_bytes(), &file[7..file.len() - 1]);
+    // Names that are nothing once the `/` go are still refused.
+    for name in ["1:/", "3:/./", "4:/../"] {
+        let bad = format!(
+            "d4:infod6:lengthi3e4:name{name}12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee"
+        );
+        let err = Torrent::from_bytes(bad.into_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("info.name"), "{name}: {err}");
+    }
+    // A path component of a multi-file torrent with `/` still is an error.
+    let multi: &[u8] = b"d4:infod5:filesld6:lengthi3e4:pathl4:../xeee4:name1:d\
+                         12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+    assert!(Torrent::from_bytes(multi).is_err());
+}
+
+/// Bytes after the top-level dictionary: a warning here, an error for the
+/// strict decoder.
+#[test]
+fn trailing_bytes_are_a_warning_and_a_strict_error() {
+    let file: &[u8] = b"d4:infod6:lengthi3e4:name1:a12:piece lengthi16384e\
+                        6:pieces20:aaaaaaaaaaaaaaaaaaaaee\r\nJUNK";
+    let t = Torrent::from_bytes(file).unwrap();
+    assert_eq!(
+        t.warnings(),
+        &[s3torrent_metainfo::Warning::TrailingBytes {
+            offset: file.len() - 6,
+            count: 6
+        }]
+    );
+    assert!(t.warnings()[0].to_string().contains("6 bytes"));
+    let err = s3torrent_bencode::Decoder::strict()
+        .decode(file)
+        .unwrap_err();
+    assert_eq!(err.kind(), &s3torrent_bencode::ErrorKind::TrailingBytes);
+    assert_eq!(err.offset(), Some(file.len() - 6));
+    // A clean torrent has no warnings.
+    let clean = Torrent::from_bytes(&file[..file.len() - 6]).unwrap();
+    assert!(clean.warnings().is_empty());
 }

@@ -2,16 +2,16 @@
 //! tree written plainly here, as the whole tree of the file (every layer
 //! built from the zero-padded leaf row), never our own per-piece code.
 //! Covers the streaming [`TorrentHasher`], the multi-core
-//! [`hash_source_versioned`], the builder's bytes, parsing (with a table of
+//! [`hash_source`], the builder's bytes, parsing (with a table of
 //! malformed v2 torrents), info-hashes, magnets and verification.
 
 use bytes::Bytes;
 use proptest::prelude::*;
 use s3torrent_bencode::{Dict, OwnedValue, Value};
 use s3torrent_metainfo::{
-    Error, Files, HashOptions, InfoHash, InfoHashV2, PieceHasher, PieceLength, Pieces, PiecesV2,
-    Torrent, TorrentBuilder, TorrentHasher, TorrentHashes, TorrentVersion, Verifier,
-    hash_source_versioned, verify_source,
+    Error, Files, HashOptions, InfoHash, InfoHashV2, PieceLength, Pieces, PiecesV2, Torrent,
+    TorrentBuilder, TorrentHasher, TorrentHashes, TorrentVersion, Verifier, hash_source,
+    verify_source,
 };
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -113,7 +113,7 @@ fn multi(
     buffer: usize,
 ) -> TorrentHashes {
     let options = HashOptions::new().threads(threads).buffer_size(buffer);
-    hash_source_versioned(
+    hash_source(
         data,
         data.len() as u64,
         pl(piece),
@@ -307,16 +307,20 @@ fn from_parts_checks_the_layer() {
 #[test]
 fn hybrid_hashes_must_be_of_the_same_data() {
     let d = data(50_000);
-    let mut v1 = PieceHasher::new(PieceLength::MIN);
+    let mut v1 = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
     v1.update(&d);
     let v2 = streamed(&d, KIB16, TorrentVersion::V2, usize::MAX);
-    let both = TorrentHashes::hybrid(v1.clone().finish(), v2.v2().unwrap().clone()).unwrap();
+    let v1 = v1.finish().v1().unwrap().clone();
+    let both = TorrentHashes::hybrid(v1.clone(), v2.v2().unwrap().clone()).unwrap();
     assert_eq!(
         both,
         streamed(&d, KIB16, TorrentVersion::Hybrid, usize::MAX)
     );
     let other = streamed(&d[1..], KIB16, TorrentVersion::V2, usize::MAX);
-    assert!(TorrentHashes::hybrid(v1.finish(), other.v2().unwrap().clone()).is_err());
+    assert!(TorrentHashes::hybrid(v1.clone(), other.v2().unwrap().clone()).is_err());
+    // Built by hand, mismatched halves are refused by the builder too.
+    let bad = TorrentHashes::Hybrid(v1, other.v2().unwrap().clone());
+    assert!(TorrentBuilder::plain("a").build(&bad).is_err());
 }
 
 /// The bytes of a v2 torrent of `data` named `a`, written by hand.
@@ -361,13 +365,13 @@ fn builder_bytes_equal_hand_written_torrents() {
         let hashes = streamed(&d, piece, TorrentVersion::Hybrid, usize::MAX);
         for (version, hybrid) in [(TorrentVersion::V2, false), (TorrentVersion::Hybrid, true)] {
             let b = TorrentBuilder::plain("a").version(version);
-            let bytes = b.to_bytes_hashes(&hashes).unwrap();
+            let bytes = b.to_bytes(&hashes).unwrap();
             assert_eq!(
                 bytes,
                 hand_written_v2(&d, piece, hybrid),
                 "{version} of {len} bytes"
             );
-            let t = b.build_hashes(&hashes).unwrap();
+            let t = b.build(&hashes).unwrap();
             assert_eq!(t.as_bytes(), &bytes);
             assert_eq!(t.version(), version);
         }
@@ -378,17 +382,21 @@ fn builder_bytes_equal_hand_written_torrents() {
 fn v1_bytes_are_unchanged() {
     let d = data(100_000);
     let hashes = streamed(&d, KIB16, TorrentVersion::Hybrid, usize::MAX);
-    let pieces = hashes.v1().unwrap();
+    let pieces = TorrentHashes::V1(hashes.v1().unwrap().clone());
     for b in [
         TorrentBuilder::plain("x")
             .tracker("http://t/a")
             .comment("c"),
         TorrentBuilder::aws("bucket", "dir/key"),
     ] {
-        let v1 = b.to_bytes(pieces).unwrap();
-        assert_eq!(b.to_bytes_hashes(&hashes).unwrap(), v1);
-        assert_eq!(b.to_bytes_hashes(&pieces.clone().into()).unwrap(), v1);
-        let t = b.build(pieces).unwrap();
+        let v1 = b.to_bytes(&pieces).unwrap();
+        // Hybrid hashes build the same v1 torrent when asked for v1.
+        let asked = b.clone().version(TorrentVersion::V1);
+        assert_eq!(asked.to_bytes(&hashes).unwrap(), v1);
+        assert_eq!(asked.to_bytes(&pieces).unwrap(), v1);
+        // Unasked, they build a hybrid one.
+        assert_eq!(b.build(&hashes).unwrap().version(), TorrentVersion::Hybrid);
+        let t = b.build(&pieces).unwrap();
         assert_eq!(t.version(), TorrentVersion::V1);
         assert_eq!(t.info_hash_v1(), Some(t.info_hash()));
         assert_eq!(t.info_hash_v2(), None);
@@ -401,32 +409,27 @@ fn v1_bytes_are_unchanged() {
 fn the_builder_refuses_what_it_cannot_build() {
     let d = data(1000);
     let v1: TorrentHashes = {
-        let mut h = PieceHasher::new(PieceLength::MIN);
+        let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
         h.update(&d);
-        h.finish().into()
+        h.finish()
     };
     let v2 = streamed(&d, KIB16, TorrentVersion::V2, usize::MAX);
     let msg = |r: Result<Torrent, Error>| r.unwrap_err().to_string();
     let b = TorrentBuilder::plain("a");
-    assert!(
-        msg(b
-            .clone()
-            .version(TorrentVersion::V2)
-            .build(v1.v1().unwrap()))
-        .contains("build_hashes")
-    );
-    assert!(msg(b.clone().version(TorrentVersion::V2).build_hashes(&v1)).contains("SHA-256"));
-    assert!(msg(b.clone().version(TorrentVersion::Hybrid).build_hashes(&v1)).contains("SHA-256"));
-    assert!(msg(b.clone().version(TorrentVersion::Hybrid).build_hashes(&v2)).contains("SHA-1"));
-    assert!(msg(b.clone().build_hashes(&v2)).contains("SHA-1"));
+    assert!(msg(b.clone().version(TorrentVersion::V2).build(&v1)).contains("SHA-256"));
+    assert!(msg(b.clone().version(TorrentVersion::Hybrid).build(&v1)).contains("SHA-256"));
+    assert!(msg(b.clone().version(TorrentVersion::Hybrid).build(&v2)).contains("SHA-1"));
+    assert!(msg(b.clone().version(TorrentVersion::V1).build(&v2)).contains("SHA-1"));
+    // Unasked, the hashes choose: v2 hashes build a v2 torrent.
+    assert_eq!(b.build(&v2).unwrap().version(), TorrentVersion::V2);
     let empty = streamed(&[], KIB16, TorrentVersion::Hybrid, usize::MAX);
-    assert!(msg(b.clone().version(TorrentVersion::V2).build_hashes(&empty)).contains("0-byte"));
+    assert!(msg(b.clone().version(TorrentVersion::V2).build(&empty)).contains("0-byte"));
     let bad_name = TorrentBuilder::plain("a/b").version(TorrentVersion::V2);
-    assert!(msg(bad_name.build_hashes(&v2)).contains("contains `/`"));
+    assert!(msg(bad_name.build(&v2)).contains("contains `/`"));
     let aws = TorrentBuilder::aws("b", "k")
         .version(TorrentVersion::V2)
         .comment("no");
-    assert!(msg(aws.build_hashes(&v2)).contains("AWS profile"));
+    assert!(msg(aws.build(&v2)).contains("AWS profile"));
 }
 
 #[test]
@@ -436,7 +439,7 @@ fn the_aws_profile_builds_v2_too() {
     let t = TorrentBuilder::aws("bucket", "a/b.bin")
         .version(TorrentVersion::Hybrid)
         .web_seed("http://s/")
-        .build_hashes(&hashes)
+        .build(&hashes)
         .unwrap();
     assert_eq!(t.info().aws_key(), Some("a/b.bin"));
     assert_eq!(t.info().v2_files()[0].path(), ["a_b.bin"]);
@@ -457,7 +460,7 @@ fn parsed_v2_and_hybrid_torrents() {
     let v2 = TorrentBuilder::plain("f.bin")
         .version(TorrentVersion::V2)
         .tracker("http://t/announce")
-        .build_hashes(&hashes)
+        .build(&hashes)
         .unwrap();
     let info_v2 = InfoHashV2::from_bytes(Sha256::digest(v2.info_bytes()).into());
     assert_eq!(v2.info_hash_v2(), Some(info_v2));
@@ -483,7 +486,7 @@ fn parsed_v2_and_hybrid_torrents() {
 
     let hybrid = TorrentBuilder::plain("f.bin")
         .version(TorrentVersion::Hybrid)
-        .build_hashes(&hashes)
+        .build(&hashes)
         .unwrap();
     let v1 = InfoHash::of_info_bytes(hybrid.info_bytes());
     let v2h = InfoHashV2::of_info_bytes(hybrid.info_bytes());
@@ -672,7 +675,7 @@ fn single_file_v2_verification() {
         let hashes = streamed(&d, piece, TorrentVersion::V2, usize::MAX);
         let t = TorrentBuilder::plain("f")
             .version(TorrentVersion::V2)
-            .build_hashes(&hashes)
+            .build(&hashes)
             .unwrap();
         let verify = |d: &[u8]| {
             let mut v = Verifier::new(t.info());
@@ -700,7 +703,7 @@ fn hybrid_torrents_verify_both_views() {
     let hashes = streamed(&d, KIB16, TorrentVersion::Hybrid, usize::MAX);
     let t = TorrentBuilder::plain("f")
         .version(TorrentVersion::Hybrid)
-        .build_hashes(&hashes)
+        .build(&hashes)
         .unwrap();
     let check = |t: &Torrent, d: &[u8]| {
         let mut v = Verifier::new(t.info());
@@ -751,7 +754,7 @@ fn refused(edit: impl FnOnce(&mut Dict<Bytes>, &mut Dict<Bytes>)) -> String {
     let hashes = streamed(&d, KIB16, TorrentVersion::Hybrid, usize::MAX);
     let t = TorrentBuilder::plain("f")
         .version(TorrentVersion::V2)
-        .build_hashes(&hashes)
+        .build(&hashes)
         .unwrap();
     let mut top = t.value().as_dict().unwrap().clone();
     let mut info = top.get("info").unwrap().as_dict().unwrap().clone();
@@ -974,7 +977,7 @@ fn a_v2_name_other_than_its_file_makes_a_folder() {
     let hashes = streamed(&d, KIB16, TorrentVersion::V2, usize::MAX);
     let t = TorrentBuilder::plain("f")
         .version(TorrentVersion::V2)
-        .build_hashes(&hashes)
+        .build(&hashes)
         .unwrap();
     let mut top = t.value().as_dict().unwrap().clone();
     let mut info = top.get("info").unwrap().as_dict().unwrap().clone();
@@ -1046,7 +1049,7 @@ fn progress_of_v2_hashing_ends_at_the_length() {
     let d = data(9 << 20);
     let seen = std::sync::Mutex::new(Vec::new());
     let options = HashOptions::new().threads(2);
-    hash_source_versioned(
+    hash_source(
         &d,
         d.len() as u64,
         PieceLength::AWS,
@@ -1063,7 +1066,7 @@ fn progress_of_v2_hashing_ends_at_the_length() {
 #[test]
 fn v2_read_errors_name_the_earliest_offset() {
     let d = data(300_000);
-    let e = hash_source_versioned(
+    let e = hash_source(
         &d,
         400_000,
         PieceLength::MIN,

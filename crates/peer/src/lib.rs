@@ -48,7 +48,7 @@
 //! use std::time::Instant;
 //!
 //! use bytes::Bytes;
-//! use s3torrent_metainfo::{PieceHasher, PieceLength, TorrentBuilder};
+//! use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion};
 //! use s3torrent_peer::{
 //!     BlockRequest, Config, Connection, Event, Extensions, Frame, FrameDecoder, Handshake,
 //!     Message, Seed, SeedOptions, SeedTorrent,
@@ -56,7 +56,7 @@
 //!
 //! // The object and its torrent.
 //! let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
-//! let mut hasher = PieceHasher::new(PieceLength::MIN);
+//! let mut hasher = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V1);
 //! hasher.update(&data);
 //! let torrent = TorrentBuilder::plain("object.bin").build(&hasher.finish())?;
 //! let seed = Arc::new(Seed::new(

@@ -329,7 +329,7 @@ fn hybrid_torrent_accepts_the_truncated_v2_hash() {
     h.update(&data);
     let torrent: Torrent = TorrentBuilder::plain("object.bin")
         .version(TorrentVersion::Hybrid)
-        .build_hashes(&h.finish())
+        .build(&h.finish())
         .unwrap();
     let seed = Arc::new(Seed::new(
         SeedTorrent::from_torrent(&torrent, SEED_ID).unwrap(),
@@ -356,7 +356,7 @@ fn hybrid_torrent_accepts_the_truncated_v2_hash() {
     h.update(&data);
     let v2only = TorrentBuilder::plain("object.bin")
         .version(TorrentVersion::V2)
-        .build_hashes(&h.finish())
+        .build(&h.finish())
         .unwrap();
     let err = SeedTorrent::from_torrent(&v2only, SEED_ID).unwrap_err();
     assert!(err.to_string().contains("v2-only"), "{err}");

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use s3torrent_metainfo::InfoHash;
+use s3torrent_metainfo::{InfoHash, to_hex};
+use sha1::{Digest, Sha1};
 
 use crate::model::{BucketName, ObjectKey};
 
@@ -48,7 +49,7 @@ impl CachedTorrent {
     /// Wraps torrent bytes, computing the entity tag.
     pub fn new(bytes: Bytes, info_hash: InfoHash) -> Self {
         // SHA-1 of the whole file: a strong validator for exactly these bytes.
-        let etag = InfoHash::of_info_bytes(&bytes).to_hex();
+        let etag = to_hex(&Sha1::digest(&bytes));
         CachedTorrent {
             bytes,
             info_hash,

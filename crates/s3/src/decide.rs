@@ -1,12 +1,12 @@
 //! The GetObjectTorrent decision: a torrent plan, or the exact S3 error.
 
-use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentVersion};
+use s3torrent_metainfo::{PieceLength, Profile, TorrentBuilder, TorrentVersion, torrent_name};
 
 use crate::acl::{ObjectOwnership, Permission};
 use crate::error::{ErrorCode, Result, S3Error};
 use crate::info::{BucketInfo, BucketKind, Encryption, ObjectInfo, ObjectLookup, RestoreState};
 use crate::model::{AccountId, BucketName, ObjectKey, Requester};
-use crate::policy::{TorrentPolicy, TorrentProfile};
+use crate::policy::TorrentPolicy;
 
 /// A GetObjectTorrent request, as the host received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,26 @@ pub struct CheckedRequest {
     expected_owner: Option<AccountId>,
 }
 
+impl CheckedRequest {
+    /// `x-amz-expected-bucket-owner`, checked to be an account ID; `None`
+    /// when the request did not send it.
+    pub fn expected_owner(&self) -> Option<&AccountId> {
+        self.expected_owner.as_ref()
+    }
+
+    /// Rule 3 of [`decide`]: `AccessDenied` 403 (naming `resource`) when the
+    /// request expects another bucket owner than `bucket`'s. GetObject and
+    /// HeadObject share it.
+    pub fn check_expected_owner(&self, bucket: &BucketInfo, resource: &str) -> Result<()> {
+        match &self.expected_owner {
+            Some(expected) if *expected != bucket.owner.account_id => {
+                Err(S3Error::new(ErrorCode::AccessDenied, resource))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Everything a torrent builder needs, once the request is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TorrentPlan {
@@ -66,15 +86,14 @@ pub struct TorrentPlan {
     pub bucket: BucketName,
     /// The object version to hash.
     pub object: ObjectInfo,
-    /// The torrent's `name`: the key with `/` (and NUL) replaced by `_`, and
-    /// `.` or `..` replaced by as many `_`, since those are no file names.
+    /// The torrent's `name`: [`torrent_name`] of the key.
     pub name: String,
     /// The piece length.
     pub piece_length: PieceLength,
     /// v1, v2 or hybrid.
     pub version: TorrentVersion,
     /// AWS or plain.
-    pub profile: TorrentProfile,
+    pub profile: Profile,
     /// Trackers, each its own tier.
     pub trackers: Vec<String>,
     /// The web seed (`url-list`), if any.
@@ -87,10 +106,8 @@ impl TorrentPlan {
     /// The builder for this plan's torrent.
     pub fn builder(&self) -> TorrentBuilder {
         let mut b = match self.profile {
-            TorrentProfile::Aws => {
-                TorrentBuilder::aws(self.bucket.as_str(), self.object.key.as_str())
-            }
-            TorrentProfile::Plain => TorrentBuilder::plain(self.name.clone()),
+            Profile::Aws => TorrentBuilder::aws(self.bucket.as_str(), self.object.key.as_str()),
+            Profile::Plain => TorrentBuilder::plain(self.name.clone()),
         }
         .name(self.name.clone())
         .version(self.version);
@@ -101,20 +118,6 @@ impl TorrentPlan {
             b = b.web_seed(w.clone());
         }
         b
-    }
-}
-
-/// The torrent name for a key: `/` and NUL become `_`; a name that would be
-/// `.` or `..` becomes `_` or `__`.
-pub fn torrent_name(key: &str) -> String {
-    let name: String = key
-        .chars()
-        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
-        .collect();
-    match name.as_str() {
-        "." => "_".into(),
-        ".." => "__".into(),
-        _ => name,
     }
 }
 
@@ -194,11 +197,7 @@ pub(crate) fn check_bucket<'b>(
 ) -> Result<&'b BucketInfo> {
     let resource = req.resource();
     let bucket = bucket.ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, resource.clone()))?;
-    if let Some(expected) = &checked.expected_owner
-        && *expected != bucket.owner.account_id
-    {
-        return Err(S3Error::new(ErrorCode::AccessDenied, resource));
-    }
+    checked.check_expected_owner(bucket, &resource)?;
     if bucket.kind == BucketKind::Directory {
         return Err(S3Error::with_message(
             ErrorCode::NotImplemented,

@@ -93,6 +93,51 @@ pub enum RestoreState {
     Restored,
 }
 
+/// An object's entity tag, as far as the host knows it.
+///
+/// ```
+/// use s3torrent_s3::ETag;
+///
+/// assert_eq!(ETag::from("abc").as_known(), Some("abc"));
+/// assert_eq!(ETag::Uncomputed.as_known(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ETag {
+    /// The ETag, without quotes: an MD5 in hex, or a multipart upload's
+    /// `MD5-N`.
+    Known(String),
+    /// Not computed yet: an object the host adopted (a file put in place by
+    /// other means) whose MD5 nobody has computed. The metadata an access
+    /// decision needs (size, mtime, owner, ACL) does not need it; the
+    /// [`TorrentService`](crate::TorrentService) computes it once, after the
+    /// decision allowed the request, in the same pass as the torrent's
+    /// pieces (see [`TorrentService::resolve_etag`](crate::TorrentService::resolve_etag)),
+    /// and hands it to [`ObjectSource::record_etag`](crate::ObjectSource::record_etag).
+    Uncomputed,
+}
+
+impl ETag {
+    /// The ETag, if known.
+    pub fn as_known(&self) -> Option<&str> {
+        match self {
+            ETag::Known(e) => Some(e),
+            ETag::Uncomputed => None,
+        }
+    }
+}
+
+impl From<String> for ETag {
+    fn from(etag: String) -> Self {
+        ETag::Known(etag)
+    }
+}
+
+impl From<&str> for ETag {
+    fn from(etag: &str) -> Self {
+        ETag::Known(etag.to_owned())
+    }
+}
+
 /// An object version, or a delete marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
@@ -104,8 +149,8 @@ pub struct ObjectInfo {
     pub delete_marker: bool,
     /// Size in bytes.
     pub size: u64,
-    /// The ETag, without quotes.
-    pub etag: String,
+    /// The ETag, or that it is not computed yet.
+    pub etag: ETag,
     /// Last modified, seconds since the Unix epoch.
     pub last_modified: i64,
     /// The ACL, whose owner is the object's owner.
@@ -119,8 +164,10 @@ pub struct ObjectInfo {
 }
 
 impl ObjectInfo {
-    /// An unversioned, unencrypted STANDARD object with the `private` ACL of `owner`.
-    pub fn new(key: ObjectKey, size: u64, etag: impl Into<String>, owner: &Principal) -> Self {
+    /// An unversioned, unencrypted STANDARD object with the `private` ACL
+    /// of `owner`. `etag` is a known ETag (a `String` or `&str`), or
+    /// [`ETag::Uncomputed`].
+    pub fn new(key: ObjectKey, size: u64, etag: impl Into<ETag>, owner: &Principal) -> Self {
         ObjectInfo {
             key,
             version_id: None,

@@ -66,15 +66,15 @@ pub use acl::{Acl, CannedAcl, Grant, Grantee, ObjectOwnership, Permission};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{
     CheckedRequest, ReadAccess, TorrentPlan, TorrentRequest, authorize_read, check_request, decide,
-    torrent_name,
 };
 pub use error::{ErrorCode, Result, S3Error};
 pub use info::{
-    BucketInfo, BucketKind, Encryption, ObjectInfo, ObjectLookup, RestoreState, StorageClass,
+    BucketInfo, BucketKind, ETag, Encryption, ObjectInfo, ObjectLookup, RestoreState, StorageClass,
 };
 pub use model::{AccountId, BucketName, CanonicalId, ObjectKey, Principal, Requester};
-pub use policy::{Addressing, PieceLengthPolicy, TorrentPolicy, TorrentProfile, WebSeed};
+pub use policy::{Addressing, PieceLengthPolicy, TorrentPolicy, WebSeed};
 pub use s3torrent_metainfo::{
-    HashOptions, InfoHash, PieceLength, Pieces, ReadAt, TorrentHashes, TorrentVersion,
+    HashOptions, InfoHash, PieceLength, Pieces, Profile, ReadAt, TorrentHashes, TorrentVersion,
+    percent_encode_into, to_hex, torrent_name,
 };
 pub use service::{ObjectSource, ServedTorrent, TorrentService};

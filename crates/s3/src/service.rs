@@ -1,15 +1,20 @@
 //! The torrent service: decide, then serve from cache or hash once.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::Bytes;
-use s3torrent_metainfo::{HashOptions, Pieces, ReadAt, TorrentHashes, hash_source_versioned};
+use md5::{Digest, Md5};
+use s3torrent_metainfo::{
+    HashOptions, PieceLength, ReadAt, TorrentHashes, TorrentVersion, hash_source, to_hex,
+    torrent_name,
+};
 
 use crate::cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 use crate::decide::{TorrentPlan, TorrentRequest, check_bucket, check_request, decide_object};
 use crate::error::{ErrorCode, Result, S3Error};
-use crate::info::{BucketInfo, ObjectInfo, ObjectLookup};
+use crate::info::{BucketInfo, ETag, Encryption, ObjectInfo, ObjectLookup, RestoreState};
 use crate::model::{BucketName, ObjectKey};
 use crate::policy::TorrentPolicy;
 
@@ -40,6 +45,25 @@ pub trait ObjectSource: Sync {
         bucket: &BucketName,
         object: &ObjectInfo,
     ) -> Result<Box<dyn ReadAt + Send + Sync + '_>>;
+
+    /// Records the MD5 ETag the service computed for an object whose ETag
+    /// was [`ETag::Uncomputed`] (a file the host adopted), and returns the
+    /// object with it. A host stores it only if the object is still the
+    /// version that was read (the same size and modification time, say),
+    /// and otherwise fails: the request is then answered with that error
+    /// (`InternalError` is retryable). The default stores nothing, so a host
+    /// without adopted objects need not implement it.
+    fn record_etag(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+        etag: &str,
+    ) -> Result<ObjectInfo> {
+        let _ = bucket;
+        let mut object = object.clone();
+        object.etag = ETag::Known(etag.to_owned());
+        Ok(object)
+    }
 }
 
 /// A torrent, ready to send.
@@ -55,11 +79,64 @@ pub struct ServedTorrent {
     pub from_cache: bool,
 }
 
-/// One in-flight generation that later requests for the same torrent wait on.
-#[derive(Default)]
-struct Flight {
-    result: Mutex<Option<Result<CachedTorrent>>>,
+/// One in-flight computation that later requests for the same thing wait on.
+struct Flight<T> {
+    result: Mutex<Option<Result<T>>>,
     done: Condvar,
+}
+
+impl<T> Default for Flight<T> {
+    fn default() -> Self {
+        Flight {
+            result: Mutex::new(None),
+            done: Condvar::new(),
+        }
+    }
+}
+
+type Flights<K, T> = Mutex<HashMap<K, Arc<Flight<T>>>>;
+
+/// Joins the flight for `key`: `true` when this caller leads it.
+fn join<K: Hash + Eq + Clone, T>(flights: &Flights<K, T>, key: &K) -> (Arc<Flight<T>>, bool) {
+    let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
+    match flights.get(key) {
+        Some(f) => (Arc::clone(f), false),
+        None => {
+            let f = Arc::new(Flight::default());
+            flights.insert(key.clone(), Arc::clone(&f));
+            (f, true)
+        }
+    }
+}
+
+/// Waits for the leader's result.
+fn wait<T: Clone>(flight: &Flight<T>) -> Result<T> {
+    let mut result = flight.result.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if let Some(r) = result.as_ref() {
+            return r.clone();
+        }
+        result = flight.done.wait(result).unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// Which adopted object an MD5 is being computed for: a changed file (other
+/// size or modification time) is another flight.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct AdoptionKey {
+    bucket: BucketName,
+    key: ObjectKey,
+    version_id: Option<String>,
+    size: u64,
+    last_modified: i64,
+}
+
+/// What adopting an object gave: the object with its ETag, and its torrent
+/// when the policy makes one for it.
+#[derive(Clone)]
+struct Adopted {
+    object: ObjectInfo,
+    torrent: Option<CachedTorrent>,
 }
 
 /// GetObjectTorrent with caching and single-flight generation.
@@ -71,8 +148,19 @@ struct Flight {
 /// 1 GiB/s per core with SHA-NI) or wait for another request that is hashing
 /// it. An async host calls it on a blocking thread (tokio:
 /// `spawn_blocking`). [`cached`](Self::cached) and
-/// [`store_pieces`](Self::store_pieces) never hash nor wait, and are cheap
+/// [`store_hashes`](Self::store_hashes) never hash nor wait, and are cheap
 /// enough for an async task.
+///
+/// # Adopted objects
+///
+/// An object whose ETag is [`ETag::Uncomputed`] (a file the host adopted)
+/// is decided on its metadata alone, so a refused request costs no hashing.
+/// Once a request is allowed, one leader computes the MD5 (on one thread)
+/// and the torrent's piece hashes (on the others) in one pass, hands the
+/// MD5 to [`ObjectSource::record_etag`], and caches the torrent; concurrent
+/// requests for the same object wait for it. GetObject and HeadObject of
+/// such an object call [`resolve_etag`](Self::resolve_etag), which joins
+/// the same single flight.
 ///
 /// # Objects that change while hashed
 ///
@@ -84,7 +172,8 @@ pub struct TorrentService<C: TorrentCache = LruCache> {
     policy_fingerprint: u64,
     cache: C,
     hash_options: HashOptions,
-    flights: Mutex<HashMap<CacheKey, Arc<Flight>>>,
+    flights: Flights<CacheKey, CachedTorrent>,
+    adoptions: Flights<AdoptionKey, Adopted>,
 }
 
 impl TorrentService<LruCache> {
@@ -103,6 +192,7 @@ impl<C: TorrentCache> TorrentService<C> {
             cache,
             hash_options: HashOptions::new(),
             flights: Mutex::new(HashMap::new()),
+            adoptions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -122,17 +212,21 @@ impl<C: TorrentCache> TorrentService<C> {
         &self.cache
     }
 
-    /// The cache key of an object version under this service's policy.
-    pub fn cache_key(&self, bucket: &BucketName, object: &ObjectInfo) -> CacheKey {
-        CacheKey {
+    /// The cache key of an object version under this service's policy:
+    /// `None` for an unversioned object whose ETag is not computed yet
+    /// (which no torrent is cached for).
+    pub fn cache_key(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CacheKey> {
+        let version = match (&object.version_id, &object.etag) {
+            (Some(v), _) => ObjectVersion::Id(v.clone()),
+            (None, ETag::Known(e)) => ObjectVersion::ETag(e.clone()),
+            (None, ETag::Uncomputed) => return None,
+        };
+        Some(CacheKey {
             bucket: bucket.clone(),
             key: object.key.clone(),
-            version: match &object.version_id {
-                Some(v) => ObjectVersion::Id(v.clone()),
-                None => ObjectVersion::ETag(object.etag.clone()),
-            },
+            version,
             policy: self.policy_fingerprint,
-        }
+        })
     }
 
     /// Decides the request against the source's metadata.
@@ -152,8 +246,152 @@ impl<C: TorrentCache> TorrentService<C> {
         req: &TorrentRequest,
     ) -> Result<Option<ServedTorrent>> {
         let plan = self.plan(source, req)?;
-        let key = self.cache_key(&plan.bucket, &plan.object);
+        let Some(key) = self.cache_key(&plan.bucket, &plan.object) else {
+            return Ok(None);
+        };
         Ok(self.cache.get(&key).map(|t| served(&plan, t, true)))
+    }
+
+    /// The object with its ETag: as given when known; for an adopted
+    /// object ([`ETag::Uncomputed`]), computed once however many requests
+    /// ask at the same time, and recorded with
+    /// [`ObjectSource::record_etag`]. When the policy makes a torrent of the
+    /// object, its pieces are hashed in the same pass and the torrent is
+    /// cached. Call it only once the request is allowed (GetObject and
+    /// HeadObject after [`authorize_read`](crate::authorize_read)): it reads
+    /// the whole object.
+    pub fn resolve_etag(
+        &self,
+        source: &dyn ObjectSource,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+    ) -> Result<ObjectInfo> {
+        if object.etag != ETag::Uncomputed {
+            return Ok(object.clone());
+        }
+        let plan = self
+            .makes_torrent(object)
+            .then(|| self.plan_for(bucket, object));
+        Ok(self.adopt(source, bucket, object, plan.as_ref())?.0.object)
+    }
+
+    /// Whether the policy gives the object a torrent (rules 8 to 10 of
+    /// [`decide`](crate::decide), which need no request).
+    fn makes_torrent(&self, object: &ObjectInfo) -> bool {
+        !object.delete_marker
+            && object.encryption != Encryption::SseC
+            && (1..=self.policy.max_object_size).contains(&object.size)
+            && (!object.storage_class.is_archived() || object.restore == RestoreState::Restored)
+    }
+
+    /// Computes an adopted object's MD5 (and, with a plan, its torrent) as
+    /// the leader of its flight, or waits for the leader: `true` when this
+    /// call did the work.
+    fn adopt(
+        &self,
+        source: &dyn ObjectSource,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+        plan: Option<&TorrentPlan>,
+    ) -> Result<(Adopted, bool)> {
+        let key = AdoptionKey {
+            bucket: bucket.clone(),
+            key: object.key.clone(),
+            version_id: object.version_id.clone(),
+            size: object.size,
+            last_modified: object.last_modified,
+        };
+        let (flight, leader) = join(&self.adoptions, &key);
+        if !leader {
+            return wait(&flight).map(|a| (a, false));
+        }
+        let guard = FlightGuard {
+            flights: &self.adoptions,
+            key,
+            flight: &flight,
+        };
+        let outcome = self.adopt_now(source, bucket, object, plan);
+        guard.publish(outcome.clone());
+        outcome.map(|a| (a, true))
+    }
+
+    fn adopt_now(
+        &self,
+        source: &dyn ObjectSource,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+        plan: Option<&TorrentPlan>,
+    ) -> Result<Adopted> {
+        let resource = format!("/{bucket}/{}", object.key);
+        // A leader that finished just before this one started has recorded
+        // the ETag (and cached the torrent): no second pass.
+        if let ObjectLookup::Found(now) =
+            source.object(bucket, &object.key, object.version_id.as_deref())?
+            && now.etag != ETag::Uncomputed
+            && now.size == object.size
+            && !now.delete_marker
+        {
+            let torrent = plan
+                .and_then(|_| self.cache_key(bucket, &now))
+                .and_then(|k| self.cache.get(&k));
+            if torrent.is_some() || plan.is_none() {
+                return Ok(Adopted {
+                    object: now,
+                    torrent,
+                });
+            }
+        }
+        let reader = source.open(bucket, object)?;
+        let (md5, hashes) = self
+            .hash_with_md5(&*reader, object.size, plan.map(|p| (p.piece_length, p.version)))
+            .map_err(|why| {
+                S3Error::with_message(
+                    ErrorCode::InternalError,
+                    format!("We encountered an internal error. Please try again. (reading the object failed: {why})"),
+                    resource.clone(),
+                )
+            })?;
+        drop(reader);
+        let known = source.record_etag(bucket, object, &md5)?;
+        let torrent = match (plan, hashes) {
+            (Some(plan), Some(hashes)) => {
+                let mut plan = plan.clone();
+                plan.object = known.clone();
+                let torrent = build(&plan, &hashes, &resource)?;
+                if let Some(key) = self.cache_key(bucket, &known) {
+                    self.cache.put(key, torrent.clone());
+                }
+                Some(torrent)
+            }
+            _ => None,
+        };
+        Ok(Adopted {
+            object: known,
+            torrent,
+        })
+    }
+
+    /// One pass over the object: its MD5 on one thread and, when asked,
+    /// the torrent's hashes on the others.
+    fn hash_with_md5(
+        &self,
+        reader: &(dyn ReadAt + Send + Sync),
+        size: u64,
+        pieces: Option<(PieceLength, TorrentVersion)>,
+    ) -> std::result::Result<(String, Option<TorrentHashes>), String> {
+        let Some((piece_length, version)) = pieces else {
+            return md5_of(reader, size).map(|m| (m, None));
+        };
+        let threads = self.hash_options.thread_count().saturating_sub(1).max(1);
+        let options = self.hash_options.clone().threads(threads);
+        std::thread::scope(|s| {
+            let md5 = s.spawn(|| md5_of(reader, size));
+            let hashes = hash_source(reader, size, piece_length, version, &options, &|_| {});
+            let md5 = md5
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            Ok((md5, Some(hashes.map_err(|e| e.to_string())?)))
+        })
     }
 
     /// GetObjectTorrent: decides, then serves the cached torrent or
@@ -163,33 +401,37 @@ impl<C: TorrentCache> TorrentService<C> {
         source: &dyn ObjectSource,
         req: &TorrentRequest,
     ) -> Result<ServedTorrent> {
-        let plan = self.plan(source, req)?;
-        let key = self.cache_key(&plan.bucket, &plan.object);
+        let mut plan = self.plan(source, req)?;
+        let key = match self.cache_key(&plan.bucket, &plan.object) {
+            Some(key) => key,
+            None => {
+                // Adopted, its ETag not computed: the MD5 and the torrent
+                // in one pass, once, now that the request is allowed.
+                let (adopted, leader) =
+                    self.adopt(source, &plan.bucket, &plan.object.clone(), Some(&plan))?;
+                plan.object = adopted.object;
+                if let Some(t) = adopted.torrent {
+                    return Ok(served(&plan, t, !leader));
+                }
+                self.cache_key(&plan.bucket, &plan.object).ok_or_else(|| {
+                    S3Error::with_message(
+                        ErrorCode::InternalError,
+                        "the object's ETag was not recorded",
+                        req.resource(),
+                    )
+                })?
+            }
+        };
         if let Some(t) = self.cache.get(&key) {
             return Ok(served(&plan, t, true));
         }
-        let (flight, leader) = {
-            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-            match flights.get(&key) {
-                Some(f) => (Arc::clone(f), false),
-                None => {
-                    let f = Arc::new(Flight::default());
-                    flights.insert(key.clone(), Arc::clone(&f));
-                    (f, true)
-                }
-            }
-        };
+        let (flight, leader) = join(&self.flights, &key);
         if !leader {
-            let mut result = flight.result.lock().unwrap_or_else(|p| p.into_inner());
-            while result.is_none() {
-                result = flight.done.wait(result).unwrap_or_else(|p| p.into_inner());
-            }
-            let t = result.clone().expect("set before notify")?;
-            return Ok(served(&plan, t, true));
+            return wait(&flight).map(|t| served(&plan, t, true));
         }
         // The leader: generate, publish to the waiters, then leave the map.
         let guard = FlightGuard {
-            service_flights: &self.flights,
+            flights: &self.flights,
             key: key.clone(),
             flight: &flight,
         };
@@ -208,27 +450,15 @@ impl<C: TorrentCache> TorrentService<C> {
         Ok(served(&plan, outcome?, false))
     }
 
-    /// Caches the v1 torrent of an object version from piece hashes
-    /// computed elsewhere (for example while it was uploaded), so that the
-    /// first request is served from the cache. The pieces must use the piece
-    /// length the policy gives for the object's size, and the policy must
-    /// make v1 torrents; for v2 and hybrid use
-    /// [`store_hashes`](Self::store_hashes).
-    pub fn store_pieces(
-        &self,
-        bucket: &BucketName,
-        object: &ObjectInfo,
-        pieces: &Pieces,
-    ) -> Result<CachedTorrent> {
-        self.store_hashes(bucket, object, &TorrentHashes::from(pieces.clone()))
-    }
-
     /// Caches the torrent of an object version from hashes computed
-    /// elsewhere, as [`store_pieces`](Self::store_pieces) does, for any
-    /// [`TorrentVersion`](s3torrent_metainfo::TorrentVersion): hash with a
+    /// elsewhere (for example while it was uploaded), so that the first
+    /// request is served from the cache: hash with a
     /// [`TorrentHasher`](s3torrent_metainfo::TorrentHasher) of the policy's
-    /// version. Hashes of another piece length or size, or without the kind
-    /// the policy's version needs, are refused with `InternalError`.
+    /// version and of the piece length the policy gives for the object's
+    /// size ([`TorrentPolicy::piece_length_for`]). Hashes of another piece
+    /// length or size, without the kind the policy's version needs, or for
+    /// an object whose ETag is not computed, are refused with
+    /// `InternalError`.
     pub fn store_hashes(
         &self,
         bucket: &BucketName,
@@ -249,10 +479,16 @@ impl<C: TorrentCache> TorrentService<C> {
                 resource,
             ));
         }
+        let key = self.cache_key(bucket, object).ok_or_else(|| {
+            S3Error::with_message(
+                ErrorCode::InternalError,
+                "an object whose ETag is not computed has no cached torrent",
+                resource.clone(),
+            )
+        })?;
         let plan = self.plan_for(bucket, object);
         let torrent = build(&plan, hashes, &resource)?;
-        self.cache
-            .put(self.cache_key(bucket, object), torrent.clone());
+        self.cache.put(key, torrent.clone());
         Ok(torrent)
     }
 
@@ -261,7 +497,7 @@ impl<C: TorrentCache> TorrentService<C> {
         TorrentPlan {
             bucket: bucket.clone(),
             object: object.clone(),
-            name: crate::decide::torrent_name(object.key.as_str()),
+            name: torrent_name(object.key.as_str()),
             piece_length: self.policy.piece_length_for(object.size),
             version: self.policy.version,
             profile: self.policy.profile,
@@ -287,7 +523,7 @@ impl<C: TorrentCache> TorrentService<C> {
         };
         let object = &plan.object;
         let reader = source.open(&plan.bucket, object)?;
-        let hashes = hash_source_versioned(
+        let hashes = hash_source(
             &*reader,
             object.size,
             plan.piece_length,
@@ -313,7 +549,7 @@ impl<C: TorrentCache> TorrentService<C> {
 fn build(plan: &TorrentPlan, hashes: &TorrentHashes, resource: &str) -> Result<CachedTorrent> {
     let bytes: Bytes = plan
         .builder()
-        .to_bytes_hashes(hashes)
+        .to_bytes(hashes)
         .map_err(|e| S3Error::with_message(ErrorCode::InternalError, e.to_string(), resource))?;
     let torrent = s3torrent_metainfo::Torrent::from_bytes(bytes.clone())
         .map_err(|e| S3Error::with_message(ErrorCode::InternalError, e.to_string(), resource))?;
@@ -331,18 +567,18 @@ fn served(plan: &TorrentPlan, torrent: CachedTorrent, from_cache: bool) -> Serve
 
 /// Publishes the leader's result and removes the flight, even if the leader
 /// panics (the waiters then get `InternalError`).
-struct FlightGuard<'a> {
-    service_flights: &'a Mutex<HashMap<CacheKey, Arc<Flight>>>,
-    key: CacheKey,
-    flight: &'a Flight,
+struct FlightGuard<'a, K: Hash + Eq, T> {
+    flights: &'a Flights<K, T>,
+    key: K,
+    flight: &'a Flight<T>,
 }
 
-impl FlightGuard<'_> {
-    fn publish(self, result: Result<CachedTorrent>) {
+impl<K: Hash + Eq, T> FlightGuard<'_, K, T> {
+    fn publish(self, result: Result<T>) {
         self.set(result);
     }
 
-    fn set(&self, result: Result<CachedTorrent>) {
+    fn set(&self, result: Result<T>) {
         let mut slot = self.flight.result.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             *slot = Some(result);
@@ -351,12 +587,38 @@ impl FlightGuard<'_> {
     }
 }
 
-impl Drop for FlightGuard<'_> {
+impl<K: Hash + Eq, T> Drop for FlightGuard<'_, K, T> {
     fn drop(&mut self) {
         self.set(Err(S3Error::new(ErrorCode::InternalError, "")));
-        self.service_flights
+        self.flights
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.key);
     }
+}
+
+/// The MD5 of `size` bytes of `reader`, read in order, in lowercase hex.
+fn md5_of(reader: &(dyn ReadAt + Send + Sync), size: u64) -> std::result::Result<String, String> {
+    let mut md5 = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < size {
+        let want = buf
+            .len()
+            .min(usize::try_from(size - at).unwrap_or(usize::MAX));
+        match reader.read_at(&mut buf[..want], at) {
+            Ok(0) => {
+                return Err(format!(
+                    "data ended at byte {at}, before the expected length {size}"
+                ));
+            }
+            Ok(n) => {
+                md5.update(&buf[..n]);
+                at += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read failed at byte {at}: {e}")),
+        }
+    }
+    Ok(to_hex(&md5.finalize()))
 }

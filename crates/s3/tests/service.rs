@@ -11,13 +11,13 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use s3torrent_metainfo::{HashOptions, PieceHasher, Torrent, TorrentHasher, verify_source};
+use s3torrent_metainfo::{HashOptions, Torrent, TorrentHasher, verify_source};
 use s3torrent_s3::{
     AccountId, Acl, Addressing, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl,
     CanonicalId, InfoHash, LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource,
-    ObjectVersion, PieceLength, PieceLengthPolicy, Principal, ReadAt, Requester, Result,
-    ServedTorrent, TorrentCache, TorrentPolicy, TorrentProfile, TorrentRequest, TorrentService,
-    TorrentVersion, WebSeed,
+    ObjectVersion, PieceLength, PieceLengthPolicy, Principal, Profile, ReadAt, Requester, Result,
+    ServedTorrent, TorrentCache, TorrentPolicy, TorrentRequest, TorrentService, TorrentVersion,
+    WebSeed,
 };
 
 fn owner() -> Principal {
@@ -48,8 +48,8 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// The pieces of `bytes` at `piece_length`, by the streaming hasher.
-fn pieces_of(bytes: &[u8], piece_length: PieceLength) -> s3torrent_metainfo::Pieces {
-    let mut h = PieceHasher::new(piece_length);
+fn pieces_of(bytes: &[u8], piece_length: PieceLength) -> s3torrent_s3::TorrentHashes {
+    let mut h = TorrentHasher::new(piece_length, TorrentVersion::V1);
     h.update(bytes);
     h.finish()
 }
@@ -219,7 +219,10 @@ fn sixteen_concurrent_requests_hash_once() {
         assert!(!r.request_charged);
     }
     let torrent = parse(&results[0]);
-    assert_eq!(torrent.info().pieces(), expected_pieces.as_bytes());
+    assert_eq!(
+        torrent.info().pieces(),
+        expected_pieces.v1().unwrap().as_bytes()
+    );
     assert_eq!(torrent.info_hash(), results[0].torrent.info_hash);
     assert_eq!(service.cache().len(), 1);
     // And afterwards, from the cache without opening.
@@ -324,7 +327,7 @@ fn an_overwrite_gets_a_new_torrent() {
     assert!(
         service
             .cache()
-            .get(&service.cache_key(&store.bucket.name, &old))
+            .get(&service.cache_key(&store.bucket.name, &old).unwrap())
             .is_some()
     );
     assert_eq!(service.cached(&store, &anon("doc.txt")).unwrap(), None);
@@ -337,7 +340,10 @@ fn an_overwrite_gets_a_new_torrent() {
     assert_ne!(second.torrent.etag, first.torrent.etag);
     assert_eq!(
         parse(&second).info().pieces(),
-        pieces_of(&new_bytes, PieceLength::AWS).as_bytes()
+        pieces_of(&new_bytes, PieceLength::AWS)
+            .v1()
+            .unwrap()
+            .as_bytes()
     );
     let third = service
         .get_object_torrent(&store, &anon("doc.txt"))
@@ -346,7 +352,7 @@ fn an_overwrite_gets_a_new_torrent() {
     assert_eq!(third.torrent, second.torrent);
     assert_eq!(store.opens(), 2);
     assert_eq!(
-        service.cache_key(&store.bucket.name, &new).version,
+        service.cache_key(&store.bucket.name, &new).unwrap().version,
         ObjectVersion::ETag("etag-2".into())
     );
 
@@ -375,11 +381,11 @@ fn each_version_has_its_own_torrent() {
     assert_ne!(v1.torrent.info_hash, v2.torrent.info_hash);
     assert_eq!(
         parse(&v1).info().pieces(),
-        pieces_of(&one, PieceLength::AWS).as_bytes()
+        pieces_of(&one, PieceLength::AWS).v1().unwrap().as_bytes()
     );
     assert_eq!(
         parse(&v2).info().pieces(),
-        pieces_of(&two, PieceLength::AWS).as_bytes()
+        pieces_of(&two, PieceLength::AWS).v1().unwrap().as_bytes()
     );
     // The current version is v2: the same torrent, from the cache.
     let current = at(None);
@@ -417,7 +423,7 @@ fn an_object_changed_mid_hash_is_an_internal_error_and_not_cached() {
     assert!(
         service
             .cache()
-            .get(&service.cache_key(&store.bucket.name, &old))
+            .get(&service.cache_key(&store.bucket.name, &old).unwrap())
             .is_none()
     );
     assert_eq!(store.opens(), 1);
@@ -430,7 +436,10 @@ fn an_object_changed_mid_hash_is_an_internal_error_and_not_cached() {
     assert_eq!(store.opens(), 2);
     assert_eq!(
         parse(&served).info().pieces(),
-        pieces_of(&new_bytes, PieceLength::AWS).as_bytes()
+        pieces_of(&new_bytes, PieceLength::AWS)
+            .v1()
+            .unwrap()
+            .as_bytes()
     );
     assert!(
         service
@@ -483,7 +492,10 @@ fn concurrent_requests_never_get_the_torrent_of_bytes_that_changed() {
     let mut failed = 0;
     for r in &results {
         match r {
-            Ok(served) => assert_eq!(parse(served).info().pieces(), new_pieces.as_bytes()),
+            Ok(served) => assert_eq!(
+                parse(served).info().pieces(),
+                new_pieces.v1().unwrap().as_bytes()
+            ),
             Err(e) => {
                 assert_eq!((e.code().as_str(), e.status()), ("InternalError", 500));
                 failed += 1;
@@ -494,7 +506,7 @@ fn concurrent_requests_never_get_the_torrent_of_bytes_that_changed() {
     assert!(
         service
             .cache()
-            .get(&service.cache_key(&store.bucket.name, &old))
+            .get(&service.cache_key(&store.bucket.name, &old).unwrap())
             .is_none()
     );
 }
@@ -507,7 +519,7 @@ fn precomputed_pieces_are_served_without_opening() {
     let service = TorrentService::new(TorrentPolicy::default());
     let pieces = pieces_of(&bytes, PieceLength::AWS);
     let stored = service
-        .store_pieces(&store.bucket.name, &info, &pieces)
+        .store_hashes(&store.bucket.name, &info, &pieces)
         .unwrap();
     let served = service
         .get_object_torrent(&store, &anon("up/load.bin"))
@@ -532,7 +544,7 @@ fn precomputed_pieces_are_served_without_opening() {
         pieces_of(&data(3 << 20, 13), PieceLength::AWS),
     ] {
         let e = fresh
-            .store_pieces(&store.bucket.name, &info, &wrong)
+            .store_hashes(&store.bucket.name, &info, &wrong)
             .unwrap_err();
         assert_eq!((e.code().as_str(), e.status()), ("InternalError", 500));
         assert_eq!(e.resource(), "/quotes/up/load.bin");
@@ -544,12 +556,12 @@ fn precomputed_pieces_are_served_without_opening() {
     policy.piece_length = PieceLengthPolicy::Auto;
     let auto = TorrentService::new(policy);
     assert!(
-        auto.store_pieces(&store.bucket.name, &info, &pieces)
+        auto.store_hashes(&store.bucket.name, &info, &pieces)
             .is_err()
     );
     let auto_len = PieceLength::auto(info.size);
     assert_eq!(auto_len, PieceLength::MIN);
-    auto.store_pieces(&store.bucket.name, &info, &pieces_of(&bytes, auto_len))
+    auto.store_hashes(&store.bucket.name, &info, &pieces_of(&bytes, auto_len))
         .unwrap();
     assert!(
         auto.get_object_torrent(&store, &anon("up/load.bin"))
@@ -583,7 +595,7 @@ fn torrents_have_the_aws_shape() {
     assert_eq!(t.info().piece_count(), 3);
     assert_eq!(
         t.info().pieces(),
-        pieces_of(&bytes, PieceLength::AWS).as_bytes()
+        pieces_of(&bytes, PieceLength::AWS).v1().unwrap().as_bytes()
     );
     assert_eq!(
         t.web_seeds(),
@@ -621,7 +633,7 @@ fn torrents_have_the_aws_shape() {
 
     // The plain profile: no x-amz fields.
     let mut policy = TorrentPolicy::default();
-    policy.profile = TorrentProfile::Plain;
+    policy.profile = Profile::Plain;
     let served = TorrentService::new(policy)
         .get_object_torrent(&store, &anon("dir/data file.bin"))
         .unwrap();
@@ -803,7 +815,7 @@ fn policies_sharing_a_cache_do_not_share_entries() {
     tracked.trackers = vec!["http://tracker.example:6969/announce".into()];
     let tracked = TorrentService::with_cache(tracked, Shared(Arc::clone(&cache)));
     let mut plain = TorrentPolicy::default();
-    plain.profile = TorrentProfile::Plain;
+    plain.profile = Profile::Plain;
     let plain = TorrentService::with_cache(plain, Shared(Arc::clone(&cache)));
     let mut seeded = TorrentPolicy::default();
     seeded.web_seed = Some(WebSeed {
@@ -905,7 +917,7 @@ fn v2_and_hybrid_policies_serve_their_kind() {
                 assert_eq!(t.info_hash_v1(), Some(t.info_hash()));
                 assert_eq!(
                     t.info().pieces(),
-                    pieces_of(&bytes, PieceLength::AWS).as_bytes()
+                    pieces_of(&bytes, PieceLength::AWS).v1().unwrap().as_bytes()
                 );
             }
             _ => assert_eq!(t.info_hash_v1(), None),
@@ -945,7 +957,7 @@ fn v2_and_hybrid_policies_serve_their_kind() {
         assert_eq!(stored, served.torrent, "{version}");
         // v1-only pieces cannot make a v2 or hybrid torrent.
         let e = TorrentService::new(service.policy().clone())
-            .store_pieces(
+            .store_hashes(
                 &store.bucket.name,
                 &info,
                 &pieces_of(&bytes, PieceLength::AWS),

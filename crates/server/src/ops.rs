@@ -208,17 +208,13 @@ impl Server {
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
+        let torrents = Arc::clone(&self.torrents);
         self.blocking(move |s| {
             let checked = s3torrent_s3::check_request(&treq)?;
             let info = s
                 .bucket_info(&bucket)?
                 .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, treq.resource()))?;
-            if let Some(expected) = &treq.expected_bucket_owner
-                && checked.bucket == bucket
-                && expected != info.owner.account_id.as_str()
-            {
-                return Err(S3Error::new(ErrorCode::AccessDenied, treq.resource()));
-            }
+            checked.check_expected_owner(&info, &treq.resource())?;
             let found = s.object_meta(&bucket, &key)?;
             let lookup = match &found {
                 Some((meta, _)) => ObjectLookup::Found(s.object_info(&info, &key, meta)),
@@ -226,7 +222,13 @@ impl Server {
             };
             let access = authorize_read(&treq, &info, &lookup)?;
             let charged = access.request_charged;
-            let (meta, path) = found.expect("authorized objects exist");
+            let (mut meta, path) =
+                found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
+            if meta.etag.is_none() {
+                // Adopted: its MD5 once, now that the read is allowed.
+                let object = torrents.resolve_etag(s, &bucket, access.object)?;
+                meta.etag = object.etag.as_known().map(str::to_owned);
+            }
             Ok((meta, path, charged))
         })
         .await
@@ -391,7 +393,7 @@ impl S3 for Server {
         let meta = ObjectMeta {
             owner: me.account_id.to_string(),
             acl: acl.as_str().into(),
-            etag: etag.clone(),
+            etag: Some(etag.clone()),
             size,
             content_type: input.content_type.map(|c| c.to_string()),
             modified: 0,
@@ -522,7 +524,7 @@ impl S3 for Server {
             content_range,
             accept_ranges: Some("bytes".into()),
             content_type: meta.content_type.clone(),
-            e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
+            e_tag: meta.etag.clone().map(dto::ETag::Strong),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
             ..Default::default()
@@ -548,7 +550,7 @@ impl S3 for Server {
             content_length: Some(meta.size as i64),
             accept_ranges: Some("bytes".into()),
             content_type: meta.content_type.clone(),
-            e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
+            e_tag: meta.etag.clone().map(dto::ETag::Strong),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
             ..Default::default()
@@ -588,6 +590,7 @@ impl S3 for Server {
         let max = usize::try_from(input.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let b = bucket.clone();
+        let torrents = Arc::clone(&self.torrents);
         let listed = self
             .blocking(move |s| {
                 let info = s
@@ -620,11 +623,19 @@ impl S3 for Server {
                         continue;
                     }
                     if let Some((meta, _)) = s.object_meta(&b, &key)? {
-                        let _ = &info;
+                        // Listing is allowed: an adopted object's MD5 now.
+                        let etag = match meta.etag {
+                            Some(e) => Some(e),
+                            None => {
+                                let object = s.object_info(&info, &key, &meta);
+                                let object = torrents.resolve_etag(s, &b, &object)?;
+                                object.etag.as_known().map(str::to_owned)
+                            }
+                        };
                         contents.push(dto::Object {
                             key: Some(k.to_owned()),
                             size: Some(meta.size as i64),
-                            e_tag: Some(dto::ETag::Strong(meta.etag)),
+                            e_tag: etag.map(dto::ETag::Strong),
                             last_modified: Some(timestamp(meta.modified)),
                             ..Default::default()
                         });

@@ -7,7 +7,7 @@ use hyper::http::Extensions;
 use hyper::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
-use s3torrent_http::AdapterConfig;
+use s3torrent_http::{AdapterConfig, RequestContext, is_torrent_request};
 
 use crate::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
 use crate::ops::Service;
@@ -22,14 +22,6 @@ pub(crate) struct TorrentRoute {
     /// the signature, without the header and the signature, as the user
     /// that signed.
     pub(crate) verified: s3s::service::S3Service,
-}
-
-/// Whether `query` holds a `torrent` parameter.
-fn is_torrent(uri: &Uri) -> bool {
-    uri.query().is_some_and(|q| {
-        q.split('&')
-            .any(|p| p == "torrent" || p.starts_with("torrent="))
-    })
 }
 
 impl TorrentRoute {
@@ -89,8 +81,9 @@ impl TorrentRoute {
 #[async_trait::async_trait]
 impl S3Route for TorrentRoute {
     fn is_match(&self, method: &Method, uri: &Uri, _: &HeaderMap, ext: &mut Extensions) -> bool {
-        (method == Method::GET || method == Method::HEAD)
-            && (is_torrent(uri) || ext.get::<IgnoredRange>().is_some())
+        is_torrent_request(method, uri)
+            || ((method == Method::GET || method == Method::HEAD)
+                && ext.get::<IgnoredRange>().is_some())
     }
 
     /// Anonymous requests are welcome: the torrent service applies the ACLs.
@@ -99,7 +92,7 @@ impl S3Route for TorrentRoute {
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
-        if !is_torrent(&req.uri) {
+        if !is_torrent_request(&req.method, &req.uri) {
             return self.without_range(req).await;
         }
         let requester = crate::ops::requester_of(&self.store, &req);
@@ -118,15 +111,9 @@ impl S3Route for TorrentRoute {
             .extensions
             .get::<RequestId>()
             .map_or_else(front::request_id, |id| id.0.clone());
+        let cx = RequestContext::new(requester, request_id).with_host_id(front::host_id());
         let response = tokio::task::spawn_blocking(move || {
-            s3torrent_http::handle(
-                &http_req,
-                &config,
-                requester,
-                &torrents,
-                &*store,
-                &request_id,
-            )
+            s3torrent_http::handle(&http_req, &config, cx, &torrents, &*store)
         })
         .await
         .map_err(|e| s3_error!(InternalError, "{e}"))?;

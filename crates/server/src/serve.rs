@@ -200,7 +200,7 @@ pub async fn serve(
     builder.set_route(route::TorrentRoute {
         store: Arc::clone(&store),
         torrents: Arc::clone(&torrents),
-        config: AdapterConfig::new(config.base_domain.clone()).with_host_id(front::host_id()),
+        config: AdapterConfig::new(config.base_domain.clone()),
         verified,
     });
     let service = builder.build();
@@ -403,18 +403,11 @@ struct BaseDomain(String);
 
 impl S3Host for BaseDomain {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<VirtualHost<'a>> {
-        let name = host
-            .rsplit_once(':')
-            .map_or(host, |(name, _)| name)
-            .to_ascii_lowercase();
-        match name
-            .strip_suffix(self.0.as_str())
-            .and_then(|b| b.strip_suffix('.'))
-        {
-            Some(bucket) if !bucket.is_empty() => {
-                Ok(VirtualHost::new(self.0.as_str()).with_bucket(bucket.to_owned()))
-            }
-            _ => Ok(VirtualHost::new(host)),
+        // The adapter's rule, so that `?torrent` and the operations agree
+        // (a trailing dot, a port, case, IPv6 literals).
+        match s3torrent_http::virtual_host_bucket(host, &self.0) {
+            Some(bucket) => Ok(VirtualHost::new(self.0.as_str()).with_bucket(bucket)),
+            None => Ok(VirtualHost::new(host)),
         }
     }
 }

@@ -6,23 +6,24 @@
 //! trailing `/`, NUL, a backslash, a segment over 255 bytes, or a clash with
 //! an existing file or folder) is refused with `InvalidArgument`, so no key
 //! reaches outside the root. Files put there by other means are adopted on
-//! first use: owned by the bucket's owner, private, their ETag computed.
+//! first use: owned by the bucket's owner, private, their ETag not computed
+//! (`None`): the torrent service computes it once a request is allowed, and
+//! records it here (`ObjectSource::record_etag`).
 //! Multipart uploads in progress are kept by the `uploads` module.
 
 mod uploads;
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::UNIX_EPOCH;
 
-use md5::{Digest, Md5};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use s3torrent_bencode as bencode;
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ErrorCode, InfoHash,
+    Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ETag, ErrorCode, InfoHash,
     ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt, S3Error,
     TorrentCache,
 };
@@ -38,9 +39,8 @@ const TORRENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("torrent
 /// torrent has it: what the tracker and the seeding peer look up.
 const SWARMS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("swarms");
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The one hex encoder (from `s3torrent-metainfo`, through `s3torrent-s3`).
+pub(crate) use s3torrent_s3::to_hex as hex;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BucketMeta {
@@ -55,7 +55,9 @@ struct BucketMeta {
 pub(crate) struct ObjectMeta {
     pub(crate) owner: String,
     pub(crate) acl: String,
-    pub(crate) etag: String,
+    /// `None` for an adopted file whose MD5 is not computed yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) etag: Option<String>,
     pub(crate) size: u64,
     #[serde(rename = "content type")]
     pub(crate) content_type: Option<String>,
@@ -322,16 +324,17 @@ impl Store {
         {
             return Ok(Some((meta, path)));
         }
-        // New or changed behind our back: hash it for an ETag and adopt it.
+        // New or changed behind our back: adopt it, without hashing (no
+        // decision needs the ETag; the torrent service computes it once a
+        // request is allowed, and records it with `record_etag`).
         let owner = match self.bucket_info(bucket)? {
             Some(b) => b.owner.account_id.to_string(),
             None => return Ok(None),
         };
-        let etag = md5_file(&path).map_err(internal)?;
         let meta = ObjectMeta {
             owner,
             acl: CannedAcl::Private.as_str().into(),
-            etag,
+            etag: None,
             size: stat.len(),
             content_type: None,
             modified: mtime / 1_000_000_000,
@@ -349,7 +352,8 @@ impl Store {
     ) -> ObjectInfo {
         let owner = self.principal_of(&meta.owner);
         let canned: CannedAcl = meta.acl.parse().unwrap_or(CannedAcl::Private);
-        let mut info = ObjectInfo::new(key.clone(), meta.size, meta.etag.clone(), &owner);
+        let etag = meta.etag.clone().map_or(ETag::Uncomputed, ETag::Known);
+        let mut info = ObjectInfo::new(key.clone(), meta.size, etag, &owner);
         info.acl = Acl::canned(canned, &owner, &bucket.owner);
         info.last_modified = meta.modified;
         info
@@ -477,19 +481,6 @@ fn file_mtime(stat: &fs::Metadata) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
-fn md5_file(path: &Path) -> std::io::Result<String> {
-    let mut file = fs::File::open(path)?;
-    let mut md5 = Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&md5.finalize()));
-        }
-        md5.update(&buf[..n]);
-    }
-}
-
 /// Writes all of `data` and feeds it to the running digests.
 pub(crate) fn write_all(file: &mut fs::File, data: &[u8]) -> Result<(), S3Error> {
     file.write_all(data).map_err(internal)
@@ -527,6 +518,47 @@ impl ObjectSource for Store {
         let path = self.object_path(bucket, &object.key)?;
         let file = fs::File::open(path).map_err(internal)?;
         Ok(Box::new(file))
+    }
+
+    /// The adoption hook: stores the MD5 the torrent service computed for
+    /// an adopted file, if the file is still the one it read (the record's
+    /// size, time and file mtime unchanged, under the rename lock).
+    fn record_etag(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+        etag: &str,
+    ) -> s3torrent_s3::Result<ObjectInfo> {
+        let changed = || {
+            S3Error::with_message(
+                ErrorCode::InternalError,
+                "We encountered an internal error. Please try again. (the object changed while its ETag was computed)",
+                format!("/{bucket}/{}", object.key),
+            )
+        };
+        let id = Self::object_id(bucket, &object.key);
+        let path = self.object_path(bucket, &object.key)?;
+        let _write = self.swap.write().unwrap_or_else(|p| p.into_inner());
+        let mut meta: ObjectMeta = self.get(OBJECTS, &id)?.ok_or_else(changed)?;
+        let stat = fs::metadata(&path).map_err(|_| changed())?;
+        if meta.size != object.size
+            || meta.modified != object.last_modified
+            || stat.len() != meta.size
+            || file_mtime(&stat) != meta.file_mtime
+        {
+            return Err(changed());
+        }
+        match &meta.etag {
+            Some(known) if known != etag => return Err(changed()),
+            Some(_) => {}
+            None => {
+                meta.etag = Some(etag.to_owned());
+                self.put(OBJECTS, &id, &meta)?;
+            }
+        }
+        let mut object = object.clone();
+        object.etag = ETag::Known(etag.to_owned());
+        Ok(object)
     }
 }
 
@@ -567,7 +599,7 @@ impl Store {
         let meta: ObjectMeta = self
             .get(OBJECTS, &Self::object_id(bucket, key))?
             .ok_or_else(changed)?;
-        if meta.etag != etag {
+        if meta.etag.as_deref() != Some(etag) {
             return Err(changed());
         }
         let file = fs::File::open(&path).map_err(|_| changed())?;

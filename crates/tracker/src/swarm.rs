@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::announce::PeerId;
+use crate::announce::{Event, PeerId};
 
 /// Whether a peer still downloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +100,14 @@ impl Swarm {
     }
 
     /// Records an announce from `addr` at `now` (which the tracker keeps
-    /// monotonic, so the order maps stay in `last_seen` order).
+    /// monotonic, so the order maps stay in `last_seen` order); a
+    /// `completed` event counts a download.
     pub(crate) fn upsert(
         &mut self,
         addr: SocketAddr,
         peer_id: PeerId,
         role: Role,
-        completed: bool,
+        event: Event,
         now: Instant,
         max_peers: usize,
     ) -> Upsert {
@@ -120,7 +121,7 @@ impl Swarm {
         if let Some((old_role, old_seq)) = old {
             self.order(old_role).remove(&old_seq);
         }
-        if completed && old.is_none_or(|(r, _)| r != Role::Seeder) {
+        if event == Event::Completed && old.is_none_or(|(r, _)| r != Role::Seeder) {
             self.downloaded = self.downloaded.saturating_add(1);
         }
         self.order(role).insert(seq, addr);

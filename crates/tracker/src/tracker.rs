@@ -399,9 +399,7 @@ impl Tracker {
         match announce.event {
             Event::Stopped => swarm.remove(&addr),
             event => {
-                let completed = event == Event::Completed;
-                if swarm.upsert(addr, announce.peer_id, role, completed, now, max_peers)
-                    == Upsert::Full
+                if swarm.upsert(addr, announce.peer_id, role, event, now, max_peers) == Upsert::Full
                 {
                     result = Err(Error::SwarmFull { max: max_peers });
                 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use s3torrent_metainfo::{PieceHasher, PieceLength, ReadAt, Torrent, TorrentBuilder};
+use s3torrent_metainfo::{
+    PieceLength, ReadAt, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
+};
 use s3torrent_peer::{
     Config, Connection, Error, Event, Extension, Extensions, Frame, FrameDecoder, Handshake,
     Message, Seed, SeedOptions, SeedTorrent,
@@ -29,7 +31,7 @@ pub(crate) fn data(len: usize) -> Vec<u8> {
 }
 
 pub(crate) fn torrent_of(data: &[u8], piece_length: u64, builder: TorrentBuilder) -> Torrent {
-    let mut h = PieceHasher::new(PieceLength::new(piece_length).unwrap());
+    let mut h = TorrentHasher::new(PieceLength::new(piece_length).unwrap(), TorrentVersion::V1);
     h.update(data);
     builder.build(&h.finish()).unwrap()
 }

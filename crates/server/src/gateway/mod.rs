@@ -264,7 +264,7 @@ pub async fn gateway(
         shared: Arc::clone(&shared),
         torrents: Arc::clone(&torrents),
         users: config.users.clone(),
-        config: AdapterConfig::new(None).with_host_id(front::host_id()),
+        config: AdapterConfig::new(None),
     });
     let torrent_service = builder.build();
 
@@ -351,7 +351,7 @@ pub async fn gateway(
                             .path_and_query()
                             .map(ToString::to_string)
                             .unwrap_or_default();
-                        let torrent = s3torrent_http::is_torrent_request(&req);
+                        let torrent = s3torrent_http::is_torrent_request(req.method(), req.uri());
                         let resp = if torrent {
                             let request_id = front::request_id();
                             req.extensions_mut()
@@ -417,7 +417,10 @@ fn upstream_failed(method: &http::Method, host_id: &str) -> http::Response<s3s::
         "",
     );
     let request_id = front::request_id();
-    let resp = s3torrent_http::error_response(&err, method, &request_id, host_id);
+    let cx =
+        s3torrent_http::RequestContext::new(s3torrent_s3::Requester::Anonymous, request_id.clone())
+            .with_host_id(host_id);
+    let resp = s3torrent_http::error_response(&err, method, &cx);
     let mut resp = resp.map(s3s::Body::from);
     front::stamp(&mut resp, &request_id, host_id);
     resp

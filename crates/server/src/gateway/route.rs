@@ -8,7 +8,7 @@ use hyper::http::Extensions;
 use hyper::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
-use s3torrent_http::AdapterConfig;
+use s3torrent_http::{AdapterConfig, RequestContext};
 use s3torrent_s3::{Requester, TorrentService};
 
 use super::cache::ClusterCache;
@@ -91,14 +91,8 @@ impl S3Route for GatewayTorrentRoute {
                 None => (String::new(), None, false, None),
             };
             let source = ClusterSource::new(shared, signer, key, version_id, payer, expected);
-            let response = s3torrent_http::handle(
-                &http_req,
-                &config,
-                requester,
-                &torrents,
-                &source,
-                &request_id,
-            );
+            let cx = RequestContext::new(requester, request_id).with_host_id(front::host_id());
+            let response = s3torrent_http::handle(&http_req, &config, cx, &torrents, &source);
             // A torrent that could not be made leaves its cluster lock
             // taken: give it back, so other replicas need not wait for it.
             torrents.cache().release_held();

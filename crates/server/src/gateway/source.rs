@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, CannedAcl, Encryption, ErrorCode, ObjectInfo, ObjectKey,
+    Acl, BucketInfo, BucketName, CannedAcl, ETag, Encryption, ErrorCode, ObjectInfo, ObjectKey,
     ObjectLookup, ObjectSource, Principal, ReadAt, Result, S3Error,
 };
 use tokio::runtime::Handle;
@@ -181,8 +181,10 @@ impl ClusterSource {
                 let size = header(&headers, "content-length")
                     .and_then(|v| v.parse::<u64>().ok())
                     .ok_or_else(|| self.internal(bucket, "HEAD without a Content-Length".into()))?;
+                // Without its quotes, as the torrent service keeps ETags.
                 let etag = header(&headers, "etag")
                     .ok_or_else(|| self.internal(bucket, "HEAD without an ETag".into()))?
+                    .trim_matches('"')
                     .to_owned();
                 Ok(Head::Found {
                     size,
@@ -270,7 +272,7 @@ impl ClusterSource {
                 sse_c,
                 ..
             } => {
-                let mut info = ObjectInfo::new(key, size, etag, owner);
+                let mut info = ObjectInfo::new(key, size, ETag::Known(etag), owner);
                 info.version_id = version_id;
                 // The cluster let this requester read it.
                 info.acl = Acl::canned(CannedAcl::PublicRead, owner, owner);
@@ -280,13 +282,13 @@ impl ClusterSource {
                 ObjectLookup::Found(info)
             }
             Head::SseC => {
-                let mut info = ObjectInfo::new(key, 1, "", owner);
+                let mut info = ObjectInfo::new(key, 1, ETag::Known(String::new()), owner);
                 info.acl = Acl::canned(CannedAcl::PublicRead, owner, owner);
                 info.encryption = Encryption::SseC;
                 ObjectLookup::Found(info)
             }
             Head::DeleteMarker => {
-                let mut info = ObjectInfo::new(key, 0, "", owner);
+                let mut info = ObjectInfo::new(key, 0, ETag::Known(String::new()), owner);
                 info.delete_marker = true;
                 info.version_id = self.version_id.clone();
                 ObjectLookup::Found(info)
@@ -375,7 +377,7 @@ impl ClusterSource {
             request_payer: self.request_payer,
             bucket: bucket.as_str().to_owned(),
             key: object.key.as_str().to_owned(),
-            etag: object.etag.clone(),
+            etag: object.etag.as_known().unwrap_or_default().to_owned(),
             version_id: object.version_id.clone(),
         }
     }
@@ -412,7 +414,7 @@ impl ReadAt for RangedReader {
         call.unsigned
             .push((http::header::RANGE, format!("bytes={offset}-{last}")));
         call.unsigned
-            .push((http::header::IF_MATCH, self.etag.clone()));
+            .push((http::header::IF_MATCH, format!("\"{}\"", self.etag)));
         s.shared.runtime.block_on(async {
             let resp = s
                 .shared

@@ -60,7 +60,7 @@ impl SwarmSource for ClusterSwarm {
             .plan(&source, &req)
             .map_err(|e| format!("not served: {} ({})", e.message(), e.code().as_str()))?;
         if let ObjectVersion::ETag(etag) = &target.version
-            && *etag != plan.object.etag
+            && Some(etag.as_str()) != plan.object.etag.as_known()
         {
             return Err("not served: the object changed since this torrent was made".into());
         }
@@ -69,9 +69,8 @@ impl SwarmSource for ClusterSwarm {
 
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent> {
         // Never waits for a replica that is hashing (a lookup never hashes).
-        self.torrents
-            .cache()
-            .fetch(&self.torrents.cache_key(bucket, object))
+        let key = self.torrents.cache_key(bucket, object)?;
+        self.torrents.cache().fetch(&key)
     }
 
     fn open(

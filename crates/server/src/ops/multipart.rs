@@ -242,7 +242,7 @@ impl Server {
             let meta = ObjectMeta {
                 owner: claimed.record.owner.clone(),
                 acl: claimed.record.acl.clone(),
-                etag: claimed.etag.clone(),
+                etag: Some(claimed.etag.clone()),
                 size: claimed.size,
                 content_type: claimed.record.content_type.clone(),
                 modified: 0,
@@ -275,7 +275,7 @@ impl Server {
             if let Err(e) = store.remove_upload(&b, &k, &id, true) {
                 tracing::warn!(target: "serve", upload = %id, error = ?e, "removing the parts of an upload failed");
             }
-            Ok(meta.etag)
+            Ok(meta.etag.unwrap_or_default())
         });
         let future = async move {
             let etag = job

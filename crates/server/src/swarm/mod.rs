@@ -64,6 +64,8 @@ pub(crate) trait SwarmSource: Send + Sync {
     fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
         let (bucket, object) = self.decide(info_hash)?;
         let stale = || "not served: the object changed since this torrent was made".to_owned();
+        // An adopted object whose ETag is not computed has no torrent yet
+        // (the source answers `None`).
         let cached = self.cached_torrent(&bucket, &object).ok_or_else(stale)?;
         let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
         if !peer_info_hashes(&torrent).contains(info_hash) {
@@ -97,9 +99,8 @@ impl SwarmSource for Swarm {
     }
 
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent> {
-        self.torrents
-            .cache()
-            .get(&self.torrents.cache_key(bucket, object))
+        let key = self.torrents.cache_key(bucket, object)?;
+        self.torrents.cache().get(&key)
     }
 
     fn open(
@@ -109,7 +110,11 @@ impl SwarmSource for Swarm {
     ) -> Result<Box<dyn ReadAt + Send + Sync>, String> {
         let file = self
             .store
-            .open_snapshot(bucket, &object.key, &object.etag)
+            .open_snapshot(
+                bucket,
+                &object.key,
+                object.etag.as_known().unwrap_or_default(),
+            )
             .map_err(|e| format!("not served: {}", e.message()))?;
         Ok(Box::new(file))
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::InfoHash;
 use s3torrent_peer::{Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent};
+use s3torrent_s3::ETag;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -51,7 +52,7 @@ const PEER_ID: [u8; 20] = *b"-S30100-s3torrentsrv";
 pub(crate) struct Seeding {
     seed: Arc<Seed>,
     reader: Box<dyn s3torrent_metainfo::ReadAt + Send + Sync>,
-    etag: String,
+    etag: ETag,
 }
 
 /// The peer listener's shared state.
