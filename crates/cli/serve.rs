@@ -92,7 +92,7 @@ pub(crate) struct ServeArgs {
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
+pub(crate) enum LogFormat {
     /// `TIME LEVEL TARGET: MESSAGE field=value ...`.
     Text,
     /// One JSON object a line, the fields at its top level.
@@ -104,7 +104,7 @@ enum LogFormat {
 /// to stderr (a worker thread writes the lines). Lines are never dropped: were the
 /// worker 128,000 lines behind, loggers would wait for it. The guard flushes
 /// what is queued when it is dropped; keep it until the process ends.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+pub(crate) fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -144,7 +144,8 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     let ours = tracing_subscriber::filter::Targets::new()
         .with_target("serve", tracing::Level::INFO)
         .with_target("tracker", tracing::Level::INFO)
-        .with_target("peer", tracing::Level::INFO);
+        .with_target("peer", tracing::Level::INFO)
+        .with_target("gateway", tracing::Level::INFO);
     let installed = tracing_subscriber::registry()
         .with(text)
         .with(json)

@@ -24,7 +24,7 @@ use crate::front;
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
-use crate::swarm::{PeerEdge, Swarm, serve_peers, serve_tracker};
+use crate::swarm::{PeerEdge, Swarm, SwarmSource, serve_peers, serve_tracker};
 use crate::throttle::Throttle;
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -210,7 +210,7 @@ pub async fn serve(
     let mut edges = Vec::new();
     if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
         let peer_addr = peer.local_addr().map_err(Error::Listener)?;
-        let lookup = Arc::new(Swarm {
+        let lookup: Arc<dyn SwarmSource> = Arc::new(Swarm {
             store: Arc::clone(&store),
             torrents,
         });
