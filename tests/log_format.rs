@@ -12,41 +12,115 @@ use std::time::Duration;
 use support::s3torrent;
 use support::serve::request;
 
+/// A running `serve --log-format FORMAT` whose stderr lines are collected.
+struct Logging {
+    child: std::process::Child,
+    addr: String,
+    reader: std::thread::JoinHandle<Vec<String>>,
+    _root: tempfile::TempDir,
+}
+
+impl Logging {
+    fn start(format: &str) -> Logging {
+        let root = tempfile::tempdir().unwrap();
+        let mut child = s3torrent()
+            .arg("serve")
+            .arg("--root")
+            .arg(root.path())
+            .args(["--listen", "127.0.0.1:0", "--seeding", "web"])
+            .args([
+                "--tracker-listen",
+                "127.0.0.1:0",
+                "--peer-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--log-format", format])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("serve: listening on http://") {
+                    let _ = tx.send(addr.to_owned());
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            panic!("serve did not say where it listens within 20 s");
+        };
+        Logging {
+            child,
+            addr,
+            reader,
+            _root: root,
+        }
+    }
+
+    /// Ctrl-C (the graceful shutdown must flush the queued lines), then
+    /// every line serve wrote.
+    fn stop(mut self) -> Vec<String> {
+        let interrupted = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(interrupted.success());
+        let status = self.child.wait().expect("serve exits");
+        assert!(status.success(), "serve exited with {status}");
+        self.reader.join().expect("stderr reader")
+    }
+}
+
+#[test]
+fn text_log_is_one_line_per_request() {
+    let serve = Logging::start("text");
+    let denied = request(&serve.addr, "GET", "/", &[]);
+    assert_eq!(denied.status, 403);
+    // A path with an encoded newline and quote stays on its line, quoted.
+    let odd = request(&serve.addr, "GET", "/nobucket/a%0Ab%22c?torrent", &[]);
+    let lines = serve.stop();
+    let requests: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains(" serve: request "))
+        .collect();
+    assert_eq!(requests.len(), 2, "{lines:#?}");
+    let id = denied.header("x-amz-request-id").expect("request id");
+    // TIME  LEVEL TARGET: MESSAGE field=value...
+    let (time, rest) = requests[0].split_once(' ').expect("a time");
+    assert!(time.ends_with('Z') && time.contains('T'), "{time}");
+    let rest = rest
+        .strip_prefix(" INFO serve: request ")
+        .expect(requests[0]);
+    let client = rest.rsplit_once(" client=").expect("a client").1;
+    assert!(client.parse::<std::net::SocketAddr>().is_ok(), "{client}");
+    assert!(
+        rest.starts_with(&format!(
+            "method=GET path=\"/\" status=403 bytes={} ms=",
+            denied.body.len()
+        )),
+        "{rest}"
+    );
+    assert!(rest.contains(&format!(" request_id=\"{id}\" ")), "{rest}");
+    assert!(
+        requests[1].contains(&format!(
+            " path=\"/nobucket/a%0Ab%22c?torrent\" status={} ",
+            odd.status
+        )),
+        "{}",
+        requests[1]
+    );
+}
+
 #[test]
 fn json_log_is_one_object_per_request() {
-    let root = tempfile::tempdir().unwrap();
-    let mut child = s3torrent()
-        .arg("serve")
-        .arg("--root")
-        .arg(root.path())
-        .args(["--listen", "127.0.0.1:0", "--seeding", "web"])
-        .args([
-            "--tracker-listen",
-            "127.0.0.1:0",
-            "--peer-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--log-format", "json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("serve: listening on http://") {
-                let _ = tx.send(addr.to_owned());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
-        let _ = child.kill();
-        panic!("serve did not say where it listens within 20 s");
-    };
+    let serve = Logging::start("json");
+    let addr = serve.addr.clone();
 
     // Two anonymous requests: a ?torrent of a missing bucket (404, an XML
     // body with a length) and a ListBuckets (403).
@@ -55,15 +129,7 @@ fn json_log_is_one_object_per_request() {
     let denied = request(&addr, "GET", "/", &[]);
     assert_eq!(denied.status, 403);
 
-    // Ctrl-C: the graceful shutdown must flush the queued lines.
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(interrupted.success());
-    let status = child.wait().expect("serve exits");
-    assert!(status.success(), "serve exited with {status}");
-    let lines = reader.join().expect("stderr reader");
+    let lines = serve.stop();
 
     assert!(
         lines

@@ -4,6 +4,8 @@
 //! s3torrent serve [--root DIR] [--listen ADDR] [--base-domain NAME]
 //!     [--user ACCESS:SECRET:ACCOUNT_ID]... [--max-torrent-size BYTES]
 //!     [--torrent-version v1|v2|hybrid]
+//! s3torrent gateway --upstream URL [--listen ADDR] [--user ACCESS:SECRET:ACCOUNT_ID]...
+//!     [--upstream-access-key K --upstream-secret-key S] [--region R] ...
 //! s3torrent torrent create FILE [-o OUT] [--piece-length BYTES|auto] ...
 //! s3torrent torrent show FILE.torrent [--json]
 //! s3torrent torrent verify FILE.torrent DATA
@@ -11,6 +13,7 @@
 //!
 //! Argument errors exit 2 with a usage line; `--help` works on every level.
 
+mod gateway;
 mod progress;
 mod serve;
 mod torrent;
@@ -34,6 +37,9 @@ enum Command {
     /// Run an S3 endpoint over a local folder that answers GetObjectTorrent
     /// (`?torrent`) and seeds its objects as a web seed.
     Serve(serve::ServeArgs),
+    /// Put GetObjectTorrent in front of an existing S3 cluster (Ceph RGW,
+    /// MinIO, ...): `?torrent` answered here, everything else passed through.
+    Gateway(gateway::GatewayArgs),
     /// Create, show and verify `.torrent` files.
     #[command(subcommand)]
     Torrent(torrent::TorrentCommand),
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Gateway(args) => gateway::run(args),
         Command::Torrent(command) => torrent::run(command),
     }
 }

@@ -1,12 +1,14 @@
 //! `s3torrent serve`: the S3 endpoint over a local folder.
 
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{Listeners, Seeding, ServerConfig, User};
+use s3torrent_server::{Listeners, MinBodyRate, Seeding, ServerConfig, User};
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
@@ -55,10 +57,32 @@ pub(crate) struct ServeArgs {
     /// free slot.
     #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
     max_connections: std::num::NonZeroUsize,
-    /// How long a client has to send a request's head (also how long an idle
-    /// keep-alive connection is kept), in seconds; 0 waits for ever.
+    /// How long a client has to send a request's head, in seconds, from the
+    /// accept or from the first byte of a keep-alive connection's next
+    /// request; 0 waits for ever.
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
     header_timeout: u64,
+    /// How long an idle keep-alive connection is kept for its next request,
+    /// in seconds; 0 keeps it for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout: u64,
+    /// How long an answer may wait for the client to read more of it, in
+    /// seconds, before the connection is closed; 0 waits for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_SEND_TIMEOUT.as_secs())]
+    send_timeout: u64,
+    /// The slowest a request body (an upload) may arrive, in bytes per
+    /// second over each --body-window, after --body-grace; a slower one is
+    /// answered `RequestTimeout` and its connection closed. 0 lets bodies
+    /// take for ever.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = MinBodyRate::DEFAULT.bytes_per_second().get())]
+    min_body_rate: u64,
+    /// The window --min-body-rate is measured over, in seconds (not 0).
+    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.window().as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    body_window: u64,
+    /// How long a request body may take before --min-body-rate applies, in
+    /// seconds.
+    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.grace().as_secs())]
+    body_grace: u64,
     /// How the per-request, per-announce and per-peer-connection lines (and
     /// warnings) are written to stderr: `text`, or `json` (one object a
     /// line). The start-up lines are plain text either way.
@@ -68,7 +92,7 @@ pub(crate) struct ServeArgs {
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LogFormat {
+pub(crate) enum LogFormat {
     /// `TIME LEVEL TARGET: MESSAGE field=value ...`.
     Text,
     /// One JSON object a line, the fields at its top level.
@@ -76,21 +100,31 @@ enum LogFormat {
 }
 
 /// Installs the global `tracing` subscriber: the fmt layer over a
-/// non-blocking stderr, so that a request never waits on a write to stderr
-/// (a worker thread writes the lines). Lines are never dropped: were the
+/// non-blocking, buffered stderr, so that a request never waits on a write
+/// to stderr (a worker thread writes the lines). Lines are never dropped: were the
 /// worker 128,000 lines behind, loggers would wait for it. The guard flushes
 /// what is queued when it is dropped; keep it until the process ends.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+pub(crate) fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("s3torrent-log")
-        .finish(std::io::stderr());
+        // Buffered: the worker writes what it has queued in one go and
+        // flushes each time the queue runs dry, so a busy server makes one
+        // write(2) per batch of lines, not one per line.
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let (text, json) = match format {
         LogFormat::Text => (
-            Some(tracing_subscriber::fmt::layer().with_writer(writer)),
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .event_format(TextLine),
+            ),
             None,
         ),
         LogFormat::Json => (
@@ -110,7 +144,8 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     let ours = tracing_subscriber::filter::Targets::new()
         .with_target("serve", tracing::Level::INFO)
         .with_target("tracker", tracing::Level::INFO)
-        .with_target("peer", tracing::Level::INFO);
+        .with_target("peer", tracing::Level::INFO)
+        .with_target("gateway", tracing::Level::INFO);
     let installed = tracing_subscriber::registry()
         .with(text)
         .with(json)
@@ -120,6 +155,101 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         eprintln!("serve: warning: logging not set up: {e}");
     }
     guard
+}
+
+/// `--log-format text`: `TIME LEVEL TARGET: MESSAGE field=value ...`, the
+/// shape of tracing-subscriber's default format without spans (the server
+/// opens none), in fewer formatting calls: one such line is formatted on
+/// every request's path, and the default format's per-field styling cost
+/// about a tenth of a cached `?torrent` (callgrind). Strings are quoted and
+/// escaped (`{:?}`), so a path cannot break a line.
+struct TextLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for TextLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use tracing_subscriber::fmt::time::FormatTime as _;
+
+        tracing_subscriber::fmt::time::SystemTime.format_time(&mut writer)?;
+        let meta = event.metadata();
+        writer.write_str(match *meta.level() {
+            tracing::Level::ERROR => " ERROR ",
+            tracing::Level::WARN => "  WARN ",
+            tracing::Level::INFO => "  INFO ",
+            tracing::Level::DEBUG => " DEBUG ",
+            _ => " TRACE ",
+        })?;
+        writer.write_str(meta.target())?;
+        writer.write_str(":")?;
+        let mut fields = TextFields {
+            writer: &mut writer,
+            result: Ok(()),
+        };
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_char('\n')
+    }
+}
+
+/// Writes an event's fields for [`TextLine`]: ` MESSAGE` for the message,
+/// ` name=value` for the others.
+struct TextFields<'w, 'a> {
+    writer: &'w mut tracing_subscriber::fmt::format::Writer<'a>,
+    result: std::fmt::Result,
+}
+
+impl TextFields<'_, '_> {
+    fn field(&mut self, field: &tracing::field::Field, value: std::fmt::Arguments<'_>) {
+        if self.result.is_err() {
+            return;
+        }
+        self.result = (|| {
+            self.writer.write_char(' ')?;
+            if field.name() != "message" {
+                self.writer.write_str(field.name())?;
+                self.writer.write_char('=')?;
+            }
+            self.writer.write_fmt(value)
+        })();
+    }
+}
+
+impl tracing::field::Visit for TextFields<'_, '_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.field(field, format_args!("{value}"));
+        } else {
+            self.field(field, format_args!("{value:?}"));
+        }
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.field(field, format_args!("{value}"));
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.field(field, format_args!("{value}"));
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.field(field, format_args!("{value}"));
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.field(field, format_args!("{value}"));
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.field(field, format_args!("{value:?}"));
+    }
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
@@ -135,10 +265,26 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.torrent_version = args.torrent_version;
     config.seeding = args.seeding;
     config.trackers = args.trackers;
-    config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
+    config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.max_connections = args.max_connections;
-    config.header_read_timeout =
-        (args.header_timeout > 0).then(|| std::time::Duration::from_secs(args.header_timeout));
+    let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+    config.header_read_timeout = seconds(args.header_timeout);
+    config.idle_timeout = seconds(args.idle_timeout);
+    config.send_timeout = seconds(args.send_timeout);
+    config.min_body_rate = match NonZeroU64::new(args.min_body_rate) {
+        None => None,
+        Some(rate) => match MinBodyRate::new(
+            rate,
+            Duration::from_secs(args.body_window),
+            Duration::from_secs(args.body_grace),
+        ) {
+            Ok(rate) => Some(rate),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     // Every connection is a file descriptor: take the hard limit, which the
     // default soft one (often 1024) is far below.
     let wanted = u64::try_from(args.max_connections.get())

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub(crate) mod ceph;
 pub(crate) mod serve;
 
 use std::io::Write;

@@ -58,16 +58,32 @@ pub struct ServerConfig {
     /// between them; `None` is unlimited.
     pub seed_rate: Option<NonZeroU64>,
     /// How long a client has to send a request's whole head (request line
-    /// and headers), on the S3 listener; `None` waits for ever. The clock
-    /// starts when the server begins reading a head: when the connection is
-    /// accepted, and again after each answer while a keep-alive connection
-    /// waits for its next request (hyper's `header_read_timeout`), so an
-    /// idle keep-alive connection is closed after this long too. It does not
-    /// cover bodies, or a slow reader of an answer. 10 s by default.
+    /// and headers), on the S3 listener; `None` waits for ever. For a new
+    /// connection the clock starts at the accept; for the next request on a
+    /// keep-alive connection, at its first byte (before that,
+    /// [`idle_timeout`](Self::idle_timeout) applies). Then the connection
+    /// is closed. It does not cover bodies (see
+    /// [`min_body_rate`](Self::min_body_rate)) or a slow reader of an
+    /// answer (see [`send_timeout`](Self::send_timeout)). 10 s by default.
     pub header_read_timeout: Option<Duration>,
+    /// How long a keep-alive connection may wait, after an answer, for the
+    /// first byte of its next request; then it is closed. `None` keeps it
+    /// for ever. 20 s by default.
+    pub idle_timeout: Option<Duration>,
+    /// How long an answer may wait for the client to read it: a write to
+    /// the socket that makes no progress for this long closes the
+    /// connection (a client that stops reading holds no connection slot for
+    /// ever). `None` waits for ever. 60 s by default.
+    pub send_timeout: Option<Duration>,
+    /// The slowest a request body may arrive (a PutObject, an UploadPart);
+    /// a slower one is cut off with S3's `RequestTimeout` (400) and its
+    /// connection closed. `None` lets a body take for ever. 4 KiB/s over
+    /// 10 s windows after a 10 s grace by default
+    /// ([`MinBodyRate::DEFAULT`]).
+    pub min_body_rate: Option<MinBodyRate>,
     /// How many S3 connections are served at once. Further ones wait, in
     /// the listener's backlog, for one of these to close (an idle or slow
-    /// one is closed by [`header_read_timeout`](Self::header_read_timeout)).
+    /// one is closed by the timeouts above).
     /// 1024 by default.
     pub max_connections: NonZeroUsize,
 }
@@ -75,6 +91,10 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// The default [`header_read_timeout`](Self::header_read_timeout): 10 s.
     pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default [`idle_timeout`](Self::idle_timeout): 20 s.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+    /// The default [`send_timeout`](Self::send_timeout): 60 s.
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default [`max_connections`](Self::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
 }
@@ -91,8 +111,84 @@ impl Default for ServerConfig {
             trackers: Vec::new(),
             seed_rate: None,
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
+            send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),
+            min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
         }
+    }
+}
+
+/// The slowest a request body may arrive: at least `bytes_per_second`,
+/// measured over consecutive windows of `window`, the first of them
+/// starting once `grace` has passed.
+///
+/// Only the time the server spends waiting for the body counts: while it
+/// is busy with what arrived (writing it to disk, say) the clock stops, so
+/// a slow disk is never blamed on the client.
+///
+/// ```
+/// use std::num::NonZeroU64;
+/// use std::time::Duration;
+/// use s3torrent_server::MinBodyRate;
+///
+/// let rate = MinBodyRate::new(NonZeroU64::new(1024).unwrap(), Duration::from_secs(5), Duration::ZERO)?;
+/// assert_eq!(rate.bytes_per_second().get(), 1024);
+/// assert!(MinBodyRate::new(NonZeroU64::MIN, Duration::ZERO, Duration::ZERO).is_err());
+/// assert!(MinBodyRate::new(NonZeroU64::MIN, Duration::from_micros(999), Duration::ZERO).is_err());
+/// # Ok::<(), s3torrent_server::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinBodyRate {
+    bytes_per_second: NonZeroU64,
+    window: Duration,
+    grace: Duration,
+}
+
+impl MinBodyRate {
+    /// 4 KiB/s, over 10 s windows, after 10 s of grace.
+    pub const DEFAULT: MinBodyRate = MinBodyRate {
+        bytes_per_second: NonZeroU64::new(4096).expect("not zero"),
+        window: Duration::from_secs(10),
+        grace: Duration::from_secs(10),
+    };
+
+    /// A minimum rate; `window` must be at least a millisecond.
+    pub fn new(
+        bytes_per_second: NonZeroU64,
+        window: Duration,
+        grace: Duration,
+    ) -> Result<MinBodyRate, Error> {
+        if window < Duration::from_millis(1) {
+            return Err(Error::Config(format!(
+                "the minimum body rate's window is {window:?}; it must be at least 1 ms"
+            )));
+        }
+        Ok(MinBodyRate {
+            bytes_per_second,
+            window,
+            grace,
+        })
+    }
+
+    /// The rate, in bytes per second.
+    pub fn bytes_per_second(self) -> NonZeroU64 {
+        self.bytes_per_second
+    }
+
+    /// How long each measured window is.
+    pub fn window(self) -> Duration {
+        self.window
+    }
+
+    /// How long a body may take before the first window starts.
+    pub fn grace(self) -> Duration {
+        self.grace
+    }
+
+    /// The bytes a whole window must bring.
+    pub(crate) fn per_window(self) -> u64 {
+        (self.bytes_per_second.get() as f64 * self.window.as_secs_f64()) as u64
     }
 }
 

@@ -16,11 +16,27 @@
 //!   `100 Continue`.
 //! - Every answer carries `x-amz-request-id` (unique per request, and not
 //!   repeated by a restart) and `x-amz-id-2`; an error document from s3s
-//!   gets the same ID in `<RequestId>`.
+//!   gets the same IDs in `<RequestId>` and `<HostId>`.
+//!
+//! And the clocks of a connection ([`Guarded`], [`Answer`], [`Metered`]):
+//! the header read timeout, the idle keep-alive timeout, the send timeout,
+//! and the minimum rate of a request body, whose breach is S3's
+//! `RequestTimeout`.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::task::AtomicWaker;
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::config::MinBodyRate;
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RANGE};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
@@ -79,6 +95,12 @@ pub(crate) fn request_id() -> String {
 /// This process's `x-amz-id-2` (S3's host ID): stable for the run.
 pub(crate) fn host_id() -> String {
     format!("s3torrent-{:016x}", mix(!start()))
+}
+
+/// [`host_id`] as a header value, made once: each answer clones it (a
+/// reference count, no copy).
+pub(crate) fn host_id_header() -> HeaderValue {
+    HeaderValue::from_str(&host_id()).unwrap_or_else(|_| HeaderValue::from_static("s3torrent"))
 }
 
 /// Applies the rules above to a request: `Some` is the answer to send
@@ -200,9 +222,9 @@ pub(crate) fn is_single_byte_range(value: &str) -> bool {
     }
 }
 
-/// Gives an answer its request ID and host ID headers, and an s3s error
-/// document without a `<RequestId>` the ID.
-pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &str) {
+/// Gives an answer its request ID and host ID headers, and an error
+/// document without a `<RequestId>` or `<HostId>` the same IDs.
+pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &HeaderValue) {
     let is_xml_error = resp.status().as_u16() >= 400
         && resp
             .headers()
@@ -211,12 +233,21 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
             .is_some_and(|t| t.contains("xml"));
     if is_xml_error && let Some(body) = resp.body_mut().take_bytes() {
         let text = String::from_utf8_lossy(&body);
+        let mut missing = String::new();
+        if !text.contains("<RequestId>") {
+            missing.push_str(&format!("<RequestId>{request_id}</RequestId>"));
+        }
+        // The same host ID as the header (which a handler may have set).
+        let header = resp.headers().get(HOST_ID).unwrap_or(host_id);
+        if !text.contains("<HostId>")
+            && let Ok(host) = header.to_str()
+        {
+            missing.push_str(&format!("<HostId>{host}</HostId>"));
+        }
         let patched = match text.rfind("</Error>") {
-            Some(at) if !text.contains("<RequestId>") => Some(format!(
-                "{}<RequestId>{request_id}</RequestId>{}",
-                &text[..at],
-                &text[at..]
-            )),
+            Some(at) if !missing.is_empty() => {
+                Some(format!("{}{missing}{}", &text[..at], &text[at..]))
+            }
             _ => None,
         };
         match patched {
@@ -234,10 +265,8 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, v);
     }
-    if !headers.contains_key(HOST_ID)
-        && let Ok(v) = HeaderValue::from_str(host_id)
-    {
-        headers.insert(HOST_ID, v);
+    if !headers.contains_key(HOST_ID) {
+        headers.insert(HOST_ID, host_id.clone());
     }
 }
 
@@ -258,6 +287,421 @@ fn error(
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     resp
+}
+
+/// S3's `InternalError` (500, which SDKs retry).
+pub(crate) fn internal_error(request_id: &str) -> Response<s3s::Body> {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+        "",
+        request_id,
+    )
+}
+
+/// S3's answer to a request body that arrived too slowly, on a connection
+/// that is then closed.
+pub(crate) fn request_timeout(request_id: &str) -> Response<s3s::Body> {
+    let mut resp = error(
+        StatusCode::BAD_REQUEST,
+        "RequestTimeout",
+        "Your socket connection to the server was not read from or written to within the \
+         timeout period. Idle connections will be closed.",
+        "",
+        request_id,
+    );
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// What a connection's socket and its requests share: how many requests
+/// have started (their head is read) and how many answers are over (their
+/// body handed to hyper in full, or dropped). While they differ, the
+/// connection is busy, and neither the header nor the idle clock runs.
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    started: AtomicU64,
+    finished: AtomicU64,
+    /// The socket's reader, waiting while the connection is busy: an answer
+    /// that ends wakes it, to start the idle clock.
+    reader: AtomicWaker,
+}
+
+impl ConnState {
+    /// A request's head was read.
+    pub(crate) fn start(&self) {
+        self.started.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Where a connection is, for its clocks.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Waiting for the first byte of the next request, since then.
+    Idle(Instant),
+    /// Reading a request's head, since then.
+    Head(Instant),
+    /// Between a request's head and the end of its answer.
+    Busy,
+}
+
+/// A connection's timeouts (`None`: none).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clocks {
+    /// For a request's head: from the accept, or from its first byte.
+    pub(crate) header: Option<Duration>,
+    /// For the first byte of a keep-alive connection's next request.
+    pub(crate) idle: Option<Duration>,
+    /// For the socket to take more of an answer, while it takes none.
+    pub(crate) send: Option<Duration>,
+}
+
+/// A connection's socket with its clocks: a read that waits past the
+/// header or idle deadline, or a write that waits longer than the send
+/// timeout, fails with `TimedOut`, which makes hyper close the connection.
+/// (hyper's own header timeout starts when it begins to wait for a head,
+/// right after the previous answer, so it cannot tell an idle keep-alive
+/// connection from a slow head; it has no send timeout.)
+#[derive(Debug)]
+pub(crate) struct Guarded<T> {
+    inner: T,
+    state: Arc<ConnState>,
+    clocks: Clocks,
+    phase: Phase,
+    /// `state.finished` when last looked at.
+    finished: u64,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    /// Since when writes have waited for the client to read, if they do.
+    stalled: Option<Instant>,
+    write_timer: Pin<Box<Sleep>>,
+    write_armed: Option<Instant>,
+}
+
+impl<T> Guarded<T> {
+    /// `inner`, just accepted: the header clock runs from now (the idle
+    /// clock, without a header timeout).
+    pub(crate) fn new(inner: T, state: Arc<ConnState>, clocks: Clocks) -> Guarded<T> {
+        let now = Instant::now();
+        Guarded {
+            inner,
+            state,
+            clocks,
+            phase: if clocks.header.is_some() {
+                Phase::Head(now)
+            } else {
+                Phase::Idle(now)
+            },
+            finished: 0,
+            timer: Box::pin(tokio::time::sleep_until(now)),
+            armed: None,
+            stalled: None,
+            write_timer: Box::pin(tokio::time::sleep_until(now)),
+            write_armed: None,
+        }
+    }
+
+    /// Catches up with the requests: busy while one is in progress, idle
+    /// from the moment the last answer is seen to be over.
+    fn refresh(&mut self) {
+        let finished = self.state.finished.load(Ordering::Acquire);
+        let started = self.state.started.load(Ordering::Acquire);
+        if started != finished {
+            self.phase = Phase::Busy;
+        } else if finished != self.finished || matches!(self.phase, Phase::Busy) {
+            self.finished = finished;
+            self.phase = Phase::Idle(Instant::now());
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Idle(since) => self.clocks.idle.map(|d| since + d),
+            Phase::Head(since) => self.clocks.header.map(|d| since + d),
+            Phase::Busy => None,
+        }
+    }
+
+    /// A write's outcome, held to the send timeout: progress resets it; a
+    /// write that has waited for the client longer fails.
+    fn sent<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let Some(limit) = self.clocks.send else {
+            return Poll::Pending;
+        };
+        let deadline = *self.stalled.get_or_insert_with(Instant::now) + limit;
+        if self.write_armed != Some(deadline) {
+            self.write_timer.as_mut().reset(deadline);
+            self.write_armed = Some(deadline);
+        }
+        ready!(self.write_timer.as_mut().poll(cx));
+        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "send timeout")))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        this.refresh();
+        match polled {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before && matches!(this.phase, Phase::Idle(_)) {
+                    this.phase = Phase::Head(Instant::now());
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                let Some(deadline) = this.deadline() else {
+                    if matches!(this.phase, Phase::Busy) {
+                        this.state.reader.register(cx.waker());
+                        // The answer may have ended in between.
+                        if this.state.finished.load(Ordering::Acquire)
+                            == this.state.started.load(Ordering::Acquire)
+                        {
+                            cx.waker().wake_by_ref();
+                        }
+                    }
+                    return Poll::Pending;
+                };
+                if this.armed != Some(deadline) {
+                    this.timer.as_mut().reset(deadline);
+                    this.armed = Some(deadline);
+                }
+                ready!(this.timer.as_mut().poll(cx));
+                let what = match this.phase {
+                    Phase::Idle(_) => "idle keep-alive timeout",
+                    _ => "header read timeout",
+                };
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what)))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.sent(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.sent(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_flush(cx);
+        this.sent(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// An answer's body that tells its connection when it is over (sent in
+/// full, or dropped): the idle clock starts then.
+#[derive(Debug)]
+pub(crate) struct Answer<B> {
+    inner: B,
+    state: Arc<ConnState>,
+}
+
+impl<B> Answer<B> {
+    pub(crate) fn new(inner: B, state: Arc<ConnState>) -> Answer<B> {
+        Answer { inner, state }
+    }
+}
+
+impl<B> Drop for Answer<B> {
+    fn drop(&mut self) {
+        self.state.finished.fetch_add(1, Ordering::AcqRel);
+        self.state.reader.wake();
+    }
+}
+
+impl<B: Body + Unpin> Body for Answer<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The error of a body cut off by [`Metered`].
+#[derive(Debug)]
+pub(crate) struct TooSlow;
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body arrived below the minimum rate")
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+/// A request body held to a [`MinBodyRate`]. Time counts only while the
+/// body is polled and has nothing (the server waits for the client):
+/// windows of that waiting time, the first as long as the grace and free,
+/// the others as long as the rate's window and owing its bytes. A window
+/// that ends short of them fails the body with [`TooSlow`] and sets the
+/// shared flag, which the server turns into `RequestTimeout`.
+#[derive(Debug)]
+pub(crate) struct Metered<B> {
+    inner: B,
+    rate: MinBodyRate,
+    /// The current window: its length, the bytes it owes, the waiting time
+    /// it has had and the bytes it has brought.
+    length: Duration,
+    owed: u64,
+    waited: Duration,
+    got: u64,
+    /// Since when the body has been waited for, if it is now.
+    waiting: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    too_slow: Arc<AtomicBool>,
+}
+
+impl<B> Metered<B> {
+    pub(crate) fn new(inner: B, rate: MinBodyRate, too_slow: Arc<AtomicBool>) -> Metered<B> {
+        Metered {
+            inner,
+            rate,
+            length: rate.grace(),
+            owed: 0,
+            waited: Duration::ZERO,
+            got: 0,
+            waiting: None,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            armed: None,
+            too_slow,
+        }
+    }
+
+    /// Closes the current window if its time is up: whether it brought
+    /// what it owed. The next window starts empty.
+    fn close_window(&mut self) -> bool {
+        if self.waited < self.length {
+            return true;
+        }
+        let paid = self.got >= self.owed;
+        self.length = self.rate.window();
+        self.owed = self.rate.per_window();
+        self.waited = Duration::ZERO;
+        self.got = 0;
+        paid
+    }
+
+    fn fail(&mut self) -> Poll<Option<Result<Frame<Bytes>, s3s::StdError>>> {
+        self.too_slow.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(Box::new(TooSlow))))
+    }
+}
+
+impl<B> Body for Metered<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<s3s::StdError>,
+{
+    type Data = Bytes;
+    type Error = s3s::StdError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, s3s::StdError>>> {
+        let this = self.get_mut();
+        loop {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(since) = this.waiting.take() {
+                        this.waited += since.elapsed();
+                    }
+                    if let Some(data) = frame.data_ref() {
+                        this.got += data.len() as u64;
+                    }
+                    if !this.close_window() {
+                        return this.fail();
+                    }
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {
+                    let since = *this.waiting.get_or_insert_with(Instant::now);
+                    let deadline = since + window_left(this.length, this.waited);
+                    if this.armed != Some(deadline) {
+                        this.timer.as_mut().reset(deadline);
+                        this.armed = Some(deadline);
+                    }
+                    ready!(this.timer.as_mut().poll(cx));
+                    // The window's waiting time is up with nothing more.
+                    this.waited += deadline.saturating_duration_since(since);
+                    this.waiting = Some(deadline);
+                    if !this.close_window() {
+                        return this.fail();
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// What is left of a window of `length` that has had `waited`.
+fn window_left(length: Duration, waited: Duration) -> Duration {
+    length.saturating_sub(waited)
 }
 
 #[cfg(test)]
@@ -287,6 +731,87 @@ mod tests {
         ] {
             assert!(!is_single_byte_range(bad), "{bad}");
         }
+    }
+
+    /// A body fed through a channel, as a client would send it.
+    struct Channel(tokio::sync::mpsc::Receiver<Bytes>);
+
+    impl Body for Channel {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            self.get_mut()
+                .0
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn rate() -> MinBodyRate {
+        MinBodyRate::new(
+            std::num::NonZeroU64::new(1000).expect("not zero"),
+            Duration::from_millis(200),
+            Duration::from_millis(200),
+        )
+        .expect("a valid rate")
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_is_cut_after_grace_and_a_window() {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut body = Metered::new(Channel(rx), rate(), Arc::clone(&flag));
+        // 10 bytes every 50 ms: 200 B/s against 1000 B/s.
+        let sender = tokio::spawn(async move {
+            for _ in 0..100 {
+                if tx.send(Bytes::from_static(&[7; 10])).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let started = std::time::Instant::now();
+        let mut got = 0;
+        let outcome = loop {
+            match http_body_util::BodyExt::frame(&mut body).await {
+                Some(Ok(frame)) => got += frame.into_data().map_or(0, |d| d.len()),
+                Some(Err(e)) => break e.to_string(),
+                None => break "the end".to_owned(),
+            }
+        };
+        let elapsed = started.elapsed();
+        sender.abort();
+        assert_eq!(outcome, TooSlow.to_string());
+        assert!(flag.load(Ordering::Acquire));
+        assert!(got < 200, "{got} bytes before the cut");
+        assert!(
+            elapsed >= Duration::from_millis(350) && elapsed < Duration::from_secs(2),
+            "cut after {elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_busy_server_is_not_blamed_on_the_client() {
+        // Everything is there at once; the server takes 300 ms per chunk
+        // (longer than grace and window together): only waiting counts.
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        for _ in 0..5 {
+            tx.send(Bytes::from_static(&[7; 100])).await.expect("room");
+        }
+        drop(tx);
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut body = Metered::new(Channel(rx), rate(), Arc::clone(&flag));
+        let mut got = 0;
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            got += frame.expect("not cut").into_data().map_or(0, |d| d.len());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert_eq!(got, 500);
+        assert!(!flag.load(Ordering::Acquire));
     }
 
     #[test]

@@ -21,6 +21,10 @@
 //!   connections until a shutdown future completes; `--seed-rate` is one
 //!   budget for everything uploaded.
 //!
+//! - **The gateway** ([`gateway`]): the same `?torrent`, web seed, tracker
+//!   and peer in front of an existing S3 cluster (Ceph RGW), which keeps the
+//!   bytes and decides who may read them; everything else passes through.
+//!
 //! - **Logs** are [`tracing`](https://docs.rs/tracing) events, one per
 //!   request (target `serve`), announce (`tracker`) and peer connection
 //!   (`peer`), with fields; install a subscriber to see them (the
@@ -59,6 +63,7 @@
 mod config;
 mod error;
 mod front;
+mod gateway;
 mod ops;
 mod route;
 mod serve;
@@ -66,6 +71,7 @@ mod store;
 mod swarm;
 mod throttle;
 
-pub use config::{Seeding, ServerConfig, User};
+pub use config::{MinBodyRate, Seeding, ServerConfig, User};
 pub use error::Error;
+pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use serve::{Listeners, SwarmListeners, serve};

@@ -3,10 +3,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::host::{S3Host, VirtualHost};
@@ -17,13 +18,13 @@ use s3torrent_tracker::{Tracker, TrackerConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-use crate::config::{Seeding, ServerConfig};
+use crate::config::{MinBodyRate, Seeding, ServerConfig};
 use crate::error::Error;
 use crate::front;
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
-use crate::swarm::{PeerEdge, Swarm, serve_peers, serve_tracker};
+use crate::swarm::{PeerEdge, Swarm, SwarmSource, serve_peers, serve_tracker};
 use crate::throttle::Throttle;
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -209,7 +210,7 @@ pub async fn serve(
     let mut edges = Vec::new();
     if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
         let peer_addr = peer.local_addr().map_err(Error::Listener)?;
-        let lookup = Arc::new(Swarm {
+        let lookup: Arc<dyn SwarmSource> = Arc::new(Swarm {
             store: Arc::clone(&store),
             torrents,
         });
@@ -247,14 +248,19 @@ pub async fn serve(
     );
     eprintln!("serve: listening on http://{addr}");
 
-    let host_id = front::host_id();
+    let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
-    // its version sniffing, which reads the first bytes with no timeout, so
-    // the header read timeout covers a connection from its accept on.
-    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
-    http.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+    // its version sniffing, which reads the first bytes with no timeout.
+    // The header and idle clocks are the socket's (`front::Guarded`), from
+    // the accept on; hyper's header timeout would also cut idle keep-alive
+    // connections at the header timeout.
+    let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    let clocks = front::Clocks {
+        header: config.header_read_timeout,
+        idle: config.idle_timeout,
+        send: config.send_timeout,
+    };
+    let min_body_rate = config.min_body_rate;
     let slots = Arc::new(Semaphore::new(
         config.max_connections.get().min(Semaphore::MAX_PERMITS),
     ));
@@ -274,19 +280,18 @@ pub async fn serve(
             let Some((socket, client)) = accept(&listener, &mut stopping_s3, "serve").await else {
                 break;
             };
+            let conn_state = Arc::new(front::ConnState::default());
+            let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
             let s3 = service.clone();
             let host_id = host_id.clone();
             let logged = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    conn_state.start();
+                    let conn_state = Arc::clone(&conn_state);
                     let s3 = s3.clone();
                     let host_id = host_id.clone();
-                    let (method, path) = (
-                        req.method().clone(),
-                        req.uri()
-                            .path_and_query()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                    );
+                    // For the log line: a clone of the URI shares its bytes.
+                    let (method, uri) = (req.method().clone(), req.uri().clone());
                     let started = Instant::now();
                     let request_id = front::request_id();
                     let early = front::screen(&mut req, &request_id);
@@ -295,8 +300,15 @@ pub async fn serve(
                     async move {
                         let mut resp = match early {
                             Some(answer) => Ok(answer),
-                            None => hyper::service::Service::call(&s3, req).await,
+                            None => call(&s3, req, min_body_rate, &request_id).await,
                         };
+                        if let Ok(r) = &mut resp
+                            && gather_small_body(r).await.is_err()
+                        {
+                            // Its file failed before a byte was sent: an
+                            // answer can still say so.
+                            *r = front::internal_error(&request_id);
+                        }
                         if let Ok(r) = &mut resp {
                             front::stamp(r, &request_id, &host_id);
                             // The body's declared length, or its exact size
@@ -311,7 +323,7 @@ pub async fn serve(
                             tracing::info!(
                                 target: "serve",
                                 %method,
-                                path,
+                                path = uri.path_and_query().map_or("", |p| p.as_str()),
                                 status = r.status().as_u16(),
                                 bytes,
                                 ms = millis(started),
@@ -320,7 +332,7 @@ pub async fn serve(
                                 "request"
                             );
                         }
-                        resp
+                        resp.map(|r| r.map(|body| front::Answer::new(body, conn_state)))
                     }
                 },
             );
@@ -347,6 +359,57 @@ pub async fn serve(
         let _ = tokio::time::timeout(DRAIN, edge).await;
     }
     Ok(())
+}
+
+/// The largest answer body gathered before the head is sent (see
+/// [`gather_small_body`]).
+const ONE_WRITE: u64 = 16 * 1024;
+
+/// Gathers a streamed body of at most [`ONE_WRITE`] bytes (a small
+/// GetObject, read from its file) into one buffer before hyper sends the
+/// head, so that head and body leave in one `writev`: otherwise hyper sends
+/// the head alone while the first chunk is still being read.
+async fn gather_small_body(resp: &mut hyper::Response<s3s::Body>) -> Result<(), s3s::StdError> {
+    if resp.body().bytes().is_some() {
+        return Ok(());
+    }
+    // s3s declares a streamed object's length in the header only.
+    let declared = resp
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = resp.body_mut();
+    match declared.or_else(|| hyper::body::Body::size_hint(body).exact()) {
+        Some(n) if n > 0 && n <= ONE_WRITE => {
+            body.store_all_limited(ONE_WRITE as usize).await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Hands a request to s3s, its body held to `min_body_rate` when it has
+/// one: a body that falls below it is answered `RequestTimeout`, whatever
+/// the operation made of the failed body.
+async fn call(
+    s3: &s3s::service::S3Service,
+    req: hyper::Request<hyper::body::Incoming>,
+    min_body_rate: Option<MinBodyRate>,
+    request_id: &str,
+) -> Result<hyper::Response<s3s::Body>, s3s::HttpError> {
+    let rate = match min_body_rate {
+        Some(rate) if !hyper::body::Body::is_end_stream(req.body()) => rate,
+        _ => return hyper::service::Service::call(s3, req).await,
+    };
+    let too_slow = Arc::new(AtomicBool::new(false));
+    let req = req
+        .map(|body| s3s::Body::http_body(front::Metered::new(body, rate, Arc::clone(&too_slow))));
+    let resp = s3.call(req).await;
+    if too_slow.load(Ordering::Acquire) {
+        return Ok(front::request_timeout(request_id));
+    }
+    resp
 }
 
 /// The milliseconds since `started`, to the microsecond, for a log field.

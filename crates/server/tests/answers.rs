@@ -123,15 +123,19 @@ async fn presigned_urls_live_a_week_at_most() {
 }
 
 /// The request ID of an error answer, checked to be the same in the
-/// header and the XML, with an `x-amz-id-2`.
+/// header and the XML, with an `x-amz-id-2` that is the XML's `<HostId>`.
 #[track_caller]
 fn request_id_of(r: &Response) -> String {
     let header = r.header("x-amz-request-id").expect("x-amz-request-id");
     let xml = tag(&r.text(), "RequestId").expect("<RequestId>");
     assert_eq!(header, xml, "header and XML: {}", r.text());
-    assert!(
-        r.header("x-amz-id-2").is_some_and(|h| !h.is_empty()),
-        "x-amz-id-2"
+    let host = r.header("x-amz-id-2").expect("x-amz-id-2");
+    assert!(!host.is_empty(), "x-amz-id-2");
+    assert_eq!(
+        tag(&r.text(), "HostId").as_deref(),
+        Some(host.as_str()),
+        "x-amz-id-2 and <HostId>: {}",
+        r.text()
     );
     assert_eq!(header.len(), 16, "{header}");
     header

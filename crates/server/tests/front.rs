@@ -1,5 +1,6 @@
 //! The HTTP front: keep-alive at full speed, and limits that hold against
-//! slow or hostile clients (header read timeout, connection slots).
+//! slow or hostile clients (header read timeout, idle keep-alive timeout,
+//! minimum body rate, connection slots).
 
 mod support;
 
@@ -10,7 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use support::{Server, temp_root};
+use s3torrent_server::MinBodyRate;
+use support::{Server, key_path, temp_root};
 
 /// Reads one HTTP/1.1 answer (head and a `Content-Length` body) from
 /// `stream`, keeping bytes past it in `buf`: the status, the head and the
@@ -120,7 +122,7 @@ async fn dripping_clients_neither_starve_nor_stay() {
                 match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut byte)).await
                 {
                     Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
-                    Ok(Ok(_)) => {} // an error answer (408); the close follows
+                    Ok(Ok(_)) => {} // an answer would be a bug; the close follows
                     Err(_) => {}    // still open
                 }
             }
@@ -152,5 +154,232 @@ async fn dripping_clients_neither_starve_nor_stay() {
     );
     // Still serving after the storm.
     assert_eq!(health(addr).await, 200);
+    server.stop().await;
+}
+
+/// Whether the server closes `stream` within `within`: reads until EOF or
+/// an error (a reset), discarding what arrives.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut chunk = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_and_slow_heads_have_their_own_clocks() {
+    let temp = temp_root();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let server = Server::start_configured(temp.path(), listener, |config| {
+        config.header_read_timeout = Some(Duration::from_secs(1));
+        config.idle_timeout = Some(Duration::from_secs(3));
+    })
+    .await;
+    let body = support::public_object(&server, "front", 1024, 7).await;
+    let addr = server.addr;
+    let request = format!("GET /front/public.bin HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+
+    // Idle for twice the header timeout between two requests: still open,
+    // and the next request is answered.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut buf = Vec::new();
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let (status, _, got) = read_answer(&mut stream, &mut buf).await;
+    assert_eq!((status, got.len()), (200, body.len()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let (status, head, got) =
+        tokio::time::timeout(Duration::from_secs(5), read_answer(&mut stream, &mut buf))
+            .await
+            .expect("an answer after 2 s idle");
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(got, body);
+
+    // Then idle past the idle timeout: closed, not before it.
+    let idle_from = Instant::now();
+    assert!(
+        closed_within(&mut stream, Duration::from_secs(8)).await,
+        "an idle connection stayed open 8 s"
+    );
+    let idle = idle_from.elapsed();
+    eprintln!("idle keep-alive connection closed after {idle:?}");
+    assert!(
+        idle >= Duration::from_millis(2800) && idle < Duration::from_millis(4500),
+        "closed after {idle:?}, the idle timeout is 3 s"
+    );
+
+    // On a keep-alive connection, a next head that drips is cut by the
+    // header timeout from its first byte, long before the idle timeout.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut buf = Vec::new();
+    assert_eq!(read_answer(&mut stream, &mut buf).await.0, 200);
+    let head_from = Instant::now();
+    let mut cut = None;
+    for b in request.bytes().take(40) {
+        if stream.write_all(&[b]).await.is_err() {
+            cut = Some(head_from.elapsed());
+            break;
+        }
+        if closed_within(&mut stream, Duration::from_millis(200)).await {
+            cut = Some(head_from.elapsed());
+            break;
+        }
+    }
+    let cut = cut.expect("a dripping head was not cut within 8 s");
+    eprintln!("a dripping second head was cut after {cut:?}");
+    assert!(
+        cut >= Duration::from_millis(800) && cut < Duration::from_millis(2500),
+        "cut after {cut:?}, the header timeout is 1 s"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dripping_body_gets_request_timeout_and_a_fast_one_is_untouched() {
+    let temp = temp_root();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let server = Server::start_configured(temp.path(), listener, |config| {
+        config.min_body_rate = Some(
+            MinBodyRate::new(
+                std::num::NonZeroU64::new(256 * 1024).expect("not zero"),
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+            )
+            .expect("a valid rate"),
+        );
+    })
+    .await;
+    let alice = server.alice();
+    alice.create_bucket("front").await.ok();
+
+    // At full speed: 16 MiB in one PutObject, read back whole.
+    let big = support::pseudo_random(16 << 20, 11);
+    let put = alice
+        .put_object("front", "fast.bin", &[], big.clone())
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text());
+    let got = alice.get_object("front", "fast.bin").await.ok();
+    assert!(got.body == big, "the fast upload came back different");
+
+    // Dripping: a signed PutObject declaring 1 MiB, its body sent at
+    // 10 bytes every 100 ms (100 B/s against 256 KiB/s).
+    let target = alice.presign_raw("PUT", &key_path("front", "slow.bin"), &[], &[]);
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(
+            format!(
+                "PUT {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+                server.addr,
+                1 << 20
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("send the head");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut closed = false;
+    let mut chunk = [0u8; 4096];
+    // Bounded: 100 drips (10 s) at most.
+    for _ in 0..100 {
+        if stream.write_all(&[b'x'; 10]).await.is_err() {
+            break;
+        }
+        match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut chunk)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => answer.extend_from_slice(&chunk[..n]),
+            Err(_) => {}
+        }
+    }
+    if !closed {
+        closed = closed_within(&mut stream, Duration::from_secs(2)).await;
+    }
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    eprintln!("a dripping body was answered after {elapsed:?}: {text}");
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    assert!(text.contains("<Code>RequestTimeout</Code>"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    assert!(closed, "the connection stayed open after RequestTimeout");
+    // Grace (1 s) and one window (1 s) of waiting, then the cut.
+    assert!(
+        elapsed >= Duration::from_millis(1800) && elapsed < Duration::from_secs(6),
+        "cut after {elapsed:?}"
+    );
+    // Nothing of it was stored.
+    alice
+        .get_object("front", "slow.bin")
+        .await
+        .assert_error(404, "NoSuchKey");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_by_the_send_timeout() {
+    const SIZE: usize = 32 << 20;
+    let temp = temp_root();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    // One connection slot: the stalled reader below holds it.
+    let server = Server::start_configured(temp.path(), listener, |config| {
+        config.send_timeout = Some(Duration::from_secs(1));
+        config.max_connections = NonZeroUsize::new(1).expect("not zero");
+    })
+    .await;
+    support::public_object(&server, "front", SIZE, 5).await;
+    let addr = server.addr;
+
+    // Asks for 32 MiB and reads none of it: more than the socket buffers
+    // hold, so the server's writes stall.
+    let mut stalled = TcpStream::connect(addr).await.expect("connect");
+    stalled
+        .write_all(format!("GET /front/public.bin HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The one slot frees once the send timeout closes the stalled one.
+    let asked = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(10), health(addr))
+        .await
+        .expect("a health request answered within 10 s");
+    assert_eq!(status, 200);
+    let waited = asked.elapsed();
+    eprintln!("health answered after {waited:?} behind a stalled reader");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+
+    // The stalled client got part of the answer, then the close.
+    let mut got = 0usize;
+    let mut chunk = vec![0u8; 1 << 16];
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stalled.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got += n,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stalled connection is still open");
+    assert!(got < SIZE, "all {got} bytes arrived");
     server.stop().await;
 }

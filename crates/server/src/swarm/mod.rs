@@ -1,6 +1,9 @@
 //! The swarm: the endpoint's own tracker and seeding peer, serving an
 //! info-hash only while its torrent could be fetched anonymously.
 //!
+//! The edges read objects through [`SwarmSource`]: `serve`'s store
+//! ([`Swarm`]) or the gateway's cluster.
+//!
 //! Both ask [`Swarm::lookup`] (a connection already seeding re-asks only
 //! [`Swarm::decide`], and compares the ETag), which applies `?torrent`'s own rules: the
 //! object exists and is unchanged (its cached torrent, keyed by its ETag,
@@ -13,8 +16,10 @@ mod tracker;
 
 use std::sync::Arc;
 
-use s3torrent_metainfo::{InfoHash, Torrent};
-use s3torrent_s3::{BucketName, ObjectInfo, Requester, TorrentCache, TorrentRequest};
+use s3torrent_metainfo::{InfoHash, ReadAt, Torrent};
+use s3torrent_s3::{
+    BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
+};
 
 use crate::ops::Service;
 use crate::store::{Store, peer_info_hashes};
@@ -32,18 +37,56 @@ pub(crate) struct Target {
     pub(crate) torrent: Torrent,
 }
 
-/// The lookup both edges share.
+/// Where the swarm's objects live, as the tracker and the peer need them:
+/// `serve`'s store ([`Swarm`]) or the gateway's cluster. Every method may
+/// block (the edges call them on blocking threads).
+pub(crate) trait SwarmSource: Send + Sync {
+    /// The bucket and object version `info_hash` points at, if that object
+    /// is served to anyone now (`?torrent`'s decision for an anonymous
+    /// requester); or why not, in words for a tracker's `failure reason`
+    /// and the log. It does not look at the torrent.
+    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String>;
+
+    /// The torrent cached for this object version, if any (never hashes).
+    fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent>;
+
+    /// A reader of exactly this object version's bytes: a snapshot, or one
+    /// that fails once the object changed.
+    fn open(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+    ) -> Result<Box<dyn ReadAt + Send + Sync>, String>;
+
+    /// The object `info_hash` names and its torrent, if it is served to
+    /// anyone now and unchanged: the torrent cached for the object as it is
+    /// now has this info-hash.
+    fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
+        let (bucket, object) = self.decide(info_hash)?;
+        let stale = || "not served: the object changed since this torrent was made".to_owned();
+        // An adopted object whose ETag is not computed has no torrent yet
+        // (the source answers `None`).
+        let cached = self.cached_torrent(&bucket, &object).ok_or_else(stale)?;
+        let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
+        if !peer_info_hashes(&torrent).contains(info_hash) {
+            return Err(stale());
+        }
+        Ok(Target {
+            bucket,
+            object,
+            torrent,
+        })
+    }
+}
+
+/// The lookup both edges share, over `serve`'s store.
 pub(crate) struct Swarm {
     pub(crate) store: Arc<Store>,
     pub(crate) torrents: Arc<Service>,
 }
 
-impl Swarm {
-    /// The bucket and object version `info_hash` points at, if that object
-    /// is served to anyone now (`?torrent`'s decision for an anonymous
-    /// requester); or why not, in words for a tracker's `failure reason`
-    /// and the log. It does not look at the torrent.
-    pub(crate) fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
+impl SwarmSource for Swarm {
+    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
         let Some((bucket, key)) = self.store.swarm_target(info_hash) else {
             return Err("unknown info_hash: no torrent of this endpoint has it".into());
         };
@@ -55,27 +98,25 @@ impl Swarm {
         Ok((plan.bucket, plan.object))
     }
 
-    /// The object `info_hash` names and its torrent, if it is served to
-    /// anyone now and unchanged: the torrent cached for the object as it is
-    /// now has this info-hash.
-    pub(crate) fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
-        let (bucket, object) = self.decide(info_hash)?;
-        let stale = || "not served: the object changed since this torrent was made".to_owned();
-        // An adopted object whose ETag is not computed has no torrent yet.
-        let cache_key = self
-            .torrents
-            .cache_key(&bucket, &object)
-            .ok_or_else(stale)?;
-        let cached = self.torrents.cache().get(&cache_key).ok_or_else(stale)?;
-        let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
-        if !peer_info_hashes(&torrent).contains(info_hash) {
-            return Err(stale());
-        }
-        Ok(Target {
-            bucket,
-            object,
-            torrent,
-        })
+    fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent> {
+        let key = self.torrents.cache_key(bucket, object)?;
+        self.torrents.cache().get(&key)
+    }
+
+    fn open(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+    ) -> Result<Box<dyn ReadAt + Send + Sync>, String> {
+        let file = self
+            .store
+            .open_snapshot(
+                bucket,
+                &object.key,
+                object.etag.as_known().unwrap_or_default(),
+            )
+            .map_err(|e| format!("not served: {}", e.message()))?;
+        Ok(Box::new(file))
     }
 }
 

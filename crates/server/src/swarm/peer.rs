@@ -3,7 +3,6 @@
 //! `--seed-rate` budget, fire its timeouts, and close.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -16,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
-use super::Swarm;
+use super::SwarmSource;
 use super::stopped;
 use crate::serve::accept;
 use crate::store::peer_info_hashes;
@@ -52,13 +51,13 @@ const PEER_ID: [u8; 20] = *b"-S30100-s3torrentsrv";
 /// that version's bytes.
 pub(crate) struct Seeding {
     seed: Arc<Seed>,
-    reader: File,
+    reader: Box<dyn s3torrent_metainfo::ReadAt + Send + Sync>,
     etag: ETag,
 }
 
 /// The peer listener's shared state.
 pub(crate) struct PeerEdge {
-    swarm: Arc<Swarm>,
+    swarm: Arc<dyn SwarmSource>,
     throttle: Option<Arc<Throttle>>,
     config: Config,
     options: SeedOptions,
@@ -74,7 +73,7 @@ pub(crate) struct PeerEdge {
 }
 
 impl PeerEdge {
-    pub(crate) fn new(swarm: Arc<Swarm>, throttle: Option<Arc<Throttle>>) -> PeerEdge {
+    pub(crate) fn new(swarm: Arc<dyn SwarmSource>, throttle: Option<Arc<Throttle>>) -> PeerEdge {
         let mut options = SeedOptions::default();
         options.mode = SeedMode::SuperSeed;
         // Each torrent being seeded keeps its own cache of verified pieces
@@ -130,15 +129,7 @@ impl PeerEdge {
         {
             return Ok(s);
         }
-        let reader = self
-            .swarm
-            .store
-            .open_snapshot(
-                &target.bucket,
-                &target.object.key,
-                target.object.etag.as_known().unwrap_or_default(),
-            )
-            .map_err(|e| format!("not served: {}", e.message()))?;
+        let reader = self.swarm.open(&target.bucket, &target.object)?;
         let torrent = SeedTorrent::from_torrent(&target.torrent, PEER_ID)
             .map_err(|e| format!("internal: {e}"))?;
         let seeding = Arc::new(Seeding {
@@ -336,7 +327,7 @@ async fn drive(
             loop {
                 out.clear();
                 let n = tokio::task::block_in_place(|| {
-                    conn.poll_transmit(Instant::now(), &s.reader, budget, &mut out)
+                    conn.poll_transmit(Instant::now(), &*s.reader, budget, &mut out)
                 })
                 .map_err(|e| e.to_string())?;
                 if n == 0 {

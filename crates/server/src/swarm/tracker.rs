@@ -17,7 +17,7 @@ use s3torrent_tracker::{
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::{PeerEdge, Swarm};
+use super::{PeerEdge, SwarmSource};
 use crate::serve::accept;
 
 /// How long a client may take to send its request head.
@@ -29,7 +29,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// and `peer`'s port.
 pub(crate) async fn serve_tracker(
     listener: TcpListener,
-    swarm: Arc<Swarm>,
+    swarm: Arc<dyn SwarmSource>,
     tracker: Arc<Mutex<Tracker>>,
     peer: SocketAddr,
     edge: Arc<PeerEdge>,

@@ -1,0 +1,120 @@
+//! `s3torrent gateway`: `?torrent` in front of an existing S3 cluster.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use s3torrent_metainfo::TorrentVersion;
+use s3torrent_s3::TorrentPolicy;
+use s3torrent_server::{GatewayConfig, Listeners, Seeding, UpstreamCredentials, User};
+
+use crate::serve::{LogFormat, init_logging};
+
+/// `gateway`'s flags: a contract.
+#[derive(Debug, Args)]
+pub(crate) struct GatewayArgs {
+    /// The cluster's S3 endpoint, `http://HOST:PORT`.
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    /// The address to listen on; it is also the web seed's address in
+    /// every torrent.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9100")]
+    listen: String,
+    /// A user of the cluster: access key, secret key and a 12-digit account
+    /// ID (repeatable). Their `?torrent`s are checked and asked of the
+    /// cluster as them; other requests pass through whoever signed them.
+    #[arg(long = "user", value_name = "ACCESS:SECRET:ACCOUNT_ID")]
+    users: Vec<User>,
+    /// The gateway's own user on the cluster, which owns the cache bucket.
+    #[arg(long, value_name = "K", requires = "upstream_secret_key")]
+    upstream_access_key: Option<String>,
+    /// Its secret key.
+    #[arg(long, value_name = "S", requires = "upstream_access_key")]
+    upstream_secret_key: Option<String>,
+    /// The region the gateway signs its requests to the cluster for.
+    #[arg(long, value_name = "R", default_value = "us-east-1")]
+    region: String,
+    /// The largest object that gets a torrent, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = TorrentPolicy::AWS_MAX_OBJECT_SIZE)]
+    max_torrent_size: u64,
+    /// Which torrents `?torrent` answers: v1, v2 or hybrid.
+    #[arg(long, value_name = "v1|v2|hybrid", default_value_t = TorrentVersion::V1)]
+    torrent_version: TorrentVersion,
+    /// How objects are seeded: `web` (a BEP 19 web seed: the object's URL on
+    /// the gateway), `peer` (torrents list the gateway's tracker; the
+    /// gateway seeds as a BitTorrent peer, reading from the cluster) or
+    /// `both`.
+    #[arg(long, value_name = "peer|web|both", default_value_t = Seeding::Web)]
+    seeding: Seeding,
+    /// The tracker's address, for `--seeding peer` or `both`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
+    tracker_listen: String,
+    /// The seeding peer's address, for `--seeding peer` or `both`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6881")]
+    peer_listen: String,
+    /// The cap on what the seeding peer uploads, in bytes per second; 0 is
+    /// unlimited.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
+    seed_rate: u64,
+    /// The cluster bucket that holds the torrents, created when missing.
+    #[arg(long, value_name = "NAME", default_value = GatewayConfig::DEFAULT_CACHE_BUCKET)]
+    cache_bucket: String,
+    /// The gateway's address as clients reach it (`http://HOST:PORT`), for
+    /// the web seed in torrents; by default `http://` and the --listen
+    /// address. Replicas behind one name give that name, and share cached
+    /// torrents.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// How the per-request lines are written to stderr: `text` or `json`.
+    #[arg(long, value_name = "text|json", default_value = "text")]
+    log_format: LogFormat,
+}
+
+pub(crate) fn run(args: GatewayArgs) -> ExitCode {
+    let _log_guard = init_logging(args.log_format);
+    let mut config = GatewayConfig::new(args.upstream);
+    config.users = args.users;
+    config.upstream_credentials = match (args.upstream_access_key, args.upstream_secret_key) {
+        (Some(k), Some(s)) => Some(UpstreamCredentials::new(k, s)),
+        _ => None,
+    };
+    config.region = args.region;
+    config.max_torrent_size = args.max_torrent_size;
+    config.torrent_version = args.torrent_version;
+    config.seeding = args.seeding;
+    config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
+    config.cache_bucket = args.cache_bucket;
+    config.public_url = args.public_url;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let started = runtime.block_on(async {
+        let listeners = Listeners::bind(
+            &args.listen,
+            config.seeding,
+            &args.tracker_listen,
+            &args.peer_listen,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        s3torrent_server::gateway(config, listeners, ctrl_c)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    match started {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

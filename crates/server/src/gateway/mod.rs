@@ -1,0 +1,427 @@
+//! `s3torrent gateway`: GetObjectTorrent (and a web seed) in front of an
+//! existing S3 cluster (tested against Ceph RGW 16.2).
+//!
+//! - **Everything but `?torrent` passes through** to the upstream, streamed
+//!   both ways, with the client's headers, `Host` included, so its SigV4
+//!   signature stays valid: the upstream checks it against the `Host` the
+//!   client signed, which is the gateway's address. So the upstream must
+//!   accept requests for the gateway's host name: path-style requests work
+//!   with any host (RGW's default); for virtual-hosted-style ones, give
+//!   the upstream the gateway's domain (RGW: `rgw dns name`).
+//! - **`?torrent`** is answered here, with `serve`'s decision order, errors
+//!   and headers (through `s3torrent-http` and the torrent service). The
+//!   client's signature is checked (s3s's SigV4, against the `--user`
+//!   keys, which are the cluster's users); whether it may read the object
+//!   is the cluster's answer to a `HEAD` signed as that user (or unsigned,
+//!   for an anonymous requester), with its `versionId`,
+//!   `x-amz-request-payer` and `x-amz-expected-bucket-owner`.
+//! - **Hashing** reads ranged GETs as the requester, pinned to the ETag
+//!   (`If-Match`), several in parallel (one per hashing thread).
+//! - **The cache** is in the cluster ([`GatewayConfig::cache_bucket`]),
+//!   with an LRU in front: replicas share it, restarts keep it.
+
+mod cache;
+mod route;
+mod source;
+mod swarm;
+mod upstream;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use s3torrent_http::AdapterConfig;
+use s3torrent_s3::{
+    Addressing, HashOptions, TorrentPolicy, TorrentService, TorrentVersion, WebSeed,
+};
+use s3torrent_tracker::{Tracker, TrackerConfig};
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::{Seeding, User, principal_of_account};
+use crate::error::Error;
+use crate::front;
+use crate::serve::{Listeners, SwarmListeners, accept, millis};
+use crate::swarm::{PeerEdge, SwarmSource, serve_peers, serve_tracker};
+use crate::throttle::Throttle;
+
+use self::cache::ClusterCache;
+use self::source::Shared;
+use self::upstream::{Signer, Upstream};
+
+/// The tracker's announce interval and the shortest one (as `serve`).
+const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
+const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
+
+/// How long a graceful shutdown waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The hashing threads, each with one ranged GET in flight: the reads wait
+/// on the network more than on SHA-1, so more than the cores.
+const HASH_THREADS: usize = 4;
+
+/// Each hashing thread's read: one ranged GET.
+const HASH_READ_BYTES: usize = 4 << 20;
+
+/// The gateway's own credentials on the upstream: they own the cache
+/// bucket.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct UpstreamCredentials {
+    /// The access key.
+    pub access_key: String,
+    /// The secret key.
+    pub secret_key: String,
+}
+
+impl UpstreamCredentials {
+    /// Credentials from an access key and a secret key.
+    pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        UpstreamCredentials {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for UpstreamCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamCredentials")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The configuration of [`gateway`], as plain data.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// The cluster: `http://HOST:PORT`.
+    pub upstream: String,
+    /// The cluster's users whose keys the gateway holds, to check a
+    /// `?torrent`'s signature and sign its `HEAD` as that user. Requests
+    /// that pass through are checked by the cluster, whoever signed them.
+    pub users: Vec<User>,
+    /// The gateway's own user on the cluster, which owns the cache bucket.
+    /// Without it torrents are cached in memory only.
+    pub upstream_credentials: Option<UpstreamCredentials>,
+    /// The region the gateway signs its own requests for.
+    pub region: String,
+    /// The largest object that gets a torrent (the AWS limit by default).
+    pub max_torrent_size: u64,
+    /// v1 (the default), v2 or hybrid torrents.
+    pub torrent_version: TorrentVersion,
+    /// How objects are seeded: [`Seeding::Web`] (the default: the web seed
+    /// is the object's URL on the gateway, whose GETs pass through),
+    /// [`Seeding::Peer`] (the gateway's tracker and seeding peer, reading
+    /// pieces from the cluster), or [`Seeding::Both`].
+    pub seeding: Seeding,
+    /// A cap on bytes per second the seeding peer uploads (the web seed's
+    /// GETs pass through, uncapped).
+    pub seed_rate: Option<NonZeroU64>,
+    /// The bucket that holds the torrents, created when missing.
+    pub cache_bucket: String,
+    /// The gateway's address as clients reach it (`http://HOST:PORT`),
+    /// written into torrents as the web seed: replicas behind one name
+    /// share it, and so share their cached torrents (the address is part of
+    /// the cache key). `None`: the listener's own address.
+    pub public_url: Option<String>,
+    /// How long a client has to send a request's head.
+    pub header_read_timeout: Option<Duration>,
+    /// How many client connections are served at once.
+    pub max_connections: NonZeroUsize,
+}
+
+impl GatewayConfig {
+    /// The default cache bucket: `s3torrent-cache`.
+    pub const DEFAULT_CACHE_BUCKET: &'static str = "s3torrent-cache";
+
+    /// A configuration for `upstream` with the defaults: no users, memory
+    /// cache only until credentials are set, region `us-east-1`, the AWS
+    /// size limit, v1 torrents, web seeding.
+    pub fn new(upstream: impl Into<String>) -> Self {
+        GatewayConfig {
+            upstream: upstream.into(),
+            users: Vec::new(),
+            upstream_credentials: None,
+            region: "us-east-1".into(),
+            max_torrent_size: TorrentPolicy::default().max_object_size,
+            torrent_version: TorrentVersion::V1,
+            seeding: Seeding::Web,
+            seed_rate: None,
+            cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
+            public_url: None,
+            header_read_timeout: Some(Duration::from_secs(10)),
+            max_connections: NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+}
+
+/// Serves the gateway on `listeners.s3` until `shutdown` completes.
+///
+/// With [`Seeding::Peer`] or [`Seeding::Both`] it also runs the tracker and
+/// the seeding peer on `listeners.swarm`, as `serve` does.
+///
+/// Prints `gateway: listening on http://ADDR` on stderr once ready. Fails
+/// with [`Error::Config`] for an unusable upstream URL, seeding as a peer
+/// without the swarm's listeners, or a cache bucket it can neither find
+/// nor create.
+pub async fn gateway(
+    config: GatewayConfig,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let Listeners {
+        s3: listener,
+        swarm,
+    } = listeners;
+    let addr: SocketAddr = listener.local_addr().map_err(Error::Listener)?;
+    let swarm_listeners = match (config.seeding.has_peer(), swarm) {
+        (true, Some(l)) => Some(l),
+        (true, None) => {
+            return Err(Error::Config(format!(
+                "seeding {} needs the tracker's and the peer's listeners",
+                config.seeding
+            )));
+        }
+        (false, _) => None,
+    };
+    let tracker_addr = match &swarm_listeners {
+        Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
+        None => None,
+    };
+    let upstream =
+        Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
+    let runtime = tokio::runtime::Handle::current();
+    let own = config.upstream_credentials.as_ref().map(|c| Signer {
+        access_key: c.access_key.clone(),
+        secret_key: c.secret_key.clone(),
+    });
+    let cache = ClusterCache::new(
+        Arc::clone(&upstream),
+        runtime.clone(),
+        own.clone(),
+        config.cache_bucket.clone(),
+    );
+    cache.ensure_bucket().await.map_err(Error::Config)?;
+
+    let mut policy = TorrentPolicy::default();
+    policy.max_object_size = config.max_torrent_size;
+    policy.version = config.torrent_version;
+    if let Some(tracker) = tracker_addr {
+        policy.trackers.push(format!("http://{tracker}/announce"));
+    }
+    if config.seeding.has_web_seed() {
+        let endpoint = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{addr}"),
+        };
+        policy.web_seed = Some(WebSeed {
+            endpoint,
+            addressing: Addressing::Path,
+        });
+    }
+    let torrents = Arc::new(
+        TorrentService::with_cache(policy, cache).with_hash_options(
+            HashOptions::new()
+                .threads(HASH_THREADS)
+                .buffer_size(HASH_READ_BYTES),
+        ),
+    );
+
+    let mut auth = SimpleAuth::new();
+    for u in &config.users {
+        auth.register(u.access_key.clone(), u.secret_key.clone().into());
+    }
+    let fallback_owner =
+        principal_of_account("000000000000").map_err(|e| Error::Config(format!("gateway: {e}")))?;
+    let mut builder = S3ServiceBuilder::new(route::NoOperations);
+    builder.set_auth(auth);
+    let shared = Arc::new(Shared {
+        upstream: Arc::clone(&upstream),
+        runtime: runtime.clone(),
+        accounts: config
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    Signer {
+                        access_key: u.access_key.clone(),
+                        secret_key: u.secret_key.clone(),
+                    },
+                    u.principal.clone(),
+                )
+            })
+            .collect(),
+        fallback_owner,
+    });
+    builder.set_route(route::GatewayTorrentRoute {
+        shared: Arc::clone(&shared),
+        torrents: Arc::clone(&torrents),
+        users: config.users.clone(),
+        config: AdapterConfig::new(None),
+    });
+    let torrent_service = builder.build();
+
+    eprintln!("gateway: upstream {}", upstream.endpoint());
+    match &own {
+        Some(_) => eprintln!("gateway: torrents cached in bucket {}", config.cache_bucket),
+        None => eprintln!("gateway: no --upstream-access-key: torrents are cached in memory only"),
+    }
+    eprintln!(
+        "gateway: ?torrent answers {} torrents, seeding {}",
+        config.torrent_version, config.seeding
+    );
+    eprintln!("gateway: listening on http://{addr}");
+
+    let (stop, stopping) = watch::channel(false);
+    let mut edges = Vec::new();
+    if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
+        let peer_addr = peer.local_addr().map_err(Error::Listener)?;
+        let lookup: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
+            shared: Arc::clone(&shared),
+            torrents: Arc::clone(&torrents),
+        });
+        let mut tracker_config = TrackerConfig::default();
+        tracker_config.interval = TRACKER_INTERVAL;
+        tracker_config.min_interval = TRACKER_MIN_INTERVAL;
+        tracker_config.peer_grace = TRACKER_INTERVAL;
+        let state = Arc::new(Mutex::new(Tracker::new(tracker_config)));
+        let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
+        let edge = Arc::new(PeerEdge::new(Arc::clone(&lookup), throttle));
+        edges.push(tokio::spawn(serve_tracker(
+            tracker,
+            lookup,
+            state,
+            peer_addr,
+            Arc::clone(&edge),
+            stopping.clone(),
+        )));
+        edges.push(tokio::spawn(serve_peers(peer, edge, stopping.clone())));
+        if let Some(tracker) = tracker_addr {
+            eprintln!("gateway: tracker on http://{tracker}/announce");
+        }
+        eprintln!("gateway: seeding peer on {peer_addr}");
+    }
+    let host_id = front::host_id();
+    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout);
+    let slots = Arc::new(Semaphore::new(
+        config.max_connections.get().min(Semaphore::MAX_PERMITS),
+    ));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stopping_s3 = stopping.clone();
+    let s3_loop = async {
+        loop {
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                _ = stopping_s3.changed() => break,
+            };
+            let Some((socket, client)) = accept(&listener, &mut stopping_s3, "gateway").await
+            else {
+                break;
+            };
+            let (torrent_service, upstream, host_id) = (
+                torrent_service.clone(),
+                Arc::clone(&upstream),
+                host_id.clone(),
+            );
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    let (torrent_service, upstream, host_id) = (
+                        torrent_service.clone(),
+                        Arc::clone(&upstream),
+                        host_id.clone(),
+                    );
+                    async move {
+                        let started = Instant::now();
+                        let method = req.method().clone();
+                        let path = req
+                            .uri()
+                            .path_and_query()
+                            .map(ToString::to_string)
+                            .unwrap_or_default();
+                        let torrent = s3torrent_http::is_torrent_request(req.method(), req.uri());
+                        let resp = if torrent {
+                            let request_id = front::request_id();
+                            req.extensions_mut()
+                                .insert(front::RequestId(request_id.clone()));
+                            let mut resp =
+                                hyper::service::Service::call(&torrent_service, req).await?;
+                            front::stamp(&mut resp, &request_id, &host_id);
+                            resp
+                        } else {
+                            match upstream.forward(req).await {
+                                Ok(resp) => resp.map(s3s::Body::from),
+                                Err(e) => {
+                                    tracing::warn!(target: "gateway", error = e, "upstream failed");
+                                    upstream_failed(&method, &host_id)
+                                }
+                            }
+                        };
+                        tracing::info!(
+                            target: "gateway",
+                            %method,
+                            path,
+                            status = resp.status().as_u16(),
+                            torrent,
+                            ms = millis(started),
+                            %client,
+                            "request"
+                        );
+                        Ok::<_, s3s::HttpError>(resp)
+                    }
+                },
+            );
+            let conn = http.serve_connection(TokioIo::new(socket), service);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(slot);
+            });
+        }
+    };
+    let mut shutdown = std::pin::pin!(shutdown);
+    tokio::select! {
+        () = s3_loop => {},
+        () = shutdown.as_mut() => {},
+    }
+    let _ = stop.send(true);
+    eprintln!("gateway: shutting down");
+    tokio::select! {
+        () = graceful.shutdown() => {},
+        () = tokio::time::sleep(DRAIN) => {},
+    }
+    for edge in edges {
+        let _ = tokio::time::timeout(DRAIN, edge).await;
+    }
+    Ok(())
+}
+
+/// The answer when the upstream cannot be reached: S3's `InternalError`
+/// (retryable), as XML.
+fn upstream_failed(method: &http::Method, host_id: &str) -> http::Response<s3s::Body> {
+    let err = s3torrent_s3::S3Error::with_message(
+        s3torrent_s3::ErrorCode::InternalError,
+        "We encountered an internal error. Please try again. (the upstream did not answer)",
+        "",
+    );
+    let request_id = front::request_id();
+    let cx =
+        s3torrent_http::RequestContext::new(s3torrent_s3::Requester::Anonymous, request_id.clone())
+            .with_host_id(host_id);
+    let resp = s3torrent_http::error_response(&err, method, &cx);
+    let mut resp = resp.map(s3s::Body::from);
+    front::stamp(&mut resp, &request_id, host_id);
+    resp
+}
