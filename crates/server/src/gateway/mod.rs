@@ -358,7 +358,12 @@ pub async fn gateway(
                                 .insert(front::RequestId(request_id.clone()));
                             let mut resp =
                                 hyper::service::Service::call(&torrent_service, req).await?;
-                            front::stamp(&mut resp, &request_id, &host_id);
+                            front::stamp(
+                                &mut resp,
+                                &request_id,
+                                &http::HeaderValue::from_str(&host_id)
+                                    .unwrap_or_else(|_| front::host_id_header()),
+                            );
                             resp
                         } else {
                             match upstream.forward(req).await {
@@ -422,6 +427,7 @@ fn upstream_failed(method: &http::Method, host_id: &str) -> http::Response<s3s::
             .with_host_id(host_id);
     let resp = s3torrent_http::error_response(&err, method, &cx);
     let mut resp = resp.map(s3s::Body::from);
-    front::stamp(&mut resp, &request_id, host_id);
+    let header = http::HeaderValue::from_str(host_id).unwrap_or_else(|_| front::host_id_header());
+    front::stamp(&mut resp, &request_id, &header);
     resp
 }
