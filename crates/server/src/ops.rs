@@ -1,5 +1,11 @@
 //! The S3 operations `serve` answers, on top of the store.
 
+mod acl;
+mod buckets;
+mod copy;
+mod delete;
+mod list_objects;
+mod listing;
 mod multipart;
 
 use std::sync::Arc;
@@ -11,12 +17,12 @@ use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{
-    BucketInfo, BucketName, CannedAcl, ErrorCode, Grantee, ObjectKey, ObjectLookup, Permission,
-    Principal, Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
+    BucketInfo, BucketName, ErrorCode, ObjectKey, ObjectLookup, Permission, Principal, Requester,
+    S3Error, TorrentCache, TorrentRequest, authorize_read,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::store::{DbCache, ObjectMeta, Store, hex, write_all};
+use crate::store::{DbCache, ObjectMeta, Store, StoredAcl, hex, write_all};
 use crate::throttle::Throttle;
 
 pub(crate) type Service = s3torrent_s3::TorrentService<DbCache>;
@@ -221,7 +227,7 @@ impl Server {
             }
             let found = s.object_meta(&bucket, &key)?;
             let lookup = match &found {
-                Some((meta, _)) => ObjectLookup::Found(s.object_info(&info, &key, meta)),
+                Some((meta, _)) => ObjectLookup::Found(s.object_info(&info, &key, meta)?),
                 None => ObjectLookup::NoSuchKey,
             };
             let access = authorize_read(&treq, &info, &lookup)?;
@@ -235,10 +241,6 @@ impl Server {
 
 fn is_requester(payer: Option<&dto::RequestPayer>) -> bool {
     payer.is_some_and(|p| p.as_str().eq_ignore_ascii_case("requester"))
-}
-
-fn canned(acl: Option<&str>) -> S3Result<CannedAcl> {
-    acl.unwrap_or("private").parse().map_err(to_s3s)
 }
 
 fn charged() -> Option<dto::RequestCharged> {
@@ -255,7 +257,20 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::CreateBucketOutput>> {
         let owner = self.principal(&req)?;
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
-        let acl = canned(req.input.acl.as_ref().map(|a| a.as_str()))?;
+        let input = &req.input;
+        let acl = self.acl_of_headers(
+            &acl::AclHeaders {
+                canned: input.acl.as_ref().map(|a| a.as_str()),
+                read: input.grant_read.as_deref(),
+                write: input.grant_write.as_deref(),
+                read_acp: input.grant_read_acp.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+                full_control: input.grant_full_control.as_deref(),
+            },
+            &owner,
+            &owner,
+        )?;
+        let location = buckets::location_of(input);
         let b = bucket.clone();
         if let Some(existing) = self.blocking(move |s| s.bucket_info(&b)).await? {
             return Err(if existing.owner.account_id == owner.account_id {
@@ -265,7 +280,7 @@ impl S3 for Server {
             });
         }
         let b = bucket.clone();
-        self.blocking(move |s| s.create_bucket(&b, &owner, acl, now()))
+        self.blocking(move |s| s.create_bucket(&b, &owner, &acl, location, now()))
             .await?;
         Ok(S3Response::new(dto::CreateBucketOutput {
             location: Some(format!("/{bucket}")),
@@ -287,34 +302,14 @@ impl S3 for Server {
         &self,
         req: S3Request<dto::GetBucketLocationInput>,
     ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
-        let (bucket, _) = Self::names(&req.input.bucket, None)?;
-        self.bucket(&bucket).await?;
-        Ok(S3Response::new(dto::GetBucketLocationOutput::default()))
+        self.get_bucket_location_(req).await
     }
 
     async fn list_buckets(
         &self,
         req: S3Request<dto::ListBucketsInput>,
     ) -> S3Result<S3Response<dto::ListBucketsOutput>> {
-        let me = self.principal(&req)?;
-        let all = self.blocking(|s| s.buckets()).await?;
-        let buckets = all
-            .into_iter()
-            .filter(|(_, info, _)| info.owner.account_id == me.account_id)
-            .map(|(name, _, created)| dto::Bucket {
-                name: Some(name.to_string()),
-                creation_date: Some(timestamp(created)),
-                ..Default::default()
-            })
-            .collect();
-        Ok(S3Response::new(dto::ListBucketsOutput {
-            buckets: Some(buckets),
-            owner: Some(dto::Owner {
-                id: Some(me.canonical_id.to_string()),
-                display_name: Some(me.account_id.to_string()),
-            }),
-            ..Default::default()
-        }))
+        self.list_buckets_(req).await
     }
 
     async fn put_bucket_request_payment(
@@ -360,13 +355,26 @@ impl S3 for Server {
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let requester = self.requester(&req);
-        let me = self.principal(&req)?;
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
         Self::bucket_allows(&requester, &info, Permission::Write)?;
-        let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        // An anonymous writer (a public-read-write bucket) writes objects
+        // the bucket owner owns.
+        let me = requester.principal().unwrap_or(&info.owner).clone();
+        let acl = self.acl_of_headers(
+            &acl::AclHeaders {
+                canned: input.acl.as_ref().map(|a| a.as_str()),
+                read: input.grant_read.as_deref(),
+                write: None,
+                read_acp: input.grant_read_acp.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+                full_control: input.grant_full_control.as_deref(),
+            },
+            &me,
+            &info.owner,
+        )?;
         {
             let (b, k) = (bucket.clone(), key.clone());
             self.blocking(move |s| s.object_path(&b, &k).map(drop))
@@ -390,7 +398,7 @@ impl S3 for Server {
         let etag = received.md5.clone();
         let meta = ObjectMeta {
             owner: me.account_id.to_string(),
-            acl: acl.as_str().into(),
+            acl: StoredAcl::from_acl(&acl),
             etag: etag.clone(),
             size,
             content_type: input.content_type.map(|c| c.to_string()),
@@ -406,7 +414,7 @@ impl S3 for Server {
         let hashes = hasher.finish();
         if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get() && size > 0
         {
-            let object = self.store.object_info(&info, &key, &meta);
+            let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
             let service = Arc::clone(&self.torrents);
             let _ = tokio::task::spawn_blocking(move || {
                 service.store_hashes(&bucket, &object, &hashes)
@@ -574,192 +582,80 @@ impl S3 for Server {
         &self,
         req: S3Request<dto::ListObjectsV2Input>,
     ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        let requester = self.requester(&req);
-        let input = req.input;
-        let (bucket, _) = Self::names(&input.bucket, None)?;
-        let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read)?;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let after = input
-            .continuation_token
-            .clone()
-            .or(input.start_after.clone())
-            .unwrap_or_default();
-        let max = usize::try_from(input.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
-        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
-        let b = bucket.clone();
-        let listed = self
-            .blocking(move |s| {
-                let info = s
-                    .bucket_info(&b)?
-                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, ""))?;
-                let mut contents = Vec::new();
-                let mut prefixes: Vec<String> = Vec::new();
-                let mut last = None;
-                let mut truncated = false;
-                for key in s.keys(&b)? {
-                    let k = key.as_str();
-                    if !k.starts_with(&prefix) || k <= after.as_str() {
-                        continue;
-                    }
-                    let common = common_prefix(k, &prefix, delimiter.as_deref());
-                    // A key under the last common prefix takes no slot:
-                    // the page ends only at a new entry, so the next page
-                    // (after `last`) never repeats the prefix.
-                    if common.is_some() && prefixes.last() == common.as_ref() {
-                        last = Some(k.to_owned());
-                        continue;
-                    }
-                    if contents.len() + prefixes.len() == max {
-                        truncated = true;
-                        break;
-                    }
-                    if let Some(p) = common {
-                        prefixes.push(p);
-                        last = Some(k.to_owned());
-                        continue;
-                    }
-                    if let Some((meta, _)) = s.object_meta(&b, &key)? {
-                        let _ = &info;
-                        contents.push(dto::Object {
-                            key: Some(k.to_owned()),
-                            size: Some(meta.size as i64),
-                            e_tag: Some(dto::ETag::Strong(meta.etag)),
-                            last_modified: Some(timestamp(meta.modified)),
-                            ..Default::default()
-                        });
-                        last = Some(k.to_owned());
-                    }
-                }
-                Ok((contents, prefixes, truncated, last))
-            })
-            .await?;
-        let (contents, prefixes, truncated, last) = listed;
-        Ok(S3Response::new(dto::ListObjectsV2Output {
-            name: Some(bucket.to_string()),
-            prefix: input.prefix,
-            max_keys: Some(max as i32),
-            key_count: Some((contents.len() + prefixes.len()) as i32),
-            is_truncated: Some(truncated),
-            next_continuation_token: if truncated { last } else { None },
-            continuation_token: input.continuation_token,
-            contents: Some(contents),
-            common_prefixes: Some(
-                prefixes
-                    .into_iter()
-                    .map(|p| dto::CommonPrefix { prefix: Some(p) })
-                    .collect(),
-            ),
-            delimiter: input.delimiter,
-            start_after: input.start_after,
-            ..Default::default()
-        }))
+        self.list_objects_v2_(req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<dto::ListObjectsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+        self.list_objects_(req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<dto::ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+        self.list_object_versions_(req).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<dto::DeleteBucketInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
+        self.delete_bucket_(req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<dto::DeleteObjectsInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
+        self.delete_objects_(req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<dto::CopyObjectInput>,
+    ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        self.copy_object_(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<dto::UploadPartCopyInput>,
+    ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        self.upload_part_copy_(req).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<dto::PutBucketAclInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+        self.put_bucket_acl_(req).await
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+        self.get_bucket_acl_(req).await
     }
 
     async fn put_object_acl(
         &self,
         req: S3Request<dto::PutObjectAclInput>,
     ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
-        let me = self.principal(&req)?;
-        let input = req.input;
-        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
-        let key = key.expect("given");
-        if input.access_control_policy.is_some() || input.acl.is_none() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Only canned ACLs (x-amz-acl) are supported here."
-            ));
-        }
-        let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
-        let info = self.bucket(&bucket).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.object_meta(&b, &k))
-            .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?
-            .0;
-        let object = self.store.object_info(&info, &key, &meta);
-        let allowed = object.owner().account_id == me.account_id
-            || info.owner.account_id == me.account_id
-            || object
-                .acl
-                .allows(&Requester::Authenticated(me.clone()), Permission::WriteAcp);
-        if !allowed {
-            return Err(s3_error!(AccessDenied));
-        }
-        self.blocking(move |s| s.set_object_acl(&bucket, &key, acl))
-            .await?;
-        Ok(S3Response::new(dto::PutObjectAclOutput::default()))
+        self.put_object_acl_(req).await
     }
 
     async fn get_object_acl(
         &self,
         req: S3Request<dto::GetObjectAclInput>,
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
-        let requester = self.requester(&req);
-        let input = req.input;
-        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
-        let key = key.expect("given");
-        let info = self.bucket(&bucket).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.object_meta(&b, &k))
-            .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?
-            .0;
-        let object = self.store.object_info(&info, &key, &meta);
-        let is_owner = requester
-            .principal()
-            .is_some_and(|p| p.account_id == object.owner().account_id);
-        if !is_owner && !object.acl.allows(&requester, Permission::ReadAcp) {
-            return Err(s3_error!(AccessDenied));
-        }
-        let grants = object
-            .acl
-            .grants
-            .iter()
-            .map(|g| {
-                let grantee = match &g.grantee {
-                    Grantee::CanonicalUser(id) => dto::Grantee {
-                        id: Some(id.to_string()),
-                        type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
-                        display_name: None,
-                        email_address: None,
-                        uri: None,
-                    },
-                    Grantee::AllUsers | Grantee::AuthenticatedUsers | _ => dto::Grantee {
-                        id: None,
-                        type_: dto::Type::from_static(dto::Type::GROUP),
-                        display_name: None,
-                        email_address: None,
-                        uri: Some(
-                            if g.grantee == Grantee::AllUsers {
-                                Grantee::ALL_USERS_URI
-                            } else {
-                                Grantee::AUTHENTICATED_USERS_URI
-                            }
-                            .to_owned(),
-                        ),
-                    },
-                };
-                dto::Grant {
-                    grantee: Some(grantee),
-                    permission: Some(dto::Permission::from(g.permission.as_str().to_owned())),
-                }
-            })
-            .collect();
-        Ok(S3Response::new(dto::GetObjectAclOutput {
-            grants: Some(grants),
-            owner: Some(dto::Owner {
-                id: Some(object.owner().canonical_id.to_string()),
-                display_name: Some(object.owner().account_id.to_string()),
-            }),
-            request_charged: None,
-        }))
+        self.get_object_acl_(req).await
     }
 }
 
-/// An upload's body in a fsynced temp file.
 /// The common prefix that rolls `key` up in a listing: `prefix` and what
 /// follows up to and including the first `delimiter` after it, if any.
 fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
@@ -796,6 +692,7 @@ fn md5_from_base64(text: &str) -> S3Result<[u8; 16]> {
     Ok(bits.to_be_bytes())
 }
 
+/// An upload's body in a fsynced temp file.
 struct Received {
     /// Removes the file when dropped, unless it was renamed by then.
     temp: TempGuard,
@@ -820,9 +717,23 @@ pub(crate) struct Access;
 #[async_trait::async_trait]
 impl s3s::access::S3Access for Access {
     async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        // Each of these decides by the ACLs itself.
         let anonymous_ok = matches!(
             cx.s3_op().name(),
-            "GetObject" | "HeadObject" | "ListObjectsV2" | "HeadBucket"
+            "GetObject"
+                | "HeadObject"
+                | "ListObjects"
+                | "ListObjectsV2"
+                | "ListObjectVersions"
+                | "HeadBucket"
+                | "PutObject"
+                | "DeleteObject"
+                | "DeleteObjects"
+                | "CopyObject"
+                | "GetObjectAcl"
+                | "PutObjectAcl"
+                | "GetBucketAcl"
+                | "PutBucketAcl"
         );
         if cx.credentials().is_some() || anonymous_ok {
             Ok(())

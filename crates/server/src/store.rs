@@ -9,6 +9,8 @@
 //! first use: owned by the bucket's owner, private, their ETag computed.
 //! Multipart uploads in progress are kept by the `uploads` module.
 
+mod acl_record;
+mod ops_support;
 mod uploads;
 
 use std::fs;
@@ -28,6 +30,8 @@ use s3torrent_s3::{
 };
 use serde::{Deserialize, Serialize};
 
+pub(crate) use self::acl_record::StoredAcl;
+pub(crate) use self::ops_support::BucketDeletion;
 pub(crate) use self::uploads::{MIN_PART_SIZE, UploadError, UploadRecord};
 use crate::config::{User, principal_of_account};
 
@@ -45,16 +49,19 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BucketMeta {
     owner: String,
-    acl: String,
+    acl: StoredAcl,
     #[serde(rename = "requester pays")]
     requester_pays: bool,
     created: i64,
+    /// CreateBucket's `LocationConstraint`; none for us-east-1.
+    #[serde(default)]
+    location: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ObjectMeta {
     pub(crate) owner: String,
-    pub(crate) acl: String,
+    pub(crate) acl: StoredAcl,
     pub(crate) etag: String,
     pub(crate) size: u64,
     #[serde(rename = "content type")]
@@ -196,16 +203,20 @@ impl Store {
             // A folder made by hand is a bucket of the first user's.
             None if self.bucket_dir(bucket).is_dir() => BucketMeta {
                 owner: self.users[0].principal.account_id.to_string(),
-                acl: CannedAcl::Private.as_str().into(),
+                acl: StoredAcl::canned(
+                    CannedAcl::Private,
+                    &self.users[0].principal,
+                    &self.users[0].principal,
+                ),
                 requester_pays: false,
                 created: 0,
+                location: None,
             },
             None => return Ok(None),
         };
         let owner = self.principal_of(&meta.owner);
-        let canned: CannedAcl = meta.acl.parse().unwrap_or(CannedAcl::Private);
         let mut info = BucketInfo::new(bucket.clone(), owner.clone());
-        info.acl = Acl::canned(canned, &owner, &owner);
+        info.acl = meta.acl.to_acl(&owner, &owner)?;
         info.requester_pays = meta.requester_pays;
         Ok(Some(info))
     }
@@ -214,7 +225,8 @@ impl Store {
         &self,
         bucket: &BucketName,
         owner: &Principal,
-        acl: CannedAcl,
+        acl: &Acl,
+        location: Option<String>,
         now: i64,
     ) -> Result<(), S3Error> {
         fs::create_dir_all(self.bucket_dir(bucket)).map_err(internal)?;
@@ -223,9 +235,10 @@ impl Store {
             bucket.as_str(),
             &BucketMeta {
                 owner: owner.account_id.to_string(),
-                acl: acl.as_str().into(),
+                acl: StoredAcl::from_acl(acl),
                 requester_pays: false,
                 created: now,
+                location,
             },
         )
     }
@@ -236,9 +249,10 @@ impl Store {
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
         let mut meta: BucketMeta = self.get(BUCKETS, bucket.as_str())?.unwrap_or(BucketMeta {
             owner: info.owner.account_id.to_string(),
-            acl: CannedAcl::Private.as_str().into(),
+            acl: StoredAcl::from_acl(&info.acl),
             requester_pays: false,
             created: 0,
+            location: None,
         });
         meta.requester_pays = on;
         self.put(BUCKETS, bucket.as_str(), &meta)
@@ -324,13 +338,13 @@ impl Store {
         }
         // New or changed behind our back: hash it for an ETag and adopt it.
         let owner = match self.bucket_info(bucket)? {
-            Some(b) => b.owner.account_id.to_string(),
+            Some(b) => b.owner,
             None => return Ok(None),
         };
         let etag = md5_file(&path).map_err(internal)?;
         let meta = ObjectMeta {
-            owner,
-            acl: CannedAcl::Private.as_str().into(),
+            owner: owner.account_id.to_string(),
+            acl: StoredAcl::canned(CannedAcl::Private, &owner, &owner),
             etag,
             size: stat.len(),
             content_type: None,
@@ -346,13 +360,12 @@ impl Store {
         bucket: &BucketInfo,
         key: &ObjectKey,
         meta: &ObjectMeta,
-    ) -> ObjectInfo {
+    ) -> Result<ObjectInfo, S3Error> {
         let owner = self.principal_of(&meta.owner);
-        let canned: CannedAcl = meta.acl.parse().unwrap_or(CannedAcl::Private);
         let mut info = ObjectInfo::new(key.clone(), meta.size, meta.etag.clone(), &owner);
-        info.acl = Acl::canned(canned, &owner, &bucket.owner);
+        info.acl = meta.acl.to_acl(&owner, &bucket.owner)?;
         info.last_modified = meta.modified;
-        info
+        Ok(info)
     }
 
     /// A new temporary file for an upload.
@@ -400,12 +413,12 @@ impl Store {
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-        acl: CannedAcl,
+        acl: &Acl,
     ) -> Result<(), S3Error> {
         let (mut meta, _) = self
             .object_meta(bucket, key)?
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, format!("/{bucket}/{key}")))?;
-        meta.acl = acl.as_str().into();
+        meta.acl = StoredAcl::from_acl(acl);
         self.put(OBJECTS, &Self::object_id(bucket, key), &meta)
     }
 
@@ -514,7 +527,7 @@ impl ObjectSource for Store {
             return Ok(ObjectLookup::NoSuchKey);
         };
         Ok(match self.object_meta(bucket, key)? {
-            Some((meta, _)) => ObjectLookup::Found(self.object_info(&info, key, &meta)),
+            Some((meta, _)) => ObjectLookup::Found(self.object_info(&info, key, &meta)?),
             None => ObjectLookup::NoSuchKey,
         })
     }

@@ -1,0 +1,271 @@
+//! How a listing is presented, as pure functions over a sorted sequence of
+//! `(key, entry)` pairs, wherever the entries come from: one page of
+//! ListObjects (v1), ListObjectsV2 or ListObjectVersions, with prefixes,
+//! delimiters, markers, common prefixes and `encoding-type=url`.
+//!
+//! The rules, as S3 applies them:
+//! - a key is listed if it starts with the prefix and sorts after the
+//!   marker (`marker`, `start-after`, the continuation token or
+//!   `key-marker`);
+//! - with a delimiter, a key whose rest after the prefix holds the
+//!   delimiter rolls up into the common prefix ending at its first
+//!   delimiter; a common prefix takes one slot, however many keys it holds;
+//!   a common prefix equal to the marker was listed already (it is what
+//!   `NextMarker` says after a page that ended on it), so its keys are
+//!   skipped;
+//! - a page holds at most `max` entries (keys and common prefixes); it is
+//!   truncated when another entry follows. `max` 0 is an empty page that is
+//!   not truncated, as S3 answers.
+
+use s3s::{S3Result, s3_error};
+
+/// One listed page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Page<T> {
+    /// The keys listed themselves, in order, with their entries.
+    pub(crate) contents: Vec<(String, T)>,
+    /// The common prefixes, in order.
+    pub(crate) prefixes: Vec<String>,
+    /// Whether more entries follow.
+    pub(crate) truncated: bool,
+    /// The last entry of the page, key or common prefix: ListObjects'
+    /// `NextMarker` and ListObjectVersions' `NextKeyMarker`.
+    pub(crate) last_entry: Option<String>,
+    /// The last key the page consumed (a key rolled into its last common
+    /// prefix included): where ListObjectsV2 goes on.
+    pub(crate) last_key: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Keys and common prefixes on the page.
+    pub(crate) fn count(&self) -> usize {
+        self.contents.len() + self.prefixes.len()
+    }
+}
+
+/// What to list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Query<'a> {
+    pub(crate) prefix: &'a str,
+    /// `None` for no delimiter (an empty one is none too: see [`delimiter`]).
+    pub(crate) delimiter: Option<&'a str>,
+    /// Only keys after this one.
+    pub(crate) after: &'a str,
+    pub(crate) max: usize,
+}
+
+/// The delimiter a request names: an empty `delimiter=` is no delimiter.
+pub(crate) fn delimiter(given: Option<&str>) -> Option<&str> {
+    given.filter(|d| !d.is_empty())
+}
+
+/// The common prefix that rolls `key` up: the prefix and what follows up to
+/// and including the first delimiter after it, if there is one.
+pub(crate) fn common_prefix<'k>(
+    key: &'k str,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> Option<&'k str> {
+    let d = delimiter?;
+    let rest = key.strip_prefix(prefix)?;
+    rest.find(d).map(|i| &key[..prefix.len() + i + d.len()])
+}
+
+/// One page of `entries` (sorted by key, each key once). Reads at most one
+/// entry past the page.
+pub(crate) fn page<T>(entries: impl IntoIterator<Item = (String, T)>, q: Query<'_>) -> Page<T> {
+    let mut page = Page {
+        contents: Vec::new(),
+        prefixes: Vec::new(),
+        truncated: false,
+        last_entry: None,
+        last_key: None,
+    };
+    if q.max == 0 {
+        return page;
+    }
+    for (key, entry) in entries {
+        if !key.starts_with(q.prefix) || key.as_str() <= q.after {
+            continue;
+        }
+        let common = common_prefix(&key, q.prefix, q.delimiter);
+        if common == Some(q.after) {
+            continue;
+        }
+        // A key under the page's last common prefix takes no slot: the page
+        // ends only at a new entry, so the next one never repeats a prefix.
+        if let Some(p) = common
+            && page.prefixes.last().map(String::as_str) == Some(p)
+        {
+            page.last_key = Some(key);
+            continue;
+        }
+        if page.count() == q.max {
+            page.truncated = true;
+            break;
+        }
+        match common {
+            Some(p) => {
+                let p = p.to_owned();
+                page.last_entry = Some(p.clone());
+                page.prefixes.push(p);
+                page.last_key = Some(key);
+            }
+            None => {
+                page.last_entry = Some(key.clone());
+                page.last_key = Some(key.clone());
+                page.contents.push((key, entry));
+            }
+        }
+    }
+    page
+}
+
+/// `max-keys` as S3 takes it: absent is 1000, above 1000 is 1000, negative
+/// is `InvalidArgument`.
+pub(crate) fn max_keys(given: Option<i32>) -> S3Result<usize> {
+    match given {
+        None => Ok(1000),
+        Some(n) if n < 0 => Err(s3_error!(
+            InvalidArgument,
+            "Argument maxKeys must be an integer between 0 and 2147483647"
+        )),
+        Some(n) => Ok(usize::try_from(n).unwrap_or(1000).min(1000)),
+    }
+}
+
+/// `encoding-type`: absent, or `url` (then keys, prefixes, delimiters and
+/// markers in the answer are URL-encoded); anything else is
+/// `InvalidArgument`, as S3 answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// As they are (XML-escaped).
+    Plain,
+    /// `encoding-type=url`.
+    Url,
+}
+
+impl Encoding {
+    pub(crate) fn of(given: Option<&s3s::dto::EncodingType>) -> S3Result<Encoding> {
+        match given.map(|e| e.as_str()) {
+            None => Ok(Encoding::Plain),
+            Some(e) if e.eq_ignore_ascii_case("url") => Ok(Encoding::Url),
+            Some(_) => Err(s3_error!(
+                InvalidArgument,
+                "Invalid Encoding Method specified in Request"
+            )),
+        }
+    }
+
+    /// `text` as the answer carries it.
+    pub(crate) fn apply(self, text: &str) -> String {
+        match self {
+            Encoding::Plain => text.to_owned(),
+            Encoding::Url => url_encode(text),
+        }
+    }
+
+    pub(crate) fn apply_opt(self, text: Option<&str>) -> Option<String> {
+        text.map(|t| self.apply(t))
+    }
+}
+
+/// URL-encodes as S3 does for `encoding-type=url`: RFC 3986's unreserved
+/// characters and `/` stay, a space is `+`, every other byte is `%XX`.
+pub(crate) fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+    out
+}
+
+/// A ListObjectsV2 continuation token: the hex of the last key a page
+/// consumed, so that any key makes a token that survives XML and URLs.
+pub(crate) fn token_of(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key a continuation token names, else `InvalidArgument` as S3 answers
+/// a token it did not make.
+pub(crate) fn key_of_token(token: &str) -> S3Result<String> {
+    let bad = || {
+        s3_error!(
+            InvalidArgument,
+            "The continuation token provided is incorrect"
+        )
+    };
+    let b = token.as_bytes();
+    if b.len() % 2 != 0 || b.len() > 2 * 1024 {
+        return Err(bad());
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut bytes = Vec::with_capacity(b.len() / 2);
+    for pair in b.chunks(2) {
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(h), Some(l)) => bytes.push(h << 4 | l),
+            _ => return Err(bad()),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(keys: &[&str]) -> Vec<(String, ())> {
+        keys.iter().map(|k| ((*k).to_owned(), ())).collect()
+    }
+
+    fn q<'a>(prefix: &'a str, delimiter: Option<&'a str>, after: &'a str, max: usize) -> Query<'a> {
+        Query {
+            prefix,
+            delimiter,
+            after,
+            max,
+        }
+    }
+
+    #[test]
+    fn a_marker_that_is_a_common_prefix_skips_its_keys() {
+        let keys = entries(&["a", "dir/x", "dir/y", "e"]);
+        let p = page(keys.clone(), q("", Some("/"), "", 2));
+        assert_eq!(p.prefixes, ["dir/"]);
+        assert!(p.truncated);
+        assert_eq!(p.last_entry.as_deref(), Some("dir/"));
+        assert_eq!(p.last_key.as_deref(), Some("dir/y"));
+        let next = page(keys, q("", Some("/"), "dir/", 2));
+        let listed: Vec<&str> = next.contents.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            (listed, next.prefixes.len(), next.truncated),
+            (vec!["e"], 0, false)
+        );
+    }
+
+    #[test]
+    fn max_zero_is_empty_and_not_truncated() {
+        let p = page(entries(&["a"]), q("", None, "", 0));
+        assert_eq!((p.count(), p.truncated), (0, false));
+    }
+
+    #[test]
+    fn url_encoding_and_tokens() {
+        assert_eq!(url_encode("a b+c/ü&\u{1}"), "a+b%2Bc/%C3%BC%26%01");
+        for key in ["", "a", "ü/\u{1}<&>"] {
+            assert_eq!(key_of_token(&token_of(key)).unwrap(), key);
+        }
+        assert!(key_of_token("xyz").is_err() && key_of_token("ff").is_err());
+    }
+}
