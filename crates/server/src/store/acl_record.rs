@@ -41,7 +41,10 @@ impl<'de> Deserialize<'de> for StoredAcl {
                     .map(|s| StoredAcl::Canned(s.to_owned()))
                     .map_err(|_| E::custom("a canned ACL's name is not UTF-8"))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<StoredAcl, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<StoredAcl, A::Error> {
                 AclV1::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(StoredAcl::Grants)
             }
