@@ -207,7 +207,7 @@ pub(crate) fn key_of_token(token: &str) -> S3Result<String> {
         )
     };
     let b = token.as_bytes();
-    if b.len() % 2 != 0 || b.len() > 2 * 1024 {
+    if !b.len().is_multiple_of(2) || b.len() > 2 * 1024 {
         return Err(bad());
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

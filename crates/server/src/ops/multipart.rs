@@ -284,10 +284,10 @@ impl Server {
                 }
             };
             service.cache().forget(&b, &k);
-            if let Some(h) = hasher {
-                if let Ok(object) = store.object_info(&info, &k, &meta) {
-                    let _ = service.store_hashes(&b, &object, &h.finish());
-                }
+            if let Some(h) = hasher
+                && let Ok(object) = store.object_info(&info, &k, &meta)
+            {
+                let _ = service.store_hashes(&b, &object, &h.finish());
             }
             if let Err(e) = store.remove_upload(&b, &k, &id, true) {
                 tracing::warn!(target: "serve", upload = %id, error = ?e, "removing the parts of an upload failed");
