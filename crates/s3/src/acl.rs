@@ -251,6 +251,7 @@ pub fn parse_grant_header(value: &str) -> Result<Vec<GranteeName>> {
         });
         let tail = tail.trim_start();
         rest = match tail.strip_prefix(',') {
+            Some(next) if next.trim().is_empty() => return Err(bad("a trailing comma")),
             Some(next) => next.trim_start(),
             None if tail.is_empty() => "",
             None => return Err(bad(&format!("{tail:?} after a grantee"))),
