@@ -297,6 +297,30 @@ async fn anonymous_writes_need_a_public_read_write_bucket() {
         .put_object("closed", "dropped", &[], "by anyone")
         .await
         .assert_error(403, "AccessDenied");
+    // Multipart uploads too.
+    let upload = anonymous.create_upload("open", "parts", &[]).await;
+    let part = anonymous
+        .upload_part("open", "parts", &upload, 1, &[], "one part")
+        .await
+        .ok();
+    anonymous
+        .complete_upload("open", "parts", &upload, &[(1, &part.etag().unwrap())])
+        .await
+        .ok();
+    assert_eq!(
+        alice.get_object("open", "parts").await.ok().body,
+        b"one part"
+    );
+    anonymous
+        .request(
+            "POST",
+            "/closed/parts",
+            &[("uploads", "")],
+            &[],
+            bytes::Bytes::new(),
+        )
+        .await
+        .assert_error(403, "AccessDenied");
     // The bucket owner owns what anonymous writers write.
     let r = alice.get_object("open", "dropped").await.ok();
     assert_eq!(r.body, b"by anyone");

@@ -87,7 +87,6 @@ impl Server {
         key: &str,
     ) -> S3Result<(BucketName, ObjectKey, BucketInfo)> {
         let requester = self.requester(req);
-        self.principal(req)?;
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
@@ -113,10 +112,16 @@ impl Server {
         &self,
         req: S3Request<dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
-        let me = self.principal(&req)?;
         let (bucket, key, info) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
+        // An anonymous writer (a public-read-write bucket) uploads for the
+        // bucket owner, as PutObject.
+        let me = self
+            .requester(&req)
+            .principal()
+            .unwrap_or(&info.owner)
+            .clone();
         let input = req.input;
         let acl = self.acl_of_headers(
             &super::acl::AclHeaders {
