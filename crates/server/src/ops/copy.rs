@@ -97,10 +97,14 @@ fn copy_range(text: &str, size: u64) -> S3Result<(u64, u64)> {
         first.parse().map_err(|_| bad())?,
         last.parse().map_err(|_| bad())?,
     );
-    if first > last || last >= size {
+    if first > last {
+        return Err(bad());
+    }
+    // Past the end: what ranged GETs answer too.
+    if last >= size {
         return Err(s3_error!(
-            InvalidArgument,
-            "Range specified is not valid for source object of size: {size}"
+            InvalidRange,
+            "The requested range is not satisfiable: the source object has {size} bytes"
         ));
     }
     Ok((first, last + 1))
