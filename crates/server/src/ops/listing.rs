@@ -17,6 +17,8 @@
 //!   truncated when another entry follows. `max` 0 is an empty page that is
 //!   not truncated, as S3 answers.
 
+use std::ops::ControlFlow;
+
 use s3s::{S3Result, s3_error};
 
 /// One listed page.
@@ -71,54 +73,82 @@ pub(crate) fn common_prefix<'k>(
     rest.find(d).map(|i| &key[..prefix.len() + i + d.len()])
 }
 
-/// One page of `entries` (sorted by key, each key once). Reads at most one
-/// entry past the page.
-pub(crate) fn page<T>(entries: impl IntoIterator<Item = (String, T)>, q: Query<'_>) -> Page<T> {
-    let mut page = Page {
-        contents: Vec::new(),
-        prefixes: Vec::new(),
-        truncated: false,
-        last_entry: None,
-        last_key: None,
-    };
-    if q.max == 0 {
-        return page;
-    }
-    for (key, entry) in entries {
-        if !key.starts_with(q.prefix) || key.as_str() <= q.after {
-            continue;
+/// Builds one page from entries pushed in key order (each key once), for
+/// sources that visit their entries (a range scan) rather than iterate.
+pub(crate) struct PageBuilder<'q, T> {
+    q: Query<'q>,
+    page: Page<T>,
+}
+
+impl<'q, T> PageBuilder<'q, T> {
+    pub(crate) fn new(q: Query<'q>) -> Self {
+        PageBuilder {
+            q,
+            page: Page {
+                contents: Vec::new(),
+                prefixes: Vec::new(),
+                truncated: false,
+                last_entry: None,
+                last_key: None,
+            },
         }
-        let common = common_prefix(&key, q.prefix, q.delimiter);
+    }
+
+    /// Takes the next entry; `Break` once the page is complete (the entry
+    /// that showed it is truncated is not on it).
+    pub(crate) fn push(&mut self, key: &str, entry: T) -> ControlFlow<()> {
+        let (q, page) = (self.q, &mut self.page);
+        if q.max == 0 {
+            return ControlFlow::Break(());
+        }
+        if !key.starts_with(q.prefix) || key <= q.after {
+            return ControlFlow::Continue(());
+        }
+        let common = common_prefix(key, q.prefix, q.delimiter);
         if common == Some(q.after) {
-            continue;
+            return ControlFlow::Continue(());
         }
         // A key under the page's last common prefix takes no slot: the page
         // ends only at a new entry, so the next one never repeats a prefix.
         if let Some(p) = common
             && page.prefixes.last().map(String::as_str) == Some(p)
         {
-            page.last_key = Some(key);
-            continue;
+            page.last_key = Some(key.to_owned());
+            return ControlFlow::Continue(());
         }
         if page.count() == q.max {
             page.truncated = true;
-            break;
+            return ControlFlow::Break(());
         }
         match common {
             Some(p) => {
-                let p = p.to_owned();
-                page.last_entry = Some(p.clone());
-                page.prefixes.push(p);
-                page.last_key = Some(key);
+                page.last_entry = Some(p.to_owned());
+                page.prefixes.push(p.to_owned());
             }
             None => {
-                page.last_entry = Some(key.clone());
-                page.last_key = Some(key.clone());
-                page.contents.push((key, entry));
+                page.last_entry = Some(key.to_owned());
+                page.contents.push((key.to_owned(), entry));
             }
         }
+        page.last_key = Some(key.to_owned());
+        ControlFlow::Continue(())
     }
-    page
+
+    pub(crate) fn finish(self) -> Page<T> {
+        self.page
+    }
+}
+
+/// One page of `entries` (sorted by key, each key once). Reads at most one
+/// entry past the page.
+pub(crate) fn page<T>(entries: impl IntoIterator<Item = (String, T)>, q: Query<'_>) -> Page<T> {
+    let mut builder = PageBuilder::new(q);
+    for (key, entry) in entries {
+        if builder.push(&key, entry).is_break() {
+            break;
+        }
+    }
+    builder.finish()
 }
 
 /// `max-keys` as S3 takes it: absent is 1000, above 1000 is 1000, negative
@@ -252,6 +282,47 @@ mod tests {
             (listed, next.prefixes.len(), next.truncated),
             (vec!["e"], 0, false)
         );
+    }
+
+    /// Paging on by the last entry (v1's NextMarker) or by the last key
+    /// consumed (V2's token) lists what one unbounded listing lists, each
+    /// entry once, for every page size.
+    #[test]
+    fn pages_join_to_the_whole_listing() {
+        let mut keys = entries(&[
+            "a", "a/b", "a/b/c", "a/c", "a//d", "a0", "b/", "b/x", "b/y/z", "c", "d/e/f",
+        ]);
+        keys.sort();
+        for prefix in ["", "a", "a/", "b/"] {
+            for delimiter in [None, Some("/"), Some("b")] {
+                let whole = page(keys.clone(), q(prefix, delimiter, "", 1000));
+                assert!(!whole.truncated);
+                let want: (Vec<String>, Vec<String>) = (
+                    whole.contents.iter().map(|(k, _)| k.clone()).collect(),
+                    whole.prefixes.clone(),
+                );
+                for max in 1..6 {
+                    for by_entry in [true, false] {
+                        let mut got: (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+                        let mut after = String::new();
+                        for _ in 0..keys.len() + 1 {
+                            let p = page(keys.clone(), q(prefix, delimiter, &after, max));
+                            got.0.extend(p.contents.iter().map(|(k, _)| k.clone()));
+                            got.1.extend(p.prefixes.iter().cloned());
+                            if !p.truncated {
+                                break;
+                            }
+                            assert_eq!(p.count(), max);
+                            after = if by_entry { p.last_entry } else { p.last_key }.unwrap();
+                        }
+                        assert_eq!(got, want, "{prefix:?} {delimiter:?} {max} {by_entry}");
+                    }
+                }
+            }
+        }
+        // Not vacuous: with "/" at the top, a/ and b/ and d/ roll up.
+        let top = page(keys, q("", Some("/"), "", 1000));
+        assert_eq!(top.prefixes, ["a/", "b/", "d/"]);
     }
 
     #[test]
