@@ -22,7 +22,10 @@ use s3torrent_s3::{
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::store::{DbCache, ObjectMeta, Store, StoredAcl, hex, write_all};
+use crate::store::{
+    DbCache, Expected, Headers, ObjectMeta, Preconditions, Snapshot, Store, StoredAcl, WriteError,
+    hex, write_all,
+};
 use crate::throttle::Throttle;
 
 pub(crate) type Service = s3torrent_s3::TorrentService<DbCache>;
@@ -208,7 +211,7 @@ impl Server {
         requester: Requester,
         request_payer: bool,
         expected_owner: Option<String>,
-    ) -> S3Result<(ObjectMeta, std::path::PathBuf, bool)> {
+    ) -> S3Result<(Snapshot, bool)> {
         let (bucket, key) = Self::names(req_bucket, Some(req_key))?;
         let key = key.expect("given");
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
@@ -225,15 +228,15 @@ impl Server {
             {
                 return Err(S3Error::new(ErrorCode::AccessDenied, treq.resource()));
             }
-            let found = s.object_meta(&bucket, &key)?;
+            let found = s.snapshot(&bucket, &key)?;
             let lookup = match &found {
-                Some((meta, _)) => ObjectLookup::Found(s.object_info(&info, &key, meta)?),
+                Some(snap) => ObjectLookup::Found(s.object_info(&info, &key, &snap.meta)?),
                 None => ObjectLookup::NoSuchKey,
             };
             let access = authorize_read(&treq, &info, &lookup)?;
             let charged = access.request_charged;
-            let (meta, path) = found.expect("authorized objects exist");
-            Ok((meta, path, charged))
+            let snap = found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
+            Ok((snap, charged))
         })
         .await
     }
@@ -280,8 +283,17 @@ impl S3 for Server {
             });
         }
         let b = bucket.clone();
-        self.blocking(move |s| s.create_bucket(&b, &owner, &acl, location, now()))
-            .await?;
+        let me = owner.account_id;
+        if let Err(existing) = self
+            .blocking(move |s| s.create_bucket(&b, &owner, &acl, location, now()))
+            .await?
+        {
+            return Err(if existing.account_id == me {
+                s3_error!(BucketAlreadyOwnedByYou)
+            } else {
+                s3_error!(BucketAlreadyExists)
+            });
+        }
         Ok(S3Response::new(dto::CreateBucketOutput {
             location: Some(format!("/{bucket}")),
         }))
@@ -375,9 +387,20 @@ impl S3 for Server {
             &me,
             &info.owner,
         )?;
-        {
+        let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let headers = headers_of(
+            input.cache_control.clone(),
+            input.content_disposition.clone(),
+            input.content_encoding.clone(),
+            input.content_language.clone(),
+            input.expires.as_ref(),
+            input.metadata.clone(),
+        );
+        if conditions.if_match.is_some() {
+            // A hand-placed file is adopted (hashed) first, so that its ETag
+            // can be compared in the commit.
             let (b, k) = (bucket.clone(), key.clone());
-            self.blocking(move |s| s.object_path(&b, &k).map(drop))
+            self.blocking(move |s| s.object_meta(&b, &k).map(drop))
                 .await?;
         }
         // Hash at upload: the piece length is known from Content-Length (and
@@ -396,19 +419,22 @@ impl S3 for Server {
             .await?;
         let (size, temp) = (received.size, received.temp.0.clone());
         let etag = received.md5.clone();
-        let meta = ObjectMeta {
-            owner: me.account_id.to_string(),
-            acl: StoredAcl::from_acl(&acl),
-            etag: etag.clone(),
+        let mut meta = ObjectMeta::new(
+            me.account_id.to_string(),
+            StoredAcl::from_acl(&acl),
+            etag.clone(),
             size,
-            content_type: input.content_type.map(|c| c.to_string()),
-            modified: 0,
-            file_mtime: 0,
-        };
+        );
+        meta.content_type = input.content_type.map(|c| c.to_string());
+        meta.headers = headers;
         let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.commit_upload(&b, &k, &temp, meta))
-            .await?;
+        let store = Arc::clone(&self.store);
+        let meta = tokio::task::spawn_blocking(move || {
+            store.commit_object(&b, &k, &temp, meta, &conditions, None)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?
+        .map_err(write_refused)?;
         // Precomputed pieces: the first ?torrent is served from the cache.
         self.torrents.cache().forget(&bucket, &key);
         let hashes = hasher.finish();
@@ -476,7 +502,7 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (meta, path, charged_) = self
+        let (snap, charged_) = self
             .readable(
                 &input.bucket,
                 &input.key,
@@ -485,6 +511,14 @@ impl S3 for Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let Snapshot { meta, file } = snap;
+        check_read_conditions(
+            &meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
         let len = meta.size;
         let (start, end, content_range) = match &input.range {
             None => (0, len, None),
@@ -494,9 +528,9 @@ impl S3 for Server {
                 (range.start, range.end, Some(cr))
             }
         };
-        let mut file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|_| s3_error!(NoSuchKey))?;
+        // The handle of the version `meta` describes: its bytes, whatever
+        // happens to the key meanwhile.
+        let mut file = tokio::fs::File::from_std(file);
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(|e| s3_error!(InternalError, "{e}"))?;
@@ -524,15 +558,32 @@ impl S3 for Server {
                 }
             }
         });
+        let h = &meta.headers;
         Ok(S3Response::new(dto::GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some((end - start) as i64),
             content_range,
             accept_ranges: Some("bytes".into()),
-            content_type: meta.content_type.clone(),
+            content_type: Some(
+                input
+                    .response_content_type
+                    .unwrap_or_else(|| content_type_of(&meta)),
+            ),
             e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
+            cache_control: input.response_cache_control.or(h.cache_control.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .or(h.content_disposition.clone()),
+            content_encoding: input
+                .response_content_encoding
+                .or(h.content_encoding.clone()),
+            content_language: input
+                .response_content_language
+                .or(h.content_language.clone()),
+            expires: input.response_expires.or_else(|| expires_of(h)),
+            metadata: metadata_of(h),
             ..Default::default()
         }))
     }
@@ -543,7 +594,7 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (meta, _, charged_) = self
+        let (snap, charged_) = self
             .readable(
                 &input.bucket,
                 &input.key,
@@ -552,13 +603,28 @@ impl S3 for Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let meta = snap.meta;
+        check_read_conditions(
+            &meta,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let h = &meta.headers;
         Ok(S3Response::new(dto::HeadObjectOutput {
             content_length: Some(meta.size as i64),
             accept_ranges: Some("bytes".into()),
-            content_type: meta.content_type.clone(),
+            content_type: Some(content_type_of(&meta)),
             e_tag: Some(dto::ETag::Strong(meta.etag.clone())),
             last_modified: Some(timestamp(meta.modified)),
             request_charged: if charged_ { charged() } else { None },
+            cache_control: h.cache_control.clone(),
+            content_disposition: h.content_disposition.clone(),
+            content_encoding: h.content_encoding.clone(),
+            content_language: h.content_language.clone(),
+            expires: expires_of(h),
+            metadata: metadata_of(h),
             ..Default::default()
         }))
     }
@@ -748,4 +814,144 @@ impl s3s::access::S3Access for Access {
             Err(s3_error!(AccessDenied, "Signature is required"))
         }
     }
+}
+
+/// A write's refusal as S3 answers it.
+pub(crate) fn write_refused(e: WriteError) -> s3s::S3Error {
+    match e {
+        WriteError::Store(e) => to_s3s(e),
+        WriteError::PreconditionFailed => s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ),
+        WriteError::NoSuchKey => s3_error!(NoSuchKey, "The specified key does not exist."),
+    }
+}
+
+fn expected(c: &dto::ETagCondition) -> Expected {
+    match c {
+        dto::ETagCondition::Any => Expected::Any,
+        dto::ETagCondition::ETag(e) => Expected::ETag(e.value().to_owned()),
+    }
+}
+
+/// PutObject's and CompleteMultipartUpload's `If-Match` and
+/// `If-None-Match` (which S3 takes only as `*`).
+pub(crate) fn write_conditions(
+    if_match: Option<&dto::ETagCondition>,
+    if_none_match: Option<&dto::ETagCondition>,
+) -> S3Result<Preconditions> {
+    if let Some(dto::ETagCondition::ETag(_)) = if_none_match {
+        return Err(s3_error!(
+            NotImplemented,
+            "A header you provided implies functionality that is not implemented: \
+             If-None-Match takes only `*` on writes"
+        ));
+    }
+    Ok(Preconditions {
+        if_match: if_match.map(expected),
+        if_none_match: if_none_match.map(expected),
+    })
+}
+
+/// Seconds since the epoch of an S3 timestamp.
+fn epoch_secs(t: &Timestamp) -> Option<i64> {
+    let mut out = Vec::new();
+    t.format(dto::TimestampFormat::EpochSeconds, &mut out)
+        .ok()?;
+    let text = String::from_utf8(out).ok()?;
+    let whole = text.split('.').next()?;
+    whole.parse().ok()
+}
+
+/// GetObject's and HeadObject's conditions, as S3 (and RFC 9110) orders
+/// them: `If-Match` (else `If-Unmodified-Since`) failing is 412; then
+/// `If-None-Match` (else `If-Modified-Since`) failing is 304. Evaluated on
+/// the version that is served.
+fn check_read_conditions(
+    meta: &ObjectMeta,
+    if_match: Option<&dto::ETagCondition>,
+    if_none_match: Option<&dto::ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let failed = || {
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        )
+    };
+    match if_match {
+        Some(c) => {
+            if !expected(c).matches_etag(&meta.etag) {
+                return Err(failed());
+            }
+        }
+        None => {
+            if let Some(t) = if_unmodified_since.and_then(epoch_secs)
+                && meta.modified > t
+            {
+                return Err(failed());
+            }
+        }
+    }
+    match if_none_match {
+        Some(c) => {
+            if expected(c).matches_etag(&meta.etag) {
+                return Err(s3_error!(NotModified));
+            }
+        }
+        None => {
+            if let Some(t) = if_modified_since.and_then(epoch_secs)
+                && meta.modified <= t
+            {
+                return Err(s3_error!(NotModified));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The headers of an upload to keep with the object.
+pub(crate) fn headers_of(
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    expires: Option<&Timestamp>,
+    metadata: Option<dto::Metadata>,
+) -> Headers {
+    let expires = expires.and_then(|t| {
+        let mut out = Vec::new();
+        t.format(dto::TimestampFormat::HttpDate, &mut out).ok()?;
+        String::from_utf8(out).ok()
+    });
+    Headers {
+        cache_control,
+        content_disposition,
+        content_encoding,
+        content_language,
+        expires,
+        user: metadata
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    }
+}
+
+fn expires_of(h: &Headers) -> Option<Timestamp> {
+    let text = h.expires.as_deref()?;
+    Timestamp::parse(dto::TimestampFormat::HttpDate, text).ok()
+}
+
+fn metadata_of(h: &Headers) -> Option<dto::Metadata> {
+    (!h.user.is_empty()).then(|| h.user.clone().into_iter().collect())
+}
+
+/// The object's Content-Type, or S3's default.
+fn content_type_of(meta: &ObjectMeta) -> dto::ContentType {
+    meta.content_type
+        .clone()
+        .unwrap_or_else(|| "binary/octet-stream".to_owned())
 }

@@ -82,10 +82,20 @@ async fn a_restart_keeps_everything() {
         "{addr} still accepts connections"
     );
 
-    // Behind the server's back: the photo's bytes change, its size and
-    // mtime stay, so the store still takes the recorded metadata. Its
-    // torrent, had it been made afresh, would hash the new bytes.
-    let photo_path = root.join("persist-a/photos/p.jpg");
+    // Behind the server's back: the photo's bytes change in its data file
+    // (named by an ID, not by its key), its size and mtime stay, so the
+    // store still takes the recorded metadata. Its torrent, had it been
+    // made afresh, would hash the new bytes.
+    assert!(
+        !root.join("persist-a/photos").exists(),
+        "a key became a path"
+    );
+    let data = root.join(".s3torrent/data");
+    let photo_path = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == photo)
+        .expect("the photo's data file");
     let mtime = std::fs::metadata(&photo_path).unwrap().modified().unwrap();
     let mut changed = photo.clone();
     changed[0] ^= 0xff;
@@ -100,9 +110,15 @@ async fn a_restart_keeps_everything() {
         std::fs::metadata(&photo_path).unwrap().modified().unwrap(),
         mtime
     );
-    // Leftovers a crash would leave: a temp file and a parts folder
-    // without an upload.
-    std::fs::write(root.join(".tmp/upload-crashed"), b"half an upload").unwrap();
+    // Leftovers a crash would leave: a temp file, a data file no record
+    // names and a parts folder without an upload.
+    let data_files = tree(&data);
+    std::fs::write(
+        root.join(".s3torrent/tmp/upload-crashed"),
+        b"half an upload",
+    )
+    .unwrap();
+    std::fs::write(data.join("0123456789abcdef0123456789abcdef"), b"orphan").unwrap();
     std::fs::create_dir_all(root.join(".multipart/00000000000000000000000000000000")).unwrap();
 
     let server = Server::start_on(root, addr).await;
@@ -187,7 +203,16 @@ async fn a_restart_keeps_everything() {
     assert!(r.body[..p1.len()] == p1[..] && r.body[p1.len()..] == p2[..]);
 
     // The leftovers are gone.
-    assert_eq!(tree(&root.join(".tmp")), Vec::<String>::new());
+    assert_eq!(tree(&root.join(".s3torrent/tmp")), Vec::<String>::new());
+    let mut now = data_files.clone();
+    now.push(
+        tree(&data)
+            .into_iter()
+            .find(|f| !data_files.contains(f))
+            .expect("later.bin's data file"),
+    );
+    now.sort();
+    assert_eq!(tree(&data), now, "only the objects' data files remain");
     assert_eq!(tree(&root.join(".multipart")), Vec::<String>::new());
     server.stop().await;
 }

@@ -298,8 +298,7 @@ impl Server {
         let meta = self
             .blocking(move |s| s.object_meta(&b, &k))
             .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?
-            .0;
+            .ok_or_else(|| s3_error!(NoSuchKey))?;
         let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
         if !may(
             &requester,
@@ -345,8 +344,7 @@ impl Server {
         let meta = self
             .blocking(move |s| s.object_meta(&b, &k))
             .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?
-            .0;
+            .ok_or_else(|| s3_error!(NoSuchKey))?;
         let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
         if !may(&requester, object.owner(), &object.acl, Permission::ReadAcp) {
             return Err(s3_error!(AccessDenied));

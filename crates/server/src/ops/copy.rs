@@ -9,9 +9,11 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{BucketName, ObjectKey, Permission, Requester, TorrentCache};
 
+use std::sync::Arc;
+
 use super::acl::AclHeaders;
-use super::{Received, Server, TempGuard, is_requester, now, timestamp};
-use crate::store::{ObjectMeta, StoredAcl, UploadError, hex};
+use super::{Received, Server, TempGuard, headers_of, is_requester, now, timestamp, write_refused};
+use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
 
 /// The largest object CopyObject copies in one request, as S3.
 const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
@@ -119,9 +121,9 @@ impl Server {
         requester: Requester,
         payer: Option<&dto::RequestPayer>,
         expected_owner: Option<String>,
-    ) -> S3Result<(BucketName, ObjectKey, ObjectMeta)> {
+    ) -> S3Result<(BucketName, ObjectKey, Snapshot)> {
         let (bucket, key) = source_of(source)?;
-        let (meta, _, _) = self
+        let (snapshot, _) = self
             .readable(
                 &bucket,
                 &key,
@@ -132,20 +134,13 @@ impl Server {
             .await?;
         let (b, k) = Self::names(&bucket, Some(&key))?;
         let k = k.ok_or_else(|| s3_error!(InvalidArgument))?;
-        Ok((b, k, meta))
+        Ok((b, k, snapshot))
     }
 
-    /// Copies `range` of the version of `bucket`/`key` with `etag` into a
-    /// fsynced temp file; `NoSuchKey` if that version is gone by then.
-    async fn copy_bytes(
-        &self,
-        bucket: BucketName,
-        key: ObjectKey,
-        etag: String,
-        range: (u64, u64),
-    ) -> S3Result<Received> {
+    /// Copies `range` of the snapshot's version into a fsynced temp file.
+    async fn copy_bytes(&self, snapshot: Snapshot, range: (u64, u64)) -> S3Result<Received> {
         self.blocking(move |s| {
-            let mut source = s.open_snapshot(&bucket, &key, &etag)?;
+            let mut source = snapshot.file;
             let (path, mut file) = s.temp_file()?;
             let temp = TempGuard(path);
             let io = |e: std::io::Error| {
@@ -170,10 +165,7 @@ impl Server {
                 size += n as u64;
             }
             if size != range.1 - range.0 {
-                return Err(s3torrent_s3::S3Error::new(
-                    s3torrent_s3::ErrorCode::NoSuchKey,
-                    format!("/{bucket}/{key}"),
-                ));
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
             }
             file.sync_all().map_err(io)?;
             Ok(Received {
@@ -205,7 +197,7 @@ impl Server {
             Some("REPLACE") => true,
             Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
         };
-        let (src_bucket, src_key, source) = self
+        let (src_bucket, src_key, snapshot) = self
             .copy_source(
                 &input.copy_source,
                 requester.clone(),
@@ -219,7 +211,8 @@ impl Server {
             if_modified_since: input.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
         }
-        .check(&source)?;
+        .check(&snapshot.meta)?;
+        let source = snapshot.meta.clone();
         if src_bucket == bucket && src_key == key && !replace {
             return Err(s3_error!(
                 InvalidRequest,
@@ -249,27 +242,38 @@ impl Server {
             &owner,
             &info.owner,
         )?;
-        {
-            let (b, k) = (bucket.clone(), key.clone());
-            self.blocking(move |s| s.object_path(&b, &k).map(drop))
-                .await?;
-        }
-        let received = self
-            .copy_bytes(src_bucket, src_key, source.etag.clone(), (0, source.size))
-            .await?;
-        let mut meta = source.clone();
-        meta.owner = owner.account_id.to_string();
-        meta.acl = StoredAcl::from_acl(&acl);
-        meta.etag = received.md5.clone();
-        meta.size = received.size;
+        let received = self.copy_bytes(snapshot, (0, source.size)).await?;
+        // COPY keeps the source's content type and headers, REPLACE takes
+        // the request's.
+        let mut meta = ObjectMeta::new(
+            owner.account_id.to_string(),
+            StoredAcl::from_acl(&acl),
+            received.md5.clone(),
+            received.size,
+        );
         if replace {
             meta.content_type = input.content_type.map(|c| c.to_string());
+            meta.headers = headers_of(
+                input.cache_control,
+                input.content_disposition,
+                input.content_encoding,
+                input.content_language,
+                input.expires.as_ref(),
+                input.metadata,
+            );
+        } else {
+            meta.content_type = source.content_type.clone();
+            meta.headers = source.headers.clone();
         }
         let temp = received.temp.0.clone();
         let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.commit_upload(&b, &k, &temp, meta))
-            .await?;
+        let store = Arc::clone(&self.store);
+        let meta = tokio::task::spawn_blocking(move || {
+            store.commit_object(&b, &k, &temp, meta, &Preconditions::default(), None)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?
+        .map_err(write_refused)?;
         self.torrents.cache().forget(&bucket, &key);
         Ok(S3Response::new(dto::CopyObjectOutput {
             copy_object_result: Some(dto::CopyObjectResult {
@@ -302,7 +306,7 @@ impl Server {
             })
             .await?;
         }
-        let (src_bucket, src_key, source) = self
+        let (_, _, snapshot) = self
             .copy_source(
                 &input.copy_source,
                 requester,
@@ -316,10 +320,11 @@ impl Server {
             if_modified_since: input.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
         }
-        .check(&source)?;
+        .check(&snapshot.meta)?;
+        let size = snapshot.meta.size;
         let range = match &input.copy_source_range {
-            Some(r) => copy_range(r, source.size)?,
-            None => (0, source.size),
+            Some(r) => copy_range(r, size)?,
+            None => (0, size),
         };
         if range.1 - range.0 > MAX_COPY {
             return Err(s3_error!(
@@ -327,9 +332,7 @@ impl Server {
                 "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY}"
             ));
         }
-        let received = self
-            .copy_bytes(src_bucket, src_key, source.etag.clone(), range)
-            .await?;
+        let received = self.copy_bytes(snapshot, range).await?;
         let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
         let when = now();
         self.upload_blocking(move |s| {

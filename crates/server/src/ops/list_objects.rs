@@ -6,7 +6,7 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{BucketName, Permission};
 
-use super::listing::{self, Encoding, Page, Query};
+use super::listing::{self, Encoding, Page, PageBuilder, Query};
 use super::{Server, timestamp};
 use crate::store::ObjectMeta;
 
@@ -40,24 +40,18 @@ impl Server {
             after.to_owned(),
         );
         self.blocking(move |s| {
-            let keys = s.listing_keys(&b, &p, &a)?;
-            let page = listing::page(
-                keys,
-                Query {
-                    prefix: &p,
-                    delimiter: d.as_deref(),
-                    after: &a,
-                    max,
-                },
-            );
-            let contents = s.listed_meta(&b, page.contents)?;
-            Ok(Page {
-                contents,
-                prefixes: page.prefixes,
-                truncated: page.truncated,
-                last_entry: page.last_entry,
-                last_key: page.last_key,
-            })
+            // Hand-placed files are adopted when a listing starts.
+            if a.is_empty() {
+                s.discover(&b)?;
+            }
+            let mut page = PageBuilder::new(Query {
+                prefix: &p,
+                delimiter: d.as_deref(),
+                after: &a,
+                max,
+            });
+            s.list_objects(&b, &p, &a, |k, meta| page.push(k, meta))?;
+            Ok(page.finish())
         })
         .await
     }
@@ -153,7 +147,7 @@ impl Server {
             .collect();
         Ok(S3Response::new(dto::ListObjectsV2Output {
             name: Some(bucket.to_string()),
-            prefix: Some(encoding.apply(&prefix)),
+            prefix: encoding.apply_opt(input.prefix.as_deref()),
             max_keys: Some(max as i32),
             key_count: Some(page.count() as i32),
             is_truncated: Some(page.truncated),

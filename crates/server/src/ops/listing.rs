@@ -139,6 +139,7 @@ impl<'q, T> PageBuilder<'q, T> {
     }
 }
 
+#[cfg(test)]
 /// One page of `entries` (sorted by key, each key once). Reads at most one
 /// entry past the page.
 pub(crate) fn page<T>(entries: impl IntoIterator<Item = (String, T)>, q: Query<'_>) -> Page<T> {

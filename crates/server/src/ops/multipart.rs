@@ -14,12 +14,15 @@ use std::sync::Arc;
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
-use s3torrent_s3::{
-    BucketInfo, BucketName, ObjectKey, Permission, Requester, S3Error, TorrentCache,
-};
+use s3torrent_s3::{BucketInfo, BucketName, ObjectKey, Permission, Requester, TorrentCache};
 
-use super::{Server, TempGuard, common_prefix, now, timestamp, to_s3s};
-use crate::store::{MIN_PART_SIZE, ObjectMeta, Store, StoredAcl, UploadError, UploadRecord};
+use super::{
+    Server, TempGuard, common_prefix, headers_of, now, timestamp, to_s3s, write_conditions,
+    write_refused,
+};
+use crate::store::{
+    Completion, MIN_PART_SIZE, ObjectMeta, Store, StoredAcl, UploadError, UploadRecord, WriteError,
+};
 
 /// The largest part S3 takes.
 const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
@@ -141,13 +144,18 @@ impl Server {
             content_type: input.content_type.map(|c| c.to_string()),
             initiated: now(),
             completing: false,
+            headers: headers_of(
+                input.cache_control,
+                input.content_disposition,
+                input.content_encoding,
+                input.content_language,
+                input.expires.as_ref(),
+                input.metadata,
+            ),
         };
         let (b, k) = (bucket.clone(), key.clone());
         let id = self
-            .blocking(move |s| {
-                s.object_path(&b, &k)?;
-                s.create_upload(&b, &k, &record)
-            })
+            .blocking(move |s| s.create_upload(&b, &k, &record))
             .await?;
         Ok(S3Response::new(dto::CreateMultipartUploadOutput {
             bucket: Some(bucket.to_string()),
@@ -243,11 +251,27 @@ impl Server {
             }
             wanted.push((number, etag.value().to_owned()));
         }
+        let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let id = input.upload_id;
+        let location = self.torrents.policy().web_seed_url(&bucket, &key);
         let claimed = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
-            self.upload_blocking(move |s| s.claim_upload(&b, &k, &id, &wanted))
+            match self
+                .upload_blocking(move |s| s.claim_upload(&b, &k, &id, &wanted))
                 .await?
+            {
+                Completion::Claimed(c) => c,
+                // Completed already: S3 answers the same again.
+                Completion::Done(etag) => {
+                    return Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+                        bucket: Some(bucket.to_string()),
+                        key: Some(key.to_string()),
+                        e_tag: Some(dto::ETag::Strong(etag)),
+                        location,
+                        ..Default::default()
+                    }));
+                }
+            }
         };
 
         // Assemble, commit and clean up on a blocking thread, in one job:
@@ -255,29 +279,28 @@ impl Server {
         let policy = self.torrents.policy();
         let piece_length = policy.piece_length_for(claimed.size);
         let version = policy.version;
-        let location = policy.web_seed_url(&bucket, &key);
         let (store, service) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
         let (b, k) = (bucket.clone(), key.clone());
-        let job = tokio::task::spawn_blocking(move || -> Result<String, S3Error> {
+        let job = tokio::task::spawn_blocking(move || -> Result<String, WriteError> {
             let mut hasher = (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
-            let meta = ObjectMeta {
-                owner: claimed.record.owner.clone(),
-                acl: claimed.record.acl.clone(),
-                etag: claimed.etag.clone(),
-                size: claimed.size,
-                content_type: claimed.record.content_type.clone(),
-                modified: 0,
-                file_mtime: 0,
-            };
+            let mut meta = ObjectMeta::new(
+                claimed.record.owner.clone(),
+                claimed.record.acl.clone(),
+                claimed.etag.clone(),
+                claimed.size,
+            );
+            meta.content_type = claimed.record.content_type.clone();
+            meta.headers = claimed.record.headers.clone();
             let committed = store
                 .assemble(&claimed.parts, |chunk| {
                     if let Some(h) = &mut hasher {
                         h.update(chunk);
                     }
                 })
+                .map_err(WriteError::Store)
                 .and_then(|temp| {
                     let _cleanup = TempGuard(temp.clone());
-                    store.commit_upload(&b, &k, &temp, meta)
+                    store.complete_upload(&b, &k, &id, &temp, meta, &conditions)
                 });
             let meta = match committed {
                 Ok(meta) => meta,
@@ -294,16 +317,13 @@ impl Server {
             {
                 let _ = service.store_hashes(&b, &object, &h.finish());
             }
-            if let Err(e) = store.remove_upload(&b, &k, &id, true) {
-                tracing::warn!(target: "serve", upload = %id, error = ?e, "removing the parts of an upload failed");
-            }
             Ok(meta.etag)
         });
         let future = async move {
             let etag = job
                 .await
                 .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(to_s3s)?;
+                .map_err(write_refused)?;
             Ok(dto::CompleteMultipartUploadOutput {
                 bucket: Some(bucket.to_string()),
                 key: Some(key.to_string()),
@@ -326,7 +346,7 @@ impl Server {
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
         let id = req.input.upload_id;
-        self.upload_blocking(move |s| s.remove_upload(&bucket, &key, &id, false))
+        self.upload_blocking(move |s| s.abort_upload(&bucket, &key, &id))
             .await?;
         Ok(S3Response::new(dto::AbortMultipartUploadOutput::default()))
     }

@@ -1,12 +1,14 @@
 //! What the bucket and listing operations of issue 12 need from the store,
 //! in one place, over the store's own primitives: DeleteBucket, a bucket's
-//! location and ACL, and the keys a listing pages through.
+//! location and ACL.
 
 use std::fs;
+use std::ops::ControlFlow;
 
+use redb::ReadableTable;
 use s3torrent_s3::{Acl, BucketName, CanonicalId, ErrorCode, ObjectKey, S3Error};
 
-use super::{BUCKETS, BucketMeta, ObjectMeta, Store, StoredAcl, UploadError, internal};
+use super::{BUCKETS, BucketMeta, OBJECTS, Store, StoredAcl, UploadError, internal};
 
 /// What DeleteBucket found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,23 +25,30 @@ impl Store {
         self.users.iter().find(|u| u.principal.canonical_id == *id)
     }
 
-    /// DeleteBucket: `BucketNotEmpty` while it holds an object; else its
-    /// uploads in progress are aborted, its folder and then its record go.
-    /// A crash in between leaves an empty bucket that a retry deletes (the
-    /// record is the bucket; the folder alone would be adopted).
+    /// DeleteBucket: `BucketNotEmpty` while it holds an object (hand-placed
+    /// files are adopted first, so they count); else its uploads in
+    /// progress are aborted, its folder goes, and then its record, in a
+    /// commit that checks again that it holds no object. A crash in between
+    /// leaves an empty bucket that a retry deletes (the record is the
+    /// bucket; a folder alone would be adopted as one).
     pub(crate) fn delete_bucket(&self, bucket: &BucketName) -> Result<BucketDeletion, S3Error> {
-        let _write = self.swap.write().unwrap_or_else(|p| p.into_inner());
         if self.bucket_info(bucket)?.is_none() {
             return Ok(BucketDeletion::NoSuchBucket);
         }
-        if !self.keys(bucket)?.is_empty() {
+        self.discover(bucket)?;
+        let mut empty = true;
+        self.list_objects(bucket, "", "", |_, _| {
+            empty = false;
+            ControlFlow::Break(())
+        })?;
+        if !empty {
             return Ok(BucketDeletion::NotEmpty);
         }
         for (key, id, _) in self.uploads(bucket)? {
             let Ok(key) = ObjectKey::new(key) else {
                 continue;
             };
-            match self.remove_upload(bucket, &key, &id, false) {
+            match self.abort_upload(bucket, &key, &id) {
                 Ok(()) | Err(UploadError::NoSuchUpload) => {}
                 Err(UploadError::Store(e)) => return Err(e),
                 Err(e) => return Err(internal(format!("{e:?}"))),
@@ -50,8 +59,24 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(internal(e)),
         }
-        self.delete(BUCKETS, bucket.as_str())?;
-        Ok(BucketDeletion::Deleted)
+        let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
+        self.write(|txn| {
+            let objects = txn.open_table(OBJECTS).map_err(internal)?;
+            if objects
+                .range(from.as_str()..to.as_str())
+                .map_err(internal)?
+                .next()
+                .is_some()
+            {
+                return Ok(BucketDeletion::NotEmpty);
+            }
+            drop(objects);
+            txn.open_table(BUCKETS)
+                .map_err(internal)?
+                .remove(bucket.as_str())
+                .map_err(internal)?;
+            Ok(BucketDeletion::Deleted)
+        })
     }
 
     /// CreateBucket's `LocationConstraint`, if one was given.
@@ -74,40 +99,5 @@ impl Store {
         });
         meta.acl = StoredAcl::from_acl(acl);
         self.put(BUCKETS, bucket.as_str(), &meta)
-    }
-
-    /// The keys of a bucket under `prefix` after `after`, in order, with no
-    /// metadata: what [`crate::ops`]' listing pages through.
-    pub(crate) fn listing_keys(
-        &self,
-        bucket: &BucketName,
-        prefix: &str,
-        after: &str,
-    ) -> Result<Vec<(String, ())>, S3Error> {
-        Ok(self
-            .keys(bucket)?
-            .into_iter()
-            .map(|k| k.as_str().to_owned())
-            .filter(|k| k.starts_with(prefix) && k.as_str() > after)
-            .map(|k| (k, ()))
-            .collect())
-    }
-
-    /// The metadata of listed keys, dropping those gone since.
-    pub(crate) fn listed_meta(
-        &self,
-        bucket: &BucketName,
-        keys: Vec<(String, ())>,
-    ) -> Result<Vec<(String, ObjectMeta)>, S3Error> {
-        let mut out = Vec::with_capacity(keys.len());
-        for (k, ()) in keys {
-            let Ok(key) = ObjectKey::new(k.clone()) else {
-                continue;
-            };
-            if let Some((meta, _)) = self.object_meta(bucket, &key)? {
-                out.push((k, meta));
-            }
-        }
-        Ok(out)
     }
 }

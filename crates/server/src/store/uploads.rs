@@ -12,9 +12,15 @@
 //!
 //! Completion marks the upload `completing` while the object is assembled;
 //! meanwhile no part can be added and the upload cannot be aborted or
-//! completed again. Opening the store clears marks left by a crash and
-//! removes folders that no longer have a record. Nothing under `.multipart`
-//! is ever an object: bucket names cannot start with a dot.
+//! completed again. The commit that makes the assembled file the object
+//! also removes the upload's records and notes the upload as completed
+//! (with the object's ETag, in `completed`), so a crash leaves either the
+//! upload or the object, never both: no parts can be assembled again after
+//! the object exists, and a repeated CompleteMultipartUpload of that upload
+//! answers the same ETag, as S3 does. Opening the store clears marks left
+//! by a crash, removes folders that no longer have a record, and forgets
+//! completions older than a week. Nothing under `.multipart` is ever an
+//! object: bucket names cannot start with a dot.
 
 use std::collections::HashSet;
 use std::fs;
@@ -24,15 +30,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use s3torrent_bencode as bencode;
 use s3torrent_s3::{BucketName, ObjectKey, S3Error};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, hex, internal};
+use super::{Failure, Headers, Store, hex, internal, now_secs};
 
 pub(super) const UPLOADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("uploads");
 pub(super) const PARTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("parts");
+/// Completed uploads, by their `uploads` row: the object's ETag and when.
+pub(super) const COMPLETED: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("completed");
+
+/// How long a completed upload is remembered for a repeated completion.
+const COMPLETED_FOR_SECS: i64 = 7 * 24 * 3600;
 
 /// The folder under the root that holds the parts, one folder per upload.
 const FOLDER: &str = ".multipart";
@@ -53,6 +64,17 @@ pub(crate) struct UploadRecord {
     pub(crate) initiated: i64,
     /// Set while CompleteMultipartUpload assembles the object.
     pub(crate) completing: bool,
+    /// The object's headers (`Cache-Control`, `x-amz-meta-*`...).
+    #[serde(default)]
+    pub(crate) headers: Headers,
+}
+
+/// A completed upload, remembered for a repeated completion.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Done {
+    etag: String,
+    /// Seconds since the epoch.
+    completed: i64,
 }
 
 /// One uploaded part.
@@ -88,6 +110,15 @@ pub(crate) struct Claimed {
     pub(crate) size: u64,
 }
 
+/// What a CompleteMultipartUpload finds.
+#[derive(Debug)]
+pub(crate) enum Completion {
+    /// The list holds: the upload is this request's to complete.
+    Claimed(Box<Claimed>),
+    /// The upload was completed already, into an object with this ETag.
+    Done(String),
+}
+
 /// Why a multipart request is refused.
 #[derive(Debug)]
 pub(crate) enum UploadError {
@@ -103,6 +134,12 @@ pub(crate) enum UploadError {
 impl From<S3Error> for UploadError {
     fn from(e: S3Error) -> Self {
         UploadError::Store(e)
+    }
+}
+
+impl Failure for UploadError {
+    fn is_internal(&self) -> bool {
+        matches!(self, UploadError::Store(e) if e.is_internal())
     }
 }
 
@@ -189,6 +226,11 @@ pub(super) fn recover(db: &Database, root: &Path) -> Result<(), String> {
                 .insert(row.as_str(), bytes.as_slice())
                 .map_err(|e| e.to_string())?;
         }
+        let oldest = now_secs() - COMPLETED_FOR_SECS;
+        let mut completed = txn.open_table(COMPLETED).map_err(|e| e.to_string())?;
+        completed
+            .retain(|_, v| bencode::from_bytes::<Done>(v).is_ok_and(|d| d.completed >= oldest))
+            .map_err(|e| e.to_string())?;
     }
     txn.commit().map_err(|e| e.to_string())?;
     for entry in fs::read_dir(&folder).map_err(|e| e.to_string())?.flatten() {
@@ -201,7 +243,7 @@ pub(super) fn recover(db: &Database, root: &Path) -> Result<(), String> {
 }
 
 impl Store {
-    fn upload_dir(&self, id: &str) -> PathBuf {
+    pub(super) fn upload_dir(&self, id: &str) -> PathBuf {
         self.root.join(FOLDER).join(id)
     }
 
@@ -266,9 +308,8 @@ impl Store {
             size,
             modified: now,
         };
-        let replaced = (|| -> Result<Option<PartRecord>, UploadError> {
-            let txn = self.db.begin_write().map_err(db_error)?;
-            let replaced = {
+        let replaced = self
+            .write(|txn| {
                 let uploads = txn.open_table(UPLOADS).map_err(db_error)?;
                 let live = match uploads
                     .get(upload_row(bucket, key, id).as_str())
@@ -286,14 +327,11 @@ impl Store {
                     .insert(part_row(id, number).as_str(), encode(&record)?.as_slice())
                     .map_err(db_error)?
                     .map(|old| decode::<PartRecord>(old.value()))
-                    .transpose()?
-            };
-            txn.commit().map_err(db_error)?;
-            Ok(replaced)
-        })()
-        .inspect_err(|_| {
-            let _ = fs::remove_file(&path);
-        })?;
+                    .transpose()
+            })
+            .inspect_err(|_| {
+                let _ = fs::remove_file(&path);
+            })?;
         if let Some(old) = replaced {
             let _ = fs::remove_file(self.upload_dir(id).join(old.file));
         }
@@ -310,25 +348,28 @@ impl Store {
         max: usize,
     ) -> Result<PartsPage, UploadError> {
         let record = self.upload(bucket, key, id)?;
-        let txn = self.db.begin_read().map_err(db_error)?;
-        let table = txn.open_table(PARTS).map_err(db_error)?;
         let from = part_row(id, after.saturating_add(1));
         let (_, to) = part_rows(id);
-        let mut parts = Vec::new();
-        for entry in table
-            .range(from.as_str()..to.as_str())
-            .map_err(db_error)?
-            .take(max.saturating_add(1))
-        {
-            let (row, value) = entry.map_err(db_error)?;
-            let number = row
-                .value()
-                .rsplit('/')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| db_error("a part row without a number"))?;
-            parts.push((number, decode(value.value())?));
-        }
+        let parts = self.read(|txn| {
+            let table = txn.open_table(PARTS).map_err(internal)?;
+            let mut parts = Vec::new();
+            for entry in table
+                .range(from.as_str()..to.as_str())
+                .map_err(internal)?
+                .take(max.saturating_add(1))
+            {
+                let (row, value) = entry.map_err(internal)?;
+                let number = row
+                    .value()
+                    .rsplit('/')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| internal("a part row without a number"))?;
+                parts.push((number, super::decode(value.value())?));
+            }
+            Ok(parts)
+        })?;
+        let mut parts: Vec<(u32, PartRecord)> = parts;
         let truncated = parts.len() > max;
         parts.truncate(max);
         Ok(PartsPage {
@@ -340,25 +381,31 @@ impl Store {
 
     /// Checks a CompleteMultipartUpload's list of parts (ascending numbers
     /// and their ETags, already checked for order) against the upload and,
-    /// if it holds, marks the upload `completing`.
+    /// if it holds, marks the upload `completing`. An upload completed
+    /// already answers [`Completion::Done`] with its object's ETag.
     pub(crate) fn claim_upload(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
         id: &str,
         listed: &[(u32, String)],
-    ) -> Result<Claimed, UploadError> {
+    ) -> Result<Completion, UploadError> {
         if !valid_id(id) {
             return Err(UploadError::NoSuchUpload);
         }
         let row = upload_row(bucket, key, id);
         let dir = self.upload_dir(id);
-        let txn = self.db.begin_write().map_err(db_error)?;
-        let claimed = {
+        self.write(|txn| {
             let mut uploads = txn.open_table(UPLOADS).map_err(db_error)?;
             let mut record: UploadRecord = match uploads.get(row.as_str()).map_err(db_error)? {
                 Some(v) => decode(v.value())?,
-                None => return Err(UploadError::NoSuchUpload),
+                None => {
+                    let completed = txn.open_table(COMPLETED).map_err(db_error)?;
+                    return match completed.get(row.as_str()).map_err(db_error)? {
+                        Some(v) => Ok(Completion::Done(decode::<Done>(v.value())?.etag)),
+                        None => Err(UploadError::NoSuchUpload),
+                    };
+                }
             };
             if record.completing {
                 return Err(UploadError::NoSuchUpload);
@@ -393,7 +440,7 @@ impl Store {
             uploads
                 .insert(row.as_str(), encode(&record)?.as_slice())
                 .map_err(db_error)?;
-            Claimed {
+            Ok(Completion::Claimed(Box::new(Claimed {
                 record,
                 size: found.iter().map(|(_, p)| p.size).sum(),
                 parts: found
@@ -401,10 +448,8 @@ impl Store {
                     .map(|(_, p)| (dir.join(p.file), p.size))
                     .collect(),
                 etag,
-            }
-        };
-        txn.commit().map_err(db_error)?;
-        Ok(claimed)
+            })))
+        })
     }
 
     /// A completion failed: the upload takes parts and requests again.
@@ -422,37 +467,49 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets an upload and removes its parts: after completion (`completing`
-    /// set) or as AbortMultipartUpload (`completing` not set).
-    pub(crate) fn remove_upload(
+    /// Makes the assembled temp file of a claimed upload the object and
+    /// ends the upload, in one commit; then removes its parts.
+    pub(crate) fn complete_upload(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
         id: &str,
-        completing: bool,
+        temp: &Path,
+        meta: super::ObjectMeta,
+        conditions: &super::Preconditions,
+    ) -> Result<super::ObjectMeta, super::WriteError> {
+        let meta = self.commit_object(bucket, key, temp, meta, conditions, Some(id))?;
+        if self.alive().is_ok() {
+            let _ = fs::remove_dir_all(self.upload_dir(id));
+        }
+        Ok(meta)
+    }
+
+    /// AbortMultipartUpload: forgets an upload that is not being completed
+    /// and removes its parts.
+    pub(crate) fn abort_upload(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
     ) -> Result<(), UploadError> {
         if !valid_id(id) {
             return Err(UploadError::NoSuchUpload);
         }
         let row = upload_row(bucket, key, id);
-        let txn = self.db.begin_write().map_err(db_error)?;
-        {
+        self.write(|txn| {
             let mut uploads = txn.open_table(UPLOADS).map_err(db_error)?;
             let record: UploadRecord = match uploads.get(row.as_str()).map_err(db_error)? {
                 Some(v) => decode(v.value())?,
                 None => return Err(UploadError::NoSuchUpload),
             };
-            if record.completing != completing {
+            if record.completing {
                 return Err(UploadError::NoSuchUpload);
             }
             uploads.remove(row.as_str()).map_err(db_error)?;
-            let mut parts = txn.open_table(PARTS).map_err(db_error)?;
-            let (from, to) = part_rows(id);
-            parts
-                .retain_in::<&str, _>(from.as_str()..to.as_str(), |_, _| false)
-                .map_err(db_error)?;
-        }
-        txn.commit().map_err(db_error)?;
+            remove_parts(txn, id)?;
+            Ok(())
+        })?;
         fs::remove_dir_all(self.upload_dir(id)).map_err(db_error)
     }
 
@@ -461,19 +518,20 @@ impl Store {
         &self,
         bucket: &BucketName,
     ) -> Result<Vec<(String, String, UploadRecord)>, S3Error> {
-        let txn = self.db.begin_read().map_err(internal)?;
-        let table = txn.open_table(UPLOADS).map_err(internal)?;
         let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
-        let mut out = Vec::new();
-        for entry in table.range(from.as_str()..to.as_str()).map_err(internal)? {
-            let (row, value) = entry.map_err(internal)?;
-            let Some((key, id)) = row.value()[from.len()..].rsplit_once('\0') else {
-                continue;
-            };
-            let record = bencode::from_bytes(value.value()).map_err(internal)?;
-            out.push((key.to_owned(), id.to_owned(), record));
-        }
-        Ok(out)
+        self.read(|txn| {
+            let table = txn.open_table(UPLOADS).map_err(internal)?;
+            let mut out = Vec::new();
+            for entry in table.range(from.as_str()..to.as_str()).map_err(internal)? {
+                let (row, value) = entry.map_err(internal)?;
+                let Some((key, id)) = row.value()[from.len()..].rsplit_once('\0') else {
+                    continue;
+                };
+                let record = super::decode(value.value())?;
+                out.push((key.to_owned(), id.to_owned(), record));
+            }
+            Ok(out)
+        })
     }
 
     /// Concatenates the parts into a new, fsynced temp file, feeding every
@@ -516,4 +574,43 @@ impl Store {
             }
         }
     }
+}
+
+/// Removes the rows of an upload's parts.
+fn remove_parts(txn: &WriteTransaction, id: &str) -> Result<(), UploadError> {
+    let mut parts = txn.open_table(PARTS).map_err(db_error)?;
+    let (from, to) = part_rows(id);
+    parts
+        .retain_in::<&str, _>(from.as_str()..to.as_str(), |_, _| false)
+        .map_err(db_error)
+}
+
+/// In the commit that makes a completed upload's object: the upload's
+/// records go, and its completion is noted with the object's ETag.
+pub(super) fn finish(
+    txn: &WriteTransaction,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    id: &str,
+    etag: &str,
+) -> Result<(), S3Error> {
+    let row = upload_row(bucket, key, id);
+    let mut uploads = txn.open_table(UPLOADS).map_err(internal)?;
+    if uploads.remove(row.as_str()).map_err(internal)?.is_none() {
+        return Err(internal(format!("upload {id} vanished while it completed")));
+    }
+    drop(uploads);
+    remove_parts(txn, id).map_err(|e| match e {
+        UploadError::Store(e) => e,
+        other => internal(format!("{other:?}")),
+    })?;
+    let done = super::encode(&Done {
+        etag: etag.to_owned(),
+        completed: now_secs(),
+    })?;
+    txn.open_table(COMPLETED)
+        .map_err(internal)?
+        .insert(row.as_str(), done.as_slice())
+        .map_err(internal)?;
+    Ok(())
 }

@@ -1,0 +1,522 @@
+//! The store against a model, with crashes injected at every step of a
+//! commit (unit tests: the crash points exist only in test builds).
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use super::*;
+
+/// Injected crashes: after `countdown` more crash points the store "dies":
+/// that point and everything after it fails, and nothing is cleaned up, as
+/// when the process is killed there. The test then drops the store and
+/// opens the root again.
+#[derive(Default)]
+pub(super) struct Crash {
+    /// Crash points to pass before dying; negative: never.
+    countdown: AtomicI64,
+    dead: AtomicBool,
+    armed: AtomicBool,
+}
+
+impl Crash {
+    pub(super) fn point(&self, _at: &'static str) -> Result<(), S3Error> {
+        self.alive()?;
+        if self.armed.load(Ordering::SeqCst) && self.countdown.fetch_sub(1, Ordering::SeqCst) == 0 {
+            self.dead.store(true, Ordering::SeqCst);
+            return Err(internal("crashed (injected)"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn alive(&self) -> Result<(), S3Error> {
+        if self.dead.load(Ordering::SeqCst) {
+            Err(internal("crashed (injected)"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Dies at the `n`th crash point from now.
+    fn arm(&self, n: i64) {
+        self.countdown.store(n, Ordering::SeqCst);
+        self.armed.store(true, Ordering::SeqCst);
+    }
+
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+}
+
+use std::collections::HashMap;
+use std::io::Write as _;
+
+use proptest::prelude::*;
+
+/// Keys that are no paths, and keys that would clash as paths.
+const KEYS: &[&str] = &["a", "a/b", "a/b/c", "../up", "dir/", "a//b", "./x"];
+
+/// What the model holds for a key: the bytes and the metadata they went with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+    user: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put {
+        key: usize,
+        seed: u8,
+        len: usize,
+    },
+    Delete {
+        key: usize,
+    },
+    /// Get, then put the bytes and metadata under another key.
+    Copy {
+        from: usize,
+        to: usize,
+    },
+    /// A multipart upload of two parts, completed.
+    Multipart {
+        key: usize,
+        seed: u8,
+    },
+    Get {
+        key: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0..KEYS.len();
+    prop_oneof![
+        3 => (key.clone(), any::<u8>(), 0usize..3000).prop_map(|(key, seed, len)| Op::Put { key, seed, len }),
+        2 => key.clone().prop_map(|key| Op::Delete { key }),
+        1 => (key.clone(), key.clone()).prop_map(|(from, to)| Op::Copy { from, to }),
+        1 => (key.clone(), any::<u8>()).prop_map(|(key, seed)| Op::Multipart { key, seed }),
+        1 => key.prop_map(|key| Op::Get { key }),
+    ]
+}
+
+fn bytes_of(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn bucket() -> BucketName {
+    BucketName::new("model").unwrap()
+}
+
+fn key(i: usize) -> ObjectKey {
+    ObjectKey::new(KEYS[i]).unwrap()
+}
+
+fn open(root: &Path) -> Store {
+    Store::open(
+        root,
+        vec![User::new("k", "secret", "111122223333").unwrap()],
+    )
+    .unwrap()
+}
+
+/// The key's object as the store has it now, read whole from a snapshot,
+/// its ETag checked against its bytes.
+fn read(store: &Store, k: &ObjectKey) -> Option<Version> {
+    let snap = store.snapshot(&bucket(), k).unwrap()?;
+    let mut bytes = Vec::new();
+    let mut file = snap.file;
+    file.read_to_end(&mut bytes).unwrap();
+    assert_eq!(
+        snap.meta.etag.split('-').count(),
+        1 + usize::from(snap.meta.etag.contains('-'))
+    );
+    if !snap.meta.etag.contains('-') {
+        assert_eq!(snap.meta.etag, hex(&Md5::digest(&bytes)), "ETag of {k}");
+    }
+    assert_eq!(snap.meta.size, bytes.len() as u64);
+    Some(Version {
+        bytes,
+        content_type: snap.meta.content_type,
+        user: snap.meta.headers.user,
+    })
+}
+
+fn put(store: &Store, k: &ObjectKey, v: &Version) -> Result<(), WriteError> {
+    let (temp, mut file) = store.temp_file()?;
+    file.write_all(&v.bytes).unwrap();
+    file.sync_all().unwrap();
+    let mut meta = ObjectMeta::new(
+        "111122223333".into(),
+        StoredAcl::Canned("private".into()),
+        hex(&Md5::digest(&v.bytes)),
+        v.bytes.len() as u64,
+    );
+    meta.content_type = v.content_type.clone();
+    meta.headers.user = v.user.clone();
+    let result = store.commit_object(&bucket(), k, &temp, meta, &Preconditions::default(), None);
+    let _ = fs::remove_file(&temp);
+    result.map(drop)
+}
+
+fn complete(
+    store: &Store,
+    k: &ObjectKey,
+    id: &str,
+    claimed: &uploads::Claimed,
+) -> Result<ObjectMeta, WriteError> {
+    let temp = store.assemble(&claimed.parts, |_| {})?;
+    let mut meta = ObjectMeta::new(
+        claimed.record.owner.clone(),
+        claimed.record.acl.clone(),
+        claimed.etag.clone(),
+        claimed.size,
+    );
+    meta.content_type = claimed.record.content_type.clone();
+    meta.headers = claimed.record.headers.clone();
+    let result = store.complete_upload(&bucket(), k, id, &temp, meta, &Preconditions::default());
+    let _ = fs::remove_file(&temp);
+    result
+}
+
+/// Every data file is named by a record, and nothing is left in tmp.
+fn no_leftovers(root: &Path, store: &Store) {
+    let mut named = HashSet::new();
+    store
+        .list_objects(&bucket(), "", "", |_, m| {
+            if let Some(id) = m.data {
+                named.insert(id);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let files: HashSet<String> = fs::read_dir(root.join(OWN).join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, named, "data files and records");
+    assert_eq!(fs::read_dir(root.join(OWN).join("tmp")).unwrap().count(), 0);
+}
+
+fn run(ops: Vec<(Op, Option<i64>)>) {
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
+    let mut store = open(root);
+    let owner = store.users[0].principal.clone();
+    store
+        .create_bucket(
+            &bucket(),
+            &owner,
+            &Acl::canned(CannedAcl::Private, &owner, &owner),
+            None,
+            0,
+        )
+        .unwrap()
+        .unwrap();
+    let mut model: HashMap<usize, Version> = HashMap::new();
+    for (n, (op, crash)) in ops.into_iter().enumerate() {
+        if let Some(c) = crash {
+            store.crash.arm(c);
+        }
+        // The key the op changes, and its value if the op completes.
+        let (changed, new): (Option<usize>, Option<Version>) = match &op {
+            Op::Put { key: i, seed, len } => {
+                let v = Version {
+                    bytes: bytes_of(*seed, *len),
+                    content_type: Some(format!("type/{seed}")),
+                    user: BTreeMap::from([("seed".into(), format!("{seed} é"))]),
+                };
+                let _ = put(&store, &key(*i), &v);
+                (Some(*i), Some(v))
+            }
+            Op::Delete { key: i } => {
+                let _ = store.delete_object(&bucket(), &key(*i));
+                (Some(*i), None)
+            }
+            Op::Copy { from, to } => match model.get(from).cloned() {
+                Some(v) => {
+                    store.crash.armed.store(false, Ordering::SeqCst);
+                    let got = read(&store, &key(*from));
+                    assert_eq!(got.as_ref(), Some(&v), "op {n}: copy source");
+                    if let Some(c) = crash {
+                        store.crash.arm(c);
+                    }
+                    let _ = put(&store, &key(*to), &v);
+                    (Some(*to), Some(v))
+                }
+                None => (None, None),
+            },
+            Op::Multipart { key: i, seed } => {
+                let v = Version {
+                    bytes: bytes_of(*seed, 100 + usize::from(*seed)),
+                    content_type: None,
+                    user: BTreeMap::from([("multi".into(), seed.to_string())]),
+                };
+                // Crashes only in the completion: arm after the parts.
+                store.crash.armed.store(false, Ordering::SeqCst);
+                let k = key(*i);
+                let record = UploadRecord {
+                    owner: "111122223333".into(),
+                    acl: StoredAcl::Canned("private".into()),
+                    content_type: None,
+                    initiated: 0,
+                    completing: false,
+                    headers: Headers {
+                        user: v.user.clone(),
+                        ..Headers::default()
+                    },
+                };
+                let id = store.create_upload(&bucket(), &k, &record).unwrap();
+                let (temp, mut file) = store.temp_file().unwrap();
+                file.write_all(&v.bytes).unwrap();
+                file.sync_all().unwrap();
+                let etag = hex(&Md5::digest(&v.bytes));
+                store
+                    .put_part(
+                        &bucket(),
+                        &k,
+                        &id,
+                        1,
+                        &temp,
+                        etag.clone(),
+                        v.bytes.len() as u64,
+                        0,
+                    )
+                    .unwrap();
+                let Ok(Completion::Claimed(claimed)) =
+                    store.claim_upload(&bucket(), &k, &id, &[(1, etag.clone())])
+                else {
+                    panic!("op {n}: claim failed");
+                };
+                if let Some(c) = crash {
+                    store.crash.arm(c);
+                }
+                let done = complete(&store, &k, &id, &claimed);
+                let crashed = store.crash.is_dead();
+                store.crash.armed.store(false, Ordering::SeqCst);
+                if crashed {
+                    store = {
+                        drop(store);
+                        open(root)
+                    };
+                }
+                // No ghost: the upload is gone exactly when the object is
+                // the new one; a repeated completion answers its ETag.
+                let now = read(&store, &k);
+                let expected_etag = hex(&Md5::digest(Md5::digest(&v.bytes))) + "-1";
+                let again = store.claim_upload(&bucket(), &k, &id, &[(1, etag)]);
+                if now.as_ref() == Some(&v) {
+                    assert!(
+                        matches!(&again, Ok(Completion::Done(e)) if *e == expected_etag),
+                        "op {n}: completed, then {again:?}"
+                    );
+                    assert!(!store.upload_dir(&id).exists(), "op {n}: a ghost upload");
+                } else {
+                    assert!(crashed || done.is_err(), "op {n}: completed but not stored");
+                    assert_eq!(now.as_ref(), model.get(i), "op {n}: neither old nor new");
+                    // The upload is still there to complete (or abort).
+                    match again {
+                        Ok(Completion::Claimed(c)) => {
+                            complete(&store, &k, &id, &c).unwrap();
+                            assert_eq!(read(&store, &k).as_ref(), Some(&v));
+                        }
+                        other => panic!("op {n}: the upload is gone: {other:?}"),
+                    }
+                }
+                model.insert(*i, v);
+                store.crash.armed.store(false, Ordering::SeqCst);
+                no_leftovers(root, &store);
+                continue;
+            }
+            Op::Get { key: i } => {
+                assert_eq!(read(&store, &key(*i)).as_ref(), model.get(i), "op {n}: get");
+                (None, None)
+            }
+        };
+        if store.crash.is_dead() {
+            drop(store);
+            store = open(root);
+            if let Some(i) = changed {
+                let now = read(&store, &key(i));
+                assert!(
+                    now.as_ref() == model.get(&i) || now == new,
+                    "op {n} ({op:?}) crashed: neither old nor new: {now:?}"
+                );
+                match now {
+                    Some(v) => model.insert(i, v),
+                    None => model.remove(&i),
+                };
+            }
+        } else {
+            store.crash.armed.store(false, Ordering::SeqCst);
+            if let Some(i) = changed {
+                match new {
+                    Some(v) => model.insert(i, v),
+                    None => model.remove(&i),
+                };
+            }
+        }
+        for (i, _) in KEYS.iter().enumerate() {
+            assert_eq!(
+                read(&store, &key(i)).as_ref(),
+                model.get(&i),
+                "op {n}: key {}",
+                KEYS[i]
+            );
+        }
+        no_leftovers(root, &store);
+    }
+    // And after a last restart.
+    drop(store);
+    let store = open(root);
+    for (i, _) in KEYS.iter().enumerate() {
+        assert_eq!(
+            read(&store, &key(i)).as_ref(),
+            model.get(&i),
+            "after restart: {}",
+            KEYS[i]
+        );
+    }
+    let mut listed = Vec::new();
+    store
+        .list_objects(&bucket(), "", "", |k, _| {
+            listed.push(k.to_owned());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let mut expected: Vec<String> = model.keys().map(|i| KEYS[*i].to_owned()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert!(
+        !root.join("model").read_dir().unwrap().any(|_| true),
+        "a key became a path"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Random interleavings, each op possibly crashing at its 0th to 3rd
+    /// crash point (a put has three: before the rename, before the commit,
+    /// after it; a delete two).
+    #[test]
+    fn the_store_is_the_model_across_crashes(
+        ops in proptest::collection::vec((op(), proptest::option::weighted(0.5, 0i64..4)), 1..14)
+    ) {
+        run(ops);
+    }
+}
+
+/// Every crash point of every kind of write, in turn.
+#[test]
+fn every_crash_point_of_every_write() {
+    for crash in 0..4 {
+        run(vec![
+            (
+                Op::Put {
+                    key: 0,
+                    seed: 1,
+                    len: 10,
+                },
+                None,
+            ),
+            (
+                Op::Put {
+                    key: 0,
+                    seed: 2,
+                    len: 20,
+                },
+                Some(crash),
+            ),
+            (
+                Op::Put {
+                    key: 3,
+                    seed: 3,
+                    len: 30,
+                },
+                Some(crash),
+            ),
+            (Op::Copy { from: 0, to: 4 }, Some(crash)),
+            (Op::Delete { key: 0 }, Some(crash)),
+            (Op::Multipart { key: 4, seed: 9 }, Some(crash)),
+            (Op::Multipart { key: 5, seed: 7 }, Some(crash)),
+            (Op::Delete { key: 4 }, Some(crash)),
+        ]);
+    }
+}
+
+/// A record written before the ID layout (no `data`, no `headers`; the
+/// bytes at `<bucket>/<key>`) still reads, and the next write moves the
+/// object into an ID file.
+#[test]
+fn records_of_older_versions_still_read() {
+    #[derive(Serialize)]
+    struct OldMeta {
+        owner: String,
+        acl: String,
+        etag: String,
+        size: u64,
+        #[serde(rename = "content type")]
+        content_type: Option<String>,
+        modified: i64,
+        #[serde(rename = "file mtime")]
+        file_mtime: i64,
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
+    {
+        let store = open(root);
+        let owner = store.users[0].principal.clone();
+        store
+            .create_bucket(
+                &bucket(),
+                &owner,
+                &Acl::canned(CannedAcl::PublicRead, &owner, &owner),
+                None,
+                0,
+            )
+            .unwrap()
+            .unwrap();
+    }
+    fs::create_dir_all(root.join("model/old")).unwrap();
+    fs::write(root.join("model/old/file"), b"old bytes").unwrap();
+    let stat = fs::metadata(root.join("model/old/file")).unwrap();
+    let old = OldMeta {
+        owner: "444455556666".into(),
+        acl: "public-read".into(),
+        etag: hex(&Md5::digest(b"old bytes")),
+        size: 9,
+        content_type: Some("text/old".into()),
+        modified: 5,
+        file_mtime: file_mtime(&stat),
+    };
+    {
+        let db = Database::create(root.join(DATABASE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(OBJECTS)
+            .unwrap()
+            .insert("model/old/file", bencode::to_vec(&old).unwrap().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = open(root);
+    let k = ObjectKey::new("old/file").unwrap();
+    let meta = store.object_meta(&bucket(), &k).unwrap().unwrap();
+    assert_eq!(
+        (meta.owner.as_str(), &meta.acl, meta.content_type.as_deref()),
+        (
+            "444455556666",
+            &StoredAcl::Canned("public-read".into()),
+            Some("text/old")
+        )
+    );
+    assert_eq!(read(&store, &k).unwrap().bytes, b"old bytes");
+    let v = Version {
+        bytes: b"new".to_vec(),
+        content_type: None,
+        user: BTreeMap::new(),
+    };
+    put(&store, &k, &v).unwrap();
+    assert_eq!(read(&store, &k).unwrap(), v);
+    assert!(!root.join("model/old").exists());
+}
