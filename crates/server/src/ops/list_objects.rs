@@ -56,7 +56,6 @@ impl Server {
                 prefixes: page.prefixes,
                 truncated: page.truncated,
                 last_entry: page.last_entry,
-                last_key: page.last_key,
             })
         })
         .await
@@ -153,12 +152,12 @@ impl Server {
             .collect();
         Ok(S3Response::new(dto::ListObjectsV2Output {
             name: Some(bucket.to_string()),
-            prefix: Some(encoding.apply(&prefix)),
+            prefix: encoding.apply_opt(input.prefix.as_deref()),
             max_keys: Some(max as i32),
             key_count: Some(page.count() as i32),
             is_truncated: Some(page.truncated),
             next_continuation_token: if page.truncated {
-                page.last_key.as_deref().map(listing::token_of)
+                page.last_entry.as_deref().map(listing::token_of)
             } else {
                 None
             },
