@@ -127,6 +127,21 @@ r = other.delete_objects(Bucket="ops", Delete={"Objects": [{"Key": "c"}]})
 out["foreign"] = [[e["Key"], e["Code"]] for e in r.get("Errors", [])]
 out["not_empty"] = err(lambda: dev.delete_bucket(Bucket="ops"))
 out["names"] = err(lambda: dev.create_bucket(Bucket="a.-b")), err(lambda: dev.create_bucket(Bucket="a-.b"))
+
+# The cleanup of Ceph's s3-tests (nuke_bucket): every version by
+# ListObjectVersions pages, DeleteObjects with their VersionIds, DeleteBucket.
+for b in [b["Name"] for b in dev.list_buckets()["Buckets"]]:
+    token = {}
+    for _ in range(50):
+        r = dev.list_object_versions(Bucket=b, MaxKeys=2, **token)
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in r.get("Versions", [])]
+        if objects:
+            dev.delete_objects(Bucket=b, Delete={"Objects": objects, "Quiet": True})
+        if not r["IsTruncated"]:
+            break
+        token = {"KeyMarker": r["NextKeyMarker"], "VersionIdMarker": r["NextVersionIdMarker"]}
+    dev.delete_bucket(Bucket=b)
+out["nuked"] = [b["Name"] for b in dev.list_buckets()["Buckets"]]
 print(json.dumps(out))
 "#;
 
@@ -222,6 +237,7 @@ fn boto3_drives_the_bucket_listing_copy_acl_and_delete_operations() {
         get("names"),
         json!([[400, "InvalidBucketName"], [400, "InvalidBucketName"]])
     );
+    assert_eq!(get("nuked"), json!([]));
 }
 
 /// The AWS CLI as the development user, with its defaults, for at most 120 s.

@@ -152,7 +152,7 @@ impl Server {
             key_count: Some(page.count() as i32),
             is_truncated: Some(page.truncated),
             next_continuation_token: if page.truncated {
-                page.last_key.as_deref().map(listing::token_of)
+                page.last_entry.as_deref().map(listing::token_of)
             } else {
                 None
             },

@@ -17,8 +17,6 @@
 //!   truncated when another entry follows. `max` 0 is an empty page that is
 //!   not truncated, as S3 answers.
 
-use std::ops::ControlFlow;
-
 use s3s::{S3Result, s3_error};
 
 /// One listed page.
@@ -30,12 +28,11 @@ pub(crate) struct Page<T> {
     pub(crate) prefixes: Vec<String>,
     /// Whether more entries follow.
     pub(crate) truncated: bool,
-    /// The last entry of the page, key or common prefix: ListObjects'
-    /// `NextMarker` and ListObjectVersions' `NextKeyMarker`.
+    /// The last entry of the page, key or common prefix: where the next
+    /// page starts after (ListObjects' `NextMarker`, ListObjectVersions'
+    /// `NextKeyMarker`, the key in ListObjectsV2's token). A common prefix
+    /// as the marker skips its keys, so no page repeats one.
     pub(crate) last_entry: Option<String>,
-    /// The last key the page consumed (a key rolled into its last common
-    /// prefix included): where ListObjectsV2 goes on.
-    pub(crate) last_key: Option<String>,
 }
 
 impl<T> Page<T> {
@@ -43,6 +40,18 @@ impl<T> Page<T> {
     pub(crate) fn count(&self) -> usize {
         self.contents.len() + self.prefixes.len()
     }
+}
+
+/// What a page wants from its source after an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The next key.
+    Next,
+    /// The first key that does not start with this common prefix (its
+    /// keys roll up into it and are not needed).
+    SkipPrefix(String),
+    /// Nothing more: the page is complete.
+    Stop,
 }
 
 /// What to list.
@@ -74,7 +83,8 @@ pub(crate) fn common_prefix<'k>(
 }
 
 /// Builds one page from entries pushed in key order (each key once), for
-/// sources that visit their entries (a range scan) rather than iterate.
+/// sources that visit their entries (a range scan that can seek past a
+/// common prefix) rather than iterate.
 pub(crate) struct PageBuilder<'q, T> {
     q: Query<'q>,
     page: Page<T>,
@@ -89,49 +99,43 @@ impl<'q, T> PageBuilder<'q, T> {
                 prefixes: Vec::new(),
                 truncated: false,
                 last_entry: None,
-                last_key: None,
             },
         }
     }
 
-    /// Takes the next entry; `Break` once the page is complete (the entry
-    /// that showed it is truncated is not on it).
-    pub(crate) fn push(&mut self, key: &str, entry: T) -> ControlFlow<()> {
+    /// Takes the next entry and says what the page wants next (the entry
+    /// that shows the page is truncated is not on it).
+    pub(crate) fn push(&mut self, key: &str, entry: T) -> Step {
         let (q, page) = (self.q, &mut self.page);
         if q.max == 0 {
-            return ControlFlow::Break(());
+            return Step::Stop;
         }
         if !key.starts_with(q.prefix) || key <= q.after {
-            return ControlFlow::Continue(());
+            return Step::Next;
         }
         let common = common_prefix(key, q.prefix, q.delimiter);
-        if common == Some(q.after) {
-            return ControlFlow::Continue(());
-        }
-        // A key under the page's last common prefix takes no slot: the page
-        // ends only at a new entry, so the next one never repeats a prefix.
         if let Some(p) = common
-            && page.prefixes.last().map(String::as_str) == Some(p)
+            && (p == q.after || page.prefixes.last().map(String::as_str) == Some(p))
         {
-            page.last_key = Some(key.to_owned());
-            return ControlFlow::Continue(());
+            // Listed already, on this page or as the marker.
+            return Step::SkipPrefix(p.to_owned());
         }
         if page.count() == q.max {
             page.truncated = true;
-            return ControlFlow::Break(());
+            return Step::Stop;
         }
         match common {
             Some(p) => {
                 page.last_entry = Some(p.to_owned());
                 page.prefixes.push(p.to_owned());
+                Step::SkipPrefix(p.to_owned())
             }
             None => {
                 page.last_entry = Some(key.to_owned());
                 page.contents.push((key.to_owned(), entry));
+                Step::Next
             }
         }
-        page.last_key = Some(key.to_owned());
-        ControlFlow::Continue(())
     }
 
     pub(crate) fn finish(self) -> Page<T> {
@@ -140,13 +144,19 @@ impl<'q, T> PageBuilder<'q, T> {
 }
 
 #[cfg(test)]
-/// One page of `entries` (sorted by key, each key once). Reads at most one
-/// entry past the page.
+/// One page of `entries` (sorted by key, each key once), honouring
+/// [`Step::SkipPrefix`] by passing over the keys it names.
 pub(crate) fn page<T>(entries: impl IntoIterator<Item = (String, T)>, q: Query<'_>) -> Page<T> {
     let mut builder = PageBuilder::new(q);
+    let mut skip: Option<String> = None;
     for (key, entry) in entries {
-        if builder.push(&key, entry).is_break() {
-            break;
+        if skip.as_ref().is_some_and(|p| key.starts_with(p.as_str())) {
+            continue;
+        }
+        match builder.push(&key, entry) {
+            Step::Next => skip = None,
+            Step::SkipPrefix(p) => skip = Some(p),
+            Step::Stop => break,
         }
     }
     builder.finish()
@@ -276,7 +286,6 @@ mod tests {
         assert_eq!(p.prefixes, ["dir/"]);
         assert!(p.truncated);
         assert_eq!(p.last_entry.as_deref(), Some("dir/"));
-        assert_eq!(p.last_key.as_deref(), Some("dir/y"));
         let next = page(keys, q("", Some("/"), "dir/", 2));
         let listed: Vec<&str> = next.contents.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -285,9 +294,9 @@ mod tests {
         );
     }
 
-    /// Paging on by the last entry (v1's NextMarker) or by the last key
-    /// consumed (V2's token) lists what one unbounded listing lists, each
-    /// entry once, for every page size.
+    /// Paging on after each page's last entry (v1's NextMarker, V2's
+    /// token) lists what one unbounded listing lists, each entry once, for
+    /// every page size.
     #[test]
     fn pages_join_to_the_whole_listing() {
         let mut keys = entries(&[
@@ -303,21 +312,19 @@ mod tests {
                     whole.prefixes.clone(),
                 );
                 for max in 1..6 {
-                    for by_entry in [true, false] {
-                        let mut got: (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-                        let mut after = String::new();
-                        for _ in 0..keys.len() + 1 {
-                            let p = page(keys.clone(), q(prefix, delimiter, &after, max));
-                            got.0.extend(p.contents.iter().map(|(k, _)| k.clone()));
-                            got.1.extend(p.prefixes.iter().cloned());
-                            if !p.truncated {
-                                break;
-                            }
-                            assert_eq!(p.count(), max);
-                            after = if by_entry { p.last_entry } else { p.last_key }.unwrap();
+                    let mut got: (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+                    let mut after = String::new();
+                    for _ in 0..keys.len() + 1 {
+                        let p = page(keys.clone(), q(prefix, delimiter, &after, max));
+                        got.0.extend(p.contents.iter().map(|(k, _)| k.clone()));
+                        got.1.extend(p.prefixes.iter().cloned());
+                        if !p.truncated {
+                            break;
                         }
-                        assert_eq!(got, want, "{prefix:?} {delimiter:?} {max} {by_entry}");
+                        assert_eq!(p.count(), max);
+                        after = p.last_entry.unwrap();
                     }
+                    assert_eq!(got, want, "{prefix:?} {delimiter:?} {max}");
                 }
             }
         }
