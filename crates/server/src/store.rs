@@ -49,7 +49,7 @@ mod tests;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{Read, Write};
-use std::ops::{Bound, ControlFlow};
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -278,6 +278,17 @@ fn now_secs() -> i64 {
 /// The row of an object: `<bucket>/<key>` (bucket names hold no `/`).
 fn object_row(bucket: &BucketName, key: &str) -> String {
     format!("{bucket}/{key}")
+}
+
+/// What a listing's visitor wants next.
+#[derive(Debug)]
+pub(crate) enum Listed {
+    /// The next key.
+    Next,
+    /// The first key not starting with this (a common prefix, rolled up).
+    SkipPrefix(String),
+    /// Nothing more.
+    Stop,
 }
 
 /// A file opened for reading one version of an object, with its record.
@@ -958,18 +969,20 @@ impl Store {
     }
 
     /// Visits the bucket's objects whose keys start with `prefix` and sort
-    /// after `after`, in key order, until `visit` breaks: an ordered range
-    /// scan of the records, read in batches (no folder walk). A folder
-    /// file's record is checked against its file on the way (re-adopted if
-    /// it changed, skipped if it is gone).
+    /// after `after`, in key order, until `visit` says [`Listed::Stop`]: an
+    /// ordered range scan of the records, read in batches (no folder walk).
+    /// [`Listed::SkipPrefix`] seeks past every key starting with a string
+    /// (a common prefix rolled up). A folder file's record is checked
+    /// against its file on the way (re-adopted if it changed, skipped if it
+    /// is gone).
     pub(crate) fn list_objects(
         &self,
         bucket: &BucketName,
         prefix: &str,
         after: &str,
-        mut visit: impl FnMut(&str, ObjectMeta) -> ControlFlow<()>,
+        mut visit: impl FnMut(&str, ObjectMeta) -> Listed,
     ) -> Result<(), S3Error> {
-        const BATCH: usize = 512;
+        const BATCH: usize = 1024;
         let base = format!("{bucket}/");
         let end = format!("{bucket}0"); // '0' follows '/'
         let from = format!("{base}{prefix}");
@@ -978,7 +991,7 @@ impl Store {
         } else {
             Bound::Included(from)
         };
-        loop {
+        'batches: loop {
             let batch: Vec<(String, ObjectMeta)> = self.read(|txn| {
                 let table = txn.open_table(OBJECTS).map_err(internal)?;
                 let range = table
@@ -1009,10 +1022,19 @@ impl Store {
                 } else {
                     self.current(bucket, &key, Some(meta))?
                 };
-                if let Some(meta) = meta
-                    && visit(&key, meta).is_break()
-                {
-                    return Ok(());
+                let Some(meta) = meta else {
+                    continue;
+                };
+                match visit(&key, meta) {
+                    Listed::Next => {}
+                    Listed::Stop => return Ok(()),
+                    Listed::SkipPrefix(p) => {
+                        // No key starting with `p` sorts after `p` and the
+                        // last scalar value but those continuing with it,
+                        // which the caller rolls up again if they come.
+                        cursor = Bound::Included(format!("{base}{p}{}", char::MAX));
+                        continue 'batches;
+                    }
                 }
             }
             if !full {
@@ -1082,7 +1104,7 @@ impl Store {
         let mut empty = true;
         self.list_objects(bucket, "", "", |_, _| {
             empty = false;
-            ControlFlow::Break(())
+            Listed::Stop
         })?;
         Ok(empty && self.uploads(bucket)?.is_empty())
     }

@@ -6,9 +6,9 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{BucketName, Permission};
 
-use super::listing::{self, Encoding, Page, PageBuilder, Query};
+use super::listing::{self, Encoding, Page, PageBuilder, Query, Step};
 use super::{Server, timestamp};
-use crate::store::ObjectMeta;
+use crate::store::{Listed, ObjectMeta};
 
 fn standard() -> dto::ObjectStorageClass {
     dto::ObjectStorageClass::from_static(dto::ObjectStorageClass::STANDARD)
@@ -50,7 +50,11 @@ impl Server {
                 after: &a,
                 max,
             });
-            s.list_objects(&b, &p, &a, |k, meta| page.push(k, meta))?;
+            s.list_objects(&b, &p, &a, |k, meta| match page.push(k, meta) {
+                Step::Next => Listed::Next,
+                Step::SkipPrefix(p) => Listed::SkipPrefix(p),
+                Step::Stop => Listed::Stop,
+            })?;
             Ok(page.finish())
         })
         .await

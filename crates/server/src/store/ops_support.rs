@@ -3,7 +3,6 @@
 //! location and ACL.
 
 use std::fs;
-use std::ops::ControlFlow;
 
 use redb::ReadableTable;
 use s3torrent_s3::{Acl, BucketName, CanonicalId, ErrorCode, ObjectKey, S3Error};
@@ -39,7 +38,7 @@ impl Store {
         let mut empty = true;
         self.list_objects(bucket, "", "", |_, _| {
             empty = false;
-            ControlFlow::Break(())
+            super::Listed::Stop
         })?;
         if !empty {
             return Ok(BucketDeletion::NotEmpty);

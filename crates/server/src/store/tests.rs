@@ -187,7 +187,7 @@ fn no_leftovers(root: &Path, store: &Store) {
             if let Some(id) = m.data {
                 named.insert(id);
             }
-            ControlFlow::Continue(())
+            Listed::Next
         })
         .unwrap();
     let files: HashSet<String> = fs::read_dir(root.join(OWN).join("data"))
@@ -381,7 +381,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
     store
         .list_objects(&bucket(), "", "", |k, _| {
             listed.push(k.to_owned());
-            ControlFlow::Continue(())
+            Listed::Next
         })
         .unwrap();
     let mut expected: Vec<String> = model.keys().map(|i| KEYS[*i].to_owned()).collect();
