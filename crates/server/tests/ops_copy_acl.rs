@@ -483,6 +483,50 @@ async fn grants_decide_who_reads_writes_and_sees_acls() {
         ])
     );
 
+    // Grants at creation: PutObject, CreateBucket and CreateMultipartUpload
+    // take the x-amz-grant-* headers too.
+    alice
+        .put_object("granted", "at-put", &[("x-amz-grant-read", &grant)], "put")
+        .await
+        .ok();
+    assert_eq!(bob.get_object("granted", "at-put").await.ok().body, b"put");
+    alice
+        .request(
+            "PUT",
+            "/listed-by-bob",
+            &[],
+            &[("x-amz-grant-read", &grant)],
+            Bytes::new(),
+        )
+        .await
+        .ok();
+    alice.put_object("listed-by-bob", "k", &[], "v").await.ok();
+    assert_eq!(
+        tags(&bob.list("listed-by-bob", &[]).await.ok().text(), "Key"),
+        ["k"]
+    );
+    let upload = alice
+        .create_upload("granted", "at-mpu", &[("x-amz-grant-read", &grant)])
+        .await;
+    let part = alice
+        .upload_part("granted", "at-mpu", &upload, 1, &[], "mpu")
+        .await
+        .ok();
+    alice
+        .complete_upload("granted", "at-mpu", &upload, &[(1, &part.etag().unwrap())])
+        .await
+        .ok();
+    assert_eq!(bob.get_object("granted", "at-mpu").await.ok().body, b"mpu");
+    alice
+        .put_object(
+            "granted",
+            "both",
+            &[("x-amz-grant-read", &grant), ("x-amz-acl", "public-read")],
+            "x",
+        )
+        .await
+        .assert_error(400, "InvalidRequest");
+
     // Grants survive a restart as they were written.
     let addr = server.addr;
     server.stop().await;
