@@ -878,19 +878,32 @@ impl Store {
         Ok(meta)
     }
 
-    /// Replaces the record of an existing object with `change` applied
-    /// (same bytes), in one commit.
+    /// Applies `change` to the record of the object's current version
+    /// (same bytes), read and written in one transaction, so that a
+    /// version committed meanwhile is the one changed, never replaced by
+    /// an older record.
     fn update_object(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
         change: impl FnOnce(&mut ObjectMeta),
     ) -> Result<(), S3Error> {
-        let mut meta = self
-            .object_meta(bucket, key)?
-            .ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, format!("/{bucket}/{key}")))?;
-        change(&mut meta);
-        self.put(OBJECTS, &object_row(bucket, key.as_str()), &meta)
+        let missing = || S3Error::new(ErrorCode::NoSuchKey, format!("/{bucket}/{key}"));
+        // A hand-placed file gets its record first.
+        self.object_meta(bucket, key)?.ok_or_else(missing)?;
+        let row = object_row(bucket, key.as_str());
+        self.write(|txn| {
+            let mut table = txn.open_table(OBJECTS).map_err(internal)?;
+            let mut meta: ObjectMeta = match table.get(row.as_str()).map_err(internal)? {
+                Some(v) => decode(v.value())?,
+                None => return Err(missing()),
+            };
+            change(&mut meta);
+            table
+                .insert(row.as_str(), encode(&meta)?.as_slice())
+                .map_err(internal)?;
+            Ok(())
+        })
     }
 
     pub(crate) fn set_object_acl(
