@@ -84,19 +84,32 @@ impl Store {
         Ok(meta.and_then(|m| m.location))
     }
 
-    /// PutBucketAcl.
+    /// PutBucketAcl, in one transaction with the read of the record it
+    /// changes (so a concurrent change of requester pays is not undone).
     pub(crate) fn set_bucket_acl(&self, bucket: &BucketName, acl: &Acl) -> Result<(), S3Error> {
         let info = self
             .bucket_info(bucket)?
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
-        let mut meta: BucketMeta = self.get(BUCKETS, bucket.as_str())?.unwrap_or(BucketMeta {
-            owner: info.owner.account_id.to_string(),
-            acl: StoredAcl::from_acl(&info.acl),
-            requester_pays: false,
-            created: 0,
-            location: None,
-        });
-        meta.acl = StoredAcl::from_acl(acl);
-        self.put(BUCKETS, bucket.as_str(), &meta)
+        let acl = StoredAcl::from_acl(acl);
+        self.write(|txn| {
+            let mut table = txn.open_table(BUCKETS).map_err(internal)?;
+            let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
+                Some(v) => super::decode(v.value())?,
+                // A hand-made folder's bucket gets its record now.
+                None => BucketMeta {
+                    owner: info.owner.account_id.to_string(),
+                    acl: StoredAcl::from_acl(&info.acl),
+                    requester_pays: false,
+                    created: 0,
+                    location: None,
+                },
+            };
+            meta.acl = acl;
+            let bytes = super::encode(&meta)?;
+            table
+                .insert(bucket.as_str(), bytes.as_slice())
+                .map_err(internal)?;
+            Ok(())
+        })
     }
 }
