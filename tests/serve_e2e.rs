@@ -337,6 +337,16 @@ fn swap_bytes_keeping_mtime(path: &Path, data: &[u8]) {
         .unwrap();
 }
 
+/// The store's data file holding exactly `data` (files are named by IDs,
+/// not by keys).
+fn data_file(root: &Path, data: &[u8]) -> std::path::PathBuf {
+    std::fs::read_dir(root.join(".s3torrent/data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == data)
+        .expect("a data file with these bytes")
+}
+
 #[test]
 fn hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts() {
     let test = "hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts";
@@ -359,7 +369,8 @@ fn hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts() {
     );
     // Hashed while uploaded: even with the file's bytes swapped before the
     // first ?torrent, the torrent describes the uploaded bytes.
-    swap_bytes_keeping_mtime(&root.join("bkt/k"), &decoy);
+    let f1_data = data_file(&root, &first);
+    swap_bytes_keeping_mtime(&f1_data, &decoy);
     let t1 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
     assert!(
         describes(&t1, &first),
@@ -381,9 +392,9 @@ fn hashed_at_upload_new_torrent_on_overwrite_cached_across_restarts() {
 
     // Restart on the same address (the web seed URL is part of the torrent):
     // the cached torrent is served, not a hash of what the file holds now.
-    swap_bytes_keeping_mtime(&root.join("bkt/k"), &decoy);
+    swap_bytes_keeping_mtime(&data_file(&root, &second), &decoy);
     // An upload a crash cut short leaves its temp file; a start removes it.
-    let stale = root.join(".tmp").join("upload-999999-0");
+    let stale = root.join(".s3torrent/tmp").join("upload-999999-0");
     std::fs::write(&stale, b"half an upload").unwrap();
     let serve = Serve::start_on(&root, &format!("127.0.0.1:{port}"), &[]);
     let t3 = Torrent::from_bytes(request(&serve.addr, "GET", "/bkt/k?torrent", &[]).body).unwrap();
@@ -420,27 +431,36 @@ fn files_placed_by_hand_are_hashed_on_first_request_and_keys_stay_inside_the_roo
         403
     );
 
-    // Keys that cannot be stored safely are refused with an S3 error.
+    // Keys that are no paths are objects like any other, and stay inside
+    // the store's own files.
     let file = write(dir.path(), "x", b"x");
-    for key in [
+    let keys = [
         "../escape",
         "a/../../b",
         "a//b",
         "/abs",
         "back\\slash",
         "trailing/",
-    ] {
+    ];
+    for key in keys {
         let r = boto(
             &serve,
             DEV,
             "put",
             &["bkt", key, file.to_str().unwrap(), "private"],
         );
-        assert_eq!(r["status"].as_u64(), Some(400), "{key:?}: {r}");
+        assert!(r.get("error").is_none(), "{key:?}: {r}");
     }
+    let mut listed: Vec<String> =
+        serde_json::from_value(boto(&serve, DEV, "list", &["bkt"])["keys"].clone()).unwrap();
+    listed.retain(|k| k != "by/hand/file.bin");
+    let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
     assert!(
         !dir.path().join("escape").exists() && !root.join("bkt").join("..").join("escape").exists()
     );
+    assert!(!root.join("b").exists() && !root.join("bkt/a").exists());
 }
 
 /// The AWS CLI as the development user, with its defaults (no config or
@@ -764,7 +784,7 @@ fn aws_cli_copies_a_large_file_in_parts_and_its_torrent_verifies() {
 
     // Hashed while assembled: even with the file's bytes swapped before the
     // first ?torrent, the torrent describes the uploaded bytes.
-    swap_bytes_keeping_mtime(&root.join("media").join(key), &random_bytes(data.len(), 61));
+    swap_bytes_keeping_mtime(&data_file(&root, &data), &random_bytes(data.len(), 61));
     let r = request(&serve.addr, "GET", &format!("{path}?torrent"), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
     let torrent = Torrent::from_bytes(r.body).unwrap();

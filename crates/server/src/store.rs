@@ -995,7 +995,10 @@ impl Store {
         after: &str,
         mut visit: impl FnMut(&str, ObjectMeta) -> Listed,
     ) -> Result<(), S3Error> {
+        // Batches grow from small after a seek (a rolled-up prefix may be
+        // followed by another at once) to this.
         const BATCH: usize = 1024;
+        let mut size = BATCH;
         let base = format!("{bucket}/");
         let end = format!("{bucket}0"); // '0' follows '/'
         let from = format!("{base}{prefix}");
@@ -1005,7 +1008,7 @@ impl Store {
             Bound::Included(from)
         };
         'batches: loop {
-            let batch: Vec<(String, ObjectMeta)> = self.read(|txn| {
+            let batch: Vec<(String, Vec<u8>)> = self.read(|txn| {
                 let table = txn.open_table(OBJECTS).map_err(internal)?;
                 let range = table
                     .range::<&str>((
@@ -1013,23 +1016,25 @@ impl Store {
                         Bound::Excluded(end.as_str()),
                     ))
                     .map_err(internal)?;
-                let mut batch = Vec::with_capacity(BATCH);
-                for entry in range.take(BATCH) {
+                let mut batch = Vec::with_capacity(size);
+                for entry in range.take(size) {
                     let (row, value) = entry.map_err(internal)?;
                     let key = &row.value()[base.len()..];
                     if !key.starts_with(prefix) {
                         break;
                     }
-                    batch.push((key.to_owned(), decode(value.value())?));
+                    batch.push((key.to_owned(), value.value().to_vec()));
                 }
                 Ok(batch)
             })?;
-            let full = batch.len() == BATCH;
+            let full = batch.len() == size;
+            size = (size * 4).min(BATCH);
             let Some((last, _)) = batch.last() else {
                 return Ok(());
             };
             cursor = Bound::Excluded(format!("{base}{last}"));
-            for (key, meta) in batch {
+            for (key, bytes) in batch {
+                let meta: ObjectMeta = decode(&bytes)?;
                 let meta = if meta.data.is_some() {
                     Some(meta)
                 } else {
@@ -1046,6 +1051,7 @@ impl Store {
                         // last scalar value but those continuing with it,
                         // which the caller rolls up again if they come.
                         cursor = Bound::Included(format!("{base}{p}{}", char::MAX));
+                        size = 16;
                         continue 'batches;
                     }
                 }

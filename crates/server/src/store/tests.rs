@@ -520,3 +520,24 @@ fn records_of_older_versions_still_read() {
     assert_eq!(read(&store, &k).unwrap(), v);
     assert!(!root.join("model/old").exists());
 }
+
+/// A CreateBucket that fails (here: a crash before its commit) leaves no
+/// record and no folder, so the name belongs to no one.
+#[test]
+fn a_failed_create_bucket_leaves_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path();
+    let store = open(root);
+    let owner = store.users[0].principal.clone();
+    store.crash.arm(0);
+    assert!(
+        store
+            .create_bucket(&bucket(), &owner, CannedAcl::Private, 0)
+            .is_err()
+    );
+    drop(store);
+    let store = open(root);
+    assert!(store.bucket_info(&bucket()).unwrap().is_none());
+    assert!(!root.join("model").exists());
+    assert!(store.buckets().unwrap().is_empty());
+}
