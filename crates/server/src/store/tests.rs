@@ -532,7 +532,13 @@ fn a_failed_create_bucket_leaves_nothing() {
     store.crash.arm(0);
     assert!(
         store
-            .create_bucket(&bucket(), &owner, CannedAcl::Private, 0)
+            .create_bucket(
+                &bucket(),
+                &owner,
+                &Acl::canned(CannedAcl::Private, &owner, &owner),
+                None,
+                0,
+            )
             .is_err()
     );
     drop(store);
