@@ -22,6 +22,24 @@ impl Grantee {
     pub const AUTHENTICATED_USERS_URI: &'static str =
         "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 
+    /// The group a group URI names (`AllUsers`, `AuthenticatedUsers`).
+    pub fn from_group_uri(uri: &str) -> Option<Grantee> {
+        match uri {
+            Grantee::ALL_USERS_URI => Some(Grantee::AllUsers),
+            Grantee::AUTHENTICATED_USERS_URI => Some(Grantee::AuthenticatedUsers),
+            _ => None,
+        }
+    }
+
+    /// The URI of a group grantee; `None` for a user.
+    pub fn group_uri(&self) -> Option<&'static str> {
+        match self {
+            Grantee::AllUsers => Some(Grantee::ALL_USERS_URI),
+            Grantee::AuthenticatedUsers => Some(Grantee::AUTHENTICATED_USERS_URI),
+            Grantee::CanonicalUser(_) => None,
+        }
+    }
+
     /// Whether the grant covers this requester.
     pub fn covers(&self, requester: &Requester) -> bool {
         match (self, requester) {
@@ -49,6 +67,21 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// All of them, in the order S3 documents them.
+    pub const ALL: [Permission; 5] = [
+        Permission::FullControl,
+        Permission::Write,
+        Permission::WriteAcp,
+        Permission::Read,
+        Permission::ReadAcp,
+    ];
+
+    /// The permission `<Permission>` names (`READ`, `WRITE`, `READ_ACP`,
+    /// `WRITE_ACP`, `FULL_CONTROL`), if it is one.
+    pub fn from_name(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     /// The name S3 writes in `<Permission>`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,6 +168,96 @@ impl Acl {
     pub fn is_public_read(&self) -> bool {
         self.allows(&Requester::Anonymous, Permission::Read)
     }
+}
+
+/// A grantee as a request names it (an `x-amz-grant-*` header or an
+/// `AccessControlPolicy`), before the host resolves it to a [`Grantee`]:
+/// only the host knows its users and their email addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GranteeName {
+    /// `id="…"`: a canonical user ID.
+    Id(String),
+    /// `uri="…"`: a group.
+    Uri(String),
+    /// `emailAddress="…"`.
+    EmailAddress(String),
+}
+
+/// The longest `x-amz-grant-*` value [`parse_grant_header`] reads.
+pub const MAX_GRANT_HEADER: usize = 8 * 1024;
+
+/// Parses an `x-amz-grant-read`, `-write`, `-read-acp`, `-write-acp` or
+/// `-full-control` header: comma-separated `type="value"` pairs where the
+/// type is `id`, `uri` or `emailAddress` (any case; the quotes may be left
+/// out), as in `id="79a5…", uri="http://acs.amazonaws.com/groups/global/AllUsers"`.
+/// Linear in the value; `InvalidArgument` naming the offending pair for
+/// anything else, an empty value or one longer than [`MAX_GRANT_HEADER`].
+///
+/// ```
+/// use s3torrent_s3::{GranteeName, parse_grant_header};
+///
+/// let names = parse_grant_header(r#"id="abc", uri=http://acs.amazonaws.com/groups/global/AllUsers"#)?;
+/// assert_eq!(names[0], GranteeName::Id("abc".into()));
+/// assert!(parse_grant_header("nobody").is_err());
+/// # Ok::<(), s3torrent_s3::S3Error>(())
+/// ```
+pub fn parse_grant_header(value: &str) -> Result<Vec<GranteeName>> {
+    let bad = |what: &str| {
+        S3Error::with_message(
+            ErrorCode::InvalidArgument,
+            format!("Invalid grant header: {what}"),
+            "",
+        )
+    };
+    if value.len() > MAX_GRANT_HEADER {
+        return Err(bad("the value is too long"));
+    }
+    let mut out = Vec::new();
+    let mut rest = value.trim();
+    if rest.is_empty() {
+        return Err(bad("no grantee"));
+    }
+    while !rest.is_empty() {
+        let (name, after) = rest
+            .split_once('=')
+            .ok_or_else(|| bad(&format!("{rest:?} is not type=\"value\"")))?;
+        let name = name.trim();
+        let after = after.trim_start();
+        let (text, tail) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted
+                    .find('"')
+                    .ok_or_else(|| bad(&format!("an unclosed quote after {name}=")))?;
+                (&quoted[..end], &quoted[end + 1..])
+            }
+            None => match after.find(',') {
+                Some(end) => (after[..end].trim_end(), &after[end..]),
+                None => (after.trim_end(), ""),
+            },
+        };
+        if text.is_empty() {
+            return Err(bad(&format!("an empty {name}")));
+        }
+        let text = text.to_owned();
+        out.push(if name.eq_ignore_ascii_case("id") {
+            GranteeName::Id(text)
+        } else if name.eq_ignore_ascii_case("uri") {
+            GranteeName::Uri(text)
+        } else if name.eq_ignore_ascii_case("emailAddress") {
+            GranteeName::EmailAddress(text)
+        } else {
+            return Err(bad(&format!("unknown grantee type {name:?}")));
+        });
+        let tail = tail.trim_start();
+        rest = match tail.strip_prefix(',') {
+            Some(next) if next.trim().is_empty() => return Err(bad("a trailing comma")),
+            Some(next) => next.trim_start(),
+            None if tail.is_empty() => "",
+            None => return Err(bad(&format!("{tail:?} after a grantee"))),
+        };
+    }
+    Ok(out)
 }
 
 /// S3's canned ACLs, as `x-amz-acl` names them.

@@ -62,7 +62,10 @@ mod model;
 mod policy;
 mod service;
 
-pub use acl::{Acl, CannedAcl, Grant, Grantee, ObjectOwnership, Permission};
+pub use acl::{
+    Acl, CannedAcl, Grant, Grantee, GranteeName, MAX_GRANT_HEADER, ObjectOwnership, Permission,
+    parse_grant_header,
+};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{
     CheckedRequest, ReadAccess, TorrentPlan, TorrentRequest, authorize_read, check_request, decide,

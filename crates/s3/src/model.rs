@@ -6,7 +6,7 @@ use crate::error::{ErrorCode, Result, S3Error};
 
 /// A bucket name that follows S3's rules for general purpose buckets:
 /// 3 to 63 characters of lowercase letters, digits, `.` and `-`; starting
-/// and ending with a letter or digit; no `..`; not shaped like an IPv4
+/// and ending with a letter or digit; no `..`, `.-` or `-.`; not shaped like an IPv4
 /// address; none of the reserved prefixes (`xn--`, `sthree-`,
 /// `amzn-s3-demo-`) or suffixes (`-s3alias`, `--ol-s3`, `.mrap`,
 /// `--table-s3`). Directory buckets' `--x-s3` names pass too.
@@ -15,7 +15,7 @@ use crate::error::{ErrorCode, Result, S3Error};
 /// use s3torrent_s3::BucketName;
 ///
 /// assert!(BucketName::new("my-data.example").is_ok());
-/// for bad in ["ab", "My-Bucket", "a..b", "-ab", "192.168.5.4", "xn--abc", "b-s3alias"] {
+/// for bad in ["ab", "My-Bucket", "a..b", "a.-b", "a-.b", "-ab", "192.168.5.4", "xn--abc", "b-s3alias"] {
 ///     assert_eq!(BucketName::new(bad).unwrap_err().code().as_str(), "InvalidBucketName");
 /// }
 /// ```
@@ -59,6 +59,9 @@ fn bucket_name_problem(name: &str) -> Option<&'static str> {
     }
     if name.contains("..") {
         return Some("bucket names have no two adjacent dots");
+    }
+    if name.contains(".-") || name.contains("-.") {
+        return Some("bucket names have no dash next to a dot");
     }
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return Some("bucket names are not IP addresses");

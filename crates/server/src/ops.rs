@@ -1,5 +1,11 @@
 //! The S3 operations `serve` answers, on top of the store.
 
+mod acl;
+mod buckets;
+mod copy;
+mod delete;
+mod list_objects;
+mod listing;
 mod multipart;
 
 use std::sync::Arc;
@@ -11,14 +17,15 @@ use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{
-    BucketInfo, BucketName, CannedAcl, ErrorCode, Grantee, ObjectKey, ObjectLookup, Permission,
-    Principal, Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
+    BucketInfo, BucketName, ErrorCode, ObjectKey, ObjectLookup, Permission, Principal, Requester,
+    S3Error, TorrentCache, TorrentRequest, authorize_read,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::store::{Expected, Headers, Listed, Preconditions, Snapshot, WriteError};
-
-use crate::store::{DbCache, ObjectMeta, Store, hex, write_all};
+use crate::store::{
+    DbCache, Expected, Headers, ObjectMeta, Preconditions, Snapshot, Store, StoredAcl, WriteError,
+    hex, write_all,
+};
 use crate::throttle::Throttle;
 
 pub(crate) type Service = s3torrent_s3::TorrentService<DbCache>;
@@ -219,7 +226,7 @@ impl Server {
             checked.check_expected_owner(&info, &treq.resource())?;
             let found = s.snapshot(&bucket, &key)?;
             let lookup = match &found {
-                Some(snap) => ObjectLookup::Found(s.object_info(&info, &key, &snap.meta)),
+                Some(snap) => ObjectLookup::Found(s.object_info(&info, &key, &snap.meta)?),
                 None => ObjectLookup::NoSuchKey,
             };
             let access = authorize_read(&treq, &info, &lookup)?;
@@ -242,10 +249,6 @@ fn is_requester(payer: Option<&dto::RequestPayer>) -> bool {
     payer.is_some_and(|p| p.as_str().eq_ignore_ascii_case("requester"))
 }
 
-fn canned(acl: Option<&str>) -> S3Result<CannedAcl> {
-    acl.unwrap_or("private").parse().map_err(to_s3s)
-}
-
 fn charged() -> Option<dto::RequestCharged> {
     Some(dto::RequestCharged::from_static(
         dto::RequestCharged::REQUESTER,
@@ -260,7 +263,20 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::CreateBucketOutput>> {
         let owner = self.principal(&req)?;
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
-        let acl = canned(req.input.acl.as_ref().map(|a| a.as_str()))?;
+        let input = &req.input;
+        let acl = self.acl_of_headers(
+            &acl::AclHeaders {
+                canned: input.acl.as_ref().map(|a| a.as_str()),
+                read: input.grant_read.as_deref(),
+                write: input.grant_write.as_deref(),
+                read_acp: input.grant_read_acp.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+                full_control: input.grant_full_control.as_deref(),
+            },
+            &owner,
+            &owner,
+        )?;
+        let location = buckets::location_of(input);
         let b = bucket.clone();
         if let Some(existing) = self.blocking(move |s| s.bucket_info(&b)).await? {
             return Err(if existing.owner.account_id == owner.account_id {
@@ -272,7 +288,7 @@ impl S3 for Server {
         let b = bucket.clone();
         let me = owner.account_id;
         if let Err(existing) = self
-            .blocking(move |s| s.create_bucket(&b, &owner, acl, now()))
+            .blocking(move |s| s.create_bucket(&b, &owner, &acl, location, now()))
             .await?
         {
             return Err(if existing.account_id == me {
@@ -301,34 +317,14 @@ impl S3 for Server {
         &self,
         req: S3Request<dto::GetBucketLocationInput>,
     ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
-        let (bucket, _) = Self::names(&req.input.bucket, None)?;
-        self.bucket(&bucket).await?;
-        Ok(S3Response::new(dto::GetBucketLocationOutput::default()))
+        self.get_bucket_location_(req).await
     }
 
     async fn list_buckets(
         &self,
         req: S3Request<dto::ListBucketsInput>,
     ) -> S3Result<S3Response<dto::ListBucketsOutput>> {
-        let me = self.principal(&req)?;
-        let all = self.blocking(|s| s.buckets()).await?;
-        let buckets = all
-            .into_iter()
-            .filter(|(_, info, _)| info.owner.account_id == me.account_id)
-            .map(|(name, _, created)| dto::Bucket {
-                name: Some(name.to_string()),
-                creation_date: Some(timestamp(created)),
-                ..Default::default()
-            })
-            .collect();
-        Ok(S3Response::new(dto::ListBucketsOutput {
-            buckets: Some(buckets),
-            owner: Some(dto::Owner {
-                id: Some(me.canonical_id.to_string()),
-                display_name: Some(me.account_id.to_string()),
-            }),
-            ..Default::default()
-        }))
+        self.list_buckets_(req).await
     }
 
     async fn put_bucket_request_payment(
@@ -374,13 +370,26 @@ impl S3 for Server {
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let requester = self.requester(&req);
-        let me = self.principal(&req)?;
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
         Self::bucket_allows(&requester, &info, Permission::Write)?;
-        let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        // An anonymous writer (a public-read-write bucket) writes objects
+        // the bucket owner owns.
+        let me = requester.principal().unwrap_or(&info.owner).clone();
+        let acl = self.acl_of_headers(
+            &acl::AclHeaders {
+                canned: input.acl.as_ref().map(|a| a.as_str()),
+                read: input.grant_read.as_deref(),
+                write: None,
+                read_acp: input.grant_read_acp.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+                full_control: input.grant_full_control.as_deref(),
+            },
+            &me,
+            &info.owner,
+        )?;
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let headers = headers_of(
             input.cache_control.clone(),
@@ -400,7 +409,7 @@ impl S3 for Server {
                 if let Some(meta) = s.object_meta(&b, &k)?
                     && meta.etag.is_none()
                 {
-                    torrents.resolve_etag(s, &b, &s.object_info(&i, &k, &meta))?;
+                    torrents.resolve_etag(s, &b, &s.object_info(&i, &k, &meta)?)?;
                 }
                 Ok(())
             })
@@ -424,7 +433,7 @@ impl S3 for Server {
         let etag = received.md5.clone();
         let mut meta = ObjectMeta::new(
             me.account_id.to_string(),
-            acl.as_str().into(),
+            StoredAcl::from_acl(&acl),
             etag.clone(),
             size,
         );
@@ -443,7 +452,7 @@ impl S3 for Server {
         let hashes = hasher.finish();
         if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get() && size > 0
         {
-            let object = self.store.object_info(&info, &key, &meta);
+            let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
             let service = Arc::clone(&self.torrents);
             let _ = tokio::task::spawn_blocking(move || {
                 service.store_hashes(&bucket, &object, &hashes)
@@ -651,208 +660,77 @@ impl S3 for Server {
         &self,
         req: S3Request<dto::ListObjectsV2Input>,
     ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        let requester = self.requester(&req);
-        let input = req.input;
-        let (bucket, _) = Self::names(&input.bucket, None)?;
-        let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read)?;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let after = input
-            .continuation_token
-            .clone()
-            .or(input.start_after.clone())
-            .unwrap_or_default();
-        let max = usize::try_from(input.max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
-        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
-        let b = bucket.clone();
-        let first_page = input.continuation_token.is_none() && input.start_after.is_none();
-        let torrents = Arc::clone(&self.torrents);
-        let listed = self
-            .blocking(move |s| {
-                if first_page {
-                    s.discover(&b)?;
-                }
-                let mut contents = Vec::new();
-                let mut prefixes: Vec<String> = Vec::new();
-                let mut last = None;
-                let mut truncated = false;
-                s.list_objects(&b, &prefix, &after, |k, meta| {
-                    let common = common_prefix(k, &prefix, delimiter.as_deref());
-                    // A key under the last common prefix takes no slot:
-                    // the page ends only at a new entry, so the next page
-                    // (after `last`) never repeats the prefix.
-                    // A rolled-up prefix's keys are skipped: the token
-                    // after it is the prefix and the last scalar value,
-                    // which sorts after all of them (but keys continuing
-                    // with that value, a noncharacter, which roll up into
-                    // it again).
-                    let past = |p: &str| format!("{p}{}", char::MAX);
-                    if let Some(p) = &common
-                        && prefixes.last() == Some(p)
-                    {
-                        last = Some(past(p));
-                        return Listed::SkipPrefix(p.clone());
-                    }
-                    if contents.len() + prefixes.len() == max {
-                        truncated = true;
-                        return Listed::Stop;
-                    }
-                    if let Some(p) = common {
-                        last = Some(past(&p));
-                        prefixes.push(p.clone());
-                        return Listed::SkipPrefix(p);
-                    }
-                    last = Some(k.to_owned());
-                    contents.push((k.to_owned(), meta));
-                    Listed::Next
-                })?;
-                // Listing is allowed: an adopted object's MD5 now.
-                let info = s
-                    .bucket_info(&b)?
-                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, ""))?;
-                let mut objects = Vec::with_capacity(contents.len());
-                for (k, meta) in contents {
-                    let etag = match &meta.etag {
-                        Some(e) => Some(e.clone()),
-                        None => {
-                            let key = ObjectKey::new(k.clone())?;
-                            let object = s.object_info(&info, &key, &meta);
-                            let object = torrents.resolve_etag(s, &b, &object)?;
-                            object.etag.as_known().map(str::to_owned)
-                        }
-                    };
-                    objects.push(dto::Object {
-                        key: Some(k),
-                        size: Some(meta.size as i64),
-                        e_tag: etag.map(dto::ETag::Strong),
-                        last_modified: Some(timestamp(meta.modified)),
-                        ..Default::default()
-                    });
-                }
-                let contents = objects;
-                Ok((contents, prefixes, truncated, last))
-            })
-            .await?;
-        let (contents, prefixes, truncated, last) = listed;
-        Ok(S3Response::new(dto::ListObjectsV2Output {
-            name: Some(bucket.to_string()),
-            prefix: input.prefix,
-            max_keys: Some(max as i32),
-            key_count: Some((contents.len() + prefixes.len()) as i32),
-            is_truncated: Some(truncated),
-            next_continuation_token: if truncated { last } else { None },
-            continuation_token: input.continuation_token,
-            contents: Some(contents),
-            common_prefixes: Some(
-                prefixes
-                    .into_iter()
-                    .map(|p| dto::CommonPrefix { prefix: Some(p) })
-                    .collect(),
-            ),
-            delimiter: input.delimiter,
-            start_after: input.start_after,
-            ..Default::default()
-        }))
+        self.list_objects_v2_(req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<dto::ListObjectsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+        self.list_objects_(req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<dto::ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+        self.list_object_versions_(req).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<dto::DeleteBucketInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
+        self.delete_bucket_(req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<dto::DeleteObjectsInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
+        self.delete_objects_(req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<dto::CopyObjectInput>,
+    ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        self.copy_object_(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<dto::UploadPartCopyInput>,
+    ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        self.upload_part_copy_(req).await
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<dto::PutBucketAclInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+        self.put_bucket_acl_(req).await
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+        self.get_bucket_acl_(req).await
     }
 
     async fn put_object_acl(
         &self,
         req: S3Request<dto::PutObjectAclInput>,
     ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
-        let me = self.principal(&req)?;
-        let input = req.input;
-        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
-        let key = key.expect("given");
-        if input.access_control_policy.is_some() || input.acl.is_none() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Only canned ACLs (x-amz-acl) are supported here."
-            ));
-        }
-        let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
-        let info = self.bucket(&bucket).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.object_meta(&b, &k))
-            .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?;
-        let object = self.store.object_info(&info, &key, &meta);
-        let allowed = object.owner().account_id == me.account_id
-            || info.owner.account_id == me.account_id
-            || object
-                .acl
-                .allows(&Requester::Authenticated(me.clone()), Permission::WriteAcp);
-        if !allowed {
-            return Err(s3_error!(AccessDenied));
-        }
-        self.blocking(move |s| s.set_object_acl(&bucket, &key, acl))
-            .await?;
-        Ok(S3Response::new(dto::PutObjectAclOutput::default()))
+        self.put_object_acl_(req).await
     }
 
     async fn get_object_acl(
         &self,
         req: S3Request<dto::GetObjectAclInput>,
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
-        let requester = self.requester(&req);
-        let input = req.input;
-        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
-        let key = key.expect("given");
-        let info = self.bucket(&bucket).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.object_meta(&b, &k))
-            .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?;
-        let object = self.store.object_info(&info, &key, &meta);
-        let is_owner = requester
-            .principal()
-            .is_some_and(|p| p.account_id == object.owner().account_id);
-        if !is_owner && !object.acl.allows(&requester, Permission::ReadAcp) {
-            return Err(s3_error!(AccessDenied));
-        }
-        let grants = object
-            .acl
-            .grants
-            .iter()
-            .map(|g| {
-                let grantee = match &g.grantee {
-                    Grantee::CanonicalUser(id) => dto::Grantee {
-                        id: Some(id.to_string()),
-                        type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
-                        display_name: None,
-                        email_address: None,
-                        uri: None,
-                    },
-                    Grantee::AllUsers | Grantee::AuthenticatedUsers | _ => dto::Grantee {
-                        id: None,
-                        type_: dto::Type::from_static(dto::Type::GROUP),
-                        display_name: None,
-                        email_address: None,
-                        uri: Some(
-                            if g.grantee == Grantee::AllUsers {
-                                Grantee::ALL_USERS_URI
-                            } else {
-                                Grantee::AUTHENTICATED_USERS_URI
-                            }
-                            .to_owned(),
-                        ),
-                    },
-                };
-                dto::Grant {
-                    grantee: Some(grantee),
-                    permission: Some(dto::Permission::from(g.permission.as_str().to_owned())),
-                }
-            })
-            .collect();
-        Ok(S3Response::new(dto::GetObjectAclOutput {
-            grants: Some(grants),
-            owner: Some(dto::Owner {
-                id: Some(object.owner().canonical_id.to_string()),
-                display_name: Some(object.owner().account_id.to_string()),
-            }),
-            request_charged: None,
-        }))
+        self.get_object_acl_(req).await
     }
 }
 
@@ -892,6 +770,7 @@ fn md5_from_base64(text: &str) -> S3Result<[u8; 16]> {
     Ok(bits.to_be_bytes())
 }
 
+/// An upload's body in a fsynced temp file.
 struct Received {
     /// Removes the file when dropped, unless it was renamed by then.
     temp: TempGuard,
@@ -916,9 +795,30 @@ pub(crate) struct Access;
 #[async_trait::async_trait]
 impl s3s::access::S3Access for Access {
     async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        // Each of these decides by the ACLs itself.
         let anonymous_ok = matches!(
             cx.s3_op().name(),
-            "GetObject" | "HeadObject" | "ListObjectsV2" | "HeadBucket"
+            "GetObject"
+                | "HeadObject"
+                | "ListObjects"
+                | "ListObjectsV2"
+                | "ListObjectVersions"
+                | "HeadBucket"
+                | "PutObject"
+                | "CreateMultipartUpload"
+                | "UploadPart"
+                | "UploadPartCopy"
+                | "CompleteMultipartUpload"
+                | "AbortMultipartUpload"
+                | "ListParts"
+                | "ListMultipartUploads"
+                | "DeleteObject"
+                | "DeleteObjects"
+                | "CopyObject"
+                | "GetObjectAcl"
+                | "PutObjectAcl"
+                | "GetBucketAcl"
+                | "PutBucketAcl"
         );
         if cx.credentials().is_some() || anonymous_ok {
             Ok(())

@@ -40,6 +40,8 @@
 //! the database is reopened; the store reopens it at once and again on
 //! later requests, so writes work again once there is space.
 
+mod acl_record;
+mod ops_support;
 mod uploads;
 
 #[cfg(test)]
@@ -67,6 +69,8 @@ use s3torrent_s3::{
 };
 use serde::{Deserialize, Serialize};
 
+pub(crate) use self::acl_record::StoredAcl;
+pub(crate) use self::ops_support::BucketDeletion;
 pub(crate) use self::uploads::{Completion, MIN_PART_SIZE, UploadError, UploadRecord};
 use crate::config::{User, principal_of_account};
 
@@ -92,10 +96,13 @@ pub(crate) use s3torrent_s3::to_hex as hex;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BucketMeta {
     owner: String,
-    acl: String,
+    acl: StoredAcl,
     #[serde(rename = "requester pays")]
     requester_pays: bool,
     created: i64,
+    /// CreateBucket's `LocationConstraint`; none for us-east-1.
+    #[serde(default)]
+    location: Option<String>,
 }
 
 /// The headers an object keeps from its upload and returns on GET and HEAD.
@@ -119,7 +126,7 @@ pub(crate) struct Headers {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ObjectMeta {
     pub(crate) owner: String,
-    pub(crate) acl: String,
+    pub(crate) acl: StoredAcl,
     /// `None` for an adopted file whose MD5 is not computed yet: the
     /// torrent service computes it once a request is allowed, and records
     /// it here ([`ObjectSource::record_etag`]).
@@ -146,7 +153,7 @@ pub(crate) struct ObjectMeta {
 
 impl ObjectMeta {
     /// A record for an upload's bytes, before they are committed.
-    pub(crate) fn new(owner: String, acl: String, etag: String, size: u64) -> ObjectMeta {
+    pub(crate) fn new(owner: String, acl: StoredAcl, etag: String, size: u64) -> ObjectMeta {
         ObjectMeta {
             owner,
             acl,
@@ -528,27 +535,35 @@ impl Store {
 
     pub(crate) fn bucket_info(&self, bucket: &BucketName) -> Result<Option<BucketInfo>, S3Error> {
         let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
-        Ok(self.bucket_of(bucket, meta))
+        self.bucket_of(bucket, meta)
     }
 
-    fn bucket_of(&self, bucket: &BucketName, meta: Option<BucketMeta>) -> Option<BucketInfo> {
+    fn bucket_of(
+        &self,
+        bucket: &BucketName,
+        meta: Option<BucketMeta>,
+    ) -> Result<Option<BucketInfo>, S3Error> {
         let meta = match meta {
             Some(m) => m,
             // A folder made by hand is a bucket of the first user's.
             None if self.bucket_dir(bucket).is_dir() => BucketMeta {
                 owner: self.users[0].principal.account_id.to_string(),
-                acl: CannedAcl::Private.as_str().into(),
+                acl: StoredAcl::canned(
+                    CannedAcl::Private,
+                    &self.users[0].principal,
+                    &self.users[0].principal,
+                ),
                 requester_pays: false,
                 created: 0,
+                location: None,
             },
-            None => return None,
+            None => return Ok(None),
         };
         let owner = self.principal_of(&meta.owner);
-        let canned: CannedAcl = meta.acl.parse().unwrap_or(CannedAcl::Private);
         let mut info = BucketInfo::new(bucket.clone(), owner.clone());
-        info.acl = Acl::canned(canned, &owner, &owner);
+        info.acl = meta.acl.to_acl(&owner, &owner)?;
         info.requester_pays = meta.requester_pays;
-        Some(info)
+        Ok(Some(info))
     }
 
     /// Creates a bucket in one commit: `Ok(Err(existing owner))` if it
@@ -559,14 +574,16 @@ impl Store {
         &self,
         bucket: &BucketName,
         owner: &Principal,
-        acl: CannedAcl,
+        acl: &Acl,
+        location: Option<String>,
         now: i64,
     ) -> Result<Result<(), Principal>, S3Error> {
         let bytes = encode(&BucketMeta {
             owner: owner.account_id.to_string(),
-            acl: acl.as_str().into(),
+            acl: StoredAcl::from_acl(acl),
             requester_pays: false,
             created: now,
+            location,
         })?;
         let dir = self.bucket_dir(bucket);
         let first = self.users[0].principal.clone();
@@ -596,9 +613,10 @@ impl Store {
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
         let mut meta: BucketMeta = self.get(BUCKETS, bucket.as_str())?.unwrap_or(BucketMeta {
             owner: info.owner.account_id.to_string(),
-            acl: CannedAcl::Private.as_str().into(),
+            acl: StoredAcl::from_acl(&info.acl),
             requester_pays: false,
             created: 0,
+            location: None,
         });
         meta.requester_pays = on;
         self.put(BUCKETS, bucket.as_str(), &meta)
@@ -629,7 +647,7 @@ impl Store {
                 continue;
             };
             let created = meta.as_ref().map_or(0, |m| m.created);
-            if let Some(info) = self.bucket_of(&bucket, meta) {
+            if let Some(info) = self.bucket_of(&bucket, meta)? {
                 out.push((bucket, info, created));
             }
         }
@@ -692,7 +710,7 @@ impl Store {
         path: &Path,
     ) -> Result<Option<ObjectMeta>, S3Error> {
         let owner = match self.bucket_info(bucket)? {
-            Some(b) => b.owner.account_id.to_string(),
+            Some(b) => b.owner,
             None => return Ok(None),
         };
         let Ok(stat) = fs::metadata(path) else {
@@ -702,12 +720,9 @@ impl Store {
             return Ok(None);
         }
         let mtime = file_mtime(&stat);
-        let mut meta = ObjectMeta::new(
-            owner,
-            CannedAcl::Private.as_str().into(),
-            String::new(),
-            stat.len(),
-        );
+        let acl = StoredAcl::canned(CannedAcl::Private, &owner, &owner);
+        let mut meta =
+            ObjectMeta::new(owner.account_id.to_string(), acl, String::new(), stat.len());
         meta.etag = None;
         meta.modified = mtime / 1_000_000_000;
         meta.file_mtime = mtime;
@@ -782,14 +797,13 @@ impl Store {
         bucket: &BucketInfo,
         key: &ObjectKey,
         meta: &ObjectMeta,
-    ) -> ObjectInfo {
+    ) -> Result<ObjectInfo, S3Error> {
         let owner = self.principal_of(&meta.owner);
-        let canned: CannedAcl = meta.acl.parse().unwrap_or(CannedAcl::Private);
         let etag = meta.etag.clone().map_or(ETag::Uncomputed, ETag::Known);
         let mut info = ObjectInfo::new(key.clone(), meta.size, etag, &owner);
-        info.acl = Acl::canned(canned, &owner, &bucket.owner);
+        info.acl = meta.acl.to_acl(&owner, &bucket.owner)?;
         info.last_modified = meta.modified;
-        info
+        Ok(info)
     }
 
     /// A new temporary file for an upload, on the data files' file system.
@@ -910,9 +924,10 @@ impl Store {
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-        acl: CannedAcl,
+        acl: &Acl,
     ) -> Result<(), S3Error> {
-        self.update_object(bucket, key, |m| m.acl = acl.as_str().into())
+        let acl = StoredAcl::from_acl(acl);
+        self.update_object(bucket, key, |m| m.acl = acl)
     }
 
     /// Deletes an object, in one commit: a hand-placed file at its path is
@@ -1208,7 +1223,7 @@ impl ObjectSource for Store {
             return Ok(ObjectLookup::NoSuchKey);
         };
         Ok(match self.object_meta(bucket, key)? {
-            Some(meta) => ObjectLookup::Found(self.object_info(&info, key, &meta)),
+            Some(meta) => ObjectLookup::Found(self.object_info(&info, key, &meta)?),
             None => ObjectLookup::NoSuchKey,
         })
     }

@@ -17,11 +17,11 @@ use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{BucketInfo, BucketName, ObjectKey, Permission, Requester, TorrentCache};
 
 use super::{
-    Server, TempGuard, canned, common_prefix, headers_of, now, timestamp, to_s3s, write_conditions,
+    Server, TempGuard, common_prefix, headers_of, now, timestamp, to_s3s, write_conditions,
     write_refused,
 };
 use crate::store::{
-    Completion, MIN_PART_SIZE, ObjectMeta, Store, UploadError, UploadRecord, WriteError,
+    Completion, MIN_PART_SIZE, ObjectMeta, Store, StoredAcl, UploadError, UploadRecord, WriteError,
 };
 
 /// The largest part S3 takes.
@@ -56,8 +56,21 @@ fn storage_class() -> Option<dto::StorageClass> {
     Some(dto::StorageClass::from_static(dto::StorageClass::STANDARD))
 }
 
+/// A part number, 1 to 10000, else `InvalidArgument`.
+pub(super) fn part_number(given: i32) -> S3Result<u32> {
+    u32::try_from(given)
+        .ok()
+        .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
+        .ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+            )
+        })
+}
+
 impl Server {
-    async fn upload_blocking<T: Send + 'static>(
+    pub(super) async fn upload_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, UploadError> + Send + 'static,
     ) -> S3Result<T> {
@@ -70,14 +83,13 @@ impl Server {
 
     /// The bucket and key of a multipart request, if the requester may write
     /// there (PutObject's rule).
-    async fn writable<T>(
+    pub(super) async fn writable<T>(
         &self,
         req: &S3Request<T>,
         bucket: &str,
         key: &str,
     ) -> S3Result<(BucketName, ObjectKey, BucketInfo)> {
         let requester = self.requester(req);
-        self.principal(req)?;
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
@@ -103,15 +115,32 @@ impl Server {
         &self,
         req: S3Request<dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
-        let me = self.principal(&req)?;
-        let (bucket, key, _) = self
+        let (bucket, key, info) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
+        // An anonymous writer (a public-read-write bucket) uploads for the
+        // bucket owner, as PutObject.
+        let me = self
+            .requester(&req)
+            .principal()
+            .unwrap_or(&info.owner)
+            .clone();
         let input = req.input;
-        let acl = canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        let acl = self.acl_of_headers(
+            &super::acl::AclHeaders {
+                canned: input.acl.as_ref().map(|a| a.as_str()),
+                read: input.grant_read.as_deref(),
+                write: None,
+                read_acp: input.grant_read_acp.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+                full_control: input.grant_full_control.as_deref(),
+            },
+            &me,
+            &info.owner,
+        )?;
         let record = UploadRecord {
             owner: me.account_id.to_string(),
-            acl: acl.as_str().into(),
+            acl: StoredAcl::from_acl(&acl),
             content_type: input.content_type.map(|c| c.to_string()),
             initiated: now(),
             completing: false,
@@ -144,15 +173,7 @@ impl Server {
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
         let input = req.input;
-        let number = u32::try_from(input.part_number)
-            .ok()
-            .filter(|n| (1..=MAX_PART_NUMBER).contains(n))
-            .ok_or_else(|| {
-                s3_error!(
-                    InvalidArgument,
-                    "Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
-                )
-            })?;
+        let number = part_number(input.part_number)?;
         let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
         let too_large = || {
             s3_error!(
@@ -291,8 +312,9 @@ impl Server {
                 }
             };
             service.cache().forget(&b, &k);
-            if let Some(h) = hasher {
-                let object = store.object_info(&info, &k, &meta);
+            if let Some(h) = hasher
+                && let Ok(object) = store.object_info(&info, &k, &meta)
+            {
                 let _ = service.store_hashes(&b, &object, &h.finish());
             }
             Ok(claimed.etag)

@@ -149,7 +149,7 @@ fn put(store: &Store, k: &ObjectKey, v: &Version) -> Result<(), WriteError> {
     file.sync_all().unwrap();
     let mut meta = ObjectMeta::new(
         "111122223333".into(),
-        "private".into(),
+        StoredAcl::Canned("private".into()),
         hex(&Md5::digest(&v.bytes)),
         v.bytes.len() as u64,
     );
@@ -205,7 +205,13 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
     let mut store = open(root);
     let owner = store.users[0].principal.clone();
     store
-        .create_bucket(&bucket(), &owner, CannedAcl::Private, 0)
+        .create_bucket(
+            &bucket(),
+            &owner,
+            &Acl::canned(CannedAcl::Private, &owner, &owner),
+            None,
+            0,
+        )
         .unwrap()
         .unwrap();
     let mut model: HashMap<usize, Version> = HashMap::new();
@@ -252,7 +258,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                 let k = key(*i);
                 let record = UploadRecord {
                     owner: "111122223333".into(),
-                    acl: "private".into(),
+                    acl: StoredAcl::Canned("private".into()),
                     content_type: None,
                     initiated: 0,
                     completing: false,
@@ -463,7 +469,13 @@ fn records_of_older_versions_still_read() {
         let store = open(root);
         let owner = store.users[0].principal.clone();
         store
-            .create_bucket(&bucket(), &owner, CannedAcl::PublicRead, 0)
+            .create_bucket(
+                &bucket(),
+                &owner,
+                &Acl::canned(CannedAcl::PublicRead, &owner, &owner),
+                None,
+                0,
+            )
             .unwrap()
             .unwrap();
     }
@@ -492,12 +504,12 @@ fn records_of_older_versions_still_read() {
     let k = ObjectKey::new("old/file").unwrap();
     let meta = store.object_meta(&bucket(), &k).unwrap().unwrap();
     assert_eq!(
+        (meta.owner.as_str(), &meta.acl, meta.content_type.as_deref()),
         (
-            meta.owner.as_str(),
-            meta.acl.as_str(),
-            meta.content_type.as_deref()
-        ),
-        ("444455556666", "public-read", Some("text/old"))
+            "444455556666",
+            &StoredAcl::Canned("public-read".into()),
+            Some("text/old")
+        )
     );
     assert_eq!(read(&store, &k).unwrap().bytes, b"old bytes");
     let v = Version {
@@ -521,7 +533,13 @@ fn a_failed_create_bucket_leaves_nothing() {
     store.crash.arm(0);
     assert!(
         store
-            .create_bucket(&bucket(), &owner, CannedAcl::Private, 0)
+            .create_bucket(
+                &bucket(),
+                &owner,
+                &Acl::canned(CannedAcl::Private, &owner, &owner),
+                None,
+                0,
+            )
             .is_err()
     );
     drop(store);

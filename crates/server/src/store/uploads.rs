@@ -56,8 +56,8 @@ pub(crate) const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub(crate) struct UploadRecord {
     /// The initiator's account: the owner of the object.
     pub(crate) owner: String,
-    /// The canned ACL of the object.
-    pub(crate) acl: String,
+    /// The ACL of the object.
+    pub(crate) acl: super::StoredAcl,
     #[serde(rename = "content type")]
     pub(crate) content_type: Option<String>,
     /// Seconds since the epoch.

@@ -1,0 +1,372 @@
+//! ACLs from requests and back: canned `x-amz-acl`, the `x-amz-grant-*`
+//! headers and `AccessControlPolicy` bodies, resolved against the store's
+//! users; Put/GetBucketAcl and Put/GetObjectAcl.
+
+use s3s::dto;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3torrent_s3::{
+    Acl, CannedAcl, CanonicalId, Grant, Grantee, GranteeName, Permission, Principal, Requester,
+    parse_grant_header,
+};
+
+use super::{Server, to_s3s};
+
+/// The most grants one ACL holds, as S3.
+const MAX_GRANTS: usize = 100;
+
+/// The ACL parts of a request that writes one.
+#[derive(Default)]
+pub(super) struct AclHeaders<'a> {
+    pub(super) canned: Option<&'a str>,
+    pub(super) read: Option<&'a str>,
+    pub(super) write: Option<&'a str>,
+    pub(super) read_acp: Option<&'a str>,
+    pub(super) write_acp: Option<&'a str>,
+    pub(super) full_control: Option<&'a str>,
+}
+
+impl AclHeaders<'_> {
+    fn grants(&self) -> [(Permission, Option<&str>); 5] {
+        [
+            (Permission::FullControl, self.full_control),
+            (Permission::Write, self.write),
+            (Permission::WriteAcp, self.write_acp),
+            (Permission::Read, self.read),
+            (Permission::ReadAcp, self.read_acp),
+        ]
+    }
+
+    fn has_grants(&self) -> bool {
+        self.grants().iter().any(|(_, v)| v.is_some())
+    }
+}
+
+fn malformed(why: &str) -> s3s::S3Error {
+    s3_error!(
+        MalformedACLError,
+        "The XML you provided was not well-formed or did not validate against our published schema: {why}"
+    )
+}
+
+impl Server {
+    /// The grantee a request names, resolved: a canonical ID must be one of
+    /// the store's users', a group one of S3's two, and an email address is
+    /// never resolvable here.
+    fn resolve(&self, name: &GranteeName) -> S3Result<Grantee> {
+        match name {
+            GranteeName::Id(id) => {
+                let id = CanonicalId::new(id.clone())
+                    .map_err(|_| s3_error!(InvalidArgument, "Invalid id"))?;
+                if self.store.user_by_canonical_id(&id).is_none() {
+                    return Err(s3_error!(InvalidArgument, "Invalid id"));
+                }
+                Ok(Grantee::CanonicalUser(id))
+            }
+            GranteeName::Uri(uri) => Grantee::from_group_uri(uri)
+                .ok_or_else(|| s3_error!(InvalidArgument, "Invalid group uri")),
+            GranteeName::EmailAddress(_) | _ => Err(s3_error!(
+                UnresolvableGrantByEmailAddress,
+                "The email address you provided does not match any account on record."
+            )),
+        }
+    }
+
+    /// The ACL a write asks for with its headers: a canned ACL, or the
+    /// grants of the `x-amz-grant-*` headers (not both: `InvalidRequest`),
+    /// or `private`. For an object, `owner` is its writer and
+    /// `bucket_owner` the bucket's; for a bucket, its owner twice.
+    pub(super) fn acl_of_headers(
+        &self,
+        headers: &AclHeaders<'_>,
+        owner: &Principal,
+        bucket_owner: &Principal,
+    ) -> S3Result<Acl> {
+        if headers.canned.is_some() && headers.has_grants() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Specifying both Canned ACLs and Header Grants is not allowed"
+            ));
+        }
+        if !headers.has_grants() {
+            let canned: CannedAcl = headers
+                .canned
+                .unwrap_or("private")
+                .parse()
+                .map_err(to_s3s)?;
+            return Ok(Acl::canned(canned, owner, bucket_owner));
+        }
+        let mut grants = Vec::new();
+        for (permission, value) in headers.grants() {
+            let Some(value) = value else { continue };
+            for name in parse_grant_header(value).map_err(to_s3s)? {
+                grants.push(Grant::new(self.resolve(&name)?, permission));
+            }
+        }
+        if grants.len() > MAX_GRANTS {
+            return Err(malformed("more than 100 grants"));
+        }
+        Ok(Acl {
+            owner: owner.clone(),
+            grants,
+        })
+    }
+
+    /// The ACL an `AccessControlPolicy` body sets on a resource owned by
+    /// `owner`: its `Owner` must be that owner (`AccessDenied` otherwise,
+    /// since an ACL cannot change the owner), each grant well-formed.
+    fn acl_of_policy(&self, policy: &dto::AccessControlPolicy, owner: &Principal) -> S3Result<Acl> {
+        let given = policy
+            .owner
+            .as_ref()
+            .and_then(|o| o.id.as_deref())
+            .ok_or_else(|| malformed("the Owner's ID is missing"))?;
+        if given != owner.canonical_id.as_str() {
+            return Err(s3_error!(
+                AccessDenied,
+                "The Owner of an ACL cannot be changed"
+            ));
+        }
+        let listed = policy.grants.as_deref().unwrap_or_default();
+        if listed.len() > MAX_GRANTS {
+            return Err(malformed("more than 100 grants"));
+        }
+        let mut grants = Vec::with_capacity(listed.len());
+        for g in listed {
+            let grantee = g
+                .grantee
+                .as_ref()
+                .ok_or_else(|| malformed("a Grant has no Grantee"))?;
+            let permission = g
+                .permission
+                .as_ref()
+                .and_then(|p| Permission::from_name(p.as_str()))
+                .ok_or_else(|| malformed("a Grant has no valid Permission"))?;
+            let name = match grantee.type_.as_str() {
+                dto::Type::CANONICAL_USER => GranteeName::Id(
+                    grantee
+                        .id
+                        .clone()
+                        .ok_or_else(|| s3_error!(InvalidArgument, "Invalid id"))?,
+                ),
+                dto::Type::GROUP => GranteeName::Uri(
+                    grantee
+                        .uri
+                        .clone()
+                        .ok_or_else(|| s3_error!(InvalidArgument, "Invalid group uri"))?,
+                ),
+                dto::Type::AMAZON_CUSTOMER_BY_EMAIL => {
+                    GranteeName::EmailAddress(grantee.email_address.clone().unwrap_or_default())
+                }
+                _ => return Err(malformed("a Grantee of an unknown xsi:type")),
+            };
+            grants.push(Grant::new(self.resolve(&name)?, permission));
+        }
+        Ok(Acl {
+            owner: owner.clone(),
+            grants,
+        })
+    }
+
+    /// The ACL a PutBucketAcl or PutObjectAcl sets: its canned header, its
+    /// grant headers or its body, exactly one of them.
+    fn acl_to_put(
+        &self,
+        headers: &AclHeaders<'_>,
+        policy: Option<&dto::AccessControlPolicy>,
+        owner: &Principal,
+        bucket_owner: &Principal,
+    ) -> S3Result<Acl> {
+        let by_headers = headers.canned.is_some() || headers.has_grants();
+        match (policy, by_headers) {
+            (Some(_), true) => Err(s3_error!(
+                UnexpectedContent,
+                "This request does not support content when an ACL is given in headers"
+            )),
+            (Some(p), false) => self.acl_of_policy(p, owner),
+            (None, true) => self.acl_of_headers(headers, owner, bucket_owner),
+            (None, false) => Err(s3_error!(
+                MissingSecurityHeader,
+                "Your request was missing a required header: x-amz-acl"
+            )),
+        }
+    }
+
+    /// The `AccessControlPolicy` S3 answers for an ACL: the owner and each
+    /// grant, users with their ID and display name, groups with their URI.
+    fn policy_of(&self, acl: &Acl) -> (dto::Owner, dto::Grants) {
+        let user = |p: &Principal| (p.canonical_id.to_string(), p.account_id.to_string());
+        let (id, name) = user(&acl.owner);
+        let owner = dto::Owner {
+            id: Some(id),
+            display_name: Some(name),
+        };
+        let grants = acl
+            .grants
+            .iter()
+            .map(|g| {
+                let grantee = match g.grantee.group_uri() {
+                    Some(uri) => dto::Grantee {
+                        type_: dto::Type::from_static(dto::Type::GROUP),
+                        uri: Some(uri.to_owned()),
+                        display_name: None,
+                        email_address: None,
+                        id: None,
+                    },
+                    None => {
+                        let id = match &g.grantee {
+                            Grantee::CanonicalUser(id) => id.clone(),
+                            _ => acl.owner.canonical_id.clone(),
+                        };
+                        let display = self
+                            .store
+                            .user_by_canonical_id(&id)
+                            .map(|u| u.principal.account_id.to_string());
+                        dto::Grantee {
+                            type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
+                            id: Some(id.to_string()),
+                            display_name: display,
+                            email_address: None,
+                            uri: None,
+                        }
+                    }
+                };
+                dto::Grant {
+                    grantee: Some(grantee),
+                    permission: Some(dto::Permission::from(g.permission.as_str().to_owned())),
+                }
+            })
+            .collect();
+        (owner, grants)
+    }
+
+    pub(super) async fn put_bucket_acl_(
+        &self,
+        req: S3Request<dto::PutBucketAclInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+        let requester = self.requester(&req);
+        let input = req.input;
+        let (bucket, _) = Self::names(&input.bucket, None)?;
+        let info = self.bucket(&bucket).await?;
+        Self::bucket_allows(&requester, &info, Permission::WriteAcp)?;
+        let headers = AclHeaders {
+            canned: input.acl.as_ref().map(|a| a.as_str()),
+            read: input.grant_read.as_deref(),
+            write: input.grant_write.as_deref(),
+            read_acp: input.grant_read_acp.as_deref(),
+            write_acp: input.grant_write_acp.as_deref(),
+            full_control: input.grant_full_control.as_deref(),
+        };
+        let acl = self.acl_to_put(
+            &headers,
+            input.access_control_policy.as_ref(),
+            &info.owner,
+            &info.owner,
+        )?;
+        self.blocking(move |s| s.set_bucket_acl(&bucket, &acl))
+            .await?;
+        Ok(S3Response::new(dto::PutBucketAclOutput::default()))
+    }
+
+    pub(super) async fn get_bucket_acl_(
+        &self,
+        req: S3Request<dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+        let requester = self.requester(&req);
+        let (bucket, _) = Self::names(&req.input.bucket, None)?;
+        let info = self.bucket(&bucket).await?;
+        Self::bucket_allows(&requester, &info, Permission::ReadAcp)?;
+        let (owner, grants) = self.policy_of(&info.acl);
+        Ok(S3Response::new(dto::GetBucketAclOutput {
+            grants: Some(grants),
+            owner: Some(owner),
+        }))
+    }
+
+    pub(super) async fn put_object_acl_(
+        &self,
+        req: S3Request<dto::PutObjectAclInput>,
+    ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
+        let requester = self.requester(&req);
+        let input = req.input;
+        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
+        let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
+        if input.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(NoSuchVersion));
+        }
+        let info = self.bucket(&bucket).await?;
+        let (b, k) = (bucket.clone(), key.clone());
+        let meta = self
+            .blocking(move |s| s.object_meta(&b, &k))
+            .await?
+            .ok_or_else(|| s3_error!(NoSuchKey))?;
+        let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
+        if !may(
+            &requester,
+            object.owner(),
+            &object.acl,
+            Permission::WriteAcp,
+        ) && !is(&requester, &info.owner)
+        {
+            return Err(s3_error!(AccessDenied));
+        }
+        let headers = AclHeaders {
+            canned: input.acl.as_ref().map(|a| a.as_str()),
+            read: input.grant_read.as_deref(),
+            write: input.grant_write.as_deref(),
+            read_acp: input.grant_read_acp.as_deref(),
+            write_acp: input.grant_write_acp.as_deref(),
+            full_control: input.grant_full_control.as_deref(),
+        };
+        let acl = self.acl_to_put(
+            &headers,
+            input.access_control_policy.as_ref(),
+            object.owner(),
+            &info.owner,
+        )?;
+        self.blocking(move |s| s.set_object_acl(&bucket, &key, &acl))
+            .await?;
+        Ok(S3Response::new(dto::PutObjectAclOutput::default()))
+    }
+
+    pub(super) async fn get_object_acl_(
+        &self,
+        req: S3Request<dto::GetObjectAclInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
+        let requester = self.requester(&req);
+        let input = req.input;
+        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
+        let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
+        if input.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(NoSuchVersion));
+        }
+        let info = self.bucket(&bucket).await?;
+        let (b, k) = (bucket.clone(), key.clone());
+        let meta = self
+            .blocking(move |s| s.object_meta(&b, &k))
+            .await?
+            .ok_or_else(|| s3_error!(NoSuchKey))?;
+        let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
+        if !may(&requester, object.owner(), &object.acl, Permission::ReadAcp) {
+            return Err(s3_error!(AccessDenied));
+        }
+        let (owner, grants) = self.policy_of(&object.acl);
+        Ok(S3Response::new(dto::GetObjectAclOutput {
+            grants: Some(grants),
+            owner: Some(owner),
+            request_charged: None,
+        }))
+    }
+}
+
+/// Whether the requester is this principal's account.
+fn is(requester: &Requester, who: &Principal) -> bool {
+    requester
+        .principal()
+        .is_some_and(|p| p.account_id == who.account_id)
+}
+
+/// Whether the requester owns the resource (an owner always reads and
+/// writes its ACL) or a grant allows it `permission`.
+fn may(requester: &Requester, owner: &Principal, acl: &Acl, permission: Permission) -> bool {
+    is(requester, owner) || acl.allows(requester, permission)
+}

@@ -1,0 +1,372 @@
+//! CopyObject and UploadPartCopy: the source read from one snapshot (the
+//! version under the ETag the conditions were checked against), copied into
+//! a temp file, fsynced, and committed as PutObject and UploadPart commit.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use md5::{Digest, Md5};
+use s3s::dto;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3torrent_s3::{BucketName, ObjectKey, Permission, Requester, TorrentCache};
+
+use std::sync::Arc;
+
+use super::acl::AclHeaders;
+use super::{Received, Server, TempGuard, headers_of, is_requester, now, timestamp, write_refused};
+use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
+
+/// The largest object CopyObject copies in one request, as S3.
+const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The `x-amz-copy-source-if-*` headers.
+struct CopyConditions<'a> {
+    if_match: Option<&'a dto::ETagCondition>,
+    if_none_match: Option<&'a dto::ETagCondition>,
+    if_modified_since: Option<&'a dto::Timestamp>,
+    if_unmodified_since: Option<&'a dto::Timestamp>,
+}
+
+impl CopyConditions<'_> {
+    /// `PreconditionFailed` unless the source passes, with S3's pairings:
+    /// a matching `if-match` overrides a failing `if-unmodified-since`, and
+    /// a failing `if-none-match` fails whatever `if-modified-since` says.
+    fn check(&self, meta: &ObjectMeta) -> S3Result<()> {
+        let matches = |c: &dto::ETagCondition| match c {
+            dto::ETagCondition::Any => true,
+            dto::ETagCondition::ETag(e) => meta.etag.as_deref() == Some(e.value()),
+        };
+        let modified = timestamp(meta.modified);
+        let first = match self.if_match.map(matches) {
+            Some(m) => m,
+            None => self.if_unmodified_since.is_none_or(|t| modified <= *t),
+        };
+        let second = match self.if_none_match.map(|c| !matches(c)) {
+            Some(n) => n,
+            None => self.if_modified_since.is_none_or(|t| modified > *t),
+        };
+        if first && second {
+            Ok(())
+        } else {
+            Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ))
+        }
+    }
+}
+
+/// The bucket, key and version of `x-amz-copy-source`.
+fn source_of(source: &dto::CopySource) -> S3Result<(String, String)> {
+    match source {
+        dto::CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => {
+            if version_id.as_deref().is_some_and(|v| v != "null") {
+                return Err(s3_error!(
+                    NoSuchVersion,
+                    "The specified version does not exist."
+                ));
+            }
+            Ok((bucket.to_string(), key.to_string()))
+        }
+        _ => Err(s3_error!(
+            NotImplemented,
+            "Copying from an access point or an outpost is not supported here."
+        )),
+    }
+}
+
+/// `x-amz-copy-source-range: bytes=first-last`, within a source of `size`
+/// bytes, as the half-open range it names.
+fn copy_range(text: &str, size: u64) -> S3Result<(u64, u64)> {
+    let bad = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let (first, last) = text
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(first) || !digits(last) {
+        return Err(bad());
+    }
+    let (first, last): (u64, u64) = (
+        first.parse().map_err(|_| bad())?,
+        last.parse().map_err(|_| bad())?,
+    );
+    if first > last {
+        return Err(bad());
+    }
+    // Past the end: what ranged GETs answer too.
+    if last >= size {
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable: the source object has {size} bytes"
+        ));
+    }
+    Ok((first, last + 1))
+}
+
+impl Server {
+    /// The source object, if the requester may read it (GetObject's
+    /// rules), and whether the read is charged to the requester.
+    async fn copy_source(
+        &self,
+        source: &dto::CopySource,
+        requester: Requester,
+        payer: Option<&dto::RequestPayer>,
+        expected_owner: Option<String>,
+    ) -> S3Result<(BucketName, ObjectKey, Snapshot)> {
+        let (bucket, key) = source_of(source)?;
+        let (snapshot, _) = self
+            .readable(
+                &bucket,
+                &key,
+                requester,
+                is_requester(payer),
+                expected_owner,
+            )
+            .await?;
+        let (b, k) = Self::names(&bucket, Some(&key))?;
+        let k = k.ok_or_else(|| s3_error!(InvalidArgument))?;
+        Ok((b, k, snapshot))
+    }
+
+    /// Copies `range` of the snapshot's version into a fsynced temp file.
+    async fn copy_bytes(&self, snapshot: Snapshot, range: (u64, u64)) -> S3Result<Received> {
+        self.blocking(move |s| {
+            let mut source = snapshot.file;
+            let (path, mut file) = s.temp_file()?;
+            let temp = TempGuard(path);
+            let io = |e: std::io::Error| {
+                s3torrent_s3::S3Error::with_message(
+                    s3torrent_s3::ErrorCode::InternalError,
+                    format!("copying: {e}"),
+                    "",
+                )
+            };
+            source.seek(SeekFrom::Start(range.0)).map_err(io)?;
+            let mut source = source.take(range.1 - range.0);
+            let mut md5 = Md5::new();
+            let mut size = 0u64;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = source.read(&mut buf).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                md5.update(&buf[..n]);
+                file.write_all(&buf[..n]).map_err(io)?;
+                size += n as u64;
+            }
+            if size != range.1 - range.0 {
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            file.sync_all().map_err(io)?;
+            Ok(Received {
+                temp,
+                md5: hex(&md5.finalize()),
+                size,
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn copy_object_(
+        &self,
+        req: S3Request<dto::CopyObjectInput>,
+    ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        let requester = self.requester(&req);
+        let input = req.input;
+        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
+        let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
+        let info = self.bucket(&bucket).await?;
+        if let Some(expected) = &input.expected_bucket_owner
+            && expected != info.owner.account_id.as_str()
+        {
+            return Err(s3_error!(AccessDenied));
+        }
+        Self::bucket_allows(&requester, &info, Permission::Write)?;
+        let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
+            None | Some("COPY") => false,
+            Some("REPLACE") => true,
+            Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
+        };
+        let (src_bucket, src_key, snapshot) = self
+            .copy_source(
+                &input.copy_source,
+                requester.clone(),
+                input.request_payer.as_ref(),
+                input.expected_source_bucket_owner.clone(),
+            )
+            .await?;
+        CopyConditions {
+            if_match: input.copy_source_if_match.as_ref(),
+            if_none_match: input.copy_source_if_none_match.as_ref(),
+            if_modified_since: input.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+        }
+        .check(&snapshot.meta)?;
+        let source = snapshot.meta.clone();
+        if src_bucket == bucket && src_key == key && !replace {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        if source.size > MAX_COPY {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY}"
+            ));
+        }
+        // The copy is the writer's, with the ACL its request names.
+        let owner = match &requester {
+            Requester::Authenticated(p) => p.clone(),
+            Requester::Anonymous => info.owner.clone(),
+        };
+        let acl = self.acl_of_headers(
+            &AclHeaders {
+                canned: input.acl.as_ref().map(|a| a.as_str()),
+                read: input.grant_read.as_deref(),
+                write: None,
+                read_acp: input.grant_read_acp.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+                full_control: input.grant_full_control.as_deref(),
+            },
+            &owner,
+            &info.owner,
+        )?;
+        let received = self.copy_bytes(snapshot, (0, source.size)).await?;
+        // COPY keeps the source's content type and headers, REPLACE takes
+        // the request's.
+        let mut meta = ObjectMeta::new(
+            owner.account_id.to_string(),
+            StoredAcl::from_acl(&acl),
+            received.md5.clone(),
+            received.size,
+        );
+        if replace {
+            meta.content_type = input.content_type.map(|c| c.to_string());
+            meta.headers = headers_of(
+                input.cache_control,
+                input.content_disposition,
+                input.content_encoding,
+                input.content_language,
+                input.expires.as_ref(),
+                input.metadata,
+            );
+        } else {
+            meta.content_type = source.content_type.clone();
+            meta.headers = source.headers.clone();
+        }
+        let temp = received.temp.0.clone();
+        let (b, k) = (bucket.clone(), key.clone());
+        let store = Arc::clone(&self.store);
+        let meta = tokio::task::spawn_blocking(move || {
+            store.commit_object(&b, &k, &temp, meta, &Preconditions::default(), None)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?
+        .map_err(write_refused)?;
+        self.torrents.cache().forget(&bucket, &key);
+        Ok(S3Response::new(dto::CopyObjectOutput {
+            copy_object_result: Some(dto::CopyObjectResult {
+                e_tag: meta.etag.clone().map(dto::ETag::Strong),
+                last_modified: Some(timestamp(meta.modified)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn upload_part_copy_(
+        &self,
+        req: S3Request<dto::UploadPartCopyInput>,
+    ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        let requester = self.requester(&req);
+        let (bucket, key, _) = self
+            .writable(&req, &req.input.bucket, &req.input.key)
+            .await?;
+        let input = req.input;
+        let number = super::multipart::part_number(input.part_number)?;
+        let id = input.upload_id;
+        {
+            let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
+            self.upload_blocking(move |s| {
+                if s.upload(&b, &k, &id)?.completing {
+                    return Err(UploadError::NoSuchUpload);
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        let (_, _, snapshot) = self
+            .copy_source(
+                &input.copy_source,
+                requester,
+                input.request_payer.as_ref(),
+                input.expected_source_bucket_owner.clone(),
+            )
+            .await?;
+        CopyConditions {
+            if_match: input.copy_source_if_match.as_ref(),
+            if_none_match: input.copy_source_if_none_match.as_ref(),
+            if_modified_since: input.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+        }
+        .check(&snapshot.meta)?;
+        let size = snapshot.meta.size;
+        let range = match &input.copy_source_range {
+            Some(r) => copy_range(r, size)?,
+            None => (0, size),
+        };
+        if range.1 - range.0 > MAX_COPY {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY}"
+            ));
+        }
+        let received = self.copy_bytes(snapshot, range).await?;
+        let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        let when = now();
+        self.upload_blocking(move |s| {
+            s.put_part(&bucket, &key, &id, number, &temp, etag, size, when)
+        })
+        .await?;
+        Ok(S3Response::new(dto::UploadPartCopyOutput {
+            copy_part_result: Some(dto::CopyPartResult {
+                e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+                last_modified: Some(timestamp(when)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_ranges() {
+        assert_eq!(copy_range("bytes=0-9", 10).unwrap(), (0, 10));
+        assert_eq!(copy_range("bytes=5-5", 10).unwrap(), (5, 6));
+        for bad in [
+            "bytes=0-10",
+            "bytes=3-2",
+            "bytes=-5",
+            "bytes=5-",
+            "0-1",
+            "bytes=a-b",
+        ] {
+            assert!(copy_range(bad, 10).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! ListObjects (v1), ListObjectsV2 and ListObjectVersions (an unversioned
+//! bucket: every object once, version "null", the latest), over the pages
+//! of [`super::listing`].
+
+use s3s::dto;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use std::sync::Arc;
+
+use s3torrent_s3::{BucketName, ErrorCode, ObjectKey, Permission, S3Error};
+
+use super::listing::{self, Encoding, Page, PageBuilder, Query, Step};
+use super::{Server, timestamp};
+use crate::store::{Listed, ObjectMeta};
+
+fn standard() -> dto::ObjectStorageClass {
+    dto::ObjectStorageClass::from_static(dto::ObjectStorageClass::STANDARD)
+}
+
+impl Server {
+    /// The bucket, if the requester may list it (READ on the bucket).
+    async fn listable<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketName> {
+        let requester = self.requester(req);
+        let (bucket, _) = Self::names(bucket, None)?;
+        let info = self.bucket(&bucket).await?;
+        Self::bucket_allows(&requester, &info, Permission::Read)?;
+        Ok(bucket)
+    }
+
+    /// One page of `bucket`, with the metadata of its keys.
+    async fn list_page(
+        &self,
+        bucket: &BucketName,
+        prefix: &str,
+        delimiter: Option<&str>,
+        after: &str,
+        max: usize,
+    ) -> S3Result<Page<ObjectMeta>> {
+        let (b, p, d, a) = (
+            bucket.clone(),
+            prefix.to_owned(),
+            delimiter.map(str::to_owned),
+            after.to_owned(),
+        );
+        let torrents = Arc::clone(&self.torrents);
+        self.blocking(move |s| {
+            // Hand-placed files are adopted when a listing starts.
+            if a.is_empty() {
+                s.discover(&b)?;
+            }
+            let mut page = PageBuilder::new(Query {
+                prefix: &p,
+                delimiter: d.as_deref(),
+                after: &a,
+                max,
+            });
+            s.list_objects(&b, &p, &a, |k, meta| match page.push(k, meta) {
+                Step::Next => Listed::Next,
+                Step::SkipPrefix(p) => Listed::SkipPrefix(p),
+                Step::Stop => Listed::Stop,
+            })?;
+            let mut page = page.finish();
+            // Listing is allowed: an adopted object's MD5 now, once.
+            if page.contents.iter().any(|(_, m)| m.etag.is_none()) {
+                let info = s
+                    .bucket_info(&b)?
+                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, b.as_str()))?;
+                for (k, m) in &mut page.contents {
+                    if m.etag.is_none() {
+                        let key = ObjectKey::new(k.clone())?;
+                        let object = s.object_info(&info, &key, m)?;
+                        let object = torrents.resolve_etag(s, &b, &object)?;
+                        m.etag = object.etag.as_known().map(str::to_owned);
+                    }
+                }
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    fn owner_of(&self, meta: &ObjectMeta) -> dto::Owner {
+        let p = self.store.principal_of(&meta.owner);
+        dto::Owner {
+            id: Some(p.canonical_id.to_string()),
+            display_name: Some(p.account_id.to_string()),
+        }
+    }
+
+    fn object_entry(
+        &self,
+        key: &str,
+        meta: &ObjectMeta,
+        encoding: Encoding,
+        owner: bool,
+    ) -> dto::Object {
+        dto::Object {
+            key: Some(encoding.apply(key)),
+            size: Some(meta.size as i64),
+            e_tag: meta.etag.clone().map(dto::ETag::Strong),
+            last_modified: Some(timestamp(meta.modified)),
+            owner: owner.then(|| self.owner_of(meta)),
+            storage_class: Some(standard()),
+            ..Default::default()
+        }
+    }
+
+    pub(super) async fn list_objects_(
+        &self,
+        req: S3Request<dto::ListObjectsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+        let bucket = self.listable(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encoding = Encoding::of(input.encoding_type.as_ref())?;
+        let max = listing::max_keys(input.max_keys)?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = listing::delimiter(input.delimiter.as_deref());
+        let marker = input.marker.clone().unwrap_or_default();
+        let page = self
+            .list_page(&bucket, &prefix, delimiter, &marker, max)
+            .await?;
+        let contents = page
+            .contents
+            .iter()
+            .map(|(k, m)| self.object_entry(k, m, encoding, true))
+            .collect();
+        Ok(S3Response::new(dto::ListObjectsOutput {
+            name: Some(bucket.to_string()),
+            prefix: Some(encoding.apply(&prefix)),
+            marker: Some(encoding.apply(&marker)),
+            max_keys: Some(max as i32),
+            is_truncated: Some(page.truncated),
+            // Only with a delimiter, as S3: without one the last key is
+            // the next marker.
+            next_marker: match (page.truncated, delimiter) {
+                (true, Some(_)) => encoding.apply_opt(page.last_entry.as_deref()),
+                _ => None,
+            },
+            common_prefixes: Some(common_prefixes(&page.prefixes, encoding)),
+            contents: Some(contents),
+            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            encoding_type: input.encoding_type,
+            request_charged: None,
+        }))
+    }
+
+    pub(super) async fn list_objects_v2_(
+        &self,
+        req: S3Request<dto::ListObjectsV2Input>,
+    ) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
+        let bucket = self.listable(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encoding = Encoding::of(input.encoding_type.as_ref())?;
+        let max = listing::max_keys(input.max_keys)?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = listing::delimiter(input.delimiter.as_deref());
+        // The continuation token wins over start-after, as in S3.
+        let after = match &input.continuation_token {
+            Some(t) => listing::key_of_token(t)?,
+            None => input.start_after.clone().unwrap_or_default(),
+        };
+        let page = self
+            .list_page(&bucket, &prefix, delimiter, &after, max)
+            .await?;
+        let owner = input.fetch_owner == Some(true);
+        let contents = page
+            .contents
+            .iter()
+            .map(|(k, m)| self.object_entry(k, m, encoding, owner))
+            .collect();
+        Ok(S3Response::new(dto::ListObjectsV2Output {
+            name: Some(bucket.to_string()),
+            prefix: encoding.apply_opt(input.prefix.as_deref()),
+            max_keys: Some(max as i32),
+            key_count: Some(page.count() as i32),
+            is_truncated: Some(page.truncated),
+            next_continuation_token: if page.truncated {
+                page.last_entry.as_deref().map(listing::token_of)
+            } else {
+                None
+            },
+            continuation_token: input.continuation_token,
+            common_prefixes: Some(common_prefixes(&page.prefixes, encoding)),
+            contents: Some(contents),
+            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            start_after: encoding.apply_opt(input.start_after.as_deref()),
+            encoding_type: input.encoding_type,
+            request_charged: None,
+        }))
+    }
+
+    pub(super) async fn list_object_versions_(
+        &self,
+        req: S3Request<dto::ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+        let bucket = self.listable(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let encoding = Encoding::of(input.encoding_type.as_ref())?;
+        let max = listing::max_keys(input.max_keys)?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = listing::delimiter(input.delimiter.as_deref());
+        let key_marker = input.key_marker.clone().unwrap_or_default();
+        if let Some(v) = input.version_id_marker.as_deref().filter(|v| !v.is_empty()) {
+            if key_marker.is_empty() {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "A version-id marker cannot be specified without a key marker."
+                ));
+            }
+            // Every key has the one version "null".
+            if v != "null" {
+                return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+            }
+        }
+        // Each key's only version is at or before any version-id marker,
+        // so the listing goes on after the key marker either way.
+        let page = self
+            .list_page(&bucket, &prefix, delimiter, &key_marker, max)
+            .await?;
+        let versions = page
+            .contents
+            .iter()
+            .map(|(k, m)| dto::ObjectVersion {
+                key: Some(encoding.apply(k)),
+                version_id: Some("null".to_owned()),
+                is_latest: Some(true),
+                size: Some(m.size as i64),
+                e_tag: m.etag.clone().map(dto::ETag::Strong),
+                last_modified: Some(timestamp(m.modified)),
+                owner: Some(self.owner_of(m)),
+                storage_class: Some(dto::ObjectVersionStorageClass::from_static(
+                    dto::ObjectVersionStorageClass::STANDARD,
+                )),
+                ..Default::default()
+            })
+            .collect();
+        let last_is_key = page
+            .contents
+            .last()
+            .is_some_and(|(k, _)| page.last_entry.as_ref() == Some(k));
+        Ok(S3Response::new(dto::ListObjectVersionsOutput {
+            name: Some(bucket.to_string()),
+            prefix: Some(encoding.apply(&prefix)),
+            key_marker: Some(encoding.apply(&key_marker)),
+            version_id_marker: Some(input.version_id_marker.clone().unwrap_or_default()),
+            max_keys: Some(max as i32),
+            is_truncated: Some(page.truncated),
+            next_key_marker: if page.truncated {
+                encoding.apply_opt(page.last_entry.as_deref())
+            } else {
+                None
+            },
+            next_version_id_marker: (page.truncated && last_is_key).then(|| "null".to_owned()),
+            versions: Some(versions),
+            delete_markers: None,
+            common_prefixes: Some(common_prefixes(&page.prefixes, encoding)),
+            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            encoding_type: input.encoding_type,
+            request_charged: None,
+        }))
+    }
+}
+
+fn common_prefixes(prefixes: &[String], encoding: Encoding) -> Vec<dto::CommonPrefix> {
+    prefixes
+        .iter()
+        .map(|p| dto::CommonPrefix {
+            prefix: Some(encoding.apply(p)),
+        })
+        .collect()
+}

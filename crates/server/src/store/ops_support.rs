@@ -1,0 +1,115 @@
+//! What the bucket and listing operations of issue 12 need from the store,
+//! in one place, over the store's own primitives: DeleteBucket, a bucket's
+//! location and ACL.
+
+use std::fs;
+
+use redb::ReadableTable;
+use s3torrent_s3::{Acl, BucketName, CanonicalId, ErrorCode, ObjectKey, S3Error};
+
+use super::{BUCKETS, BucketMeta, OBJECTS, Store, StoredAcl, UploadError, internal};
+
+/// What DeleteBucket found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BucketDeletion {
+    Deleted,
+    NoSuchBucket,
+    /// It holds objects: S3's `BucketNotEmpty`.
+    NotEmpty,
+}
+
+impl Store {
+    /// The user whose canonical ID this is: who a grant names.
+    pub(crate) fn user_by_canonical_id(&self, id: &CanonicalId) -> Option<&crate::config::User> {
+        self.users.iter().find(|u| u.principal.canonical_id == *id)
+    }
+
+    /// DeleteBucket: `BucketNotEmpty` while it holds an object (hand-placed
+    /// files are adopted first, so they count); else its uploads in
+    /// progress are aborted, its folder goes, and then its record, in a
+    /// commit that checks again that it holds no object. A crash in between
+    /// leaves an empty bucket that a retry deletes (the record is the
+    /// bucket; a folder alone would be adopted as one).
+    pub(crate) fn delete_bucket(&self, bucket: &BucketName) -> Result<BucketDeletion, S3Error> {
+        if self.bucket_info(bucket)?.is_none() {
+            return Ok(BucketDeletion::NoSuchBucket);
+        }
+        self.discover(bucket)?;
+        let mut empty = true;
+        self.list_objects(bucket, "", "", |_, _| {
+            empty = false;
+            super::Listed::Stop
+        })?;
+        if !empty {
+            return Ok(BucketDeletion::NotEmpty);
+        }
+        for (key, id, _) in self.uploads(bucket)? {
+            let Ok(key) = ObjectKey::new(key) else {
+                continue;
+            };
+            match self.abort_upload(bucket, &key, &id) {
+                Ok(()) | Err(UploadError::NoSuchUpload) => {}
+                Err(UploadError::Store(e)) => return Err(e),
+                Err(e) => return Err(internal(format!("{e:?}"))),
+            }
+        }
+        match fs::remove_dir_all(self.bucket_dir(bucket)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(internal(e)),
+        }
+        let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
+        self.write(|txn| {
+            let objects = txn.open_table(OBJECTS).map_err(internal)?;
+            if objects
+                .range(from.as_str()..to.as_str())
+                .map_err(internal)?
+                .next()
+                .is_some()
+            {
+                return Ok(BucketDeletion::NotEmpty);
+            }
+            drop(objects);
+            txn.open_table(BUCKETS)
+                .map_err(internal)?
+                .remove(bucket.as_str())
+                .map_err(internal)?;
+            Ok(BucketDeletion::Deleted)
+        })
+    }
+
+    /// CreateBucket's `LocationConstraint`, if one was given.
+    pub(crate) fn bucket_location(&self, bucket: &BucketName) -> Result<Option<String>, S3Error> {
+        let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
+        Ok(meta.and_then(|m| m.location))
+    }
+
+    /// PutBucketAcl, in one transaction with the read of the record it
+    /// changes (so a concurrent change of requester pays is not undone).
+    pub(crate) fn set_bucket_acl(&self, bucket: &BucketName, acl: &Acl) -> Result<(), S3Error> {
+        let info = self
+            .bucket_info(bucket)?
+            .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
+        let acl = StoredAcl::from_acl(acl);
+        self.write(|txn| {
+            let mut table = txn.open_table(BUCKETS).map_err(internal)?;
+            let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
+                Some(v) => super::decode(v.value())?,
+                // A hand-made folder's bucket gets its record now.
+                None => BucketMeta {
+                    owner: info.owner.account_id.to_string(),
+                    acl: StoredAcl::from_acl(&info.acl),
+                    requester_pays: false,
+                    created: 0,
+                    location: None,
+                },
+            };
+            meta.acl = acl;
+            let bytes = super::encode(&meta)?;
+            table
+                .insert(bucket.as_str(), bytes.as_slice())
+                .map_err(internal)?;
+            Ok(())
+        })
+    }
+}
