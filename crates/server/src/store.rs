@@ -839,7 +839,22 @@ impl Store {
         meta.file_mtime = 0;
         let row = object_row(bucket, key.as_str());
         let folder = self.folder_path(bucket, key.as_str());
+        let bucket_dir = self.bucket_dir(bucket);
         let result = self.write(|txn| {
+            // The bucket, in the same transaction: a DeleteBucket that
+            // committed first leaves no object behind it.
+            let known = txn
+                .open_table(BUCKETS)
+                .map_err(internal)?
+                .get(bucket.as_str())
+                .map_err(internal)?
+                .is_some();
+            if !known && !bucket_dir.is_dir() {
+                return Err(WriteError::Store(S3Error::new(
+                    ErrorCode::NoSuchBucket,
+                    bucket.as_str(),
+                )));
+            }
             let mut table = txn.open_table(OBJECTS).map_err(internal)?;
             let old: Option<ObjectMeta> = match table.get(row.as_str()).map_err(internal)? {
                 Some(v) => Some(decode(v.value())?),

@@ -548,3 +548,37 @@ fn a_failed_create_bucket_leaves_nothing() {
     assert!(!root.join("model").exists());
     assert!(store.buckets().unwrap().is_empty());
 }
+
+/// A write whose bucket was deleted before it committed (a PutObject racing
+/// DeleteBucket) is `NoSuchBucket` and leaves no record behind the bucket.
+#[test]
+fn a_write_after_its_bucket_is_deleted_leaves_no_object() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = open(temp.path());
+    let owner = store.users[0].principal.clone();
+    let acl = Acl::canned(CannedAcl::Private, &owner, &owner);
+    assert!(
+        store
+            .create_bucket(&bucket(), &owner, &acl, None, 0)
+            .unwrap()
+            .is_ok()
+    );
+    assert!(matches!(
+        store.delete_bucket(&bucket()).unwrap(),
+        super::BucketDeletion::Deleted
+    ));
+    let v = Version {
+        bytes: b"late".to_vec(),
+        content_type: None,
+        user: BTreeMap::new(),
+    };
+    match put(&store, &key(0), &v) {
+        Err(WriteError::Store(e)) => assert_eq!(e.code(), ErrorCode::NoSuchBucket),
+        other => panic!(
+            "expected NoSuchBucket, got {:?}",
+            other.map_err(|_| "another error")
+        ),
+    }
+    assert!(store.bucket_info(&bucket()).unwrap().is_none());
+    assert!(read(&store, &key(0)).is_none());
+}
