@@ -23,8 +23,8 @@ use s3torrent_s3::{
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::store::{
-    DbCache, Expected, Headers, ObjectMeta, Preconditions, Snapshot, Store, StoredAcl, WriteError,
-    hex, write_all,
+    DbCache, Expected, Headers, ObjectMeta, Payer, Preconditions, Snapshot, Store, StoredAcl,
+    WriteError, hex, write_all,
 };
 use crate::throttle::Throttle;
 
@@ -337,9 +337,13 @@ impl S3 for Server {
         if me.account_id != info.owner.account_id {
             return Err(s3_error!(AccessDenied));
         }
-        let on = req.input.request_payment_configuration.payer.as_str() == dto::Payer::REQUESTER;
-        self.blocking(move |s| s.set_requester_pays(&bucket, on))
-            .await?;
+        let payer =
+            if req.input.request_payment_configuration.payer.as_str() == dto::Payer::REQUESTER {
+                Payer::Requester
+            } else {
+                Payer::BucketOwner
+            };
+        self.blocking(move |s| s.set_payer(&bucket, payer)).await?;
         Ok(S3Response::new(
             dto::PutBucketRequestPaymentOutput::default(),
         ))

@@ -105,6 +105,15 @@ struct BucketMeta {
     location: Option<String>,
 }
 
+/// Who pays for the requests to a bucket (its request-payment setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Payer {
+    /// The bucket owner (S3's default).
+    BucketOwner,
+    /// The requester (requester-pays buckets).
+    Requester,
+}
+
 /// The headers an object keeps from its upload and returns on GET and HEAD.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Headers {
@@ -607,7 +616,8 @@ impl Store {
         Ok(created)
     }
 
-    pub(crate) fn set_requester_pays(&self, bucket: &BucketName, on: bool) -> Result<(), S3Error> {
+    /// PutBucketRequestPayment: who pays for requests to the bucket.
+    pub(crate) fn set_payer(&self, bucket: &BucketName, payer: Payer) -> Result<(), S3Error> {
         let info = self
             .bucket_info(bucket)?
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
@@ -618,7 +628,7 @@ impl Store {
             created: 0,
             location: None,
         });
-        meta.requester_pays = on;
+        meta.requester_pays = payer == Payer::Requester;
         self.put(BUCKETS, bucket.as_str(), &meta)
     }
 
