@@ -349,8 +349,21 @@ pub async fn serve(
         () = s3_loop => {},
         () = shutdown.as_mut() => {},
     }
+    drain("serve", &stop, graceful, edges).await;
+    Ok(())
+}
+
+/// Once the S3 accept loop has ended: stops the edges (`stop`), lets open
+/// connections finish for up to [`DRAIN`], and waits as long for each edge
+/// task. `serve`'s and the gateway's way to end.
+pub(crate) async fn drain(
+    name: &str,
+    stop: &watch::Sender<bool>,
+    graceful: hyper_util::server::graceful::GracefulShutdown,
+    edges: Vec<tokio::task::JoinHandle<()>>,
+) {
     let _ = stop.send(true);
-    eprintln!("serve: shutting down");
+    eprintln!("{name}: shutting down");
     tokio::select! {
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(DRAIN) => {},
@@ -358,7 +371,6 @@ pub async fn serve(
     for edge in edges {
         let _ = tokio::time::timeout(DRAIN, edge).await;
     }
-    Ok(())
 }
 
 /// The largest answer body gathered before the head is sent (see

@@ -58,9 +58,6 @@ use self::upstream::{Signer, Upstream};
 const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
 const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
-/// How long a graceful shutdown waits for requests in flight.
-const DRAIN: Duration = Duration::from_secs(10);
-
 /// The hashing threads, each with one ranged GET in flight: the reads wait
 /// on the network more than on SHA-1, so more than the cores.
 const HASH_THREADS: usize = 4;
@@ -308,7 +305,7 @@ pub async fn gateway(
         }
         eprintln!("gateway: seeding peer on {peer_addr}");
     }
-    let host_id = front::host_id();
+    let host_id = front::host_id_header();
     let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
     http.http1()
         .timer(TokioTimer::new())
@@ -358,12 +355,7 @@ pub async fn gateway(
                                 .insert(front::RequestId(request_id.clone()));
                             let mut resp =
                                 hyper::service::Service::call(&torrent_service, req).await?;
-                            front::stamp(
-                                &mut resp,
-                                &request_id,
-                                &http::HeaderValue::from_str(&host_id)
-                                    .unwrap_or_else(|_| front::host_id_header()),
-                            );
+                            front::stamp(&mut resp, &request_id, &host_id);
                             resp
                         } else {
                             match upstream.forward(req).await {
@@ -401,21 +393,16 @@ pub async fn gateway(
         () = s3_loop => {},
         () = shutdown.as_mut() => {},
     }
-    let _ = stop.send(true);
-    eprintln!("gateway: shutting down");
-    tokio::select! {
-        () = graceful.shutdown() => {},
-        () = tokio::time::sleep(DRAIN) => {},
-    }
-    for edge in edges {
-        let _ = tokio::time::timeout(DRAIN, edge).await;
-    }
+    crate::serve::drain("gateway", &stop, graceful, edges).await;
     Ok(())
 }
 
 /// The answer when the upstream cannot be reached: S3's `InternalError`
 /// (retryable), as XML.
-fn upstream_failed(method: &http::Method, host_id: &str) -> http::Response<s3s::Body> {
+fn upstream_failed(
+    method: &http::Method,
+    host_id: &http::HeaderValue,
+) -> http::Response<s3s::Body> {
     let err = s3torrent_s3::S3Error::with_message(
         s3torrent_s3::ErrorCode::InternalError,
         "We encountered an internal error. Please try again. (the upstream did not answer)",
@@ -424,10 +411,9 @@ fn upstream_failed(method: &http::Method, host_id: &str) -> http::Response<s3s::
     let request_id = front::request_id();
     let cx =
         s3torrent_http::RequestContext::new(s3torrent_s3::Requester::Anonymous, request_id.clone())
-            .with_host_id(host_id);
+            .with_host_id(host_id.to_str().unwrap_or_default());
     let resp = s3torrent_http::error_response(&err, method, &cx);
     let mut resp = resp.map(s3s::Body::from);
-    let header = http::HeaderValue::from_str(host_id).unwrap_or_else(|_| front::host_id_header());
-    front::stamp(&mut resp, &request_id, &header);
+    front::stamp(&mut resp, &request_id, host_id);
     resp
 }
