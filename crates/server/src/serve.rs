@@ -175,7 +175,7 @@ pub async fn serve(
     }
     let torrents = Arc::new(TorrentService::with_cache(
         policy,
-        DbCache(Arc::clone(&store)),
+        DbCache::new(Arc::clone(&store)),
     ));
     let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
 

@@ -41,6 +41,7 @@
 //! later requests, so writes work again once there is space.
 
 mod acl_record;
+mod memo;
 mod ops_support;
 mod uploads;
 
@@ -64,8 +65,8 @@ use s3torrent_bencode as bencode;
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{
     Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ETag, ErrorCode, InfoHash,
-    ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt, S3Error,
-    TorrentCache,
+    LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt,
+    S3Error, TorrentCache,
 };
 use serde::{Deserialize, Serialize};
 
@@ -316,6 +317,14 @@ pub(crate) struct Store {
     /// for the whole of every transaction, for writing to swap it.
     db: RwLock<Option<Database>>,
     users: Vec<User>,
+    /// Moves on after every write transaction: what the memos hold is of
+    /// the current epoch only.
+    epoch: memo::Epoch,
+    /// Buckets with a record, as [`Store::bucket_info`] makes them.
+    bucket_memo: memo::Memo<BucketInfo>,
+    /// Object records (as stored, before [`Store::object_meta`] looks at
+    /// a hand-placed file), by row.
+    object_memo: memo::Memo<ObjectMeta>,
     #[cfg(test)]
     crash: tests::Crash,
 }
@@ -360,6 +369,9 @@ impl Store {
             root: root.to_owned(),
             db: RwLock::new(Some(db)),
             users,
+            epoch: memo::Epoch::default(),
+            bucket_memo: memo::Memo::new(),
+            object_memo: memo::Memo::new(),
             #[cfg(test)]
             crash: tests::Crash::default(),
         })
@@ -408,6 +420,7 @@ impl Store {
     /// refuses every write ("Previous I/O error occurred") until then.
     fn reopen(&self) {
         let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
+        self.epoch.advance();
         *guard = None;
         match open_database(&self.root.join(DATABASE)) {
             Ok(db) => *guard = Some(db),
@@ -439,6 +452,8 @@ impl Store {
             txn.commit().map_err(internal)?;
             Ok(value)
         });
+        // Committed or not, what the memos hold may be older now.
+        self.epoch.advance();
         if let Err(e) = &result
             && e.is_internal()
             && self.alive().is_ok()
@@ -543,8 +558,20 @@ impl Store {
     // ---- buckets ----
 
     pub(crate) fn bucket_info(&self, bucket: &BucketName) -> Result<Option<BucketInfo>, S3Error> {
+        let read = self.epoch.now();
+        if let Some(info) = self.bucket_memo.get(read, bucket.as_str()) {
+            return Ok(Some(info));
+        }
         let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
-        self.bucket_of(bucket, meta)
+        // Only a record is remembered: a folder made by hand is looked at
+        // each time (it may go).
+        let recorded = meta.is_some();
+        let info = self.bucket_of(bucket, meta)?;
+        if recorded && let Some(info) = &info {
+            self.bucket_memo
+                .put(read, self.epoch.now(), bucket.as_str(), info.clone());
+        }
+        Ok(info)
     }
 
     fn bucket_of(
@@ -673,7 +700,19 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<Option<ObjectMeta>, S3Error> {
-        let stored: Option<ObjectMeta> = self.get(OBJECTS, &object_row(bucket, key.as_str()))?;
+        let row = object_row(bucket, key.as_str());
+        let read = self.epoch.now();
+        let stored = match self.object_memo.get(read, &row) {
+            Some(meta) => Some(meta),
+            None => {
+                let stored: Option<ObjectMeta> = self.get(OBJECTS, &row)?;
+                if let Some(meta) = &stored {
+                    self.object_memo
+                        .put(read, self.epoch.now(), &row, meta.clone());
+                }
+                stored
+            }
+        };
         self.current(bucket, key.as_str(), stored)
     }
 
@@ -1451,8 +1490,26 @@ pub(crate) fn peer_info_hashes(torrent: &Torrent) -> Vec<InfoHash> {
         .collect()
 }
 
-/// Cached torrents in the database, so they survive a restart.
-pub(crate) struct DbCache(pub(crate) std::sync::Arc<Store>);
+/// Cached torrents in the database, so they survive a restart, and the
+/// most recently used in memory too, so a cached `?torrent` reads no
+/// database. A key names one object version under one policy, so what is
+/// in memory is never stale: an overwrite asks for another key.
+pub(crate) struct DbCache {
+    store: std::sync::Arc<Store>,
+    memory: LruCache,
+}
+
+impl DbCache {
+    /// How many bytes of torrents stay in memory.
+    const MEMORY: usize = 64 << 20;
+
+    pub(crate) fn new(store: std::sync::Arc<Store>) -> DbCache {
+        DbCache {
+            store,
+            memory: LruCache::new(Self::MEMORY),
+        }
+    }
+}
 
 fn cache_id(key: &CacheKey) -> String {
     let version = match &key.version {
@@ -1464,12 +1521,17 @@ fn cache_id(key: &CacheKey) -> String {
 
 impl TorrentCache for DbCache {
     fn get(&self, key: &CacheKey) -> Option<CachedTorrent> {
-        let stored: StoredTorrent = self.0.get(TORRENTS, &cache_id(key)).ok()??;
-        Some(CachedTorrent {
+        if let Some(torrent) = self.memory.get(key) {
+            return Some(torrent);
+        }
+        let stored: StoredTorrent = self.store.get(TORRENTS, &cache_id(key)).ok()??;
+        let torrent = CachedTorrent {
             bytes: stored.bytes.into(),
             info_hash: stored.info_hash.parse::<InfoHash>().ok()?,
             etag: stored.etag,
-        })
+        };
+        self.memory.put(key.clone(), torrent.clone());
+        Some(torrent)
     }
 
     fn put(&self, key: CacheKey, torrent: CachedTorrent) {
@@ -1480,18 +1542,20 @@ impl TorrentCache for DbCache {
         let stored = StoredTorrent {
             bytes: torrent.bytes.to_vec(),
             info_hash: torrent.info_hash.to_hex(),
-            etag: torrent.etag,
+            etag: torrent.etag.clone(),
         };
-        if let Err(e) = self
-            .0
-            .put_torrent(&cache_id(&key), &stored, &hashes, &key.bucket, &key.key)
+        if let Err(e) =
+            self.store
+                .put_torrent(&cache_id(&key), &stored, &hashes, &key.bucket, &key.key)
         {
             tracing::warn!(target: "serve", error = %e, "caching a torrent failed");
         }
+        self.memory.put(key, torrent);
     }
 
     fn forget(&self, bucket: &BucketName, key: &ObjectKey) {
-        if let Err(e) = self.0.forget_torrents(bucket, key) {
+        self.memory.forget(bucket, key);
+        if let Err(e) = self.store.forget_torrents(bucket, key) {
             tracing::warn!(target: "serve", error = %e, "forgetting torrents failed");
         }
     }
