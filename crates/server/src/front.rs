@@ -92,15 +92,17 @@ pub(crate) fn request_id() -> String {
     format!("{:016X}", mix(start().wrapping_add(n)))
 }
 
-/// This process's `x-amz-id-2` (S3's host ID): stable for the run.
-pub(crate) fn host_id() -> String {
-    format!("s3torrent-{:016x}", mix(!start()))
+/// This process's `x-amz-id-2` (S3's host ID): stable for the run, made
+/// once.
+pub(crate) fn host_id() -> &'static str {
+    static HOST_ID: OnceLock<String> = OnceLock::new();
+    HOST_ID.get_or_init(|| format!("s3torrent-{:016x}", mix(!start())))
 }
 
 /// [`host_id`] as a header value, made once: each answer clones it (a
 /// reference count, no copy).
 pub(crate) fn host_id_header() -> HeaderValue {
-    HeaderValue::from_str(&host_id()).unwrap_or_else(|_| HeaderValue::from_static("s3torrent"))
+    HeaderValue::from_str(host_id()).unwrap_or_else(|_| HeaderValue::from_static("s3torrent"))
 }
 
 /// Applies the rules above to a request: `Some` is the answer to send

@@ -217,31 +217,41 @@ impl Server {
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
-        let torrents = Arc::clone(&self.torrents);
-        self.blocking(move |s| {
-            let checked = s3torrent_s3::check_request(&treq)?;
-            let info = s
-                .bucket_info(&bucket)?
-                .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, treq.resource()))?;
-            checked.check_expected_owner(&info, &treq.resource())?;
-            let found = s.snapshot(&bucket, &key)?;
-            let lookup = match &found {
-                Some(snap) => ObjectLookup::Found(s.object_info(&info, &key, &snap.meta)?),
-                None => ObjectLookup::NoSuchKey,
-            };
-            let access = authorize_read(&treq, &info, &lookup)?;
-            let charged = access.request_charged;
-            let mut snap =
-                found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
-            if snap.meta.etag.is_none() {
-                // Adopted: its MD5 once, now that the read is allowed (the
-                // record keeps it only if the file is still the one opened).
-                let object = torrents.resolve_etag(s, &bucket, access.object)?;
-                snap.meta.etag = object.etag.as_known().map(str::to_owned);
+        // On the runtime's thread: the decision reads records the store
+        // keeps in memory once read, and opening the version's file is one
+        // open and one fstat. Only an adopted file's MD5 (a whole read of
+        // the file) goes to a blocking thread.
+        let s = &*self.store;
+        let checked = s3torrent_s3::check_request(&treq).map_err(to_s3s)?;
+        let info = s
+            .bucket_info(&bucket)
+            .map_err(to_s3s)?
+            .ok_or_else(|| to_s3s(S3Error::new(ErrorCode::NoSuchBucket, treq.resource())))?;
+        checked
+            .check_expected_owner(&info, &treq.resource())
+            .map_err(to_s3s)?;
+        let found = s.snapshot(&bucket, &key).map_err(to_s3s)?;
+        let lookup = match &found {
+            Some(snap) => {
+                ObjectLookup::Found(s.object_info(&info, &key, &snap.meta).map_err(to_s3s)?)
             }
-            Ok((snap, charged))
-        })
-        .await
+            None => ObjectLookup::NoSuchKey,
+        };
+        let access = authorize_read(&treq, &info, &lookup).map_err(to_s3s)?;
+        let charged = access.request_charged;
+        let mut snap =
+            found.ok_or_else(|| to_s3s(S3Error::new(ErrorCode::NoSuchKey, treq.resource())))?;
+        if snap.meta.etag.is_none() {
+            // Adopted: its MD5 once, now that the read is allowed (the
+            // record keeps it only if the file is still the one opened).
+            let object = access.object.clone();
+            let torrents = Arc::clone(&self.torrents);
+            let object = self
+                .blocking(move |s| torrents.resolve_etag(s, &bucket, &object))
+                .await?;
+            snap.meta.etag = object.etag.as_known().map(str::to_owned);
+        }
+        Ok((snap, charged))
     }
 }
 
@@ -545,7 +555,22 @@ impl S3 for Server {
             }
         };
         // The handle of the version `meta` describes: its bytes, whatever
-        // happens to the key meanwhile.
+        // happens to the key meanwhile. A small body is read at once, here
+        // (a read from the page cache takes less than handing it to a
+        // blocking thread), and goes out with the head in one write.
+        if end - start <= INLINE_BODY && self.throttle.is_none() {
+            let mut buf = vec![0; (end - start) as usize];
+            std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, start)
+                .map_err(|e| s3_error!(InternalError, "reading the object: {e}"))?;
+            return Ok(S3Response::new(get_output(
+                input,
+                &meta,
+                StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(buf))),
+                start..end,
+                content_range,
+                charged_,
+            )));
+        }
         let mut file = tokio::fs::File::from_std(file);
         file.seek(std::io::SeekFrom::Start(start))
             .await
@@ -576,34 +601,14 @@ impl S3 for Server {
                 }
             }
         });
-        let h = &meta.headers;
-        Ok(S3Response::new(dto::GetObjectOutput {
-            body: Some(StreamingBlob::wrap(stream)),
-            content_length: Some((end - start) as i64),
+        Ok(S3Response::new(get_output(
+            input,
+            &meta,
+            StreamingBlob::wrap(stream),
+            start..end,
             content_range,
-            accept_ranges: Some("bytes".into()),
-            content_type: Some(
-                input
-                    .response_content_type
-                    .unwrap_or_else(|| content_type_of(&meta)),
-            ),
-            e_tag: meta.etag.clone().map(dto::ETag::Strong),
-            last_modified: Some(timestamp(meta.modified)),
-            request_charged: if charged_ { charged() } else { None },
-            cache_control: input.response_cache_control.or(h.cache_control.clone()),
-            content_disposition: input
-                .response_content_disposition
-                .or(h.content_disposition.clone()),
-            content_encoding: input
-                .response_content_encoding
-                .or(h.content_encoding.clone()),
-            content_language: input
-                .response_content_language
-                .or(h.content_language.clone()),
-            expires: input.response_expires.or_else(|| expires_of(h)),
-            metadata: metadata_of(h),
-            ..Default::default()
-        }))
+            charged_,
+        )))
     }
 
     async fn head_object(
@@ -965,6 +970,51 @@ fn expires_of(h: &Headers) -> Option<Timestamp> {
 
 fn metadata_of(h: &Headers) -> Option<dto::Metadata> {
     (!h.user.is_empty()).then(|| h.user.clone().into_iter().collect())
+}
+
+/// The largest GetObject body read at once on the runtime's thread (and
+/// sent with the head in one write); larger ones are streamed from a
+/// blocking thread.
+const INLINE_BODY: u64 = 64 * 1024;
+
+/// GetObject's answer: the object's headers (or the request's
+/// `response-*` overrides) and `body`, the bytes `range` of the object.
+fn get_output(
+    input: dto::GetObjectInput,
+    meta: &ObjectMeta,
+    body: StreamingBlob,
+    range: std::ops::Range<u64>,
+    content_range: Option<String>,
+    charged_: bool,
+) -> dto::GetObjectOutput {
+    let h = &meta.headers;
+    dto::GetObjectOutput {
+        body: Some(body),
+        content_length: Some((range.end - range.start) as i64),
+        content_range,
+        accept_ranges: Some("bytes".into()),
+        content_type: Some(
+            input
+                .response_content_type
+                .unwrap_or_else(|| content_type_of(meta)),
+        ),
+        e_tag: meta.etag.clone().map(dto::ETag::Strong),
+        last_modified: Some(timestamp(meta.modified)),
+        request_charged: if charged_ { charged() } else { None },
+        cache_control: input.response_cache_control.or(h.cache_control.clone()),
+        content_disposition: input
+            .response_content_disposition
+            .or(h.content_disposition.clone()),
+        content_encoding: input
+            .response_content_encoding
+            .or(h.content_encoding.clone()),
+        content_language: input
+            .response_content_language
+            .or(h.content_language.clone()),
+        expires: input.response_expires.or_else(|| expires_of(h)),
+        metadata: metadata_of(h),
+        ..Default::default()
+    }
 }
 
 /// The object's Content-Type, or S3's default.

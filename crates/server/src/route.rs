@@ -7,7 +7,10 @@ use hyper::http::Extensions;
 use hyper::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
-use s3torrent_http::{AdapterConfig, RequestContext, is_torrent_request};
+use s3torrent_http::{
+    AdapterConfig, RequestContext, error_response, is_torrent_request, parse_request,
+    torrent_response,
+};
 
 use crate::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
 use crate::ops::Service;
@@ -96,27 +99,41 @@ impl S3Route for TorrentRoute {
             return self.without_range(req).await;
         }
         let requester = crate::ops::requester_of(&self.store, &req);
-        let mut http_req = http::Request::new(());
-        *http_req.method_mut() = req.method.clone();
-        *http_req.uri_mut() = req.uri.clone();
-        *http_req.headers_mut() = req.headers.clone();
-        let (store, torrents, config) = (
-            Arc::clone(&self.store),
-            Arc::clone(&self.torrents),
-            self.config.clone(),
-        );
         // The front gave every request its ID; a request that did not come
         // through it (none does today) gets a new one.
         let request_id = req
             .extensions
             .get::<RequestId>()
             .map_or_else(front::request_id, |id| id.0.clone());
+        let mut http_req = http::Request::new(());
+        *http_req.method_mut() = req.method;
+        *http_req.uri_mut() = req.uri;
+        *http_req.headers_mut() = req.headers;
         let cx = RequestContext::new(requester, request_id).with_host_id(front::host_id());
-        let response = tokio::task::spawn_blocking(move || {
-            s3torrent_http::handle(&http_req, &config, cx, &torrents, &*store)
-        })
-        .await
-        .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        // A torrent in the cache, or a refusal, is answered here: neither
+        // hashes nor waits (the decision reads metadata the store keeps in
+        // memory once read). Only a torrent to generate, or an adopted
+        // file's MD5 to compute, goes to a blocking thread.
+        let response = match parse_request(&http_req, &self.config, cx.requester.clone())
+            .and_then(|treq| self.torrents.cached(&*self.store, &treq))
+        {
+            Ok(Some(served)) => {
+                torrent_response(http_req.method(), http_req.headers(), &served, &cx)
+            }
+            Err(err) => error_response(&err, http_req.method(), &cx),
+            Ok(None) => {
+                let (store, torrents, config) = (
+                    Arc::clone(&self.store),
+                    Arc::clone(&self.torrents),
+                    self.config.clone(),
+                );
+                tokio::task::spawn_blocking(move || {
+                    s3torrent_http::handle(&http_req, &config, cx, &torrents, &*store)
+                })
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+            }
+        };
         let (parts, body) = response.into_parts();
         let mut out = S3Response::new(Body::from(body));
         out.status = Some(parts.status);
