@@ -22,6 +22,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: serve's requests allocate and
+/// free many small buffers, on two or more threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// GetObjectTorrent for any S3-style object store: an S3 endpoint over a
 /// local folder that answers `?torrent` and seeds its objects, and the
 /// torrent tools that go with it.
