@@ -203,15 +203,17 @@ impl Server {
         })
     }
 
-    /// GetObject/HeadObject: the same read rules as `?torrent`.
-    async fn readable(
+    /// GetObject/HeadObject: the same read rules as `?torrent`. `V` is
+    /// what the read needs of the current version: its record (HEAD) or
+    /// the record and its file, opened (GET, a copy's source).
+    async fn readable<V: Version>(
         &self,
         req_bucket: &str,
         req_key: &str,
         requester: Requester,
         request_payer: bool,
         expected_owner: Option<String>,
-    ) -> S3Result<(Snapshot, bool)> {
+    ) -> S3Result<(V, bool)> {
         let (bucket, key) = Self::names(req_bucket, Some(req_key))?;
         let key = key.expect("given");
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
@@ -230,10 +232,10 @@ impl Server {
         checked
             .check_expected_owner(&info, &treq.resource())
             .map_err(to_s3s)?;
-        let found = s.snapshot(&bucket, &key).map_err(to_s3s)?;
+        let found = V::current(s, &bucket, &key).map_err(to_s3s)?;
         let lookup = match &found {
-            Some(snap) => {
-                ObjectLookup::Found(s.object_info(&info, &key, &snap.meta).map_err(to_s3s)?)
+            Some(version) => {
+                ObjectLookup::Found(s.object_info(&info, &key, version.meta()).map_err(to_s3s)?)
             }
             None => ObjectLookup::NoSuchKey,
         };
@@ -241,17 +243,63 @@ impl Server {
         let charged = access.request_charged;
         let mut snap =
             found.ok_or_else(|| to_s3s(S3Error::new(ErrorCode::NoSuchKey, treq.resource())))?;
-        if snap.meta.etag.is_none() {
+        if snap.meta().etag.is_none() {
             // Adopted: its MD5 once, now that the read is allowed (the
-            // record keeps it only if the file is still the one opened).
+            // record keeps it only if the file is still the one read).
             let object = access.object.clone();
             let torrents = Arc::clone(&self.torrents);
             let object = self
                 .blocking(move |s| torrents.resolve_etag(s, &bucket, &object))
                 .await?;
-            snap.meta.etag = object.etag.as_known().map(str::to_owned);
+            snap.meta_mut().etag = object.etag.as_known().map(str::to_owned);
         }
         Ok((snap, charged))
+    }
+}
+
+/// What a read takes of an object's current version.
+trait Version: Sized {
+    /// The current version, if there is one.
+    fn current(
+        store: &Store,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<Option<Self>, S3Error>;
+    fn meta(&self) -> &ObjectMeta;
+    fn meta_mut(&mut self) -> &mut ObjectMeta;
+}
+
+/// HEAD: the record is the answer; its file is not opened.
+impl Version for ObjectMeta {
+    fn current(
+        store: &Store,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<Option<Self>, S3Error> {
+        store.object_meta(bucket, key)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        self
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        self
+    }
+}
+
+/// GET: the record and a handle on exactly that version's bytes.
+impl Version for Snapshot {
+    fn current(
+        store: &Store,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<Option<Self>, S3Error> {
+        store.snapshot(bucket, key)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.meta
     }
 }
 
@@ -528,7 +576,7 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (snap, charged_) = self
+        let (snap, charged_): (Snapshot, _) = self
             .readable(
                 &input.bucket,
                 &input.key,
@@ -617,7 +665,7 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (snap, charged_) = self
+        let (meta, charged_): (ObjectMeta, _) = self
             .readable(
                 &input.bucket,
                 &input.key,
@@ -626,7 +674,6 @@ impl S3 for Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
-        let meta = snap.meta;
         check_read_conditions(
             &meta,
             input.if_match.as_ref(),
