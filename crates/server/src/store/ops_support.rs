@@ -7,7 +7,7 @@ use std::fs;
 use redb::ReadableTable;
 use s3torrent_s3::{Acl, BucketName, CanonicalId, ErrorCode, ObjectKey, S3Error};
 
-use super::{BUCKETS, BucketMeta, OBJECTS, Store, StoredAcl, UploadError, internal};
+use super::{BUCKETS, BucketMeta, OBJECTS, ObjectMeta, Store, StoredAcl, UploadError, internal};
 
 /// What DeleteBucket found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,14 +60,25 @@ impl Store {
         }
         let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
         self.write(|txn| {
-            let objects = txn.open_table(OBJECTS).map_err(internal)?;
-            if objects
+            let mut objects = txn.open_table(OBJECTS).map_err(internal)?;
+            // Records of hand-placed files are left over from files gone
+            // by hand (the listing skips those) or gone with the folder
+            // just now: they go with the bucket. A record of written bytes
+            // is an object put meanwhile.
+            let mut leftovers = Vec::new();
+            for entry in objects
                 .range(from.as_str()..to.as_str())
                 .map_err(internal)?
-                .next()
-                .is_some()
             {
-                return Ok(BucketDeletion::NotEmpty);
+                let (row, value) = entry.map_err(internal)?;
+                let meta: ObjectMeta = super::decode(value.value())?;
+                if meta.data.is_some() {
+                    return Ok(BucketDeletion::NotEmpty);
+                }
+                leftovers.push(row.value().to_owned());
+            }
+            for row in leftovers {
+                objects.remove(row.as_str()).map_err(internal)?;
             }
             drop(objects);
             txn.open_table(BUCKETS)

@@ -582,3 +582,83 @@ fn a_write_after_its_bucket_is_deleted_leaves_no_object() {
     assert!(store.bucket_info(&bucket()).unwrap().is_none());
     assert!(read(&store, &key(0)).is_none());
 }
+
+/// What the memos remember is never what a later change replaced: each
+/// read below comes right after a read of the same record (which the memo
+/// then holds) and a change made by another path than a PUT.
+#[test]
+fn the_memos_forget_what_changes() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = open(temp.path());
+    let owner = store.users[0].principal.clone();
+    let private = Acl::canned(CannedAcl::Private, &owner, &owner);
+    let public = Acl::canned(CannedAcl::PublicRead, &owner, &owner);
+    assert!(
+        store
+            .create_bucket(&bucket(), &owner, &private, None, 0)
+            .unwrap()
+            .is_ok()
+    );
+
+    // A bucket's request payment.
+    assert!(
+        !store
+            .bucket_info(&bucket())
+            .unwrap()
+            .unwrap()
+            .requester_pays
+    );
+    store.set_payer(&bucket(), Payer::Requester).unwrap();
+    assert!(
+        store
+            .bucket_info(&bucket())
+            .unwrap()
+            .unwrap()
+            .requester_pays
+    );
+
+    // An object's ACL.
+    let v = Version {
+        bytes: b"one".to_vec(),
+        content_type: None,
+        user: BTreeMap::new(),
+    };
+    put(&store, &key(0), &v).unwrap();
+    let before = store.object_meta(&bucket(), &key(0)).unwrap().unwrap();
+    assert_eq!(before.acl.to_acl(&owner, &owner).unwrap(), private);
+    store.set_object_acl(&bucket(), &key(0), &public).unwrap();
+    let after = store.object_meta(&bucket(), &key(0)).unwrap().unwrap();
+    assert_eq!(after.acl.to_acl(&owner, &owner).unwrap(), public);
+
+    // A hand-placed file rewritten in place, then removed.
+    let path = temp.path().join("model").join("hand.txt");
+    fs::write(&path, b"first").unwrap();
+    let hand = ObjectKey::new("hand.txt").unwrap();
+    assert_eq!(
+        store.object_meta(&bucket(), &hand).unwrap().unwrap().size,
+        5
+    );
+    assert_eq!(
+        store.object_meta(&bucket(), &hand).unwrap().unwrap().size,
+        5
+    );
+    fs::write(&path, b"second!").unwrap();
+    assert_eq!(
+        store.object_meta(&bucket(), &hand).unwrap().unwrap().size,
+        7
+    );
+    fs::remove_file(&path).unwrap();
+    assert!(store.object_meta(&bucket(), &hand).unwrap().is_none());
+
+    // An object deleted, then its bucket.
+    assert!(store.object_meta(&bucket(), &key(0)).unwrap().is_some());
+    store.delete_object(&bucket(), &key(0)).unwrap();
+    assert!(store.object_meta(&bucket(), &key(0)).unwrap().is_none());
+    assert!(read(&store, &key(0)).is_none());
+    assert!(store.bucket_info(&bucket()).unwrap().is_some());
+    assert!(matches!(
+        store.delete_bucket(&bucket()).unwrap(),
+        super::BucketDeletion::Deleted
+    ));
+    assert!(store.bucket_info(&bucket()).unwrap().is_none());
+}
