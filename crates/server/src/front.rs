@@ -60,6 +60,13 @@ pub(crate) struct IgnoredRange;
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedAccessKey(pub(crate) String);
 
+/// In an answer's extensions: the answer is `304 Not Modified`. s3s gives
+/// an operation's answer the status its output implies (200), so a handler
+/// that finds the client's copy current marks its answer (which holds the
+/// validators), and [`stamp`] sets the status and drops the body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NotModified;
+
 /// A request's ID, in its extensions for the handlers that write it.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestId(pub(crate) String);
@@ -224,9 +231,14 @@ pub(crate) fn is_single_byte_range(value: &str) -> bool {
     }
 }
 
-/// Gives an answer its request ID and host ID headers, and an error
-/// document without a `<RequestId>` or `<HostId>` the same IDs.
+/// Gives an answer its request ID and host ID headers (and a
+/// [`NotModified`] answer its status), and an error document without a `<RequestId>` or `<HostId>` the same IDs.
 pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &HeaderValue) {
+    if resp.extensions().get::<NotModified>().is_some() {
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        resp.headers_mut().remove(CONTENT_LENGTH);
+        *resp.body_mut() = s3s::Body::empty();
+    }
     let is_xml_error = resp.status().as_u16() >= 400
         && resp
             .headers()

@@ -586,13 +586,23 @@ impl S3 for Server {
             )
             .await?;
         let Snapshot { meta, file } = snap;
-        check_read_conditions(
+        let freshness = check_read_conditions(
             &meta,
             input.if_match.as_ref(),
             input.if_none_match.as_ref(),
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
+        if freshness == Freshness::NotModified {
+            let h = &meta.headers;
+            return Ok(not_modified(dto::GetObjectOutput {
+                e_tag: meta.etag.clone().map(dto::ETag::Strong),
+                last_modified: Some(timestamp(meta.modified)),
+                cache_control: h.cache_control.clone(),
+                expires: expires_of(h),
+                ..Default::default()
+            }));
+        }
         let len = meta.size;
         let (start, end, content_range) = match &input.range {
             None => (0, len, None),
@@ -674,7 +684,7 @@ impl S3 for Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
-        check_read_conditions(
+        let freshness = check_read_conditions(
             &meta,
             input.if_match.as_ref(),
             input.if_none_match.as_ref(),
@@ -682,6 +692,15 @@ impl S3 for Server {
             input.if_unmodified_since.as_ref(),
         )?;
         let h = &meta.headers;
+        if freshness == Freshness::NotModified {
+            return Ok(not_modified(dto::HeadObjectOutput {
+                e_tag: meta.etag.clone().map(dto::ETag::Strong),
+                last_modified: Some(timestamp(meta.modified)),
+                cache_control: h.cache_control.clone(),
+                expires: expires_of(h),
+                ..Default::default()
+            }));
+        }
         Ok(S3Response::new(dto::HeadObjectOutput {
             content_length: Some(meta.size as i64),
             accept_ranges: Some("bytes".into()),
@@ -934,6 +953,25 @@ fn epoch_secs(t: &Timestamp) -> Option<i64> {
     whole.parse().ok()
 }
 
+/// What a GET's or HEAD's conditions leave to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    /// The object (no condition, or all of them held).
+    Send,
+    /// `304 Not Modified`: the client's copy is current.
+    NotModified,
+}
+
+/// A `304 Not Modified` answer: `output` holds the validators and caching
+/// headers a 200 would have carried (RFC 9110 §15.4.5; S3 sends `ETag` and
+/// `Last-Modified`), and no body. (s3s would answer 200 for an output;
+/// the front sets the status.)
+fn not_modified<T>(output: T) -> S3Response<T> {
+    let mut response = S3Response::new(output);
+    response.extensions.insert(crate::front::NotModified);
+    response
+}
+
 /// GetObject's and HeadObject's conditions, as S3 (and RFC 9110) orders
 /// them: `If-Match` (else `If-Unmodified-Since`) failing is 412; then
 /// `If-None-Match` (else `If-Modified-Since`) failing is 304. Evaluated on
@@ -944,7 +982,7 @@ fn check_read_conditions(
     if_none_match: Option<&dto::ETagCondition>,
     if_modified_since: Option<&Timestamp>,
     if_unmodified_since: Option<&Timestamp>,
-) -> S3Result<()> {
+) -> S3Result<Freshness> {
     let failed = || {
         s3_error!(
             PreconditionFailed,
@@ -968,18 +1006,18 @@ fn check_read_conditions(
     match if_none_match {
         Some(c) => {
             if expected(c).matches_etag(meta.etag.as_deref().unwrap_or_default()) {
-                return Err(s3_error!(NotModified));
+                return Ok(Freshness::NotModified);
             }
         }
         None => {
             if let Some(t) = if_modified_since.and_then(epoch_secs)
                 && meta.modified <= t
             {
-                return Err(s3_error!(NotModified));
+                return Ok(Freshness::NotModified);
             }
         }
     }
-    Ok(())
+    Ok(Freshness::Send)
 }
 
 /// The headers of an upload to keep with the object.

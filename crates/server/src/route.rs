@@ -77,6 +77,8 @@ impl TorrentRoute {
         let mut out = S3Response::new(body);
         out.status = Some(parts.status);
         out.headers = parts.headers;
+        // A `front::NotModified` mark, for the front.
+        out.extensions = parts.extensions;
         Ok(out)
     }
 }

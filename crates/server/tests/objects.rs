@@ -74,7 +74,20 @@ async fn conditional_get_and_head() {
             assert_eq!(r.status, *status, "{method} {headers:?}: {}", r.text());
             match status {
                 200 if method == "GET" => assert_eq!(r.body, b"the body"),
-                304 => assert!(r.body.is_empty(), "a 304 has no body"),
+                304 => {
+                    assert!(r.body.is_empty(), "a 304 has no body");
+                    // What a 200 would have carried to validate the
+                    // client's copy (RFC 9110 §15.4.5; S3 sends both).
+                    assert_eq!(r.headers.get("etag").unwrap(), quoted.as_str());
+                    assert!(
+                        r.headers.contains_key("last-modified"),
+                        "{method} {headers:?}"
+                    );
+                    assert!(
+                        !r.headers.contains_key("content-type"),
+                        "{method} {headers:?}"
+                    );
+                }
                 412 if method == "GET" => {
                     assert_eq!(r.error_code().as_deref(), Some("PreconditionFailed"))
                 }
