@@ -254,11 +254,22 @@ impl FromStr for Seeding {
 ///
 /// Its canonical ID is derived from the account ID, so it is stable across
 /// restarts and the same on every server configured with that account.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct User {
     pub(crate) access_key: String,
     pub(crate) secret_key: String,
     pub(crate) principal: Principal,
+}
+
+/// The secret key stays out of logs and panic messages (a `ServerConfig`
+/// printed with `{:?}` prints its users).
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("access_key", &self.access_key)
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {
@@ -322,5 +333,19 @@ impl FromStr for User {
                 reason: "expected ACCESS:SECRET:ACCOUNT_ID".to_owned(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod user_tests {
+    use super::User;
+
+    #[test]
+    fn a_user_printed_shows_no_secret() {
+        let user: User = "AKIA1:very-secret-key:111122223333".parse().unwrap();
+        let printed = format!("{user:?} {:?}", super::ServerConfig::default());
+        assert!(printed.contains("AKIA1"), "{printed}");
+        assert!(!printed.contains("very-secret-key"), "{printed}");
+        assert!(!printed.contains(User::DEVELOPMENT.1), "{printed}");
     }
 }
