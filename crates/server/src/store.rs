@@ -645,18 +645,41 @@ impl Store {
 
     /// PutBucketRequestPayment: who pays for requests to the bucket.
     pub(crate) fn set_payer(&self, bucket: &BucketName, payer: Payer) -> Result<(), S3Error> {
+        self.update_bucket(bucket, |meta| {
+            meta.requester_pays = payer == Payer::Requester;
+        })
+    }
+
+    /// Changes a bucket's record in one transaction with its read (so
+    /// concurrent changes of different settings do not undo each other).
+    /// A hand-made folder's bucket gets its record now.
+    fn update_bucket(
+        &self,
+        bucket: &BucketName,
+        change: impl FnOnce(&mut BucketMeta),
+    ) -> Result<(), S3Error> {
         let info = self
             .bucket_info(bucket)?
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
-        let mut meta: BucketMeta = self.get(BUCKETS, bucket.as_str())?.unwrap_or(BucketMeta {
-            owner: info.owner.account_id.to_string(),
-            acl: StoredAcl::from_acl(&info.acl),
-            requester_pays: false,
-            created: 0,
-            location: None,
-        });
-        meta.requester_pays = payer == Payer::Requester;
-        self.put(BUCKETS, bucket.as_str(), &meta)
+        self.write(|txn| {
+            let mut table = txn.open_table(BUCKETS).map_err(internal)?;
+            let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
+                Some(v) => decode(v.value())?,
+                None => BucketMeta {
+                    owner: info.owner.account_id.to_string(),
+                    acl: StoredAcl::from_acl(&info.acl),
+                    requester_pays: false,
+                    created: 0,
+                    location: None,
+                },
+            };
+            change(&mut meta);
+            let bytes = encode(&meta)?;
+            table
+                .insert(bucket.as_str(), bytes.as_slice())
+                .map_err(internal)?;
+            Ok(())
+        })
     }
 
     /// Every bucket, sorted: (name, info, created), from the records and

@@ -5,7 +5,7 @@
 use std::fs;
 
 use redb::ReadableTable;
-use s3torrent_s3::{Acl, BucketName, CanonicalId, ErrorCode, ObjectKey, S3Error};
+use s3torrent_s3::{Acl, BucketName, CanonicalId, ObjectKey, S3Error};
 
 use super::{BUCKETS, BucketMeta, OBJECTS, ObjectMeta, Store, StoredAcl, UploadError, internal};
 
@@ -98,29 +98,7 @@ impl Store {
     /// PutBucketAcl, in one transaction with the read of the record it
     /// changes (so a concurrent change of requester pays is not undone).
     pub(crate) fn set_bucket_acl(&self, bucket: &BucketName, acl: &Acl) -> Result<(), S3Error> {
-        let info = self
-            .bucket_info(bucket)?
-            .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
         let acl = StoredAcl::from_acl(acl);
-        self.write(|txn| {
-            let mut table = txn.open_table(BUCKETS).map_err(internal)?;
-            let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
-                Some(v) => super::decode(v.value())?,
-                // A hand-made folder's bucket gets its record now.
-                None => BucketMeta {
-                    owner: info.owner.account_id.to_string(),
-                    acl: StoredAcl::from_acl(&info.acl),
-                    requester_pays: false,
-                    created: 0,
-                    location: None,
-                },
-            };
-            meta.acl = acl;
-            let bytes = super::encode(&meta)?;
-            table
-                .insert(bucket.as_str(), bytes.as_slice())
-                .map_err(internal)?;
-            Ok(())
-        })
+        self.update_bucket(bucket, |meta| meta.acl = acl)
     }
 }
