@@ -1,6 +1,6 @@
 //! The torrent cache: a small trait and a bounded LRU default.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -80,7 +80,8 @@ pub struct LruCache {
 
 #[derive(Debug, Default)]
 struct Lru {
-    entries: HashMap<CacheKey, (CachedTorrent, u64)>,
+    /// Ordered, so that every version of one key is one range (`forget`).
+    entries: BTreeMap<CacheKey, (CachedTorrent, u64)>,
     order: BTreeMap<u64, CacheKey>,
     tick: u64,
     size: usize,
@@ -168,11 +169,20 @@ impl TorrentCache for LruCache {
     }
 
     fn forget(&self, bucket: &BucketName, key: &ObjectKey) {
+        // The least key of `bucket`/`key`: keys order by bucket, key,
+        // version (`Id` first, the empty string least), then policy.
+        let first = CacheKey {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version: ObjectVersion::Id(String::new()),
+            policy: 0,
+        };
         let mut lru = self.lock();
         let doomed: Vec<CacheKey> = lru
             .entries
-            .keys()
-            .filter(|k| k.bucket == *bucket && k.key == *key)
+            .range(first..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.bucket == *bucket && k.key == *key)
             .cloned()
             .collect();
         for k in doomed {
