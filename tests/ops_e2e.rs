@@ -24,7 +24,7 @@ ep = sys.argv[1]
 def client(ak, sk):
     return boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
                         region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
 dev = client("s3torrent", "s3torrent-dev-secret")
 other = client("other", "other-secret")
 def err(f):
