@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -14,7 +14,6 @@ use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, WebSeed};
-use s3torrent_tracker::{Tracker, TrackerConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
@@ -24,7 +23,7 @@ use crate::front;
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
-use crate::swarm::{PeerEdge, Swarm, SwarmSource, serve_peers, serve_tracker};
+use crate::swarm::{self, Swarm, SwarmSource};
 use crate::throttle::Throttle;
 
 /// How long a graceful shutdown waits for requests in flight.
@@ -208,27 +207,14 @@ pub async fn serve(
 
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
-    if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
-        let peer_addr = peer.local_addr().map_err(Error::Listener)?;
-        let lookup: Arc<dyn SwarmSource> = Arc::new(Swarm {
+    if let Some(listeners) = swarm_listeners {
+        let peer_addr = listeners.peer.local_addr().map_err(Error::Listener)?;
+        let source: Arc<dyn SwarmSource> = Arc::new(Swarm {
             store: Arc::clone(&store),
             torrents,
         });
-        let mut tracker_config = TrackerConfig::default();
-        tracker_config.interval = TRACKER_INTERVAL;
-        tracker_config.min_interval = TRACKER_MIN_INTERVAL;
-        tracker_config.peer_grace = TRACKER_INTERVAL;
-        let state = Arc::new(Mutex::new(Tracker::new(tracker_config)));
-        let edge = Arc::new(PeerEdge::new(Arc::clone(&lookup), throttle.clone()));
-        edges.push(tokio::spawn(serve_tracker(
-            tracker,
-            lookup,
-            state,
-            peer_addr,
-            Arc::clone(&edge),
-            stopping.clone(),
-        )));
-        edges.push(tokio::spawn(serve_peers(peer, edge, stopping.clone())));
+        edges = swarm::spawn_edges(listeners, source, throttle.clone(), &stopping)
+            .map_err(Error::Listener)?;
         eprintln!(
             "serve: tracker on http://{}/announce",
             tracker_addr.unwrap_or(addr)
@@ -428,13 +414,6 @@ async fn call(
 pub(crate) fn millis(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
-
-/// The tracker's announce interval: short, so that clients hear of new
-/// peers soon (and of an object that stopped being served at once: every
-/// announce is decided afresh).
-const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
-/// The shortest interval clients should keep between announces.
-const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Accepts the next connection, or `None` once `shutdown` is true. A failed
 /// accept (out of file descriptors, say) pauses the loop instead of spinning,

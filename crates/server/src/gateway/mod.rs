@@ -29,7 +29,7 @@ mod upstream;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -40,23 +40,18 @@ use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{
     Addressing, HashOptions, TorrentPolicy, TorrentService, TorrentVersion, WebSeed,
 };
-use s3torrent_tracker::{Tracker, TrackerConfig};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Seeding, User, principal_of_account};
 use crate::error::Error;
 use crate::front;
-use crate::serve::{Listeners, SwarmListeners, accept, millis};
-use crate::swarm::{PeerEdge, SwarmSource, serve_peers, serve_tracker};
+use crate::serve::{Listeners, accept, millis};
+use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
 
 use self::cache::ClusterCache;
 use self::source::Shared;
 use self::upstream::{Signer, Upstream};
-
-/// The tracker's announce interval and the shortest one (as `serve`).
-const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
-const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
 /// The hashing threads, each with one ranged GET in flight: the reads wait
 /// on the network more than on SHA-1, so more than the cores.
@@ -278,28 +273,15 @@ pub async fn gateway(
 
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
-    if let Some(SwarmListeners { tracker, peer }) = swarm_listeners {
-        let peer_addr = peer.local_addr().map_err(Error::Listener)?;
-        let lookup: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
+    if let Some(listeners) = swarm_listeners {
+        let peer_addr = listeners.peer.local_addr().map_err(Error::Listener)?;
+        let source: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
             shared: Arc::clone(&shared),
             torrents: Arc::clone(&torrents),
         });
-        let mut tracker_config = TrackerConfig::default();
-        tracker_config.interval = TRACKER_INTERVAL;
-        tracker_config.min_interval = TRACKER_MIN_INTERVAL;
-        tracker_config.peer_grace = TRACKER_INTERVAL;
-        let state = Arc::new(Mutex::new(Tracker::new(tracker_config)));
         let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
-        let edge = Arc::new(PeerEdge::new(Arc::clone(&lookup), throttle));
-        edges.push(tokio::spawn(serve_tracker(
-            tracker,
-            lookup,
-            state,
-            peer_addr,
-            Arc::clone(&edge),
-            stopping.clone(),
-        )));
-        edges.push(tokio::spawn(serve_peers(peer, edge, stopping.clone())));
+        edges = crate::swarm::spawn_edges(listeners, source, throttle, &stopping)
+            .map_err(Error::Listener)?;
         if let Some(tracker) = tracker_addr {
             eprintln!("gateway: tracker on http://{tracker}/announce");
         }

@@ -14,18 +14,63 @@
 mod peer;
 mod tracker;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use s3torrent_metainfo::{InfoHash, ReadAt, Torrent};
 use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
 };
 
-use crate::ops::Service;
-use crate::store::{Store, peer_info_hashes};
+use s3torrent_tracker::{Tracker, TrackerConfig};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-pub(crate) use self::peer::{PeerEdge, serve_peers};
-pub(crate) use self::tracker::serve_tracker;
+use crate::ops::Service;
+use crate::serve::SwarmListeners;
+use crate::store::{Store, peer_info_hashes};
+use crate::throttle::Throttle;
+
+pub(crate) use self::peer::PeerEdge;
+use self::peer::serve_peers;
+use self::tracker::serve_tracker;
+
+/// The tracker's announce interval: short, so that clients hear of new
+/// peers soon (and of an object that stopped being served at once: every
+/// announce is decided afresh).
+const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
+/// The shortest interval clients should keep between announces.
+const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Starts the tracker and the seeding peer on their listeners, over
+/// `source` (`serve`'s store or the gateway's cluster), until `shutdown`:
+/// their two tasks, for the caller to wait on when it drains.
+pub(crate) fn spawn_edges(
+    listeners: SwarmListeners,
+    source: Arc<dyn SwarmSource>,
+    throttle: Option<Arc<Throttle>>,
+    shutdown: &watch::Receiver<bool>,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let SwarmListeners { tracker, peer } = listeners;
+    let peer_addr = peer.local_addr()?;
+    let mut config = TrackerConfig::default();
+    config.interval = TRACKER_INTERVAL;
+    config.min_interval = TRACKER_MIN_INTERVAL;
+    config.peer_grace = TRACKER_INTERVAL;
+    let state = Arc::new(Mutex::new(Tracker::new(config)));
+    let edge = Arc::new(PeerEdge::new(Arc::clone(&source), throttle));
+    Ok(vec![
+        tokio::spawn(serve_tracker(
+            tracker,
+            source,
+            state,
+            peer_addr,
+            Arc::clone(&edge),
+            shutdown.clone(),
+        )),
+        tokio::spawn(serve_peers(peer, edge, shutdown.clone())),
+    ])
+}
 
 /// What an info-hash is served from, as it stands now.
 pub(crate) struct Target {
