@@ -7,7 +7,7 @@ use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
 use s3torrent_server::{GatewayConfig, Listeners, Seeding, UpstreamCredentials, User};
 
-use crate::serve::{LogFormat, init_logging};
+use crate::serve::{ConnectionArgs, LogFormat, init_logging};
 
 /// `gateway`'s flags: a contract.
 #[derive(Debug, Args)]
@@ -64,6 +64,8 @@ pub(crate) struct GatewayArgs {
     /// torrents.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    connections: ConnectionArgs,
     /// How the per-request lines are written to stderr: `text` or `json`.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
@@ -84,6 +86,13 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
+    config.max_connections = args.connections.max_connections();
+    args.connections.raise_open_files("gateway");
+    [
+        config.header_read_timeout,
+        config.idle_timeout,
+        config.send_timeout,
+    ] = args.connections.timeouts();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -53,23 +53,8 @@ pub(crate) struct ServeArgs {
     /// per second; 0 is unlimited.
     #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
     seed_rate: u64,
-    /// How many S3 connections are served at once; further ones wait for a
-    /// free slot.
-    #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: std::num::NonZeroUsize,
-    /// How long a client has to send a request's head, in seconds, from the
-    /// accept or from the first byte of a keep-alive connection's next
-    /// request; 0 waits for ever.
-    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
-    header_timeout: u64,
-    /// How long an idle keep-alive connection is kept for its next request,
-    /// in seconds; 0 keeps it for ever.
-    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_IDLE_TIMEOUT.as_secs())]
-    idle_timeout: u64,
-    /// How long an answer may wait for the client to read more of it, in
-    /// seconds, before the connection is closed; 0 waits for ever.
-    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_SEND_TIMEOUT.as_secs())]
-    send_timeout: u64,
+    #[command(flatten)]
+    connections: ConnectionArgs,
     /// The slowest a request body (an upload) may arrive, in bytes per
     /// second over each --body-window, after --body-grace; a slower one is
     /// answered `RequestTimeout` and its connection closed. 0 lets bodies
@@ -88,6 +73,63 @@ pub(crate) struct ServeArgs {
     /// line). The start-up lines are plain text either way.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
+}
+
+/// The flags of the HTTP front's connections, `serve`'s and `gateway`'s.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConnectionArgs {
+    /// How many client connections are served at once; further ones wait
+    /// for a free slot.
+    #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: std::num::NonZeroUsize,
+    /// How long a client has to send a request's head, in seconds, from the
+    /// accept or from the first byte of a keep-alive connection's next
+    /// request; 0 waits for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    header_timeout: u64,
+    /// How long an idle keep-alive connection is kept for its next request,
+    /// in seconds; 0 keeps it for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout: u64,
+    /// How long an answer may wait for the client to read more of it, in
+    /// seconds, before the connection is closed; 0 waits for ever.
+    #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_SEND_TIMEOUT.as_secs())]
+    send_timeout: u64,
+}
+
+impl ConnectionArgs {
+    /// Every connection is a file descriptor: takes the hard limit, which
+    /// the default soft one (often 1024) is far below, and warns (a
+    /// start-up line, `NAME: warning: ...`) when even that is short of
+    /// --max-connections.
+    pub(crate) fn raise_open_files(&self, name: &str) {
+        let wanted = u64::try_from(self.max_connections.get())
+            .unwrap_or(u64::MAX)
+            .saturating_add(64);
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) if limit < wanted => eprintln!(
+                "{name}: warning: open files limited to {limit}, below --max-connections {} and the files it serves",
+                self.max_connections
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("{name}: warning: cannot raise the open files limit: {e}"),
+        }
+    }
+
+    /// `--max-connections`.
+    pub(crate) fn max_connections(&self) -> std::num::NonZeroUsize {
+        self.max_connections
+    }
+
+    /// The header, idle and send timeouts, `None` for 0 (for ever).
+    pub(crate) fn timeouts(&self) -> [Option<Duration>; 3] {
+        let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        [
+            seconds(self.header_timeout),
+            seconds(self.idle_timeout),
+            seconds(self.send_timeout),
+        ]
+    }
 }
 
 /// `--log-format`.
@@ -266,11 +308,12 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.seeding = args.seeding;
     config.trackers = args.trackers;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
-    config.max_connections = args.max_connections;
-    let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
-    config.header_read_timeout = seconds(args.header_timeout);
-    config.idle_timeout = seconds(args.idle_timeout);
-    config.send_timeout = seconds(args.send_timeout);
+    config.max_connections = args.connections.max_connections();
+    [
+        config.header_read_timeout,
+        config.idle_timeout,
+        config.send_timeout,
+    ] = args.connections.timeouts();
     config.min_body_rate = match NonZeroU64::new(args.min_body_rate) {
         None => None,
         Some(rate) => match MinBodyRate::new(
@@ -285,25 +328,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             }
         },
     };
-    // Every connection is a file descriptor: take the hard limit, which the
-    // default soft one (often 1024) is far below.
-    let wanted = u64::try_from(args.max_connections.get())
-        .unwrap_or(u64::MAX)
-        .saturating_add(64);
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) if limit < wanted => tracing::warn!(
-            target: "serve",
-            limit,
-            max_connections = args.max_connections.get(),
-            "open files limited below --max-connections and the files it serves"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(
-            target: "serve",
-            error = %e,
-            "cannot raise the open files limit"
-        ),
-    }
+    args.connections.raise_open_files("serve");
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;
         config.users.push(User::development());

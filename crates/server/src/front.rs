@@ -47,7 +47,7 @@ pub(crate) const MAX_BODY: u64 = 5 * 1024 * 1024 * 1024;
 /// The longest a presigned URL may be valid: 7 days, in seconds.
 pub(crate) const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 const HOST_ID: HeaderName = HeaderName::from_static("x-amz-id-2");
 
 /// In a request's extensions: its `Range` header is to be ignored, but the

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -234,102 +235,34 @@ pub async fn serve(
     );
     eprintln!("serve: listening on http://{addr}");
 
-    let host_id = front::host_id_header();
-    // HTTP/1 only (the only protocol built in): the auto builder then skips
-    // its version sniffing, which reads the first bytes with no timeout.
-    // The header and idle clocks are the socket's (`front::Guarded`), from
-    // the accept on; hyper's header timeout would also cut idle keep-alive
-    // connections at the header timeout.
-    let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
     let clocks = front::Clocks {
         header: config.header_read_timeout,
         idle: config.idle_timeout,
         send: config.send_timeout,
     };
     let min_body_rate = config.min_body_rate;
-    let slots = Arc::new(Semaphore::new(
-        config.max_connections.get().min(Semaphore::MAX_PERMITS),
-    ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut stopping_s3 = stopping.clone();
-    let s3_loop = async {
-        loop {
-            // A slot first: while every slot is taken, new connections wait
-            // in the listener's backlog, and nothing spins.
-            let slot = tokio::select! {
-                slot = Arc::clone(&slots).acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-                _ = stopping_s3.changed() => break,
-            };
-            let Some((socket, client)) = accept(&listener, &mut stopping_s3, "serve").await else {
-                break;
-            };
-            let conn_state = Arc::new(front::ConnState::default());
-            let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
-            let s3 = service.clone();
-            let host_id = host_id.clone();
-            let logged = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    conn_state.start();
-                    let conn_state = Arc::clone(&conn_state);
-                    let s3 = s3.clone();
-                    let host_id = host_id.clone();
-                    // For the log line: a clone of the URI shares its bytes.
-                    let (method, uri) = (req.method().clone(), req.uri().clone());
-                    let started = Instant::now();
-                    let request_id = front::request_id();
-                    let early = front::screen(&mut req, &request_id);
-                    req.extensions_mut()
-                        .insert(front::RequestId(request_id.clone()));
-                    async move {
-                        let mut resp = match early {
-                            Some(answer) => Ok(answer),
-                            None => call(&s3, req, min_body_rate, &request_id).await,
-                        };
-                        if let Ok(r) = &mut resp
-                            && gather_small_body(r).await.is_err()
-                        {
-                            // Its file failed before a byte was sent: an
-                            // answer can still say so.
-                            *r = front::internal_error(&request_id);
-                        }
-                        if let Ok(r) = &mut resp {
-                            front::stamp(r, &request_id, &host_id);
-                            // The body's declared length, or its exact size
-                            // (what hyper will declare); absent (not logged)
-                            // for a streamed answer of unknown length.
-                            let bytes: Option<u64> = r
-                                .headers()
-                                .get(http::header::CONTENT_LENGTH)
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.parse().ok())
-                                .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
-                            tracing::info!(
-                                target: "serve",
-                                %method,
-                                path = uri.path_and_query().map_or("", |p| p.as_str()),
-                                status = r.status().as_u16(),
-                                bytes,
-                                ms = millis(started),
-                                request_id,
-                                %client,
-                                "request"
-                            );
-                        }
-                        resp.map(|r| r.map(|body| front::Answer::new(body, conn_state)))
-                    }
-                },
-            );
-            let conn = http.serve_connection(TokioIo::new(socket), logged);
-            let conn = graceful.watch(conn.into_owned());
-            tokio::spawn(async move {
-                let _ = conn.await;
-                drop(slot);
-            });
+    let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
+        let early = front::screen(&mut req, &request_id);
+        req.extensions_mut()
+            .insert(front::RequestId(request_id.clone()));
+        let s3 = service.clone();
+        async move {
+            match early {
+                Some(answer) => Ok(answer),
+                None => call(&s3, req, min_body_rate, &request_id).await,
+            }
         }
     };
+    let s3_loop = serve_http(
+        &listener,
+        Endpoint::Serve,
+        clocks,
+        config.max_connections,
+        stopping.clone(),
+        &graceful,
+        handle,
+    );
     let mut shutdown = std::pin::pin!(shutdown);
     tokio::select! {
         () = s3_loop => {},
@@ -356,6 +289,136 @@ pub(crate) async fn drain(
     }
     for edge in edges {
         let _ = tokio::time::timeout(DRAIN, edge).await;
+    }
+}
+
+/// Which endpoint an HTTP loop serves: its log lines' target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `serve`: S3 over the store.
+    Serve,
+    /// `gateway`: `?torrent` for a cluster, the rest passed through.
+    Gateway,
+}
+
+impl Endpoint {
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Serve => "serve",
+            Endpoint::Gateway => "gateway",
+        }
+    }
+}
+
+/// One line per answered request, under the endpoint's target (a
+/// `tracing` target is a constant).
+macro_rules! request_line {
+    ($target:literal, $($field:tt)*) => {
+        tracing::info!(target: $target, $($field)*, "request")
+    };
+}
+
+/// The HTTP/1 front of `serve` and of the gateway, until `stopping`: at most
+/// `max_connections` connections (further ones wait in the listener's
+/// backlog), each on a socket with the header, idle and send clocks of
+/// `clocks` (`front::Guarded`); each request gets its ID and goes to
+/// `handle`; each answer gets its small body gathered (one write), its IDs
+/// (`front::stamp`; an answer that has a request ID already, an upstream's,
+/// keeps it) and a log line.
+pub(crate) async fn serve_http<H, F>(
+    listener: &TcpListener,
+    endpoint: Endpoint,
+    clocks: front::Clocks,
+    max_connections: NonZeroUsize,
+    mut stopping: watch::Receiver<bool>,
+    graceful: &hyper_util::server::graceful::GracefulShutdown,
+    handle: H,
+) where
+    H: Fn(hyper::Request<hyper::body::Incoming>, String) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<hyper::Response<s3s::Body>, s3s::HttpError>> + Send + 'static,
+{
+    let host_id = front::host_id_header();
+    // HTTP/1 only (the only protocol built in): the auto builder then skips
+    // its version sniffing, which reads the first bytes with no timeout.
+    // The header and idle clocks are the socket's (`front::Guarded`), from
+    // the accept on; hyper's header timeout would also cut idle keep-alive
+    // connections at the header timeout.
+    let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    let slots = Arc::new(Semaphore::new(
+        max_connections.get().min(Semaphore::MAX_PERMITS),
+    ));
+    loop {
+        // A slot first: while every slot is taken, new connections wait
+        // in the listener's backlog, and nothing spins.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = stopping.changed() => break,
+        };
+        let Some((socket, client)) = accept(listener, &mut stopping, endpoint.name()).await else {
+            break;
+        };
+        let conn_state = Arc::new(front::ConnState::default());
+        let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
+        let (handle, host_id) = (handle.clone(), host_id.clone());
+        let logged =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                conn_state.start();
+                let conn_state = Arc::clone(&conn_state);
+                let host_id = host_id.clone();
+                // For the log line: a clone of the URI shares its bytes.
+                let (method, uri) = (req.method().clone(), req.uri().clone());
+                let started = Instant::now();
+                let request_id = front::request_id();
+                let answer = handle(req, request_id.clone());
+                async move {
+                    let mut resp = answer.await;
+                    if let Ok(r) = &mut resp
+                        && gather_small_body(r).await.is_err()
+                    {
+                        // Its file failed before a byte was sent: an
+                        // answer can still say so.
+                        *r = front::internal_error(&request_id);
+                    }
+                    if let Ok(r) = &mut resp {
+                        if !r.headers().contains_key(front::REQUEST_ID) {
+                            front::stamp(r, &request_id, &host_id);
+                        }
+                        // The body's declared length, or its exact size
+                        // (what hyper will declare); absent (not logged)
+                        // for a streamed answer of unknown length.
+                        let bytes: Option<u64> = r
+                            .headers()
+                            .get(http::header::CONTENT_LENGTH)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse().ok())
+                            .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
+                        let request_id = r
+                            .headers()
+                            .get(front::REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or(&request_id);
+                        let path = uri.path_and_query().map_or("", |p| p.as_str());
+                        let status = r.status().as_u16();
+                        let ms = millis(started);
+                        match endpoint {
+                            Endpoint::Serve => request_line!("serve",
+                                %method, path, status, bytes, ms, request_id, %client),
+                            Endpoint::Gateway => request_line!("gateway",
+                                %method, path, status, bytes, ms, request_id, %client),
+                        }
+                    }
+                    resp.map(|r| r.map(|body| front::Answer::new(body, conn_state)))
+                }
+            });
+        let conn = http.serve_connection(TokioIo::new(socket), logged);
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
     }
 }
 

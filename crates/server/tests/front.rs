@@ -383,3 +383,108 @@ async fn a_client_that_stops_reading_is_closed_by_the_send_timeout() {
     assert!(got < SIZE, "all {got} bytes arrived");
     server.stop().await;
 }
+
+/// A stand-in for a cluster: answers every request on every connection
+/// with the same small 200 and its own request ID, until the test ends.
+async fn fake_upstream() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\
+                                      x-amz-request-id: UPSTREAM1\r\n\r\nupstream";
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The gateway's front is serve's: the idle keep-alive and header clocks
+/// hold there too, and an answer passed through keeps the cluster's
+/// request ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_has_the_same_clocks() {
+    let upstream = fake_upstream().await;
+    let mut config = s3torrent_server::GatewayConfig::new(format!("http://{upstream}"));
+    config.header_read_timeout = Some(Duration::from_secs(1));
+    config.idle_timeout = Some(Duration::from_secs(3));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("its address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let gateway = tokio::spawn(s3torrent_server::gateway(
+        config,
+        s3torrent_server::Listeners::s3(listener),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let request = format!("GET /bucket/key HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+
+    // Passed through, twice on one connection with 2 s idle between.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut buf = Vec::new();
+    for _ in 0..2 {
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let (status, head, body) =
+            tokio::time::timeout(Duration::from_secs(5), read_answer(&mut stream, &mut buf))
+                .await
+                .expect("an answer");
+        assert_eq!((status, body.as_slice()), (200, &b"upstream"[..]), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("x-amz-request-id: upstream1"),
+            "the cluster's request ID: {head}"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    // Idle past the idle timeout (3 s, 2 of them gone): closed.
+    let idle_from = Instant::now();
+    assert!(
+        closed_within(&mut stream, Duration::from_secs(6)).await,
+        "an idle connection stayed open"
+    );
+    let idle = idle_from.elapsed();
+    assert!(
+        idle >= Duration::from_millis(500) && idle < Duration::from_millis(2500),
+        "closed {idle:?} after the last 2 s of idle; the idle timeout is 3 s"
+    );
+
+    // A head that drips from the accept on is cut by the header timeout.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head_from = Instant::now();
+    let mut cut = None;
+    for b in request.bytes().take(40) {
+        if stream.write_all(&[b]).await.is_err()
+            || closed_within(&mut stream, Duration::from_millis(200)).await
+        {
+            cut = Some(head_from.elapsed());
+            break;
+        }
+    }
+    let cut = cut.expect("a dripping head was not cut within 8 s");
+    assert!(
+        cut >= Duration::from_millis(800) && cut < Duration::from_millis(2500),
+        "cut after {cut:?}, the header timeout is 1 s"
+    );
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), gateway).await;
+}

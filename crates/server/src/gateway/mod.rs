@@ -30,22 +30,20 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{
     Addressing, HashOptions, TorrentPolicy, TorrentService, TorrentVersion, WebSeed,
 };
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
-use crate::config::{Seeding, User, principal_of_account};
+use crate::config::{Seeding, ServerConfig, User, principal_of_account};
 use crate::error::Error;
 use crate::front;
-use crate::serve::{Listeners, accept, millis};
+use crate::serve::{Endpoint, Listeners};
 use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
 
@@ -123,8 +121,13 @@ pub struct GatewayConfig {
     /// share it, and so share their cached torrents (the address is part of
     /// the cache key). `None`: the listener's own address.
     pub public_url: Option<String>,
-    /// How long a client has to send a request's head.
+    /// How long a client has to send a request's head (`None`: for ever),
+    /// as `serve`'s [`ServerConfig::header_read_timeout`](crate::ServerConfig::header_read_timeout).
     pub header_read_timeout: Option<Duration>,
+    /// How long an idle keep-alive connection is kept for its next request.
+    pub idle_timeout: Option<Duration>,
+    /// How long an answer may wait for the client to read more of it.
+    pub send_timeout: Option<Duration>,
     /// How many client connections are served at once.
     pub max_connections: NonZeroUsize,
 }
@@ -148,8 +151,10 @@ impl GatewayConfig {
             seed_rate: None,
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
-            header_read_timeout: Some(Duration::from_secs(10)),
-            max_connections: NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN),
+            header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
+            send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
+            max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -287,89 +292,39 @@ pub async fn gateway(
         }
         eprintln!("gateway: seeding peer on {peer_addr}");
     }
-    let host_id = front::host_id_header();
-    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
-    http.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
-    let slots = Arc::new(Semaphore::new(
-        config.max_connections.get().min(Semaphore::MAX_PERMITS),
-    ));
+    let clocks = front::Clocks {
+        header: config.header_read_timeout,
+        idle: config.idle_timeout,
+        send: config.send_timeout,
+    };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut stopping_s3 = stopping.clone();
-    let s3_loop = async {
-        loop {
-            let slot = tokio::select! {
-                slot = Arc::clone(&slots).acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break,
-                },
-                _ = stopping_s3.changed() => break,
-            };
-            let Some((socket, client)) = accept(&listener, &mut stopping_s3, "gateway").await
-            else {
-                break;
-            };
-            let (torrent_service, upstream, host_id) = (
-                torrent_service.clone(),
-                Arc::clone(&upstream),
-                host_id.clone(),
-            );
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    let (torrent_service, upstream, host_id) = (
-                        torrent_service.clone(),
-                        Arc::clone(&upstream),
-                        host_id.clone(),
-                    );
-                    async move {
-                        let started = Instant::now();
-                        let method = req.method().clone();
-                        let path = req
-                            .uri()
-                            .path_and_query()
-                            .map(ToString::to_string)
-                            .unwrap_or_default();
-                        let torrent = s3torrent_http::is_torrent_request(req.method(), req.uri());
-                        let resp = if torrent {
-                            let request_id = front::request_id();
-                            req.extensions_mut()
-                                .insert(front::RequestId(request_id.clone()));
-                            let mut resp =
-                                hyper::service::Service::call(&torrent_service, req).await?;
-                            front::stamp(&mut resp, &request_id, &host_id);
-                            resp
-                        } else {
-                            match upstream.forward(req).await {
-                                Ok(resp) => resp.map(s3s::Body::from),
-                                Err(e) => {
-                                    tracing::warn!(target: "gateway", error = e, "upstream failed");
-                                    upstream_failed(&method, &host_id)
-                                }
-                            }
-                        };
-                        tracing::info!(
-                            target: "gateway",
-                            %method,
-                            path,
-                            status = resp.status().as_u16(),
-                            torrent,
-                            ms = millis(started),
-                            %client,
-                            "request"
-                        );
-                        Ok::<_, s3s::HttpError>(resp)
-                    }
-                },
-            );
-            let conn = http.serve_connection(TokioIo::new(socket), service);
-            let conn = graceful.watch(conn.into_owned());
-            tokio::spawn(async move {
-                let _ = conn.await;
-                drop(slot);
-            });
+    let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
+        let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));
+        async move {
+            if s3torrent_http::is_torrent_request(req.method(), req.uri()) {
+                req.extensions_mut().insert(front::RequestId(request_id));
+                return hyper::service::Service::call(&torrent_service, req).await;
+            }
+            // Passed through: the cluster's answer, with its own IDs.
+            let method = req.method().clone();
+            Ok(match upstream.forward(req).await {
+                Ok(resp) => resp.map(s3s::Body::from),
+                Err(e) => {
+                    tracing::warn!(target: "gateway", error = e, "upstream failed");
+                    upstream_failed(&method, &request_id)
+                }
+            })
         }
     };
+    let s3_loop = crate::serve::serve_http(
+        &listener,
+        Endpoint::Gateway,
+        clocks,
+        config.max_connections,
+        stopping.clone(),
+        &graceful,
+        handle,
+    );
     let mut shutdown = std::pin::pin!(shutdown);
     tokio::select! {
         () = s3_loop => {},
@@ -380,22 +335,14 @@ pub async fn gateway(
 }
 
 /// The answer when the upstream cannot be reached: S3's `InternalError`
-/// (retryable), as XML.
-fn upstream_failed(
-    method: &http::Method,
-    host_id: &http::HeaderValue,
-) -> http::Response<s3s::Body> {
+/// (retryable), as XML (the front gives it its IDs).
+fn upstream_failed(method: &http::Method, request_id: &str) -> http::Response<s3s::Body> {
     let err = s3torrent_s3::S3Error::with_message(
         s3torrent_s3::ErrorCode::InternalError,
         "We encountered an internal error. Please try again. (the upstream did not answer)",
         "",
     );
-    let request_id = front::request_id();
-    let cx =
-        s3torrent_http::RequestContext::new(s3torrent_s3::Requester::Anonymous, request_id.clone())
-            .with_host_id(host_id.to_str().unwrap_or_default());
-    let resp = s3torrent_http::error_response(&err, method, &cx);
-    let mut resp = resp.map(s3s::Body::from);
-    front::stamp(&mut resp, &request_id, host_id);
-    resp
+    let cx = s3torrent_http::RequestContext::new(s3torrent_s3::Requester::Anonymous, request_id)
+        .with_host_id(front::host_id());
+    s3torrent_http::error_response(&err, method, &cx).map(s3s::Body::from)
 }
