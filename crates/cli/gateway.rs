@@ -48,6 +48,11 @@ pub(crate) struct GatewayArgs {
     /// The tracker's address, for `--seeding peer` or `both`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
     tracker_listen: String,
+    /// The tracker as clients reach it, `http(s)://HOST[:PORT]/announce`,
+    /// listed in torrents; by default `http://`, the --tracker-listen
+    /// address and `/announce`.
+    #[arg(long, value_name = "URL")]
+    announce_url: Option<String>,
     /// The seeding peer's address, for `--seeding peer` or `both`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6881")]
     peer_listen: String,
@@ -86,6 +91,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
+    config.announce_url = args.announce_url;
     config.max_connections = args.connections.max_connections();
     args.connections.raise_open_files("gateway");
     [

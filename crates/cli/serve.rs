@@ -43,9 +43,20 @@ pub(crate) struct ServeArgs {
     /// (repeatable).
     #[arg(long = "tracker", value_name = "URL")]
     trackers: Vec<String>,
-    /// The tracker's address (`http://ADDR/announce` in torrents).
+    /// The tracker's address (`http://ADDR/announce` in torrents, unless
+    /// --announce-url).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
     tracker_listen: String,
+    /// The tracker as clients reach it, `http(s)://HOST[:PORT]/announce`,
+    /// listed in torrents; by default `http://`, the --tracker-listen
+    /// address and `/announce`.
+    #[arg(long, value_name = "URL")]
+    announce_url: Option<String>,
+    /// The S3 endpoint as clients reach it, `http(s)://HOST[:PORT]`, for
+    /// the web seed in torrents; by default `http://` and the --listen
+    /// address.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// The seeding peer's address.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6881")]
     peer_listen: String,
@@ -307,6 +318,8 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.torrent_version = args.torrent_version;
     config.seeding = args.seeding;
     config.trackers = args.trackers;
+    config.public_url = args.public_url;
+    config.announce_url = args.announce_url;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.max_connections = args.connections.max_connections();
     [

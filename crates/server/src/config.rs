@@ -53,6 +53,14 @@ pub struct ServerConfig {
     /// endpoint's own (an external tracker, for example). They are listed
     /// in the torrents; the endpoint announces only to its own.
     pub trackers: Vec<String>,
+    /// The S3 endpoint as clients reach it (`http(s)://HOST[:PORT]`): the
+    /// web seed's base in torrents. `None`: `http://` and the listener's
+    /// address (which a listener on every interface, `0.0.0.0`, is not).
+    pub public_url: Option<String>,
+    /// The endpoint's own tracker as clients reach it
+    /// (`http(s)://HOST[:PORT]/announce`), listed first in torrents. `None`:
+    /// `http://` and the tracker listener's address, then `/announce`.
+    pub announce_url: Option<String>,
     /// The cap on the endpoint's total upload in bytes per second, peer
     /// connections and GetObject bodies (the web seed) together, shared
     /// between them; `None` is unlimited.
@@ -109,6 +117,8 @@ impl Default for ServerConfig {
             torrent_version: TorrentVersion::V1,
             seeding: Seeding::Peer,
             trackers: Vec::new(),
+            public_url: None,
+            announce_url: None,
             seed_rate: None,
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),

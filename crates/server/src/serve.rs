@@ -160,16 +160,24 @@ pub async fn serve(
     })?;
     let store = Arc::new(store);
 
+    let advertised = Advertised::new(
+        "serve",
+        config.seeding,
+        config.public_url.as_deref(),
+        addr,
+        config.announce_url.as_deref(),
+        tracker_addr,
+    )?;
     let mut policy = TorrentPolicy::default();
     policy.max_object_size = config.max_torrent_size;
     policy.version = config.torrent_version;
-    if let Some(tracker) = tracker_addr {
-        policy.trackers.push(format!("http://{tracker}/announce"));
+    if let Some(announce) = &advertised.announce {
+        policy.trackers.push(announce.clone());
     }
     policy.trackers.extend(config.trackers.iter().cloned());
-    if config.seeding.has_web_seed() {
+    if let Some(endpoint) = advertised.web_seed {
         policy.web_seed = Some(WebSeed {
-            endpoint: format!("http://{addr}"),
+            endpoint,
             addressing: Addressing::Path,
         });
     }
@@ -289,6 +297,71 @@ pub(crate) async fn drain(
     }
     for edge in edges {
         let _ = tokio::time::timeout(DRAIN, edge).await;
+    }
+}
+
+/// The addresses torrents name: the web seed's base (the S3 endpoint as
+/// clients reach it) and the endpoint's own tracker's announce URL. By
+/// default the listeners' own addresses; a listener bound to every
+/// interface (`0.0.0.0`, `[::]`) is no address a client can use, so that
+/// default is warned about at start-up, where the addresses are printed.
+pub(crate) struct Advertised {
+    /// `http://HOST:PORT` (no trailing `/`), when the endpoint is a web
+    /// seed.
+    pub(crate) web_seed: Option<String>,
+    /// `http://HOST:PORT/announce`, when the endpoint runs a tracker.
+    pub(crate) announce: Option<String>,
+}
+
+impl Advertised {
+    pub(crate) fn new(
+        name: &str,
+        seeding: Seeding,
+        public_url: Option<&str>,
+        addr: SocketAddr,
+        announce_url: Option<&str>,
+        tracker: Option<SocketAddr>,
+    ) -> Result<Advertised, Error> {
+        let given = |flag: &str, url: &str| {
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Ok(url.trim_end_matches('/').to_owned())
+            } else {
+                Err(Error::Config(format!(
+                    "{flag} {url:?}: expected an http:// or https:// URL"
+                )))
+            }
+        };
+        let unreachable = |what: &str, flag: &str, bound: SocketAddr| {
+            if bound.ip().is_unspecified() {
+                eprintln!(
+                    "{name}: warning: the {what} in torrents is {bound}, every interface, \
+                     which no client can reach; give {flag}"
+                );
+            }
+        };
+        let web_seed = match (seeding.has_web_seed(), public_url) {
+            (false, _) => None,
+            (true, Some(url)) => Some(given("--public-url", url)?),
+            (true, None) => {
+                unreachable("web seed", "--public-url", addr);
+                Some(format!("http://{addr}"))
+            }
+        };
+        let announce = match (tracker, announce_url) {
+            (None, _) => None,
+            (Some(_), Some(url)) => Some(given("--announce-url", url)?),
+            (Some(bound), None) => {
+                unreachable("tracker", "--announce-url", bound);
+                Some(format!("http://{bound}/announce"))
+            }
+        };
+        if let Some(url) = &web_seed {
+            eprintln!("{name}: torrents name the web seed {url}/BUCKET/KEY");
+        }
+        if let Some(url) = &announce {
+            eprintln!("{name}: torrents name the tracker {url}");
+        }
+        Ok(Advertised { web_seed, announce })
     }
 }
 

@@ -121,6 +121,10 @@ pub struct GatewayConfig {
     /// share it, and so share their cached torrents (the address is part of
     /// the cache key). `None`: the listener's own address.
     pub public_url: Option<String>,
+    /// The gateway's tracker as clients reach it (`.../announce`), for
+    /// [`Seeding::Peer`] and [`Seeding::Both`]. `None`: `http://` and the
+    /// tracker listener's address, then `/announce`.
+    pub announce_url: Option<String>,
     /// How long a client has to send a request's head (`None`: for ever),
     /// as `serve`'s [`ServerConfig::header_read_timeout`](crate::ServerConfig::header_read_timeout).
     pub header_read_timeout: Option<Duration>,
@@ -151,6 +155,7 @@ impl GatewayConfig {
             seed_rate: None,
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
+            announce_url: None,
             header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
             send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
@@ -207,17 +212,21 @@ pub async fn gateway(
     );
     cache.ensure_bucket().await.map_err(Error::Config)?;
 
+    let advertised = crate::serve::Advertised::new(
+        "gateway",
+        config.seeding,
+        config.public_url.as_deref(),
+        addr,
+        config.announce_url.as_deref(),
+        tracker_addr,
+    )?;
     let mut policy = TorrentPolicy::default();
     policy.max_object_size = config.max_torrent_size;
     policy.version = config.torrent_version;
-    if let Some(tracker) = tracker_addr {
-        policy.trackers.push(format!("http://{tracker}/announce"));
+    if let Some(announce) = &advertised.announce {
+        policy.trackers.push(announce.clone());
     }
-    if config.seeding.has_web_seed() {
-        let endpoint = match &config.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{addr}"),
-        };
+    if let Some(endpoint) = advertised.web_seed {
         policy.web_seed = Some(WebSeed {
             endpoint,
             addressing: Addressing::Path,

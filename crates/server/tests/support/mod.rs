@@ -72,6 +72,16 @@ impl Server {
         listener: tokio::net::TcpListener,
         configure: impl FnOnce(&mut ServerConfig),
     ) -> Server {
+        Self::start_on_listeners(root, Listeners::s3(listener), configure).await
+    }
+
+    /// Starts a server as [`Server::start_configured`] does, on `listeners`
+    /// (the tracker's and the peer's too, for seeding as a peer).
+    pub(crate) async fn start_on_listeners(
+        root: &Path,
+        listeners: Listeners,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Server {
         let mut config = ServerConfig::default();
         config.root = root.to_owned();
         // S3 and `?torrent` only: torrents name the endpoint as a web seed,
@@ -83,9 +93,9 @@ impl Server {
                 .push(User::new(access, secret, account).expect("valid user"));
         }
         configure(&mut config);
-        let addr = listener.local_addr().expect("local addr");
+        let addr = listeners.s3.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(config, Listeners::s3(listener), async {
+        let task = tokio::spawn(serve(config, listeners, async {
             let _ = stopped.await;
         }));
         let server = Server {
@@ -159,12 +169,21 @@ impl Drop for Server {
 /// Runs `serve` over `root` the way [`Server::start`] does, for a start that
 /// is to fail: its error, or `Ok` if it served (stopped after 2 s).
 pub(crate) async fn try_start(root: &Path) -> Result<(), Error> {
+    try_start_configured(root, |_| {}).await
+}
+
+/// [`try_start`] with `configure` applied to the configuration last.
+pub(crate) async fn try_start_configured(
+    root: &Path,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> Result<(), Error> {
     let mut config = ServerConfig::default();
     config.root = root.to_owned();
     config.seeding = Seeding::Web;
     config
         .users
         .push(User::new(ALICE.0, ALICE.1, ALICE.2).expect("valid user"));
+    configure(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
