@@ -40,6 +40,19 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The verified pieces one seeded torrent keeps in memory.
 const SEED_CACHE_BYTES: u64 = 8 << 20;
 
+/// The verified pieces all seeded torrents keep in memory together: a
+/// torrent seeded while the others hold this much keeps one piece only, so
+/// peers asking for many objects at once cannot make the endpoint hold
+/// [`SEED_CACHE_BYTES`] for each of its connections.
+const SEED_CACHE_BUDGET: u64 = 128 << 20;
+
+/// The cache a new seed gets when live seeds hold `held` bytes of cache
+/// between them: [`SEED_CACHE_BYTES`] while the budget allows, what is left
+/// of it, or nothing (the seed then keeps one piece).
+fn seed_cache_bytes(held: u64) -> u64 {
+    SEED_CACHE_BUDGET.saturating_sub(held).min(SEED_CACHE_BYTES)
+}
+
 /// What one round of writing may take without a rate limit.
 const UNTHROTTLED_BUDGET: usize = 256 * 1024;
 
@@ -53,6 +66,8 @@ pub(crate) struct Seeding {
     seed: Arc<Seed>,
     reader: Box<dyn s3torrent_metainfo::ReadAt + Send + Sync>,
     etag: ETag,
+    /// Its share of [`SEED_CACHE_BUDGET`].
+    cache_bytes: u64,
 }
 
 /// The peer listener's shared state.
@@ -77,7 +92,8 @@ impl PeerEdge {
         let mut options = SeedOptions::default();
         options.mode = SeedMode::SuperSeed;
         // Each torrent being seeded keeps its own cache of verified pieces
-        // (at least one piece); the page cache is the second level.
+        // (at least one piece; see `seed_cache_bytes`); the page cache is
+        // the second level.
         options.cache_bytes = SEED_CACHE_BYTES;
         let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
         PeerEdge {
@@ -132,12 +148,21 @@ impl PeerEdge {
         let reader = self.swarm.open(&target.bucket, &target.object)?;
         let torrent = SeedTorrent::from_torrent(&target.torrent, PEER_ID)
             .map_err(|e| format!("internal: {e}"))?;
+        seeds.retain(|_, s| s.strong_count() > 0);
+        // What the live seeds hold (a hybrid seed is in the map twice).
+        let mut live: Vec<Arc<Seeding>> = seeds.values().filter_map(Weak::upgrade).collect();
+        live.sort_by_key(|s| Arc::as_ptr(s) as usize);
+        live.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        let held = live.iter().map(|s| s.cache_bytes).sum();
+        drop(live);
+        let mut options = self.options;
+        options.cache_bytes = seed_cache_bytes(held);
         let seeding = Arc::new(Seeding {
-            seed: Arc::new(Seed::new(torrent, self.options)),
+            seed: Arc::new(Seed::new(torrent, options)),
             reader,
             etag: target.object.etag,
+            cache_bytes: options.cache_bytes,
         });
-        seeds.retain(|_, s| s.strong_count() > 0);
         for hash in peer_info_hashes(&target.torrent) {
             seeds.insert(hash, Arc::downgrade(&seeding));
         }
@@ -369,5 +394,31 @@ async fn drive(
             },
             () = stopped(&mut shutdown) => return Ok("shutting down".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// However many seeds start, one after another while the earlier ones
+    /// live, their caches stay within the budget (each still keeps the one
+    /// piece `Seed` always has).
+    #[test]
+    fn seeds_share_one_cache_budget() {
+        let mut held = 0;
+        let mut full = 0;
+        for _ in 0..1000 {
+            let got = seed_cache_bytes(held);
+            assert!(got <= SEED_CACHE_BYTES);
+            if got == SEED_CACHE_BYTES {
+                full += 1;
+            }
+            held += got;
+            assert!(held <= SEED_CACHE_BUDGET, "{held} held");
+        }
+        assert_eq!(full, SEED_CACHE_BUDGET / SEED_CACHE_BYTES);
+        // A seed that goes gives its share back.
+        assert_eq!(seed_cache_bytes(held - SEED_CACHE_BYTES), SEED_CACHE_BYTES);
     }
 }
