@@ -14,7 +14,7 @@ use s3s::auth::SimpleAuth;
 use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
-use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, WebSeed};
+use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, TorrentVersion, WebSeed};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
@@ -135,6 +135,7 @@ pub async fn serve(
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
+    check_seeding("serve", config.torrent_version, config.seeding)?;
     let swarm_listeners = match (config.seeding.has_peer(), swarm) {
         (true, Some(l)) => Some(l),
         (true, None) => {
@@ -297,6 +298,35 @@ pub(crate) async fn drain(
     }
     for edge in edges {
         let _ = tokio::time::timeout(DRAIN, edge).await;
+    }
+}
+
+/// Refuses to hand out torrents nobody could download: the endpoint's peer
+/// seeds v1 and hybrid torrents (it verifies blocks by their SHA-1 piece
+/// hashes), so a v2-only torrent needs the web seed. With `both`, the web
+/// seed serves it and the peer does not (a start-up warning says so).
+pub(crate) fn check_seeding(
+    name: &str,
+    version: TorrentVersion,
+    seeding: Seeding,
+) -> Result<(), Error> {
+    if version != TorrentVersion::V2 {
+        return Ok(());
+    }
+    match seeding {
+        Seeding::Peer => Err(Error::Config(
+            "v2-only torrents cannot be seeded as a peer (the peer seeds v1 and hybrid \
+             torrents): use --seeding web or both, or --torrent-version hybrid"
+                .into(),
+        )),
+        Seeding::Both => {
+            eprintln!(
+                "{name}: warning: v2-only torrents are seeded by the web seed only, not by \
+                 the endpoint's peer (which seeds v1 and hybrid torrents)"
+            );
+            Ok(())
+        }
+        Seeding::Web => Ok(()),
     }
 }
 

@@ -74,3 +74,25 @@ async fn a_public_url_that_is_no_url_is_refused() {
         }
     }
 }
+
+/// The peer seeds v1 and hybrid torrents only: a v2-only torrent with no
+/// web seed would reach no one, so that configuration does not start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_only_torrents_need_the_web_seed() {
+    let temp = temp_root();
+    let refused = support::try_start_configured(temp.path(), |c| {
+        c.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
+        c.seeding = Seeding::Peer;
+    })
+    .await;
+    match refused {
+        Err(Error::Config(why)) => assert!(why.contains("--seeding web"), "{why}"),
+        other => panic!("v2 with peer seeding: {other:?}"),
+    }
+    // As a web seed it serves (for the 2 s try_start gives it).
+    support::try_start_configured(temp.path(), |c| {
+        c.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
+    })
+    .await
+    .expect("v2 as a web seed");
+}

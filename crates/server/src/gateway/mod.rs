@@ -183,6 +183,7 @@ pub async fn gateway(
         swarm,
     } = listeners;
     let addr: SocketAddr = listener.local_addr().map_err(Error::Listener)?;
+    crate::serve::check_seeding("gateway", config.torrent_version, config.seeding)?;
     let swarm_listeners = match (config.seeding.has_peer(), swarm) {
         (true, Some(l)) => Some(l),
         (true, None) => {
