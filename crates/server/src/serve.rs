@@ -127,29 +127,15 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let Listeners {
-        s3: listener,
-        swarm,
-    } = listeners;
-    let addr: SocketAddr = listener.local_addr().map_err(Error::Listener)?;
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
-    check_seeding("serve", config.torrent_version, config.seeding)?;
-    let swarm_listeners = match (config.seeding.has_peer(), swarm) {
-        (true, Some(l)) => Some(l),
-        (true, None) => {
-            return Err(Error::Config(format!(
-                "seeding {} needs the tracker's and the peer's listeners",
-                config.seeding
-            )));
-        }
-        (false, _) => None,
-    };
-    let tracker_addr = match &swarm_listeners {
-        Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
-        None => None,
-    };
+    let Checked {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        tracker: tracker_addr,
+    } = Checked::new("serve", listeners, config.torrent_version, config.seeding)?;
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -301,15 +287,54 @@ pub(crate) async fn drain(
     }
 }
 
+/// An endpoint's listeners, checked against its seeding (and
+/// [`check_seeding`]), with their addresses.
+pub(crate) struct Checked {
+    pub(crate) s3: TcpListener,
+    pub(crate) addr: SocketAddr,
+    /// The tracker's and the peer's, when seeding as a peer.
+    pub(crate) swarm: Option<SwarmListeners>,
+    /// The tracker's address, when seeding as a peer.
+    pub(crate) tracker: Option<SocketAddr>,
+}
+
+impl Checked {
+    pub(crate) fn new(
+        name: &str,
+        listeners: Listeners,
+        version: TorrentVersion,
+        seeding: Seeding,
+    ) -> Result<Checked, Error> {
+        let Listeners { s3, swarm } = listeners;
+        let addr = s3.local_addr().map_err(Error::Listener)?;
+        check_seeding(name, version, seeding)?;
+        let swarm = match (seeding.has_peer(), swarm) {
+            (true, Some(l)) => Some(l),
+            (true, None) => {
+                return Err(Error::Config(format!(
+                    "seeding {seeding} needs the tracker's and the peer's listeners"
+                )));
+            }
+            (false, _) => None,
+        };
+        let tracker = match &swarm {
+            Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
+            None => None,
+        };
+        Ok(Checked {
+            s3,
+            addr,
+            swarm,
+            tracker,
+        })
+    }
+}
+
 /// Refuses to hand out torrents nobody could download: the endpoint's peer
 /// seeds v1 and hybrid torrents (it verifies blocks by their SHA-1 piece
 /// hashes), so a v2-only torrent needs the web seed. With `both`, the web
 /// seed serves it and the peer does not (a start-up warning says so).
-pub(crate) fn check_seeding(
-    name: &str,
-    version: TorrentVersion,
-    seeding: Seeding,
-) -> Result<(), Error> {
+fn check_seeding(name: &str, version: TorrentVersion, seeding: Seeding) -> Result<(), Error> {
     if version != TorrentVersion::V2 {
         return Ok(());
     }

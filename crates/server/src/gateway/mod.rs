@@ -27,7 +27,6 @@ mod swarm;
 mod upstream;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,26 +177,12 @@ pub async fn gateway(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let Listeners {
+    let crate::serve::Checked {
         s3: listener,
-        swarm,
-    } = listeners;
-    let addr: SocketAddr = listener.local_addr().map_err(Error::Listener)?;
-    crate::serve::check_seeding("gateway", config.torrent_version, config.seeding)?;
-    let swarm_listeners = match (config.seeding.has_peer(), swarm) {
-        (true, Some(l)) => Some(l),
-        (true, None) => {
-            return Err(Error::Config(format!(
-                "seeding {} needs the tracker's and the peer's listeners",
-                config.seeding
-            )));
-        }
-        (false, _) => None,
-    };
-    let tracker_addr = match &swarm_listeners {
-        Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
-        None => None,
-    };
+        addr,
+        swarm: swarm_listeners,
+        tracker: tracker_addr,
+    } = crate::serve::Checked::new("gateway", listeners, config.torrent_version, config.seeding)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
     let runtime = tokio::runtime::Handle::current();
