@@ -155,19 +155,11 @@ pub async fn serve(
         config.announce_url.as_deref(),
         tracker_addr,
     )?;
-    let mut policy = TorrentPolicy::default();
-    policy.max_object_size = config.max_torrent_size;
-    policy.version = config.torrent_version;
-    if let Some(announce) = &advertised.announce {
-        policy.trackers.push(announce.clone());
-    }
-    policy.trackers.extend(config.trackers.iter().cloned());
-    if let Some(endpoint) = advertised.web_seed {
-        policy.web_seed = Some(WebSeed {
-            endpoint,
-            addressing: Addressing::Path,
-        });
-    }
+    let policy = advertised.policy(
+        config.max_torrent_size,
+        config.torrent_version,
+        &config.trackers,
+    );
     let torrents = Arc::new(TorrentService::with_cache(
         policy,
         DbCache::new(Arc::clone(&store)),
@@ -417,6 +409,27 @@ impl Advertised {
             eprintln!("{name}: torrents name the tracker {url}");
         }
         Ok(Advertised { web_seed, announce })
+    }
+
+    /// The torrent policy of an endpoint that advertises these: its own
+    /// tracker first, then `trackers` (each its own tier), the web seed
+    /// path-style, objects up to `max_object_size`, `version` torrents.
+    pub(crate) fn policy(
+        self,
+        max_object_size: u64,
+        version: TorrentVersion,
+        trackers: &[String],
+    ) -> TorrentPolicy {
+        let mut policy = TorrentPolicy::default();
+        policy.max_object_size = max_object_size;
+        policy.version = version;
+        policy.trackers.extend(self.announce);
+        policy.trackers.extend(trackers.iter().cloned());
+        policy.web_seed = self.web_seed.map(|endpoint| WebSeed {
+            endpoint,
+            addressing: Addressing::Path,
+        });
+        policy
     }
 }
 

@@ -34,9 +34,7 @@ use std::time::Duration;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
-use s3torrent_s3::{
-    Addressing, HashOptions, TorrentPolicy, TorrentService, TorrentVersion, WebSeed,
-};
+use s3torrent_s3::{HashOptions, TorrentPolicy, TorrentService, TorrentVersion};
 use tokio::sync::watch;
 
 use crate::config::{Seeding, ServerConfig, User, principal_of_account};
@@ -206,18 +204,7 @@ pub async fn gateway(
         config.announce_url.as_deref(),
         tracker_addr,
     )?;
-    let mut policy = TorrentPolicy::default();
-    policy.max_object_size = config.max_torrent_size;
-    policy.version = config.torrent_version;
-    if let Some(announce) = &advertised.announce {
-        policy.trackers.push(announce.clone());
-    }
-    if let Some(endpoint) = advertised.web_seed {
-        policy.web_seed = Some(WebSeed {
-            endpoint,
-            addressing: Addressing::Path,
-        });
-    }
+    let policy = advertised.policy(config.max_torrent_size, config.torrent_version, &[]);
     let torrents = Arc::new(
         TorrentService::with_cache(policy, cache).with_hash_options(
             HashOptions::new()
