@@ -94,6 +94,13 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.announce_url = args.announce_url;
     config.max_connections = args.connections.max_connections();
     args.connections.raise_open_files("gateway");
+    config.min_body_rate = match args.connections.min_body_rate() {
+        Ok(rate) => rate,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     [
         config.header_read_timeout,
         config.idle_timeout,

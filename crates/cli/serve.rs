@@ -66,19 +66,6 @@ pub(crate) struct ServeArgs {
     seed_rate: u64,
     #[command(flatten)]
     connections: ConnectionArgs,
-    /// The slowest a request body (an upload) may arrive, in bytes per
-    /// second over each --body-window, after --body-grace; a slower one is
-    /// answered `RequestTimeout` and its connection closed. 0 lets bodies
-    /// take for ever.
-    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = MinBodyRate::DEFAULT.bytes_per_second().get())]
-    min_body_rate: u64,
-    /// The window --min-body-rate is measured over, in seconds (not 0).
-    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.window().as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
-    body_window: u64,
-    /// How long a request body may take before --min-body-rate applies, in
-    /// seconds.
-    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.grace().as_secs())]
-    body_grace: u64,
     /// How the per-request, per-announce and per-peer-connection lines (and
     /// warnings) are written to stderr: `text`, or `json` (one object a
     /// line). The start-up lines are plain text either way.
@@ -106,6 +93,19 @@ pub(crate) struct ConnectionArgs {
     /// seconds, before the connection is closed; 0 waits for ever.
     #[arg(long, value_name = "SECS", default_value_t = ServerConfig::DEFAULT_SEND_TIMEOUT.as_secs())]
     send_timeout: u64,
+    /// The slowest a request body (an upload) may arrive, in bytes per
+    /// second over each --body-window, after --body-grace; a slower one is
+    /// answered `RequestTimeout` and its connection closed. 0 lets bodies
+    /// take for ever.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = MinBodyRate::DEFAULT.bytes_per_second().get())]
+    min_body_rate: u64,
+    /// The window --min-body-rate is measured over, in seconds (not 0).
+    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.window().as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    body_window: u64,
+    /// How long a request body may take before --min-body-rate applies, in
+    /// seconds.
+    #[arg(long, value_name = "SECS", default_value_t = MinBodyRate::DEFAULT.grace().as_secs())]
+    body_grace: u64,
 }
 
 impl ConnectionArgs {
@@ -124,6 +124,21 @@ impl ConnectionArgs {
             ),
             Ok(_) => {}
             Err(e) => eprintln!("{name}: warning: cannot raise the open files limit: {e}"),
+        }
+    }
+
+    /// `--min-body-rate` over `--body-window` after `--body-grace`; `None`
+    /// for a rate of 0.
+    pub(crate) fn min_body_rate(&self) -> Result<Option<MinBodyRate>, String> {
+        match NonZeroU64::new(self.min_body_rate) {
+            None => Ok(None),
+            Some(rate) => MinBodyRate::new(
+                rate,
+                Duration::from_secs(self.body_window),
+                Duration::from_secs(self.body_grace),
+            )
+            .map(Some)
+            .map_err(|e| e.to_string()),
         }
     }
 
@@ -327,19 +342,12 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         config.idle_timeout,
         config.send_timeout,
     ] = args.connections.timeouts();
-    config.min_body_rate = match NonZeroU64::new(args.min_body_rate) {
-        None => None,
-        Some(rate) => match MinBodyRate::new(
-            rate,
-            Duration::from_secs(args.body_window),
-            Duration::from_secs(args.body_grace),
-        ) {
-            Ok(rate) => Some(rate),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    config.min_body_rate = match args.connections.min_body_rate() {
+        Ok(rate) => rate,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     };
     args.connections.raise_open_files("serve");
     if config.users.is_empty() {

@@ -384,8 +384,9 @@ async fn a_client_that_stops_reading_is_closed_by_the_send_timeout() {
     server.stop().await;
 }
 
-/// A stand-in for a cluster: answers every request on every connection
-/// with the same small 200 and its own request ID, until the test ends.
+/// A stand-in for a cluster: answers every request on every connection,
+/// once its body is in, with the same small 200 and its own request ID,
+/// until the test ends.
 async fn fake_upstream() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -397,8 +398,19 @@ async fn fake_upstream() -> SocketAddr {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
                 loop {
+                    // A whole request (its head and its Content-Length body)
+                    // gets the answer.
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        buf.drain(..end + 4);
+                        let length = String::from_utf8_lossy(&buf[..end])
+                            .to_ascii_lowercase()
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(str::to_owned))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() < end + 4 + length {
+                            break;
+                        }
+                        buf.drain(..end + 4 + length);
                         let answer = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\
                                       x-amz-request-id: UPSTREAM1\r\n\r\nupstream";
                         if socket.write_all(answer.as_bytes()).await.is_err() {
@@ -484,6 +496,94 @@ async fn the_gateway_has_the_same_clocks() {
     assert!(
         cut >= Duration::from_millis(800) && cut < Duration::from_millis(2500),
         "cut after {cut:?}, the header timeout is 1 s"
+    );
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), gateway).await;
+}
+
+/// A body passed through the gateway is held to the minimum rate too: a
+/// dripping upload is cut off with `RequestTimeout`, a fast one reaches the
+/// cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_cuts_a_dripping_upload() {
+    let upstream = fake_upstream().await;
+    let mut config = s3torrent_server::GatewayConfig::new(format!("http://{upstream}"));
+    config.min_body_rate = Some(
+        MinBodyRate::new(
+            std::num::NonZeroU64::new(1000).unwrap(),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("its address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let gateway = tokio::spawn(s3torrent_server::gateway(
+        config,
+        s3torrent_server::Listeners::s3(listener),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let length = 100_000;
+    let head =
+        format!("PUT /bucket/key HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n\r\n");
+
+    // All at once: passed through.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("send");
+    stream.write_all(&vec![b'x'; length]).await.expect("send");
+    let mut buf = Vec::new();
+    let (status, head_back, body) =
+        tokio::time::timeout(Duration::from_secs(5), read_answer(&mut stream, &mut buf))
+            .await
+            .expect("an answer");
+    assert_eq!(
+        (status, body.as_slice()),
+        (200, &b"upstream"[..]),
+        "{head_back}"
+    );
+
+    // Ten bytes every 300 ms (33 B/s against 1000): RequestTimeout after
+    // the 1 s grace and a 1 s window, not after the whole body's 50 minutes.
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(head.as_bytes()).await.expect("send");
+    let from = Instant::now();
+    let dripper = tokio::spawn(async move {
+        for _ in 0..30 {
+            if writer.write_all(&[b'x'; 10]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            }
+            if String::from_utf8_lossy(&answer).contains("</Error>") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within 8 s");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    dripper.abort();
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("<Code>RequestTimeout</Code>"), "{text}");
+    let took = from.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
+        "answered after {took:?}: 1 s of grace and a 1 s window"
     );
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(15), gateway).await;

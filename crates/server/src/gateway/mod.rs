@@ -29,15 +29,17 @@ mod upstream;
 use std::future::Future;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use http_body_util::Either;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{HashOptions, TorrentPolicy, TorrentService, TorrentVersion};
 use tokio::sync::watch;
 
-use crate::config::{Seeding, ServerConfig, User, principal_of_account};
+use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
 use crate::error::Error;
 use crate::front;
 use crate::serve::{Endpoint, Listeners};
@@ -129,6 +131,10 @@ pub struct GatewayConfig {
     pub idle_timeout: Option<Duration>,
     /// How long an answer may wait for the client to read more of it.
     pub send_timeout: Option<Duration>,
+    /// The slowest a passed-through request body may arrive; a slower one
+    /// is cut off with S3's `RequestTimeout`, as `serve`'s
+    /// [`ServerConfig::min_body_rate`](crate::ServerConfig::min_body_rate).
+    pub min_body_rate: Option<MinBodyRate>,
     /// How many client connections are served at once.
     pub max_connections: NonZeroUsize,
 }
@@ -156,6 +162,7 @@ impl GatewayConfig {
             header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
             send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
+            min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
         }
     }
@@ -280,6 +287,7 @@ pub async fn gateway(
         send: config.send_timeout,
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let min_body_rate = config.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));
         async move {
@@ -287,9 +295,22 @@ pub async fn gateway(
                 req.extensions_mut().insert(front::RequestId(request_id));
                 return hyper::service::Service::call(&torrent_service, req).await;
             }
-            // Passed through: the cluster's answer, with its own IDs.
+            // Passed through: the cluster's answer, with its own IDs. A
+            // body is held to the minimum rate on its way.
             let method = req.method().clone();
-            Ok(match upstream.forward(req).await {
+            let too_slow = Arc::new(AtomicBool::new(false));
+            let req = match min_body_rate {
+                Some(rate) if !hyper::body::Body::is_end_stream(req.body()) => {
+                    let too_slow = Arc::clone(&too_slow);
+                    req.map(|body| Either::Right(front::Metered::new(body, rate, too_slow)))
+                }
+                _ => req.map(Either::Left),
+            };
+            let forwarded = upstream.forward(req).await;
+            if too_slow.load(Ordering::Acquire) {
+                return Ok(front::request_timeout(&request_id));
+            }
+            Ok(match forwarded {
                 Ok(resp) => resp.map(s3s::Body::from),
                 Err(e) => {
                     tracing::warn!(target: "gateway", error = e, "upstream failed");
