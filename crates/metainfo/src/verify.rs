@@ -2,9 +2,13 @@
 //! torrents, the SHA-256 piece layers for v2-only torrents, and both for
 //! single-file hybrid torrents.
 
+use sha1::{Digest, Sha1};
+
 use crate::error::{Error, Result};
 use crate::hash::{HashOptions, PieceHasher, hash_source_with_length};
-use crate::merkle::{Hash32, MerkleHasher, MerkleOut};
+use crate::merkle::{
+    BLOCK, Hash32, MerkleHasher, MerkleOut, blocks_per_piece, leaf, root_in_place,
+};
 use crate::source::ReadAt;
 use crate::torrent::{Info, V2File};
 use crate::v2::{TorrentVersion, hash_source_merkle};
@@ -278,6 +282,91 @@ impl<'t> Verifier<'t> {
                 Verification::compare_v2(self.info, &done, fed)
             }
         }
+    }
+}
+
+impl Info {
+    /// Whether `data` is piece `index` of the torrent, whole and exact: it
+    /// has the piece's size and every hash the torrent has of that piece
+    /// matches. It lets a seed check one piece before it sends any byte of it.
+    ///
+    /// - v1: the SHA-1 of `data` is the piece's hash in `pieces`.
+    /// - v2-only: the pieces are numbered file after file, each file starting
+    ///   a new piece (as [`Info::piece_count`] counts them). The root of the
+    ///   SHA-256 merkle tree over `data`'s 16 KiB blocks (the last one may be
+    ///   short, hashed as it is), padded with zero hashes to a whole piece's
+    ///   blocks, is the piece's hash in the file's piece layer. A file of one
+    ///   piece has no layer: the root over its blocks, padded to the next
+    ///   power of two, is its `pieces root`.
+    /// - hybrid of one file: both. A hybrid torrent of several files (laid
+    ///   out with pad files) is checked with its SHA-1 `pieces`, as
+    ///   [`Verifier`] does.
+    ///
+    /// `false` for an index past the last piece. It hashes `data` once for
+    /// each view, and allocates 32 bytes per 16 KiB block for the v2 view.
+    ///
+    /// ```
+    /// use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion};
+    ///
+    /// let data = vec![7u8; 40_000]; // three pieces of 16 KiB, the last short
+    /// let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V2);
+    /// h.update(&data);
+    /// let torrent = TorrentBuilder::plain("sevens").build(&h.finish())?;
+    /// let info = torrent.info();
+    ///
+    /// assert!(info.piece_matches(2, &data[32_768..]));
+    /// let mut damaged = data[16_384..32_768].to_vec();
+    /// damaged[5] ^= 1;
+    /// assert!(!info.piece_matches(1, &damaged));
+    /// assert!(!info.piece_matches(1, &data[16_384..32_000])); // short
+    /// assert!(!info.piece_matches(3, &[]));
+    /// # Ok::<(), s3torrent_metainfo::Error>(())
+    /// ```
+    pub fn piece_matches(&self, index: u64, data: &[u8]) -> bool {
+        if single_file_hybrid(self) {
+            self.v1_piece_matches(index, data) && self.v2_piece_matches(index, data)
+        } else if self.version().has_v1() {
+            self.v1_piece_matches(index, data)
+        } else {
+            self.v2_piece_matches(index, data)
+        }
+    }
+
+    fn v1_piece_matches(&self, index: u64, data: &[u8]) -> bool {
+        let Some(expected) = self.piece_hash(index) else {
+            return false;
+        };
+        let start = index.saturating_mul(self.piece_length());
+        let size = self.length().saturating_sub(start).min(self.piece_length());
+        data.len() as u64 == size && <[u8; 20]>::from(Sha1::digest(data)) == expected
+    }
+
+    fn v2_piece_matches(&self, index: u64, data: &[u8]) -> bool {
+        let piece_length = self.piece_length();
+        let mut first = 0u64;
+        for file in self.v2_files() {
+            let count = file.length().div_ceil(piece_length);
+            if index >= first + count {
+                first += count;
+                continue;
+            }
+            let i = index - first;
+            let size = (file.length() - i * piece_length).min(piece_length);
+            if data.len() as u64 != size {
+                return false;
+            }
+            let mut leaves: Vec<Hash32> = data.chunks(BLOCK).map(leaf).collect();
+            if count == 1 {
+                let width = (leaves.len() as u64).next_power_of_two();
+                return Some(root_in_place(&mut leaves, 0, width)) == file.pieces_root();
+            }
+            let root = root_in_place(&mut leaves, 0, blocks_per_piece(piece_length));
+            let Some(at) = usize::try_from(i).ok().and_then(|i| i.checked_mul(32)) else {
+                return false;
+            };
+            return file.piece_layer().get(at..at + 32) == Some(&root[..]);
+        }
+        false
     }
 }
 

@@ -1147,3 +1147,118 @@ fn a_hybrid_folder_of_one_file_and_a_tail_pad_verifies_with_its_pad() {
     bad[17_000] ^= 1;
     assert_eq!(check(&bad).bad_pieces(), [1]);
 }
+
+/// The pieces of `data` cut by `piece`, with their indexes from `first`.
+fn cut(data: &[u8], piece: usize, first: u64) -> Vec<(u64, &[u8])> {
+    data.chunks(piece)
+        .enumerate()
+        .map(|(i, p)| (first + i as u64, p))
+        .collect()
+}
+
+/// Every piece matches, and a flipped byte (first, last), a missing or an
+/// extra byte, or another index does not.
+fn assert_pieces_match(t: &Torrent, pieces: &[(u64, &[u8])]) {
+    let info = t.info();
+    for &(i, p) in pieces {
+        assert!(info.piece_matches(i, p), "piece {i} of {}", p.len());
+        for at in [0, p.len() - 1] {
+            let mut bad = p.to_vec();
+            bad[at] ^= 0x80;
+            assert!(!info.piece_matches(i, &bad), "piece {i} byte {at} flipped");
+        }
+        assert!(!info.piece_matches(i, &p[..p.len() - 1]), "piece {i} short");
+        assert!(
+            !info.piece_matches(i, &[p, &[0]].concat()),
+            "piece {i} long"
+        );
+        for &(j, q) in pieces {
+            if j != i && q != p {
+                assert!(!info.piece_matches(j, p), "piece {i} as {j}");
+            }
+        }
+    }
+    assert!(!info.piece_matches(info.piece_count(), pieces[0].1));
+    assert!(!info.piece_matches(u64::MAX, pieces[0].1));
+}
+
+#[test]
+fn one_piece_matches_its_hashes_in_hand_written_torrents() {
+    for (len, piece) in [
+        (5, KIB16),
+        (KIB16, KIB16),
+        (KIB16 + 3616, 4 * KIB16), // one piece of two leaves, root padded to two
+        (4 * KIB16, 4 * KIB16),
+        (4 * KIB16 + 1, 4 * KIB16), // a last piece of one byte, padded to four leaves
+        (5 * KIB16 + 3616, 4 * KIB16),
+        (200_000, 2 * KIB16),
+    ] {
+        let d = data(len);
+        for hybrid in [false, true] {
+            let t = Torrent::from_bytes(hand_written_v2(&d, piece, hybrid)).unwrap();
+            let version = if hybrid {
+                TorrentVersion::Hybrid
+            } else {
+                TorrentVersion::V2
+            };
+            assert_eq!(t.version(), version);
+            assert_pieces_match(&t, &cut(&d, piece, 0));
+        }
+    }
+    // v1.
+    let d = data(3 * KIB16 + 7);
+    let t = TorrentBuilder::plain("a")
+        .build(&streamed(&d, KIB16, TorrentVersion::V1, usize::MAX))
+        .unwrap();
+    assert_eq!(&t.info().pieces()[20..40], &sha1_pieces(&d, KIB16)[20..40]);
+    assert_pieces_match(&t, &cut(&d, KIB16, 0));
+}
+
+/// A hybrid torrent whose SHA-1 pieces are of other bytes than its merkle
+/// tree: no piece matches (each view is checked).
+#[test]
+fn a_hybrid_piece_must_match_both_views() {
+    let d = data(2 * KIB16);
+    let mut other = d.clone();
+    other[KIB16 + 5] ^= 1;
+    let v2 = hand_written_v2(&d, KIB16, false);
+    let t = Torrent::from_bytes(hand_written_v2(&d, KIB16, true)).unwrap();
+    assert!(t.info().piece_matches(1, &d[KIB16..]));
+    // Swap the SHA-1 of piece 1 for that of the other bytes.
+    let mut bytes = hand_written_v2(&d, KIB16, true);
+    let good = sha1_pieces(&d, KIB16);
+    let bad = sha1_pieces(&other, KIB16);
+    let at = bytes
+        .windows(40)
+        .position(|w| w == &good[..])
+        .expect("the pieces");
+    bytes[at + 20..at + 40].copy_from_slice(&bad[20..40]);
+    let t = Torrent::from_bytes(bytes).unwrap();
+    assert!(!t.info().piece_matches(1, &d[KIB16..]));
+    assert!(!t.info().piece_matches(1, &other[KIB16..]));
+    assert!(t.info().piece_matches(0, &d[..KIB16]));
+    assert!(
+        Torrent::from_bytes(v2)
+            .unwrap()
+            .info()
+            .piece_matches(1, &d[KIB16..])
+    );
+}
+
+#[test]
+fn v2_pieces_are_numbered_file_after_file() {
+    let a = data(3 * KIB16 + 5); // 2 pieces of 32 KiB
+    let c = data(100); // 1 piece
+    let e = data(5 * KIB16); // 3 pieces
+    let files: Vec<(&[&str], &[u8])> = vec![
+        (&["a.bin"], &a),
+        (&["b.empty"], &[]),
+        (&["dir", "c.bin"], &c),
+        (&["dir", "e.bin"], &e),
+    ];
+    let t = Torrent::from_bytes(multi_file_v2(&files, 2 * KIB16)).unwrap();
+    let mut pieces = cut(&a, 2 * KIB16, 0);
+    pieces.extend(cut(&c, 2 * KIB16, 2));
+    pieces.extend(cut(&e, 2 * KIB16, 3));
+    assert_pieces_match(&t, &pieces);
+}
