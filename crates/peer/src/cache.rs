@@ -5,7 +5,6 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use s3torrent_metainfo::ReadAt;
-use sha1::{Digest, Sha1};
 
 use crate::error::{Error, Result};
 use crate::seed::SeedTorrent;
@@ -18,7 +17,7 @@ pub struct CacheStats {
     pub hits: u64,
     /// Pieces read from the source and hashed.
     pub loads: u64,
-    /// Pieces that did not match their SHA-1.
+    /// Pieces that did not match their hash.
     pub mismatches: u64,
 }
 
@@ -39,8 +38,9 @@ struct Inner {
 
 /// Verified pieces, least recently used out, shared between connections.
 ///
-/// A piece is read whole through [`ReadAt`], hashed with SHA-1 and compared
-/// with the torrent's hash before any of its bytes is handed out; a piece
+/// A piece is read whole through [`ReadAt`] and checked against the
+/// torrent's hash (SHA-1, or a v2-only torrent's merkle tree) before any of
+/// its bytes is handed out; a piece
 /// that does not match is [`Error::PieceMismatch`] and is never cached. When
 /// several connections (threads) ask for the same piece at once, one reads
 /// and hashes it and the others wait for its result, so eight peers
@@ -149,7 +149,7 @@ impl Drop for Loading<'_> {
     }
 }
 
-/// Reads piece `index` whole and checks its SHA-1.
+/// Reads piece `index` whole and checks it ([`SeedTorrent::piece_matches`]).
 fn load<R: ReadAt + ?Sized>(torrent: &SeedTorrent, index: u32, reader: &R) -> Result<Bytes> {
     let size = torrent.piece_size(index);
     let start = torrent.piece_offset(index);
@@ -176,8 +176,7 @@ fn load<R: ReadAt + ?Sized>(torrent: &SeedTorrent, index: u32, reader: &R) -> Re
             }
         }
     }
-    let digest: [u8; 20] = Sha1::digest(&buf).into();
-    if Some(digest) != torrent.piece_hash(index) {
+    if !torrent.piece_matches(index, &buf) {
         return Err(Error::PieceMismatch { index });
     }
     Ok(Bytes::from(buf))

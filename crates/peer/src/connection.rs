@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use s3torrent_metainfo::ReadAt;
+use s3torrent_metainfo::{InfoHash, ReadAt};
 
 use crate::choke::{ChokeCandidate, ChokeState, Choking, Interest};
 use crate::error::{Error, RequestProblem, Result};
 use crate::extension::{self, MetadataMessage, PeerExtensions, UT_METADATA};
-use crate::seed::{Seed, SeedMode};
+use crate::seed::{Seed, SeedMode, SeedTorrent};
 use crate::wire::{
     BlockRequest, Extension, Extensions, Frame, FrameDecoder, Handshake, Message, put_piece_header,
 };
@@ -261,7 +261,7 @@ impl Connection {
     pub fn outgoing(config: Config, seed: Arc<Seed>, now: Instant) -> Self {
         let mut c = Connection::incoming(config, now);
         Handshake {
-            extensions: Extensions::ours(),
+            extensions: our_extensions(seed.torrent(), &seed.torrent().info_hash()),
             info_hash: seed.torrent().info_hash(),
             peer_id: *seed.torrent().peer_id(),
         }
@@ -406,7 +406,7 @@ impl Connection {
     /// host's rate limit; a block goes out whole or not at all, so give at
     /// least [`Limits::max_block_served`] + 13). Blocks are read through
     /// `reader` (the torrent's data from offset 0) and never sent before
-    /// their whole piece was read and matched its SHA-1. Returns the number
+    /// their whole piece was read and matched its hash. Returns the number
     /// of bytes appended.
     pub fn poll_transmit<R: ReadAt + ?Sized>(
         &mut self,
@@ -574,7 +574,7 @@ impl Connection {
         }
         if self.our_handshake == Sent::No {
             Handshake {
-                extensions: Extensions::ours(),
+                extensions: our_extensions(t, &peer.info_hash),
                 info_hash: peer.info_hash,
                 peer_id: *t.peer_id(),
             }
@@ -960,5 +960,22 @@ impl Active {
             }
         }
         Ok(())
+    }
+}
+
+/// Our reserved bytes on a connection under `info_hash`: BEP 10 and BEP 6,
+/// and BEP 52's v2 bit when `info_hash` is the torrent's truncated v2
+/// info-hash (always, for a v2-only torrent). A hybrid torrent's v1 swarm
+/// does not get the bit, which would invite the peer to drop the
+/// connection and come back under the v2 info-hash.
+fn our_extensions(torrent: &SeedTorrent, info_hash: &InfoHash) -> Extensions {
+    let ours = Extensions::ours();
+    if torrent
+        .info_hash_v2()
+        .is_some_and(|v2| v2.truncated() == *info_hash)
+    {
+        ours.with(Extension::V2)
+    } else {
+        ours
     }
 }

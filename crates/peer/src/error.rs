@@ -148,9 +148,9 @@ pub enum Error {
     /// Nothing received within the configured time.
     #[error("nothing received for {0:?}")]
     IdleTimeout(Duration),
-    /// A piece read from the source does not match its SHA-1: the object
+    /// A piece read from the source does not match its hash: the object
     /// changed. None of its bytes were sent.
-    #[error("piece {index} does not match its SHA-1 (the data changed); nothing of it was sent")]
+    #[error("piece {index} does not match its hash (the data changed); nothing of it was sent")]
     PieceMismatch {
         /// The piece index.
         index: u32,

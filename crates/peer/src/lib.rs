@@ -23,12 +23,16 @@
 //! - BEP 16 super-seeding ([`SeedMode::SuperSeed`]): each peer is offered
 //!   pieces one by one, a different one for each peer.
 //! - BEP 52: a hybrid torrent is seeded under its v1 and its truncated v2
-//!   info-hash (the host maps both to one [`Seed`]); `hash request` gets
-//!   `hash reject`.
+//!   info-hash (the host maps both to one [`Seed`]), a v2-only torrent of
+//!   one file under its truncated v2 info-hash, its pieces checked against
+//!   the file's SHA-256 merkle tree; under a truncated v2 info-hash our
+//!   handshake sets the v2 bit. `hash request` gets `hash reject` (a peer
+//!   with the `.torrent` file has the piece layers).
 //!
 //! **No byte that does not belong to the info-hash is ever sent**: a block
 //! is served from its whole piece, read once and checked against the
-//! torrent's SHA-1 in the [`Seed`]'s shared [`PieceCache`]. A piece that does
+//! torrent's hash (SHA-1, or for a v2-only torrent the merkle tree) in the
+//! [`Seed`]'s shared [`PieceCache`]. A piece that does
 //! not match (the object changed) fails the connection with
 //! [`Error::PieceMismatch`] and marks the seed stale, so its other
 //! connections fail with [`Error::Stale`]. Any malformed or out-of-range

@@ -22,7 +22,8 @@ pub enum Extension {
     Fast,
     /// BEP 5, DHT (`reserved[7] & 0x01`); read, never set by us.
     Dht,
-    /// BEP 52, upgrade to v2 (`reserved[7] & 0x10`); read, never set by us.
+    /// BEP 52, v2 (`reserved[7] & 0x10`); we set it under a truncated v2
+    /// info-hash.
     V2,
 }
 

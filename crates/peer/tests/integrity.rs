@@ -68,7 +68,7 @@ fn changed_bytes_fail_the_connection_and_mark_the_seed_stale() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "piece 2 does not match its SHA-1 (the data changed); nothing of it was sent"
+        "piece 2 does not match its hash (the data changed); nothing of it was sent"
     );
     assert!(
         wire.is_empty(),

@@ -348,18 +348,33 @@ fn hybrid_torrent_accepts_the_truncated_v2_hash() {
     conn.accept(seed.clone(), now).unwrap();
     let mut wire = Vec::new();
     conn.poll_transmit(now, &data, 1 << 20, &mut wire).unwrap();
-    // We answer with the hash the peer used.
+    // We answer with the hash the peer used, and BEP 52's v2 bit.
     assert_eq!(&wire[28..48], v2.as_bytes());
+    assert_eq!(wire[27] & 0x10, 0x10);
 
-    // A v2-only torrent has no SHA-1 pieces to verify with.
+    // Under the v1 info-hash, no v2 bit (it would invite an upgrade).
+    let mut conn = Connection::incoming(Config::default(), now);
+    conn.handle_input(now, &handshake_bytes(torrent.info_hash(), fast_ext()))
+        .unwrap();
+    assert!(matches!(conn.poll_event(), Some(Event::Handshake(_))));
+    conn.accept(seed.clone(), now).unwrap();
+    let mut wire = Vec::new();
+    conn.poll_transmit(now, &data, 1 << 20, &mut wire).unwrap();
+    assert_eq!(&wire[28..48], torrent.info_hash().as_bytes());
+    assert_eq!(wire[27] & 0x10, 0);
+
+    // A v2-only torrent is seeded under its truncated v2 info-hash only.
     let mut h = TorrentHasher::new(PieceLength::MIN, TorrentVersion::V2);
     h.update(&data);
     let v2only = TorrentBuilder::plain("object.bin")
         .version(TorrentVersion::V2)
         .build(&h.finish())
         .unwrap();
-    let err = SeedTorrent::from_torrent(&v2only, SEED_ID).unwrap_err();
-    assert!(err.to_string().contains("v2-only"), "{err}");
+    let seed = SeedTorrent::from_torrent(&v2only, SEED_ID).unwrap();
+    let truncated = v2only.info_hash_v2().unwrap().truncated();
+    assert_eq!(seed.info_hash(), truncated);
+    assert!(seed.matches(&truncated));
+    assert!(!seed.matches(&InfoHash::of_info_bytes(v2only.info_bytes())));
 }
 
 #[test]
