@@ -40,7 +40,13 @@ struct Published {
 }
 
 fn publish(dir: &Path, size: usize, seed: u64) -> Published {
-    let serve = Serve::start(&dir.join("root"), PEER);
+    publish_with(dir, size, seed, &[])
+}
+
+/// [`publish`], with more flags for `serve`.
+fn publish_with(dir: &Path, size: usize, seed: u64, flags: &[&str]) -> Published {
+    let flags: Vec<&str> = PEER.iter().chain(flags).copied().collect();
+    let serve = Serve::start(&dir.join("root"), &flags);
     let data = random_bytes(size, seed);
     let file = write(dir, "upload.bin", &data);
     assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
@@ -145,6 +151,32 @@ fn libtorrent_downloads_from_the_endpoint_peer_alone() {
     let dir = tempfile::tempdir().unwrap();
     // 17 pieces of 256 KiB and a short last one.
     let p = publish(dir.path(), 17 * 262_144 + 1_234, 71);
+    let save = dir.path().join("lt");
+    let r = libtorrent(p.torrent_path.to_str().unwrap(), &save, 60);
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
+}
+
+/// `--torrent-version v2`: a v2-only torrent (no SHA-1 pieces), which
+/// libtorrent downloads from the endpoint's peer alone under the truncated v2
+/// info-hash, each piece checked against the file's merkle tree on both
+/// sides.
+#[test]
+fn libtorrent_downloads_a_v2_only_torrent_from_the_endpoint_peer_alone() {
+    let test = "libtorrent_downloads_a_v2_only_torrent_from_the_endpoint_peer_alone";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 9 pieces of 256 KiB and a short last one of 1 block and a bit.
+    let p = publish_with(
+        dir.path(),
+        9 * 262_144 + 20_000,
+        72,
+        &["--torrent-version", "v2"],
+    );
+    assert_eq!(p.torrent.version(), s3torrent_metainfo::TorrentVersion::V2);
+    assert!(p.torrent.info().pieces().is_empty());
     let save = dir.path().join("lt");
     let r = libtorrent(p.torrent_path.to_str().unwrap(), &save, 60);
     assert_eq!(r["done"], true, "{r}");

@@ -135,7 +135,7 @@ pub async fn serve(
         addr,
         swarm: swarm_listeners,
         tracker: tracker_addr,
-    } = Checked::new("serve", listeners, config.torrent_version, config.seeding)?;
+    } = Checked::new(listeners, config.seeding)?;
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -279,8 +279,8 @@ pub(crate) async fn drain(
     }
 }
 
-/// An endpoint's listeners, checked against its seeding (and
-/// [`check_seeding`]), with their addresses.
+/// An endpoint's listeners, checked against its seeding, with their
+/// addresses.
 pub(crate) struct Checked {
     pub(crate) s3: TcpListener,
     pub(crate) addr: SocketAddr,
@@ -291,15 +291,9 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
-    pub(crate) fn new(
-        name: &str,
-        listeners: Listeners,
-        version: TorrentVersion,
-        seeding: Seeding,
-    ) -> Result<Checked, Error> {
+    pub(crate) fn new(listeners: Listeners, seeding: Seeding) -> Result<Checked, Error> {
         let Listeners { s3, swarm } = listeners;
         let addr = s3.local_addr().map_err(Error::Listener)?;
-        check_seeding(name, version, seeding)?;
         let swarm = match (seeding.has_peer(), swarm) {
             (true, Some(l)) => Some(l),
             (true, None) => {
@@ -319,31 +313,6 @@ impl Checked {
             swarm,
             tracker,
         })
-    }
-}
-
-/// Refuses to hand out torrents nobody could download: the endpoint's peer
-/// seeds v1 and hybrid torrents (it verifies blocks by their SHA-1 piece
-/// hashes), so a v2-only torrent needs the web seed. With `both`, the web
-/// seed serves it and the peer does not (a start-up warning says so).
-fn check_seeding(name: &str, version: TorrentVersion, seeding: Seeding) -> Result<(), Error> {
-    if version != TorrentVersion::V2 {
-        return Ok(());
-    }
-    match seeding {
-        Seeding::Peer => Err(Error::Config(
-            "v2-only torrents cannot be seeded as a peer (the peer seeds v1 and hybrid \
-             torrents): use --seeding web or both, or --torrent-version hybrid"
-                .into(),
-        )),
-        Seeding::Both => {
-            eprintln!(
-                "{name}: warning: v2-only torrents are seeded by the web seed only, not by \
-                 the endpoint's peer (which seeds v1 and hybrid torrents)"
-            );
-            Ok(())
-        }
-        Seeding::Web => Ok(()),
     }
 }
 

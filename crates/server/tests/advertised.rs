@@ -75,24 +75,58 @@ async fn a_public_url_that_is_no_url_is_refused() {
     }
 }
 
-/// The peer seeds v1 and hybrid torrents only: a v2-only torrent with no
-/// web seed would reach no one, so that configuration does not start.
+/// `--torrent-version v2 --seeding peer` starts: the torrent names the
+/// tracker and no web seed, and the endpoint's peer answers a handshake
+/// under the v2 info-hash truncated to 20 bytes with the same info-hash and
+/// BEP 52's v2 bit (`reserved[7] & 0x10`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn v2_only_torrents_need_the_web_seed() {
+async fn v2_only_torrents_are_seeded_by_the_peer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     let temp = temp_root();
-    let refused = support::try_start_configured(temp.path(), |c| {
-        c.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
-        c.seeding = Seeding::Peer;
+    let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
+    let (s3, tracker, peer) = (
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+    );
+    let peer_addr = peer.local_addr().unwrap();
+    let listeners = Listeners::with_swarm(s3, tracker, peer);
+    let server = Server::start_on_listeners(temp.path(), listeners, |config| {
+        config.seeding = Seeding::Peer;
+        config.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
     })
     .await;
-    match refused {
-        Err(Error::Config(why)) => assert!(why.contains("--seeding web"), "{why}"),
-        other => panic!("v2 with peer seeding: {other:?}"),
-    }
-    // As a web seed it serves (for the 2 s try_start gives it).
-    support::try_start_configured(temp.path(), |c| {
-        c.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
-    })
+    support::public_object(&server, "adv", 40_000, 5).await;
+    let torrent = torrent_of(&server, "/adv/public.bin").await;
+    assert_eq!(torrent.version(), s3torrent_metainfo::TorrentVersion::V2);
+    assert!(torrent.web_seeds().is_empty(), "{:?}", torrent.web_seeds());
+    assert!(torrent.announce().is_some());
+    let v2 = torrent.info_hash_v2().expect("a v2 info-hash");
+    let truncated: [u8; 20] = v2.as_bytes()[..20].try_into().unwrap();
+
+    let mut hello = vec![19u8];
+    hello.extend_from_slice(b"BitTorrent protocol");
+    hello.extend_from_slice(&[0, 0, 0, 0, 0, 0x10, 0, 0x14]); // BEP 10, 6, 52
+    hello.extend_from_slice(&truncated);
+    hello.extend_from_slice(b"-XX0001-advertisedv2");
+    let mut conn = tokio::net::TcpStream::connect(peer_addr).await.unwrap();
+    conn.write_all(&hello).await.unwrap();
+    let mut answer = [0u8; 68];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_exact(&mut answer),
+    )
     .await
-    .expect("v2 as a web seed");
+    .expect("the peer answers")
+    .expect("a whole handshake");
+    assert_eq!(&answer[..20], &hello[..20]);
+    assert_eq!(
+        answer[27] & 0x10,
+        0x10,
+        "v2 bit in {:02x?}",
+        &answer[20..28]
+    );
+    assert_eq!(&answer[28..48], &truncated);
+    server.stop().await;
 }

@@ -187,7 +187,7 @@ pub async fn gateway(
         addr,
         swarm: swarm_listeners,
         tracker: tracker_addr,
-    } = crate::serve::Checked::new("gateway", listeners, config.torrent_version, config.seeding)?;
+    } = crate::serve::Checked::new(listeners, config.seeding)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
     let runtime = tokio::runtime::Handle::current();
