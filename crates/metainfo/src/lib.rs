@@ -19,6 +19,7 @@ mod piece_length;
 mod source;
 mod text;
 mod torrent;
+mod tree;
 mod v2;
 mod verify;
 
@@ -31,5 +32,6 @@ pub use piece_length::PieceLength;
 pub use source::ReadAt;
 pub use text::{percent_encode_into, to_hex};
 pub use torrent::{FileEntry, Files, Info, Torrent, V2File, Warning, torrent_decoder};
+pub use tree::{MAX_HASHES, PieceTree};
 pub use v2::{PiecesV2, TorrentHasher, TorrentHashes, TorrentVersion, hash_source};
 pub use verify::{Verification, Verifier, verify_source};

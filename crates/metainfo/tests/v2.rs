@@ -9,9 +9,9 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use s3torrent_bencode::{Dict, OwnedValue, Value};
 use s3torrent_metainfo::{
-    Error, Files, HashOptions, InfoHash, InfoHashV2, PieceLength, Pieces, PiecesV2, Torrent,
-    TorrentBuilder, TorrentHasher, TorrentHashes, TorrentVersion, Verifier, hash_source,
-    verify_source,
+    Error, Files, HashOptions, InfoHash, InfoHashV2, MAX_HASHES, PieceLength, PieceTree, Pieces,
+    PiecesV2, Torrent, TorrentBuilder, TorrentHasher, TorrentHashes, TorrentVersion, Verifier,
+    hash_source, verify_source,
 };
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -1261,4 +1261,79 @@ fn v2_pieces_are_numbered_file_after_file() {
     pieces.extend(cut(&c, 2 * KIB16, 2));
     pieces.extend(cut(&e, 2 * KIB16, 3));
     assert_pieces_match(&t, &pieces);
+}
+
+fn h2(a: &H, b: &H) -> H {
+    Sha256::new()
+        .chain_update(a)
+        .chain_update(b)
+        .finalize()
+        .into()
+}
+
+/// Hash requests against a tree computed here by hand: five pieces of one
+/// block (the piece layer is the leaf layer), padded to eight.
+#[test]
+fn a_piece_tree_answers_hash_requests_as_libtorrent_reads_them() {
+    let d = data(4 * KIB16 + 100);
+    let t = Torrent::from_bytes(hand_written_v2(&d, KIB16, false)).unwrap();
+    let file = &t.info().v2_files()[0];
+    let tree = PieceTree::new(file, KIB16 as u64).expect("a tree");
+    let l: Vec<H> = d.chunks(KIB16).map(|b| Sha256::digest(b).into()).collect();
+    let z = [0u8; 32];
+    let n = [
+        h2(&l[0], &l[1]),
+        h2(&l[2], &l[3]),
+        h2(&l[4], &z),
+        h2(&z, &z),
+    ];
+    let m = [h2(&n[0], &n[1]), h2(&n[2], &n[3])];
+    let root = h2(&m[0], &m[1]);
+    assert_eq!(Some(root), file.pieces_root());
+    assert_eq!(tree.root(), root);
+    assert_eq!((tree.piece_layer(), tree.height()), (0, 3));
+
+    // The whole leaf row, padding included; it makes up the tree itself.
+    assert_eq!(
+        tree.hashes(0, 0, 8, 2).unwrap(),
+        [l[0], l[1], l[2], l[3], l[4], z, z, z]
+    );
+    // Two leaves and their uncles up to the root's children.
+    assert_eq!(tree.hashes(0, 4, 2, 2).unwrap(), [l[4], z, n[3], m[0]]);
+    assert_eq!(tree.hashes(0, 4, 2, 0).unwrap(), [l[4], z]);
+    // One layer up, with one uncle.
+    assert_eq!(tree.hashes(1, 0, 2, 1).unwrap(), [n[0], n[1], m[1]]);
+    assert_eq!(tree.hashes(2, 1, 1, 0).unwrap(), [m[1]]);
+    // Outside the tree: the root's layer, nothing asked, past the row,
+    // too many, or a proof reaching the root.
+    for (base, index, length, proof) in [
+        (3, 0, 1, 0),
+        (0, 0, 0, 0),
+        (0, 0, 9, 0),
+        (0, 7, 2, 0),
+        (0, 8, 1, 0),
+        (0, 0, 2, 3),
+        (0, 0, MAX_HASHES + 1, 0),
+        (0, u32::MAX, 2, 0),
+    ] {
+        assert_eq!(
+            tree.hashes(base, index, length, proof),
+            None,
+            "{base} {index} {length} {proof}"
+        );
+    }
+
+    // Pieces of two blocks: the block layer is not known.
+    let t = Torrent::from_bytes(hand_written_v2(&d, 2 * KIB16, false)).unwrap();
+    let tree = PieceTree::new(&t.info().v2_files()[0], 2 * KIB16 as u64).unwrap();
+    assert_eq!(tree.piece_layer(), 1);
+    assert_eq!(tree.hashes(0, 0, 2, 0), None);
+    assert_eq!(tree.hashes(1, 0, 4, 0).unwrap(), n);
+
+    // A file of one piece has no layer, so no tree.
+    let t = Torrent::from_bytes(hand_written_v2(&d, 8 * KIB16, false)).unwrap();
+    assert_eq!(
+        PieceTree::new(&t.info().v2_files()[0], 8 * KIB16 as u64),
+        None
+    );
 }
