@@ -1,7 +1,9 @@
 //! The swarm end to end: `serve --seeding peer` (the default) is the tracker
 //! and a seeding peer, and real clients download from it alone, with no web
 //! seed: python libtorrent (from a `.torrent` and from a magnet link, through
-//! `ut_metadata`), aria2c, transmission-cli and rtorrent. The swarm follows
+//! `ut_metadata`; v1, and v2-only with `--torrent-version v2`, whose magnet
+//! link needs BEP 52 hash requests answered), aria2c, transmission-cli and
+//! rtorrent. The swarm follows
 //! `?torrent`'s rules: a private, deleted or overwritten object gets no
 //! announce and no byte. Hostile announces and peers leave it serving.
 //!
@@ -180,6 +182,35 @@ fn libtorrent_downloads_a_v2_only_torrent_from_the_endpoint_peer_alone() {
     let save = dir.path().join("lt");
     let r = libtorrent(p.torrent_path.to_str().unwrap(), &save, 60);
     assert_eq!(r["done"], true, "{r}");
+    assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
+}
+
+/// A v2 magnet link (`btmh`): libtorrent gets the info dictionary through
+/// ut_metadata and the file's piece layer through BEP 52 hash requests,
+/// which the endpoint's peer answers from the torrent's `piece layers`.
+#[test]
+fn a_v2_magnet_link_downloads_with_hash_requests() {
+    let test = "a_v2_magnet_link_downloads_with_hash_requests";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 11 pieces of 256 KiB and a short last one.
+    let p = publish_with(
+        dir.path(),
+        11 * 262_144 + 5_000,
+        73,
+        &["--torrent-version", "v2"],
+    );
+    let magnet = p.torrent.magnet();
+    assert!(
+        magnet.contains("xt=urn:btmh:1220") && magnet.contains("&tr="),
+        "{magnet}"
+    );
+    let save = dir.path().join("magnet");
+    let r = libtorrent(&magnet, &save, 30);
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(r["has_metadata"], true, "{r}");
     assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
 }
 

@@ -815,7 +815,13 @@ impl Active {
                 return Err(Error::UnrequestedPiece { index, begin });
             }
             Message::Extended { id: ext, payload } => self.on_extended(ext, &payload, out)?,
-            Message::HashRequest(h) => out.send(&Message::HashReject(h)),
+            Message::HashRequest(h) => match self.seed.torrent().hashes(&h) {
+                Some(hashes) => out.send(&Message::Hashes {
+                    request: h,
+                    hashes: hashes.concat().into(),
+                }),
+                None => out.send(&Message::HashReject(h)),
+            },
             Message::Suggest(index) | Message::AllowedFast(index) => {
                 self.check_index(
                     if matches!(m, Message::Suggest(_)) {

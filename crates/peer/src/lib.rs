@@ -26,8 +26,9 @@
 //!   info-hash (the host maps both to one [`Seed`]), a v2-only torrent of
 //!   one file under its truncated v2 info-hash, its pieces checked against
 //!   the file's SHA-256 merkle tree; under a truncated v2 info-hash our
-//!   handshake sets the v2 bit. `hash request` gets `hash reject` (a peer
-//!   with the `.torrent` file has the piece layers).
+//!   handshake sets the v2 bit. A `hash request` for the piece layer or
+//!   above of a v2-only torrent is answered with `hashes` from its `piece
+//!   layers` (so a v2 magnet link suffices); any other gets `hash reject`.
 //!
 //! **No byte that does not belong to the info-hash is ever sent**: a block
 //! is served from its whole piece, read once and checked against the

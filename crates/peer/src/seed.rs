@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use s3torrent_metainfo::{Info, InfoHash, InfoHashV2, ReadAt, Torrent, TorrentVersion};
+use s3torrent_metainfo::{Info, InfoHash, InfoHashV2, PieceTree, ReadAt, Torrent, TorrentVersion};
 use sha1::{Digest, Sha1};
 
 use crate::cache::{CacheStats, PieceCache};
@@ -15,6 +15,7 @@ use crate::choke::{ChokeState, ChokerConfig, Choking, Interest, SharedChoker};
 use crate::connection::ConnectionId;
 use crate::error::{Error, Result};
 use crate::superseed::SuperSeed;
+use crate::wire::HashRequest;
 
 /// What a seed needs to know of a torrent.
 #[derive(Debug, Clone)]
@@ -35,8 +36,9 @@ enum PieceHashes {
     /// The concatenated SHA-1 hashes (v1 and hybrid torrents).
     Sha1(Bytes),
     /// A v2-only torrent's info, whose piece layer (or pieces root) checks
-    /// each piece's merkle root.
-    V2(Arc<Info>),
+    /// each piece's merkle root, and its file's tree above the piece layer
+    /// (none for a file of one piece), which answers hash requests.
+    V2(Arc<(Info, Option<PieceTree>)>),
 }
 
 impl SeedTorrent {
@@ -88,7 +90,10 @@ impl SeedTorrent {
                     piece_length,
                     length,
                     piece_count,
-                    hashes: PieceHashes::V2(Arc::new(info.clone())),
+                    hashes: PieceHashes::V2(Arc::new((
+                        info.clone(),
+                        PieceTree::new(&info.v2_files()[0], info.piece_length()),
+                    ))),
                     peer_id,
                 })
             }
@@ -201,8 +206,29 @@ impl SeedTorrent {
                 let digest: [u8; 20] = Sha1::digest(data).into();
                 Some(digest) == self.piece_hash(index)
             }
-            PieceHashes::V2(info) => info.piece_matches(u64::from(index), data),
+            PieceHashes::V2(v2) => v2.0.piece_matches(u64::from(index), data),
         }
+    }
+
+    /// The answer to a BEP 52 hash request, from a v2-only torrent's
+    /// `piece layers` ([`PieceTree::hashes`]): the hashes of the `hashes`
+    /// message, or `None` for a `hash reject` (another file's root, a file of
+    /// one piece, block hashes, or a request outside the tree; v1 and hybrid
+    /// torrents reject every request).
+    pub fn hashes(&self, request: &HashRequest) -> Option<Vec<[u8; 32]>> {
+        let PieceHashes::V2(v2) = &self.hashes else {
+            return None;
+        };
+        let tree = v2.1.as_ref()?;
+        if tree.root() != request.pieces_root {
+            return None;
+        }
+        tree.hashes(
+            request.base_layer,
+            request.index,
+            request.length,
+            request.proof_layers,
+        )
     }
 
     /// The size of piece `index` (the last may be short); 0 past the end.

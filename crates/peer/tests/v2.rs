@@ -249,26 +249,69 @@ fn a_file_of_one_piece_is_checked_against_its_pieces_root() {
     assert!(wire.is_empty());
 }
 
+/// BEP 52 hash requests are answered from the piece layers; what is not in
+/// them (the block hashes, another root) gets `hash reject`, and the
+/// connection stays.
 #[test]
-fn a_hash_request_gets_a_hash_reject_and_the_connection_stays() {
+fn hash_requests_are_answered_from_the_piece_layer() {
     let t = two_pieces();
     let seed = seed_of(&t.torrent);
     let mut p = Peer::connect(&seed, fast_ext().with(Extension::V2));
     p.recv(&t.data).unwrap();
-    let asked = HashRequest {
-        pieces_root: *t.torrent.info().v2_files()[0]
-            .pieces_root()
-            .as_ref()
-            .unwrap(),
-        base_layer: 2,
+    let layer = t.torrent.info().v2_files()[0].piece_layer().to_vec();
+    let root = t.torrent.info().v2_files()[0].pieces_root().unwrap();
+    // The piece layer is layer 2 (four blocks a piece); two pieces.
+    let asked = |base_layer, index, length, proof_layers| HashRequest {
+        pieces_root: root,
+        base_layer,
+        index,
+        length,
+        proof_layers,
+    };
+    let layer_req = asked(2, 0, 2, 0);
+    p.send(&Message::HashRequest(layer_req)).unwrap();
+    // Piece 1's hash alone.
+    let one = asked(2, 1, 1, 0);
+    p.send(&Message::HashRequest(one)).unwrap();
+    let blocks = asked(0, 0, 4, 0);
+    p.send(&Message::HashRequest(blocks)).unwrap();
+    let mut other = asked(2, 0, 2, 0);
+    other.pieces_root[0] ^= 1;
+    p.send(&Message::HashRequest(other)).unwrap();
+    let ms = p.recv_messages(&t.data).unwrap();
+    assert_eq!(
+        ms,
+        [
+            Message::Hashes {
+                request: layer_req,
+                hashes: Bytes::from(layer.clone()),
+            },
+            Message::Hashes {
+                request: one,
+                hashes: Bytes::copy_from_slice(&layer[32..]),
+            },
+            Message::HashReject(blocks),
+            Message::HashReject(other),
+        ]
+    );
+    assert!(!p.conn.is_closed());
+
+    // A file of one piece has no layer to answer from.
+    let data = data(100);
+    let root = sha256(&[&data]);
+    let torrent = Torrent::from_bytes(v2_torrent("one.bin", 100, 65536, root, &[])).unwrap();
+    let seed = seed_of(&torrent);
+    let mut p = Peer::connect(&seed, fast_ext());
+    p.recv(&data).unwrap();
+    let req = HashRequest {
+        pieces_root: root,
+        base_layer: 0,
         index: 0,
-        length: 2,
+        length: 1,
         proof_layers: 0,
     };
-    p.send(&Message::HashRequest(asked)).unwrap();
-    let ms = p.recv_messages(&t.data).unwrap();
-    assert_eq!(ms, [Message::HashReject(asked)]);
-    assert!(!p.conn.is_closed());
+    p.send(&Message::HashRequest(req)).unwrap();
+    assert_eq!(p.recv_messages(&data).unwrap(), [Message::HashReject(req)]);
 }
 
 #[test]
