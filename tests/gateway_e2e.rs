@@ -7,12 +7,9 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 use s3torrent_metainfo::{Torrent, Verifier};
 use support::ceph::{ALICE_ACCOUNT, BOB_ACCOUNT, Cluster, Gateway, cluster, scenario};
-use support::serve::{DEV, Serve, boto};
+use support::serve::{DEV, Serve, aria2c_download, boto};
 use support::{have_program, have_python_module, random_bytes, write};
 
 fn ready(test: &str) -> Option<&'static Cluster> {
@@ -518,36 +515,8 @@ print(json.dumps({"status": r["status"]}))
     );
     assert_eq!(out["status"], 200);
     let down = dir.path().join("down");
-    aria2c(&dir.path().join("t.torrent"), &down);
+    aria2c_download(&dir.path().join("t.torrent"), &down);
     assert_eq!(std::fs::read(down.join("films_clip.bin")).unwrap(), data);
-}
-
-fn aria2c(torrent: &Path, dir: &Path) {
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "aria2c",
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--enable-peer-exchange=false",
-            "--bt-enable-lpd=false",
-            "--seed-time=0",
-            "--bt-stop-timeout=60",
-            "--summary-interval=0",
-            "--console-log-level=warn",
-            "--allow-overwrite=true",
-            "--file-allocation=none",
-        ])
-        .arg(format!("--dir={}", dir.display()))
-        .arg(torrent)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "aria2c: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -4,10 +4,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use support::s3torrent;
 use support::serve::request;
@@ -39,22 +36,7 @@ impl Logging {
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        let stderr = child.stderr.take().expect("piped");
-        let (tx, rx) = mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("serve: listening on http://") {
-                    let _ = tx.send(addr.to_owned());
-                }
-                lines.push(line);
-            }
-            lines
-        });
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
-            let _ = child.kill();
-            panic!("serve did not say where it listens within 20 s");
-        };
+        let (addr, reader) = support::serve::listening(&mut child);
         Logging {
             child,
             addr,

@@ -13,41 +13,11 @@ use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use s3torrent_metainfo::{Torrent, Verifier};
-use support::serve::{DEV, OTHER, Serve, boto, request};
+use support::serve::{DEV, OTHER, Serve, aria2c_download, boto, request};
 use support::{have_program, have_python_module, python, random_bytes, write};
 
 fn ready(test: &str) -> bool {
     have_python_module(test, "boto3") & have_python_module(test, "libtorrent")
-}
-
-/// aria2c downloads `torrent` into `dir` from the web seed alone (no DHT, no
-/// peer exchange, no local discovery), within 120 s, or the test fails.
-fn aria2c_download(torrent: &Path, dir: &Path) {
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "aria2c",
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--enable-peer-exchange=false",
-            "--bt-enable-lpd=false",
-            "--seed-time=0",
-            "--bt-stop-timeout=60",
-            "--summary-interval=0",
-            "--console-log-level=warn",
-            "--allow-overwrite=true",
-            "--file-allocation=none",
-        ])
-        .arg(format!("--dir={}", dir.display()))
-        .arg(torrent)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "aria2c: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Whether `data` is exactly what `torrent` describes (every piece and the

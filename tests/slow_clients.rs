@@ -7,10 +7,9 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use support::serve::request;
@@ -44,22 +43,7 @@ fn storm(script: &str, extra: &[&str]) -> Storm {
         .stderr(Stdio::piped())
         .spawn()
         .expect("sh runs");
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("serve: listening on http://") {
-                let _ = tx.send(addr.to_owned());
-            }
-            lines.push(line);
-        }
-        lines
-    });
-    let Ok(addr) = rx.recv_timeout(Duration::from_secs(20)) else {
-        let _ = child.kill();
-        panic!("serve did not say where it listens within 20 s");
-    };
+    let (addr, reader) = support::serve::listening(&mut child);
 
     let started = Instant::now();
     let mut drippers: Vec<Option<TcpStream>> = (0..DRIPPERS)

@@ -13,6 +13,63 @@ use super::{python, s3torrent};
 pub(crate) const DEV: (&str, &str, &str) = ("s3torrent", "s3torrent-dev-secret", "000000000001");
 pub(crate) const OTHER: (&str, &str, &str) = ("other", "other-secret", "222233334444");
 
+/// Reads `child`'s stderr (piped) on a thread until it ends: the address
+/// `serve: listening on http://ADDR` names (waited for 20 s at most; the
+/// child is killed and the test fails otherwise), and the thread, which
+/// returns every line once the child's stderr closes.
+pub(crate) fn listening(child: &mut Child) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    let stderr = child.stderr.take().expect("stderr piped");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("serve: listening on http://") {
+                let _ = tx.send(addr.to_owned());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(addr) => (addr, reader),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("serve did not say where it listens within 20 s");
+        }
+    }
+}
+
+/// aria2c downloads `torrent` into `dir` from its seeds as the torrent
+/// names them, with no DHT, peer exchange or local discovery, within 120 s,
+/// or the test fails.
+pub(crate) fn aria2c_download(torrent: &Path, dir: &Path) {
+    let out = std::process::Command::new("timeout")
+        .args([
+            "120",
+            "aria2c",
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--enable-peer-exchange=false",
+            "--bt-enable-lpd=false",
+            "--seed-time=0",
+            "--bt-stop-timeout=60",
+            "--summary-interval=0",
+            "--console-log-level=warn",
+            "--allow-overwrite=true",
+            "--file-allocation=none",
+        ])
+        .arg(format!("--dir={}", dir.display()))
+        .arg(torrent)
+        .output()
+        .expect("timeout runs");
+    assert!(
+        out.status.success(),
+        "aria2c: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A running `serve`, killed when dropped.
 pub(crate) struct Serve {
     pub(crate) child: Child,
@@ -48,22 +105,7 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        let stderr = child.stderr.take().expect("piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("serve: listening on http://") {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("serve did not say where it listens within 20 s");
-            }
-        };
+        let (addr, _) = listening(&mut child);
         Serve { child, addr }
     }
 
