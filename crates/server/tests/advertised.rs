@@ -33,17 +33,23 @@ async fn the_web_seed_is_the_public_url() {
     server.stop().await;
 }
 
+/// S3, tracker and peer listeners on loopback, and the S3 and peer
+/// addresses.
+async fn swarm_listeners() -> (Listeners, std::net::SocketAddr, std::net::SocketAddr) {
+    let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
+    let (s3, tracker, peer) = (
+        bind().await.expect("bind"),
+        bind().await.expect("bind"),
+        bind().await.expect("bind"),
+    );
+    let (addr, peer_addr) = (s3.local_addr().unwrap(), peer.local_addr().unwrap());
+    (Listeners::with_swarm(s3, tracker, peer), addr, peer_addr)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracker_is_the_announce_url() {
     let temp = temp_root();
-    let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
-    let (s3, tracker, peer) = (
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-    );
-    let addr = s3.local_addr().unwrap();
-    let listeners = Listeners::with_swarm(s3, tracker, peer);
+    let (listeners, addr, _) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
         config.seeding = Seeding::Both;
         config.announce_url = Some("https://tracker.example.com:8443/announce".into());
@@ -84,14 +90,7 @@ async fn v2_only_torrents_are_seeded_by_the_peer() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let temp = temp_root();
-    let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
-    let (s3, tracker, peer) = (
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-    );
-    let peer_addr = peer.local_addr().unwrap();
-    let listeners = Listeners::with_swarm(s3, tracker, peer);
+    let (listeners, _, peer_addr) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
         config.seeding = Seeding::Peer;
         config.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
