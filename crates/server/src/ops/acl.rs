@@ -5,8 +5,8 @@
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{
-    Acl, CannedAcl, CanonicalId, Grant, Grantee, GranteeName, Permission, Principal, Requester,
-    parse_grant_header,
+    Acl, BucketInfo, BucketName, CannedAcl, CanonicalId, Grant, Grantee, GranteeName, ObjectInfo,
+    ObjectKey, Permission, Principal, Requester, parse_grant_header,
 };
 
 use super::{Server, to_s3s};
@@ -282,15 +282,17 @@ impl Server {
         }))
     }
 
-    pub(super) async fn put_object_acl_(
+    /// The object of a Put/GetObjectAcl (only the `null` version exists
+    /// here), with its bucket.
+    async fn acl_object(
         &self,
-        req: S3Request<dto::PutObjectAclInput>,
-    ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
-        let requester = self.requester(&req);
-        let input = req.input;
-        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> S3Result<(BucketName, ObjectKey, BucketInfo, ObjectInfo)> {
+        let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
-        if input.version_id.as_deref().is_some_and(|v| v != "null") {
+        if version_id.is_some_and(|v| v != "null") {
             return Err(s3_error!(NoSuchVersion));
         }
         let info = self.bucket(&bucket).await?;
@@ -300,6 +302,18 @@ impl Server {
             .await?
             .ok_or_else(|| s3_error!(NoSuchKey))?;
         let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
+        Ok((bucket, key, info, object))
+    }
+
+    pub(super) async fn put_object_acl_(
+        &self,
+        req: S3Request<dto::PutObjectAclInput>,
+    ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
+        let requester = self.requester(&req);
+        let input = req.input;
+        let (bucket, key, info, object) = self
+            .acl_object(&input.bucket, &input.key, input.version_id.as_deref())
+            .await?;
         if !may(
             &requester,
             object.owner(),
@@ -334,18 +348,9 @@ impl Server {
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
-        let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
-        if input.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(NoSuchVersion));
-        }
-        let info = self.bucket(&bucket).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.object_meta(&b, &k))
-            .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?;
-        let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
+        let (_, _, _, object) = self
+            .acl_object(&input.bucket, &input.key, input.version_id.as_deref())
+            .await?;
         if !may(&requester, object.owner(), &object.acl, Permission::ReadAcp) {
             return Err(s3_error!(AccessDenied));
         }
