@@ -17,8 +17,8 @@ use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{
-    BucketInfo, BucketName, ErrorCode, ObjectKey, ObjectLookup, Permission, Principal, Requester,
-    S3Error, TorrentCache, TorrentRequest, authorize_read,
+    BucketInfo, BucketName, ErrorCode, ObjectInfo, ObjectKey, ObjectLookup, Permission, Principal,
+    Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -219,34 +219,20 @@ impl Server {
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
-        // On the runtime's thread: the decision reads records the store
-        // keeps in memory once read, and opening the version's file is one
-        // open and one fstat. Only an adopted file's MD5 (a whole read of
-        // the file) goes to a blocking thread.
-        let s = &*self.store;
-        let checked = s3torrent_s3::check_request(&treq).map_err(to_s3s)?;
-        let info = s
-            .bucket_info(&bucket)
-            .map_err(to_s3s)?
-            .ok_or_else(|| to_s3s(S3Error::new(ErrorCode::NoSuchBucket, treq.resource())))?;
-        checked
-            .check_expected_owner(&info, &treq.resource())
-            .map_err(to_s3s)?;
-        let found = V::current(s, &bucket, &key).map_err(to_s3s)?;
-        let lookup = match &found {
-            Some(version) => {
-                ObjectLookup::Found(s.object_info(&info, &key, version.meta()).map_err(to_s3s)?)
-            }
-            None => ObjectLookup::NoSuchKey,
+        // On the runtime's thread when the records are in memory (the
+        // decision reads no database page, and opening the version's file
+        // is one open and one fstat); else on a blocking thread, as an
+        // adopted file's MD5 (a whole read of the file) always is.
+        let (mut snap, object, charged) = if self.store.memoized(&bucket, &key) {
+            allowed::<V>(&self.store, &bucket, &key, &treq).map_err(to_s3s)?
+        } else {
+            let (b, k) = (bucket.clone(), key.clone());
+            self.blocking(move |s| allowed::<V>(s, &b, &k, &treq))
+                .await?
         };
-        let access = authorize_read(&treq, &info, &lookup).map_err(to_s3s)?;
-        let charged = access.request_charged;
-        let mut snap =
-            found.ok_or_else(|| to_s3s(S3Error::new(ErrorCode::NoSuchKey, treq.resource())))?;
         if snap.meta().etag.is_none() {
             // Adopted: its MD5 once, now that the read is allowed (the
             // record keeps it only if the file is still the one read).
-            let object = access.object.clone();
             let torrents = Arc::clone(&self.torrents);
             let object = self
                 .blocking(move |s| torrents.resolve_etag(s, &bucket, &object))
@@ -257,8 +243,33 @@ impl Server {
     }
 }
 
+/// GetObject's and HeadObject's decision (the rules of `?torrent`): the
+/// current version, as the object the decision saw, and whether the read
+/// is charged to the requester; or why not.
+fn allowed<V: Version>(
+    s: &Store,
+    bucket: &BucketName,
+    key: &ObjectKey,
+    treq: &TorrentRequest,
+) -> Result<(V, ObjectInfo, bool), S3Error> {
+    let checked = s3torrent_s3::check_request(treq)?;
+    let info = s
+        .bucket_info(bucket)?
+        .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, treq.resource()))?;
+    checked.check_expected_owner(&info, &treq.resource())?;
+    let found = V::current(s, bucket, key)?;
+    let lookup = match &found {
+        Some(version) => ObjectLookup::Found(s.object_info(&info, key, version.meta())?),
+        None => ObjectLookup::NoSuchKey,
+    };
+    let access = authorize_read(treq, &info, &lookup)?;
+    let (charged, object) = (access.request_charged, access.object.clone());
+    let found = found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
+    Ok((found, object, charged))
+}
+
 /// What a read takes of an object's current version.
-trait Version: Sized {
+trait Version: Sized + Send + 'static {
     /// The current version, if there is one.
     fn current(
         store: &Store,

@@ -112,13 +112,24 @@ impl S3Route for TorrentRoute {
         *http_req.uri_mut() = req.uri;
         *http_req.headers_mut() = req.headers;
         let cx = RequestContext::new(requester, request_id).with_host_id(front::host_id());
-        // A torrent in the cache, or a refusal, is answered here: neither
-        // hashes nor waits (the decision reads metadata the store keeps in
-        // memory once read). Only a torrent to generate, or an adopted
-        // file's MD5 to compute, goes to a blocking thread.
-        let response = match parse_request(&http_req, &self.config, cx.requester.clone())
-            .and_then(|treq| self.torrents.cached(&*self.store, &treq))
-        {
+        // A torrent in the cache, or a refusal, is answered here when the
+        // records the decision reads are in memory: it neither hashes nor
+        // waits nor reads the database. Otherwise (a record to read, a
+        // torrent to generate, an adopted file's MD5 to compute) the
+        // request goes to a blocking thread.
+        let parsed = parse_request(&http_req, &self.config, cx.requester.clone());
+        let at_once = match &parsed {
+            Ok(treq) => s3torrent_s3::check_request(treq)
+                .map_or(true, |c| self.store.memoized(&c.bucket, &c.key)),
+            Err(_) => true,
+        };
+        let response = match parsed.and_then(|treq| {
+            if at_once {
+                self.torrents.cached(&*self.store, &treq)
+            } else {
+                Ok(None)
+            }
+        }) {
             Ok(Some(served)) => {
                 torrent_response(http_req.method(), http_req.headers(), &served, &cx)
             }

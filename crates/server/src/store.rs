@@ -739,6 +739,19 @@ impl Store {
         self.current(bucket, key.as_str(), stored)
     }
 
+    /// Whether a read of `bucket`/`key` would find the bucket's and the
+    /// object's records in memory (no database read): the hosts answer
+    /// such a read on the runtime's thread, others on a blocking one (a
+    /// database page may have to come from disk, and a hand-placed file
+    /// seen for the first time is adopted by a commit).
+    pub(crate) fn memoized(&self, bucket: &BucketName, key: &ObjectKey) -> bool {
+        let now = self.epoch.now();
+        self.bucket_memo.holds(now, bucket.as_str())
+            && self
+                .object_memo
+                .holds(now, &object_row(bucket, key.as_str()))
+    }
+
     /// What a record means now: an ID file's record as it is; a folder
     /// file's if the file is unchanged, else the file adopted afresh, or
     /// nothing when it is gone.

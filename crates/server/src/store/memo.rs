@@ -76,6 +76,12 @@ impl<T: Clone> Memo<T> {
         rows.rows.get(key).cloned()
     }
 
+    /// Whether the row of `key` is held for epoch `now`.
+    pub(super) fn holds(&self, now: u64, key: &str) -> bool {
+        let rows = self.lock();
+        rows.epoch == now && rows.rows.contains_key(key)
+    }
+
     /// Remembers a row read in epoch `read`, unless a write has moved the
     /// epoch on since (`now`).
     pub(super) fn put(&self, read: u64, now: u64, key: &str, value: T) {
