@@ -222,13 +222,16 @@ pub async fn serve(
     );
     eprintln!("serve: listening on http://{addr}");
 
-    let clocks = front::Clocks {
-        header: config.header_read_timeout,
-        idle: config.idle_timeout,
-        send: config.send_timeout,
+    let front = Front {
+        endpoint: Endpoint::Serve,
+        clocks: front::Clocks {
+            header: config.header_read_timeout,
+            idle: config.idle_timeout,
+            send: config.send_timeout,
+        },
+        max_connections: config.max_connections,
     };
     let min_body_rate = config.min_body_rate;
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let early = front::screen(&mut req, &request_id);
         req.extensions_mut()
@@ -241,28 +244,14 @@ pub async fn serve(
             }
         }
     };
-    let s3_loop = serve_http(
-        &listener,
-        Endpoint::Serve,
-        clocks,
-        config.max_connections,
-        stopping.clone(),
-        &graceful,
-        handle,
-    );
-    let mut shutdown = std::pin::pin!(shutdown);
-    tokio::select! {
-        () = s3_loop => {},
-        () = shutdown.as_mut() => {},
-    }
-    drain("serve", &stop, graceful, edges).await;
+    serve_http(&listener, front, shutdown, &stop, edges, handle).await;
     Ok(())
 }
 
 /// Once the S3 accept loop has ended: stops the edges (`stop`), lets open
 /// connections finish for up to [`DRAIN`], and waits as long for each edge
 /// task. `serve`'s and the gateway's way to end.
-pub(crate) async fn drain(
+async fn drain(
     name: &str,
     stop: &watch::Sender<bool>,
     graceful: hyper_util::server::graceful::GracefulShutdown,
@@ -428,18 +417,49 @@ macro_rules! request_line {
     };
 }
 
-/// The HTTP/1 front of `serve` and of the gateway, until `stopping`: at most
-/// `max_connections` connections (further ones wait in the listener's
-/// backlog), each on a socket with the header, idle and send clocks of
-/// `clocks` (`front::Guarded`); each request gets its ID and goes to
-/// `handle`; each answer gets its small body gathered (one write), its IDs
-/// (`front::stamp`; an answer that has a request ID already, an upstream's,
-/// keeps it) and a log line.
+/// How an endpoint's HTTP front serves its connections.
+pub(crate) struct Front {
+    /// Whose front: its log lines' target.
+    pub(crate) endpoint: Endpoint,
+    /// The socket's header, idle and send clocks.
+    pub(crate) clocks: front::Clocks,
+    /// How many connections are served at once.
+    pub(crate) max_connections: NonZeroUsize,
+}
+
+/// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at
+/// most `front.max_connections` connections (further ones wait in the
+/// listener's backlog), each on a socket with `front.clocks`
+/// (`front::Guarded`); each request gets its ID and goes to `handle`; each
+/// answer gets its small body gathered (one write), its IDs
+/// (`front::stamp`; an answer that has a request ID already, an
+/// upstream's, keeps it) and a log line. Then it stops the edges (`stop`),
+/// and [`drain`]s the connections and `edges`.
 pub(crate) async fn serve_http<H, F>(
     listener: &TcpListener,
-    endpoint: Endpoint,
-    clocks: front::Clocks,
-    max_connections: NonZeroUsize,
+    front: Front,
+    shutdown: impl Future<Output = ()>,
+    stop: &watch::Sender<bool>,
+    edges: Vec<tokio::task::JoinHandle<()>>,
+    handle: H,
+) where
+    H: Fn(hyper::Request<hyper::body::Incoming>, String) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<hyper::Response<s3s::Body>, s3s::HttpError>> + Send + 'static,
+{
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let accepting = accept_loop(listener, &front, stop.subscribe(), &graceful, handle);
+    let mut shutdown = std::pin::pin!(shutdown);
+    tokio::select! {
+        () = accepting => {},
+        () = shutdown.as_mut() => {},
+    }
+    drain(front.endpoint.name(), stop, graceful, edges).await;
+}
+
+/// [`serve_http`]'s accept loop, until `stopping`.
+async fn accept_loop<H, F>(
+    listener: &TcpListener,
+    front: &Front,
     mut stopping: watch::Receiver<bool>,
     graceful: &hyper_util::server::graceful::GracefulShutdown,
     handle: H,
@@ -447,6 +467,11 @@ pub(crate) async fn serve_http<H, F>(
     H: Fn(hyper::Request<hyper::body::Incoming>, String) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<hyper::Response<s3s::Body>, s3s::HttpError>> + Send + 'static,
 {
+    let Front {
+        endpoint,
+        clocks,
+        max_connections,
+    } = *front;
     let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
     // its version sniffing, which reads the first bytes with no timeout.

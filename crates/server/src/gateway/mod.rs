@@ -281,12 +281,15 @@ pub async fn gateway(
         }
         eprintln!("gateway: seeding peer on {peer_addr}");
     }
-    let clocks = front::Clocks {
-        header: config.header_read_timeout,
-        idle: config.idle_timeout,
-        send: config.send_timeout,
+    let front = crate::serve::Front {
+        endpoint: Endpoint::Gateway,
+        clocks: front::Clocks {
+            header: config.header_read_timeout,
+            idle: config.idle_timeout,
+            send: config.send_timeout,
+        },
+        max_connections: config.max_connections,
     };
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let min_body_rate = config.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));
@@ -319,21 +322,7 @@ pub async fn gateway(
             })
         }
     };
-    let s3_loop = crate::serve::serve_http(
-        &listener,
-        Endpoint::Gateway,
-        clocks,
-        config.max_connections,
-        stopping.clone(),
-        &graceful,
-        handle,
-    );
-    let mut shutdown = std::pin::pin!(shutdown);
-    tokio::select! {
-        () = s3_loop => {},
-        () = shutdown.as_mut() => {},
-    }
-    crate::serve::drain("gateway", &stop, graceful, edges).await;
+    crate::serve::serve_http(&listener, front, shutdown, &stop, edges, handle).await;
     Ok(())
 }
 
