@@ -597,6 +597,30 @@ impl std::fmt::Display for TooSlow {
 
 impl std::error::Error for TooSlow {}
 
+/// A request body as an endpoint reads it: as it came, or held to the
+/// minimum body rate ([`meter`]).
+pub(crate) type RequestBody =
+    http_body_util::Either<hyper::body::Incoming, Metered<hyper::body::Incoming>>;
+
+/// Holds `req`'s body to `rate` ([`Metered`]) when it has a body and there
+/// is a rate, and gives the flag that body sets if it falls below the rate:
+/// the request is then answered `RequestTimeout` ([`request_timeout`]),
+/// whatever became of it.
+pub(crate) fn meter(
+    req: Request<hyper::body::Incoming>,
+    rate: Option<MinBodyRate>,
+) -> (Request<RequestBody>, Arc<AtomicBool>) {
+    let too_slow = Arc::new(AtomicBool::new(false));
+    let req = match rate {
+        Some(rate) if !req.body().is_end_stream() => {
+            let flag = Arc::clone(&too_slow);
+            req.map(|body| http_body_util::Either::Right(Metered::new(body, rate, flag)))
+        }
+        _ => req.map(http_body_util::Either::Left),
+    };
+    (req, too_slow)
+}
+
 /// A request body held to a [`MinBodyRate`]. Time counts only while the
 /// body is polled and has nothing (the server waits for the client):
 /// windows of that waiting time, the first as long as the grace and free,

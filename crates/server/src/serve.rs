@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -594,14 +594,19 @@ async fn call(
     min_body_rate: Option<MinBodyRate>,
     request_id: &str,
 ) -> Result<hyper::Response<s3s::Body>, s3s::HttpError> {
-    let rate = match min_body_rate {
-        Some(rate) if !hyper::body::Body::is_end_stream(req.body()) => rate,
-        _ => return hyper::service::Service::call(s3, req).await,
+    let (req, too_slow) = front::meter(req, min_body_rate);
+    let (parts, body) = req.into_parts();
+    let resp = match body {
+        // No body to hold to a rate: s3s reads hyper's as it is.
+        http_body_util::Either::Left(body) => {
+            let req = hyper::Request::from_parts(parts, body);
+            hyper::service::Service::call(s3, req).await
+        }
+        metered => {
+            let req = hyper::Request::from_parts(parts, s3s::Body::http_body(metered));
+            s3.call(req).await
+        }
     };
-    let too_slow = Arc::new(AtomicBool::new(false));
-    let req = req
-        .map(|body| s3s::Body::http_body(front::Metered::new(body, rate, Arc::clone(&too_slow))));
-    let resp = s3.call(req).await;
     if too_slow.load(Ordering::Acquire) {
         return Ok(front::request_timeout(request_id));
     }

@@ -29,10 +29,9 @@ mod upstream;
 use std::future::Future;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use http_body_util::Either;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
@@ -301,14 +300,7 @@ pub async fn gateway(
             // Passed through: the cluster's answer, with its own IDs. A
             // body is held to the minimum rate on its way.
             let method = req.method().clone();
-            let too_slow = Arc::new(AtomicBool::new(false));
-            let req = match min_body_rate {
-                Some(rate) if !hyper::body::Body::is_end_stream(req.body()) => {
-                    let too_slow = Arc::clone(&too_slow);
-                    req.map(|body| Either::Right(front::Metered::new(body, rate, too_slow)))
-                }
-                _ => req.map(Either::Left),
-            };
+            let (req, too_slow) = front::meter(req, min_body_rate);
             let forwarded = upstream.forward(req).await;
             if too_slow.load(Ordering::Acquire) {
                 return Ok(front::request_timeout(&request_id));

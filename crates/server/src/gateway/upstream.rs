@@ -8,12 +8,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, Uri};
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
+
+use crate::front::RequestBody;
 
 /// How long a presigned request of the gateway's stays valid: it is sent at
 /// once, so this only covers clock skew and a slow connection.
@@ -85,12 +87,8 @@ pub(crate) struct Upstream {
     /// The gateway's own requests.
     own: Client<HttpConnector, Full<Bytes>>,
     /// The pass-through: the client's body streamed on as it arrives.
-    pass: Client<HttpConnector, PassBody>,
+    pass: Client<HttpConnector, RequestBody>,
 }
-
-/// A passed-through request's body: as it came, or held to the minimum
-/// body rate (`front::Metered`).
-pub(crate) type PassBody = Either<Incoming, crate::front::Metered<Incoming>>;
 
 impl Upstream {
     /// A client for `endpoint` (`http://HOST:PORT`; no path).
@@ -138,7 +136,7 @@ impl Upstream {
     /// upstream's answer, body streamed. Hop-by-hop headers are dropped.
     pub(crate) async fn forward(
         &self,
-        req: Request<PassBody>,
+        req: Request<RequestBody>,
     ) -> Result<Response<Incoming>, String> {
         let (mut parts, body) = req.into_parts();
         let mut uri = http::uri::Parts::default();
