@@ -148,7 +148,7 @@ pub async fn serve(
     let store = Arc::new(store);
 
     let advertised = Advertised::new(
-        "serve",
+        Endpoint::Serve,
         config.seeding,
         config.public_url.as_deref(),
         addr,
@@ -196,18 +196,18 @@ pub async fn serve(
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
     if let Some(listeners) = swarm_listeners {
-        let peer_addr = listeners.peer.local_addr().map_err(Error::Listener)?;
         let source: Arc<dyn SwarmSource> = Arc::new(Swarm {
             store: Arc::clone(&store),
             torrents,
         });
-        edges = swarm::spawn_edges(listeners, source, throttle.clone(), &stopping)
-            .map_err(Error::Listener)?;
-        eprintln!(
-            "serve: tracker on http://{}/announce",
-            tracker_addr.unwrap_or(addr)
-        );
-        eprintln!("serve: seeding peer on {peer_addr}");
+        edges = swarm::spawn_edges(
+            Endpoint::Serve,
+            listeners,
+            source,
+            throttle.clone(),
+            &stopping,
+        )
+        .map_err(Error::Listener)?;
     }
 
     // The start-up lines stay plain `eprintln!`, whatever the log format:
@@ -320,13 +320,14 @@ pub(crate) struct Advertised {
 
 impl Advertised {
     pub(crate) fn new(
-        name: &str,
+        endpoint: Endpoint,
         seeding: Seeding,
         public_url: Option<&str>,
         addr: SocketAddr,
         announce_url: Option<&str>,
         tracker: Option<SocketAddr>,
     ) -> Result<Advertised, Error> {
+        let name = endpoint.name();
         let given = |flag: &str, url: &str| {
             if url.starts_with("http://") || url.starts_with("https://") {
                 Ok(url.trim_end_matches('/').to_owned())
@@ -401,7 +402,7 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Endpoint::Serve => "serve",
             Endpoint::Gateway => "gateway",

@@ -203,7 +203,7 @@ pub async fn gateway(
     cache.ensure_bucket().await.map_err(Error::Config)?;
 
     let advertised = crate::serve::Advertised::new(
-        "gateway",
+        Endpoint::Gateway,
         config.seeding,
         config.public_url.as_deref(),
         addr,
@@ -267,18 +267,14 @@ pub async fn gateway(
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
     if let Some(listeners) = swarm_listeners {
-        let peer_addr = listeners.peer.local_addr().map_err(Error::Listener)?;
         let source: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
             shared: Arc::clone(&shared),
             torrents: Arc::clone(&torrents),
         });
         let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
-        edges = crate::swarm::spawn_edges(listeners, source, throttle, &stopping)
-            .map_err(Error::Listener)?;
-        if let Some(tracker) = tracker_addr {
-            eprintln!("gateway: tracker on http://{tracker}/announce");
-        }
-        eprintln!("gateway: seeding peer on {peer_addr}");
+        edges =
+            crate::swarm::spawn_edges(Endpoint::Gateway, listeners, source, throttle, &stopping)
+                .map_err(Error::Listener)?;
     }
     let front = crate::serve::Front {
         endpoint: Endpoint::Gateway,

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::ops::Service;
-use crate::serve::SwarmListeners;
+use crate::serve::{Endpoint, SwarmListeners};
 use crate::store::{Store, peer_info_hashes};
 use crate::throttle::Throttle;
 
@@ -43,9 +43,11 @@ const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
 const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Starts the tracker and the seeding peer on their listeners, over
-/// `source` (`serve`'s store or the gateway's cluster), until `shutdown`:
-/// their two tasks, for the caller to wait on when it drains.
+/// `source` (`serve`'s store or the gateway's cluster), until `shutdown`,
+/// and prints their addresses (start-up lines): their two tasks, for the
+/// caller to wait on when it drains.
 pub(crate) fn spawn_edges(
+    endpoint: Endpoint,
     listeners: SwarmListeners,
     source: Arc<dyn SwarmSource>,
     throttle: Option<Arc<Throttle>>,
@@ -53,6 +55,12 @@ pub(crate) fn spawn_edges(
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     let SwarmListeners { tracker, peer } = listeners;
     let peer_addr = peer.local_addr()?;
+    let name = endpoint.name();
+    eprintln!(
+        "{name}: tracker on http://{}/announce",
+        tracker.local_addr()?
+    );
+    eprintln!("{name}: seeding peer on {peer_addr}");
     let mut config = TrackerConfig::default();
     config.interval = TRACKER_INTERVAL;
     config.min_interval = TRACKER_MIN_INTERVAL;
