@@ -333,18 +333,7 @@ impl S3 for Server {
         let owner = self.principal(&req)?;
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let input = &req.input;
-        let acl = self.acl_of_headers(
-            &acl::AclHeaders {
-                canned: input.acl.as_ref().map(|a| a.as_str()),
-                read: input.grant_read.as_deref(),
-                write: input.grant_write.as_deref(),
-                read_acp: input.grant_read_acp.as_deref(),
-                write_acp: input.grant_write_acp.as_deref(),
-                full_control: input.grant_full_control.as_deref(),
-            },
-            &owner,
-            &owner,
-        )?;
+        let acl = self.acl_of_headers(&acl::acl_headers!(input), &owner, &owner)?;
         let location = buckets::location_of(input);
         let b = bucket.clone();
         if let Some(existing) = self.blocking(move |s| s.bucket_info(&b)).await? {
@@ -451,18 +440,7 @@ impl S3 for Server {
         // An anonymous writer (a public-read-write bucket) writes objects
         // the bucket owner owns.
         let me = requester.principal().unwrap_or(&info.owner).clone();
-        let acl = self.acl_of_headers(
-            &acl::AclHeaders {
-                canned: input.acl.as_ref().map(|a| a.as_str()),
-                read: input.grant_read.as_deref(),
-                write: None,
-                read_acp: input.grant_read_acp.as_deref(),
-                write_acp: input.grant_write_acp.as_deref(),
-                full_control: input.grant_full_control.as_deref(),
-            },
-            &me,
-            &info.owner,
-        )?;
+        let acl = self.acl_of_headers(&acl::acl_headers!(input, object), &me, &info.owner)?;
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let headers = headers_of(
             input.cache_control.clone(),

@@ -14,6 +14,29 @@ use super::{Server, to_s3s};
 /// The most grants one ACL holds, as S3.
 const MAX_GRANTS: usize = 100;
 
+/// The [`AclHeaders`] of an s3s input: its `acl` and `grant_*` fields.
+/// Object inputs have no `grant_write` (S3 grants no WRITE on an object):
+/// `acl_headers!(input, object)`.
+macro_rules! acl_headers {
+    ($input:expr, object) => {
+        $crate::ops::acl::acl_headers!(@write $input, None)
+    };
+    ($input:expr) => {
+        $crate::ops::acl::acl_headers!(@write $input, $input.grant_write.as_deref())
+    };
+    (@write $input:expr, $write:expr) => {
+        $crate::ops::acl::AclHeaders {
+            canned: $input.acl.as_ref().map(|a| a.as_str()),
+            read: $input.grant_read.as_deref(),
+            write: $write,
+            read_acp: $input.grant_read_acp.as_deref(),
+            write_acp: $input.grant_write_acp.as_deref(),
+            full_control: $input.grant_full_control.as_deref(),
+        }
+    };
+}
+pub(super) use acl_headers;
+
 /// The ACL parts of a request that writes one.
 #[derive(Default)]
 pub(super) struct AclHeaders<'a> {
@@ -248,14 +271,7 @@ impl Server {
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
         Self::bucket_allows(&requester, &info, Permission::WriteAcp)?;
-        let headers = AclHeaders {
-            canned: input.acl.as_ref().map(|a| a.as_str()),
-            read: input.grant_read.as_deref(),
-            write: input.grant_write.as_deref(),
-            read_acp: input.grant_read_acp.as_deref(),
-            write_acp: input.grant_write_acp.as_deref(),
-            full_control: input.grant_full_control.as_deref(),
-        };
+        let headers = acl_headers!(input);
         let acl = self.acl_to_put(
             &headers,
             input.access_control_policy.as_ref(),
@@ -323,14 +339,7 @@ impl Server {
         {
             return Err(s3_error!(AccessDenied));
         }
-        let headers = AclHeaders {
-            canned: input.acl.as_ref().map(|a| a.as_str()),
-            read: input.grant_read.as_deref(),
-            write: input.grant_write.as_deref(),
-            read_acp: input.grant_read_acp.as_deref(),
-            write_acp: input.grant_write_acp.as_deref(),
-            full_control: input.grant_full_control.as_deref(),
-        };
+        let headers = acl_headers!(input);
         let acl = self.acl_to_put(
             &headers,
             input.access_control_policy.as_ref(),

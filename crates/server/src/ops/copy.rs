@@ -11,7 +11,6 @@ use s3torrent_s3::{BucketName, ObjectKey, Permission, Requester, TorrentCache};
 
 use std::sync::Arc;
 
-use super::acl::AclHeaders;
 use super::{Received, Server, TempGuard, headers_of, is_requester, now, timestamp, write_refused};
 use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
 
@@ -231,14 +230,7 @@ impl Server {
             Requester::Anonymous => info.owner.clone(),
         };
         let acl = self.acl_of_headers(
-            &AclHeaders {
-                canned: input.acl.as_ref().map(|a| a.as_str()),
-                read: input.grant_read.as_deref(),
-                write: None,
-                read_acp: input.grant_read_acp.as_deref(),
-                write_acp: input.grant_write_acp.as_deref(),
-                full_control: input.grant_full_control.as_deref(),
-            },
+            &super::acl::acl_headers!(input, object),
             &owner,
             &info.owner,
         )?;

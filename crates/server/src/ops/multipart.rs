@@ -126,18 +126,8 @@ impl Server {
             .unwrap_or(&info.owner)
             .clone();
         let input = req.input;
-        let acl = self.acl_of_headers(
-            &super::acl::AclHeaders {
-                canned: input.acl.as_ref().map(|a| a.as_str()),
-                read: input.grant_read.as_deref(),
-                write: None,
-                read_acp: input.grant_read_acp.as_deref(),
-                write_acp: input.grant_write_acp.as_deref(),
-                full_control: input.grant_full_control.as_deref(),
-            },
-            &me,
-            &info.owner,
-        )?;
+        let acl =
+            self.acl_of_headers(&super::acl::acl_headers!(input, object), &me, &info.owner)?;
         let record = UploadRecord {
             owner: me.account_id.to_string(),
             acl: StoredAcl::from_acl(&acl),
