@@ -155,15 +155,7 @@ impl ClusterCache {
             let name = format!("index/{}", h.to_hex());
             let mut call = Call::new(Method::PUT, &c.bucket, Some(&name), Some(&c.signer));
             call.body = encode_indexed(&entry).into();
-            let put = c.runtime.block_on(async {
-                let resp = c.upstream.call(call).await?;
-                if resp.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("PUT {name}: {}", resp.status()))
-                }
-            });
-            if let Err(e) = put {
+            if let Err(e) = c.put(call, &name) {
                 tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "index write failed");
             }
         }
@@ -287,6 +279,19 @@ fn unix_now() -> u64 {
 }
 
 impl Cluster {
+    /// Sends `call`, a PUT of `name` into the cache bucket, and waits for
+    /// it: an error unless the cluster answered 2xx. Blocks.
+    fn put(&self, call: Call<'_>, name: &str) -> Result<(), String> {
+        self.runtime.block_on(async {
+            let resp = self.upstream.call(call).await?;
+            if resp.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("PUT {name}: {}", resp.status()))
+            }
+        })
+    }
+
     /// Takes `lock` if nobody holds it: a PUT with `If-None-Match: *`; the
     /// body is when it expires (Unix seconds).
     fn try_lock(&self, lock: &str) -> Lock {
@@ -483,15 +488,7 @@ impl TorrentCache for ClusterCache {
             call.body = torrent.bytes.clone();
             call.signed
                 .push(("content-type", "application/x-bittorrent".into()));
-            let put = c.runtime.block_on(async {
-                let resp = c.upstream.call(call).await?;
-                if resp.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("PUT {name}: {}", resp.status()))
-                }
-            });
-            if let Err(e) = put {
+            if let Err(e) = c.put(call, &name) {
                 tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "cache write failed");
             }
         }
