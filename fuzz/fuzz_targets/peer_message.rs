@@ -3,8 +3,10 @@
 //! The first byte picks the setup: bit 0 a raw stream (the input is the
 //! handshake too; a handshake for our torrent is accepted, any other
 //! rejected) or an accepted handshake first, bit 1 a BEP 6 + BEP 10 peer, bit
-//! 2 super-seeding, bit 3 a source whose piece 2 changed; the second byte
-//! the chunk size. Nothing may panic, and:
+//! 2 super-seeding (bit 4: adaptive instead), bit 3 a source whose piece 2
+//! changed; the second byte the chunk size. The pieces the connection asks
+//! for are read from the source and checked, as a host does; a failed load
+//! ends the connection. Nothing may panic, and:
 //!
 //! - the decoder gives the same frames and the same error whether the input
 //!   comes whole or in chunks;
@@ -24,8 +26,8 @@ use s3torrent_metainfo::{
     PieceLength, ReadAt, Torrent, TorrentBuilder, TorrentHasher, TorrentVersion,
 };
 use s3torrent_peer::{
-    Config, Connection, Error, Event, Extension, Extensions, Frame, FrameDecoder, Handshake,
-    Message, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
+    Adaptive, Config, Connection, Error, Event, Extension, Extensions, Frame, FrameDecoder,
+    Handshake, Message, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
 };
 
 const PIECE: usize = 16384;
@@ -99,6 +101,9 @@ fuzz_target!(|input: &[u8]| {
     if setup & 4 != 0 {
         options.mode = SeedMode::SuperSeed;
     }
+    if setup & 16 != 0 {
+        options.mode = SeedMode::Adaptive(Adaptive::default());
+    }
     let source: &[u8] = if setup & 8 != 0 { &f.changed } else { &f.data };
     let seed = Arc::new(Seed::new(
         SeedTorrent::from_torrent(&f.torrent, *b"-S30100-fuzzfuzzfuzz").unwrap(),
@@ -120,6 +125,7 @@ fuzz_target!(|input: &[u8]| {
     }
 
     let mut closed = false;
+    let mut failed_load = false;
     for (k, part) in stream.chunks(chunk).enumerate() {
         let now = t0 + Duration::from_millis(900 * k as u64);
         let mut step = conn.handle_input(now, part);
@@ -132,6 +138,16 @@ fuzz_target!(|input: &[u8]| {
                         Err(conn.reject())
                     };
                 }
+                Some(Event::NeedPiece(index)) => {
+                    step = match seed.read_piece(index, source) {
+                        Ok(piece) => conn.piece_loaded(piece),
+                        // The host ends the connection.
+                        Err(e) => {
+                            failed_load = true;
+                            Err(e)
+                        }
+                    };
+                }
                 Some(_) => {}
                 None => break,
             }
@@ -142,29 +158,55 @@ fuzz_target!(|input: &[u8]| {
         if step.is_ok() {
             let before = sent.len();
             let budget = if k % 3 == 0 { 20_000 } else { usize::MAX };
-            step = conn
-                .poll_transmit(now, source, budget, &mut sent)
-                .map(|_| ());
+            step = conn.poll_transmit(now, budget, &mut sent).map(|_| ());
             if step.is_err() {
                 assert_eq!(sent.len(), before, "a failed transmit hands out nothing");
             }
+            // Load what the transmit asked for, then send from it.
+            while step.is_ok() {
+                match conn.poll_event() {
+                    Some(Event::NeedPiece(index)) => {
+                        step = match seed.read_piece(index, source) {
+                            Ok(piece) => conn.piece_loaded(piece),
+                            Err(e) => {
+                                failed_load = true;
+                                Err(e)
+                            }
+                        };
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            if step.is_ok() {
+                let before = sent.len();
+                step = conn.poll_transmit(now, budget, &mut sent).map(|_| ());
+                if step.is_err() {
+                    assert_eq!(sent.len(), before, "a failed transmit hands out nothing");
+                }
+            }
         }
         if let Err(e) = step {
+            if failed_load {
+                // The host drops a connection whose piece it could not load.
+                closed = true;
+                break;
+            }
             assert!(conn.is_closed(), "{e}");
             closed = true;
             break;
         }
     }
-    if closed {
+    if closed && !failed_load {
         assert!(matches!(conn.handle_input(t0, b"x"), Err(Error::Closed)));
         let mut out = Vec::new();
         assert!(matches!(
-            conn.poll_transmit(t0, source, usize::MAX, &mut out),
+            conn.poll_transmit(t0, usize::MAX, &mut out),
             Err(Error::Closed)
         ));
         assert!(out.is_empty());
         assert_eq!(conn.poll_timeout(), None);
-    } else {
+    } else if !closed {
         assert!(conn.poll_timeout().is_some());
     }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::connection::ConnectionId;
+use crate::id::ConnectionId;
 
 /// Whether we choke a peer (it may not request) or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -301,6 +301,14 @@ impl SharedChoker {
             .iter()
             .find(|c| c.id == id)
             .map_or(ChokeState::Choked, |c| c.choke)
+    }
+
+    /// How many of its connections' peers are interested.
+    pub(crate) fn interested(&self) -> usize {
+        self.table
+            .iter()
+            .filter(|c| c.interest == Interest::Interested)
+            .count()
     }
 
     pub(crate) fn remove(&mut self, id: ConnectionId) {

@@ -2,33 +2,20 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use s3torrent_metainfo::{InfoHash, ReadAt};
+use s3torrent_metainfo::InfoHash;
 
 use crate::choke::{ChokeCandidate, ChokeState, Choking, Interest};
 use crate::error::{Error, RequestProblem, Result};
 use crate::extension::{self, MetadataMessage, PeerExtensions, UT_METADATA};
-use crate::seed::{Seed, SeedMode, SeedTorrent};
+use crate::id::ConnectionId;
+use crate::piece::VerifiedPiece;
+use crate::seed::{Offering, Seed, SeedMode};
+use crate::torrent::SeedTorrent;
 use crate::wire::{
     BlockRequest, Extension, Extensions, Frame, FrameDecoder, Handshake, Message, put_piece_header,
 };
-
-/// A connection's id, unique in the process (it keys the shared choker and
-/// super-seeding state).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnectionId(u64);
-
-impl ConnectionId {
-    /// The number.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Limits on what a peer may make us hold or do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +27,14 @@ pub struct Limits {
     pub max_block_served: u32,
     /// Above this (default 128 KiB) a request closes the connection.
     pub max_block_len: u32,
-    /// Outstanding requests per peer (default 250; `reqq` in our extended
-    /// handshake). Beyond it a BEP 6 peer gets rejects, another is closed.
+    /// Outstanding requests per peer (default 500; `reqq` in our extended
+    /// handshake, so that a peer keeps 8 MiB in flight: a fast link stays
+    /// full). Beyond it a BEP 6 peer gets rejects, another is closed.
     pub max_outstanding_requests: usize,
+    /// Pieces a connection holds or waits for at once (default 3, at least
+    /// 1): the one it serves from, and the next ones its queued requests
+    /// need, asked for ahead ([`Event::NeedPiece`]).
+    pub max_pieces_in_hand: usize,
     /// The longest message accepted (the id byte included), checked on the
     /// length prefix before anything is buffered (default 128 KiB + 13).
     /// Raised for a torrent whose bitfield is longer.
@@ -60,7 +52,8 @@ impl Default for Limits {
         Limits {
             max_block_served: 16 * 1024,
             max_block_len: 128 * 1024,
-            max_outstanding_requests: 250,
+            max_outstanding_requests: 500,
+            max_pieces_in_hand: 3,
             max_message_length: 128 * 1024 + 13,
             max_output_backlog: 1 << 20,
             max_connections: 200,
@@ -112,6 +105,12 @@ pub enum Event {
     Interest(Interest),
     /// The peer has every piece (it is a seed too); the host may close.
     PeerComplete,
+    /// Queued requests need piece `index`: load it, check it
+    /// ([`Seed::verify`]) and give it to [`Connection::piece_loaded`]. The
+    /// connection keeps answering meanwhile; it asks once per piece, and a
+    /// piece no longer needed when it arrives is dropped. A host that cannot
+    /// load it closes the connection.
+    NeedPiece(u32),
 }
 
 /// A connection's counters, for the host's log line.
@@ -207,13 +206,24 @@ struct Active {
     interest: Interest,
     choke: ChokeState,
     requests: VecDeque<BlockRequest>,
-    /// The piece being served from (verified).
-    current: Option<(u32, Bytes)>,
+    /// Verified pieces at hand, to serve from.
+    held: VecDeque<VerifiedPiece>,
+    /// Pieces asked of the host ([`Event::NeedPiece`]), not loaded yet.
+    wanted: Vec<u32>,
     /// What the peer told us it has.
     peer_has: PieceSet,
-    /// Super-seeding: what we announced to it.
-    announced: PieceSet,
+    /// Whether the peer was offered everything, or is rationed.
+    offer: Offer,
     complete: bool,
+}
+
+/// What a connection's peer was offered.
+#[derive(Debug)]
+enum Offer {
+    /// Every piece.
+    All,
+    /// The pieces in `announced`, a few at a time, since `since`.
+    Rationed { since: Instant, announced: PieceSet },
 }
 
 /// One peer connection of a seed, sans-IO.
@@ -243,7 +253,7 @@ impl Connection {
     /// A connection a peer opened: it waits for the peer's handshake.
     pub fn incoming(config: Config, now: Instant) -> Self {
         Connection {
-            id: ConnectionId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+            id: ConnectionId::next(),
             decoder: FrameDecoder::new(config.limits.max_message_length),
             config,
             phase: Phase::Handshake(None),
@@ -402,24 +412,54 @@ impl Connection {
     }
 
     /// Appends to `out` what is to be sent: control messages, then `piece`
-    /// messages for queued requests while they fit in `budget` bytes (the
-    /// host's rate limit; a block goes out whole or not at all, so give at
-    /// least [`Limits::max_block_served`] + 13). Blocks are read through
-    /// `reader` (the torrent's data from offset 0) and never sent before
-    /// their whole piece was read and matched its hash. Returns the number
-    /// of bytes appended.
-    pub fn poll_transmit<R: ReadAt + ?Sized>(
+    /// messages for queued requests whose pieces are at hand while they fit
+    /// in `budget` bytes (the host's rate limit; a block goes out whole or
+    /// not at all, so give at least [`Limits::max_block_served`] + 13).
+    /// Blocks come only from [`VerifiedPiece`]s given to
+    /// [`piece_loaded`](Self::piece_loaded); for the pieces queued requests
+    /// still need, [`Event::NeedPiece`] is queued. Returns the number of
+    /// bytes appended.
+    pub fn poll_transmit(
         &mut self,
         now: Instant,
-        reader: &R,
         budget: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize> {
         let start = out.len();
-        let r = self.transmit(now, reader, budget, out);
+        let r = self.transmit(now, budget, out);
         if r.is_err() {
             out.truncate(start);
         }
+        self.guard(r)
+    }
+
+    /// Piece `piece.index()`, loaded and verified by the host after
+    /// [`Event::NeedPiece`]: the requests waiting for it are served at the
+    /// next [`poll_transmit`](Self::poll_transmit). A piece the connection no
+    /// longer needs (its requests were cancelled) is dropped; a piece of
+    /// another torrent is an error.
+    pub fn piece_loaded(&mut self, piece: VerifiedPiece) -> Result<()> {
+        let r = match &mut self.phase {
+            Phase::Active(a) => {
+                if piece.info_hash() != a.seed.torrent().info_hash() {
+                    Err(Error::State {
+                        operation: "piece_loaded",
+                        state: "seeds another torrent",
+                    })
+                } else {
+                    if let Some(pos) = a.wanted.iter().position(|&w| w == piece.index()) {
+                        a.wanted.swap_remove(pos);
+                        a.held.push_back(piece);
+                    }
+                    Ok(())
+                }
+            }
+            Phase::Closed => return Err(Error::Closed),
+            _ => Err(Error::State {
+                operation: "piece_loaded",
+                state: "is not accepted yet",
+            }),
+        };
         self.guard(r)
     }
 
@@ -433,9 +473,7 @@ impl Connection {
                 let idle = self.last_received + self.config.idle_timeout;
                 let keep_alive = self.last_sent + self.config.keep_alive_interval;
                 let t = idle.min(keep_alive);
-                if a.interest == Interest::Interested
-                    || a.seed.options().mode == SeedMode::SuperSeed
-                {
+                if a.interest == Interest::Interested || matches!(a.offer, Offer::Rationed { .. }) {
                     Some(t.min(self.next_sync))
                 } else {
                     Some(t)
@@ -472,6 +510,7 @@ impl Connection {
                 }
                 if now >= self.next_sync {
                     a.sync(&mut self.out, self.id, now);
+                    a.want(&self.config.limits, &mut self.out);
                     self.next_sync = now + self.config.sync_interval;
                 }
                 Ok(())
@@ -537,6 +576,7 @@ impl Connection {
                 }
                 Phase::Active(a) => {
                     let Some(frame) = self.decoder.next_frame()? else {
+                        a.want(&self.config.limits, &mut self.out);
                         return Ok(());
                     };
                     self.last_received = now;
@@ -585,21 +625,28 @@ impl Connection {
         self.decoder
             .set_max_message_length(self.config.limits.max_message_length.max(bitfield_message));
         let fast = peer.extensions.supports(Extension::Fast);
-        match seed.options().mode {
-            SeedMode::Normal => {
+        let pieces = t.piece_count();
+        if seed.options().mode != SeedMode::Normal {
+            seed.super_seed().register(self.id);
+        }
+        let offer =
+            if seed.probation() == Some(Duration::ZERO) && seed.offering(now) == Offering::All {
+                seed.super_seed().offer_everything(self.id);
                 if fast {
                     self.out.send(&Message::HaveAll);
                 } else {
                     self.out.send(&Message::Bitfield(t.full_bitfield().into()));
                 }
-            }
-            SeedMode::SuperSeed => {
+                Offer::All
+            } else {
                 if fast {
                     self.out.send(&Message::HaveNone);
                 }
-                seed.super_seed().register(self.id);
-            }
-        }
+                Offer::Rationed {
+                    since: now,
+                    announced: PieceSet::new(pieces),
+                }
+            };
         if peer.extensions.supports(Extension::Extended) {
             let payload = extension::our_handshake(
                 t.info_bytes().len(),
@@ -611,21 +658,17 @@ impl Connection {
                 payload: payload.into(),
             });
         }
-        let pieces = t.piece_count();
-        let announced = match seed.options().mode {
-            SeedMode::Normal => PieceSet::new(0),
-            SeedMode::SuperSeed => PieceSet::new(pieces),
-        };
         let mut active = Box::new(Active {
             peer_has: PieceSet::new(pieces),
-            announced,
+            offer,
             seed,
             peer,
             ext: PeerExtensions::default(),
             interest: Interest::NotInterested,
             choke: ChokeState::Choked,
             requests: VecDeque::new(),
-            current: None,
+            held: VecDeque::new(),
+            wanted: Vec::new(),
             complete: false,
         });
         active.sync(&mut self.out, self.id, now);
@@ -635,13 +678,7 @@ impl Connection {
         Ok(())
     }
 
-    fn transmit<R: ReadAt + ?Sized>(
-        &mut self,
-        now: Instant,
-        reader: &R,
-        budget: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<usize> {
+    fn transmit(&mut self, now: Instant, budget: usize, out: &mut Vec<u8>) -> Result<usize> {
         let start = out.len();
         match &mut self.phase {
             Phase::Closed => return Err(Error::Closed),
@@ -651,7 +688,14 @@ impl Connection {
                 }
                 a.sync(&mut self.out, self.id, now);
                 out.append(&mut self.out.control);
-                a.serve(reader, budget, out, &mut self.out.stats, self.id)?;
+                let served = a.serve(budget, out, &mut self.out.stats, self.id)?;
+                if served {
+                    // Offers may have been done by what went out: the
+                    // next ones leave now, not at the next sync.
+                    a.sync(&mut self.out, self.id, now);
+                    out.append(&mut self.out.control);
+                }
+                a.want(&self.config.limits, &mut self.out);
             }
             Phase::Handshake(_) | Phase::Pending(_) => out.append(&mut self.out.control),
         }
@@ -677,22 +721,73 @@ impl Active {
         self.peer.extensions.supports(Extension::Fast)
     }
 
-    fn super_seeding(&self) -> bool {
-        self.seed.options().mode == SeedMode::SuperSeed
+    /// Whether the seed keeps the shared offer bookkeeping (not a plain seed).
+    fn counts_pieces(&self) -> bool {
+        self.seed.options().mode != SeedMode::Normal
     }
 
-    /// Applies the shared choker's decision and super-seeding's next offer.
+    /// Applies the shared choker's decision, and for a rationed peer the
+    /// next offers, or everything once the seed stopped rationing and the
+    /// peer's probation is over.
     fn sync(&mut self, out: &mut Outbox, id: ConnectionId, now: Instant) {
         if self.seed.options().choking == Choking::Seed {
             let desired = self.seed.decide_choke(id, self.interest, now);
             self.apply_choke(desired, out);
         }
-        if self.super_seeding() {
-            let offer = self.seed.super_seed().next_offer(id);
-            if let Some(piece) = offer {
-                self.announced.insert(piece);
-                out.send(&Message::Have(piece));
+        let Offer::Rationed { since, announced } = &mut self.offer else {
+            return;
+        };
+        let probation_over = self
+            .seed
+            .probation()
+            .is_some_and(|p| now.saturating_duration_since(*since) >= p);
+        if probation_over && self.seed.offering(now) == Offering::All {
+            self.seed.super_seed().offer_everything(id);
+            for i in 0..self.seed.torrent().piece_count() {
+                if !announced.contains(i) && !self.peer_has.contains(i) {
+                    out.send(&Message::Have(i));
+                }
             }
+            self.offer = Offer::All;
+            return;
+        }
+        let offers = self
+            .seed
+            .super_seed()
+            .next_offers(id, self.seed.options().offers.max(1));
+        for piece in offers {
+            announced.insert(piece);
+            out.send(&Message::Have(piece));
+        }
+    }
+
+    /// Asks the host for the pieces queued requests need that are neither
+    /// at hand nor asked for, in the requests' order, while fewer than
+    /// [`Limits::max_pieces_in_hand`] are; a piece no request needs makes
+    /// room.
+    fn want(&mut self, limits: &Limits, out: &mut Outbox) {
+        let max = limits.max_pieces_in_hand.max(1);
+        let mut k = 0;
+        while k < self.requests.len() {
+            let index = self.requests[k].index;
+            k += 1;
+            if self.wanted.contains(&index) || self.held.iter().any(|p| p.index() == index) {
+                continue;
+            }
+            if self.held.len() + self.wanted.len() >= max {
+                let idle = self
+                    .held
+                    .iter()
+                    .position(|p| !self.requests.iter().any(|r| r.index == p.index()));
+                match idle {
+                    Some(pos) => {
+                        self.held.remove(pos);
+                    }
+                    None => break,
+                }
+            }
+            self.wanted.push(index);
+            out.events.push_back(Event::NeedPiece(index));
         }
     }
 
@@ -711,7 +806,6 @@ impl Active {
                             out.send(&Message::Reject(r));
                         }
                     }
-                    self.current = None;
                 }
             }
         }
@@ -737,10 +831,10 @@ impl Active {
     }
 
     fn peer_has(&mut self, indexes: impl Iterator<Item = u32>, out: &mut Outbox, id: ConnectionId) {
-        let super_seeding = self.super_seeding();
+        let counts = self.counts_pieces();
         let mut new = Vec::new();
         for i in indexes {
-            if self.peer_has.insert(i) && super_seeding {
+            if self.peer_has.insert(i) && counts {
                 new.push(i);
             }
         }
@@ -866,7 +960,10 @@ impl Active {
                 problem,
             });
         }
-        let not_offered = self.super_seeding() && !self.announced.contains(r.index);
+        let not_offered = match &self.offer {
+            Offer::All => false,
+            Offer::Rationed { announced, .. } => !announced.contains(r.index),
+        };
         if self.choke == ChokeState::Choked || not_offered || r.length > limits.max_block_served {
             self.refuse(r, out);
             return Ok(());
@@ -918,29 +1015,30 @@ impl Active {
         Ok(())
     }
 
-    fn serve<R: ReadAt + ?Sized>(
+    /// Serves queued requests whose pieces are at hand, in queue order,
+    /// while they fit in `budget`; the others wait for their pieces.
+    /// Whether anything was served.
+    fn serve(
         &mut self,
-        reader: &R,
         budget: usize,
         out: &mut Vec<u8>,
         stats: &mut ConnectionStats,
         id: ConnectionId,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut spent = 0usize;
-        while let Some(&r) = self.requests.front() {
+        let mut served = false;
+        let mut k = 0;
+        while k < self.requests.len() {
+            let r = self.requests[k];
+            let Some(piece) = self.held.iter().find(|p| p.index() == r.index) else {
+                k += 1;
+                continue;
+            };
             let cost = 13 + r.length as usize;
             if spent + cost > budget {
                 break;
             }
-            let data = match &self.current {
-                Some((i, d)) if *i == r.index => d.clone(),
-                _ => {
-                    self.current = None;
-                    let d = self.seed.piece(r.index, reader)?;
-                    self.current = Some((r.index, d.clone()));
-                    d
-                }
-            };
+            let data = piece.data();
             let begin = r.begin as usize;
             let end = begin + r.length as usize;
             let Some(block) = data.get(begin..end) else {
@@ -950,22 +1048,24 @@ impl Active {
                     expected: self.seed.torrent().length(),
                 });
             };
-            self.requests.pop_front();
             put_piece_header(out, r.index, r.begin, r.length);
             out.extend_from_slice(block);
+            let piece_len = data.len() as u64;
+            self.requests.remove(k);
             spent += cost;
+            served = true;
             stats.blocks_sent += 1;
             stats.payload_sent += u64::from(r.length);
-            if end == data.len() {
+            if end as u64 == piece_len {
                 stats.pieces_sent += 1;
             }
-            if self.super_seeding() {
+            if let Offer::Rationed { .. } = self.offer {
                 self.seed
                     .super_seed()
-                    .served(id, r.index, u64::from(r.length), data.len() as u64);
+                    .served(id, r.index, u64::from(r.length), piece_len);
             }
         }
-        Ok(())
+        Ok(served)
     }
 }
 

@@ -4,11 +4,13 @@
 //! quinn-proto: no sockets, no threads, no clock. The host feeds what it
 //! reads ([`Connection::handle_input`]), answers the peer's handshake
 //! ([`Event::Handshake`]: [`Connection::accept`] with the [`Seed`] of that
-//! info-hash, or [`Connection::reject`]), writes what
-//! [`Connection::poll_transmit`] gives (with a byte budget for rate
-//! limiting, and the [`ReadAt`](s3torrent_metainfo::ReadAt) the blocks are
-//! read from), and calls [`Connection::handle_timeout`] at
-//! [`Connection::poll_timeout`]. Time is an argument everywhere.
+//! info-hash, or [`Connection::reject`]), loads the pieces it asks for
+//! ([`Event::NeedPiece`]: read them however it likes, check them with
+//! [`Seed::verify`], hand them over with [`Connection::piece_loaded`]),
+//! writes what [`Connection::poll_transmit`] gives (with a byte budget for
+//! rate limiting), and calls [`Connection::handle_timeout`] at
+//! [`Connection::poll_timeout`]. Time is an argument everywhere; nothing
+//! here reads a file, waits or locks for longer than a table update.
 //!
 //! What it speaks:
 //!
@@ -20,8 +22,10 @@
 //! - BEP 10 + BEP 9: an extended handshake with `ut_metadata`,
 //!   `metadata_size`, `v` and `reqq`; metadata pieces are served (and
 //!   out-of-range ones rejected), so a magnet link and a tracker suffice.
-//! - BEP 16 super-seeding ([`SeedMode::SuperSeed`]): each peer is offered
-//!   pieces one by one, a different one for each peer.
+//! - BEP 16 super-seeding, rationed offers: each peer is offered a few
+//!   pieces at a time, different ones for each peer
+//!   ([`SeedMode::SuperSeed`]), or only while the seed's upload is the
+//!   bottleneck ([`SeedMode::Adaptive`]: a plain seed otherwise).
 //! - BEP 52: a hybrid torrent is seeded under its v1 and its truncated v2
 //!   info-hash (the host maps both to one [`Seed`]), a v2-only torrent of
 //!   one file under its truncated v2 info-hash, its pieces checked against
@@ -31,13 +35,13 @@
 //!   layers` (so a v2 magnet link suffices); any other gets `hash reject`.
 //!
 //! **No byte that does not belong to the info-hash is ever sent**: a block
-//! is served from its whole piece, read once and checked against the
-//! torrent's hash (SHA-1, or for a v2-only torrent the merkle tree) in the
-//! [`Seed`]'s shared [`PieceCache`]. A piece that does
-//! not match (the object changed) fails the connection with
-//! [`Error::PieceMismatch`] and marks the seed stale, so its other
-//! connections fail with [`Error::Stale`]. Any malformed or out-of-range
-//! input closes that one connection with an [`Error`] naming what and where.
+//! is served only from a [`VerifiedPiece`], a whole piece checked against
+//! the torrent's hash (SHA-1, or for a v2-only torrent the merkle tree) by
+//! [`Seed::verify`], the one way to make one. A piece that does not match
+//! (the object changed) is [`Error::PieceMismatch`] and marks the seed
+//! stale, so its connections fail with [`Error::Stale`]. Any malformed or
+//! out-of-range input closes that one connection with an [`Error`] naming
+//! what and where.
 //!
 //! The codec is our own (about twenty fixed-layout messages): the crate
 //! librqbit-peer-protocol was considered, but it comes with librqbit's core
@@ -89,9 +93,15 @@
 //! assert!(seed.torrent().matches(&h.info_hash));
 //! conn.accept(seed.clone(), now)?;
 //!
-//! // What the seed sends: its handshake, a bitfield of 3 pieces, unchoke, the block.
+//! // The request needs piece 1: the host reads it, the seed checks it.
 //! let mut wire = Vec::new();
-//! conn.poll_transmit(now, &data, 1 << 20, &mut wire)?;
+//! conn.poll_transmit(now, 1 << 20, &mut wire)?;
+//! assert_eq!(conn.poll_event(), Some(Event::NeedPiece(1)));
+//! let piece = seed.verify(1, Bytes::copy_from_slice(&data[16384..32768]))?;
+//! conn.piece_loaded(piece)?;
+//!
+//! // What the seed sends: its handshake, a bitfield of 3 pieces, unchoke, the block.
+//! conn.poll_transmit(now, 1 << 20, &mut wire)?;
 //! let mut from_seed = FrameDecoder::new(1 << 20);
 //! from_seed.push(&wire);
 //! let mut frames = Vec::new();
@@ -115,20 +125,26 @@
 
 #![deny(missing_docs)]
 
-mod cache;
 mod choke;
 mod connection;
 mod error;
 mod extension;
+mod id;
+mod peer_id;
+mod piece;
 mod seed;
 mod superseed;
+mod torrent;
 mod wire;
 
-pub use cache::{CacheStats, PieceCache};
 pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Choking, Interest, UploadSlots};
-pub use connection::{Config, Connection, ConnectionId, ConnectionStats, Event, Limits};
+pub use connection::{Config, Connection, ConnectionStats, Event, Limits};
 pub use error::{Error, RequestProblem, Result};
-pub use seed::{Seed, SeedMode, SeedOptions, SeedTorrent};
+pub use id::ConnectionId;
+pub use peer_id::{PEER_ID_PREFIX, random_peer_id};
+pub use piece::VerifiedPiece;
+pub use seed::{Adaptive, Offering, Seed, SeedMode, SeedOptions};
+pub use torrent::SeedTorrent;
 pub use wire::{
     BlockRequest, Extension, Extensions, Frame, FrameDecoder, HANDSHAKE_LEN, Handshake,
     HashRequest, Message, PROTOCOL,

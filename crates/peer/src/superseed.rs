@@ -1,30 +1,32 @@
-//! Super-seeding (BEP 16): torrent-wide state of which piece went to whom.
+//! Rationed offers (BEP 16 super-seeding, with several pieces in flight):
+//! torrent-wide state of which piece went to whom.
 
 use std::collections::HashMap;
 
-use crate::connection::ConnectionId;
+use crate::id::ConnectionId;
 
 #[derive(Debug)]
 struct Peer {
     /// The pieces the peer has told us it has.
     has: Vec<bool>,
-    /// The piece we announced to it last.
-    offer: Option<u32>,
-    /// Whether it may be offered the next piece.
-    ready: bool,
-    /// Bytes of `offer` it downloaded from us.
-    served: u64,
+    /// The pieces ever offered to it.
+    given: Vec<bool>,
+    /// The pieces offered to it and not done yet, each with the bytes of it
+    /// the peer downloaded from us.
+    open: Vec<(u32, u64)>,
 }
 
-/// Which piece each peer of a super-seeded torrent was offered, and which
+/// Which pieces each rationed peer of a torrent was offered, and which
 /// pieces the peers have.
 ///
-/// Each peer is offered (with a `have`) one piece at a time: among the
-/// pieces it lacks, the one offered the fewest times, then seen at the
-/// fewest peers, so every piece goes out once before any goes out twice.
-/// The next piece is offered to a peer once its current one was seen at
-/// another peer (their `have`: the peer passed it on), or it has the piece
-/// itself (its own `have`, or it downloaded all of it from us).
+/// Each peer has up to `k` open offers (a `have` each): among the pieces it
+/// lacks, those offered the fewest times, then seen at the fewest peers, so
+/// every piece goes out once before any goes out twice. An offer is done,
+/// and the peer is due another, once the peer has the piece (its own
+/// `have`, or it downloaded all of it from us) or the piece was seen at
+/// another peer (their `have`: it was passed on). With `k` = 1 and only the
+/// last rule this is BEP 16's super-seeding; more open offers keep a fast
+/// peer's link busy while it waits for the next.
 #[derive(Debug)]
 pub(crate) struct SuperSeed {
     pieces: u32,
@@ -48,15 +50,18 @@ impl SuperSeed {
         }
     }
 
+    /// Starts rationing to `id` (or only counting what it has, after
+    /// [`offer_everything`](Self::offer_everything)); what it has is
+    /// reported with [`peer_has`](Self::peer_has).
     pub(crate) fn register(&mut self, id: ConnectionId) {
         self.peers.entry(id).or_insert_with(|| Peer {
             has: vec![false; self.pieces as usize],
-            offer: None,
-            ready: true,
-            served: 0,
+            given: vec![false; self.pieces as usize],
+            open: Vec::new(),
         });
     }
 
+    /// Forgets `id` (it left, or it is offered everything now).
     pub(crate) fn unregister(&mut self, id: ConnectionId) {
         let Some(peer) = self.peers.remove(&id) else {
             return;
@@ -66,12 +71,22 @@ impl SuperSeed {
                 self.seen[i] = self.seen[i].saturating_sub(1);
             }
         }
-        if let Some(p) = peer.offer
-            && !peer.has[p as usize]
-        {
+        for (p, _) in peer.open {
             // It left without the piece: the piece may go to someone else.
             self.offered[p as usize] = self.offered[p as usize].saturating_sub(1);
         }
+    }
+
+    /// Offers everything to `id` from now on: its open offers are withdrawn
+    /// from the count (it may download any piece), and it gets no more.
+    pub(crate) fn offer_everything(&mut self, id: ConnectionId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        for (p, _) in peer.open.drain(..) {
+            self.offered[p as usize] = self.offered[p as usize].saturating_sub(1);
+        }
+        peer.given.fill(true);
     }
 
     /// The peer `id` has piece `index` (a `have`, or part of a bitfield).
@@ -84,40 +99,45 @@ impl SuperSeed {
             return;
         }
         peer.has[i] = true;
-        if peer.offer == Some(index) {
-            peer.ready = true;
-        }
         self.seen[i] += 1;
-        for (other, p) in self.peers.iter_mut() {
-            if *other != id && p.offer == Some(index) {
-                p.ready = true;
-            }
+        // Its own offer is done, and so is every other peer's offer of the
+        // same piece: it was passed on.
+        for p in self.peers.values_mut() {
+            p.open.retain(|(o, _)| *o != index);
         }
     }
 
     /// The peer `id` downloaded `bytes` of piece `index` from us.
     pub(crate) fn served(&mut self, id: ConnectionId, index: u32, bytes: u64, piece_size: u64) {
         if let Some(peer) = self.peers.get_mut(&id)
-            && peer.offer == Some(index)
+            && let Some(pos) = peer.open.iter().position(|(o, _)| *o == index)
         {
-            peer.served += bytes;
-            if peer.served >= piece_size {
-                peer.ready = true;
+            peer.open[pos].1 += bytes;
+            if peer.open[pos].1 >= piece_size {
+                peer.open.swap_remove(pos);
             }
         }
     }
 
-    /// The next piece to announce to `id`, if it is due one.
-    pub(crate) fn next_offer(&mut self, id: ConnectionId) -> Option<u32> {
+    /// The pieces to announce to `id` now, to bring its open offers up to `k`.
+    pub(crate) fn next_offers(&mut self, id: ConnectionId, k: usize) -> Vec<u32> {
+        let mut new = Vec::new();
+        while let Some(piece) = self.next_offer(id, k) {
+            new.push(piece);
+        }
+        new
+    }
+
+    fn next_offer(&mut self, id: ConnectionId, k: usize) -> Option<u32> {
         let n = self.pieces;
         let peer = self.peers.get(&id)?;
-        if !peer.ready || n == 0 {
+        if peer.open.len() >= k || n == 0 {
             return None;
         }
         let mut best: Option<(u32, u32, u32)> = None;
-        for k in 0..n {
-            let i = (self.cursor + k) % n;
-            if peer.has[i as usize] || peer.offer == Some(i) {
+        for step in 0..n {
+            let i = (self.cursor + step) % n;
+            if peer.has[i as usize] || peer.given[i as usize] {
                 continue;
             }
             let key = (self.offered[i as usize], self.seen[i as usize]);
@@ -127,9 +147,8 @@ impl SuperSeed {
         }
         let (_, _, piece) = best?;
         let peer = self.peers.get_mut(&id)?;
-        peer.offer = Some(piece);
-        peer.ready = false;
-        peer.served = 0;
+        peer.open.push((piece, 0));
+        peer.given[piece as usize] = true;
         self.offered[piece as usize] += 1;
         self.cursor = (piece + 1) % n;
         Some(piece)

@@ -34,7 +34,7 @@ fn hostile_after_accept(f: &Fixture, ext: Extensions, bytes: &[u8]) -> Result<()
         assert!(matches!(p.send_raw(&[0, 0, 0, 0]), Err(Error::Closed)));
         let mut out = Vec::new();
         assert!(matches!(
-            p.conn.poll_transmit(p.now, &f.data, 1 << 20, &mut out),
+            p.conn.poll_transmit(p.now, 1 << 20, &mut out),
             Err(Error::Closed)
         ));
         assert!(out.is_empty());
@@ -249,7 +249,7 @@ fn bad_handshakes() {
     );
     assert!(conn.is_closed());
     let mut out = Vec::new();
-    assert!(conn.poll_transmit(now, &f.data, 1 << 20, &mut out).is_err());
+    assert!(conn.poll_transmit(now, 1 << 20, &mut out).is_err());
     assert!(out.is_empty(), "nothing is sent to a rejected peer");
 
     // Accepting with the wrong seed is refused too.

@@ -176,7 +176,7 @@ proptest! {
             start = end;
             if p.conn.handle_input(now, chunk).is_err()
                 || p.conn.handle_timeout(now).is_err()
-                || p.conn.poll_transmit(now, &f.data, budget, &mut sent).is_err()
+                || transmit_all(&mut p.conn, &f.seed, &f.data[..], now, budget, &mut sent).is_err()
             {
                 closed = true;
                 break;

@@ -58,12 +58,15 @@ impl Throttle {
         }
     }
 
-    /// Waits until `bytes` may be sent.
-    pub(crate) async fn take(&self, bytes: usize) {
+    /// Waits until `bytes` may be sent; whether it had to wait (the rate is
+    /// the bottleneck).
+    pub(crate) async fn take(&self, bytes: usize) -> bool {
         let wait = self.reserve(bytes, Instant::now());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        if wait.is_zero() {
+            return false;
         }
+        tokio::time::sleep(wait).await;
+        true
     }
 }
 

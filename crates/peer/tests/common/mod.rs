@@ -89,9 +89,55 @@ pub(crate) fn messages(bytes: &[u8]) -> Vec<Message> {
     out
 }
 
+/// Loads every piece `conn` asks for from `reader`, as a host would: read
+/// whole and verified by `seed`. Events other than [`Event::NeedPiece`]
+/// go to `events`. Whether any piece was loaded.
+pub(crate) fn load_pieces<R: ReadAt + ?Sized>(
+    conn: &mut Connection,
+    seed: &Seed,
+    reader: &R,
+    events: &mut Vec<Event>,
+) -> Result<bool, Error> {
+    let mut loaded = false;
+    while let Some(event) = conn.poll_event() {
+        match event {
+            Event::NeedPiece(index) => {
+                conn.piece_loaded(seed.read_piece(index, reader)?)?;
+                loaded = true;
+            }
+            other => events.push(other),
+        }
+    }
+    Ok(loaded)
+}
+
+/// Transmits from `conn` until it has nothing more to send, loading the
+/// pieces it asks for from `reader` ([`load_pieces`]), within `budget`
+/// bytes a round; appends to `wire`. A failed load or transmit is returned
+/// (what was sent before it stays in `wire`).
+pub(crate) fn transmit_all<R: ReadAt + ?Sized>(
+    conn: &mut Connection,
+    seed: &Seed,
+    reader: &R,
+    now: Instant,
+    budget: usize,
+    wire: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let mut events = Vec::new();
+    for _ in 0..10_000 {
+        let n = conn.poll_transmit(now, budget, wire)?;
+        let loaded = load_pieces(conn, seed, reader, &mut events)?;
+        if n == 0 && !loaded {
+            return Ok(());
+        }
+    }
+    panic!("transmit_all did not settle")
+}
+
 /// A scripted remote peer driving one connection of the seed.
 pub(crate) struct Peer {
     pub(crate) conn: Connection,
+    pub(crate) seed: Arc<Seed>,
     pub(crate) now: Instant,
     from_seed: FrameDecoder,
     pub(crate) received: Vec<Frame>,
@@ -119,6 +165,7 @@ impl Peer {
         conn.accept(seed.clone(), now).unwrap();
         Peer {
             conn,
+            seed: seed.clone(),
             now,
             from_seed: FrameDecoder::new(u32::MAX),
             received: Vec::new(),
@@ -133,18 +180,35 @@ impl Peer {
         self.conn.handle_input(self.now, bytes)
     }
 
-    /// What the seed sends now (big budget), decoded.
+    /// What the seed sends now (big budget), decoded, the pieces it asks
+    /// for loaded from `reader` ([`transmit_all`]). On an error, what was
+    /// sent before it is in `received`.
     pub(crate) fn recv<R: ReadAt + ?Sized>(&mut self, reader: &R) -> Result<Vec<Frame>, Error> {
+        self.recv_budget(reader, 1 << 30)
+    }
+
+    /// [`recv`](Self::recv) within `budget` bytes a round.
+    pub(crate) fn recv_budget<R: ReadAt + ?Sized>(
+        &mut self,
+        reader: &R,
+        budget: usize,
+    ) -> Result<Vec<Frame>, Error> {
         let mut wire = Vec::new();
-        self.conn
-            .poll_transmit(self.now, reader, 1 << 30, &mut wire)?;
+        let sent = transmit_all(
+            &mut self.conn,
+            &self.seed,
+            reader,
+            self.now,
+            budget,
+            &mut wire,
+        );
         self.from_seed.push(&wire);
         let mut frames = Vec::new();
         while let Some(f) = self.from_seed.next_frame().unwrap() {
             frames.push(f.clone());
             self.received.push(f);
         }
-        Ok(frames)
+        sent.map(|()| frames)
     }
 
     /// Messages only, from `recv`.

@@ -9,8 +9,12 @@
 //! an SSE-C object as SSE-C, so that the service's later rules (SSE-C, the
 //! size limit, empty objects) and its errors and headers are `serve`'s.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
 
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
@@ -21,6 +25,8 @@ use s3torrent_s3::{
 use tokio::runtime::Handle;
 
 use super::upstream::{Call, Signer, Upstream, error_code, header, read_body, xml_field};
+use crate::swarm::PieceSource;
+use s3torrent_peer::{Seed, VerifiedPiece};
 
 /// The most bytes of an error document read from the upstream.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -396,18 +402,24 @@ pub(crate) struct RangedReader {
     version_id: Option<String>,
 }
 
-impl ReadAt for RangedReader {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
+impl RangedReader {
+    /// `buf.len()` bytes at `offset` (fewer at the end): one ranged GET,
+    /// asynchronous.
+    async fn read_range(&self, offset: u64, len: usize) -> io::Result<Bytes> {
+        if len == 0 {
+            return Ok(Bytes::new());
         }
-        let last = offset + buf.len() as u64 - 1;
-        let s = self;
-        let mut call = Call::new(Method::GET, &self.bucket, Some(&s.key), s.signer.as_ref());
+        let last = offset + len as u64 - 1;
+        let mut call = Call::new(
+            Method::GET,
+            &self.bucket,
+            Some(&self.key),
+            self.signer.as_ref(),
+        );
         if let Some(v) = &self.version_id {
             call.query.push(("versionId", v));
         }
-        if s.request_payer {
+        if self.request_payer {
             call.signed
                 .push(("x-amz-request-payer", "requester".into()));
         }
@@ -415,44 +427,75 @@ impl ReadAt for RangedReader {
             .push((http::header::RANGE, format!("bytes={offset}-{last}")));
         call.unsigned
             .push((http::header::IF_MATCH, format!("\"{}\"", self.etag)));
-        s.shared.runtime.block_on(async {
-            let resp = s
-                .shared
-                .upstream
-                .call(call)
+        let resp = self
+            .shared
+            .upstream
+            .call(call)
+            .await
+            .map_err(io::Error::other)?;
+        let status = resp.status();
+        match status {
+            StatusCode::PARTIAL_CONTENT => {}
+            // The whole object: acceptable only from the start.
+            StatusCode::OK if offset == 0 => {}
+            StatusCode::PRECONDITION_FAILED => {
+                return Err(io::Error::other(
+                    "the object changed while it was read (412 on If-Match)",
+                ));
+            }
+            StatusCode::RANGE_NOT_SATISFIABLE => return Ok(Bytes::new()),
+            other => {
+                return Err(io::Error::other(format!(
+                    "ranged GET bytes={offset}-{last} answered {other}"
+                )));
+            }
+        }
+        let mut body = resp.into_body();
+        let mut buf = BytesMut::with_capacity(len);
+        while buf.len() < len {
+            let Some(frame) = body.frame().await else {
+                break;
+            };
+            let frame = frame.map_err(io::Error::other)?;
+            if let Ok(data) = frame.into_data() {
+                let n = data.len().min(len - buf.len());
+                buf.extend_from_slice(&data[..n]);
+            }
+        }
+        Ok(buf.freeze())
+    }
+}
+
+impl ReadAt for RangedReader {
+    /// For hashing on a blocking thread: the ranged GET, waited for there.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let data = self
+            .shared
+            .runtime
+            .block_on(self.read_range(offset, buf.len()))?;
+        buf[..data.len()].copy_from_slice(&data);
+        Ok(data.len())
+    }
+}
+
+impl PieceSource for RangedReader {
+    /// The seeding peer's pieces: a ranged GET on the runtime (no blocking
+    /// wait), then the check on a blocking thread.
+    fn load(
+        self: Arc<Self>,
+        seed: Arc<Seed>,
+        index: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>> {
+        Box::pin(async move {
+            let t = seed.torrent();
+            let (offset, size) = (t.piece_offset(index), t.piece_size(index) as usize);
+            let data = self
+                .read_range(offset, size)
                 .await
-                .map_err(io::Error::other)?;
-            let status = resp.status();
-            match status {
-                StatusCode::PARTIAL_CONTENT => {}
-                // The whole object: acceptable only from the start.
-                StatusCode::OK if offset == 0 => {}
-                StatusCode::PRECONDITION_FAILED => {
-                    return Err(io::Error::other(
-                        "the object changed while it was read (412 on If-Match)",
-                    ));
-                }
-                StatusCode::RANGE_NOT_SATISFIABLE => return Ok(0),
-                other => {
-                    return Err(io::Error::other(format!(
-                        "ranged GET bytes={offset}-{last} answered {other}"
-                    )));
-                }
-            }
-            let mut body = resp.into_body();
-            let mut filled = 0;
-            while filled < buf.len() {
-                let Some(frame) = body.frame().await else {
-                    break;
-                };
-                let frame = frame.map_err(io::Error::other)?;
-                if let Ok(data) = frame.into_data() {
-                    let n = data.len().min(buf.len() - filled);
-                    buf[filled..filled + n].copy_from_slice(&data[..n]);
-                    filled += n;
-                }
-            }
-            Ok(filled)
+                .map_err(|e| format!("piece {index}: {e}"))?;
+            tokio::task::spawn_blocking(move || seed.verify(index, data).map_err(|e| e.to_string()))
+                .await
+                .map_err(|e| e.to_string())?
         })
     }
 }

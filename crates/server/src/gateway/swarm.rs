@@ -11,14 +11,14 @@
 
 use std::sync::Arc;
 
-use s3torrent_metainfo::{InfoHash, ReadAt};
+use s3torrent_metainfo::InfoHash;
 use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, ObjectVersion, Requester, TorrentRequest, TorrentService,
 };
 
 use super::cache::ClusterCache;
 use super::source::{ClusterSource, Shared};
-use crate::swarm::SwarmSource;
+use crate::swarm::{PieceSource, SwarmSource};
 
 /// The gateway's [`SwarmSource`].
 pub(crate) struct ClusterSwarm {
@@ -77,8 +77,8 @@ impl SwarmSource for ClusterSwarm {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<Box<dyn ReadAt + Send + Sync>, String> {
+    ) -> Result<Arc<dyn PieceSource>, String> {
         let source = self.anonymous(object.key.as_str(), object.version_id.clone());
-        Ok(Box::new(source.reader(bucket, object)))
+        Ok(Arc::new(source.reader(bucket, object)))
     }
 }

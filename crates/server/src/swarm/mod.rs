@@ -12,12 +12,16 @@
 //! is not cached for the object as it is now is refused.
 
 mod peer;
+mod pieces;
 mod tracker;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use s3torrent_metainfo::{InfoHash, ReadAt, Torrent};
+use s3torrent_peer::{Seed, VerifiedPiece};
 use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
 };
@@ -33,6 +37,7 @@ use crate::throttle::Throttle;
 
 pub(crate) use self::peer::PeerEdge;
 use self::peer::serve_peers;
+pub(crate) use self::pieces::PieceSource;
 use self::tracker::serve_tracker;
 
 /// The tracker's announce interval: short, so that clients hear of new
@@ -92,7 +97,8 @@ pub(crate) struct Target {
 
 /// Where the swarm's objects live, as the tracker and the peer need them:
 /// `serve`'s store ([`Swarm`]) or the gateway's cluster. Every method may
-/// block (the edges call them on blocking threads).
+/// block (the edges call them on blocking threads); the pieces are then
+/// loaded asynchronously ([`PieceSource`]).
 pub(crate) trait SwarmSource: Send + Sync {
     /// The bucket and object version `info_hash` points at, if that object
     /// is served to anyone now (`?torrent`'s decision for an anonymous
@@ -103,13 +109,13 @@ pub(crate) trait SwarmSource: Send + Sync {
     /// The torrent cached for this object version, if any (never hashes).
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent>;
 
-    /// A reader of exactly this object version's bytes: a snapshot, or one
-    /// that fails once the object changed.
+    /// The pieces of exactly this object version: from a snapshot, or
+    /// reads that fail once the object changed.
     fn open(
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<Box<dyn ReadAt + Send + Sync>, String>;
+    ) -> Result<Arc<dyn PieceSource>, String>;
 
     /// The object `info_hash` names and its torrent, if it is served to
     /// anyone now and unchanged: the torrent cached for the object as it is
@@ -160,7 +166,7 @@ impl SwarmSource for Swarm {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<Box<dyn ReadAt + Send + Sync>, String> {
+    ) -> Result<Arc<dyn PieceSource>, String> {
         let file = self
             .store
             .open_snapshot(
@@ -169,7 +175,28 @@ impl SwarmSource for Swarm {
                 object.etag.as_known().unwrap_or_default(),
             )
             .map_err(|e| format!("not served: {}", e.message()))?;
-        Ok(Box::new(file))
+        Ok(Arc::new(Snapshot(file)))
+    }
+}
+
+/// An object version's file (a snapshot: it stays that version's bytes),
+/// read a piece at a time on a blocking thread, checked there too.
+struct Snapshot(std::fs::File);
+
+impl PieceSource for Snapshot {
+    fn load(
+        self: Arc<Self>,
+        seed: Arc<Seed>,
+        index: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>> {
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                seed.read_piece(index, &self.0 as &dyn ReadAt)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        })
     }
 }
 

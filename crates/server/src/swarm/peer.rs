@@ -1,21 +1,30 @@
 //! The seeding peer's tokio edge: accept, read into the sans-IO
-//! [`Connection`], look handshakes up, write what it gives within the
-//! `--seed-rate` budget, fire its timeouts, and close.
+//! [`Connection`], look handshakes up, load the pieces it asks for (shared
+//! between connections, never blocking the runtime), write what it gives
+//! within the `--seed-rate` budget, fire its timeouts, and close.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use s3torrent_metainfo::InfoHash;
-use s3torrent_peer::{Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent};
+use s3torrent_peer::{
+    Adaptive, Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
+    VerifiedPiece, random_peer_id,
+};
 use s3torrent_s3::ETag;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::SwarmSource;
+use super::pieces::Pieces;
 use super::stopped;
 use crate::serve::accept;
 use crate::store::peer_info_hashes;
@@ -37,6 +46,11 @@ const DIAL_QUEUE: usize = 256;
 /// How long a dial may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long after a leecher's announce the endpoint dials it: a client
+/// that connects to the peers its tracker gives has done so by then, and is
+/// not dialed a second time.
+const DIAL_DELAY: Duration = Duration::from_secs(2);
+
 /// The verified pieces one seeded torrent keeps in memory.
 const SEED_CACHE_BYTES: u64 = 8 << 20;
 
@@ -56,19 +70,18 @@ fn seed_cache_bytes(held: u64) -> u64 {
 /// What one round of writing may take without a rate limit.
 const UNTHROTTLED_BUDGET: usize = 256 * 1024;
 
-/// The peer id the endpoint seeds under: `-S3` and the version, Azureus
-/// style, then a fixed tail.
-const PEER_ID: [u8; 20] = *b"-S30100-s3torrentsrv";
-
-/// One object version being seeded: the shared [`Seed`] and a handle on
-/// that version's bytes.
+/// One object version being seeded: the shared [`Seed`] and its verified
+/// pieces, loaded from that version's bytes.
 pub(crate) struct Seeding {
     seed: Arc<Seed>,
-    reader: Box<dyn s3torrent_metainfo::ReadAt + Send + Sync>,
+    pieces: Pieces,
     etag: ETag,
     /// Its share of [`SEED_CACHE_BUDGET`].
     cache_bytes: u64,
 }
+
+/// Who is connected for which torrent: (info-hash, the peer's peer id).
+type PeerKey = (InfoHash, [u8; 20]);
 
 /// The peer listener's shared state.
 pub(crate) struct PeerEdge {
@@ -76,31 +89,50 @@ pub(crate) struct PeerEdge {
     throttle: Option<Arc<Throttle>>,
     config: Config,
     options: SeedOptions,
+    /// This process's peer id (random: replicas and restarts differ).
+    peer_id: [u8; 20],
+    /// The peers connected now, so that one client gets one connection
+    /// per torrent (its own, or the endpoint's dial).
+    connected: Mutex<HashSet<PeerKey>>,
     /// Seeds by every info-hash they answer to, while a connection holds one.
     seeds: Mutex<HashMap<InfoHash, Weak<Seeding>>>,
     connections: AtomicUsize,
     /// Leechers the tracker told about, for the dialer.
-    dial_tx: mpsc::Sender<(InfoHash, SocketAddr)>,
-    dial_rx: Mutex<Option<mpsc::Receiver<(InfoHash, SocketAddr)>>>,
+    dial_tx: mpsc::Sender<Dial>,
+    dial_rx: Mutex<Option<mpsc::Receiver<Dial>>>,
     /// When each address was last dialed, so that each is dialed at most
     /// once per [`REDIAL`].
     dialed: Mutex<HashMap<SocketAddr, Instant>>,
 }
 
+/// A leecher to dial: the torrent, its address, its peer id, and when.
+struct Dial {
+    info_hash: InfoHash,
+    addr: SocketAddr,
+    peer_id: [u8; 20],
+    at: Instant,
+}
+
 impl PeerEdge {
     pub(crate) fn new(swarm: Arc<dyn SwarmSource>, throttle: Option<Arc<Throttle>>) -> PeerEdge {
+        // A plain seed while the upload has room, rationed offers while it
+        // is the bottleneck (README, "How the endpoint seeds"). Every
+        // interested peer is unchoked: with upload to spare nobody should
+        // wait, and while rationing every peer should have its few pieces
+        // to pass on. Each torrent being seeded keeps its own cache of
+        // verified pieces (see `seed_cache_bytes`); the page cache is the
+        // second level.
         let mut options = SeedOptions::default();
-        options.mode = SeedMode::SuperSeed;
-        // Each torrent being seeded keeps its own cache of verified pieces
-        // (at least one piece; see `seed_cache_bytes`); the page cache is
-        // the second level.
-        options.cache_bytes = SEED_CACHE_BYTES;
+        options.mode = SeedMode::Adaptive(Adaptive::default());
+        options.choker.slots = UploadSlots::Unlimited;
         let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
         PeerEdge {
             swarm,
             throttle,
             config: Config::default(),
             options,
+            peer_id: random_peer_id(),
+            connected: Mutex::new(HashSet::new()),
             seeds: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             dial_tx,
@@ -109,12 +141,12 @@ impl PeerEdge {
         }
     }
 
-    /// A leecher announced `info_hash` (already allowed) from `addr`: the
-    /// endpoint connects to it too, unless it did so lately. Clients that
-    /// do not connect to loopback or private-range peers from a tracker
-    /// (transmission) still get the endpoint this way, and every client
-    /// gets it a round trip sooner.
-    pub(crate) fn offer(&self, info_hash: InfoHash, addr: SocketAddr) {
+    /// A leecher announced `info_hash` (already allowed) from `addr` as
+    /// `peer_id`: the endpoint connects to it too, [`DIAL_DELAY`] later,
+    /// unless it did so lately or the client connected by itself
+    /// meanwhile. Clients that do not connect to loopback or private-range
+    /// peers from a tracker (transmission) still get the endpoint this way.
+    pub(crate) fn offer(&self, info_hash: InfoHash, addr: SocketAddr, peer_id: [u8; 20]) {
         let now = Instant::now();
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
         if dialed
@@ -130,7 +162,20 @@ impl PeerEdge {
             }
         }
         dialed.insert(addr, now);
-        let _ = self.dial_tx.try_send((info_hash, addr));
+        let _ = self.dial_tx.try_send(Dial {
+            info_hash,
+            addr,
+            peer_id,
+            at: now + DIAL_DELAY,
+        });
+    }
+
+    /// Whether the peer `key` is connected now.
+    fn is_connected(&self, key: &PeerKey) -> bool {
+        self.connected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key)
     }
 
     /// The seed for `info_hash`, if the object is served now: the one other
@@ -145,8 +190,8 @@ impl PeerEdge {
         {
             return Ok(s);
         }
-        let reader = self.swarm.open(&target.bucket, &target.object)?;
-        let torrent = SeedTorrent::from_torrent(&target.torrent, PEER_ID)
+        let source = self.swarm.open(&target.bucket, &target.object)?;
+        let torrent = SeedTorrent::from_torrent(&target.torrent, self.peer_id)
             .map_err(|e| format!("internal: {e}"))?;
         seeds.retain(|_, s| s.strong_count() > 0);
         // What the live seeds hold (a hybrid seed is in the map twice).
@@ -155,13 +200,16 @@ impl PeerEdge {
         live.dedup_by(|a, b| Arc::ptr_eq(a, b));
         let held = live.iter().map(|s| s.cache_bytes).sum();
         drop(live);
-        let mut options = self.options;
-        options.cache_bytes = seed_cache_bytes(held);
+        let cache_bytes = seed_cache_bytes(held);
+        let pieces = usize::try_from(cache_bytes / u64::from(torrent.piece_length()))
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let seed = Arc::new(Seed::new(torrent, self.options));
         let seeding = Arc::new(Seeding {
-            seed: Arc::new(Seed::new(torrent, options)),
-            reader,
+            pieces: Pieces::new(Arc::clone(&seed), source, pieces),
+            seed,
             etag: target.object.etag,
-            cache_bytes: options.cache_bytes,
+            cache_bytes,
         });
         for hash in peer_info_hashes(&target.torrent) {
             seeds.insert(hash, Arc::downgrade(&seeding));
@@ -217,22 +265,36 @@ pub(crate) async fn serve_peers(
 /// Connects to the leechers the tracker offers.
 async fn dialer(
     edge: Arc<PeerEdge>,
-    mut dials: mpsc::Receiver<(InfoHash, SocketAddr)>,
+    mut dials: mpsc::Receiver<Dial>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let (info_hash, addr) = tokio::select! {
+        let dial = tokio::select! {
             next = dials.recv() => match next {
                 Some(d) => d,
                 None => return,
             },
             () = stopped(&mut shutdown) => return,
         };
-        if !edge.admit() {
-            continue;
-        }
-        let (edge, stop) = (Arc::clone(&edge), shutdown.clone());
+        let (edge, mut stop) = (Arc::clone(&edge), shutdown.clone());
         tokio::spawn(async move {
+            let Dial {
+                info_hash,
+                addr,
+                peer_id,
+                at,
+            } = dial;
+            tokio::select! {
+                () = tokio::time::sleep_until(at.into()) => {}
+                () = stopped(&mut stop) => return,
+            }
+            if edge.is_connected(&(info_hash, peer_id)) {
+                tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
+                return;
+            }
+            if !edge.admit() {
+                return;
+            }
             let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
             let socket = match connected {
                 Ok(Ok(socket)) => socket,
@@ -308,12 +370,113 @@ async fn run(
     );
 }
 
+/// A piece being loaded for a connection.
+type Load = Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>>;
+
+/// A connected peer's place in [`PeerEdge::connected`], given back when the
+/// connection ends.
+struct Registered<'a> {
+    edge: &'a PeerEdge,
+    key: PeerKey,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.edge
+            .connected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+/// What one connection holds while it runs: its seed, its place among the
+/// connected peers, the pieces being loaded for it.
+struct Session<'a> {
+    seeding: Option<(InfoHash, Arc<Seeding>)>,
+    registered: Option<Registered<'a>>,
+    loads: FuturesUnordered<Load>,
+}
+
+impl<'a> Session<'a> {
+    /// Registers the peer once its handshake is known; a second
+    /// connection of the same peer for the same torrent is refused.
+    fn register(&mut self, edge: &'a PeerEdge, conn: &Connection) -> Result<(), String> {
+        if self.registered.is_some() {
+            return Ok(());
+        }
+        let (Some(peer), Some((info_hash, _))) = (conn.peer(), &self.seeding) else {
+            return Ok(());
+        };
+        let key = (*info_hash, peer.peer_id);
+        if !edge
+            .connected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key)
+        {
+            return Err("duplicate: this peer is connected for this torrent already".into());
+        }
+        self.registered = Some(Registered { edge, key });
+        Ok(())
+    }
+
+    /// Handles the connection's events: a handshake is looked up and
+    /// accepted or rejected, a needed piece starts loading. `Some` ends the
+    /// connection, saying why.
+    async fn events(
+        &mut self,
+        edge: &'a Arc<PeerEdge>,
+        conn: &mut Connection,
+    ) -> Result<Option<String>, String> {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Handshake(h) => {
+                    let lookup = Arc::clone(edge);
+                    let found = tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    match found {
+                        Ok(s) => {
+                            if edge.is_connected(&(h.info_hash, h.peer_id)) {
+                                let _ = conn.reject();
+                                return Err(
+                                    "duplicate: this peer is connected for this torrent already"
+                                        .into(),
+                                );
+                            }
+                            conn.accept(Arc::clone(&s.seed), Instant::now())
+                                .map_err(|e| e.to_string())?;
+                            self.seeding = Some((h.info_hash, s));
+                        }
+                        Err(reason) => {
+                            let _ = conn.reject();
+                            return Err(reason);
+                        }
+                    }
+                }
+                Event::NeedPiece(index) => {
+                    if let Some((_, s)) = &self.seeding {
+                        let s = Arc::clone(s);
+                        self.loads
+                            .push(Box::pin(async move { s.pieces.get(index).await }));
+                    }
+                }
+                Event::PeerComplete => return Ok(Some("the peer has every piece".into())),
+                _ => {}
+            }
+        }
+        self.register(edge, conn)?;
+        Ok(None)
+    }
+}
+
 /// Runs one connection to its end; says why it ended.
 async fn drive(
     edge: &Arc<PeerEdge>,
     conn: &mut Connection,
     socket: TcpStream,
-    mut seeding: Option<(InfoHash, Arc<Seeding>)>,
+    seeding: Option<(InfoHash, Arc<Seeding>)>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<String, String> {
     let (mut rd, mut wr) = socket.into_split();
@@ -324,46 +487,38 @@ async fn drive(
         Some(_) => Throttle::CHUNK + 13,
         None => UNTHROTTLED_BUDGET,
     };
+    let mut session = Session {
+        seeding,
+        registered: None,
+        loads: FuturesUnordered::new(),
+    };
     loop {
-        while let Some(event) = conn.poll_event() {
-            match event {
-                Event::Handshake(h) => {
-                    let lookup = Arc::clone(edge);
-                    let found = tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    match found {
-                        Ok(s) => {
-                            conn.accept(Arc::clone(&s.seed), Instant::now())
-                                .map_err(|e| e.to_string())?;
-                            seeding = Some((h.info_hash, s));
-                        }
-                        Err(reason) => {
-                            let _ = conn.reject();
-                            return Err(reason);
-                        }
-                    }
-                }
-                Event::PeerComplete => return Ok("the peer has every piece".into()),
-                _ => {}
-            }
+        if let Some(why) = session.events(edge, conn).await? {
+            return Ok(why);
         }
-        if let Some((_, s)) = &seeding {
+        if let Some((_, s)) = &session.seeding {
             loop {
                 out.clear();
-                let n = tokio::task::block_in_place(|| {
-                    conn.poll_transmit(Instant::now(), &*s.reader, budget, &mut out)
-                })
-                .map_err(|e| e.to_string())?;
+                let n = conn
+                    .poll_transmit(Instant::now(), budget, &mut out)
+                    .map_err(|e| e.to_string())?;
                 if n == 0 {
                     break;
                 }
-                if let Some(t) = &edge.throttle {
-                    t.take(n).await;
+                if let Some(t) = &edge.throttle
+                    && t.take(n).await
+                {
+                    // The rate limit held this sender back: the upload
+                    // is the bottleneck, and the seed rations.
+                    s.seed.saturated(Instant::now());
                 }
                 wr.write_all(&out)
                     .await
                     .map_err(|e| format!("write: {e}"))?;
+            }
+            // The pieces the transmit found missing start loading now.
+            if let Some(why) = session.events(edge, conn).await? {
+                return Ok(why);
             }
         }
         let now = Instant::now();
@@ -377,6 +532,9 @@ async fn drive(
                 Ok(n) => conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
                 Err(e) => return Err(format!("read: {e}")),
             },
+            Some(loaded) = session.loads.next(), if !session.loads.is_empty() => {
+                conn.piece_loaded(loaded?).map_err(|e| e.to_string())?;
+            }
             () = tokio::time::sleep_until(deadline.into()) => {
                 let now = Instant::now();
                 if conn.poll_timeout().is_some_and(|t| t <= now) {
@@ -384,7 +542,7 @@ async fn drive(
                 }
                 if now >= revalidate {
                     revalidate = now + REVALIDATE;
-                    if let Some((hash, s)) = &seeding {
+                    if let Some((hash, s)) = &session.seeding {
                         let (edge, hash, s) = (Arc::clone(edge), *hash, Arc::clone(s));
                         tokio::task::spawn_blocking(move || edge.still_served(&hash, &s))
                             .await

@@ -138,7 +138,11 @@ fn offer_leecher(
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),
             v4 => v4,
         };
-        edge.offer(info_hash, SocketAddr::new(ip, announce.port));
+        edge.offer(
+            info_hash,
+            SocketAddr::new(ip, announce.port),
+            *announce.peer_id.as_bytes(),
+        );
     }
 }
 
