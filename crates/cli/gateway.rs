@@ -60,6 +60,12 @@ pub(crate) struct GatewayArgs {
     /// unlimited.
     #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
     seed_rate: u64,
+    /// The seeding peer offers every piece to every peer while at most this
+    /// many peers of a torrent are interested (and --seed-rate holds no
+    /// sender back); past that it rations them: a few pieces to each peer,
+    /// different ones, which the peers pass on to each other.
+    #[arg(long, value_name = "PEERS", default_value_t = s3torrent_server::ServerConfig::DEFAULT_RATION_ABOVE)]
+    ration_above: usize,
     /// The cluster bucket that holds the torrents, created when missing.
     #[arg(long, value_name = "NAME", default_value = GatewayConfig::DEFAULT_CACHE_BUCKET)]
     cache_bucket: String,
@@ -89,6 +95,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.torrent_version = args.torrent_version;
     config.seeding = args.seeding;
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
+    config.ration_above = args.ration_above;
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;

@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     /// per second; 0 is unlimited.
     #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
     seed_rate: u64,
+    /// The seeding peer offers every piece to every peer while at most this
+    /// many peers of a torrent are interested (and --seed-rate holds no
+    /// sender back); past that it rations them: a few pieces to each peer,
+    /// different ones, which the peers pass on to each other.
+    #[arg(long, value_name = "PEERS", default_value_t = ServerConfig::DEFAULT_RATION_ABOVE)]
+    ration_above: usize,
     #[command(flatten)]
     connections: ConnectionArgs,
     /// How the per-request, per-announce and per-peer-connection lines (and
@@ -336,6 +342,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
+    config.ration_above = args.ration_above;
     config.max_connections = args.connections.max_connections();
     [
         config.header_read_timeout,

@@ -65,6 +65,13 @@ pub struct ServerConfig {
     /// connections and GetObject bodies (the web seed) together, shared
     /// between them; `None` is unlimited.
     pub seed_rate: Option<NonZeroU64>,
+    /// The seeding peer offers a torrent's pieces to every peer at once
+    /// while at most this many peers are interested and `seed_rate` holds
+    /// no sender back; past that it rations them (a few pieces to each
+    /// peer, different ones, so that the peers pass them on). 0 rations
+    /// whenever anyone is interested. [`Self::DEFAULT_RATION_ABOVE`] by
+    /// default.
+    pub ration_above: usize,
     /// How long a client has to send a request's whole head (request line
     /// and headers), on the S3 listener; `None` waits for ever. For a new
     /// connection the clock starts at the accept; for the next request on a
@@ -105,6 +112,9 @@ impl ServerConfig {
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default [`max_connections`](Self::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
+    /// The default [`ration_above`](Self::ration_above): 1, so one peer
+    /// alone gets everything at once and two or more are rationed.
+    pub const DEFAULT_RATION_ABOVE: usize = 1;
 }
 
 impl Default for ServerConfig {
@@ -120,6 +130,7 @@ impl Default for ServerConfig {
             public_url: None,
             announce_url: None,
             seed_rate: None,
+            ration_above: Self::DEFAULT_RATION_ABOVE,
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
             send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),

@@ -205,6 +205,7 @@ pub async fn serve(
             listeners,
             source,
             throttle.clone(),
+            config.ration_above,
             &stopping,
         )
         .map_err(Error::Listener)?;

@@ -112,6 +112,9 @@ pub struct GatewayConfig {
     /// A cap on bytes per second the seeding peer uploads (the web seed's
     /// GETs pass through, uncapped).
     pub seed_rate: Option<NonZeroU64>,
+    /// When the seeding peer rations a torrent's pieces, as `serve`'s
+    /// [`ServerConfig::ration_above`](crate::ServerConfig::ration_above).
+    pub ration_above: usize,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
     /// The gateway's address as clients reach it (`http://HOST:PORT`),
@@ -155,6 +158,7 @@ impl GatewayConfig {
             torrent_version: TorrentVersion::V1,
             seeding: Seeding::Web,
             seed_rate: None,
+            ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
             announce_url: None,
@@ -272,9 +276,15 @@ pub async fn gateway(
             torrents: Arc::clone(&torrents),
         });
         let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
-        edges =
-            crate::swarm::spawn_edges(Endpoint::Gateway, listeners, source, throttle, &stopping)
-                .map_err(Error::Listener)?;
+        edges = crate::swarm::spawn_edges(
+            Endpoint::Gateway,
+            listeners,
+            source,
+            throttle,
+            config.ration_above,
+            &stopping,
+        )
+        .map_err(Error::Listener)?;
     }
     let front = crate::serve::Front {
         endpoint: Endpoint::Gateway,

@@ -56,6 +56,7 @@ pub(crate) fn spawn_edges(
     listeners: SwarmListeners,
     source: Arc<dyn SwarmSource>,
     throttle: Option<Arc<Throttle>>,
+    ration_above: usize,
     shutdown: &watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     let SwarmListeners { tracker, peer } = listeners;
@@ -71,7 +72,7 @@ pub(crate) fn spawn_edges(
     config.min_interval = TRACKER_MIN_INTERVAL;
     config.peer_grace = TRACKER_INTERVAL;
     let state = Arc::new(Mutex::new(Tracker::new(config)));
-    let edge = Arc::new(PeerEdge::new(Arc::clone(&source), throttle));
+    let edge = Arc::new(PeerEdge::new(Arc::clone(&source), throttle, ration_above));
     Ok(vec![
         tokio::spawn(serve_tracker(
             tracker,

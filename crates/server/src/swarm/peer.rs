@@ -114,7 +114,11 @@ struct Dial {
 }
 
 impl PeerEdge {
-    pub(crate) fn new(swarm: Arc<dyn SwarmSource>, throttle: Option<Arc<Throttle>>) -> PeerEdge {
+    pub(crate) fn new(
+        swarm: Arc<dyn SwarmSource>,
+        throttle: Option<Arc<Throttle>>,
+        ration_above: usize,
+    ) -> PeerEdge {
         // A plain seed while the upload has room, rationed offers while it
         // is the bottleneck (README, "How the endpoint seeds"). Every
         // interested peer is unchoked: with upload to spare nobody should
@@ -123,7 +127,9 @@ impl PeerEdge {
         // verified pieces (see `seed_cache_bytes`); the page cache is the
         // second level.
         let mut options = SeedOptions::default();
-        options.mode = SeedMode::Adaptive(Adaptive::default());
+        let mut adaptive = Adaptive::default();
+        adaptive.ration_above = ration_above;
+        options.mode = SeedMode::Adaptive(adaptive);
         options.choker.slots = UploadSlots::Unlimited;
         let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
         PeerEdge {
