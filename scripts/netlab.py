@@ -24,7 +24,8 @@ Namespaces are named `s3t<pid>.<start>-<role>`, after the process that made
 them (its pid and its start time in clock ticks, so a reused pid is not
 mistaken for the creator): two labs never collide, and `sweep` (which every
 new lab runs first) deletes the namespaces whose creator is gone, after
-killing what still runs in them. A lab is torn down when its process exits,
+killing what still runs in them, and the work folders `run` names the same
+way (in /dev/shm or the temp folder). A lab is torn down when its process exits,
 also on an exception, Ctrl-C, SIGTERM or SIGHUP (atexit and signal
 handlers); what it started gets SIGKILL if the process dies without
 cleaning up (parent-death signal, through setpriv when installed).
@@ -47,14 +48,26 @@ every client's file against the SHA-1 of the data. Seeders:
 
 It prints (and with --json writes) one JSON object per seeder: each client's
 finish time (seconds from the start), `time_all_s` (until the last one),
-`origin_upload_x` (the payload the clients received, redundant and failed
-included, minus what they sent each other, over the object's size), the
-seeder process's CPU seconds during the swarm (utime+stime from
+what the origin sent, as multiples of the object's size, counted three ways:
+
+  - `origin_upload_x`: the payload the clients received (libtorrent's
+    total_payload_download, which already counts redundant and failed
+    bytes) minus the payload they sent each other. Bytes the origin sent
+    that a client never counted (in flight when it closed a connection)
+    are missing from it. `origin_upload_x_bench_swarm` is scripts/bench-
+    swarm's formula, which adds total_redundant_bytes and
+    total_failed_bytes once more;
+  - `seeder_sent_x`: the seeder's own count of payload sent (serve's peer
+    `connection` log lines, or libtorrent's total_payload_upload);
+  - in a lab, `origin_link.sent_x`: the bytes the origin's upload qdisc sent
+    (frames: headers and every protocol included).
+
+Also the seeder process's CPU seconds during the swarm (utime+stime from
 /proc/PID/stat, from the start until all finish) and in all, and in a lab
-the origin link's busy fraction: the bytes its upload qdisc sent (tc -s)
-over what its rate allows in that time, also second by second. For serve,
-`serve_log` sums its peer connection lines (`--log-format json`): how many,
-dialed or accepted, payload sent, and dials that sent nothing.
+the origin link's busy fraction: the bytes its upload qdisc sent over what
+its rate allows in that time, also second by second. For serve, `serve_log`
+sums its peer connection lines (`--log-format json`): how many, dialed or
+accepted, payload sent, and connections that sent no payload.
 
 Needs root (ip netns, tc), python libtorrent and boto3 (scripts/test
 installs them). Loopback or the lab's own namespaces only; every wait is
@@ -922,6 +935,7 @@ def run_scenario(lab, seeder_kind, data, expected_sha1, workdir, bin_path=None,
         "finish_s": [round(f, 2) if f is not None else None for f in finished],
         "bytes_ok": [],
         "origin_upload_x": None,
+        "seeder_sent_x": None,
         "seeder_cpu_s": round(cpu_after - cpu_before, 2)
         if None not in (cpu_before, cpu_after) else None,
         "seeder_cpu_total_s": round(cpu_after, 2) if cpu_after is not None else None,
@@ -929,7 +943,7 @@ def run_scenario(lab, seeder_kind, data, expected_sha1, workdir, bin_path=None,
         "origin_link": link,
         "per_client": [],
     }
-    down = up = 0
+    down = extra_counted = up = 0
     complete_stats = None not in stats
     for i, (host, s) in enumerate(zip(lab.clients, stats)):
         path = os.path.join(workdir, "client%d" % i, info.name())
@@ -938,7 +952,11 @@ def run_scenario(lab, seeder_kind, data, expected_sha1, workdir, bin_path=None,
         entry = {"host": host.role, "addr": host.addr, "finish_s": result["finish_s"][i],
                  "bytes_ok": ok, "file": path}
         if s:
-            down += s["downloaded"] + s["redundant"] + s["failed"]
+            # total_payload_download counts every payload byte received,
+            # redundant ones included (a finished client's is the object's
+            # size plus total_redundant_bytes).
+            down += s["downloaded"]
+            extra_counted += s["redundant"] + s["failed"]
             up += s["uploaded"]
             entry.update({k: s[k] for k in ("downloaded", "redundant", "failed", "uploaded",
                                             "from_origin_approx", "origin_connections_seen",
@@ -946,12 +964,17 @@ def run_scenario(lab, seeder_kind, data, expected_sha1, workdir, bin_path=None,
         result["per_client"].append(entry)
     if complete_stats:
         result["origin_upload_x"] = round((down - up) / size, 3)
+        # scripts/bench-swarm's figure, which adds the redundant and
+        # failed bytes a second time.
+        result["origin_upload_x_bench_swarm"] = round((down + extra_counted - up) / size, 3)
     if link:
         link["sent_x"] = round(link["sent_bytes"] / size, 3)
     if seeder_kind == "serve":
         result["serve_log"] = serve_log_summary(extra["log"])
+        if result["serve_log"]:
+            result["seeder_sent_x"] = round(result["serve_log"]["payload_sent_bytes"] / size, 3)
     elif seeder_stats:
-        result["seeder_uploaded_x"] = round(seeder_stats["stats"]["uploaded"] / size, 3)
+        result["seeder_sent_x"] = round(seeder_stats["stats"]["uploaded"] / size, 3)
     return result
 
 
@@ -977,9 +1000,10 @@ def summary_line(r):
     busy = " link busy %.0f%%" % (100 * link["busy"]) if link else ""
     t = "%.1fs" % r["time_all_s"] if r["all_finished"] else "UNFINISHED"
     ox = "%.2fx" % r["origin_upload_x"] if r["origin_upload_x"] is not None else "?"
+    own = " (own count %.2fx)" % r["seeder_sent_x"] if r["seeder_sent_x"] is not None else ""
     ok = "bytes ok" if r["bytes_ok"] and all(r["bytes_ok"]) else "BYTES DIFFER"
-    return "%-10s %-8s clients %2d  all done %-10s origin %-7s cpu %5.2fs%s  %s" % (
-        r["seeder"], r["mode"], r["clients"], t, ox, r["seeder_cpu_s"] or 0, busy, ok)
+    return "%-10s %-8s clients %2d  all done %-10s origin %s%s cpu %.2fs%s  %s" % (
+        r["seeder"], r["mode"], r["clients"], t, ox, own, r["seeder_cpu_s"] or 0, busy, ok)
 
 
 def cmd_run(a):
