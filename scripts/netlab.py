@@ -213,11 +213,11 @@ class Proc:
         except (OSError, ValueError):
             pass
 
-    def stop(self, timeout=15):
-        """SIGTERM, then SIGKILL after `timeout` seconds; waits."""
+    def stop(self, timeout=15, first=signal.SIGTERM):
+        """Signal `first`, then SIGKILL after `timeout` seconds; waits."""
         if self.popen.poll() is None:
             try:
-                self.popen.terminate()
+                self.popen.send_signal(first)
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
@@ -920,7 +920,9 @@ def run_scenario(lab, seeder_kind, data, expected_sha1, workdir, bin_path=None,
         c.stop(timeout=10)
     seeder.send("stop")
     seeder_stats = seeder.expect("stats", 10) if seeder_kind != "serve" else None
-    seeder.stop()
+    # serve shuts down gracefully on SIGINT only (its open connections are
+    # logged, its log flushed); SIGTERM ends it at once.
+    seeder.stop(first=signal.SIGINT if seeder_kind == "serve" else signal.SIGTERM)
     if "tracker" in extra:
         extra["tracker"].stop()
     result = {
