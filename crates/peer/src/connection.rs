@@ -754,7 +754,7 @@ impl Active {
         let offers = self
             .seed
             .super_seed()
-            .next_offers(id, self.seed.options().offers.max(1));
+            .next_offers(id, self.seed.options().offers.max(1), now);
         for piece in offers {
             announced.insert(piece);
             out.send(&Message::Have(piece));

@@ -60,7 +60,7 @@
 //! use s3torrent_metainfo::{PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion};
 //! use s3torrent_peer::{
 //!     BlockRequest, Config, Connection, Event, Extensions, Frame, FrameDecoder, Handshake,
-//!     Message, Seed, SeedOptions, SeedTorrent,
+//!     Interest, Message, Seed, SeedOptions, SeedTorrent,
 //! };
 //!
 //! // The object and its torrent.
@@ -96,6 +96,7 @@
 //! // The request needs piece 1: the host reads it, the seed checks it.
 //! let mut wire = Vec::new();
 //! conn.poll_transmit(now, 1 << 20, &mut wire)?;
+//! assert_eq!(conn.poll_event(), Some(Event::Interest(Interest::Interested)));
 //! assert_eq!(conn.poll_event(), Some(Event::NeedPiece(1)));
 //! let piece = seed.verify(1, Bytes::copy_from_slice(&data[16384..32768]))?;
 //! conn.piece_loaded(piece)?;

@@ -2,8 +2,13 @@
 //! torrent-wide state of which piece went to whom.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use crate::id::ConnectionId;
+
+/// How long a rationed peer waits with no open offer before it is offered
+/// pieces that other peers have.
+pub(crate) const STALL: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
 struct Peer {
@@ -14,6 +19,9 @@ struct Peer {
     /// The pieces offered to it and not done yet, each with the bytes of it
     /// the peer downloaded from us.
     open: Vec<(u32, u64)>,
+    /// When it last got an offer or announced a new piece (`None`: never
+    /// asked yet).
+    fed: Option<Instant>,
 }
 
 /// Which pieces each rationed peer of a torrent was offered, and which
@@ -27,6 +35,11 @@ struct Peer {
 /// another peer (their `have`: it was passed on). With `k` = 1 and only the
 /// last rule this is BEP 16's super-seeding; more open offers keep a fast
 /// peer's link busy while it waits for the next.
+///
+/// A piece goes out once: the others get it from the swarm. It is offered
+/// again when its taker left without it, or to a starving peer: one with
+/// no open offer that got no new piece from anyone (no `have`) for
+/// [`STALL`], which is offered the rarest of the rest.
 #[derive(Debug)]
 pub(crate) struct SuperSeed {
     pieces: u32,
@@ -58,6 +71,7 @@ impl SuperSeed {
             has: vec![false; self.pieces as usize],
             given: vec![false; self.pieces as usize],
             open: Vec::new(),
+            fed: None,
         });
     }
 
@@ -99,6 +113,7 @@ impl SuperSeed {
             return;
         }
         peer.has[i] = true;
+        peer.fed = None;
         self.seen[i] += 1;
         // Its own offer is done, and so is every other peer's offer of the
         // same piece: it was passed on.
@@ -120,15 +135,28 @@ impl SuperSeed {
     }
 
     /// The pieces to announce to `id` now, to bring its open offers up to `k`.
-    pub(crate) fn next_offers(&mut self, id: ConnectionId, k: usize) -> Vec<u32> {
+    /// `now` tells how long it went without.
+    pub(crate) fn next_offers(&mut self, id: ConnectionId, k: usize, now: Instant) -> Vec<u32> {
         let mut new = Vec::new();
-        while let Some(piece) = self.next_offer(id, k) {
+        let stalled = match self.peers.get_mut(&id) {
+            Some(peer) => {
+                let fed = *peer.fed.get_or_insert(now);
+                peer.open.is_empty() && now.saturating_duration_since(fed) >= STALL
+            }
+            None => return new,
+        };
+        while let Some(piece) = self.next_offer(id, k, stalled) {
             new.push(piece);
+        }
+        if let Some(peer) = self.peers.get_mut(&id)
+            && !new.is_empty()
+        {
+            peer.fed = Some(now);
         }
         new
     }
 
-    fn next_offer(&mut self, id: ConnectionId, k: usize) -> Option<u32> {
+    fn next_offer(&mut self, id: ConnectionId, k: usize, stalled: bool) -> Option<u32> {
         let n = self.pieces;
         let peer = self.peers.get(&id)?;
         if peer.open.len() >= k || n == 0 {
@@ -138,6 +166,10 @@ impl SuperSeed {
         for step in 0..n {
             let i = (self.cursor + step) % n;
             if peer.has[i as usize] || peer.given[i as usize] {
+                continue;
+            }
+            // Out once: the peers pass it on.
+            if !stalled && self.offered[i as usize] > 0 {
                 continue;
             }
             let key = (self.offered[i as usize], self.seen[i as usize]);

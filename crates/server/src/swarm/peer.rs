@@ -49,7 +49,7 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long after a leecher's announce the endpoint dials it: a client
 /// that connects to the peers its tracker gives has done so by then, and is
 /// not dialed a second time.
-const DIAL_DELAY: Duration = Duration::from_secs(2);
+const DIAL_DELAY: Duration = Duration::from_millis(500);
 
 /// The verified pieces one seeded torrent keeps in memory.
 const SEED_CACHE_BYTES: u64 = 8 << 20;
