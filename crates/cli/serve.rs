@@ -65,9 +65,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 0)]
     seed_rate: u64,
     /// The seeding peer offers every piece to every peer while at most this
-    /// many peers of a torrent are interested (and --seed-rate holds no
-    /// sender back); past that it rations them: a few pieces to each peer,
-    /// different ones, which the peers pass on to each other.
+    /// many peers want a torrent (interested, or announced as leechers) and
+    /// --seed-rate holds no sender back; past that it rations them: a few
+    /// pieces to each peer, different ones, which the peers pass on.
     #[arg(long, value_name = "PEERS", default_value_t = ServerConfig::DEFAULT_RATION_ABOVE)]
     ration_above: usize,
     #[command(flatten)]

@@ -319,6 +319,17 @@ impl Connection {
         matches!(self.phase, Phase::Closed)
     }
 
+    /// Whether the peer is offered every piece or rationed, once accepted.
+    pub fn offering(&self) -> Option<Offering> {
+        match &self.phase {
+            Phase::Active(a) => Some(match a.offer {
+                Offer::All => Offering::All,
+                Offer::Rationed { .. } => Offering::Rationed,
+            }),
+            _ => None,
+        }
+    }
+
     /// Requests queued to be served.
     pub fn pending_requests(&self) -> usize {
         match &self.phase {

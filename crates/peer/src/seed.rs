@@ -1,7 +1,7 @@
 //! One torrent being seeded: the state its connections share (the choker,
 //! the rationed offers, the seeding policy, whether the data went stale).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -30,8 +30,12 @@ pub enum SeedMode {
 ///
 /// The seed rations while its upload is the bottleneck: the host said so
 /// ([`Seed::saturated`]: its rate limit held a sender back) or more peers
-/// are interested than [`ration_above`](Self::ration_above), within the
-/// last [`hold`](Self::hold). Otherwise it is a plain seed.
+/// want the torrent than [`ration_above`](Self::ration_above) (interested
+/// connections, or the leechers the host's tracker knows of,
+/// [`Seed::set_leechers`], whichever is more), within the last
+/// [`hold`](Self::hold). Otherwise it is a plain seed. With
+/// [`Choking::Host`] the seed does not see interest: only the host's counts
+/// apply.
 ///
 /// A new connection starts rationed and is offered everything (a `have`
 /// for each piece not offered yet) once it has been up for
@@ -114,6 +118,8 @@ pub struct Seed {
     super_seed: Mutex<SuperSeed>,
     /// When the last cause to ration was seen (adaptive mode).
     ration_cause: Mutex<Option<Instant>>,
+    /// The leechers the host's tracker knows of.
+    leechers: AtomicUsize,
     /// 0, or 1 + the first piece found not to match.
     stale: AtomicU64,
 }
@@ -129,6 +135,7 @@ impl Seed {
             choker: Mutex::new(SharedChoker::new(options.choker)),
             super_seed: Mutex::new(SuperSeed::new(rationed)),
             ration_cause: Mutex::new(None),
+            leechers: AtomicUsize::new(0),
             stale: AtomicU64::new(0),
             torrent,
             options,
@@ -177,13 +184,22 @@ impl Seed {
         }
     }
 
+    /// The host's tracker knows of `leechers` peers downloading this
+    /// torrent now (announced, not complete): an adaptive seed counts them
+    /// as a crowd before they connect.
+    pub fn set_leechers(&self, leechers: usize) {
+        self.leechers.store(leechers, Ordering::Relaxed);
+    }
+
     /// Whether the seed offers everything or rations at `now`.
     pub fn offering(&self, now: Instant) -> Offering {
         match self.options.mode {
             SeedMode::Normal => Offering::All,
             SeedMode::SuperSeed => Offering::Rationed,
             SeedMode::Adaptive(a) => {
-                let crowded = lock(&self.choker).interested() > a.ration_above;
+                let interested = lock(&self.choker).interested();
+                let crowded =
+                    interested.max(self.leechers.load(Ordering::Relaxed)) > a.ration_above;
                 let mut cause = lock(&self.ration_cause);
                 if crowded && cause.is_none_or(|t| t < now) {
                     *cause = Some(now);

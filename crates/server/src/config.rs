@@ -66,8 +66,9 @@ pub struct ServerConfig {
     /// between them; `None` is unlimited.
     pub seed_rate: Option<NonZeroU64>,
     /// The seeding peer offers a torrent's pieces to every peer at once
-    /// while at most this many peers are interested and `seed_rate` holds
-    /// no sender back; past that it rations them (a few pieces to each
+    /// while at most this many peers want it (interested connections, or
+    /// leechers that announced to the tracker) and `seed_rate` holds no
+    /// sender back; past that it rations them (a few pieces to each
     /// peer, different ones, so that the peers pass them on). 0 rations
     /// whenever anyone is interested. [`Self::DEFAULT_RATION_ABOVE`] by
     /// default.
@@ -112,9 +113,10 @@ impl ServerConfig {
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default [`max_connections`](Self::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
-    /// The default [`ration_above`](Self::ration_above): 1, so one peer
-    /// alone gets everything at once and two or more are rationed.
-    pub const DEFAULT_RATION_ABOVE: usize = 1;
+    /// The default [`ration_above`](Self::ration_above): 8. A handful of
+    /// downloaders on fast links finish sooner from a plain seed (rationed,
+    /// they must get most pieces from each other); a crowd is rationed.
+    pub const DEFAULT_RATION_ABOVE: usize = 8;
 }
 
 impl Default for ServerConfig {

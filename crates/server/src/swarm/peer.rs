@@ -46,6 +46,13 @@ const DIAL_QUEUE: usize = 256;
 /// How long a dial may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a leecher's announce counts it as downloading (twice the
+/// tracker's interval: it re-announces within one).
+const LEECHER_TTL: Duration = Duration::from_secs(240);
+
+/// The most leechers remembered, over all torrents.
+const MAX_LEECHERS: usize = 100_000;
+
 /// How long after a leecher's announce the endpoint dials it: a client
 /// that connects to the peers its tracker gives has done so by then, and is
 /// not dialed a second time.
@@ -100,9 +107,21 @@ pub(crate) struct PeerEdge {
     /// Leechers the tracker told about, for the dialer.
     dial_tx: mpsc::Sender<Dial>,
     dial_rx: Mutex<Option<mpsc::Receiver<Dial>>>,
+    /// The leechers each torrent's announces told of, and when, so that a
+    /// seed knows its crowd before the peers connect.
+    leechers: Mutex<HashMap<InfoHash, HashMap<[u8; 20], Instant>>>,
     /// When each address was last dialed, so that each is dialed at most
     /// once per [`REDIAL`].
     dialed: Mutex<HashMap<SocketAddr, Instant>>,
+}
+
+/// Whether an announcing peer is downloading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leeching {
+    /// It has bytes left and did not stop.
+    Yes,
+    /// It is complete, or stopped.
+    No,
 }
 
 /// A leecher to dial: the torrent, its address, its peer id, and when.
@@ -139,6 +158,7 @@ impl PeerEdge {
             options,
             peer_id: random_peer_id(),
             connected: Mutex::new(HashSet::new()),
+            leechers: Mutex::new(HashMap::new()),
             seeds: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             dial_tx,
@@ -176,6 +196,63 @@ impl PeerEdge {
         });
     }
 
+    /// An allowed announce for `info_hash` from `peer_id`, which is
+    /// downloading (`Leeching::Yes`) or not (complete, or stopped): the
+    /// torrent's seed learns how many leechers there are.
+    pub(crate) fn announced(&self, info_hash: InfoHash, peer_id: [u8; 20], leeching: Leeching) {
+        let now = Instant::now();
+        let count = {
+            let mut all = self.leechers.lock().unwrap_or_else(|p| p.into_inner());
+            let total: usize = all.values().map(HashMap::len).sum();
+            if total >= MAX_LEECHERS {
+                all.retain(|_, peers| {
+                    peers.retain(|_, t| now.saturating_duration_since(*t) < LEECHER_TTL);
+                    !peers.is_empty()
+                });
+            }
+            let peers = all.entry(info_hash).or_default();
+            match leeching {
+                Leeching::Yes if total < MAX_LEECHERS => {
+                    peers.insert(peer_id, now);
+                }
+                Leeching::Yes => {}
+                Leeching::No => {
+                    peers.remove(&peer_id);
+                }
+            }
+            peers.retain(|_, t| now.saturating_duration_since(*t) < LEECHER_TTL);
+            let count = peers.len();
+            if count == 0 {
+                all.remove(&info_hash);
+            }
+            count
+        };
+        let seeding = self
+            .seeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&info_hash)
+            .and_then(Weak::upgrade);
+        if let Some(s) = seeding {
+            s.seed.set_leechers(count);
+        }
+    }
+
+    /// How many leechers of `info_hash` announced lately.
+    fn leechers(&self, info_hash: &InfoHash) -> usize {
+        let now = Instant::now();
+        self.leechers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(info_hash)
+            .map_or(0, |peers| {
+                peers
+                    .values()
+                    .filter(|t| now.saturating_duration_since(**t) < LEECHER_TTL)
+                    .count()
+            })
+    }
+
     /// Whether the peer `key` is connected now.
     fn is_connected(&self, key: &PeerKey) -> bool {
         self.connected
@@ -211,6 +288,7 @@ impl PeerEdge {
             .unwrap_or(usize::MAX)
             .max(1);
         let seed = Arc::new(Seed::new(torrent, self.options));
+        seed.set_leechers(self.leechers(info_hash));
         let seeding = Arc::new(Seeding {
             pieces: Pieces::new(Arc::clone(&seed), source, pieces),
             seed,
@@ -358,6 +436,10 @@ async fn run(
     edge.connections.fetch_sub(1, Ordering::AcqRel);
     let stats = conn.stats();
     let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
+    let offered = conn.offering().map(|o| match o {
+        s3torrent_peer::Offering::All => "all",
+        s3torrent_peer::Offering::Rationed => "rationed",
+    });
     let outcome = match outcome {
         Ok(why) => why,
         Err(why) => format!("closed: {why}"),
@@ -370,6 +452,7 @@ async fn run(
         sent = stats.payload_sent,
         blocks = stats.blocks_sent,
         received = stats.bytes_received,
+        offered,
         ms = crate::serve::millis(started),
         outcome,
         "connection"

@@ -17,6 +17,7 @@ use s3torrent_tracker::{
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::peer::Leeching;
 use super::{PeerEdge, SwarmSource};
 use crate::serve::accept;
 
@@ -133,7 +134,13 @@ fn offer_leecher(
     let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), limits) else {
         return;
     };
-    if announce.left > 0 && announce.event != Event::Stopped {
+    let leeching = if announce.left > 0 && announce.event != Event::Stopped {
+        Leeching::Yes
+    } else {
+        Leeching::No
+    };
+    edge.announced(info_hash, *announce.peer_id.as_bytes(), leeching);
+    if leeching == Leeching::Yes {
         let ip = match remote.ip() {
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),
             v4 => v4,
