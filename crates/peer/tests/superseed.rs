@@ -2,8 +2,12 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use s3torrent_peer::{BlockRequest, Extensions, Message, SeedMode, SeedOptions, UploadSlots};
+
+const S: Duration = Duration::from_secs(1);
 
 fn options() -> SeedOptions {
     let mut o = SeedOptions::default();
@@ -166,4 +170,79 @@ fn eight_peers_download_with_little_more_than_one_copy() {
         "not done after {rounds} rounds"
     );
     assert_eq!(uploaded, object, "each piece uploaded exactly once");
+}
+
+/// Downloads offered piece `index` whole (one 16 KiB block) from the seed;
+/// returns what else the seed sent meanwhile.
+fn download(p: &mut Peer, data: &[u8], index: u32) -> Vec<Message> {
+    p.send(&Message::Request(BlockRequest {
+        index,
+        begin: 0,
+        length: 16384,
+    }))
+    .unwrap();
+    let ms = p.recv_messages(data).unwrap();
+    assert_eq!(
+        ms.iter()
+            .filter_map(piece_data)
+            .map(|(i, _, _)| i)
+            .collect::<Vec<_>>(),
+        vec![index],
+        "{ms:?}"
+    );
+    ms
+}
+
+#[test]
+fn each_piece_goes_out_once_and_a_starving_peer_is_fed_after_five_seconds() {
+    let f = Fixture::with(4 * 16384, 16384, options());
+    let t0 = std::time::Instant::now();
+    let cfg = s3torrent_peer::Config::default();
+    let mut a = Peer::connect_with(&f.seed, fast_ext(), cfg.clone(), t0);
+    let mut b = Peer::connect_with(&f.seed, fast_ext(), cfg, t0);
+    a.interested_unchoked(&f.data);
+    b.interested_unchoked(&f.data);
+    let offered = |p: &Peer| -> Vec<u32> {
+        p.received
+            .iter()
+            .filter_map(|f| match f {
+                s3torrent_peer::Frame::Message(Message::Have(i)) => Some(*i),
+                _ => None,
+            })
+            .collect()
+    };
+    // Each downloads its offer and gets the next: all four pieces are out.
+    let a0 = offered(&a)[0];
+    download(&mut a, &f.data, a0);
+    let b0 = offered(&b)[0];
+    download(&mut b, &f.data, b0);
+    let (a1, b1) = (offered(&a)[1], offered(&b)[1]);
+    let mut all = vec![a0, a1, b0, b1];
+    all.sort();
+    assert_eq!(all, vec![0, 1, 2, 3]);
+
+    // A takes its second piece: nothing new is offered, though it lacks
+    // B's two; they are in the swarm, and B passes them on.
+    let ms = download(&mut a, &f.data, a1);
+    assert!(!ms.iter().any(|m| matches!(m, Message::Have(_))), "{ms:?}");
+    a.conn.handle_timeout(t0 + 4 * S).unwrap();
+    a.now = t0 + 4 * S;
+    assert_eq!(offered(&a).len(), 2);
+    a.recv(&f.data).unwrap();
+    assert_eq!(offered(&a).len(), 2, "offered again before it starved");
+
+    // A gets b0 from B (its `have`): fed, so no offer for another five seconds.
+    a.send(&Message::Have(b0)).unwrap();
+    a.conn.handle_timeout(t0 + 6 * S).unwrap();
+    a.now = t0 + 6 * S;
+    a.recv(&f.data).unwrap();
+    assert_eq!(offered(&a).len(), 2);
+
+    // Five seconds without a new piece from anyone: starving, it is offered
+    // the piece it still lacks, a second copy of b1.
+    a.conn.handle_input(t0 + 11 * S, &[0, 0, 0, 0]).unwrap();
+    a.conn.handle_timeout(t0 + 12 * S).unwrap();
+    a.now = t0 + 12 * S;
+    a.recv(&f.data).unwrap();
+    assert_eq!(offered(&a)[2..], [b1]);
 }
