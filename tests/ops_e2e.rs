@@ -9,7 +9,7 @@ mod support;
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
-use support::serve::{DEV, OTHER, Serve};
+use support::serve::{DEV, OTHER, Serve, aws, aws_ok};
 use support::{have_program, have_python_module, python};
 
 /// One boto3 session that runs the whole scenario and prints what each step
@@ -238,31 +238,6 @@ fn boto3_drives_the_bucket_listing_copy_acl_and_delete_operations() {
         json!([[400, "InvalidBucketName"], [400, "InvalidBucketName"]])
     );
     assert_eq!(get("nuked"), json!([]));
-}
-
-/// The AWS CLI as the development user, with its defaults, for at most 120 s.
-fn aws(serve: &Serve, args: &[&str]) -> Output {
-    Command::new("timeout")
-        .args(["120", "aws", "--endpoint-url", &serve.endpoint()])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", DEV.0)
-        .env("AWS_SECRET_ACCESS_KEY", DEV.1)
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap()
-}
-
-#[track_caller]
-fn aws_ok(serve: &Serve, args: &[&str]) -> String {
-    let out = aws(serve, args);
-    assert!(
-        out.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

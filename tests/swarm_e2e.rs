@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
-use support::serve::{DEV, Serve, boto, request};
+use support::serve::{DEV, Serve, aws, aws_ok, boto, request};
 use support::{have_program, have_python_module, python, random_bytes, write};
 
 /// The swarm's flags: peer seeding on ports of the system's choosing.
@@ -731,4 +731,128 @@ fn hostile_announces_and_peers_leave_the_server_serving() {
     assert_eq!(r["done"], true, "{r}");
     assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
     drop(idle);
+}
+
+/// Publishing as AWS's guides say today: a private object in a bucket
+/// whose policy grants `s3:GetObject` to `*`. The policy alone makes
+/// `?torrent`, the tracker and the peer serve it (libtorrent downloads it
+/// from the endpoint's peer); a `Deny` for the key wins over it; without
+/// the policy they stop at the next announce.
+#[test]
+fn a_bucket_policy_publishes_to_the_swarm() {
+    let test = "a_bucket_policy_publishes_to_the_swarm";
+    if !have_program(test, "aws") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&dir.path().join("root"), PEER);
+    let data = random_bytes(700_000, 81);
+    let file = write(dir.path(), "upload.bin", &data);
+    aws_ok(&serve, &["s3api", "create-bucket", "--bucket", "site"]);
+    aws_ok(
+        &serve,
+        &["s3", "cp", file.to_str().unwrap(), "s3://site/iso/disk.img"],
+    );
+    let path = "/site/iso/disk.img?torrent";
+    assert_eq!(
+        request(&serve.addr, "GET", path, &[]).code(),
+        "AccessDenied"
+    );
+
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::site/*"]}]}"#;
+    aws_ok(
+        &serve,
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "site",
+            "--policy",
+            policy,
+        ],
+    );
+    let got = aws_ok(&serve, &["s3api", "get-bucket-policy", "--bucket", "site"]);
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["Policy"], policy);
+    let status = aws_ok(
+        &serve,
+        &["s3api", "get-bucket-policy-status", "--bucket", "site"],
+    );
+    assert!(status.contains("\"IsPublic\": true"), "{status}");
+
+    // Anonymous: the object, its torrent, and a download from the peer alone.
+    let plain = request(&serve.addr, "GET", "/site/iso/disk.img", &[]);
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.body, data);
+    let got = request(&serve.addr, "GET", path, &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).unwrap();
+    let torrent_path = write(dir.path(), "disk.torrent", &got.body);
+    let save = dir.path().join("client");
+    let r = libtorrent(torrent_path.to_str().unwrap(), &save, 60);
+    assert_eq!(r["done"], true, "{r}");
+    // The torrent's name is the key with `/` as `_`.
+    let got = downloaded(&save.join("iso_disk.img"));
+    assert!(got == data, "{} bytes, not the object's", got.len());
+
+    // An explicit deny for the key wins over the allow.
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"},{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/iso/*"}]}"#;
+    aws_ok(
+        &serve,
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "site",
+            "--policy",
+            deny,
+        ],
+    );
+    assert_eq!(
+        request(&serve.addr, "GET", path, &[]).code(),
+        "AccessDenied"
+    );
+
+    // Without a policy: no torrent, and the tracker refuses the info-hash.
+    aws_ok(
+        &serve,
+        &["s3api", "delete-bucket-policy", "--bucket", "site"],
+    );
+    let missing = aws(&serve, &["s3api", "get-bucket-policy", "--bucket", "site"]);
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("NoSuchBucketPolicy"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert_eq!(
+        request(&serve.addr, "GET", path, &[]).code(),
+        "AccessDenied"
+    );
+    let hash = *torrent.info_hash().as_bytes();
+    let refused = announce(
+        &tracker_addr(&torrent),
+        &hash,
+        "-XX0001-pppppppppppp",
+        40011,
+    );
+    let reason = failure(&refused).expect("a failure reason");
+    assert!(reason.contains("AccessDenied"), "{reason}");
+
+    // A policy that is not one is S3's MalformedPolicy.
+    let bad = aws(
+        &serve,
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "site",
+            "--policy",
+            "{\"Statement\":[]}",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("MalformedPolicy"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }

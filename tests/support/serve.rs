@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -301,4 +301,29 @@ pub(crate) fn boto(
     let mut all = vec![ep.as_str(), user.0, user.1, op];
     all.extend_from_slice(args);
     serde_json::from_str(python(BOTO, &all).trim()).expect("boto prints JSON")
+}
+
+/// The AWS CLI as the development user, with its defaults, for at most 120 s.
+pub(crate) fn aws(serve: &Serve, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .args(["120", "aws", "--endpoint-url", &serve.endpoint()])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", DEV.0)
+        .env("AWS_SECRET_ACCESS_KEY", DEV.1)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+pub(crate) fn aws_ok(serve: &Serve, args: &[&str]) -> String {
+    let out = aws(serve, args);
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -3,6 +3,7 @@
 use s3torrent_metainfo::{PieceLength, Profile, TorrentBuilder, TorrentVersion, torrent_name};
 
 use crate::acl::{ObjectOwnership, Permission};
+use crate::bucket_policy::PolicyVerdict;
 use crate::error::{ErrorCode, Result, S3Error};
 use crate::info::{BucketInfo, BucketKind, Encryption, ObjectInfo, ObjectLookup, RestoreState};
 use crate::model::{AccountId, BucketName, ObjectKey, Requester};
@@ -239,10 +240,14 @@ pub fn authorize_read<'o>(
         .principal()
         .is_some_and(|p| p.account_id == bucket.owner.account_id);
     let acls_off = bucket.ownership == ObjectOwnership::BucketOwnerEnforced;
-    let may_list = if acls_off {
-        is_bucket_owner
-    } else {
-        bucket.acl.allows(requester, Permission::Read)
+    // The bucket policy first: an explicit deny wins over every grant, an
+    // allow grants what the ACLs do not.
+    let list_verdict = bucket.policy_verdict(requester, "s3:ListBucket", &bucket.arn(None));
+    let may_list = match list_verdict {
+        PolicyVerdict::Deny => false,
+        PolicyVerdict::Allow => true,
+        PolicyVerdict::NoOpinion if acls_off => is_bucket_owner,
+        PolicyVerdict::NoOpinion => bucket.acl.allows(requester, Permission::Read),
     };
     let missing = |code: ErrorCode| {
         S3Error::new(
@@ -277,10 +282,16 @@ pub fn authorize_read<'o>(
         }
         ObjectLookup::Found(info) => info,
     };
-    let may_read = if acls_off {
-        is_bucket_owner
-    } else {
-        info.acl.allows(requester, Permission::Read)
+    let read_verdict = bucket.policy_verdict(
+        requester,
+        "s3:GetObject",
+        &bucket.arn(Some(info.key.as_str())),
+    );
+    let may_read = match read_verdict {
+        PolicyVerdict::Deny => false,
+        PolicyVerdict::Allow => true,
+        PolicyVerdict::NoOpinion if acls_off => is_bucket_owner,
+        PolicyVerdict::NoOpinion => info.acl.allows(requester, Permission::Read),
     };
     if !may_read {
         return Err(S3Error::new(ErrorCode::AccessDenied, resource));

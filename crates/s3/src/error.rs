@@ -23,6 +23,9 @@ pub enum ErrorCode {
     InvalidUri,
     /// 400: the object key is longer than 1024 bytes.
     KeyTooLongError,
+    /// 400: a bucket policy that is not valid JSON or breaks the policy
+    /// language's rules.
+    MalformedPolicy,
     /// 405: the version asked for is a delete marker.
     MethodNotAllowed,
     /// 404: no such bucket.
@@ -31,6 +34,8 @@ pub enum ErrorCode {
     NoSuchKey,
     /// 404: no such version of the key.
     NoSuchVersion,
+    /// 404: the bucket has no policy.
+    NoSuchBucketPolicy,
     /// 501: not implemented (torrents of directory buckets).
     NotImplemented,
     /// 400: `?torrent` on a bucket rather than an object.
@@ -53,10 +58,12 @@ impl ErrorCode {
             ErrorCode::InvalidObjectState => "InvalidObjectState",
             ErrorCode::InvalidUri => "InvalidURI",
             ErrorCode::KeyTooLongError => "KeyTooLongError",
+            ErrorCode::MalformedPolicy => "MalformedPolicy",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             ErrorCode::NoSuchBucket => "NoSuchBucket",
             ErrorCode::NoSuchKey => "NoSuchKey",
             ErrorCode::NoSuchVersion => "NoSuchVersion",
+            ErrorCode::NoSuchBucketPolicy => "NoSuchBucketPolicy",
             ErrorCode::NotImplemented => "NotImplemented",
             ErrorCode::RequestTorrentOfBucketError => "RequestTorrentOfBucketError",
             ErrorCode::InternalError => "InternalError",
@@ -73,9 +80,13 @@ impl ErrorCode {
             | ErrorCode::InvalidBucketOwnerAwsAccountId
             | ErrorCode::InvalidUri
             | ErrorCode::KeyTooLongError
+            | ErrorCode::MalformedPolicy
             | ErrorCode::RequestTorrentOfBucketError => 400,
             ErrorCode::AccessDenied | ErrorCode::InvalidObjectState => 403,
-            ErrorCode::NoSuchBucket | ErrorCode::NoSuchKey | ErrorCode::NoSuchVersion => 404,
+            ErrorCode::NoSuchBucket
+            | ErrorCode::NoSuchKey
+            | ErrorCode::NoSuchVersion
+            | ErrorCode::NoSuchBucketPolicy => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InternalError => 500,
             ErrorCode::NotImplemented => 501,
@@ -98,12 +109,16 @@ impl ErrorCode {
             }
             ErrorCode::InvalidUri => "Couldn't parse the specified URI.",
             ErrorCode::KeyTooLongError => "Your key is too long",
+            ErrorCode::MalformedPolicy => {
+                "Policies must be valid JSON and the first byte must be '{'"
+            }
             ErrorCode::MethodNotAllowed => {
                 "The specified method is not allowed against this resource."
             }
             ErrorCode::NoSuchBucket => "The specified bucket does not exist",
             ErrorCode::NoSuchKey => "The specified key does not exist.",
             ErrorCode::NoSuchVersion => "The specified version does not exist.",
+            ErrorCode::NoSuchBucketPolicy => "The bucket policy does not exist",
             ErrorCode::NotImplemented => {
                 "A header you provided implies functionality that is not implemented"
             }

@@ -1,6 +1,9 @@
 //! What a host knows about buckets and objects.
 
+use std::sync::Arc;
+
 use crate::acl::{Acl, ObjectOwnership};
+use crate::bucket_policy::BucketPolicy;
 use crate::model::{BucketName, ObjectKey, Principal};
 
 /// General purpose or directory bucket.
@@ -28,9 +31,40 @@ pub struct BucketInfo {
     pub requester_pays: bool,
     /// General or directory bucket.
     pub kind: BucketKind,
+    /// Its policy, if it has one: with the ACLs, it decides every request
+    /// (an explicit deny wins over any grant).
+    pub policy: Option<Arc<BucketPolicy>>,
 }
 
 impl BucketInfo {
+    /// What its policy says of `requester` doing `action` on `resource`
+    /// (see [`BucketPolicy::evaluate`]); no policy has no opinion.
+    pub fn policy_verdict(
+        &self,
+        requester: &crate::model::Requester,
+        action: &str,
+        resource: &str,
+    ) -> crate::bucket_policy::PolicyVerdict {
+        match &self.policy {
+            Some(p) => p.evaluate(
+                requester,
+                action,
+                resource,
+                &[("aws:SecureTransport", "false")],
+            ),
+            None => crate::bucket_policy::PolicyVerdict::NoOpinion,
+        }
+    }
+
+    /// The ARN of the bucket (`arn:aws:s3:::NAME`), or of one of its
+    /// objects, as policies name them.
+    pub fn arn(&self, key: Option<&str>) -> String {
+        match key {
+            Some(k) => format!("arn:aws:s3:::{}/{k}", self.name.as_str()),
+            None => format!("arn:aws:s3:::{}", self.name.as_str()),
+        }
+    }
+
     /// A general purpose bucket with ACLs enabled and the `private` ACL.
     pub fn new(name: BucketName, owner: Principal) -> Self {
         let acl = Acl::canned(crate::acl::CannedAcl::Private, &owner, &owner);
@@ -41,6 +75,7 @@ impl BucketInfo {
             ownership: ObjectOwnership::default(),
             requester_pays: false,
             kind: BucketKind::General,
+            policy: None,
         }
     }
 }

@@ -54,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod acl;
+mod bucket_policy;
 mod cache;
 mod decide;
 mod error;
@@ -66,6 +67,7 @@ pub use acl::{
     Acl, CannedAcl, Grant, Grantee, GranteeName, MAX_GRANT_HEADER, ObjectOwnership, Permission,
     parse_grant_header,
 };
+pub use bucket_policy::{BucketPolicy, MAX_POLICY_BYTES, PolicyVerdict};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{
     CheckedRequest, ReadAccess, TorrentPlan, TorrentRequest, authorize_read, check_request, decide,

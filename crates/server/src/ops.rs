@@ -17,8 +17,9 @@ use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{
-    BucketInfo, BucketName, ErrorCode, ObjectInfo, ObjectKey, ObjectLookup, Permission, Principal,
-    Requester, S3Error, TorrentCache, TorrentRequest, authorize_read,
+    BucketInfo, BucketName, BucketPolicy, ErrorCode, ObjectInfo, ObjectKey, ObjectLookup,
+    Permission, PolicyVerdict, Principal, Requester, S3Error, TorrentCache, TorrentRequest,
+    authorize_read,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -114,13 +115,21 @@ impl Server {
             .ok_or_else(|| s3_error!(NoSuchBucket))
     }
 
-    /// The owner of the bucket, or someone its ACL grants `permission`;
-    /// else `AccessDenied`.
+    /// Whether `requester` may do `action` (`s3:PutObject`) on the bucket
+    /// or on its object `key`: the bucket policy's explicit deny refuses and
+    /// its allow grants; otherwise the owner of the bucket, or someone its
+    /// ACL grants `permission`; else `AccessDenied`.
     fn bucket_allows(
         requester: &Requester,
         bucket: &BucketInfo,
         permission: Permission,
+        (action, key): (&str, Option<&str>),
     ) -> S3Result<()> {
+        match bucket.policy_verdict(requester, action, &bucket.arn(key)) {
+            PolicyVerdict::Deny => return Err(s3_error!(AccessDenied)),
+            PolicyVerdict::Allow => return Ok(()),
+            PolicyVerdict::NoOpinion => {}
+        }
         let owner = requester
             .principal()
             .is_some_and(|p| p.account_id == bucket.owner.account_id);
@@ -129,6 +138,21 @@ impl Server {
         } else {
             Err(s3_error!(AccessDenied))
         }
+    }
+
+    /// The bucket's owner, or `AccessDenied` (bucket policy, payment, …).
+    async fn owned_bucket<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+    ) -> S3Result<(BucketName, BucketInfo)> {
+        let me = self.principal(req)?;
+        let (bucket, _) = Self::names(bucket, None)?;
+        let info = self.bucket(&bucket).await?;
+        if me.account_id != info.owner.account_id {
+            return Err(s3_error!(AccessDenied));
+        }
+        Ok((bucket, info))
     }
 
     /// Receives an upload's body into a temp file, batching writes on a
@@ -367,7 +391,7 @@ impl S3 for Server {
         let requester = self.requester(&req);
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read)?;
+        Self::bucket_allows(&requester, &info, Permission::Read, ("s3:ListBucket", None))?;
         Ok(S3Response::new(dto::HeadBucketOutput::default()))
     }
 
@@ -407,6 +431,50 @@ impl S3 for Server {
         ))
     }
 
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<dto::PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<dto::PutBucketPolicyOutput>> {
+        let (bucket, _) = self.owned_bucket(&req, &req.input.bucket).await?;
+        let policy = BucketPolicy::parse(&req.input.policy, &bucket).map_err(to_s3s)?;
+        self.blocking(move |s| s.set_policy(&bucket, Some(&policy)))
+            .await?;
+        Ok(S3Response::new(dto::PutBucketPolicyOutput::default()))
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<dto::GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<dto::GetBucketPolicyOutput>> {
+        let (_, info) = self.owned_bucket(&req, &req.input.bucket).await?;
+        let policy = info.policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy))?;
+        Ok(S3Response::new(dto::GetBucketPolicyOutput {
+            policy: Some(policy.text().to_owned()),
+        }))
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<dto::DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketPolicyOutput>> {
+        let (bucket, _) = self.owned_bucket(&req, &req.input.bucket).await?;
+        self.blocking(move |s| s.set_policy(&bucket, None)).await?;
+        Ok(S3Response::new(dto::DeleteBucketPolicyOutput::default()))
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<dto::GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<dto::GetBucketPolicyStatusOutput>> {
+        let (_, info) = self.owned_bucket(&req, &req.input.bucket).await?;
+        let policy = info.policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy))?;
+        Ok(S3Response::new(dto::GetBucketPolicyStatusOutput {
+            policy_status: Some(dto::PolicyStatus {
+                is_public: Some(policy.is_public()),
+            }),
+        }))
+    }
+
     async fn get_bucket_request_payment(
         &self,
         req: S3Request<dto::GetBucketRequestPaymentInput>,
@@ -436,7 +504,12 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Write)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Write,
+            ("s3:PutObject", Some(key.as_str())),
+        )?;
         // An anonymous writer (a public-read-write bucket) writes objects
         // the bucket owner owns.
         let me = requester.principal().unwrap_or(&info.owner).clone();
@@ -715,7 +788,12 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&req.input.bucket, Some(&req.input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Write)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Write,
+            ("s3:DeleteObject", Some(key.as_str())),
+        )?;
         let (b, k) = (bucket.clone(), key.clone());
         self.blocking(move |s| s.delete_object(&b, &k)).await?;
         self.torrents.cache().forget(&bucket, &key);

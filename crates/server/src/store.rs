@@ -53,8 +53,8 @@ use std::fs;
 use std::io::Write;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
@@ -64,9 +64,9 @@ use redb::{
 use s3torrent_bencode as bencode;
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, CacheKey, CachedTorrent, CannedAcl, ETag, ErrorCode, InfoHash,
-    LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt,
-    S3Error, TorrentCache,
+    Acl, BucketInfo, BucketName, BucketPolicy, CacheKey, CachedTorrent, CannedAcl, ETag, ErrorCode,
+    InfoHash, LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion,
+    Principal, ReadAt, S3Error, TorrentCache,
 };
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +104,9 @@ struct BucketMeta {
     /// CreateBucket's `LocationConstraint`; none for us-east-1.
     #[serde(default)]
     location: Option<String>,
+    /// PutBucketPolicy's policy, as sent (checked then).
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 /// Who pays for the requests to a bucket (its request-payment setting).
@@ -592,6 +595,7 @@ impl Store {
                 requester_pays: false,
                 created: 0,
                 location: None,
+                policy: None,
             },
             None => return Ok(None),
         };
@@ -599,6 +603,10 @@ impl Store {
         let mut info = BucketInfo::new(bucket.clone(), owner.clone());
         info.acl = meta.acl.to_acl(&owner, &owner)?;
         info.requester_pays = meta.requester_pays;
+        info.policy = match &meta.policy {
+            Some(text) => Some(Arc::new(BucketPolicy::parse(text, bucket)?)),
+            None => None,
+        };
         Ok(Some(info))
     }
 
@@ -620,6 +628,7 @@ impl Store {
             requester_pays: false,
             created: now,
             location,
+            policy: None,
         })?;
         let dir = self.bucket_dir(bucket);
         let first = self.users[0].principal.clone();
@@ -650,6 +659,17 @@ impl Store {
         })
     }
 
+    /// Put/DeleteBucketPolicy: the bucket's policy (checked by the caller),
+    /// or none.
+    pub(crate) fn set_policy(
+        &self,
+        bucket: &BucketName,
+        policy: Option<&BucketPolicy>,
+    ) -> Result<(), S3Error> {
+        let text = policy.map(|p| p.text().to_owned());
+        self.update_bucket(bucket, |meta| meta.policy = text)
+    }
+
     /// Changes a bucket's record in one transaction with its read (so
     /// concurrent changes of different settings do not undo each other).
     /// A hand-made folder's bucket gets its record now.
@@ -671,6 +691,7 @@ impl Store {
                     requester_pays: false,
                     created: 0,
                     location: None,
+                    policy: None,
                 },
             };
             change(&mut meta);

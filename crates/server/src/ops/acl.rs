@@ -270,7 +270,12 @@ impl Server {
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::WriteAcp)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::WriteAcp,
+            ("s3:PutBucketAcl", None),
+        )?;
         let headers = acl_headers!(input);
         let acl = self.acl_to_put(
             &headers,
@@ -290,7 +295,12 @@ impl Server {
         let requester = self.requester(&req);
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::ReadAcp)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::ReadAcp,
+            ("s3:GetBucketAcl", None),
+        )?;
         let (owner, grants) = self.policy_of(&info.acl);
         Ok(S3Response::new(dto::GetBucketAclOutput {
             grants: Some(grants),

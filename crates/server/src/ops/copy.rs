@@ -190,7 +190,12 @@ impl Server {
         {
             return Err(s3_error!(AccessDenied));
         }
-        Self::bucket_allows(&requester, &info, Permission::Write)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Write,
+            ("s3:PutObject", Some(key.as_str())),
+        )?;
         let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,

@@ -42,7 +42,13 @@ impl Server {
             ));
         }
         // Every key is refused alike when the requester may not write here.
-        let allowed = Self::bucket_allows(&requester, &info, Permission::Write).is_ok();
+        let allowed = Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Write,
+            ("s3:DeleteObject", None),
+        )
+        .is_ok();
         let quiet = input.delete.quiet == Some(true);
         let mut deleted = Vec::new();
         let mut errors = Vec::new();

@@ -22,7 +22,7 @@ impl Server {
         let requester = self.requester(req);
         let (bucket, _) = Self::names(bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read)?;
+        Self::bucket_allows(&requester, &info, Permission::Read, ("s3:ListBucket", None))?;
         Ok(bucket)
     }
 

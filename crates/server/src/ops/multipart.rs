@@ -93,7 +93,12 @@ impl Server {
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Write)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Write,
+            ("s3:PutObject", Some(key.as_str())),
+        )?;
         Ok((bucket, key, info))
     }
 
@@ -392,7 +397,12 @@ impl Server {
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read)?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Read,
+            ("s3:ListBucketMultipartUploads", None),
+        )?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
         let key_marker = input.key_marker.clone().unwrap_or_default();

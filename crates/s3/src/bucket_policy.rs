@@ -1,0 +1,619 @@
+//! Bucket policies: S3's JSON policy language, parsed with limits and
+//! evaluated for one request (sans-IO: the request's facts are arguments).
+
+use serde_json::Value;
+
+use crate::error::{ErrorCode, Result, S3Error};
+use crate::model::{BucketName, Requester};
+
+/// The largest policy S3 accepts: 20 KiB.
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
+
+/// The most statements read from one policy.
+const MAX_STATEMENTS: usize = 256;
+
+/// The most values in one list (actions, resources, principals, condition
+/// values).
+const MAX_VALUES: usize = 256;
+
+/// What a policy says of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyVerdict {
+    /// A statement denies it: it is refused, whatever ACLs grant.
+    Deny,
+    /// A statement allows it (and none denies it).
+    Allow,
+    /// No statement applies: ACLs decide.
+    NoOpinion,
+}
+
+/// A bucket policy (`PutBucketPolicy`), kept with its text as sent.
+///
+/// What is evaluated: `Effect` (`Allow`, `Deny`; an explicit deny wins),
+/// `Principal` and `NotPrincipal` (`*`, `{"AWS": "*"}`, account IDs and
+/// `arn:aws:iam::ACCOUNT:root`/`:user/…` ARNs, `{"CanonicalUser": ID}`),
+/// `Action` and `NotAction` (`s3:GetObject`, wildcards `*` and `?`, case
+/// does not matter), `Resource` and `NotResource` (`arn:aws:s3:::bucket`,
+/// `arn:aws:s3:::bucket/key`, wildcards), and `Condition` with the
+/// operators `StringEquals`, `StringNotEquals`, `StringLike`,
+/// `StringNotLike`, `Bool` and `Null` over the keys the host gives (the
+/// `…IfExists` forms too). A statement with any other condition operator
+/// never allows and always denies: a policy we cannot read in full fails
+/// closed.
+///
+/// ```
+/// use s3torrent_s3::{BucketName, BucketPolicy, PolicyVerdict, Requester};
+///
+/// let bucket = BucketName::new("pub").unwrap();
+/// let policy = BucketPolicy::parse(
+///     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",
+///         "Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}]}"#,
+///     &bucket,
+/// )?;
+/// let anyone = Requester::Anonymous;
+/// assert_eq!(
+///     policy.evaluate(&anyone, "s3:GetObject", "arn:aws:s3:::pub/a.iso", &[]),
+///     PolicyVerdict::Allow
+/// );
+/// assert_eq!(
+///     policy.evaluate(&anyone, "s3:PutObject", "arn:aws:s3:::pub/a.iso", &[]),
+///     PolicyVerdict::NoOpinion
+/// );
+/// assert!(policy.is_public());
+/// # Ok::<(), s3torrent_s3::S3Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketPolicy {
+    text: String,
+    statements: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+/// A list that names what a statement covers, or what it excludes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope<T> {
+    Only(Vec<T>),
+    AllBut(Vec<T>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PrincipalName {
+    Anyone,
+    Account(String),
+    Canonical(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Condition {
+    operator: Operator,
+    if_exists: bool,
+    key: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Operator {
+    StringEquals,
+    StringNotEquals,
+    StringLike,
+    StringNotLike,
+    Bool,
+    Null,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Statement {
+    effect: Effect,
+    principals: Scope<PrincipalName>,
+    actions: Scope<String>,
+    resources: Scope<String>,
+    conditions: Vec<Condition>,
+}
+
+fn malformed(message: &str, bucket: &BucketName) -> S3Error {
+    S3Error::with_message(ErrorCode::MalformedPolicy, message, bucket.as_str())
+}
+
+/// A string or a list of strings, as the policy language allows.
+fn strings(v: &Value, what: &str, bucket: &BucketName) -> Result<Vec<String>> {
+    let bad = || malformed(&format!("Policy has an invalid {what}"), bucket);
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) if !items.is_empty() && items.len() <= MAX_VALUES => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => Ok(s.clone()),
+                Value::Bool(b) => Ok(b.to_string()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Value::Bool(b) => Ok(vec![b.to_string()]),
+        Value::Number(n) => Ok(vec![n.to_string()]),
+        _ => Err(bad()),
+    }
+}
+
+fn principals(v: &Value, bucket: &BucketName) -> Result<Vec<PrincipalName>> {
+    let bad = || malformed("Invalid principal in policy", bucket);
+    if v.as_str() == Some("*") {
+        return Ok(vec![PrincipalName::Anyone]);
+    }
+    let Value::Object(map) = v else {
+        return Err(bad());
+    };
+    let mut out = Vec::new();
+    for (kind, names) in map {
+        for name in strings(names, "principal", bucket).map_err(|_| bad())? {
+            out.push(match kind.as_str() {
+                "AWS" if name == "*" => PrincipalName::Anyone,
+                "AWS" => {
+                    let account = match name.strip_prefix("arn:aws:iam::") {
+                        Some(rest) => rest.split(':').next().unwrap_or_default().to_owned(),
+                        None => name.clone(),
+                    };
+                    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(bad());
+                    }
+                    PrincipalName::Account(account)
+                }
+                "CanonicalUser" => PrincipalName::Canonical(name),
+                _ => return Err(bad()),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+/// One of a pair of keys (`Action`/`NotAction` …): exactly one must be there.
+fn pick<'a>(
+    statement: &'a serde_json::Map<String, Value>,
+    key: &str,
+    not_key: &str,
+    bucket: &BucketName,
+) -> Result<(bool, &'a Value)> {
+    match (statement.get(key), statement.get(not_key)) {
+        (Some(v), None) => Ok((false, v)),
+        (None, Some(v)) => Ok((true, v)),
+        (None, None) => Err(malformed(&format!("Missing required field {key}"), bucket)),
+        (Some(_), Some(_)) => Err(malformed(
+            &format!("Policy has both {key} and {not_key}"),
+            bucket,
+        )),
+    }
+}
+
+fn scope<T>(negated: bool, items: Vec<T>) -> Scope<T> {
+    if negated {
+        Scope::AllBut(items)
+    } else {
+        Scope::Only(items)
+    }
+}
+
+fn conditions(v: Option<&Value>, bucket: &BucketName) -> Result<Vec<Condition>> {
+    let Some(v) = v else {
+        return Ok(Vec::new());
+    };
+    let bad = || malformed("Policy has an invalid condition", bucket);
+    let Value::Object(ops) = v else {
+        return Err(bad());
+    };
+    let mut out = Vec::new();
+    for (op, keys) in ops {
+        let (name, if_exists) = match op.strip_suffix("IfExists") {
+            Some(base) => (base, true),
+            None => (op.as_str(), false),
+        };
+        let operator = match name {
+            "StringEquals" => Operator::StringEquals,
+            "StringNotEquals" => Operator::StringNotEquals,
+            "StringLike" => Operator::StringLike,
+            "StringNotLike" => Operator::StringNotLike,
+            "Bool" => Operator::Bool,
+            "Null" => Operator::Null,
+            _ => Operator::Unknown,
+        };
+        let Value::Object(keys) = keys else {
+            return Err(bad());
+        };
+        for (key, values) in keys {
+            out.push(Condition {
+                operator: operator.clone(),
+                if_exists,
+                key: key.to_ascii_lowercase(),
+                values: strings(values, "condition", bucket)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl BucketPolicy {
+    /// Parses and checks `text` as a policy of `bucket`: at most
+    /// [`MAX_POLICY_BYTES`], JSON with a `Statement` (one or a list), each
+    /// with `Effect`, one of `Principal`/`NotPrincipal`, `Action`/`NotAction`
+    /// (`s3:` actions or `*`), `Resource`/`NotResource` (ARNs of this bucket
+    /// and its objects). Anything else is S3's `MalformedPolicy` naming the
+    /// problem.
+    pub fn parse(text: &str, bucket: &BucketName) -> Result<BucketPolicy> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(malformed("Policies must be no more than 20 KB", bucket));
+        }
+        let doc: Value = serde_json::from_str(text)
+            .map_err(|e| malformed(&format!("This policy contains invalid Json: {e}"), bucket))?;
+        let list = match doc.get("Statement") {
+            Some(Value::Array(list)) => list.clone(),
+            Some(one @ Value::Object(_)) => vec![one.clone()],
+            _ => return Err(malformed("Missing required field Statement", bucket)),
+        };
+        if list.is_empty() || list.len() > MAX_STATEMENTS {
+            return Err(malformed("Policy has an invalid Statement", bucket));
+        }
+        let mut statements = Vec::with_capacity(list.len());
+        for s in &list {
+            let Value::Object(s) = s else {
+                return Err(malformed("Policy has an invalid Statement", bucket));
+            };
+            let effect = match s.get("Effect").and_then(Value::as_str) {
+                Some("Allow") => Effect::Allow,
+                Some("Deny") => Effect::Deny,
+                _ => return Err(malformed("Policy has an invalid Effect", bucket)),
+            };
+            let (not_p, p) = pick(s, "Principal", "NotPrincipal", bucket)?;
+            let (not_a, a) = pick(s, "Action", "NotAction", bucket)?;
+            let (not_r, r) = pick(s, "Resource", "NotResource", bucket)?;
+            let actions = strings(a, "action", bucket)?;
+            if !actions
+                .iter()
+                .all(|a| a == "*" || a.to_ascii_lowercase().starts_with("s3:"))
+            {
+                return Err(malformed("Policy has invalid action", bucket));
+            }
+            let resources = strings(r, "resource", bucket)?;
+            let arn = format!("arn:aws:s3:::{}", bucket.as_str());
+            if !resources.iter().all(|r| {
+                r == "*"
+                    || r == &arn
+                    || r.strip_prefix(&arn)
+                        .is_some_and(|rest| rest.starts_with('/'))
+                    || (r.starts_with("arn:aws:s3:::") && glob(r, &arn))
+            }) {
+                return Err(malformed("Policy has invalid resource", bucket));
+            }
+            statements.push(Statement {
+                effect,
+                principals: scope(not_p, principals(p, bucket)?),
+                actions: scope(not_a, actions),
+                resources: scope(not_r, resources),
+                conditions: conditions(s.get("Condition"), bucket)?,
+            });
+        }
+        Ok(BucketPolicy {
+            text: text.to_owned(),
+            statements,
+        })
+    }
+
+    /// The policy as it was sent (what `GetBucketPolicy` answers).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What the policy says of `requester` doing `action` (`s3:GetObject`)
+    /// on `resource` (`arn:aws:s3:::bucket/key`), with the condition keys
+    /// the host knows of the request (`("aws:SecureTransport", "false")`,
+    /// `("s3:prefix", …)`; keys are case-insensitive).
+    pub fn evaluate(
+        &self,
+        requester: &Requester,
+        action: &str,
+        resource: &str,
+        context: &[(&str, &str)],
+    ) -> PolicyVerdict {
+        let mut verdict = PolicyVerdict::NoOpinion;
+        for s in &self.statements {
+            let applies = covers(&s.principals, |p| principal_matches(p, requester))
+                && covers(&s.actions, |a| glob_ci(a, action))
+                && covers(&s.resources, |r| glob(r, resource));
+            if !applies {
+                continue;
+            }
+            let conditions = conditions_hold(&s.conditions, context);
+            match (&s.effect, conditions) {
+                (Effect::Deny, Holds::Yes | Holds::Unknown) => return PolicyVerdict::Deny,
+                (Effect::Allow, Holds::Yes) => verdict = PolicyVerdict::Allow,
+                _ => {}
+            }
+        }
+        verdict
+    }
+
+    /// Whether the policy grants anyone, anonymous requesters included,
+    /// any action without conditions (`GetBucketPolicyStatus`'s `IsPublic`).
+    pub fn is_public(&self) -> bool {
+        self.statements.iter().any(|s| {
+            s.effect == Effect::Allow
+                && s.conditions.is_empty()
+                && match &s.principals {
+                    Scope::Only(p) => p.contains(&PrincipalName::Anyone),
+                    Scope::AllBut(_) => true,
+                }
+        })
+    }
+}
+
+fn covers<T>(scope: &Scope<T>, matches: impl Fn(&T) -> bool) -> bool {
+    match scope {
+        Scope::Only(items) => items.iter().any(&matches),
+        Scope::AllBut(items) => !items.iter().any(&matches),
+    }
+}
+
+fn principal_matches(p: &PrincipalName, requester: &Requester) -> bool {
+    match (p, requester.principal()) {
+        (PrincipalName::Anyone, _) => true,
+        (PrincipalName::Account(a), Some(who)) => who.account_id.as_str() == a,
+        (PrincipalName::Canonical(c), Some(who)) => who.canonical_id.as_str() == c,
+        (_, None) => false,
+    }
+}
+
+enum Holds {
+    Yes,
+    No,
+    /// An operator we do not evaluate.
+    Unknown,
+}
+
+fn conditions_hold(conditions: &[Condition], context: &[(&str, &str)]) -> Holds {
+    for c in conditions {
+        let value = context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&c.key))
+            .map(|(_, v)| *v);
+        let holds = match (&c.operator, value) {
+            (Operator::Unknown, _) => return Holds::Unknown,
+            (Operator::Null, v) => {
+                let absent = v.is_none();
+                c.values.iter().any(|x| (x == "true") == absent)
+            }
+            (_, None) => {
+                c.if_exists
+                    || matches!(
+                        c.operator,
+                        Operator::StringNotEquals | Operator::StringNotLike
+                    )
+            }
+            (Operator::StringEquals, Some(v)) => c.values.iter().any(|x| x == v),
+            (Operator::StringNotEquals, Some(v)) => !c.values.iter().any(|x| x == v),
+            (Operator::StringLike, Some(v)) => c.values.iter().any(|x| glob(x, v)),
+            (Operator::StringNotLike, Some(v)) => !c.values.iter().any(|x| glob(x, v)),
+            (Operator::Bool, Some(v)) => c.values.iter().any(|x| x.eq_ignore_ascii_case(v)),
+        };
+        if !holds {
+            return Holds::No;
+        }
+    }
+    Holds::Yes
+}
+
+/// `*` matches any run of characters, `?` any one; linear in practice
+/// (the classic two-pointer match with one backtrack point).
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        if i < p.len() && (p[i] == b'?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == b'*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == b'*')
+}
+
+fn glob_ci(pattern: &str, text: &str) -> bool {
+    glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AccountId, CanonicalId, Principal};
+
+    fn bucket() -> BucketName {
+        BucketName::new("pub").unwrap()
+    }
+
+    fn user(account: &str) -> Requester {
+        Requester::Authenticated(Principal::new(
+            CanonicalId::new("c".repeat(64)).unwrap(),
+            AccountId::new(account).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn globs() {
+        for (p, t, m) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a*c", "abbb", false),
+            ("a?c", "abc", true),
+            ("arn:aws:s3:::pub/*", "arn:aws:s3:::pub/x/y", true),
+            ("arn:aws:s3:::pub/*", "arn:aws:s3:::pub", false),
+            ("*a*a*a*a*b", &"a".repeat(5000), false),
+        ] {
+            assert_eq!(glob(p, t), m, "{p} {t}");
+        }
+    }
+
+    #[test]
+    fn hostile_policies_are_malformed() {
+        let b = bucket();
+        for (text, message) in [
+            ("", "invalid Json"),
+            ("{}", "Missing required field Statement"),
+            (r#"{"Statement":[]}"#, "invalid Statement"),
+            (r#"{"Statement":[1]}"#, "invalid Statement"),
+            (
+                r#"{"Statement":{"Effect":"Maybe","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}}"#,
+                "invalid Effect",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}}"#,
+                "Missing required field Principal",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"ec2:Run","Resource":"arn:aws:s3:::pub/*"}}"#,
+                "invalid action",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}}"#,
+                "invalid resource",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"bob"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}}"#,
+                "Invalid principal",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","NotAction":"s3:PutObject","Resource":"arn:aws:s3:::pub/*"}}"#,
+                "both Action and NotAction",
+            ),
+        ] {
+            let err = BucketPolicy::parse(text, &b).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::MalformedPolicy, "{text}");
+            assert!(err.message().contains(message), "{text}: {}", err.message());
+        }
+        let big = format!("{{\"Statement\":\"{}\"}}", "x".repeat(MAX_POLICY_BYTES));
+        assert!(BucketPolicy::parse(&big, &b).is_err());
+        let deep = "[".repeat(100_000);
+        assert!(BucketPolicy::parse(&deep, &b).is_err());
+    }
+
+    #[test]
+    fn an_explicit_deny_wins_and_principals_match_accounts() {
+        let b = bucket();
+        let policy = BucketPolicy::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:Get*"],"Resource":"arn:aws:s3:::pub/*"},
+                {"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::111122223333:root"]},"Action":"s3:GetObject","Resource":["arn:aws:s3:::pub/secret/*"]},
+                {"Effect":"Deny","NotPrincipal":{"AWS":"444455556666"},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::pub/*"}
+            ]}"#,
+            &b,
+        )
+        .unwrap();
+        let alice = user("111122223333");
+        let carol = user("444455556666");
+        let obj = "arn:aws:s3:::pub/secret/x";
+        assert_eq!(
+            policy.evaluate(&alice, "s3:GetObject", obj, &[]),
+            PolicyVerdict::Deny
+        );
+        assert_eq!(
+            policy.evaluate(&carol, "S3:GETOBJECT", obj, &[]),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(
+            policy.evaluate(
+                &Requester::Anonymous,
+                "s3:GetObjectAcl",
+                "arn:aws:s3:::pub/a",
+                &[]
+            ),
+            PolicyVerdict::Allow
+        );
+        assert_eq!(
+            policy.evaluate(
+                &Requester::Anonymous,
+                "s3:DeleteObject",
+                "arn:aws:s3:::pub/a",
+                &[]
+            ),
+            PolicyVerdict::Deny
+        );
+        assert_eq!(
+            policy.evaluate(&carol, "s3:DeleteObject", "arn:aws:s3:::pub/a", &[]),
+            PolicyVerdict::NoOpinion
+        );
+        assert_eq!(
+            policy.evaluate(&carol, "s3:ListBucket", "arn:aws:s3:::pub", &[]),
+            PolicyVerdict::NoOpinion
+        );
+    }
+
+    #[test]
+    fn conditions_over_the_request_and_unknown_operators_fail_closed() {
+        let b = bucket();
+        let policy = BucketPolicy::parse(
+            r#"{"Statement":[
+                {"Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::pub","Condition":{"StringLike":{"s3:prefix":"public/*"}}},
+                {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}
+            ]}"#,
+            &b,
+        )
+        .unwrap();
+        let anyone = Requester::Anonymous;
+        let list = |prefix: &str| {
+            policy.evaluate(
+                &anyone,
+                "s3:ListBucket",
+                "arn:aws:s3:::pub",
+                &[("s3:prefix", prefix)],
+            )
+        };
+        assert_eq!(list("public/a"), PolicyVerdict::Allow);
+        assert_eq!(list("private/"), PolicyVerdict::NoOpinion);
+        assert_eq!(
+            policy.evaluate(&anyone, "s3:ListBucket", "arn:aws:s3:::pub", &[]),
+            PolicyVerdict::NoOpinion
+        );
+        // An operator we do not evaluate never allows.
+        assert_eq!(
+            policy.evaluate(&anyone, "s3:GetObject", "arn:aws:s3:::pub/a", &[]),
+            PolicyVerdict::NoOpinion
+        );
+        assert!(!policy.is_public());
+        let deny = BucketPolicy::parse(
+            r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#,
+            &b,
+        )
+        .unwrap();
+        assert_eq!(
+            deny.evaluate(
+                &anyone,
+                "s3:GetObject",
+                "arn:aws:s3:::pub/a",
+                &[("aws:SecureTransport", "false")]
+            ),
+            PolicyVerdict::Deny
+        );
+        assert_eq!(
+            deny.evaluate(
+                &anyone,
+                "s3:GetObject",
+                "arn:aws:s3:::pub/a",
+                &[("aws:SecureTransport", "true")]
+            ),
+            PolicyVerdict::NoOpinion
+        );
+    }
+}
