@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 use s3torrent_s3::{AccountId, CanonicalId, Principal, TorrentPolicy, TorrentVersion};
 
 use crate::error::Error;
-use crate::store::hex;
+use s3torrent_s3::to_hex as hex;
 
 /// The configuration of [`serve`](crate::serve), as plain data.
 ///
