@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use s3torrent_metainfo::InfoHash;
 
-use crate::wire::BlockRequest;
+use crate::id::BlockRequest;
 
 /// Why a connection closes (or a torrent cannot be seeded).
 ///

@@ -1,5 +1,6 @@
-//! The connection id every shared table is keyed by (a leaf: it imports
-//! nothing of the crate).
+//! The small types the other modules share: the connection id every
+//! shared table is keyed by, and the block a request names (a leaf: it
+//! imports nothing of the crate).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,4 +20,16 @@ impl ConnectionId {
     pub fn get(self) -> u64 {
         self.0
     }
+}
+
+/// A block: piece index, offset in the piece and length (`request`,
+/// `cancel` and `reject request` carry one; errors name one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlockRequest {
+    /// The piece index.
+    pub index: u32,
+    /// The offset in the piece.
+    pub begin: u32,
+    /// The length in bytes.
+    pub length: u32,
 }

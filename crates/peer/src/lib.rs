@@ -141,12 +141,12 @@ mod wire;
 pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Choking, Interest, UploadSlots};
 pub use connection::{Config, Connection, ConnectionStats, Event, Limits};
 pub use error::{Error, RequestProblem, Result};
-pub use id::ConnectionId;
+pub use id::{BlockRequest, ConnectionId};
 pub use peer_id::{PEER_ID_PREFIX, random_peer_id};
 pub use piece::VerifiedPiece;
 pub use seed::{Adaptive, Offering, Seed, SeedMode, SeedOptions};
 pub use torrent::SeedTorrent;
 pub use wire::{
-    BlockRequest, Extension, Extensions, Frame, FrameDecoder, HANDSHAKE_LEN, Handshake,
-    HashRequest, Message, PROTOCOL,
+    Extension, Extensions, Frame, FrameDecoder, HANDSHAKE_LEN, Handshake, HashRequest, Message,
+    PROTOCOL,
 };

@@ -5,6 +5,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use s3torrent_metainfo::InfoHash;
 
 use crate::error::{Error, Result};
+pub(crate) use crate::id::BlockRequest;
 
 /// The protocol string of the handshake.
 pub const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";
@@ -104,18 +105,6 @@ impl Handshake {
         self.encode(&mut out);
         out
     }
-}
-
-/// A block: piece index, offset in the piece and length (`request`,
-/// `cancel` and `reject request` carry one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BlockRequest {
-    /// The piece index.
-    pub index: u32,
-    /// The offset in the piece.
-    pub begin: u32,
-    /// The length in bytes.
-    pub length: u32,
 }
 
 /// The body of a BEP 52 `hash request`, `hashes` or `hash reject`.
