@@ -439,3 +439,38 @@ fn serve_on_ipv6_loopback_tracks_and_seeds_over_ipv6() {
         p.data
     );
 }
+
+/// `--udp-tracker-listen off` leaves the UDP tracker out of torrents; a
+/// `--trusted-proxy` that is no address block is refused at start-up,
+/// naming the flag's value.
+#[test]
+fn the_udp_tracker_can_be_off_and_a_bad_trusted_proxy_is_refused() {
+    let test = "the_udp_tracker_can_be_off_and_a_bad_trusted_proxy_is_refused";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(
+        dir.path(),
+        "127.0.0.1",
+        100_000,
+        95,
+        &["--udp-tracker-listen", "off"],
+    );
+    let trackers = p.torrent.trackers();
+    assert_eq!(trackers.len(), 1, "{trackers:?}");
+    assert!(trackers[0].starts_with("http://"), "{trackers:?}");
+
+    let out = support::s3torrent()
+        .args(["serve", "--root"])
+        .arg(dir.path().join("other"))
+        .args(["--listen", "127.0.0.1:0", "--trusted-proxy", "10.0.0.0/33"])
+        .output()
+        .expect("s3torrent runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("10.0.0.0/33") && stderr.contains("--trusted-proxy"),
+        "{stderr}"
+    );
+}
