@@ -36,6 +36,7 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{HashOptions, TorrentPolicy, TorrentService, TorrentVersion};
+use s3torrent_tracker::TrustedProxies;
 use tokio::sync::watch;
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
@@ -115,6 +116,10 @@ pub struct GatewayConfig {
     /// When the seeding peer rations a torrent's pieces, as `serve`'s
     /// [`ServerConfig::ration_above`](crate::ServerConfig::ration_above).
     pub ration_above: usize,
+    /// The reverse proxies in front of the tracker whose forwarding
+    /// headers are believed, as `serve`'s
+    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies).
+    pub trusted_proxies: TrustedProxies,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
     /// The gateway's address as clients reach it (`http://HOST:PORT`),
@@ -159,6 +164,7 @@ impl GatewayConfig {
             seeding: Seeding::Web,
             seed_rate: None,
             ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
+            trusted_proxies: TrustedProxies::default(),
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
             announce_url: None,
@@ -190,6 +196,7 @@ pub async fn gateway(
         addr,
         swarm: swarm_listeners,
         tracker: tracker_addr,
+        udp_tracker: udp_addr,
     } = crate::serve::Checked::new(listeners, config.seeding)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
@@ -213,6 +220,7 @@ pub async fn gateway(
         addr,
         config.announce_url.as_deref(),
         tracker_addr,
+        udp_addr,
     )?;
     let policy = advertised.policy(config.max_torrent_size, config.torrent_version, &[]);
     let torrents = Arc::new(
@@ -282,6 +290,7 @@ pub async fn gateway(
             source,
             throttle,
             config.ration_above,
+            config.trusted_proxies.clone(),
             &stopping,
         )
         .map_err(Error::Listener)?;
