@@ -7,7 +7,7 @@ use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
 use s3torrent_server::{GatewayConfig, Listeners, Seeding, UpstreamCredentials, User};
 
-use crate::serve::{ConnectionArgs, LogFormat, init_logging};
+use crate::serve::{ConnectionArgs, LogFormat, SwarmArgs, init_logging};
 
 /// `gateway`'s flags: a contract.
 #[derive(Debug, Args)]
@@ -77,6 +77,8 @@ pub(crate) struct GatewayArgs {
     public_url: Option<String>,
     #[command(flatten)]
     connections: ConnectionArgs,
+    #[command(flatten)]
+    swarm: SwarmArgs,
     /// How the per-request lines are written to stderr: `text` or `json`.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
@@ -100,6 +102,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
     config.max_connections = args.connections.max_connections();
+    config.swarm_limits = args.swarm.limits();
     args.connections.raise_open_files("gateway");
     config.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,

