@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -324,4 +325,56 @@ fn clients_behind_one_address_are_each_held_to_their_own_rate() {
         .filter(|l| l.contains(" tracker: announce "))
         .count();
     assert!(announces >= 600, "{announces} announce lines");
+}
+
+/// A GET of 32 MiB whose client reads 64 KiB and goes away is logged with
+/// the bytes it was given, not the object's size, and as not complete; a
+/// GET read to its end is logged complete, with its size.
+#[test]
+fn a_get_cut_short_logs_the_bytes_it_delivered() {
+    let test = "a_get_cut_short_logs_the_bytes_it_delivered";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "web"],
+    );
+    let size = 32 << 20;
+    publish(&logged.serve, dir.path(), "cut.bin", &random_bytes(size, 9));
+
+    let mut s = TcpStream::connect(&logged.serve.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /pub/cut.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = vec![0u8; 64 * 1024];
+    s.read_exact(&mut got).unwrap();
+    drop(s);
+    let whole = request(&logged.serve.addr, "GET", "/pub/cut.bin?x=whole", &[]);
+    assert_eq!(whole.body.len(), size);
+    // The cut answer's line comes once the server sees the client gone.
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = logged.stop();
+    let field = |line: &str, name: &str| -> String {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+            .to_owned()
+    };
+    let cut = lines
+        .iter()
+        .find(|l| l.contains(" serve: request method=GET path=\"/pub/cut.bin\""))
+        .expect("the cut GET's line");
+    let bytes: u64 = field(cut, "bytes").parse().unwrap();
+    eprintln!("cut GET: {cut}");
+    assert!(bytes >= 64 * 1024 && bytes < size as u64, "{cut}");
+    assert_eq!(field(cut, "complete"), "false", "{cut}");
+    let full = lines
+        .iter()
+        .find(|l| l.contains(" serve: request ") && l.contains("x=whole"))
+        .expect("the whole GET's line");
+    assert_eq!(field(full, "bytes"), size.to_string(), "{full}");
+    assert_eq!(field(full, "complete"), "true", "{full}");
 }

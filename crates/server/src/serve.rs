@@ -520,35 +520,46 @@ async fn accept_loop<H, F>(
                         // answer can still say so.
                         *r = front::internal_error(&request_id);
                     }
-                    if let Ok(r) = &mut resp {
-                        if !r.headers().contains_key(front::REQUEST_ID) {
-                            front::stamp(r, &request_id, &host_id);
-                        }
-                        // The body's declared length, or its exact size
-                        // (what hyper will declare); absent (not logged)
-                        // for a streamed answer of unknown length.
-                        let bytes: Option<u64> = r
-                            .headers()
-                            .get(http::header::CONTENT_LENGTH)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.parse().ok())
-                            .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
-                        let request_id = r
-                            .headers()
-                            .get(front::REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or(&request_id);
+                    let Ok(r) = &mut resp else {
+                        return resp.map(|r| {
+                            r.map(|body| {
+                                front::Answer::new(body, conn_state, None, Box::new(|_| {}))
+                            })
+                        });
+                    };
+                    if !r.headers().contains_key(front::REQUEST_ID) {
+                        front::stamp(r, &request_id, &host_id);
+                    }
+                    let request_id = r
+                        .headers()
+                        .get(front::REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .map_or(request_id, str::to_owned);
+                    let status = r.status().as_u16();
+                    let declared: Option<u64> = r
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
+                    // Logged once the answer is over: the body bytes it
+                    // delivered (not its declared length) and whether it
+                    // was complete; `ms` until then.
+                    let report: front::Report = Box::new(move |delivery: front::Delivery| {
                         let path = uri.path_and_query().map_or("", |p| p.as_str());
-                        let status = r.status().as_u16();
+                        let bytes = delivery.bytes;
+                        let complete = delivery.end == front::End::Complete;
                         let ms = millis(started);
                         match endpoint {
                             Endpoint::Serve => request_line!("serve",
-                                %method, path, status, bytes, ms, request_id, %client),
+                                %method, path, status, bytes, ms, complete, request_id, %client),
                             Endpoint::Gateway => request_line!("gateway",
-                                %method, path, status, bytes, ms, request_id, %client),
+                                %method, path, status, bytes, ms, complete, request_id, %client),
                         }
-                    }
-                    resp.map(|r| r.map(|body| front::Answer::new(body, conn_state)))
+                    });
+                    resp.map(|r| {
+                        r.map(|body| front::Answer::new(body, conn_state, declared, report))
+                    })
                 }
             });
         let conn = http.serve_connection(TokioIo::new(socket), logged);
