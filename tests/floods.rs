@@ -61,6 +61,17 @@ impl Logged {
             .join()
             .expect("stderr reader")
     }
+
+    /// The resident memory of serve, in KiB (`VmRSS`).
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.serve.child.id()))
+            .expect("serve's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
 }
 
 /// Makes bucket `pub` and puts `data` as the public-read `pub/KEY`.
@@ -375,6 +386,61 @@ fn a_get_cut_short_logs_the_bytes_it_delivered() {
         .iter()
         .find(|l| l.contains(" serve: request ") && l.contains("x=whole"))
         .expect("the whole GET's line");
+    eprintln!("whole GET: {full}");
     assert_eq!(field(full, "bytes"), size.to_string(), "{full}");
     assert_eq!(field(full, "complete"), "true", "{full}");
+}
+
+/// 200 readers of a 32 MiB object that read 64 KiB and stall: serve's
+/// resident memory grows by less than 64 MiB.
+#[test]
+fn stalled_readers_hold_little_memory() {
+    let test = "stalled_readers_hold_little_memory";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "web"],
+    );
+    publish(
+        &logged.serve,
+        dir.path(),
+        "stall.bin",
+        &random_bytes(32 << 20, 3),
+    );
+    // Warm: one whole read, so that what every GET shares is counted before.
+    assert_eq!(
+        request(&logged.serve.addr, "GET", "/pub/stall.bin", &[])
+            .body
+            .len(),
+        32 << 20
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let before = logged.rss_kib();
+    let readers: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = TcpStream::connect(&logged.serve.addr).unwrap();
+            // A small receive window: the stall shows at the server soon.
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(b"GET /pub/stall.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut got = vec![0u8; 64 * 1024];
+            s.read_exact(&mut got).unwrap();
+            s
+        })
+        .collect();
+    // Let the server fill what the sockets take, and stall.
+    std::thread::sleep(Duration::from_secs(2));
+    let after = logged.rss_kib();
+    drop(readers);
+    let lines = logged.stop();
+    let grown = after.saturating_sub(before);
+    eprintln!(
+        "200 stalled readers: VmRSS {before} KiB -> {after} KiB, grew {grown} KiB ({} lines)",
+        lines.len()
+    );
+    assert!(grown < 64 * 1024, "VmRSS grew {grown} KiB");
 }

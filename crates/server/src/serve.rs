@@ -481,7 +481,11 @@ async fn accept_loop<H, F>(
     // The header and idle clocks are the socket's (`front::Guarded`), from
     // the accept on; hyper's header timeout would also cut idle keep-alive
     // connections at the header timeout.
-    let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    // hyper takes more of an answer's body while what it has queued is
+    // below this (and reads a request head up to it): a client that stops
+    // reading holds about this much plus a chunk (`ops::STREAM_CHUNK`).
+    http.http1().max_buf_size(WRITE_BUFFER);
     let slots = Arc::new(Semaphore::new(
         max_connections.get().min(Semaphore::MAX_PERMITS),
     ));
@@ -570,6 +574,11 @@ async fn accept_loop<H, F>(
         });
     }
 }
+
+/// hyper's buffer per connection: the most of an answer it queues for the
+/// socket (its default is 400 KiB), and the longest request head (request
+/// line and headers) it reads; S3 takes heads of 8 KiB.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The largest answer body gathered before the head is sent (see
 /// [`gather_small_body`]).
