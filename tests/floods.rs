@@ -444,3 +444,52 @@ fn stalled_readers_hold_little_memory() {
     );
     assert!(grown < 64 * 1024, "VmRSS grew {grown} KiB");
 }
+/// At 256 open files, 300 connections that send nothing: five health
+/// requests (an anonymous ListBuckets, answered 403) are each answered
+/// within a second.
+#[test]
+fn health_is_answered_at_256_open_files_under_300_slow_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "ulimit -n 256 && exec \"$0\" \"$@\"",
+        &["--seeding", "web"],
+    );
+    let addr = logged.serve.addr.clone();
+    let slow: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(&addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut answered = Vec::new();
+    for _ in 0..5 {
+        let asked = Instant::now();
+        let reply = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let mut s = TcpStream::connect(&addr).ok()?;
+                    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+                    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        .ok()?;
+                    let mut head = [0u8; 12];
+                    s.read_exact(&mut head).ok()?;
+                    Some(head)
+                })
+                .join()
+                .expect("health thread")
+        });
+        let took = asked.elapsed();
+        if reply.is_some_and(|h| h.starts_with(b"HTTP/1.1 403")) && took < Duration::from_secs(1) {
+            answered.push(took);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(slow);
+    let lines = logged.stop();
+    eprintln!("health at 256 open files under 300 silent connections: {answered:?}");
+    assert_eq!(
+        answered.len(),
+        5,
+        "{answered:?}: {:#?}",
+        &lines[..lines.len().min(40)]
+    );
+}

@@ -101,9 +101,8 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
-    config.max_connections = args.connections.max_connections();
+    config.max_connections = args.connections.max_connections("gateway", args.seeding);
     config.swarm_limits = args.swarm.limits();
-    args.connections.raise_open_files("gateway");
     config.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,
         Err(e) => {

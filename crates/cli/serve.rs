@@ -116,10 +116,13 @@ impl SwarmArgs {
 /// The flags of the HTTP front's connections, `serve`'s and `gateway`'s.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConnectionArgs {
-    /// How many client connections are served at once; further ones wait
-    /// for a free slot.
-    #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: std::num::NonZeroUsize,
+    /// How many client connections are served at once; at the limit a
+    /// quiet one (idle keep-alive, or nothing sent since its accept) is
+    /// closed for a newcomer, and without one newcomers wait for a free
+    /// slot. By default what the open-files limit allows (each connection
+    /// may hold a data file too), at most 1024.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<std::num::NonZeroUsize>,
     /// How long a client has to send a request's head, in seconds, from the
     /// accept or from the first byte of a keep-alive connection's next
     /// request; 0 waits for ever.
@@ -150,20 +153,32 @@ pub(crate) struct ConnectionArgs {
 
 impl ConnectionArgs {
     /// Every connection is a file descriptor: takes the hard limit, which
-    /// the default soft one (often 1024) is far below, and warns (a
-    /// start-up line, `NAME: warning: ...`) when even that is short of
-    /// --max-connections.
-    pub(crate) fn raise_open_files(&self, name: &str) {
-        let wanted = u64::try_from(self.max_connections.get())
-            .unwrap_or(u64::MAX)
-            .saturating_add(64);
-        match rlimit::increase_nofile_limit(u64::MAX) {
-            Ok(limit) if limit < wanted => eprintln!(
-                "{name}: warning: open files limited to {limit}, below --max-connections {} and the files it serves",
-                self.max_connections
-            ),
-            Ok(_) => {}
-            Err(e) => eprintln!("{name}: warning: cannot raise the open files limit: {e}"),
+    /// the default soft one (often 1024) is far below, and gives
+    /// `--max-connections`: as given, or what the limit allows
+    /// ([`ServerConfig::max_connections_for`]). Warns (a start-up line,
+    /// `NAME: warning: ...`) when a given one is more than the limit allows.
+    pub(crate) fn max_connections(&self, name: &str, seeding: Seeding) -> std::num::NonZeroUsize {
+        let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) => Some(limit),
+            Err(e) => {
+                eprintln!("{name}: warning: cannot raise the open files limit: {e}");
+                rlimit::getrlimit(rlimit::Resource::NOFILE)
+                    .ok()
+                    .map(|(soft, _)| soft)
+            }
+        };
+        let allowed = limit.map(|l| ServerConfig::max_connections_for(l, seeding));
+        match (self.max_connections, allowed) {
+            (Some(given), Some(allowed)) if given > allowed => {
+                eprintln!(
+                    "{name}: warning: open files limited to {}, which allows {allowed} connections, below --max-connections {given}",
+                    limit.unwrap_or_default()
+                );
+                given
+            }
+            (Some(given), _) => given,
+            (None, Some(allowed)) => allowed,
+            (None, None) => ServerConfig::DEFAULT_MAX_CONNECTIONS,
         }
     }
 
@@ -180,11 +195,6 @@ impl ConnectionArgs {
             .map(Some)
             .map_err(|e| e.to_string()),
         }
-    }
-
-    /// `--max-connections`.
-    pub(crate) fn max_connections(&self) -> std::num::NonZeroUsize {
-        self.max_connections
     }
 
     /// The header, idle and send timeouts, `None` for 0 (for ever).
@@ -377,7 +387,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.announce_url = args.announce_url;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
-    config.max_connections = args.connections.max_connections();
+    config.max_connections = args.connections.max_connections("serve", args.seeding);
     config.swarm_limits = args.swarm.limits();
     [
         config.header_read_timeout,
@@ -391,7 +401,6 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    args.connections.raise_open_files("serve");
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;
         config.users.push(User::development());

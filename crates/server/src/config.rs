@@ -97,10 +97,13 @@ pub struct ServerConfig {
     /// 10 s windows after a 10 s grace by default
     /// ([`MinBodyRate::DEFAULT`]).
     pub min_body_rate: Option<MinBodyRate>,
-    /// How many S3 connections are served at once. Further ones wait, in
-    /// the listener's backlog, for one of these to close (an idle or slow
-    /// one is closed by the timeouts above).
-    /// 1024 by default.
+    /// How many S3 connections are served at once. At the limit, the
+    /// oldest quiet connection (an idle keep-alive one, or one that has
+    /// sent nothing since its accept) is closed for a newcomer; while every
+    /// connection is active, newcomers wait, in the listener's backlog, for
+    /// one to close (a slow one is closed by the timeouts above). 1024 by
+    /// default; the command line's default is what the open-files limit
+    /// allows ([`max_connections_for`](Self::max_connections_for)).
     pub max_connections: NonZeroUsize,
     /// How the tracker and the seeding peer hold under floods.
     pub swarm_limits: SwarmLimits,
@@ -115,6 +118,43 @@ impl ServerConfig {
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default [`max_connections`](Self::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
+
+    /// The open files kept for everything but S3 connections: the
+    /// database, the listeners, stdio, the runtime's.
+    pub const RESERVED_FILES: u64 = 64;
+
+    /// The open files kept for the tracker's and the seeding peer's
+    /// connections and the files they seed from, when seeding as a peer.
+    pub const SWARM_FILES: u64 = 512;
+
+    /// The S3 connections an open-files limit of `open_files` allows: each
+    /// connection may hold its socket and an object's data file, after
+    /// [`RESERVED_FILES`](Self::RESERVED_FILES) (and
+    /// [`SWARM_FILES`](Self::SWARM_FILES) when `seeding` has a peer):
+    /// `(open_files - reserved) / 2`, at least 16, at most
+    /// [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS).
+    ///
+    /// ```
+    /// use s3torrent_server::{Seeding, ServerConfig};
+    ///
+    /// assert_eq!(ServerConfig::max_connections_for(256, Seeding::Web).get(), 96);
+    /// assert_eq!(ServerConfig::max_connections_for(1024, Seeding::Peer).get(), 224);
+    /// assert_eq!(ServerConfig::max_connections_for(1 << 20, Seeding::Peer).get(), 1024);
+    /// assert_eq!(ServerConfig::max_connections_for(100, Seeding::Peer).get(), 16);
+    /// ```
+    pub fn max_connections_for(open_files: u64, seeding: Seeding) -> NonZeroUsize {
+        let reserved = Self::RESERVED_FILES
+            + if seeding.has_peer() {
+                Self::SWARM_FILES
+            } else {
+                0
+            };
+        let allowed = open_files.saturating_sub(reserved) / 2;
+        let allowed = usize::try_from(allowed)
+            .unwrap_or(usize::MAX)
+            .clamp(16, Self::DEFAULT_MAX_CONNECTIONS.get());
+        NonZeroUsize::new(allowed).unwrap_or(Self::DEFAULT_MAX_CONNECTIONS)
+    }
     /// The default [`ration_above`](Self::ration_above): 8. A handful of
     /// downloaders on fast links finish sooner from a plain seed (rationed,
     /// they must get most pieces from each other); a crowd is rationed.

@@ -341,12 +341,50 @@ pub(crate) struct ConnState {
     /// The socket's reader, waiting while the connection is busy: an answer
     /// that ends wakes it, to start the idle clock.
     reader: AtomicWaker,
+    /// Whether the client has sent anything since the connection became
+    /// idle (or was accepted), or a request is in progress: a connection
+    /// that has not is [`Activity::Quiet`], and may be closed for a
+    /// newcomer when every slot is taken.
+    heard: AtomicBool,
+    /// Tells the connection to close for a newcomer.
+    evict: tokio::sync::Notify,
+}
+
+/// Whether a connection is doing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activity {
+    /// Idle, or accepted, and nothing of a request received since.
+    Quiet,
+    /// Reading a request's head, or answering it.
+    Active,
 }
 
 impl ConnState {
     /// A request's head was read.
     pub(crate) fn start(&self) {
         self.started.fetch_add(1, Ordering::AcqRel);
+        self.heard.store(true, Ordering::Release);
+    }
+
+    /// What the connection is doing.
+    pub(crate) fn activity(&self) -> Activity {
+        if self.heard.load(Ordering::Acquire)
+            || self.started.load(Ordering::Acquire) != self.finished.load(Ordering::Acquire)
+        {
+            Activity::Active
+        } else {
+            Activity::Quiet
+        }
+    }
+
+    /// Tells the connection to close (its task drops it).
+    pub(crate) fn evict(&self) {
+        self.evict.notify_one();
+    }
+
+    /// Completes once the connection is told to close.
+    pub(crate) async fn evicted(&self) {
+        self.evict.notified().await;
     }
 }
 
@@ -427,6 +465,7 @@ impl<T> Guarded<T> {
         } else if finished != self.finished || matches!(self.phase, Phase::Busy) {
             self.finished = finished;
             self.phase = Phase::Idle(Instant::now());
+            self.state.heard.store(false, Ordering::Release);
         }
     }
 
@@ -474,8 +513,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
         this.refresh();
         match polled {
             Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before && matches!(this.phase, Phase::Idle(_)) {
-                    this.phase = Phase::Head(Instant::now());
+                if buf.filled().len() > before {
+                    this.state.heard.store(true, Ordering::Release);
+                    if matches!(this.phase, Phase::Idle(_)) {
+                        this.phase = Phase::Head(Instant::now());
+                    }
                 }
                 Poll::Ready(Ok(()))
             }

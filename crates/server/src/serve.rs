@@ -1,11 +1,12 @@
 //! The tokio edge: accept connections, hand them to hyper and s3s, log one
 //! line per request, and shut down gracefully.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -431,8 +432,10 @@ pub(crate) struct Front {
 }
 
 /// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at
-/// most `front.max_connections` connections (further ones wait in the
-/// listener's backlog), each on a socket with `front.clocks`
+/// most `front.max_connections` connections (at the limit the oldest quiet
+/// one is closed for a newcomer; while none is quiet, the newcomer waits
+/// for a slot and further ones wait in the listener's backlog), each on a
+/// socket with `front.clocks`
 /// (`front::Guarded`); each request gets its ID and goes to `handle`; each
 /// answer gets its small body gathered (one write), its IDs
 /// (`front::stamp`; an answer that has a request ID already, an
@@ -489,20 +492,40 @@ async fn accept_loop<H, F>(
     let slots = Arc::new(Semaphore::new(
         max_connections.get().min(Semaphore::MAX_PERMITS),
     ));
+    // The connections being served, the oldest first: when every slot is
+    // taken, the oldest quiet one is closed for a newcomer.
+    let live: Arc<Mutex<BTreeMap<u64, Arc<front::ConnState>>>> = Arc::default();
+    let mut next_id = 0u64;
     loop {
-        // A slot first: while every slot is taken, new connections wait
-        // in the listener's backlog, and nothing spins.
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            _ = stopping.changed() => break,
-        };
         let Some((socket, client)) = accept(listener, &mut stopping, endpoint.name()).await else {
             break;
         };
+        // A slot: a free one, or the slot of the oldest quiet connection
+        // (an idle keep-alive one, or one that has sent nothing since its
+        // accept), closed for this one; or, when every connection is
+        // active, the first to end (the header, send and body clocks end
+        // the slow ones).
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(tokio::sync::TryAcquireError::Closed) => break,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                close_quietest(&live);
+                tokio::select! {
+                    slot = Arc::clone(&slots).acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    _ = stopping.changed() => break,
+                }
+            }
+        };
         let conn_state = Arc::new(front::ConnState::default());
+        let id = next_id;
+        next_id += 1;
+        live.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, Arc::clone(&conn_state));
+        let (watched, live) = (Arc::clone(&conn_state), Arc::clone(&live));
         let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
         let (handle, host_id) = (handle.clone(), host_id.clone());
         let logged =
@@ -569,9 +592,28 @@ async fn accept_loop<H, F>(
         let conn = http.serve_connection(TokioIo::new(socket), logged);
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
-            let _ = conn.await;
+            tokio::select! {
+                _ = conn => {}
+                // Quiet, and its slot went to a newcomer: dropped (closed).
+                () = watched.evicted() => {}
+            }
+            live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             drop(slot);
         });
+    }
+}
+
+/// Tells the oldest quiet connection of `live` ([`front::Activity::Quiet`])
+/// to close, if there is one.
+fn close_quietest(live: &Mutex<BTreeMap<u64, Arc<front::ConnState>>>) {
+    let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+    let quietest = live
+        .iter()
+        .find(|(_, c)| c.activity() == front::Activity::Quiet)
+        .map(|(id, _)| *id);
+    if let Some(c) = quietest.and_then(|id| live.remove(&id)) {
+        tracing::debug!(target: "serve", "a quiet connection closed for a newcomer");
+        c.evict();
     }
 }
 
