@@ -206,7 +206,7 @@ fn idle_floods_do_not_lock_a_client_out() {
     let logged = Logged::start(
         &dir.path().join("root"),
         "exec \"$0\" \"$@\"",
-        &["--seeding", "peer", "--handshake-grace", "1"],
+        &["--seeding", "peer"],
     );
     let data = random_bytes(16 << 20, 21);
     publish(&logged.serve, dir.path(), "big.bin", &data);
