@@ -493,3 +493,140 @@ fn health_is_answered_at_256_open_files_under_300_slow_connections() {
         &lines[..lines.len().min(40)]
     );
 }
+
+/// Keeps `COUNT` idle connections to `HOST:PORT` open from the loopback
+/// addresses 127.0.0.2 to 127.0.0.(ADDRS + 1), round robin, reopening what
+/// the server closes, until stdin closes or `SECONDS` pass; prints how
+/// many it opened in all, and `up` on stderr once the first `COUNT` are.
+const PY_FLOOD: &str = r#"
+import select, socket, sys, time
+host, port, count, addrs, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+deadline, opened, live, n = time.time() + seconds, 0, [], 0
+def one():
+    global n, opened
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (2 + n % addrs), 0))
+    s.settimeout(0.2)
+    n += 1
+    try:
+        s.connect((host, port))
+        opened += 1
+        live.append(s)
+    except OSError:
+        s.close()
+while len(live) < count and time.time() < deadline:
+    one()
+print("up", file=sys.stderr, flush=True)
+stop = False
+while time.time() < deadline and not stop:
+    p = select.poll()
+    p.register(sys.stdin, select.POLLIN)
+    by_fd = {s.fileno(): s for s in live}
+    for fd in by_fd:
+        p.register(fd, select.POLLIN)
+    for fd, _ in p.poll(100):
+        if fd == sys.stdin.fileno():
+            stop = True
+            continue
+        s = by_fd[fd]
+        try:
+            gone = s.recv(1) == b""
+        except OSError:
+            gone = True
+        if gone:
+            live.remove(s)
+            s.close()
+    for _ in range(count - len(live)):
+        one()
+print(opened)
+"#;
+
+/// 2,000 idle connections to the seeding peer from 100 addresses (more
+/// than its 200 slots hold), kept up, while python libtorrent announces and
+/// downloads 16 MiB: it is served (by the endpoint's dial-back, which may
+/// close any pending connection), and the refusals are a few summary lines.
+#[test]
+fn a_flood_from_many_addresses_does_not_lock_a_client_out() {
+    let test = "a_flood_from_many_addresses_does_not_lock_a_client_out";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "peer"],
+    );
+    let data = random_bytes(16 << 20, 22);
+    publish(&logged.serve, dir.path(), "big.bin", &data);
+    let got = request(&logged.serve.addr, "GET", "/pub/big.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let torrent_path = write(dir.path(), "big.torrent", &got.body);
+    let peer = endpoint_peer(&tracker_addr(&torrent), torrent.info_hash().as_bytes());
+
+    let mut flood = Command::new("python3")
+        .args(["-c", PY_FLOOD, "127.0.0.1"])
+        .args([peer.port().to_string().as_str(), "2000", "250", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut up = String::new();
+    let mut stderr = std::io::BufReader::new(flood.stderr.take().expect("piped"));
+    // "up\n", once 2,000 are open (bounded by the script's 60 s).
+    let _ = std::io::BufRead::read_line(&mut stderr, &mut up);
+    assert_eq!(up.trim(), "up");
+    eprintln!(
+        "the flood was up {:?} after serve started",
+        started.elapsed()
+    );
+    // Past the handshake grace: the oldest pending connections may close.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let save = dir.path().join("save");
+    let out = python(
+        LT_DOWNLOAD,
+        &[torrent_path.to_str().unwrap(), save.to_str().unwrap(), "20"],
+    );
+    let downloaded = Instant::now();
+    drop(flood.stdin.take());
+    let flood_out = flood.wait_with_output().expect("the flood ends");
+    eprintln!(
+        "the flood ended {:?} after the download",
+        downloaded.elapsed()
+    );
+    let opened = String::from_utf8_lossy(&flood_out.stdout).trim().to_owned();
+    let mut errors = String::new();
+    let _ = stderr.read_to_string(&mut errors);
+    assert!(flood_out.status.success(), "the flood failed: {errors}");
+    let lines = logged.stop();
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON from libtorrent");
+    let warns: Vec<&String> = lines.iter().filter(|l| l.contains(" WARN ")).collect();
+    eprintln!(
+        "under a flood from 250 addresses ({opened} connections opened): {r}; {} WARN lines, {} lines: {:#?}",
+        warns.len(),
+        lines.len(),
+        lines
+            .iter()
+            .filter(|l| l.contains(" WARN ") || l.contains(" swarm: "))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        r["done"],
+        true,
+        "{r}: {:#?}",
+        &lines[lines.len().saturating_sub(40)..]
+    );
+    assert_eq!(std::fs::read(save.join("big.bin")).unwrap(), data);
+    let seconds = r["seconds"].as_f64().unwrap();
+    assert!(seconds < 5.0, "16 MiB took {seconds} s under the flood");
+    assert!(!warns.is_empty() && warns.len() <= 6, "{warns:#?}");
+    assert!(
+        warns[0].contains("connections refused since the last summary"),
+        "{}",
+        warns[0]
+    );
+}

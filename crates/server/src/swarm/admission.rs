@@ -41,6 +41,15 @@ pub(crate) fn address_group(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Which listener a table of slots is for: its log lines' target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// The seeding peer's.
+    Peer,
+    /// The tracker's.
+    Tracker,
+}
+
 /// Whether a connection has shown it is useful yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Standing {
@@ -175,8 +184,8 @@ struct Refused {
 /// The slots of one listener (see the module's documentation).
 #[derive(Debug)]
 pub(crate) struct Admission {
-    /// Whose slots, for the log: `peer` or `tracker`.
-    what: &'static str,
+    /// Whose slots, for the log.
+    what: Listener,
     max: usize,
     per_address: usize,
     grace: Duration,
@@ -187,7 +196,7 @@ pub(crate) struct Admission {
 
 impl Admission {
     pub(crate) fn new(
-        what: &'static str,
+        what: Listener,
         max: usize,
         per_address: usize,
         grace: Duration,
@@ -281,22 +290,32 @@ impl Admission {
         let (per_address, full, evicted) = (r.per_address, r.full, r.evicted);
         (r.per_address, r.full, r.evicted) = (0, 0, 0);
         drop(r);
-        if per_address + full > 0 {
-            tracing::warn!(
-                target: "swarm",
-                listener = self.what,
+        // A `tracing` target is a constant: the listener's own.
+        match (self.what, per_address + full > 0) {
+            (Listener::Peer, true) => tracing::warn!(
+                target: "peer",
                 refused_per_address = per_address,
                 refused_full = full,
                 closed_for_newcomers = evicted,
                 "connections refused since the last summary"
-            );
-        } else {
-            tracing::info!(
-                target: "swarm",
-                listener = self.what,
+            ),
+            (Listener::Tracker, true) => tracing::warn!(
+                target: "tracker",
+                refused_per_address = per_address,
+                refused_full = full,
+                closed_for_newcomers = evicted,
+                "connections refused since the last summary"
+            ),
+            (Listener::Peer, false) => tracing::info!(
+                target: "peer",
                 closed_for_newcomers = evicted,
                 "pending connections closed for newcomers since the last summary"
-            );
+            ),
+            (Listener::Tracker, false) => tracing::info!(
+                target: "tracker",
+                closed_for_newcomers = evicted,
+                "pending connections closed for newcomers since the last summary"
+            ),
         }
     }
 
@@ -375,7 +394,12 @@ mod tests {
 
     #[test]
     fn one_address_gets_its_share_then_closes_its_own_pending_connections() {
-        let a = Arc::new(Admission::new("test", 10, 2, Duration::from_secs(60)));
+        let a = Arc::new(Admission::new(
+            Listener::Peer,
+            10,
+            2,
+            Duration::from_secs(60),
+        ));
         let first = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
         let second = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
         let _other = a.admit(ip("10.0.0.2"), Newcomer::Accepted).expect("room");
@@ -404,7 +428,7 @@ mod tests {
 
     #[test]
     fn established_connections_are_never_closed_for_newcomers() {
-        let a = Arc::new(Admission::new("test", 2, 10, Duration::ZERO));
+        let a = Arc::new(Admission::new(Listener::Peer, 2, 10, Duration::ZERO));
         let one = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
         let two = a.admit(ip("10.0.0.2"), Newcomer::Accepted).expect("room");
         one.ticket().establish();
@@ -419,7 +443,12 @@ mod tests {
 
     #[test]
     fn when_full_only_pending_connections_past_their_grace_close() {
-        let a = Arc::new(Admission::new("test", 2, 10, Duration::from_millis(50)));
+        let a = Arc::new(Admission::new(
+            Listener::Peer,
+            2,
+            10,
+            Duration::from_millis(50),
+        ));
         let _one = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
         let _two = a.admit(ip("10.0.0.2"), Newcomer::Accepted).expect("room");
         assert_eq!(
@@ -433,7 +462,12 @@ mod tests {
 
     #[test]
     fn a_chosen_newcomer_closes_a_pending_connection_within_its_grace() {
-        let a = Arc::new(Admission::new("test", 1, 1, Duration::from_secs(60)));
+        let a = Arc::new(Admission::new(
+            Listener::Peer,
+            1,
+            1,
+            Duration::from_secs(60),
+        ));
         let _idle = a.admit(ip("10.0.0.1"), Newcomer::Accepted).expect("room");
         assert_eq!(
             a.admit(ip("10.0.0.2"), Newcomer::Accepted).err(),

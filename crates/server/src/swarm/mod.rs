@@ -36,7 +36,7 @@ use crate::serve::{Endpoint, SwarmListeners};
 use crate::store::{Store, peer_info_hashes};
 use crate::throttle::Throttle;
 
-use self::admission::Admission;
+use self::admission::{Admission, Listener};
 pub(crate) use self::peer::PeerEdge;
 use self::peer::PeerLimits;
 use self::peer::serve_peers;
@@ -96,7 +96,7 @@ pub(crate) fn spawn_edges(
         },
     ));
     let tracker_slots = Arc::new(Admission::new(
-        "tracker",
+        Listener::Tracker,
         TRACKER_MAX_CONNECTIONS,
         limits.tracker_connections_per_address.get(),
         limits.handshake_grace,

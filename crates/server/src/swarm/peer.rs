@@ -23,7 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::SwarmSource;
-use super::admission::{Admission, Newcomer, Slot, Ticket};
+use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::Pieces;
 use super::stopped;
 use crate::serve::accept;
@@ -203,7 +203,7 @@ impl PeerEdge {
         let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
         let config = Config::default();
         let slots = Arc::new(Admission::new(
-            "peer",
+            Listener::Peer,
             config.limits.max_connections,
             limits.per_address,
             limits.handshake_grace,
