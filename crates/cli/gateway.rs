@@ -9,7 +9,7 @@ use s3torrent_server::{
     Cidr, GatewayConfig, Listeners, Seeding, TrustedProxies, UpstreamCredentials, User,
 };
 
-use crate::serve::{ConnectionArgs, LogFormat, bind_udp_tracker, init_logging};
+use crate::serve::{ConnectionArgs, LogFormat, SwarmArgs, bind_udp_tracker, init_logging};
 
 /// `gateway`'s flags: a contract.
 #[derive(Debug, Args)]
@@ -91,6 +91,8 @@ pub(crate) struct GatewayArgs {
     public_url: Option<String>,
     #[command(flatten)]
     connections: ConnectionArgs,
+    #[command(flatten)]
+    swarm: SwarmArgs,
     /// How the per-request lines are written to stderr: `text` or `json`.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
@@ -114,8 +116,8 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
-    config.max_connections = args.connections.max_connections();
-    args.connections.raise_open_files("gateway");
+    config.max_connections = args.connections.max_connections("gateway", args.seeding);
+    config.swarm_limits = args.swarm.limits();
     config.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,
         Err(e) => {

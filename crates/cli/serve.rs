@@ -8,7 +8,10 @@ use std::time::Duration;
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{Cidr, Listeners, MinBodyRate, Seeding, ServerConfig, TrustedProxies, User};
+use s3torrent_server::{
+    AnnounceRate, Cidr, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits, TrustedProxies,
+    User,
+};
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
@@ -84,6 +87,8 @@ pub(crate) struct ServeArgs {
     ration_above: usize,
     #[command(flatten)]
     connections: ConnectionArgs,
+    #[command(flatten)]
+    swarm: SwarmArgs,
     /// How the per-request, per-announce and per-peer-connection lines (and
     /// warnings) are written to stderr: `text`, or `json` (one object a
     /// line). The start-up lines are plain text either way.
@@ -91,13 +96,46 @@ pub(crate) struct ServeArgs {
     log_format: LogFormat,
 }
 
+/// The flags of the tracker's and the seeding peer's limits, `serve`'s and
+/// `gateway`'s.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SwarmArgs {
+    /// Announces a minute the tracker answers from one client (an address
+    /// and the peer id it announces as), and from one address over all its
+    /// clients; without /PER_ADDRESS, 25 times PER_CLIENT.
+    #[arg(long, value_name = "PER_CLIENT[/PER_ADDRESS]", default_value_t = AnnounceRate::DEFAULT)]
+    announce_rate: AnnounceRate,
+    /// How many peer connections one address (an IPv6 /64) holds at once.
+    #[arg(long, value_name = "N", default_value_t = SwarmLimits::DEFAULT_PEERS_PER_ADDRESS)]
+    peers_per_address: std::num::NonZeroUsize,
+    /// How long, in seconds, a peer connection has to complete its
+    /// handshake before it may be closed to admit a newcomer when the
+    /// peer's (or its address's) connection slots run out.
+    #[arg(long, value_name = "SECS", default_value_t = SwarmLimits::DEFAULT_HANDSHAKE_GRACE.as_secs())]
+    handshake_grace: u64,
+}
+
+impl SwarmArgs {
+    /// The limits these flags give.
+    pub(crate) fn limits(&self) -> SwarmLimits {
+        let mut limits = SwarmLimits::default();
+        limits.announce_rate = self.announce_rate;
+        limits.peers_per_address = self.peers_per_address;
+        limits.handshake_grace = Duration::from_secs(self.handshake_grace);
+        limits
+    }
+}
+
 /// The flags of the HTTP front's connections, `serve`'s and `gateway`'s.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConnectionArgs {
-    /// How many client connections are served at once; further ones wait
-    /// for a free slot.
-    #[arg(long, value_name = "N", default_value_t = ServerConfig::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: std::num::NonZeroUsize,
+    /// How many client connections are served at once; at the limit a
+    /// quiet one (idle keep-alive, or nothing sent since its accept) is
+    /// closed for a newcomer, and without one newcomers wait for a free
+    /// slot. By default what the open-files limit allows (each connection
+    /// may hold a data file too), at most 1024.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<std::num::NonZeroUsize>,
     /// How long a client has to send a request's head, in seconds, from the
     /// accept or from the first byte of a keep-alive connection's next
     /// request; 0 waits for ever.
@@ -128,20 +166,32 @@ pub(crate) struct ConnectionArgs {
 
 impl ConnectionArgs {
     /// Every connection is a file descriptor: takes the hard limit, which
-    /// the default soft one (often 1024) is far below, and warns (a
-    /// start-up line, `NAME: warning: ...`) when even that is short of
-    /// --max-connections.
-    pub(crate) fn raise_open_files(&self, name: &str) {
-        let wanted = u64::try_from(self.max_connections.get())
-            .unwrap_or(u64::MAX)
-            .saturating_add(64);
-        match rlimit::increase_nofile_limit(u64::MAX) {
-            Ok(limit) if limit < wanted => eprintln!(
-                "{name}: warning: open files limited to {limit}, below --max-connections {} and the files it serves",
-                self.max_connections
-            ),
-            Ok(_) => {}
-            Err(e) => eprintln!("{name}: warning: cannot raise the open files limit: {e}"),
+    /// the default soft one (often 1024) is far below, and gives
+    /// `--max-connections`: as given, or what the limit allows
+    /// ([`ServerConfig::max_connections_for`]). Warns (a start-up line,
+    /// `NAME: warning: ...`) when a given one is more than the limit allows.
+    pub(crate) fn max_connections(&self, name: &str, seeding: Seeding) -> std::num::NonZeroUsize {
+        let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(limit) => Some(limit),
+            Err(e) => {
+                eprintln!("{name}: warning: cannot raise the open files limit: {e}");
+                rlimit::getrlimit(rlimit::Resource::NOFILE)
+                    .ok()
+                    .map(|(soft, _)| soft)
+            }
+        };
+        let allowed = limit.map(|l| ServerConfig::max_connections_for(l, seeding));
+        match (self.max_connections, allowed) {
+            (Some(given), Some(allowed)) if given > allowed => {
+                eprintln!(
+                    "{name}: warning: open files limited to {}, which allows {allowed} connections, below --max-connections {given}",
+                    limit.unwrap_or_default()
+                );
+                given
+            }
+            (Some(given), _) => given,
+            (None, Some(allowed)) => allowed,
+            (None, None) => ServerConfig::DEFAULT_MAX_CONNECTIONS,
         }
     }
 
@@ -158,11 +208,6 @@ impl ConnectionArgs {
             .map(Some)
             .map_err(|e| e.to_string()),
         }
-    }
-
-    /// `--max-connections`.
-    pub(crate) fn max_connections(&self) -> std::num::NonZeroUsize {
-        self.max_connections
     }
 
     /// The header, idle and send timeouts, `None` for 0 (for ever).
@@ -356,7 +401,8 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
-    config.max_connections = args.connections.max_connections();
+    config.max_connections = args.connections.max_connections("serve", args.seeding);
+    config.swarm_limits = args.swarm.limits();
     [
         config.header_read_timeout,
         config.idle_timeout,
@@ -369,7 +415,6 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    args.connections.raise_open_files("serve");
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;
         config.users.push(User::development());

@@ -103,11 +103,16 @@ pub struct ServerConfig {
     /// 10 s windows after a 10 s grace by default
     /// ([`MinBodyRate::DEFAULT`]).
     pub min_body_rate: Option<MinBodyRate>,
-    /// How many S3 connections are served at once. Further ones wait, in
-    /// the listener's backlog, for one of these to close (an idle or slow
-    /// one is closed by the timeouts above).
-    /// 1024 by default.
+    /// How many S3 connections are served at once. At the limit, the
+    /// oldest quiet connection (an idle keep-alive one, or one that has
+    /// sent nothing since its accept) is closed for a newcomer; while every
+    /// connection is active, newcomers wait, in the listener's backlog, for
+    /// one to close (a slow one is closed by the timeouts above). 1024 by
+    /// default; the command line's default is what the open-files limit
+    /// allows ([`max_connections_for`](Self::max_connections_for)).
     pub max_connections: NonZeroUsize,
+    /// How the tracker and the seeding peer hold under floods.
+    pub swarm_limits: SwarmLimits,
 }
 
 impl ServerConfig {
@@ -119,6 +124,43 @@ impl ServerConfig {
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     /// The default [`max_connections`](Self::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
+
+    /// The open files kept for everything but S3 connections: the
+    /// database, the listeners, stdio, the runtime's.
+    pub const RESERVED_FILES: u64 = 64;
+
+    /// The open files kept for the tracker's and the seeding peer's
+    /// connections and the files they seed from, when seeding as a peer.
+    pub const SWARM_FILES: u64 = 512;
+
+    /// The S3 connections an open-files limit of `open_files` allows: each
+    /// connection may hold its socket and an object's data file, after
+    /// [`RESERVED_FILES`](Self::RESERVED_FILES) (and
+    /// [`SWARM_FILES`](Self::SWARM_FILES) when `seeding` has a peer):
+    /// `(open_files - reserved) / 2`, at least 16, at most
+    /// [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS).
+    ///
+    /// ```
+    /// use s3torrent_server::{Seeding, ServerConfig};
+    ///
+    /// assert_eq!(ServerConfig::max_connections_for(256, Seeding::Web).get(), 96);
+    /// assert_eq!(ServerConfig::max_connections_for(1024, Seeding::Peer).get(), 224);
+    /// assert_eq!(ServerConfig::max_connections_for(1 << 20, Seeding::Peer).get(), 1024);
+    /// assert_eq!(ServerConfig::max_connections_for(100, Seeding::Peer).get(), 16);
+    /// ```
+    pub fn max_connections_for(open_files: u64, seeding: Seeding) -> NonZeroUsize {
+        let reserved = Self::RESERVED_FILES
+            + if seeding.has_peer() {
+                Self::SWARM_FILES
+            } else {
+                0
+            };
+        let allowed = open_files.saturating_sub(reserved) / 2;
+        let allowed = usize::try_from(allowed)
+            .unwrap_or(usize::MAX)
+            .clamp(16, Self::DEFAULT_MAX_CONNECTIONS.get());
+        NonZeroUsize::new(allowed).unwrap_or(Self::DEFAULT_MAX_CONNECTIONS)
+    }
     /// The default [`ration_above`](Self::ration_above): 8. A handful of
     /// downloaders on fast links finish sooner from a plain seed (rationed,
     /// they must get most pieces from each other); a crowd is rationed.
@@ -145,7 +187,129 @@ impl Default for ServerConfig {
             send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),
             min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            swarm_limits: SwarmLimits::default(),
         }
+    }
+}
+
+/// How the tracker and the seeding peer hold under floods (README,
+/// "Floods"): idle or useless connections cannot lock useful ones out, and
+/// the clients behind one NAT address are each served at their own rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SwarmLimits {
+    /// The tracker's announce rate, per client and per address.
+    pub announce_rate: AnnounceRate,
+    /// How many peer connections one address (an IPv6 /64) holds at once.
+    /// 8 by default.
+    pub peers_per_address: NonZeroUsize,
+    /// How many tracker connections one address (an IPv6 /64) holds at
+    /// once. 32 by default.
+    pub tracker_connections_per_address: NonZeroUsize,
+    /// How long a peer connection has to complete its handshake (a
+    /// tracker connection, to be useful at all) before it may be closed to
+    /// admit a newcomer when the connection slots run out. 3 s by default.
+    pub handshake_grace: Duration,
+}
+
+impl SwarmLimits {
+    /// The default [`peers_per_address`](Self::peers_per_address): 8.
+    pub const DEFAULT_PEERS_PER_ADDRESS: NonZeroUsize = NonZeroUsize::new(8).expect("not zero");
+    /// The default
+    /// [`tracker_connections_per_address`](Self::tracker_connections_per_address): 32.
+    pub const DEFAULT_TRACKER_CONNECTIONS_PER_ADDRESS: NonZeroUsize =
+        NonZeroUsize::new(32).expect("not zero");
+    /// The default [`handshake_grace`](Self::handshake_grace): 3 s.
+    pub const DEFAULT_HANDSHAKE_GRACE: Duration = Duration::from_secs(3);
+}
+
+impl Default for SwarmLimits {
+    fn default() -> Self {
+        SwarmLimits {
+            announce_rate: AnnounceRate::DEFAULT,
+            peers_per_address: Self::DEFAULT_PEERS_PER_ADDRESS,
+            tracker_connections_per_address: Self::DEFAULT_TRACKER_CONNECTIONS_PER_ADDRESS,
+            handshake_grace: Self::DEFAULT_HANDSHAKE_GRACE,
+        }
+    }
+}
+
+/// The tracker's announce rate: announces (and scrapes) per minute from
+/// one client (an address, an IPv6 /64, and the peer id it announces as),
+/// and from one address over all its clients. Written
+/// `PER_CLIENT[/PER_ADDRESS]`; without `/PER_ADDRESS`, 25 times
+/// `PER_CLIENT`.
+///
+/// ```
+/// use s3torrent_server::AnnounceRate;
+///
+/// let rate: AnnounceRate = "60/1000".parse()?;
+/// assert_eq!((rate.per_client(), rate.per_address()), (60, 1000));
+/// assert_eq!("120".parse::<AnnounceRate>()?, AnnounceRate::DEFAULT);
+/// assert!("0".parse::<AnnounceRate>().is_err());
+/// assert!("100/10".parse::<AnnounceRate>().is_err());
+/// # Ok::<(), s3torrent_server::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnounceRate {
+    per_client: u32,
+    per_address: u32,
+}
+
+impl AnnounceRate {
+    /// 120 a minute per client, 3,000 per address.
+    pub const DEFAULT: AnnounceRate = AnnounceRate {
+        per_client: 120,
+        per_address: 3000,
+    };
+
+    /// Announces a minute from one client.
+    pub fn per_client(self) -> u32 {
+        self.per_client
+    }
+
+    /// Announces a minute from one address, all its clients together.
+    pub fn per_address(self) -> u32 {
+        self.per_address
+    }
+}
+
+impl fmt::Display for AnnounceRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.per_client, self.per_address)
+    }
+}
+
+impl FromStr for AnnounceRate {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<AnnounceRate, Error> {
+        let bad = |why: &str| {
+            Error::Config(format!(
+                "announce rate {text:?}: {why} (expected PER_CLIENT[/PER_ADDRESS], announces a minute)"
+            ))
+        };
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("not a positive number"))
+        };
+        let (client, address) = match text.split_once('/') {
+            Some((c, a)) => (number(c)?, number(a)?),
+            None => {
+                let c = number(text)?;
+                (c, c.saturating_mul(25))
+            }
+        };
+        if address < client {
+            return Err(bad("the per-address rate is below the per-client one"));
+        }
+        Ok(AnnounceRate {
+            per_client: client,
+            per_address: address,
+        })
     }
 }
 

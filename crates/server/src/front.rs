@@ -341,12 +341,50 @@ pub(crate) struct ConnState {
     /// The socket's reader, waiting while the connection is busy: an answer
     /// that ends wakes it, to start the idle clock.
     reader: AtomicWaker,
+    /// Whether the client has sent anything since the connection became
+    /// idle (or was accepted), or a request is in progress: a connection
+    /// that has not is [`Activity::Quiet`], and may be closed for a
+    /// newcomer when every slot is taken.
+    heard: AtomicBool,
+    /// Tells the connection to close for a newcomer.
+    evict: tokio::sync::Notify,
+}
+
+/// Whether a connection is doing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activity {
+    /// Idle, or accepted, and nothing of a request received since.
+    Quiet,
+    /// Reading a request's head, or answering it.
+    Active,
 }
 
 impl ConnState {
     /// A request's head was read.
     pub(crate) fn start(&self) {
         self.started.fetch_add(1, Ordering::AcqRel);
+        self.heard.store(true, Ordering::Release);
+    }
+
+    /// What the connection is doing.
+    pub(crate) fn activity(&self) -> Activity {
+        if self.heard.load(Ordering::Acquire)
+            || self.started.load(Ordering::Acquire) != self.finished.load(Ordering::Acquire)
+        {
+            Activity::Active
+        } else {
+            Activity::Quiet
+        }
+    }
+
+    /// Tells the connection to close (its task drops it).
+    pub(crate) fn evict(&self) {
+        self.evict.notify_one();
+    }
+
+    /// Completes once the connection is told to close.
+    pub(crate) async fn evicted(&self) {
+        self.evict.notified().await;
     }
 }
 
@@ -427,6 +465,7 @@ impl<T> Guarded<T> {
         } else if finished != self.finished || matches!(self.phase, Phase::Busy) {
             self.finished = finished;
             self.phase = Phase::Idle(Instant::now());
+            self.state.heard.store(false, Ordering::Release);
         }
     }
 
@@ -474,8 +513,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
         this.refresh();
         match polled {
             Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before && matches!(this.phase, Phase::Idle(_)) {
-                    this.phase = Phase::Head(Instant::now());
+                if buf.filled().len() > before {
+                    this.state.heard.store(true, Ordering::Release);
+                    if matches!(this.phase, Phase::Idle(_)) {
+                        this.phase = Phase::Head(Instant::now());
+                    }
                 }
                 Poll::Ready(Ok(()))
             }
@@ -544,28 +586,83 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
     }
 }
 
-/// An answer's body that tells its connection when it is over (sent in
-/// full, or dropped): the idle clock starts then.
-#[derive(Debug)]
-pub(crate) struct Answer<B> {
-    inner: B,
-    state: Arc<ConnState>,
+/// How an answer's body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// All of it was handed to the connection.
+    Complete,
+    /// The connection ended first (the client went away, a write failed or
+    /// timed out, the body failed).
+    Cut,
 }
 
-impl<B> Answer<B> {
-    pub(crate) fn new(inner: B, state: Arc<ConnState>) -> Answer<B> {
-        Answer { inner, state }
+/// What an answer's body delivered: the body bytes handed to the
+/// connection (hyper writes them on at once, holding at most its write
+/// buffer), and how it ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Delivery {
+    pub(crate) bytes: u64,
+    pub(crate) end: End,
+}
+
+/// What is told of an answer's [`Delivery`] when it is over.
+pub(crate) type Report = Box<dyn FnOnce(Delivery) + Send + Sync>;
+
+/// An answer's body that tells its connection when it is over (sent in
+/// full, or dropped): the idle clock starts then; and tells its
+/// [`Report`] what it delivered (for the request's log line).
+pub(crate) struct Answer<B: Body> {
+    inner: B,
+    state: Arc<ConnState>,
+    sent: u64,
+    /// The body's length as the answer declares it, if it does.
+    declared: Option<u64>,
+    end: End,
+    report: Option<Report>,
+}
+
+impl<B: Body> Answer<B> {
+    /// `inner`, whose declared length (`Content-Length`) is `declared`.
+    pub(crate) fn new(
+        inner: B,
+        state: Arc<ConnState>,
+        declared: Option<u64>,
+        report: Report,
+    ) -> Answer<B> {
+        Answer {
+            inner,
+            state,
+            sent: 0,
+            declared,
+            end: End::Cut,
+            report: Some(report),
+        }
     }
 }
 
-impl<B> Drop for Answer<B> {
+impl<B: Body> Drop for Answer<B> {
     fn drop(&mut self) {
         self.state.finished.fetch_add(1, Ordering::AcqRel);
         self.state.reader.wake();
+        // A body with nothing left to send (an empty one, or one whose last
+        // frame was taken, or all its declared bytes) is complete even if
+        // hyper never asked for its end.
+        if self.inner.is_end_stream() || self.declared == Some(self.sent) {
+            self.end = End::Complete;
+        }
+        if let Some(report) = self.report.take() {
+            report(Delivery {
+                bytes: self.sent,
+                end: self.end,
+            });
+        }
     }
 }
 
-impl<B: Body + Unpin> Body for Answer<B> {
+impl<B: Body + Unpin> Body for Answer<B>
+where
+    B::Data: bytes::Buf,
+{
     type Data = B::Data;
     type Error = B::Error;
 
@@ -573,7 +670,18 @@ impl<B: Body + Unpin> Body for Answer<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.sent += bytes::Buf::remaining(data) as u64;
+                }
+            }
+            Poll::Ready(None) => this.end = End::Complete,
+            _ => {}
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -21,7 +21,6 @@ use s3torrent_s3::{
     Permission, PolicyVerdict, Principal, Requester, S3Error, TorrentCache, TorrentRequest,
     authorize_read,
 };
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::store::{
     DbCache, Expected, Headers, ObjectMeta, Payer, Preconditions, Snapshot, Store, StoredAcl,
@@ -691,33 +690,39 @@ impl S3 for Server {
                 charged_,
             )));
         }
-        let mut file = tokio::fs::File::from_std(file);
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?;
-        let reader = file.take(end - start);
-        // Throttled bodies go out a chunk at a time, in turn with the peer.
+        // Read a chunk at a time on a blocking thread, each chunk only when
+        // hyper asks for it (its write buffer has room: see
+        // `serve::WRITE_BUFFER`): a client that stops reading leaves at
+        // most a chunk queued, and nothing read ahead. (tokio's `File`
+        // kept a read buffer per file besides.)
         let chunk = match &self.throttle {
             Some(_) => Throttle::CHUNK,
-            None => 256 * 1024,
+            None => STREAM_CHUNK,
         };
         let throttle = self.throttle.clone();
-        let stream = futures_util::stream::unfold(reader, move |mut r| {
-            let throttle = throttle.clone();
+        let file = Arc::new(file);
+        let stream = futures_util::stream::unfold(start, move |at| {
+            let (throttle, file) = (throttle.clone(), Arc::clone(&file));
             async move {
-                // Only what is left to read, and not zeroed: a 1 KiB object
-                // costs no 256 KiB memset (and its body keeps no 256 KiB).
-                let left = usize::try_from(r.limit()).unwrap_or(usize::MAX);
-                let mut buf = bytes::BytesMut::with_capacity(chunk.min(left));
-                match r.read_buf(&mut buf).await {
-                    Ok(0) => None,
-                    Ok(n) => {
+                if at >= end {
+                    return None;
+                }
+                // Only what is left to read: a small remainder costs no
+                // whole chunk.
+                let want = usize::try_from(end - at).unwrap_or(usize::MAX).min(chunk);
+                let read = tokio::task::spawn_blocking(move || read_chunk(&file, at, want))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                match read {
+                    Ok(bytes) => {
                         if let Some(t) = &throttle {
-                            t.take(n).await;
+                            t.take(bytes.len()).await;
                         }
-                        Some((Ok::<_, std::io::Error>(buf.freeze()), r))
+                        let next = at + bytes.len() as u64;
+                        Some((Ok::<_, std::io::Error>(bytes), next))
                     }
-                    Err(e) => Some((Err(e), r)),
+                    // The body fails, and ends.
+                    Err(e) => Some((Err(e), end)),
                 }
             }
         });
@@ -1128,6 +1133,19 @@ fn metadata_of(h: &Headers) -> Option<dto::Metadata> {
 /// sent with the head in one write); larger ones are streamed from a
 /// blocking thread.
 const INLINE_BODY: u64 = 64 * 1024;
+
+/// The chunk a streamed GetObject body is read in (unthrottled): what a
+/// client that stops reading leaves the server holding, with hyper's
+/// write buffer.
+pub(crate) const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Reads `want` bytes of `file` at `at` (fewer only at its end, which a
+/// snapshot's length makes an error).
+fn read_chunk(file: &std::fs::File, at: u64, want: usize) -> std::io::Result<bytes::Bytes> {
+    let mut buf = vec![0; want];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, at)?;
+    Ok(bytes::Bytes::from(buf))
+}
 
 /// GetObject's answer: the object's headers (or the request's
 /// `response-*` overrides) and `body`, the bytes `range` of the object.

@@ -1,11 +1,12 @@
 //! The tokio edge: accept connections, hand them to hyper and s3s, log one
 //! line per request, and shut down gracefully.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -238,6 +239,7 @@ pub async fn serve(
             throttle.clone(),
             config.ration_above,
             config.trusted_proxies.clone(),
+            config.swarm_limits,
             &stopping,
         )
         .map_err(Error::Listener)?;
@@ -515,8 +517,10 @@ pub(crate) struct Front {
 }
 
 /// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at
-/// most `front.max_connections` connections (further ones wait in the
-/// listener's backlog), each on a socket with `front.clocks`
+/// most `front.max_connections` connections (at the limit the oldest quiet
+/// one is closed for a newcomer; while none is quiet, the newcomer waits
+/// for a slot and further ones wait in the listener's backlog), each on a
+/// socket with `front.clocks`
 /// (`front::Guarded`); each request gets its ID and goes to `handle`; each
 /// answer gets its small body gathered (one write), its IDs
 /// (`front::stamp`; an answer that has a request ID already, an
@@ -565,24 +569,48 @@ async fn accept_loop<H, F>(
     // The header and idle clocks are the socket's (`front::Guarded`), from
     // the accept on; hyper's header timeout would also cut idle keep-alive
     // connections at the header timeout.
-    let http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    // hyper takes more of an answer's body while what it has queued is
+    // below this (and reads a request head up to it): a client that stops
+    // reading holds about this much plus a chunk (`ops::STREAM_CHUNK`).
+    http.http1().max_buf_size(WRITE_BUFFER);
     let slots = Arc::new(Semaphore::new(
         max_connections.get().min(Semaphore::MAX_PERMITS),
     ));
+    // The connections being served, the oldest first: when every slot is
+    // taken, the oldest quiet one is closed for a newcomer.
+    let live: Arc<Mutex<BTreeMap<u64, Arc<front::ConnState>>>> = Arc::default();
+    let mut next_id = 0u64;
     loop {
-        // A slot first: while every slot is taken, new connections wait
-        // in the listener's backlog, and nothing spins.
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            _ = stopping.changed() => break,
-        };
         let Some((socket, client)) = accept(listener, &mut stopping, endpoint.name()).await else {
             break;
         };
+        // A slot: a free one, or the slot of the oldest quiet connection
+        // (an idle keep-alive one, or one that has sent nothing since its
+        // accept), closed for this one; or, when every connection is
+        // active, the first to end (the header, send and body clocks end
+        // the slow ones).
+        let slot = match Arc::clone(&slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(tokio::sync::TryAcquireError::Closed) => break,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                close_quietest(&live);
+                tokio::select! {
+                    slot = Arc::clone(&slots).acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    _ = stopping.changed() => break,
+                }
+            }
+        };
         let conn_state = Arc::new(front::ConnState::default());
+        let id = next_id;
+        next_id += 1;
+        live.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, Arc::clone(&conn_state));
+        let (watched, live) = (Arc::clone(&conn_state), Arc::clone(&live));
         let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
         let (handle, host_id) = (handle.clone(), host_id.clone());
         let logged =
@@ -604,45 +632,80 @@ async fn accept_loop<H, F>(
                         // answer can still say so.
                         *r = front::internal_error(&request_id);
                     }
-                    if let Ok(r) = &mut resp {
-                        if !r.headers().contains_key(front::REQUEST_ID) {
-                            front::stamp(r, &request_id, &host_id);
-                        }
-                        // The body's declared length, or its exact size
-                        // (what hyper will declare); absent (not logged)
-                        // for a streamed answer of unknown length.
-                        let bytes: Option<u64> = r
-                            .headers()
-                            .get(http::header::CONTENT_LENGTH)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.parse().ok())
-                            .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
-                        let request_id = r
-                            .headers()
-                            .get(front::REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or(&request_id);
+                    let Ok(r) = &mut resp else {
+                        return resp.map(|r| {
+                            r.map(|body| {
+                                front::Answer::new(body, conn_state, None, Box::new(|_| {}))
+                            })
+                        });
+                    };
+                    if !r.headers().contains_key(front::REQUEST_ID) {
+                        front::stamp(r, &request_id, &host_id);
+                    }
+                    let request_id = r
+                        .headers()
+                        .get(front::REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .map_or(request_id, str::to_owned);
+                    let status = r.status().as_u16();
+                    let declared: Option<u64> = r
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .or_else(|| hyper::body::Body::size_hint(r.body()).exact());
+                    // Logged once the answer is over: the body bytes it
+                    // delivered (not its declared length) and whether it
+                    // was complete; `ms` until then.
+                    let report: front::Report = Box::new(move |delivery: front::Delivery| {
                         let path = uri.path_and_query().map_or("", |p| p.as_str());
-                        let status = r.status().as_u16();
+                        let bytes = delivery.bytes;
+                        let complete = delivery.end == front::End::Complete;
                         let ms = millis(started);
                         match endpoint {
                             Endpoint::Serve => request_line!("serve",
-                                %method, path, status, bytes, ms, request_id, %client),
+                                %method, path, status, bytes, ms, complete, request_id, %client),
                             Endpoint::Gateway => request_line!("gateway",
-                                %method, path, status, bytes, ms, request_id, %client),
+                                %method, path, status, bytes, ms, complete, request_id, %client),
                         }
-                    }
-                    resp.map(|r| r.map(|body| front::Answer::new(body, conn_state)))
+                    });
+                    resp.map(|r| {
+                        r.map(|body| front::Answer::new(body, conn_state, declared, report))
+                    })
                 }
             });
         let conn = http.serve_connection(TokioIo::new(socket), logged);
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
-            let _ = conn.await;
+            tokio::select! {
+                _ = conn => {}
+                // Quiet, and its slot went to a newcomer: dropped (closed).
+                () = watched.evicted() => {}
+            }
+            live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             drop(slot);
         });
     }
 }
+
+/// Tells the oldest quiet connection of `live` ([`front::Activity::Quiet`])
+/// to close, if there is one.
+fn close_quietest(live: &Mutex<BTreeMap<u64, Arc<front::ConnState>>>) {
+    let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+    let quietest = live
+        .iter()
+        .find(|(_, c)| c.activity() == front::Activity::Quiet)
+        .map(|(id, _)| *id);
+    if let Some(c) = quietest.and_then(|id| live.remove(&id)) {
+        tracing::debug!(target: "serve", "a quiet connection closed for a newcomer");
+        c.evict();
+    }
+}
+
+/// hyper's buffer per connection: the most of an answer it queues for the
+/// socket (its default is 400 KiB), and the longest request head (request
+/// line and headers) it reads; S3 takes heads of 8 KiB.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The largest answer body gathered before the head is sent (see
 /// [`gather_small_body`]).

@@ -93,9 +93,16 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
-    /// The address announced (or scraped) more often than the rate limit allows.
+    /// The address announced (or scraped), over all its clients, more
+    /// often than [`RateLimit::per_address`](crate::RateLimit::per_address)
+    /// allows.
     #[error("too many announces from this address; retry later")]
     TooManyAnnounces,
+    /// The client (the address and peer id; an address's scrapes) announced
+    /// more often than [`RateLimit::announces`](crate::RateLimit::announces)
+    /// allows.
+    #[error("too many announces from this client; retry later")]
+    TooManyClientAnnounces,
     /// The host refused the info-hash (see [`Decision::Refuse`](crate::Decision::Refuse)).
     #[error("info_hash {info_hash} refused: {reason}")]
     Refused {

@@ -12,7 +12,7 @@
 //! - [`Tracker::announce`] keeps the swarm (peers by address, expiring an
 //!   interval and a grace after their last announce; `left == 0` makes a
 //!   seeder), enforces every limit of [`TrackerConfig`] (swarms, peers per
-//!   swarm, `numwant`, the per-address [`RateLimit`]) and answers an
+//!   swarm, `numwant`, the per-client and per-address [`RateLimit`]) and answers an
 //!   [`AnnounceResponse`]: seeders get leechers, leechers get both, in
 //!   rotating order, never themselves; the endpoint's own seed, when the
 //!   host names one, comes first.

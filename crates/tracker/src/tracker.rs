@@ -8,7 +8,7 @@ use s3torrent_metainfo::InfoHash;
 
 use crate::announce::{Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape};
 use crate::error::{Error, Result};
-use crate::rate::{Limiter, RateLimit};
+use crate::rate::{Limiter, Over, RateLimit};
 use crate::swarm::{Role, Swarm, Upsert};
 
 /// Every limit and timing of a [`Tracker`]. The defaults suit a public
@@ -36,7 +36,7 @@ pub struct TrackerConfig {
     /// a peer expires once `interval + peer_grace` has passed since its
     /// last announce.
     pub peer_grace: Duration,
-    /// The per-address announce rate.
+    /// The announce rate, per client and per address.
     pub rate_limit: RateLimit,
     /// The query limits.
     pub query: QueryLimits,
@@ -249,7 +249,8 @@ impl Tracker {
         self.swarms.len()
     }
 
-    /// The number of addresses the rate limiter holds.
+    /// The number of clients (or addresses, whichever is more) the rate
+    /// limiter holds.
     pub fn rate_table_len(&self) -> usize {
         self.limiter.len()
     }
@@ -288,11 +289,14 @@ impl Tracker {
         now
     }
 
-    fn rate(&mut self, remote: IpAddr, now: Instant) -> Result<()> {
-        if self.limiter.allow(remote, now, &self.config.rate_limit) {
-            Ok(())
-        } else {
-            Err(Error::TooManyAnnounces)
+    fn rate(&mut self, remote: IpAddr, peer_id: Option<PeerId>, now: Instant) -> Result<()> {
+        match self
+            .limiter
+            .allow(remote, peer_id, now, &self.config.rate_limit)
+        {
+            Ok(()) => Ok(()),
+            Err(Over::Client) => Err(Error::TooManyClientAnnounces),
+            Err(Over::Address) => Err(Error::TooManyAnnounces),
         }
     }
 
@@ -326,7 +330,8 @@ impl Tracker {
     /// `authorize` whether the info-hash is served (only once the request
     /// is within the rate limit).
     ///
-    /// Fails with [`Error::TooManyAnnounces`], [`Error::Refused`] (no swarm
+    /// Fails with [`Error::TooManyClientAnnounces`],
+    /// [`Error::TooManyAnnounces`], [`Error::Refused`] (no swarm
     /// is made), [`Error::TooManySwarms`] or [`Error::SwarmFull`].
     pub fn announce(
         &mut self,
@@ -337,7 +342,7 @@ impl Tracker {
     ) -> Result<AnnounceResponse> {
         let now = self.clock(now);
         let remote = canonical(ctx.remote);
-        self.rate(remote.ip(), now)?;
+        self.rate(remote.ip(), Some(announce.peer_id), now)?;
         if let Decision::Refuse(reason) = authorize(&announce.info_hash) {
             return Err(Error::Refused {
                 info_hash: announce.info_hash.to_hex(),
@@ -460,7 +465,7 @@ impl Tracker {
         mut authorize: impl FnMut(&InfoHash) -> Decision,
     ) -> Result<ScrapeResponse> {
         let now = self.clock(now);
-        self.rate(canonical(ctx.remote).ip(), now)?;
+        self.rate(canonical(ctx.remote).ip(), None, now)?;
         let seed = ctx.endpoint_seed.map(canonical);
         let ttl = self.config.peer_ttl();
         let mut files = Vec::with_capacity(scrape.info_hashes.len());

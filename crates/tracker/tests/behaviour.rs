@@ -553,7 +553,7 @@ fn swarm_size_limit() {
 }
 
 #[test]
-fn rate_limit_per_address() {
+fn rate_limit_per_client() {
     let mut t = config(|c| c.rate_limit = RateLimit::new(3, secs(60), 2));
     let t0 = Instant::now();
     let a = ann(1, b'A', 7000, 9, Event::Regular, None);
@@ -566,7 +566,7 @@ fn rate_limit_per_address() {
     assert!(err.to_string().contains("too many announces"), "{err}");
     assert_eq!(
         err.to_bencode(),
-        &b"d14:failure reason49:too many announces from this address; retry latere"[..]
+        &b"d14:failure reason48:too many announces from this client; retry latere"[..]
     );
     announce_ok(&mut t, &a, &ctx("192.0.2.2:1"), t0 + secs(59));
     // The window ends: allowed again.
@@ -602,6 +602,38 @@ fn rate_limit_per_address() {
         Decision::Allow
     });
     assert_eq!(asked, 1);
+}
+
+/// Clients behind one address are each held to their own rate; the
+/// address as a whole to its ceiling; a flooding client does not use up
+/// its neighbours' share.
+#[test]
+fn rate_limit_per_address_ceiling() {
+    let limit = RateLimit::new(2, secs(60), 1000).with_per_address(500);
+    let mut t = config(|c| c.rate_limit = limit);
+    let t0 = Instant::now();
+    let flood = ann(1, b'F', 7000, 9, Event::Regular, None);
+    for i in 0..1000 {
+        let r = t.announce(&flood, &ctx("192.0.2.1:1"), t0, allow);
+        assert_eq!(r.is_ok(), i < 2, "{i}");
+    }
+    let mut served = 0;
+    for i in 0..600u16 {
+        let mut a = ann(1, 0, 7000 + i, 9, Event::Regular, None);
+        let id: [u8; 20] = *format!("-XX0001-{i:012}").as_bytes().first_chunk().unwrap();
+        a.peer_id = s3torrent_tracker::PeerId::from_bytes(id);
+        match t.announce(&a, &ctx("192.0.2.1:1"), t0, allow) {
+            Ok(_) => served += 1,
+            Err(e) => assert_eq!(
+                e.to_string(),
+                "too many announces from this address; retry later"
+            ),
+        }
+    }
+    // The flooder's two, and 498 others.
+    assert_eq!(served, 498);
+    // Another address is untouched.
+    announce_ok(&mut t, &flood, &ctx("192.0.2.2:1"), t0);
 }
 
 #[test]

@@ -144,6 +144,9 @@ pub struct GatewayConfig {
     pub min_body_rate: Option<MinBodyRate>,
     /// How many client connections are served at once.
     pub max_connections: NonZeroUsize,
+    /// How the tracker and the seeding peer hold under floods, as
+    /// `serve`'s [`ServerConfig::swarm_limits`](crate::ServerConfig::swarm_limits).
+    pub swarm_limits: crate::SwarmLimits,
 }
 
 impl GatewayConfig {
@@ -173,6 +176,7 @@ impl GatewayConfig {
             send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
             min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
+            swarm_limits: crate::SwarmLimits::default(),
         }
     }
 }
@@ -291,6 +295,7 @@ pub async fn gateway(
             throttle,
             config.ration_above,
             config.trusted_proxies.clone(),
+            config.swarm_limits,
             &stopping,
         )
         .map_err(Error::Listener)?;

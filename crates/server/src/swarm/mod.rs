@@ -11,6 +11,7 @@
 //! is not requester-pays. A lookup never hashes: an info-hash whose torrent
 //! is not cached for the object as it is now is refused.
 
+mod admission;
 mod peer;
 mod pieces;
 mod tracker;
@@ -27,7 +28,7 @@ use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
 };
 
-use s3torrent_tracker::{Tracker, TrackerConfig, TrustedProxies};
+use s3torrent_tracker::{RateLimit, Tracker, TrackerConfig, TrustedProxies};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -36,7 +37,9 @@ use crate::serve::{Endpoint, SwarmListeners};
 use crate::store::{Store, peer_info_hashes};
 use crate::throttle::Throttle;
 
+use self::admission::{Admission, Listener};
 pub(crate) use self::peer::PeerEdge;
+use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::pieces::PieceSource;
 use self::tracker::serve_tracker;
@@ -46,6 +49,9 @@ use self::udp::serve_udp_tracker;
 /// peers soon (and of an object that stopped being served at once: every
 /// announce is decided afresh).
 const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
+/// The most tracker connections at once; past it the oldest is closed for a
+/// newcomer (a tracker connection is one short exchange, or idle).
+const TRACKER_MAX_CONNECTIONS: usize = 4096;
 /// The shortest interval clients should keep between announces.
 const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -62,6 +68,7 @@ pub(crate) fn spawn_edges(
     throttle: Option<Arc<Throttle>>,
     ration_above: usize,
     trusted: TrustedProxies,
+    limits: crate::SwarmLimits,
     shutdown: &watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     let SwarmListeners {
@@ -86,8 +93,29 @@ pub(crate) fn spawn_edges(
     config.interval = TRACKER_INTERVAL;
     config.min_interval = TRACKER_MIN_INTERVAL;
     config.peer_grace = TRACKER_INTERVAL;
+    let rate = limits.announce_rate;
+    config.rate_limit = RateLimit::new(
+        rate.per_client(),
+        config.rate_limit.window,
+        config.rate_limit.max_addresses,
+    )
+    .with_per_address(rate.per_address());
     let state = Arc::new(Mutex::new(Tracker::new(config)));
-    let edge = Arc::new(PeerEdge::new(Arc::clone(&source), throttle, ration_above));
+    let edge = Arc::new(PeerEdge::new(
+        Arc::clone(&source),
+        throttle,
+        ration_above,
+        PeerLimits {
+            per_address: limits.peers_per_address.get(),
+            handshake_grace: limits.handshake_grace,
+        },
+    ));
+    let tracker_slots = Arc::new(Admission::new(
+        Listener::Tracker,
+        TRACKER_MAX_CONNECTIONS,
+        limits.tracker_connections_per_address.get(),
+        limits.handshake_grace,
+    ));
     let mut tasks = Vec::with_capacity(3);
     if let Some(udp) = udp_tracker {
         tasks.push(tokio::spawn(serve_udp_tracker(
@@ -106,6 +134,7 @@ pub(crate) fn spawn_edges(
         peer_addr,
         Arc::clone(&edge),
         Arc::new(trusted),
+        tracker_slots,
         shutdown.clone(),
     )));
     tasks.push(tokio::spawn(serve_peers(peer, edge, shutdown.clone())));

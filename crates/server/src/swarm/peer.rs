@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use super::SwarmSource;
+use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::Pieces;
 use super::stopped;
 use crate::serve::accept;
@@ -45,6 +45,14 @@ const DIAL_QUEUE: usize = 256;
 
 /// How long a dial may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a dial waits for a free connection slot before it is dropped
+/// (and may be offered again).
+const DIAL_SLOT_WAIT: Duration = Duration::from_secs(30);
+
+/// How long an offered dial counts as queued: past it, an announce may
+/// offer it again (a dial is made or dropped well before).
+const DIAL_QUEUED_TTL: Duration = Duration::from_secs(60);
 
 /// How long a leecher's announce counts it as downloading (twice the
 /// tracker's interval: it re-announces within one).
@@ -103,16 +111,57 @@ pub(crate) struct PeerEdge {
     connected: Mutex<HashSet<PeerKey>>,
     /// Seeds by every info-hash they answer to, while a connection holds one.
     seeds: Mutex<HashMap<InfoHash, Weak<Seeding>>>,
-    connections: AtomicUsize,
+    /// The connection slots (see [`Admission`]).
+    slots: Arc<Admission>,
     /// Leechers the tracker told about, for the dialer.
     dial_tx: mpsc::Sender<Dial>,
     dial_rx: Mutex<Option<mpsc::Receiver<Dial>>>,
     /// The leechers each torrent's announces told of, and when, so that a
     /// seed knows its crowd before the peers connect.
     leechers: Mutex<HashMap<InfoHash, HashMap<[u8; 20], Instant>>>,
-    /// When each address was last dialed, so that each is dialed at most
-    /// once per [`REDIAL`].
-    dialed: Mutex<HashMap<SocketAddr, Instant>>,
+    /// Each address offered for a dial: queued since, or dialed when, so
+    /// that each is dialed at most once per [`REDIAL`].
+    dialed: Mutex<HashMap<SocketAddr, DialState>>,
+}
+
+/// Where an address offered for a dial is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DialState {
+    /// Offered at this time, waiting for its delay or for a slot.
+    Queued(Instant),
+    /// Dialed at this time (or found connected already).
+    Made(Instant),
+}
+
+impl DialState {
+    /// Whether it keeps the address from being offered again at `now`.
+    fn holds(self, now: Instant) -> bool {
+        match self {
+            DialState::Queued(t) => now.saturating_duration_since(t) < DIAL_QUEUED_TTL,
+            DialState::Made(t) => now.saturating_duration_since(t) < REDIAL,
+        }
+    }
+}
+
+/// How the seeding peer admits connections (README, "Floods").
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerLimits {
+    /// The most connections one address (an IPv6 /64) holds.
+    pub(crate) per_address: usize,
+    /// How long a connection has to complete its handshake before it may
+    /// be closed to admit a newcomer.
+    pub(crate) handshake_grace: Duration,
+}
+
+tokio::task_local! {
+    /// The slot ticket of the connection this task runs.
+    static CURRENT_SLOT: Arc<Ticket>;
+}
+
+/// The running connection's handshake is accepted: its slot is no longer
+/// closed for newcomers.
+fn slot_established() {
+    let _ = CURRENT_SLOT.try_with(|t| t.establish());
 }
 
 /// Whether an announcing peer is downloading.
@@ -137,6 +186,7 @@ impl PeerEdge {
         swarm: Arc<dyn SwarmSource>,
         throttle: Option<Arc<Throttle>>,
         ration_above: usize,
+        limits: PeerLimits,
     ) -> PeerEdge {
         // A plain seed while the upload has room, rationed offers while it
         // is the bottleneck (README, "How the endpoint seeds"). Every
@@ -151,16 +201,23 @@ impl PeerEdge {
         options.mode = SeedMode::Adaptive(adaptive);
         options.choker.slots = UploadSlots::Unlimited;
         let (dial_tx, dial_rx) = mpsc::channel(DIAL_QUEUE);
+        let config = Config::default();
+        let slots = Arc::new(Admission::new(
+            Listener::Peer,
+            config.limits.max_connections,
+            limits.per_address,
+            limits.handshake_grace,
+        ));
         PeerEdge {
             swarm,
             throttle,
-            config: Config::default(),
+            config,
             options,
             peer_id: random_peer_id(),
             connected: Mutex::new(HashSet::new()),
             leechers: Mutex::new(HashMap::new()),
             seeds: Mutex::new(HashMap::new()),
-            connections: AtomicUsize::new(0),
+            slots,
             dial_tx,
             dial_rx: Mutex::new(Some(dial_rx)),
             dialed: Mutex::new(HashMap::new()),
@@ -175,25 +232,43 @@ impl PeerEdge {
     pub(crate) fn offer(&self, info_hash: InfoHash, addr: SocketAddr, peer_id: [u8; 20]) {
         let now = Instant::now();
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
-        if dialed
-            .get(&addr)
-            .is_some_and(|t| now.saturating_duration_since(*t) < REDIAL)
-        {
+        if dialed.get(&addr).is_some_and(|d| d.holds(now)) {
             return;
         }
         if dialed.len() >= MAX_DIALED {
-            dialed.retain(|_, t| now.saturating_duration_since(*t) < REDIAL);
+            dialed.retain(|_, d| d.holds(now));
             if dialed.len() >= MAX_DIALED {
                 return;
             }
         }
-        dialed.insert(addr, now);
-        let _ = self.dial_tx.try_send(Dial {
+        let queued = self.dial_tx.try_send(Dial {
             info_hash,
             addr,
             peer_id,
             at: now + DIAL_DELAY,
         });
+        if queued.is_ok() {
+            // Dialed is recorded when the dial is made (`dial_made`).
+            dialed.insert(addr, DialState::Queued(now));
+        }
+    }
+
+    /// The dial to `addr` is made now (or it is connected already): it is
+    /// not dialed again for [`REDIAL`].
+    fn dial_made(&self, addr: SocketAddr) {
+        self.dialed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr, DialState::Made(Instant::now()));
+    }
+
+    /// The dial to `addr` was never made: the next announce offers it
+    /// again.
+    fn dial_dropped(&self, addr: SocketAddr) {
+        let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(dialed.get(&addr), Some(DialState::Queued(_))) {
+            dialed.remove(&addr);
+        }
     }
 
     /// An allowed announce for `info_hash` from `peer_id`, which is
@@ -329,21 +404,64 @@ pub(crate) async fn serve_peers(
         tokio::spawn(dialer(Arc::clone(&edge), dials, shutdown.clone()));
     }
     while let Some((socket, remote)) = accept(&listener, &mut shutdown, "peer").await {
-        if !edge.admit() {
-            tracing::warn!(target: "peer", client = %remote, "refused: too many connections");
+        // Refused: closed at once (`Admission` logs a summary).
+        let Some(slot) = edge.admit(remote, Newcomer::Accepted) else {
             continue;
-        }
+        };
         let started = Instant::now();
         let conn = Connection::incoming(edge.config.clone(), started);
-        tokio::spawn(run(
-            Arc::clone(&edge),
-            conn,
-            socket,
+        tokio::spawn(hold(
+            slot,
             remote,
-            None,
-            shutdown.clone(),
+            Dialed::No,
+            run(
+                Arc::clone(&edge),
+                conn,
+                socket,
+                remote,
+                None,
+                shutdown.clone(),
+            ),
         ));
     }
+}
+
+/// Whether the endpoint dialed a connection, for its log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialed {
+    /// The peer connected to the endpoint.
+    No,
+    /// The endpoint connected to the peer.
+    Yes,
+}
+
+/// Runs `connection` (one of [`run`]) in `slot`: until it ends, or until
+/// its slot is given to a newcomer while its handshake is pending (then it
+/// is closed, and logged here). The slot is given back at the end.
+async fn hold(
+    slot: Slot,
+    remote: SocketAddr,
+    dialed: Dialed,
+    connection: impl Future<Output = ()>,
+) {
+    let ticket = Arc::clone(slot.ticket());
+    let started = Instant::now();
+    tokio::select! {
+        () = CURRENT_SLOT.scope(Arc::clone(&ticket), connection) => {}
+        () = ticket.evicted() => {
+            // Not a line each at INFO: a flood makes thousands (the
+            // admission's summary counts them).
+            tracing::debug!(
+                target: "peer",
+                client = %remote,
+                dialed = dialed == Dialed::Yes,
+                ms = crate::serve::millis(started),
+                outcome = "closed: no handshake yet, and its slot went to a newcomer",
+                "connection"
+            );
+        }
+    }
+    drop(slot);
 }
 
 /// Connects to the leechers the tracker offers.
@@ -374,11 +492,28 @@ async fn dialer(
             }
             if edge.is_connected(&(info_hash, peer_id)) {
                 tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
+                edge.dial_made(addr);
                 return;
             }
-            if !edge.admit() {
-                return;
-            }
+            // A slot, waiting for one to free if none can be had now.
+            let give_up = tokio::time::Instant::now() + DIAL_SLOT_WAIT;
+            let slot = loop {
+                let freed = edge.slots.freed().notified();
+                let mut freed = std::pin::pin!(freed);
+                freed.as_mut().enable();
+                if let Some(slot) = edge.admit(addr, Newcomer::Chosen) {
+                    break slot;
+                }
+                tokio::select! {
+                    () = freed => {}
+                    () = tokio::time::sleep_until(give_up) => {
+                        edge.dial_dropped(addr);
+                        return;
+                    }
+                    () = stopped(&mut stop) => return,
+                }
+            };
+            edge.dial_made(addr);
             let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
             let socket = match connected {
                 Ok(Ok(socket)) => socket,
@@ -398,25 +533,29 @@ async fn dialer(
                 Arc::clone(&seeding.seed),
                 Instant::now(),
             );
-            run(edge, conn, socket, addr, Some((info_hash, seeding)), stop).await;
+            let connection = run(
+                Arc::clone(&edge),
+                conn,
+                socket,
+                addr,
+                Some((info_hash, seeding)),
+                stop,
+            );
+            hold(slot, addr, Dialed::Yes, connection).await;
         });
     }
 }
 
 impl PeerEdge {
-    /// Takes a connection slot, if one is free.
-    fn admit(&self) -> bool {
-        let max = self.config.limits.max_connections;
-        if self.connections.fetch_add(1, Ordering::AcqRel) >= max {
-            self.connections.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
+    /// Takes a connection slot for `remote` (see [`Admission`]), closing
+    /// a connection whose handshake is overdue if the slots run out.
+    fn admit(&self, remote: SocketAddr, newcomer: Newcomer) -> Option<Slot> {
+        self.slots.admit(remote.ip(), newcomer).ok()
     }
 
-    /// Gives back the slot of a dial that never became a connection.
+    /// Logs a dial that never became a connection (its slot is given back
+    /// when dropped).
     fn release(&self, addr: SocketAddr, why: &str) {
-        self.connections.fetch_sub(1, Ordering::AcqRel);
         tracing::info!(target: "peer", client = %addr, dialed = true, outcome = why, "connection");
     }
 }
@@ -433,7 +572,6 @@ async fn run(
     let started = Instant::now();
     let dialed = seeding.is_some();
     let outcome = drive(&edge, &mut conn, socket, seeding, stop).await;
-    edge.connections.fetch_sub(1, Ordering::AcqRel);
     let stats = conn.stats();
     let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
     let offered = conn.offering().map(|o| match o {
@@ -507,6 +645,7 @@ impl<'a> Session<'a> {
             return Err("duplicate: this peer is connected for this torrent already".into());
         }
         self.registered = Some(Registered { edge, key });
+        slot_established();
         Ok(())
     }
 

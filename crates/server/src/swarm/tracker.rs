@@ -17,6 +17,7 @@ use s3torrent_tracker::{
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::admission::{Admission, Newcomer};
 use super::peer::Leeching;
 use super::{PeerEdge, SwarmSource};
 use crate::serve::accept;
@@ -36,6 +37,7 @@ pub(crate) async fn serve_tracker(
     peer: SocketAddr,
     edge: Arc<PeerEdge>,
     trusted: Arc<TrustedProxies>,
+    slots: Arc<Admission>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // The tracker's query limits do not change: the dialer reads them here.
@@ -51,6 +53,10 @@ pub(crate) async fn serve_tracker(
         let Some((socket, remote)) = accept(&listener, &mut shutdown, "tracker").await else {
             return;
         };
+        // Refused: closed at once (`Admission` logs a summary).
+        let Ok(slot) = slots.admit(remote.ip(), Newcomer::Accepted) else {
+            continue;
+        };
         let local = socket.local_addr().unwrap_or(peer);
         let seed_ip = if peer.ip().is_unspecified() {
             local.ip()
@@ -58,6 +64,7 @@ pub(crate) async fn serve_tracker(
             peer.ip()
         };
         let seed = SocketAddr::new(seed_ip, peer.port());
+        let ticket = Arc::clone(slot.ticket());
         let (swarm, tracker, edge, limits, trusted) = (
             Arc::clone(&swarm),
             Arc::clone(&tracker),
@@ -77,6 +84,8 @@ pub(crate) async fn serve_tracker(
                 // Behind a trusted proxy, the client it forwards for.
                 let remote = trusted.client(remote, req.headers());
                 let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
+                // A request: the connection is useful, and keeps its slot.
+                ticket.establish();
                 async move {
                     let started = Instant::now();
                     let answer = tokio::task::spawn_blocking(move || {
@@ -116,8 +125,13 @@ pub(crate) async fn serve_tracker(
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
             let mut conn = std::pin::pin!(conn);
+            let ticket = Arc::clone(slot.ticket());
+            // Idle past hyper's header timeout, it closes: the address's
+            // other connections get its slot.
             tokio::select! {
                 _ = conn.as_mut() => return,
+                // Its slot went to a newcomer: closed.
+                () = ticket.evicted() => return,
                 () = super::stopped(&mut stop) => {}
             }
             conn.as_mut().graceful_shutdown();

@@ -1,0 +1,632 @@
+//! `s3torrent serve` under floods (issue 21): idle connections to the
+//! seeding peer and the tracker do not lock a real client out; the clients
+//! behind one address are each held to their own announce rate; a GET cut
+//! short logs the bytes it delivered; stalled readers hold little memory;
+//! at a low open-files limit, health requests are still answered at once.
+//!
+//! Loopback only; every wait is bounded; nothing is left running.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use s3torrent_metainfo::Torrent;
+use support::serve::{DEV, Serve, boto, listening, request};
+use support::{have_python_module, python, random_bytes, write};
+
+/// A `serve` whose stderr is kept: [`Logged::stop`] gives its lines.
+struct Logged {
+    serve: Serve,
+    reader: Option<JoinHandle<Vec<String>>>,
+}
+
+impl Logged {
+    /// `serve` through `sh -c SCRIPT` (`exec "$0" "$@"` runs the binary
+    /// with the arguments), on ports of the system's choosing.
+    fn start(root: &Path, script: &str, extra: &[&str]) -> Logged {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_s3torrent"))
+            .arg("serve")
+            .arg("--root")
+            .arg(root)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--tracker-listen", "127.0.0.1:0"])
+            .args(["--peer-listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let (addr, reader) = listening(&mut child);
+        Logged {
+            serve: Serve { child, addr },
+            reader: Some(reader),
+        }
+    }
+
+    /// Stops serve (killed) and gives every line it wrote.
+    fn stop(mut self) -> Vec<String> {
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
+        self.reader
+            .take()
+            .expect("stopped once")
+            .join()
+            .expect("stderr reader")
+    }
+
+    /// The resident memory of serve, in KiB (`VmRSS`).
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.serve.child.id()))
+            .expect("serve's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+}
+
+/// Makes bucket `pub` and puts `data` as the public-read `pub/KEY`.
+fn publish(serve: &Serve, dir: &Path, key: &str, data: &[u8]) {
+    let file = write(dir, "upload.bin", data);
+    assert_eq!(boto(serve, DEV, "mb", &["pub"]), serde_json::json!({}));
+    let put = boto(
+        serve,
+        DEV,
+        "put",
+        &["pub", key, file.to_str().unwrap(), "public-read"],
+    );
+    assert!(put.get("error").is_none(), "{put}");
+}
+
+/// The address a torrent's (only) tracker listens on.
+fn tracker_addr(torrent: &Torrent) -> String {
+    torrent.trackers()[0]
+        .trim_start_matches("http://")
+        .trim_end_matches("/announce")
+        .to_owned()
+}
+
+/// `%XX` for every byte.
+fn percent_all(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// The endpoint's peer address: the first peer of an announce's answer.
+fn endpoint_peer(tracker: &str, info_hash: &[u8; 20]) -> SocketAddr {
+    let query = format!(
+        "info_hash={}&peer_id=-XX0001-firstlookup0&port=9&uploaded=0&downloaded=0&left=1000&compact=1",
+        percent_all(info_hash)
+    );
+    let r = request(tracker, "GET", &format!("/announce?{query}"), &[]);
+    let body = r.body;
+    let at = body
+        .windows(6)
+        .position(|w| w == b"5:peer")
+        .unwrap_or_else(|| panic!("no peers in {:?}", String::from_utf8_lossy(&body)));
+    let rest = &body[at + 7..];
+    let colon = rest.iter().position(|b| *b == b':').expect("a length");
+    let peers = &rest[colon + 1..];
+    SocketAddr::from((
+        [peers[0], peers[1], peers[2], peers[3]],
+        u16::from_be_bytes([peers[4], peers[5]]),
+    ))
+}
+
+/// python libtorrent downloads a torrent into `save` from the peers its
+/// tracker gives (no DHT, LSD, UPnP, NAT-PMP; loopback), within `seconds`;
+/// prints whether it finished and how long the download took from the
+/// moment the torrent was added.
+const LT_DOWNLOAD: &str = r#"
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                  "enable_upnp": False, "enable_natpmp": False,
+                  "allow_multiple_connections_per_ip": True,
+                  "alert_mask": lt.alert.category_t.error_notification})
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(source)
+atp.save_path = save
+started = time.time()
+h = ses.add_torrent(atp)
+done, deadline = False, started + seconds
+while time.time() < deadline:
+    if h.status().is_seeding:
+        done = True
+        break
+    time.sleep(0.05)
+print(json.dumps({"done": done, "seconds": time.time() - started,
+                  "downloaded": h.status().total_payload_download}))
+"#;
+
+/// Opens `count` idle connections to `addr` (retrying refused connects for
+/// up to 20 s), says so on `ready`, then keeps about `count` open until
+/// `stop` (a flooder reconnects what the server closes), at most 60 s in
+/// all; how many connections it opened in all.
+fn flood(
+    addr: SocketAddr,
+    count: usize,
+    ready: std::sync::mpsc::Sender<usize>,
+    stop: std::sync::mpsc::Receiver<()>,
+) -> usize {
+    let mut open: Vec<TcpStream> = Vec::new();
+    let mut opened = 0;
+    let started = Instant::now();
+    while opened < count && started.elapsed() < Duration::from_secs(20) {
+        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            opened += 1;
+            open.push(s);
+        }
+    }
+    let _ = ready.send(opened);
+    let mut byte = [0u8; 1];
+    while started.elapsed() < Duration::from_secs(60) {
+        // Drop what the server closed.
+        open.retain(|s| {
+            s.set_nonblocking(true).is_ok()
+                && matches!(s.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        });
+        while open.len() < count {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+                Ok(s) => {
+                    opened += 1;
+                    open.push(s);
+                }
+                Err(_) => break,
+            }
+        }
+        if stop.recv_timeout(Duration::from_millis(200)).is_ok() {
+            break;
+        }
+    }
+    opened
+}
+
+/// 2,000 idle connections each to the seeding peer and to the tracker, kept
+/// up while python libtorrent (on the same address) announces and
+/// downloads 16 MiB: it is done within 5 s, and the refusals make a few
+/// summary lines, not one line each.
+#[test]
+fn idle_floods_do_not_lock_a_client_out() {
+    let test = "idle_floods_do_not_lock_a_client_out";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "peer"],
+    );
+    let data = random_bytes(16 << 20, 21);
+    publish(&logged.serve, dir.path(), "big.bin", &data);
+    let got = request(&logged.serve.addr, "GET", "/pub/big.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let torrent_path = write(dir.path(), "big.torrent", &got.body);
+    let tracker: SocketAddr = tracker_addr(&torrent).parse().unwrap();
+    let peer = endpoint_peer(&tracker.to_string(), torrent.info_hash().as_bytes());
+
+    let mut stops = Vec::new();
+    let mut flooders = Vec::new();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    for addr in [peer, tracker] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        stops.push(tx);
+        let ready_tx = ready_tx.clone();
+        flooders.push(std::thread::spawn(move || flood(addr, 2000, ready_tx, rx)));
+    }
+    // Both floods are up (2,000 connections each), and past the grace.
+    for _ in 0..2 {
+        let opened = ready
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a flood is up");
+        assert_eq!(opened, 2000);
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+
+    let save = dir.path().join("save");
+    let out = python(
+        LT_DOWNLOAD,
+        &[torrent_path.to_str().unwrap(), save.to_str().unwrap(), "20"],
+    );
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    let opened: Vec<usize> = flooders
+        .into_iter()
+        .map(|f| f.join().expect("flooder"))
+        .collect();
+    let lines = logged.stop();
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON from libtorrent");
+    let warns: Vec<&String> = lines.iter().filter(|l| l.contains(" WARN ")).collect();
+    eprintln!(
+        "under flood ({opened:?} connections opened to the peer and the tracker): {r}; {} WARN lines, {} lines",
+        warns.len(),
+        lines.len()
+    );
+    assert_eq!(
+        r["done"],
+        true,
+        "{r}: {:#?}",
+        &lines[lines.len().saturating_sub(40)..]
+    );
+    assert_eq!(std::fs::read(save.join("big.bin")).unwrap(), data);
+    let seconds = r["seconds"].as_f64().unwrap();
+    assert!(seconds < 5.0, "16 MiB took {seconds} s under the flood");
+    assert!(warns.len() <= 6, "{warns:#?}");
+}
+
+/// A raw announce as `peer_id` on `port`; the answer's failure reason, if
+/// any.
+fn announce_failure(
+    tracker: &str,
+    info_hash: &[u8; 20],
+    peer_id: &str,
+    port: u16,
+) -> Option<String> {
+    let query = format!(
+        "info_hash={}&peer_id={peer_id}&port={port}&uploaded=0&downloaded=0&left=1000&compact=1",
+        percent_all(info_hash)
+    );
+    let r = request(tracker, "GET", &format!("/announce?{query}"), &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    text.split_once("14:failure reason").map(|(_, rest)| {
+        rest.split_once(':')
+            .map_or("", |(_, r)| r)
+            .trim_end_matches('e')
+            .to_owned()
+    })
+}
+
+/// 500 clients (peer ids and ports) behind one address are all served;
+/// one of them announcing in a loop is refused past its own rate, and the
+/// others are still served.
+#[test]
+fn clients_behind_one_address_are_each_held_to_their_own_rate() {
+    let test = "clients_behind_one_address_are_each_held_to_their_own_rate";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "peer", "--announce-rate", "30/2000"],
+    );
+    publish(&logged.serve, dir.path(), "nat.bin", &random_bytes(1000, 5));
+    let got = request(&logged.serve.addr, "GET", "/pub/nat.bin?torrent", &[]);
+    let torrent = Torrent::from_bytes(got.body).expect("a torrent");
+    let tracker = tracker_addr(&torrent);
+    let hash = *torrent.info_hash().as_bytes();
+
+    for i in 0..500u16 {
+        let id = format!("-XX0001-{i:012}");
+        let failure = announce_failure(&tracker, &hash, &id, 20000 + i);
+        assert_eq!(failure, None, "client {i}");
+    }
+    let flooder = "-XX0001-flooderflood";
+    let refused = (0..100)
+        .filter_map(|_| announce_failure(&tracker, &hash, flooder, 30000))
+        .collect::<Vec<_>>();
+    assert!(refused.len() >= 69, "{} refused", refused.len());
+    assert!(
+        refused[0].contains("too many announces from this client"),
+        "{refused:?}"
+    );
+    // A neighbour is still served.
+    assert_eq!(
+        announce_failure(&tracker, &hash, "-XX0001-neighbour000", 30001),
+        None
+    );
+    let lines = logged.stop();
+    let announces = lines
+        .iter()
+        .filter(|l| l.contains(" tracker: announce "))
+        .count();
+    assert!(announces >= 600, "{announces} announce lines");
+}
+
+/// A GET of 32 MiB whose client reads 64 KiB and goes away is logged with
+/// the bytes it was given, not the object's size, and as not complete; a
+/// GET read to its end is logged complete, with its size.
+#[test]
+fn a_get_cut_short_logs_the_bytes_it_delivered() {
+    let test = "a_get_cut_short_logs_the_bytes_it_delivered";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "web"],
+    );
+    let size = 32 << 20;
+    publish(&logged.serve, dir.path(), "cut.bin", &random_bytes(size, 9));
+
+    let mut s = TcpStream::connect(&logged.serve.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /pub/cut.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut got = vec![0u8; 64 * 1024];
+    s.read_exact(&mut got).unwrap();
+    drop(s);
+    let whole = request(&logged.serve.addr, "GET", "/pub/cut.bin?x=whole", &[]);
+    assert_eq!(whole.body.len(), size);
+    // The cut answer's line comes once the server sees the client gone.
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = logged.stop();
+    let field = |line: &str, name: &str| -> String {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+            .to_owned()
+    };
+    let cut = lines
+        .iter()
+        .find(|l| l.contains(" serve: request method=GET path=\"/pub/cut.bin\""))
+        .expect("the cut GET's line");
+    let bytes: u64 = field(cut, "bytes").parse().unwrap();
+    eprintln!("cut GET: {cut}");
+    assert!(bytes >= 64 * 1024 && bytes < size as u64, "{cut}");
+    assert_eq!(field(cut, "complete"), "false", "{cut}");
+    let full = lines
+        .iter()
+        .find(|l| l.contains(" serve: request ") && l.contains("x=whole"))
+        .expect("the whole GET's line");
+    eprintln!("whole GET: {full}");
+    assert_eq!(field(full, "bytes"), size.to_string(), "{full}");
+    assert_eq!(field(full, "complete"), "true", "{full}");
+}
+
+/// 200 readers of a 32 MiB object that read 64 KiB and stall: serve's
+/// resident memory grows by less than 64 MiB.
+#[test]
+fn stalled_readers_hold_little_memory() {
+    let test = "stalled_readers_hold_little_memory";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "web"],
+    );
+    publish(
+        &logged.serve,
+        dir.path(),
+        "stall.bin",
+        &random_bytes(32 << 20, 3),
+    );
+    // Warm: one whole read, so that what every GET shares is counted before.
+    assert_eq!(
+        request(&logged.serve.addr, "GET", "/pub/stall.bin", &[])
+            .body
+            .len(),
+        32 << 20
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let before = logged.rss_kib();
+    let readers: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = TcpStream::connect(&logged.serve.addr).unwrap();
+            // A small receive window: the stall shows at the server soon.
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(b"GET /pub/stall.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut got = vec![0u8; 64 * 1024];
+            s.read_exact(&mut got).unwrap();
+            s
+        })
+        .collect();
+    // Let the server fill what the sockets take, and stall.
+    std::thread::sleep(Duration::from_secs(2));
+    let after = logged.rss_kib();
+    drop(readers);
+    let lines = logged.stop();
+    let grown = after.saturating_sub(before);
+    eprintln!(
+        "200 stalled readers: VmRSS {before} KiB -> {after} KiB, grew {grown} KiB ({} lines)",
+        lines.len()
+    );
+    assert!(grown < 64 * 1024, "VmRSS grew {grown} KiB");
+}
+/// At 256 open files, 300 connections that send nothing: five health
+/// requests (an anonymous ListBuckets, answered 403) are each answered
+/// within a second.
+#[test]
+fn health_is_answered_at_256_open_files_under_300_slow_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "ulimit -n 256 && exec \"$0\" \"$@\"",
+        &["--seeding", "web"],
+    );
+    let addr = logged.serve.addr.clone();
+    let slow: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(&addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut answered = Vec::new();
+    for _ in 0..5 {
+        let asked = Instant::now();
+        let reply = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let mut s = TcpStream::connect(&addr).ok()?;
+                    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+                    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        .ok()?;
+                    let mut head = [0u8; 12];
+                    s.read_exact(&mut head).ok()?;
+                    Some(head)
+                })
+                .join()
+                .expect("health thread")
+        });
+        let took = asked.elapsed();
+        if reply.is_some_and(|h| h.starts_with(b"HTTP/1.1 403")) && took < Duration::from_secs(1) {
+            answered.push(took);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(slow);
+    let lines = logged.stop();
+    eprintln!("health at 256 open files under 300 silent connections: {answered:?}");
+    assert_eq!(
+        answered.len(),
+        5,
+        "{answered:?}: {:#?}",
+        &lines[..lines.len().min(40)]
+    );
+}
+
+/// Keeps `COUNT` idle connections to `HOST:PORT` open from the loopback
+/// addresses 127.0.0.2 to 127.0.0.(ADDRS + 1), round robin, reopening what
+/// the server closes, until stdin closes or `SECONDS` pass; prints how
+/// many it opened in all, and `up` on stderr once the first `COUNT` are.
+const PY_FLOOD: &str = r#"
+import select, socket, sys, time
+host, port, count, addrs, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+deadline, opened, live, n = time.time() + seconds, 0, [], 0
+def one():
+    global n, opened
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (2 + n % addrs), 0))
+    s.settimeout(0.2)
+    n += 1
+    try:
+        s.connect((host, port))
+        opened += 1
+        live.append(s)
+    except OSError:
+        s.close()
+while len(live) < count and time.time() < deadline:
+    one()
+print("up", file=sys.stderr, flush=True)
+stop = False
+while time.time() < deadline and not stop:
+    p = select.poll()
+    p.register(sys.stdin, select.POLLIN)
+    by_fd = {s.fileno(): s for s in live}
+    for fd in by_fd:
+        p.register(fd, select.POLLIN)
+    for fd, _ in p.poll(100):
+        if fd == sys.stdin.fileno():
+            stop = True
+            continue
+        s = by_fd[fd]
+        try:
+            gone = s.recv(1) == b""
+        except OSError:
+            gone = True
+        if gone:
+            live.remove(s)
+            s.close()
+    for _ in range(count - len(live)):
+        one()
+print(opened)
+"#;
+
+/// 2,000 idle connections to the seeding peer from 100 addresses (more
+/// than its 200 slots hold), kept up, while python libtorrent announces and
+/// downloads 16 MiB: it is served (by the endpoint's dial-back, which may
+/// close any pending connection), and the refusals are a few summary lines.
+#[test]
+fn a_flood_from_many_addresses_does_not_lock_a_client_out() {
+    let test = "a_flood_from_many_addresses_does_not_lock_a_client_out";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "peer"],
+    );
+    let data = random_bytes(16 << 20, 22);
+    publish(&logged.serve, dir.path(), "big.bin", &data);
+    let got = request(&logged.serve.addr, "GET", "/pub/big.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let torrent_path = write(dir.path(), "big.torrent", &got.body);
+    let peer = endpoint_peer(&tracker_addr(&torrent), torrent.info_hash().as_bytes());
+
+    let mut flood = Command::new("python3")
+        .args(["-c", PY_FLOOD, "127.0.0.1"])
+        .args([peer.port().to_string().as_str(), "2000", "250", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut up = String::new();
+    let mut stderr = std::io::BufReader::new(flood.stderr.take().expect("piped"));
+    // "up\n", once 2,000 are open (bounded by the script's 60 s).
+    let _ = std::io::BufRead::read_line(&mut stderr, &mut up);
+    assert_eq!(up.trim(), "up");
+    eprintln!(
+        "the flood was up {:?} after serve started",
+        started.elapsed()
+    );
+    // Past the handshake grace: the oldest pending connections may close.
+    std::thread::sleep(Duration::from_secs(3));
+
+    let save = dir.path().join("save");
+    let out = python(
+        LT_DOWNLOAD,
+        &[torrent_path.to_str().unwrap(), save.to_str().unwrap(), "20"],
+    );
+    let downloaded = Instant::now();
+    drop(flood.stdin.take());
+    let flood_out = flood.wait_with_output().expect("the flood ends");
+    eprintln!(
+        "the flood ended {:?} after the download",
+        downloaded.elapsed()
+    );
+    let opened = String::from_utf8_lossy(&flood_out.stdout).trim().to_owned();
+    let mut errors = String::new();
+    let _ = stderr.read_to_string(&mut errors);
+    assert!(flood_out.status.success(), "the flood failed: {errors}");
+    let lines = logged.stop();
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON from libtorrent");
+    let warns: Vec<&String> = lines.iter().filter(|l| l.contains(" WARN ")).collect();
+    eprintln!(
+        "under a flood from 250 addresses ({opened} connections opened): {r}; {} WARN lines, {} lines: {:#?}",
+        warns.len(),
+        lines.len(),
+        lines
+            .iter()
+            .filter(|l| l.contains(" WARN ") || l.contains(" swarm: "))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        r["done"],
+        true,
+        "{r}: {:#?}",
+        &lines[lines.len().saturating_sub(40)..]
+    );
+    assert_eq!(std::fs::read(save.join("big.bin")).unwrap(), data);
+    let seconds = r["seconds"].as_f64().unwrap();
+    assert!(seconds < 5.0, "16 MiB took {seconds} s under the flood");
+    assert!(!warns.is_empty() && warns.len() <= 6, "{warns:#?}");
+    assert!(
+        warns[0].contains("connections refused since the last summary"),
+        "{}",
+        warns[0]
+    );
+}
