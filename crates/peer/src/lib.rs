@@ -131,6 +131,7 @@ mod connection;
 mod error;
 mod extension;
 mod id;
+mod mse;
 mod peer_id;
 mod piece;
 mod seed;
@@ -142,6 +143,10 @@ pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Choking, Inter
 pub use connection::{Config, Connection, ConnectionStats, Event, Limits};
 pub use error::{Error, RequestProblem, Result};
 pub use id::{BlockRequest, ConnectionId};
+pub use mse::{
+    Crypto, Encryption, EncryptionPolicy, MAX_INITIAL_PAYLOAD, MAX_PAD, MseEvent, MseHandshake,
+    skey_hash,
+};
 pub use peer_id::{PEER_ID_PREFIX, random_peer_id};
 pub use piece::VerifiedPiece;
 pub use seed::{Adaptive, Offering, Seed, SeedMode, SeedOptions};
