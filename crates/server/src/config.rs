@@ -73,6 +73,12 @@ pub struct ServerConfig {
     /// whenever anyone is interested. [`Self::DEFAULT_RATION_ABOVE`] by
     /// default.
     pub ration_above: usize,
+    /// Whether the seeding peer speaks message stream encryption (MSE/PE):
+    /// [`PeerEncryption::Prefer`] (the default) accepts plain and encrypted
+    /// connections and dials plain unless the leecher's announce said
+    /// `requirecrypto=1`; [`PeerEncryption::Require`] accepts and dials
+    /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
+    pub peer_encryption: PeerEncryption,
     /// How long a client has to send a request's whole head (request line
     /// and headers), on the S3 listener; `None` waits for ever. For a new
     /// connection the clock starts at the accept; for the next request on a
@@ -133,6 +139,7 @@ impl Default for ServerConfig {
             announce_url: None,
             seed_rate: None,
             ration_above: Self::DEFAULT_RATION_ABOVE,
+            peer_encryption: PeerEncryption::Prefer,
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
             send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),
@@ -268,6 +275,63 @@ impl FromStr for Seeding {
             "both" => Ok(Seeding::Both),
             _ => Err(Error::Config(format!(
                 "seeding {text:?}: expected peer, web or both"
+            ))),
+        }
+    }
+}
+
+/// Whether the seeding peer encrypts its connections (message stream
+/// encryption, MSE/PE, the RC4 obfuscation of libtorrent, Transmission and
+/// aria2): the `--peer-encryption` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerEncryption {
+    /// Plain and encrypted connections are accepted; the endpoint dials
+    /// leechers plain, encrypted those whose announce required it.
+    #[default]
+    Prefer,
+    /// Only encrypted connections (RC4), accepted and dialed.
+    Require,
+    /// Plain connections only.
+    Off,
+}
+
+impl PeerEncryption {
+    /// The flag's spelling: `prefer`, `require` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerEncryption::Prefer => "prefer",
+            PeerEncryption::Require => "require",
+            PeerEncryption::Off => "off",
+        }
+    }
+
+    /// The peer crate's policy.
+    pub(crate) fn policy(self) -> s3torrent_peer::EncryptionPolicy {
+        match self {
+            PeerEncryption::Prefer => s3torrent_peer::EncryptionPolicy::Prefer,
+            PeerEncryption::Require => s3torrent_peer::EncryptionPolicy::Require,
+            PeerEncryption::Off => s3torrent_peer::EncryptionPolicy::Off,
+        }
+    }
+}
+
+impl fmt::Display for PeerEncryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `prefer`, `require` or `off`.
+impl FromStr for PeerEncryption {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<PeerEncryption, Error> {
+        match text {
+            "prefer" => Ok(PeerEncryption::Prefer),
+            "require" => Ok(PeerEncryption::Require),
+            "off" => Ok(PeerEncryption::Off),
+            _ => Err(Error::Config(format!(
+                "peer encryption {text:?}: expected prefer, require or off"
             ))),
         }
     }

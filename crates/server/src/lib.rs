@@ -71,7 +71,7 @@ mod store;
 mod swarm;
 mod throttle;
 
-pub use config::{MinBodyRate, Seeding, ServerConfig, User};
+pub use config::{MinBodyRate, PeerEncryption, Seeding, ServerConfig, User};
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use serve::{Listeners, SwarmListeners, serve};

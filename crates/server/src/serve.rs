@@ -206,6 +206,7 @@ pub async fn serve(
             source,
             throttle.clone(),
             config.ration_above,
+            config.peer_encryption,
             &stopping,
         )
         .map_err(Error::Listener)?;

@@ -115,6 +115,9 @@ pub struct GatewayConfig {
     /// When the seeding peer rations a torrent's pieces, as `serve`'s
     /// [`ServerConfig::ration_above`](crate::ServerConfig::ration_above).
     pub ration_above: usize,
+    /// Message stream encryption on the seeding peer, as `serve`'s
+    /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
+    pub peer_encryption: crate::PeerEncryption,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
     /// The gateway's address as clients reach it (`http://HOST:PORT`),
@@ -159,6 +162,7 @@ impl GatewayConfig {
             seeding: Seeding::Web,
             seed_rate: None,
             ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
+            peer_encryption: crate::PeerEncryption::Prefer,
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
             announce_url: None,
@@ -282,6 +286,7 @@ pub async fn gateway(
             source,
             throttle,
             config.ration_above,
+            config.peer_encryption,
             &stopping,
         )
         .map_err(Error::Listener)?;

@@ -57,6 +57,7 @@ pub(crate) fn spawn_edges(
     source: Arc<dyn SwarmSource>,
     throttle: Option<Arc<Throttle>>,
     ration_above: usize,
+    encryption: crate::PeerEncryption,
     shutdown: &watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     let SwarmListeners { tracker, peer } = listeners;
@@ -72,7 +73,12 @@ pub(crate) fn spawn_edges(
     config.min_interval = TRACKER_MIN_INTERVAL;
     config.peer_grace = TRACKER_INTERVAL;
     let state = Arc::new(Mutex::new(Tracker::new(config)));
-    let edge = Arc::new(PeerEdge::new(Arc::clone(&source), throttle, ration_above));
+    let edge = Arc::new(PeerEdge::new(
+        Arc::clone(&source),
+        throttle,
+        ration_above,
+        encryption,
+    ));
     Ok(vec![
         tokio::spawn(serve_tracker(
             tracker,

@@ -15,8 +15,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use s3torrent_metainfo::InfoHash;
 use s3torrent_peer::{
-    Adaptive, Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
-    VerifiedPiece, random_peer_id,
+    Adaptive, Config, Connection, Crypto, Encryption, Event, MAX_PAD, MseEvent, MseHandshake, Seed,
+    SeedMode, SeedOptions, SeedTorrent, UploadSlots, VerifiedPiece, random_peer_id, skey_hash,
 };
 use s3torrent_s3::ETag;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 use super::SwarmSource;
 use super::pieces::Pieces;
 use super::stopped;
+use crate::PeerEncryption;
 use crate::serve::accept;
 use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;
@@ -57,6 +58,10 @@ const MAX_LEECHERS: usize = 100_000;
 /// that connects to the peers its tracker gives has done so by then, and is
 /// not dialed a second time.
 const DIAL_DELAY: Duration = Duration::from_millis(500);
+
+/// The most info-hashes remembered for encrypted (MSE) connections, which
+/// name their torrent only as a hash of it.
+const MAX_SKEYS: usize = 100_000;
 
 /// The verified pieces one seeded torrent keeps in memory.
 const SEED_CACHE_BYTES: u64 = 8 << 20;
@@ -113,6 +118,21 @@ pub(crate) struct PeerEdge {
     /// When each address was last dialed, so that each is dialed at most
     /// once per [`REDIAL`].
     dialed: Mutex<HashMap<SocketAddr, Instant>>,
+    /// Message stream encryption: accepted, required or off.
+    encryption: PeerEncryption,
+    /// The info-hashes announced or seeded lately, by `HASH('req2', info
+    /// hash)`: how an encrypted connection names its torrent.
+    skeys: Mutex<HashMap<[u8; 20], InfoHash>>,
+}
+
+/// What a leecher's announce said of encryption (`requirecrypto=1`,
+/// `supportcrypto=1`, or neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnnouncedCrypto {
+    /// `requirecrypto=1`: it accepts encrypted connections only.
+    Required,
+    /// `supportcrypto=1`, or nothing said.
+    Optional,
 }
 
 /// Whether an announcing peer is downloading.
@@ -130,6 +150,7 @@ struct Dial {
     addr: SocketAddr,
     peer_id: [u8; 20],
     at: Instant,
+    crypto: AnnouncedCrypto,
 }
 
 impl PeerEdge {
@@ -137,6 +158,7 @@ impl PeerEdge {
         swarm: Arc<dyn SwarmSource>,
         throttle: Option<Arc<Throttle>>,
         ration_above: usize,
+        encryption: PeerEncryption,
     ) -> PeerEdge {
         // A plain seed while the upload has room, rationed offers while it
         // is the bottleneck (README, "How the endpoint seeds"). Every
@@ -164,7 +186,35 @@ impl PeerEdge {
             dial_tx,
             dial_rx: Mutex::new(Some(dial_rx)),
             dialed: Mutex::new(HashMap::new()),
+            encryption,
+            skeys: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Remembers `info_hash` for encrypted connections, which name it by
+    /// its [`skey_hash`].
+    fn remember_skey(&self, info_hash: InfoHash) {
+        if self.encryption == PeerEncryption::Off {
+            return;
+        }
+        let hash = skey_hash(&info_hash);
+        let mut skeys = self.skeys.lock().unwrap_or_else(|p| p.into_inner());
+        if skeys.len() >= MAX_SKEYS && !skeys.contains_key(&hash) {
+            // Forget them all: the ones in use are remembered again at
+            // their next announce.
+            skeys.clear();
+        }
+        skeys.insert(hash, info_hash);
+    }
+
+    /// The info-hash an encrypted connection named by `hash`, if it was
+    /// announced or seeded lately.
+    fn skey(&self, hash: &[u8; 20]) -> Option<InfoHash> {
+        self.skeys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .copied()
     }
 
     /// A leecher announced `info_hash` (already allowed) from `addr` as
@@ -172,7 +222,15 @@ impl PeerEdge {
     /// unless it did so lately or the client connected by itself
     /// meanwhile. Clients that do not connect to loopback or private-range
     /// peers from a tracker (transmission) still get the endpoint this way.
-    pub(crate) fn offer(&self, info_hash: InfoHash, addr: SocketAddr, peer_id: [u8; 20]) {
+    /// The dial is encrypted when the policy requires it, or when the
+    /// leecher's announce required it and the policy allows it.
+    pub(crate) fn offer(
+        &self,
+        info_hash: InfoHash,
+        addr: SocketAddr,
+        peer_id: [u8; 20],
+        crypto: AnnouncedCrypto,
+    ) {
         let now = Instant::now();
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
         if dialed
@@ -193,6 +251,7 @@ impl PeerEdge {
             addr,
             peer_id,
             at: now + DIAL_DELAY,
+            crypto,
         });
     }
 
@@ -201,6 +260,7 @@ impl PeerEdge {
     /// torrent's seed learns how many leechers there are.
     pub(crate) fn announced(&self, info_hash: InfoHash, peer_id: [u8; 20], leeching: Leeching) {
         let now = Instant::now();
+        self.remember_skey(info_hash);
         let count = {
             let mut all = self.leechers.lock().unwrap_or_else(|p| p.into_inner());
             let total: usize = all.values().map(HashMap::len).sum();
@@ -297,6 +357,7 @@ impl PeerEdge {
         });
         for hash in peer_info_hashes(&target.torrent) {
             seeds.insert(hash, Arc::downgrade(&seeding));
+            self.remember_skey(hash);
         }
         Ok(seeding)
     }
@@ -335,9 +396,22 @@ pub(crate) async fn serve_peers(
         }
         let started = Instant::now();
         let conn = Connection::incoming(edge.config.clone(), started);
+        // A plain handshake is told apart from an encrypted one by its
+        // first bytes, unless encryption is off.
+        let mse = match edge.encryption {
+            PeerEncryption::Off => None,
+            policy => Some(MseHandshake::incoming(
+                policy.policy(),
+                random_key(),
+                &random_pad(),
+                started,
+                edge.config.handshake_timeout,
+            )),
+        };
         tokio::spawn(run(
             Arc::clone(&edge),
             conn,
+            mse,
             socket,
             remote,
             None,
@@ -367,6 +441,7 @@ async fn dialer(
                 addr,
                 peer_id,
                 at,
+                crypto,
             } = dial;
             tokio::select! {
                 () = tokio::time::sleep_until(at.into()) => {}
@@ -393,12 +468,33 @@ async fn dialer(
                 Ok(Err(reason)) => return edge.release(addr, &reason),
                 Err(e) => return edge.release(addr, &e.to_string()),
             };
-            let conn = Connection::outgoing(
-                edge.config.clone(),
-                Arc::clone(&seeding.seed),
-                Instant::now(),
-            );
-            run(edge, conn, socket, addr, Some((info_hash, seeding)), stop).await;
+            let now = Instant::now();
+            let conn = Connection::outgoing(edge.config.clone(), Arc::clone(&seeding.seed), now);
+            let encrypted = match edge.encryption {
+                PeerEncryption::Require => true,
+                PeerEncryption::Prefer => crypto == AnnouncedCrypto::Required,
+                PeerEncryption::Off => false,
+            };
+            let mse = encrypted.then(|| {
+                MseHandshake::outgoing(
+                    edge.encryption.policy(),
+                    info_hash,
+                    random_key(),
+                    &random_pad(),
+                    now,
+                    edge.config.handshake_timeout,
+                )
+            });
+            run(
+                edge,
+                conn,
+                mse,
+                socket,
+                addr,
+                Some((info_hash, seeding)),
+                stop,
+            )
+            .await;
         });
     }
 }
@@ -425,6 +521,7 @@ impl PeerEdge {
 async fn run(
     edge: Arc<PeerEdge>,
     mut conn: Connection,
+    mse: Option<MseHandshake>,
     socket: TcpStream,
     remote: SocketAddr,
     seeding: Option<(InfoHash, Arc<Seeding>)>,
@@ -432,7 +529,12 @@ async fn run(
 ) {
     let started = Instant::now();
     let dialed = seeding.is_some();
-    let outcome = drive(&edge, &mut conn, socket, seeding, stop).await;
+    let mut crypto = None;
+    let outcome = drive(&edge, &mut conn, mse, &mut crypto, socket, seeding, stop).await;
+    let encryption = crypto.map(|c| match c {
+        Crypto::Rc4 => "rc4",
+        Crypto::Plaintext => "plaintext",
+    });
     edge.connections.fetch_sub(1, Ordering::AcqRel);
     let stats = conn.stats();
     let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
@@ -453,6 +555,7 @@ async fn run(
         blocks = stats.blocks_sent,
         received = stats.bytes_received,
         offered,
+        encryption,
         ms = crate::serve::millis(started),
         outcome,
         "connection"
@@ -560,15 +663,120 @@ impl<'a> Session<'a> {
     }
 }
 
+/// 160 random bits: an MSE private key.
+fn random_key() -> [u8; 20] {
+    let mut key = [0u8; 20];
+    fill_random(&mut key);
+    key
+}
+
+/// An MSE pad: 0 to [`MAX_PAD`] random bytes.
+fn random_pad() -> Vec<u8> {
+    let mut len = [0u8; 2];
+    fill_random(&mut len);
+    let mut pad = vec![0u8; usize::from(u16::from_be_bytes(len)) % (MAX_PAD + 1)];
+    fill_random(&mut pad);
+    pad
+}
+
+/// Random bytes from the system; should it fail, from the process's
+/// random hash keys and the clock (MSE obfuscates, it is not a secret).
+fn fill_random(bytes: &mut [u8]) {
+    if getrandom::fill(bytes).is_ok() {
+        return;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    for (k, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(k);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let v = h.finish().to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+/// Runs a connection's encryption handshake (MSE, or the detection of a
+/// plain one) to its end: the stream's [`Encryption`] and the plaintext
+/// received after it.
+async fn encryption_handshake(
+    edge: &PeerEdge,
+    hs: &mut MseHandshake,
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(Encryption, Vec<u8>), String> {
+    let mut input = vec![0u8; 4096];
+    let mut out = Vec::new();
+    loop {
+        let mut done = false;
+        while let Some(event) = hs.poll_event() {
+            match event {
+                MseEvent::Skey(hash) => hs
+                    .provide_skey(edge.skey(&hash))
+                    .map_err(|e| e.to_string())?,
+                MseEvent::Done(_) => done = true,
+                _ => {}
+            }
+        }
+        out.clear();
+        hs.poll_transmit(&mut out);
+        if !out.is_empty() {
+            wr.write_all(&out)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+        }
+        if done {
+            return hs.finish().map_err(|e| e.to_string());
+        }
+        let deadline = hs.poll_timeout().unwrap_or_else(Instant::now);
+        tokio::select! {
+            read = rd.read(&mut input) => match read {
+                Ok(0) => return Err("the peer closed during the encryption handshake".into()),
+                Ok(n) => hs.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
+                Err(e) => return Err(format!("read: {e}")),
+            },
+            () = tokio::time::sleep_until(deadline.into()) => {
+                hs.handle_timeout(Instant::now()).map_err(|e| e.to_string())?;
+            }
+            () = stopped(shutdown) => return Err("shutting down".into()),
+        }
+    }
+}
+
 /// Runs one connection to its end; says why it ended.
 async fn drive(
     edge: &Arc<PeerEdge>,
     conn: &mut Connection,
+    mse: Option<MseHandshake>,
+    crypto: &mut Option<Crypto>,
     socket: TcpStream,
     seeding: Option<(InfoHash, Arc<Seeding>)>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<String, String> {
     let (mut rd, mut wr) = socket.into_split();
+    let mut encryption = match mse {
+        Some(mut hs) => {
+            // Bounded by the handshake's own deadline; the writes too.
+            let limit = edge.config.handshake_timeout + Duration::from_secs(1);
+            let (encryption, received) = tokio::time::timeout(
+                limit,
+                encryption_handshake(edge, &mut hs, &mut rd, &mut wr, &mut shutdown),
+            )
+            .await
+            .map_err(|_| format!("no encryption handshake within {limit:?}"))??;
+            if !received.is_empty() {
+                conn.handle_input(Instant::now(), &received)
+                    .map_err(|e| e.to_string())?;
+            }
+            encryption
+        }
+        None => Encryption::plaintext(),
+    };
+    *crypto = Some(encryption.crypto());
     let mut input = vec![0u8; 64 * 1024];
     let mut out = Vec::with_capacity(UNTHROTTLED_BUDGET + 64);
     let mut revalidate = Instant::now() + REVALIDATE;
@@ -601,6 +809,7 @@ async fn drive(
                     // is the bottleneck, and the seed rations.
                     s.seed.saturated(Instant::now());
                 }
+                encryption.encrypt(&mut out);
                 wr.write_all(&out)
                     .await
                     .map_err(|e| format!("write: {e}"))?;
@@ -618,7 +827,10 @@ async fn drive(
         tokio::select! {
             read = rd.read(&mut input) => match read {
                 Ok(0) => return Ok("the peer closed".into()),
-                Ok(n) => conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
+                Ok(n) => {
+                    encryption.decrypt(&mut input[..n]);
+                    conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?;
+                }
                 Err(e) => return Err(format!("read: {e}")),
             },
             Some(loaded) = session.loads.next(), if !session.loads.is_empty() => {
