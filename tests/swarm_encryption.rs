@@ -296,3 +296,96 @@ fn transmission_requiring_encryption_downloads_from_the_endpoint_peer() {
     );
     assert!(served_over_rc4(&lines), "{lines:#?}");
 }
+
+/// A leecher that announces to `tracker` for `info_hash` (hex), then
+/// accepts up to `want` connections within `seconds`, reading each one's
+/// first 20 bytes and closing it: prints for each `plain` (a BitTorrent
+/// handshake), `mse` (anything else: an encryption handshake) or `short`.
+const FAKE_LEECHER: &str = r#"
+import json, socket, sys, time, urllib.parse, urllib.request
+tracker, info_hash, want, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+srv.settimeout(0.2)
+port = srv.getsockname()[1]
+query = ("info_hash=" + urllib.parse.quote(bytes.fromhex(info_hash)) +
+         "&peer_id=-PY0001-fakefakefake&port=%d&uploaded=0&downloaded=0&left=1000"
+         "&compact=1&event=started&supportcrypto=1" % port)
+urllib.request.urlopen(tracker + "?" + query, timeout=10).read()
+kinds, deadline = [], time.time() + seconds
+while time.time() < deadline and len(kinds) < want:
+    try:
+        c, _ = srv.accept()
+    except socket.timeout:
+        continue
+    c.settimeout(5)
+    data = b""
+    try:
+        while len(data) < 20:
+            chunk = c.recv(20 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    c.close()
+    kinds.append("plain" if data.startswith(b"\x13BitTorrent protocol")
+                 else "mse" if len(data) == 20 else "short")
+print(json.dumps(kinds))
+"#;
+
+/// What the endpoint's dials to a leecher that refuses plain connections
+/// look like, under `flags`.
+fn dials_to_a_leecher_refusing_plain(flags: &[&str], want: usize) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Published::new(dir.path(), 1000, 85, flags);
+    let torrent =
+        s3torrent_metainfo::Torrent::from_bytes(std::fs::read(&p.torrent_path).unwrap()).unwrap();
+    let tracker = torrent.trackers()[0].to_owned();
+    let out = python(
+        FAKE_LEECHER,
+        &[
+            &tracker,
+            &torrent.info_hash().to_hex(),
+            &want.to_string(),
+            "6",
+        ],
+    );
+    serde_json::from_str(out.trim()).expect("JSON from the fake leecher")
+}
+
+/// Under `prefer` the endpoint dials plain first (the announce did not
+/// require encryption); a leecher that closes it before its handshake is
+/// dialed once more, encrypted.
+#[test]
+fn prefer_redials_encrypted_when_a_plain_dial_is_refused() {
+    if !have_python_module(
+        "prefer_redials_encrypted_when_a_plain_dial_is_refused",
+        "boto3",
+    ) {
+        return;
+    }
+    let kinds = dials_to_a_leecher_refusing_plain(&[], 3);
+    assert_eq!(kinds, serde_json::json!(["plain", "mse"]));
+}
+
+/// Under `require` every dial is encrypted, and not repeated.
+#[test]
+fn require_dials_encrypted() {
+    if !have_python_module("require_dials_encrypted", "boto3") {
+        return;
+    }
+    let kinds = dials_to_a_leecher_refusing_plain(&["--peer-encryption", "require"], 2);
+    assert_eq!(kinds, serde_json::json!(["mse"]));
+}
+
+/// Under `off` every dial is plain, and not repeated.
+#[test]
+fn off_dials_plain() {
+    if !have_python_module("off_dials_plain", "boto3") {
+        return;
+    }
+    let kinds = dials_to_a_leecher_refusing_plain(&["--peer-encryption", "off"], 2);
+    assert_eq!(kinds, serde_json::json!(["plain"]));
+}

@@ -447,54 +447,68 @@ async fn dialer(
                 () = tokio::time::sleep_until(at.into()) => {}
                 () = stopped(&mut stop) => return,
             }
-            if edge.is_connected(&(info_hash, peer_id)) {
-                tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
-                return;
-            }
-            if !edge.admit() {
-                return;
-            }
-            let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
-            let socket = match connected {
-                Ok(Ok(socket)) => socket,
-                Ok(Err(e)) => return edge.release(addr, &format!("dial failed: {e}")),
-                Err(_) => return edge.release(addr, "dial timed out"),
-            };
-            let _ = socket.set_nodelay(true);
-            let lookup = Arc::clone(&edge);
-            let found = tokio::task::spawn_blocking(move || lookup.seeding(&info_hash)).await;
-            let seeding = match found {
-                Ok(Ok(s)) => s,
-                Ok(Err(reason)) => return edge.release(addr, &reason),
-                Err(e) => return edge.release(addr, &e.to_string()),
-            };
-            let now = Instant::now();
-            let conn = Connection::outgoing(edge.config.clone(), Arc::clone(&seeding.seed), now);
-            let encrypted = match edge.encryption {
+            let mut encrypted = match edge.encryption {
                 PeerEncryption::Require => true,
                 PeerEncryption::Prefer => crypto == AnnouncedCrypto::Required,
                 PeerEncryption::Off => false,
             };
-            let mse = encrypted.then(|| {
-                MseHandshake::outgoing(
-                    edge.encryption.policy(),
-                    info_hash,
-                    random_key(),
-                    &random_pad(),
-                    now,
-                    edge.config.handshake_timeout,
+            loop {
+                if edge.is_connected(&(info_hash, peer_id)) {
+                    tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
+                    return;
+                }
+                if !edge.admit() {
+                    return;
+                }
+                let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
+                let socket = match connected {
+                    Ok(Ok(socket)) => socket,
+                    Ok(Err(e)) => return edge.release(addr, &format!("dial failed: {e}")),
+                    Err(_) => return edge.release(addr, "dial timed out"),
+                };
+                let _ = socket.set_nodelay(true);
+                let lookup = Arc::clone(&edge);
+                let found = tokio::task::spawn_blocking(move || lookup.seeding(&info_hash)).await;
+                let seeding = match found {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(reason)) => return edge.release(addr, &reason),
+                    Err(e) => return edge.release(addr, &e.to_string()),
+                };
+                let now = Instant::now();
+                let conn =
+                    Connection::outgoing(edge.config.clone(), Arc::clone(&seeding.seed), now);
+                let mse = encrypted.then(|| {
+                    MseHandshake::outgoing(
+                        edge.encryption.policy(),
+                        info_hash,
+                        random_key(),
+                        &random_pad(),
+                        now,
+                        edge.config.handshake_timeout,
+                    )
+                });
+                let handshake = run(
+                    Arc::clone(&edge),
+                    conn,
+                    mse,
+                    socket,
+                    addr,
+                    Some((info_hash, seeding)),
+                    stop.clone(),
                 )
-            });
-            run(
-                edge,
-                conn,
-                mse,
-                socket,
-                addr,
-                Some((info_hash, seeding)),
-                stop,
-            )
-            .await;
+                .await;
+                // A leecher that ends a plain dial before its handshake may
+                // take encrypted connections only: under `prefer`, one more
+                // dial, encrypted.
+                if handshake == Handshook::Yes
+                    || encrypted
+                    || edge.encryption != PeerEncryption::Prefer
+                    || *stop.borrow()
+                {
+                    return;
+                }
+                encrypted = true;
+            }
         });
     }
 }
@@ -517,7 +531,15 @@ impl PeerEdge {
     }
 }
 
-/// Runs one connection (it holds a slot) to its end and logs it.
+/// Whether a connection got as far as the peer's BitTorrent handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handshook {
+    Yes,
+    No,
+}
+
+/// Runs one connection (it holds a slot) to its end and logs it; says
+/// whether the peer's handshake came.
 async fn run(
     edge: Arc<PeerEdge>,
     mut conn: Connection,
@@ -526,7 +548,7 @@ async fn run(
     remote: SocketAddr,
     seeding: Option<(InfoHash, Arc<Seeding>)>,
     stop: watch::Receiver<bool>,
-) {
+) -> Handshook {
     let started = Instant::now();
     let dialed = seeding.is_some();
     let mut crypto = None;
@@ -560,6 +582,11 @@ async fn run(
         outcome,
         "connection"
     );
+    if info_hash.is_some() {
+        Handshook::Yes
+    } else {
+        Handshook::No
+    }
 }
 
 /// A piece being loaded for a connection.
