@@ -33,6 +33,10 @@
 //!   handshake sets the v2 bit. A `hash request` for the piece layer or
 //!   above of a v2-only torrent is answered with `hashes` from its `piece
 //!   layers` (so a v2 magnet link suffices); any other gets `hash reject`.
+//! - Message stream encryption (MSE/PE, RC4 or plaintext after a 768-bit
+//!   Diffie-Hellman handshake), both sides, before the BitTorrent
+//!   handshake: an [`MseHandshake`] (which also tells a plain handshake
+//!   apart), then an [`Encryption`] the host applies to the stream.
 //!
 //! **No byte that does not belong to the info-hash is ever sent**: a block
 //! is served only from a [`VerifiedPiece`], a whole piece checked against

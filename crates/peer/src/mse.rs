@@ -71,7 +71,8 @@ pub const MAX_PAD: usize = 512;
 /// first messages with it.
 pub const MAX_INITIAL_PAYLOAD: usize = 2048;
 
-/// How much input is held while the host looks an SKEY up.
+/// How much input is held while the host looks an SKEY up, or before it
+/// takes the result.
 const MAX_BUFFERED: usize = 16 * 1024;
 
 /// The verification constant: eight zero bytes.
@@ -382,13 +383,8 @@ impl MseHandshake {
 
     /// Bytes read from the peer.
     pub fn handle_input(&mut self, _now: Instant, input: &[u8]) -> Result<()> {
-        match self.state {
-            State::Closed => return Err(Error::Closed),
-            State::Done(_) => {
-                self.buf.extend_from_slice(input);
-                return Ok(());
-            }
-            _ => {}
+        if self.state == State::Closed {
+            return Err(Error::Closed);
         }
         if self.buf.len() + input.len() > MAX_BUFFERED {
             self.state = State::Closed;
