@@ -73,8 +73,9 @@ pub(crate) struct ServeArgs {
     /// Message stream encryption (MSE/PE, the RC4 obfuscation of
     /// libtorrent, Transmission and aria2) on the seeding peer: `prefer`
     /// accepts plain and encrypted connections and dials plain (encrypted
-    /// when the leecher's announce said requirecrypto=1), `require` accepts
-    /// and dials encrypted only, `off` plain only.
+    /// when the leecher's announce said requirecrypto=1, or when it closed
+    /// the plain dial before its handshake), `require` accepts and dials
+    /// encrypted only, `off` plain only.
     #[arg(long, value_name = "prefer|require|off", default_value_t = s3torrent_server::PeerEncryption::Prefer)]
     peer_encryption: s3torrent_server::PeerEncryption,
     #[command(flatten)]

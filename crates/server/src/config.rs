@@ -76,7 +76,8 @@ pub struct ServerConfig {
     /// Whether the seeding peer speaks message stream encryption (MSE/PE):
     /// [`PeerEncryption::Prefer`] (the default) accepts plain and encrypted
     /// connections and dials plain unless the leecher's announce said
-    /// `requirecrypto=1`; [`PeerEncryption::Require`] accepts and dials
+    /// `requirecrypto=1` (and once more, encrypted, a leecher that closed
+    /// the plain dial before its handshake); [`PeerEncryption::Require`] accepts and dials
     /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
     pub peer_encryption: PeerEncryption,
     /// How long a client has to send a request's whole head (request line
@@ -286,7 +287,8 @@ impl FromStr for Seeding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PeerEncryption {
     /// Plain and encrypted connections are accepted; the endpoint dials
-    /// leechers plain, encrypted those whose announce required it.
+    /// leechers plain, encrypted those whose announce required it or that
+    /// closed the plain dial before their handshake.
     #[default]
     Prefer,
     /// Only encrypted connections (RC4), accepted and dialed.
