@@ -3,7 +3,8 @@
 //! with `--bt-require-crypto=true`, transmission-cli with `-er`) download
 //! from the endpoint's seeding peer alone, and the endpoint's connection
 //! log says the connections were RC4. Under `--peer-encryption require` a
-//! client that speaks plain only gets nothing.
+//! client that speaks plain only gets nothing. A fake leecher that refuses
+//! plain connections shows how the endpoint dials under each policy.
 //!
 //! Loopback only; every wait is bounded.
 
@@ -297,13 +298,15 @@ fn transmission_requiring_encryption_downloads_from_the_endpoint_peer() {
     assert!(served_over_rc4(&lines), "{lines:#?}");
 }
 
-/// A leecher that announces to `tracker` for `info_hash` (hex), then
+/// A leecher that announces to `tracker` for `info_hash` (hex), with
+/// `supportcrypto=1` or `requirecrypto=1` as the last argument says, then
 /// accepts up to `want` connections within `seconds`, reading each one's
 /// first 20 bytes and closing it: prints for each `plain` (a BitTorrent
 /// handshake), `mse` (anything else: an encryption handshake) or `short`.
 const FAKE_LEECHER: &str = r#"
 import json, socket, sys, time, urllib.parse, urllib.request
-tracker, info_hash, want, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+tracker, info_hash, want, seconds, crypto = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
+                                             float(sys.argv[4]), sys.argv[5])
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
 srv.listen(4)
@@ -311,7 +314,7 @@ srv.settimeout(0.2)
 port = srv.getsockname()[1]
 query = ("info_hash=" + urllib.parse.quote(bytes.fromhex(info_hash)) +
          "&peer_id=-PY0001-fakefakefake&port=%d&uploaded=0&downloaded=0&left=1000"
-         "&compact=1&event=started&supportcrypto=1" % port)
+         "&compact=1&event=started&%s=1" % (port, crypto))
 urllib.request.urlopen(tracker + "?" + query, timeout=10).read()
 kinds, deadline = [], time.time() + seconds
 while time.time() < deadline and len(kinds) < want:
@@ -336,8 +339,12 @@ print(json.dumps(kinds))
 "#;
 
 /// What the endpoint's dials to a leecher that refuses plain connections
-/// look like, under `flags`.
-fn dials_to_a_leecher_refusing_plain(flags: &[&str], want: usize) -> serde_json::Value {
+/// look like, under `flags`, when its announce said `crypto=1`.
+fn dials_to_a_leecher_refusing_plain(
+    flags: &[&str],
+    crypto: &str,
+    want: usize,
+) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let p = Published::new(dir.path(), 1000, 85, flags);
     let torrent =
@@ -350,6 +357,7 @@ fn dials_to_a_leecher_refusing_plain(flags: &[&str], want: usize) -> serde_json:
             &torrent.info_hash().to_hex(),
             &want.to_string(),
             "6",
+            crypto,
         ],
     );
     serde_json::from_str(out.trim()).expect("JSON from the fake leecher")
@@ -366,7 +374,7 @@ fn prefer_redials_encrypted_when_a_plain_dial_is_refused() {
     ) {
         return;
     }
-    let kinds = dials_to_a_leecher_refusing_plain(&[], 3);
+    let kinds = dials_to_a_leecher_refusing_plain(&[], "supportcrypto", 3);
     assert_eq!(kinds, serde_json::json!(["plain", "mse"]));
 }
 
@@ -376,7 +384,8 @@ fn require_dials_encrypted() {
     if !have_python_module("require_dials_encrypted", "boto3") {
         return;
     }
-    let kinds = dials_to_a_leecher_refusing_plain(&["--peer-encryption", "require"], 2);
+    let kinds =
+        dials_to_a_leecher_refusing_plain(&["--peer-encryption", "require"], "supportcrypto", 2);
     assert_eq!(kinds, serde_json::json!(["mse"]));
 }
 
@@ -386,6 +395,21 @@ fn off_dials_plain() {
     if !have_python_module("off_dials_plain", "boto3") {
         return;
     }
-    let kinds = dials_to_a_leecher_refusing_plain(&["--peer-encryption", "off"], 2);
+    let kinds =
+        dials_to_a_leecher_refusing_plain(&["--peer-encryption", "off"], "requirecrypto", 2);
     assert_eq!(kinds, serde_json::json!(["plain"]));
+}
+
+/// Under `prefer` a leecher whose announce said `requirecrypto=1` is
+/// dialed encrypted from the first dial.
+#[test]
+fn prefer_dials_encrypted_when_the_announce_requires_it() {
+    if !have_python_module(
+        "prefer_dials_encrypted_when_the_announce_requires_it",
+        "boto3",
+    ) {
+        return;
+    }
+    let kinds = dials_to_a_leecher_refusing_plain(&[], "requirecrypto", 2);
+    assert_eq!(kinds, serde_json::json!(["mse"]));
 }
