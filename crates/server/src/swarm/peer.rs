@@ -613,6 +613,9 @@ impl Drop for Registered<'_> {
 /// connected peers, the pieces being loaded for it.
 struct Session<'a> {
     seeding: Option<(InfoHash, Arc<Seeding>)>,
+    /// The info-hash an encrypted connection named in its MSE handshake:
+    /// its BitTorrent handshake must name the same.
+    skey: Option<InfoHash>,
     registered: Option<Registered<'a>>,
     loads: FuturesUnordered<Load>,
 }
@@ -651,6 +654,13 @@ impl<'a> Session<'a> {
         while let Some(event) = conn.poll_event() {
             match event {
                 Event::Handshake(h) => {
+                    if self.skey.is_some_and(|k| k != h.info_hash) {
+                        let _ = conn.reject();
+                        return Err(
+                            "handshake for another info-hash than its encryption handshake's"
+                                .into(),
+                        );
+                    }
                     let lookup = Arc::clone(edge);
                     let found = tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash))
                         .await
@@ -785,6 +795,7 @@ async fn drive(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<String, String> {
     let (mut rd, mut wr) = socket.into_split();
+    let mut skey = None;
     let mut encryption = match mse {
         Some(mut hs) => {
             // Bounded by the handshake's own deadline; the writes too.
@@ -795,6 +806,7 @@ async fn drive(
             )
             .await
             .map_err(|_| format!("no encryption handshake within {limit:?}"))??;
+            skey = hs.info_hash();
             if !received.is_empty() {
                 conn.handle_input(Instant::now(), &received)
                     .map_err(|e| e.to_string())?;
@@ -813,6 +825,7 @@ async fn drive(
     };
     let mut session = Session {
         seeding,
+        skey,
         registered: None,
         loads: FuturesUnordered::new(),
     };
