@@ -976,6 +976,8 @@ mod tests {
         pad_c: u16,
         ia: Vec<u8>,
         ia_len: u16,
+        /// Payload after IA: RC4 (continuing) if RC4 is provided, else plain.
+        after: Vec<u8>,
     }
 
     impl Default for Step3 {
@@ -989,6 +991,7 @@ mod tests {
                 pad_c: 0,
                 ia: Vec::new(),
                 ia_len: 0,
+                after: Vec::new(),
             }
         }
     }
@@ -1015,8 +1018,14 @@ mod tests {
         enc.extend(std::iter::repeat_n(0, usize::from(s.pad_c)));
         enc.extend_from_slice(&s.ia_len.to_be_bytes());
         enc.extend_from_slice(&s.ia);
-        keystream(b"keyA", &secret, &s.key_skey).apply_keystream(&mut enc);
+        let mut rc4 = keystream(b"keyA", &secret, &s.key_skey);
+        rc4.apply_keystream(&mut enc);
         wire.extend_from_slice(&enc);
+        let mut after = s.after.clone();
+        if s.provide & CRYPTO_RC4 != 0 {
+            rc4.apply_keystream(&mut after);
+        }
+        wire.extend_from_slice(&after);
         b.handle_input(now, &wire)?;
         while let Some(e) = b.poll_event() {
             if let MseEvent::Skey(h) = e {
@@ -1161,6 +1170,7 @@ mod tests {
                 pad_c: 512,
                 ia: hello.clone(),
                 ia_len: 68,
+                after: b"interested".to_vec(),
                 ..Step3::default()
             },
         )
@@ -1168,7 +1178,7 @@ mod tests {
         assert_eq!(b.poll_event(), None);
         let (e, rest) = b.finish().unwrap();
         assert_eq!(e.crypto(), Crypto::Rc4);
-        assert_eq!(rest, hello);
+        assert_eq!(rest, [&hello[..], b"interested"].concat());
         // Plaintext selected: the initial payload is still decrypted.
         let mut b = hostile(
             Prefer,
@@ -1176,13 +1186,14 @@ mod tests {
                 provide: 1,
                 ia: hello.clone(),
                 ia_len: 68,
+                after: b"interested".to_vec(),
                 ..Step3::default()
             },
         )
         .unwrap();
         let (e, rest) = b.finish().unwrap();
         assert_eq!(e.crypto(), Crypto::Plaintext);
-        assert_eq!(rest, hello);
+        assert_eq!(rest, [&hello[..], b"interested"].concat());
     }
 
     #[test]
