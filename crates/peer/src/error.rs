@@ -250,7 +250,7 @@ pub enum Error {
         /// Its `crypto_provide` bits (1 plaintext, 2 RC4).
         provide: u32,
         /// Our policy.
-        policy: crate::mse::EncryptionPolicy,
+        policy: crate::policy::EncryptionPolicy,
     },
     /// The MSE receiver selected a method we did not offer, or several.
     #[error(
@@ -260,7 +260,7 @@ pub enum Error {
         /// Its `crypto_select` bits.
         select: u32,
         /// Our policy.
-        policy: crate::mse::EncryptionPolicy,
+        policy: crate::policy::EncryptionPolicy,
         /// Where it is in the peer's stream.
         at: u64,
     },

@@ -138,6 +138,7 @@ mod id;
 mod mse;
 mod peer_id;
 mod piece;
+mod policy;
 mod seed;
 mod superseed;
 mod torrent;
@@ -147,12 +148,10 @@ pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Choking, Inter
 pub use connection::{Config, Connection, ConnectionStats, Event, Limits};
 pub use error::{Error, RequestProblem, Result};
 pub use id::{BlockRequest, ConnectionId};
-pub use mse::{
-    Crypto, Encryption, EncryptionPolicy, MAX_INITIAL_PAYLOAD, MAX_PAD, MseEvent, MseHandshake,
-    skey_hash,
-};
+pub use mse::{Encryption, MAX_INITIAL_PAYLOAD, MAX_PAD, MseEvent, MseHandshake, skey_hash};
 pub use peer_id::{PEER_ID_PREFIX, random_peer_id};
 pub use piece::VerifiedPiece;
+pub use policy::{Crypto, EncryptionPolicy};
 pub use seed::{Adaptive, Offering, Seed, SeedMode, SeedOptions};
 pub use torrent::SeedTorrent;
 pub use wire::{

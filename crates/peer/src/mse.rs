@@ -48,6 +48,7 @@ use s3torrent_metainfo::InfoHash;
 use sha1::{Digest, Sha1};
 
 use crate::error::{Error, Result};
+use crate::policy::{Crypto, EncryptionPolicy};
 use crate::wire::PROTOCOL;
 
 /// The Diffie-Hellman prime of MSE (768 bits), big-endian.
@@ -85,40 +86,6 @@ const CRYPTO_RC4: u32 = 0x02;
 
 /// Bytes of RC4 keystream discarded before use.
 const DISCARD: usize = 1024;
-
-/// Whether connections are encrypted (MSE/PE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EncryptionPolicy {
-    /// Accept plain and encrypted connections; when initiating, the host
-    /// decides (plain first, as a rule), and an encrypted handshake offers
-    /// RC4 and plaintext, RC4 chosen when offered.
-    #[default]
-    Prefer,
-    /// Only encrypted connections, RC4 after the handshake.
-    Require,
-    /// Plain connections only: no MSE.
-    Off,
-}
-
-impl fmt::Display for EncryptionPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EncryptionPolicy::Prefer => "prefer",
-            EncryptionPolicy::Require => "require",
-            EncryptionPolicy::Off => "off",
-        })
-    }
-}
-
-/// What carries the stream after the handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Crypto {
-    /// Plaintext: a plain BitTorrent connection, or MSE with plaintext
-    /// selected.
-    Plaintext,
-    /// RC4 in both directions.
-    Rc4,
-}
 
 /// Which side of the connection a handshake is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
