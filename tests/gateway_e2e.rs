@@ -658,6 +658,17 @@ print(json.dumps({"status": r["status"]}))
         "{:?}",
         torrent.trackers()
     );
+    // The gateway's UDP tracker, on the HTTP tracker's port, is the second tier.
+    assert_eq!(
+        torrent.trackers().get(1).copied(),
+        Some(
+            torrent.trackers()[0]
+                .replacen("http://", "udp://", 1)
+                .as_str()
+        ),
+        "{:?}",
+        torrent.trackers()
+    );
     let save = dir.path().join("lt");
     let r: serde_json::Value = serde_json::from_str(
         support::python(

@@ -67,11 +67,17 @@ fn publish_with(dir: &Path, size: usize, seed: u64, flags: &[&str]) -> Published
     let got = request(&serve.addr, "GET", "/pub/swarm/object.bin?torrent", &[]);
     assert_eq!(got.status, 200, "{}", got.text());
     let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
-    // Peer seeding: a tracker, no web seed.
+    // Peer seeding: the HTTP tracker, then the UDP tracker on the same
+    // port, no web seed.
     let trackers = torrent.trackers();
-    assert_eq!(trackers.len(), 1, "{trackers:?}");
+    assert_eq!(trackers.len(), 2, "{trackers:?}");
     assert!(
         trackers[0].starts_with("http://127.0.0.1:") && trackers[0].ends_with("/announce"),
+        "{trackers:?}"
+    );
+    assert_eq!(
+        trackers[1],
+        trackers[0].replacen("http://", "udp://", 1),
         "{trackers:?}"
     );
     assert!(torrent.web_seeds().is_empty(), "{:?}", torrent.web_seeds());

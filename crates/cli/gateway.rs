@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{GatewayConfig, Listeners, Seeding, UpstreamCredentials, User};
+use s3torrent_server::{
+    Cidr, GatewayConfig, Listeners, Seeding, TrustedProxies, UpstreamCredentials, User,
+};
 
-use crate::serve::{ConnectionArgs, LogFormat, init_logging};
+use crate::serve::{ConnectionArgs, LogFormat, bind_udp_tracker, init_logging};
 
 /// `gateway`'s flags: a contract.
 #[derive(Debug, Args)]
@@ -53,6 +55,18 @@ pub(crate) struct GatewayArgs {
     /// address and `/announce`.
     #[arg(long, value_name = "URL")]
     announce_url: Option<String>,
+    /// The UDP tracker's address (BEP 15; torrents list
+    /// `udp://HOST:PORT/announce` after the HTTP tracker, HOST as in
+    /// --announce-url); by default the --tracker-listen address, over UDP;
+    /// `off` for none.
+    #[arg(long, value_name = "ADDR|off")]
+    udp_tracker_listen: Option<String>,
+    /// A reverse proxy in front of the tracker, an address or
+    /// ADDRESS/PREFIX (repeatable): an announce from it is taken to come
+    /// from the client its X-Forwarded-For (the right-most untrusted
+    /// entry) or Forwarded `for=` names.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<Cidr>,
     /// The seeding peer's address, for `--seeding peer` or `both`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6881")]
     peer_listen: String,
@@ -105,6 +119,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.peer_encryption = args.peer_encryption;
+    config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
@@ -133,7 +148,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         }
     };
     let started = runtime.block_on(async {
-        let listeners = Listeners::bind(
+        let mut listeners = Listeners::bind(
             &args.listen,
             config.seeding,
             &args.tracker_listen,
@@ -141,6 +156,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         )
         .await
         .map_err(|e| e.to_string())?;
+        bind_udp_tracker(&mut listeners, args.udp_tracker_listen.as_deref()).await?;
         let ctrl_c = async {
             let _ = tokio::signal::ctrl_c().await;
         };

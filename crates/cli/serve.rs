@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
-use s3torrent_server::{Listeners, MinBodyRate, Seeding, ServerConfig, User};
+use s3torrent_server::{Cidr, Listeners, MinBodyRate, Seeding, ServerConfig, TrustedProxies, User};
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
@@ -52,6 +52,18 @@ pub(crate) struct ServeArgs {
     /// address and `/announce`.
     #[arg(long, value_name = "URL")]
     announce_url: Option<String>,
+    /// The UDP tracker's address (BEP 15; torrents list
+    /// `udp://HOST:PORT/announce` after the HTTP tracker, HOST as in
+    /// --announce-url); by default the --tracker-listen address, over UDP;
+    /// `off` for none.
+    #[arg(long, value_name = "ADDR|off")]
+    udp_tracker_listen: Option<String>,
+    /// A reverse proxy in front of the HTTP tracker, an address or
+    /// ADDRESS/PREFIX (repeatable): an announce from it is taken to come
+    /// from the client its X-Forwarded-For (the right-most untrusted
+    /// entry) or Forwarded `for=` names.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<Cidr>,
     /// The S3 endpoint as clients reach it, `http(s)://HOST[:PORT]`, for
     /// the web seed in torrents; by default `http://` and the --listen
     /// address.
@@ -352,6 +364,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.peer_encryption = args.peer_encryption;
+    config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.max_connections = args.connections.max_connections();
     [
         config.header_read_timeout,
@@ -388,6 +401,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         config,
         &args.listen,
         &args.tracker_listen,
+        args.udp_tracker_listen.as_deref(),
         &args.peer_listen,
     )) {
         Ok(()) => ExitCode::SUCCESS,
@@ -402,15 +416,32 @@ async fn start(
     config: ServerConfig,
     listen: &str,
     tracker: &str,
+    udp_tracker: Option<&str>,
     peer: &str,
 ) -> Result<(), String> {
-    let listeners = Listeners::bind(listen, config.seeding, tracker, peer)
+    let mut listeners = Listeners::bind(listen, config.seeding, tracker, peer)
         .await
         .map_err(|e| e.to_string())?;
+    bind_udp_tracker(&mut listeners, udp_tracker).await?;
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     s3torrent_server::serve(config, listeners, ctrl_c)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Binds the UDP tracker as --udp-tracker-listen says: `off`, an address,
+/// or (absent) the HTTP tracker's address over UDP.
+pub(crate) async fn bind_udp_tracker(
+    listeners: &mut Listeners,
+    flag: Option<&str>,
+) -> Result<(), String> {
+    if flag == Some("off") {
+        return Ok(());
+    }
+    listeners
+        .bind_udp_tracker(flag)
         .await
         .map_err(|e| e.to_string())
 }

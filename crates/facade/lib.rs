@@ -9,6 +9,8 @@
 //! - [`metainfo`] (`s3torrent-metainfo`): piece hashing, torrent building and parsing.
 //! - [`s3`] (`s3torrent-s3`): S3's GetObjectTorrent rules and the cached torrent service.
 //! - [`http`] (`s3torrent-http`): the adapter from `http::Request` to `http::Response`.
+//! - [`tracker`] (`s3torrent-tracker`): the sans-IO HTTP tracker.
+//! - [`peer`] (`s3torrent-peer`): the sans-IO seeding peer.
 //! - [`server`] (`s3torrent-server`): the S3 endpoint over a local folder, with its tokio edge.
 //!
 //! ```
@@ -22,5 +24,7 @@
 pub use s3torrent_bencode as bencode;
 pub use s3torrent_http as http;
 pub use s3torrent_metainfo as metainfo;
+pub use s3torrent_peer as peer;
 pub use s3torrent_s3 as s3;
 pub use s3torrent_server as server;
+pub use s3torrent_tracker as tracker;

@@ -65,3 +65,8 @@ pub use decode::{Decoder, Mode, decode};
 pub use error::{Error, ErrorKind, Result};
 pub use ser::to_vec;
 pub use value::{BorrowedValue, Dict, Kind, OwnedValue, Value};
+
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

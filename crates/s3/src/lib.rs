@@ -83,3 +83,8 @@ pub use s3torrent_metainfo::{
     percent_encode_into, to_hex, torrent_name,
 };
 pub use service::{ObjectSource, ServedTorrent, TorrentService};
+
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -124,10 +124,16 @@ fn model_covers(s: &Stmt, who: Who, key: &str) -> bool {
 }
 
 fn model(statements: &[Stmt], who: Who, key: &str, public_acl: bool) -> bool {
-    if statements.iter().any(|s| s.deny && model_covers(s, who, key)) {
+    if statements
+        .iter()
+        .any(|s| s.deny && model_covers(s, who, key))
+    {
         return false;
     }
-    if statements.iter().any(|s| !s.deny && model_covers(s, who, key)) {
+    if statements
+        .iter()
+        .any(|s| !s.deny && model_covers(s, who, key))
+    {
         return true;
     }
     // The object's ACL: private grants its owner (the bucket owner), the

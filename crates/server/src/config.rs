@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use md5::{Digest, Md5};
 use s3torrent_s3::{AccountId, CanonicalId, Principal, TorrentPolicy, TorrentVersion};
+use s3torrent_tracker::TrustedProxies;
 
 use crate::error::Error;
 use s3torrent_s3::to_hex as hex;
@@ -80,6 +81,11 @@ pub struct ServerConfig {
     /// the plain dial before its handshake); [`PeerEncryption::Require`] accepts and dials
     /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
     pub peer_encryption: PeerEncryption,
+    /// The reverse proxies in front of the HTTP tracker: an announce from
+    /// one of them is taken to come from the client its `X-Forwarded-For`
+    /// (the right-most entry that is not a trusted proxy) or `Forwarded:
+    /// for=` names. None by default: the socket's address, always.
+    pub trusted_proxies: TrustedProxies,
     /// How long a client has to send a request's whole head (request line
     /// and headers), on the S3 listener; `None` waits for ever. For a new
     /// connection the clock starts at the accept; for the next request on a
@@ -141,6 +147,7 @@ impl Default for ServerConfig {
             seed_rate: None,
             ration_above: Self::DEFAULT_RATION_ABOVE,
             peer_encryption: PeerEncryption::Prefer,
+            trusted_proxies: TrustedProxies::default(),
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
             send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),

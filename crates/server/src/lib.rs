@@ -74,4 +74,5 @@ mod throttle;
 pub use config::{MinBodyRate, PeerEncryption, Seeding, ServerConfig, User};
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
+pub use s3torrent_tracker::{Cidr, TrustedProxies};
 pub use serve::{Listeners, SwarmListeners, serve};

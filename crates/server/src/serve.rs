@@ -15,7 +15,7 @@ use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, TorrentVersion, WebSeed};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig};
@@ -54,6 +54,9 @@ pub struct SwarmListeners {
     pub tracker: TcpListener,
     /// The BitTorrent peer that seeds every served object.
     pub peer: TcpListener,
+    /// The UDP tracker (BEP 15, `udp://ADDR/announce` in torrents), when
+    /// there is one: [`Listeners::bind_udp_tracker`].
+    pub udp_tracker: Option<UdpSocket>,
 }
 
 impl Listeners {
@@ -66,8 +69,34 @@ impl Listeners {
     pub fn with_swarm(s3: TcpListener, tracker: TcpListener, peer: TcpListener) -> Listeners {
         Listeners {
             s3,
-            swarm: Some(SwarmListeners { tracker, peer }),
+            swarm: Some(SwarmListeners {
+                tracker,
+                peer,
+                udp_tracker: None,
+            }),
         }
+    }
+
+    /// Binds the UDP tracker's socket at `addr`, or, when `None`, at the
+    /// HTTP tracker listener's own address (the same port, over UDP, as
+    /// opentracker does). Nothing without the swarm's listeners.
+    pub async fn bind_udp_tracker(&mut self, addr: Option<&str>) -> Result<(), Error> {
+        let Some(swarm) = &mut self.swarm else {
+            return Ok(());
+        };
+        let addr = match addr {
+            Some(a) => a.to_owned(),
+            None => swarm
+                .tracker
+                .local_addr()
+                .map_err(Error::Listener)?
+                .to_string(),
+        };
+        let socket = UdpSocket::bind(&addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        swarm.udp_tracker = Some(socket);
+        Ok(())
     }
 
     /// Binds the three addresses (the tracker and the peer only when
@@ -135,6 +164,7 @@ pub async fn serve(
         addr,
         swarm: swarm_listeners,
         tracker: tracker_addr,
+        udp_tracker: udp_addr,
     } = Checked::new(listeners, config.seeding)?;
 
     let mut auth = SimpleAuth::new();
@@ -154,6 +184,7 @@ pub async fn serve(
         addr,
         config.announce_url.as_deref(),
         tracker_addr,
+        udp_addr,
     )?;
     let policy = advertised.policy(
         config.max_torrent_size,
@@ -207,6 +238,7 @@ pub async fn serve(
             throttle.clone(),
             config.ration_above,
             config.peer_encryption,
+            config.trusted_proxies.clone(),
             &stopping,
         )
         .map_err(Error::Listener)?;
@@ -279,6 +311,8 @@ pub(crate) struct Checked {
     pub(crate) swarm: Option<SwarmListeners>,
     /// The tracker's address, when seeding as a peer.
     pub(crate) tracker: Option<SocketAddr>,
+    /// The UDP tracker's address, when there is one.
+    pub(crate) udp_tracker: Option<SocketAddr>,
 }
 
 impl Checked {
@@ -298,11 +332,16 @@ impl Checked {
             Some(l) => Some(l.tracker.local_addr().map_err(Error::Listener)?),
             None => None,
         };
+        let udp_tracker = match swarm.as_ref().and_then(|l| l.udp_tracker.as_ref()) {
+            Some(u) => Some(u.local_addr().map_err(Error::Listener)?),
+            None => None,
+        };
         Ok(Checked {
             s3,
             addr,
             swarm,
             tracker,
+            udp_tracker,
         })
     }
 }
@@ -318,6 +357,8 @@ pub(crate) struct Advertised {
     pub(crate) web_seed: Option<String>,
     /// `http://HOST:PORT/announce`, when the endpoint runs a tracker.
     pub(crate) announce: Option<String>,
+    /// `udp://HOST:PORT/announce`, when it runs a UDP tracker too.
+    pub(crate) udp_announce: Option<String>,
 }
 
 impl Advertised {
@@ -328,6 +369,7 @@ impl Advertised {
         addr: SocketAddr,
         announce_url: Option<&str>,
         tracker: Option<SocketAddr>,
+        udp_tracker: Option<SocketAddr>,
     ) -> Result<Advertised, Error> {
         let name = endpoint.name();
         let given = |flag: &str, url: &str| {
@@ -363,17 +405,45 @@ impl Advertised {
                 Some(format!("http://{bound}/announce"))
             }
         };
+        // The UDP tracker is reached at the host clients reach the HTTP
+        // tracker at (--announce-url's), on the UDP socket's port.
+        let udp_announce = match (&announce, udp_tracker) {
+            (Some(_), Some(bound)) => {
+                let host = match announce_url.and_then(url_host) {
+                    Some(host) => host.to_owned(),
+                    None => {
+                        unreachable("UDP tracker", "--announce-url", bound);
+                        match bound.ip() {
+                            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                            v4 => v4.to_string(),
+                        }
+                    }
+                };
+                Some(format!("udp://{host}:{}/announce", bound.port()))
+            }
+            _ => None,
+        };
         if let Some(url) = &web_seed {
             eprintln!("{name}: torrents name the web seed {url}/BUCKET/KEY");
         }
         if let Some(url) = &announce {
             eprintln!("{name}: torrents name the tracker {url}");
         }
-        Ok(Advertised { web_seed, announce })
+        if let Some(url) = &udp_announce {
+            eprintln!("{name}: torrents name the UDP tracker {url}");
+        }
+        Ok(Advertised {
+            web_seed,
+            announce,
+            udp_announce,
+        })
     }
 
     /// The torrent policy of an endpoint that advertises these: its own
-    /// tracker first, then `trackers` (each its own tier), the web seed
+    /// HTTP tracker first, its UDP tracker next (so that the single
+    /// `announce` of clients without BEP 12 is the HTTP one, and a client
+    /// whose UDP is filtered loses no time), then `trackers` (each its own
+    /// tier), the web seed
     /// path-style, objects up to `max_object_size`, `version` torrents.
     pub(crate) fn policy(
         self,
@@ -385,6 +455,7 @@ impl Advertised {
         policy.max_object_size = max_object_size;
         policy.version = version;
         policy.trackers.extend(self.announce);
+        policy.trackers.extend(self.udp_announce);
         policy.trackers.extend(trackers.iter().cloned());
         policy.web_seed = self.web_seed.map(|endpoint| WebSeed {
             endpoint,
@@ -392,6 +463,20 @@ impl Advertised {
         });
         policy
     }
+}
+
+/// The host of an `http(s)://HOST[:PORT]/...` URL (`[v6]` kept in
+/// brackets), if it has one.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next()?
+    } else {
+        authority.split(':').next()?
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// Which endpoint an HTTP loop serves: its log lines' target.

@@ -69,6 +69,51 @@ async fn the_tracker_is_the_announce_url() {
     server.stop().await;
 }
 
+/// With a UDP tracker, torrents list it as the second tier: the
+/// announce URL's host (an IPv6 one in brackets) and the UDP socket's port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_udp_tracker_follows_the_announce_url_host() {
+    for (given, host) in [
+        (
+            "https://tracker.example.com:8443/announce",
+            "tracker.example.com",
+        ),
+        ("http://[2001:db8::5]/announce", "[2001:db8::5]"),
+        (
+            "http://user@tracker.example.net:80/x/announce",
+            "tracker.example.net",
+        ),
+    ] {
+        let temp = temp_root();
+        let (mut listeners, _, _) = swarm_listeners().await;
+        listeners
+            .bind_udp_tracker(Some("127.0.0.1:0"))
+            .await
+            .expect("bind UDP");
+        let udp_port = listeners
+            .swarm
+            .as_ref()
+            .and_then(|s| s.udp_tracker.as_ref())
+            .map(|u| u.local_addr().unwrap().port())
+            .expect("a UDP socket");
+        let server = Server::start_on_listeners(temp.path(), listeners, |config| {
+            config.seeding = Seeding::Peer;
+            config.announce_url = Some(given.into());
+        })
+        .await;
+        support::public_object(&server, "adv", 1000, 6).await;
+        let torrent = torrent_of(&server, "/adv/public.bin").await;
+        assert_eq!(
+            torrent.trackers(),
+            [
+                given.to_owned(),
+                format!("udp://{host}:{udp_port}/announce")
+            ]
+        );
+        server.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_url_that_is_no_url_is_refused() {
     let temp = temp_root();

@@ -123,6 +123,48 @@ pub enum Error {
         /// The path asked for (escaped, shortened).
         path: String,
     },
+    /// A UDP tracker packet (BEP 15) whose size does not fit its action:
+    /// shorter than its fixed fields, or longer than the limit.
+    #[error("udp {action} packet must be {min} to {max} bytes, got {len}")]
+    PacketSize {
+        /// The action the packet names (`connect`, `announce`, `scrape`),
+        /// or `request` when it is too short to name one.
+        action: &'static str,
+        /// The packet's length.
+        len: usize,
+        /// The shortest it may be.
+        min: usize,
+        /// The longest it may be.
+        max: usize,
+    },
+    /// A UDP tracker packet (BEP 15) with a field holding a value it may
+    /// not: `field` at byte `offset` of the packet, and what it must be.
+    #[error("udp {field} at byte {offset} must be {expected}, got {got}")]
+    PacketField {
+        /// The field (`protocol_id`, `action`, `event`, `port`).
+        field: &'static str,
+        /// Its offset in the packet.
+        offset: usize,
+        /// What it may be.
+        expected: &'static str,
+        /// What it was (in hex for `protocol_id`).
+        got: String,
+    },
+    /// A UDP announce or scrape whose `connection_id` is not one this
+    /// tracker gave the sender's address lately (forged, or expired: it
+    /// lasts one to two minutes).
+    #[error("udp connection_id at byte 0 is unknown or expired; connect again")]
+    ConnectionId,
+    /// A trusted proxy block that is neither an IP address nor
+    /// `ADDRESS/PREFIX`.
+    #[error(
+        "trusted proxy \"{given}\" must be an IP address or ADDRESS/PREFIX \
+         (a prefix up to 32 for IPv4, 128 for IPv6)"
+    )]
+    Cidr {
+        /// What was given (escaped, shortened).
+        given: String,
+    },
     /// A request with a method other than `GET` or `HEAD` (the HTTP adapter
     /// answers `405 Method Not Allowed`).
     #[error("method {method} not allowed; use GET")]

@@ -21,6 +21,14 @@
 //! - [`handle`] does all of it for an [`http::Request`]: `/announce` and
 //!   `/scrape`, every refusal a bencoded `failure reason` ([`Error`]).
 //!
+//! - [`Tracker::udp`] answers the UDP tracker protocol (BEP 15, and its
+//!   IPv6 answer) over the same swarms, so HTTP and UDP clients see each
+//!   other: [`parse_udp`] decodes a packet with limits, connection ids are
+//!   a keyed hash of the sender's IP and the minute ([`UdpKey`]), and no
+//!   answer to an unverified sender is longer than its request.
+//! - [`TrustedProxies::client`] takes a request's client address from
+//!   `X-Forwarded-For` or `Forwarded` when it came from a trusted proxy.
+//!
 //! Authorization stays with the host: `authorize` is asked per request,
 //! and a refused info-hash never makes a swarm. [`Tracker::remove_swarm`]
 //! drops one that stopped being served.
@@ -76,19 +84,25 @@
 mod adapter;
 mod announce;
 mod error;
+mod forwarded;
 mod query;
 mod rate;
 mod response;
 mod swarm;
 mod tracker;
+mod udp;
 
 pub use adapter::{Route, TRACKER_CONTENT_TYPE, handle};
 pub use announce::{
     Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape, parse_announce, parse_scrape,
 };
 pub use error::{Error, Result};
+pub use forwarded::{Cidr, TrustedProxies};
 pub use rate::RateLimit;
 pub use tracker::{
     AnnounceResponse, Decision, Peer, RequestContext, ScrapeResponse, ScrapeStats, Tracker,
     TrackerConfig,
+};
+pub use udp::{
+    UDP_MAX_PACKET, UDP_MAX_SCRAPE, UDP_PROTOCOL_ID, UdpExchange, UdpKey, UdpRequest, parse_udp,
 };

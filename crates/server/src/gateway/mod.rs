@@ -36,6 +36,7 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{HashOptions, TorrentPolicy, TorrentService, TorrentVersion};
+use s3torrent_tracker::TrustedProxies;
 use tokio::sync::watch;
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
@@ -118,6 +119,10 @@ pub struct GatewayConfig {
     /// Message stream encryption on the seeding peer, as `serve`'s
     /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
     pub peer_encryption: crate::PeerEncryption,
+    /// The reverse proxies in front of the tracker whose forwarding
+    /// headers are believed, as `serve`'s
+    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies).
+    pub trusted_proxies: TrustedProxies,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
     /// The gateway's address as clients reach it (`http://HOST:PORT`),
@@ -163,6 +168,7 @@ impl GatewayConfig {
             seed_rate: None,
             ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
             peer_encryption: crate::PeerEncryption::Prefer,
+            trusted_proxies: TrustedProxies::default(),
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
             announce_url: None,
@@ -194,6 +200,7 @@ pub async fn gateway(
         addr,
         swarm: swarm_listeners,
         tracker: tracker_addr,
+        udp_tracker: udp_addr,
     } = crate::serve::Checked::new(listeners, config.seeding)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
@@ -217,6 +224,7 @@ pub async fn gateway(
         addr,
         config.announce_url.as_deref(),
         tracker_addr,
+        udp_addr,
     )?;
     let policy = advertised.policy(config.max_torrent_size, config.torrent_version, &[]);
     let torrents = Arc::new(
@@ -287,6 +295,7 @@ pub async fn gateway(
             throttle,
             config.ration_above,
             config.peer_encryption,
+            config.trusted_proxies.clone(),
             &stopping,
         )
         .map_err(Error::Listener)?;

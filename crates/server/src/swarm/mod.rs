@@ -14,6 +14,7 @@
 mod peer;
 mod pieces;
 mod tracker;
+mod udp;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,7 +27,7 @@ use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
 };
 
-use s3torrent_tracker::{Tracker, TrackerConfig};
+use s3torrent_tracker::{Tracker, TrackerConfig, TrustedProxies};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -39,6 +40,7 @@ pub(crate) use self::peer::PeerEdge;
 use self::peer::serve_peers;
 pub(crate) use self::pieces::PieceSource;
 use self::tracker::serve_tracker;
+use self::udp::serve_udp_tracker;
 
 /// The tracker's announce interval: short, so that clients hear of new
 /// peers soon (and of an object that stopped being served at once: every
@@ -47,10 +49,12 @@ const TRACKER_INTERVAL: Duration = Duration::from_secs(120);
 /// The shortest interval clients should keep between announces.
 const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
-/// Starts the tracker and the seeding peer on their listeners, over
-/// `source` (`serve`'s store or the gateway's cluster), until `shutdown`,
-/// and prints their addresses (start-up lines): their two tasks, for the
-/// caller to wait on when it drains.
+/// Starts the tracker (HTTP, and UDP when it has a socket) and the seeding
+/// peer on their listeners, over `source` (`serve`'s store or the
+/// gateway's cluster), until `shutdown`, and prints their addresses
+/// (start-up lines): their tasks, for the caller to wait on when it
+/// drains. Both trackers share one swarm state; the HTTP one believes the
+/// forwarding headers of `trusted` proxies.
 pub(crate) fn spawn_edges(
     endpoint: Endpoint,
     listeners: SwarmListeners,
@@ -58,15 +62,26 @@ pub(crate) fn spawn_edges(
     throttle: Option<Arc<Throttle>>,
     ration_above: usize,
     encryption: crate::PeerEncryption,
+    trusted: TrustedProxies,
     shutdown: &watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
-    let SwarmListeners { tracker, peer } = listeners;
+    let SwarmListeners {
+        tracker,
+        peer,
+        udp_tracker,
+    } = listeners;
     let peer_addr = peer.local_addr()?;
     let name = endpoint.name();
     eprintln!(
         "{name}: tracker on http://{}/announce",
         tracker.local_addr()?
     );
+    if let Some(udp) = &udp_tracker {
+        eprintln!(
+            "{name}: UDP tracker on udp://{}/announce",
+            udp.local_addr()?
+        );
+    }
     eprintln!("{name}: seeding peer on {peer_addr}");
     let mut config = TrackerConfig::default();
     config.interval = TRACKER_INTERVAL;
@@ -79,17 +94,28 @@ pub(crate) fn spawn_edges(
         ration_above,
         encryption,
     ));
-    Ok(vec![
-        tokio::spawn(serve_tracker(
-            tracker,
-            source,
-            state,
+    let mut tasks = Vec::with_capacity(3);
+    if let Some(udp) = udp_tracker {
+        tasks.push(tokio::spawn(serve_udp_tracker(
+            udp,
+            Arc::clone(&source),
+            Arc::clone(&state),
             peer_addr,
             Arc::clone(&edge),
             shutdown.clone(),
-        )),
-        tokio::spawn(serve_peers(peer, edge, shutdown.clone())),
-    ])
+        )));
+    }
+    tasks.push(tokio::spawn(serve_tracker(
+        tracker,
+        source,
+        state,
+        peer_addr,
+        Arc::clone(&edge),
+        Arc::new(trusted),
+        shutdown.clone(),
+    )));
+    tasks.push(tokio::spawn(serve_peers(peer, edge, shutdown.clone())));
+    Ok(tasks)
 }
 
 /// What an info-hash is served from, as it stands now.

@@ -12,7 +12,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Decision, Event, QueryLimits, RequestContext, Tracker, handle, parse_announce,
+    Decision, Event, QueryLimits, RequestContext, Tracker, TrustedProxies, handle, parse_announce,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -27,13 +27,15 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Answers announces and scrapes on `listener` until `shutdown` turns true.
 /// Each answer lists the endpoint's own peer first: the local address the
 /// announce arrived on (or `peer`'s address, when that is not unspecified)
-/// and `peer`'s port.
+/// and `peer`'s port. An announce from a `trusted` proxy is taken to come
+/// from the client its forwarding headers name.
 pub(crate) async fn serve_tracker(
     listener: TcpListener,
     swarm: Arc<dyn SwarmSource>,
     tracker: Arc<Mutex<Tracker>>,
     peer: SocketAddr,
     edge: Arc<PeerEdge>,
+    trusted: Arc<TrustedProxies>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // The tracker's query limits do not change: the dialer reads them here.
@@ -55,13 +57,13 @@ pub(crate) async fn serve_tracker(
         } else {
             peer.ip()
         };
-        let ctx =
-            RequestContext::new(remote).with_endpoint_seed(SocketAddr::new(seed_ip, peer.port()));
-        let (swarm, tracker, edge, limits) = (
+        let seed = SocketAddr::new(seed_ip, peer.port());
+        let (swarm, tracker, edge, limits, trusted) = (
             Arc::clone(&swarm),
             Arc::clone(&tracker),
             Arc::clone(&edge),
             Arc::clone(&limits),
+            Arc::clone(&trusted),
         );
         let service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -72,6 +74,9 @@ pub(crate) async fn serve_tracker(
                     Arc::clone(&limits),
                 );
                 let req = req.map(|_| ());
+                // Behind a trusted proxy, the client it forwards for.
+                let remote = trusted.client(remote, req.headers());
+                let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
                 async move {
                     let started = Instant::now();
                     let answer = tokio::task::spawn_blocking(move || {

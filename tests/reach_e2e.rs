@@ -1,0 +1,476 @@
+//! Reach, end to end: the UDP tracker (BEP 15) alone gets python
+//! libtorrent its download, hostile UDP packets leave it serving; an
+//! announce through a trusted reverse proxy lists the client it forwards
+//! for (and an untrusted one's header is ignored); and `serve` on `[::1]`
+//! works over IPv6: S3, `?torrent`, the HTTP tracker's `peers6`, the UDP
+//! tracker's 18-byte peers, and a libtorrent download over `::1`.
+//!
+//! Loopback only; every wait is bounded.
+
+mod support;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use s3torrent_bencode::decode;
+use s3torrent_metainfo::Torrent;
+use support::serve::{DEV, Serve, boto, request};
+use support::{have_python_module, python, random_bytes, write};
+
+/// A serve in peer mode on `host` (`127.0.0.1` or `[::1]`) with one public
+/// object, its torrent saved as `DIR/object.torrent`.
+struct Published {
+    serve: Serve,
+    torrent: Torrent,
+    torrent_path: PathBuf,
+    data: Vec<u8>,
+}
+
+fn publish(dir: &Path, host: &str, size: usize, seed: u64, flags: &[&str]) -> Published {
+    let any = format!("{host}:0");
+    let mut all = vec![
+        "--seeding",
+        "peer",
+        "--tracker-listen",
+        &any,
+        "--peer-listen",
+        &any,
+    ];
+    all.extend_from_slice(flags);
+    let serve = Serve::start_on(&dir.join("root"), &any, &all);
+    let data = random_bytes(size, seed);
+    let file = write(dir, "upload.bin", &data);
+    assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
+    let put = boto(
+        &serve,
+        DEV,
+        "put",
+        &[
+            "pub",
+            "reach/object.bin",
+            file.to_str().unwrap(),
+            "public-read",
+        ],
+    );
+    assert!(put.get("error").is_none(), "{put}");
+    let got = request(&serve.addr, "GET", "/pub/reach/object.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let torrent_path = write(dir, "object.torrent", &got.body);
+    Published {
+        serve,
+        torrent,
+        torrent_path,
+        data,
+    }
+}
+
+/// python libtorrent downloads a `.torrent` or a magnet link into `save`
+/// from the peers its trackers give, listening on `listen` (no DHT, LSD,
+/// UPnP, NAT-PMP), within `seconds`; prints whether it finished and the
+/// tracker alerts it saw.
+const LT: &str = r#"
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+source, save, seconds, listen = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+ses = lt.session({"listen_interfaces": listen, "enable_dht": False, "enable_lsd": False,
+                  "enable_upnp": False, "enable_natpmp": False,
+                  "allow_multiple_connections_per_ip": True,
+                  "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification})
+if source.startswith("magnet:"):
+    atp = lt.parse_magnet_uri(source)
+else:
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(source)
+atp.save_path = save
+h = ses.add_torrent(atp)
+done, deadline, alerts = False, time.time() + seconds, []
+while time.time() < deadline:
+    for a in ses.pop_alerts():
+        alerts.append(a.what() + ": " + a.message())
+    s = h.status()
+    if s.is_seeding:
+        done = True
+        break
+    time.sleep(0.1)
+s = h.status()
+print(json.dumps({"done": done, "downloaded": s.total_payload_download,
+                  "trackers": [t["url"] if isinstance(t, dict) else t.url for t in h.trackers()], "alerts": alerts[:20]}))
+"#;
+
+fn libtorrent(source: &str, save: &Path, seconds: u32, listen: &str) -> serde_json::Value {
+    let out = python(
+        LT,
+        &[source, save.to_str().unwrap(), &seconds.to_string(), listen],
+    );
+    serde_json::from_str(out.trim()).expect("JSON from libtorrent")
+}
+
+fn percent_all(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// `udp://HOST:PORT/announce` → `HOST:PORT`.
+fn udp_addr(url: &str) -> SocketAddr {
+    let hostport = url
+        .strip_prefix("udp://")
+        .and_then(|u| u.strip_suffix("/announce"))
+        .unwrap_or_else(|| panic!("not a UDP tracker URL: {url}"));
+    hostport.parse().expect("an address")
+}
+
+/// A UDP client of the tracker: every read waits 2 s at most.
+struct Client(UdpSocket);
+
+impl Client {
+    fn new(tracker: SocketAddr) -> Client {
+        let local = if tracker.is_ipv6() {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        };
+        let s = UdpSocket::bind(local).unwrap();
+        s.connect(tracker).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        Client(s)
+    }
+
+    /// Sends `packet`; the answer, or `None` after 2 s.
+    fn ask(&self, packet: &[u8]) -> Option<Vec<u8>> {
+        self.0.send(packet).unwrap();
+        let mut buf = vec![0; 4096];
+        self.0.recv(&mut buf).ok().map(|n| buf[..n].to_vec())
+    }
+
+    /// A connect (BEP 15): the connection id.
+    fn connect(&self) -> Vec<u8> {
+        let reply = self
+            .ask(&[
+                0, 0, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80, 0, 0, 0, 0, 1, 2, 3, 4,
+            ])
+            .expect("a connect answer");
+        assert_eq!(reply.len(), 16, "{reply:?}");
+        assert_eq!(&reply[..8], &[0, 0, 0, 0, 1, 2, 3, 4]);
+        reply[8..].to_vec()
+    }
+}
+
+/// An announce packet (BEP 15), started, num_want -1.
+fn announce_packet(cid: &[u8], hash: &[u8; 20], peer: &[u8; 20], left: u64, port: u16) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(cid);
+    b.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 9]);
+    b.extend_from_slice(hash);
+    b.extend_from_slice(peer);
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&left.to_be_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    b.extend_from_slice(&port.to_be_bytes());
+    b
+}
+
+fn error_text(reply: &[u8], tid: [u8; 4]) -> String {
+    assert_eq!(&reply[..4], &[0, 0, 0, 3], "not an error: {reply:?}");
+    assert_eq!(&reply[4..8], &tid);
+    String::from_utf8_lossy(&reply[8..]).into_owned()
+}
+
+#[test]
+fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
+    let test = "udp_tracker_survives_hostile_packets_and_alone_serves_a_download";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 9 * 262_144 + 777, 91, &[]);
+    let trackers = p.torrent.trackers();
+    assert_eq!(trackers.len(), 2, "{trackers:?}");
+    let udp = udp_addr(trackers[1]);
+    let c = Client::new(udp);
+    let hash = *p.torrent.info_hash().as_bytes();
+
+    // Hostile packets: garbage too short for a transaction id gets nothing;
+    // the rest an error packet no longer than themselves, naming the fault.
+    assert_eq!(c.ask(b"hello"), None);
+    let mut bad_magic = vec![
+        0, 0, 0x04, 0x17, 0x27, 0x10, 0x19, 0x81, 0, 0, 0, 0, 5, 5, 5, 5,
+    ];
+    let reply = c.ask(&bad_magic).expect("an error packet");
+    assert_eq!(
+        error_text(&reply, [5, 5, 5, 5]),
+        "udp prot" // cut to the request's 16 bytes
+    );
+    bad_magic.extend_from_slice(&[0; 100]);
+    let reply = c.ask(&bad_magic).expect("an error packet");
+    assert!(reply.len() <= bad_magic.len());
+    assert!(
+        error_text(&reply, [5, 5, 5, 5]).starts_with("udp connect packet must be 16 to 16 bytes"),
+        "{reply:?}"
+    );
+    let forged = announce_packet(&[0xee; 8], &hash, b"-XX0001-forgedforged", 5, 40001);
+    let reply = c.ask(&forged).expect("an error packet");
+    assert_eq!(
+        error_text(&reply, [0, 0, 0, 9]),
+        "udp connection_id at byte 0 is unknown or expired; connect again"
+    );
+    let cid = c.connect();
+    let mut huge = cid.clone();
+    huge.extend_from_slice(&[0, 0, 0, 2, 7, 7, 7, 7]);
+    huge.extend_from_slice(&vec![1; 20 * 100]);
+    let reply = c.ask(&huge).expect("an error packet");
+    assert!(
+        error_text(&reply, [7, 7, 7, 7]).starts_with("udp request packet must be 16 to 1496 bytes"),
+        "{reply:?}"
+    );
+    let mut many = cid.clone();
+    many.extend_from_slice(&[0, 0, 0, 2, 7, 7, 7, 8]);
+    many.extend_from_slice(&vec![1; 20 * 65]);
+    let reply = c.ask(&many).expect("an error packet");
+    assert_eq!(
+        error_text(&reply, [7, 7, 7, 8]),
+        "scrape names more than 64 info_hash values"
+    );
+
+    // A real announce over UDP: the endpoint's peer comes first, 6 bytes.
+    let reply = c
+        .ask(&announce_packet(
+            &cid,
+            &hash,
+            b"-XX0001-udpudpudpudp",
+            0,
+            40002,
+        ))
+        .expect("an announce answer");
+    assert_eq!(&reply[..8], &[0, 0, 0, 1, 0, 0, 0, 9], "{reply:?}");
+    assert_eq!(&reply[8..12], &120u32.to_be_bytes(), "interval");
+    assert_eq!(reply.len(), 20 + 6, "{reply:?}");
+    assert_eq!(&reply[20..24], &[127, 0, 0, 1]);
+
+    // The server still serves, and a magnet link whose only tracker is the
+    // UDP one downloads.
+    assert_eq!(
+        request(&p.serve.addr, "GET", "/pub/reach/object.bin?torrent", &[]).status,
+        200
+    );
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{}&dn=object.bin&tr={}",
+        p.torrent.info_hash().to_hex(),
+        percent_all(trackers[1].as_bytes())
+    );
+    let save = dir.path().join("udp");
+    let r = libtorrent(&magnet, &save, 60, "127.0.0.1:0");
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(r["trackers"], serde_json::json!([trackers[1]]), "{r}");
+    assert_eq!(
+        std::fs::read(save.join("reach_object.bin")).unwrap_or_default(),
+        p.data
+    );
+}
+
+/// A raw HTTP announce with extra headers; the decoded answer.
+fn http_announce(
+    tracker: &str,
+    hash: &[u8; 20],
+    peer: &str,
+    port: u16,
+    headers: &[(&str, &str)],
+) -> s3torrent_bencode::OwnedValue {
+    let query = format!(
+        "info_hash={}&peer_id={peer}&port={port}&uploaded=0&downloaded=0&left=1000&compact=1&event=started",
+        percent_all(hash)
+    );
+    let r = request(tracker, "GET", &format!("/announce?{query}"), headers);
+    assert_eq!(r.status, 200, "{}", r.text());
+    decode(&r.body).expect("a bencoded answer").to_owned_value()
+}
+
+fn compact(answer: &s3torrent_bencode::OwnedValue, key: &str) -> Vec<u8> {
+    answer
+        .get(key)
+        .and_then(|v| v.as_bytes())
+        .map(<[u8]>::to_vec)
+        .unwrap_or_else(|| panic!("no {key} in {answer:?}"))
+}
+
+fn http_tracker(torrent: &Torrent) -> String {
+    torrent.trackers()[0]
+        .trim_start_matches("http://")
+        .trim_end_matches("/announce")
+        .to_owned()
+}
+
+#[test]
+fn a_trusted_proxy_forwards_the_client_address_and_an_untrusted_one_does_not() {
+    let test = "a_trusted_proxy_forwards_the_client_address_and_an_untrusted_one_does_not";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    for (trusted, forwarded) in [("127.0.0.1", true), ("10.0.0.0/8", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = publish(
+            dir.path(),
+            "127.0.0.1",
+            300_000,
+            92,
+            &["--trusted-proxy", trusted],
+        );
+        let tracker = http_tracker(&p.torrent);
+        let hash = *p.torrent.info_hash().as_bytes();
+        // Through the "proxy": 127.0.0.1, forwarding for 203.0.113.7.
+        let first = http_announce(
+            &tracker,
+            &hash,
+            "-XX0001-proxiedproxi",
+            40001,
+            &[("X-Forwarded-For", "198.51.100.1, 203.0.113.7")],
+        );
+        assert!(first.get("failure reason").is_none(), "{first:?}");
+        let second = http_announce(&tracker, &hash, "-XX0001-secondsecond", 40002, &[]);
+        let peers = compact(&second, "peers");
+        // The endpoint's peer first, then the first client.
+        assert_eq!(peers.len(), 12, "{trusted}: {peers:?}");
+        let expected: &[u8] = if forwarded {
+            &[203, 0, 113, 7, 0x9c, 0x41] // 203.0.113.7:40001
+        } else {
+            &[127, 0, 0, 1, 0x9c, 0x41] // 127.0.0.1:40001
+        };
+        assert_eq!(&peers[6..], expected, "--trusted-proxy {trusted}");
+    }
+    // Forwarded: for= is read too.
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(
+        dir.path(),
+        "127.0.0.1",
+        300_000,
+        93,
+        &["--trusted-proxy", "127.0.0.0/8"],
+    );
+    let tracker = http_tracker(&p.torrent);
+    let hash = *p.torrent.info_hash().as_bytes();
+    http_announce(
+        &tracker,
+        &hash,
+        "-XX0001-proxiedproxi",
+        40001,
+        &[("Forwarded", "for=\"198.51.100.20:5555\";proto=http")],
+    );
+    let second = http_announce(&tracker, &hash, "-XX0001-secondsecond", 40002, &[]);
+    assert_eq!(
+        &compact(&second, "peers")[6..],
+        &[198, 51, 100, 20, 0x9c, 0x41]
+    );
+}
+
+/// Whether `::1` can be bound; if not, says SKIPPED (fails under CI=true).
+fn have_ipv6_loopback(test: &str) -> bool {
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        return true;
+    }
+    let line = format!("SKIPPED {test}: this machine has no ::1");
+    if std::env::var_os("CI").is_some_and(|v| v == "true") {
+        panic!("{line}; under CI=true that is a failure");
+    }
+    support::announce(&line);
+    false
+}
+
+#[test]
+fn serve_on_ipv6_loopback_tracks_and_seeds_over_ipv6() {
+    let test = "serve_on_ipv6_loopback_tracks_and_seeds_over_ipv6";
+    if !have_ipv6_loopback(test)
+        || !have_python_module(test, "boto3")
+        || !have_python_module(test, "libtorrent")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "[::1]", 5 * 262_144 + 99, 94, &[]);
+    assert!(p.serve.addr.starts_with("[::1]:"), "{}", p.serve.addr);
+    let trackers = p.torrent.trackers();
+    assert_eq!(trackers.len(), 2, "{trackers:?}");
+    assert!(trackers[0].starts_with("http://[::1]:"), "{trackers:?}");
+    assert_eq!(trackers[1], trackers[0].replacen("http://", "udp://", 1));
+    let hash = *p.torrent.info_hash().as_bytes();
+
+    // The HTTP tracker: the endpoint's peer in peers6, 18 bytes, ::1.
+    let tracker = http_tracker(&p.torrent);
+    let answer = http_announce(&tracker, &hash, "-XX0001-ipv6ipv6ipv6", 40001, &[]);
+    assert!(answer.get("failure reason").is_none(), "{answer:?}");
+    let peers6 = compact(&answer, "peers6");
+    assert_eq!(peers6.len(), 18, "{peers6:?}");
+    assert_eq!(
+        &peers6[..16],
+        &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    );
+    let peer_port = u16::from_be_bytes([peers6[16], peers6[17]]);
+
+    // The UDP tracker over IPv6: 18-byte peers, the endpoint's and the
+    // HTTP client's.
+    let c = Client::new(udp_addr(trackers[1]));
+    let cid = c.connect();
+    let reply = c
+        .ask(&announce_packet(
+            &cid,
+            &hash,
+            b"-XX0001-udp6udp6udp6",
+            0,
+            40002,
+        ))
+        .expect("an announce answer");
+    assert_eq!(&reply[..8], &[0, 0, 0, 1, 0, 0, 0, 9], "{reply:?}");
+    assert_eq!(reply.len(), 20 + 2 * 18, "{reply:?}");
+    let mut endpoint = vec![0; 15];
+    endpoint.push(1);
+    endpoint.extend_from_slice(&peer_port.to_be_bytes());
+    assert_eq!(&reply[20..38], &endpoint[..]);
+    let mut http_client = vec![0; 15];
+    http_client.extend_from_slice(&[1, 0x9c, 0x41]);
+    assert_eq!(&reply[38..56], &http_client[..]);
+
+    // libtorrent downloads over ::1 from the torrent as served.
+    let save = dir.path().join("v6");
+    let r = libtorrent(p.torrent_path.to_str().unwrap(), &save, 60, "[::1]:0");
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(
+        std::fs::read(save.join("reach_object.bin")).unwrap_or_default(),
+        p.data
+    );
+}
+
+/// `--udp-tracker-listen off` leaves the UDP tracker out of torrents; a
+/// `--trusted-proxy` that is no address block is refused at start-up,
+/// naming the flag's value.
+#[test]
+fn the_udp_tracker_can_be_off_and_a_bad_trusted_proxy_is_refused() {
+    let test = "the_udp_tracker_can_be_off_and_a_bad_trusted_proxy_is_refused";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(
+        dir.path(),
+        "127.0.0.1",
+        100_000,
+        95,
+        &["--udp-tracker-listen", "off"],
+    );
+    let trackers = p.torrent.trackers();
+    assert_eq!(trackers.len(), 1, "{trackers:?}");
+    assert!(trackers[0].starts_with("http://"), "{trackers:?}");
+
+    let out = support::s3torrent()
+        .args(["serve", "--root"])
+        .arg(dir.path().join("other"))
+        .args(["--listen", "127.0.0.1:0", "--trusted-proxy", "10.0.0.0/33"])
+        .output()
+        .expect("s3torrent runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("10.0.0.0/33") && stderr.contains("--trusted-proxy"),
+        "{stderr}"
+    );
+}
