@@ -236,8 +236,10 @@ pub async fn serve(
             listeners,
             source,
             throttle.clone(),
-            config.ration_above,
-            config.peer_encryption,
+            crate::swarm::PeerSettings {
+                ration_above: config.ration_above,
+                encryption: config.peer_encryption,
+            },
             config.trusted_proxies.clone(),
             &stopping,
         )

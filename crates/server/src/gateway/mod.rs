@@ -293,8 +293,10 @@ pub async fn gateway(
             listeners,
             source,
             throttle,
-            config.ration_above,
-            config.peer_encryption,
+            crate::swarm::PeerSettings {
+                ration_above: config.ration_above,
+                encryption: config.peer_encryption,
+            },
             config.trusted_proxies.clone(),
             &stopping,
         )

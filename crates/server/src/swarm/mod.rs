@@ -36,8 +36,8 @@ use crate::serve::{Endpoint, SwarmListeners};
 use crate::store::{Store, peer_info_hashes};
 use crate::throttle::Throttle;
 
-pub(crate) use self::peer::PeerEdge;
 use self::peer::serve_peers;
+pub(crate) use self::peer::{PeerEdge, PeerSettings};
 pub(crate) use self::pieces::PieceSource;
 use self::tracker::serve_tracker;
 use self::udp::serve_udp_tracker;
@@ -60,8 +60,7 @@ pub(crate) fn spawn_edges(
     listeners: SwarmListeners,
     source: Arc<dyn SwarmSource>,
     throttle: Option<Arc<Throttle>>,
-    ration_above: usize,
-    encryption: crate::PeerEncryption,
+    peer_settings: PeerSettings,
     trusted: TrustedProxies,
     shutdown: &watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
@@ -88,12 +87,7 @@ pub(crate) fn spawn_edges(
     config.min_interval = TRACKER_MIN_INTERVAL;
     config.peer_grace = TRACKER_INTERVAL;
     let state = Arc::new(Mutex::new(Tracker::new(config)));
-    let edge = Arc::new(PeerEdge::new(
-        Arc::clone(&source),
-        throttle,
-        ration_above,
-        encryption,
-    ));
+    let edge = Arc::new(PeerEdge::new(Arc::clone(&source), throttle, peer_settings));
     let mut tasks = Vec::with_capacity(3);
     if let Some(udp) = udp_tracker {
         tasks.push(tokio::spawn(serve_udp_tracker(

@@ -135,6 +135,16 @@ pub(crate) enum AnnouncedCrypto {
     Optional,
 }
 
+/// How the seeding peer seeds: when it rations (`--ration-above`), and
+/// whether it encrypts (`--peer-encryption`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerSettings {
+    /// Rationed offers past this many interested peers or leechers.
+    pub(crate) ration_above: usize,
+    /// Message stream encryption: accepted, required or off.
+    pub(crate) encryption: PeerEncryption,
+}
+
 /// Whether an announcing peer is downloading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Leeching {
@@ -157,9 +167,12 @@ impl PeerEdge {
     pub(crate) fn new(
         swarm: Arc<dyn SwarmSource>,
         throttle: Option<Arc<Throttle>>,
-        ration_above: usize,
-        encryption: PeerEncryption,
+        settings: PeerSettings,
     ) -> PeerEdge {
+        let PeerSettings {
+            ration_above,
+            encryption,
+        } = settings;
         // A plain seed while the upload has room, rationed offers while it
         // is the bottleneck (README, "How the endpoint seeds"). Every
         // interested peer is unchoked: with upload to spare nobody should
