@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::process::{Command, Output};
-
 use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve, aws, aws_ok};
 use support::{have_program, have_python_module, python};
