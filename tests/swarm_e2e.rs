@@ -716,10 +716,19 @@ fn hostile_announces_and_peers_leave_the_server_serving() {
             with(&[0, 0, 0, 3, 5, 0xff, 0xff]),
         ),
     ];
-    for (what, bytes) in &streams {
-        let mut s = TcpStream::connect(peer).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let _ = s.write_all(bytes);
+    // All at once: a stream that does not start as a BitTorrent handshake
+    // may be the start of an encryption handshake (MSE), whose key is
+    // waited for until the handshake deadline (10 s).
+    let sockets: Vec<(&str, TcpStream)> = streams
+        .iter()
+        .map(|(what, bytes)| {
+            let mut s = TcpStream::connect(peer).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+            let _ = s.write_all(bytes);
+            (*what, s)
+        })
+        .collect();
+    for (what, mut s) in sockets {
         let mut sink = Vec::new();
         let closed = s.read_to_end(&mut sink).is_ok();
         assert!(closed, "{what}: the connection stayed open");

@@ -80,6 +80,14 @@ pub(crate) struct GatewayArgs {
     /// pieces to each peer, different ones, which the peers pass on.
     #[arg(long, value_name = "PEERS", default_value_t = s3torrent_server::ServerConfig::DEFAULT_RATION_ABOVE)]
     ration_above: usize,
+    /// Message stream encryption (MSE/PE, the RC4 obfuscation of
+    /// libtorrent, Transmission and aria2) on the seeding peer: `prefer`
+    /// accepts plain and encrypted connections and dials plain (encrypted
+    /// when the leecher's announce said requirecrypto=1, or when it closed
+    /// the plain dial before its handshake), `require` accepts and dials
+    /// encrypted only, `off` plain only.
+    #[arg(long, value_name = "prefer|require|off", default_value_t = s3torrent_server::PeerEncryption::Prefer)]
+    peer_encryption: s3torrent_server::PeerEncryption,
     /// The cluster bucket that holds the torrents, created when missing.
     #[arg(long, value_name = "NAME", default_value = GatewayConfig::DEFAULT_CACHE_BUCKET)]
     cache_bucket: String,
@@ -112,6 +120,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.seeding = args.seeding;
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
+    config.peer_encryption = args.peer_encryption;
     config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;

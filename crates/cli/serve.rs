@@ -85,6 +85,14 @@ pub(crate) struct ServeArgs {
     /// pieces to each peer, different ones, which the peers pass on.
     #[arg(long, value_name = "PEERS", default_value_t = ServerConfig::DEFAULT_RATION_ABOVE)]
     ration_above: usize,
+    /// Message stream encryption (MSE/PE, the RC4 obfuscation of
+    /// libtorrent, Transmission and aria2) on the seeding peer: `prefer`
+    /// accepts plain and encrypted connections and dials plain (encrypted
+    /// when the leecher's announce said requirecrypto=1, or when it closed
+    /// the plain dial before its handshake), `require` accepts and dials
+    /// encrypted only, `off` plain only.
+    #[arg(long, value_name = "prefer|require|off", default_value_t = s3torrent_server::PeerEncryption::Prefer)]
+    peer_encryption: s3torrent_server::PeerEncryption,
     #[command(flatten)]
     connections: ConnectionArgs,
     #[command(flatten)]
@@ -400,6 +408,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.announce_url = args.announce_url;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
+    config.peer_encryption = args.peer_encryption;
     config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.max_connections = args.connections.max_connections("serve", args.seeding);
     config.swarm_limits = args.swarm.limits();

@@ -193,6 +193,80 @@ pub enum Error {
         /// The connection's state.
         state: &'static str,
     },
+    /// A plain BitTorrent handshake where the policy requires encryption.
+    #[error("plaintext handshake refused: encryption (MSE) is required")]
+    EncryptionRequired,
+    /// The peer's MSE Diffie-Hellman key is 0, 1, or not below the prime
+    /// minus one.
+    #[error("MSE: the Diffie-Hellman key at byte {at} is out of range")]
+    MseKey {
+        /// Where the key starts in the peer's stream.
+        at: u64,
+    },
+    /// The MSE sync did not come within the bytes the spec allows.
+    #[error("MSE: no {what} within {limit} bytes (searched from byte {at})")]
+    MseNoSync {
+        /// What was looked for.
+        what: &'static str,
+        /// The most bytes, the key included, before the sync ends.
+        limit: usize,
+        /// Where the search started in the peer's stream.
+        at: u64,
+    },
+    /// The MSE verification constant did not decrypt to zeros: the peer's
+    /// key or info-hash differs from ours.
+    #[error("MSE: the verification constant at byte {at} is not zero")]
+    MseVerification {
+        /// Where it starts in the peer's stream.
+        at: u64,
+    },
+    /// An MSE pad longer than 512 bytes.
+    #[error("MSE: {name} of {length} bytes (at byte {at}), the limit is 512")]
+    MsePadTooLong {
+        /// `PadC` or `PadD`.
+        name: &'static str,
+        /// Its claimed length.
+        length: usize,
+        /// Where its length is in the peer's stream.
+        at: u64,
+    },
+    /// An MSE initial payload longer than we accept.
+    #[error("MSE: initial payload of {length} bytes (at byte {at}), the limit is {limit}")]
+    MseInitialPayloadTooLong {
+        /// Its claimed length.
+        length: usize,
+        /// The limit.
+        limit: usize,
+        /// Where its length is in the peer's stream.
+        at: u64,
+    },
+    /// The MSE initiator's obfuscated info-hash matches no torrent seeded
+    /// here.
+    #[error("MSE: the peer asked for a torrent not seeded here")]
+    MseUnknownTorrent,
+    /// The MSE initiator offers no method the policy accepts.
+    #[error("MSE: the peer offers crypto methods {provide:#x}, none allowed by policy {policy}")]
+    MseProvide {
+        /// Its `crypto_provide` bits (1 plaintext, 2 RC4).
+        provide: u32,
+        /// Our policy.
+        policy: crate::policy::EncryptionPolicy,
+    },
+    /// The MSE receiver selected a method we did not offer, or several.
+    #[error(
+        "MSE: the peer selected crypto method {select:#x} at byte {at}, not allowed by policy {policy}"
+    )]
+    MseSelect {
+        /// Its `crypto_select` bits.
+        select: u32,
+        /// Our policy.
+        policy: crate::policy::EncryptionPolicy,
+        /// Where it is in the peer's stream.
+        at: u64,
+    },
+    /// The MSE handshake did not finish within the configured time.
+    #[error("MSE: no encryption handshake within {0:?}")]
+    MseTimeout(Duration),
     /// The connection closed earlier (after an error or a reject).
     #[error("the connection is closed")]
     Closed,

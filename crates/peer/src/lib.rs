@@ -33,6 +33,10 @@
 //!   handshake sets the v2 bit. A `hash request` for the piece layer or
 //!   above of a v2-only torrent is answered with `hashes` from its `piece
 //!   layers` (so a v2 magnet link suffices); any other gets `hash reject`.
+//! - Message stream encryption (MSE/PE, RC4 or plaintext after a 768-bit
+//!   Diffie-Hellman handshake), both sides, before the BitTorrent
+//!   handshake: an [`MseHandshake`] (which also tells a plain handshake
+//!   apart), then an [`Encryption`] the host applies to the stream.
 //!
 //! **No byte that does not belong to the info-hash is ever sent**: a block
 //! is served only from a [`VerifiedPiece`], a whole piece checked against
@@ -131,8 +135,10 @@ mod connection;
 mod error;
 mod extension;
 mod id;
+mod mse;
 mod peer_id;
 mod piece;
+mod policy;
 mod seed;
 mod superseed;
 mod torrent;
@@ -142,8 +148,10 @@ pub use choke::{ChokeCandidate, ChokeState, Choker, ChokerConfig, Choking, Inter
 pub use connection::{Config, Connection, ConnectionStats, Event, Limits};
 pub use error::{Error, RequestProblem, Result};
 pub use id::{BlockRequest, ConnectionId};
+pub use mse::{Encryption, MAX_INITIAL_PAYLOAD, MAX_PAD, MseEvent, MseHandshake, skey_hash};
 pub use peer_id::{PEER_ID_PREFIX, random_peer_id};
 pub use piece::VerifiedPiece;
+pub use policy::{Crypto, EncryptionPolicy};
 pub use seed::{Adaptive, Offering, Seed, SeedMode, SeedOptions};
 pub use torrent::SeedTorrent;
 pub use wire::{

@@ -74,6 +74,13 @@ pub struct ServerConfig {
     /// whenever anyone is interested. [`Self::DEFAULT_RATION_ABOVE`] by
     /// default.
     pub ration_above: usize,
+    /// Whether the seeding peer speaks message stream encryption (MSE/PE):
+    /// [`PeerEncryption::Prefer`] (the default) accepts plain and encrypted
+    /// connections and dials plain unless the leecher's announce said
+    /// `requirecrypto=1` (and once more, encrypted, a leecher that closed
+    /// the plain dial before its handshake); [`PeerEncryption::Require`] accepts and dials
+    /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
+    pub peer_encryption: PeerEncryption,
     /// The reverse proxies in front of the HTTP tracker: an announce from
     /// one of them is taken to come from the client its `X-Forwarded-For`
     /// (the right-most entry that is not a trusted proxy) or `Forwarded:
@@ -181,6 +188,7 @@ impl Default for ServerConfig {
             announce_url: None,
             seed_rate: None,
             ration_above: Self::DEFAULT_RATION_ABOVE,
+            peer_encryption: PeerEncryption::Prefer,
             trusted_proxies: TrustedProxies::default(),
             header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
@@ -439,6 +447,64 @@ impl FromStr for Seeding {
             "both" => Ok(Seeding::Both),
             _ => Err(Error::Config(format!(
                 "seeding {text:?}: expected peer, web or both"
+            ))),
+        }
+    }
+}
+
+/// Whether the seeding peer encrypts its connections (message stream
+/// encryption, MSE/PE, the RC4 obfuscation of libtorrent, Transmission and
+/// aria2): the `--peer-encryption` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerEncryption {
+    /// Plain and encrypted connections are accepted; the endpoint dials
+    /// leechers plain, encrypted those whose announce required it or that
+    /// closed the plain dial before their handshake.
+    #[default]
+    Prefer,
+    /// Only encrypted connections (RC4), accepted and dialed.
+    Require,
+    /// Plain connections only.
+    Off,
+}
+
+impl PeerEncryption {
+    /// The flag's spelling: `prefer`, `require` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerEncryption::Prefer => "prefer",
+            PeerEncryption::Require => "require",
+            PeerEncryption::Off => "off",
+        }
+    }
+
+    /// The peer crate's policy.
+    pub(crate) fn policy(self) -> s3torrent_peer::EncryptionPolicy {
+        match self {
+            PeerEncryption::Prefer => s3torrent_peer::EncryptionPolicy::Prefer,
+            PeerEncryption::Require => s3torrent_peer::EncryptionPolicy::Require,
+            PeerEncryption::Off => s3torrent_peer::EncryptionPolicy::Off,
+        }
+    }
+}
+
+impl fmt::Display for PeerEncryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `prefer`, `require` or `off`.
+impl FromStr for PeerEncryption {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<PeerEncryption, Error> {
+        match text {
+            "prefer" => Ok(PeerEncryption::Prefer),
+            "require" => Ok(PeerEncryption::Require),
+            "off" => Ok(PeerEncryption::Off),
+            _ => Err(Error::Config(format!(
+                "peer encryption {text:?}: expected prefer, require or off"
             ))),
         }
     }

@@ -71,7 +71,9 @@ mod store;
 mod swarm;
 mod throttle;
 
-pub use config::{AnnounceRate, MinBodyRate, Seeding, ServerConfig, SwarmLimits, User};
+pub use config::{
+    AnnounceRate, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
+};
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use s3torrent_tracker::{Cidr, TrustedProxies};

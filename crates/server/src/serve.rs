@@ -237,9 +237,14 @@ pub async fn serve(
             listeners,
             source,
             throttle.clone(),
-            config.ration_above,
-            config.trusted_proxies.clone(),
-            config.swarm_limits,
+            crate::swarm::SwarmSettings {
+                peer: crate::swarm::PeerSettings {
+                    ration_above: config.ration_above,
+                    encryption: config.peer_encryption,
+                },
+                trusted: config.trusted_proxies.clone(),
+                limits: config.swarm_limits,
+            },
             &stopping,
         )
         .map_err(Error::Listener)?;

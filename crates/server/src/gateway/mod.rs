@@ -116,6 +116,9 @@ pub struct GatewayConfig {
     /// When the seeding peer rations a torrent's pieces, as `serve`'s
     /// [`ServerConfig::ration_above`](crate::ServerConfig::ration_above).
     pub ration_above: usize,
+    /// Message stream encryption on the seeding peer, as `serve`'s
+    /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
+    pub peer_encryption: crate::PeerEncryption,
     /// The reverse proxies in front of the tracker whose forwarding
     /// headers are believed, as `serve`'s
     /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies).
@@ -167,6 +170,7 @@ impl GatewayConfig {
             seeding: Seeding::Web,
             seed_rate: None,
             ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
+            peer_encryption: crate::PeerEncryption::Prefer,
             trusted_proxies: TrustedProxies::default(),
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
@@ -293,9 +297,14 @@ pub async fn gateway(
             listeners,
             source,
             throttle,
-            config.ration_above,
-            config.trusted_proxies.clone(),
-            config.swarm_limits,
+            crate::swarm::SwarmSettings {
+                peer: crate::swarm::PeerSettings {
+                    ration_above: config.ration_above,
+                    encryption: config.peer_encryption,
+                },
+                trusted: config.trusted_proxies.clone(),
+                limits: config.swarm_limits,
+            },
             &stopping,
         )
         .map_err(Error::Listener)?;

@@ -38,9 +38,9 @@ use crate::store::{Store, peer_info_hashes};
 use crate::throttle::Throttle;
 
 use self::admission::{Admission, Listener};
-pub(crate) use self::peer::PeerEdge;
 use self::peer::PeerLimits;
 use self::peer::serve_peers;
+pub(crate) use self::peer::{PeerEdge, PeerSettings};
 pub(crate) use self::pieces::PieceSource;
 use self::tracker::serve_tracker;
 use self::udp::serve_udp_tracker;
@@ -55,22 +55,36 @@ const TRACKER_MAX_CONNECTIONS: usize = 4096;
 /// The shortest interval clients should keep between announces.
 const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
+/// How the swarm's edges behave: the seeding peer's policy, the proxies
+/// the HTTP tracker believes, and the flood limits.
+pub(crate) struct SwarmSettings {
+    /// `--ration-above` and `--peer-encryption`.
+    pub(crate) peer: PeerSettings,
+    /// `--trusted-proxy`.
+    pub(crate) trusted: TrustedProxies,
+    /// `--announce-rate`, `--peers-per-address`, `--handshake-grace`.
+    pub(crate) limits: crate::SwarmLimits,
+}
+
 /// Starts the tracker (HTTP, and UDP when it has a socket) and the seeding
 /// peer on their listeners, over `source` (`serve`'s store or the
 /// gateway's cluster), until `shutdown`, and prints their addresses
 /// (start-up lines): their tasks, for the caller to wait on when it
 /// drains. Both trackers share one swarm state; the HTTP one believes the
-/// forwarding headers of `trusted` proxies.
+/// forwarding headers of the trusted proxies.
 pub(crate) fn spawn_edges(
     endpoint: Endpoint,
     listeners: SwarmListeners,
     source: Arc<dyn SwarmSource>,
     throttle: Option<Arc<Throttle>>,
-    ration_above: usize,
-    trusted: TrustedProxies,
-    limits: crate::SwarmLimits,
+    settings: SwarmSettings,
     shutdown: &watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let SwarmSettings {
+        peer: peer_settings,
+        trusted,
+        limits,
+    } = settings;
     let SwarmListeners {
         tracker,
         peer,
@@ -104,7 +118,7 @@ pub(crate) fn spawn_edges(
     let edge = Arc::new(PeerEdge::new(
         Arc::clone(&source),
         throttle,
-        ration_above,
+        peer_settings,
         PeerLimits {
             per_address: limits.peers_per_address.get(),
             handshake_grace: limits.handshake_grace,

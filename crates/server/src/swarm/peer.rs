@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use s3torrent_metainfo::InfoHash;
 use s3torrent_peer::{
-    Adaptive, Config, Connection, Event, Seed, SeedMode, SeedOptions, SeedTorrent, UploadSlots,
-    VerifiedPiece, random_peer_id,
+    Adaptive, Config, Connection, Crypto, Encryption, Event, MAX_PAD, MseEvent, MseHandshake, Seed,
+    SeedMode, SeedOptions, SeedTorrent, UploadSlots, VerifiedPiece, random_peer_id, skey_hash,
 };
 use s3torrent_s3::ETag;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +26,7 @@ use super::SwarmSource;
 use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::Pieces;
 use super::stopped;
+use crate::PeerEncryption;
 use crate::serve::accept;
 use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;
@@ -65,6 +66,10 @@ const MAX_LEECHERS: usize = 100_000;
 /// that connects to the peers its tracker gives has done so by then, and is
 /// not dialed a second time.
 const DIAL_DELAY: Duration = Duration::from_millis(500);
+
+/// The most info-hashes remembered for encrypted (MSE) connections, which
+/// name their torrent only as a hash of it.
+const MAX_SKEYS: usize = 100_000;
 
 /// The verified pieces one seeded torrent keeps in memory.
 const SEED_CACHE_BYTES: u64 = 8 << 20;
@@ -122,6 +127,12 @@ pub(crate) struct PeerEdge {
     /// Each address offered for a dial: queued since, or dialed when, so
     /// that each is dialed at most once per [`REDIAL`].
     dialed: Mutex<HashMap<SocketAddr, DialState>>,
+
+    /// Message stream encryption: accepted, required or off.
+    encryption: PeerEncryption,
+    /// The info-hashes announced or seeded lately, by `HASH('req2', info
+    /// hash)`: how an encrypted connection names its torrent.
+    skeys: Mutex<HashMap<[u8; 20], InfoHash>>,
 }
 
 /// Where an address offered for a dial is.
@@ -153,6 +164,26 @@ pub(crate) struct PeerLimits {
     pub(crate) handshake_grace: Duration,
 }
 
+/// What a leecher's announce said of encryption (`requirecrypto=1`,
+/// `supportcrypto=1`, or neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnnouncedCrypto {
+    /// `requirecrypto=1`: it accepts encrypted connections only.
+    Required,
+    /// `supportcrypto=1`, or nothing said.
+    Optional,
+}
+
+/// How the seeding peer seeds: when it rations (`--ration-above`), and
+/// whether it encrypts (`--peer-encryption`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerSettings {
+    /// Rationed offers past this many interested peers or leechers.
+    pub(crate) ration_above: usize,
+    /// Message stream encryption: accepted, required or off.
+    pub(crate) encryption: PeerEncryption,
+}
+
 tokio::task_local! {
     /// The slot ticket of the connection this task runs.
     static CURRENT_SLOT: Arc<Ticket>;
@@ -179,15 +210,20 @@ struct Dial {
     addr: SocketAddr,
     peer_id: [u8; 20],
     at: Instant,
+    crypto: AnnouncedCrypto,
 }
 
 impl PeerEdge {
     pub(crate) fn new(
         swarm: Arc<dyn SwarmSource>,
         throttle: Option<Arc<Throttle>>,
-        ration_above: usize,
+        settings: PeerSettings,
         limits: PeerLimits,
     ) -> PeerEdge {
+        let PeerSettings {
+            ration_above,
+            encryption,
+        } = settings;
         // A plain seed while the upload has room, rationed offers while it
         // is the bottleneck (README, "How the endpoint seeds"). Every
         // interested peer is unchoked: with upload to spare nobody should
@@ -221,7 +257,35 @@ impl PeerEdge {
             dial_tx,
             dial_rx: Mutex::new(Some(dial_rx)),
             dialed: Mutex::new(HashMap::new()),
+            encryption,
+            skeys: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Remembers `info_hash` for encrypted connections, which name it by
+    /// its [`skey_hash`].
+    fn remember_skey(&self, info_hash: InfoHash) {
+        if self.encryption == PeerEncryption::Off {
+            return;
+        }
+        let hash = skey_hash(&info_hash);
+        let mut skeys = self.skeys.lock().unwrap_or_else(|p| p.into_inner());
+        if skeys.len() >= MAX_SKEYS && !skeys.contains_key(&hash) {
+            // Forget them all: the ones in use are remembered again at
+            // their next announce.
+            skeys.clear();
+        }
+        skeys.insert(hash, info_hash);
+    }
+
+    /// The info-hash an encrypted connection named by `hash`, if it was
+    /// announced or seeded lately.
+    fn skey(&self, hash: &[u8; 20]) -> Option<InfoHash> {
+        self.skeys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .copied()
     }
 
     /// A leecher announced `info_hash` (already allowed) from `addr` as
@@ -229,7 +293,15 @@ impl PeerEdge {
     /// unless it did so lately or the client connected by itself
     /// meanwhile. Clients that do not connect to loopback or private-range
     /// peers from a tracker (transmission) still get the endpoint this way.
-    pub(crate) fn offer(&self, info_hash: InfoHash, addr: SocketAddr, peer_id: [u8; 20]) {
+    /// The dial is encrypted when the policy requires it, or when the
+    /// leecher's announce required it and the policy allows it.
+    pub(crate) fn offer(
+        &self,
+        info_hash: InfoHash,
+        addr: SocketAddr,
+        peer_id: [u8; 20],
+        crypto: AnnouncedCrypto,
+    ) {
         let now = Instant::now();
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
         if dialed.get(&addr).is_some_and(|d| d.holds(now)) {
@@ -246,6 +318,7 @@ impl PeerEdge {
             addr,
             peer_id,
             at: now + DIAL_DELAY,
+            crypto,
         });
         if queued.is_ok() {
             // Dialed is recorded when the dial is made (`dial_made`).
@@ -276,6 +349,7 @@ impl PeerEdge {
     /// torrent's seed learns how many leechers there are.
     pub(crate) fn announced(&self, info_hash: InfoHash, peer_id: [u8; 20], leeching: Leeching) {
         let now = Instant::now();
+        self.remember_skey(info_hash);
         let count = {
             let mut all = self.leechers.lock().unwrap_or_else(|p| p.into_inner());
             let total: usize = all.values().map(HashMap::len).sum();
@@ -372,6 +446,7 @@ impl PeerEdge {
         });
         for hash in peer_info_hashes(&target.torrent) {
             seeds.insert(hash, Arc::downgrade(&seeding));
+            self.remember_skey(hash);
         }
         Ok(seeding)
     }
@@ -410,6 +485,18 @@ pub(crate) async fn serve_peers(
         };
         let started = Instant::now();
         let conn = Connection::incoming(edge.config.clone(), started);
+        // A plain handshake is told apart from an encrypted one by its
+        // first bytes, unless encryption is off.
+        let mse = match edge.encryption {
+            PeerEncryption::Off => None,
+            policy => Some(MseHandshake::incoming(
+                policy.policy(),
+                random_key(),
+                &random_pad(),
+                started,
+                edge.config.handshake_timeout,
+            )),
+        };
         tokio::spawn(hold(
             slot,
             remote,
@@ -417,6 +504,7 @@ pub(crate) async fn serve_peers(
             run(
                 Arc::clone(&edge),
                 conn,
+                mse,
                 socket,
                 remote,
                 None,
@@ -438,16 +526,16 @@ enum Dialed {
 /// Runs `connection` (one of [`run`]) in `slot`: until it ends, or until
 /// its slot is given to a newcomer while its handshake is pending (then it
 /// is closed, and logged here). The slot is given back at the end.
-async fn hold(
+async fn hold<T>(
     slot: Slot,
     remote: SocketAddr,
     dialed: Dialed,
-    connection: impl Future<Output = ()>,
-) {
+    connection: impl Future<Output = T>,
+) -> Option<T> {
     let ticket = Arc::clone(slot.ticket());
     let started = Instant::now();
-    tokio::select! {
-        () = CURRENT_SLOT.scope(Arc::clone(&ticket), connection) => {}
+    let ended = tokio::select! {
+        done = CURRENT_SLOT.scope(Arc::clone(&ticket), connection) => Some(done),
         () = ticket.evicted() => {
             // Not a line each at INFO: a flood makes thousands (the
             // admission's summary counts them).
@@ -459,9 +547,11 @@ async fn hold(
                 outcome = "closed: no handshake yet, and its slot went to a newcomer",
                 "connection"
             );
+            None
         }
-    }
+    };
     drop(slot);
+    ended
 }
 
 /// Connects to the leechers the tracker offers.
@@ -485,63 +575,91 @@ async fn dialer(
                 addr,
                 peer_id,
                 at,
+                crypto,
             } = dial;
             tokio::select! {
                 () = tokio::time::sleep_until(at.into()) => {}
                 () = stopped(&mut stop) => return,
             }
-            if edge.is_connected(&(info_hash, peer_id)) {
-                tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
-                edge.dial_made(addr);
-                return;
-            }
-            // A slot, waiting for one to free if none can be had now.
-            let give_up = tokio::time::Instant::now() + DIAL_SLOT_WAIT;
-            let slot = loop {
-                let freed = edge.slots.freed().notified();
-                let mut freed = std::pin::pin!(freed);
-                freed.as_mut().enable();
-                if let Some(slot) = edge.admit(addr, Newcomer::Chosen) {
-                    break slot;
+            let mut encrypted = match edge.encryption {
+                PeerEncryption::Require => true,
+                PeerEncryption::Prefer => crypto == AnnouncedCrypto::Required,
+                PeerEncryption::Off => false,
+            };
+            loop {
+                if edge.is_connected(&(info_hash, peer_id)) {
+                    tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
+                    edge.dial_made(addr);
+                    return;
                 }
-                tokio::select! {
-                    () = freed => {}
-                    () = tokio::time::sleep_until(give_up) => {
-                        edge.dial_dropped(addr);
-                        return;
+                // A slot, waiting for one to free if none can be had now.
+                let give_up = tokio::time::Instant::now() + DIAL_SLOT_WAIT;
+                let slot = loop {
+                    let freed = edge.slots.freed().notified();
+                    let mut freed = std::pin::pin!(freed);
+                    freed.as_mut().enable();
+                    if let Some(slot) = edge.admit(addr, Newcomer::Chosen) {
+                        break slot;
                     }
-                    () = stopped(&mut stop) => return,
+                    tokio::select! {
+                        () = freed => {}
+                        () = tokio::time::sleep_until(give_up) => {
+                            edge.dial_dropped(addr);
+                            return;
+                        }
+                        () = stopped(&mut stop) => return,
+                    }
+                };
+                edge.dial_made(addr);
+                let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
+                let socket = match connected {
+                    Ok(Ok(socket)) => socket,
+                    Ok(Err(e)) => return edge.release(addr, &format!("dial failed: {e}")),
+                    Err(_) => return edge.release(addr, "dial timed out"),
+                };
+                let _ = socket.set_nodelay(true);
+                let lookup = Arc::clone(&edge);
+                let found = tokio::task::spawn_blocking(move || lookup.seeding(&info_hash)).await;
+                let seeding = match found {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(reason)) => return edge.release(addr, &reason),
+                    Err(e) => return edge.release(addr, &e.to_string()),
+                };
+                let now = Instant::now();
+                let conn =
+                    Connection::outgoing(edge.config.clone(), Arc::clone(&seeding.seed), now);
+                let mse = encrypted.then(|| {
+                    MseHandshake::outgoing(
+                        edge.encryption.policy(),
+                        info_hash,
+                        random_key(),
+                        &random_pad(),
+                        now,
+                        edge.config.handshake_timeout,
+                    )
+                });
+                let connection = run(
+                    Arc::clone(&edge),
+                    conn,
+                    mse,
+                    socket,
+                    addr,
+                    Some((info_hash, seeding)),
+                    stop.clone(),
+                );
+                let handshake = hold(slot, addr, Dialed::Yes, connection).await;
+                // A leecher that ends a plain dial before its handshake may
+                // take encrypted connections only: under `prefer`, one more
+                // dial, encrypted.
+                if handshake == Some(Handshook::Yes)
+                    || encrypted
+                    || edge.encryption != PeerEncryption::Prefer
+                    || *stop.borrow()
+                {
+                    return;
                 }
-            };
-            edge.dial_made(addr);
-            let connected = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await;
-            let socket = match connected {
-                Ok(Ok(socket)) => socket,
-                Ok(Err(e)) => return edge.release(addr, &format!("dial failed: {e}")),
-                Err(_) => return edge.release(addr, "dial timed out"),
-            };
-            let _ = socket.set_nodelay(true);
-            let lookup = Arc::clone(&edge);
-            let found = tokio::task::spawn_blocking(move || lookup.seeding(&info_hash)).await;
-            let seeding = match found {
-                Ok(Ok(s)) => s,
-                Ok(Err(reason)) => return edge.release(addr, &reason),
-                Err(e) => return edge.release(addr, &e.to_string()),
-            };
-            let conn = Connection::outgoing(
-                edge.config.clone(),
-                Arc::clone(&seeding.seed),
-                Instant::now(),
-            );
-            let connection = run(
-                Arc::clone(&edge),
-                conn,
-                socket,
-                addr,
-                Some((info_hash, seeding)),
-                stop,
-            );
-            hold(slot, addr, Dialed::Yes, connection).await;
+                encrypted = true;
+            }
         });
     }
 }
@@ -560,18 +678,32 @@ impl PeerEdge {
     }
 }
 
-/// Runs one connection (it holds a slot) to its end and logs it.
+/// Whether a connection got as far as the peer's BitTorrent handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handshook {
+    Yes,
+    No,
+}
+
+/// Runs one connection (it holds a slot) to its end and logs it; says
+/// whether the peer's handshake came.
 async fn run(
     edge: Arc<PeerEdge>,
     mut conn: Connection,
+    mse: Option<MseHandshake>,
     socket: TcpStream,
     remote: SocketAddr,
     seeding: Option<(InfoHash, Arc<Seeding>)>,
     stop: watch::Receiver<bool>,
-) {
+) -> Handshook {
     let started = Instant::now();
     let dialed = seeding.is_some();
-    let outcome = drive(&edge, &mut conn, socket, seeding, stop).await;
+    let mut crypto = None;
+    let outcome = drive(&edge, &mut conn, mse, &mut crypto, socket, seeding, stop).await;
+    let encryption = crypto.map(|c| match c {
+        Crypto::Rc4 => "rc4",
+        Crypto::Plaintext => "plaintext",
+    });
     let stats = conn.stats();
     let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
     let offered = conn.offering().map(|o| match o {
@@ -591,10 +723,16 @@ async fn run(
         blocks = stats.blocks_sent,
         received = stats.bytes_received,
         offered,
+        encryption,
         ms = crate::serve::millis(started),
         outcome,
         "connection"
     );
+    if info_hash.is_some() {
+        Handshook::Yes
+    } else {
+        Handshook::No
+    }
 }
 
 /// A piece being loaded for a connection.
@@ -621,6 +759,9 @@ impl Drop for Registered<'_> {
 /// connected peers, the pieces being loaded for it.
 struct Session<'a> {
     seeding: Option<(InfoHash, Arc<Seeding>)>,
+    /// The info-hash an encrypted connection named in its MSE handshake:
+    /// its BitTorrent handshake must name the same.
+    skey: Option<InfoHash>,
     registered: Option<Registered<'a>>,
     loads: FuturesUnordered<Load>,
 }
@@ -660,6 +801,13 @@ impl<'a> Session<'a> {
         while let Some(event) = conn.poll_event() {
             match event {
                 Event::Handshake(h) => {
+                    if self.skey.is_some_and(|k| k != h.info_hash) {
+                        let _ = conn.reject();
+                        return Err(
+                            "handshake for another info-hash than its encryption handshake's"
+                                .into(),
+                        );
+                    }
                     let lookup = Arc::clone(edge);
                     let found = tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash))
                         .await
@@ -699,15 +847,122 @@ impl<'a> Session<'a> {
     }
 }
 
+/// 160 random bits: an MSE private key.
+fn random_key() -> [u8; 20] {
+    let mut key = [0u8; 20];
+    fill_random(&mut key);
+    key
+}
+
+/// An MSE pad: 0 to [`MAX_PAD`] random bytes.
+fn random_pad() -> Vec<u8> {
+    let mut len = [0u8; 2];
+    fill_random(&mut len);
+    let mut pad = vec![0u8; usize::from(u16::from_be_bytes(len)) % (MAX_PAD + 1)];
+    fill_random(&mut pad);
+    pad
+}
+
+/// Random bytes from the system; should it fail, from the process's
+/// random hash keys and the clock (MSE obfuscates, it is not a secret).
+fn fill_random(bytes: &mut [u8]) {
+    if getrandom::fill(bytes).is_ok() {
+        return;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    for (k, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(k);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        let v = h.finish().to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+/// Runs a connection's encryption handshake (MSE, or the detection of a
+/// plain one) to its end: the stream's [`Encryption`] and the plaintext
+/// received after it.
+async fn encryption_handshake(
+    edge: &PeerEdge,
+    hs: &mut MseHandshake,
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(Encryption, Vec<u8>), String> {
+    let mut input = vec![0u8; 4096];
+    let mut out = Vec::new();
+    loop {
+        let mut done = false;
+        while let Some(event) = hs.poll_event() {
+            match event {
+                MseEvent::Skey(hash) => hs
+                    .provide_skey(edge.skey(&hash))
+                    .map_err(|e| e.to_string())?,
+                MseEvent::Done(_) => done = true,
+                _ => {}
+            }
+        }
+        out.clear();
+        hs.poll_transmit(&mut out);
+        if !out.is_empty() {
+            wr.write_all(&out)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+        }
+        if done {
+            return hs.finish().map_err(|e| e.to_string());
+        }
+        let deadline = hs.poll_timeout().unwrap_or_else(Instant::now);
+        tokio::select! {
+            read = rd.read(&mut input) => match read {
+                Ok(0) => return Err("the peer closed during the encryption handshake".into()),
+                Ok(n) => hs.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
+                Err(e) => return Err(format!("read: {e}")),
+            },
+            () = tokio::time::sleep_until(deadline.into()) => {
+                hs.handle_timeout(Instant::now()).map_err(|e| e.to_string())?;
+            }
+            () = stopped(shutdown) => return Err("shutting down".into()),
+        }
+    }
+}
+
 /// Runs one connection to its end; says why it ended.
 async fn drive(
     edge: &Arc<PeerEdge>,
     conn: &mut Connection,
+    mse: Option<MseHandshake>,
+    crypto: &mut Option<Crypto>,
     socket: TcpStream,
     seeding: Option<(InfoHash, Arc<Seeding>)>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<String, String> {
     let (mut rd, mut wr) = socket.into_split();
+    let mut skey = None;
+    let mut encryption = match mse {
+        Some(mut hs) => {
+            // Bounded by the handshake's own deadline; the writes too.
+            let limit = edge.config.handshake_timeout + Duration::from_secs(1);
+            let (encryption, received) = tokio::time::timeout(
+                limit,
+                encryption_handshake(edge, &mut hs, &mut rd, &mut wr, &mut shutdown),
+            )
+            .await
+            .map_err(|_| format!("no encryption handshake within {limit:?}"))??;
+            skey = hs.info_hash();
+            if !received.is_empty() {
+                conn.handle_input(Instant::now(), &received)
+                    .map_err(|e| e.to_string())?;
+            }
+            encryption
+        }
+        None => Encryption::plaintext(),
+    };
+    *crypto = Some(encryption.crypto());
     let mut input = vec![0u8; 64 * 1024];
     let mut out = Vec::with_capacity(UNTHROTTLED_BUDGET + 64);
     let mut revalidate = Instant::now() + REVALIDATE;
@@ -717,6 +972,7 @@ async fn drive(
     };
     let mut session = Session {
         seeding,
+        skey,
         registered: None,
         loads: FuturesUnordered::new(),
     };
@@ -740,6 +996,7 @@ async fn drive(
                     // is the bottleneck, and the seed rations.
                     s.seed.saturated(Instant::now());
                 }
+                encryption.encrypt(&mut out);
                 wr.write_all(&out)
                     .await
                     .map_err(|e| format!("write: {e}"))?;
@@ -757,7 +1014,10 @@ async fn drive(
         tokio::select! {
             read = rd.read(&mut input) => match read {
                 Ok(0) => return Ok("the peer closed".into()),
-                Ok(n) => conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
+                Ok(n) => {
+                    encryption.decrypt(&mut input[..n]);
+                    conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?;
+                }
                 Err(e) => return Err(format!("read: {e}")),
             },
             Some(loaded) = session.loads.next(), if !session.loads.is_empty() => {

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::admission::{Admission, Newcomer};
-use super::peer::Leeching;
+use super::peer::{AnnouncedCrypto, Leeching};
 use super::{PeerEdge, SwarmSource};
 use crate::serve::accept;
 
@@ -164,10 +164,19 @@ fn offer_leecher(
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),
             v4 => v4,
         };
+        // Not part of BEP 3, but sent by libtorrent, Transmission and
+        // aria2: whether the client accepts only encrypted connections.
+        let query = req.uri().query().unwrap_or_default();
+        let crypto = if query.split('&').any(|kv| kv == "requirecrypto=1") {
+            AnnouncedCrypto::Required
+        } else {
+            AnnouncedCrypto::Optional
+        };
         edge.offer(
             info_hash,
             SocketAddr::new(ip, announce.port),
             *announce.peer_id.as_bytes(),
+            crypto,
         );
     }
 }

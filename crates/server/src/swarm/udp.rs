@@ -15,7 +15,7 @@ use s3torrent_tracker::{
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, watch};
 
-use super::peer::Leeching;
+use super::peer::{AnnouncedCrypto, Leeching};
 use super::{PeerEdge, SwarmSource};
 
 /// How many packets are decided at once (each may look an object up, on a
@@ -141,10 +141,13 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
     edge.announced(announce.info_hash, peer_id, leeching);
     if leeching == Leeching::Yes {
         let ip = remote.ip().to_canonical();
+        // A UDP announce says nothing of encryption: the dial is plain
+        // first under `prefer` (then encrypted if the plain one is refused).
         edge.offer(
             announce.info_hash,
             SocketAddr::new(ip, announce.port),
             peer_id,
+            AnnouncedCrypto::Optional,
         );
     }
 }

@@ -1,0 +1,415 @@
+//! Message stream encryption (MSE/PE) end to end: clients that require
+//! encryption (python libtorrent with its policies forced to RC4, aria2c
+//! with `--bt-require-crypto=true`, transmission-cli with `-er`) download
+//! from the endpoint's seeding peer alone, and the endpoint's connection
+//! log says the connections were RC4. Under `--peer-encryption require` a
+//! client that speaks plain only gets nothing. A fake leecher that refuses
+//! plain connections shows how the endpoint dials under each policy.
+//!
+//! Loopback only; every wait is bounded.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use support::serve::{DEV, Serve, boto, listening, request};
+use support::{have_program, have_python_module, python, random_bytes, s3torrent, write};
+
+/// A `serve` in peer mode with one public object, whose log lines are kept.
+struct Published {
+    serve: Serve,
+    reader: Option<JoinHandle<Vec<String>>>,
+    torrent_path: PathBuf,
+    data: Vec<u8>,
+}
+
+impl Published {
+    /// `serve --seeding peer` with `flags`, and a public object of `size`
+    /// bytes: its torrent saved as `DIR/object.torrent`.
+    fn new(dir: &Path, size: usize, seed: u64, flags: &[&str]) -> Published {
+        let mut child = s3torrent()
+            .arg("serve")
+            .arg("--root")
+            .arg(dir.join("root"))
+            .args(["--listen", "127.0.0.1:0", "--seeding", "peer"])
+            .args(["--tracker-listen", "127.0.0.1:0"])
+            .args(["--peer-listen", "127.0.0.1:0"])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let (addr, reader) = listening(&mut child);
+        let serve = Serve { child, addr };
+        let data = random_bytes(size, seed);
+        let file = write(dir, "upload.bin", &data);
+        assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
+        let put = boto(
+            &serve,
+            DEV,
+            "put",
+            &[
+                "pub",
+                "swarm/object.bin",
+                file.to_str().unwrap(),
+                "public-read",
+            ],
+        );
+        assert!(put.get("error").is_none(), "{put}");
+        let got = request(&serve.addr, "GET", "/pub/swarm/object.bin?torrent", &[]);
+        assert_eq!(got.status, 200, "{}", got.text());
+        let torrent_path = write(dir, "object.torrent", &got.body);
+        Published {
+            serve,
+            reader: Some(reader),
+            torrent_path,
+            data,
+        }
+    }
+
+    /// Stops serve (Ctrl-C, which flushes the log) and gives its peer
+    /// connection lines.
+    fn connections(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.serve.child.id().to_string()])
+            .status();
+        // Bounded: a serve that does not stop within 20 s is killed.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.serve.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
+        let lines = self.reader.take().unwrap().join().expect("stderr reader");
+        lines
+            .into_iter()
+            .filter(|l| l.contains("connection") && l.contains("encryption"))
+            .collect()
+    }
+}
+
+/// Whether some connection of the log served bytes over RC4.
+fn served_over_rc4(lines: &[String]) -> bool {
+    lines
+        .iter()
+        .any(|l| l.contains("rc4") && !l.contains("sent=0"))
+}
+
+/// python libtorrent downloads `torrent` into `save` within `seconds`, its
+/// encryption policies set to `policy` (`forced` with RC4 only, or
+/// `disabled`); no DHT, LSD, UPnP, NAT-PMP; loopback.
+const LT_ENCRYPTED: &str = r#"
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import libtorrent as lt
+source, save, seconds, policy = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+enc = {"forced": lt.enc_policy.forced, "disabled": lt.enc_policy.disabled}[policy]
+ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                  "enable_upnp": False, "enable_natpmp": False,
+                  "allow_multiple_connections_per_ip": True,
+                  "out_enc_policy": enc, "in_enc_policy": enc,
+                  "allowed_enc_level": lt.enc_level.rc4, "prefer_rc4": True,
+                  "alert_mask": lt.alert.category_t.error_notification})
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(source)
+atp.save_path = save
+h = ses.add_torrent(atp)
+done, deadline, errors = False, time.time() + seconds, []
+while time.time() < deadline:
+    for a in ses.pop_alerts():
+        errors.append(a.message())
+    if h.status().is_seeding:
+        done = True
+        break
+    time.sleep(0.1)
+s = h.status()
+print(json.dumps({"done": done, "downloaded": s.total_payload_download, "errors": errors[:10]}))
+"#;
+
+fn libtorrent(source: &Path, save: &Path, seconds: u32, policy: &str) -> serde_json::Value {
+    let out = python(
+        LT_ENCRYPTED,
+        &[
+            source.to_str().unwrap(),
+            save.to_str().unwrap(),
+            &seconds.to_string(),
+            policy,
+        ],
+    );
+    serde_json::from_str(out.trim()).expect("JSON from libtorrent")
+}
+
+fn downloaded(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+#[test]
+fn libtorrent_forced_rc4_downloads_from_the_endpoint_peer() {
+    let test = "libtorrent_forced_rc4_downloads_from_the_endpoint_peer";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 5 pieces of 256 KiB and a short last one; the default policy.
+    let p = Published::new(dir.path(), 5 * 262_144 + 1_234, 81, &[]);
+    let save = dir.path().join("lt");
+    let r = libtorrent(&p.torrent_path, &save, 60, "forced");
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
+    let lines = p.connections();
+    assert!(served_over_rc4(&lines), "{lines:#?}");
+}
+
+#[test]
+fn require_refuses_plain_peers() {
+    let test = "require_refuses_plain_peers";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = Published::new(
+        dir.path(),
+        262_144 + 5,
+        82,
+        &["--peer-encryption", "require"],
+    );
+    let save = dir.path().join("lt");
+    let r = libtorrent(&p.torrent_path, &save, 8, "disabled");
+    assert_eq!(r["done"], false, "{r}");
+    assert_eq!(r["downloaded"], 0, "{r}");
+    let lines = p.connections();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("encryption (MSE) is required")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn aria2c_requiring_crypto_downloads_from_the_endpoint_peer() {
+    let test = "aria2c_requiring_crypto_downloads_from_the_endpoint_peer";
+    if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = Published::new(dir.path(), 3 * 262_144 + 99, 83, &[]);
+    let save = dir.path().join("aria2");
+    let out = Command::new("timeout")
+        .args(["90", "aria2c"])
+        .args([
+            "--enable-dht=false",
+            "--enable-dht6=false",
+            "--bt-enable-lpd=false",
+            "--enable-peer-exchange=false",
+            "--bt-require-crypto=true",
+            "--bt-min-crypto-level=arc4",
+            "--seed-time=0",
+            "--summary-interval=0",
+            "--console-log-level=warn",
+        ])
+        .arg(format!("--dir={}", save.display()))
+        .arg(&p.torrent_path)
+        .output()
+        .expect("aria2c runs");
+    assert!(
+        out.status.success(),
+        "aria2c: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
+    let lines = p.connections();
+    assert!(served_over_rc4(&lines), "{lines:#?}");
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a child process when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `path` holds exactly `data`, at most `seconds`.
+fn wait_for_bytes(path: &Path, data: &[u8], seconds: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == data.len() as u64)
+            && downloaded(path) == data
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// transmission does not connect to loopback peers a tracker lists: the
+/// endpoint dials it, encrypted because its announce said
+/// `requirecrypto=1` (the default policy dials plain otherwise).
+#[test]
+fn transmission_requiring_encryption_downloads_from_the_endpoint_peer() {
+    let test = "transmission_requiring_encryption_downloads_from_the_endpoint_peer";
+    if !have_python_module(test, "boto3") || !have_program(test, "transmission-cli") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = Published::new(dir.path(), 2 * 262_144 + 7, 84, &[]);
+    let save = dir.path().join("transmission");
+    std::fs::create_dir_all(&save).unwrap();
+    let client = Killed(
+        Command::new("transmission-cli")
+            .env("HOME", dir.path().join("home"))
+            .args(["--no-portmap", "--no-downlimit", "--no-uplimit", "-er"])
+            .args(["-p", &free_port().to_string()])
+            .arg("-w")
+            .arg(&save)
+            .arg(&p.torrent_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("transmission-cli starts"),
+    );
+    let got = wait_for_bytes(&save.join("swarm_object.bin"), &p.data, 90);
+    drop(client);
+    let lines = p.connections();
+    assert!(
+        got,
+        "transmission did not download the object within 90 s: {lines:#?}"
+    );
+    assert!(served_over_rc4(&lines), "{lines:#?}");
+}
+
+/// A leecher that announces to `tracker` for `info_hash` (hex), with
+/// `supportcrypto=1` or `requirecrypto=1` as the last argument says, then
+/// accepts up to `want` connections within `seconds`, reading each one's
+/// first 20 bytes and closing it: prints for each `plain` (a BitTorrent
+/// handshake), `mse` (anything else: an encryption handshake) or `short`.
+const FAKE_LEECHER: &str = r#"
+import json, socket, sys, time, urllib.parse, urllib.request
+tracker, info_hash, want, seconds, crypto = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
+                                             float(sys.argv[4]), sys.argv[5])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+srv.settimeout(0.2)
+port = srv.getsockname()[1]
+query = ("info_hash=" + urllib.parse.quote(bytes.fromhex(info_hash)) +
+         "&peer_id=-PY0001-fakefakefake&port=%d&uploaded=0&downloaded=0&left=1000"
+         "&compact=1&event=started&%s=1" % (port, crypto))
+urllib.request.urlopen(tracker + "?" + query, timeout=10).read()
+kinds, deadline = [], time.time() + seconds
+while time.time() < deadline and len(kinds) < want:
+    try:
+        c, _ = srv.accept()
+    except socket.timeout:
+        continue
+    c.settimeout(5)
+    data = b""
+    try:
+        while len(data) < 20:
+            chunk = c.recv(20 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    c.close()
+    kinds.append("plain" if data.startswith(b"\x13BitTorrent protocol")
+                 else "mse" if len(data) == 20 else "short")
+print(json.dumps(kinds))
+"#;
+
+/// What the endpoint's dials to a leecher that refuses plain connections
+/// look like, under `flags`, when its announce said `crypto=1`.
+fn dials_to_a_leecher_refusing_plain(
+    flags: &[&str],
+    crypto: &str,
+    want: usize,
+) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Published::new(dir.path(), 1000, 85, flags);
+    let torrent =
+        s3torrent_metainfo::Torrent::from_bytes(std::fs::read(&p.torrent_path).unwrap()).unwrap();
+    let tracker = torrent.trackers()[0].to_owned();
+    let out = python(
+        FAKE_LEECHER,
+        &[
+            &tracker,
+            &torrent.info_hash().to_hex(),
+            &want.to_string(),
+            "6",
+            crypto,
+        ],
+    );
+    serde_json::from_str(out.trim()).expect("JSON from the fake leecher")
+}
+
+/// Under `prefer` the endpoint dials plain first (the announce did not
+/// require encryption); a leecher that closes it before its handshake is
+/// dialed once more, encrypted.
+#[test]
+fn prefer_redials_encrypted_when_a_plain_dial_is_refused() {
+    if !have_python_module(
+        "prefer_redials_encrypted_when_a_plain_dial_is_refused",
+        "boto3",
+    ) {
+        return;
+    }
+    let kinds = dials_to_a_leecher_refusing_plain(&[], "supportcrypto", 3);
+    assert_eq!(kinds, serde_json::json!(["plain", "mse"]));
+}
+
+/// Under `require` every dial is encrypted, and not repeated.
+#[test]
+fn require_dials_encrypted() {
+    if !have_python_module("require_dials_encrypted", "boto3") {
+        return;
+    }
+    let kinds =
+        dials_to_a_leecher_refusing_plain(&["--peer-encryption", "require"], "supportcrypto", 2);
+    assert_eq!(kinds, serde_json::json!(["mse"]));
+}
+
+/// Under `off` every dial is plain, and not repeated.
+#[test]
+fn off_dials_plain() {
+    if !have_python_module("off_dials_plain", "boto3") {
+        return;
+    }
+    let kinds =
+        dials_to_a_leecher_refusing_plain(&["--peer-encryption", "off"], "requirecrypto", 2);
+    assert_eq!(kinds, serde_json::json!(["plain"]));
+}
+
+/// Under `prefer` a leecher whose announce said `requirecrypto=1` is
+/// dialed encrypted from the first dial.
+#[test]
+fn prefer_dials_encrypted_when_the_announce_requires_it() {
+    if !have_python_module(
+        "prefer_dials_encrypted_when_the_announce_requires_it",
+        "boto3",
+    ) {
+        return;
+    }
+    let kinds = dials_to_a_leecher_refusing_plain(&[], "requirecrypto", 2);
+    assert_eq!(kinds, serde_json::json!(["mse"]));
+}
