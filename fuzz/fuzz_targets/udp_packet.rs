@@ -70,7 +70,9 @@ fuzz_target!(|data: &[u8]| {
         if i > 32 {
             break;
         }
-        let action = packet.get(8..12).map(|a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
+        let action = packet
+            .get(8..12)
+            .map(|a| u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
         if flags & 1 == 1 && matches!(action, Some(1 | 2)) {
             packet[..8].copy_from_slice(&key.connection_id(from.ip(), now).to_be_bytes());
         }
@@ -80,7 +82,8 @@ fuzz_target!(|data: &[u8]| {
             key.verify(u64::from_be_bytes(id), from.ip(), now)
         };
         let parsed = parse_udp(&packet, &limits);
-        let ctx = RequestContext::new(from).with_endpoint_seed(SocketAddr::from(([10, 0, 0, 1], 6881)));
+        let ctx =
+            RequestContext::new(from).with_endpoint_seed(SocketAddr::from(([10, 0, 0, 1], 6881)));
         let ex = tracker.udp(&packet, &ctx, &key, now, |h| {
             if h.as_bytes()[0] == 0xff {
                 Decision::Refuse("private".into())
@@ -90,11 +93,18 @@ fuzz_target!(|data: &[u8]| {
         });
         assert_eq!(ex.request.is_some(), parsed.is_ok());
         let Some(reply) = ex.reply else {
-            assert!(packet.len() < 16, "a packet with a transaction id went unanswered");
+            assert!(
+                packet.len() < 16,
+                "a packet with a transaction id went unanswered"
+            );
             continue;
         };
         assert!(reply.len() >= 8);
-        assert_eq!(&reply[4..8], &packet[12..16], "the transaction id is echoed");
+        assert_eq!(
+            &reply[4..8],
+            &packet[12..16],
+            "the transaction id is echoed"
+        );
         let answer = u32::from_be_bytes([reply[0], reply[1], reply[2], reply[3]]);
         match (answer, &ex.request) {
             (3, _) => {

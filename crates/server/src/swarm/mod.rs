@@ -42,7 +42,7 @@ use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::peer::{PeerEdge, PeerSettings};
 pub(crate) use self::pieces::PieceSource;
-use self::tracker::serve_tracker;
+use self::tracker::{TrackerFront, serve_tracker};
 use self::udp::serve_udp_tracker;
 
 /// The tracker's announce interval: short, so that clients hear of new
@@ -147,8 +147,10 @@ pub(crate) fn spawn_edges(
         state,
         peer_addr,
         Arc::clone(&edge),
-        Arc::new(trusted),
-        tracker_slots,
+        TrackerFront {
+            trusted: Arc::new(trusted),
+            slots: tracker_slots,
+        },
         shutdown.clone(),
     )));
     tasks.push(tokio::spawn(serve_peers(peer, edge, shutdown.clone())));

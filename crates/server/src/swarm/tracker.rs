@@ -25,6 +25,14 @@ use crate::serve::accept;
 /// How long a client may take to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Who the HTTP tracker admits, and whose forwarding headers it believes.
+pub(crate) struct TrackerFront {
+    /// The proxies whose `X-Forwarded-For` or `Forwarded` names the client.
+    pub(crate) trusted: Arc<TrustedProxies>,
+    /// The connection slots.
+    pub(crate) slots: Arc<Admission>,
+}
+
 /// Answers announces and scrapes on `listener` until `shutdown` turns true.
 /// Each answer lists the endpoint's own peer first: the local address the
 /// announce arrived on (or `peer`'s address, when that is not unspecified)
@@ -36,10 +44,10 @@ pub(crate) async fn serve_tracker(
     tracker: Arc<Mutex<Tracker>>,
     peer: SocketAddr,
     edge: Arc<PeerEdge>,
-    trusted: Arc<TrustedProxies>,
-    slots: Arc<Admission>,
+    front: TrackerFront,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let TrackerFront { trusted, slots } = front;
     // The tracker's query limits do not change: the dialer reads them here.
     let limits = Arc::new(
         tracker
