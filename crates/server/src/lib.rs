@@ -64,6 +64,7 @@ mod config;
 mod error;
 mod front;
 mod gateway;
+mod listen;
 mod ops;
 mod route;
 mod serve;
@@ -76,5 +77,6 @@ pub use config::{
 };
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
+pub use listen::SwarmListeners;
 pub use s3torrent_tracker::{Cidr, TrustedProxies};
-pub use serve::{Listeners, SwarmListeners, serve};
+pub use serve::{Listeners, serve};

@@ -16,12 +16,13 @@ use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{Addressing, TorrentPolicy, TorrentService, TorrentVersion, WebSeed};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig};
 use crate::error::Error;
 use crate::front;
+use crate::listen::{Endpoint, SwarmListeners, accept, millis};
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
@@ -30,10 +31,6 @@ use crate::throttle::Throttle;
 
 /// How long a graceful shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
-
-/// How long the accept loops pause after a failed accept (out of file
-/// descriptors, say) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The sockets [`serve`] listens on, bound by the host.
 #[derive(Debug)]
@@ -45,19 +42,6 @@ pub struct Listeners {
     /// The tracker and the seeding peer, which `--seeding peer` and `both`
     /// need.
     pub swarm: Option<SwarmListeners>,
-}
-
-/// The tracker's and the seeding peer's listeners.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct SwarmListeners {
-    /// The HTTP tracker (`http://ADDR/announce` in torrents).
-    pub tracker: TcpListener,
-    /// The BitTorrent peer that seeds every served object.
-    pub peer: TcpListener,
-    /// The UDP tracker (BEP 15, `udp://ADDR/announce` in torrents), when
-    /// there is one: [`Listeners::bind_udp_tracker`].
-    pub udp_tracker: Option<UdpSocket>,
 }
 
 impl Listeners {
@@ -485,24 +469,6 @@ fn url_host(url: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-/// Which endpoint an HTTP loop serves: its log lines' target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    /// `serve`: S3 over the store.
-    Serve,
-    /// `gateway`: `?torrent` for a cluster, the rest passed through.
-    Gateway,
-}
-
-impl Endpoint {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Endpoint::Serve => "serve",
-            Endpoint::Gateway => "gateway",
-        }
-    }
-}
-
 /// One line per answered request, under the endpoint's target (a
 /// `tracing` target is a constant).
 macro_rules! request_line {
@@ -766,46 +732,6 @@ async fn call(
         return Ok(front::request_timeout(request_id));
     }
     resp
-}
-
-/// The milliseconds since `started`, to the microsecond, for a log field.
-pub(crate) fn millis(started: Instant) -> f64 {
-    (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
-/// Accepts the next connection, or `None` once `shutdown` is true. A failed
-/// accept (out of file descriptors, say) pauses the loop instead of spinning,
-/// and is logged at most once a second.
-pub(crate) async fn accept(
-    listener: &TcpListener,
-    shutdown: &mut watch::Receiver<bool>,
-    what: &str,
-) -> Option<(TcpStream, SocketAddr)> {
-    let mut last_logged: Option<Instant> = None;
-    let mut failures = 0u64;
-    loop {
-        if *shutdown.borrow() {
-            return None;
-        }
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, remote)) => {
-                    let _ = socket.set_nodelay(true);
-                    return Some((socket, remote));
-                }
-                Err(e) => {
-                    failures += 1;
-                    if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                        tracing::warn!(target: "serve", listener = what, failures, error = %e, "accept failed");
-                        last_logged = Some(Instant::now());
-                        failures = 0;
-                    }
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
-            _ = shutdown.changed() => {}
-        }
-    }
 }
 
 /// Virtual-hosted-style addressing under a base domain: `BUCKET.DOMAIN[:port]`

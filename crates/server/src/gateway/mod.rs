@@ -42,7 +42,8 @@ use tokio::sync::watch;
 use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
 use crate::error::Error;
 use crate::front;
-use crate::serve::{Endpoint, Listeners};
+use crate::listen::Endpoint;
+use crate::serve::Listeners;
 use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
 

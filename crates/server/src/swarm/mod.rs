@@ -32,8 +32,8 @@ use s3torrent_tracker::{RateLimit, Tracker, TrackerConfig, TrustedProxies};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::listen::{Endpoint, SwarmListeners};
 use crate::ops::Service;
-use crate::serve::{Endpoint, SwarmListeners};
 use crate::store::{Store, peer_info_hashes};
 use crate::throttle::Throttle;
 

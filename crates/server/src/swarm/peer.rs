@@ -27,7 +27,7 @@ use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::Pieces;
 use super::stopped;
 use crate::PeerEncryption;
-use crate::serve::accept;
+use crate::listen::accept;
 use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;
 
@@ -543,7 +543,7 @@ async fn hold<T>(
                 target: "peer",
                 client = %remote,
                 dialed = dialed == Dialed::Yes,
-                ms = crate::serve::millis(started),
+                ms = crate::listen::millis(started),
                 outcome = "closed: no handshake yet, and its slot went to a newcomer",
                 "connection"
             );
@@ -724,7 +724,7 @@ async fn run(
         received = stats.bytes_received,
         offered,
         encryption,
-        ms = crate::serve::millis(started),
+        ms = crate::listen::millis(started),
         outcome,
         "connection"
     );

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use super::admission::{Admission, Newcomer};
 use super::peer::{AnnouncedCrypto, Leeching};
 use super::{PeerEdge, SwarmSource};
-use crate::serve::accept;
+use crate::listen::accept;
 
 /// How long a client may take to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -211,7 +211,7 @@ fn log_announce(
         status = response.status().as_u16(),
         bytes = response.body().len(),
         outcome,
-        ms = crate::serve::millis(started),
+        ms = crate::listen::millis(started),
         "announce"
     );
 }

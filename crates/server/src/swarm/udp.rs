@@ -179,7 +179,7 @@ fn log_packet(
         info_hash,
         bytes,
         outcome,
-        ms = crate::serve::millis(started),
+        ms = crate::listen::millis(started),
         "announce"
     );
 }

@@ -1,0 +1,85 @@
+//! What `serve`, the gateway and the swarm's edges share about listening:
+//! the swarm's listeners, which endpoint a loop serves, the accept step
+//! that backs off instead of spinning, and the log lines' milliseconds. It
+//! imports none of them.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::watch;
+
+/// How long the accept loops pause after a failed accept (out of file
+/// descriptors, say) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The tracker's and the seeding peer's listeners.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SwarmListeners {
+    /// The HTTP tracker (`http://ADDR/announce` in torrents).
+    pub tracker: TcpListener,
+    /// The BitTorrent peer that seeds every served object.
+    pub peer: TcpListener,
+    /// The UDP tracker (BEP 15, `udp://ADDR/announce` in torrents), when
+    /// there is one: [`Listeners::bind_udp_tracker`](crate::Listeners::bind_udp_tracker).
+    pub udp_tracker: Option<UdpSocket>,
+}
+
+/// Which endpoint an HTTP loop serves: its log lines' target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `serve`: S3 over the store.
+    Serve,
+    /// `gateway`: `?torrent` for a cluster, the rest passed through.
+    Gateway,
+}
+
+impl Endpoint {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Endpoint::Serve => "serve",
+            Endpoint::Gateway => "gateway",
+        }
+    }
+}
+
+/// The milliseconds since `started`, to the microsecond, for a log field.
+pub(crate) fn millis(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Accepts the next connection, or `None` once `shutdown` is true. A failed
+/// accept (out of file descriptors, say) pauses the loop instead of spinning,
+/// and is logged at most once a second.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    shutdown: &mut watch::Receiver<bool>,
+    what: &str,
+) -> Option<(TcpStream, SocketAddr)> {
+    let mut last_logged: Option<Instant> = None;
+    let mut failures = 0u64;
+    loop {
+        if *shutdown.borrow() {
+            return None;
+        }
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, remote)) => {
+                    let _ = socket.set_nodelay(true);
+                    return Some((socket, remote));
+                }
+                Err(e) => {
+                    failures += 1;
+                    if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                        tracing::warn!(target: "serve", listener = what, failures, error = %e, "accept failed");
+                        last_logged = Some(Instant::now());
+                        failures = 0;
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            _ = shutdown.changed() => {}
+        }
+    }
+}
