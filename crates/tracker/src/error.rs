@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+use s3torrent_bencode::{Dict, Value};
+
 /// Why an announce or scrape was refused.
 ///
 /// [`Error::to_bencode`] gives the answer a tracker sends for it: a
@@ -184,7 +187,7 @@ pub enum Error {
 impl Error {
     /// The bencoded answer for this error: `d14:failure reason…e`.
     pub fn to_bencode(&self) -> bytes::Bytes {
-        crate::response::failure(&self.to_string())
+        failure(&self.to_string())
     }
 }
 
@@ -208,4 +211,14 @@ pub(crate) fn shown(bytes: &[u8], max: usize) -> String {
         s.push('…');
     }
     s
+}
+
+/// `d14:failure reason<len>:<reason>e`.
+fn failure(reason: &str) -> Bytes {
+    let mut d = Dict::new();
+    d.insert(
+        Bytes::from_static(b"failure reason"),
+        Value::bytes(Bytes::copy_from_slice(reason.as_bytes())),
+    );
+    Bytes::from(Value::dict(d).to_vec())
 }

@@ -21,16 +21,6 @@ fn secs(d: Duration) -> OwnedValue {
     int(d.as_secs())
 }
 
-/// `d14:failure reason<len>:<reason>e`.
-pub(crate) fn failure(reason: &str) -> Bytes {
-    let mut d = Dict::new();
-    d.insert(
-        key("failure reason"),
-        Value::bytes(Bytes::copy_from_slice(reason.as_bytes())),
-    );
-    Bytes::from(Value::dict(d).to_vec())
-}
-
 /// Appends the compact form of `addr`: the address's bytes, then the port,
 /// big-endian (6 bytes for IPv4, 18 for IPv6).
 fn compact(addr: &SocketAddr, out: &mut Vec<u8>) {
