@@ -31,6 +31,10 @@
 //!   `s3torrent` binary writes them to stderr, as text or JSON). The
 //!   start-up lines, `serve: listening on http://ADDR` last, go to stderr
 //!   directly.
+//! - **Metrics**: with [`Listeners::bind_metrics`], a listener of its own
+//!   answers `GET /metrics` (Prometheus text format: requests, bytes,
+//!   `?torrent` answers, peer connections, announces, and an estimate of
+//!   the bandwidth the swarm saved), `/health` and `/ready`.
 //!
 //! A host or a test runs it in-process on listeners it bound itself:
 //!
@@ -65,6 +69,7 @@ mod error;
 mod front;
 mod gateway;
 mod listen;
+mod metrics;
 mod ops;
 mod route;
 mod serve;

@@ -42,12 +42,20 @@ pub struct Listeners {
     /// The tracker and the seeding peer, which `--seeding peer` and `both`
     /// need.
     pub swarm: Option<SwarmListeners>,
+    /// Prometheus metrics and health checks (`/metrics`, `/health`,
+    /// `/ready`), when there is a listener for them:
+    /// [`Listeners::bind_metrics`].
+    pub metrics: Option<TcpListener>,
 }
 
 impl Listeners {
     /// S3 only: enough for [`Seeding::Web`].
     pub fn s3(s3: TcpListener) -> Listeners {
-        Listeners { s3, swarm: None }
+        Listeners {
+            s3,
+            swarm: None,
+            metrics: None,
+        }
     }
 
     /// S3, the tracker and the seeding peer.
@@ -59,7 +67,21 @@ impl Listeners {
                 peer,
                 udp_tracker: None,
             }),
+            metrics: None,
         }
+    }
+
+    /// Binds the metrics listener (`GET /metrics`, `/health`, `/ready`) at
+    /// `addr`.
+    pub async fn bind_metrics(&mut self, addr: &str) -> Result<(), Error> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        self.metrics = Some(listener);
+        Ok(())
     }
 
     /// Binds the UDP tracker's socket at `addr`, or, when `None`, at the
@@ -150,6 +172,7 @@ pub async fn serve(
         swarm: swarm_listeners,
         tracker: tracker_addr,
         udp_tracker: udp_addr,
+        metrics,
     } = Checked::new(listeners, config.seeding)?;
 
     let mut auth = SimpleAuth::new();
@@ -244,6 +267,12 @@ pub async fn serve(
         "serve: ?torrent answers {} torrents, seeding {}",
         config.torrent_version, config.seeding
     );
+    if let Some(listener) = metrics {
+        let store = Arc::clone(&store);
+        let health: crate::metrics::Health =
+            Arc::new(move || store.buckets().map(drop).map_err(|e| e.to_string()));
+        edges.push(crate::metrics::spawn("serve", listener, health, &stopping)?);
+    }
     eprintln!("serve: listening on http://{addr}");
 
     let front = Front {
@@ -303,11 +332,13 @@ pub(crate) struct Checked {
     pub(crate) tracker: Option<SocketAddr>,
     /// The UDP tracker's address, when there is one.
     pub(crate) udp_tracker: Option<SocketAddr>,
+    /// The metrics listener, when there is one.
+    pub(crate) metrics: Option<TcpListener>,
 }
 
 impl Checked {
     pub(crate) fn new(listeners: Listeners, seeding: Seeding) -> Result<Checked, Error> {
-        let Listeners { s3, swarm } = listeners;
+        let Listeners { s3, swarm, metrics } = listeners;
         let addr = s3.local_addr().map_err(Error::Listener)?;
         let swarm = match (seeding.has_peer(), swarm) {
             (true, Some(l)) => Some(l),
@@ -332,6 +363,7 @@ impl Checked {
             swarm,
             tracker,
             udp_tracker,
+            metrics,
         })
     }
 }
@@ -633,6 +665,7 @@ async fn accept_loop<H, F>(
                         let bytes = delivery.bytes;
                         let complete = delivery.end == front::End::Complete;
                         let ms = millis(started);
+                        crate::metrics::METRICS.s3_answer(&method, &uri, status, bytes);
                         match endpoint {
                             Endpoint::Serve => request_line!("serve",
                                 %method, path, status, bytes, ms, complete, request_id, %client),

@@ -206,6 +206,7 @@ pub async fn gateway(
         swarm: swarm_listeners,
         tracker: tracker_addr,
         udp_tracker: udp_addr,
+        metrics,
     } = crate::serve::Checked::new(listeners, config.seeding)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
@@ -283,32 +284,41 @@ pub async fn gateway(
         "gateway: ?torrent answers {} torrents, seeding {}",
         config.torrent_version, config.seeding
     );
-    eprintln!("gateway: listening on http://{addr}");
-
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
+    if let Some(listener) = metrics {
+        // Up while it answers: the upstream's health is its own.
+        let health: crate::metrics::Health = Arc::new(|| Ok(()));
+        edges.push(crate::metrics::spawn(
+            "gateway", listener, health, &stopping,
+        )?);
+    }
+    eprintln!("gateway: listening on http://{addr}");
+
     if let Some(listeners) = swarm_listeners {
         let source: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
             shared: Arc::clone(&shared),
             torrents: Arc::clone(&torrents),
         });
         let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
-        edges = crate::swarm::spawn_edges(
-            Endpoint::Gateway,
-            listeners,
-            source,
-            throttle,
-            crate::swarm::SwarmSettings {
-                peer: crate::swarm::PeerSettings {
-                    ration_above: config.ration_above,
-                    encryption: config.peer_encryption,
+        edges.extend(
+            crate::swarm::spawn_edges(
+                Endpoint::Gateway,
+                listeners,
+                source,
+                throttle,
+                crate::swarm::SwarmSettings {
+                    peer: crate::swarm::PeerSettings {
+                        ration_above: config.ration_above,
+                        encryption: config.peer_encryption,
+                    },
+                    trusted: config.trusted_proxies.clone(),
+                    limits: config.swarm_limits,
                 },
-                trusted: config.trusted_proxies.clone(),
-                limits: config.swarm_limits,
-            },
-            &stopping,
-        )
-        .map_err(Error::Listener)?;
+                &stopping,
+            )
+            .map_err(Error::Listener)?,
+        );
     }
     let front = crate::serve::Front {
         endpoint: Endpoint::Gateway,

@@ -697,6 +697,7 @@ async fn run(
     stop: watch::Receiver<bool>,
 ) -> Handshook {
     let started = Instant::now();
+    let _open = crate::metrics::METRICS.peer_open();
     let dialed = seeding.is_some();
     let mut crypto = None;
     let outcome = drive(&edge, &mut conn, mse, &mut crypto, socket, seeding, stop).await;
@@ -705,6 +706,7 @@ async fn run(
         Crypto::Plaintext => "plaintext",
     });
     let stats = conn.stats();
+    crate::metrics::METRICS.peer_sent(stats.payload_sent);
     let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
     let offered = conn.offering().map(|o| match o {
         s3torrent_peer::Offering::All => "all",

@@ -167,6 +167,11 @@ fn offer_leecher(
         Leeching::No
     };
     edge.announced(info_hash, *announce.peer_id.as_bytes(), leeching);
+    crate::metrics::METRICS.downloaded(
+        info_hash.as_bytes(),
+        announce.peer_id.as_bytes(),
+        announce.downloaded,
+    );
     if leeching == Leeching::Yes {
         let ip = match remote.ip() {
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),
@@ -198,6 +203,7 @@ fn log_announce(
     started: Instant,
 ) {
     let path = req.uri().path();
+    crate::metrics::METRICS.http_announce(path, seen.as_ref().map(|(_, d)| d));
     let (info_hash, outcome) = match seen {
         Some((h, Decision::Allow)) => (Some(h.to_hex()), "served".to_owned()),
         Some((h, Decision::Refuse(reason))) => (Some(h.to_hex()), format!("refused: {reason}")),

@@ -139,6 +139,11 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
     };
     let peer_id = *announce.peer_id.as_bytes();
     edge.announced(announce.info_hash, peer_id, leeching);
+    crate::metrics::METRICS.downloaded(
+        announce.info_hash.as_bytes(),
+        &peer_id,
+        announce.downloaded,
+    );
     if leeching == Leeching::Yes {
         let ip = remote.ip().to_canonical();
         // A UDP announce says nothing of encryption: the dial is plain
@@ -167,6 +172,7 @@ fn log_packet(
     };
     let info_hash = seen.map(|(h, _)| h.to_hex());
     let bytes = exchange.reply.as_ref().map_or(0, Vec::len);
+    crate::metrics::METRICS.udp_announce(action, exchange.error.is_some());
     if action == "connect" && exchange.error.is_none() {
         tracing::debug!(target: "tracker", client = %remote, action, "udp");
         return;
