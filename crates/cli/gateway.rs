@@ -9,7 +9,9 @@ use s3torrent_server::{
     Cidr, GatewayConfig, Listeners, Seeding, TrustedProxies, UpstreamCredentials, User,
 };
 
-use crate::serve::{ConnectionArgs, LogFormat, SwarmArgs, bind_udp_tracker, init_logging};
+use crate::serve::{
+    ConnectionArgs, LogFormat, SwarmArgs, bind_metrics, bind_udp_tracker, init_logging,
+};
 
 /// `gateway`'s flags: a contract.
 #[derive(Debug, Args)]
@@ -61,6 +63,11 @@ pub(crate) struct GatewayArgs {
     /// `off` for none.
     #[arg(long, value_name = "ADDR|off")]
     udp_tracker_listen: Option<String>,
+    /// Prometheus metrics and health checks on a listener of their own:
+    /// `GET /metrics`, `/health` and `/ready` at this address; off by
+    /// default.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
     /// A reverse proxy in front of the tracker, an address or
     /// ADDRESS/PREFIX (repeatable): an announce from it is taken to come
     /// from the client its X-Forwarded-For (the right-most untrusted
@@ -159,6 +166,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         .await
         .map_err(|e| e.to_string())?;
         bind_udp_tracker(&mut listeners, args.udp_tracker_listen.as_deref()).await?;
+        bind_metrics(&mut listeners, args.metrics_listen.as_deref()).await?;
         let ctrl_c = async {
             let _ = tokio::signal::ctrl_c().await;
         };

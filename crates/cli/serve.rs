@@ -61,6 +61,11 @@ pub(crate) struct ServeArgs {
     /// `off` for none.
     #[arg(long, value_name = "ADDR|off")]
     udp_tracker_listen: Option<String>,
+    /// Prometheus metrics and health checks on a listener of their own:
+    /// `GET /metrics`, `/health` and `/ready` at this address; off by
+    /// default.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
     /// A reverse proxy in front of the HTTP tracker, an address or
     /// ADDRESS/PREFIX (repeatable): an announce from it is taken to come
     /// from the client its X-Forwarded-For (the right-most untrusted
@@ -448,6 +453,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         &args.tracker_listen,
         args.udp_tracker_listen.as_deref(),
         &args.peer_listen,
+        args.metrics_listen.as_deref(),
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -463,17 +469,33 @@ async fn start(
     tracker: &str,
     udp_tracker: Option<&str>,
     peer: &str,
+    metrics: Option<&str>,
 ) -> Result<(), String> {
     let mut listeners = Listeners::bind(listen, config.seeding, tracker, peer)
         .await
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
+    bind_metrics(&mut listeners, metrics).await?;
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     s3torrent_server::serve(config, listeners, ctrl_c)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Binds the metrics listener when --metrics-listen gives an address.
+pub(crate) async fn bind_metrics(
+    listeners: &mut Listeners,
+    flag: Option<&str>,
+) -> Result<(), String> {
+    match flag {
+        Some(addr) => listeners
+            .bind_metrics(addr)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
 }
 
 /// Binds the UDP tracker as --udp-tracker-listen says: `off`, an address,
