@@ -288,7 +288,8 @@ impl Metrics {
 pub(crate) type Health = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Answers `GET /metrics`, `/health` and `/ready` on `listener` until
-/// `shutdown` turns true (then `/ready` says 503 while the rest drains).
+/// `shutdown` turns true; then the listener closes (a request still being
+/// answered gets `/ready` 503).
 pub(crate) async fn serve_metrics(
     listener: TcpListener,
     health: Health,
