@@ -39,7 +39,7 @@ use crate::listen::accept;
 pub(crate) const MAX_CLIENTS: usize = 100_000;
 
 /// How many scrapes or probes are served at once; more wait in the backlog.
-const MAX_CONNECTIONS: usize = 16;
+const MAX_CONNECTIONS: usize = 64;
 
 /// How long a scraper may take to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -300,8 +300,14 @@ pub(crate) async fn serve_metrics(
         let Some((socket, _)) = accept(&listener, &mut shutdown, "metrics").await else {
             return;
         };
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
+        // Every slot taken: this one waits for a free one (the others wait
+        // in the backlog), or for the shutdown.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+            () = crate::swarm::stopped(&mut shutdown) => return,
         };
         let (health, stopping) = (Arc::clone(&health), shutdown.clone());
         let service = hyper::service::service_fn(
