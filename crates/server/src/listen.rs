@@ -83,3 +83,8 @@ pub(crate) async fn accept(
         }
     }
 }
+
+/// Completes once the shutdown flag turns true (or its sender is gone).
+pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}

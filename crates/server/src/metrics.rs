@@ -307,7 +307,7 @@ pub(crate) async fn serve_metrics(
                 Ok(slot) => slot,
                 Err(_) => return,
             },
-            () = crate::swarm::stopped(&mut shutdown) => return,
+            () = crate::listen::stopped(&mut shutdown) => return,
         };
         let (health, stopping) = (Arc::clone(&health), shutdown.clone());
         let service = hyper::service::service_fn(

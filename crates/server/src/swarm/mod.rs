@@ -32,6 +32,7 @@ use s3torrent_tracker::{RateLimit, Tracker, TrackerConfig, TrustedProxies};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub(crate) use crate::listen::stopped;
 use crate::listen::{Endpoint, SwarmListeners};
 use crate::ops::Service;
 use crate::store::{Store, peer_info_hashes};
@@ -270,9 +271,4 @@ impl PieceSource for Snapshot {
             .map_err(|e| e.to_string())?
         })
     }
-}
-
-/// Completes once the shutdown flag turns true (or its sender is gone).
-pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|s| *s).await;
 }
