@@ -9,9 +9,7 @@
 //! an SSE-C object as SSE-C, so that the service's later rules (SSE-C, the
 //! size limit, empty objects) and its errors and headers are `serve`'s.
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
@@ -25,8 +23,8 @@ use s3torrent_s3::{
 use tokio::runtime::Handle;
 
 use super::upstream::{Call, Signer, Upstream, error_code, header, read_body, xml_field};
-use crate::swarm::PieceSource;
-use s3torrent_peer::{Seed, VerifiedPiece};
+use crate::swarm::{PieceLoad, PieceSource};
+use s3torrent_peer::Seed;
 
 /// The most bytes of an error document read from the upstream.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -481,11 +479,7 @@ impl ReadAt for RangedReader {
 impl PieceSource for RangedReader {
     /// The seeding peer's pieces: a ranged GET on the runtime (no blocking
     /// wait), then the check on a blocking thread.
-    fn load(
-        self: Arc<Self>,
-        seed: Arc<Seed>,
-        index: u32,
-    ) -> Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>> {
+    fn load(self: Arc<Self>, seed: Arc<Seed>, index: u32) -> PieceLoad {
         Box::pin(async move {
             let t = seed.torrent();
             let (offset, size) = (t.piece_offset(index), t.piece_size(index) as usize);

@@ -17,13 +17,11 @@ mod pieces;
 mod tracker;
 mod udp;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use s3torrent_metainfo::{InfoHash, ReadAt, Torrent};
-use s3torrent_peer::{Seed, VerifiedPiece};
+use s3torrent_peer::Seed;
 use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
 };
@@ -42,7 +40,7 @@ use self::admission::{Admission, Listener};
 use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::peer::{PeerEdge, PeerSettings};
-pub(crate) use self::pieces::PieceSource;
+pub(crate) use self::pieces::{PieceLoad, PieceSource};
 use self::tracker::{TrackerFront, serve_tracker};
 use self::udp::serve_udp_tracker;
 
@@ -257,11 +255,7 @@ impl SwarmSource for Swarm {
 struct Snapshot(std::fs::File);
 
 impl PieceSource for Snapshot {
-    fn load(
-        self: Arc<Self>,
-        seed: Arc<Seed>,
-        index: u32,
-    ) -> Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>> {
+    fn load(self: Arc<Self>, seed: Arc<Seed>, index: u32) -> PieceLoad {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 seed.read_piece(index, &self.0 as &dyn ReadAt)

@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use futures_util::stream::FuturesUnordered;
 use s3torrent_metainfo::InfoHash;
 use s3torrent_peer::{
     Adaptive, Config, Connection, Crypto, Encryption, Event, MAX_PAD, MseEvent, MseHandshake, Seed,
-    SeedMode, SeedOptions, SeedTorrent, UploadSlots, VerifiedPiece, random_peer_id, skey_hash,
+    SeedMode, SeedOptions, SeedTorrent, UploadSlots, random_peer_id, skey_hash,
 };
 use s3torrent_s3::ETag;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::SwarmSource;
 use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
-use super::pieces::Pieces;
+use super::pieces::{PieceLoad, Pieces};
 use super::stopped;
 use crate::PeerEncryption;
 use crate::listen::accept;
@@ -737,9 +736,6 @@ async fn run(
     }
 }
 
-/// A piece being loaded for a connection.
-type Load = Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>>;
-
 /// A connected peer's place in [`PeerEdge::connected`], given back when the
 /// connection ends.
 struct Registered<'a> {
@@ -765,7 +761,7 @@ struct Session<'a> {
     /// its BitTorrent handshake must name the same.
     skey: Option<InfoHash>,
     registered: Option<Registered<'a>>,
-    loads: FuturesUnordered<Load>,
+    loads: FuturesUnordered<PieceLoad>,
 }
 
 impl<'a> Session<'a> {

@@ -10,6 +10,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use s3torrent_peer::{Seed, VerifiedPiece};
 use tokio::sync::OnceCell;
 
+/// A piece's load: it reads and checks the piece, and never blocks the
+/// runtime's threads.
+pub(crate) type PieceLoad = Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>>;
+
 /// A piece being loaded, or its result, waited on by every connection that
 /// asks for it meanwhile.
 type Loading = Arc<OnceCell<Result<VerifiedPiece, String>>>;
@@ -20,11 +24,7 @@ type Loading = Arc<OnceCell<Result<VerifiedPiece, String>>>;
 pub(crate) trait PieceSource: Send + Sync {
     /// Piece `index` of `seed`'s torrent, read from this object version and
     /// verified; or why not (a mismatch also marks the seed stale).
-    fn load(
-        self: Arc<Self>,
-        seed: Arc<Seed>,
-        index: u32,
-    ) -> Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>>;
+    fn load(self: Arc<Self>, seed: Arc<Seed>, index: u32) -> PieceLoad;
 }
 
 /// Counters of a [`Pieces`], for tests.
@@ -147,11 +147,7 @@ mod tests {
     }
 
     impl PieceSource for Slow {
-        fn load(
-            self: Arc<Self>,
-            seed: Arc<Seed>,
-            index: u32,
-        ) -> Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>> {
+        fn load(self: Arc<Self>, seed: Arc<Seed>, index: u32) -> PieceLoad {
             Box::pin(async move {
                 self.reads.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;
