@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::Torrent;
 use support::serve::{DEV, Serve, boto, listening, request};
+use support::swarm::percent_all;
 use support::{have_python_module, python, random_bytes, write};
 
 /// A `serve` whose stderr is kept: [`Logged::stop`] gives its lines.
@@ -93,11 +94,6 @@ fn tracker_addr(torrent: &Torrent) -> String {
         .trim_start_matches("http://")
         .trim_end_matches("/announce")
         .to_owned()
-}
-
-/// `%XX` for every byte.
-fn percent_all(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("%{b:02X}")).collect()
 }
 
 /// The endpoint's peer address: the first peer of an announce's answer.

@@ -16,7 +16,8 @@ use std::time::Duration;
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
 use support::serve::{DEV, Serve, boto, request};
-use support::{have_python_module, python, random_bytes, write};
+use support::swarm::{Encryption, libtorrent_download, percent_all};
+use support::{have_python_module, random_bytes, write};
 
 /// A serve in peer mode on `host` (`127.0.0.1` or `[::1]`) with one public
 /// object, its torrent saved as `DIR/object.torrent`.
@@ -66,50 +67,11 @@ fn publish(dir: &Path, host: &str, size: usize, seed: u64, flags: &[&str]) -> Pu
     }
 }
 
-/// python libtorrent downloads a `.torrent` or a magnet link into `save`
-/// from the peers its trackers give, listening on `listen` (no DHT, LSD,
-/// UPnP, NAT-PMP), within `seconds`; prints whether it finished and the
-/// tracker alerts it saw.
-const LT: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds, listen = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-ses = lt.session({"listen_interfaces": listen, "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True,
-                  "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification})
-if source.startswith("magnet:"):
-    atp = lt.parse_magnet_uri(source)
-else:
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(source)
-atp.save_path = save
-h = ses.add_torrent(atp)
-done, deadline, alerts = False, time.time() + seconds, []
-while time.time() < deadline:
-    for a in ses.pop_alerts():
-        alerts.append(a.what() + ": " + a.message())
-    s = h.status()
-    if s.is_seeding:
-        done = True
-        break
-    time.sleep(0.1)
-s = h.status()
-print(json.dumps({"done": done, "downloaded": s.total_payload_download,
-                  "trackers": [t["url"] if isinstance(t, dict) else t.url for t in h.trackers()], "alerts": alerts[:20]}))
-"#;
-
+/// python libtorrent downloads `source` (a torrent or a magnet link) into
+/// `save` from the peers its trackers give, listening on `listen`, within
+/// `seconds`; the JSON has the trackers and the alerts it saw.
 fn libtorrent(source: &str, save: &Path, seconds: u32, listen: &str) -> serde_json::Value {
-    let out = python(
-        LT,
-        &[source, save.to_str().unwrap(), &seconds.to_string(), listen],
-    );
-    serde_json::from_str(out.trim()).expect("JSON from libtorrent")
-}
-
-fn percent_all(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+    libtorrent_download(source, save, seconds, listen, Encryption::Default)
 }
 
 /// `udp://HOST:PORT/announce` → `HOST:PORT`.

@@ -15,12 +15,15 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
 use support::serve::{DEV, Serve, aws, aws_ok, boto, request};
-use support::{have_program, have_python_module, python, random_bytes, write};
+use support::swarm::{
+    Encryption, Killed, downloaded, free_port, libtorrent_download, percent_all, wait_for_bytes,
+};
+use support::{have_program, have_python_module, random_bytes, write};
 
 /// The swarm's flags: peer seeding on ports of the system's choosing.
 const PEER: &[&str] = &[
@@ -92,62 +95,9 @@ fn publish_with(dir: &Path, size: usize, seed: u64, flags: &[&str]) -> Published
 
 /// python libtorrent downloads a torrent (`.torrent` file, or a magnet link
 /// when the argument starts with `magnet:`) into `save` from the peers its
-/// tracker gives (no DHT, LSD, UPnP, NAT-PMP or web seeds; loopback), within
-/// `seconds`. Prints whether it finished and the payload bytes it received.
-const LT_SWARM: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True,
-                  "alert_mask": lt.alert.category_t.error_notification})
-if source.startswith("magnet:"):
-    atp = lt.parse_magnet_uri(source)
-else:
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(source)
-atp.save_path = save
-h = ses.add_torrent(atp)
-done, deadline, errors = False, time.time() + seconds, []
-while time.time() < deadline:
-    for a in ses.pop_alerts():
-        errors.append(a.message())
-    s = h.status()
-    if s.is_seeding:
-        done = True
-        break
-    time.sleep(0.1)
-s = h.status()
-print(json.dumps({"done": done, "downloaded": s.total_payload_download,
-                  "has_metadata": s.has_metadata, "name": s.name, "errors": errors[:10]}))
-"#;
-
+/// tracker gives, on loopback, within `seconds`.
 fn libtorrent(source: &str, save: &Path, seconds: u32) -> serde_json::Value {
-    let out = python(
-        LT_SWARM,
-        &[source, save.to_str().unwrap(), &seconds.to_string()],
-    );
-    serde_json::from_str(out.trim()).expect("JSON from libtorrent")
-}
-
-fn downloaded(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_default()
-}
-
-/// Waits until `path` holds exactly `data`, at most `seconds`.
-fn wait_for_bytes(path: &Path, data: &[u8], seconds: u64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while Instant::now() < deadline {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() == data.len() as u64)
-            && downloaded(path) == data
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
+    libtorrent_download(source, save, seconds, "127.0.0.1:0", Encryption::Default)
 }
 
 #[test]
@@ -282,25 +232,6 @@ fn aria2c_downloads_from_the_endpoint_peer_alone() {
     assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
 }
 
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills a child process when dropped.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn transmission_downloads_from_the_endpoint_peer_alone() {
     let test = "transmission_downloads_from_the_endpoint_peer_alone";
@@ -386,10 +317,6 @@ fn rtorrent_downloads_from_the_endpoint_peer_alone() {
 }
 
 /// `%XX` for every byte: what an announce's `info_hash` looks like.
-fn percent_all(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("%{b:02X}")).collect()
-}
-
 /// The tracker's address, from the torrent's announce URL.
 fn tracker_addr(torrent: &Torrent) -> String {
     let url = torrent.trackers()[0];

@@ -16,6 +16,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::serve::{DEV, Serve, boto, listening, request};
+use support::swarm::{
+    Encryption, Killed, downloaded, free_port, libtorrent_download, wait_for_bytes,
+};
 use support::{have_program, have_python_module, python, random_bytes, s3torrent, write};
 
 /// A `serve` in peer mode with one public object, whose log lines are kept.
@@ -101,52 +104,16 @@ fn served_over_rc4(lines: &[String]) -> bool {
         .any(|l| l.contains("rc4") && !l.contains("sent=0"))
 }
 
-/// python libtorrent downloads `torrent` into `save` within `seconds`, its
-/// encryption policies set to `policy` (`forced` with RC4 only, or
-/// `disabled`); no DHT, LSD, UPnP, NAT-PMP; loopback.
-const LT_ENCRYPTED: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds, policy = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-enc = {"forced": lt.enc_policy.forced, "disabled": lt.enc_policy.disabled}[policy]
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True,
-                  "out_enc_policy": enc, "in_enc_policy": enc,
-                  "allowed_enc_level": lt.enc_level.rc4, "prefer_rc4": True,
-                  "alert_mask": lt.alert.category_t.error_notification})
-atp = lt.add_torrent_params()
-atp.ti = lt.torrent_info(source)
-atp.save_path = save
-h = ses.add_torrent(atp)
-done, deadline, errors = False, time.time() + seconds, []
-while time.time() < deadline:
-    for a in ses.pop_alerts():
-        errors.append(a.message())
-    if h.status().is_seeding:
-        done = True
-        break
-    time.sleep(0.1)
-s = h.status()
-print(json.dumps({"done": done, "downloaded": s.total_payload_download, "errors": errors[:10]}))
-"#;
-
-fn libtorrent(source: &Path, save: &Path, seconds: u32, policy: &str) -> serde_json::Value {
-    let out = python(
-        LT_ENCRYPTED,
-        &[
-            source.to_str().unwrap(),
-            save.to_str().unwrap(),
-            &seconds.to_string(),
-            policy,
-        ],
-    );
-    serde_json::from_str(out.trim()).expect("JSON from libtorrent")
-}
-
-fn downloaded(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_default()
+/// python libtorrent downloads `torrent` into `save` within `seconds`, with
+/// its encryption `policy` (RC4 forced, or disabled), on loopback.
+fn libtorrent(source: &Path, save: &Path, seconds: u32, policy: Encryption) -> serde_json::Value {
+    libtorrent_download(
+        source.to_str().unwrap(),
+        save,
+        seconds,
+        "127.0.0.1:0",
+        policy,
+    )
 }
 
 #[test]
@@ -159,7 +126,7 @@ fn libtorrent_forced_rc4_downloads_from_the_endpoint_peer() {
     // 5 pieces of 256 KiB and a short last one; the default policy.
     let p = Published::new(dir.path(), 5 * 262_144 + 1_234, 81, &[]);
     let save = dir.path().join("lt");
-    let r = libtorrent(&p.torrent_path, &save, 60, "forced");
+    let r = libtorrent(&p.torrent_path, &save, 60, Encryption::Forced);
     assert_eq!(r["done"], true, "{r}");
     assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
     let lines = p.connections();
@@ -180,7 +147,7 @@ fn require_refuses_plain_peers() {
         &["--peer-encryption", "require"],
     );
     let save = dir.path().join("lt");
-    let r = libtorrent(&p.torrent_path, &save, 8, "disabled");
+    let r = libtorrent(&p.torrent_path, &save, 8, Encryption::Disabled);
     assert_eq!(r["done"], false, "{r}");
     assert_eq!(r["downloaded"], 0, "{r}");
     let lines = p.connections();
@@ -229,42 +196,6 @@ fn aria2c_requiring_crypto_downloads_from_the_endpoint_peer() {
     assert!(served_over_rc4(&lines), "{lines:#?}");
 }
 
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills a child process when dropped.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits until `path` holds exactly `data`, at most `seconds`.
-fn wait_for_bytes(path: &Path, data: &[u8], seconds: u64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while Instant::now() < deadline {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() == data.len() as u64)
-            && downloaded(path) == data
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
-}
-
-/// transmission does not connect to loopback peers a tracker lists: the
-/// endpoint dials it, encrypted because its announce said
-/// `requirecrypto=1` (the default policy dials plain otherwise).
 #[test]
 fn transmission_requiring_encryption_downloads_from_the_endpoint_peer() {
     let test = "transmission_requiring_encryption_downloads_from_the_endpoint_peer";

@@ -6,6 +6,7 @@
 
 pub(crate) mod ceph;
 pub(crate) mod serve;
+pub(crate) mod swarm;
 
 use std::io::Write;
 use std::process::{Command, Output};

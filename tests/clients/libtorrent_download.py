@@ -1,0 +1,66 @@
+"""python libtorrent downloads one torrent and prints what happened as JSON.
+
+    libtorrent_download.py SOURCE SAVE SECONDS LISTEN ENCRYPTION
+
+SOURCE is a .torrent file or a magnet link (`magnet:...`, metadata through
+ut_metadata). The client listens on LISTEN (`127.0.0.1:0`, `[::1]:0`), has
+no DHT, LSD, UPnP or NAT-PMP, allows several connections per address, and
+finds peers through the torrent's trackers only. ENCRYPTION is `default`
+(libtorrent's: encryption enabled, plain allowed), `forced` (RC4 only, both
+ways) or `disabled`. It stops when the download is complete or after
+SECONDS, and prints: done, payload bytes downloaded, whether it had the
+metadata, the torrent's name, its trackers, and the first alerts.
+"""
+
+import json
+import sys
+import time
+import warnings
+
+warnings.simplefilter("ignore")
+import libtorrent as lt  # noqa: E402
+
+source, save, seconds, listen, encryption = sys.argv[1:6]
+settings = {
+    "listen_interfaces": listen,
+    "enable_dht": False,
+    "enable_lsd": False,
+    "enable_upnp": False,
+    "enable_natpmp": False,
+    "allow_multiple_connections_per_ip": True,
+    "alert_mask": lt.alert.category_t.error_notification
+    | lt.alert.category_t.tracker_notification,
+}
+if encryption != "default":
+    policy = {"forced": lt.enc_policy.forced, "disabled": lt.enc_policy.disabled}[encryption]
+    settings.update({
+        "out_enc_policy": policy,
+        "in_enc_policy": policy,
+        "allowed_enc_level": lt.enc_level.rc4,
+        "prefer_rc4": True,
+    })
+ses = lt.session(settings)
+if source.startswith("magnet:"):
+    atp = lt.parse_magnet_uri(source)
+else:
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(source)
+atp.save_path = save
+h = ses.add_torrent(atp)
+done, deadline, alerts = False, time.time() + float(seconds), []
+while time.time() < deadline:
+    for a in ses.pop_alerts():
+        alerts.append(a.what() + ": " + a.message())
+    if h.status().is_seeding:
+        done = True
+        break
+    time.sleep(0.1)
+s = h.status()
+print(json.dumps({
+    "done": done,
+    "downloaded": s.total_payload_download,
+    "has_metadata": s.has_metadata,
+    "name": s.name,
+    "trackers": [t["url"] if isinstance(t, dict) else t.url for t in h.trackers()],
+    "alerts": alerts[:20],
+}))

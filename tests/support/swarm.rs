@@ -1,0 +1,94 @@
+//! What the swarm's end-to-end tests share: a python-libtorrent download
+//! (`tests/clients/libtorrent_download.py`), waiting for a client's bytes,
+//! free ports, child processes killed on drop, percent-encoding.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::python;
+
+/// The python-libtorrent client (see the script's docstring).
+const LIBTORRENT_DOWNLOAD: &str = include_str!("../clients/libtorrent_download.py");
+
+/// How a libtorrent client treats encryption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encryption {
+    /// libtorrent's default: encrypted or plain.
+    Default,
+    /// RC4 only, both ways.
+    Forced,
+    /// Plain only.
+    Disabled,
+}
+
+/// python libtorrent downloads `source` (a `.torrent` path, or a magnet
+/// link) into `save` from the peers its trackers give, listening on
+/// `listen`, within `seconds`: the script's JSON (`done`, `downloaded`,
+/// `has_metadata`, `name`, `trackers`, `alerts`).
+pub(crate) fn libtorrent_download(
+    source: &str,
+    save: &Path,
+    seconds: u32,
+    listen: &str,
+    encryption: Encryption,
+) -> serde_json::Value {
+    let encryption = match encryption {
+        Encryption::Default => "default",
+        Encryption::Forced => "forced",
+        Encryption::Disabled => "disabled",
+    };
+    let out = python(
+        LIBTORRENT_DOWNLOAD,
+        &[
+            source,
+            save.to_str().unwrap(),
+            &seconds.to_string(),
+            listen,
+            encryption,
+        ],
+    );
+    serde_json::from_str(out.trim()).expect("JSON from libtorrent")
+}
+
+/// A file's bytes, or none.
+pub(crate) fn downloaded(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+/// Waits until `path` holds exactly `data`, at most `seconds`.
+pub(crate) fn wait_for_bytes(path: &Path, data: &[u8], seconds: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == data.len() as u64)
+            && downloaded(path) == data
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// A TCP port free on loopback now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a child process when dropped.
+pub(crate) struct Killed(pub(crate) std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every byte percent-encoded, as a tracker query's `info_hash`.
+pub(crate) fn percent_all(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02X}")).collect()
+}
