@@ -16,8 +16,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::Torrent;
-use support::serve::{DEV, Serve, boto, listening, request};
-use support::swarm::percent_all;
+use support::serve::{Serve, listening, request};
+use support::swarm::{percent_all, publish_public};
 use support::{have_python_module, python, random_bytes, write};
 
 /// A `serve` whose stderr is kept: [`Logged::stop`] gives its lines.
@@ -73,19 +73,6 @@ impl Logged {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmRSS")
     }
-}
-
-/// Makes bucket `pub` and puts `data` as the public-read `pub/KEY`.
-fn publish(serve: &Serve, dir: &Path, key: &str, data: &[u8]) {
-    let file = write(dir, "upload.bin", data);
-    assert_eq!(boto(serve, DEV, "mb", &["pub"]), serde_json::json!({}));
-    let put = boto(
-        serve,
-        DEV,
-        "put",
-        &["pub", key, file.to_str().unwrap(), "public-read"],
-    );
-    assert!(put.get("error").is_none(), "{put}");
 }
 
 /// The address a torrent's (only) tracker listens on.
@@ -205,7 +192,7 @@ fn idle_floods_do_not_lock_a_client_out() {
         &["--seeding", "peer"],
     );
     let data = random_bytes(16 << 20, 21);
-    publish(&logged.serve, dir.path(), "big.bin", &data);
+    publish_public(&logged.serve, dir.path(), "big.bin", &data);
     let got = request(&logged.serve.addr, "GET", "/pub/big.bin?torrent", &[]);
     assert_eq!(got.status, 200, "{}", got.text());
     let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
@@ -301,7 +288,7 @@ fn clients_behind_one_address_are_each_held_to_their_own_rate() {
         "exec \"$0\" \"$@\"",
         &["--seeding", "peer", "--announce-rate", "30/2000"],
     );
-    publish(&logged.serve, dir.path(), "nat.bin", &random_bytes(1000, 5));
+    publish_public(&logged.serve, dir.path(), "nat.bin", &random_bytes(1000, 5));
     let got = request(&logged.serve.addr, "GET", "/pub/nat.bin?torrent", &[]);
     let torrent = Torrent::from_bytes(got.body).expect("a torrent");
     let tracker = tracker_addr(&torrent);
@@ -350,7 +337,7 @@ fn a_get_cut_short_logs_the_bytes_it_delivered() {
         &["--seeding", "web"],
     );
     let size = 32 << 20;
-    publish(&logged.serve, dir.path(), "cut.bin", &random_bytes(size, 9));
+    publish_public(&logged.serve, dir.path(), "cut.bin", &random_bytes(size, 9));
 
     let mut s = TcpStream::connect(&logged.serve.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -414,7 +401,7 @@ fn stalled_readers(test: &str, readers: usize, bound_mib: u64) {
         "exec \"$0\" \"$@\"",
         &["--seeding", "web"],
     );
-    publish(
+    publish_public(
         &logged.serve,
         dir.path(),
         "stall.bin",
@@ -569,7 +556,7 @@ fn a_flood_from_many_addresses_does_not_lock_a_client_out() {
         &["--seeding", "peer"],
     );
     let data = random_bytes(16 << 20, 22);
-    publish(&logged.serve, dir.path(), "big.bin", &data);
+    publish_public(&logged.serve, dir.path(), "big.bin", &data);
     let got = request(&logged.serve.addr, "GET", "/pub/big.bin?torrent", &[]);
     assert_eq!(got.status, 200, "{}", got.text());
     let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");

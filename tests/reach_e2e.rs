@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
-use support::serve::{DEV, Serve, boto, request};
-use support::swarm::{Encryption, libtorrent_download, percent_all};
+use support::serve::{Serve, request};
+use support::swarm::{Encryption, libtorrent_download, percent_all, publish_public, torrent_of};
 use support::{have_python_module, random_bytes, write};
 
 /// A serve in peer mode on `host` (`127.0.0.1` or `[::1]`) with one public
@@ -41,24 +41,10 @@ fn publish(dir: &Path, host: &str, size: usize, seed: u64, flags: &[&str]) -> Pu
     all.extend_from_slice(flags);
     let serve = Serve::start_on(&dir.join("root"), &any, &all);
     let data = random_bytes(size, seed);
-    let file = write(dir, "upload.bin", &data);
-    assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
-    let put = boto(
-        &serve,
-        DEV,
-        "put",
-        &[
-            "pub",
-            "reach/object.bin",
-            file.to_str().unwrap(),
-            "public-read",
-        ],
-    );
-    assert!(put.get("error").is_none(), "{put}");
-    let got = request(&serve.addr, "GET", "/pub/reach/object.bin?torrent", &[]);
-    assert_eq!(got.status, 200, "{}", got.text());
-    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
-    let torrent_path = write(dir, "object.torrent", &got.body);
+    publish_public(&serve, dir, "reach/object.bin", &data);
+    let body = torrent_of(&serve, "reach/object.bin");
+    let torrent = Torrent::from_bytes(body.clone()).expect("a torrent");
+    let torrent_path = write(dir, "object.torrent", &body);
     Published {
         serve,
         torrent,

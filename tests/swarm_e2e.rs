@@ -21,7 +21,8 @@ use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
 use support::serve::{DEV, Serve, aws, aws_ok, boto, request};
 use support::swarm::{
-    Encryption, Killed, downloaded, free_port, libtorrent_download, percent_all, wait_for_bytes,
+    Encryption, Killed, downloaded, free_port, libtorrent_download, percent_all, publish_public,
+    torrent_of, wait_for_bytes,
 };
 use support::{have_program, have_python_module, random_bytes, write};
 
@@ -53,23 +54,9 @@ fn publish_with(dir: &Path, size: usize, seed: u64, flags: &[&str]) -> Published
     let flags: Vec<&str> = PEER.iter().chain(flags).copied().collect();
     let serve = Serve::start(&dir.join("root"), &flags);
     let data = random_bytes(size, seed);
-    let file = write(dir, "upload.bin", &data);
-    assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
-    let put = boto(
-        &serve,
-        DEV,
-        "put",
-        &[
-            "pub",
-            "swarm/object.bin",
-            file.to_str().unwrap(),
-            "public-read",
-        ],
-    );
-    assert!(put.get("error").is_none(), "{put}");
-    let got = request(&serve.addr, "GET", "/pub/swarm/object.bin?torrent", &[]);
-    assert_eq!(got.status, 200, "{}", got.text());
-    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    publish_public(&serve, dir, "swarm/object.bin", &data);
+    let body = torrent_of(&serve, "swarm/object.bin");
+    let torrent = Torrent::from_bytes(body.clone()).expect("a torrent");
     // Peer seeding: the HTTP tracker, then the UDP tracker on the same
     // port, no web seed.
     let trackers = torrent.trackers();
@@ -84,7 +71,7 @@ fn publish_with(dir: &Path, size: usize, seed: u64, flags: &[&str]) -> Published
         "{trackers:?}"
     );
     assert!(torrent.web_seeds().is_empty(), "{:?}", torrent.web_seeds());
-    let torrent_path = write(dir, "object.torrent", &got.body);
+    let torrent_path = write(dir, "object.torrent", &body);
     Published {
         serve,
         torrent,

@@ -15,9 +15,10 @@ use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::serve::{DEV, Serve, boto, listening, request};
+use support::serve::{Serve, listening};
 use support::swarm::{
-    Encryption, Killed, downloaded, free_port, libtorrent_download, wait_for_bytes,
+    Encryption, Killed, downloaded, free_port, libtorrent_download, publish_public, torrent_of,
+    wait_for_bytes,
 };
 use support::{have_program, have_python_module, python, random_bytes, s3torrent, write};
 
@@ -48,23 +49,12 @@ impl Published {
         let (addr, reader) = listening(&mut child);
         let serve = Serve { child, addr };
         let data = random_bytes(size, seed);
-        let file = write(dir, "upload.bin", &data);
-        assert_eq!(boto(&serve, DEV, "mb", &["pub"]), serde_json::json!({}));
-        let put = boto(
-            &serve,
-            DEV,
-            "put",
-            &[
-                "pub",
-                "swarm/object.bin",
-                file.to_str().unwrap(),
-                "public-read",
-            ],
+        publish_public(&serve, dir, "swarm/object.bin", &data);
+        let torrent_path = write(
+            dir,
+            "object.torrent",
+            &torrent_of(&serve, "swarm/object.bin"),
         );
-        assert!(put.get("error").is_none(), "{put}");
-        let got = request(&serve.addr, "GET", "/pub/swarm/object.bin?torrent", &[]);
-        assert_eq!(got.status, 200, "{}", got.text());
-        let torrent_path = write(dir, "object.torrent", &got.body);
         Published {
             serve,
             reader: Some(reader),

@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::python;
+use super::serve::{DEV, Serve, boto, request};
+use super::{python, write};
 
 /// The python-libtorrent client (see the script's docstring).
 const LIBTORRENT_DOWNLOAD: &str = include_str!("../clients/libtorrent_download.py");
@@ -48,6 +49,27 @@ pub(crate) fn libtorrent_download(
         ],
     );
     serde_json::from_str(out.trim()).expect("JSON from libtorrent")
+}
+
+/// Makes bucket `pub` and puts `data` as the public-read `pub/KEY`.
+pub(crate) fn publish_public(serve: &Serve, dir: &Path, key: &str, data: &[u8]) {
+    let file = write(dir, "upload.bin", data);
+    assert_eq!(boto(serve, DEV, "mb", &["pub"]), serde_json::json!({}));
+    let put = boto(
+        serve,
+        DEV,
+        "put",
+        &["pub", key, file.to_str().unwrap(), "public-read"],
+    );
+    assert!(put.get("error").is_none(), "{put}");
+}
+
+/// `GET /pub/KEY?torrent`, anonymously: the torrent's bytes (200, or the
+/// test fails).
+pub(crate) fn torrent_of(serve: &Serve, key: &str) -> Vec<u8> {
+    let got = request(&serve.addr, "GET", &format!("/pub/{key}?torrent"), &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    got.body
 }
 
 /// A file's bytes, or none.
