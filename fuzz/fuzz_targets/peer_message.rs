@@ -73,6 +73,54 @@ fn decode_all(input: &[u8], chunk: usize) -> (Vec<Frame>, Option<String>) {
     (frames, None)
 }
 
+/// What a host does with the connection's events: a handshake is accepted
+/// when it names our torrent, a needed piece is read from `source` and
+/// checked (a failed load ends the connection: `failed_load`).
+fn host_events(
+    conn: &mut Connection,
+    seed: &Arc<Seed>,
+    source: &[u8],
+    now: Instant,
+    failed_load: &mut bool,
+) -> Result<(), Error> {
+    loop {
+        match conn.poll_event() {
+            Some(Event::Handshake(h)) => {
+                if seed.torrent().matches(&h.info_hash) {
+                    conn.accept(seed.clone(), now)?;
+                } else {
+                    return Err(conn.reject());
+                }
+            }
+            Some(Event::NeedPiece(index)) => match seed.read_piece(index, source) {
+                Ok(piece) => conn.piece_loaded(piece)?,
+                Err(e) => {
+                    *failed_load = true;
+                    return Err(e);
+                }
+            },
+            Some(_) => {}
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Appends what the connection sends within `budget`; a failed transmit
+/// hands out nothing.
+fn transmit(
+    conn: &mut Connection,
+    now: Instant,
+    budget: usize,
+    sent: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let before = sent.len();
+    let step = conn.poll_transmit(now, budget, sent).map(|_| ());
+    if step.is_err() {
+        assert_eq!(sent.len(), before, "a failed transmit hands out nothing");
+    }
+    step
+}
+
 fuzz_target!(|input: &[u8]| {
     let Some((&setup, rest)) = input.split_first() else {
         return;
@@ -128,63 +176,18 @@ fuzz_target!(|input: &[u8]| {
     let mut failed_load = false;
     for (k, part) in stream.chunks(chunk).enumerate() {
         let now = t0 + Duration::from_millis(900 * k as u64);
-        let mut step = conn.handle_input(now, part);
-        while step.is_ok() {
-            match conn.poll_event() {
-                Some(Event::Handshake(h)) => {
-                    step = if seed.torrent().matches(&h.info_hash) {
-                        conn.accept(seed.clone(), now)
-                    } else {
-                        Err(conn.reject())
-                    };
-                }
-                Some(Event::NeedPiece(index)) => {
-                    step = match seed.read_piece(index, source) {
-                        Ok(piece) => conn.piece_loaded(piece),
-                        // The host ends the connection.
-                        Err(e) => {
-                            failed_load = true;
-                            Err(e)
-                        }
-                    };
-                }
-                Some(_) => {}
-                None => break,
-            }
-        }
+        let mut step = conn
+            .handle_input(now, part)
+            .and_then(|()| host_events(&mut conn, &seed, source, now, &mut failed_load));
         if step.is_ok() && conn.poll_timeout().is_some_and(|t| t <= now) {
             step = conn.handle_timeout(now);
         }
         if step.is_ok() {
-            let before = sent.len();
             let budget = if k % 3 == 0 { 20_000 } else { usize::MAX };
-            step = conn.poll_transmit(now, budget, &mut sent).map(|_| ());
-            if step.is_err() {
-                assert_eq!(sent.len(), before, "a failed transmit hands out nothing");
-            }
-            // Load what the transmit asked for, then send from it.
-            while step.is_ok() {
-                match conn.poll_event() {
-                    Some(Event::NeedPiece(index)) => {
-                        step = match seed.read_piece(index, source) {
-                            Ok(piece) => conn.piece_loaded(piece),
-                            Err(e) => {
-                                failed_load = true;
-                                Err(e)
-                            }
-                        };
-                    }
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-            if step.is_ok() {
-                let before = sent.len();
-                step = conn.poll_transmit(now, budget, &mut sent).map(|_| ());
-                if step.is_err() {
-                    assert_eq!(sent.len(), before, "a failed transmit hands out nothing");
-                }
-            }
+            // Send, load what the transmit asked for, then send from it.
+            step = transmit(&mut conn, now, budget, &mut sent)
+                .and_then(|()| host_events(&mut conn, &seed, source, now, &mut failed_load))
+                .and_then(|()| transmit(&mut conn, now, budget, &mut sent));
         }
         if let Err(e) = step {
             if failed_load {
