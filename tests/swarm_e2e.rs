@@ -688,17 +688,28 @@ fn a_bucket_policy_publishes_to_the_swarm() {
         "AccessDenied"
     );
 
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::site/*"]}]}"#;
-    aws_ok(
-        &serve,
-        &[
+    let put_policy = |policy: &str| {
+        let args = [
             "s3api",
             "put-bucket-policy",
             "--bucket",
             "site",
             "--policy",
             policy,
-        ],
+        ];
+        aws(&serve, &args)
+    };
+    // The AWS CLI failed, and its error names `code`.
+    let failed_with = |out: std::process::Output, code: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(code), "{stderr}");
+    };
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::site/*"]}]}"#;
+    let put = put_policy(policy);
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
     );
     let got = aws_ok(&serve, &["s3api", "get-bucket-policy", "--bucket", "site"]);
     let got: serde_json::Value = serde_json::from_str(&got).unwrap();
@@ -726,16 +737,11 @@ fn a_bucket_policy_publishes_to_the_swarm() {
 
     // An explicit deny for the key wins over the allow.
     let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"},{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/iso/*"}]}"#;
-    aws_ok(
-        &serve,
-        &[
-            "s3api",
-            "put-bucket-policy",
-            "--bucket",
-            "site",
-            "--policy",
-            deny,
-        ],
+    let put = put_policy(deny);
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
     );
     assert_eq!(
         request(&serve.addr, "GET", path, &[]).code(),
@@ -747,11 +753,9 @@ fn a_bucket_policy_publishes_to_the_swarm() {
         &serve,
         &["s3api", "delete-bucket-policy", "--bucket", "site"],
     );
-    let missing = aws(&serve, &["s3api", "get-bucket-policy", "--bucket", "site"]);
-    assert!(
-        String::from_utf8_lossy(&missing.stderr).contains("NoSuchBucketPolicy"),
-        "{}",
-        String::from_utf8_lossy(&missing.stderr)
+    failed_with(
+        aws(&serve, &["s3api", "get-bucket-policy", "--bucket", "site"]),
+        "NoSuchBucketPolicy",
     );
     assert_eq!(
         request(&serve.addr, "GET", path, &[]).code(),
@@ -768,20 +772,5 @@ fn a_bucket_policy_publishes_to_the_swarm() {
     assert!(reason.contains("AccessDenied"), "{reason}");
 
     // A policy that is not one is S3's MalformedPolicy.
-    let bad = aws(
-        &serve,
-        &[
-            "s3api",
-            "put-bucket-policy",
-            "--bucket",
-            "site",
-            "--policy",
-            "{\"Statement\":[]}",
-        ],
-    );
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("MalformedPolicy"),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
-    );
+    failed_with(put_policy("{\"Statement\":[]}"), "MalformedPolicy");
 }
