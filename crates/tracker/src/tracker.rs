@@ -453,6 +453,20 @@ impl Tracker {
         result.map(|()| response)
     }
 
+    /// How many leechers (peers with bytes left) the swarm of `info_hash`
+    /// holds at `now`, its expired peers removed first; 0 without a swarm.
+    pub fn leechers(&mut self, info_hash: &InfoHash, now: Instant) -> usize {
+        let now = self.clock(now);
+        let ttl = self.config.peer_ttl();
+        match self.swarms.get_mut(info_hash) {
+            Some((swarm, _)) => {
+                swarm.expire(now, ttl);
+                swarm.leechers()
+            }
+            None => 0,
+        }
+    }
+
     /// Answers one scrape at `now`: the counts of each info-hash that
     /// `authorize` allows (refused ones are left out; unknown allowed ones
     /// count zero, plus the endpoint seed). Makes no swarm. Counts against

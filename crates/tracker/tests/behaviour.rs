@@ -799,3 +799,37 @@ fn custom_announce_path() {
     assert_eq!(t.config().scrape_path(), None);
     assert_eq!(t.route("/t/scrape"), None);
 }
+
+#[test]
+fn leechers_are_counted_per_swarm_and_expire() {
+    let mut t = config(|c| {
+        c.interval = secs(100);
+        c.peer_grace = secs(20);
+    });
+    let t0 = Instant::now();
+    assert_eq!(t.leechers(&hash(1), t0), 0);
+    for (p, left, remote) in [
+        (b'A', 9, "192.0.2.1:1"),
+        (b'B', 9, "192.0.2.2:1"),
+        (b'S', 0, "192.0.2.3:1"),
+    ] {
+        announce_ok(
+            &mut t,
+            &ann(1, p, 7000, left, Event::Started, None),
+            &ctx(remote),
+            t0,
+        );
+    }
+    announce_ok(
+        &mut t,
+        &ann(2, b'C', 7000, 9, Event::Started, None),
+        &ctx("192.0.2.4:1"),
+        t0 + secs(60),
+    );
+    // Two leechers (the seeder does not count), another torrent apart.
+    assert_eq!(t.leechers(&hash(1), t0 + secs(60)), 2);
+    assert_eq!(t.leechers(&hash(2), t0 + secs(60)), 1);
+    // Past the interval and its grace they are gone.
+    assert_eq!(t.leechers(&hash(1), t0 + secs(120)), 0);
+    assert_eq!(t.leechers(&hash(2), t0 + secs(120)), 1);
+}

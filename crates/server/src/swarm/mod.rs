@@ -117,6 +117,7 @@ pub(crate) fn spawn_edges(
     let edge = Arc::new(PeerEdge::new(
         Arc::clone(&source),
         throttle,
+        Arc::clone(&state),
         peer_settings,
         PeerLimits {
             per_address: limits.peers_per_address.get(),

@@ -17,6 +17,7 @@ use s3torrent_peer::{
     SeedMode, SeedOptions, SeedTorrent, UploadSlots, random_peer_id, skey_hash,
 };
 use s3torrent_s3::ETag;
+use s3torrent_tracker::Tracker;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -53,13 +54,6 @@ const DIAL_SLOT_WAIT: Duration = Duration::from_secs(30);
 /// How long an offered dial counts as queued: past it, an announce may
 /// offer it again (a dial is made or dropped well before).
 const DIAL_QUEUED_TTL: Duration = Duration::from_secs(60);
-
-/// How long a leecher's announce counts it as downloading (twice the
-/// tracker's interval: it re-announces within one).
-const LEECHER_TTL: Duration = Duration::from_secs(240);
-
-/// The most leechers remembered, over all torrents.
-const MAX_LEECHERS: usize = 100_000;
 
 /// How long after a leecher's announce the endpoint dials it: a client
 /// that connects to the peers its tracker gives has done so by then, and is
@@ -120,9 +114,9 @@ pub(crate) struct PeerEdge {
     /// Leechers the tracker told about, for the dialer.
     dial_tx: mpsc::Sender<Dial>,
     dial_rx: Mutex<Option<mpsc::Receiver<Dial>>>,
-    /// The leechers each torrent's announces told of, and when, so that a
-    /// seed knows its crowd before the peers connect.
-    leechers: Mutex<HashMap<InfoHash, HashMap<[u8; 20], Instant>>>,
+    /// The tracker's swarms: their leechers are a seed's crowd before the
+    /// peers connect.
+    tracker: Arc<Mutex<Tracker>>,
     /// Each address offered for a dial: queued since, or dialed when, so
     /// that each is dialed at most once per [`REDIAL`].
     dialed: Mutex<HashMap<SocketAddr, DialState>>,
@@ -216,6 +210,7 @@ impl PeerEdge {
     pub(crate) fn new(
         swarm: Arc<dyn SwarmSource>,
         throttle: Option<Arc<Throttle>>,
+        tracker: Arc<Mutex<Tracker>>,
         settings: PeerSettings,
         limits: PeerLimits,
     ) -> PeerEdge {
@@ -250,7 +245,7 @@ impl PeerEdge {
             options,
             peer_id: random_peer_id(),
             connected: Mutex::new(HashSet::new()),
-            leechers: Mutex::new(HashMap::new()),
+            tracker,
             seeds: Mutex::new(HashMap::new()),
             slots,
             dial_tx,
@@ -343,38 +338,11 @@ impl PeerEdge {
         }
     }
 
-    /// An allowed announce for `info_hash` from `peer_id`, which is
-    /// downloading (`Leeching::Yes`) or not (complete, or stopped): the
-    /// torrent's seed learns how many leechers there are.
-    pub(crate) fn announced(&self, info_hash: InfoHash, peer_id: [u8; 20], leeching: Leeching) {
-        let now = Instant::now();
+    /// An allowed announce for `info_hash` (the tracker's swarm has taken
+    /// it): the torrent's seed learns how many leechers there are, and an
+    /// encrypted connection may name the torrent.
+    pub(crate) fn announced(&self, info_hash: InfoHash) {
         self.remember_skey(info_hash);
-        let count = {
-            let mut all = self.leechers.lock().unwrap_or_else(|p| p.into_inner());
-            let total: usize = all.values().map(HashMap::len).sum();
-            if total >= MAX_LEECHERS {
-                all.retain(|_, peers| {
-                    peers.retain(|_, t| now.saturating_duration_since(*t) < LEECHER_TTL);
-                    !peers.is_empty()
-                });
-            }
-            let peers = all.entry(info_hash).or_default();
-            match leeching {
-                Leeching::Yes if total < MAX_LEECHERS => {
-                    peers.insert(peer_id, now);
-                }
-                Leeching::Yes => {}
-                Leeching::No => {
-                    peers.remove(&peer_id);
-                }
-            }
-            peers.retain(|_, t| now.saturating_duration_since(*t) < LEECHER_TTL);
-            let count = peers.len();
-            if count == 0 {
-                all.remove(&info_hash);
-            }
-            count
-        };
         let seeding = self
             .seeds
             .lock()
@@ -382,23 +350,16 @@ impl PeerEdge {
             .get(&info_hash)
             .and_then(Weak::upgrade);
         if let Some(s) = seeding {
-            s.seed.set_leechers(count);
+            s.seed.set_leechers(self.leechers(&info_hash));
         }
     }
 
-    /// How many leechers of `info_hash` announced lately.
+    /// How many leechers of `info_hash` the tracker holds now.
     fn leechers(&self, info_hash: &InfoHash) -> usize {
-        let now = Instant::now();
-        self.leechers
+        self.tracker
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(info_hash)
-            .map_or(0, |peers| {
-                peers
-                    .values()
-                    .filter(|t| now.saturating_duration_since(**t) < LEECHER_TTL)
-                    .count()
-            })
+            .leechers(info_hash, Instant::now())
     }
 
     /// Whether the peer `key` is connected now.

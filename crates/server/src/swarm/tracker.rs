@@ -166,7 +166,7 @@ fn offer_leecher(
     } else {
         Leeching::No
     };
-    edge.announced(info_hash, *announce.peer_id.as_bytes(), leeching);
+    edge.announced(info_hash);
     crate::metrics::METRICS.downloaded(
         info_hash.as_bytes(),
         announce.peer_id.as_bytes(),
