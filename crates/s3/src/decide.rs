@@ -241,17 +241,18 @@ pub fn authorize_read<'o>(
         .is_some_and(|p| p.account_id == bucket.owner.account_id);
     let acls_off = bucket.ownership == ObjectOwnership::BucketOwnerEnforced;
     // The bucket policy first: an explicit deny wins over every grant, an
-    // allow grants what the ACLs do not.
-    let list_verdict = bucket.policy_verdict(requester, "s3:ListBucket", &bucket.arn(None));
-    let may_list = match list_verdict {
+    // allow grants what the ACLs do not. Whether the requester may list is
+    // asked only when the object is missing.
+    let allowed = |verdict: PolicyVerdict, acl: &crate::acl::Acl| match verdict {
         PolicyVerdict::Deny => false,
         PolicyVerdict::Allow => true,
         PolicyVerdict::NoOpinion if acls_off => is_bucket_owner,
-        PolicyVerdict::NoOpinion => bucket.acl.allows(requester, Permission::Read),
+        PolicyVerdict::NoOpinion => acl.allows(requester, Permission::Read),
     };
     let missing = |code: ErrorCode| {
+        let list = bucket.policy_verdict(requester, "s3:ListBucket", None);
         S3Error::new(
-            if may_list {
+            if allowed(list, &bucket.acl) {
                 code
             } else {
                 ErrorCode::AccessDenied
@@ -282,17 +283,8 @@ pub fn authorize_read<'o>(
         }
         ObjectLookup::Found(info) => info,
     };
-    let read_verdict = bucket.policy_verdict(
-        requester,
-        "s3:GetObject",
-        &bucket.arn(Some(info.key.as_str())),
-    );
-    let may_read = match read_verdict {
-        PolicyVerdict::Deny => false,
-        PolicyVerdict::Allow => true,
-        PolicyVerdict::NoOpinion if acls_off => is_bucket_owner,
-        PolicyVerdict::NoOpinion => info.acl.allows(requester, Permission::Read),
-    };
+    let read_verdict = bucket.policy_verdict(requester, "s3:GetObject", Some(info.key.as_str()));
+    let may_read = allowed(read_verdict, &info.acl);
     if !may_read {
         return Err(S3Error::new(ErrorCode::AccessDenied, resource));
     }

@@ -37,19 +37,20 @@ pub struct BucketInfo {
 }
 
 impl BucketInfo {
-    /// What its policy says of `requester` doing `action` on `resource`
-    /// (see [`BucketPolicy::evaluate`]); no policy has no opinion.
+    /// What its policy says of `requester` doing `action` on the bucket,
+    /// or on its object `key` (see [`BucketPolicy::evaluate`]); no policy
+    /// has no opinion (and costs no ARN).
     pub fn policy_verdict(
         &self,
         requester: &crate::model::Requester,
         action: &str,
-        resource: &str,
+        key: Option<&str>,
     ) -> crate::bucket_policy::PolicyVerdict {
         match &self.policy {
             Some(p) => p.evaluate(
                 requester,
                 action,
-                resource,
+                &self.arn(key),
                 &[("aws:SecureTransport", "false")],
             ),
             None => crate::bucket_policy::PolicyVerdict::NoOpinion,

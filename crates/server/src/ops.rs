@@ -124,7 +124,7 @@ impl Server {
         permission: Permission,
         (action, key): (&str, Option<&str>),
     ) -> S3Result<()> {
-        match bucket.policy_verdict(requester, action, &bucket.arn(key)) {
+        match bucket.policy_verdict(requester, action, key) {
             PolicyVerdict::Deny => return Err(s3_error!(AccessDenied)),
             PolicyVerdict::Allow => return Ok(()),
             PolicyVerdict::NoOpinion => {}
