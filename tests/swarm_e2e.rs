@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
-use support::serve::{DEV, Serve, aws, aws_ok, boto, request};
+use support::serve::{DEV, Serve, aria2c_download, aws, aws_ok, boto, request};
 use support::swarm::{
     Encryption, Killed, downloaded, free_port, libtorrent_download, percent_all, publish_public,
     torrent_of, wait_for_bytes,
@@ -195,27 +195,7 @@ fn aria2c_downloads_from_the_endpoint_peer_alone() {
     let dir = tempfile::tempdir().unwrap();
     let p = publish(dir.path(), 3 * 262_144 + 99, 73);
     let save = dir.path().join("aria2");
-    let out = Command::new("timeout")
-        .args(["90", "aria2c"])
-        .args([
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--bt-enable-lpd=false",
-            "--enable-peer-exchange=false",
-            "--seed-time=0",
-            "--summary-interval=0",
-            "--console-log-level=warn",
-        ])
-        .arg(format!("--dir={}", save.display()))
-        .arg(&p.torrent_path)
-        .output()
-        .expect("aria2c runs");
-    assert!(
-        out.status.success(),
-        "aria2c: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    aria2c_download(&p.torrent_path, &save);
     assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
 }
 

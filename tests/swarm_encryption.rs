@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::serve::{Serve, listening};
+use support::serve::{Serve, aria2c_download_with, listening};
 use support::swarm::{
     Encryption, Killed, downloaded, free_port, libtorrent_download, publish_public, torrent_of,
     wait_for_bytes,
@@ -158,28 +158,10 @@ fn aria2c_requiring_crypto_downloads_from_the_endpoint_peer() {
     let dir = tempfile::tempdir().unwrap();
     let p = Published::new(dir.path(), 3 * 262_144 + 99, 83, &[]);
     let save = dir.path().join("aria2");
-    let out = Command::new("timeout")
-        .args(["90", "aria2c"])
-        .args([
-            "--enable-dht=false",
-            "--enable-dht6=false",
-            "--bt-enable-lpd=false",
-            "--enable-peer-exchange=false",
-            "--bt-require-crypto=true",
-            "--bt-min-crypto-level=arc4",
-            "--seed-time=0",
-            "--summary-interval=0",
-            "--console-log-level=warn",
-        ])
-        .arg(format!("--dir={}", save.display()))
-        .arg(&p.torrent_path)
-        .output()
-        .expect("aria2c runs");
-    assert!(
-        out.status.success(),
-        "aria2c: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    aria2c_download_with(
+        &p.torrent_path,
+        &save,
+        &["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"],
     );
     assert_eq!(downloaded(&save.join("swarm_object.bin")), p.data);
     let lines = p.connections();

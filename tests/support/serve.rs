@@ -43,6 +43,12 @@ pub(crate) fn listening(child: &mut Child) -> (String, std::thread::JoinHandle<V
 /// names them, with no DHT, peer exchange or local discovery, within 120 s,
 /// or the test fails.
 pub(crate) fn aria2c_download(torrent: &Path, dir: &Path) {
+    aria2c_download_with(torrent, dir, &[]);
+}
+
+/// [`aria2c_download`] with more of aria2c's options
+/// (`--bt-require-crypto=true`, say).
+pub(crate) fn aria2c_download_with(torrent: &Path, dir: &Path, extra: &[&str]) {
     let out = std::process::Command::new("timeout")
         .args([
             "120",
@@ -58,6 +64,7 @@ pub(crate) fn aria2c_download(torrent: &Path, dir: &Path) {
             "--allow-overwrite=true",
             "--file-allocation=none",
         ])
+        .args(extra)
         .arg(format!("--dir={}", dir.display()))
         .arg(torrent)
         .output()
