@@ -139,6 +139,18 @@ impl Server {
         }
     }
 
+    /// Whether `requester` may write the object `key` (PutObject, CopyObject,
+    /// a multipart upload): the policy's `s3:PutObject` on the key, or the
+    /// bucket's `WRITE`.
+    fn may_put(requester: &Requester, bucket: &BucketInfo, key: &ObjectKey) -> S3Result<()> {
+        Self::bucket_allows(
+            requester,
+            bucket,
+            Permission::Write,
+            ("s3:PutObject", Some(key.as_str())),
+        )
+    }
+
     /// The bucket's owner, or `AccessDenied` (bucket policy, payment, …).
     async fn owned_bucket<T>(
         &self,
@@ -503,12 +515,7 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(
-            &requester,
-            &info,
-            Permission::Write,
-            ("s3:PutObject", Some(key.as_str())),
-        )?;
+        Self::may_put(&requester, &info, &key)?;
         // An anonymous writer (a public-read-write bucket) writes objects
         // the bucket owner owns.
         let me = requester.principal().unwrap_or(&info.owner).clone();

@@ -7,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use md5::{Digest, Md5};
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent_s3::{BucketName, ObjectKey, Permission, Requester, TorrentCache};
+use s3torrent_s3::{BucketName, ObjectKey, Requester, TorrentCache};
 
 use std::sync::Arc;
 
@@ -190,12 +190,7 @@ impl Server {
         {
             return Err(s3_error!(AccessDenied));
         }
-        Self::bucket_allows(
-            &requester,
-            &info,
-            Permission::Write,
-            ("s3:PutObject", Some(key.as_str())),
-        )?;
+        Self::may_put(&requester, &info, &key)?;
         let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,

@@ -93,12 +93,7 @@ impl Server {
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(
-            &requester,
-            &info,
-            Permission::Write,
-            ("s3:PutObject", Some(key.as_str())),
-        )?;
+        Self::may_put(&requester, &info, &key)?;
         Ok((bucket, key, info))
     }
 
