@@ -21,15 +21,6 @@ fn block(index: u32) -> BlockRequest {
     }
 }
 
-fn haves(ms: &[Message]) -> Vec<u32> {
-    ms.iter()
-        .filter_map(|m| match m {
-            Message::Have(i) => Some(*i),
-            _ => None,
-        })
-        .collect()
-}
-
 fn adaptive() -> SeedOptions {
     let mut o = SeedOptions::default();
     o.mode = SeedMode::Adaptive(Adaptive::default());

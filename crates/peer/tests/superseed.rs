@@ -18,15 +18,6 @@ fn options() -> SeedOptions {
     o
 }
 
-fn haves(ms: &[Message]) -> Vec<u32> {
-    ms.iter()
-        .filter_map(|m| match m {
-            Message::Have(i) => Some(*i),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn each_peer_is_offered_a_distinct_piece() {
     let f = Fixture::with(8 * 16384, 16384, options());

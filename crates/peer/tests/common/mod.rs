@@ -234,6 +234,16 @@ impl Peer {
     }
 }
 
+/// The pieces announced with `have`, in order.
+pub(crate) fn haves(ms: &[Message]) -> Vec<u32> {
+    ms.iter()
+        .filter_map(|m| match m {
+            Message::Have(i) => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
 pub(crate) fn piece_data(m: &Message) -> Option<(u32, u32, Bytes)> {
     match m {
         Message::Piece { index, begin, data } => Some((*index, *begin, data.clone())),
