@@ -1452,6 +1452,22 @@ impl Store {
         ))
     }
 
+    /// Every info-hash a torrent made here has had (at most `limit`), in
+    /// the order of their hex. Whether each is still served is
+    /// [`crate::swarm::SwarmSource::lookup`]'s question.
+    pub(crate) fn swarm_info_hashes(&self, limit: usize) -> Vec<InfoHash> {
+        self.read(|txn| {
+            let table = txn.open_table(SWARMS).map_err(internal)?;
+            Ok(table
+                .iter()
+                .map_err(internal)?
+                .filter_map(|e| e.ok()?.0.value().parse::<InfoHash>().ok())
+                .take(limit)
+                .collect())
+        })
+        .unwrap_or_default()
+    }
+
     /// Opens the file of the object's version with `etag`, if that is still
     /// its current version. What the handle reads is that version: a
     /// version's data file never changes (a hand-placed file could be
@@ -1554,6 +1570,8 @@ pub(crate) fn peer_info_hashes(torrent: &Torrent) -> Vec<InfoHash> {
 pub(crate) struct DbCache {
     store: std::sync::Arc<Store>,
     memory: LruCache,
+    /// How many torrents were cached since start ([`DbCache::generation`]).
+    made: AtomicU64,
 }
 
 impl DbCache {
@@ -1564,7 +1582,14 @@ impl DbCache {
         DbCache {
             store,
             memory: LruCache::new(Self::MEMORY),
+            made: AtomicU64::new(0),
         }
+    }
+
+    /// A number that grows whenever a torrent is cached, so that a sweep
+    /// of [`Store::swarm_info_hashes`] can be skipped while it stands.
+    pub(crate) fn generation(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
     }
 }
 
@@ -1608,6 +1633,7 @@ impl TorrentCache for DbCache {
             tracing::warn!(target: "serve", error = %e, "caching a torrent failed");
         }
         self.memory.put(key, torrent);
+        self.made.fetch_add(1, Ordering::Relaxed);
     }
 
     fn forget(&self, bucket: &BucketName, key: &ObjectKey) {

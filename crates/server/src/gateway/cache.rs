@@ -12,6 +12,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -53,6 +54,8 @@ pub(crate) struct ClusterCache {
     /// torrent this replica served or read from the cache, and (through
     /// the cluster's `index/` objects) every other replica's.
     index: Mutex<HashMap<InfoHash, Indexed>>,
+    /// How many torrents were indexed since start ([`ClusterCache::generation`]).
+    indexed: AtomicU64,
     /// `None`: no upstream credentials, memory only.
     cluster: Option<Cluster>,
 }
@@ -75,6 +78,7 @@ impl ClusterCache {
         ClusterCache {
             lru: LruCache::new(LRU_BYTES),
             index: Mutex::new(HashMap::new()),
+            indexed: AtomicU64::new(0),
             cluster: signer.map(|signer| Cluster {
                 upstream,
                 runtime,
@@ -148,6 +152,7 @@ impl ClusterCache {
                 index.insert(*h, entry.clone());
             }
         }
+        self.indexed.fetch_add(1, Ordering::Relaxed);
         let (true, Some(c)) = (publish, &self.cluster) else {
             return;
         };
@@ -159,6 +164,20 @@ impl ClusterCache {
                 tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "index write failed");
             }
         }
+    }
+
+    /// The info-hashes this replica's index holds (at most `limit`): the
+    /// torrents it made or read. Another replica's torrent that this one
+    /// never read is not among them.
+    pub(crate) fn indexed_hashes(&self, limit: usize) -> Vec<InfoHash> {
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        index.keys().take(limit).copied().collect()
+    }
+
+    /// A number that grows whenever a torrent is indexed, so that a sweep
+    /// of [`ClusterCache::indexed_hashes`] can be skipped while it stands.
+    pub(crate) fn generation(&self) -> u64 {
+        self.indexed.load(Ordering::Relaxed)
     }
 
     /// The object version `info_hash` points at: from memory, else from

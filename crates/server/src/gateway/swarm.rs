@@ -67,6 +67,14 @@ impl SwarmSource for ClusterSwarm {
         Ok((plan.bucket, plan.object))
     }
 
+    fn info_hashes(&self, limit: usize) -> Vec<InfoHash> {
+        self.torrents.cache().indexed_hashes(limit)
+    }
+
+    fn generation(&self) -> u64 {
+        self.torrents.cache().generation()
+    }
+
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent> {
         // Never waits for a replica that is hashing (a lookup never hashes).
         let key = self.torrents.cache_key(bucket, object)?;

@@ -189,6 +189,16 @@ pub(crate) trait SwarmSource: Send + Sync {
         object: &ObjectInfo,
     ) -> Result<Arc<dyn PieceSource>, String>;
 
+    /// Every info-hash the source's torrents have had, at most `limit`;
+    /// whether each is served now is [`SwarmSource::lookup`]'s question.
+    /// For what announces the endpoint elsewhere (other trackers, the DHT).
+    fn info_hashes(&self, limit: usize) -> Vec<InfoHash>;
+
+    /// A number that changes whenever a torrent is made or learned, so
+    /// that a sweep of [`SwarmSource::info_hashes`] can wait while it
+    /// stands.
+    fn generation(&self) -> u64;
+
     /// The object `info_hash` names and its torrent, if it is served to
     /// anyone now and unchanged: the torrent cached for the object as it is
     /// now has this info-hash.
@@ -232,6 +242,14 @@ impl SwarmSource for Swarm {
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent> {
         let key = self.torrents.cache_key(bucket, object)?;
         self.torrents.cache().get(&key)
+    }
+
+    fn info_hashes(&self, limit: usize) -> Vec<InfoHash> {
+        self.store.swarm_info_hashes(limit)
+    }
+
+    fn generation(&self) -> u64 {
+        self.torrents.cache().generation()
     }
 
     fn open(
