@@ -14,6 +14,7 @@
 mod admission;
 mod peer;
 mod pieces;
+mod served;
 mod tracker;
 mod udp;
 
@@ -41,6 +42,7 @@ use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::peer::{PeerEdge, PeerSettings};
 pub(crate) use self::pieces::{PieceLoad, PieceSource};
+pub(crate) use self::served::{Served, spawn_sweeper};
 use self::tracker::{TrackerFront, serve_tracker};
 use self::udp::serve_udp_tracker;
 
