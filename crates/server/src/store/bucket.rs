@@ -1,0 +1,180 @@
+//! Buckets: their records, owners, payers and policies.
+
+use super::*;
+
+impl Store {
+    pub(crate) fn bucket_info(&self, bucket: &BucketName) -> Result<Option<BucketInfo>, S3Error> {
+        let read = self.epoch.now();
+        if let Some(info) = self.bucket_memo.get(read, bucket.as_str()) {
+            return Ok(Some(info));
+        }
+        let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
+        // Only a record is remembered: a folder made by hand is looked at
+        // each time (it may go).
+        let recorded = meta.is_some();
+        let info = self.bucket_of(bucket, meta)?;
+        if recorded && let Some(info) = &info {
+            self.bucket_memo
+                .put(read, self.epoch.now(), bucket.as_str(), info.clone());
+        }
+        Ok(info)
+    }
+
+    pub(super) fn bucket_of(
+        &self,
+        bucket: &BucketName,
+        meta: Option<BucketMeta>,
+    ) -> Result<Option<BucketInfo>, S3Error> {
+        let meta = match meta {
+            Some(m) => m,
+            // A folder made by hand is a bucket of the first user's.
+            None if self.bucket_dir(bucket).is_dir() => BucketMeta {
+                owner: self.users[0].principal.account_id.to_string(),
+                acl: StoredAcl::canned(
+                    CannedAcl::Private,
+                    &self.users[0].principal,
+                    &self.users[0].principal,
+                ),
+                requester_pays: false,
+                created: 0,
+                location: None,
+                policy: None,
+            },
+            None => return Ok(None),
+        };
+        let owner = self.principal_of(&meta.owner);
+        let mut info = BucketInfo::new(bucket.clone(), owner.clone());
+        info.acl = meta.acl.to_acl(&owner, &owner)?;
+        info.requester_pays = meta.requester_pays;
+        info.policy = match &meta.policy {
+            Some(text) => Some(Arc::new(BucketPolicy::parse(text, bucket)?)),
+            None => None,
+        };
+        Ok(Some(info))
+    }
+
+    /// Creates a bucket in one commit: `Ok(Err(existing owner))` if it
+    /// exists already (as a record or as a hand-made folder). Its folder
+    /// (for hand-placed files) is made after the commit, best effort: the
+    /// bucket does not need it.
+    pub(crate) fn create_bucket(
+        &self,
+        bucket: &BucketName,
+        owner: &Principal,
+        acl: &Acl,
+        location: Option<String>,
+        now: i64,
+    ) -> Result<Result<(), Principal>, S3Error> {
+        let bytes = encode(&BucketMeta {
+            owner: owner.account_id.to_string(),
+            acl: StoredAcl::from_acl(acl),
+            requester_pays: false,
+            created: now,
+            location,
+            policy: None,
+        })?;
+        let dir = self.bucket_dir(bucket);
+        let first = self.users[0].principal.clone();
+        let created = self.write(|txn| {
+            let mut table = txn.open_table(BUCKETS).map_err(internal)?;
+            if let Some(old) = table.get(bucket.as_str()).map_err(internal)? {
+                let old: BucketMeta = decode(old.value())?;
+                return Ok(Err(self.principal_of(&old.owner)));
+            }
+            if dir.is_dir() {
+                return Ok(Err(first));
+            }
+            table
+                .insert(bucket.as_str(), bytes.as_slice())
+                .map_err(internal)?;
+            Ok(Ok(()))
+        })?;
+        if created.is_ok() {
+            let _ = fs::create_dir(&dir);
+        }
+        Ok(created)
+    }
+
+    /// PutBucketRequestPayment: who pays for requests to the bucket.
+    pub(crate) fn set_payer(&self, bucket: &BucketName, payer: Payer) -> Result<(), S3Error> {
+        self.update_bucket(bucket, |meta| {
+            meta.requester_pays = payer == Payer::Requester;
+        })
+    }
+
+    /// Put/DeleteBucketPolicy: the bucket's policy (checked by the caller),
+    /// or none.
+    pub(crate) fn set_policy(
+        &self,
+        bucket: &BucketName,
+        policy: Option<&BucketPolicy>,
+    ) -> Result<(), S3Error> {
+        let text = policy.map(|p| p.text().to_owned());
+        self.update_bucket(bucket, |meta| meta.policy = text)
+    }
+
+    /// Changes a bucket's record in one transaction with its read (so
+    /// concurrent changes of different settings do not undo each other).
+    /// A hand-made folder's bucket gets its record now.
+    pub(super) fn update_bucket(
+        &self,
+        bucket: &BucketName,
+        change: impl FnOnce(&mut BucketMeta),
+    ) -> Result<(), S3Error> {
+        let info = self
+            .bucket_info(bucket)?
+            .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
+        self.write(|txn| {
+            let mut table = txn.open_table(BUCKETS).map_err(internal)?;
+            let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
+                Some(v) => decode(v.value())?,
+                None => BucketMeta {
+                    owner: info.owner.account_id.to_string(),
+                    acl: StoredAcl::from_acl(&info.acl),
+                    requester_pays: false,
+                    created: 0,
+                    location: None,
+                    policy: None,
+                },
+            };
+            change(&mut meta);
+            let bytes = encode(&meta)?;
+            table
+                .insert(bucket.as_str(), bytes.as_slice())
+                .map_err(internal)?;
+            Ok(())
+        })
+    }
+
+    /// Every bucket, sorted: (name, info, created), from the records and
+    /// the folders made by hand.
+    pub(crate) fn buckets(&self) -> Result<Vec<(BucketName, BucketInfo, i64)>, S3Error> {
+        let mut found: BTreeMap<String, Option<BucketMeta>> = BTreeMap::new();
+        self.read(|txn| {
+            let table = txn.open_table(BUCKETS).map_err(internal)?;
+            for entry in table.iter().map_err(internal)? {
+                let (name, value) = entry.map_err(internal)?;
+                found.insert(name.value().to_owned(), Some(decode(value.value())?));
+            }
+            Ok(())
+        })?;
+        for entry in fs::read_dir(&self.root).map_err(internal)?.flatten() {
+            if let Some(name) = entry.file_name().to_str()
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                found.entry(name.to_owned()).or_insert(None);
+            }
+        }
+        let mut out = Vec::new();
+        for (name, meta) in found {
+            let Ok(bucket) = BucketName::new(name) else {
+                continue;
+            };
+            let created = meta.as_ref().map_or(0, |m| m.created);
+            if let Some(info) = self.bucket_of(&bucket, meta)? {
+                out.push((bucket, info, created));
+            }
+        }
+        Ok(out)
+    }
+}

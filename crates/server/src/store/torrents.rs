@@ -1,0 +1,222 @@
+//! Cached torrents and the info-hash index the tracker and the peer use.
+
+use super::*;
+
+/// Where an info-hash points: the object whose torrent has it.
+#[derive(Serialize, Deserialize)]
+struct SwarmTarget {
+    bucket: String,
+    key: String,
+}
+
+impl Store {
+    /// The bucket and key whose torrent had `info_hash`, if one was made
+    /// here. Whether that torrent is still the object's, and still served,
+    /// is the caller's question.
+    pub(crate) fn swarm_target(&self, info_hash: &InfoHash) -> Option<(BucketName, ObjectKey)> {
+        let target: SwarmTarget = self.get(SWARMS, &info_hash.to_hex()).ok()??;
+        Some((
+            BucketName::new(target.bucket).ok()?,
+            ObjectKey::new(target.key).ok()?,
+        ))
+    }
+
+    /// Every info-hash a torrent made here has had (at most `limit`), in
+    /// the order of their hex. Whether each is still served is
+    /// [`crate::swarm::SwarmSource::lookup`]'s question.
+    pub(crate) fn swarm_info_hashes(&self, limit: usize) -> Vec<InfoHash> {
+        self.read(|txn| {
+            let table = txn.open_table(SWARMS).map_err(internal)?;
+            Ok(table
+                .iter()
+                .map_err(internal)?
+                .filter_map(|e| e.ok()?.0.value().parse::<InfoHash>().ok())
+                .take(limit)
+                .collect())
+        })
+        .unwrap_or_default()
+    }
+
+    /// Opens the file of the object's version with `etag`, if that is still
+    /// its current version. What the handle reads is that version: a
+    /// version's data file never changes (a hand-placed file could be
+    /// written in place by other means, which the peer's piece checks
+    /// catch).
+    pub(crate) fn open_snapshot(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        etag: &str,
+    ) -> Result<fs::File, S3Error> {
+        let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
+        for _ in 0..OPEN_ATTEMPTS {
+            let meta = self.object_meta(bucket, key)?.ok_or_else(changed)?;
+            if meta.etag.as_deref() != Some(etag) {
+                return Err(changed());
+            }
+            if let Some(file) = self.open_version(bucket, key.as_str(), &meta)? {
+                return Ok(file);
+            }
+        }
+        Err(changed())
+    }
+
+    /// Opens an adopted file whose MD5 is not known yet, if it is still the
+    /// version `object` describes (same size and time, still unhashed).
+    pub(super) fn open_unhashed(
+        &self,
+        bucket: &BucketName,
+        object: &ObjectInfo,
+    ) -> Result<fs::File, S3Error> {
+        let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
+        let meta = self.object_meta(bucket, &object.key)?.ok_or_else(changed)?;
+        if meta.data.is_some() || meta.size != object.size || meta.modified != object.last_modified
+        {
+            return Err(changed());
+        }
+        self.open_version(bucket, object.key.as_str(), &meta)?
+            .ok_or_else(changed)
+    }
+
+    /// Caches a torrent and indexes its info-hashes, in one transaction.
+    pub(super) fn put_torrent(
+        &self,
+        id: &str,
+        stored: &StoredTorrent,
+        hashes: &[InfoHash],
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<(), S3Error> {
+        let torrent_bytes = encode(stored)?;
+        let target = encode(&SwarmTarget {
+            bucket: bucket.as_str().to_owned(),
+            key: key.as_str().to_owned(),
+        })?;
+        self.write(|txn| {
+            let mut torrents = txn.open_table(TORRENTS).map_err(internal)?;
+            torrents
+                .insert(id, torrent_bytes.as_slice())
+                .map_err(internal)?;
+            let mut swarms = txn.open_table(SWARMS).map_err(internal)?;
+            for hash in hashes {
+                swarms
+                    .insert(hash.to_hex().as_str(), target.as_slice())
+                    .map_err(internal)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes the cached torrents of a key.
+    pub(super) fn forget_torrents(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+    ) -> Result<(), S3Error> {
+        let prefix = format!("{bucket}/{key}\0");
+        self.write(|txn| {
+            let mut table = txn.open_table(TORRENTS).map_err(internal)?;
+            let doomed: Vec<String> = table
+                .range(prefix.as_str()..)
+                .map_err(internal)?
+                .map_while(|e| e.ok().map(|(k, _)| k.value().to_owned()))
+                .take_while(|k| k.starts_with(&prefix))
+                .collect();
+            for k in doomed {
+                table.remove(k.as_str()).map_err(internal)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The info-hashes peers use for a torrent: the v1 one, and the v2 one
+/// truncated to 20 bytes (a hybrid torrent has both).
+pub(crate) fn peer_info_hashes(torrent: &Torrent) -> Vec<InfoHash> {
+    torrent
+        .info_hash_v1()
+        .into_iter()
+        .chain(torrent.info_hash_v2().map(|h| h.truncated()))
+        .collect()
+}
+
+/// Cached torrents in the database, so they survive a restart, and the
+/// most recently used in memory too, so a cached `?torrent` reads no
+/// database. A key names one object version under one policy, so what is
+/// in memory is never stale: an overwrite asks for another key.
+pub(crate) struct DbCache {
+    store: std::sync::Arc<Store>,
+    memory: LruCache,
+    /// How many torrents were cached since start ([`DbCache::generation`]).
+    made: AtomicU64,
+}
+
+impl DbCache {
+    /// How many bytes of torrents stay in memory.
+    const MEMORY: usize = 64 << 20;
+
+    pub(crate) fn new(store: std::sync::Arc<Store>) -> DbCache {
+        DbCache {
+            store,
+            memory: LruCache::new(Self::MEMORY),
+            made: AtomicU64::new(0),
+        }
+    }
+
+    /// A number that grows whenever a torrent is cached, so that a sweep
+    /// of [`Store::swarm_info_hashes`] can be skipped while it stands.
+    pub(crate) fn generation(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+}
+
+pub(super) fn cache_id(key: &CacheKey) -> String {
+    let version = match &key.version {
+        ObjectVersion::Id(v) => format!("v:{v}"),
+        ObjectVersion::ETag(e) => format!("e:{e}"),
+    };
+    format!("{}/{}\0{version}\0{:016x}", key.bucket, key.key, key.policy)
+}
+
+impl TorrentCache for DbCache {
+    fn get(&self, key: &CacheKey) -> Option<CachedTorrent> {
+        if let Some(torrent) = self.memory.get(key) {
+            return Some(torrent);
+        }
+        let stored: StoredTorrent = self.store.get(TORRENTS, &cache_id(key)).ok()??;
+        let torrent = CachedTorrent {
+            bytes: stored.bytes.into(),
+            info_hash: stored.info_hash.parse::<InfoHash>().ok()?,
+            etag: stored.etag,
+        };
+        self.memory.put(key.clone(), torrent.clone());
+        Some(torrent)
+    }
+
+    fn put(&self, key: CacheKey, torrent: CachedTorrent) {
+        // The service caches only torrents it built, which parse.
+        let hashes = Torrent::from_bytes(torrent.bytes.clone())
+            .map(|t| peer_info_hashes(&t))
+            .unwrap_or_default();
+        let stored = StoredTorrent {
+            bytes: torrent.bytes.to_vec(),
+            info_hash: torrent.info_hash.to_hex(),
+            etag: torrent.etag.clone(),
+        };
+        if let Err(e) =
+            self.store
+                .put_torrent(&cache_id(&key), &stored, &hashes, &key.bucket, &key.key)
+        {
+            tracing::warn!(target: "serve", error = %e, "caching a torrent failed");
+        }
+        self.memory.put(key, torrent);
+        self.made.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn forget(&self, bucket: &BucketName, key: &ObjectKey) {
+        self.memory.forget(bucket, key);
+        if let Err(e) = self.store.forget_torrents(bucket, key) {
+            tracing::warn!(target: "serve", error = %e, "forgetting torrents failed");
+        }
+    }
+}
