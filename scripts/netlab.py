@@ -54,7 +54,7 @@ what the origin sent, as multiples of the object's size, counted three ways:
     total_payload_download, which already counts redundant and failed
     bytes) minus the payload they sent each other. Bytes the origin sent
     that a client never counted (in flight when it closed a connection)
-    are missing from it. `origin_upload_x_bench_swarm` is scripts/bench-
+    are missing from it. `origin_upload_x_bench_swarm` is benches/bench-
     swarm's formula, which adds total_redundant_bytes and
     total_failed_bytes once more;
   - `seeder_sent_x`: the seeder's own count of payload sent (serve's peer
@@ -966,7 +966,7 @@ def run_scenario(lab, seeder_kind, data, expected_sha1, workdir, bin_path=None,
         result["per_client"].append(entry)
     if complete_stats:
         result["origin_upload_x"] = round((down - up) / size, 3)
-        # scripts/bench-swarm's figure, which adds the redundant and
+        # benches/bench-swarm's figure, which adds the redundant and
         # failed bytes a second time.
         result["origin_upload_x_bench_swarm"] = round((down + extra_counted - up) / size, 3)
     if link:

@@ -18,7 +18,7 @@
 //! The aim: `hybrid` within 1.2× of `bare_sha1+sha256`.
 //!
 //! ```text
-//! cargo bench -p s3torrent-metainfo --bench hybrid
+//! cargo bench -p s3torrent-benches --bench hybrid
 //! ```
 
 #[path = "support/mod.rs"]

@@ -14,7 +14,7 @@
 //! threads and building the plain profile's bytes.
 //!
 //! ```text
-//! cargo bench -p s3torrent-metainfo --bench hashing
+//! cargo bench -p s3torrent-benches --bench hashing
 //! ```
 
 #[path = "support/mod.rs"]

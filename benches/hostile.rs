@@ -8,7 +8,7 @@
 //!   dictionary that searched linearly would make `attach_layers`
 //!   O(files × layers).
 //!
-//! `S3TORRENT_HOSTILE_OUT=DIR cargo bench -p s3torrent-metainfo --bench hostile`
+//! `S3TORRENT_HOSTILE_OUT=DIR cargo bench -p s3torrent-benches --bench hostile`
 //! also writes both torrents to `DIR` (for timing `s3torrent torrent show`).
 
 use std::hint::black_box;

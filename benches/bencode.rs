@@ -9,9 +9,9 @@
 //!   length and a two-element path, plus their piece hashes.
 //!
 //! ```text
-//! cargo bench -p s3torrent-bencode --bench bencode
-//! cargo bench -p s3torrent-bencode --bench bencode -- --warm-up-time 1 --measurement-time 3   # quicker
-//! cargo bench -p s3torrent-bencode --bench bencode -- decode/ours-strict                       # one benchmark
+//! cargo bench -p s3torrent-benches --bench bencode
+//! cargo bench -p s3torrent-benches --bench bencode -- --warm-up-time 1 --measurement-time 3   # quicker
+//! cargo bench -p s3torrent-benches --bench bencode -- decode/ours-strict                       # one benchmark
 //! ```
 
 use std::hint::black_box;
