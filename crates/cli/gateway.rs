@@ -16,6 +16,8 @@ use crate::serve::{
 /// `gateway`'s flags: a contract.
 #[derive(Debug, Args)]
 pub(crate) struct GatewayArgs {
+    #[command(flatten)]
+    pub(crate) config: crate::config::ConfigArgs,
     /// The cluster's S3 endpoint, `http://HOST:PORT`.
     #[arg(long, value_name = "URL")]
     upstream: String,

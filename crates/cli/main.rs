@@ -1,10 +1,10 @@
 //! `s3torrent`: GetObjectTorrent for any S3-style object store.
 //!
 //! ```text
-//! s3torrent serve [--root DIR] [--listen ADDR] [--base-domain NAME]
+//! s3torrent serve [--config FILE] [--print-config] [--root DIR] [--listen ADDR] [--base-domain NAME]
 //!     [--user ACCESS:SECRET:ACCOUNT_ID]... [--max-torrent-size BYTES]
 //!     [--torrent-version v1|v2|hybrid]
-//! s3torrent gateway --upstream URL [--listen ADDR] [--user ACCESS:SECRET:ACCOUNT_ID]...
+//! s3torrent gateway [--config FILE] [--print-config] --upstream URL [--listen ADDR] [--user ACCESS:SECRET:ACCOUNT_ID]...
 //!     [--upstream-access-key K --upstream-secret-key S] [--region R] ...
 //! s3torrent torrent create FILE [-o OUT] [--piece-length BYTES|auto] ...
 //! s3torrent torrent show FILE.torrent [--json]
@@ -12,7 +12,10 @@
 //! ```
 //!
 //! Argument errors exit 2 with a usage line; `--help` works on every level.
+//! `serve` and `gateway` read their flags from a TOML file too (`--config`,
+//! `config.rs`).
 
+mod config;
 mod gateway;
 mod progress;
 mod serve;
@@ -21,6 +24,8 @@ mod torrent;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::config::ConfigArgs;
 
 /// mimalloc instead of the system allocator: serve's requests allocate and
 /// free many small buffers, on two or more threads.
@@ -50,8 +55,22 @@ enum Command {
     Torrent(torrent::TorrentCommand),
 }
 
+impl Command {
+    /// `--config` and `--print-config`, for the subcommands that take them.
+    fn config_args(&self) -> Option<&ConfigArgs> {
+        match self {
+            Command::Serve(args) => Some(&args.config),
+            Command::Gateway(args) => Some(&args.config),
+            Command::Torrent(_) => None,
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match config::parse() {
+        config::Outcome::Run(cli) => cli,
+        config::Outcome::Exit(code) => return code,
+    };
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Gateway(args) => gateway::run(args),

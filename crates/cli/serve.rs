@@ -16,6 +16,8 @@ use s3torrent_server::{
 /// `serve`'s flags: a contract (scripts and users depend on them).
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) config: crate::config::ConfigArgs,
     /// The folder that holds the buckets and the database.
     #[arg(long, value_name = "DIR", default_value = "data")]
     root: PathBuf,
