@@ -45,11 +45,11 @@ impl Logging {
         }
     }
 
-    /// Ctrl-C (the graceful shutdown must flush the queued lines), then
-    /// every line serve wrote.
+    /// SIGTERM, as systemd stops a service (the graceful shutdown must
+    /// flush the queued lines, as on Ctrl-C), then every line serve wrote.
     fn stop(mut self) -> Vec<String> {
         let interrupted = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(interrupted.success());

@@ -142,7 +142,6 @@ fn the_unit_is_hardened_and_agrees_with_the_example_config() {
         ("NoNewPrivileges", "yes"),
         ("CapabilityBoundingSet", ""),
         ("AmbientCapabilities", ""),
-        ("KillSignal", "SIGINT"),
         (
             "ExecStart",
             "/usr/local/bin/s3torrent serve --config /etc/s3torrent/s3torrent.toml",

@@ -169,10 +169,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         .map_err(|e| e.to_string())?;
         bind_udp_tracker(&mut listeners, args.udp_tracker_listen.as_deref()).await?;
         bind_metrics(&mut listeners, args.metrics_listen.as_deref()).await?;
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        s3torrent_server::gateway(config, listeners, ctrl_c)
+        s3torrent_server::gateway(config, listeners, crate::shutdown_signal())
             .await
             .map_err(|e| e.to_string())
     });

@@ -478,10 +478,7 @@ async fn start(
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
     bind_metrics(&mut listeners, metrics).await?;
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    s3torrent_server::serve(config, listeners, ctrl_c)
+    s3torrent_server::serve(config, listeners, crate::shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }
