@@ -114,3 +114,38 @@ impl Drop for Killed {
 pub(crate) fn percent_all(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("%{b:02X}")).collect()
 }
+
+/// The HTTP tracker's `HOST:PORT`, from a torrent's first announce URL.
+pub(crate) fn tracker_of(torrent: &s3torrent_metainfo::Torrent) -> String {
+    torrent.trackers()[0]
+        .trim_start_matches("http://")
+        .trim_end_matches("/announce")
+        .to_owned()
+}
+
+/// A raw HTTP announce of `info_hash` (a client starting, as `peer_id` on
+/// `port`): the tracker's `failure reason`, or `None` when it answered
+/// with peers.
+pub(crate) fn announce_failure(
+    tracker: &str,
+    info_hash: &[u8; 20],
+    peer_id: &str,
+    port: u16,
+) -> Option<String> {
+    let query = format!(
+        "info_hash={}&peer_id={peer_id}&port={port}&uploaded=0&downloaded=0&left=1000&compact=1&event=started",
+        percent_all(info_hash)
+    );
+    let r = super::serve::request(tracker, "GET", &format!("/announce?{query}"), &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let answer = s3torrent_bencode::decode(&r.body)
+        .expect("a bencoded answer")
+        .to_owned_value();
+    match answer.get("failure reason").and_then(|v| v.as_bytes()) {
+        Some(reason) => Some(String::from_utf8_lossy(reason).into_owned()),
+        None => {
+            assert!(answer.get("peers").is_some(), "{answer:?}");
+            None
+        }
+    }
+}

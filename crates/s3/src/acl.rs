@@ -40,6 +40,13 @@ impl Grantee {
         }
     }
 
+    /// Whether S3 counts a grant to this grantee as public (the
+    /// `AllUsers` and `AuthenticatedUsers` groups): what Block Public
+    /// Access blocks and ignores.
+    pub fn is_public(&self) -> bool {
+        matches!(self, Grantee::AllUsers | Grantee::AuthenticatedUsers)
+    }
+
     /// Whether the grant covers this requester.
     pub fn covers(&self, requester: &Requester) -> bool {
         match (self, requester) {
@@ -167,6 +174,29 @@ impl Acl {
     /// Whether anyone at all, anonymous included, may read.
     pub fn is_public_read(&self) -> bool {
         self.allows(&Requester::Anonymous, Permission::Read)
+    }
+
+    /// Whether S3 counts the ACL as public: it grants any permission to
+    /// the `AllUsers` or `AuthenticatedUsers` group.
+    ///
+    /// ```
+    /// use s3torrent_s3::*;
+    ///
+    /// let owner = Principal::new(CanonicalId::new("alice")?, AccountId::new("111122223333")?);
+    /// assert!(Acl::canned(CannedAcl::AuthenticatedRead, &owner, &owner).is_public());
+    /// assert!(!Acl::canned(CannedAcl::BucketOwnerFullControl, &owner, &owner).is_public());
+    /// # Ok::<(), S3Error>(())
+    /// ```
+    pub fn is_public(&self) -> bool {
+        self.grants.iter().any(|g| g.grantee.is_public())
+    }
+
+    /// Whether every grant is to the owner: what a bucket's ACL must be
+    /// before its ACLs can be disabled.
+    pub fn grants_only_owner(&self) -> bool {
+        self.grants.iter().all(
+            |g| matches!(&g.grantee, Grantee::CanonicalUser(id) if *id == self.owner.canonical_id),
+        )
     }
 }
 
@@ -318,7 +348,8 @@ impl std::str::FromStr for CannedAcl {
     }
 }
 
-/// A bucket's object ownership setting.
+/// A bucket's object ownership setting (S3 Object Ownership). A bucket
+/// without ownership controls behaves as [`ObjectOwnership::ObjectWriter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ObjectOwnership {
     /// ACLs apply; the writer owns the objects it writes.
@@ -329,4 +360,70 @@ pub enum ObjectOwnership {
     /// ACLs are disabled: grants are ignored and the bucket owner's account
     /// owns and controls every object (S3's default for new buckets since 2023).
     BucketOwnerEnforced,
+}
+
+impl ObjectOwnership {
+    /// All of them.
+    pub const ALL: [ObjectOwnership; 3] = [
+        ObjectOwnership::ObjectWriter,
+        ObjectOwnership::BucketOwnerPreferred,
+        ObjectOwnership::BucketOwnerEnforced,
+    ];
+
+    /// The name S3 writes (`x-amz-object-ownership`, `<ObjectOwnership>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectOwnership::ObjectWriter => "ObjectWriter",
+            ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
+            ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
+        }
+    }
+
+    /// Whether the bucket's ACLs are disabled (`BucketOwnerEnforced`).
+    pub fn acls_disabled(self) -> bool {
+        self == ObjectOwnership::BucketOwnerEnforced
+    }
+
+    /// Whether a bucket whose ACL is `acl` may have this setting: with ACLs
+    /// disabled, the bucket's ACL must grant nobody but its owner, else
+    /// `InvalidBucketAclWithObjectOwnership` (400), at CreateBucket as at
+    /// PutBucketOwnershipControls.
+    ///
+    /// ```
+    /// use s3torrent_s3::*;
+    ///
+    /// let owner = Principal::new(CanonicalId::new("alice")?, AccountId::new("111122223333")?);
+    /// let public = Acl::canned(CannedAcl::PublicRead, &owner, &owner);
+    /// let err = ObjectOwnership::BucketOwnerEnforced.check_bucket_acl(&public).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::InvalidBucketAclWithObjectOwnership);
+    /// assert!(ObjectOwnership::BucketOwnerPreferred.check_bucket_acl(&public).is_ok());
+    /// # Ok::<(), S3Error>(())
+    /// ```
+    pub fn check_bucket_acl(self, acl: &Acl) -> Result<()> {
+        if self.acls_disabled() && !acl.grants_only_owner() {
+            return Err(S3Error::new(
+                ErrorCode::InvalidBucketAclWithObjectOwnership,
+                "",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for ObjectOwnership {
+    type Err = S3Error;
+
+    /// `InvalidArgument` for a name that is none of the three.
+    fn from_str(s: &str) -> Result<Self> {
+        ObjectOwnership::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    ErrorCode::InvalidArgument,
+                    format!("{s:?} is not an object ownership setting"),
+                    "",
+                )
+            })
+    }
 }

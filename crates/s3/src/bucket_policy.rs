@@ -94,6 +94,9 @@ struct Condition {
     if_exists: bool,
     key: String,
     values: Vec<String>,
+    /// Whether it holds only for requests from fixed sources or principals
+    /// (see [`pins`]): a statement with such a condition is not public.
+    pins: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,15 +230,69 @@ fn conditions(v: Option<&Value>, bucket: &BucketName) -> Result<Vec<Condition>> 
             return Err(bad());
         };
         for (key, values) in keys {
+            let key = key.to_ascii_lowercase();
+            let values = strings(values, "condition", bucket)?;
             out.push(Condition {
                 operator: operator.clone(),
                 if_exists,
-                key: key.to_ascii_lowercase(),
-                values: strings(values, "condition", bucket)?,
+                pins: !if_exists && pins(name, &key, &values),
+                key,
+                values,
             });
         }
     }
     Ok(out)
+}
+
+/// The condition keys whose fixed values make a statement non-public, as
+/// S3 defines a public policy (lower case).
+const PINNING_KEYS: [&str; 12] = [
+    "aws:sourceip",
+    "aws:sourcearn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceowner",
+    "aws:sourceaccount",
+    "aws:userid",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "s3:dataaccesspointarn",
+    "s3:dataaccesspointaccount",
+];
+
+/// Whether a condition (`operator` without `IfExists`, its lower-case
+/// `key` and values) holds only for fixed sources or principals: a
+/// matching operator, one of [`PINNING_KEYS`], and values without
+/// wildcards; for `aws:SourceIp`, ranges no broader than /8 (IPv4) or /32
+/// (IPv6). Negated operators and `…IfExists` pin nothing.
+fn pins(operator: &str, key: &str, values: &[String]) -> bool {
+    let matching = matches!(
+        operator,
+        "StringEquals" | "StringEqualsIgnoreCase" | "StringLike" | "ArnEquals" | "ArnLike"
+    ) || (operator == "IpAddress" && key == "aws:sourceip");
+    matching
+        && PINNING_KEYS.contains(&key)
+        && values.iter().all(|v| {
+            !v.is_empty() && !v.contains(['*', '?']) && (key != "aws:sourceip" || narrow_cidr(v))
+        })
+}
+
+/// Whether an `aws:SourceIp` value is an address, or a CIDR range of at
+/// least /8 (IPv4) or /32 (IPv6).
+fn narrow_cidr(value: &str) -> bool {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => match p.parse::<u8>() {
+            Ok(p) => (a, Some(p)),
+            Err(_) => return false,
+        },
+        None => (value, None),
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => prefix.is_none_or(|p| (8..=32).contains(&p)),
+        Ok(std::net::IpAddr::V6(_)) => prefix.is_none_or(|p| (32..=128).contains(&p)),
+        Err(_) => false,
+    }
 }
 
 impl BucketPolicy {
@@ -338,12 +395,38 @@ impl BucketPolicy {
         verdict
     }
 
-    /// Whether the policy grants anyone, anonymous requesters included,
-    /// any action without conditions (`GetBucketPolicyStatus`'s `IsPublic`).
+    /// Whether S3 counts the policy as public (`GetBucketPolicyStatus`'s
+    /// `IsPublic`, what Block Public Access's `BlockPublicPolicy` refuses
+    /// and `RestrictPublicBuckets` restricts): a statement allows any action
+    /// to anyone (`"Principal": "*"`, or a `NotPrincipal`) unless one of its
+    /// conditions pins the request to fixed values of the keys S3 names:
+    /// `aws:SourceIp` (a range no broader than /8, or /32 for IPv6),
+    /// `aws:SourceArn`, `aws:SourceVpc`, `aws:SourceVpce`,
+    /// `aws:SourceOwner`, `aws:SourceAccount`, `aws:userid`,
+    /// `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:PrincipalOrgID`,
+    /// `s3:DataAccessPointArn` or `s3:DataAccessPointAccount`, with an
+    /// equality or `Like` operator and no wildcard. A condition on anything
+    /// else (`s3:prefix`, say) leaves the statement public.
+    ///
+    /// ```
+    /// use s3torrent_s3::{BucketName, BucketPolicy};
+    ///
+    /// let bucket = BucketName::new("pub")?;
+    /// let with = |condition: &str| {
+    ///     BucketPolicy::parse(&format!(
+    ///         r#"{{"Statement":{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",
+    ///             "Resource":"arn:aws:s3:::pub/*","Condition":{condition}}}}}"#
+    ///     ), &bucket)
+    /// };
+    /// assert!(with(r#"{"StringLike":{"s3:prefix":"public/*"}}"#)?.is_public());
+    /// assert!(!with(r#"{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#)?.is_public());
+    /// assert!(with(r#"{"IpAddress":{"aws:SourceIp":"0.0.0.0/1"}}"#)?.is_public());
+    /// # Ok::<(), s3torrent_s3::S3Error>(())
+    /// ```
     pub fn is_public(&self) -> bool {
         self.statements.iter().any(|s| {
             s.effect == Effect::Allow
-                && s.conditions.is_empty()
+                && !s.conditions.iter().any(|c| c.pins)
                 && match &s.principals {
                     Scope::Only(p) => p.contains(&PrincipalName::Anyone),
                     Scope::AllBut(_) => true,
@@ -591,7 +674,9 @@ mod tests {
             policy.evaluate(&anyone, "s3:GetObject", "arn:aws:s3:::pub/a", &[]),
             PolicyVerdict::NoOpinion
         );
-        assert!(!policy.is_public());
+        // Anyone may list `public/`: S3 counts that as public (a condition
+        // on `s3:prefix` pins no source).
+        assert!(policy.is_public());
         let deny = BucketPolicy::parse(
             r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#,
             &b,
@@ -615,5 +700,104 @@ mod tests {
             ),
             PolicyVerdict::NoOpinion
         );
+    }
+
+    /// S3's "public" over conditions: which pin a `Principal: "*"`
+    /// statement to fixed sources (values written here from S3's
+    /// definition of a public policy).
+    #[test]
+    fn which_conditions_make_a_statement_non_public() {
+        let b = bucket();
+        for (condition, public) in [
+            ("", true),
+            (
+                r#","Condition":{"StringLike":{"s3:prefix":"public/*"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"Bool":{"aws:SecureTransport":"true"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/32"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.7"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"0.0.0.0/1"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"2001:db8::/32"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"IpAddress":{"aws:SourceIp":"2001:db8::/16"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"StringEquals":{"aws:SourceAccount":"1111*"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"StringEqualsIfExists":{"aws:SourceAccount":"111122223333"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"StringNotEquals":{"aws:SourceAccount":"111122223333"}}"#,
+                true,
+            ),
+            (
+                r#","Condition":{"ArnEquals":{"aws:SourceArn":"arn:aws:cloudfront::111122223333:distribution/E1"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}"#,
+                false,
+            ),
+            (
+                r#","Condition":{"StringEquals":{"AWS:SourceVpce":"vpce-1a2b3c4d"}}"#,
+                false,
+            ),
+        ] {
+            let text = format!(
+                r#"{{"Statement":{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"{condition}}}}}"#
+            );
+            let policy = BucketPolicy::parse(&text, &b).unwrap();
+            assert_eq!(policy.is_public(), public, "{condition}");
+        }
+        // Named accounts are not public; a Deny never is; NotPrincipal is.
+        for (statement, public) in [
+            (
+                r#""Effect":"Allow","Principal":{"AWS":"111122223333"}"#,
+                false,
+            ),
+            (r#""Effect":"Deny","Principal":"*""#, false),
+            (
+                r#""Effect":"Allow","NotPrincipal":{"AWS":"111122223333"}"#,
+                true,
+            ),
+        ] {
+            let text = format!(
+                r#"{{"Statement":{{{statement},"Action":"s3:*","Resource":"arn:aws:s3:::pub/*"}}}}"#
+            );
+            let policy = BucketPolicy::parse(&text, &b).unwrap();
+            assert_eq!(policy.is_public(), public, "{statement}");
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use s3torrent_metainfo::{PieceLength, Profile, TorrentBuilder, TorrentVersion, torrent_name};
 
-use crate::acl::{ObjectOwnership, Permission};
+use crate::acl::Permission;
 use crate::bucket_policy::PolicyVerdict;
 use crate::error::{ErrorCode, Result, S3Error};
 use crate::info::{BucketInfo, BucketKind, Encryption, ObjectInfo, ObjectLookup, RestoreState};
@@ -167,7 +167,10 @@ pub fn check_request(req: &TorrentRequest) -> Result<CheckedRequest> {
 ///    bucket, else `AccessDenied` 403, so that existence does not leak. A
 ///    delete marker asked for by version ID: `MethodNotAllowed` 405, as GET does;
 /// 6. no `READ` on the object: `AccessDenied` 403. With `BucketOwnerEnforced`
-///    ACLs are ignored and only the bucket owner's account may read;
+///    ACLs are ignored and only the bucket owner's account may read; under
+///    Block Public Access, `IgnorePublicAcls` makes public grants grant
+///    nothing and `RestrictPublicBuckets` confines a public policy to the
+///    owner's account (see [`PublicAccessBlock`](crate::PublicAccessBlock));
 /// 7. a requester-pays bucket, a requester other than the bucket owner: 403
 ///    unless `x-amz-request-payer: requester` was sent (then the plan is
 ///    marked charged); anonymous requesters are never served. This rule is
@@ -239,15 +242,16 @@ pub fn authorize_read<'o>(
     let is_bucket_owner = requester
         .principal()
         .is_some_and(|p| p.account_id == bucket.owner.account_id);
-    let acls_off = bucket.ownership == ObjectOwnership::BucketOwnerEnforced;
+    let acls_off = bucket.ownership.acls_disabled();
     // The bucket policy first: an explicit deny wins over every grant, an
     // allow grants what the ACLs do not. Whether the requester may list is
-    // asked only when the object is missing.
+    // asked only when the object is missing. The ACLs count as the bucket's
+    // settings let them (Block Public Access's IgnorePublicAcls).
     let allowed = |verdict: PolicyVerdict, acl: &crate::acl::Acl| match verdict {
         PolicyVerdict::Deny => false,
         PolicyVerdict::Allow => true,
         PolicyVerdict::NoOpinion if acls_off => is_bucket_owner,
-        PolicyVerdict::NoOpinion => acl.allows(requester, Permission::Read),
+        PolicyVerdict::NoOpinion => bucket.acl_allows(acl, requester, Permission::Read),
     };
     let missing = |code: ErrorCode| {
         let list = bucket.policy_verdict(requester, "s3:ListBucket", None);

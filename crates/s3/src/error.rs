@@ -8,6 +8,9 @@ use std::fmt;
 pub enum ErrorCode {
     /// 403: the requester may not do this (or may not learn whether the key exists).
     AccessDenied,
+    /// 400: the bucket's ACLs are disabled (object ownership
+    /// `BucketOwnerEnforced`) and the request sets one.
+    AccessControlListNotSupported,
     /// 400: the request is valid but S3 does not do this (SSE-C objects, objects over the size limit).
     InvalidRequest,
     /// 400: a parameter has a bad value.
@@ -16,6 +19,9 @@ pub enum ErrorCode {
     InvalidBucketName,
     /// 400: `x-amz-expected-bucket-owner` is not a 12-digit account ID.
     InvalidBucketOwnerAwsAccountId,
+    /// 400: `BucketOwnerEnforced` asked for a bucket whose ACL grants
+    /// access to anyone but its owner.
+    InvalidBucketAclWithObjectOwnership,
     /// 403: the object is archived and not restored.
     InvalidObjectState,
     /// 400: the request's URI could not be parsed (bad percent-encoding, or
@@ -51,10 +57,12 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::AccessDenied => "AccessDenied",
+            ErrorCode::AccessControlListNotSupported => "AccessControlListNotSupported",
             ErrorCode::InvalidRequest => "InvalidRequest",
             ErrorCode::InvalidArgument => "InvalidArgument",
             ErrorCode::InvalidBucketName => "InvalidBucketName",
             ErrorCode::InvalidBucketOwnerAwsAccountId => "InvalidBucketOwnerAWSAccountID",
+            ErrorCode::InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
             ErrorCode::InvalidObjectState => "InvalidObjectState",
             ErrorCode::InvalidUri => "InvalidURI",
             ErrorCode::KeyTooLongError => "KeyTooLongError",
@@ -75,6 +83,8 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::InvalidRequest
+            | ErrorCode::AccessControlListNotSupported
+            | ErrorCode::InvalidBucketAclWithObjectOwnership
             | ErrorCode::InvalidArgument
             | ErrorCode::InvalidBucketName
             | ErrorCode::InvalidBucketOwnerAwsAccountId
@@ -98,11 +108,15 @@ impl ErrorCode {
     pub fn default_message(self) -> &'static str {
         match self {
             ErrorCode::AccessDenied => "Access Denied",
+            ErrorCode::AccessControlListNotSupported => "The bucket does not allow ACLs",
             ErrorCode::InvalidRequest => "Invalid Request",
             ErrorCode::InvalidArgument => "Invalid Argument",
             ErrorCode::InvalidBucketName => "The specified bucket is not valid.",
             ErrorCode::InvalidBucketOwnerAwsAccountId => {
                 "The value of the expected bucket owner parameter must be an AWS Account ID."
+            }
+            ErrorCode::InvalidBucketAclWithObjectOwnership => {
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
             }
             ErrorCode::InvalidObjectState => {
                 "The operation is not valid for the object's storage class"

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::acl::{Acl, ObjectOwnership};
-use crate::bucket_policy::BucketPolicy;
+use crate::bucket_access::PublicAccessBlock;
+use crate::bucket_policy::{BucketPolicy, PolicyVerdict};
 use crate::model::{BucketName, ObjectKey, Principal};
 
 /// General purpose or directory bucket.
@@ -34,27 +35,46 @@ pub struct BucketInfo {
     /// Its policy, if it has one: with the ACLs, it decides every request
     /// (an explicit deny wins over any grant).
     pub policy: Option<Arc<BucketPolicy>>,
+    /// Its Block Public Access settings (none blocked when it has no
+    /// configuration).
+    pub public_access: PublicAccessBlock,
 }
 
 impl BucketInfo {
     /// What its policy says of `requester` doing `action` on the bucket,
     /// or on its object `key` (see [`BucketPolicy::evaluate`]); no policy
-    /// has no opinion (and costs no ARN).
+    /// has no opinion (and costs no ARN). Under Block Public Access's
+    /// `RestrictPublicBuckets`, a public policy ([`BucketPolicy::is_public`])
+    /// allows nobody outside the bucket owner's account: its allows are no
+    /// opinion for them (anonymous requesters included), its denies stand.
     pub fn policy_verdict(
         &self,
         requester: &crate::model::Requester,
         action: &str,
         key: Option<&str>,
-    ) -> crate::bucket_policy::PolicyVerdict {
-        match &self.policy {
-            Some(p) => p.evaluate(
-                requester,
-                action,
-                &self.arn(key),
-                &[("aws:SecureTransport", "false")],
-            ),
-            None => crate::bucket_policy::PolicyVerdict::NoOpinion,
+    ) -> PolicyVerdict {
+        let Some(policy) = &self.policy else {
+            return PolicyVerdict::NoOpinion;
+        };
+        let verdict = policy.evaluate(
+            requester,
+            action,
+            &self.arn(key),
+            &[("aws:SecureTransport", "false")],
+        );
+        let outsider = || {
+            requester
+                .principal()
+                .is_none_or(|p| p.account_id != self.owner.account_id)
+        };
+        if verdict == PolicyVerdict::Allow
+            && self.public_access.restrict_public_buckets
+            && outsider()
+            && policy.is_public()
+        {
+            return PolicyVerdict::NoOpinion;
         }
+        verdict
     }
 
     /// The ARN of the bucket (`arn:aws:s3:::NAME`), or of one of its
@@ -77,6 +97,7 @@ impl BucketInfo {
             requester_pays: false,
             kind: BucketKind::General,
             policy: None,
+            public_access: PublicAccessBlock::default(),
         }
     }
 }

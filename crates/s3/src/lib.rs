@@ -54,6 +54,7 @@
 #![deny(missing_docs)]
 
 mod acl;
+mod bucket_access;
 mod bucket_policy;
 mod cache;
 mod decide;
@@ -67,6 +68,7 @@ pub use acl::{
     Acl, CannedAcl, Grant, Grantee, GranteeName, MAX_GRANT_HEADER, ObjectOwnership, Permission,
     parse_grant_header,
 };
+pub use bucket_access::{AskedAcl, PublicAccessBlock};
 pub use bucket_policy::{BucketPolicy, MAX_POLICY_BYTES, PolicyVerdict};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{

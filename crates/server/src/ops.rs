@@ -7,6 +7,10 @@ mod delete;
 mod list_objects;
 mod listing;
 mod multipart;
+mod ownership;
+mod public_access;
+mod screen;
+mod tagging;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -132,7 +136,7 @@ impl Server {
         let owner = requester
             .principal()
             .is_some_and(|p| p.account_id == bucket.owner.account_id);
-        if owner || bucket.acl.allows(requester, permission) {
+        if owner || bucket.acl_allows(&bucket.acl, requester, permission) {
             Ok(())
         } else {
             Err(s3_error!(AccessDenied))
@@ -369,6 +373,7 @@ impl S3 for Server {
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let input = &req.input;
         let acl = self.acl_of_headers(&acl::acl_headers!(input), &owner, &owner)?;
+        let ownership = ownership::of_create_bucket(input, &acl)?;
         let location = buckets::location_of(input);
         let b = bucket.clone();
         if let Some(existing) = self.blocking(move |s| s.bucket_info(&b)).await? {
@@ -381,7 +386,7 @@ impl S3 for Server {
         let b = bucket.clone();
         let me = owner.account_id;
         if let Err(existing) = self
-            .blocking(move |s| s.create_bucket(&b, &owner, &acl, location, now()))
+            .blocking(move |s| s.create_bucket(&b, &owner, &acl, location, ownership, now()))
             .await?
         {
             return Err(if existing.account_id == me {
@@ -446,8 +451,9 @@ impl S3 for Server {
         &self,
         req: S3Request<dto::PutBucketPolicyInput>,
     ) -> S3Result<S3Response<dto::PutBucketPolicyOutput>> {
-        let (bucket, _) = self.owned_bucket(&req, &req.input.bucket).await?;
+        let (bucket, info) = self.owned_bucket(&req, &req.input.bucket).await?;
         let policy = BucketPolicy::parse(&req.input.policy, &bucket).map_err(to_s3s)?;
+        info.check_policy_put(&policy).map_err(to_s3s)?;
         self.blocking(move |s| s.set_policy(&bucket, Some(&policy)))
             .await?;
         Ok(S3Response::new(dto::PutBucketPolicyOutput::default()))
@@ -478,12 +484,100 @@ impl S3 for Server {
         req: S3Request<dto::GetBucketPolicyStatusInput>,
     ) -> S3Result<S3Response<dto::GetBucketPolicyStatusOutput>> {
         let (_, info) = self.owned_bucket(&req, &req.input.bucket).await?;
-        let policy = info.policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy))?;
+        // Public as Block Public Access leaves it (RestrictPublicBuckets
+        // confines a public policy to the owner's account).
+        let is_public = info
+            .policy_is_public()
+            .ok_or_else(|| s3_error!(NoSuchBucketPolicy))?;
         Ok(S3Response::new(dto::GetBucketPolicyStatusOutput {
             policy_status: Some(dto::PolicyStatus {
-                is_public: Some(policy.is_public()),
+                is_public: Some(is_public),
             }),
         }))
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::PutBucketOwnershipControlsOutput>> {
+        self.put_bucket_ownership_controls_(req).await
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::GetBucketOwnershipControlsOutput>> {
+        self.get_bucket_ownership_controls_(req).await
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketOwnershipControlsOutput>> {
+        self.delete_bucket_ownership_controls_(req).await
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<dto::PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::PutPublicAccessBlockOutput>> {
+        self.put_public_access_block_(req).await
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<dto::GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::GetPublicAccessBlockOutput>> {
+        self.get_public_access_block_(req).await
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<dto::DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::DeletePublicAccessBlockOutput>> {
+        self.delete_public_access_block_(req).await
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<dto::PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
+        self.put_object_tagging_(req).await
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<dto::GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
+        self.get_object_tagging_(req).await
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<dto::DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
+        self.delete_object_tagging_(req).await
+    }
+
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<dto::PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
+        self.put_bucket_tagging_(req).await
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<dto::GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::GetBucketTaggingOutput>> {
+        self.get_bucket_tagging_(req).await
+    }
+
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<dto::DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketTaggingOutput>> {
+        self.delete_bucket_tagging_(req).await
     }
 
     async fn get_bucket_request_payment(
@@ -516,10 +610,10 @@ impl S3 for Server {
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
         Self::may_put(&requester, &info, &key)?;
-        // An anonymous writer (a public-read-write bucket) writes objects
-        // the bucket owner owns.
-        let me = requester.principal().unwrap_or(&info.owner).clone();
-        let acl = self.acl_of_headers(&acl::acl_headers!(input, object), &me, &info.owner)?;
+        // The writer's, or the bucket owner's as the bucket's object
+        // ownership has it (an anonymous writer's always).
+        let acl = self.new_object_acl(&acl::acl_headers!(input, object), &requester, &info)?;
+        let tags = tagging::header_tags(input.tagging.as_deref())?;
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let headers = headers_of(
             input.cache_control.clone(),
@@ -562,13 +656,14 @@ impl S3 for Server {
         let (size, temp) = (received.size, received.temp.0.clone());
         let etag = received.md5.clone();
         let mut meta = ObjectMeta::new(
-            me.account_id.to_string(),
+            acl.owner.account_id.to_string(),
             StoredAcl::from_acl(&acl),
             etag.clone(),
             size,
         );
         meta.content_type = input.content_type.map(|c| c.to_string());
         meta.headers = headers;
+        meta.tags = tags;
         let (b, k) = (bucket.clone(), key.clone());
         let store = Arc::clone(&self.store);
         let meta = tokio::task::spawn_blocking(move || {
@@ -648,12 +743,13 @@ impl S3 for Server {
             .readable(
                 &input.bucket,
                 &input.key,
-                requester,
+                requester.clone(),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
             .await?;
         let Snapshot { meta, file } = snap;
+        let tag_count = self.tag_count(&requester, &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
             input.if_match.as_ref(),
@@ -688,14 +784,15 @@ impl S3 for Server {
             let mut buf = vec![0; (end - start) as usize];
             std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, start)
                 .map_err(|e| s3_error!(InternalError, "reading the object: {e}"))?;
-            return Ok(S3Response::new(get_output(
+            let output = get_output(
                 input,
                 &meta,
                 StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(buf))),
                 start..end,
                 content_range,
                 charged_,
-            )));
+            );
+            return Ok(tagging::counted(S3Response::new(output), tag_count));
         }
         // Read a chunk at a time on a blocking thread, each chunk only when
         // hyper asks for it (its write buffer has room: see
@@ -733,14 +830,15 @@ impl S3 for Server {
                 }
             }
         });
-        Ok(S3Response::new(get_output(
+        let output = get_output(
             input,
             &meta,
             StreamingBlob::wrap(stream),
             start..end,
             content_range,
             charged_,
-        )))
+        );
+        Ok(tagging::counted(S3Response::new(output), tag_count))
     }
 
     async fn head_object(
@@ -753,11 +851,12 @@ impl S3 for Server {
             .readable(
                 &input.bucket,
                 &input.key,
-                requester,
+                requester.clone(),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let tag_count = self.tag_count(&requester, &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
             input.if_match.as_ref(),
@@ -775,7 +874,7 @@ impl S3 for Server {
                 ..Default::default()
             }));
         }
-        Ok(S3Response::new(dto::HeadObjectOutput {
+        let output = dto::HeadObjectOutput {
             content_length: Some(meta.size as i64),
             accept_ranges: Some("bytes".into()),
             content_type: Some(content_type_of(&meta)),
@@ -789,7 +888,8 @@ impl S3 for Server {
             expires: expires_of(h),
             metadata: metadata_of(h),
             ..Default::default()
-        }))
+        };
+        Ok(tagging::counted(S3Response::new(output), tag_count))
     }
 
     async fn delete_object(
@@ -945,8 +1045,12 @@ impl Drop for TempGuard {
 }
 
 /// Which requests may arrive unsigned: object reads (the ACL decides), the
-/// rest need a signature.
-pub(crate) struct Access;
+/// rest need a signature; then what every request is checked for before
+/// its operation (`screen`: `x-amz-expected-bucket-owner`, small XML
+/// bodies).
+pub(crate) struct Access {
+    pub(crate) store: Arc<Store>,
+}
 
 #[async_trait::async_trait]
 impl s3s::access::S3Access for Access {
@@ -975,12 +1079,14 @@ impl s3s::access::S3Access for Access {
                 | "PutObjectAcl"
                 | "GetBucketAcl"
                 | "PutBucketAcl"
+                | "GetObjectTagging"
+                | "PutObjectTagging"
+                | "DeleteObjectTagging"
         );
-        if cx.credentials().is_some() || anonymous_ok {
-            Ok(())
-        } else {
-            Err(s3_error!(AccessDenied, "Signature is required"))
+        if cx.credentials().is_none() && !anonymous_ok {
+            return Err(s3_error!(AccessDenied, "Signature is required"));
         }
+        screen::check(&self.store, cx).await
     }
 }
 

@@ -220,7 +220,9 @@ pub async fn serve(
     let verified = verified.build();
     let mut builder = S3ServiceBuilder::new(server());
     builder.set_auth(auth);
-    builder.set_access(ops::Access);
+    builder.set_access(ops::Access {
+        store: Arc::clone(&store),
+    });
     if let Some(domain) = &config.base_domain {
         builder.set_host(BaseDomain(domain.to_ascii_lowercase()));
     }

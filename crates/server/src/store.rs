@@ -47,6 +47,7 @@ mod list;
 mod memo;
 mod object;
 mod ops_support;
+mod settings;
 mod source;
 mod torrents;
 mod uploads;
@@ -81,6 +82,8 @@ use self::db::{collect_data, open_database};
 use self::object::file_mtime;
 pub(crate) use self::object::write_all;
 pub(crate) use self::ops_support::BucketDeletion;
+pub(crate) use self::settings::{BucketSettings, Tags};
+use self::settings::{StoredBlock, StoredOwnership};
 pub(crate) use self::torrents::{DbCache, peer_info_hashes};
 pub(crate) use self::uploads::{Completion, MIN_PART_SIZE, UploadError, UploadRecord};
 use crate::config::{User, principal_of_account};
@@ -117,6 +120,34 @@ struct BucketMeta {
     /// PutBucketPolicy's policy, as sent (checked then).
     #[serde(default)]
     policy: Option<String>,
+    /// PutBucketOwnershipControls' (or CreateBucket's
+    /// `x-amz-object-ownership`) setting; none without ownership controls.
+    #[serde(default, rename = "object ownership")]
+    ownership: Option<StoredOwnership>,
+    /// PutPublicAccessBlock's settings; none without a configuration.
+    #[serde(default, rename = "public access block")]
+    public_access_block: Option<StoredBlock>,
+    /// PutBucketTagging's tags.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    tags: Tags,
+}
+
+impl BucketMeta {
+    /// A bucket's record with the settings of a new bucket (no policy,
+    /// ownership controls, public access block or tags).
+    fn new(owner: String, acl: StoredAcl, created: i64, location: Option<String>) -> BucketMeta {
+        BucketMeta {
+            owner,
+            acl,
+            requester_pays: false,
+            created,
+            location,
+            policy: None,
+            ownership: None,
+            public_access_block: None,
+            tags: Tags::new(),
+        }
+    }
 }
 
 /// Who pays for the requests to a bucket (its request-payment setting).
@@ -172,6 +203,9 @@ pub(crate) struct ObjectMeta {
     pub(crate) data: Option<String>,
     #[serde(default)]
     pub(crate) headers: Headers,
+    /// Its tags (PutObjectTagging, `x-amz-tagging`).
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub(crate) tags: Tags,
 }
 
 impl ObjectMeta {
@@ -187,6 +221,7 @@ impl ObjectMeta {
             file_mtime: 0,
             data: None,
             headers: Headers::default(),
+            tags: Tags::new(),
         }
     }
 }

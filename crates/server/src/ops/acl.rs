@@ -5,8 +5,8 @@
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, CannedAcl, CanonicalId, Grant, Grantee, GranteeName, ObjectInfo,
-    ObjectKey, Permission, Principal, Requester, parse_grant_header,
+    Acl, AskedAcl, BucketInfo, BucketName, CannedAcl, CanonicalId, Grant, Grantee, GranteeName,
+    ObjectInfo, ObjectKey, Permission, PolicyVerdict, Principal, Requester, parse_grant_header,
 };
 
 use super::{Server, to_s3s};
@@ -94,16 +94,10 @@ impl Server {
         }
     }
 
-    /// The ACL a write asks for with its headers: a canned ACL, or the
-    /// grants of the `x-amz-grant-*` headers (not both: `InvalidRequest`),
-    /// or `private`. For an object, `owner` is its writer and
-    /// `bucket_owner` the bucket's; for a bucket, its owner twice.
-    pub(super) fn acl_of_headers(
-        &self,
-        headers: &AclHeaders<'_>,
-        owner: &Principal,
-        bucket_owner: &Principal,
-    ) -> S3Result<Acl> {
+    /// What a request's ACL headers ask for: a canned ACL, or the grants
+    /// of the `x-amz-grant-*` headers (not both: `InvalidRequest`), or
+    /// nothing.
+    pub(super) fn asked_acl(&self, headers: &AclHeaders<'_>) -> S3Result<AskedAcl> {
         if headers.canned.is_some() && headers.has_grants() {
             return Err(s3_error!(
                 InvalidRequest,
@@ -111,12 +105,10 @@ impl Server {
             ));
         }
         if !headers.has_grants() {
-            let canned: CannedAcl = headers
-                .canned
-                .unwrap_or("private")
-                .parse()
-                .map_err(to_s3s)?;
-            return Ok(Acl::canned(canned, owner, bucket_owner));
+            return Ok(match headers.canned {
+                Some(name) => AskedAcl::Canned(name.parse().map_err(to_s3s)?),
+                None => AskedAcl::Unspecified,
+            });
         }
         let mut grants = Vec::new();
         for (permission, value) in headers.grants() {
@@ -128,10 +120,40 @@ impl Server {
         if grants.len() > MAX_GRANTS {
             return Err(malformed("more than 100 grants"));
         }
-        Ok(Acl {
-            owner: owner.clone(),
-            grants,
+        Ok(AskedAcl::Grants(grants))
+    }
+
+    /// The ACL a write asks for with its headers, or `private`. For an
+    /// object, `owner` is its writer and `bucket_owner` the bucket's; for a
+    /// bucket, its owner twice.
+    pub(super) fn acl_of_headers(
+        &self,
+        headers: &AclHeaders<'_>,
+        owner: &Principal,
+        bucket_owner: &Principal,
+    ) -> S3Result<Acl> {
+        Ok(match self.asked_acl(headers)? {
+            AskedAcl::Unspecified => Acl::canned(CannedAcl::Private, owner, bucket_owner),
+            AskedAcl::Canned(canned) => Acl::canned(canned, owner, bucket_owner),
+            AskedAcl::Grants(grants) => Acl {
+                owner: owner.clone(),
+                grants,
+            },
         })
+    }
+
+    /// The ACL, and so the owner, of an object that `writer` writes into
+    /// `bucket` with these headers (PutObject, CopyObject,
+    /// CreateMultipartUpload), as the bucket's object ownership and Block
+    /// Public Access settings have it ([`BucketInfo::new_object_acl`]).
+    pub(super) fn new_object_acl(
+        &self,
+        headers: &AclHeaders<'_>,
+        writer: &Requester,
+        bucket: &BucketInfo,
+    ) -> S3Result<Acl> {
+        let asked = self.asked_acl(headers)?;
+        bucket.new_object_acl(writer, asked).map_err(to_s3s)
     }
 
     /// The ACL an `AccessControlPolicy` body sets on a resource owned by
@@ -283,6 +305,7 @@ impl Server {
             &info.owner,
             &info.owner,
         )?;
+        info.check_acl_put(&acl).map_err(to_s3s)?;
         self.blocking(move |s| s.set_bucket_acl(&bucket, &acl))
             .await?;
         Ok(S3Response::new(dto::PutBucketAclOutput::default()))
@@ -342,9 +365,9 @@ impl Server {
             .await?;
         if !may(
             &requester,
-            object.owner(),
-            &object.acl,
-            Permission::WriteAcp,
+            &info,
+            &object,
+            (Permission::WriteAcp, "s3:PutObjectAcl"),
         ) && !is(&requester, &info.owner)
         {
             return Err(s3_error!(AccessDenied));
@@ -356,6 +379,7 @@ impl Server {
             object.owner(),
             &info.owner,
         )?;
+        info.check_acl_put(&acl).map_err(to_s3s)?;
         self.blocking(move |s| s.set_object_acl(&bucket, &key, &acl))
             .await?;
         Ok(S3Response::new(dto::PutObjectAclOutput::default()))
@@ -367,10 +391,15 @@ impl Server {
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (_, _, _, object) = self
+        let (_, _, info, object) = self
             .acl_object(&input.bucket, &input.key, input.version_id.as_deref())
             .await?;
-        if !may(&requester, object.owner(), &object.acl, Permission::ReadAcp) {
+        if !may(
+            &requester,
+            &info,
+            &object,
+            (Permission::ReadAcp, "s3:GetObjectAcl"),
+        ) {
             return Err(s3_error!(AccessDenied));
         }
         let (owner, grants) = self.policy_of(&object.acl);
@@ -389,8 +418,21 @@ fn is(requester: &Requester, who: &Principal) -> bool {
         .is_some_and(|p| p.account_id == who.account_id)
 }
 
-/// Whether the requester owns the resource (an owner always reads and
-/// writes its ACL) or a grant allows it `permission`.
-fn may(requester: &Requester, owner: &Principal, acl: &Acl, permission: Permission) -> bool {
-    is(requester, owner) || acl.allows(requester, permission)
+/// Whether the requester may do `action` on the object's ACL: the bucket
+/// policy's deny refuses and its allow grants; else the object's owner
+/// (an owner always reads and writes its ACL), or a grant of `permission`
+/// as the bucket's settings let grants count.
+fn may(
+    requester: &Requester,
+    bucket: &BucketInfo,
+    object: &ObjectInfo,
+    (permission, action): (Permission, &str),
+) -> bool {
+    match bucket.policy_verdict(requester, action, Some(object.key.as_str())) {
+        PolicyVerdict::Deny => false,
+        PolicyVerdict::Allow => true,
+        PolicyVerdict::NoOpinion => {
+            is(requester, object.owner()) || bucket.acl_allows(&object.acl, requester, permission)
+        }
+    }
 }

@@ -28,11 +28,6 @@ impl Server {
         let me = self.principal(&req)?;
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        if let Some(expected) = &req.input.expected_bucket_owner
-            && expected != info.owner.account_id.as_str()
-        {
-            return Err(s3_error!(AccessDenied));
-        }
         // Only the owner deletes a bucket (S3 needs s3:DeleteBucket, which
         // ACLs never grant).
         if me.account_id != info.owner.account_id {

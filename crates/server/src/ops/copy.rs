@@ -11,6 +11,7 @@ use s3torrent_s3::{BucketName, ObjectKey, Requester, TorrentCache};
 
 use std::sync::Arc;
 
+use super::tagging::TagDirective;
 use super::{Received, Server, TempGuard, headers_of, is_requester, now, timestamp, write_refused};
 use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
 
@@ -184,18 +185,16 @@ impl Server {
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
+        // `x-amz-expected-bucket-owner` was checked before (`screen`).
         let info = self.bucket(&bucket).await?;
-        if let Some(expected) = &input.expected_bucket_owner
-            && expected != info.owner.account_id.as_str()
-        {
-            return Err(s3_error!(AccessDenied));
-        }
         Self::may_put(&requester, &info, &key)?;
         let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,
             Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
         };
+        let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
+        let asked_tags = super::tagging::header_tags(input.tagging.as_deref())?;
         let (src_bucket, src_key, snapshot) = self
             .copy_source(
                 &input.copy_source,
@@ -224,25 +223,25 @@ impl Server {
                 "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY}"
             ));
         }
-        // The copy is the writer's, with the ACL its request names.
-        let owner = match &requester {
-            Requester::Authenticated(p) => p.clone(),
-            Requester::Anonymous => info.owner.clone(),
-        };
-        let acl = self.acl_of_headers(
-            &super::acl::acl_headers!(input, object),
-            &owner,
-            &info.owner,
-        )?;
+        // The copy is the writer's (or the bucket owner's, as the bucket's
+        // object ownership has it), with the ACL its request names.
+        let acl =
+            self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
         let received = self.copy_bytes(snapshot, (0, source.size)).await?;
         // COPY keeps the source's content type and headers, REPLACE takes
         // the request's.
         let mut meta = ObjectMeta::new(
-            owner.account_id.to_string(),
+            acl.owner.account_id.to_string(),
             StoredAcl::from_acl(&acl),
             received.md5.clone(),
             received.size,
         );
+        // `x-amz-tagging-directive`: COPY keeps the source's tags, REPLACE
+        // takes the request's `x-amz-tagging`.
+        meta.tags = match tag_directive {
+            TagDirective::Copy => source.tags.clone(),
+            TagDirective::Replace => asked_tags,
+        };
         if replace {
             meta.content_type = input.content_type.map(|c| c.to_string());
             meta.headers = headers_of(

@@ -59,11 +59,17 @@ impl Server {
                 Step::Stop => Listed::Stop,
             })?;
             let mut page = page.finish();
+            let info = s
+                .bucket_info(&b)?
+                .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, b.as_str()))?;
+            // With ACLs disabled, every object is the bucket owner's.
+            if info.ownership.acls_disabled() {
+                for (_, m) in &mut page.contents {
+                    m.owner = info.owner.account_id.to_string();
+                }
+            }
             // Listing is allowed: an adopted object's MD5 now, once.
             if page.contents.iter().any(|(_, m)| m.etag.is_none()) {
-                let info = s
-                    .bucket_info(&b)?
-                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, b.as_str()))?;
                 for (k, m) in &mut page.contents {
                     if m.etag.is_none() {
                         let key = ObjectKey::new(k.clone())?;

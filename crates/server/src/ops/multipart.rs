@@ -118,19 +118,17 @@ impl Server {
         let (bucket, key, info) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
-        // An anonymous writer (a public-read-write bucket) uploads for the
-        // bucket owner, as PutObject.
-        let me = self
-            .requester(&req)
-            .principal()
-            .unwrap_or(&info.owner)
-            .clone();
+        // The object's owner as PutObject's (an anonymous writer uploads
+        // for the bucket owner).
+        let requester = self.requester(&req);
         let input = req.input;
         let acl =
-            self.acl_of_headers(&super::acl::acl_headers!(input, object), &me, &info.owner)?;
+            self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
+        let tags = super::tagging::header_tags(input.tagging.as_deref())?;
         let record = UploadRecord {
-            owner: me.account_id.to_string(),
+            owner: acl.owner.account_id.to_string(),
             acl: StoredAcl::from_acl(&acl),
+            tags,
             content_type: input.content_type.map(|c| c.to_string()),
             initiated: now(),
             completing: false,
@@ -281,6 +279,7 @@ impl Server {
             );
             meta.content_type = claimed.record.content_type.clone();
             meta.headers = claimed.record.headers.clone();
+            meta.tags = claimed.record.tags.clone();
             let committed = store
                 .assemble(&claimed.parts, |chunk| {
                     if let Some(h) = &mut hasher {

@@ -28,18 +28,16 @@ impl Store {
         let meta = match meta {
             Some(m) => m,
             // A folder made by hand is a bucket of the first user's.
-            None if self.bucket_dir(bucket).is_dir() => BucketMeta {
-                owner: self.users[0].principal.account_id.to_string(),
-                acl: StoredAcl::canned(
+            None if self.bucket_dir(bucket).is_dir() => BucketMeta::new(
+                self.users[0].principal.account_id.to_string(),
+                StoredAcl::canned(
                     CannedAcl::Private,
                     &self.users[0].principal,
                     &self.users[0].principal,
                 ),
-                requester_pays: false,
-                created: 0,
-                location: None,
-                policy: None,
-            },
+                0,
+                None,
+            ),
             None => return Ok(None),
         };
         let owner = self.principal_of(&meta.owner);
@@ -50,10 +48,15 @@ impl Store {
             Some(text) => Some(Arc::new(BucketPolicy::parse(text, bucket)?)),
             None => None,
         };
+        let settings = BucketSettings::of(&meta);
+        info.ownership = settings.ownership.unwrap_or_default();
+        info.public_access = settings.public_access_block.unwrap_or_default();
         Ok(Some(info))
     }
 
-    /// Creates a bucket in one commit: `Ok(Err(existing owner))` if it
+    /// Creates a bucket in one commit, with its ownership controls if
+    /// given (`x-amz-object-ownership`, checked by the caller against
+    /// `acl`): `Ok(Err(existing owner))` if it
     /// exists already (as a record or as a hand-made folder). Its folder
     /// (for hand-placed files) is made after the commit, best effort: the
     /// bucket does not need it.
@@ -63,16 +66,17 @@ impl Store {
         owner: &Principal,
         acl: &Acl,
         location: Option<String>,
+        ownership: Option<s3torrent_s3::ObjectOwnership>,
         now: i64,
     ) -> Result<Result<(), Principal>, S3Error> {
-        let bytes = encode(&BucketMeta {
-            owner: owner.account_id.to_string(),
-            acl: StoredAcl::from_acl(acl),
-            requester_pays: false,
-            created: now,
+        let mut meta = BucketMeta::new(
+            owner.account_id.to_string(),
+            StoredAcl::from_acl(acl),
+            now,
             location,
-            policy: None,
-        })?;
+        );
+        meta.ownership = ownership.map(StoredOwnership::from);
+        let bytes = encode(&meta)?;
         let dir = self.bucket_dir(bucket);
         let first = self.users[0].principal.clone();
         let created = self.write(|txn| {
@@ -121,6 +125,19 @@ impl Store {
         bucket: &BucketName,
         change: impl FnOnce(&mut BucketMeta),
     ) -> Result<(), S3Error> {
+        self.try_update_bucket(bucket, |meta| {
+            change(meta);
+            Ok(())
+        })
+    }
+
+    /// [`Store::update_bucket`] with a change that may refuse (its error is
+    /// the answer, nothing is written).
+    pub(super) fn try_update_bucket(
+        &self,
+        bucket: &BucketName,
+        change: impl FnOnce(&mut BucketMeta) -> Result<(), S3Error>,
+    ) -> Result<(), S3Error> {
         let info = self
             .bucket_info(bucket)?
             .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
@@ -128,16 +145,14 @@ impl Store {
             let mut table = txn.open_table(BUCKETS).map_err(internal)?;
             let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
                 Some(v) => decode(v.value())?,
-                None => BucketMeta {
-                    owner: info.owner.account_id.to_string(),
-                    acl: StoredAcl::from_acl(&info.acl),
-                    requester_pays: false,
-                    created: 0,
-                    location: None,
-                    policy: None,
-                },
+                None => BucketMeta::new(
+                    info.owner.account_id.to_string(),
+                    StoredAcl::from_acl(&info.acl),
+                    0,
+                    None,
+                ),
             };
-            change(&mut meta);
+            change(&mut meta)?;
             let bytes = encode(&meta)?;
             table
                 .insert(bucket.as_str(), bytes.as_slice())

@@ -174,7 +174,8 @@ impl Store {
         let owner = self.principal_of(&meta.owner);
         let etag = meta.etag.clone().map_or(ETag::Uncomputed, ETag::Known);
         let mut info = ObjectInfo::new(key.clone(), meta.size, etag, &owner);
-        info.acl = meta.acl.to_acl(&owner, &bucket.owner)?;
+        // With ACLs disabled, every object is the bucket owner's.
+        info.acl = bucket.effective_object_acl(meta.acl.to_acl(&owner, &bucket.owner)?);
         info.last_modified = meta.modified;
         Ok(info)
     }

@@ -210,6 +210,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
             &owner,
             &Acl::canned(CannedAcl::Private, &owner, &owner),
             None,
+            None,
             0,
         )
         .unwrap()
@@ -266,6 +267,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                         user: v.user.clone(),
                         ..Headers::default()
                     },
+                    tags: Default::default(),
                 };
                 let id = store.create_upload(&bucket(), &k, &record).unwrap();
                 let (temp, mut file) = store.temp_file().unwrap();
@@ -474,6 +476,7 @@ fn records_of_older_versions_still_read() {
                 &owner,
                 &Acl::canned(CannedAcl::PublicRead, &owner, &owner),
                 None,
+                None,
                 0,
             )
             .unwrap()
@@ -538,6 +541,7 @@ fn a_failed_create_bucket_leaves_nothing() {
                 &owner,
                 &Acl::canned(CannedAcl::Private, &owner, &owner),
                 None,
+                None,
                 0,
             )
             .is_err()
@@ -559,7 +563,7 @@ fn a_write_after_its_bucket_is_deleted_leaves_no_object() {
     let acl = Acl::canned(CannedAcl::Private, &owner, &owner);
     assert!(
         store
-            .create_bucket(&bucket(), &owner, &acl, None, 0)
+            .create_bucket(&bucket(), &owner, &acl, None, None, 0)
             .unwrap()
             .is_ok()
     );
@@ -595,7 +599,7 @@ fn the_memos_forget_what_changes() {
     let public = Acl::canned(CannedAcl::PublicRead, &owner, &owner);
     assert!(
         store
-            .create_bucket(&bucket(), &owner, &private, None, 0)
+            .create_bucket(&bucket(), &owner, &private, None, None, 0)
             .unwrap()
             .is_ok()
     );

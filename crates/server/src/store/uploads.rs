@@ -67,6 +67,9 @@ pub(crate) struct UploadRecord {
     /// The object's headers (`Cache-Control`, `x-amz-meta-*`...).
     #[serde(default)]
     pub(crate) headers: Headers,
+    /// The object's tags (`x-amz-tagging`).
+    #[serde(default, skip_serializing_if = "super::Tags::is_empty")]
+    pub(crate) tags: super::Tags,
 }
 
 /// A completed upload, remembered for a repeated completion.
