@@ -10,7 +10,7 @@ use s3torrent_server::{
 };
 
 use crate::serve::{
-    ConnectionArgs, LogFormat, SwarmArgs, bind_metrics, bind_udp_tracker, init_logging,
+    ConnectionArgs, DhtArgs, LogFormat, SwarmArgs, bind_metrics, bind_udp_tracker, init_logging,
 };
 
 /// `gateway`'s flags: a contract.
@@ -110,6 +110,8 @@ pub(crate) struct GatewayArgs {
     connections: ConnectionArgs,
     #[command(flatten)]
     swarm: SwarmArgs,
+    #[command(flatten)]
+    dht: DhtArgs,
     /// How the per-request lines are written to stderr: `text` or `json`.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
@@ -136,6 +138,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.announce_url = args.announce_url;
     config.max_connections = args.connections.max_connections("gateway", args.seeding);
     config.swarm_limits = args.swarm.limits();
+    config.dht = args.dht.config();
     config.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,
         Err(e) => {

@@ -9,8 +9,8 @@ use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
 use s3torrent_server::{
-    AnnounceRate, Cidr, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits, TrustedProxies,
-    User,
+    AnnounceRate, Cidr, DhtConfig, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits,
+    TrustedProxies, User,
 };
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
@@ -104,6 +104,8 @@ pub(crate) struct ServeArgs {
     connections: ConnectionArgs,
     #[command(flatten)]
     swarm: SwarmArgs,
+    #[command(flatten)]
+    dht: DhtArgs,
     /// How the per-request, per-announce and per-peer-connection lines (and
     /// warnings) are written to stderr: `text`, or `json` (one object a
     /// line). The start-up lines are plain text either way.
@@ -138,6 +140,48 @@ impl SwarmArgs {
         limits.peers_per_address = self.peers_per_address;
         limits.handshake_grace = Duration::from_secs(self.handshake_grace);
         limits
+    }
+}
+
+/// The flags of the DHT node, `serve`'s and `gateway`'s.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DhtArgs {
+    /// Put every served object in the Mainline DHT (BEP 5): announce its
+    /// info-hash with the seeding peer's port, again every --dht-interval,
+    /// and no more once it stops being served, so that a magnet link with
+    /// only its info-hash (`xt`) finds the endpoint. For a public endpoint;
+    /// needs --seeding peer or both. Off by default.
+    #[arg(long)]
+    dht: bool,
+    /// The DHT node's UDP address (IPv4); by default the --peer-listen
+    /// address and port, over UDP.
+    #[arg(long, value_name = "ADDR", requires = "dht")]
+    dht_listen: Option<std::net::SocketAddr>,
+    /// A node to join the DHT through (repeatable); by default the public
+    /// routers: router.bittorrent.com:6881, router.utorrent.com:6881,
+    /// dht.transmissionbt.com:6881 and dht.libtorrent.org:25401.
+    #[arg(long = "dht-bootstrap", value_name = "HOST:PORT", requires = "dht")]
+    dht_bootstrap: Vec<String>,
+    /// Seconds between two announces of a served object.
+    #[arg(long, value_name = "SECS", requires = "dht",
+          default_value_t = DhtConfig::DEFAULT_INTERVAL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    dht_interval: u64,
+}
+
+impl DhtArgs {
+    /// The DHT node these flags ask for, if any.
+    pub(crate) fn config(&self) -> Option<DhtConfig> {
+        if !self.dht {
+            return None;
+        }
+        let mut config = DhtConfig::default();
+        config.listen = self.dht_listen;
+        if !self.dht_bootstrap.is_empty() {
+            config.bootstrap = self.dht_bootstrap.clone();
+        }
+        config.interval = Duration::from_secs(self.dht_interval);
+        Some(config)
     }
 }
 
@@ -285,12 +329,13 @@ pub(crate) fn init_logging(format: LogFormat) -> tracing_appender::non_blocking:
             ),
         ),
     };
-    // The server's own events only (targets `serve`, `tracker`, `peer`): s3s
+    // The server's own events only (targets `serve`, `tracker`, `peer`, `dht`): s3s
     // logs every refused anonymous request as an error, which it is not here.
     let ours = tracing_subscriber::filter::Targets::new()
         .with_target("serve", tracing::Level::INFO)
         .with_target("tracker", tracing::Level::INFO)
         .with_target("peer", tracing::Level::INFO)
+        .with_target("dht", tracing::Level::INFO)
         .with_target("gateway", tracing::Level::INFO);
     let installed = tracing_subscriber::registry()
         .with(text)
@@ -419,6 +464,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.max_connections = args.connections.max_connections("serve", args.seeding);
     config.swarm_limits = args.swarm.limits();
+    config.dht = args.dht.config();
     [
         config.header_read_timeout,
         config.idle_timeout,

@@ -1,11 +1,15 @@
 """python libtorrent downloads one torrent and prints what happened as JSON.
 
-    libtorrent_download.py SOURCE SAVE SECONDS LISTEN ENCRYPTION
+    libtorrent_download.py SOURCE SAVE SECONDS LISTEN ENCRYPTION [DHT_NODES]
 
 SOURCE is a .torrent file or a magnet link (`magnet:...`, metadata through
 ut_metadata). The client listens on LISTEN (`127.0.0.1:0`, `[::1]:0`), has
-no DHT, LSD, UPnP or NAT-PMP, allows several connections per address, and
-finds peers through the torrent's trackers only. ENCRYPTION is `default`
+no LSD, UPnP or NAT-PMP, allows several connections per address, and finds
+peers through the torrent's trackers; with DHT_NODES (`IP:PORT,IP:PORT`, a
+private DHT's nodes: never the public routers) through the Mainline DHT
+too, bootstrapped from those nodes only, with libtorrent's limits on nodes
+and packets per IP off (the nodes share loopback); without it, no DHT.
+ENCRYPTION is `default`
 (libtorrent's: encryption enabled, plain allowed), `forced` (RC4 only, both
 ways) or `disabled`. It stops when the download is complete or after
 SECONDS, and prints: done, payload bytes downloaded, whether it had the
@@ -21,9 +25,12 @@ warnings.simplefilter("ignore")
 import libtorrent as lt  # noqa: E402
 
 source, save, seconds, listen, encryption = sys.argv[1:6]
+dht_nodes = sys.argv[6] if len(sys.argv) > 6 else ""
 settings = {
     "listen_interfaces": listen,
     "enable_dht": False,
+    # Never the public routers, even were the DHT turned on.
+    "dht_bootstrap_nodes": dht_nodes,
     "enable_lsd": False,
     "enable_upnp": False,
     "enable_natpmp": False,
@@ -31,6 +38,15 @@ settings = {
     "alert_mask": lt.alert.category_t.error_notification
     | lt.alert.category_t.tracker_notification,
 }
+if dht_nodes:
+    settings.update({
+        "enable_dht": True,
+        "dht_restrict_routing_ips": False,
+        "dht_restrict_search_ips": False,
+        "dht_ignore_dark_internet": False,
+        "dht_block_ratelimit": 100000,
+        "dht_upload_rate_limit": 1000000,
+    })
 if encryption != "default":
     policy = {"forced": lt.enc_policy.forced, "disabled": lt.enc_policy.disabled}[encryption]
     settings.update({

@@ -33,21 +33,50 @@ pub(crate) fn libtorrent_download(
     listen: &str,
     encryption: Encryption,
 ) -> serde_json::Value {
+    run_libtorrent_download(source, save, seconds, listen, encryption, &[])
+}
+
+/// [`libtorrent_download`] with the Mainline DHT on, bootstrapped from
+/// `dht_nodes` (`IP:PORT`, a private DHT's: never the public routers)
+/// only, besides the torrent's trackers.
+pub(crate) fn libtorrent_download_with_dht(
+    source: &str,
+    save: &Path,
+    seconds: u32,
+    listen: &str,
+    dht_nodes: &[String],
+) -> serde_json::Value {
+    assert!(!dht_nodes.is_empty(), "a private DHT has nodes");
+    run_libtorrent_download(
+        source,
+        save,
+        seconds,
+        listen,
+        Encryption::Default,
+        dht_nodes,
+    )
+}
+
+fn run_libtorrent_download(
+    source: &str,
+    save: &Path,
+    seconds: u32,
+    listen: &str,
+    encryption: Encryption,
+    dht_nodes: &[String],
+) -> serde_json::Value {
     let encryption = match encryption {
         Encryption::Default => "default",
         Encryption::Forced => "forced",
         Encryption::Disabled => "disabled",
     };
-    let out = python(
-        LIBTORRENT_DOWNLOAD,
-        &[
-            source,
-            save.to_str().unwrap(),
-            &seconds.to_string(),
-            listen,
-            encryption,
-        ],
-    );
+    let seconds = seconds.to_string();
+    let nodes = dht_nodes.join(",");
+    let mut args = vec![source, save.to_str().unwrap(), &seconds, listen, encryption];
+    if !nodes.is_empty() {
+        args.push(&nodes);
+    }
+    let out = python(LIBTORRENT_DOWNLOAD, &args);
     serde_json::from_str(out.trim()).expect("JSON from libtorrent")
 }
 

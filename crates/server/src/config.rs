@@ -2,6 +2,7 @@
 //! torrent policy's knobs and the addressing style.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -120,6 +121,11 @@ pub struct ServerConfig {
     pub max_connections: NonZeroUsize,
     /// How the tracker and the seeding peer hold under floods.
     pub swarm_limits: SwarmLimits,
+    /// A Mainline DHT node (BEP 5) that announces every served object's
+    /// info-hash with the seeding peer's port, so that a magnet link with
+    /// only its `xt` finds the endpoint; `None` (the default): no DHT. It
+    /// needs the seeding peer ([`Seeding::Peer`] or [`Seeding::Both`]).
+    pub dht: Option<DhtConfig>,
 }
 
 impl ServerConfig {
@@ -196,6 +202,64 @@ impl Default for ServerConfig {
             min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             swarm_limits: SwarmLimits::default(),
+            dht: None,
+        }
+    }
+}
+
+/// The endpoint's Mainline DHT node (BEP 5, README "The DHT"): it joins the
+/// DHT through `bootstrap`, announces every served info-hash with the
+/// seeding peer's port, again every `interval`, and stops announcing an
+/// info-hash once its object is no longer served.
+///
+/// ```
+/// use s3torrent_server::DhtConfig;
+///
+/// let mut dht = DhtConfig::default();
+/// assert_eq!(dht.bootstrap.len(), DhtConfig::PUBLIC_ROUTERS.len());
+/// dht.bootstrap = vec!["127.0.0.1:6882".into()];
+/// assert_eq!(dht.listen, None); // the seeding peer's address, over UDP
+/// assert_eq!(dht.interval.as_secs(), 900);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DhtConfig {
+    /// The node's UDP address, IPv4 (the DHT crate speaks no IPv6). `None`:
+    /// the seeding peer's address and port, over UDP, as libtorrent does (a
+    /// peer on `[::]` gives `0.0.0.0`). Remote nodes record the announce's
+    /// source address: the endpoint's peer must be reachable at that IP.
+    pub listen: Option<SocketAddr>,
+    /// The nodes the DHT is joined through, `HOST:PORT` (resolved once, at
+    /// start). [`DhtConfig::PUBLIC_ROUTERS`] by default.
+    pub bootstrap: Vec<String>,
+    /// How often each served info-hash is announced again (peers stored in
+    /// the DHT expire: libtorrent keeps them 45 minutes). 15 minutes by
+    /// default.
+    pub interval: Duration,
+}
+
+impl DhtConfig {
+    /// The public routers BitTorrent clients bootstrap from.
+    pub const PUBLIC_ROUTERS: [&'static str; 4] = [
+        "router.bittorrent.com:6881",
+        "router.utorrent.com:6881",
+        "dht.transmissionbt.com:6881",
+        "dht.libtorrent.org:25401",
+    ];
+    /// The default [`interval`](Self::interval): 15 minutes, as libtorrent's
+    /// `dht_announce_interval`.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+}
+
+impl Default for DhtConfig {
+    fn default() -> Self {
+        DhtConfig {
+            listen: None,
+            bootstrap: Self::PUBLIC_ROUTERS
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
+            interval: Self::DEFAULT_INTERVAL,
         }
     }
 }

@@ -78,7 +78,7 @@ mod swarm;
 mod throttle;
 
 pub use config::{
-    AnnounceRate, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
+    AnnounceRate, DhtConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
 };
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};

@@ -141,7 +141,9 @@ impl Listeners {
 /// written into the torrents. Opening the root fails with [`Error::Root`]
 /// when another server holds its database; a configuration without users
 /// fails with [`Error::NoUsers`], and one that seeds as a peer without its
-/// listeners with [`Error::Config`].
+/// listeners, or asks for a DHT node without seeding as a peer, with
+/// [`Error::Config`]. A DHT node's address that is not IPv4, or cannot be
+/// bound, is an [`Error::Listener`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), s3torrent_server::Error> {
@@ -166,6 +168,7 @@ pub async fn serve(
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
+    check_dht(config.seeding, config.dht.as_ref())?;
     let Checked {
         s3: listener,
         addr,
@@ -253,6 +256,7 @@ pub async fn serve(
                 },
                 trusted: config.trusted_proxies.clone(),
                 limits: config.swarm_limits,
+                dht: config.dht.clone(),
             },
             &stopping,
         )
@@ -320,6 +324,16 @@ async fn drain(
     }
     for edge in edges {
         let _ = tokio::time::timeout(DRAIN, edge).await;
+    }
+}
+
+/// The DHT announces the seeding peer's port: it needs the peer.
+pub(crate) fn check_dht(seeding: Seeding, dht: Option<&crate::DhtConfig>) -> Result<(), Error> {
+    match dht {
+        Some(_) if !seeding.has_peer() => Err(Error::Config(format!(
+            "the DHT announces the seeding peer, which seeding {seeding} does not run: use --seeding peer or both with --dht"
+        ))),
+        _ => Ok(()),
     }
 }
 

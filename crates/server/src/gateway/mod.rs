@@ -151,6 +151,10 @@ pub struct GatewayConfig {
     /// How the tracker and the seeding peer hold under floods, as
     /// `serve`'s [`ServerConfig::swarm_limits`](crate::ServerConfig::swarm_limits).
     pub swarm_limits: crate::SwarmLimits,
+    /// A Mainline DHT node announcing the served objects, as `serve`'s
+    /// [`ServerConfig::dht`](crate::ServerConfig::dht); needs
+    /// [`Seeding::Peer`] or [`Seeding::Both`].
+    pub dht: Option<crate::DhtConfig>,
 }
 
 impl GatewayConfig {
@@ -182,6 +186,7 @@ impl GatewayConfig {
             min_body_rate: Some(MinBodyRate::DEFAULT),
             max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
             swarm_limits: crate::SwarmLimits::default(),
+            dht: None,
         }
     }
 }
@@ -193,8 +198,8 @@ impl GatewayConfig {
 ///
 /// Prints `gateway: listening on http://ADDR` on stderr once ready. Fails
 /// with [`Error::Config`] for an unusable upstream URL, seeding as a peer
-/// without the swarm's listeners, or a cache bucket it can neither find
-/// nor create.
+/// without the swarm's listeners, a DHT node without seeding as a peer, or
+/// a cache bucket it can neither find nor create.
 pub async fn gateway(
     config: GatewayConfig,
     listeners: Listeners,
@@ -208,6 +213,7 @@ pub async fn gateway(
         udp_tracker: udp_addr,
         metrics,
     } = crate::serve::Checked::new(listeners, config.seeding)?;
+    crate::serve::check_dht(config.seeding, config.dht.as_ref())?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
     let runtime = tokio::runtime::Handle::current();
@@ -314,6 +320,7 @@ pub async fn gateway(
                     },
                     trusted: config.trusted_proxies.clone(),
                     limits: config.swarm_limits,
+                    dht: config.dht.clone(),
                 },
                 &stopping,
             )

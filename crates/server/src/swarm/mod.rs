@@ -12,6 +12,7 @@
 //! is not cached for the object as it is now is refused.
 
 mod admission;
+mod dht;
 mod peer;
 mod pieces;
 mod served;
@@ -57,7 +58,7 @@ const TRACKER_MAX_CONNECTIONS: usize = 4096;
 const TRACKER_MIN_INTERVAL: Duration = Duration::from_secs(15);
 
 /// How the swarm's edges behave: the seeding peer's policy, the proxies
-/// the HTTP tracker believes, and the flood limits.
+/// the HTTP tracker believes, the flood limits, and the DHT node.
 pub(crate) struct SwarmSettings {
     /// `--ration-above` and `--peer-encryption`.
     pub(crate) peer: PeerSettings,
@@ -65,6 +66,8 @@ pub(crate) struct SwarmSettings {
     pub(crate) trusted: TrustedProxies,
     /// `--announce-rate`, `--peers-per-address`, `--handshake-grace`.
     pub(crate) limits: crate::SwarmLimits,
+    /// `--dht`, `--dht-listen`, `--dht-bootstrap`, `--dht-interval`.
+    pub(crate) dht: Option<crate::DhtConfig>,
 }
 
 /// Starts the tracker (HTTP, and UDP when it has a socket) and the seeding
@@ -72,7 +75,8 @@ pub(crate) struct SwarmSettings {
 /// gateway's cluster), until `shutdown`, and prints their addresses
 /// (start-up lines): their tasks, for the caller to wait on when it
 /// drains. Both trackers share one swarm state; the HTTP one believes the
-/// forwarding headers of the trusted proxies.
+/// forwarding headers of the trusted proxies. With a DHT node, the sweeper
+/// tells it what to announce.
 pub(crate) fn spawn_edges(
     endpoint: Endpoint,
     listeners: SwarmListeners,
@@ -85,6 +89,7 @@ pub(crate) fn spawn_edges(
         peer: peer_settings,
         trusted,
         limits,
+        dht,
     } = settings;
     let SwarmListeners {
         tracker,
@@ -132,7 +137,15 @@ pub(crate) fn spawn_edges(
         limits.tracker_connections_per_address.get(),
         limits.handshake_grace,
     ));
-    let mut tasks = Vec::with_capacity(3);
+    let mut tasks = Vec::with_capacity(5);
+    if let Some(dht) = dht {
+        let node = self::dht::Node::bind(name, dht, peer_addr)?;
+        // The DHT needs only the served info-hashes, not the trackers the
+        // sweep lists beside them.
+        let (served, sweeper) = spawn_sweeper(Arc::clone(&source), Vec::new(), shutdown.clone());
+        tasks.push(sweeper);
+        tasks.push(node.spawn(served, shutdown.clone()));
+    }
     if let Some(udp) = udp_tracker {
         tasks.push(tokio::spawn(serve_udp_tracker(
             udp,
