@@ -285,7 +285,7 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
 }
 
 /// An S3 error document, with `extra` elements after the message.
-fn error(
+pub(crate) fn error(
     status: StatusCode,
     code: &str,
     message: &str,

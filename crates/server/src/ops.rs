@@ -3,6 +3,7 @@
 mod acl;
 mod buckets;
 mod copy;
+mod cors;
 mod delete;
 mod list_objects;
 mod listing;
@@ -887,6 +888,27 @@ impl S3 for Server {
         req: S3Request<dto::GetObjectAclInput>,
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
         self.get_object_acl_(req).await
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<dto::PutBucketCorsInput>,
+    ) -> S3Result<S3Response<dto::PutBucketCorsOutput>> {
+        self.put_bucket_cors_(req).await
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<dto::GetBucketCorsInput>,
+    ) -> S3Result<S3Response<dto::GetBucketCorsOutput>> {
+        self.get_bucket_cors_(req).await
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<dto::DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketCorsOutput>> {
+        self.delete_bucket_cors_(req).await
     }
 }
 

@@ -285,16 +285,30 @@ pub async fn serve(
         max_connections: config.max_connections,
     };
     let min_body_rate = config.min_body_rate;
+    let cors = crate::cors::Cors {
+        store: Arc::clone(&store),
+        addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
+    };
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let early = front::screen(&mut req, &request_id);
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
+        let cors = cors.clone();
+        // Only a request with `Origin` is looked at for CORS.
+        let cross_origin = cors.cross_origin(&req);
         async move {
-            match early {
+            if req.method() == hyper::Method::OPTIONS {
+                return Ok(cors.preflight(&req, &request_id).await);
+            }
+            let mut answer = match early {
                 Some(answer) => Ok(answer),
                 None => call(&s3, req, min_body_rate, &request_id).await,
+            };
+            if let (Some(cross_origin), Ok(answer)) = (cross_origin, &mut answer) {
+                cors.decorate(cross_origin, answer).await;
             }
+            answer
         }
     };
     serve_http(&listener, front, shutdown, &stop, edges, handle).await;

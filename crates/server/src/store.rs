@@ -42,6 +42,7 @@
 
 mod acl_record;
 mod bucket;
+mod cors;
 mod db;
 mod list;
 mod memo;
@@ -338,6 +339,8 @@ pub(crate) struct Store {
     /// Object records (as stored, before [`Store::object_meta`] looks at
     /// a hand-placed file), by row.
     object_memo: memo::Memo<ObjectMeta>,
+    /// Buckets' CORS states, by bucket name ([`Store::bucket_cors`]).
+    cors_memo: memo::Memo<crate::cors::CorsLookup>,
     #[cfg(test)]
     crash: tests::Crash,
 }
@@ -358,6 +361,7 @@ impl Store {
             uploads::UPLOADS,
             uploads::PARTS,
             uploads::COMPLETED,
+            cors::CORS,
         ] {
             txn.open_table(table).map_err(|e| e.to_string())?;
         }
@@ -381,6 +385,7 @@ impl Store {
             epoch: memo::Epoch::default(),
             bucket_memo: memo::Memo::new(),
             object_memo: memo::Memo::new(),
+            cors_memo: memo::Memo::new(),
             #[cfg(test)]
             crash: tests::Crash::default(),
         })
