@@ -64,6 +64,7 @@
 
 #![deny(missing_docs)]
 
+mod chunked;
 mod config;
 mod cors;
 mod error;

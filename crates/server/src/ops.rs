@@ -1,6 +1,7 @@
 //! The S3 operations `serve` answers, on top of the store.
 
 mod acl;
+mod attributes;
 mod buckets;
 mod copy;
 mod cors;
@@ -8,6 +9,7 @@ mod delete;
 mod list_objects;
 mod listing;
 mod multipart;
+mod parts;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -673,13 +675,20 @@ impl S3 for Server {
             }));
         }
         let len = meta.size;
-        let (start, end, content_range) = match &input.range {
-            None => (0, len, None),
-            Some(r) => {
+        let mut parts_count = None;
+        let (start, end, content_range) = match (&input.range, input.part_number) {
+            (None, None) => (0, len, None),
+            (Some(r), None) => {
                 let range = r.check(len).map_err(|_| s3_error!(InvalidRange))?;
                 let cr = format!("bytes {}-{}/{len}", range.start, range.end - 1);
                 (range.start, range.end, Some(cr))
             }
+            (None, Some(number)) => {
+                let part = self.part_of(&meta, number).await?;
+                parts_count = part.count;
+                (part.range.start, part.range.end, part.content_range(len))
+            }
+            (Some(_), Some(_)) => return Err(range_and_part()),
         };
         // The handle of the version `meta` describes: its bytes, whatever
         // happens to the key meanwhile. A small body is read at once, here
@@ -693,8 +702,7 @@ impl S3 for Server {
                 input,
                 &meta,
                 StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(buf))),
-                start..end,
-                content_range,
+                (start..end, content_range, parts_count),
                 charged_,
             )));
         }
@@ -738,8 +746,7 @@ impl S3 for Server {
             input,
             &meta,
             StreamingBlob::wrap(stream),
-            start..end,
-            content_range,
+            (start..end, content_range, parts_count),
             charged_,
         )))
     }
@@ -776,8 +783,18 @@ impl S3 for Server {
                 ..Default::default()
             }));
         }
-        Ok(S3Response::new(dto::HeadObjectOutput {
-            content_length: Some(meta.size as i64),
+        let part = match (&input.range, input.part_number) {
+            (Some(_), Some(_)) => return Err(range_and_part()),
+            (_, Some(number)) => Some(self.part_of(&meta, number).await?),
+            (_, None) => None,
+        };
+        let mut answer = S3Response::new(dto::HeadObjectOutput {
+            content_length: Some(match &part {
+                Some(p) => (p.range.end - p.range.start) as i64,
+                None => meta.size as i64,
+            }),
+            content_range: part.as_ref().and_then(|p| p.content_range(meta.size)),
+            parts_count: part.as_ref().and_then(|p| p.count),
             accept_ranges: Some("bytes".into()),
             content_type: Some(content_type_of(&meta)),
             e_tag: meta.etag.clone().map(dto::ETag::Strong),
@@ -790,7 +807,13 @@ impl S3 for Server {
             expires: expires_of(h),
             metadata: metadata_of(h),
             ..Default::default()
-        }))
+        });
+        if part.is_some_and(|p| p.range.end > p.range.start) {
+            // A part is a partial answer, as a GET of it is (s3s gives a
+            // HEAD 200; the front sets the status).
+            answer.extensions.insert(crate::front::PartialContent);
+        }
+        Ok(answer)
     }
 
     async fn delete_object(
@@ -890,6 +913,13 @@ impl S3 for Server {
         self.get_object_acl_(req).await
     }
 
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<dto::GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
+        self.get_object_attributes_(req).await
+    }
+
     async fn put_bucket_cors(
         &self,
         req: S3Request<dto::PutBucketCorsInput>,
@@ -978,6 +1008,7 @@ impl s3s::access::S3Access for Access {
             cx.s3_op().name(),
             "GetObject"
                 | "HeadObject"
+                | "GetObjectAttributes"
                 | "ListObjects"
                 | "ListObjectsV2"
                 | "ListObjectVersions"
@@ -1177,13 +1208,14 @@ fn read_chunk(file: &std::fs::File, at: u64, want: usize) -> std::io::Result<byt
 }
 
 /// GetObject's answer: the object's headers (or the request's
-/// `response-*` overrides) and `body`, the bytes `range` of the object.
+/// `response-*` overrides) and `body`, the bytes `range` of the object
+/// (with its `Content-Range`, and the object's parts count when a part was
+/// asked for).
 fn get_output(
     input: dto::GetObjectInput,
     meta: &ObjectMeta,
     body: StreamingBlob,
-    range: std::ops::Range<u64>,
-    content_range: Option<String>,
+    (range, content_range, parts_count): (std::ops::Range<u64>, Option<String>, Option<i32>),
     charged_: bool,
 ) -> dto::GetObjectOutput {
     let h = &meta.headers;
@@ -1191,6 +1223,7 @@ fn get_output(
         body: Some(body),
         content_length: Some((range.end - range.start) as i64),
         content_range,
+        parts_count,
         accept_ranges: Some("bytes".into()),
         content_type: Some(
             input
@@ -1214,6 +1247,14 @@ fn get_output(
         metadata: metadata_of(h),
         ..Default::default()
     }
+}
+
+/// A GET or HEAD with both `Range` and `partNumber`.
+fn range_and_part() -> s3s::S3Error {
+    s3_error!(
+        InvalidRequest,
+        "Cannot specify both Range header and partNumber query parameter"
+    )
 }
 
 /// The object's Content-Type, or S3's default.

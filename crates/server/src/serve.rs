@@ -303,7 +303,7 @@ pub async fn serve(
             }
             let mut answer = match early {
                 Some(answer) => Ok(answer),
-                None => call(&s3, req, min_body_rate, &request_id).await,
+                None => call(&s3, req, min_body_rate, &request_id, &cors.store).await,
             };
             if let (Some(cross_origin), Ok(answer)) = (cross_origin, &mut answer) {
                 cors.decorate(cross_origin, answer).await;
@@ -761,8 +761,31 @@ async fn call(
     req: hyper::Request<hyper::body::Incoming>,
     min_body_rate: Option<MinBodyRate>,
     request_id: &str,
+    store: &Arc<Store>,
 ) -> Result<hyper::Response<s3s::Body>, s3s::HttpError> {
     let (req, too_slow) = front::meter(req, min_body_rate);
+    if crate::chunked::needs_spooling(&req) {
+        // A chunked upload: received whole first (`crate::chunked`).
+        let resp = match crate::chunked::spool(store, req).await {
+            Ok(req) => s3.call(req).await,
+            Err(_) if too_slow.load(Ordering::Acquire) => {
+                return Ok(front::request_timeout(request_id));
+            }
+            Err(refused) => {
+                match &refused {
+                    crate::chunked::Unspooled::Disk(why) => {
+                        tracing::warn!(target: "serve", error = %why, "spooling a chunked upload failed");
+                    }
+                    crate::chunked::Unspooled::Body(why) => {
+                        tracing::debug!(target: "serve", error = %why, "a chunked upload's body failed");
+                    }
+                    crate::chunked::Unspooled::TooLarge => {}
+                }
+                return Ok(refused.answer(request_id));
+            }
+        };
+        return resp;
+    }
     let (parts, body) = req.into_parts();
     let resp = match body {
         // No body to hold to a rate: s3s reads hyper's as it is.

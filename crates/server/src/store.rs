@@ -48,6 +48,7 @@ mod list;
 mod memo;
 mod object;
 mod ops_support;
+mod parts;
 mod source;
 mod torrents;
 mod uploads;
@@ -82,6 +83,7 @@ use self::db::{collect_data, open_database};
 use self::object::file_mtime;
 pub(crate) use self::object::write_all;
 pub(crate) use self::ops_support::BucketDeletion;
+pub(crate) use self::parts::ObjectPart;
 pub(crate) use self::torrents::{DbCache, peer_info_hashes};
 pub(crate) use self::uploads::{Completion, MIN_PART_SIZE, UploadError, UploadRecord};
 use crate::config::{User, principal_of_account};
@@ -362,6 +364,7 @@ impl Store {
             uploads::PARTS,
             uploads::COMPLETED,
             cors::CORS,
+            parts::OBJECT_PARTS,
         ] {
             txn.open_table(table).map_err(|e| e.to_string())?;
         }

@@ -134,6 +134,7 @@ impl Server {
             content_type: input.content_type.map(|c| c.to_string()),
             initiated: now(),
             completing: false,
+            listed: None,
             headers: headers_of(
                 input.cache_control,
                 input.content_disposition,

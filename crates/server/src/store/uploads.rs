@@ -35,7 +35,7 @@ use s3torrent_bencode as bencode;
 use s3torrent_s3::{BucketName, ObjectKey, S3Error};
 use serde::{Deserialize, Serialize};
 
-use super::{Failure, Headers, Store, hex, internal, now_secs};
+use super::{Failure, Headers, ObjectPart, Store, hex, internal, now_secs};
 
 pub(super) const UPLOADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("uploads");
 pub(super) const PARTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("parts");
@@ -67,6 +67,10 @@ pub(crate) struct UploadRecord {
     /// The object's headers (`Cache-Control`, `x-amz-meta-*`...).
     #[serde(default)]
     pub(crate) headers: Headers,
+    /// The parts the completion listed, noted when it claims the upload:
+    /// the object's parts, recorded by the commit that makes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) listed: Option<Vec<ObjectPart>>,
 }
 
 /// A completed upload, remembered for a repeated completion.
@@ -437,6 +441,16 @@ impl Store {
             }
             let etag = format!("{}-{}", hex(&md5.finalize()), found.len());
             record.completing = true;
+            record.listed = Some(
+                found
+                    .iter()
+                    .map(|(number, p)| ObjectPart {
+                        number: *number,
+                        size: p.size,
+                        checksum: None,
+                    })
+                    .collect(),
+            );
             uploads
                 .insert(row.as_str(), encode(&record)?.as_slice())
                 .map_err(db_error)?;
@@ -585,21 +599,27 @@ fn remove_parts(txn: &WriteTransaction, id: &str) -> Result<(), UploadError> {
         .map_err(db_error)
 }
 
-/// In the commit that makes a completed upload's object: the upload's
-/// records go, and its completion is noted with the object's ETag.
+/// In the commit that makes a completed upload's object (`meta`): the
+/// upload's records go, the parts it listed become the object's, and its
+/// completion is noted with the object's ETag.
 pub(super) fn finish(
     txn: &WriteTransaction,
     bucket: &BucketName,
     key: &ObjectKey,
     id: &str,
-    etag: &str,
+    meta: &super::ObjectMeta,
 ) -> Result<(), S3Error> {
     let row = upload_row(bucket, key, id);
     let mut uploads = txn.open_table(UPLOADS).map_err(internal)?;
-    if uploads.remove(row.as_str()).map_err(internal)?.is_none() {
-        return Err(internal(format!("upload {id} vanished while it completed")));
-    }
+    let record: UploadRecord = match uploads.remove(row.as_str()).map_err(internal)? {
+        Some(v) => super::decode(v.value())?,
+        None => return Err(internal(format!("upload {id} vanished while it completed"))),
+    };
     drop(uploads);
+    if let (Some(listed), Some(data)) = (record.listed, meta.data.as_deref()) {
+        super::parts::record_parts(txn, data, listed)?;
+    }
+    let etag = meta.etag.as_deref().unwrap_or_default();
     remove_parts(txn, id).map_err(|e| match e {
         UploadError::Store(e) => e,
         other => internal(format!("{other:?}")),
