@@ -174,10 +174,16 @@ fn boto3_reads_parts_and_attributes_of_multipart_objects() {
     );
     assert_eq!(out["simple_2"], unsatisfiable);
 
-    // GetObjectAttributes: the ETag without quotes, as S3 gives it.
+    // GetObjectAttributes: the ETag without quotes, as S3 gives it. An
+    // upload that named no checksum has S3's default, a full-object
+    // CRC64NVME (its value is tests/s3_checksums.rs's business).
     let bare = etag.trim_matches('"');
+    let mut attrs = out["attrs"].clone();
+    let checksum = attrs.as_object_mut().unwrap().remove("Checksum").unwrap();
+    assert_eq!(checksum["ChecksumType"], json!("FULL_OBJECT"));
+    assert!(checksum["ChecksumCRC64NVME"].is_string(), "{checksum}");
     assert_eq!(
-        out["attrs"],
+        attrs,
         json!({
             "LastModified": "present",
             "ETag": bare,
@@ -211,7 +217,10 @@ fn boto3_reads_parts_and_attributes_of_multipart_objects() {
             "LastModified": "present",
             "ETag": "ca6d00e33edff0e9cb3782d31182de33",
             "ObjectSize": 8,
-            "StorageClass": "STANDARD"
+            "StorageClass": "STANDARD",
+            // boto3 sent its default CRC32; AWS answered the same for
+            // these bytes.
+            "Checksum": {"ChecksumCRC32": "MAPXAg==", "ChecksumType": "FULL_OBJECT"}
         })
     );
     assert_eq!(

@@ -64,6 +64,7 @@
 
 #![deny(missing_docs)]
 
+mod checksum;
 mod chunked;
 mod config;
 mod cors;

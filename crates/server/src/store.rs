@@ -85,7 +85,9 @@ pub(crate) use self::object::write_all;
 pub(crate) use self::ops_support::BucketDeletion;
 pub(crate) use self::parts::ObjectPart;
 pub(crate) use self::torrents::{DbCache, peer_info_hashes};
-pub(crate) use self::uploads::{Completion, MIN_PART_SIZE, UploadError, UploadRecord};
+pub(crate) use self::uploads::{
+    Completion, ListedPart, MIN_PART_SIZE, UploadChecksum, UploadError, UploadRecord,
+};
 use crate::config::{User, principal_of_account};
 
 const BUCKETS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("buckets");
@@ -175,6 +177,11 @@ pub(crate) struct ObjectMeta {
     pub(crate) data: Option<String>,
     #[serde(default)]
     pub(crate) headers: Headers,
+    /// Its additional checksum (`x-amz-checksum-*`), when it has one
+    /// (objects written before checksums were kept, and adopted files,
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checksum: Option<crate::checksum::Checksum>,
 }
 
 impl ObjectMeta {
@@ -190,6 +197,7 @@ impl ObjectMeta {
             file_mtime: 0,
             data: None,
             headers: Headers::default(),
+            checksum: None,
         }
     }
 }

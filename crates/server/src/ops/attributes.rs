@@ -12,6 +12,7 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{Server, is_requester, timestamp};
+use crate::checksum::{Algorithm, set_checksum};
 use crate::store::ObjectMeta;
 
 /// The most parts one answer lists, and the default.
@@ -80,13 +81,25 @@ impl Server {
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let algorithm = meta.checksum.as_ref().map(|c| c.algorithm);
         let object_parts = if wanted.parts {
             let m = meta.clone();
             let parts = self.blocking(move |s| s.object_parts(&m)).await?;
-            parts.map(|parts| page_of_parts(&parts, input.part_number_marker, input.max_parts))
+            parts.map(|parts| {
+                page_of_parts(&parts, input.part_number_marker, input.max_parts, algorithm)
+            })
         } else {
             None
         };
+        // The digest without a composite's `-N`, as S3 gives it here.
+        let checksum = meta.checksum.as_ref().filter(|_| wanted.checksum).map(|c| {
+            let mut out = dto::Checksum {
+                checksum_type: Some(dto::ChecksumType::from_static(c.kind.name())),
+                ..Default::default()
+            };
+            set_checksum!(out, c.algorithm, c.bare().to_owned());
+            out
+        });
         let mut answer = S3Response::new(dto::GetObjectAttributesOutput {
             e_tag: wanted
                 .etag
@@ -98,6 +111,7 @@ impl Server {
                 .storage_class
                 .then(|| dto::StorageClass::from_static(dto::StorageClass::STANDARD)),
             object_parts,
+            checksum,
             request_charged: charged_
                 .then(|| dto::RequestCharged::from_static(dto::RequestCharged::REQUESTER)),
             ..Default::default()
@@ -109,11 +123,13 @@ impl Server {
 }
 
 /// A page of an object's parts: those numbered above `marker`, at most
-/// `max` (1000 at most, and by default).
+/// `max` (1000 at most, and by default), with their checksums (of the
+/// object's `algorithm`) when they have them.
 fn page_of_parts(
     parts: &[crate::store::ObjectPart],
     marker: Option<i32>,
     max: Option<i32>,
+    algorithm: Option<Algorithm>,
 ) -> dto::GetObjectAttributesParts {
     let max = max.unwrap_or(MAX_PARTS).clamp(0, MAX_PARTS);
     let marker = marker.unwrap_or(0).max(0);
@@ -132,10 +148,16 @@ fn page_of_parts(
         parts: Some(
             shown
                 .iter()
-                .map(|p| dto::ObjectPart {
-                    part_number: i32::try_from(p.number).ok(),
-                    size: i64::try_from(p.size).ok(),
-                    ..Default::default()
+                .map(|p| {
+                    let mut part = dto::ObjectPart {
+                        part_number: i32::try_from(p.number).ok(),
+                        size: i64::try_from(p.size).ok(),
+                        ..Default::default()
+                    };
+                    if let (Some(a), Some(value)) = (algorithm, p.checksum.clone()) {
+                        set_checksum!(part, a, value);
+                    }
+                    part
                 })
                 .collect(),
         ),
@@ -160,17 +182,17 @@ mod tests {
     #[test]
     fn pages_of_parts_follow_the_marker() {
         let all = parts(6);
-        let page = page_of_parts(&all, Some(3), Some(1));
+        let page = page_of_parts(&all, Some(3), Some(1), None);
         assert_eq!(page.total_parts_count, Some(6));
         assert_eq!(page.is_truncated, Some(true));
         assert_eq!(page.next_part_number_marker, Some(4));
         let listed = page.parts.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!((listed[0].part_number, listed[0].size), (Some(4), Some(40)));
-        let rest = page_of_parts(&all, Some(4), Some(10));
+        let rest = page_of_parts(&all, Some(4), Some(10), None);
         assert_eq!(rest.is_truncated, Some(false));
         assert_eq!(rest.parts.unwrap().len(), 2);
-        let all_default = page_of_parts(&all, None, None);
+        let all_default = page_of_parts(&all, None, None, None);
         assert_eq!(all_default.max_parts, Some(1000));
         assert_eq!(all_default.part_number_marker, Some(0));
         assert_eq!(all_default.parts.unwrap().len(), 6);

@@ -24,6 +24,8 @@ pub(super) struct PartSlice {
     pub(super) range: Range<u64>,
     /// `x-amz-mp-parts-count`, for an object made of parts.
     pub(super) count: Option<i32>,
+    /// The part's own checksum, for an object made of parts that had them.
+    pub(super) checksum: Option<String>,
 }
 
 impl PartSlice {
@@ -75,6 +77,7 @@ impl Server {
             None if index == 0 => Ok(PartSlice {
                 range: 0..meta.size,
                 count: None,
+                checksum: None,
             }),
             None => Err(unsatisfiable()),
             Some(parts) => {
@@ -90,6 +93,7 @@ impl Server {
                 Ok(PartSlice {
                     range: start..end,
                     count: i32::try_from(parts.len()).ok(),
+                    checksum: part.checksum.clone(),
                 })
             }
         }
@@ -122,11 +126,13 @@ mod tests {
         let slice = PartSlice {
             range: 5..10,
             count: Some(2),
+            checksum: None,
         };
         assert_eq!(slice.content_range(12).as_deref(), Some("bytes 5-9/12"));
         let empty = PartSlice {
             range: 0..0,
             count: None,
+            checksum: None,
         };
         assert_eq!(empty.content_range(0), None);
     }

@@ -295,6 +295,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                     initiated: 0,
                     completing: false,
                     listed: None,
+                    checksum: None,
                     headers: Headers {
                         user: v.user.clone(),
                         ..Headers::default()
@@ -312,13 +313,13 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                         &id,
                         1,
                         &temp,
-                        etag.clone(),
+                        (etag.clone(), None),
                         v.bytes.len() as u64,
                         0,
                     )
                     .unwrap();
                 let Ok(Completion::Claimed(claimed)) =
-                    store.claim_upload(&bucket(), &k, &id, &[(1, etag.clone())])
+                    store.claim_upload(&bucket(), &k, &id, &[ListedPart::new(1, etag.clone())])
                 else {
                     panic!("op {n}: claim failed");
                 };
@@ -338,10 +339,10 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                 // the new one; a repeated completion answers its ETag.
                 let now = read(&store, &k);
                 let expected_etag = hex(&Md5::digest(Md5::digest(&v.bytes))) + "-1";
-                let again = store.claim_upload(&bucket(), &k, &id, &[(1, etag)]);
+                let again = store.claim_upload(&bucket(), &k, &id, &[ListedPart::new(1, etag)]);
                 if now.as_ref() == Some(&v) {
                     assert!(
-                        matches!(&again, Ok(Completion::Done(e)) if *e == expected_etag),
+                        matches!(&again, Ok(Completion::Done(e, _)) if *e == expected_etag),
                         "op {n}: completed, then {again:?}"
                     );
                     assert!(!store.upload_dir(&id).exists(), "op {n}: a ghost upload");
