@@ -335,7 +335,6 @@ pub(crate) enum CorsLookup {
 
 /// The CORS side of the S3 listener: the store (for the rules) and the
 /// addressing (for the bucket a request names).
-#[derive(Clone)]
 pub(crate) struct Cors {
     pub(crate) store: Arc<Store>,
     pub(crate) addressing: Arc<AdapterConfig>,

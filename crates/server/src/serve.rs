@@ -285,16 +285,16 @@ pub async fn serve(
         max_connections: config.max_connections,
     };
     let min_body_rate = config.min_body_rate;
-    let cors = crate::cors::Cors {
+    let cors = Arc::new(crate::cors::Cors {
         store: Arc::clone(&store),
         addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
-    };
+    });
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let early = front::screen(&mut req, &request_id);
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
-        let cors = cors.clone();
+        let cors = Arc::clone(&cors);
         // Only a request with `Origin` is looked at for CORS.
         let cross_origin = cors.cross_origin(&req);
         async move {
