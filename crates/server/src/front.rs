@@ -67,6 +67,16 @@ pub(crate) struct VerifiedAccessKey(pub(crate) String);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NotModified;
 
+/// In an answer's extensions: the answer is `206 Partial Content`, though
+/// s3s gives its operation 200 (a HEAD of one part of an object).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PartialContent;
+
+/// In an answer's extensions: its XML document's `<ETag>` is to lose its
+/// quotes (S3's GetObjectAttributes gives it bare; s3s quotes every ETag).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BareETag;
+
 /// A request's ID, in its extensions for the handlers that write it.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestId(pub(crate) String);
@@ -181,6 +191,17 @@ pub(crate) fn screen<B>(req: &mut Request<B>, request_id: &str) -> Option<Respon
     None
 }
 
+/// Whether the request says a body follows (`Content-Length` above 0, or
+/// any `Transfer-Encoding`): a refusal of it closes the connection, since
+/// what is left of the body cannot be told from the next request.
+pub(crate) fn declares_body<B>(req: &Request<B>) -> bool {
+    req.headers().contains_key(http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+}
+
 /// Whether the request's SigV4 signature covers its `Range` header (in the
 /// presigned URL's `X-Amz-SignedHeaders` or the `Authorization` header's
 /// `SignedHeaders`): such a header cannot be dropped without breaking the
@@ -238,6 +259,12 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
         resp.headers_mut().remove(CONTENT_LENGTH);
         *resp.body_mut() = s3s::Body::empty();
+    } else if resp.status() == StatusCode::OK && resp.extensions().get::<PartialContent>().is_some()
+    {
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    if resp.status() == StatusCode::OK && resp.extensions().get::<BareETag>().is_some() {
+        unquote_etag(resp);
     }
     let is_xml_error = resp.status().as_u16() >= 400
         && resp
@@ -284,8 +311,25 @@ pub(crate) fn stamp(resp: &mut Response<s3s::Body>, request_id: &str, host_id: &
     }
 }
 
+/// Takes the quotes off the `<ETag>` of an answer's XML document (see
+/// [`BareETag`]).
+fn unquote_etag(resp: &mut Response<s3s::Body>) {
+    let Some(body) = resp.body_mut().take_bytes() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&body);
+    let bare = text
+        .replacen("<ETag>\"", "<ETag>", 1)
+        .replacen("\"</ETag>", "</ETag>", 1);
+    if resp.headers().contains_key(CONTENT_LENGTH) {
+        resp.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(bare.len()));
+    }
+    *resp.body_mut() = s3s::Body::from(bare);
+}
+
 /// An S3 error document, with `extra` elements after the message.
-fn error(
+pub(crate) fn error(
     status: StatusCode,
     code: &str,
     message: &str,

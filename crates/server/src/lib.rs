@@ -64,7 +64,10 @@
 
 #![deny(missing_docs)]
 
+mod checksum;
+mod chunked;
 mod config;
+mod cors;
 mod error;
 mod front;
 mod gateway;

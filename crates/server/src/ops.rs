@@ -1,13 +1,17 @@
 //! The S3 operations `serve` answers, on top of the store.
 
 mod acl;
+mod attributes;
 mod buckets;
+mod checksums;
 mod copy;
+mod cors;
 mod delete;
 mod list_objects;
 mod listing;
 mod multipart;
 mod ownership;
+mod parts;
 mod public_access;
 mod screen;
 mod tagging;
@@ -26,6 +30,7 @@ use s3torrent_s3::{
     authorize_read,
 };
 
+use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
 use crate::store::{
     DbCache, Expected, Headers, ObjectMeta, Payer, Preconditions, Snapshot, Store, StoredAcl,
     WriteError, hex, write_all,
@@ -174,16 +179,19 @@ impl Server {
     /// blocking thread, and fsyncs it. Every chunk goes to `observe` too.
     /// `IncompleteBody` if the body ends early or differs from `declared`;
     /// with a `Content-MD5`, `InvalidDigest` (before reading) if it is not
-    /// the base64 of 16 bytes and `BadDigest` if the body's MD5 differs.
+    /// the base64 of 16 bytes and `BadDigest` if the body's MD5 differs;
+    /// the checksum its claim names is computed, and checked against the
+    /// value the request gave (`BadDigest` if they differ).
     async fn receive(
         &self,
         body: Option<StreamingBlob>,
         declared: Option<u64>,
-        content_md5: Option<&str>,
+        integrity: Integrity<'_>,
         mut observe: impl FnMut(&[u8]) + Send,
     ) -> S3Result<Received> {
         const BATCH: usize = 1 << 20;
-        let expected_md5 = content_md5.map(md5_from_base64).transpose()?;
+        let expected_md5 = integrity.content_md5.map(md5_from_base64).transpose()?;
+        let mut checksum = integrity.claim.algorithm().map(Algorithm::hasher);
         let mut body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
         let (path, file) = self.blocking(|s| s.temp_file()).await?;
         let temp = TempGuard(path);
@@ -201,6 +209,9 @@ impl Server {
             if let Some(chunk) = chunk {
                 observe(&chunk);
                 md5.update(&chunk);
+                if let Some(h) = &mut checksum {
+                    h.update(&chunk);
+                }
                 size += chunk.len() as u64;
                 pending.extend_from_slice(&chunk);
             }
@@ -230,6 +241,19 @@ impl Server {
                 "The Content-MD5 you specified did not match what we received."
             ));
         }
+        let checksum = match checksum {
+            Some(h) => {
+                // The trailer, if any, is complete once the body is.
+                let trailers = integrity.trailers.and_then(|t| t.take());
+                Some(
+                    integrity
+                        .claim
+                        .settle(&h.finish(), trailers.as_ref())
+                        .map_err(Refusal::into_s3)?,
+                )
+            }
+            None => None,
+        };
         let f = file.take().expect("file");
         tokio::task::spawn_blocking(move || f.sync_all())
             .await
@@ -239,6 +263,7 @@ impl Server {
             temp,
             md5: hex(&md5),
             size,
+            checksum,
         })
     }
 
@@ -605,11 +630,16 @@ impl S3 for Server {
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let requester = self.requester(&req);
+        // The checksum the request names, else S3's default for a new
+        // object.
+        let claim = Claim::of(&req.headers, Some(Algorithm::Crc64Nvme));
+        let trailers = req.trailing_headers.clone();
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
         Self::may_put(&requester, &info, &key)?;
+        let claim = claim.map_err(Refusal::into_s3)?;
         // The writer's, or the bucket owner's as the bucket's object
         // ownership has it (an anonymous writer's always).
         let acl = self.new_object_acl(&acl::acl_headers!(input, object), &requester, &info)?;
@@ -649,7 +679,11 @@ impl S3 for Server {
             .receive(
                 input.body,
                 declared,
-                input.content_md5.as_deref(),
+                Integrity {
+                    content_md5: input.content_md5.as_deref(),
+                    claim: claim.clone(),
+                    trailers,
+                },
                 |chunk| hasher.update(chunk),
             )
             .await?;
@@ -664,6 +698,16 @@ impl S3 for Server {
         meta.content_type = input.content_type.map(|c| c.to_string());
         meta.headers = headers;
         meta.tags = tags;
+        meta.checksum =
+            received
+                .checksum
+                .clone()
+                .zip(claim.algorithm())
+                .map(|(value, algorithm)| Checksum {
+                    algorithm,
+                    kind: Kind::FullObject,
+                    value,
+                });
         let (b, k) = (bucket.clone(), key.clone());
         let store = Arc::clone(&self.store);
         let meta = tokio::task::spawn_blocking(move || {
@@ -684,11 +728,16 @@ impl S3 for Server {
             })
             .await;
         }
-        Ok(S3Response::new(dto::PutObjectOutput {
+        let mut out = dto::PutObjectOutput {
             e_tag: Some(dto::ETag::Strong(etag)),
             size: Some(size as i64),
             ..Default::default()
-        }))
+        };
+        if let Some(c) = &meta.checksum {
+            set_checksum!(out, c.algorithm, c.value.clone());
+            out.checksum_type = Some(dto::ChecksumType::from_static(c.kind.name()));
+        }
+        Ok(S3Response::new(out))
     }
 
     async fn create_multipart_upload(
@@ -768,14 +817,30 @@ impl S3 for Server {
             }));
         }
         let len = meta.size;
-        let (start, end, content_range) = match &input.range {
-            None => (0, len, None),
-            Some(r) => {
+        let mut parts_count = None;
+        let mut part = None;
+        let (start, end, content_range) = match (&input.range, input.part_number) {
+            (None, None) => (0, len, None),
+            (Some(r), None) => {
                 let range = r.check(len).map_err(|_| s3_error!(InvalidRange))?;
                 let cr = format!("bytes {}-{}/{len}", range.start, range.end - 1);
                 (range.start, range.end, Some(cr))
             }
+            (None, Some(number)) => {
+                let slice = self.part_of(&meta, number).await?;
+                parts_count = slice.count;
+                let bounds = (slice.range.start, slice.range.end, slice.content_range(len));
+                part = Some(slice);
+                bounds
+            }
+            (Some(_), Some(_)) => return Err(range_and_part()),
         };
+        let checksum = checksum_answer(
+            &meta,
+            input.checksum_mode.as_ref(),
+            input.range.is_some(),
+            part.as_ref(),
+        );
         // The handle of the version `meta` describes: its bytes, whatever
         // happens to the key meanwhile. A small body is read at once, here
         // (a read from the page cache takes less than handing it to a
@@ -784,15 +849,18 @@ impl S3 for Server {
             let mut buf = vec![0; (end - start) as usize];
             std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, start)
                 .map_err(|e| s3_error!(InternalError, "reading the object: {e}"))?;
-            let output = get_output(
+            let mut out = get_output(
                 input,
                 &meta,
                 StreamingBlob::from(s3s::Body::from(bytes::Bytes::from(buf))),
-                start..end,
-                content_range,
+                (start..end, content_range, parts_count),
                 charged_,
             );
-            return Ok(tagging::counted(S3Response::new(output), tag_count));
+            if let Some((algorithm, kind, value)) = checksum {
+                set_checksum!(out, algorithm, value);
+                out.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
+            }
+            return Ok(tagging::counted(S3Response::new(out), tag_count));
         }
         // Read a chunk at a time on a blocking thread, each chunk only when
         // hyper asks for it (its write buffer has room: see
@@ -830,15 +898,18 @@ impl S3 for Server {
                 }
             }
         });
-        let output = get_output(
+        let mut out = get_output(
             input,
             &meta,
             StreamingBlob::wrap(stream),
-            start..end,
-            content_range,
+            (start..end, content_range, parts_count),
             charged_,
         );
-        Ok(tagging::counted(S3Response::new(output), tag_count))
+        if let Some((algorithm, kind, value)) = checksum {
+            set_checksum!(out, algorithm, value);
+            out.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
+        }
+        Ok(tagging::counted(S3Response::new(out), tag_count))
     }
 
     async fn head_object(
@@ -874,8 +945,19 @@ impl S3 for Server {
                 ..Default::default()
             }));
         }
-        let output = dto::HeadObjectOutput {
-            content_length: Some(meta.size as i64),
+        let part = match (&input.range, input.part_number) {
+            (Some(_), Some(_)) => return Err(range_and_part()),
+            (_, Some(number)) => Some(self.part_of(&meta, number).await?),
+            (_, None) => None,
+        };
+        let checksum = checksum_answer(&meta, input.checksum_mode.as_ref(), false, part.as_ref());
+        let mut answer = S3Response::new(dto::HeadObjectOutput {
+            content_length: Some(match &part {
+                Some(p) => (p.range.end - p.range.start) as i64,
+                None => meta.size as i64,
+            }),
+            content_range: part.as_ref().and_then(|p| p.content_range(meta.size)),
+            parts_count: part.as_ref().and_then(|p| p.count),
             accept_ranges: Some("bytes".into()),
             content_type: Some(content_type_of(&meta)),
             e_tag: meta.etag.clone().map(dto::ETag::Strong),
@@ -888,8 +970,17 @@ impl S3 for Server {
             expires: expires_of(h),
             metadata: metadata_of(h),
             ..Default::default()
-        };
-        Ok(tagging::counted(S3Response::new(output), tag_count))
+        });
+        if let Some((algorithm, kind, value)) = checksum {
+            set_checksum!(answer.output, algorithm, value);
+            answer.output.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
+        }
+        if part.is_some_and(|p| p.range.end > p.range.start) {
+            // A part is a partial answer, as a GET of it is (s3s gives a
+            // HEAD 200; the front sets the status).
+            answer.extensions.insert(crate::front::PartialContent);
+        }
+        Ok(tagging::counted(answer, tag_count))
     }
 
     async fn delete_object(
@@ -988,6 +1079,34 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
         self.get_object_acl_(req).await
     }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<dto::GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
+        self.get_object_attributes_(req).await
+    }
+
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<dto::PutBucketCorsInput>,
+    ) -> S3Result<S3Response<dto::PutBucketCorsOutput>> {
+        self.put_bucket_cors_(req).await
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<dto::GetBucketCorsInput>,
+    ) -> S3Result<S3Response<dto::GetBucketCorsOutput>> {
+        self.get_bucket_cors_(req).await
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<dto::DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketCorsOutput>> {
+        self.delete_bucket_cors_(req).await
+    }
 }
 
 /// The common prefix that rolls `key` up in a listing: `prefix` and what
@@ -1033,6 +1152,44 @@ struct Received {
     /// Hex MD5 of the bytes.
     md5: String,
     size: u64,
+    /// The checksum (base64) its claim named, when it named one.
+    checksum: Option<String>,
+}
+
+/// What an upload's bytes are checked against.
+struct Integrity<'a> {
+    /// `Content-MD5`.
+    content_md5: Option<&'a str>,
+    /// The additional checksum to compute, and the value to check.
+    claim: Claim,
+    /// The `aws-chunked` body's trailer, read once the body is.
+    trailers: Option<s3s::TrailingHeaders>,
+}
+
+/// The checksum a GET or HEAD with `x-amz-checksum-mode: ENABLED` gives,
+/// as S3 gives it: the object's; for a part of a multipart object with a
+/// composite checksum, the part's own (a full-object one has none per
+/// part); none for a `Range` (no checksum covers it) or without the mode.
+fn checksum_answer(
+    meta: &ObjectMeta,
+    mode: Option<&dto::ChecksumMode>,
+    ranged: bool,
+    part: Option<&parts::PartSlice>,
+) -> Option<(Algorithm, Kind, String)> {
+    if ranged || mode.is_none_or(|m| m.as_str() != dto::ChecksumMode::ENABLED) {
+        return None;
+    }
+    let whole = meta.checksum.as_ref()?;
+    match part {
+        Some(p) if p.count.is_some() => match whole.kind {
+            Kind::Composite => p
+                .checksum
+                .clone()
+                .map(|v| (whole.algorithm, Kind::Composite, v)),
+            Kind::FullObject => None,
+        },
+        _ => Some((whole.algorithm, whole.kind, whole.value.clone())),
+    }
 }
 
 /// Removes an upload's temp file unless the upload was committed.
@@ -1060,6 +1217,7 @@ impl s3s::access::S3Access for Access {
             cx.s3_op().name(),
             "GetObject"
                 | "HeadObject"
+                | "GetObjectAttributes"
                 | "ListObjects"
                 | "ListObjectsV2"
                 | "ListObjectVersions"
@@ -1222,7 +1380,7 @@ pub(crate) fn headers_of(
     Headers {
         cache_control,
         content_disposition,
-        content_encoding,
+        content_encoding: content_encoding.and_then(|e| without_aws_chunked(&e)),
         content_language,
         expires,
         user: metadata
@@ -1231,6 +1389,18 @@ pub(crate) fn headers_of(
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect(),
     }
+}
+
+/// A `Content-Encoding` without `aws-chunked`, which names how the upload
+/// was framed, not the object's encoding (S3 drops it; none is left when
+/// it was the only one).
+fn without_aws_chunked(encoding: &str) -> Option<String> {
+    let kept: Vec<&str> = encoding
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 fn expires_of(h: &Headers) -> Option<Timestamp> {
@@ -1261,13 +1431,14 @@ fn read_chunk(file: &std::fs::File, at: u64, want: usize) -> std::io::Result<byt
 }
 
 /// GetObject's answer: the object's headers (or the request's
-/// `response-*` overrides) and `body`, the bytes `range` of the object.
+/// `response-*` overrides) and `body`, the bytes `range` of the object
+/// (with its `Content-Range`, and the object's parts count when a part was
+/// asked for).
 fn get_output(
     input: dto::GetObjectInput,
     meta: &ObjectMeta,
     body: StreamingBlob,
-    range: std::ops::Range<u64>,
-    content_range: Option<String>,
+    (range, content_range, parts_count): (std::ops::Range<u64>, Option<String>, Option<i32>),
     charged_: bool,
 ) -> dto::GetObjectOutput {
     let h = &meta.headers;
@@ -1275,6 +1446,7 @@ fn get_output(
         body: Some(body),
         content_length: Some((range.end - range.start) as i64),
         content_range,
+        parts_count,
         accept_ranges: Some("bytes".into()),
         content_type: Some(
             input
@@ -1298,6 +1470,14 @@ fn get_output(
         metadata: metadata_of(h),
         ..Default::default()
     }
+}
+
+/// A GET or HEAD with both `Range` and `partNumber`.
+fn range_and_part() -> s3s::S3Error {
+    s3_error!(
+        InvalidRequest,
+        "Cannot specify both Range header and partNumber query parameter"
+    )
 }
 
 /// The object's Content-Type, or S3's default.

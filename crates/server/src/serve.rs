@@ -291,16 +291,30 @@ pub async fn serve(
         max_connections: config.max_connections,
     };
     let min_body_rate = config.min_body_rate;
+    let cors = Arc::new(crate::cors::Cors {
+        store: Arc::clone(&store),
+        addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
+    });
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let early = front::screen(&mut req, &request_id);
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
+        let cors = Arc::clone(&cors);
+        // Only a request with `Origin` is looked at for CORS.
+        let cross_origin = cors.cross_origin(&req);
         async move {
-            match early {
-                Some(answer) => Ok(answer),
-                None => call(&s3, req, min_body_rate, &request_id).await,
+            if req.method() == hyper::Method::OPTIONS {
+                return Ok(cors.preflight(&req, &request_id).await);
             }
+            let mut answer = match early {
+                Some(answer) => Ok(answer),
+                None => call(&s3, req, min_body_rate, &request_id, &cors.store).await,
+            };
+            if let (Some(cross_origin), Ok(answer)) = (cross_origin, &mut answer) {
+                cors.decorate(cross_origin, answer).await;
+            }
+            answer
         }
     };
     serve_http(&listener, front, shutdown, &stop, edges, handle).await;
@@ -639,6 +653,11 @@ async fn accept_loop<H, F>(
                 let host_id = host_id.clone();
                 // For the log line: a clone of the URI shares its bytes.
                 let (method, uri) = (req.method().clone(), req.uri().clone());
+                // A refusal may come before the body is read (an access
+                // check, a bad header): hyper then keeps the connection
+                // only if it could drain the body at once, and a body
+                // still on its way would be read as the next request.
+                let has_body = front::declares_body(&req);
                 let started = Instant::now();
                 let request_id = front::request_id();
                 let answer = handle(req, request_id.clone());
@@ -660,6 +679,12 @@ async fn accept_loop<H, F>(
                     };
                     if !r.headers().contains_key(front::REQUEST_ID) {
                         front::stamp(r, &request_id, &host_id);
+                    }
+                    if has_body && r.status().as_u16() >= 400 {
+                        r.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("close"),
+                        );
                     }
                     let request_id = r
                         .headers()
@@ -763,8 +788,31 @@ async fn call(
     req: hyper::Request<hyper::body::Incoming>,
     min_body_rate: Option<MinBodyRate>,
     request_id: &str,
+    store: &Arc<Store>,
 ) -> Result<hyper::Response<s3s::Body>, s3s::HttpError> {
     let (req, too_slow) = front::meter(req, min_body_rate);
+    if crate::chunked::needs_spooling(&req) {
+        // A chunked upload: received whole first (`crate::chunked`).
+        let resp = match crate::chunked::spool(store, req).await {
+            Ok(req) => s3.call(req).await,
+            Err(_) if too_slow.load(Ordering::Acquire) => {
+                return Ok(front::request_timeout(request_id));
+            }
+            Err(refused) => {
+                match &refused {
+                    crate::chunked::Unspooled::Disk(why) => {
+                        tracing::warn!(target: "serve", error = %why, "spooling a chunked upload failed");
+                    }
+                    crate::chunked::Unspooled::Body(why) => {
+                        tracing::debug!(target: "serve", error = %why, "a chunked upload's body failed");
+                    }
+                    crate::chunked::Unspooled::TooLarge => {}
+                }
+                return Ok(refused.answer(request_id));
+            }
+        };
+        return resp;
+    }
     let (parts, body) = req.into_parts();
     let resp = match body {
         // No body to hold to a rate: s3s reads hyper's as it is.

@@ -42,11 +42,13 @@
 
 mod acl_record;
 mod bucket;
+mod cors;
 mod db;
 mod list;
 mod memo;
 mod object;
 mod ops_support;
+mod parts;
 mod settings;
 mod source;
 mod torrents;
@@ -82,10 +84,13 @@ use self::db::{collect_data, open_database};
 use self::object::file_mtime;
 pub(crate) use self::object::write_all;
 pub(crate) use self::ops_support::BucketDeletion;
+pub(crate) use self::parts::ObjectPart;
 pub(crate) use self::settings::{BucketSettings, Tags};
 use self::settings::{StoredBlock, StoredOwnership};
 pub(crate) use self::torrents::{DbCache, peer_info_hashes};
-pub(crate) use self::uploads::{Completion, MIN_PART_SIZE, UploadError, UploadRecord};
+pub(crate) use self::uploads::{
+    Completion, ListedPart, MIN_PART_SIZE, UploadChecksum, UploadError, UploadRecord,
+};
 use crate::config::{User, principal_of_account};
 
 const BUCKETS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("buckets");
@@ -206,6 +211,11 @@ pub(crate) struct ObjectMeta {
     /// Its tags (PutObjectTagging, `x-amz-tagging`).
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub(crate) tags: Tags,
+    /// Its additional checksum (`x-amz-checksum-*`), when it has one
+    /// (objects written before checksums were kept, and adopted files,
+    /// have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checksum: Option<crate::checksum::Checksum>,
 }
 
 impl ObjectMeta {
@@ -222,6 +232,7 @@ impl ObjectMeta {
             data: None,
             headers: Headers::default(),
             tags: Tags::new(),
+            checksum: None,
         }
     }
 }
@@ -373,6 +384,8 @@ pub(crate) struct Store {
     /// Object records (as stored, before [`Store::object_meta`] looks at
     /// a hand-placed file), by row.
     object_memo: memo::Memo<ObjectMeta>,
+    /// Buckets' CORS states, by bucket name ([`Store::bucket_cors`]).
+    cors_memo: memo::Memo<crate::cors::CorsLookup>,
     #[cfg(test)]
     crash: tests::Crash,
 }
@@ -393,6 +406,8 @@ impl Store {
             uploads::UPLOADS,
             uploads::PARTS,
             uploads::COMPLETED,
+            cors::CORS,
+            parts::OBJECT_PARTS,
         ] {
             txn.open_table(table).map_err(|e| e.to_string())?;
         }
@@ -416,6 +431,7 @@ impl Store {
             epoch: memo::Epoch::default(),
             bucket_memo: memo::Memo::new(),
             object_memo: memo::Memo::new(),
+            cors_memo: memo::Memo::new(),
             #[cfg(test)]
             crash: tests::Crash::default(),
         })

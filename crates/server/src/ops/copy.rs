@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::tagging::TagDirective;
 use super::{Received, Server, TempGuard, headers_of, is_requester, now, timestamp, write_refused};
+use crate::checksum::{Algorithm, Checksum, Kind, set_checksum};
 use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
 
 /// The largest object CopyObject copies in one request, as S3.
@@ -137,8 +138,14 @@ impl Server {
         Ok((b, k, snapshot))
     }
 
-    /// Copies `range` of the snapshot's version into a fsynced temp file.
-    async fn copy_bytes(&self, snapshot: Snapshot, range: (u64, u64)) -> S3Result<Received> {
+    /// Copies `range` of the snapshot's version into a fsynced temp file,
+    /// computing the checksum of `algorithm` of the copy on the way.
+    async fn copy_bytes(
+        &self,
+        snapshot: Snapshot,
+        range: (u64, u64),
+        algorithm: Option<Algorithm>,
+    ) -> S3Result<Received> {
         self.blocking(move |s| {
             let mut source = snapshot.file;
             let (path, mut file) = s.temp_file()?;
@@ -153,6 +160,7 @@ impl Server {
             source.seek(SeekFrom::Start(range.0)).map_err(io)?;
             let mut source = source.take(range.1 - range.0);
             let mut md5 = Md5::new();
+            let mut checksum = algorithm.map(Algorithm::hasher);
             let mut size = 0u64;
             let mut buf = vec![0u8; 1 << 20];
             loop {
@@ -161,6 +169,9 @@ impl Server {
                     break;
                 }
                 md5.update(&buf[..n]);
+                if let Some(h) = &mut checksum {
+                    h.update(&buf[..n]);
+                }
                 file.write_all(&buf[..n]).map_err(io)?;
                 size += n as u64;
             }
@@ -172,6 +183,7 @@ impl Server {
                 temp,
                 md5: hex(&md5.finalize()),
                 size,
+                checksum: checksum.map(|h| crate::checksum::encode(&h.finish())),
             })
         })
         .await
@@ -227,7 +239,17 @@ impl Server {
         // object ownership has it), with the ACL its request names.
         let acl =
             self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
-        let received = self.copy_bytes(snapshot, (0, source.size)).await?;
+        // The copy's checksum: the one the request names, else the
+        // source's algorithm (over the whole copy), else S3's default.
+        let algorithm = input
+            .checksum_algorithm
+            .as_ref()
+            .and_then(|a| Algorithm::parse(a.as_str()))
+            .or(source.checksum.as_ref().map(|c| c.algorithm))
+            .unwrap_or(Algorithm::Crc64Nvme);
+        let received = self
+            .copy_bytes(snapshot, (0, source.size), Some(algorithm))
+            .await?;
         // COPY keeps the source's content type and headers, REPLACE takes
         // the request's.
         let mut meta = ObjectMeta::new(
@@ -256,6 +278,11 @@ impl Server {
             meta.content_type = source.content_type.clone();
             meta.headers = source.headers.clone();
         }
+        meta.checksum = received.checksum.clone().map(|value| Checksum {
+            algorithm,
+            kind: Kind::FullObject,
+            value,
+        });
         let temp = received.temp.0.clone();
         let (b, k) = (bucket.clone(), key.clone());
         let store = Arc::clone(&self.store);
@@ -266,12 +293,14 @@ impl Server {
         .map_err(|e| s3_error!(InternalError, "{e}"))?
         .map_err(write_refused)?;
         self.torrents.cache().forget(&bucket, &key);
+        let mut result = dto::CopyObjectResult {
+            e_tag: meta.etag.clone().map(dto::ETag::Strong),
+            last_modified: Some(timestamp(meta.modified)),
+            ..Default::default()
+        };
+        super::checksums::answer_checksum!(result, meta.checksum.as_ref());
         Ok(S3Response::new(dto::CopyObjectOutput {
-            copy_object_result: Some(dto::CopyObjectResult {
-                e_tag: meta.etag.clone().map(dto::ETag::Strong),
-                last_modified: Some(timestamp(meta.modified)),
-                ..Default::default()
-            }),
+            copy_object_result: Some(result),
             ..Default::default()
         }))
     }
@@ -287,16 +316,17 @@ impl Server {
         let input = req.input;
         let number = super::multipart::part_number(input.part_number)?;
         let id = input.upload_id;
-        {
+        let upload = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
             self.upload_blocking(move |s| {
-                if s.upload(&b, &k, &id)?.completing {
+                let record = s.upload(&b, &k, &id)?;
+                if record.completing {
                     return Err(UploadError::NoSuchUpload);
                 }
-                Ok(())
+                Ok(record.checksum)
             })
-            .await?;
-        }
+            .await?
+        };
         let (_, _, snapshot) = self
             .copy_source(
                 &input.copy_source,
@@ -323,19 +353,26 @@ impl Server {
                 "The specified copy source is larger than the maximum allowable size for a copy source: {MAX_COPY}"
             ));
         }
-        let received = self.copy_bytes(snapshot, range).await?;
+        // The part's checksum, in its upload's algorithm.
+        let algorithm = upload.map(|u| u.algorithm);
+        let received = self.copy_bytes(snapshot, range, algorithm).await?;
         let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        let kept = received.checksum.clone();
         let when = now();
         self.upload_blocking(move |s| {
-            s.put_part(&bucket, &key, &id, number, &temp, etag, size, when)
+            s.put_part(&bucket, &key, &id, number, &temp, (etag, kept), size, when)
         })
         .await?;
+        let mut result = dto::CopyPartResult {
+            e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+            last_modified: Some(timestamp(when)),
+            ..Default::default()
+        };
+        if let (Some(algorithm), Some(value)) = (algorithm, received.checksum) {
+            set_checksum!(result, algorithm, value);
+        }
         Ok(S3Response::new(dto::UploadPartCopyOutput {
-            copy_part_result: Some(dto::CopyPartResult {
-                e_tag: Some(dto::ETag::Strong(received.md5.clone())),
-                last_modified: Some(timestamp(when)),
-                ..Default::default()
-            }),
+            copy_part_result: Some(result),
             ..Default::default()
         }))
     }

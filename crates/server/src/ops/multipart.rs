@@ -16,12 +16,14 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{BucketInfo, BucketName, ObjectKey, Permission, Requester, TorrentCache};
 
+use super::checksums::{self, answer_checksum, named_checksum};
 use super::{
-    Server, TempGuard, common_prefix, headers_of, now, timestamp, to_s3s, write_conditions,
-    write_refused,
+    Integrity, Server, TempGuard, common_prefix, headers_of, now, timestamp, to_s3s,
+    write_conditions, write_refused,
 };
+use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
 use crate::store::{
-    Completion, MIN_PART_SIZE, ObjectMeta, Store, StoredAcl, UploadError, UploadRecord, WriteError,
+    Completion, ListedPart, MIN_PART_SIZE, ObjectMeta, Store, StoredAcl, UploadError, UploadRecord,
 };
 
 /// The largest part S3 takes.
@@ -48,6 +50,12 @@ fn refused(e: UploadError) -> s3s::S3Error {
             EntityTooSmall,
             "Your proposed upload is smaller than the minimum allowed object size. \
              (part {n} is under {MIN_PART_SIZE} bytes and is not the last)"
+        ),
+        UploadError::MissingPartChecksum(n, algorithm) => s3_error!(
+            InvalidRequest,
+            "The upload was created using a {} checksum. The complete request must include \
+             the checksum for each part. It was missing for part {n} in the request.",
+            algorithm.name().to_ascii_lowercase()
         ),
     }
 }
@@ -125,6 +133,10 @@ impl Server {
         let acl =
             self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
         let tags = super::tagging::header_tags(input.tagging.as_deref())?;
+        let checksum = checksums::upload_checksum(
+            input.checksum_algorithm.as_ref(),
+            input.checksum_type.as_ref(),
+        )?;
         let record = UploadRecord {
             owner: acl.owner.account_id.to_string(),
             acl: StoredAcl::from_acl(&acl),
@@ -132,6 +144,8 @@ impl Server {
             content_type: input.content_type.map(|c| c.to_string()),
             initiated: now(),
             completing: false,
+            listed: None,
+            checksum,
             headers: headers_of(
                 input.cache_control,
                 input.content_disposition,
@@ -149,6 +163,9 @@ impl Server {
             bucket: Some(bucket.to_string()),
             key: Some(key.to_string()),
             upload_id: Some(id),
+            checksum_algorithm: checksum
+                .map(|c| dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
+            checksum_type: checksum.map(|c| dto::ChecksumType::from_static(c.kind.name())),
             ..Default::default()
         }))
     }
@@ -160,6 +177,8 @@ impl Server {
         let (bucket, key, _) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
+        let claim = Claim::of(&req.headers, None).map_err(Refusal::into_s3)?;
+        let trailers = req.trailing_headers.clone();
         let input = req.input;
         let number = part_number(input.part_number)?;
         let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
@@ -174,31 +193,50 @@ impl Server {
         }
         // An unknown upload is refused before its body is read.
         let id = input.upload_id;
-        {
+        let upload = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
             self.upload_blocking(move |s| {
-                if s.upload(&b, &k, &id)?.completing {
+                let record = s.upload(&b, &k, &id)?;
+                if record.completing {
                     return Err(UploadError::NoSuchUpload);
                 }
-                Ok(())
+                Ok(record.checksum)
             })
-            .await?;
-        }
+            .await?
+        };
+        // The part's checksum: of the upload's algorithm, kept with the
+        // part; one of another upload's is only checked.
+        let claim = checksums::part_claim(claim, upload.as_ref())?;
+        let algorithm = claim.algorithm();
         let received = self
-            .receive(input.body, declared, input.content_md5.as_deref(), |_| {})
+            .receive(
+                input.body,
+                declared,
+                Integrity {
+                    content_md5: input.content_md5.as_deref(),
+                    claim,
+                    trailers,
+                },
+                |_| {},
+            )
             .await?;
         if received.size > MAX_PART_SIZE {
             return Err(too_large());
         }
+        let kept = received.checksum.clone().filter(|_| upload.is_some());
         let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
         self.upload_blocking(move |s| {
-            s.put_part(&bucket, &key, &id, number, &temp, etag, size, now())
+            s.put_part(&bucket, &key, &id, number, &temp, (etag, kept), size, now())
         })
         .await?;
-        Ok(S3Response::new(dto::UploadPartOutput {
+        let mut out = dto::UploadPartOutput {
             e_tag: Some(dto::ETag::Strong(received.md5.clone())),
             ..Default::default()
-        }))
+        };
+        if let (Some(algorithm), Some(value)) = (algorithm, received.checksum.clone()) {
+            set_checksum!(out, algorithm, value);
+        }
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn complete_multipart(
@@ -209,6 +247,9 @@ impl Server {
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
         let input = req.input;
+        // The whole object's checksum the request names, if any.
+        let given = named_checksum!(input);
+        let given_kind = input.checksum_type.clone();
         let listed = input
             .multipart_upload
             .and_then(|m| m.parts)
@@ -220,8 +261,9 @@ impl Server {
                  published schema: it lists no parts."
             ));
         }
-        let mut wanted: Vec<(u32, String)> = Vec::with_capacity(listed.len());
+        let mut wanted: Vec<ListedPart> = Vec::with_capacity(listed.len());
         for part in listed {
+            let checksum = named_checksum!(part);
             let (Some(number), Some(etag)) = (part.part_number, part.e_tag) else {
                 return Err(s3_error!(
                     MalformedXML,
@@ -230,14 +272,18 @@ impl Server {
                 ));
             };
             let number = u32::try_from(number).map_err(|_| refused(UploadError::InvalidPart(0)))?;
-            if wanted.last().is_some_and(|(last, _)| *last >= number) {
+            if wanted.last().is_some_and(|last| last.number >= number) {
                 return Err(s3_error!(
                     InvalidPartOrder,
                     "The list of parts was not in ascending order. Parts must be ordered by \
                      part number."
                 ));
             }
-            wanted.push((number, etag.value().to_owned()));
+            wanted.push(ListedPart {
+                number,
+                etag: etag.value().to_owned(),
+                checksum,
+            });
         }
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let id = input.upload_id;
@@ -250,16 +296,57 @@ impl Server {
             {
                 Completion::Claimed(c) => c,
                 // Completed already: S3 answers the same again.
-                Completion::Done(etag) => {
-                    return Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+                Completion::Done(etag, checksum) => {
+                    let mut out = dto::CompleteMultipartUploadOutput {
                         bucket: Some(bucket.to_string()),
                         key: Some(key.to_string()),
                         e_tag: Some(dto::ETag::Strong(etag)),
                         location,
                         ..Default::default()
-                    }));
+                    };
+                    answer_checksum!(out, checksum.as_ref());
+                    return Ok(S3Response::new(out));
                 }
             }
+        };
+        let release = {
+            let (store, b, k, id) = (
+                Arc::clone(&self.store),
+                bucket.clone(),
+                key.clone(),
+                id.clone(),
+            );
+            move |e: s3s::S3Error| {
+                if let Err(r) = store.release_upload(&b, &k, &id) {
+                    tracing::warn!(target: "serve", upload = %id, error = %r, "releasing an upload failed");
+                }
+                e
+            }
+        };
+        // The object's checksum: composite from the parts' (known now), or
+        // full-object over the bytes as they are assembled (the upload's
+        // CRC, or CRC64NVME, S3's default).
+        let mode = claimed.record.checksum;
+        let composite = (|| -> S3Result<Option<Checksum>> {
+            let given =
+                checksums::completion_claim(given_kind.as_ref(), given.clone(), mode.as_ref())?;
+            let Some(m) = mode.filter(|m| m.kind == Kind::Composite) else {
+                return Ok(None);
+            };
+            let listed = claimed.record.listed.as_deref().unwrap_or_default();
+            let c = checksums::composite_of(m.algorithm, listed)?;
+            if let Some((_, value)) = &given
+                && value.rsplit_once('-').map_or(value.as_str(), |(d, _)| d) != c.bare()
+            {
+                return Err(Refusal::BadDigest(m.algorithm).into_s3());
+            }
+            Ok(Some(c))
+        })()
+        .map_err(release.clone())?;
+        let full = match mode {
+            None => Some(Algorithm::Crc64Nvme),
+            Some(m) if m.kind == Kind::FullObject => Some(m.algorithm),
+            Some(_) => None,
         };
 
         // Assemble, commit and clean up on a blocking thread, in one job:
@@ -269,8 +356,9 @@ impl Server {
         let version = policy.version;
         let (store, service) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
         let (b, k) = (bucket.clone(), key.clone());
-        let job = tokio::task::spawn_blocking(move || -> Result<String, WriteError> {
+        let job = tokio::task::spawn_blocking(move || -> S3Result<(String, Option<Checksum>)> {
             let mut hasher = (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
+            let mut whole = full.map(Algorithm::hasher);
             let mut meta = ObjectMeta::new(
                 claimed.record.owner.clone(),
                 claimed.record.acl.clone(),
@@ -280,46 +368,53 @@ impl Server {
             meta.content_type = claimed.record.content_type.clone();
             meta.headers = claimed.record.headers.clone();
             meta.tags = claimed.record.tags.clone();
-            let committed = store
+            let temp = store
                 .assemble(&claimed.parts, |chunk| {
                     if let Some(h) = &mut hasher {
                         h.update(chunk);
                     }
-                })
-                .map_err(WriteError::Store)
-                .and_then(|temp| {
-                    let _cleanup = TempGuard(temp.clone());
-                    store.complete_upload(&b, &k, &id, &temp, meta, &conditions)
-                });
-            let meta = match committed {
-                Ok(meta) => meta,
-                Err(e) => {
-                    if let Err(e) = store.release_upload(&b, &k, &id) {
-                        tracing::warn!(target: "serve", upload = %id, error = %e, "releasing an upload failed");
+                    if let Some(h) = &mut whole {
+                        h.update(chunk);
                     }
-                    return Err(e);
+                })
+                .map_err(|e| release(to_s3s(e)))?;
+            let _cleanup = TempGuard(temp.clone());
+            let checksum = match (composite, full.zip(whole)) {
+                (Some(c), _) => Some(c),
+                (None, Some((algorithm, h))) => {
+                    let digest = h.finish();
+                    if let Some((_, value)) = &given
+                        && crate::checksum::decode(algorithm, value).as_deref() != Some(&digest[..])
+                    {
+                        return Err(release(Refusal::BadDigest(algorithm).into_s3()));
+                    }
+                    Some(Checksum::full(algorithm, &digest))
                 }
+                (None, None) => None,
             };
+            meta.checksum = checksum.clone();
+            let meta = store
+                .complete_upload(&b, &k, &id, &temp, meta, &conditions)
+                .map_err(|e| release(write_refused(e)))?;
             service.cache().forget(&b, &k);
             if let Some(h) = hasher
                 && let Ok(object) = store.object_info(&info, &k, &meta)
             {
                 let _ = service.store_hashes(&b, &object, &h.finish());
             }
-            Ok(claimed.etag)
+            Ok((claimed.etag, checksum))
         });
         let future = async move {
-            let etag = job
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(write_refused)?;
-            Ok(dto::CompleteMultipartUploadOutput {
+            let (etag, checksum) = job.await.map_err(|e| s3_error!(InternalError, "{e}"))??;
+            let mut out = dto::CompleteMultipartUploadOutput {
                 bucket: Some(bucket.to_string()),
                 key: Some(key.to_string()),
                 e_tag: Some(dto::ETag::Strong(etag)),
                 location,
                 ..Default::default()
-            })
+            };
+            answer_checksum!(out, checksum.as_ref());
+            Ok(out)
         };
         Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
             future: Some(Box::pin(future)),
@@ -355,6 +450,7 @@ impl Server {
             .upload_blocking(move |s| s.parts(&b, &k, &id, after as u32, max as usize))
             .await?;
         let (initiator, owner) = self.initiator(&page.record.owner);
+        let upload_checksum = page.record.checksum;
         Ok(S3Response::new(dto::ListPartsOutput {
             bucket: Some(bucket.to_string()),
             key: Some(key.to_string()),
@@ -366,15 +462,24 @@ impl Server {
             initiator: Some(initiator),
             owner: Some(owner),
             storage_class: storage_class(),
+            checksum_algorithm: upload_checksum
+                .map(|c| dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
+            checksum_type: upload_checksum.map(|c| dto::ChecksumType::from_static(c.kind.name())),
             parts: Some(
                 page.parts
                     .into_iter()
-                    .map(|(number, p)| dto::Part {
-                        part_number: Some(number as i32),
-                        e_tag: Some(dto::ETag::Strong(p.etag)),
-                        size: Some(p.size as i64),
-                        last_modified: Some(timestamp(p.modified)),
-                        ..Default::default()
+                    .map(|(number, p)| {
+                        let mut part = dto::Part {
+                            part_number: Some(number as i32),
+                            e_tag: Some(dto::ETag::Strong(p.etag)),
+                            size: Some(p.size as i64),
+                            last_modified: Some(timestamp(p.modified)),
+                            ..Default::default()
+                        };
+                        if let (Some(c), Some(value)) = (upload_checksum, p.checksum) {
+                            set_checksum!(part, c.algorithm, value);
+                        }
+                        part
                     })
                     .collect(),
             ),

@@ -248,14 +248,11 @@ impl Store {
                 .insert(row.as_str(), encode(&meta)?.as_slice())
                 .map_err(internal)?;
             drop(table);
+            if let Some(old_data) = old.as_ref().and_then(|o| o.data.as_deref()) {
+                parts::forget_parts(txn, old_data)?;
+            }
             if let Some(upload) = upload {
-                uploads::finish(
-                    txn,
-                    bucket,
-                    key,
-                    upload,
-                    meta.etag.as_deref().unwrap_or_default(),
-                )?;
+                uploads::finish(txn, bucket, key, upload, &meta)?;
             }
             Ok(old)
         });
@@ -347,6 +344,9 @@ impl Store {
                 Some(v) => Some(decode(v.value())?),
                 None => None,
             };
+            if let Some(old_data) = old.as_ref().and_then(|o| o.data.as_deref()) {
+                parts::forget_parts(txn, old_data)?;
+            }
             Ok(old)
         });
         let old = match result {

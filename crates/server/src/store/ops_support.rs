@@ -85,6 +85,7 @@ impl Store {
                 .map_err(internal)?
                 .remove(bucket.as_str())
                 .map_err(internal)?;
+            super::cors::forget_cors(txn, bucket)?;
             Ok(BucketDeletion::Deleted)
         })
     }

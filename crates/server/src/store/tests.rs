@@ -180,17 +180,49 @@ fn complete(
     result
 }
 
-/// Every data file is named by a record, and nothing is left in tmp.
+/// Every data file is named by a record, and nothing is left in tmp; the
+/// parts of completed uploads are recorded exactly for the current
+/// versions made by a completion (ETag `…-N`, N parts).
 fn no_leftovers(root: &Path, store: &Store) {
     let mut named = HashSet::new();
+    let mut multipart = HashMap::new();
     store
         .list_objects(&bucket(), "", "", |_, m| {
             if let Some(id) = m.data {
+                if let Some((_, n)) = m.etag.as_deref().and_then(|e| e.rsplit_once('-')) {
+                    multipart.insert(id.clone(), n.parse::<usize>().unwrap());
+                }
                 named.insert(id);
             }
             Listed::Next
         })
         .unwrap();
+    let rows: HashSet<String> = store
+        .read(|txn| {
+            let table = txn.open_table(parts::OBJECT_PARTS).map_err(internal)?;
+            let mut rows = HashSet::new();
+            for entry in table.iter().map_err(internal)? {
+                rows.insert(entry.map_err(internal)?.0.value().to_owned());
+            }
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(
+        rows,
+        multipart.keys().cloned().collect::<HashSet<_>>(),
+        "parts rows and completed versions"
+    );
+    for (id, n) in &multipart {
+        let mut meta = ObjectMeta::new(
+            String::new(),
+            StoredAcl::Canned("private".into()),
+            String::new(),
+            0,
+        );
+        meta.data = Some(id.clone());
+        let parts = store.object_parts(&meta).unwrap().unwrap();
+        assert_eq!(parts.len(), *n);
+    }
     let files: HashSet<String> = fs::read_dir(root.join(OWN).join("data"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -263,6 +295,8 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                     content_type: None,
                     initiated: 0,
                     completing: false,
+                    listed: None,
+                    checksum: None,
                     headers: Headers {
                         user: v.user.clone(),
                         ..Headers::default()
@@ -281,13 +315,13 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                         &id,
                         1,
                         &temp,
-                        etag.clone(),
+                        (etag.clone(), None),
                         v.bytes.len() as u64,
                         0,
                     )
                     .unwrap();
                 let Ok(Completion::Claimed(claimed)) =
-                    store.claim_upload(&bucket(), &k, &id, &[(1, etag.clone())])
+                    store.claim_upload(&bucket(), &k, &id, &[ListedPart::new(1, etag.clone())])
                 else {
                     panic!("op {n}: claim failed");
                 };
@@ -307,10 +341,10 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                 // the new one; a repeated completion answers its ETag.
                 let now = read(&store, &k);
                 let expected_etag = hex(&Md5::digest(Md5::digest(&v.bytes))) + "-1";
-                let again = store.claim_upload(&bucket(), &k, &id, &[(1, etag)]);
+                let again = store.claim_upload(&bucket(), &k, &id, &[ListedPart::new(1, etag)]);
                 if now.as_ref() == Some(&v) {
                     assert!(
-                        matches!(&again, Ok(Completion::Done(e)) if *e == expected_etag),
+                        matches!(&again, Ok(Completion::Done(e, _)) if *e == expected_etag),
                         "op {n}: completed, then {again:?}"
                     );
                     assert!(!store.upload_dir(&id).exists(), "op {n}: a ghost upload");

@@ -35,7 +35,8 @@ use s3torrent_bencode as bencode;
 use s3torrent_s3::{BucketName, ObjectKey, S3Error};
 use serde::{Deserialize, Serialize};
 
-use super::{Failure, Headers, Store, hex, internal, now_secs};
+use super::{Failure, Headers, ObjectPart, Store, hex, internal, now_secs};
+use crate::checksum::{Algorithm, Checksum, Kind};
 
 pub(super) const UPLOADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("uploads");
 pub(super) const PARTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("parts");
@@ -70,6 +71,43 @@ pub(crate) struct UploadRecord {
     /// The object's tags (`x-amz-tagging`).
     #[serde(default, skip_serializing_if = "super::Tags::is_empty")]
     pub(crate) tags: super::Tags,
+    /// The parts the completion listed, noted when it claims the upload:
+    /// the object's parts, recorded by the commit that makes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) listed: Option<Vec<ObjectPart>>,
+    /// The checksum CreateMultipartUpload asked for: every part has one
+    /// of this algorithm, and the object one of this type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checksum: Option<UploadChecksum>,
+}
+
+/// A multipart upload's checksum algorithm and type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct UploadChecksum {
+    pub(crate) algorithm: Algorithm,
+    #[serde(rename = "type")]
+    pub(crate) kind: Kind,
+}
+
+/// A part as CompleteMultipartUpload lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedPart {
+    pub(crate) number: u32,
+    pub(crate) etag: String,
+    /// The checksum it names for the part, if any.
+    pub(crate) checksum: Option<(Algorithm, String)>,
+}
+
+impl ListedPart {
+    /// A part listed without a checksum.
+    #[cfg(test)]
+    pub(crate) fn new(number: u32, etag: String) -> ListedPart {
+        ListedPart {
+            number,
+            etag,
+            checksum: None,
+        }
+    }
 }
 
 /// A completed upload, remembered for a repeated completion.
@@ -78,6 +116,9 @@ struct Done {
     etag: String,
     /// Seconds since the epoch.
     completed: i64,
+    /// The object's checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum: Option<Checksum>,
 }
 
 /// One uploaded part.
@@ -90,6 +131,10 @@ pub(crate) struct PartRecord {
     pub(crate) size: u64,
     /// Seconds since the epoch.
     pub(crate) modified: i64,
+    /// Its checksum (base64), in the upload's algorithm (or the one its
+    /// request named, for an upload without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checksum: Option<String>,
 }
 
 /// A page of ListParts.
@@ -118,8 +163,9 @@ pub(crate) struct Claimed {
 pub(crate) enum Completion {
     /// The list holds: the upload is this request's to complete.
     Claimed(Box<Claimed>),
-    /// The upload was completed already, into an object with this ETag.
-    Done(String),
+    /// The upload was completed already, into an object with this ETag
+    /// and checksum.
+    Done(String, Option<Checksum>),
 }
 
 /// Why a multipart request is refused.
@@ -132,6 +178,9 @@ pub(crate) enum UploadError {
     InvalidPart(u32),
     /// A part other than the last is under [`MIN_PART_SIZE`].
     EntityTooSmall(u32),
+    /// The upload has a checksum, and the completion lists this part
+    /// without one of its algorithm.
+    MissingPartChecksum(u32, Algorithm),
 }
 
 impl From<S3Error> for UploadError {
@@ -291,7 +340,7 @@ impl Store {
         id: &str,
         number: u32,
         temp: &Path,
-        etag: String,
+        (etag, checksum): (String, Option<String>),
         size: u64,
         now: i64,
     ) -> Result<(), UploadError> {
@@ -310,6 +359,7 @@ impl Store {
             etag,
             size,
             modified: now,
+            checksum,
         };
         let replaced = self
             .write(|txn| {
@@ -391,7 +441,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         id: &str,
-        listed: &[(u32, String)],
+        listed: &[ListedPart],
     ) -> Result<Completion, UploadError> {
         if !valid_id(id) {
             return Err(UploadError::NoSuchUpload);
@@ -405,7 +455,10 @@ impl Store {
                 None => {
                     let completed = txn.open_table(COMPLETED).map_err(db_error)?;
                     return match completed.get(row.as_str()).map_err(db_error)? {
-                        Some(v) => Ok(Completion::Done(decode::<Done>(v.value())?.etag)),
+                        Some(v) => {
+                            let done = decode::<Done>(v.value())?;
+                            Ok(Completion::Done(done.etag, done.checksum))
+                        }
                         None => Err(UploadError::NoSuchUpload),
                     };
                 }
@@ -415,18 +468,35 @@ impl Store {
             }
             let table = txn.open_table(PARTS).map_err(db_error)?;
             let mut found = Vec::with_capacity(listed.len());
-            for (number, etag) in listed {
-                let part: PartRecord = match table
-                    .get(part_row(id, *number).as_str())
-                    .map_err(db_error)?
-                {
-                    Some(v) => decode(v.value())?,
-                    None => return Err(UploadError::InvalidPart(*number)),
-                };
-                if !part.etag.eq_ignore_ascii_case(etag.trim_matches('"')) {
-                    return Err(UploadError::InvalidPart(*number));
+            for l in listed {
+                let number = l.number;
+                let part: PartRecord =
+                    match table.get(part_row(id, number).as_str()).map_err(db_error)? {
+                        Some(v) => decode(v.value())?,
+                        None => return Err(UploadError::InvalidPart(number)),
+                    };
+                if !part.etag.eq_ignore_ascii_case(l.etag.trim_matches('"')) {
+                    return Err(UploadError::InvalidPart(number));
                 }
-                found.push((*number, part));
+                // S3's rules: an upload with a checksum needs each part's,
+                // of its algorithm, as the part was given; one without
+                // takes none.
+                match (&record.checksum, &l.checksum) {
+                    (None, None) => {}
+                    (None, Some(_)) => return Err(UploadError::InvalidPart(number)),
+                    (Some(c), None) => {
+                        return Err(UploadError::MissingPartChecksum(number, c.algorithm));
+                    }
+                    (Some(c), Some((algorithm, value))) => {
+                        if *algorithm != c.algorithm {
+                            return Err(UploadError::MissingPartChecksum(number, c.algorithm));
+                        }
+                        if part.checksum.as_deref() != Some(value.as_str()) {
+                            return Err(UploadError::InvalidPart(number));
+                        }
+                    }
+                }
+                found.push((number, part));
             }
             if let Some((number, _)) = found[..found.len().saturating_sub(1)]
                 .iter()
@@ -440,6 +510,16 @@ impl Store {
             }
             let etag = format!("{}-{}", hex(&md5.finalize()), found.len());
             record.completing = true;
+            record.listed = Some(
+                found
+                    .iter()
+                    .map(|(number, p)| ObjectPart {
+                        number: *number,
+                        size: p.size,
+                        checksum: p.checksum.clone(),
+                    })
+                    .collect(),
+            );
             uploads
                 .insert(row.as_str(), encode(&record)?.as_slice())
                 .map_err(db_error)?;
@@ -588,21 +668,27 @@ fn remove_parts(txn: &WriteTransaction, id: &str) -> Result<(), UploadError> {
         .map_err(db_error)
 }
 
-/// In the commit that makes a completed upload's object: the upload's
-/// records go, and its completion is noted with the object's ETag.
+/// In the commit that makes a completed upload's object (`meta`): the
+/// upload's records go, the parts it listed become the object's, and its
+/// completion is noted with the object's ETag.
 pub(super) fn finish(
     txn: &WriteTransaction,
     bucket: &BucketName,
     key: &ObjectKey,
     id: &str,
-    etag: &str,
+    meta: &super::ObjectMeta,
 ) -> Result<(), S3Error> {
     let row = upload_row(bucket, key, id);
     let mut uploads = txn.open_table(UPLOADS).map_err(internal)?;
-    if uploads.remove(row.as_str()).map_err(internal)?.is_none() {
-        return Err(internal(format!("upload {id} vanished while it completed")));
-    }
+    let record: UploadRecord = match uploads.remove(row.as_str()).map_err(internal)? {
+        Some(v) => super::decode(v.value())?,
+        None => return Err(internal(format!("upload {id} vanished while it completed"))),
+    };
     drop(uploads);
+    if let (Some(listed), Some(data)) = (record.listed, meta.data.as_deref()) {
+        super::parts::record_parts(txn, data, listed)?;
+    }
+    let etag = meta.etag.as_deref().unwrap_or_default();
     remove_parts(txn, id).map_err(|e| match e {
         UploadError::Store(e) => e,
         other => internal(format!("{other:?}")),
@@ -610,6 +696,7 @@ pub(super) fn finish(
     let done = super::encode(&Done {
         etag: etag.to_owned(),
         completed: now_secs(),
+        checksum: meta.checksum.clone(),
     })?;
     txn.open_table(COMPLETED)
         .map_err(internal)?

@@ -1,0 +1,475 @@
+//! CORS (issue 23): Put/Get/DeleteBucketCors through boto3 and the AWS
+//! CLI, preflight `OPTIONS` answered by S3's matching rules, and the
+//! matched rule's headers on requests with `Origin`: GET, HEAD, `?torrent`
+//! and the web seed's anonymous ranged GETs, which a browser makes.
+//! The expected answers are S3's, as its documentation and recorded AWS
+//! answers give them, written out here.
+
+mod support;
+
+use s3torrent_metainfo::Torrent;
+use serde_json::{Value, json};
+use support::serve::{DEV, OTHER, Reply, Serve, aws_ok, request};
+use support::{have_program, have_python_module, python};
+
+/// boto3 drives the configuration's life: `python3 -c SCRIPT ENDPOINT`
+/// prints what each step answered as JSON.
+const ROUND_TRIP: &str = r#"
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+ep = sys.argv[1]
+def client(ak, sk):
+    return boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
+                        region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+dev = client("s3torrent", "s3torrent-dev-secret")
+other = client("other", "other-secret")
+def err(f):
+    try:
+        r = f()
+        return ["ok", r["ResponseMetadata"]["HTTPStatusCode"]]
+    except ClientError as e:
+        return [e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"],
+                e.response["Error"].get("Message")]
+out = {}
+dev.create_bucket(Bucket="cors-rt")
+out["before"] = err(lambda: dev.get_bucket_cors(Bucket="cors-rt"))
+rules = [
+    {"ID": "uploads", "AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["PUT", "POST"],
+     "AllowedHeaders": ["x-AMZ-*", "Content-Type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000},
+    {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"]},
+]
+out["put"] = err(lambda: dev.put_bucket_cors(Bucket="cors-rt", CORSConfiguration={"CORSRules": rules}))
+out["got"] = dev.get_bucket_cors(Bucket="cors-rt")["CORSRules"]
+out["other_get"] = err(lambda: other.get_bucket_cors(Bucket="cors-rt"))[:2]
+out["other_put"] = err(lambda: other.put_bucket_cors(Bucket="cors-rt", CORSConfiguration={"CORSRules": rules}))[:2]
+out["other_delete"] = err(lambda: other.delete_bucket_cors(Bucket="cors-rt"))[:2]
+def put(rules):
+    return err(lambda: dev.put_bucket_cors(Bucket="cors-rt", CORSConfiguration={"CORSRules": rules}))
+out["bad_method"] = put([{"AllowedOrigins": ["*"], "AllowedMethods": ["MYMETHOD"]}])
+out["two_wildcards"] = put([{"AllowedOrigins": ["https://*.*.example"], "AllowedMethods": ["GET"]}])[:2]
+out["header_wildcards"] = put([{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "AllowedHeaders": ["*-*"]}])[:2]
+out["too_many"] = put([{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}] * 101)[:2]
+out["hundred"] = put([{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}] * 100)
+# 100 rules of 40 origins of 30 characters: far over 64 KiB of XML.
+big = [{"AllowedOrigins": ["https://o%02d.%s.example" % (i, "x" * 10) for i in range(40)],
+        "AllowedMethods": ["GET"]}] * 100
+out["too_big"] = put(big)[:2]
+# Refused configurations changed nothing: the 100 rules are still there.
+out["still"] = len(dev.get_bucket_cors(Bucket="cors-rt")["CORSRules"])
+out["delete"] = err(lambda: dev.delete_bucket_cors(Bucket="cors-rt"))
+out["after"] = err(lambda: dev.get_bucket_cors(Bucket="cors-rt"))[:2]
+out["delete_again"] = err(lambda: dev.delete_bucket_cors(Bucket="cors-rt"))
+out["missing_bucket"] = err(lambda: dev.get_bucket_cors(Bucket="cors-nobody"))[:2]
+# A bucket made again under the name starts without the old rules.
+dev.put_bucket_cors(Bucket="cors-rt", CORSConfiguration={"CORSRules": rules})
+dev.delete_bucket(Bucket="cors-rt")
+dev.create_bucket(Bucket="cors-rt")
+out["recreated"] = err(lambda: dev.get_bucket_cors(Bucket="cors-rt"))[:2]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn boto3_puts_gets_and_deletes_a_bucket_cors_configuration() {
+    let test = "boto3_puts_gets_and_deletes_a_bucket_cors_configuration";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
+    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
+    let serve = Serve::start(dir.path(), &["--user", &dev, "--user", &other]);
+    let out: Value = serde_json::from_str(python(ROUND_TRIP, &[&serve.endpoint()]).trim()).unwrap();
+    assert_eq!(
+        out["before"],
+        json!([
+            404,
+            "NoSuchCORSConfiguration",
+            "The CORS configuration does not exist"
+        ])
+    );
+    assert_eq!(out["put"], json!(["ok", 200]));
+    // Given back as given: order, the header's case, the optional fields.
+    assert_eq!(
+        out["got"],
+        json!([
+            {"ID": "uploads", "AllowedOrigins": ["https://*.example.com"],
+             "AllowedMethods": ["PUT", "POST"], "AllowedHeaders": ["x-AMZ-*", "Content-Type"],
+             "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000},
+            {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"]}
+        ])
+    );
+    assert_eq!(out["other_get"], json!([403, "AccessDenied"]));
+    assert_eq!(out["other_put"], json!([403, "AccessDenied"]));
+    assert_eq!(out["other_delete"], json!([403, "AccessDenied"]));
+    assert_eq!(
+        out["bad_method"],
+        json!([
+            400,
+            "InvalidRequest",
+            "Found unsupported HTTP method in CORS config. Unsupported method is MYMETHOD"
+        ])
+    );
+    assert_eq!(out["two_wildcards"], json!([400, "InvalidRequest"]));
+    assert_eq!(out["header_wildcards"], json!([400, "InvalidRequest"]));
+    assert_eq!(out["too_many"], json!([400, "MalformedXML"]));
+    assert_eq!(out["hundred"], json!(["ok", 200]));
+    assert_eq!(out["too_big"], json!([400, "MaxMessageLengthExceeded"]));
+    assert_eq!(out["still"], json!(100));
+    // DeleteBucketCors is 204 No Content, with or without a configuration.
+    assert_eq!(out["delete"], json!(["ok", 204]));
+    assert_eq!(out["after"], json!([404, "NoSuchCORSConfiguration"]));
+    assert_eq!(out["delete_again"], json!(["ok", 204]));
+    assert_eq!(out["missing_bucket"], json!([404, "NoSuchBucket"]));
+    assert_eq!(out["recreated"], json!([404, "NoSuchCORSConfiguration"]));
+}
+
+/// The rules of the preflight table, as the AWS CLI sends them.
+const RULES: &str = r#"{"CORSRules": [
+  {"AllowedOrigins": ["https://*.example.com"], "AllowedMethods": ["GET", "HEAD", "PUT"],
+   "AllowedHeaders": ["Range", "x-amz-*"], "ExposeHeaders": ["ETag", "Content-Range"],
+   "MaxAgeSeconds": 600},
+  {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
+]}"#;
+
+const VARY: &str = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method";
+
+/// Request headers, by name.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
+/// A preflight refused: path, headers, status, code, the message's start.
+type Refusal<'a> = (&'a str, Headers<'a>, u16, &'a str, &'a str);
+
+/// A preflight allowed: path, headers, the CORS headers of the answer.
+type Allowance<'a> = (&'a str, Headers<'a>, [String; 7]);
+
+fn options(serve: &Serve, path: &str, headers: &[(&str, &str)]) -> Reply {
+    request(&serve.addr, "OPTIONS", path, headers)
+}
+
+/// The CORS headers of an answer, in a fixed order (absent ones empty).
+fn cors_headers(reply: &Reply) -> [String; 7] {
+    [
+        "access-control-allow-origin",
+        "access-control-allow-credentials",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-expose-headers",
+        "access-control-max-age",
+        "vary",
+    ]
+    .map(|h| reply.header(h).unwrap_or_default().to_owned())
+}
+
+#[test]
+fn preflight_requests_are_answered_by_the_first_matching_rule() {
+    let test = "preflight_requests_are_answered_by_the_first_matching_rule";
+    if !have_program(test, "aws") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    aws_ok(&serve, &["s3", "mb", "s3://cors-pre"]);
+    aws_ok(&serve, &["s3", "mb", "s3://cors-none"]);
+    aws_ok(
+        &serve,
+        &[
+            "s3api",
+            "put-bucket-cors",
+            "--bucket",
+            "cors-pre",
+            "--cors-configuration",
+            RULES,
+        ],
+    );
+    let got = aws_ok(
+        &serve,
+        &["s3api", "get-bucket-cors", "--bucket", "cors-pre"],
+    );
+    let got: Value = serde_json::from_str(&got).unwrap();
+    let sent: Value = serde_json::from_str(RULES).unwrap();
+    assert_eq!(got, sent);
+
+    let app = ("Origin", "https://app.example.com");
+    let get = ("Access-Control-Request-Method", "GET");
+    let put = ("Access-Control-Request-Method", "PUT");
+    // Refusals: (path, headers) → (status, code, message start).
+    let refused: &[Refusal<'_>] = &[
+        (
+            "/cors-pre/k",
+            vec![get],
+            400,
+            "BadRequest",
+            "Insufficient information. Origin request header needed.",
+        ),
+        (
+            "/cors-missing/k",
+            vec![app, get],
+            403,
+            "AccessForbidden",
+            "CORSResponse: Bucket not found",
+        ),
+        (
+            "/cors-none/k",
+            vec![app, get],
+            403,
+            "AccessForbidden",
+            "CORSResponse: CORS is not enabled for this bucket.",
+        ),
+        // Content-Type is in no rule's AllowedHeaders.
+        (
+            "/cors-pre/k",
+            vec![app, put, ("Access-Control-Request-Headers", "content-type")],
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+        // Any origin may GET, but without asking for headers.
+        (
+            "/cors-pre/k",
+            vec![
+                ("Origin", "https://other.test"),
+                get,
+                ("Access-Control-Request-Headers", "range"),
+            ],
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+        (
+            "/cors-pre/k",
+            vec![
+                ("Origin", "https://other.test"),
+                ("Access-Control-Request-Method", "DELETE"),
+            ],
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+        // The wildcard keeps the scheme.
+        (
+            "/cors-pre/k",
+            vec![("Origin", "http://app.example.com"), put],
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+        // Methods are matched exactly, and a preflight names one.
+        (
+            "/cors-pre/k",
+            vec![app, ("Access-Control-Request-Method", "put")],
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+        (
+            "/cors-pre/k",
+            vec![app],
+            403,
+            "AccessForbidden",
+            "CORSResponse: This CORS request is not allowed.",
+        ),
+    ];
+    for (path, headers, status, code, message) in refused {
+        let r = options(&serve, path, headers);
+        assert_eq!(
+            (r.status, r.code()),
+            (*status, (*code).to_owned()),
+            "{path} {headers:?}: {}",
+            r.text()
+        );
+        assert!(
+            r.text().contains(message),
+            "{path} {headers:?}: {}",
+            r.text()
+        );
+        assert_eq!(r.header("access-control-allow-origin"), None);
+    }
+    // The refusal names the method asked for and the resource.
+    let r = options(
+        &serve,
+        "/cors-pre/k",
+        &[app, ("Access-Control-Request-Method", "DELETE")],
+    );
+    assert!(
+        r.text()
+            .contains("<Method>DELETE</Method><ResourceType>OBJECT</ResourceType>"),
+        "{}",
+        r.text()
+    );
+
+    // Allowed: (path, headers) → the CORS headers.
+    let s = |v: &str| v.to_owned();
+    let allowed: &[Allowance<'_>] = &[
+        (
+            "/cors-pre/k",
+            vec![
+                app,
+                get,
+                ("Access-Control-Request-Headers", "Range, X-Amz-Date"),
+            ],
+            [
+                s("https://app.example.com"),
+                s("true"),
+                s("GET, HEAD, PUT"),
+                s("range, x-amz-date"),
+                s("ETag, Content-Range"),
+                s("600"),
+                s(VARY),
+            ],
+        ),
+        (
+            "/cors-pre/dir/k%20with%20space",
+            vec![("Origin", "https://deep.app.example.com"), put],
+            [
+                s("https://deep.app.example.com"),
+                s("true"),
+                s("GET, HEAD, PUT"),
+                s(""),
+                s("ETag, Content-Range"),
+                s("600"),
+                s(VARY),
+            ],
+        ),
+        // The second rule allows any origin: `*`, without credentials.
+        (
+            "/cors-pre/k",
+            vec![("Origin", "https://other.test"), get],
+            [s("*"), s(""), s("GET"), s(""), s(""), s(""), s(VARY)],
+        ),
+        // On the bucket itself too.
+        (
+            "/cors-pre",
+            vec![("Origin", "https://other.test"), get],
+            [s("*"), s(""), s("GET"), s(""), s(""), s(""), s(VARY)],
+        ),
+    ];
+    for (path, headers, expected) in allowed {
+        let r = options(&serve, path, headers);
+        assert_eq!(r.status, 200, "{path} {headers:?}: {}", r.text());
+        assert!(r.body.is_empty());
+        assert_eq!(&cors_headers(&r), expected, "{path} {headers:?}");
+        assert!(r.header("x-amz-request-id").is_some());
+    }
+}
+
+#[test]
+fn requests_with_origin_get_the_rule_on_get_head_torrent_and_the_web_seed() {
+    let test = "requests_with_origin_get_the_rule_on_get_head_torrent_and_the_web_seed";
+    if !have_program(test, "aws") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &["--seeding", "web"]);
+    let file = dir.path().join("piece.bin");
+    let data = support::random_bytes(100_000, 23);
+    std::fs::write(&file, &data).unwrap();
+    aws_ok(&serve, &["s3", "mb", "s3://cors-seed"]);
+    aws_ok(
+        &serve,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "cors-seed",
+            "--key",
+            "piece.bin",
+            "--body",
+            file.to_str().unwrap(),
+            "--acl",
+            "public-read",
+        ],
+    );
+    aws_ok(
+        &serve,
+        &[
+            "s3api",
+            "put-bucket-cors",
+            "--bucket",
+            "cors-seed",
+            "--cors-configuration",
+            RULES,
+        ],
+    );
+    let app = ("Origin", "https://app.example.com");
+    let app_headers = [
+        "https://app.example.com".to_owned(),
+        "true".to_owned(),
+        "GET, HEAD, PUT".to_owned(),
+        String::new(),
+        "ETag, Content-Range".to_owned(),
+        "600".to_owned(),
+        VARY.to_owned(),
+    ];
+
+    // The torrent, fetched by a page at another origin.
+    let torrent = request(&serve.addr, "GET", "/cors-seed/piece.bin?torrent", &[app]);
+    assert_eq!(torrent.status, 200);
+    assert_eq!(cors_headers(&torrent), app_headers);
+    let parsed = Torrent::from_bytes(torrent.body.clone()).expect("a torrent");
+    let seed = parsed.web_seeds().first().expect("a web seed").clone();
+    let seed_path = seed
+        .strip_prefix(&serve.endpoint())
+        .expect("the web seed is the endpoint")
+        .to_owned();
+    assert_eq!(seed_path, "/cors-seed/piece.bin");
+
+    // The web seed's ranged, anonymous GET, as a browser client makes it.
+    let piece = request(
+        &serve.addr,
+        "GET",
+        &seed_path,
+        &[app, ("Range", "bytes=16384-32767")],
+    );
+    assert_eq!(piece.status, 206);
+    assert_eq!(piece.body, &data[16384..32768]);
+    assert_eq!(cors_headers(&piece), app_headers);
+    // Larger than one write: the streamed body gets the headers too.
+    let whole = request(
+        &serve.addr,
+        "GET",
+        &seed_path,
+        &[("Origin", "https://any.test")],
+    );
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, data);
+    assert_eq!(
+        cors_headers(&whole)[..3],
+        ["*".to_owned(), String::new(), "GET".to_owned()]
+    );
+    let head = request(&serve.addr, "HEAD", &seed_path, &[app]);
+    assert_eq!(head.status, 200);
+    assert_eq!(cors_headers(&head), app_headers);
+
+    // No Origin, an origin no rule allows, or a method no rule allows for
+    // it: the answer is as it would be, with no CORS header at all.
+    let empty: [String; 7] = Default::default();
+    let plain = request(&serve.addr, "GET", &seed_path, &[("Range", "bytes=0-9")]);
+    assert_eq!(plain.status, 206);
+    assert_eq!(cors_headers(&plain), empty);
+    let head_other = request(
+        &serve.addr,
+        "HEAD",
+        &seed_path,
+        &[("Origin", "https://other.test")],
+    );
+    assert_eq!(head_other.status, 200);
+    assert_eq!(cors_headers(&head_other), empty);
+
+    // The headers go after DeleteBucketCors.
+    aws_ok(
+        &serve,
+        &["s3api", "delete-bucket-cors", "--bucket", "cors-seed"],
+    );
+    let after = request(
+        &serve.addr,
+        "GET",
+        &seed_path,
+        &[app, ("Range", "bytes=0-9")],
+    );
+    assert_eq!(after.status, 206);
+    assert_eq!(cors_headers(&after), empty);
+}
