@@ -65,11 +65,12 @@ pub struct Due {
 pub enum Outcome<'a> {
     /// The tracker answered.
     Answered(&'a AnnounceAnswer),
-    /// The tracker refused this info-hash (a `failure reason`, an error
-    /// packet): this pair backs off.
+    /// The tracker answered, but refused this info-hash (a `failure
+    /// reason`, an error packet) or answered it with nothing usable: this
+    /// pair backs off.
     Refused,
-    /// The tracker could not be reached, or its answer was unusable: the
-    /// whole tracker backs off.
+    /// The tracker could not be reached, or answered no announce at all:
+    /// the whole tracker backs off.
     Unreachable,
 }
 
