@@ -12,6 +12,7 @@
 //! is not cached for the object as it is now is refused.
 
 mod admission;
+mod announce;
 mod peer;
 mod pieces;
 mod served;
@@ -65,6 +66,18 @@ pub(crate) struct SwarmSettings {
     pub(crate) trusted: TrustedProxies,
     /// `--announce-rate`, `--peers-per-address`, `--handshake-grace`.
     pub(crate) limits: crate::SwarmLimits,
+    /// `--tracker`, and the endpoint's own trackers.
+    pub(crate) trackers: Trackers,
+}
+
+/// The trackers torrents list: the endpoint's own (its HTTP and UDP
+/// announce URLs) and the others (`--tracker`), to which the endpoint
+/// announces itself.
+pub(crate) struct Trackers {
+    /// The endpoint's own announce URLs, as torrents list them.
+    pub(crate) own: Vec<String>,
+    /// `--tracker`.
+    pub(crate) others: Vec<String>,
 }
 
 /// Starts the tracker (HTTP, and UDP when it has a socket) and the seeding
@@ -72,7 +85,9 @@ pub(crate) struct SwarmSettings {
 /// gateway's cluster), until `shutdown`, and prints their addresses
 /// (start-up lines): their tasks, for the caller to wait on when it
 /// drains. Both trackers share one swarm state; the HTTP one believes the
-/// forwarding headers of the trusted proxies.
+/// forwarding headers of the trusted proxies. With other trackers
+/// (`--tracker`), a sweep of what is served and an announcer that announces
+/// the seeding peer to them run too.
 pub(crate) fn spawn_edges(
     endpoint: Endpoint,
     listeners: SwarmListeners,
@@ -85,6 +100,7 @@ pub(crate) fn spawn_edges(
         peer: peer_settings,
         trusted,
         limits,
+        trackers,
     } = settings;
     let SwarmListeners {
         tracker,
@@ -132,7 +148,19 @@ pub(crate) fn spawn_edges(
         limits.tracker_connections_per_address.get(),
         limits.handshake_grace,
     ));
-    let mut tasks = Vec::with_capacity(3);
+    let mut tasks = Vec::with_capacity(5);
+    if !trackers.others.is_empty() {
+        let (served, sweeper) = spawn_sweeper(Arc::clone(&source), trackers.own, shutdown.clone());
+        tasks.push(sweeper);
+        tasks.push(announce::spawn_announcer(
+            name,
+            &trackers.others,
+            served,
+            Arc::clone(&edge),
+            peer_addr,
+            shutdown.clone(),
+        ));
+    }
     if let Some(udp) = udp_tracker {
         tasks.push(tokio::spawn(serve_udp_tracker(
             udp,
