@@ -103,7 +103,7 @@ pub use announce::{
 };
 pub use client::{
     AnnounceAnswer, Announcer, AnnouncerConfig, AnswerLimits, ClientAnnounce, ClientError, Due,
-    MAX_TRACKER_ID, MAX_TRACKER_URL, Outcome, PeerFamily, Served, TrackerUrl, Transport,
+    MAX_TRACKER_ID, MAX_TRACKER_URL, Outcome, PeerFamily, Taken, TrackerUrl, Transport,
     parse_announce_answer, parse_udp_announce_answer, parse_udp_connect_answer,
     udp_announce_request, udp_connect_request,
 };

@@ -13,7 +13,7 @@ use common::*;
 use proptest::prelude::*;
 use s3torrent_tracker::{
     AnnounceAnswer, Announcer, AnnouncerConfig, AnswerLimits, ClientAnnounce, ClientError, Event,
-    Outcome, PeerFamily, QueryLimits, Served, TrackerUrl, UdpRequest, parse_announce,
+    Outcome, PeerFamily, QueryLimits, Taken, TrackerUrl, UdpRequest, parse_announce,
     parse_announce_answer, parse_udp, parse_udp_announce_answer, parse_udp_connect_answer,
     udp_announce_request, udp_connect_request,
 };
@@ -470,7 +470,7 @@ fn a_pair_starts_announces_on_the_interval_and_stops() {
     let mut a = Announcer::new(AnnouncerConfig::default());
     let t = url("http://t.example/announce");
     let now = Instant::now();
-    assert_eq!(a.serve(t.clone(), hash(1), now), Served::Yes);
+    assert_eq!(a.serve(t.clone(), hash(1), now), Taken::Yes);
     assert_eq!(drain(&mut a, now), vec![(t.to_string(), 1, Event::Started)]);
     // The tracker's interval, and its min interval when longer.
     a.answered(
@@ -572,7 +572,7 @@ fn served_again_while_stopping() {
         Outcome::Answered(&answer(1800, Some(900))),
         now + secs(900),
     );
-    // Served again while its stopped is out: started once it is answered.
+    // Taken again while its stopped is out: started once it is answered.
     let later = now + secs(2700);
     a.withdraw(&t, &hash(1), later);
     assert_eq!(

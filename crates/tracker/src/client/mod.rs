@@ -27,7 +27,7 @@ pub use error::ClientError;
 pub use http::{
     AnnounceAnswer, AnswerLimits, ClientAnnounce, MAX_TRACKER_ID, parse_announce_answer,
 };
-pub use schedule::{Announcer, AnnouncerConfig, Due, Outcome, Served};
+pub use schedule::{Announcer, AnnouncerConfig, Due, Outcome, Taken};
 pub use udp::{
     PeerFamily, parse_udp_announce_answer, parse_udp_connect_answer, udp_announce_request,
     udp_connect_request,

@@ -77,9 +77,9 @@ pub enum Outcome<'a> {
 /// Where a pair stands in its life with its tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Served; no announce answered yet: the next is `started`.
+    /// Taken; no announce answered yet: the next is `started`.
     Starting,
-    /// Served and announced: the next is a regular one.
+    /// Taken and announced: the next is a regular one.
     Announced,
     /// No longer served: the next (and last) is `stopped`.
     Stopping,
@@ -171,9 +171,9 @@ pub struct Announcer {
     in_flight: usize,
 }
 
-/// Why [`Announcer::serve`] did not take a pair.
+/// Whether [`Announcer::serve`] took a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Served {
+pub enum Taken {
     /// Taken, or known already.
     Yes,
     /// Not taken: [`AnnouncerConfig::max_entries`] pairs are kept already.
@@ -246,7 +246,7 @@ impl Announcer {
     /// `info_hash` is served and should be announced to `tracker`: a new
     /// pair announces `started` at `now`; one that was stopping carries on
     /// instead (or starts again once its `stopped` is answered).
-    pub fn serve(&mut self, tracker: TrackerUrl, info_hash: InfoHash, now: Instant) -> Served {
+    pub fn serve(&mut self, tracker: TrackerUrl, info_hash: InfoHash, now: Instant) -> Taken {
         let key = (tracker, info_hash);
         if let Some(e) = self.entries.get_mut(&key) {
             if e.phase == Phase::Stopping {
@@ -261,10 +261,10 @@ impl Announcer {
                     }
                 }
             }
-            return Served::Yes;
+            return Taken::Yes;
         }
         if self.entries.len() >= self.config.max_entries {
-            return Served::Full;
+            return Taken::Full;
         }
         self.trackers.entry(key.0.clone()).or_default().pairs += 1;
         self.entries.insert(
@@ -278,7 +278,7 @@ impl Announcer {
             },
         );
         self.queue.insert((now, key.0, key.1));
-        Served::Yes
+        Taken::Yes
     }
 
     /// `info_hash` is no longer served (made private, deleted, changed):
@@ -316,7 +316,7 @@ impl Announcer {
         }
         let mut refused = 0;
         for (tracker, hash) in wanted {
-            if self.serve(tracker.clone(), *hash, now) == Served::Full {
+            if self.serve(tracker.clone(), *hash, now) == Taken::Full {
                 refused += 1;
             }
         }
