@@ -51,6 +51,11 @@ pub(crate) struct GatewayArgs {
     /// `both`.
     #[arg(long, value_name = "peer|web|both", default_value_t = Seeding::Web)]
     seeding: Seeding,
+    /// A further tracker for every torrent, after the gateway's own
+    /// (repeatable). Seeding as a peer, the gateway announces itself to it
+    /// (http:// and udp://; https:// is listed but not announced to).
+    #[arg(long = "tracker", value_name = "URL")]
+    trackers: Vec<String>,
     /// The tracker's address, for `--seeding peer` or `both`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
     tracker_listen: String,
@@ -136,6 +141,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.cache_bucket = args.cache_bucket;
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
+    config.trackers = args.trackers;
     config.max_connections = args.connections.max_connections("gateway", args.seeding);
     config.swarm_limits = args.swarm.limits();
     config.dht = args.dht.config();

@@ -45,7 +45,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "peer|web|both", default_value_t = Seeding::Peer)]
     seeding: Seeding,
     /// A further tracker for every torrent, after the endpoint's own
-    /// (repeatable).
+    /// (repeatable). Seeding as a peer, the endpoint announces itself to
+    /// it (http:// and udp://; https:// is listed but not announced to).
     #[arg(long = "tracker", value_name = "URL")]
     trackers: Vec<String>,
     /// The tracker's address (`http://ADDR/announce` in torrents, unless

@@ -143,6 +143,11 @@ impl Gateway {
         format!("http://{}", self.addr)
     }
 
+    /// The lines it wrote to stderr so far.
+    pub(crate) fn log(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
     /// How many objects this gateway hashed whose key is `key` (its
     /// `hashing` log lines). The log is written by a background thread:
     /// this waits a moment for it.

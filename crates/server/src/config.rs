@@ -52,8 +52,9 @@ pub struct ServerConfig {
     /// default), as a web seed, or both.
     pub seeding: Seeding,
     /// Further trackers for every torrent, each its own tier after the
-    /// endpoint's own (an external tracker, for example). They are listed
-    /// in the torrents; the endpoint announces only to its own.
+    /// endpoint's own (an external tracker, for example). Seeding as a
+    /// peer, the endpoint announces itself to each (`http://` and `udp://`;
+    /// an `https://` one is listed, not announced to: no TLS client yet).
     pub trackers: Vec<String>,
     /// The S3 endpoint as clients reach it (`http(s)://HOST[:PORT]`): the
     /// web seed's base in torrents. `None`: `http://` and the listener's

@@ -197,6 +197,7 @@ pub async fn serve(
         tracker_addr,
         udp_addr,
     )?;
+    let own_trackers = advertised.own_trackers();
     let policy = advertised.policy(
         config.max_torrent_size,
         config.torrent_version,
@@ -257,6 +258,10 @@ pub async fn serve(
                 trusted: config.trusted_proxies.clone(),
                 limits: config.swarm_limits,
                 dht: config.dht.clone(),
+                trackers: crate::swarm::Trackers {
+                    own: own_trackers,
+                    others: config.trackers.clone(),
+                },
             },
             &stopping,
         )
@@ -489,6 +494,16 @@ impl Advertised {
             announce,
             udp_announce,
         })
+    }
+
+    /// The endpoint's own tracker URLs as torrents list them (HTTP, then
+    /// UDP), none when it runs no tracker.
+    pub(crate) fn own_trackers(&self) -> Vec<String> {
+        self.announce
+            .iter()
+            .chain(&self.udp_announce)
+            .cloned()
+            .collect()
     }
 
     /// The torrent policy of an endpoint that advertises these: its own

@@ -28,6 +28,10 @@
 //!   answer to an unverified sender is longer than its request.
 //! - [`TrustedProxies::client`] takes a request's client address from
 //!   `X-Forwarded-For` or `Forwarded` when it came from a trusted proxy.
+//! - The client side, for a seed that announces itself to other trackers:
+//!   [`TrackerUrl`], the HTTP announce's target and its answer
+//!   ([`parse_announce_answer`]), the UDP packets (BEP 15), and the
+//!   [`Announcer`] schedule (see the `client` module's items below).
 //!
 //! Authorization stays with the host: `authorize` is asked per request,
 //! and a refused info-hash never makes a swarm. [`Tracker::remove_swarm`]
@@ -83,6 +87,7 @@
 
 mod adapter;
 mod announce;
+mod client;
 mod error;
 mod forwarded;
 mod query;
@@ -95,6 +100,12 @@ mod udp;
 pub use adapter::{Route, TRACKER_CONTENT_TYPE, handle};
 pub use announce::{
     Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape, parse_announce, parse_scrape,
+};
+pub use client::{
+    AnnounceAnswer, Announcer, AnnouncerConfig, AnswerLimits, ClientAnnounce, ClientError, Due,
+    MAX_TRACKER_ID, MAX_TRACKER_URL, Outcome, PeerFamily, Taken, TrackerUrl, Transport,
+    parse_announce_answer, parse_udp_announce_answer, parse_udp_connect_answer,
+    udp_announce_request, udp_connect_request,
 };
 pub use error::{Error, Result};
 pub use forwarded::{Cidr, TrustedProxies};

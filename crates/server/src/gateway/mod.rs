@@ -135,6 +135,12 @@ pub struct GatewayConfig {
     /// [`Seeding::Peer`] and [`Seeding::Both`]. `None`: `http://` and the
     /// tracker listener's address, then `/announce`.
     pub announce_url: Option<String>,
+    /// Further trackers for every torrent, each its own tier after the
+    /// gateway's own, as `serve`'s
+    /// [`ServerConfig::trackers`](crate::ServerConfig::trackers); with
+    /// [`Seeding::Peer`] or [`Seeding::Both`] the gateway announces its
+    /// seeding peer to them.
+    pub trackers: Vec<String>,
     /// How long a client has to send a request's head (`None`: for ever),
     /// as `serve`'s [`ServerConfig::header_read_timeout`](crate::ServerConfig::header_read_timeout).
     pub header_read_timeout: Option<Duration>,
@@ -180,6 +186,7 @@ impl GatewayConfig {
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
             public_url: None,
             announce_url: None,
+            trackers: Vec::new(),
             header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
             send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
@@ -238,7 +245,12 @@ pub async fn gateway(
         tracker_addr,
         udp_addr,
     )?;
-    let policy = advertised.policy(config.max_torrent_size, config.torrent_version, &[]);
+    let own_trackers = advertised.own_trackers();
+    let policy = advertised.policy(
+        config.max_torrent_size,
+        config.torrent_version,
+        &config.trackers,
+    );
     let torrents = Arc::new(
         TorrentService::with_cache(policy, cache).with_hash_options(
             HashOptions::new()
@@ -321,6 +333,10 @@ pub async fn gateway(
                     trusted: config.trusted_proxies.clone(),
                     limits: config.swarm_limits,
                     dht: config.dht.clone(),
+                    trackers: crate::swarm::Trackers {
+                        own: own_trackers,
+                        others: config.trackers.clone(),
+                    },
                 },
                 &stopping,
             )

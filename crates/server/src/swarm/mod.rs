@@ -12,6 +12,7 @@
 //! is not cached for the object as it is now is refused.
 
 mod admission;
+mod announce;
 mod dht;
 mod peer;
 mod pieces;
@@ -68,6 +69,18 @@ pub(crate) struct SwarmSettings {
     pub(crate) limits: crate::SwarmLimits,
     /// `--dht`, `--dht-listen`, `--dht-bootstrap`, `--dht-interval`.
     pub(crate) dht: Option<crate::DhtConfig>,
+    /// `--tracker`, and the endpoint's own trackers.
+    pub(crate) trackers: Trackers,
+}
+
+/// The trackers torrents list: the endpoint's own (its HTTP and UDP
+/// announce URLs) and the others (`--tracker`), to which the endpoint
+/// announces itself.
+pub(crate) struct Trackers {
+    /// The endpoint's own announce URLs, as torrents list them.
+    pub(crate) own: Vec<String>,
+    /// `--tracker`.
+    pub(crate) others: Vec<String>,
 }
 
 /// Starts the tracker (HTTP, and UDP when it has a socket) and the seeding
@@ -75,8 +88,9 @@ pub(crate) struct SwarmSettings {
 /// gateway's cluster), until `shutdown`, and prints their addresses
 /// (start-up lines): their tasks, for the caller to wait on when it
 /// drains. Both trackers share one swarm state; the HTTP one believes the
-/// forwarding headers of the trusted proxies. With a DHT node, the sweeper
-/// tells it what to announce.
+/// forwarding headers of the trusted proxies. With a DHT node or other
+/// trackers (`--tracker`), one sweep of what is served feeds the DHT node
+/// and an announcer that announces the seeding peer to those trackers.
 pub(crate) fn spawn_edges(
     endpoint: Endpoint,
     listeners: SwarmListeners,
@@ -90,6 +104,7 @@ pub(crate) fn spawn_edges(
         trusted,
         limits,
         dht,
+        trackers,
     } = settings;
     let SwarmListeners {
         tracker,
@@ -138,13 +153,23 @@ pub(crate) fn spawn_edges(
         limits.handshake_grace,
     ));
     let mut tasks = Vec::with_capacity(5);
-    if let Some(dht) = dht {
-        let node = self::dht::Node::bind(name, dht, peer_addr)?;
-        // The DHT needs only the served info-hashes, not the trackers the
-        // sweep lists beside them.
-        let (served, sweeper) = spawn_sweeper(Arc::clone(&source), Vec::new(), shutdown.clone());
+    if dht.is_some() || !trackers.others.is_empty() {
+        let (served, sweeper) = spawn_sweeper(Arc::clone(&source), trackers.own, shutdown.clone());
         tasks.push(sweeper);
-        tasks.push(node.spawn(served, shutdown.clone()));
+        if let Some(dht) = dht {
+            let node = self::dht::Node::bind(name, dht, peer_addr)?;
+            tasks.push(node.spawn(served.clone(), shutdown.clone()));
+        }
+        if !trackers.others.is_empty() {
+            tasks.push(announce::spawn_announcer(
+                name,
+                &trackers.others,
+                served,
+                Arc::clone(&edge),
+                peer_addr,
+                shutdown.clone(),
+            ));
+        }
     }
     if let Some(udp) = udp_tracker {
         tasks.push(tokio::spawn(serve_udp_tracker(

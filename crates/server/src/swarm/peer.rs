@@ -197,11 +197,20 @@ pub(crate) enum Leeching {
     No,
 }
 
-/// A leecher to dial: the torrent, its address, its peer id, and when.
+/// Who a peer offered for a dial is, as far as the endpoint knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offered {
+    /// It announced to the endpoint's tracker under this peer id.
+    Announced([u8; 20]),
+    /// Another tracker listed its address only (compact peers).
+    Listed,
+}
+
+/// A leecher to dial: the torrent, its address, who it is, and when.
 struct Dial {
     info_hash: InfoHash,
     addr: SocketAddr,
-    peer_id: [u8; 20],
+    peer: Offered,
     at: Instant,
     crypto: AnnouncedCrypto,
 }
@@ -256,6 +265,12 @@ impl PeerEdge {
         }
     }
 
+    /// This process's peer id, which the seeding peer's handshakes and its
+    /// announces to other trackers carry.
+    pub(crate) fn peer_id(&self) -> [u8; 20] {
+        self.peer_id
+    }
+
     /// Remembers `info_hash` for encrypted connections, which name it by
     /// its [`skey_hash`].
     fn remember_skey(&self, info_hash: InfoHash) {
@@ -283,17 +298,21 @@ impl PeerEdge {
     }
 
     /// A leecher announced `info_hash` (already allowed) from `addr` as
-    /// `peer_id`: the endpoint connects to it too, [`DIAL_DELAY`] later,
-    /// unless it did so lately or the client connected by itself
-    /// meanwhile. Clients that do not connect to loopback or private-range
-    /// peers from a tracker (transmission) still get the endpoint this way.
+    /// `peer` (or another tracker listed it): the endpoint connects to it
+    /// too, [`DIAL_DELAY`] later, unless it did so lately or the client
+    /// connected by itself meanwhile (known by its peer id, when it
+    /// announced here; otherwise its handshake tells, and a second
+    /// connection is refused then). Clients that do not connect to loopback
+    /// or private-range peers from a tracker (transmission) still get the
+    /// endpoint this way, and so does a leecher that announced to another
+    /// tracker before the endpoint did.
     /// The dial is encrypted when the policy requires it, or when the
     /// leecher's announce required it and the policy allows it.
     pub(crate) fn offer(
         &self,
         info_hash: InfoHash,
         addr: SocketAddr,
-        peer_id: [u8; 20],
+        peer: Offered,
         crypto: AnnouncedCrypto,
     ) {
         let now = Instant::now();
@@ -310,7 +329,7 @@ impl PeerEdge {
         let queued = self.dial_tx.try_send(Dial {
             info_hash,
             addr,
-            peer_id,
+            peer,
             at: now + DIAL_DELAY,
             crypto,
         });
@@ -533,7 +552,7 @@ async fn dialer(
             let Dial {
                 info_hash,
                 addr,
-                peer_id,
+                peer,
                 at,
                 crypto,
             } = dial;
@@ -547,7 +566,9 @@ async fn dialer(
                 PeerEncryption::Off => false,
             };
             loop {
-                if edge.is_connected(&(info_hash, peer_id)) {
+                if let Offered::Announced(peer_id) = peer
+                    && edge.is_connected(&(info_hash, peer_id))
+                {
                     tracing::debug!(target: "peer", client = %addr, "not dialed: connected already");
                     edge.dial_made(addr);
                     return;
@@ -824,7 +845,7 @@ fn random_pad() -> Vec<u8> {
 
 /// Random bytes from the system; should it fail, from the process's
 /// random hash keys and the clock (MSE obfuscates, it is not a secret).
-fn fill_random(bytes: &mut [u8]) {
+pub(super) fn fill_random(bytes: &mut [u8]) {
     if getrandom::fill(bytes).is_ok() {
         return;
     }

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::admission::{Admission, Newcomer};
-use super::peer::{AnnouncedCrypto, Leeching};
+use super::peer::{AnnouncedCrypto, Leeching, Offered};
 use super::{PeerEdge, SwarmSource};
 use crate::listen::accept;
 
@@ -188,7 +188,7 @@ fn offer_leecher(
         edge.offer(
             info_hash,
             SocketAddr::new(ip, announce.port),
-            *announce.peer_id.as_bytes(),
+            Offered::Announced(*announce.peer_id.as_bytes()),
             crypto,
         );
     }

@@ -15,7 +15,7 @@ use s3torrent_tracker::{
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, watch};
 
-use super::peer::{AnnouncedCrypto, Leeching};
+use super::peer::{AnnouncedCrypto, Leeching, Offered};
 use super::{PeerEdge, SwarmSource};
 
 /// How many packets are decided at once (each may look an object up, on a
@@ -151,7 +151,7 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
         edge.offer(
             announce.info_hash,
             SocketAddr::new(ip, announce.port),
-            peer_id,
+            Offered::Announced(peer_id),
             AnnouncedCrypto::Optional,
         );
     }
