@@ -283,6 +283,7 @@ pub async fn serve(
             send: config.send_timeout,
         },
         max_connections: config.max_connections,
+        base_domain: config.base_domain.as_deref().map(Arc::from),
     };
     let min_body_rate = config.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
@@ -517,6 +518,9 @@ pub(crate) struct Front {
     pub(crate) clocks: front::Clocks,
     /// How many connections are served at once.
     pub(crate) max_connections: NonZeroUsize,
+    /// `--base-domain`, under which a host names the bucket (for the
+    /// metrics' operations).
+    pub(crate) base_domain: Option<Arc<str>>,
 }
 
 /// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at
@@ -565,6 +569,7 @@ async fn accept_loop<H, F>(
         endpoint,
         clocks,
         max_connections,
+        ref base_domain,
     } = *front;
     let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
@@ -607,6 +612,7 @@ async fn accept_loop<H, F>(
                 }
             }
         };
+        let open = crate::metrics::METRICS.connection(crate::metrics::Listener::S3);
         let conn_state = Arc::new(front::ConnState::default());
         let id = next_id;
         next_id += 1;
@@ -616,6 +622,7 @@ async fn accept_loop<H, F>(
         let (watched, live) = (Arc::clone(&conn_state), Arc::clone(&live));
         let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
         let (handle, host_id) = (handle.clone(), host_id.clone());
+        let base_domain = base_domain.clone();
         let logged =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 conn_state.start();
@@ -623,6 +630,8 @@ async fn accept_loop<H, F>(
                 let host_id = host_id.clone();
                 // For the log line: a clone of the URI shares its bytes.
                 let (method, uri) = (req.method().clone(), req.uri().clone());
+                let kind =
+                    crate::metrics::classify(&method, &uri, req.headers(), base_domain.as_deref());
                 let started = Instant::now();
                 let request_id = front::request_id();
                 let answer = handle(req, request_id.clone());
@@ -665,7 +674,7 @@ async fn accept_loop<H, F>(
                         let bytes = delivery.bytes;
                         let complete = delivery.end == front::End::Complete;
                         let ms = millis(started);
-                        crate::metrics::METRICS.s3_answer(&method, &uri, status, bytes);
+                        crate::metrics::METRICS.s3_answer(kind, status, bytes, uri.path());
                         match endpoint {
                             Endpoint::Serve => request_line!("serve",
                                 %method, path, status, bytes, ms, complete, request_id, %client),
@@ -688,6 +697,7 @@ async fn accept_loop<H, F>(
             }
             live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             drop(slot);
+            drop(open);
         });
     }
 }
@@ -702,6 +712,7 @@ fn close_quietest(live: &Mutex<BTreeMap<u64, Arc<front::ConnState>>>) {
         .map(|(id, _)| *id);
     if let Some(c) = quietest.and_then(|id| live.remove(&id)) {
         tracing::debug!(target: "serve", "a quiet connection closed for a newcomer");
+        crate::metrics::METRICS.evicted(crate::metrics::Listener::S3, 1);
         c.evict();
     }
 }

@@ -102,7 +102,10 @@ pub(crate) async fn serve_tracker(
                             let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
                             handle(&mut tracker, &req, &ctx, Instant::now(), |info_hash| {
                                 let decision = match swarm.lookup(info_hash) {
-                                    Ok(_) => Decision::Allow,
+                                    Ok(target) => {
+                                        crate::metrics::METRICS.serving(info_hash, &target.torrent);
+                                        Decision::Allow
+                                    }
                                     Err(reason) => Decision::Refuse(reason),
                                 };
                                 seen = Some((*info_hash, decision.clone()));
