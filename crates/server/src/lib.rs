@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod console;
 mod error;
 mod front;
 mod gateway;

@@ -231,6 +231,17 @@ pub async fn serve(
         verified,
     });
     let service = builder.build();
+    // The console's pages, on the S3 listener; its links name the
+    // endpoint as clients reach it.
+    let console = Arc::new(crate::console::Console::new(
+        Arc::clone(&store),
+        Arc::clone(&torrents),
+        service.clone(),
+        config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+    ));
 
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
@@ -286,12 +297,26 @@ pub async fn serve(
         base_domain: config.base_domain.as_deref().map(Arc::from),
     };
     let min_body_rate = config.min_body_rate;
+    let base_domain = config.base_domain.clone();
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
-        let early = front::screen(&mut req, &request_id);
+        // A console page (`/_s3torrent/`), unless the host names a bucket.
+        let page = crate::console::wants(
+            req.uri().path(),
+            crate::metrics::host_names_bucket(req.headers(), base_domain.as_deref()),
+        )
+        .then(|| Arc::clone(&console));
+        let early = match page {
+            Some(_) => None,
+            None => front::screen(&mut req, &request_id),
+        };
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
         async move {
+            if let Some(console) = page {
+                let uri = req.uri();
+                return Ok(console.answer(req.method(), uri.path(), uri.query()).await);
+            }
             match early {
                 Some(answer) => Ok(answer),
                 None => call(&s3, req, min_body_rate, &request_id).await,

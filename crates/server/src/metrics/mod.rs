@@ -48,7 +48,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::listen::accept;
 
-pub(crate) use self::operation::{Channel, RequestKind, classify};
+pub(crate) use self::operation::{Channel, RequestKind, classify, host_names_bucket};
 use self::operation::{OPERATIONS, Operation, STATUS_NAMES, STATUSES, status_index};
 use self::torrents::{TorrentStats, Torrents, minute_now, url_path};
 
@@ -181,7 +181,7 @@ pub(crate) struct SwarmView {
     pub(crate) seeders: u64,
     /// Peers with bytes left.
     pub(crate) leechers: u64,
-    /// `completed` events the tracker saw.
+    /// `completed` announces while the endpoint kept its numbers.
     pub(crate) completed: u64,
     /// What its downloaders report downloading.
     pub(crate) downloaded: u64,
@@ -311,6 +311,11 @@ impl Metrics {
         self.torrents_active.touch(info_hash)
     }
 
+    /// A client of `info_hash` announced that it completed its download.
+    pub(crate) fn completed(&self, info_hash: &InfoHash) {
+        self.torrent(info_hash).completed_one();
+    }
+
     /// Records `info_hash`'s numbers now as its sample of this minute, if
     /// they are kept.
     pub(crate) fn sample(&self, info_hash: &InfoHash) {
@@ -410,10 +415,10 @@ impl Metrics {
         {
             view.seeders = stats.complete;
             view.leechers = stats.incomplete;
-            view.completed = stats.downloaded;
         }
         if let Some(t) = self.torrents_active.get(info_hash) {
             view.tracked = true;
+            view.completed = t.completed();
             view.downloaded = t.downloaded();
             view.origin = t.origin();
             view.history = t.history(minute_now());
@@ -797,9 +802,9 @@ impl Collector for Collect {
         family(
             &mut enc,
             "s3torrent_torrent_completed",
-            "Per torrent: completed events the tracker saw while it held the swarm",
-            Gauge,
-            role(|s| s.downloaded),
+            "Per torrent: completed announces (downloads its clients finished)",
+            Counter,
+            per(TorrentStats::completed),
         )?;
         Ok(())
     }

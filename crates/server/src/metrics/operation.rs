@@ -182,7 +182,7 @@ pub(crate) fn status_index(status: u16) -> usize {
 
 /// Whether `host` (its port and a trailing dot aside) is a subdomain of
 /// `domain`: a virtual-hosted-style request, whose bucket is in the host.
-fn names_bucket(host: &str, domain: &str) -> bool {
+pub(crate) fn names_bucket(host: &str, domain: &str) -> bool {
     let host = host.rsplit_once(':').map_or(host, |(h, p)| {
         if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') {
             h
@@ -195,6 +195,17 @@ fn names_bucket(host: &str, domain: &str) -> bool {
     host.len() > domain.len() + 1
         && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
         && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+}
+
+/// Whether a request's `Host` names a bucket under `base_domain`
+/// (`--base-domain`): virtual-hosted style.
+pub(crate) fn host_names_bucket(headers: &HeaderMap, base_domain: Option<&str>) -> bool {
+    base_domain.is_some_and(|domain| {
+        headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|h| names_bucket(h, domain))
+    })
 }
 
 /// Classifies a request; `base_domain` is `--base-domain`, under which a
@@ -212,18 +223,13 @@ pub(crate) fn classify(
             .split('&')
             .any(|p| p.split_once('=').map_or(p, |(k, _)| k) == key)
     };
-    if path == "/_s3torrent" || path.starts_with("/_s3torrent/") {
+    let virtual_bucket = host_names_bucket(headers, base_domain);
+    if crate::console::wants(path, virtual_bucket) {
         return RequestKind {
             operation: Operation::Console,
             channel: Channel::None,
         };
     }
-    let virtual_bucket = base_domain.is_some_and(|domain| {
-        headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .is_some_and(|h| names_bucket(h, domain))
-    });
     let rest = path.strip_prefix('/').unwrap_or(path);
     // (a bucket is named, an object is named)
     let (bucket, object) = if virtual_bucket {

@@ -51,6 +51,8 @@ pub(crate) struct TorrentStats {
     peer_sent: AtomicU64,
     /// Its web seed's GET bodies.
     web_seed_sent: AtomicU64,
+    /// `completed` announces.
+    completed: AtomicU64,
     /// The last hour, a sample a minute (minutes without activity or a
     /// look have none: the value held).
     history: Mutex<VecDeque<Sample>>,
@@ -62,6 +64,7 @@ impl TorrentStats {
             downloaded: AtomicU64::new(0),
             peer_sent: AtomicU64::new(0),
             web_seed_sent: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
             history: Mutex::new(VecDeque::with_capacity(4)),
         }
     }
@@ -84,6 +87,16 @@ impl TorrentStats {
     /// Its web seed's GET bodies.
     pub(crate) fn web_seed_sent(&self) -> u64 {
         self.web_seed_sent.load(Ordering::Relaxed)
+    }
+
+    /// `completed` announces seen.
+    pub(crate) fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Relaxed)
+    }
+
+    /// A client announced that it completed its download.
+    pub(crate) fn completed_one(&self) {
+        self.completed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A client's report moved from `before` to `now`.

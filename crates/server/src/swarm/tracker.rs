@@ -175,6 +175,9 @@ fn offer_leecher(
         announce.peer_id.as_bytes(),
         announce.downloaded,
     );
+    if announce.event == Event::Completed {
+        crate::metrics::METRICS.completed(&info_hash);
+    }
     if leeching == Leeching::Yes {
         let ip = match remote.ip() {
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),

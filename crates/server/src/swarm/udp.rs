@@ -147,6 +147,9 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
         &peer_id,
         announce.downloaded,
     );
+    if announce.event == Event::Completed {
+        crate::metrics::METRICS.completed(&announce.info_hash);
+    }
     if leeching == Leeching::Yes {
         let ip = remote.ip().to_canonical();
         // A UDP announce says nothing of encryption: the dial is plain
