@@ -133,7 +133,7 @@ impl S3Route for TorrentRoute {
             }
         }) {
             Ok(Some(served)) => {
-                METRICS.torrent_answer(true);
+                METRICS.torrent_answer(crate::metrics::Cache::Hit);
                 torrent_response(http_req.method(), http_req.headers(), &served, &cx)
             }
             Err(err) => error_response(&err, http_req.method(), &cx),
@@ -151,7 +151,7 @@ impl S3Route for TorrentRoute {
                         .and_then(|treq| torrents.get_object_torrent(&*store, &treq));
                     match served {
                         Ok(served) => {
-                            METRICS.torrent_answer(served.from_cache);
+                            METRICS.torrent_answer(crate::metrics::Cache::of(served.from_cache));
                             torrent_response(http_req.method(), http_req.headers(), &served, &cx)
                         }
                         Err(err) => error_response(&err, http_req.method(), &cx),

@@ -655,8 +655,17 @@ async fn accept_loop<H, F>(
                 let host_id = host_id.clone();
                 // For the log line: a clone of the URI shares its bytes.
                 let (method, uri) = (req.method().clone(), req.uri().clone());
-                let kind =
-                    crate::metrics::classify(&method, &uri, req.headers(), base_domain.as_deref());
+                let kind = crate::metrics::classify(
+                    &method,
+                    &uri,
+                    req.headers(),
+                    base_domain.as_deref(),
+                    match endpoint {
+                        Endpoint::Serve => crate::metrics::Console::Served,
+                        // The gateway passes the console's paths through.
+                        Endpoint::Gateway => crate::metrics::Console::None,
+                    },
+                );
                 let started = Instant::now();
                 let request_id = front::request_id();
                 let answer = handle(req, request_id.clone());

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 use s3torrent_metainfo::Torrent;
-use s3torrent_s3::{BucketName, Requester, TorrentRequest};
+use s3torrent_s3::{BucketName, ErrorCode, Requester, S3Error, TorrentRequest};
 
 use self::html::{Plus, bytes, decode, encode, escape};
 use crate::metrics::{METRICS, SwarmView};
@@ -81,6 +81,46 @@ struct Listing {
 struct BucketPage {
     public: Vec<(String, u64, String)>,
     next: Option<String>,
+}
+
+/// Why a page is not shown.
+enum Refused {
+    /// Refused or missing, to an anonymous requester: the 404 page.
+    NotFound,
+    /// The endpoint failed (what failed, and where): a 500 page, and a
+    /// warning in the log.
+    Internal(String),
+}
+
+impl Refused {
+    /// An S3 error as a page: a server-side failure is one, anything else
+    /// is a refusal.
+    fn of(e: &S3Error) -> Refused {
+        match e.code() {
+            ErrorCode::InternalError | ErrorCode::SlowDown => {
+                Refused::Internal(format!("{} ({})", e.message(), e.resource()))
+            }
+            _ => Refused::NotFound,
+        }
+    }
+
+    /// The answer, logging a failure with `page` (the console path).
+    fn answer(self, page: &str) -> http::Response<s3s::Body> {
+        match self {
+            Refused::NotFound => not_found(),
+            Refused::Internal(why) => {
+                tracing::warn!(target: "serve", page, error = why, "a console page failed");
+                respond(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    html::page(
+                        "Internal error",
+                        "<h1>Internal error</h1><p>The endpoint could not make this page; \
+                         try again.</p>",
+                    ),
+                )
+            }
+        }
+    }
 }
 
 /// What an object page shows.
@@ -170,15 +210,17 @@ impl Console {
     /// `/_s3torrent/`: the buckets an anonymous requester may list.
     async fn index(&self) -> http::Response<s3s::Body> {
         let store = Arc::clone(&self.store);
-        let names = tokio::task::spawn_blocking(move || store.buckets())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let names = match tokio::task::spawn_blocking(move || store.buckets()).await {
+            Ok(Ok(names)) => names,
+            Ok(Err(e)) => return Refused::of(&e).answer(PREFIX),
+            Err(e) => return Refused::Internal(format!("listing the buckets: {e}")).answer(PREFIX),
+        };
         let mut listable = Vec::new();
         for (name, _, _) in names.into_iter().take(MAX_BUCKETS) {
-            if self.list(&name, "", 0).await.is_some() {
-                listable.push(name);
+            match self.list(&name, "", 0).await {
+                Ok(_) => listable.push(name),
+                Err(Refused::NotFound) => {}
+                Err(failed) => return failed.answer(PREFIX),
             }
         }
         let mut body = String::from("<h1>Public buckets</h1>");
@@ -201,8 +243,9 @@ impl Console {
     /// `/_s3torrent/b/BUCKET/`: a page of its anonymous listing, the
     /// public objects only.
     async fn bucket(&self, bucket: &BucketName, after: String) -> http::Response<s3s::Body> {
-        let Some(listing) = self.list(bucket, &after, PAGE).await else {
-            return not_found();
+        let listing = match self.list(bucket, &after, PAGE).await {
+            Ok(listing) => listing,
+            Err(refused) => return refused.answer(&format!("{PREFIX}/b/{bucket}/")),
         };
         let last = listing.objects.last().map(|(k, _, _)| k.clone());
         let (store, torrents, name) = (
@@ -259,24 +302,28 @@ impl Console {
     async fn object(&self, bucket: BucketName, key: String) -> http::Response<s3s::Body> {
         let (store, torrents) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
         let (b, k) = (bucket.to_string(), key.clone());
-        let found = tokio::task::spawn_blocking(move || -> Option<ObjectPage> {
+        let found = tokio::task::spawn_blocking(move || -> Result<ObjectPage, Refused> {
             let req = TorrentRequest::new(b, k, Requester::Anonymous);
             // `?torrent`'s decision for anyone; then its torrent (made now
             // if it is not yet, as an anonymous `?torrent` would).
-            let plan = torrents.plan(&*store, &req).ok()?;
-            let served = torrents.get_object_torrent(&*store, &req).ok()?;
-            let torrent = Torrent::from_bytes(served.torrent.bytes.clone()).ok()?;
-            Some(ObjectPage {
+            let plan = torrents.plan(&*store, &req).map_err(|e| Refused::of(&e))?;
+            let served = torrents
+                .get_object_torrent(&*store, &req)
+                .map_err(|e| Refused::of(&e))?;
+            let torrent = Torrent::from_bytes(served.torrent.bytes.clone()).map_err(|e| {
+                Refused::Internal(format!("the cached torrent of {}: {e}", req.resource()))
+            })?;
+            Ok(ObjectPage {
                 size: plan.object.size,
                 etag: plan.object.etag.as_known().unwrap_or_default().to_owned(),
                 torrent,
             })
         })
         .await
-        .ok()
-        .flatten();
-        let Some(page) = found else {
-            return not_found();
+        .unwrap_or_else(|e| Err(Refused::Internal(format!("an object page's task: {e}"))));
+        let page = match found {
+            Ok(page) => page,
+            Err(refused) => return refused.answer(&format!("{PREFIX}/b/{bucket}/{key}")),
         };
         let info_hash = page.torrent.info_hash();
         let torrent_path = format!("/{}/{}?torrent", encode(bucket.as_str()), encode(&key));
@@ -315,9 +362,10 @@ impl Console {
     }
 
     /// One page of an anonymous ListObjectsV2 of `bucket` after `after`,
-    /// at most `max` keys, through the endpoint's own S3 service; `None`
-    /// when S3 refuses it (or the bucket does not exist).
-    async fn list(&self, bucket: &BucketName, after: &str, max: usize) -> Option<Listing> {
+    /// at most `max` keys, through the endpoint's own S3 service; not
+    /// found when S3 refuses it (or the bucket does not exist).
+    async fn list(&self, bucket: &BucketName, after: &str, max: usize) -> Result<Listing, Refused> {
+        let failed = |what: String| Refused::Internal(format!("listing {bucket}: {what}"));
         let mut uri = format!(
             "/{}?list-type=2&encoding-type=url&max-keys={max}",
             bucket.as_str()
@@ -327,16 +375,28 @@ impl Console {
             uri.push_str(&encode(after));
         }
         let mut req = http::Request::new(s3s::Body::empty());
-        *req.uri_mut() = uri.parse().ok()?;
+        *req.uri_mut() = uri
+            .parse()
+            .map_err(|e| failed(format!("the URI {uri:?}: {e}")))?;
         req.headers_mut()
             .insert(http::header::HOST, self.host.clone());
-        let resp = self.s3.call(req).await.ok()?;
+        let resp = self
+            .s3
+            .call(req)
+            .await
+            .map_err(|e| failed(format!("{e:?}")))?;
+        if resp.status().is_server_error() {
+            return Err(failed(format!("S3 answered {}", resp.status())));
+        }
         if resp.status() != StatusCode::OK {
-            return None;
+            return Err(Refused::NotFound);
         }
         let mut body = resp.into_body();
-        let xml = body.store_all_limited(MAX_LISTING).await.ok()?;
-        parse_listing(&xml)
+        let xml = body
+            .store_all_limited(MAX_LISTING)
+            .await
+            .map_err(|e| failed(format!("reading the answer: {e}")))?;
+        parse_listing(&xml).ok_or_else(|| failed("an answer that does not parse".into()))
     }
 }
 

@@ -48,7 +48,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::listen::accept;
 
-pub(crate) use self::operation::{Channel, RequestKind, classify, host_names_bucket};
+pub(crate) use self::operation::{Channel, Console, RequestKind, classify, host_names_bucket};
 use self::operation::{OPERATIONS, Operation, STATUS_NAMES, STATUSES, status_index};
 use self::torrents::{TorrentStats, Torrents, minute_now, url_path};
 
@@ -117,6 +117,22 @@ enum Transport {
     Udp = 1,
 }
 
+/// Where a `?torrent` answer's torrent came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cache {
+    /// The torrent cache.
+    Hit = 0,
+    /// It was made for this request (or one it waited for).
+    Miss = 1,
+}
+
+impl Cache {
+    /// From `ServedTorrent::from_cache`.
+    pub(crate) fn of(from_cache: bool) -> Cache {
+        if from_cache { Cache::Hit } else { Cache::Miss }
+    }
+}
+
 /// Whether an announce was served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -144,7 +160,8 @@ pub(crate) struct Metrics {
     /// hashed for them.
     made: AtomicU64,
     hashed: AtomicU64,
-    /// `?torrent` requests waiting for their torrent to be made.
+    /// `?torrent` requests answered on a blocking thread now (a torrent to
+    /// make or wait for, or records to read).
     hashing: AtomicI64,
     /// Peer connections open.
     peer_open: AtomicI64,
@@ -259,9 +276,9 @@ impl Metrics {
         }
     }
 
-    /// A `?torrent` answer came from the cache (`true`) or was made for it.
-    pub(crate) fn torrent_answer(&self, from_cache: bool) {
-        self.torrent_cache[usize::from(!from_cache)].fetch_add(1, Ordering::Relaxed);
+    /// A `?torrent` answer came from the cache, or not.
+    pub(crate) fn torrent_answer(&self, cache: Cache) {
+        self.torrent_cache[cache as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A torrent was made of `bytes` of an object (hashed).
@@ -602,7 +619,8 @@ impl Collector for Collect {
         single(
             &mut enc,
             "s3torrent_hashing_queue",
-            "?torrent requests waiting for their torrent to be made",
+            "?torrent requests answered on a blocking thread now: a torrent to make (or to wait \
+             for), or records to read first",
             Gauge,
             gauge(&m.hashing),
         )?;
@@ -941,7 +959,13 @@ mod tests {
                 v.parse().unwrap(),
             );
         }
-        classify(&method.parse().unwrap(), &uri.parse().unwrap(), &map, None)
+        classify(
+            &method.parse().unwrap(),
+            &uri.parse().unwrap(),
+            &map,
+            None,
+            Console::Served,
+        )
     }
 
     #[test]

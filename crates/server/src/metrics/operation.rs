@@ -208,6 +208,15 @@ pub(crate) fn host_names_bucket(headers: &HeaderMap, base_domain: Option<&str>) 
     })
 }
 
+/// Whether the endpoint answers the console's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Console {
+    /// `serve`: `/_s3torrent/` is the console.
+    Served,
+    /// The gateway: those paths are its cluster's.
+    None,
+}
+
 /// Classifies a request; `base_domain` is `--base-domain`, under which a
 /// host names the bucket.
 pub(crate) fn classify(
@@ -215,6 +224,7 @@ pub(crate) fn classify(
     uri: &Uri,
     headers: &HeaderMap,
     base_domain: Option<&str>,
+    console: Console,
 ) -> RequestKind {
     let path = uri.path();
     let query = uri.query().unwrap_or_default();
@@ -224,7 +234,7 @@ pub(crate) fn classify(
             .any(|p| p.split_once('=').map_or(p, |(k, _)| k) == key)
     };
     let virtual_bucket = host_names_bucket(headers, base_domain);
-    if crate::console::wants(path, virtual_bucket) {
+    if console == Console::Served && crate::console::wants(path, virtual_bucket) {
         return RequestKind {
             operation: Operation::Console,
             channel: Channel::None,
@@ -331,6 +341,7 @@ mod tests {
             &uri.parse().unwrap(),
             &map,
             Some("s3.example.net"),
+            Console::Served,
         )
     }
 
