@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub(crate) mod ceph;
+pub(crate) mod metered;
 pub(crate) mod serve;
 pub(crate) mod swarm;
 

@@ -32,9 +32,15 @@
 //!   start-up lines, `serve: listening on http://ADDR` last, go to stderr
 //!   directly.
 //! - **Metrics**: with [`Listeners::bind_metrics`], a listener of its own
-//!   answers `GET /metrics` (Prometheus text format: requests, bytes,
-//!   `?torrent` answers, peer connections, announces, and an estimate of
-//!   the bandwidth the swarm saved), `/health` and `/ready`.
+//!   answers `GET /metrics` (OpenMetrics or Prometheus text, by
+//!   `prometheus-client`: requests by operation and status, bytes by
+//!   channel, torrents made and cached, connections, the tracker's swarms,
+//!   and the bandwidth the swarm saved, in all and per torrent),
+//!   `/health` and `/ready`.
+//! - **The console**: read-only HTML pages under `/_s3torrent/` on the S3
+//!   listener (public buckets, public objects with their `.torrent` and
+//!   magnet links, a QR code and the live swarm), showing an anonymous
+//!   caller what S3 shows one.
 //!
 //! A host or a test runs it in-process on listeners it bound itself:
 //!
@@ -67,6 +73,7 @@
 mod checksum;
 mod chunked;
 mod config;
+mod console;
 mod cors;
 mod error;
 mod front;

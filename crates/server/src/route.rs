@@ -12,6 +12,8 @@ use s3torrent_http::{
     torrent_response,
 };
 
+use crate::metrics::METRICS;
+
 use crate::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
 use crate::ops::Service;
 use crate::store::Store;
@@ -131,6 +133,7 @@ impl S3Route for TorrentRoute {
             }
         }) {
             Ok(Some(served)) => {
+                METRICS.torrent_answer(crate::metrics::Cache::Hit);
                 torrent_response(http_req.method(), http_req.headers(), &served, &cx)
             }
             Err(err) => error_response(&err, http_req.method(), &cx),
@@ -140,11 +143,23 @@ impl S3Route for TorrentRoute {
                     Arc::clone(&self.torrents),
                     self.config.clone(),
                 );
-                tokio::task::spawn_blocking(move || {
-                    s3torrent_http::handle(&http_req, &config, cx, &torrents, &*store)
+                // `s3torrent_http::handle`, step by step, so that the
+                // metrics learn whether the torrent was in the cache.
+                let waiting = METRICS.hashing();
+                let answered = tokio::task::spawn_blocking(move || {
+                    let served = parse_request(&http_req, &config, cx.requester.clone())
+                        .and_then(|treq| torrents.get_object_torrent(&*store, &treq));
+                    match served {
+                        Ok(served) => {
+                            METRICS.torrent_answer(crate::metrics::Cache::of(served.from_cache));
+                            torrent_response(http_req.method(), http_req.headers(), &served, &cx)
+                        }
+                        Err(err) => error_response(&err, http_req.method(), &cx),
+                    }
                 })
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .await;
+                drop(waiting);
+                answered.map_err(|e| s3_error!(InternalError, "{e}"))?
             }
         };
         let (parts, body) = response.into_parts();

@@ -237,6 +237,17 @@ pub async fn serve(
         verified,
     });
     let service = builder.build();
+    // The console's pages, on the S3 listener; its links name the
+    // endpoint as clients reach it.
+    let console = Arc::new(crate::console::Console::new(
+        Arc::clone(&store),
+        Arc::clone(&torrents),
+        service.clone(),
+        config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+    ));
 
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
@@ -294,14 +305,25 @@ pub async fn serve(
             send: config.send_timeout,
         },
         max_connections: config.max_connections,
+        base_domain: config.base_domain.as_deref().map(Arc::from),
     };
     let min_body_rate = config.min_body_rate;
     let cors = Arc::new(crate::cors::Cors {
         store: Arc::clone(&store),
         addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
     });
+    let base_domain = config.base_domain.clone();
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
-        let early = front::screen(&mut req, &request_id);
+        // A console page (`/_s3torrent/`), unless the host names a bucket.
+        let page = crate::console::wants(
+            req.uri().path(),
+            crate::metrics::host_names_bucket(req.headers(), base_domain.as_deref()),
+        )
+        .then(|| Arc::clone(&console));
+        let early = match page {
+            Some(_) => None,
+            None => front::screen(&mut req, &request_id),
+        };
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
@@ -309,6 +331,10 @@ pub async fn serve(
         // Only a request with `Origin` is looked at for CORS.
         let cross_origin = cors.cross_origin(&req);
         async move {
+            if let Some(console) = page {
+                let uri = req.uri();
+                return Ok(console.answer(req.method(), uri.path(), uri.query()).await);
+            }
             if req.method() == hyper::Method::OPTIONS {
                 return Ok(cors.preflight(&req, &request_id).await);
             }
@@ -562,6 +588,9 @@ pub(crate) struct Front {
     pub(crate) clocks: front::Clocks,
     /// How many connections are served at once.
     pub(crate) max_connections: NonZeroUsize,
+    /// `--base-domain`, under which a host names the bucket (for the
+    /// metrics' operations).
+    pub(crate) base_domain: Option<Arc<str>>,
 }
 
 /// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at
@@ -610,6 +639,7 @@ async fn accept_loop<H, F>(
         endpoint,
         clocks,
         max_connections,
+        ref base_domain,
     } = *front;
     let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
@@ -652,6 +682,7 @@ async fn accept_loop<H, F>(
                 }
             }
         };
+        let open = crate::metrics::METRICS.connection(crate::metrics::Listener::S3);
         let conn_state = Arc::new(front::ConnState::default());
         let id = next_id;
         next_id += 1;
@@ -661,6 +692,7 @@ async fn accept_loop<H, F>(
         let (watched, live) = (Arc::clone(&conn_state), Arc::clone(&live));
         let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
         let (handle, host_id) = (handle.clone(), host_id.clone());
+        let base_domain = base_domain.clone();
         let logged =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 conn_state.start();
@@ -673,6 +705,17 @@ async fn accept_loop<H, F>(
                 // only if it could drain the body at once, and a body
                 // still on its way would be read as the next request.
                 let has_body = front::declares_body(&req);
+                let kind = crate::metrics::classify(
+                    &method,
+                    &uri,
+                    req.headers(),
+                    base_domain.as_deref(),
+                    match endpoint {
+                        Endpoint::Serve => crate::metrics::Console::Served,
+                        // The gateway passes the console's paths through.
+                        Endpoint::Gateway => crate::metrics::Console::None,
+                    },
+                );
                 let started = Instant::now();
                 let request_id = front::request_id();
                 let answer = handle(req, request_id.clone());
@@ -721,7 +764,7 @@ async fn accept_loop<H, F>(
                         let bytes = delivery.bytes;
                         let complete = delivery.end == front::End::Complete;
                         let ms = millis(started);
-                        crate::metrics::METRICS.s3_answer(&method, &uri, status, bytes);
+                        crate::metrics::METRICS.s3_answer(kind, status, bytes, uri.path());
                         match endpoint {
                             Endpoint::Serve => request_line!("serve",
                                 %method, path, status, bytes, ms, complete, request_id, %client),
@@ -744,6 +787,7 @@ async fn accept_loop<H, F>(
             }
             live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
             drop(slot);
+            drop(open);
         });
     }
 }
@@ -758,6 +802,7 @@ fn close_quietest(live: &Mutex<BTreeMap<u64, Arc<front::ConnState>>>) {
         .map(|(id, _)| *id);
     if let Some(c) = quietest.and_then(|id| live.remove(&id)) {
         tracing::debug!(target: "serve", "a quiet connection closed for a newcomer");
+        crate::metrics::METRICS.evicted(crate::metrics::Listener::S3, 1);
         c.evict();
     }
 }

@@ -111,7 +111,7 @@ pub use error::{Error, Result};
 pub use forwarded::{Cidr, TrustedProxies};
 pub use rate::RateLimit;
 pub use tracker::{
-    AnnounceResponse, Decision, Peer, RequestContext, ScrapeResponse, ScrapeStats, Tracker,
+    AnnounceResponse, Census, Decision, Peer, RequestContext, ScrapeResponse, ScrapeStats, Tracker,
     TrackerConfig,
 };
 pub use udp::{

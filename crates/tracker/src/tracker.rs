@@ -167,6 +167,18 @@ pub struct ScrapeStats {
     pub downloaded: u64,
 }
 
+/// How many swarms and announced peers a tracker holds: [`Tracker::census`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Census {
+    /// Swarms with at least one live peer.
+    pub swarms: u64,
+    /// Peers that announced `left=0`, over all swarms.
+    pub seeders: u64,
+    /// Peers with bytes left, over all swarms.
+    pub leechers: u64,
+}
+
 /// The answer to a scrape: the counts of each allowed info-hash, in the
 /// order asked (refused ones are left out).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,6 +477,39 @@ impl Tracker {
             }
             None => 0,
         }
+    }
+
+    /// The counts of one swarm at `now`, its expired peers removed first:
+    /// the peers that announced (the endpoint seed is not counted) and
+    /// the `completed` events seen; `None` without a swarm. Unlike a
+    /// scrape, it is not rate limited and asks no one: for the host's own
+    /// reports (metrics, status pages).
+    pub fn swarm_stats(&mut self, info_hash: &InfoHash, now: Instant) -> Option<ScrapeStats> {
+        let now = self.clock(now);
+        let ttl = self.config.peer_ttl();
+        let (swarm, _) = self.swarms.get_mut(info_hash)?;
+        swarm.expire(now, ttl);
+        Some(ScrapeStats {
+            complete: count(swarm.seeders()),
+            incomplete: count(swarm.leechers()),
+            downloaded: swarm.downloaded(),
+        })
+    }
+
+    /// How many swarms and peers are held at `now`, once every expired
+    /// peer and empty swarm is removed ([`Tracker::expire`]). Linear in the
+    /// number of swarms.
+    pub fn census(&mut self, now: Instant) -> Census {
+        self.expire(now);
+        let mut census = Census {
+            swarms: count(self.swarms.len()),
+            ..Census::default()
+        };
+        for (swarm, _) in self.swarms.values() {
+            census.seeders = census.seeders.saturating_add(count(swarm.seeders()));
+            census.leechers = census.leechers.saturating_add(count(swarm.leechers()));
+        }
+        census
     }
 
     /// Answers one scrape at `now`: the counts of each info-hash that

@@ -833,3 +833,38 @@ fn leechers_are_counted_per_swarm_and_expire() {
     assert_eq!(t.leechers(&hash(1), t0 + secs(120)), 0);
     assert_eq!(t.leechers(&hash(2), t0 + secs(120)), 1);
 }
+
+#[test]
+fn swarm_stats_and_census_count_announced_peers_and_forget_expired_ones() {
+    let mut t = Tracker::default();
+    let now = Instant::now();
+    let seed = ctx("127.0.0.9:40000").with_endpoint_seed(addr("127.0.0.1:6881"));
+    announce_ok(
+        &mut t,
+        &ann(1, b'A', 6881, 0, Event::Completed, None),
+        &seed,
+        now,
+    );
+    announce_ok(
+        &mut t,
+        &ann(1, b'B', 6882, 5, Event::Started, None),
+        &ctx("127.0.0.2:1"),
+        now,
+    );
+    announce_ok(
+        &mut t,
+        &ann(2, b'C', 6883, 5, Event::Started, None),
+        &ctx("127.0.0.3:1"),
+        now,
+    );
+    let one = t.swarm_stats(&hash(1), now).expect("a swarm");
+    // The endpoint seed, which a scrape adds, is not counted.
+    assert_eq!((one.complete, one.incomplete, one.downloaded), (1, 1, 1));
+    assert!(t.swarm_stats(&hash(3), now).is_none());
+    let c = t.census(now);
+    assert_eq!((c.swarms, c.seeders, c.leechers), (2, 1, 2));
+    // Once every peer expired, nothing is left.
+    let later = now + t.config().peer_ttl() + secs(1);
+    assert_eq!(t.census(later), s3torrent_tracker::Census::default());
+    assert!(t.swarm_stats(&hash(1), later).is_none());
+}

@@ -351,6 +351,8 @@ pub async fn gateway(
             send: config.send_timeout,
         },
         max_connections: config.max_connections,
+        // Path-style (the gateway's `?torrent` is).
+        base_domain: None,
     };
     let min_body_rate = config.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {

@@ -195,9 +195,10 @@ impl TorrentCache for DbCache {
 
     fn put(&self, key: CacheKey, torrent: CachedTorrent) {
         // The service caches only torrents it built, which parse.
-        let hashes = Torrent::from_bytes(torrent.bytes.clone())
-            .map(|t| peer_info_hashes(&t))
+        let (hashes, length) = Torrent::from_bytes(torrent.bytes.clone())
+            .map(|t| (peer_info_hashes(&t), t.info().length()))
             .unwrap_or_default();
+        crate::metrics::METRICS.torrent_made(length);
         let stored = StoredTorrent {
             bytes: torrent.bytes.to_vec(),
             info_hash: torrent.info_hash.to_hex(),

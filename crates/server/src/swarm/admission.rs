@@ -50,6 +50,16 @@ pub(crate) enum Listener {
     Tracker,
 }
 
+impl Listener {
+    /// The same listener, as the metrics name it.
+    fn metrics(self) -> crate::metrics::Listener {
+        match self {
+            Listener::Peer => crate::metrics::Listener::Peer,
+            Listener::Tracker => crate::metrics::Listener::Tracker,
+        }
+    }
+}
+
 /// Whether a connection has shown it is useful yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Standing {
@@ -261,6 +271,7 @@ impl Admission {
                     admission: Arc::clone(self),
                     id,
                     ticket,
+                    _open: crate::metrics::METRICS.connection(self.what.metrics()),
                 }
             })
         };
@@ -274,6 +285,17 @@ impl Admission {
         if refusal.is_none() && evicted == 0 {
             return;
         }
+        let metrics = &crate::metrics::METRICS;
+        match refusal {
+            Some(Refusal::PerAddress) => {
+                metrics.refused(self.what.metrics(), crate::metrics::Refused::PerAddress);
+            }
+            Some(Refusal::Full) => {
+                metrics.refused(self.what.metrics(), crate::metrics::Refused::Full)
+            }
+            None => {}
+        }
+        metrics.evicted(self.what.metrics(), evicted);
         let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         match refusal {
             Some(Refusal::PerAddress) => r.per_address += 1,
@@ -351,6 +373,8 @@ pub(crate) struct Slot {
     admission: Arc<Admission>,
     id: u64,
     ticket: Arc<Ticket>,
+    /// Counts the connection open in the metrics while the slot lives.
+    _open: crate::metrics::Open,
 }
 
 impl Slot {

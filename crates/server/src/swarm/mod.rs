@@ -136,6 +136,7 @@ pub(crate) fn spawn_edges(
     )
     .with_per_address(rate.per_address());
     let state = Arc::new(Mutex::new(Tracker::new(config)));
+    crate::metrics::METRICS.watch_tracker(&state);
     let edge = Arc::new(PeerEdge::new(
         Arc::clone(&source),
         throttle,

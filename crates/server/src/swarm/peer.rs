@@ -394,6 +394,7 @@ impl PeerEdge {
     /// snapshot of the object.
     fn seeding(&self, info_hash: &InfoHash) -> Result<Arc<Seeding>, String> {
         let target = self.swarm.lookup(info_hash)?;
+        crate::metrics::METRICS.serving(info_hash, &target.torrent);
         let mut seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = seeds.get(info_hash).and_then(Weak::upgrade)
             && s.etag == target.object.etag
@@ -687,7 +688,10 @@ async fn run(
         Crypto::Plaintext => "plaintext",
     });
     let stats = conn.stats();
-    crate::metrics::METRICS.peer_sent(stats.payload_sent);
+    if let Some(h) = conn.peer() {
+        // The torrent's sample of this minute has what this connection sent.
+        crate::metrics::METRICS.sample(&h.info_hash);
+    }
     let info_hash = conn.peer().map(|h| h.info_hash.to_hex());
     let offered = conn.offering().map(|o| match o {
         s3torrent_peer::Offering::All => "all",
@@ -956,11 +960,17 @@ async fn drive(
         registered: None,
         loads: FuturesUnordered::new(),
     };
+    // The payload counted in the metrics so far, and the torrent it
+    // counts for (once the handshake named it).
+    let mut counted = 0u64;
+    let mut torrent = None;
     loop {
         if let Some(why) = session.events(edge, conn).await? {
             return Ok(why);
         }
-        if let Some((_, s)) = &session.seeding {
+        if let Some((hash, s)) = &session.seeding {
+            let torrent =
+                Arc::clone(torrent.get_or_insert_with(|| crate::metrics::METRICS.torrent(hash)));
             loop {
                 out.clear();
                 let n = conn
@@ -969,6 +979,10 @@ async fn drive(
                 if n == 0 {
                     break;
                 }
+                // Counted as the connection hands it out, as it is sent.
+                let payload = conn.stats().payload_sent;
+                crate::metrics::METRICS.peer_sent(&torrent, payload.saturating_sub(counted));
+                counted = payload;
                 if let Some(t) = &edge.throttle
                     && t.take(n).await
                 {

@@ -102,7 +102,10 @@ pub(crate) async fn serve_tracker(
                             let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
                             handle(&mut tracker, &req, &ctx, Instant::now(), |info_hash| {
                                 let decision = match swarm.lookup(info_hash) {
-                                    Ok(_) => Decision::Allow,
+                                    Ok(target) => {
+                                        crate::metrics::METRICS.serving(info_hash, &target.torrent);
+                                        Decision::Allow
+                                    }
                                     Err(reason) => Decision::Refuse(reason),
                                 };
                                 seen = Some((*info_hash, decision.clone()));
@@ -172,6 +175,9 @@ fn offer_leecher(
         announce.peer_id.as_bytes(),
         announce.downloaded,
     );
+    if announce.event == Event::Completed {
+        crate::metrics::METRICS.completed(&info_hash);
+    }
     if leeching == Leeching::Yes {
         let ip = match remote.ip() {
             std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(remote.ip(), Into::into),

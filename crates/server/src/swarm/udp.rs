@@ -102,7 +102,10 @@ pub(crate) async fn serve_udp_tracker(
                     let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
                     tracker.udp(&packet, &ctx, &key, Instant::now(), |info_hash| {
                         let decision = match swarm.lookup(info_hash) {
-                            Ok(_) => Decision::Allow,
+                            Ok(target) => {
+                                crate::metrics::METRICS.serving(info_hash, &target.torrent);
+                                Decision::Allow
+                            }
                             Err(reason) => Decision::Refuse(reason),
                         };
                         seen = Some((*info_hash, decision.clone()));
@@ -144,6 +147,9 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
         &peer_id,
         announce.downloaded,
     );
+    if announce.event == Event::Completed {
+        crate::metrics::METRICS.completed(&announce.info_hash);
+    }
     if leeching == Leeching::Yes {
         let ip = remote.ip().to_canonical();
         // A UDP announce says nothing of encryption: the dial is plain
