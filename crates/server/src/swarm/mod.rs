@@ -65,6 +65,9 @@ pub(crate) struct SwarmSettings {
     pub(crate) trusted: TrustedProxies,
     /// `--announce-rate`, `--peers-per-address`, `--handshake-grace`.
     pub(crate) limits: crate::SwarmLimits,
+    /// The HTTP tracker's certificate, when it speaks HTTPS (the S3
+    /// listener's).
+    pub(crate) tls: Option<crate::Tls>,
 }
 
 /// Starts the tracker (HTTP, and UDP when it has a socket) and the seeding
@@ -85,6 +88,7 @@ pub(crate) fn spawn_edges(
         peer: peer_settings,
         trusted,
         limits,
+        tls,
     } = settings;
     let SwarmListeners {
         tracker,
@@ -94,7 +98,8 @@ pub(crate) fn spawn_edges(
     let peer_addr = peer.local_addr()?;
     let name = endpoint.name();
     eprintln!(
-        "{name}: tracker on http://{}/announce",
+        "{name}: tracker on {}://{}/announce",
+        crate::listen::Scheme::of(tls.as_ref()).as_str(),
         tracker.local_addr()?
     );
     if let Some(udp) = &udp_tracker {
@@ -152,6 +157,7 @@ pub(crate) fn spawn_edges(
         TrackerFront {
             trusted: Arc::new(trusted),
             slots: tracker_slots,
+            tls,
         },
         shutdown.clone(),
     )));
