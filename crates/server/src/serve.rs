@@ -144,7 +144,8 @@ impl Listeners {
 /// completes; then lets requests in flight finish (at most 10 s).
 ///
 /// Once the root is open it says so on stderr, ending with
-/// `serve: listening on http://ADDR`; then one line per request, announce
+/// `serve: listening on http://ADDR` (`https://` with
+/// [`Listeners::tls`]); then one line per request, announce
 /// and peer connection. Bind the addresses clients will reach: they are
 /// written into the torrents. Opening the root fails with [`Error::Root`]
 /// when another server holds its database; a configuration without users
