@@ -10,7 +10,8 @@ use s3torrent_server::{
 };
 
 use crate::serve::{
-    ConnectionArgs, DhtArgs, LogFormat, SwarmArgs, bind_metrics, bind_udp_tracker, init_logging,
+    ConnectionArgs, DhtArgs, Endpoint, LogFormat, SwarmArgs, TlsArgs, bind_metrics,
+    bind_udp_tracker, init_logging, reload_on_sighup,
 };
 
 /// `gateway`'s flags: a contract.
@@ -60,8 +61,8 @@ pub(crate) struct GatewayArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
     tracker_listen: String,
     /// The tracker as clients reach it, `http(s)://HOST[:PORT]/announce`,
-    /// listed in torrents; by default `http://`, the --tracker-listen
-    /// address and `/announce`.
+    /// listed in torrents; by default `http://` (`https://` with
+    /// --tls-cert), the --tracker-listen address and `/announce`.
     #[arg(long, value_name = "URL")]
     announce_url: Option<String>,
     /// The UDP tracker's address (BEP 15; torrents list
@@ -105,12 +106,14 @@ pub(crate) struct GatewayArgs {
     /// The cluster bucket that holds the torrents, created when missing.
     #[arg(long, value_name = "NAME", default_value = GatewayConfig::DEFAULT_CACHE_BUCKET)]
     cache_bucket: String,
-    /// The gateway's address as clients reach it (`http://HOST:PORT`), for
-    /// the web seed in torrents; by default `http://` and the --listen
-    /// address. Replicas behind one name give that name, and share cached
+    /// The gateway's address as clients reach it (`http(s)://HOST:PORT`),
+    /// for the web seed in torrents; by default `http://` (`https://` with
+    /// --tls-cert) and the --listen address. Replicas behind one name give that name, and share cached
     /// torrents.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
     #[command(flatten)]
     connections: ConnectionArgs,
     #[command(flatten)]
@@ -157,6 +160,13 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         config.idle_timeout,
         config.send_timeout,
     ] = args.connections.timeouts();
+    let tls = match args.tls.load("gateway") {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -178,6 +188,8 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         .map_err(|e| e.to_string())?;
         bind_udp_tracker(&mut listeners, args.udp_tracker_listen.as_deref()).await?;
         bind_metrics(&mut listeners, args.metrics_listen.as_deref()).await?;
+        reload_on_sighup(Endpoint::Gateway, tls.clone());
+        listeners.tls = tls;
         s3torrent_server::gateway(config, listeners, crate::shutdown_signal())
             .await
             .map_err(|e| e.to_string())

@@ -9,7 +9,7 @@ use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
 use s3torrent_server::{
-    AnnounceRate, Cidr, DhtConfig, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits,
+    AnnounceRate, Cidr, DhtConfig, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits, Tls,
     TrustedProxies, User,
 };
 
@@ -49,13 +49,13 @@ pub(crate) struct ServeArgs {
     /// it (http:// and udp://; https:// is listed but not announced to).
     #[arg(long = "tracker", value_name = "URL")]
     trackers: Vec<String>,
-    /// The tracker's address (`http://ADDR/announce` in torrents, unless
-    /// --announce-url).
+    /// The tracker's address (`http://ADDR/announce` in torrents, or
+    /// `https://` with --tls-cert, unless --announce-url).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6969")]
     tracker_listen: String,
     /// The tracker as clients reach it, `http(s)://HOST[:PORT]/announce`,
-    /// listed in torrents; by default `http://`, the --tracker-listen
-    /// address and `/announce`.
+    /// listed in torrents; by default `http://` (`https://` with
+    /// --tls-cert), the --tracker-listen address and `/announce`.
     #[arg(long, value_name = "URL")]
     announce_url: Option<String>,
     /// The UDP tracker's address (BEP 15; torrents list
@@ -76,8 +76,8 @@ pub(crate) struct ServeArgs {
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<Cidr>,
     /// The S3 endpoint as clients reach it, `http(s)://HOST[:PORT]`, for
-    /// the web seed in torrents; by default `http://` and the --listen
-    /// address.
+    /// the web seed in torrents; by default `http://` (`https://` with
+    /// --tls-cert) and the --listen address.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
     /// The seeding peer's address.
@@ -102,6 +102,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "prefer|require|off", default_value_t = s3torrent_server::PeerEncryption::Prefer)]
     peer_encryption: s3torrent_server::PeerEncryption,
     #[command(flatten)]
+    tls: TlsArgs,
+    #[command(flatten)]
     connections: ConnectionArgs,
     #[command(flatten)]
     swarm: SwarmArgs,
@@ -112,6 +114,122 @@ pub(crate) struct ServeArgs {
     /// line). The start-up lines are plain text either way.
     #[arg(long, value_name = "text|json", default_value = "text")]
     log_format: LogFormat,
+}
+
+/// The TLS flags, `serve`'s and `gateway`'s: both files or neither (clap
+/// says so, for the command line and the config file alike).
+#[derive(Debug, clap::Args)]
+pub(crate) struct TlsArgs {
+    /// Serve S3 and the HTTP tracker over TLS with this certificate chain
+    /// (PEM, the server's certificate first); needs --tls-key. Torrents
+    /// then name https:// web seeds and trackers. Both files are read again
+    /// on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC);
+    /// needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The certificate and key, read and checked, when the flags give them
+    /// (a start-up line says which certificate); the error names the file
+    /// and what is wrong with it.
+    pub(crate) fn load(&self, name: &str) -> Result<Option<Tls>, String> {
+        let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => (cert, key),
+            (None, None) => return Ok(None),
+            // clap's `requires` refuses either alone.
+            (Some(_), None) => return Err("--tls-cert needs --tls-key".into()),
+            (None, Some(_)) => return Err("--tls-key needs --tls-cert".into()),
+        };
+        let tls = Tls::load(cert, key).map_err(|e| e.to_string())?;
+        eprintln!(
+            "{name}: TLS certificate {} (sha256 {}), key {}",
+            cert.display(),
+            tls.fingerprint(),
+            key.display()
+        );
+        Ok(Some(tls))
+    }
+}
+
+/// Reads the TLS certificate and key again at each SIGHUP, for new
+/// handshakes (open connections keep theirs); a pair that cannot be used
+/// leaves the one in use, and the log says why. Without TLS, SIGHUP is
+/// logged and changes nothing: it never stops the server (systemd's
+/// `ExecReload=` may send it either way). The handler is in place when
+/// this returns.
+#[cfg(unix)]
+pub(crate) fn reload_on_sighup(endpoint: Endpoint, tls: Option<Tls>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "{}: warning: no SIGHUP handler, so no certificate reload: {e}",
+                endpoint.name()
+            );
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let Some(tls) = &tls else {
+                endpoint.info("SIGHUP: no --tls-cert, nothing to reload");
+                continue;
+            };
+            let again = tls.clone();
+            match tokio::task::spawn_blocking(move || again.reload()).await {
+                Ok(Ok(())) => endpoint.info(&format!(
+                    "SIGHUP: TLS certificate reloaded from {} (sha256 {})",
+                    tls.cert_path().display(),
+                    tls.fingerprint()
+                )),
+                Ok(Err(e)) => endpoint.warn(&format!(
+                    "SIGHUP: TLS certificate not reloaded, the one in use stays (sha256 {}): {e}",
+                    tls.fingerprint()
+                )),
+                Err(e) => endpoint.warn(&format!("SIGHUP: TLS reload failed: {e}")),
+            }
+        }
+    });
+}
+
+/// No SIGHUP off Unix: the certificate is read at start only.
+#[cfg(not(unix))]
+pub(crate) fn reload_on_sighup(_endpoint: Endpoint, _tls: Option<Tls>) {}
+
+/// Which command logs: `serve` or `gateway` (a `tracing` target is a
+/// constant).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Endpoint {
+    Serve,
+    Gateway,
+}
+
+impl Endpoint {
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Serve => "serve",
+            Endpoint::Gateway => "gateway",
+        }
+    }
+
+    fn info(self, message: &str) {
+        match self {
+            Endpoint::Serve => tracing::info!(target: "serve", "{message}"),
+            Endpoint::Gateway => tracing::info!(target: "gateway", "{message}"),
+        }
+    }
+
+    fn warn(self, message: &str) {
+        match self {
+            Endpoint::Serve => tracing::warn!(target: "serve", "{message}"),
+            Endpoint::Gateway => tracing::warn!(target: "gateway", "{message}"),
+        }
+    }
 }
 
 /// The flags of the tracker's and the seeding peer's limits, `serve`'s and
@@ -478,6 +596,15 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Read before anything is bound: a file that cannot be used is a
+    // configuration error (exit 2), named with what is wrong with it.
+    let tls = match args.tls.load("serve") {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if config.users.is_empty() {
         let (a, s, acct) = User::DEVELOPMENT;
         config.users.push(User::development());
@@ -503,6 +630,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         args.udp_tracker_listen.as_deref(),
         &args.peer_listen,
         args.metrics_listen.as_deref(),
+        tls,
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -519,12 +647,15 @@ async fn start(
     udp_tracker: Option<&str>,
     peer: &str,
     metrics: Option<&str>,
+    tls: Option<Tls>,
 ) -> Result<(), String> {
     let mut listeners = Listeners::bind(listen, config.seeding, tracker, peer)
         .await
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
     bind_metrics(&mut listeners, metrics).await?;
+    reload_on_sighup(Endpoint::Serve, tls.clone());
+    listeners.tls = tls;
     s3torrent_server::serve(config, listeners, crate::shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -57,12 +57,14 @@ pub struct ServerConfig {
     /// an `https://` one is listed, not announced to: no TLS client yet).
     pub trackers: Vec<String>,
     /// The S3 endpoint as clients reach it (`http(s)://HOST[:PORT]`): the
-    /// web seed's base in torrents. `None`: `http://` and the listener's
+    /// web seed's base in torrents. `None`: `http://` (`https://` with
+    /// [`Listeners::tls`](crate::Listeners::tls)) and the listener's
     /// address (which a listener on every interface, `0.0.0.0`, is not).
     pub public_url: Option<String>,
     /// The endpoint's own tracker as clients reach it
     /// (`http(s)://HOST[:PORT]/announce`), listed first in torrents. `None`:
-    /// `http://` and the tracker listener's address, then `/announce`.
+    /// `http://` (`https://` with [`Listeners::tls`](crate::Listeners::tls))
+    /// and the tracker listener's address, then `/announce`.
     pub announce_url: Option<String>,
     /// The cap on the endpoint's total upload in bytes per second, peer
     /// connections and GetObject bodies (the web seed) together, shared

@@ -39,6 +39,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A TLS certificate or key file cannot be used: which one, where, and
+    /// what is wrong with it.
+    #[error("TLS {what} {}: {reason}", path.display())]
+    Tls {
+        /// The certificate or the key.
+        what: crate::TlsFile,
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The listener failed in a way the server cannot go on from.
     #[error("listener: {0}")]
     Listener(#[source] std::io::Error),

@@ -421,6 +421,13 @@ impl ConnState {
         }
     }
 
+    /// Forgets what was heard: a TLS handshake's bytes are no request, so a
+    /// connection that has sent nothing else since is as quiet as one just
+    /// accepted.
+    pub(crate) fn forget_heard(&self) {
+        self.heard.store(false, Ordering::Release);
+    }
+
     /// Tells the connection to close (its task drops it).
     pub(crate) fn evict(&self) {
         self.evict.notify_one();
@@ -497,6 +504,11 @@ impl<T> Guarded<T> {
             write_timer: Box::pin(tokio::time::sleep_until(now)),
             write_armed: None,
         }
+    }
+
+    /// The socket under the clocks.
+    pub(crate) fn get_ref(&self) -> &T {
+        &self.inner
     }
 
     /// Catches up with the requests: busy while one is in progress, idle

@@ -31,6 +31,10 @@
 //!   `s3torrent` binary writes them to stderr, as text or JSON). The
 //!   start-up lines, `serve: listening on http://ADDR` last, go to stderr
 //!   directly.
+//! - **TLS**: with [`Listeners::tls`] set ([`Tls::load`]), the S3
+//!   listener and the HTTP tracker speak HTTPS with one certificate, which
+//!   [`Tls::reload`] replaces for new handshakes; torrents then name
+//!   `https://` web seeds and trackers.
 //! - **Metrics**: with [`Listeners::bind_metrics`], a listener of its own
 //!   answers `GET /metrics` (OpenMetrics or Prometheus text, by
 //!   `prometheus-client`: requests by operation and status, bytes by
@@ -86,6 +90,7 @@ mod serve;
 mod store;
 mod swarm;
 mod throttle;
+mod tls;
 
 pub use config::{
     AnnounceRate, DhtConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
@@ -95,3 +100,4 @@ pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use listen::SwarmListeners;
 pub use s3torrent_tracker::{Cidr, TrustedProxies};
 pub use serve::{Listeners, serve};
+pub use tls::{Tls, TlsFile};

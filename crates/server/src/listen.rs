@@ -44,6 +44,34 @@ impl Endpoint {
     }
 }
 
+/// What the S3 listener and the HTTP tracker speak: the scheme of their
+/// URLs in torrents and in the start-up lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS ([`Tls`](crate::Tls)).
+    Https,
+}
+
+impl Scheme {
+    /// `https` with a certificate, else `http`.
+    pub(crate) fn of(tls: Option<&crate::Tls>) -> Scheme {
+        match tls {
+            Some(_) => Scheme::Https,
+            None => Scheme::Http,
+        }
+    }
+
+    /// `http` or `https`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
 /// The milliseconds since `started`, to the microsecond, for a log field.
 pub(crate) fn millis(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0

@@ -22,12 +22,13 @@ use tokio::sync::{Semaphore, watch};
 use crate::config::{MinBodyRate, Seeding, ServerConfig};
 use crate::error::Error;
 use crate::front;
-use crate::listen::{Endpoint, SwarmListeners, accept, millis};
+use crate::listen::{Endpoint, Scheme, SwarmListeners, accept, millis};
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
 use crate::swarm::{self, Swarm, SwarmSource};
 use crate::throttle::Throttle;
+use crate::tls::Tls;
 
 /// How long a graceful shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -44,8 +45,13 @@ pub struct Listeners {
     pub swarm: Option<SwarmListeners>,
     /// Prometheus metrics and health checks (`/metrics`, `/health`,
     /// `/ready`), when there is a listener for them:
-    /// [`Listeners::bind_metrics`].
+    /// [`Listeners::bind_metrics`]. It speaks plain HTTP, with or without
+    /// [`tls`](Self::tls).
     pub metrics: Option<TcpListener>,
+    /// The certificate the S3 listener and the HTTP tracker present, when
+    /// they speak HTTPS ([`Tls::load`]); torrents then name `https://` web
+    /// seeds and trackers by default. `None`: plain HTTP.
+    pub tls: Option<Tls>,
 }
 
 impl Listeners {
@@ -55,6 +61,7 @@ impl Listeners {
             s3,
             swarm: None,
             metrics: None,
+            tls: None,
         }
     }
 
@@ -68,6 +75,7 @@ impl Listeners {
                 udp_tracker: None,
             }),
             metrics: None,
+            tls: None,
         }
     }
 
@@ -136,7 +144,8 @@ impl Listeners {
 /// completes; then lets requests in flight finish (at most 10 s).
 ///
 /// Once the root is open it says so on stderr, ending with
-/// `serve: listening on http://ADDR`; then one line per request, announce
+/// `serve: listening on http://ADDR` (`https://` with
+/// [`Listeners::tls`]); then one line per request, announce
 /// and peer connection. Bind the addresses clients will reach: they are
 /// written into the torrents. Opening the root fails with [`Error::Root`]
 /// when another server holds its database; a configuration without users
@@ -169,14 +178,7 @@ pub async fn serve(
         return Err(Error::NoUsers);
     }
     check_dht(config.seeding, config.dht.as_ref())?;
-    let Checked {
-        s3: listener,
-        addr,
-        swarm: swarm_listeners,
-        tracker: tracker_addr,
-        udp_tracker: udp_addr,
-        metrics,
-    } = Checked::new(listeners, config.seeding)?;
+    let checked = Checked::new(listeners, config.seeding)?;
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -192,12 +194,18 @@ pub async fn serve(
         Endpoint::Serve,
         config.seeding,
         config.public_url.as_deref(),
-        addr,
         config.announce_url.as_deref(),
-        tracker_addr,
-        udp_addr,
+        &checked,
     )?;
     let own_trackers = advertised.own_trackers();
+    let Checked {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        metrics,
+        tls,
+        ..
+    } = checked;
     let policy = advertised.policy(
         config.max_torrent_size,
         config.torrent_version,
@@ -273,6 +281,7 @@ pub async fn serve(
                     own: own_trackers,
                     others: config.trackers.clone(),
                 },
+                tls: tls.clone(),
             },
             &stopping,
         )
@@ -295,7 +304,10 @@ pub async fn serve(
             Arc::new(move || store.buckets().map(drop).map_err(|e| e.to_string()));
         edges.push(crate::metrics::spawn("serve", listener, health, &stopping)?);
     }
-    eprintln!("serve: listening on http://{addr}");
+    eprintln!(
+        "serve: listening on {}://{addr}",
+        Scheme::of(tls.as_ref()).as_str()
+    );
 
     let front = Front {
         endpoint: Endpoint::Serve,
@@ -306,6 +318,7 @@ pub async fn serve(
         },
         max_connections: config.max_connections,
         base_domain: config.base_domain.as_deref().map(Arc::from),
+        tls,
     };
     let min_body_rate = config.min_body_rate;
     let cors = Arc::new(crate::cors::Cors {
@@ -395,11 +408,19 @@ pub(crate) struct Checked {
     pub(crate) udp_tracker: Option<SocketAddr>,
     /// The metrics listener, when there is one.
     pub(crate) metrics: Option<TcpListener>,
+    /// The certificate of the S3 listener and the HTTP tracker, when they
+    /// speak HTTPS.
+    pub(crate) tls: Option<Tls>,
 }
 
 impl Checked {
     pub(crate) fn new(listeners: Listeners, seeding: Seeding) -> Result<Checked, Error> {
-        let Listeners { s3, swarm, metrics } = listeners;
+        let Listeners {
+            s3,
+            swarm,
+            metrics,
+            tls,
+        } = listeners;
         let addr = s3.local_addr().map_err(Error::Listener)?;
         let swarm = match (seeding.has_peer(), swarm) {
             (true, Some(l)) => Some(l),
@@ -425,36 +446,41 @@ impl Checked {
             tracker,
             udp_tracker,
             metrics,
+            tls,
         })
     }
 }
 
 /// The addresses torrents name: the web seed's base (the S3 endpoint as
 /// clients reach it) and the endpoint's own tracker's announce URL. By
-/// default the listeners' own addresses; a listener bound to every
+/// default the listeners' own addresses, `https://` when they speak TLS;
+/// a listener bound to every
 /// interface (`0.0.0.0`, `[::]`) is no address a client can use, so that
 /// default is warned about at start-up, where the addresses are printed.
 pub(crate) struct Advertised {
-    /// `http://HOST:PORT` (no trailing `/`), when the endpoint is a web
+    /// `http(s)://HOST:PORT` (no trailing `/`), when the endpoint is a web
     /// seed.
     pub(crate) web_seed: Option<String>,
-    /// `http://HOST:PORT/announce`, when the endpoint runs a tracker.
+    /// `http(s)://HOST:PORT/announce`, when the endpoint runs a tracker.
     pub(crate) announce: Option<String>,
     /// `udp://HOST:PORT/announce`, when it runs a UDP tracker too.
     pub(crate) udp_announce: Option<String>,
 }
 
 impl Advertised {
+    /// What `listeners` (bound, checked) advertise, unless `public_url` and
+    /// `announce_url` say otherwise.
     pub(crate) fn new(
         endpoint: Endpoint,
         seeding: Seeding,
         public_url: Option<&str>,
-        addr: SocketAddr,
         announce_url: Option<&str>,
-        tracker: Option<SocketAddr>,
-        udp_tracker: Option<SocketAddr>,
+        listeners: &Checked,
     ) -> Result<Advertised, Error> {
         let name = endpoint.name();
+        let (addr, tracker, udp_tracker) =
+            (listeners.addr, listeners.tracker, listeners.udp_tracker);
+        let scheme = Scheme::of(listeners.tls.as_ref()).as_str();
         let given = |flag: &str, url: &str| {
             if url.starts_with("http://") || url.starts_with("https://") {
                 Ok(url.trim_end_matches('/').to_owned())
@@ -477,7 +503,7 @@ impl Advertised {
             (true, Some(url)) => Some(given("--public-url", url)?),
             (true, None) => {
                 unreachable("web seed", "--public-url", addr);
-                Some(format!("http://{addr}"))
+                Some(format!("{scheme}://{addr}"))
             }
         };
         let announce = match (tracker, announce_url) {
@@ -485,7 +511,7 @@ impl Advertised {
             (Some(_), Some(url)) => Some(given("--announce-url", url)?),
             (Some(bound), None) => {
                 unreachable("tracker", "--announce-url", bound);
-                Some(format!("http://{bound}/announce"))
+                Some(format!("{scheme}://{bound}/announce"))
             }
         };
         // The UDP tracker is reached at the host clients reach the HTTP
@@ -591,6 +617,8 @@ pub(crate) struct Front {
     /// `--base-domain`, under which a host names the bucket (for the
     /// metrics' operations).
     pub(crate) base_domain: Option<Arc<str>>,
+    /// The certificate, when the front speaks HTTPS.
+    pub(crate) tls: Option<Tls>,
 }
 
 /// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at
@@ -640,6 +668,7 @@ async fn accept_loop<H, F>(
         clocks,
         max_connections,
         ref base_domain,
+        ref tls,
     } = *front;
     let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
@@ -652,6 +681,15 @@ async fn accept_loop<H, F>(
     // below this (and reads a request head up to it): a client that stops
     // reading holds about this much plus a chunk (`ops::STREAM_CHUNK`).
     http.http1().max_buf_size(WRITE_BUFFER);
+    // A TLS connection is served by its own task once its handshake is
+    // done, which shares the builder.
+    let http = Arc::new(http);
+    // The TLS handshake, with the peek at its first byte, is bounded by the
+    // header timeout (it runs from the accept in any case), or, when that
+    // is off, by its default: a stalled handshake always ends.
+    let handshake_limit = clocks
+        .header
+        .unwrap_or(crate::config::ServerConfig::DEFAULT_HEADER_READ_TIMEOUT);
     let slots = Arc::new(Semaphore::new(
         max_connections.get().min(Semaphore::MAX_PERMITS),
     ));
@@ -777,11 +815,45 @@ async fn accept_loop<H, F>(
                     })
                 }
             });
-        let conn = http.serve_connection(TokioIo::new(socket), logged);
-        let conn = graceful.watch(conn.into_owned());
+        let Some(tls) = tls else {
+            let conn = http.serve_connection(TokioIo::new(socket), logged);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = conn => {}
+                    // Quiet, and its slot went to a newcomer: dropped (closed).
+                    () = watched.evicted() => {}
+                }
+                live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                drop(slot);
+            });
+            continue;
+        };
+        // Over TLS: the handshake in the connection's own task, so that a
+        // slow one holds up no other, under the same eviction as a plain
+        // connection (one that has sent nothing is quiet).
+        let (tls, http, watcher) = (tls.clone(), Arc::clone(&http), graceful.watcher());
+        let mut stop = stopping.clone();
         tokio::spawn(async move {
+            let served = async {
+                let stream = tokio::select! {
+                    stream = tls.handshake(socket, handshake_limit, endpoint.name(), client) => stream,
+                    () = crate::listen::stopped(&mut stop) => None,
+                };
+                let Some(stream) = stream else {
+                    return;
+                };
+                // The handshake is no request: a connection that sent
+                // nothing more (no request in rustls's buffer either) is
+                // quiet again, as one just accepted.
+                if stream.get_ref().1.wants_read() {
+                    watched.forget_heard();
+                }
+                let conn = http.serve_connection(TokioIo::new(stream), logged);
+                let _ = watcher.watch(conn.into_owned()).await;
+            };
             tokio::select! {
-                _ = conn => {}
+                () = served => {}
                 // Quiet, and its slot went to a newcomer: dropped (closed).
                 () = watched.evicted() => {}
             }

@@ -126,14 +126,16 @@ pub struct GatewayConfig {
     pub trusted_proxies: TrustedProxies,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
-    /// The gateway's address as clients reach it (`http://HOST:PORT`),
+    /// The gateway's address as clients reach it (`http(s)://HOST:PORT`),
     /// written into torrents as the web seed: replicas behind one name
     /// share it, and so share their cached torrents (the address is part of
-    /// the cache key). `None`: the listener's own address.
+    /// the cache key). `None`: the listener's own address (`https://` when
+    /// it speaks TLS).
     pub public_url: Option<String>,
     /// The gateway's tracker as clients reach it (`.../announce`), for
-    /// [`Seeding::Peer`] and [`Seeding::Both`]. `None`: `http://` and the
-    /// tracker listener's address, then `/announce`.
+    /// [`Seeding::Peer`] and [`Seeding::Both`]. `None`: `http://` (or
+    /// `https://` when it speaks TLS) and the tracker listener's address,
+    /// then `/announce`.
     pub announce_url: Option<String>,
     /// Further trackers for every torrent, each its own tier after the
     /// gateway's own, as `serve`'s
@@ -212,14 +214,7 @@ pub async fn gateway(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let crate::serve::Checked {
-        s3: listener,
-        addr,
-        swarm: swarm_listeners,
-        tracker: tracker_addr,
-        udp_tracker: udp_addr,
-        metrics,
-    } = crate::serve::Checked::new(listeners, config.seeding)?;
+    let checked = crate::serve::Checked::new(listeners, config.seeding)?;
     crate::serve::check_dht(config.seeding, config.dht.as_ref())?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
@@ -240,12 +235,18 @@ pub async fn gateway(
         Endpoint::Gateway,
         config.seeding,
         config.public_url.as_deref(),
-        addr,
         config.announce_url.as_deref(),
-        tracker_addr,
-        udp_addr,
+        &checked,
     )?;
     let own_trackers = advertised.own_trackers();
+    let crate::serve::Checked {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        metrics,
+        tls,
+        ..
+    } = checked;
     let policy = advertised.policy(
         config.max_torrent_size,
         config.torrent_version,
@@ -311,7 +312,10 @@ pub async fn gateway(
             "gateway", listener, health, &stopping,
         )?);
     }
-    eprintln!("gateway: listening on http://{addr}");
+    eprintln!(
+        "gateway: listening on {}://{addr}",
+        crate::listen::Scheme::of(tls.as_ref()).as_str()
+    );
 
     if let Some(listeners) = swarm_listeners {
         let source: Arc<dyn SwarmSource> = Arc::new(swarm::ClusterSwarm {
@@ -337,6 +341,7 @@ pub async fn gateway(
                         own: own_trackers,
                         others: config.trackers.clone(),
                     },
+                    tls: tls.clone(),
                 },
                 &stopping,
             )
@@ -353,6 +358,7 @@ pub async fn gateway(
         max_connections: config.max_connections,
         // Path-style (the gateway's `?torrent` is).
         base_domain: None,
+        tls,
     };
     let min_body_rate = config.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {

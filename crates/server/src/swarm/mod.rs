@@ -71,6 +71,9 @@ pub(crate) struct SwarmSettings {
     pub(crate) dht: Option<crate::DhtConfig>,
     /// `--tracker`, and the endpoint's own trackers.
     pub(crate) trackers: Trackers,
+    /// The HTTP tracker's certificate, when it speaks HTTPS (the S3
+    /// listener's).
+    pub(crate) tls: Option<crate::Tls>,
 }
 
 /// The trackers torrents list: the endpoint's own (its HTTP and UDP
@@ -105,6 +108,7 @@ pub(crate) fn spawn_edges(
         limits,
         dht,
         trackers,
+        tls,
     } = settings;
     let SwarmListeners {
         tracker,
@@ -114,7 +118,8 @@ pub(crate) fn spawn_edges(
     let peer_addr = peer.local_addr()?;
     let name = endpoint.name();
     eprintln!(
-        "{name}: tracker on http://{}/announce",
+        "{name}: tracker on {}://{}/announce",
+        crate::listen::Scheme::of(tls.as_ref()).as_str(),
         tracker.local_addr()?
     );
     if let Some(udp) = &udp_tracker {
@@ -191,6 +196,7 @@ pub(crate) fn spawn_edges(
         TrackerFront {
             trusted: Arc::new(trusted),
             slots: tracker_slots,
+            tls,
         },
         shutdown.clone(),
     )));

@@ -31,6 +31,8 @@ pub(crate) struct TrackerFront {
     pub(crate) trusted: Arc<TrustedProxies>,
     /// The connection slots.
     pub(crate) slots: Arc<Admission>,
+    /// The certificate, when the tracker speaks HTTPS.
+    pub(crate) tls: Option<crate::Tls>,
 }
 
 /// Answers announces and scrapes on `listener` until `shutdown` turns true.
@@ -47,7 +49,11 @@ pub(crate) async fn serve_tracker(
     front: TrackerFront,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let TrackerFront { trusted, slots } = front;
+    let TrackerFront {
+        trusted,
+        slots,
+        tls,
+    } = front;
     // The tracker's query limits do not change: the dialer reads them here.
     let limits = Arc::new(
         tracker
@@ -129,26 +135,59 @@ pub(crate) async fn serve_tracker(
                     Ok::<_, std::convert::Infallible>(response.map(Full::new))
                 }
             });
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(socket), service);
         let mut stop = shutdown.clone();
+        let Some(tls) = &tls else {
+            tokio::spawn(async move {
+                let ticket = Arc::clone(slot.ticket());
+                serve_connection(socket, service, &ticket, &mut stop).await;
+            });
+            continue;
+        };
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
             let ticket = Arc::clone(slot.ticket());
-            // Idle past hyper's header timeout, it closes: the address's
-            // other connections get its slot.
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                // Its slot went to a newcomer: closed.
+            // The handshake, then the connection, as a plain one; a
+            // pending connection (no request yet) may still be closed for
+            // a newcomer meanwhile.
+            let stream = tokio::select! {
+                stream = tls.handshake(socket, HEADER_TIMEOUT, "tracker", remote) => stream,
                 () = ticket.evicted() => return,
-                () = super::stopped(&mut stop) => {}
+                () = super::stopped(&mut stop) => return,
+            };
+            if let Some(stream) = stream {
+                serve_connection(stream, service, &ticket, &mut stop).await;
             }
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(HEADER_TIMEOUT, conn).await;
         });
     }
+}
+
+/// Serves one tracker connection (its socket, plain or TLS) until it ends,
+/// its slot goes to a newcomer, or the tracker stops (then gracefully, for
+/// at most the header timeout).
+async fn serve_connection<I, S>(
+    io: I,
+    service: S,
+    ticket: &super::admission::Ticket,
+    stop: &mut watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = Full<Bytes>>,
+{
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service);
+    let mut conn = std::pin::pin!(conn);
+    // Idle past hyper's header timeout, it closes: the address's other
+    // connections get its slot.
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        // Its slot went to a newcomer: closed.
+        () = ticket.evicted() => return,
+        () = super::stopped(stop) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(HEADER_TIMEOUT, conn).await;
 }
 
 /// Hands a leecher's announce (one that wants data) to the peer edge,

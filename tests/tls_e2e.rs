@@ -1,0 +1,990 @@
+//! `serve --tls-cert FILE --tls-key FILE` (and `gateway`'s) end to end. Each
+//! test makes its own CA and server certificates with rcgen for 127.0.0.1
+//! and localhost; boto3, aws-cli, curl and aria2c trust that CA and speak
+//! HTTPS to the S3 listener and the tracker; torrents name `https://` web
+//! seeds and trackers; plain HTTP on a TLS port gets a plain `400`; a
+//! stalled handshake is closed within the header timeout; SIGHUP reloads
+//! the certificate for new connections while open ones go on, and a broken
+//! file keeps the one in use; bad flags are refused naming the file.
+//!
+//! Loopback only; every wait is bounded.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use s3torrent_metainfo::Torrent;
+use support::serve::{BOTO, DEV, Serve};
+use support::{have_program, have_python_module, random_bytes, s3torrent, write};
+
+// ---------------------------------------------------------------- the PKI
+
+/// A test CA, and the server certificates it issues.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+/// A server certificate for 127.0.0.1 and localhost, with its key.
+struct Leaf {
+    der: CertificateDer<'static>,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl Ca {
+    fn new() -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "s3torrent test CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let cert = params.self_signed(&key).unwrap();
+        Ca {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate with this serial number and common name.
+    fn issue(&self, serial: u64, name: &str) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.serial_number = Some(serial.into());
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf {
+            der: cert.der().clone(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+/// The files a test's server reads: `ca.pem` (for the clients),
+/// `cert.pem` and `key.pem`.
+struct Files {
+    dir: PathBuf,
+}
+
+impl Files {
+    fn new(dir: &Path, ca: &Ca, leaf: &Leaf) -> Files {
+        std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+        let files = Files {
+            dir: dir.to_owned(),
+        };
+        files.install(&leaf.cert_pem, &leaf.key_pem);
+        files
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.join("cert.pem")
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.join("key.pem")
+    }
+
+    /// Replaces the certificate and the key, each by a rename (as certbot
+    /// and friends do), the key first.
+    fn install(&self, cert_pem: &str, key_pem: &str) {
+        for (name, text) in [("key.pem", key_pem), ("cert.pem", cert_pem)] {
+            let tmp = self.dir.join(format!(".{name}.new"));
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(&tmp, self.dir.join(name)).unwrap();
+        }
+    }
+
+    /// `--tls-cert CERT --tls-key KEY`.
+    fn flags(&self) -> Vec<String> {
+        vec![
+            "--tls-cert".into(),
+            self.cert().display().to_string(),
+            "--tls-key".into(),
+            self.key().display().to_string(),
+        ]
+    }
+}
+
+// ------------------------------------------------------- a running server
+
+/// A running `serve` or `gateway` over TLS, killed when dropped, with its
+/// stderr lines as they come.
+struct Running {
+    child: Child,
+    /// `127.0.0.1:PORT` of the S3 listener.
+    addr: String,
+    /// `127.0.0.1:PORT` of the HTTP tracker, when there is one.
+    tracker: Option<String>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Running {
+    /// `s3torrent COMMAND ARGS…`, once it says `COMMAND: listening on
+    /// https://ADDR` (within 30 s).
+    fn start(command: &str, args: &[String]) -> Running {
+        let mut child = s3torrent()
+            .arg(command)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("s3torrent starts");
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                shared.lock().unwrap().push(line);
+            }
+        });
+        let mut running = Running {
+            child,
+            addr: String::new(),
+            tracker: None,
+            lines,
+        };
+        let listening = format!("{command}: listening on https://");
+        let line = running.wait_for(Duration::from_secs(30), 1, |l| l.starts_with(&listening));
+        running.addr = line[listening.len()..].to_owned();
+        let tracker = format!("{command}: tracker on https://");
+        running.tracker = running
+            .lines()
+            .iter()
+            .find_map(|l| l.strip_prefix(&tracker))
+            .map(|rest| rest.trim_end_matches("/announce").to_owned());
+        running
+    }
+
+    fn endpoint(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The `count`-th line that `matches`, waited for `limit` at most (the
+    /// test fails, with every line so far, otherwise).
+    #[track_caller]
+    fn wait_for(&self, limit: Duration, count: usize, matches: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self
+                .lines()
+                .into_iter()
+                .filter(|l| matches(l))
+                .nth(count - 1)
+            {
+                return line;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "not seen within {limit:?}; the lines:\n{}",
+                self.lines().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGHUP.
+    fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `serve` over TLS on free loopback ports, seeding as `seeding` says.
+fn serve_tls(root: &Path, files: &Files, seeding: &str, extra: &[&str]) -> Running {
+    let mut args: Vec<String> = [
+        "--root",
+        root.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--tracker-listen",
+        "127.0.0.1:0",
+        "--peer-listen",
+        "127.0.0.1:0",
+        "--seeding",
+        seeding,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(files.flags());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Running::start("serve", &args)
+}
+
+// ------------------------------------------------------------- the clients
+
+/// boto3 over HTTPS, trusting `ca` through `AWS_CA_BUNDLE`: the support
+/// module's script, its JSON answer.
+fn boto_tls(endpoint: &str, ca: &Path, op: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("timeout")
+        .args(["120", "python3", "-c", BOTO, endpoint, DEV.0, DEV.1, op])
+        .args(args)
+        .env("AWS_CA_BUNDLE", ca)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 {op}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("boto prints JSON")
+}
+
+/// aws-cli over HTTPS with `--ca-bundle`, as the development user.
+fn aws_tls(endpoint: &str, ca: &Path, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .args(["120", "aws", "--endpoint-url", endpoint, "--ca-bundle"])
+        .arg(ca)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", DEV.0)
+        .env("AWS_SECRET_ACCESS_KEY", DEV.1)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn aws_tls_ok(endpoint: &str, ca: &Path, args: &[&str]) -> Vec<u8> {
+    let out = aws_tls(endpoint, ca, args);
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// curl `url` trusting `ca` (none: the system's roots only), within 60 s:
+/// whether it succeeded, and the body.
+fn curl(url: &str, ca: Option<&Path>) -> (bool, Vec<u8>) {
+    let mut command = Command::new("timeout");
+    command.args(["60", "curl", "-sS", "--fail", "--max-time", "50"]);
+    if let Some(ca) = ca {
+        command.arg("--cacert").arg(ca);
+    }
+    let out = command.arg(url).output().unwrap();
+    (out.status.success(), out.stdout)
+}
+
+/// aria2c downloads `torrent` into `dir` trusting `ca`, from the seeds the
+/// torrent names, within 120 s.
+fn aria2c_tls(torrent: &Path, dir: &Path, ca: &Path) {
+    support::serve::aria2c_download_with(
+        torrent,
+        dir,
+        &[&format!("--ca-certificate={}", ca.display())],
+    );
+}
+
+/// A TLS client (rustls) that trusts the test CA, offers ALPN `http/1.1`
+/// and never resumes a session: each connection makes a full handshake,
+/// so it sees the certificate the server presents now.
+fn client(ca: &Ca) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.resumption = rustls::client::Resumption::disabled();
+    Arc::new(config)
+}
+
+/// A TLS connection to the server, kept alive between requests.
+struct Conn {
+    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    host: String,
+}
+
+impl Conn {
+    /// Connects and completes the handshake.
+    fn open(addr: &str, config: &Arc<rustls::ClientConfig>) -> Conn {
+        let tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        tcp.set_write_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let conn = rustls::ClientConnection::new(Arc::clone(config), name).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).unwrap();
+        }
+        assert_eq!(
+            tls.conn.alpn_protocol(),
+            Some(&b"http/1.1"[..]),
+            "ALPN http/1.1"
+        );
+        Conn {
+            tls,
+            host: addr.to_owned(),
+        }
+    }
+
+    /// The certificate the server presented.
+    fn certificate(&self) -> CertificateDer<'static> {
+        self.tls.conn.peer_certificates().unwrap()[0]
+            .clone()
+            .into_owned()
+    }
+
+    /// Whether the server presented `leaf`; the test fails naming the
+    /// certificate it presented otherwise.
+    #[track_caller]
+    fn presents(&self, leaf: &Leaf, all: &[(&str, &Leaf)]) {
+        let got = self.certificate();
+        if got != leaf.der {
+            let name = all
+                .iter()
+                .find(|(_, l)| l.der == got)
+                .map_or("an unknown one", |(name, _)| name);
+            panic!("the server presented {name}, not the expected certificate");
+        }
+    }
+
+    /// `GET path` on this connection (kept alive): the status and body.
+    fn get(&mut self, path: &str) -> (u16, Vec<u8>) {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
+        self.tls.write_all(request.as_bytes()).unwrap();
+        self.tls.flush().unwrap();
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            assert_eq!(self.tls.read(&mut byte).unwrap(), 1, "the answer's head");
+            raw.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&raw).into_owned();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().unwrap())
+            })
+            .expect("a Content-Length");
+        let mut body = vec![0u8; length];
+        self.tls.read_exact(&mut body).unwrap();
+        (status, body)
+    }
+}
+
+/// A plain TCP connection's answer to `request`, read until the server
+/// closes (within 10 s).
+fn plain_exchange(addr: &str, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// How long after connecting (and sending `first`) the server closes a
+/// connection that goes no further, at most `limit`.
+fn closed_after(addr: &str, first: &[u8], limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(limit)).unwrap();
+    s.write_all(first).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return started.elapsed(),
+            Ok(_) => {}
+            Err(e) if started.elapsed() >= limit => panic!("still open after {limit:?}: {e}"),
+            Err(_) => return started.elapsed(),
+        }
+    }
+}
+
+fn ready(test: &str, programs: &[&str]) -> bool {
+    programs.iter().all(|p| have_program(test, p)) && have_python_module(test, "boto3")
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn s3_clients_torrent_and_web_seed_over_https() {
+    let test = "s3_clients_torrent_and_web_seed_over_https";
+    if !ready(test, &["aws", "curl", "aria2c"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(1, "s3torrent test server"));
+    let serve = serve_tls(&dir.path().join("root"), &files, "web", &[]);
+    let ep = serve.endpoint();
+    let data = random_bytes(3_000_017, 24);
+    let file = write(dir.path(), "data.bin", &data);
+
+    // boto3, trusting the CA through AWS_CA_BUNDLE.
+    assert_eq!(
+        boto_tls(&ep, &files.ca(), "mb", &["films"]),
+        serde_json::json!({})
+    );
+    let put = boto_tls(
+        &ep,
+        &files.ca(),
+        "put",
+        &["films", "reel.bin", file.to_str().unwrap(), "public-read"],
+    );
+    assert!(put["etag"].is_string(), "{put}");
+    let got = dir.path().join("got.bin");
+    let get = boto_tls(
+        &ep,
+        &files.ca(),
+        "get",
+        &["films", "reel.bin", "bytes=0-", got.to_str().unwrap()],
+    );
+    assert_eq!(get["len"], 3_000_017, "{get}");
+    assert_eq!(std::fs::read(&got).unwrap(), data);
+    let by_boto = dir.path().join("boto.torrent");
+    let answer = boto_tls(
+        &ep,
+        &files.ca(),
+        "torrent",
+        &["films", "reel.bin", by_boto.to_str().unwrap()],
+    );
+    assert_eq!(answer["type"], "application/x-bittorrent", "{answer}");
+
+    // The torrent names the HTTPS web seed, no tracker.
+    let torrent = Torrent::from_bytes(std::fs::read(&by_boto).unwrap()).unwrap();
+    assert_eq!(torrent.web_seeds(), [format!("{ep}/films/reel.bin")]);
+    assert!(torrent.trackers().is_empty(), "{:?}", torrent.trackers());
+
+    // aws-cli with --ca-bundle: a PUT, a GET and GetObjectTorrent.
+    aws_tls_ok(
+        &ep,
+        &files.ca(),
+        &["s3", "cp", file.to_str().unwrap(), "s3://films/copy.bin"],
+    );
+    let copy = dir.path().join("copy.bin");
+    aws_tls_ok(
+        &ep,
+        &files.ca(),
+        &["s3", "cp", "s3://films/copy.bin", copy.to_str().unwrap()],
+    );
+    assert_eq!(std::fs::read(&copy).unwrap(), data);
+    let by_aws = dir.path().join("aws.torrent");
+    aws_tls_ok(
+        &ep,
+        &files.ca(),
+        &[
+            "s3api",
+            "get-object-torrent",
+            "--bucket",
+            "films",
+            "--key",
+            "reel.bin",
+            by_aws.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read(&by_aws).unwrap(),
+        std::fs::read(&by_boto).unwrap()
+    );
+
+    // curl: with the CA, the anonymous ?torrent and GET; without it, the
+    // certificate is refused (this is TLS with the test CA's certificate).
+    let (ok, by_curl) = curl(&format!("{ep}/films/reel.bin?torrent"), Some(&files.ca()));
+    assert!(ok);
+    assert_eq!(by_curl, std::fs::read(&by_boto).unwrap());
+    let (ok, body) = curl(&format!("{ep}/films/reel.bin"), Some(&files.ca()));
+    assert!(ok);
+    assert_eq!(body, data);
+    let (ok, _) = curl(&format!("{ep}/films/reel.bin?torrent"), None);
+    assert!(!ok, "curl trusted a certificate of the test CA without it");
+    let localhost = ep.replace("127.0.0.1", "localhost");
+    let (ok, _) = curl(
+        &format!("{localhost}/films/reel.bin?torrent"),
+        Some(&files.ca()),
+    );
+    assert!(ok, "the certificate names localhost too");
+
+    // aria2c downloads from the HTTPS web seed: every byte checked.
+    let out = dir.path().join("aria2c");
+    std::fs::create_dir(&out).unwrap();
+    aria2c_tls(&by_boto, &out, &files.ca());
+    assert_eq!(std::fs::read(out.join("reel.bin")).unwrap(), data);
+    let ranged = serve
+        .lines()
+        .iter()
+        .filter(|l| l.contains("path=\"/films/reel.bin\"") && l.contains("status=206"))
+        .count();
+    assert!(ranged > 0, "no ranged GET from aria2c's web seed");
+}
+
+#[test]
+fn the_tracker_speaks_https_and_torrents_name_it() {
+    let test = "the_tracker_speaks_https_and_torrents_name_it";
+    if !ready(test, &["aria2c"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(7, "s3torrent test server"));
+    let serve = serve_tls(&dir.path().join("root"), &files, "both", &[]);
+    let ep = serve.endpoint();
+    let tracker = serve.tracker.clone().expect("a tracker line");
+    let data = random_bytes(2_000_003, 7);
+    let file = write(dir.path(), "data.bin", &data);
+    boto_tls(&ep, &files.ca(), "mb", &["swarm"]);
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "put",
+        &["swarm", "both.bin", file.to_str().unwrap(), "public-read"],
+    );
+    let path = dir.path().join("both.torrent");
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "torrent",
+        &["swarm", "both.bin", path.to_str().unwrap()],
+    );
+    let torrent = Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap();
+    // The HTTP tracker switches to https://; the UDP one stays udp://.
+    assert_eq!(
+        torrent.trackers(),
+        [
+            format!("https://{tracker}/announce"),
+            format!("udp://{tracker}/announce")
+        ]
+    );
+    assert_eq!(torrent.web_seeds(), [format!("{ep}/swarm/both.bin")]);
+
+    // aria2c announces over HTTPS (the tracker's log line says the
+    // info-hash was served) and downloads.
+    let out = dir.path().join("aria2c");
+    std::fs::create_dir(&out).unwrap();
+    aria2c_tls(&path, &out, &files.ca());
+    assert_eq!(std::fs::read(out.join("both.bin")).unwrap(), data);
+    serve.wait_for(Duration::from_secs(10), 1, |l| {
+        l.contains("tracker: announce") && l.contains("outcome=\"served\"")
+    });
+
+    // Plain HTTP to the tracker's TLS port: a plain 400.
+    let answer = plain_exchange(
+        &tracker,
+        b"GET /announce?info_hash=x HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer:?}");
+}
+
+#[test]
+fn explicit_urls_win_over_the_https_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(3, "s3torrent test server"));
+    let serve = serve_tls(
+        &dir.path().join("root"),
+        &files,
+        "both",
+        &[
+            "--public-url",
+            "http://s3.example.net:9000",
+            "--announce-url",
+            "http://tracker.example.net/announce",
+        ],
+    );
+    let lines = serve.lines();
+    for wanted in [
+        "serve: torrents name the web seed http://s3.example.net:9000/BUCKET/KEY",
+        "serve: torrents name the tracker http://tracker.example.net/announce",
+    ] {
+        assert!(lines.iter().any(|l| l == wanted), "{wanted}: {lines:#?}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("serve: torrents name the UDP tracker udp://tracker.example.net:")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn plain_http_on_the_tls_port_fails_cleanly_and_serving_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(5, "s3torrent test server"));
+    let serve = serve_tls(&dir.path().join("root"), &files, "web", &[]);
+    let config = client(&ca);
+    for _ in 0..3 {
+        let answer = plain_exchange(
+            &serve.addr,
+            format!("GET /bucket/key HTTP/1.1\r\nHost: {}\r\n\r\n", serve.addr).as_bytes(),
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{answer:?}"
+        );
+        assert!(answer.contains("Connection: close"), "{answer:?}");
+        assert!(answer.contains("https://"), "{answer:?}");
+        // And HTTPS goes on being served.
+        let mut conn = Conn::open(&serve.addr, &config);
+        let (status, body) = conn.get("/");
+        assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    }
+    // A handshake record that holds no handshake rustls knows: closed at
+    // once (with an alert), and still serving.
+    let started = Instant::now();
+    let answer = plain_exchange(&serve.addr, &[0x16, 0x03, 0x01, 0x00, 0x04, 0x63, 0, 0, 0]);
+    assert!(!answer.contains("HTTP/1.1"), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (status, _) = Conn::open(&serve.addr, &config).get("/");
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn a_stalled_tls_handshake_is_closed_within_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(9, "s3torrent test server"));
+    let serve = serve_tls(
+        &dir.path().join("root"),
+        &files,
+        "both",
+        &["--header-timeout", "2"],
+    );
+    // A TLS record header announcing a ClientHello that never comes, and a
+    // connection that sends nothing; on the tracker, the same (its header
+    // timeout is 10 s).
+    let partial: &[u8] = &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01];
+    let tracker = serve.tracker.clone().unwrap();
+    let on_tracker =
+        std::thread::spawn(move || closed_after(&tracker, partial, Duration::from_secs(20)));
+    let silent = {
+        let addr = serve.addr.clone();
+        std::thread::spawn(move || closed_after(&addr, &[], Duration::from_secs(20)))
+    };
+    let stalled = closed_after(&serve.addr, partial, Duration::from_secs(20));
+    let silent = silent.join().unwrap();
+    for (what, took) in [
+        ("a stalled ClientHello", stalled),
+        ("a silent connection", silent),
+    ] {
+        assert!(
+            took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
+            "{what} closed after {took:?} (header timeout 2 s)"
+        );
+    }
+    let took = on_tracker.join().unwrap();
+    assert!(
+        took >= Duration::from_secs(8) && took < Duration::from_secs(15),
+        "the tracker closed a stalled handshake after {took:?} (its header timeout is 10 s)"
+    );
+    // Still serving.
+    let (status, _) = Conn::open(&serve.addr, &client(&ca)).get("/");
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn sighup_reloads_the_certificate_for_new_connections_only() {
+    let test = "sighup_reloads_the_certificate_for_new_connections_only";
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let first = ca.issue(101, "s3torrent first");
+    let second = ca.issue(102, "s3torrent second");
+    assert_ne!(first.der, second.der);
+    let third = ca.issue(103, "s3torrent third");
+    let all = [
+        ("the first", &first),
+        ("the second", &second),
+        ("the third", &third),
+    ];
+    let files = Files::new(dir.path(), &ca, &first);
+    let serve = serve_tls(&dir.path().join("root"), &files, "both", &[]);
+    let tracker = serve.tracker.clone().unwrap();
+    let config = client(&ca);
+
+    // Keep-alive connections made with the first certificate.
+    let mut before = Conn::open(&serve.addr, &config);
+    before.presents(&first, &all);
+    assert_eq!(before.get("/").0, 403);
+    let mut tracker_before = Conn::open(&tracker, &config);
+    tracker_before.presents(&first, &all);
+    assert_eq!(tracker_before.get("/scrape").0, 200);
+
+    // New files, SIGHUP: new connections get the second certificate, on
+    // both listeners; the open ones go on with theirs.
+    files.install(&second.cert_pem, &second.key_pem);
+    serve.hangup();
+    serve.wait_for(Duration::from_secs(10), 1, |l| {
+        l.contains("TLS certificate reloaded")
+    });
+    Conn::open(&serve.addr, &config).presents(&second, &all);
+    Conn::open(&tracker, &config).presents(&second, &all);
+    assert_eq!(before.get("/").0, 403);
+    before.presents(&first, &all);
+    assert_eq!(tracker_before.get("/scrape").0, 200);
+    if have_program(test, "openssl") {
+        // An outside client reads the serial and the subject.
+        let shown = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl s_client -connect {} -CAfile {} </dev/null 2>/dev/null \
+                 | openssl x509 -noout -serial -subject",
+                serve.addr,
+                files.ca().display()
+            ))
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.contains("serial=66"), "{shown}");
+        assert!(shown.contains("s3torrent second"), "{shown}");
+    }
+
+    // A broken certificate file: the second certificate stays.
+    std::fs::write(files.cert(), "-----BEGIN CERTIFICATE-----\nbroken\n").unwrap();
+    serve.hangup();
+    let line = serve.wait_for(Duration::from_secs(10), 1, |l| {
+        l.contains("TLS certificate not reloaded")
+    });
+    assert!(line.contains(&files.cert().display().to_string()), "{line}");
+    Conn::open(&serve.addr, &config).presents(&second, &all);
+
+    // A certificate with another certificate's key: refused, named.
+    files.install(&third.cert_pem, &first.key_pem);
+    serve.hangup();
+    let line = serve.wait_for(Duration::from_secs(10), 2, |l| {
+        l.contains("TLS certificate not reloaded")
+    });
+    assert!(line.contains("is not the key of the certificate"), "{line}");
+    assert!(line.contains(&files.key().display().to_string()), "{line}");
+    Conn::open(&serve.addr, &config).presents(&second, &all);
+    assert_eq!(before.get("/").0, 403);
+
+    // Mended: the third certificate.
+    files.install(&third.cert_pem, &third.key_pem);
+    serve.hangup();
+    serve.wait_for(Duration::from_secs(10), 2, |l| {
+        l.contains("TLS certificate reloaded")
+    });
+    Conn::open(&serve.addr, &config).presents(&third, &all);
+}
+
+#[test]
+fn bad_tls_flags_exit_non_zero_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let leaf = ca.issue(11, "s3torrent test server");
+    let other = ca.issue(12, "s3torrent other");
+    let files = Files::new(dir.path(), &ca, &leaf);
+    let other_key = write(dir.path(), "other.key", other.key_pem.as_bytes());
+    let garbage = write(dir.path(), "garbage.pem", b"not PEM at all\n");
+    let cert = files.cert().display().to_string();
+    let key = files.key().display().to_string();
+    let root = dir.path().join("root").display().to_string();
+    let run = |args: &[&str]| -> (i32, String) {
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg(env!("CARGO_BIN_EXE_s3torrent"))
+            .args(["serve", "--root", &root, "--listen", "127.0.0.1:0"])
+            .args(["--seeding", "web"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let a_dir = dir.path().display().to_string();
+    let other_key = other_key.display().to_string();
+    let garbage = garbage.display().to_string();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["--tls-cert", &cert], vec!["--tls-key"]),
+        (vec!["--tls-key", &key], vec!["--tls-cert"]),
+        (
+            vec!["--tls-cert", &missing, "--tls-key", &key],
+            vec!["TLS certificate", &missing, "cannot be read"],
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &a_dir],
+            vec!["TLS private key", &a_dir, "cannot be read"],
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &other_key],
+            vec![
+                "TLS private key",
+                &other_key,
+                "is not the key of the certificate",
+                &cert,
+            ],
+        ),
+        (
+            vec!["--tls-cert", &garbage, "--tls-key", &key],
+            vec!["TLS certificate", &garbage, "holds no certificate"],
+        ),
+        (
+            vec!["--tls-cert", &cert, "--tls-key", &cert],
+            vec!["TLS private key", &cert, "holds no private key"],
+        ),
+    ];
+    for (args, said) in &cases {
+        let (code, stderr) = run(args);
+        assert!(code != 0 && code != 124, "{args:?}: exit {code}\n{stderr}");
+        for s in said {
+            assert!(stderr.contains(s), "{args:?}: {s:?} not in\n{stderr}");
+        }
+        assert!(
+            !stderr.contains("listening on"),
+            "{args:?} started:\n{stderr}"
+        );
+    }
+    // The config file's keys are the flags': half a pair is refused there too.
+    let config = write(
+        dir.path(),
+        "half.toml",
+        format!("tls-cert = {cert:?}\n").as_bytes(),
+    );
+    let (code, stderr) = run(&["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--tls-key"), "{stderr}");
+    // And a whole pair works from the file; --print-config shows it.
+    let whole = write(
+        dir.path(),
+        "whole.toml",
+        format!("tls-cert = {cert:?}\ntls-key = {key:?}\n").as_bytes(),
+    );
+    let out = s3torrent()
+        .args([
+            "serve",
+            "--config",
+            whole.to_str().unwrap(),
+            "--print-config",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        printed.contains(&format!("tls-cert = {cert:?}  # config file")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("tls-key = {key:?}  # config file")),
+        "{printed}"
+    );
+    let serve = Running::start(
+        "serve",
+        &[
+            "--config".into(),
+            whole.display().to_string(),
+            "--root".into(),
+            root.clone(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--seeding".into(),
+            "web".into(),
+        ],
+    );
+    assert_eq!(Conn::open(&serve.addr, &client(&ca)).get("/").0, 403);
+}
+
+#[test]
+fn the_gateway_speaks_https_too() {
+    let test = "the_gateway_speaks_https_too";
+    if !ready(test, &["aria2c", "curl"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(21, "s3torrent test gateway"));
+    // The cluster: a plain `serve`.
+    let upstream = Serve::start(&dir.path().join("upstream"), &[]);
+    let user = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
+    let mut args: Vec<String> = [
+        "--upstream",
+        &upstream.endpoint(),
+        "--user",
+        &user,
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(files.flags());
+    let gateway = Running::start("gateway", &args);
+    let ep = gateway.endpoint();
+    let data = random_bytes(1_500_007, 21);
+    let file = write(dir.path(), "data.bin", &data);
+    boto_tls(&ep, &files.ca(), "mb", &["through"]);
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "put",
+        &["through", "gw.bin", file.to_str().unwrap(), "public-read"],
+    );
+    let path = dir.path().join("gw.torrent");
+    let answer = boto_tls(
+        &ep,
+        &files.ca(),
+        "torrent",
+        &["through", "gw.bin", path.to_str().unwrap()],
+    );
+    assert_eq!(answer["type"], "application/x-bittorrent", "{answer}");
+    let torrent = Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(torrent.web_seeds(), [format!("{ep}/through/gw.bin")]);
+    let (ok, body) = curl(&format!("{ep}/through/gw.bin"), Some(&files.ca()));
+    assert!(ok);
+    assert_eq!(body, data);
+    let out = dir.path().join("aria2c");
+    std::fs::create_dir(&out).unwrap();
+    aria2c_tls(&path, &out, &files.ca());
+    assert_eq!(std::fs::read(out.join("gw.bin")).unwrap(), data);
+    let answer = plain_exchange(&gateway.addr, b"GET / HTTP/1.1\r\nHost: g\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer:?}");
+}
