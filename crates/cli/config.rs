@@ -572,7 +572,7 @@ impl File<'_> {
         let dashes = format!("--{}", flag.long);
         let (args, shown) = match (flag.shape, value.get_ref()) {
             (Shape::Switch, DeValue::Boolean(on)) => {
-                let args = if *on { vec![dashes.into()] } else { vec![] };
+                let args = if *on { vec![dashes.clone().into()] } else { vec![] };
                 (args, Shown::Bool(*on))
             }
             (Shape::Count, DeValue::Integer(n)) => {
@@ -597,6 +597,20 @@ impl File<'_> {
                 (args, Shown::List(shown))
             }
             (_, found) => return Err(self.wrong_type(flag, found, value.span())),
+        };
+        // A value that is the flag's default is left to clap's default: the
+        // same value, and a flag that only makes sense beside another
+        // (`dht-interval` needs `dht`) is then not given without it, as
+        // `--print-config`'s output lists every default.
+        let defaults = flag.arg.get_default_values();
+        let args = if !defaults.is_empty()
+            && args.len() == defaults.len()
+            && args.iter().zip(defaults).all(|(arg, default)| {
+                *arg == OsString::from(format!("{dashes}={}", default.to_string_lossy()))
+            }) {
+            Vec::new()
+        } else {
+            args
         };
         Ok(Entry {
             id: flag.arg.get_id().as_str().to_owned(),
