@@ -346,7 +346,23 @@ pub(crate) fn decide_object(
         version: policy.version,
         profile: policy.profile,
         trackers: policy.trackers.clone(),
-        web_seed: policy.web_seed_url(&checked.bucket, &checked.key),
+        web_seed: web_seed_of(policy, &checked.bucket, info),
         request_charged,
     })
+}
+
+/// The web seed of an object version: the object's URL, pinned to the
+/// version (`?versionId=`) when it has one, so that the web seed sends that
+/// version's bytes and no other's.
+pub(crate) fn web_seed_of(
+    policy: &TorrentPolicy,
+    bucket: &BucketName,
+    object: &ObjectInfo,
+) -> Option<String> {
+    let mut url = policy.web_seed_url(bucket, &object.key)?;
+    if let Some(version) = &object.version_id {
+        url.push_str("?versionId=");
+        s3torrent_metainfo::percent_encode_into(&mut url, version.as_bytes());
+    }
+    Some(url)
 }
