@@ -51,6 +51,7 @@ mod settings;
 mod source;
 mod torrents;
 mod uploads;
+mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,9 @@ pub(crate) use self::settings::{BucketSettings, Tags};
 use self::settings::{StoredBlock, StoredOwnership};
 pub(crate) use self::torrents::{DbCache, peer_info_hashes};
 pub(crate) use self::uploads::{Completion, MIN_PART_SIZE, UploadError, UploadRecord};
+pub(crate) use self::versions::{
+    Deleted, Found, ListFrom, Marker, Removal, VersionEntry, VersionId, Versioning,
+};
 use crate::config::{User, principal_of_account};
 
 const BUCKETS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("buckets");
@@ -130,6 +134,9 @@ struct BucketMeta {
     /// PutBucketTagging's tags.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
+    /// PutBucketVersioning's state; none for a bucket never versioned.
+    #[serde(default, skip_serializing_if = "Versioning::is_unversioned")]
+    versioning: Versioning,
 }
 
 impl BucketMeta {
@@ -146,6 +153,7 @@ impl BucketMeta {
             ownership: None,
             public_access_block: None,
             tags: Tags::new(),
+            versioning: Versioning::Unversioned,
         }
     }
 }
@@ -206,6 +214,10 @@ pub(crate) struct ObjectMeta {
     /// Its tags (PutObjectTagging, `x-amz-tagging`).
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     pub(crate) tags: Tags,
+    /// Which version it is: the null version (no field, as every record of
+    /// an unversioned bucket) or one with an ID.
+    #[serde(default, skip_serializing_if = "VersionId::is_null")]
+    pub(crate) version: VersionId,
 }
 
 impl ObjectMeta {
@@ -222,6 +234,7 @@ impl ObjectMeta {
             data: None,
             headers: Headers::default(),
             tags: Tags::new(),
+            version: VersionId::Null,
         }
     }
 }
@@ -368,8 +381,9 @@ pub(crate) struct Store {
     /// Moves on after every write transaction: what the memos hold is of
     /// the current epoch only.
     epoch: memo::Epoch,
-    /// Buckets with a record, as [`Store::bucket_info`] makes them.
-    bucket_memo: memo::Memo<BucketInfo>,
+    /// Buckets with a record, as [`Store::bucket_info`] makes them, with
+    /// their versioning.
+    bucket_memo: memo::Memo<(BucketInfo, Versioning)>,
     /// Object records (as stored, before [`Store::object_meta`] looks at
     /// a hand-placed file), by row.
     object_memo: memo::Memo<ObjectMeta>,
@@ -390,6 +404,7 @@ impl Store {
             OBJECTS,
             TORRENTS,
             SWARMS,
+            versions::VERSIONS,
             uploads::UPLOADS,
             uploads::PARTS,
             uploads::COMPLETED,

@@ -30,6 +30,10 @@ const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// Part numbers run from 1 to this.
 const MAX_PART_NUMBER: u32 = 10_000;
 
+/// How long CompleteMultipartUpload waits for the object before it answers
+/// 200 and keeps the connection alive while it is assembled.
+const ANSWER_AT_ONCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn refused(e: UploadError) -> s3s::S3Error {
     match e {
         UploadError::Store(e) => to_s3s(e),
@@ -262,6 +266,8 @@ impl Server {
             }
         };
 
+        let b = bucket.clone();
+        let versioning = self.blocking(move |s| s.bucket_versioning(&b)).await?;
         // Assemble, commit and clean up on a blocking thread, in one job:
         // it runs to the end even if the client goes away.
         let policy = self.torrents.policy();
@@ -269,48 +275,54 @@ impl Server {
         let version = policy.version;
         let (store, service) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
         let (b, k) = (bucket.clone(), key.clone());
-        let job = tokio::task::spawn_blocking(move || -> Result<String, WriteError> {
-            let mut hasher = (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
-            let mut meta = ObjectMeta::new(
-                claimed.record.owner.clone(),
-                claimed.record.acl.clone(),
-                claimed.etag.clone(),
-                claimed.size,
-            );
-            meta.content_type = claimed.record.content_type.clone();
-            meta.headers = claimed.record.headers.clone();
-            meta.tags = claimed.record.tags.clone();
-            let committed = store
-                .assemble(&claimed.parts, |chunk| {
-                    if let Some(h) = &mut hasher {
-                        h.update(chunk);
+        let job = tokio::task::spawn_blocking(
+            move || -> Result<(String, ObjectMeta), WriteError> {
+                let mut hasher =
+                    (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
+                let mut meta = ObjectMeta::new(
+                    claimed.record.owner.clone(),
+                    claimed.record.acl.clone(),
+                    claimed.etag.clone(),
+                    claimed.size,
+                );
+                meta.content_type = claimed.record.content_type.clone();
+                meta.headers = claimed.record.headers.clone();
+                meta.tags = claimed.record.tags.clone();
+                let committed = store
+                    .assemble(&claimed.parts, |chunk| {
+                        if let Some(h) = &mut hasher {
+                            h.update(chunk);
+                        }
+                    })
+                    .map_err(WriteError::Store)
+                    .and_then(|temp| {
+                        let _cleanup = TempGuard(temp.clone());
+                        store.complete_upload(&b, &k, &id, &temp, meta, &conditions)
+                    });
+                let meta = match committed {
+                    Ok(meta) => meta,
+                    Err(e) => {
+                        if let Err(e) = store.release_upload(&b, &k, &id) {
+                            tracing::warn!(target: "serve", upload = %id, error = %e, "releasing an upload failed");
+                        }
+                        return Err(e);
                     }
-                })
-                .map_err(WriteError::Store)
-                .and_then(|temp| {
-                    let _cleanup = TempGuard(temp.clone());
-                    store.complete_upload(&b, &k, &id, &temp, meta, &conditions)
-                });
-            let meta = match committed {
-                Ok(meta) => meta,
-                Err(e) => {
-                    if let Err(e) = store.release_upload(&b, &k, &id) {
-                        tracing::warn!(target: "serve", upload = %id, error = %e, "releasing an upload failed");
-                    }
-                    return Err(e);
+                };
+                // An unversioned bucket's older torrents of the key are stale
+                // (versioning is never unset: unversioned now, so at the commit).
+                if meta.version.is_null() && store.bucket_versioning(&b)?.is_unversioned() {
+                    service.cache().forget(&b, &k);
                 }
-            };
-            service.cache().forget(&b, &k);
-            if let Some(h) = hasher
-                && let Ok(object) = store.object_info(&info, &k, &meta)
-            {
-                let _ = service.store_hashes(&b, &object, &h.finish());
-            }
-            Ok(claimed.etag)
-        });
-        let future = async move {
-            let etag = job
-                .await
+                if let Some(h) = hasher
+                    && let Ok(object) = store.object_info(&info, &k, &meta)
+                {
+                    let _ = service.store_hashes(&b, &object, &h.finish());
+                }
+                Ok((claimed.etag, meta))
+            },
+        );
+        let answer = move |done: Result<Result<(String, ObjectMeta), WriteError>, _>| {
+            let (etag, meta) = done
                 .map_err(|e| s3_error!(InternalError, "{e}"))?
                 .map_err(write_refused)?;
             Ok(dto::CompleteMultipartUploadOutput {
@@ -318,9 +330,22 @@ impl Server {
                 key: Some(key.to_string()),
                 e_tag: Some(dto::ETag::Strong(etag)),
                 location,
+                version_id: super::versioning::written_version(&meta),
                 ..Default::default()
             })
         };
+        // The answer is 200 at once, the connection kept alive with
+        // whitespace until the XML is ready, as S3 does. In a versioned
+        // bucket a completion done within a few seconds answers when done
+        // instead, its new version in `x-amz-version-id` (a longer one
+        // keeps the connection alive: its headers have gone by then).
+        let mut job = job;
+        if !versioning.is_unversioned()
+            && let Ok(done) = tokio::time::timeout(ANSWER_AT_ONCE, &mut job).await
+        {
+            return answer(done).map(S3Response::new);
+        }
+        let future = async move { answer(job.await) };
         Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
             future: Some(Box::pin(future)),
             ..Default::default()

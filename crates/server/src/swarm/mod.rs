@@ -6,9 +6,12 @@
 //!
 //! Both ask [`Swarm::lookup`] (a connection already seeding re-asks only
 //! [`Swarm::decide`], and compares the ETag), which applies `?torrent`'s own rules: the
-//! object exists and is unchanged (its cached torrent, keyed by its ETag,
-//! still has this info-hash), its ACL grants anonymous READ, and its bucket
-//! is not requester-pays. A lookup never hashes: an info-hash whose torrent
+//! object version exists and is unchanged (its cached torrent, keyed by its
+//! version ID, or by its ETag for the null version, still has this
+//! info-hash), its ACL grants anonymous READ, and its bucket is not
+//! requester-pays. The info-hash index names the version: in a versioned
+//! bucket an overwrite leaves the older versions, and their swarms, as
+//! they were; in an unversioned one it replaces the null version. A lookup never hashes: an info-hash whose torrent
 //! is not cached for the object as it is now is refused.
 
 mod admission;
@@ -34,7 +37,7 @@ use tokio::task::JoinHandle;
 pub(crate) use crate::listen::stopped;
 use crate::listen::{Endpoint, SwarmListeners};
 use crate::ops::Service;
-use crate::store::{Store, peer_info_hashes};
+use crate::store::{Store, VersionId, peer_info_hashes};
 use crate::throttle::Throttle;
 
 use self::admission::{Admission, Listener};
@@ -230,10 +233,15 @@ pub(crate) struct Swarm {
 
 impl SwarmSource for Swarm {
     fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
-        let Some((bucket, key)) = self.store.swarm_target(info_hash) else {
+        let Some((bucket, key, version)) = self.store.swarm_target(info_hash) else {
             return Err("unknown info_hash: no torrent of this endpoint has it".into());
         };
-        let req = TorrentRequest::new(bucket.as_str(), key.as_str(), Requester::Anonymous);
+        // The version the torrent was made of: while it exists and is
+        // readable, an overwrite of the key leaves it served. (The null
+        // version of an unversioned bucket is its current object, which
+        // an overwrite replaces.)
+        let mut req = TorrentRequest::new(bucket.as_str(), key.as_str(), Requester::Anonymous);
+        req.version_id = Some(version.as_str().to_owned());
         let plan = self
             .torrents
             .plan(&*self.store, &req)
@@ -259,11 +267,16 @@ impl SwarmSource for Swarm {
         bucket: &BucketName,
         object: &ObjectInfo,
     ) -> Result<Arc<dyn PieceSource>, String> {
+        let version = object
+            .version_id
+            .as_deref()
+            .map_or(VersionId::Null, VersionId::of);
         let file = self
             .store
             .open_snapshot(
                 bucket,
                 &object.key,
+                &version,
                 object.etag.as_known().unwrap_or_default(),
             )
             .map_err(|e| format!("not served: {}", e.message()))?;
