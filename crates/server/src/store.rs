@@ -55,6 +55,8 @@ mod versions;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;

@@ -36,12 +36,17 @@ impl Crash {
     }
 
     /// Dies at the `n`th crash point from now.
-    fn arm(&self, n: i64) {
+    pub(super) fn arm(&self, n: i64) {
         self.countdown.store(n, Ordering::SeqCst);
         self.armed.store(true, Ordering::SeqCst);
     }
 
-    fn is_dead(&self) -> bool {
+    /// Dies at no crash point.
+    pub(super) fn disarm(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+    }
+
+    pub(super) fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
     }
 }
