@@ -182,6 +182,21 @@ t2 = anonymous("/ver/t?torrent&versionId=" + vid["t2"])[1]
 cur = anonymous("/ver/t?torrent")[1]
 out["torrents"] = [describes(t1, one), describes(t2, two), describes(cur, two), t1 != t2, cur == t2]
 
+# To a bucket policy, a version named by its ID is s3:GetObjectVersion, the
+# current one s3:GetObject, as in S3.
+dev.create_bucket(Bucket="pol")
+dev.put_bucket_versioning(Bucket="pol", VersioningConfiguration={"Status": "Enabled"})
+put("pol", "p", b"old", "p1")
+put("pol", "p", b"new", "p2")
+vid = {n: v for v, n in names.items()}
+policy = lambda actions: json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": "*", "Action": actions, "Resource": "arn:aws:s3:::pol/*"}]})
+dev.put_bucket_policy(Bucket="pol", Policy=policy("s3:GetObject"))
+out["policy_versions"] = [anonymous("/pol/p")[0], anonymous("/pol/p?versionId=" + vid["p1"])[0]]
+dev.put_bucket_policy(Bucket="pol", Policy=policy(["s3:GetObject", "s3:GetObjectVersion"]))
+a = anonymous("/pol/p?versionId=" + vid["p1"])
+out["policy_versions"].append([a[0], a[1].decode()])
+
 # A suspended bucket: writes make the null version, replacing the one
 # there was; versions with IDs stay. A table of the bucket after each step.
 dev.create_bucket(Bucket="sus")
@@ -372,6 +387,8 @@ fn boto3_round_trips_versions_delete_markers_and_null_versions() {
     );
     assert_eq!(get("not_empty"), json!([409, "BucketNotEmpty", null, null]));
     assert_eq!(get("torrents"), json!([true, true, true, true, true]));
+
+    assert_eq!(get("policy_versions"), json!([200, 403, [200, "old"]]));
 
     // Suspended: no version ID in a write's answer (s3-tests'
     // test_versioning_bucket_atomic_upload_return_version_id); the null

@@ -236,16 +236,29 @@ impl SwarmSource for Swarm {
         let Some((bucket, key, version)) = self.store.swarm_target(info_hash) else {
             return Err("unknown info_hash: no torrent of this endpoint has it".into());
         };
-        // The version the torrent was made of: while it exists and is
-        // readable, an overwrite of the key leaves it served. (The null
-        // version of an unversioned bucket is its current object, which
-        // an overwrite replaces.)
+        let refused = |e: s3torrent_s3::S3Error| {
+            format!("not served: {} ({})", e.message(), e.code().as_str())
+        };
+        // The version the torrent was made of, while an anonymous GET could
+        // read it: as the key's current version, or by its ID once an
+        // overwrite made it older (in a versioned bucket; the null version
+        // of an unversioned one is its current object, which an overwrite
+        // replaces).
         let mut req = TorrentRequest::new(bucket.as_str(), key.as_str(), Requester::Anonymous);
+        let current = self.torrents.plan(&*self.store, &req);
+        if let Ok(plan) = &current
+            && plan
+                .object
+                .version_id
+                .as_deref()
+                .map_or(VersionId::Null, VersionId::of)
+                == version
+        {
+            let plan = current.map_err(refused)?;
+            return Ok((plan.bucket, plan.object));
+        }
         req.version_id = Some(version.as_str().to_owned());
-        let plan = self
-            .torrents
-            .plan(&*self.store, &req)
-            .map_err(|e| format!("not served: {} ({})", e.message(), e.code().as_str()))?;
+        let plan = self.torrents.plan(&*self.store, &req).map_err(refused)?;
         Ok((plan.bucket, plan.object))
     }
 
