@@ -803,3 +803,48 @@ fn an_overwrite_of_a_versioned_object_leaves_its_running_download_alone() {
         None
     );
 }
+
+/// With web seeding, the torrent of an older version names the object's URL
+/// pinned to that version (`?versionId=`), so that aria2c, downloading from
+/// the web seed alone, gets that version's bytes after an overwrite.
+#[test]
+fn aria2c_downloads_an_older_version_from_its_pinned_web_seed() {
+    let test = "aria2c_downloads_an_older_version_from_its_pinned_web_seed";
+    if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // `--seeding web`: the web seed alone.
+    let serve = Serve::start(&dir.path().join("root"), &[]);
+    let old = random_bytes(3 * 262_144 + 11, 93);
+    let new = random_bytes(2 * 262_144 + 17, 94);
+    assert_eq!(boto(&serve, &["versioned-bucket", "web"]), json!({}));
+    let old_file = write(dir.path(), "old.bin", &old);
+    let v1 = boto(
+        &serve,
+        &["put", "web", "doc.bin", old_file.to_str().unwrap()],
+    )["version"]
+        .as_str()
+        .expect("a version ID")
+        .to_owned();
+    let new_file = write(dir.path(), "new.bin", &new);
+    boto(
+        &serve,
+        &["put", "web", "doc.bin", new_file.to_str().unwrap()],
+    );
+    let got = request(
+        &serve.addr,
+        "GET",
+        &format!("/web/doc.bin?torrent&versionId={v1}"),
+        &[],
+    );
+    assert_eq!(got.status, 200, "{}", got.text());
+    let (path, torrent) = torrent_at(dir.path(), "old.torrent", got.body);
+    assert_eq!(
+        torrent.web_seeds(),
+        [format!("{}/web/doc.bin?versionId={v1}", serve.endpoint())]
+    );
+    let save = dir.path().join("aria2c");
+    support::serve::aria2c_download(&path, &save);
+    assert_eq!(downloaded(&save.join("doc.bin")), old);
+}
