@@ -196,6 +196,13 @@ out["policy_versions"] = [anonymous("/pol/p")[0], anonymous("/pol/p?versionId=" 
 dev.put_bucket_policy(Bucket="pol", Policy=policy(["s3:GetObject", "s3:GetObjectVersion"]))
 a = anonymous("/pol/p?versionId=" + vid["p1"])
 out["policy_versions"].append([a[0], a[1].decode()])
+# Listing the versions is s3:ListBucketVersions, listing the keys s3:ListBucket.
+lister = lambda actions: json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": "*", "Action": actions, "Resource": "arn:aws:s3:::pol"}]})
+dev.put_bucket_policy(Bucket="pol", Policy=lister("s3:ListBucket"))
+out["policy_lists"] = [anonymous("/pol?list-type=2")[0], anonymous("/pol?versions")[0]]
+dev.put_bucket_policy(Bucket="pol", Policy=lister(["s3:ListBucket", "s3:ListBucketVersions"]))
+out["policy_lists"].append(anonymous("/pol?versions")[0])
 
 # A suspended bucket: writes make the null version, replacing the one
 # there was; versions with IDs stay. A table of the bucket after each step.
@@ -389,6 +396,7 @@ fn boto3_round_trips_versions_delete_markers_and_null_versions() {
     assert_eq!(get("torrents"), json!([true, true, true, true, true]));
 
     assert_eq!(get("policy_versions"), json!([200, 403, [200, "old"]]));
+    assert_eq!(get("policy_lists"), json!([200, 403, 200]));
 
     // Suspended: no version ID in a write's answer (s3-tests'
     // test_versioning_bucket_atomic_upload_return_version_id); the null

@@ -17,11 +17,7 @@ fn standard() -> dto::ObjectStorageClass {
 
 impl Server {
     /// The bucket, if the requester may list it (READ on the bucket).
-    pub(super) async fn listable<T>(
-        &self,
-        req: &S3Request<T>,
-        bucket: &str,
-    ) -> S3Result<BucketName> {
+    async fn listable<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketName> {
         let requester = self.requester(req);
         let (bucket, _) = Self::names(bucket, None)?;
         let info = self.bucket(&bucket).await?;

@@ -259,7 +259,16 @@ impl Server {
         &self,
         req: S3Request<dto::ListObjectVersionsInput>,
     ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
-        let bucket = self.listable(&req, &req.input.bucket).await?;
+        // READ on the bucket, or a policy's `s3:ListBucketVersions`, as S3.
+        let requester = self.requester(&req);
+        let (bucket, _) = Self::names(&req.input.bucket, None)?;
+        let info = self.bucket(&bucket).await?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Read,
+            ("s3:ListBucketVersions", None),
+        )?;
         let input = req.input;
         let encoding = Encoding::of(input.encoding_type.as_ref())?;
         let max = listing::max_keys(input.max_keys)?;
