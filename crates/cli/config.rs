@@ -572,7 +572,11 @@ impl File<'_> {
         let dashes = format!("--{}", flag.long);
         let (args, shown) = match (flag.shape, value.get_ref()) {
             (Shape::Switch, DeValue::Boolean(on)) => {
-                let args = if *on { vec![dashes.clone().into()] } else { vec![] };
+                let args = if *on {
+                    vec![dashes.clone().into()]
+                } else {
+                    vec![]
+                };
                 (args, Shown::Bool(*on))
             }
             (Shape::Count, DeValue::Integer(n)) => {

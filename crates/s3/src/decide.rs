@@ -166,7 +166,9 @@ pub fn check_request(req: &TorrentRequest) -> Result<CheckedRequest> {
 ///    version: `NoSuchKey`/`NoSuchVersion` 404 if the requester may list the
 ///    bucket, else `AccessDenied` 403, so that existence does not leak. A
 ///    delete marker asked for by version ID: `MethodNotAllowed` 405, as GET does;
-/// 6. no `READ` on the object: `AccessDenied` 403. With `BucketOwnerEnforced`
+/// 6. no `READ` on the object (to a bucket policy `s3:GetObject`, or
+///    `s3:GetObjectVersion` when `versionId` names the version): `AccessDenied`
+///    403. With `BucketOwnerEnforced`
 ///    ACLs are ignored and only the bucket owner's account may read; under
 ///    Block Public Access, `IgnorePublicAcls` makes public grants grant
 ///    nothing and `RestrictPublicBuckets` confines a public policy to the
@@ -287,7 +289,13 @@ pub fn authorize_read<'o>(
         }
         ObjectLookup::Found(info) => info,
     };
-    let read_verdict = bucket.policy_verdict(requester, "s3:GetObject", Some(info.key.as_str()));
+    // A version named by its ID is `s3:GetObjectVersion` to a policy, as
+    // in S3 (an ACL's READ grants both).
+    let action = match req.version_id {
+        Some(_) => "s3:GetObjectVersion",
+        None => "s3:GetObject",
+    };
+    let read_verdict = bucket.policy_verdict(requester, action, Some(info.key.as_str()));
     let may_read = allowed(read_verdict, &info.acl);
     if !may_read {
         return Err(S3Error::new(ErrorCode::AccessDenied, resource));
@@ -346,7 +354,23 @@ pub(crate) fn decide_object(
         version: policy.version,
         profile: policy.profile,
         trackers: policy.trackers.clone(),
-        web_seed: policy.web_seed_url(&checked.bucket, &checked.key),
+        web_seed: web_seed_of(policy, &checked.bucket, info),
         request_charged,
     })
+}
+
+/// The web seed of an object version: the object's URL, pinned to the
+/// version (`?versionId=`) when it has one, so that the web seed sends that
+/// version's bytes and no other's.
+pub(crate) fn web_seed_of(
+    policy: &TorrentPolicy,
+    bucket: &BucketName,
+    object: &ObjectInfo,
+) -> Option<String> {
+    let mut url = policy.web_seed_url(bucket, &object.key)?;
+    if let Some(version) = &object.version_id {
+        url.push_str("?versionId=");
+        s3torrent_metainfo::percent_encode_into(&mut url, version.as_bytes());
+    }
+    Some(url)
 }

@@ -18,6 +18,9 @@ use crate::info::{BucketInfo, ETag, Encryption, ObjectInfo, ObjectLookup, Restor
 use crate::model::{BucketName, ObjectKey};
 use crate::policy::TorrentPolicy;
 
+/// The version ID S3 gives the `null` version of a versioned bucket.
+const NULL_VERSION: &str = "null";
+
 /// What the host stores: bucket and object metadata, and positional reads
 /// of an object version's bytes.
 pub trait ObjectSource: Sync {
@@ -213,13 +216,16 @@ impl<C: TorrentCache> TorrentService<C> {
     }
 
     /// The cache key of an object version under this service's policy:
-    /// `None` for an unversioned object whose ETag is not computed yet
-    /// (which no torrent is cached for).
+    /// its version ID, or its ETag for an unversioned object and for the
+    /// `null` version of a versioned bucket (which a write to a suspended
+    /// bucket replaces, so its ID names no fixed bytes); `None` for such an
+    /// object whose ETag is not computed yet (which no torrent is cached
+    /// for).
     pub fn cache_key(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CacheKey> {
-        let version = match (&object.version_id, &object.etag) {
-            (Some(v), _) => ObjectVersion::Id(v.clone()),
-            (None, ETag::Known(e)) => ObjectVersion::ETag(e.clone()),
-            (None, ETag::Uncomputed) => return None,
+        let version = match (object.version_id.as_deref(), &object.etag) {
+            (Some(v), _) if v != NULL_VERSION => ObjectVersion::Id(v.to_owned()),
+            (_, ETag::Known(e)) => ObjectVersion::ETag(e.clone()),
+            (_, ETag::Uncomputed) => return None,
         };
         Some(CacheKey {
             bucket: bucket.clone(),
@@ -502,7 +508,7 @@ impl<C: TorrentCache> TorrentService<C> {
             version: self.policy.version,
             profile: self.policy.profile,
             trackers: self.policy.trackers.clone(),
-            web_seed: self.policy.web_seed_url(bucket, &object.key),
+            web_seed: crate::decide::web_seed_of(&self.policy, bucket, object),
             request_charged: false,
         }
     }

@@ -15,6 +15,7 @@ mod parts;
 mod public_access;
 mod screen;
 mod tagging;
+mod versioning;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,8 +33,8 @@ use s3torrent_s3::{
 
 use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
 use crate::store::{
-    DbCache, Expected, Headers, ObjectMeta, Payer, Preconditions, Snapshot, Store, StoredAcl,
-    WriteError, hex, write_all,
+    DbCache, Expected, Found, Headers, Marker, ObjectMeta, Payer, Preconditions, Snapshot, Store,
+    StoredAcl, VersionId, Versioning, WriteError, hex, write_all,
 };
 use crate::throttle::Throttle;
 
@@ -267,33 +268,63 @@ impl Server {
         })
     }
 
+    /// After a write of `meta` to `key`: the key's cached torrents go if
+    /// its bucket is unversioned (they describe an object that is no more);
+    /// a versioned bucket's describe versions it keeps.
+    async fn forget_replaced(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        meta: &ObjectMeta,
+    ) -> S3Result<()> {
+        if !meta.version.is_null() {
+            return Ok(());
+        }
+        // Versioning is never unset: a bucket unversioned now was so when
+        // the write committed.
+        let b = bucket.clone();
+        if self
+            .blocking(move |s| s.bucket_versioning(&b))
+            .await?
+            .is_unversioned()
+        {
+            self.torrents.cache().forget(bucket, key);
+        }
+        Ok(())
+    }
+
     /// GetObject/HeadObject: the same read rules as `?torrent`. `V` is
-    /// what the read needs of the current version: its record (HEAD) or
-    /// the record and its file, opened (GET, a copy's source).
+    /// what the read needs of the version (the current one, or the one
+    /// `version` names): its record (HEAD) or the record and its file,
+    /// opened (GET, a copy's source). A refusal because of a delete marker
+    /// carries the marker's headers.
     async fn readable<V: Version>(
         &self,
-        req_bucket: &str,
-        req_key: &str,
+        (req_bucket, req_key, version): (&str, &str, Option<&str>),
         requester: Requester,
         request_payer: bool,
         expected_owner: Option<String>,
-    ) -> S3Result<(V, bool)> {
+    ) -> S3Result<Readable<V>> {
         let (bucket, key) = Self::names(req_bucket, Some(req_key))?;
         let key = key.expect("given");
         let mut treq = TorrentRequest::new(req_bucket, req_key, requester);
+        treq.version_id = version.map(str::to_owned);
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
         // On the runtime's thread when the records are in memory (the
         // decision reads no database page, and opening the version's file
         // is one open and one fstat); else on a blocking thread, as an
-        // adopted file's MD5 (a whole read of the file) always is.
-        let (mut snap, object, charged) = if self.store.memoized(&bucket, &key) {
-            allowed::<V>(&self.store, &bucket, &key, &treq).map_err(to_s3s)?
+        // adopted file's MD5 (a whole read of the file) always is, and a
+        // version asked for by its ID.
+        let decided = if version.is_none() && self.store.memoized(&bucket, &key) {
+            allowed::<V>(&self.store, &bucket, &key, &treq)
         } else {
             let (b, k) = (bucket.clone(), key.clone());
-            self.blocking(move |s| allowed::<V>(s, &b, &k, &treq))
+            self.blocking(move |s| Ok(allowed::<V>(s, &b, &k, &treq)))
                 .await?
         };
+        let (mut snap, object, charged, versioning) =
+            decided.map_err(|r| versioning::with_marker(r.error, r.marker.as_ref()))?;
         if snap.meta().etag.is_none() {
             // Adopted: its MD5 once, now that the read is allowed (the
             // record keeps it only if the file is still the one read).
@@ -303,43 +334,112 @@ impl Server {
                 .await?;
             snap.meta_mut().etag = object.etag.as_known().map(str::to_owned);
         }
-        Ok((snap, charged))
+        Ok(Readable {
+            version: snap,
+            charged,
+            versioning,
+        })
+    }
+}
+
+/// A read that was allowed: the version, whether the requester pays, and
+/// the bucket's versioning (which says whether answers name versions).
+struct Readable<V> {
+    version: V,
+    charged: bool,
+    versioning: Versioning,
+}
+
+/// Why a read was refused, and the delete marker it met if that is why.
+struct ReadRefusal {
+    error: S3Error,
+    marker: Option<Marker>,
+}
+
+impl From<S3Error> for ReadRefusal {
+    fn from(error: S3Error) -> Self {
+        ReadRefusal {
+            error,
+            marker: None,
+        }
     }
 }
 
 /// GetObject's and HeadObject's decision (the rules of `?torrent`): the
-/// current version, as the object the decision saw, and whether the read
-/// is charged to the requester; or why not.
+/// version (the current one, or the one the request names), as the object
+/// the decision saw, whether the read is charged to the requester, and the
+/// bucket's versioning; or why not.
+#[allow(clippy::type_complexity)]
 fn allowed<V: Version>(
     s: &Store,
     bucket: &BucketName,
     key: &ObjectKey,
     treq: &TorrentRequest,
-) -> Result<(V, ObjectInfo, bool), S3Error> {
+) -> Result<(V, ObjectInfo, bool, Versioning), ReadRefusal> {
     let checked = s3torrent_s3::check_request(treq)?;
-    let info = s
-        .bucket_info(bucket)?
+    let (info, versioning) = s
+        .bucket_entry(bucket)?
         .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, treq.resource()))?;
     checked.check_expected_owner(&info, &treq.resource())?;
-    let found = V::current(s, bucket, key)?;
+    let wanted = treq.version_id.as_deref();
+    let found = match (versioning.is_unversioned(), wanted) {
+        // A bucket never versioned: its only version is `null`.
+        (true, Some(v)) if v != VersionId::NULL => None,
+        (true, _) => V::current(s, bucket, key)?.map(Found::Object),
+        (false, _) => V::find(s, bucket, key, wanted.map(VersionId::of).as_ref())?,
+    };
     let lookup = match &found {
-        Some(version) => ObjectLookup::Found(s.object_info(&info, key, version.meta())?),
+        Some(Found::Object(version)) => {
+            ObjectLookup::Found(s.object_info(&info, key, version.meta())?)
+        }
+        Some(Found::Marker(marker)) => ObjectLookup::Found(s.marker_info(&info, key, marker)),
+        None if wanted.is_some_and(|v| v != VersionId::NULL || !versioning.is_unversioned()) => {
+            ObjectLookup::NoSuchVersion
+        }
         None => ObjectLookup::NoSuchKey,
     };
-    let access = authorize_read(treq, &info, &lookup)?;
+    let access = match authorize_read(treq, &info, &lookup) {
+        Ok(access) => access,
+        Err(error) => {
+            // A delete marker's 404 (the newest version) or 405 (asked for
+            // by its ID) says so in its headers, as S3's do.
+            let marker = match found {
+                Some(Found::Marker(m))
+                    if matches!(
+                        error.code(),
+                        ErrorCode::NoSuchKey | ErrorCode::MethodNotAllowed
+                    ) =>
+                {
+                    Some(m)
+                }
+                _ => None,
+            };
+            return Err(ReadRefusal { error, marker });
+        }
+    };
     let (charged, object) = (access.request_charged, access.object.clone());
-    let found = found.ok_or_else(|| S3Error::new(ErrorCode::NoSuchKey, treq.resource()))?;
-    Ok((found, object, charged))
+    match found {
+        Some(Found::Object(version)) => Ok((version, object, charged, versioning)),
+        _ => Err(S3Error::new(ErrorCode::NoSuchKey, treq.resource()).into()),
+    }
 }
 
-/// What a read takes of an object's current version.
+/// What a read takes of an object version.
 trait Version: Sized + Send + 'static {
-    /// The current version, if there is one.
+    /// The current version, if there is one (an unversioned bucket's).
     fn current(
         store: &Store,
         bucket: &BucketName,
         key: &ObjectKey,
     ) -> Result<Option<Self>, S3Error>;
+    /// A versioned bucket's version `wanted`, or its newest (which may be a
+    /// delete marker).
+    fn find(
+        store: &Store,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        wanted: Option<&VersionId>,
+    ) -> Result<Option<Found<Self>>, S3Error>;
     fn meta(&self) -> &ObjectMeta;
     fn meta_mut(&mut self) -> &mut ObjectMeta;
 }
@@ -352,6 +452,14 @@ impl Version for ObjectMeta {
         key: &ObjectKey,
     ) -> Result<Option<Self>, S3Error> {
         store.object_meta(bucket, key)
+    }
+    fn find(
+        store: &Store,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        wanted: Option<&VersionId>,
+    ) -> Result<Option<Found<Self>>, S3Error> {
+        store.find_version(bucket, key, wanted)
     }
     fn meta(&self) -> &ObjectMeta {
         self
@@ -369,6 +477,14 @@ impl Version for Snapshot {
         key: &ObjectKey,
     ) -> Result<Option<Self>, S3Error> {
         store.snapshot(bucket, key)
+    }
+    fn find(
+        store: &Store,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        wanted: Option<&VersionId>,
+    ) -> Result<Option<Found<Self>>, S3Error> {
+        store.snapshot_version(bucket, key, wanted)
     }
     fn meta(&self) -> &ObjectMeta {
         &self.meta
@@ -716,8 +832,10 @@ impl S3 for Server {
         .await
         .map_err(|e| s3_error!(InternalError, "{e}"))?
         .map_err(write_refused)?;
+        // An unversioned bucket's older torrents of the key are stale (a
+        // versioned bucket's describe versions it keeps).
+        self.forget_replaced(&bucket, &key, &meta).await?;
         // Precomputed pieces: the first ?torrent is served from the cache.
-        self.torrents.cache().forget(&bucket, &key);
         let hashes = hasher.finish();
         if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get() && size > 0
         {
@@ -731,6 +849,7 @@ impl S3 for Server {
         let mut out = dto::PutObjectOutput {
             e_tag: Some(dto::ETag::Strong(etag)),
             size: Some(size as i64),
+            version_id: versioning::written_version(&meta),
             ..Default::default()
         };
         if let Some(c) = &meta.checksum {
@@ -788,16 +907,19 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (snap, charged_): (Snapshot, _) = self
+        let read: Readable<Snapshot> = self
             .readable(
-                &input.bucket,
-                &input.key,
+                (&input.bucket, &input.key, input.version_id.as_deref()),
                 requester.clone(),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
             .await?;
-        let Snapshot { meta, file } = snap;
+        let (charged_, version_id) = (
+            read.charged,
+            versioning::read_version(read.versioning, &read.version.meta),
+        );
+        let Snapshot { meta, file } = read.version;
         let tag_count = self.tag_count(&requester, &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
@@ -813,6 +935,7 @@ impl S3 for Server {
                 last_modified: Some(timestamp(meta.modified)),
                 cache_control: h.cache_control.clone(),
                 expires: expires_of(h),
+                version_id,
                 ..Default::default()
             }));
         }
@@ -860,6 +983,7 @@ impl S3 for Server {
                 set_checksum!(out, algorithm, value);
                 out.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
             }
+            out.version_id = version_id;
             return Ok(tagging::counted(S3Response::new(out), tag_count));
         }
         // Read a chunk at a time on a blocking thread, each chunk only when
@@ -909,6 +1033,7 @@ impl S3 for Server {
             set_checksum!(out, algorithm, value);
             out.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
         }
+        out.version_id = version_id;
         Ok(tagging::counted(S3Response::new(out), tag_count))
     }
 
@@ -918,15 +1043,16 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let requester = self.requester(&req);
         let input = req.input;
-        let (meta, charged_): (ObjectMeta, _) = self
+        let read: Readable<ObjectMeta> = self
             .readable(
-                &input.bucket,
-                &input.key,
+                (&input.bucket, &input.key, input.version_id.as_deref()),
                 requester.clone(),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let version_id = versioning::read_version(read.versioning, &read.version);
+        let (meta, charged_) = (read.version, read.charged);
         let tag_count = self.tag_count(&requester, &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
@@ -942,6 +1068,7 @@ impl S3 for Server {
                 last_modified: Some(timestamp(meta.modified)),
                 cache_control: h.cache_control.clone(),
                 expires: expires_of(h),
+                version_id,
                 ..Default::default()
             }));
         }
@@ -969,6 +1096,7 @@ impl S3 for Server {
             content_language: h.content_language.clone(),
             expires: expires_of(h),
             metadata: metadata_of(h),
+            version_id,
             ..Default::default()
         });
         if let Some((algorithm, kind, value)) = checksum {
@@ -991,16 +1119,38 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&req.input.bucket, Some(&req.input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(
-            &requester,
-            &info,
-            Permission::Write,
-            ("s3:DeleteObject", Some(key.as_str())),
-        )?;
-        let (b, k) = (bucket.clone(), key.clone());
-        self.blocking(move |s| s.delete_object(&b, &k)).await?;
-        self.torrents.cache().forget(&bucket, &key);
-        Ok(S3Response::new(dto::DeleteObjectOutput::default()))
+        let version = req.input.version_id.as_deref();
+        Self::may_delete(&requester, &info, Some(key.as_str()), version)?;
+        let deletion = self
+            .delete_one(
+                &bucket,
+                &key,
+                version,
+                &requester,
+                info.owner.account_id.as_str(),
+            )
+            .await
+            .map_err(to_s3s)?;
+        let (delete_marker, version_id) = deletion.marker_and_version();
+        Ok(S3Response::new(dto::DeleteObjectOutput {
+            delete_marker,
+            version_id,
+            ..Default::default()
+        }))
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<dto::PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<dto::PutBucketVersioningOutput>> {
+        self.put_bucket_versioning_(req).await
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<dto::GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<dto::GetBucketVersioningOutput>> {
+        self.get_bucket_versioning_(req).await
     }
 
     async fn list_objects_v2(

@@ -117,12 +117,13 @@ impl S3Route for TorrentRoute {
         // A torrent in the cache, or a refusal, is answered here when the
         // records the decision reads are in memory: it neither hashes nor
         // waits nor reads the database. Otherwise (a record to read, a
-        // torrent to generate, an adopted file's MD5 to compute) the
-        // request goes to a blocking thread.
+        // version asked for by its ID, a torrent to generate, an adopted
+        // file's MD5 to compute) the request goes to a blocking thread.
         let parsed = parse_request(&http_req, &self.config, cx.requester.clone());
         let at_once = match &parsed {
-            Ok(treq) => s3torrent_s3::check_request(treq)
-                .map_or(true, |c| self.store.memoized(&c.bucket, &c.key)),
+            Ok(treq) => s3torrent_s3::check_request(treq).map_or(true, |c| {
+                c.version_id.is_none() && self.store.memoized(&c.bucket, &c.key)
+            }),
             Err(_) => true,
         };
         let response = match parsed.and_then(|treq| {

@@ -53,9 +53,12 @@ mod settings;
 mod source;
 mod torrents;
 mod uploads;
+mod versions;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -90,6 +93,9 @@ use self::settings::{StoredBlock, StoredOwnership};
 pub(crate) use self::torrents::{DbCache, peer_info_hashes};
 pub(crate) use self::uploads::{
     Completion, ListedPart, MIN_PART_SIZE, UploadChecksum, UploadError, UploadRecord,
+};
+pub(crate) use self::versions::{
+    Deleted, Found, ListFrom, Marker, Removal, VersionEntry, VersionId, Versioning,
 };
 use crate::config::{User, principal_of_account};
 
@@ -135,6 +141,9 @@ struct BucketMeta {
     /// PutBucketTagging's tags.
     #[serde(default, skip_serializing_if = "Tags::is_empty")]
     tags: Tags,
+    /// PutBucketVersioning's state; none for a bucket never versioned.
+    #[serde(default, skip_serializing_if = "Versioning::is_unversioned")]
+    versioning: Versioning,
 }
 
 impl BucketMeta {
@@ -151,6 +160,7 @@ impl BucketMeta {
             ownership: None,
             public_access_block: None,
             tags: Tags::new(),
+            versioning: Versioning::Unversioned,
         }
     }
 }
@@ -216,6 +226,10 @@ pub(crate) struct ObjectMeta {
     /// have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) checksum: Option<crate::checksum::Checksum>,
+    /// Which version it is: the null version (no field, as every record of
+    /// an unversioned bucket) or one with an ID.
+    #[serde(default, skip_serializing_if = "VersionId::is_null")]
+    pub(crate) version: VersionId,
 }
 
 impl ObjectMeta {
@@ -233,6 +247,7 @@ impl ObjectMeta {
             headers: Headers::default(),
             tags: Tags::new(),
             checksum: None,
+            version: VersionId::Null,
         }
     }
 }
@@ -379,8 +394,9 @@ pub(crate) struct Store {
     /// Moves on after every write transaction: what the memos hold is of
     /// the current epoch only.
     epoch: memo::Epoch,
-    /// Buckets with a record, as [`Store::bucket_info`] makes them.
-    bucket_memo: memo::Memo<BucketInfo>,
+    /// Buckets with a record, as [`Store::bucket_info`] makes them, with
+    /// their versioning.
+    bucket_memo: memo::Memo<(BucketInfo, Versioning)>,
     /// Object records (as stored, before [`Store::object_meta`] looks at
     /// a hand-placed file), by row.
     object_memo: memo::Memo<ObjectMeta>,
@@ -403,6 +419,7 @@ impl Store {
             OBJECTS,
             TORRENTS,
             SWARMS,
+            versions::VERSIONS,
             uploads::UPLOADS,
             uploads::PARTS,
             uploads::COMPLETED,

@@ -5,11 +5,13 @@
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{
-    Acl, AskedAcl, BucketInfo, BucketName, CannedAcl, CanonicalId, Grant, Grantee, GranteeName,
-    ObjectInfo, ObjectKey, Permission, PolicyVerdict, Principal, Requester, parse_grant_header,
+    Acl, AskedAcl, BucketInfo, BucketName, CannedAcl, CanonicalId, ErrorCode, Grant, Grantee,
+    GranteeName, ObjectInfo, ObjectKey, ObjectLookup, Permission, PolicyVerdict, Principal,
+    Requester, S3Error, parse_grant_header,
 };
 
 use super::{Server, to_s3s};
+use crate::store::VersionId;
 
 /// The most grants one ACL holds, as S3.
 const MAX_GRANTS: usize = 100;
@@ -331,8 +333,10 @@ impl Server {
         }))
     }
 
-    /// The object of a Put/GetObjectAcl (only the `null` version exists
-    /// here), with its bucket.
+    /// The object version of a Put/GetObjectAcl (the current one, or the
+    /// one `version_id` names), with its bucket: `NoSuchKey` or
+    /// `NoSuchVersion` if it is not there, `MethodNotAllowed` for a delete
+    /// marker asked for by its version (a marker has no ACL).
     async fn acl_object(
         &self,
         bucket: &str,
@@ -341,16 +345,25 @@ impl Server {
     ) -> S3Result<(BucketName, ObjectKey, BucketInfo, ObjectInfo)> {
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
-        if version_id.is_some_and(|v| v != "null") {
-            return Err(s3_error!(NoSuchVersion));
-        }
-        let info = self.bucket(&bucket).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let meta = self
-            .blocking(move |s| s.object_meta(&b, &k))
-            .await?
-            .ok_or_else(|| s3_error!(NoSuchKey))?;
-        let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
+        let (b, k, v) = (bucket.clone(), key.clone(), version_id.map(str::to_owned));
+        let (info, lookup) = self
+            .blocking(move |s| {
+                let (info, versioning) = s
+                    .bucket_entry(&b)?
+                    .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, b.as_str()))?;
+                let lookup = s.lookup(&info, versioning, &k, v.as_deref())?;
+                Ok((info, lookup))
+            })
+            .await?;
+        let object = match lookup {
+            ObjectLookup::Found(o) if o.delete_marker && version_id.is_some() => {
+                return Err(s3_error!(MethodNotAllowed));
+            }
+            ObjectLookup::Found(o) if o.delete_marker => return Err(s3_error!(NoSuchKey)),
+            ObjectLookup::Found(o) => o,
+            ObjectLookup::NoSuchKey => return Err(s3_error!(NoSuchKey)),
+            ObjectLookup::NoSuchVersion => return Err(s3_error!(NoSuchVersion)),
+        };
         Ok((bucket, key, info, object))
     }
 
@@ -380,7 +393,9 @@ impl Server {
             &info.owner,
         )?;
         info.check_acl_put(&acl).map_err(to_s3s)?;
-        self.blocking(move |s| s.set_object_acl(&bucket, &key, &acl))
+        // The version found (a versioned bucket's `null` one is named so).
+        let version = object.version_id.as_deref().map(VersionId::of);
+        self.blocking(move |s| s.set_object_acl(&bucket, &key, version.as_ref(), &acl))
             .await?;
         Ok(S3Response::new(dto::PutObjectAclOutput::default()))
     }

@@ -66,21 +66,15 @@ impl Server {
         let requester = self.requester(&req);
         let input = req.input;
         let wanted = Wanted::of(&input.object_attributes)?;
-        if input.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(
-                NoSuchVersion,
-                "The specified version does not exist."
-            ));
-        }
-        let (meta, charged_): (ObjectMeta, _) = self
-            .readable(
-                &input.bucket,
-                &input.key,
+        let read = self
+            .readable::<ObjectMeta>(
+                (&input.bucket, &input.key, input.version_id.as_deref()),
                 requester,
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
             .await?;
+        let (meta, charged_) = (read.version, read.charged);
         let algorithm = meta.checksum.as_ref().map(|c| c.algorithm);
         let object_parts = if wanted.parts {
             let m = meta.clone();

@@ -7,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use md5::{Digest, Md5};
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent_s3::{BucketName, ObjectKey, Requester, TorrentCache};
+use s3torrent_s3::{BucketName, ObjectKey, Requester};
 
 use std::sync::Arc;
 
@@ -56,22 +56,18 @@ impl CopyConditions<'_> {
     }
 }
 
-/// The bucket, key and version of `x-amz-copy-source`.
-fn source_of(source: &dto::CopySource) -> S3Result<(String, String)> {
+/// The bucket, key and version (`?versionId=`) of `x-amz-copy-source`.
+fn source_of(source: &dto::CopySource) -> S3Result<(String, String, Option<String>)> {
     match source {
         dto::CopySource::Bucket {
             bucket,
             key,
             version_id,
-        } => {
-            if version_id.as_deref().is_some_and(|v| v != "null") {
-                return Err(s3_error!(
-                    NoSuchVersion,
-                    "The specified version does not exist."
-                ));
-            }
-            Ok((bucket.to_string(), key.to_string()))
-        }
+        } => Ok((
+            bucket.to_string(),
+            key.to_string(),
+            version_id.as_deref().map(str::to_owned),
+        )),
         _ => Err(s3_error!(
             NotImplemented,
             "Copying from an access point or an outpost is not supported here."
@@ -113,21 +109,31 @@ fn copy_range(text: &str, size: u64) -> S3Result<(u64, u64)> {
     Ok((first, last + 1))
 }
 
+/// A copy's source, read from one snapshot.
+struct CopySource {
+    bucket: BucketName,
+    key: ObjectKey,
+    /// Whether `x-amz-copy-source` named a version (`?versionId=`).
+    named_version: bool,
+    /// `x-amz-copy-source-version-id`: its version, in a versioned bucket.
+    version_id: Option<String>,
+    snapshot: Snapshot,
+}
+
 impl Server {
-    /// The source object, if the requester may read it (GetObject's
-    /// rules), and whether the read is charged to the requester.
+    /// The source object (the version the copy source names, or the
+    /// current one), if the requester may read it (GetObject's rules).
     async fn copy_source(
         &self,
         source: &dto::CopySource,
         requester: Requester,
         payer: Option<&dto::RequestPayer>,
         expected_owner: Option<String>,
-    ) -> S3Result<(BucketName, ObjectKey, Snapshot)> {
-        let (bucket, key) = source_of(source)?;
-        let (snapshot, _) = self
+    ) -> S3Result<CopySource> {
+        let (bucket, key, version) = source_of(source)?;
+        let read: super::Readable<Snapshot> = self
             .readable(
-                &bucket,
-                &key,
+                (&bucket, &key, version.as_deref()),
                 requester,
                 is_requester(payer),
                 expected_owner,
@@ -135,7 +141,13 @@ impl Server {
             .await?;
         let (b, k) = Self::names(&bucket, Some(&key))?;
         let k = k.ok_or_else(|| s3_error!(InvalidArgument))?;
-        Ok((b, k, snapshot))
+        Ok(CopySource {
+            bucket: b,
+            key: k,
+            named_version: version.is_some(),
+            version_id: super::versioning::read_version(read.versioning, &read.version.meta),
+            snapshot: read.version,
+        })
     }
 
     /// Copies `range` of the snapshot's version into a fsynced temp file,
@@ -207,7 +219,13 @@ impl Server {
         };
         let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
         let asked_tags = super::tagging::header_tags(input.tagging.as_deref())?;
-        let (src_bucket, src_key, snapshot) = self
+        let CopySource {
+            bucket: src_bucket,
+            key: src_key,
+            named_version,
+            version_id: source_version,
+            snapshot,
+        } = self
             .copy_source(
                 &input.copy_source,
                 requester.clone(),
@@ -223,7 +241,8 @@ impl Server {
         }
         .check(&snapshot.meta)?;
         let source = snapshot.meta.clone();
-        if src_bucket == bucket && src_key == key && !replace {
+        // Copying an older version onto its key restores it, as in S3.
+        if src_bucket == bucket && src_key == key && !replace && !named_version {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -292,7 +311,7 @@ impl Server {
         .await
         .map_err(|e| s3_error!(InternalError, "{e}"))?
         .map_err(write_refused)?;
-        self.torrents.cache().forget(&bucket, &key);
+        self.forget_replaced(&bucket, &key, &meta).await?;
         let mut result = dto::CopyObjectResult {
             e_tag: meta.etag.clone().map(dto::ETag::Strong),
             last_modified: Some(timestamp(meta.modified)),
@@ -301,6 +320,8 @@ impl Server {
         super::checksums::answer_checksum!(result, meta.checksum.as_ref());
         Ok(S3Response::new(dto::CopyObjectOutput {
             copy_object_result: Some(result),
+            version_id: super::versioning::written_version(&meta),
+            copy_source_version_id: source_version,
             ..Default::default()
         }))
     }
@@ -327,7 +348,11 @@ impl Server {
             })
             .await?
         };
-        let (_, _, snapshot) = self
+        let CopySource {
+            version_id: source_version,
+            snapshot,
+            ..
+        } = self
             .copy_source(
                 &input.copy_source,
                 requester,
@@ -373,6 +398,7 @@ impl Server {
         }
         Ok(S3Response::new(dto::UploadPartCopyOutput {
             copy_part_result: Some(result),
+            copy_source_version_id: source_version,
             ..Default::default()
         }))
     }

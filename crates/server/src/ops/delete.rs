@@ -1,12 +1,15 @@
-//! DeleteObjects: up to 1000 keys in one request, each deleted as
-//! DeleteObject deletes it; a missing key counts as deleted, as in S3;
-//! quiet mode answers only the errors.
+//! DeleteObjects: up to 1000 keys (or versions of keys) in one request,
+//! each deleted as DeleteObject deletes it (a delete marker in a versioned
+//! bucket, a version for good when one is named); a missing key counts as
+//! deleted, as in S3; quiet mode answers only the errors.
 
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent_s3::{ErrorCode, ObjectKey, Permission, TorrentCache};
+use s3torrent_s3::{ErrorCode, ObjectKey};
 
 use super::Server;
+use super::versioning::Deletion;
+use crate::store::Deleted;
 
 /// The most keys one DeleteObjects names.
 const MAX_KEYS: usize = 1000;
@@ -41,35 +44,23 @@ impl Server {
                 "The XML you provided was not well-formed or did not validate against our published schema: a Delete names 1 to 1000 objects"
             ));
         }
-        // Every key is refused alike when the requester may not write here.
-        let allowed = Self::bucket_allows(
-            &requester,
-            &info,
-            Permission::Write,
-            ("s3:DeleteObject", None),
-        )
-        .is_ok();
+        // Every key is refused alike when the requester may not write here
+        // (and every version, when it may not delete versions).
+        let allowed =
+            |version: Option<&str>| Self::may_delete(&requester, &info, None, version).is_ok();
         let quiet = input.delete.quiet == Some(true);
+        let owner = info.owner.account_id.to_string();
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for object in objects {
             let name = object.key;
             let version = object.version_id;
-            if !allowed {
+            if !allowed(version.as_deref()) {
                 errors.push(error_entry(
                     &name,
                     version,
                     "AccessDenied",
                     "Access Denied".into(),
-                ));
-                continue;
-            }
-            if version.as_deref().is_some_and(|v| v != "null") {
-                errors.push(error_entry(
-                    &name,
-                    version,
-                    "NoSuchVersion",
-                    "The specified version does not exist.".into(),
                 ));
                 continue;
             }
@@ -85,29 +76,32 @@ impl Server {
                     continue;
                 }
             };
-            let (b, k) = (bucket.clone(), key.clone());
-            match self
-                .blocking(move |s| {
-                    s.delete_object(&b, &k)
-                        .map_err(|e| (e.code(), e))
-                        .or_else(|(code, e)| {
-                            // A key no file can hold is no object either: deleted.
-                            if code == ErrorCode::InvalidArgument {
-                                Ok(())
-                            } else {
-                                Err(e)
-                            }
-                        })
-                })
+            let done = self
+                .delete_one(&bucket, &key, version.as_deref(), &requester, &owner)
                 .await
-            {
-                Ok(()) => {
-                    self.torrents.cache().forget(&bucket, &key);
+                .or_else(|e| {
+                    // A key no file can hold is no object either: deleted.
+                    if e.code() == ErrorCode::InvalidArgument {
+                        Ok(Deletion::Removed)
+                    } else {
+                        Err(e)
+                    }
+                });
+            match done {
+                Ok(deletion) => {
                     if !quiet {
+                        let (marker, marker_version) = match &deletion {
+                            Deletion::MarkerMade(v) => (Some(true), Some(v.as_str().to_owned())),
+                            Deletion::VersionDeleted(v, Deleted::Marker) => {
+                                (Some(true), Some(v.as_str().to_owned()))
+                            }
+                            _ => (None, None),
+                        };
                         deleted.push(dto::DeletedObject {
                             key: Some(name),
                             version_id: version,
-                            ..Default::default()
+                            delete_marker: marker,
+                            delete_marker_version_id: marker_version,
                         });
                     }
                 }
@@ -115,9 +109,7 @@ impl Server {
                     &name,
                     version,
                     e.code().as_str(),
-                    e.message()
-                        .unwrap_or("We encountered an internal error. Please try again.")
-                        .to_owned(),
+                    e.message().to_owned(),
                 )),
             }
         }

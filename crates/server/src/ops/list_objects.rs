@@ -1,9 +1,8 @@
-//! ListObjects (v1), ListObjectsV2 and ListObjectVersions (an unversioned
-//! bucket: every object once, version "null", the latest), over the pages
-//! of [`super::listing`].
+//! ListObjects (v1) and ListObjectsV2, over the pages of
+//! [`super::listing`] (ListObjectVersions is in [`super::versioning`]).
 
 use s3s::dto;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result};
 use std::sync::Arc;
 
 use s3torrent_s3::{BucketName, ErrorCode, ObjectKey, Permission, S3Error};
@@ -84,8 +83,13 @@ impl Server {
         .await
     }
 
-    fn owner_of(&self, meta: &ObjectMeta) -> dto::Owner {
-        let p = self.store.principal_of(&meta.owner);
+    pub(super) fn owner_of(&self, meta: &ObjectMeta) -> dto::Owner {
+        self.owner_of_account(&meta.owner)
+    }
+
+    /// A listing's `Owner` of an account.
+    pub(super) fn owner_of_account(&self, account: &str) -> dto::Owner {
+        let p = self.store.principal_of(account);
         dto::Owner {
             id: Some(p.canonical_id.to_string()),
             display_name: Some(p.account_id.to_string()),
@@ -189,77 +193,6 @@ impl Server {
             contents: Some(contents),
             delimiter: encoding.apply_opt(input.delimiter.as_deref()),
             start_after: encoding.apply_opt(input.start_after.as_deref()),
-            encoding_type: input.encoding_type,
-            request_charged: None,
-        }))
-    }
-
-    pub(super) async fn list_object_versions_(
-        &self,
-        req: S3Request<dto::ListObjectVersionsInput>,
-    ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
-        let bucket = self.listable(&req, &req.input.bucket).await?;
-        let input = req.input;
-        let encoding = Encoding::of(input.encoding_type.as_ref())?;
-        let max = listing::max_keys(input.max_keys)?;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let delimiter = listing::delimiter(input.delimiter.as_deref());
-        let key_marker = input.key_marker.clone().unwrap_or_default();
-        if let Some(v) = input.version_id_marker.as_deref().filter(|v| !v.is_empty()) {
-            if key_marker.is_empty() {
-                return Err(s3_error!(
-                    InvalidArgument,
-                    "A version-id marker cannot be specified without a key marker."
-                ));
-            }
-            // Every key has the one version "null".
-            if v != "null" {
-                return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-            }
-        }
-        // Each key's only version is at or before any version-id marker,
-        // so the listing goes on after the key marker either way.
-        let page = self
-            .list_page(&bucket, &prefix, delimiter, &key_marker, max)
-            .await?;
-        let versions = page
-            .contents
-            .iter()
-            .map(|(k, m)| dto::ObjectVersion {
-                key: Some(encoding.apply(k)),
-                version_id: Some("null".to_owned()),
-                is_latest: Some(true),
-                size: Some(m.size as i64),
-                e_tag: m.etag.clone().map(dto::ETag::Strong),
-                last_modified: Some(timestamp(m.modified)),
-                owner: Some(self.owner_of(m)),
-                storage_class: Some(dto::ObjectVersionStorageClass::from_static(
-                    dto::ObjectVersionStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
-        let last_is_key = page
-            .contents
-            .last()
-            .is_some_and(|(k, _)| page.last_entry.as_ref() == Some(k));
-        Ok(S3Response::new(dto::ListObjectVersionsOutput {
-            name: Some(bucket.to_string()),
-            prefix: Some(encoding.apply(&prefix)),
-            key_marker: Some(encoding.apply(&key_marker)),
-            version_id_marker: Some(input.version_id_marker.clone().unwrap_or_default()),
-            max_keys: Some(max as i32),
-            is_truncated: Some(page.truncated),
-            next_key_marker: if page.truncated {
-                encoding.apply_opt(page.last_entry.as_deref())
-            } else {
-                None
-            },
-            next_version_id_marker: (page.truncated && last_is_key).then(|| "null".to_owned()),
-            versions: Some(versions),
-            delete_markers: None,
-            common_prefixes: Some(common_prefixes(&page.prefixes, encoding)),
-            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
             encoding_type: input.encoding_type,
             request_charged: None,
         }))

@@ -32,6 +32,10 @@ const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// Part numbers run from 1 to this.
 const MAX_PART_NUMBER: u32 = 10_000;
 
+/// How long CompleteMultipartUpload waits for the object before it answers
+/// 200 and keeps the connection alive while it is assembled.
+const ANSWER_AT_ONCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn refused(e: UploadError) -> s3s::S3Error {
     match e {
         UploadError::Store(e) => to_s3s(e),
@@ -349,6 +353,8 @@ impl Server {
             Some(_) => None,
         };
 
+        let b = bucket.clone();
+        let versioning = self.blocking(move |s| s.bucket_versioning(&b)).await?;
         // Assemble, commit and clean up on a blocking thread, in one job:
         // it runs to the end even if the client goes away.
         let policy = self.torrents.policy();
@@ -356,66 +362,92 @@ impl Server {
         let version = policy.version;
         let (store, service) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
         let (b, k) = (bucket.clone(), key.clone());
-        let job = tokio::task::spawn_blocking(move || -> S3Result<(String, Option<Checksum>)> {
-            let mut hasher = (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
-            let mut whole = full.map(Algorithm::hasher);
-            let mut meta = ObjectMeta::new(
-                claimed.record.owner.clone(),
-                claimed.record.acl.clone(),
-                claimed.etag.clone(),
-                claimed.size,
-            );
-            meta.content_type = claimed.record.content_type.clone();
-            meta.headers = claimed.record.headers.clone();
-            meta.tags = claimed.record.tags.clone();
-            let temp = store
-                .assemble(&claimed.parts, |chunk| {
-                    if let Some(h) = &mut hasher {
-                        h.update(chunk);
+        let job = tokio::task::spawn_blocking(
+            move || -> S3Result<(String, ObjectMeta, Option<Checksum>)> {
+                let mut hasher =
+                    (claimed.size > 0).then(|| TorrentHasher::new(piece_length, version));
+                let mut whole = full.map(Algorithm::hasher);
+                let mut meta = ObjectMeta::new(
+                    claimed.record.owner.clone(),
+                    claimed.record.acl.clone(),
+                    claimed.etag.clone(),
+                    claimed.size,
+                );
+                meta.content_type = claimed.record.content_type.clone();
+                meta.headers = claimed.record.headers.clone();
+                meta.tags = claimed.record.tags.clone();
+                let temp = store
+                    .assemble(&claimed.parts, |chunk| {
+                        if let Some(h) = &mut hasher {
+                            h.update(chunk);
+                        }
+                        if let Some(h) = &mut whole {
+                            h.update(chunk);
+                        }
+                    })
+                    .map_err(|e| release(to_s3s(e)))?;
+                let _cleanup = TempGuard(temp.clone());
+                let checksum = match (composite, full.zip(whole)) {
+                    (Some(c), _) => Some(c),
+                    (None, Some((algorithm, h))) => {
+                        let digest = h.finish();
+                        if let Some((_, value)) = &given
+                            && crate::checksum::decode(algorithm, value).as_deref()
+                                != Some(&digest[..])
+                        {
+                            return Err(release(Refusal::BadDigest(algorithm).into_s3()));
+                        }
+                        Some(Checksum::full(algorithm, &digest))
                     }
-                    if let Some(h) = &mut whole {
-                        h.update(chunk);
-                    }
-                })
-                .map_err(|e| release(to_s3s(e)))?;
-            let _cleanup = TempGuard(temp.clone());
-            let checksum = match (composite, full.zip(whole)) {
-                (Some(c), _) => Some(c),
-                (None, Some((algorithm, h))) => {
-                    let digest = h.finish();
-                    if let Some((_, value)) = &given
-                        && crate::checksum::decode(algorithm, value).as_deref() != Some(&digest[..])
-                    {
-                        return Err(release(Refusal::BadDigest(algorithm).into_s3()));
-                    }
-                    Some(Checksum::full(algorithm, &digest))
+                    (None, None) => None,
+                };
+                meta.checksum = checksum.clone();
+                let meta = store
+                    .complete_upload(&b, &k, &id, &temp, meta, &conditions)
+                    .map_err(|e| release(write_refused(e)))?;
+                // An unversioned bucket's older torrents of the key are stale
+                // (versioning is never unset: unversioned now, so at the commit).
+                if meta.version.is_null()
+                    && store
+                        .bucket_versioning(&b)
+                        .map_err(to_s3s)?
+                        .is_unversioned()
+                {
+                    service.cache().forget(&b, &k);
                 }
-                (None, None) => None,
-            };
-            meta.checksum = checksum.clone();
-            let meta = store
-                .complete_upload(&b, &k, &id, &temp, meta, &conditions)
-                .map_err(|e| release(write_refused(e)))?;
-            service.cache().forget(&b, &k);
-            if let Some(h) = hasher
-                && let Ok(object) = store.object_info(&info, &k, &meta)
-            {
-                let _ = service.store_hashes(&b, &object, &h.finish());
-            }
-            Ok((claimed.etag, checksum))
-        });
-        let future = async move {
-            let (etag, checksum) = job.await.map_err(|e| s3_error!(InternalError, "{e}"))??;
+                if let Some(h) = hasher
+                    && let Ok(object) = store.object_info(&info, &k, &meta)
+                {
+                    let _ = service.store_hashes(&b, &object, &h.finish());
+                }
+                Ok((claimed.etag, meta, checksum))
+            },
+        );
+        let answer = move |done: Result<S3Result<(String, ObjectMeta, Option<Checksum>)>, _>| {
+            let (etag, meta, checksum) = done.map_err(|e| s3_error!(InternalError, "{e}"))??;
             let mut out = dto::CompleteMultipartUploadOutput {
                 bucket: Some(bucket.to_string()),
                 key: Some(key.to_string()),
                 e_tag: Some(dto::ETag::Strong(etag)),
                 location,
+                version_id: super::versioning::written_version(&meta),
                 ..Default::default()
             };
             answer_checksum!(out, checksum.as_ref());
             Ok(out)
         };
+        // The answer is 200 at once, the connection kept alive with
+        // whitespace until the XML is ready, as S3 does. In a versioned
+        // bucket a completion done within a few seconds answers when done
+        // instead, its new version in `x-amz-version-id` (a longer one
+        // keeps the connection alive: its headers have gone by then).
+        let mut job = job;
+        if !versioning.is_unversioned()
+            && let Ok(done) = tokio::time::timeout(ANSWER_AT_ONCE, &mut job).await
+        {
+            return answer(done).map(S3Response::new);
+        }
+        let future = async move { answer(job.await) };
         Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
             future: Some(Box::pin(future)),
             ..Default::default()

@@ -5,15 +5,15 @@
 //! S3's limits: 10 tags on an object, 50 on a bucket; a key of 1 to 128
 //! Unicode characters, a value of at most 256; no key twice. Anything else
 //! is `InvalidTag` (400). Tags are kept in the object's (or bucket's)
-//! record, by key. Only the unversioned `null` version exists here: another
-//! `versionId` is `NoSuchVersion`.
+//! record, by key; each version has its own (`versionId`; a bucket never
+//! versioned has only the `null` version: another is `NoSuchVersion`).
 
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{BucketInfo, BucketName, ObjectInfo, ObjectKey, PolicyVerdict, Requester};
 
 use super::Server;
-use crate::store::{ObjectMeta, Tags};
+use crate::store::{Found, ObjectMeta, Tags, VersionId, Versioning};
 
 /// Most Unicode characters in a tag's key.
 const MAX_KEY_CHARS: usize = 128;
@@ -199,34 +199,58 @@ fn may_tag(
 }
 
 impl Server {
-    /// The object whose tags a request does `action` to, if the requester
-    /// may: `NoSuchKey` only to those who could act on it if it existed,
-    /// `AccessDenied` otherwise.
+    /// The object version whose tags a request does `action` to (the
+    /// current one, or the one `version_id` names), if the requester may:
+    /// `NoSuchKey` (or `NoSuchVersion`) only to those who could act on it
+    /// if it existed, `AccessDenied` otherwise; a delete marker has no tags
+    /// (`MethodNotAllowed`). With the bucket's versioning.
     async fn tagged_object<T>(
         &self,
         req: &S3Request<T>,
         (bucket, key, version_id): (&str, &str, Option<&str>),
         action: &str,
-    ) -> S3Result<(BucketName, ObjectKey, ObjectMeta)> {
+    ) -> S3Result<(BucketName, ObjectKey, ObjectMeta, Versioning)> {
         let requester = self.requester(req);
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
         let info = self.bucket(&bucket).await?;
         let (b, k) = (bucket.clone(), key.clone());
-        let meta = self.blocking(move |s| s.object_meta(&b, &k)).await?;
-        let object = meta
-            .as_ref()
-            .map(|m| self.store.object_info(&info, &key, m))
-            .transpose()
-            .map_err(super::to_s3s)?;
+        let wanted = version_id.map(VersionId::of);
+        let (found, versioning) = self
+            .blocking(move |s| {
+                let versioning = s.bucket_versioning(&b)?;
+                // A bucket never versioned: its one version, `null`, is
+                // the current one (another is refused below).
+                let found = match &wanted {
+                    _ if versioning.is_unversioned() => s.object_meta(&b, &k)?.map(Found::Object),
+                    w => s.find_version(&b, &k, w.as_ref())?,
+                };
+                Ok((found, versioning))
+            })
+            .await?;
+        let object = match &found {
+            Some(Found::Object(m)) => Some(self.store.object_info(&info, &key, m)),
+            _ => None,
+        }
+        .transpose()
+        .map_err(super::to_s3s)?;
         if !may_tag(&requester, &info, object.as_ref(), (action, &key)) {
             return Err(s3_error!(AccessDenied));
         }
-        let meta = meta.ok_or_else(|| s3_error!(NoSuchKey))?;
-        if version_id.is_some_and(|v| v != "null") {
-            return Err(s3_error!(NoSuchVersion));
+        let unnamed = |v: &str| v != VersionId::NULL;
+        match found {
+            Some(Found::Object(meta)) => {
+                if versioning.is_unversioned() && version_id.is_some_and(unnamed) {
+                    return Err(s3_error!(NoSuchVersion));
+                }
+                Ok((bucket, key, meta, versioning))
+            }
+            Some(Found::Marker(_)) if version_id.is_some() => Err(s3_error!(MethodNotAllowed)),
+            _ if version_id.is_some() && !versioning.is_unversioned() => {
+                Err(s3_error!(NoSuchVersion))
+            }
+            _ => Err(s3_error!(NoSuchKey)),
         }
-        Ok((bucket, key, meta))
     }
 
     /// `x-amz-tagging-count` for a GET or HEAD that was allowed: the
@@ -261,17 +285,19 @@ impl Server {
         req: S3Request<dto::PutObjectTaggingInput>,
     ) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
         let input = &req.input;
-        let (bucket, key, _) = self
+        let (bucket, key, meta, versioning) = self
             .tagged_object(
                 &req,
                 (&input.bucket, &input.key, input.version_id.as_deref()),
                 "s3:PutObjectTagging",
             )
             .await?;
+        let version_id = super::versioning::read_version(versioning, &meta);
         let tags = of_body(req.input.tagging.tag_set, TagsOf::Object)?;
-        self.blocking(move |s| s.set_object_tags(&bucket, &key, tags))
+        let version = meta.version;
+        self.blocking(move |s| s.set_object_tags(&bucket, &key, Some(&version), tags))
             .await?;
-        Ok(S3Response::new(dto::PutObjectTaggingOutput::default()))
+        Ok(S3Response::new(dto::PutObjectTaggingOutput { version_id }))
     }
 
     pub(super) async fn get_object_tagging_(
@@ -279,7 +305,7 @@ impl Server {
         req: S3Request<dto::GetObjectTaggingInput>,
     ) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
         let input = &req.input;
-        let (_, _, meta) = self
+        let (_, _, meta, versioning) = self
             .tagged_object(
                 &req,
                 (&input.bucket, &input.key, input.version_id.as_deref()),
@@ -287,8 +313,8 @@ impl Server {
             )
             .await?;
         Ok(S3Response::new(dto::GetObjectTaggingOutput {
+            version_id: super::versioning::read_version(versioning, &meta),
             tag_set: tag_set(meta.tags),
-            version_id: None,
         }))
     }
 
@@ -297,16 +323,20 @@ impl Server {
         req: S3Request<dto::DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
         let input = &req.input;
-        let (bucket, key, _) = self
+        let (bucket, key, meta, versioning) = self
             .tagged_object(
                 &req,
                 (&input.bucket, &input.key, input.version_id.as_deref()),
                 "s3:DeleteObjectTagging",
             )
             .await?;
-        self.blocking(move |s| s.set_object_tags(&bucket, &key, Tags::new()))
+        let version_id = super::versioning::read_version(versioning, &meta);
+        let version = meta.version;
+        self.blocking(move |s| s.set_object_tags(&bucket, &key, Some(&version), Tags::new()))
             .await?;
-        Ok(S3Response::new(dto::DeleteObjectTaggingOutput::default()))
+        Ok(S3Response::new(dto::DeleteObjectTaggingOutput {
+            version_id,
+        }))
     }
 
     pub(super) async fn put_bucket_tagging_(

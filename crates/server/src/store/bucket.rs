@@ -4,20 +4,31 @@ use super::*;
 
 impl Store {
     pub(crate) fn bucket_info(&self, bucket: &BucketName) -> Result<Option<BucketInfo>, S3Error> {
+        Ok(self.bucket_entry(bucket)?.map(|(info, _)| info))
+    }
+
+    /// The bucket and its versioning, from the memo when it holds them.
+    pub(crate) fn bucket_entry(
+        &self,
+        bucket: &BucketName,
+    ) -> Result<Option<(BucketInfo, Versioning)>, S3Error> {
         let read = self.epoch.now();
-        if let Some(info) = self.bucket_memo.get(read, bucket.as_str()) {
-            return Ok(Some(info));
+        if let Some(entry) = self.bucket_memo.get(read, bucket.as_str()) {
+            return Ok(Some(entry));
         }
         let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
         // Only a record is remembered: a folder made by hand is looked at
         // each time (it may go).
         let recorded = meta.is_some();
-        let info = self.bucket_of(bucket, meta)?;
-        if recorded && let Some(info) = &info {
+        let versioning = meta
+            .as_ref()
+            .map_or(Versioning::Unversioned, |m| m.versioning);
+        let entry = self.bucket_of(bucket, meta)?.map(|info| (info, versioning));
+        if recorded && let Some(entry) = &entry {
             self.bucket_memo
-                .put(read, self.epoch.now(), bucket.as_str(), info.clone());
+                .put(read, self.epoch.now(), bucket.as_str(), entry.clone());
         }
-        Ok(info)
+        Ok(entry)
     }
 
     pub(super) fn bucket_of(

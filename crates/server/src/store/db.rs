@@ -171,8 +171,9 @@ pub(super) fn open_database(path: &Path) -> Result<Database, String> {
     Database::create(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Removes the data files no record names: a crash between the rename of
-/// an upload and its commit, or between a commit and the removal of the
+/// Removes the data files no record names (of a current version or of
+/// another version a versioned bucket keeps): a crash between the rename
+/// of an upload and its commit, or between a commit and the removal of the
 /// version it replaced.
 pub(super) fn collect_data(db: &Database, dir: &Path) -> Result<(), String> {
     let mut live = HashSet::new();
@@ -182,6 +183,21 @@ pub(super) fn collect_data(db: &Database, dir: &Path) -> Result<(), String> {
         let (_, value) = entry.map_err(|e| e.to_string())?;
         let meta: ObjectMeta = bencode::from_bytes(value.value()).map_err(|e| e.to_string())?;
         if let Some(id) = meta.data {
+            live.insert(id);
+        }
+    }
+    drop(table);
+    // And the versions a versioned bucket keeps besides the current ones.
+    let table = txn
+        .open_table(super::versions::VERSIONS)
+        .map_err(|e| e.to_string())?;
+    for entry in table.iter().map_err(|e| e.to_string())? {
+        let (_, value) = entry.map_err(|e| e.to_string())?;
+        let record: super::versions::VersionRecord =
+            bencode::from_bytes(value.value()).map_err(|e| e.to_string())?;
+        if let super::versions::VersionRecord::Object(meta) = record
+            && let Some(id) = meta.data
+        {
             live.insert(id);
         }
     }

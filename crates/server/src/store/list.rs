@@ -114,6 +114,7 @@ impl Store {
         }
         let stale: Vec<String> = self.read(|txn| {
             let table = txn.open_table(OBJECTS).map_err(internal)?;
+            let versions = txn.open_table(versions::VERSIONS).map_err(internal)?;
             let mut stale = Vec::new();
             for (key, size, mtime) in found {
                 let known = match table
@@ -124,7 +125,8 @@ impl Store {
                         let m: ObjectMeta = decode(v.value())?;
                         m.data.is_some() || (m.size == size && m.file_mtime == mtime)
                     }
-                    None => false,
+                    // Not adopted under a key with versions (see `current`).
+                    None => versions::has_rows(&versions, bucket, &key)?,
                 };
                 if !known {
                     stale.push(key);

@@ -63,11 +63,17 @@ impl Store {
         if !stat.is_file() {
             return Ok(None);
         }
+        let recorded = stored.is_some();
         if let Some(meta) = stored
             && meta.size == stat.len()
             && meta.file_mtime == file_mtime(&stat)
         {
             return Ok(Some(meta));
+        }
+        // A key with versions but no current one (its newest is a delete
+        // marker) does not adopt a file placed at its path.
+        if !recorded && self.has_versions(bucket, key)? {
+            return Ok(None);
         }
         self.adopt(bucket, key, &path)
     }
@@ -103,10 +109,19 @@ impl Store {
         let bytes = encode(&meta)?;
         self.write(|txn| {
             let mut table = txn.open_table(OBJECTS).map_err(internal)?;
-            if let Some(now) = table.get(row.as_str()).map_err(internal)? {
-                let now: ObjectMeta = decode(now.value())?;
-                if now.data.is_some() {
-                    return Ok(Some(now));
+            match table.get(row.as_str()).map_err(internal)? {
+                Some(now) => {
+                    let now: ObjectMeta = decode(now.value())?;
+                    if now.data.is_some() {
+                        return Ok(Some(now));
+                    }
+                }
+                // Versions written meanwhile (a delete marker on top).
+                None => {
+                    let versions = txn.open_table(versions::VERSIONS).map_err(internal)?;
+                    if versions::has_rows(&versions, bucket, key)? {
+                        return Ok(None);
+                    }
                 }
             }
             table
@@ -177,7 +192,30 @@ impl Store {
         // With ACLs disabled, every object is the bucket owner's.
         info.acl = bucket.effective_object_acl(meta.acl.to_acl(&owner, &bucket.owner)?);
         info.last_modified = meta.modified;
+        // A version ID in a versioned bucket, `null` for its null version.
+        info.version_id = match &meta.version {
+            VersionId::Id(id) => Some(id.clone()),
+            VersionId::Null if self.bucket_versioning(&bucket.name)?.is_unversioned() => None,
+            VersionId::Null => Some(VersionId::NULL.to_owned()),
+        };
         Ok(info)
+    }
+
+    /// A delete marker as the torrent service's decision sees it: a
+    /// version that is one.
+    pub(crate) fn marker_info(
+        &self,
+        bucket: &BucketInfo,
+        key: &ObjectKey,
+        marker: &Marker,
+    ) -> ObjectInfo {
+        let owner = self.principal_of(&marker.owner);
+        let mut info = ObjectInfo::new(key.clone(), 0, ETag::Known(String::new()), &owner);
+        info.acl = bucket.effective_object_acl(info.acl.clone());
+        info.delete_marker = true;
+        info.last_modified = marker.modified;
+        info.version_id = Some(marker.version.as_str().to_owned());
+        info
     }
 
     /// A new temporary file for an upload, on the data files' file system.
@@ -216,19 +254,9 @@ impl Store {
         let bucket_dir = self.bucket_dir(bucket);
         let result = self.write(|txn| {
             // The bucket, in the same transaction: a DeleteBucket that
-            // committed first leaves no object behind it.
-            let known = txn
-                .open_table(BUCKETS)
-                .map_err(internal)?
-                .get(bucket.as_str())
-                .map_err(internal)?
-                .is_some();
-            if !known && !bucket_dir.is_dir() {
-                return Err(WriteError::Store(S3Error::new(
-                    ErrorCode::NoSuchBucket,
-                    bucket.as_str(),
-                )));
-            }
+            // committed first leaves no object behind it; and its
+            // versioning, which a PutBucketVersioning may have just set.
+            let status = versions::versioning_in(txn, bucket, &bucket_dir)?;
             let mut table = txn.open_table(OBJECTS).map_err(internal)?;
             let old: Option<ObjectMeta> = match table.get(row.as_str()).map_err(internal)? {
                 Some(v) => Some(decode(v.value())?),
@@ -244,6 +272,12 @@ impl Store {
                 _ => None,
             };
             check_write(conditions, current_etag.as_ref())?;
+            // A versioned bucket keeps the version this one replaces.
+            let dropped = if status.is_unversioned() {
+                Vec::new()
+            } else {
+                versions::put_version(txn, bucket, key.as_str(), &mut meta, old.clone(), status)?
+            };
             table
                 .insert(row.as_str(), encode(&meta)?.as_slice())
                 .map_err(internal)?;
@@ -254,17 +288,20 @@ impl Store {
             if let Some(upload) = upload {
                 uploads::finish(txn, bucket, key, upload, &meta)?;
             }
-            Ok(old)
+            Ok((old, dropped, status))
         });
-        let old = match result {
-            Ok(old) => old,
+        let (old, dropped, status) = match result {
+            Ok(done) => done,
             Err(e) => {
                 self.discard(&dest);
                 return Err(e);
             }
         };
         self.crash_point("after commit")?;
+        self.discard_dropped(&dropped);
         match old.and_then(|o| o.data) {
+            // Kept as a noncurrent version, or dropped (just discarded).
+            Some(_) if !status.is_unversioned() => {}
             Some(old_id) => self.discard(&self.data_path(&old_id)),
             // The bytes of an adopted file were at its path: they are not
             // the object any more.
@@ -306,24 +343,31 @@ impl Store {
         })
     }
 
+    /// PutObjectAcl: the ACL of the version `version` names (the current
+    /// one without).
     pub(crate) fn set_object_acl(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
+        version: Option<&VersionId>,
         acl: &Acl,
     ) -> Result<(), S3Error> {
         let acl = StoredAcl::from_acl(acl);
-        self.update_object(bucket, key, |m| m.acl = acl)
+        self.update_version(bucket, key, version, |m| m.acl = acl)
     }
 
-    /// Deletes an object, in one commit: a hand-placed file at its path is
-    /// first moved aside (and moved back if the commit fails), its data
-    /// file removed after. Deleting a key that is not there succeeds.
+    /// Deletes an object of an unversioned bucket, in one commit: a
+    /// hand-placed file at its path is first moved aside (and moved back if
+    /// the commit fails), its data file removed after. Deleting a key that
+    /// is not there succeeds. If the bucket's versioning was set meanwhile,
+    /// the commit adds a delete marker of `owner`'s instead, as
+    /// [`Store::delete_current`] does.
     pub(crate) fn delete_object(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<(), S3Error> {
+        owner: &str,
+    ) -> Result<Removal, S3Error> {
         let row = object_row(bucket, key.as_str());
         let folder = self
             .folder_path(bucket, key.as_str())
@@ -337,7 +381,18 @@ impl Store {
             }
             None => None,
         };
+        let bucket_dir = self.bucket_dir(bucket);
         let result = self.write(|txn| {
+            // A bucket deleted meanwhile has nothing to delete either.
+            let status = versions::versioning_in(txn, bucket, &bucket_dir)
+                .unwrap_or(Versioning::Unversioned);
+            if !status.is_unversioned() {
+                let (old, dropped, marker) =
+                    versions::add_marker(txn, bucket, key.as_str(), owner, status)?;
+                // The version that was current is kept or among `dropped`.
+                let _ = old;
+                return Ok((None, dropped, Removal::Marker(marker)));
+            }
             let mut table = txn.open_table(OBJECTS).map_err(internal)?;
             let old = table.remove(row.as_str()).map_err(internal)?;
             let old: Option<ObjectMeta> = match old {
@@ -347,9 +402,9 @@ impl Store {
             if let Some(old_data) = old.as_ref().and_then(|o| o.data.as_deref()) {
                 parts::forget_parts(txn, old_data)?;
             }
-            Ok(old)
+            Ok((old, Vec::new(), Removal::Removed))
         });
-        let old = match result {
+        let (old, dropped, removal) = match result {
             Ok(old) => old,
             Err(e) => {
                 if let (Some(path), Some(aside)) = (&folder, &aside)
@@ -364,11 +419,12 @@ impl Store {
         if let Some(id) = old.and_then(|o| o.data) {
             self.discard(&self.data_path(&id));
         }
+        self.discard_dropped(&dropped);
         if let (Some(path), Some(aside)) = (&folder, &aside) {
             self.discard(aside);
             self.prune_dirs(bucket, path);
         }
-        Ok(())
+        Ok(removal)
     }
 
     /// Removes the empty folders above a removed hand-placed file, up to

@@ -40,7 +40,7 @@ impl Store {
             empty = false;
             super::Listed::Stop
         })?;
-        if !empty {
+        if !empty || self.holds_versions(bucket)? {
             return Ok(BucketDeletion::NotEmpty);
         }
         for (key, id, _) in self.uploads(bucket)? {
@@ -81,6 +81,18 @@ impl Store {
                 objects.remove(row.as_str()).map_err(internal)?;
             }
             drop(objects);
+            // Noncurrent versions and delete markers keep a bucket from
+            // being empty, as in S3.
+            if txn
+                .open_table(super::versions::VERSIONS)
+                .map_err(internal)?
+                .range(from.as_str()..to.as_str())
+                .map_err(internal)?
+                .next()
+                .is_some()
+            {
+                return Ok(BucketDeletion::NotEmpty);
+            }
             txn.open_table(BUCKETS)
                 .map_err(internal)?
                 .remove(bucket.as_str())

@@ -145,15 +145,17 @@ impl Store {
         self.update_bucket(bucket, |meta| meta.tags = tags)
     }
 
-    /// Put/DeleteObjectTagging (checked by the caller): the current
-    /// version's tags, in one transaction with its read.
+    /// Put/DeleteObjectTagging (checked by the caller): the tags of the
+    /// version `version` names (the current one without), in one
+    /// transaction with its read.
     pub(crate) fn set_object_tags(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
+        version: Option<&VersionId>,
         tags: Tags,
     ) -> Result<(), S3Error> {
-        self.update_object(bucket, key, |m| m.tags = tags)
+        self.update_version(bucket, key, version, |m| m.tags = tags)
     }
 }
 
@@ -247,7 +249,9 @@ mod tests {
                 .tags
                 .is_empty()
         );
-        store.set_object_tags(&name, &k, tags.clone()).unwrap();
+        store
+            .set_object_tags(&name, &k, None, tags.clone())
+            .unwrap();
         drop(store);
 
         let store = open(root);

@@ -13,17 +13,10 @@ impl ObjectSource for Store {
         key: &ObjectKey,
         version_id: Option<&str>,
     ) -> s3torrent_s3::Result<ObjectLookup> {
-        // Unversioned: the only version is "null".
-        if version_id.is_some_and(|v| v != "null") {
-            return Ok(ObjectLookup::NoSuchVersion);
-        }
-        let Some(info) = self.bucket_info(bucket)? else {
+        let Some((info, versioning)) = self.bucket_entry(bucket)? else {
             return Ok(ObjectLookup::NoSuchKey);
         };
-        Ok(match self.object_meta(bucket, key)? {
-            Some(meta) => ObjectLookup::Found(self.object_info(&info, key, &meta)?),
-            None => ObjectLookup::NoSuchKey,
-        })
+        self.lookup(&info, versioning, key, version_id)
     }
 
     /// The bytes of exactly the version `object` names (its ETag; for an
@@ -34,8 +27,12 @@ impl ObjectSource for Store {
         bucket: &BucketName,
         object: &ObjectInfo,
     ) -> s3torrent_s3::Result<Box<dyn ReadAt + Send + Sync + '_>> {
+        let version = object
+            .version_id
+            .as_deref()
+            .map_or(VersionId::Null, VersionId::of);
         let file = match object.etag.as_known() {
-            Some(etag) => self.open_snapshot(bucket, &object.key, etag),
+            Some(etag) => self.open_snapshot(bucket, &object.key, &version, etag),
             None => self.open_unhashed(bucket, object),
         }
         .map_err(|e| changed_error(bucket, object, e.message()))?;
@@ -98,6 +95,41 @@ impl ObjectSource for Store {
         let mut object = object.clone();
         object.etag = ETag::Known(etag.to_owned());
         Ok(object)
+    }
+}
+
+impl Store {
+    /// The object version a request names (`versionId`), or without one
+    /// the key's newest version (a delete marker as a version that is one),
+    /// as GET, HEAD and `?torrent` look it up. In an unversioned bucket the
+    /// only version is `null`, the current one (as before versions); in a
+    /// versioned bucket a version that is not there is `NoSuchVersion`.
+    pub(crate) fn lookup(
+        &self,
+        info: &BucketInfo,
+        versioning: Versioning,
+        key: &ObjectKey,
+        version_id: Option<&str>,
+    ) -> Result<ObjectLookup, S3Error> {
+        let bucket = &info.name;
+        if versioning.is_unversioned() {
+            if version_id.is_some_and(|v| v != VersionId::NULL) {
+                return Ok(ObjectLookup::NoSuchVersion);
+            }
+            return Ok(match self.object_meta(bucket, key)? {
+                Some(meta) => ObjectLookup::Found(self.object_info(info, key, &meta)?),
+                None => ObjectLookup::NoSuchKey,
+            });
+        }
+        let wanted = version_id.map(VersionId::of);
+        Ok(match self.find_version(bucket, key, wanted.as_ref())? {
+            Some(Found::Object(meta)) => ObjectLookup::Found(self.object_info(info, key, &meta)?),
+            Some(Found::Marker(marker)) => {
+                ObjectLookup::Found(self.marker_info(info, key, &marker))
+            }
+            None if wanted.is_some() => ObjectLookup::NoSuchVersion,
+            None => ObjectLookup::NoSuchKey,
+        })
     }
 }
 

@@ -36,12 +36,17 @@ impl Crash {
     }
 
     /// Dies at the `n`th crash point from now.
-    fn arm(&self, n: i64) {
+    pub(super) fn arm(&self, n: i64) {
         self.countdown.store(n, Ordering::SeqCst);
         self.armed.store(true, Ordering::SeqCst);
     }
 
-    fn is_dead(&self) -> bool {
+    /// Dies at no crash point.
+    pub(super) fn disarm(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+    }
+
+    pub(super) fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
     }
 }
@@ -264,7 +269,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                 (Some(*i), Some(v))
             }
             Op::Delete { key: i } => {
-                let _ = store.delete_object(&bucket(), &key(*i));
+                let _ = store.delete_object(&bucket(), &key(*i), "111122223333");
                 (Some(*i), None)
             }
             Op::Copy { from, to } => match model.get(from).cloned() {
@@ -664,7 +669,9 @@ fn the_memos_forget_what_changes() {
     put(&store, &key(0), &v).unwrap();
     let before = store.object_meta(&bucket(), &key(0)).unwrap().unwrap();
     assert_eq!(before.acl.to_acl(&owner, &owner).unwrap(), private);
-    store.set_object_acl(&bucket(), &key(0), &public).unwrap();
+    store
+        .set_object_acl(&bucket(), &key(0), None, &public)
+        .unwrap();
     let after = store.object_meta(&bucket(), &key(0)).unwrap().unwrap();
     assert_eq!(after.acl.to_acl(&owner, &owner).unwrap(), public);
 
@@ -690,7 +697,9 @@ fn the_memos_forget_what_changes() {
 
     // An object deleted, then its bucket.
     assert!(store.object_meta(&bucket(), &key(0)).unwrap().is_some());
-    store.delete_object(&bucket(), &key(0)).unwrap();
+    store
+        .delete_object(&bucket(), &key(0), "111122223333")
+        .unwrap();
     assert!(store.object_meta(&bucket(), &key(0)).unwrap().is_none());
     assert!(read(&store, &key(0)).is_none());
     assert!(store.bucket_info(&bucket()).unwrap().is_some());

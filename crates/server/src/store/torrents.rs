@@ -2,22 +2,31 @@
 
 use super::*;
 
-/// Where an info-hash points: the object whose torrent has it.
+/// Where an info-hash points: the object version whose torrent has it.
 #[derive(Serialize, Deserialize)]
 struct SwarmTarget {
     bucket: String,
     key: String,
+    /// The version with an ID the torrent describes; none for the null
+    /// version (every object of an unversioned bucket, and every record
+    /// written before versions).
+    #[serde(default, skip_serializing_if = "VersionId::is_null")]
+    version: VersionId,
 }
 
 impl Store {
-    /// The bucket and key whose torrent had `info_hash`, if one was made
-    /// here. Whether that torrent is still the object's, and still served,
-    /// is the caller's question.
-    pub(crate) fn swarm_target(&self, info_hash: &InfoHash) -> Option<(BucketName, ObjectKey)> {
+    /// The bucket, key and version whose torrent had `info_hash`, if one
+    /// was made here. Whether that torrent is still the version's, and
+    /// still served, is the caller's question.
+    pub(crate) fn swarm_target(
+        &self,
+        info_hash: &InfoHash,
+    ) -> Option<(BucketName, ObjectKey, VersionId)> {
         let target: SwarmTarget = self.get(SWARMS, &info_hash.to_hex()).ok()??;
         Some((
             BucketName::new(target.bucket).ok()?,
             ObjectKey::new(target.key).ok()?,
+            target.version,
         ))
     }
 
@@ -37,20 +46,25 @@ impl Store {
         .unwrap_or_default()
     }
 
-    /// Opens the file of the object's version with `etag`, if that is still
-    /// its current version. What the handle reads is that version: a
-    /// version's data file never changes (a hand-placed file could be
-    /// written in place by other means, which the peer's piece checks
-    /// catch).
+    /// Opens the file of the object's version `version`, if it is still
+    /// there with `etag` (the null version of an unversioned bucket is its
+    /// current one, which an overwrite replaces). What the handle reads is
+    /// that version: a version's data file never changes (a hand-placed
+    /// file could be written in place by other means, which the peer's
+    /// piece checks catch).
     pub(crate) fn open_snapshot(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
+        version: &VersionId,
         etag: &str,
     ) -> Result<fs::File, S3Error> {
         let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
         for _ in 0..OPEN_ATTEMPTS {
-            let meta = self.object_meta(bucket, key)?.ok_or_else(changed)?;
+            let meta = match self.find_version(bucket, key, Some(version))? {
+                Some(Found::Object(meta)) => meta,
+                _ => return Err(changed()),
+            };
             if meta.etag.as_deref() != Some(etag) {
                 return Err(changed());
             }
@@ -86,11 +100,13 @@ impl Store {
         hashes: &[InfoHash],
         bucket: &BucketName,
         key: &ObjectKey,
+        version: VersionId,
     ) -> Result<(), S3Error> {
         let torrent_bytes = encode(stored)?;
         let target = encode(&SwarmTarget {
             bucket: bucket.as_str().to_owned(),
             key: key.as_str().to_owned(),
+            version,
         })?;
         self.write(|txn| {
             let mut torrents = txn.open_table(TORRENTS).map_err(internal)?;
@@ -204,10 +220,20 @@ impl TorrentCache for DbCache {
             info_hash: torrent.info_hash.to_hex(),
             etag: torrent.etag.clone(),
         };
-        if let Err(e) =
-            self.store
-                .put_torrent(&cache_id(&key), &stored, &hashes, &key.bucket, &key.key)
-        {
+        // A torrent keyed by a version ID is that version's; one keyed by
+        // an ETag is the null version's.
+        let version = match &key.version {
+            ObjectVersion::Id(id) => VersionId::Id(id.clone()),
+            ObjectVersion::ETag(_) => VersionId::Null,
+        };
+        if let Err(e) = self.store.put_torrent(
+            &cache_id(&key),
+            &stored,
+            &hashes,
+            &key.bucket,
+            &key.key,
+            version,
+        ) {
             tracing::warn!(target: "serve", error = %e, "caching a torrent failed");
         }
         self.memory.put(key, torrent);

@@ -6,9 +6,12 @@
 //!
 //! Both ask [`Swarm::lookup`] (a connection already seeding re-asks only
 //! [`Swarm::decide`], and compares the ETag), which applies `?torrent`'s own rules: the
-//! object exists and is unchanged (its cached torrent, keyed by its ETag,
-//! still has this info-hash), its ACL grants anonymous READ, and its bucket
-//! is not requester-pays. A lookup never hashes: an info-hash whose torrent
+//! object version exists and is unchanged (its cached torrent, keyed by its
+//! version ID, or by its ETag for the null version, still has this
+//! info-hash), its ACL grants anonymous READ, and its bucket is not
+//! requester-pays. The info-hash index names the version: in a versioned
+//! bucket an overwrite leaves the older versions, and their swarms, as
+//! they were; in an unversioned one it replaces the null version. A lookup never hashes: an info-hash whose torrent
 //! is not cached for the object as it is now is refused.
 
 mod admission;
@@ -36,7 +39,7 @@ use tokio::task::JoinHandle;
 pub(crate) use crate::listen::stopped;
 use crate::listen::{Endpoint, SwarmListeners};
 use crate::ops::Service;
-use crate::store::{Store, peer_info_hashes};
+use crate::store::{Store, VersionId, peer_info_hashes};
 use crate::throttle::Throttle;
 
 use self::admission::{Admission, Listener};
@@ -275,14 +278,32 @@ pub(crate) struct Swarm {
 
 impl SwarmSource for Swarm {
     fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
-        let Some((bucket, key)) = self.store.swarm_target(info_hash) else {
+        let Some((bucket, key, version)) = self.store.swarm_target(info_hash) else {
             return Err("unknown info_hash: no torrent of this endpoint has it".into());
         };
-        let req = TorrentRequest::new(bucket.as_str(), key.as_str(), Requester::Anonymous);
-        let plan = self
-            .torrents
-            .plan(&*self.store, &req)
-            .map_err(|e| format!("not served: {} ({})", e.message(), e.code().as_str()))?;
+        let refused = |e: s3torrent_s3::S3Error| {
+            format!("not served: {} ({})", e.message(), e.code().as_str())
+        };
+        // The version the torrent was made of, while an anonymous GET could
+        // read it: as the key's current version, or by its ID once an
+        // overwrite made it older (in a versioned bucket; the null version
+        // of an unversioned one is its current object, which an overwrite
+        // replaces).
+        let mut req = TorrentRequest::new(bucket.as_str(), key.as_str(), Requester::Anonymous);
+        let current = self.torrents.plan(&*self.store, &req);
+        if let Ok(plan) = &current
+            && plan
+                .object
+                .version_id
+                .as_deref()
+                .map_or(VersionId::Null, VersionId::of)
+                == version
+        {
+            let plan = current.map_err(refused)?;
+            return Ok((plan.bucket, plan.object));
+        }
+        req.version_id = Some(version.as_str().to_owned());
+        let plan = self.torrents.plan(&*self.store, &req).map_err(refused)?;
         Ok((plan.bucket, plan.object))
     }
 
@@ -304,11 +325,16 @@ impl SwarmSource for Swarm {
         bucket: &BucketName,
         object: &ObjectInfo,
     ) -> Result<Arc<dyn PieceSource>, String> {
+        let version = object
+            .version_id
+            .as_deref()
+            .map_or(VersionId::Null, VersionId::of);
         let file = self
             .store
             .open_snapshot(
                 bucket,
                 &object.key,
+                &version,
                 object.etag.as_known().unwrap_or_default(),
             )
             .map_err(|e| format!("not served: {}", e.message()))?;
