@@ -167,8 +167,18 @@ fn health_ready_and_not_found() {
     assert_eq!(ready.status, 200, "{}", ready.text());
     assert_eq!(request(&serve.metrics, "GET", "/", &[]).status, 404);
     assert_eq!(request(&serve.metrics, "GET", "/metricsx", &[]).status, 404);
-    // Nothing of the metrics listener is on the S3 one.
+    // Nothing of the metrics listener is on the S3 one...
     assert_ne!(request(&serve.addr, "GET", "/metrics", &[]).status, 200);
+    // ...but health and readiness, where no bucket name can be.
+    let health = request(&serve.addr, "GET", "/_s3torrent/health", &[]);
+    assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
+    let ready = request(&serve.addr, "GET", "/_s3torrent/ready", &[]);
+    assert_eq!((ready.status, ready.text().as_str()), (200, "ready\n"));
+    // A bucket named like it cannot exist: `_` is not in bucket names.
+    assert_eq!(
+        request(&serve.addr, "GET", "/_s3torrent/healthz", &[]).status,
+        404
+    );
 }
 
 #[test]

@@ -179,6 +179,10 @@ impl Console {
         };
         match rest {
             "" | "/" => self.index().await,
+            // Health on the S3 listener, for a load balancer that knows
+            // only that port: no bucket name has a `_`, so no key is hidden.
+            "/health" => self.health().await,
+            "/ready" => plain(StatusCode::OK, "ready\n".to_owned()),
             _ => {
                 let Some(under) = rest.strip_prefix("/b/") else {
                     return not_found();
@@ -515,6 +519,38 @@ fn respond(status: StatusCode, page: String) -> http::Response<s3s::Body> {
 }
 
 /// The one page for everything refused or missing.
+impl Console {
+    /// `200 ok` while the store can be read (its bucket list), else `503`
+    /// and why: the metrics listener's `/health`, on the S3 listener.
+    async fn health(&self) -> http::Response<s3s::Body> {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || store.buckets().map(drop)).await {
+            Ok(Ok(())) => plain(StatusCode::OK, "ok\n".to_owned()),
+            Ok(Err(e)) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store cannot be read: {}\n", e.message()),
+            ),
+            Err(e) => plain(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+        }
+    }
+}
+
+/// A plain-text answer (health and readiness), never cached.
+fn plain(status: StatusCode, text: String) -> http::Response<s3s::Body> {
+    let mut r = http::Response::new(s3s::Body::from(Bytes::from(text)));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
 fn not_found() -> http::Response<s3s::Body> {
     respond(
         StatusCode::NOT_FOUND,
