@@ -1,7 +1,10 @@
 //! Reach, end to end: the UDP tracker (BEP 15) alone gets python
 //! libtorrent its download, hostile UDP packets leave it serving; an
 //! announce through a trusted reverse proxy lists the client it forwards
-//! for (and an untrusted one's header is ignored); and `serve` on `[::1]`
+//! for (and an untrusted one's header is ignored), with a real nginx
+//! running the README's configuration (`examples/nginx/s3torrent.conf`)
+//! in front of S3 and the tracker for raw clients and python libtorrent
+//! on distinct loopback addresses; and `serve` on `[::1]`
 //! works over IPv6: S3, `?torrent`, the HTTP tracker's `peers6`, the UDP
 //! tracker's 18-byte peers, and a libtorrent download over `::1`.
 //!
@@ -9,15 +12,20 @@
 
 mod support;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
-use support::serve::{Serve, request};
-use support::swarm::{Encryption, libtorrent_download, percent_all, publish_public, torrent_of};
-use support::{have_python_module, random_bytes, write};
+use support::nginx::{self, Nginx};
+use support::serve::{DEV, Serve, request, request_from};
+use support::swarm::{
+    Encryption, downloaded, free_port, libtorrent_download, libtorrent_download_from, percent_all,
+    publish_public, torrent_of,
+};
+use support::{have_nginx, have_python_module, python, random_bytes, write};
 
 /// A serve in peer mode on `host` (`127.0.0.1` or `[::1]`) with one public
 /// object, its torrent saved as `DIR/object.torrent`.
@@ -310,6 +318,236 @@ fn a_trusted_proxy_forwards_the_client_address_and_an_untrusted_one_does_not() {
         &compact(&second, "peers")[6..],
         &[198, 51, 100, 20, 0x9c, 0x41]
     );
+}
+
+/// The peers of a compact (BEP 23) IPv4 list, in its order.
+fn peers_v4(answer: &s3torrent_bencode::OwnedValue) -> Vec<SocketAddrV4> {
+    compact(answer, "peers")
+        .chunks(6)
+        .map(|p| {
+            assert_eq!(p.len(), 6, "a partial peer in {answer:?}");
+            SocketAddrV4::new(
+                Ipv4Addr::new(p[0], p[1], p[2], p[3]),
+                u16::from_be_bytes([p[4], p[5]]),
+            )
+        })
+        .collect()
+}
+
+/// An announce (`left` bytes to go, compact) to `tracker` over a
+/// connection from the local address `from`, with extra headers: the
+/// decoded answer, which must not be a failure.
+fn announce_from(
+    from: Ipv4Addr,
+    tracker: &str,
+    hash: &[u8; 20],
+    peer: &str,
+    port: u16,
+    left: u64,
+    headers: &[(&str, &str)],
+) -> s3torrent_bencode::OwnedValue {
+    let query = format!(
+        "info_hash={}&peer_id={peer}&port={port}&uploaded=0&downloaded=0&left={left}&compact=1",
+        percent_all(hash)
+    );
+    let r = request_from(
+        from.into(),
+        tracker,
+        "GET",
+        &format!("/announce?{query}"),
+        headers,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let answer = decode(&r.body).expect("a bencoded answer").to_owned_value();
+    assert!(answer.get("failure reason").is_none(), "{answer:?}");
+    answer
+}
+
+/// The peers an answer lists after the endpoint's own (the first, at the
+/// address the announce reached the tracker on: nginx's upstream side,
+/// 127.0.0.1), sorted.
+fn other_peers(answer: &s3torrent_bencode::OwnedValue) -> Vec<SocketAddrV4> {
+    let mut peers = peers_v4(answer);
+    assert!(!peers.is_empty(), "no endpoint peer in {answer:?}");
+    assert_eq!(*peers[0].ip(), Ipv4Addr::LOCALHOST, "{peers:?}");
+    peers.remove(0);
+    peers.sort();
+    peers
+}
+
+/// A real nginx in front of serve, with the configuration the README
+/// quotes (`examples/nginx/s3torrent.conf`): S3 (signed and anonymous)
+/// and `?torrent` through it, torrents naming its announce URL; clients
+/// announcing through it from 127.0.0.2 and 127.0.0.3 are each listed to
+/// the other at their own address, not nginx's, a header a client sends
+/// nginx is replaced, and one forged straight to the tracker (not a
+/// trusted proxy) gains nothing. Then python libtorrent, bound to
+/// 127.0.0.4, downloads through the proxy's announce URL, connects to the
+/// client the tracker listed at 127.0.0.2, and is listed to it at
+/// 127.0.0.4; nginx's own log says where each announce came from.
+#[test]
+fn nginx_in_front_lists_every_client_at_its_own_address() {
+    let test = "nginx_in_front_lists_every_client_at_its_own_address";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let Some(nginx) = have_nginx(test) else {
+        return;
+    };
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains(nginx::EXAMPLE),
+        "README.md does not quote examples/nginx/s3torrent.conf as it is"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let front = format!("127.0.0.1:{}", free_port());
+    let tracker = format!("127.0.0.1:{}", free_port());
+    let announce_url = format!("http://{front}/announce");
+    let serve = Serve::start_on(
+        &dir.path().join("root"),
+        "127.0.0.1:0",
+        &[
+            "--seeding",
+            "peer",
+            "--tracker-listen",
+            &tracker,
+            "--peer-listen",
+            "127.0.0.1:0",
+            "--udp-tracker-listen",
+            "off",
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--announce-url",
+            &announce_url,
+        ],
+    );
+    let proxy = Nginx::start(&nginx, dir.path(), &front, &serve.addr, &tracker);
+    let data = random_bytes((4 << 20) + 5, 96);
+    publish_public(&serve, dir.path(), "reach/object.bin", &data);
+
+    // S3 through the proxy: a signed listing (SigV4 over the Host header
+    // nginx passes on) and the anonymous ?torrent, which names the proxy.
+    let listed = python(
+        support::serve::BOTO,
+        &[&format!("http://{front}"), DEV.0, DEV.1, "list", "pub"],
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(listed.trim()).unwrap(),
+        serde_json::json!({"keys": ["reach/object.bin"]}),
+        "{}",
+        proxy.errors()
+    );
+    let got = request(&front, "GET", "/pub/reach/object.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}{}", got.text(), proxy.errors());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    assert_eq!(torrent.trackers(), vec![announce_url.as_str()]);
+    let torrent_path = write(dir.path(), "object.torrent", &got.body);
+    let hash = *torrent.info_hash().as_bytes();
+
+    // B from 127.0.0.2 (listening, for libtorrent below), C from 127.0.0.3,
+    // which sends nginx a forged X-Forwarded-For: nginx replaces it.
+    let (b, c, d, lt) = (
+        Ipv4Addr::new(127, 0, 0, 2),
+        Ipv4Addr::new(127, 0, 0, 3),
+        Ipv4Addr::new(127, 0, 0, 5),
+        Ipv4Addr::new(127, 0, 0, 4),
+    );
+    let b_listener = TcpListener::bind((b, 0)).unwrap();
+    let b_port = b_listener.local_addr().unwrap().port();
+    let b_peer = "-XX0001-bbbbbbbbbbbb";
+    announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+    let to_c = announce_from(
+        c,
+        &front,
+        &hash,
+        "-XX0001-cccccccccccc",
+        40003,
+        1000,
+        &[("X-Forwarded-For", "198.51.100.7")],
+    );
+    assert_eq!(other_peers(&to_c), [SocketAddrV4::new(b, b_port)]);
+    let to_b = announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+    assert_eq!(other_peers(&to_b), [SocketAddrV4::new(c, 40003)]);
+
+    // D forges X-Forwarded-For straight to the tracker: it is no trusted
+    // proxy, so it is listed at its own address.
+    announce_from(
+        d,
+        &tracker,
+        &hash,
+        "-XX0001-dddddddddddd",
+        40005,
+        1000,
+        &[("X-Forwarded-For", "198.51.100.9")],
+    );
+    let to_b = announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+    assert_eq!(
+        other_peers(&to_b),
+        [SocketAddrV4::new(c, 40003), SocketAddrV4::new(d, 40005)]
+    );
+
+    // libtorrent from 127.0.0.4, through the proxy's announce URL. B waits
+    // for its connection (the endpoint's peer dials B too, from 127.0.0.1:
+    // those are dropped), reads its handshake, and announces at once,
+    // while libtorrent is in the swarm.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let waiter = std::thread::spawn(move || {
+        b_listener.set_nonblocking(true).unwrap();
+        loop {
+            match b_listener.accept() {
+                Ok((mut s, from)) if from.ip() == lt => {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let mut handshake = [0; 68];
+                    let read = s.read_exact(&mut handshake);
+                    let to_b = announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+                    return Some((read.map(|()| handshake), other_peers(&to_b)));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    });
+    let save = dir.path().join("libtorrent");
+    let r = libtorrent_download_from(
+        torrent_path.to_str().unwrap(),
+        &save,
+        60,
+        &format!("{lt}:0"),
+        Encryption::Disabled,
+        &lt.to_string(),
+    );
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(downloaded(&save.join("reach_object.bin")), data);
+    let (handshake, to_b) = waiter
+        .join()
+        .unwrap()
+        .expect("libtorrent never connected to B at 127.0.0.2, where the tracker listed it");
+    let handshake = handshake.expect("libtorrent's handshake");
+    assert_eq!(&handshake[..20], b"\x13BitTorrent protocol");
+    assert_eq!(&handshake[28..48], &hash);
+    assert!(
+        to_b.iter().any(|p| *p.ip() == lt),
+        "libtorrent (127.0.0.4) is not among {to_b:?}"
+    );
+    assert!(to_b.iter().all(|p| [c, d, lt].contains(p.ip())), "{to_b:?}");
+
+    // nginx's log: each client's announces came from its own address.
+    let lines = proxy.access_lines();
+    for ip in [b, c, lt] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("{ip} ")) && l.contains("\"GET /announce?")),
+            "no announce from {ip} in nginx's log: {lines:#?}"
+        );
+    }
 }
 
 /// Whether `::1` can be bound; if not, says SKIPPED (fails under CI=true).
