@@ -1,5 +1,8 @@
 //! Reach, end to end: the UDP tracker (BEP 15) alone gets python
-//! libtorrent its download, hostile UDP packets leave it serving; an
+//! libtorrent, aria2c and transmission-cli their download, hostile UDP
+//! packets (short, oversized, a wrong action or magic, a forged or
+//! borrowed connection id, num_want 2^31 - 1, a scrape of 1000 info-hashes)
+//! leave it serving; an
 //! announce through a trusted reverse proxy lists the client it forwards
 //! for (and an untrusted one's header is ignored), with a real nginx
 //! running the README's configuration (`examples/nginx/s3torrent.conf`)
@@ -15,17 +18,18 @@ mod support;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
 use support::nginx::{self, Nginx};
-use support::serve::{DEV, Serve, request, request_from};
+use support::serve::{DEV, Serve, aria2c_download_with, request, request_from};
 use support::swarm::{
-    Encryption, downloaded, free_port, libtorrent_download, libtorrent_download_from, percent_all,
-    publish_public, torrent_of,
+    Encryption, Killed, downloaded, free_port, libtorrent_download, libtorrent_download_from,
+    percent_all, publish_public, torrent_of, wait_for_bytes,
 };
-use support::{have_nginx, have_python_module, python, random_bytes, write};
+use support::{have_nginx, have_program, have_python_module, python, random_bytes, write};
 
 /// A serve in peer mode on `host` (`127.0.0.1` or `[::1]`) with one public
 /// object, its torrent saved as `DIR/object.torrent`.
@@ -115,6 +119,19 @@ impl Client {
 
 /// An announce packet (BEP 15), started, num_want -1.
 fn announce_packet(cid: &[u8], hash: &[u8; 20], peer: &[u8; 20], left: u64, port: u16) -> Vec<u8> {
+    announce_packet_wanting(cid, hash, peer, left, port, -1)
+}
+
+/// An announce packet (BEP 15), started, asking for `num_want` peers,
+/// transaction id 9.
+fn announce_packet_wanting(
+    cid: &[u8],
+    hash: &[u8; 20],
+    peer: &[u8; 20],
+    left: u64,
+    port: u16,
+    num_want: i32,
+) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(cid);
     b.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 9]);
@@ -123,7 +140,8 @@ fn announce_packet(cid: &[u8], hash: &[u8; 20], peer: &[u8; 20], left: u64, port
     b.extend_from_slice(&[0; 8]);
     b.extend_from_slice(&left.to_be_bytes());
     b.extend_from_slice(&[0; 8]);
-    b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(&num_want.to_be_bytes());
     b.extend_from_slice(&port.to_be_bytes());
     b
 }
@@ -189,6 +207,95 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
         error_text(&reply, [7, 7, 7, 8]),
         "scrape names more than 64 info_hash values"
     );
+    // A scrape of 1000 info-hashes (20,016 bytes): read as far as the
+    // longest packet, and refused in no more bytes than were read.
+    let mut thousand = cid.clone();
+    thousand.extend_from_slice(&[0, 0, 0, 2, 7, 7, 7, 9]);
+    thousand.extend_from_slice(&vec![2; 20 * 1000]);
+    let reply = c.ask(&thousand).expect("an error packet");
+    assert!(reply.len() <= 1497, "{}", reply.len());
+    assert_eq!(
+        error_text(&reply, [7, 7, 7, 9]),
+        "udp request packet must be 16 to 1496 bytes, got 1497"
+    );
+    // An action BEP 15 does not have, in an announce-sized packet.
+    let mut action = cid.clone();
+    action.extend_from_slice(&[0, 0, 0, 7, 7, 7, 7, 10]);
+    action.resize(98, 0);
+    let reply = c.ask(&action).expect("an error packet");
+    assert!(reply.len() <= action.len());
+    assert_eq!(
+        error_text(&reply, [7, 7, 7, 10]),
+        "udp action at byte 8 must be 0 (connect), 1 (announce) or 2 (scrape), got 7"
+    );
+    // A connection id given to another address is no better than a forged
+    // one.
+    let elsewhere = UdpSocket::bind("127.0.0.2:0").unwrap();
+    elsewhere
+        .send_to(
+            &announce_packet(&cid, &hash, b"-XX0001-elsewhereels", 5, 40003),
+            udp,
+        )
+        .unwrap();
+    elsewhere
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut buf = [0; 256];
+    let (n, _) = elsewhere.recv_from(&mut buf).expect("an error packet");
+    assert_eq!(
+        error_text(&buf[..n], [0, 0, 0, 9]),
+        "udp connection_id at byte 0 is unknown or expired; connect again"
+    );
+
+    // num_want 2^31 - 1 from a sixth client, after five: all five, and the
+    // endpoint's peer, 6 bytes each, in one packet.
+    for i in 0..5u8 {
+        let peer = format!("-XX0001-numwant{i:05}");
+        let reply = c
+            .ask(&announce_packet(
+                &cid,
+                &hash,
+                peer.as_bytes().try_into().unwrap(),
+                5,
+                41000 + u16::from(i),
+            ))
+            .expect("an announce answer");
+        assert_eq!(&reply[..4], &[0, 0, 0, 1], "{reply:?}");
+    }
+    let reply = c
+        .ask(&announce_packet_wanting(
+            &cid,
+            &hash,
+            b"-XX0001-numwantmaxxx",
+            5,
+            41010,
+            i32::MAX,
+        ))
+        .expect("an announce answer");
+    assert_eq!(&reply[..8], &[0, 0, 0, 1, 0, 0, 0, 9], "{reply:?}");
+    assert_eq!(reply.len(), 20 + 6 * 6, "{reply:?}");
+    let mut ports: Vec<u16> = reply[20..]
+        .chunks(6)
+        .skip(1)
+        .map(|p| u16::from_be_bytes([p[4], p[5]]))
+        .collect();
+    ports.sort_unstable();
+    assert_eq!(ports, [41000, 41001, 41002, 41003, 41004]);
+    for i in 0..5u8 {
+        let peer = format!("-XX0001-numwant{i:05}");
+        let mut stopped = announce_packet(
+            &cid,
+            &hash,
+            peer.as_bytes().try_into().unwrap(),
+            5,
+            41000 + u16::from(i),
+        );
+        stopped[80..84].copy_from_slice(&[0, 0, 0, 3]);
+        c.ask(&stopped).expect("an announce answer");
+    }
+    let mut stopped = announce_packet(&cid, &hash, b"-XX0001-numwantmaxxx", 5, 41010);
+    stopped[80..84].copy_from_slice(&[0, 0, 0, 3]);
+    c.ask(&stopped).expect("an announce answer");
 
     // A real announce over UDP: the endpoint's peer comes first, 6 bytes.
     let reply = c
@@ -223,6 +330,129 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
     assert_eq!(
         std::fs::read(save.join("reach_object.bin")).unwrap_or_default(),
         p.data
+    );
+}
+
+/// The torrent as served with the UDP tracker alone: `announce` its URL,
+/// no `announce-list` (nothing else outside `info`), and the `info`
+/// dictionary's bytes as they were, so the info-hash is the same. Written
+/// to `DIR/udp-only.torrent`; the path and the URL.
+fn udp_only(p: &Published, dir: &Path) -> (PathBuf, String) {
+    let body = std::fs::read(&p.torrent_path).unwrap();
+    let value = decode(&body).expect("the torrent decodes");
+    let info = value
+        .get("info")
+        .and_then(|v| v.raw())
+        .copied()
+        .expect("an info dictionary");
+    let udp = p.torrent.trackers()[1].to_owned();
+    assert!(udp.starts_with("udp://"), "{udp}");
+    let mut out = format!("d8:announce{}:{udp}4:info", udp.len()).into_bytes();
+    out.extend_from_slice(info);
+    out.push(b'e');
+    (write(dir, "udp-only.torrent", &out), udp)
+}
+
+/// A program's standard output, which must have succeeded.
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the program runs");
+    assert!(out.status.success(), "{cmd:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// aria2c, told of the UDP tracker alone (the torrent rewritten: aria2c
+/// itself reads the same info-hash and that one tracker), downloads from
+/// the endpoint's peer: it could learn of it only from the UDP tracker.
+#[test]
+fn aria2c_downloads_with_the_udp_tracker_alone() {
+    let test = "aria2c_downloads_with_the_udp_tracker_alone";
+    if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 3 * 262_144 + 17, 97, &[]);
+    let (path, udp) = udp_only(&p, dir.path());
+    let shown = stdout_of(Command::new("aria2c").arg("-S").arg(&path));
+    assert!(
+        shown.contains(&format!("Info Hash: {}\n", p.torrent.info_hash().to_hex())),
+        "{shown}"
+    );
+    let announce: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| *l != "Announce:")
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .map(str::trim)
+        .collect();
+    assert_eq!(announce, [udp.as_str()], "{shown}");
+    // aria2c speaks to UDP trackers only through its DHT's socket: the DHT
+    // is on, with no routing table and no entry point (it knows no node).
+    let dht_port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let save = dir.path().join("aria2");
+    aria2c_download_with(
+        &path,
+        &save,
+        &[
+            "--enable-dht=true",
+            &format!("--dht-file-path={}", dir.path().join("dht.dat").display()),
+            &format!("--dht-listen-port={dht_port}"),
+        ],
+    );
+    assert_eq!(downloaded(&save.join("reach_object.bin")), p.data);
+}
+
+/// transmission-cli, told of the UDP tracker alone (transmission-show reads
+/// the same info-hash and that one tracker), downloads from the endpoint's
+/// peer. transmission dials no loopback peer a tracker lists: the endpoint
+/// dials it, which it does only for a leecher whose announce it served.
+#[test]
+fn transmission_downloads_with_the_udp_tracker_alone() {
+    let test = "transmission_downloads_with_the_udp_tracker_alone";
+    if !have_python_module(test, "boto3")
+        || !have_program(test, "transmission-cli")
+        || !have_program(test, "transmission-show")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 2 * 262_144 + 5, 98, &[]);
+    let (path, udp) = udp_only(&p, dir.path());
+    let shown = stdout_of(Command::new("transmission-show").arg(&path));
+    assert!(
+        shown.contains(&format!("Hash: {}\n", p.torrent.info_hash().to_hex())),
+        "{shown}"
+    );
+    let trackers: Vec<&str> = shown
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "TRACKERS")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| *l != "FILES")
+        .collect();
+    assert_eq!(trackers, ["Tier #1", udp.as_str()], "{shown}");
+    let save = dir.path().join("transmission");
+    std::fs::create_dir_all(&save).unwrap();
+    let _client = Killed(
+        Command::new("transmission-cli")
+            .env("HOME", dir.path().join("home"))
+            .args(["--no-portmap", "--no-downlimit", "--no-uplimit", "-et"])
+            .args(["-p", &free_port().to_string()])
+            .arg("-w")
+            .arg(&save)
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("transmission-cli starts"),
+    );
+    assert!(
+        wait_for_bytes(&save.join("reach_object.bin"), &p.data, 90),
+        "transmission did not download the object within 90 s"
     );
 }
 
