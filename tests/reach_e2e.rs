@@ -780,6 +780,92 @@ fn nginx_in_front_lists_every_client_at_its_own_address() {
     }
 }
 
+/// One announce over a kept-alive connection from `from` to `tracker`
+/// (which stays open): the answer's bytes, or none when the tracker closed
+/// the connection instead of answering (within 10 s).
+fn keep_alive_announce(
+    from: Ipv4Addr,
+    tracker: &str,
+    hash: &[u8; 20],
+    n: usize,
+) -> (std::net::TcpStream, Option<Vec<u8>>) {
+    use std::io::Write;
+    let mut s = support::serve::tcp_from(from.into(), tracker);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "GET /announce?info_hash={}&peer_id=-XX0001-keep{n:08}&port={}&uploaded=0&downloaded=0&left=1&compact=1 HTTP/1.1\r\nHost: {tracker}\r\n\r\n",
+        percent_all(hash),
+        20000 + n
+    );
+    if s.write_all(head.as_bytes()).is_err() {
+        return (s, None);
+    }
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return (s, None),
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a Content-Length");
+        while got.len() < end + 4 + length {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return (s, None),
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+        }
+        let body = got[end + 4..end + 4 + length].to_vec();
+        return (s, Some(body));
+    }
+}
+
+/// Behind a proxy every client's announce comes from the proxy's one
+/// address: a trusted proxy may hold more tracker connections than one
+/// address may (32), where another address past its share is closed.
+#[test]
+fn a_trusted_proxy_holds_more_tracker_connections_than_an_address_may() {
+    let test = "a_trusted_proxy_holds_more_tracker_connections_than_an_address_may";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(
+        dir.path(),
+        "127.0.0.1",
+        100_000,
+        99,
+        &["--trusted-proxy", "127.0.0.1"],
+    );
+    let tracker = http_tracker(&p.torrent);
+    let hash = *p.torrent.info_hash().as_bytes();
+    for (from, trusted) in [
+        (Ipv4Addr::LOCALHOST, true),
+        (Ipv4Addr::new(127, 0, 0, 3), false),
+    ] {
+        let mut held = Vec::new();
+        let mut answered = 0;
+        for n in 0..40 {
+            let (stream, body) = keep_alive_announce(from, &tracker, &hash, n);
+            if let Some(body) = body {
+                let answer = decode(&body).expect("bencode").to_owned_value();
+                assert!(answer.get("failure reason").is_none(), "{answer:?}");
+                answered += 1;
+            }
+            held.push(stream);
+        }
+        let expected = if trusted { 40 } else { 32 };
+        assert_eq!(answered, expected, "{from} (trusted: {trusted})");
+    }
+}
+
 /// Whether `::1` can be bound; if not, says SKIPPED (fails under CI=true).
 fn have_ipv6_loopback(test: &str) -> bool {
     if std::net::TcpListener::bind("[::1]:0").is_ok() {

@@ -67,8 +67,15 @@ pub(crate) async fn serve_tracker(
         let Some((socket, remote)) = accept(&listener, &mut shutdown, "tracker").await else {
             return;
         };
-        // Refused: closed at once (`Admission` logs a summary).
-        let Ok(slot) = slots.admit(remote.ip(), Newcomer::Accepted) else {
+        // A trusted proxy carries many clients from one address: it is not
+        // held to the per-address cap. Refused: closed at once (`Admission`
+        // logs a summary).
+        let newcomer = if trusted.trusts(remote.ip()) {
+            Newcomer::Proxied
+        } else {
+            Newcomer::Accepted
+        };
+        let Ok(slot) = slots.admit(remote.ip(), newcomer) else {
             continue;
         };
         let local = socket.local_addr().unwrap_or(peer);
