@@ -14,11 +14,19 @@ impl Store {
     /// here. Whether that torrent is still the object's, and still served,
     /// is the caller's question.
     pub(crate) fn swarm_target(&self, info_hash: &InfoHash) -> Option<(BucketName, ObjectKey)> {
-        let target: SwarmTarget = self.get(SWARMS, &info_hash.to_hex()).ok()??;
-        Some((
+        let row = info_hash.to_hex();
+        let read = self.epoch.now();
+        if let Some(found) = self.swarm_memo.get(read, &row) {
+            return Some(found);
+        }
+        let target: SwarmTarget = self.get(SWARMS, &row).ok()??;
+        let found = (
             BucketName::new(target.bucket).ok()?,
             ObjectKey::new(target.key).ok()?,
-        ))
+        );
+        self.swarm_memo
+            .put(read, self.epoch.now(), &row, found.clone());
+        Some(found)
     }
 
     /// Every info-hash a torrent made here has had (at most `limit`), in
