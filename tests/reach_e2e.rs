@@ -1,7 +1,13 @@
 //! Reach, end to end: the UDP tracker (BEP 15) alone gets python
-//! libtorrent its download, hostile UDP packets leave it serving; an
+//! libtorrent, aria2c and transmission-cli their download, hostile UDP
+//! packets (short, oversized, a wrong action or magic, a forged or
+//! borrowed connection id, num_want 2^31 - 1, a scrape of 1000 info-hashes)
+//! leave it serving; an
 //! announce through a trusted reverse proxy lists the client it forwards
-//! for (and an untrusted one's header is ignored); and `serve` on `[::1]`
+//! for (and an untrusted one's header is ignored), with a real nginx
+//! running the README's configuration (`examples/nginx/s3torrent.conf`)
+//! in front of S3 and the tracker for raw clients and python libtorrent
+//! on distinct loopback addresses; and `serve` on `[::1]`
 //! works over IPv6: S3, `?torrent`, the HTTP tracker's `peers6`, the UDP
 //! tracker's 18-byte peers, and a libtorrent download over `::1`.
 //!
@@ -9,15 +15,21 @@
 
 mod support;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use s3torrent_bencode::decode;
 use s3torrent_metainfo::Torrent;
-use support::serve::{Serve, request};
-use support::swarm::{Encryption, libtorrent_download, percent_all, publish_public, torrent_of};
-use support::{have_python_module, random_bytes, write};
+use support::nginx::{self, Nginx};
+use support::serve::{DEV, Serve, aria2c_download_with, request, request_from};
+use support::swarm::{
+    Encryption, Killed, downloaded, free_port, libtorrent_download, libtorrent_download_from,
+    percent_all, publish_public, torrent_of, wait_for_bytes,
+};
+use support::{have_nginx, have_program, have_python_module, python, random_bytes, write};
 
 /// A serve in peer mode on `host` (`127.0.0.1` or `[::1]`) with one public
 /// object, its torrent saved as `DIR/object.torrent`.
@@ -107,6 +119,19 @@ impl Client {
 
 /// An announce packet (BEP 15), started, num_want -1.
 fn announce_packet(cid: &[u8], hash: &[u8; 20], peer: &[u8; 20], left: u64, port: u16) -> Vec<u8> {
+    announce_packet_wanting(cid, hash, peer, left, port, -1)
+}
+
+/// An announce packet (BEP 15), started, asking for `num_want` peers,
+/// transaction id 9.
+fn announce_packet_wanting(
+    cid: &[u8],
+    hash: &[u8; 20],
+    peer: &[u8; 20],
+    left: u64,
+    port: u16,
+    num_want: i32,
+) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(cid);
     b.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 9]);
@@ -115,7 +140,8 @@ fn announce_packet(cid: &[u8], hash: &[u8; 20], peer: &[u8; 20], left: u64, port
     b.extend_from_slice(&[0; 8]);
     b.extend_from_slice(&left.to_be_bytes());
     b.extend_from_slice(&[0; 8]);
-    b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    b.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(&num_want.to_be_bytes());
     b.extend_from_slice(&port.to_be_bytes());
     b
 }
@@ -181,6 +207,95 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
         error_text(&reply, [7, 7, 7, 8]),
         "scrape names more than 64 info_hash values"
     );
+    // A scrape of 1000 info-hashes (20,016 bytes): read as far as the
+    // longest packet, and refused in no more bytes than were read.
+    let mut thousand = cid.clone();
+    thousand.extend_from_slice(&[0, 0, 0, 2, 7, 7, 7, 9]);
+    thousand.extend_from_slice(&vec![2; 20 * 1000]);
+    let reply = c.ask(&thousand).expect("an error packet");
+    assert!(reply.len() <= 1497, "{}", reply.len());
+    assert_eq!(
+        error_text(&reply, [7, 7, 7, 9]),
+        "udp request packet must be 16 to 1496 bytes, got 1497"
+    );
+    // An action BEP 15 does not have, in an announce-sized packet.
+    let mut action = cid.clone();
+    action.extend_from_slice(&[0, 0, 0, 7, 7, 7, 7, 10]);
+    action.resize(98, 0);
+    let reply = c.ask(&action).expect("an error packet");
+    assert!(reply.len() <= action.len());
+    assert_eq!(
+        error_text(&reply, [7, 7, 7, 10]),
+        "udp action at byte 8 must be 0 (connect), 1 (announce) or 2 (scrape), got 7"
+    );
+    // A connection id given to another address is no better than a forged
+    // one.
+    let elsewhere = UdpSocket::bind("127.0.0.2:0").unwrap();
+    elsewhere
+        .send_to(
+            &announce_packet(&cid, &hash, b"-XX0001-elsewhereels", 5, 40003),
+            udp,
+        )
+        .unwrap();
+    elsewhere
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut buf = [0; 256];
+    let (n, _) = elsewhere.recv_from(&mut buf).expect("an error packet");
+    assert_eq!(
+        error_text(&buf[..n], [0, 0, 0, 9]),
+        "udp connection_id at byte 0 is unknown or expired; connect again"
+    );
+
+    // num_want 2^31 - 1 from a sixth client, after five: all five, and the
+    // endpoint's peer, 6 bytes each, in one packet.
+    for i in 0..5u8 {
+        let peer = format!("-XX0001-numwant{i:05}");
+        let reply = c
+            .ask(&announce_packet(
+                &cid,
+                &hash,
+                peer.as_bytes().try_into().unwrap(),
+                5,
+                41000 + u16::from(i),
+            ))
+            .expect("an announce answer");
+        assert_eq!(&reply[..4], &[0, 0, 0, 1], "{reply:?}");
+    }
+    let reply = c
+        .ask(&announce_packet_wanting(
+            &cid,
+            &hash,
+            b"-XX0001-numwantmaxxx",
+            5,
+            41010,
+            i32::MAX,
+        ))
+        .expect("an announce answer");
+    assert_eq!(&reply[..8], &[0, 0, 0, 1, 0, 0, 0, 9], "{reply:?}");
+    assert_eq!(reply.len(), 20 + 6 * 6, "{reply:?}");
+    let mut ports: Vec<u16> = reply[20..]
+        .chunks(6)
+        .skip(1)
+        .map(|p| u16::from_be_bytes([p[4], p[5]]))
+        .collect();
+    ports.sort_unstable();
+    assert_eq!(ports, [41000, 41001, 41002, 41003, 41004]);
+    for i in 0..5u8 {
+        let peer = format!("-XX0001-numwant{i:05}");
+        let mut stopped = announce_packet(
+            &cid,
+            &hash,
+            peer.as_bytes().try_into().unwrap(),
+            5,
+            41000 + u16::from(i),
+        );
+        stopped[80..84].copy_from_slice(&[0, 0, 0, 3]);
+        c.ask(&stopped).expect("an announce answer");
+    }
+    let mut stopped = announce_packet(&cid, &hash, b"-XX0001-numwantmaxxx", 5, 41010);
+    stopped[80..84].copy_from_slice(&[0, 0, 0, 3]);
+    c.ask(&stopped).expect("an announce answer");
 
     // A real announce over UDP: the endpoint's peer comes first, 6 bytes.
     let reply = c
@@ -215,6 +330,129 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
     assert_eq!(
         std::fs::read(save.join("reach_object.bin")).unwrap_or_default(),
         p.data
+    );
+}
+
+/// The torrent as served with the UDP tracker alone: `announce` its URL,
+/// no `announce-list` (nothing else outside `info`), and the `info`
+/// dictionary's bytes as they were, so the info-hash is the same. Written
+/// to `DIR/udp-only.torrent`; the path and the URL.
+fn udp_only(p: &Published, dir: &Path) -> (PathBuf, String) {
+    let body = std::fs::read(&p.torrent_path).unwrap();
+    let value = decode(&body).expect("the torrent decodes");
+    let info = value
+        .get("info")
+        .and_then(|v| v.raw())
+        .copied()
+        .expect("an info dictionary");
+    let udp = p.torrent.trackers()[1].to_owned();
+    assert!(udp.starts_with("udp://"), "{udp}");
+    let mut out = format!("d8:announce{}:{udp}4:info", udp.len()).into_bytes();
+    out.extend_from_slice(info);
+    out.push(b'e');
+    (write(dir, "udp-only.torrent", &out), udp)
+}
+
+/// A program's standard output, which must have succeeded.
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the program runs");
+    assert!(out.status.success(), "{cmd:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// aria2c, told of the UDP tracker alone (the torrent rewritten: aria2c
+/// itself reads the same info-hash and that one tracker), downloads from
+/// the endpoint's peer: it could learn of it only from the UDP tracker.
+#[test]
+fn aria2c_downloads_with_the_udp_tracker_alone() {
+    let test = "aria2c_downloads_with_the_udp_tracker_alone";
+    if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 3 * 262_144 + 17, 97, &[]);
+    let (path, udp) = udp_only(&p, dir.path());
+    let shown = stdout_of(Command::new("aria2c").arg("-S").arg(&path));
+    assert!(
+        shown.contains(&format!("Info Hash: {}\n", p.torrent.info_hash().to_hex())),
+        "{shown}"
+    );
+    let announce: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| *l != "Announce:")
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .map(str::trim)
+        .collect();
+    assert_eq!(announce, [udp.as_str()], "{shown}");
+    // aria2c speaks to UDP trackers only through its DHT's socket: the DHT
+    // is on, with no routing table and no entry point (it knows no node).
+    let dht_port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let save = dir.path().join("aria2");
+    aria2c_download_with(
+        &path,
+        &save,
+        &[
+            "--enable-dht=true",
+            &format!("--dht-file-path={}", dir.path().join("dht.dat").display()),
+            &format!("--dht-listen-port={dht_port}"),
+        ],
+    );
+    assert_eq!(downloaded(&save.join("reach_object.bin")), p.data);
+}
+
+/// transmission-cli, told of the UDP tracker alone (transmission-show reads
+/// the same info-hash and that one tracker), downloads from the endpoint's
+/// peer. transmission dials no loopback peer a tracker lists: the endpoint
+/// dials it, which it does only for a leecher whose announce it served.
+#[test]
+fn transmission_downloads_with_the_udp_tracker_alone() {
+    let test = "transmission_downloads_with_the_udp_tracker_alone";
+    if !have_python_module(test, "boto3")
+        || !have_program(test, "transmission-cli")
+        || !have_program(test, "transmission-show")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 2 * 262_144 + 5, 98, &[]);
+    let (path, udp) = udp_only(&p, dir.path());
+    let shown = stdout_of(Command::new("transmission-show").arg(&path));
+    assert!(
+        shown.contains(&format!("Hash: {}\n", p.torrent.info_hash().to_hex())),
+        "{shown}"
+    );
+    let trackers: Vec<&str> = shown
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "TRACKERS")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| *l != "FILES")
+        .collect();
+    assert_eq!(trackers, ["Tier #1", udp.as_str()], "{shown}");
+    let save = dir.path().join("transmission");
+    std::fs::create_dir_all(&save).unwrap();
+    let _client = Killed(
+        Command::new("transmission-cli")
+            .env("HOME", dir.path().join("home"))
+            .args(["--no-portmap", "--no-downlimit", "--no-uplimit", "-et"])
+            .args(["-p", &free_port().to_string()])
+            .arg("-w")
+            .arg(&save)
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("transmission-cli starts"),
+    );
+    assert!(
+        wait_for_bytes(&save.join("reach_object.bin"), &p.data, 90),
+        "transmission did not download the object within 90 s"
     );
 }
 
@@ -310,6 +548,322 @@ fn a_trusted_proxy_forwards_the_client_address_and_an_untrusted_one_does_not() {
         &compact(&second, "peers")[6..],
         &[198, 51, 100, 20, 0x9c, 0x41]
     );
+}
+
+/// The peers of a compact (BEP 23) IPv4 list, in its order.
+fn peers_v4(answer: &s3torrent_bencode::OwnedValue) -> Vec<SocketAddrV4> {
+    compact(answer, "peers")
+        .chunks(6)
+        .map(|p| {
+            assert_eq!(p.len(), 6, "a partial peer in {answer:?}");
+            SocketAddrV4::new(
+                Ipv4Addr::new(p[0], p[1], p[2], p[3]),
+                u16::from_be_bytes([p[4], p[5]]),
+            )
+        })
+        .collect()
+}
+
+/// An announce (`left` bytes to go, compact) to `tracker` over a
+/// connection from the local address `from`, with extra headers: the
+/// decoded answer, which must not be a failure.
+fn announce_from(
+    from: Ipv4Addr,
+    tracker: &str,
+    hash: &[u8; 20],
+    peer: &str,
+    port: u16,
+    left: u64,
+    headers: &[(&str, &str)],
+) -> s3torrent_bencode::OwnedValue {
+    let query = format!(
+        "info_hash={}&peer_id={peer}&port={port}&uploaded=0&downloaded=0&left={left}&compact=1",
+        percent_all(hash)
+    );
+    let r = request_from(
+        from.into(),
+        tracker,
+        "GET",
+        &format!("/announce?{query}"),
+        headers,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let answer = decode(&r.body).expect("a bencoded answer").to_owned_value();
+    assert!(answer.get("failure reason").is_none(), "{answer:?}");
+    answer
+}
+
+/// The peers an answer lists after the endpoint's own (the first, at the
+/// address the announce reached the tracker on: nginx's upstream side,
+/// 127.0.0.1), sorted.
+fn other_peers(answer: &s3torrent_bencode::OwnedValue) -> Vec<SocketAddrV4> {
+    let mut peers = peers_v4(answer);
+    assert!(!peers.is_empty(), "no endpoint peer in {answer:?}");
+    assert_eq!(*peers[0].ip(), Ipv4Addr::LOCALHOST, "{peers:?}");
+    peers.remove(0);
+    peers.sort();
+    peers
+}
+
+/// A real nginx in front of serve, with the configuration the README
+/// quotes (`examples/nginx/s3torrent.conf`): S3 (signed and anonymous)
+/// and `?torrent` through it, torrents naming its announce URL; clients
+/// announcing through it from 127.0.0.2 and 127.0.0.3 are each listed to
+/// the other at their own address, not nginx's, a header a client sends
+/// nginx is replaced, and one forged straight to the tracker (not a
+/// trusted proxy) gains nothing. Then python libtorrent, bound to
+/// 127.0.0.4, downloads through the proxy's announce URL, connects to the
+/// client the tracker listed at 127.0.0.2, and is listed to it at
+/// 127.0.0.4; nginx's own log says where each announce came from.
+#[test]
+fn nginx_in_front_lists_every_client_at_its_own_address() {
+    let test = "nginx_in_front_lists_every_client_at_its_own_address";
+    if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
+        return;
+    }
+    let Some(nginx) = have_nginx(test) else {
+        return;
+    };
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains(nginx::EXAMPLE),
+        "README.md does not quote examples/nginx/s3torrent.conf as it is"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let front = format!("127.0.0.1:{}", free_port());
+    let tracker = format!("127.0.0.1:{}", free_port());
+    let announce_url = format!("http://{front}/announce");
+    let serve = Serve::start_on(
+        &dir.path().join("root"),
+        "127.0.0.1:0",
+        &[
+            "--seeding",
+            "peer",
+            "--tracker-listen",
+            &tracker,
+            "--peer-listen",
+            "127.0.0.1:0",
+            "--udp-tracker-listen",
+            "off",
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--announce-url",
+            &announce_url,
+        ],
+    );
+    let proxy = Nginx::start(&nginx, dir.path(), &front, &serve.addr, &tracker);
+    let data = random_bytes((4 << 20) + 5, 96);
+    publish_public(&serve, dir.path(), "reach/object.bin", &data);
+
+    // S3 through the proxy: a signed listing (SigV4 over the Host header
+    // nginx passes on) and the anonymous ?torrent, which names the proxy.
+    let listed = python(
+        support::serve::BOTO,
+        &[&format!("http://{front}"), DEV.0, DEV.1, "list", "pub"],
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(listed.trim()).unwrap(),
+        serde_json::json!({"keys": ["reach/object.bin"]}),
+        "{}",
+        proxy.errors()
+    );
+    let got = request(&front, "GET", "/pub/reach/object.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}{}", got.text(), proxy.errors());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    assert_eq!(torrent.trackers(), vec![announce_url.as_str()]);
+    let torrent_path = write(dir.path(), "object.torrent", &got.body);
+    let hash = *torrent.info_hash().as_bytes();
+
+    // B from 127.0.0.2 (listening, for libtorrent below), C from 127.0.0.3,
+    // which sends nginx a forged X-Forwarded-For: nginx replaces it.
+    let (b, c, d, lt) = (
+        Ipv4Addr::new(127, 0, 0, 2),
+        Ipv4Addr::new(127, 0, 0, 3),
+        Ipv4Addr::new(127, 0, 0, 5),
+        Ipv4Addr::new(127, 0, 0, 4),
+    );
+    let b_listener = TcpListener::bind((b, 0)).unwrap();
+    let b_port = b_listener.local_addr().unwrap().port();
+    let b_peer = "-XX0001-bbbbbbbbbbbb";
+    announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+    let to_c = announce_from(
+        c,
+        &front,
+        &hash,
+        "-XX0001-cccccccccccc",
+        40003,
+        1000,
+        &[("X-Forwarded-For", "198.51.100.7")],
+    );
+    assert_eq!(other_peers(&to_c), [SocketAddrV4::new(b, b_port)]);
+    let to_b = announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+    assert_eq!(other_peers(&to_b), [SocketAddrV4::new(c, 40003)]);
+
+    // D forges X-Forwarded-For straight to the tracker: it is no trusted
+    // proxy, so it is listed at its own address.
+    announce_from(
+        d,
+        &tracker,
+        &hash,
+        "-XX0001-dddddddddddd",
+        40005,
+        1000,
+        &[("X-Forwarded-For", "198.51.100.9")],
+    );
+    let to_b = announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+    assert_eq!(
+        other_peers(&to_b),
+        [SocketAddrV4::new(c, 40003), SocketAddrV4::new(d, 40005)]
+    );
+
+    // libtorrent from 127.0.0.4, through the proxy's announce URL. B waits
+    // for its connection (the endpoint's peer dials B too, from 127.0.0.1:
+    // those are dropped), reads its handshake, and announces at once,
+    // while libtorrent is in the swarm.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let waiter = std::thread::spawn(move || {
+        b_listener.set_nonblocking(true).unwrap();
+        loop {
+            match b_listener.accept() {
+                Ok((mut s, from)) if from.ip() == lt => {
+                    s.set_nonblocking(false).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let mut handshake = [0; 68];
+                    let read = s.read_exact(&mut handshake);
+                    let to_b = announce_from(b, &front, &hash, b_peer, b_port, 1000, &[]);
+                    return Some((read.map(|()| handshake), other_peers(&to_b)));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    });
+    let save = dir.path().join("libtorrent");
+    let r = libtorrent_download_from(
+        torrent_path.to_str().unwrap(),
+        &save,
+        60,
+        &format!("{lt}:0"),
+        Encryption::Disabled,
+        &lt.to_string(),
+    );
+    assert_eq!(r["done"], true, "{r}");
+    assert_eq!(downloaded(&save.join("reach_object.bin")), data);
+    let (handshake, to_b) = waiter
+        .join()
+        .unwrap()
+        .expect("libtorrent never connected to B at 127.0.0.2, where the tracker listed it");
+    let handshake = handshake.expect("libtorrent's handshake");
+    assert_eq!(&handshake[..20], b"\x13BitTorrent protocol");
+    assert_eq!(&handshake[28..48], &hash);
+    assert!(
+        to_b.iter().any(|p| *p.ip() == lt),
+        "libtorrent (127.0.0.4) is not among {to_b:?}"
+    );
+    assert!(to_b.iter().all(|p| [c, d, lt].contains(p.ip())), "{to_b:?}");
+
+    // nginx's log: each client's announces came from its own address.
+    let lines = proxy.access_lines();
+    for ip in [b, c, lt] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!("{ip} ")) && l.contains("\"GET /announce?")),
+            "no announce from {ip} in nginx's log: {lines:#?}"
+        );
+    }
+}
+
+/// One announce over a kept-alive connection from `from` to `tracker`
+/// (which stays open): the answer's bytes, or none when the tracker closed
+/// the connection instead of answering (within 10 s).
+fn keep_alive_announce(
+    from: Ipv4Addr,
+    tracker: &str,
+    hash: &[u8; 20],
+    n: usize,
+) -> (std::net::TcpStream, Option<Vec<u8>>) {
+    use std::io::Write;
+    let mut s = support::serve::tcp_from(from.into(), tracker);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = format!(
+        "GET /announce?info_hash={}&peer_id=-XX0001-keep{n:08}&port={}&uploaded=0&downloaded=0&left=1&compact=1 HTTP/1.1\r\nHost: {tracker}\r\n\r\n",
+        percent_all(hash),
+        20000 + n
+    );
+    if s.write_all(head.as_bytes()).is_err() {
+        return (s, None);
+    }
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return (s, None),
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a Content-Length");
+        while got.len() < end + 4 + length {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return (s, None),
+                Ok(k) => got.extend_from_slice(&buf[..k]),
+            }
+        }
+        let body = got[end + 4..end + 4 + length].to_vec();
+        return (s, Some(body));
+    }
+}
+
+/// Behind a proxy every client's announce comes from the proxy's one
+/// address: a trusted proxy may hold more tracker connections than one
+/// address may (32), where another address past its share is closed.
+#[test]
+fn a_trusted_proxy_holds_more_tracker_connections_than_an_address_may() {
+    let test = "a_trusted_proxy_holds_more_tracker_connections_than_an_address_may";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(
+        dir.path(),
+        "127.0.0.1",
+        100_000,
+        99,
+        &["--trusted-proxy", "127.0.0.1"],
+    );
+    let tracker = http_tracker(&p.torrent);
+    let hash = *p.torrent.info_hash().as_bytes();
+    for (from, trusted) in [
+        (Ipv4Addr::LOCALHOST, true),
+        (Ipv4Addr::new(127, 0, 0, 3), false),
+    ] {
+        let mut held = Vec::new();
+        let mut answered = 0;
+        for n in 0..40 {
+            let (stream, body) = keep_alive_announce(from, &tracker, &hash, n);
+            if let Some(body) = body {
+                let answer = decode(&body).expect("bencode").to_owned_value();
+                assert!(answer.get("failure reason").is_none(), "{answer:?}");
+                answered += 1;
+            }
+            held.push(stream);
+        }
+        let expected = if trusted { 40 } else { 32 };
+        assert_eq!(answered, expected, "{from} (trusted: {trusted})");
+    }
 }
 
 /// Whether `::1` can be bound; if not, says SKIPPED (fails under CI=true).

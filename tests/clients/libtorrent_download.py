@@ -1,6 +1,6 @@
 """python libtorrent downloads one torrent and prints what happened as JSON.
 
-    libtorrent_download.py SOURCE SAVE SECONDS LISTEN ENCRYPTION [DHT_NODES]
+    libtorrent_download.py SOURCE SAVE SECONDS LISTEN ENCRYPTION [DHT_NODES [OUTGOING]]
 
 SOURCE is a .torrent file or a magnet link (`magnet:...`, metadata through
 ut_metadata). The client listens on LISTEN (`127.0.0.1:0`, `[::1]:0`), has
@@ -8,8 +8,12 @@ no LSD, UPnP or NAT-PMP, allows several connections per address, and finds
 peers through the torrent's trackers; with DHT_NODES (`IP:PORT,IP:PORT`, a
 private DHT's nodes: never the public routers) through the Mainline DHT
 too, bootstrapped from those nodes only, with libtorrent's limits on nodes
-and packets per IP off (the nodes share loopback); without it, no DHT.
-ENCRYPTION is `default`
+and packets per IP off (the nodes share loopback); without it (or with
+it empty), no DHT. With OUTGOING (an address, `127.0.0.4`) it binds its
+outgoing peer connections there (with LISTEN on the same address,
+everything it sends comes from there, its announces included) and dials
+peers over TCP only (no uTP attempt first, which a TCP-only peer answers
+only by a timeout). ENCRYPTION is `default`
 (libtorrent's: encryption enabled, plain allowed), `forced` (RC4 only, both
 ways) or `disabled`. It stops when the download is complete or after
 SECONDS, and prints: done, payload bytes downloaded, whether it had the
@@ -26,6 +30,7 @@ import libtorrent as lt  # noqa: E402
 
 source, save, seconds, listen, encryption = sys.argv[1:6]
 dht_nodes = sys.argv[6] if len(sys.argv) > 6 else ""
+outgoing = sys.argv[7] if len(sys.argv) > 7 else ""
 settings = {
     "listen_interfaces": listen,
     "enable_dht": False,
@@ -35,6 +40,8 @@ settings = {
     "enable_upnp": False,
     "enable_natpmp": False,
     "allow_multiple_connections_per_ip": True,
+    "outgoing_interfaces": outgoing,
+    "enable_outgoing_utp": not outgoing,
     "alert_mask": lt.alert.category_t.error_notification
     | lt.alert.category_t.tracker_notification,
 }

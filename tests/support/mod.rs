@@ -6,6 +6,7 @@
 
 pub(crate) mod ceph;
 pub(crate) mod metered;
+pub(crate) mod nginx;
 pub(crate) mod serve;
 pub(crate) mod swarm;
 
@@ -35,6 +36,18 @@ fn missing(test: &str, what: &str) -> bool {
 /// it fails the test instead.
 pub(crate) fn have_program(test: &str, program: &str) -> bool {
     Command::new(program).arg("--version").output().is_ok() || missing(test, program)
+}
+
+/// nginx's path ([`nginx::nginx_program`]); if there is none, says
+/// SKIPPED (or fails under `CI=true`) like [`have_program`].
+pub(crate) fn have_nginx(test: &str) -> Option<std::path::PathBuf> {
+    match nginx::nginx_program() {
+        Some(p) => Some(p),
+        None => {
+            missing(test, "nginx");
+            None
+        }
+    }
 }
 
 /// Whether python3 can import `module`; says SKIPPED (or fails under

@@ -158,7 +158,56 @@ impl Reply {
 
 /// An unsigned HTTP/1.1 request on loopback (the anonymous requester).
 pub(crate) fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut s = TcpStream::connect(addr).expect("connect");
+    let s = TcpStream::connect(addr).expect("connect");
+    request_on(s, addr, method, path, headers)
+}
+
+/// [`request`] from the local address `from` (`127.0.0.2`: Linux's
+/// loopback takes all of 127.0.0.0/8), so the server sees another client.
+pub(crate) fn request_from(
+    from: std::net::IpAddr,
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    request_on(tcp_from(from, addr), addr, method, path, headers)
+}
+
+/// A TCP connection to `addr` from the local address `from` (a port of
+/// the system's choosing), within 10 s.
+pub(crate) fn tcp_from(from: std::net::IpAddr, addr: &str) -> TcpStream {
+    let to: std::net::SocketAddr = addr.parse().expect("an IP address and port");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = if from.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .unwrap();
+        socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), socket.connect(to))
+            .await
+            .unwrap_or_else(|_| panic!("connect {from} -> {to}: timed out"))
+            .unwrap_or_else(|e| panic!("connect {from} -> {to}: {e}"))
+            .into_std()
+            .unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+}
+
+fn request_on(
+    mut s: TcpStream,
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {

@@ -33,7 +33,22 @@ pub(crate) fn libtorrent_download(
     listen: &str,
     encryption: Encryption,
 ) -> serde_json::Value {
-    run_libtorrent_download(source, save, seconds, listen, encryption, &[])
+    run_libtorrent_download(source, save, seconds, listen, encryption, &[], "")
+}
+
+/// [`libtorrent_download`], its outgoing connections bound to `outgoing`
+/// (an address; with `listen` on it too, the client's announces come from
+/// there), dialing over TCP only.
+pub(crate) fn libtorrent_download_from(
+    source: &str,
+    save: &Path,
+    seconds: u32,
+    listen: &str,
+    encryption: Encryption,
+    outgoing: &str,
+) -> serde_json::Value {
+    assert!(!outgoing.is_empty(), "an address to bind");
+    run_libtorrent_download(source, save, seconds, listen, encryption, &[], outgoing)
 }
 
 /// [`libtorrent_download`] with the Mainline DHT on, bootstrapped from
@@ -54,6 +69,7 @@ pub(crate) fn libtorrent_download_with_dht(
         listen,
         Encryption::Default,
         dht_nodes,
+        "",
     )
 }
 
@@ -64,6 +80,7 @@ fn run_libtorrent_download(
     listen: &str,
     encryption: Encryption,
     dht_nodes: &[String],
+    outgoing: &str,
 ) -> serde_json::Value {
     let encryption = match encryption {
         Encryption::Default => "default",
@@ -73,8 +90,11 @@ fn run_libtorrent_download(
     let seconds = seconds.to_string();
     let nodes = dht_nodes.join(",");
     let mut args = vec![source, save.to_str().unwrap(), &seconds, listen, encryption];
-    if !nodes.is_empty() {
+    if !nodes.is_empty() || !outgoing.is_empty() {
         args.push(&nodes);
+    }
+    if !outgoing.is_empty() {
+        args.push(outgoing);
     }
     let out = python(LIBTORRENT_DOWNLOAD, &args);
     serde_json::from_str(out.trim()).expect("JSON from libtorrent")

@@ -402,6 +402,10 @@ pub(crate) struct Store {
     object_memo: memo::Memo<ObjectMeta>,
     /// Buckets' CORS states, by bucket name ([`Store::bucket_cors`]).
     cors_memo: memo::Memo<crate::cors::CorsLookup>,
+    /// Where info-hashes point (the swarms table), by hex info-hash, as
+    /// [`Store::swarm_target`] finds them: the tracker asks at every
+    /// announce.
+    swarm_memo: memo::Memo<(BucketName, ObjectKey, VersionId)>,
     #[cfg(test)]
     crash: tests::Crash,
 }
@@ -449,6 +453,7 @@ impl Store {
             bucket_memo: memo::Memo::new(),
             object_memo: memo::Memo::new(),
             cors_memo: memo::Memo::new(),
+            swarm_memo: memo::Memo::new(),
             #[cfg(test)]
             crash: tests::Crash::default(),
         })

@@ -18,7 +18,6 @@ pub(crate) enum Role {
 
 #[derive(Debug, Clone)]
 struct PeerState {
-    peer_id: PeerId,
     role: Role,
     /// The key of this peer in its role's order map.
     seq: u64,
@@ -39,20 +38,24 @@ pub(crate) enum Upsert {
     Full,
 }
 
+/// A peer in its role's order: its address, and its peer id as of its
+/// last announce (so that listing peers reads the order alone).
+type Ordered = (SocketAddr, PeerId);
+
 #[derive(Debug, Default)]
 pub(crate) struct Swarm {
     peers: HashMap<SocketAddr, PeerState>,
     /// Seeders and leechers by a sequence number given at each announce:
     /// the order of their `last_seen`, the oldest first.
-    seeders: BTreeMap<u64, SocketAddr>,
-    leechers: BTreeMap<u64, SocketAddr>,
+    seeders: BTreeMap<u64, Ordered>,
+    leechers: BTreeMap<u64, Ordered>,
     next_seq: u64,
     /// `completed` events seen (scrape's `downloaded`).
     downloaded: u64,
 }
 
 impl Swarm {
-    fn order(&mut self, role: Role) -> &mut BTreeMap<u64, SocketAddr> {
+    fn order(&mut self, role: Role) -> &mut BTreeMap<u64, Ordered> {
         match role {
             Role::Seeder => &mut self.seeders,
             Role::Leecher => &mut self.leechers,
@@ -83,7 +86,7 @@ impl Swarm {
     /// map lookup per peer removed, plus one per role.
     pub(crate) fn expire(&mut self, now: Instant, ttl: Duration) {
         for role in [Role::Seeder, Role::Leecher] {
-            while let Some((&seq, &addr)) = self.order(role).first_key_value() {
+            while let Some((&seq, &(addr, _))) = self.order(role).first_key_value() {
                 let due = self
                     .peers
                     .get(&addr)
@@ -124,11 +127,10 @@ impl Swarm {
         if event == Event::Completed && old.is_none_or(|(r, _)| r != Role::Seeder) {
             self.downloaded = self.downloaded.saturating_add(1);
         }
-        self.order(role).insert(seq, addr);
+        self.order(role).insert(seq, (addr, peer_id));
         self.peers.insert(
             addr,
             PeerState {
-                peer_id,
                 role,
                 seq,
                 last_seen: now,
@@ -174,10 +176,9 @@ impl Swarm {
             };
             turn_seeder = !turn_seeder;
             let Some(iter) = source.as_mut() else { break };
-            let next = iter.by_ref().find_map(|addr| {
-                let p = self.peers.get(addr)?;
-                (!skip(addr, &p.peer_id)).then_some((*addr, p.peer_id))
-            });
+            // The order maps hold each peer once (an announce moves it), with
+            // the peer id of its last announce.
+            let next = iter.by_ref().find(|(addr, id)| !skip(addr, id)).copied();
             match next {
                 Some(peer) => out.push(peer),
                 None => *source = None,
@@ -186,14 +187,14 @@ impl Swarm {
     }
 }
 
-/// Every address of `map` once, starting from a key chosen by `r` and
+/// Every peer of `map` once, starting from a key chosen by `r` and
 /// wrapping around.
-fn rotating(map: &BTreeMap<u64, SocketAddr>, r: u64) -> impl Iterator<Item = &SocketAddr> {
+fn rotating(map: &BTreeMap<u64, Ordered>, r: u64) -> impl Iterator<Item = &Ordered> {
     let start = match (map.first_key_value(), map.last_key_value()) {
         (Some((&lo, _)), Some((&hi, _))) => lo + r % (hi - lo).saturating_add(1),
         _ => 0,
     };
     map.range(start..)
         .chain(map.range(..start))
-        .map(|(_, addr)| addr)
+        .map(|(_, peer)| peer)
 }

@@ -22,12 +22,20 @@ impl Store {
         &self,
         info_hash: &InfoHash,
     ) -> Option<(BucketName, ObjectKey, VersionId)> {
-        let target: SwarmTarget = self.get(SWARMS, &info_hash.to_hex()).ok()??;
-        Some((
+        let row = info_hash.to_hex();
+        let read = self.epoch.now();
+        if let Some(found) = self.swarm_memo.get(read, &row) {
+            return Some(found);
+        }
+        let target: SwarmTarget = self.get(SWARMS, &row).ok()??;
+        let found = (
             BucketName::new(target.bucket).ok()?,
             ObjectKey::new(target.key).ok()?,
             target.version,
-        ))
+        );
+        self.swarm_memo
+            .put(read, self.epoch.now(), &row, found.clone());
+        Some(found)
     }
 
     /// Every info-hash a torrent made here has had (at most `limit`), in

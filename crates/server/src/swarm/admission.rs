@@ -80,6 +80,11 @@ pub(crate) enum Newcomer {
     /// A connection the endpoint makes (a dial): not held to the
     /// per-address cap, and it may close any pending connection.
     Chosen,
+    /// A connection accepted from a trusted reverse proxy
+    /// (`--trusted-proxy`), which carries many clients' requests from its
+    /// one address: not held to the per-address cap; otherwise as
+    /// [`Newcomer::Accepted`].
+    Proxied,
 }
 
 /// Why a slot was not given.
@@ -448,6 +453,21 @@ mod tests {
         });
         drop(first);
         assert_eq!(a.taken(), 3, "an evicted slot is not freed twice");
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_not_held_to_the_per_address_cap() {
+        let a = Arc::new(Admission::new(Listener::Tracker, 4, 1, Duration::ZERO));
+        let first = a.admit(ip("127.0.0.1"), Newcomer::Proxied).expect("room");
+        first.ticket().establish();
+        let second = a.admit(ip("127.0.0.1"), Newcomer::Proxied).expect("no cap");
+        second.ticket().establish();
+        assert_eq!(
+            a.admit(ip("127.0.0.1"), Newcomer::Accepted).err(),
+            Some(Refusal::PerAddress)
+        );
+        let _third = a.admit(ip("127.0.0.1"), Newcomer::Proxied).expect("no cap");
+        assert_eq!(a.taken(), 3);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use s3torrent_s3::{
     BucketName, CachedTorrent, ObjectInfo, Requester, TorrentCache, TorrentRequest,
 };
 
-use s3torrent_tracker::{RateLimit, Tracker, TrackerConfig, TrustedProxies};
+use s3torrent_tracker::{Decision, RateLimit, Tracker, TrackerConfig, TrustedProxies};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -205,6 +205,36 @@ pub(crate) fn spawn_edges(
     )));
     tasks.push(tokio::spawn(serve_peers(peer, edge, shutdown.clone())));
     Ok(tasks)
+}
+
+/// The tracker's `authorize` over `swarm`: an info-hash is served while
+/// [`SwarmSource::lookup`] finds it (then it counts as served in the
+/// metrics), else refused with the reason. `early` is an announce's lookup
+/// made before the tracker's lock was taken (a lookup reads the store, and
+/// every other announce would wait on the lock meanwhile), used for its
+/// info-hash; any other (a scrape's) is looked up then. Records what was
+/// answered last in `seen`, for the log.
+pub(crate) fn authorize_with<'a>(
+    swarm: &'a dyn SwarmSource,
+    early: Option<(InfoHash, Result<Target, String>)>,
+    seen: &'a mut Option<(InfoHash, Decision)>,
+) -> impl FnMut(&InfoHash) -> Decision + 'a {
+    let mut early = early;
+    move |info_hash| {
+        let looked = match early.take() {
+            Some((h, looked)) if h == *info_hash => looked,
+            _ => swarm.lookup(info_hash),
+        };
+        let decision = match looked {
+            Ok(target) => {
+                crate::metrics::METRICS.serving(info_hash, &target.torrent);
+                Decision::Allow
+            }
+            Err(reason) => Decision::Refuse(reason),
+        };
+        *seen = Some((*info_hash, decision.clone()));
+        decision
+    }
 }
 
 /// What an info-hash is served from, as it stands now.

@@ -41,6 +41,11 @@ const REDIAL: Duration = Duration::from_secs(60);
 /// The most addresses remembered as dialed.
 const MAX_DIALED: usize = 10_000;
 
+/// How often a full table of dialed addresses is swept for expired ones at
+/// most: a sweep checks every entry, which an offer must not pay each time
+/// while a flood of leechers keeps the table full.
+const DIALED_SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Offers waiting for the dialer; beyond it offers are dropped.
 const DIAL_QUEUE: usize = 256;
 
@@ -119,13 +124,21 @@ pub(crate) struct PeerEdge {
     tracker: Arc<Mutex<Tracker>>,
     /// Each address offered for a dial: queued since, or dialed when, so
     /// that each is dialed at most once per [`REDIAL`].
-    dialed: Mutex<HashMap<SocketAddr, DialState>>,
+    dialed: Mutex<DialBook>,
 
     /// Message stream encryption: accepted, required or off.
     encryption: PeerEncryption,
     /// The info-hashes announced or seeded lately, by `HASH('req2', info
     /// hash)`: how an encrypted connection names its torrent.
     skeys: Mutex<HashMap<[u8; 20], InfoHash>>,
+}
+
+/// The addresses offered for a dial, and when the table was last swept
+/// because it was full.
+#[derive(Debug, Default)]
+struct DialBook {
+    by_addr: HashMap<SocketAddr, DialState>,
+    swept: Option<Instant>,
 }
 
 /// Where an address offered for a dial is.
@@ -259,7 +272,7 @@ impl PeerEdge {
             slots,
             dial_tx,
             dial_rx: Mutex::new(Some(dial_rx)),
-            dialed: Mutex::new(HashMap::new()),
+            dialed: Mutex::new(DialBook::default()),
             encryption,
             skeys: Mutex::new(HashMap::new()),
         }
@@ -317,12 +330,18 @@ impl PeerEdge {
     ) {
         let now = Instant::now();
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
-        if dialed.get(&addr).is_some_and(|d| d.holds(now)) {
+        if dialed.by_addr.get(&addr).is_some_and(|d| d.holds(now)) {
             return;
         }
-        if dialed.len() >= MAX_DIALED {
-            dialed.retain(|_, d| d.holds(now));
-            if dialed.len() >= MAX_DIALED {
+        if dialed.by_addr.len() >= MAX_DIALED {
+            if dialed
+                .swept
+                .is_none_or(|t| now.saturating_duration_since(t) >= DIALED_SWEEP_EVERY)
+            {
+                dialed.by_addr.retain(|_, d| d.holds(now));
+                dialed.swept = Some(now);
+            }
+            if dialed.by_addr.len() >= MAX_DIALED {
                 return;
             }
         }
@@ -335,7 +354,7 @@ impl PeerEdge {
         });
         if queued.is_ok() {
             // Dialed is recorded when the dial is made (`dial_made`).
-            dialed.insert(addr, DialState::Queued(now));
+            dialed.by_addr.insert(addr, DialState::Queued(now));
         }
     }
 
@@ -345,6 +364,7 @@ impl PeerEdge {
         self.dialed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .by_addr
             .insert(addr, DialState::Made(Instant::now()));
     }
 
@@ -352,8 +372,8 @@ impl PeerEdge {
     /// again.
     fn dial_dropped(&self, addr: SocketAddr) {
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
-        if matches!(dialed.get(&addr), Some(DialState::Queued(_))) {
-            dialed.remove(&addr);
+        if matches!(dialed.by_addr.get(&addr), Some(DialState::Queued(_))) {
+            dialed.by_addr.remove(&addr);
         }
     }
 

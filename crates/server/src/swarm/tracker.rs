@@ -54,21 +54,28 @@ pub(crate) async fn serve_tracker(
         slots,
         tls,
     } = front;
-    // The tracker's query limits do not change: the dialer reads them here.
-    let limits = Arc::new(
-        tracker
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .config()
-            .query
-            .clone(),
-    );
+    // The tracker's query limits and announce path do not change: the
+    // dialer, and the decision made before the lock, read them here.
+    let (limits, announce_path) = {
+        let t = tracker.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            Arc::new(t.config().query.clone()),
+            Arc::<str>::from(t.config().announce_path.as_str()),
+        )
+    };
     loop {
         let Some((socket, remote)) = accept(&listener, &mut shutdown, "tracker").await else {
             return;
         };
-        // Refused: closed at once (`Admission` logs a summary).
-        let Ok(slot) = slots.admit(remote.ip(), Newcomer::Accepted) else {
+        // A trusted proxy carries many clients from one address: it is not
+        // held to the per-address cap. Refused: closed at once (`Admission`
+        // logs a summary).
+        let newcomer = if trusted.trusts(remote.ip()) {
+            Newcomer::Proxied
+        } else {
+            Newcomer::Accepted
+        };
+        let Ok(slot) = slots.admit(remote.ip(), newcomer) else {
             continue;
         };
         let local = socket.local_addr().unwrap_or(peer);
@@ -79,20 +86,22 @@ pub(crate) async fn serve_tracker(
         };
         let seed = SocketAddr::new(seed_ip, peer.port());
         let ticket = Arc::clone(slot.ticket());
-        let (swarm, tracker, edge, limits, trusted) = (
+        let (swarm, tracker, edge, limits, trusted, announce_path) = (
             Arc::clone(&swarm),
             Arc::clone(&tracker),
             Arc::clone(&edge),
             Arc::clone(&limits),
             Arc::clone(&trusted),
+            Arc::clone(&announce_path),
         );
         let service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (swarm, tracker, edge, limits) = (
+                let (swarm, tracker, edge, limits, announce_path) = (
                     Arc::clone(&swarm),
                     Arc::clone(&tracker),
                     Arc::clone(&edge),
                     Arc::clone(&limits),
+                    Arc::clone(&announce_path),
                 );
                 let req = req.map(|_| ());
                 // Behind a trusted proxy, the client it forwards for.
@@ -103,20 +112,16 @@ pub(crate) async fn serve_tracker(
                 async move {
                     let started = Instant::now();
                     let answer = tokio::task::spawn_blocking(move || {
+                        // An announce is decided before the tracker's lock.
+                        let early = (req.uri().path() == &*announce_path)
+                            .then(|| parse_announce(req.uri().query().unwrap_or_default(), &limits))
+                            .and_then(Result::ok)
+                            .map(|a| (a.info_hash, swarm.lookup(&a.info_hash)));
                         let mut seen = None;
                         let response = {
+                            let authorize = super::authorize_with(&*swarm, early, &mut seen);
                             let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
-                            handle(&mut tracker, &req, &ctx, Instant::now(), |info_hash| {
-                                let decision = match swarm.lookup(info_hash) {
-                                    Ok(target) => {
-                                        crate::metrics::METRICS.serving(info_hash, &target.torrent);
-                                        Decision::Allow
-                                    }
-                                    Err(reason) => Decision::Refuse(reason),
-                                };
-                                seen = Some((*info_hash, decision.clone()));
-                                decision
-                            })
+                            handle(&mut tracker, &req, &ctx, Instant::now(), authorize)
                         };
                         if let Some((info_hash, Decision::Allow)) = &seen {
                             offer_leecher(&edge, &req, remote, *info_hash, &limits);

@@ -1,27 +1,39 @@
-//! The UDP tracker's tokio edge (BEP 15): one socket, the same sans-IO
-//! tracker as the HTTP edge (so HTTP and UDP clients see each other), a
-//! bounded number of packets in hand at once.
+//! The UDP tracker's edge (BEP 15): one socket, the same sans-IO tracker as
+//! the HTTP edge (so HTTP and UDP clients see each other), answered by a
+//! few threads that each take a packet, decide it and send the answer.
+//!
+//! A packet is small work (a lookup, the tracker's lock, one answer): a
+//! task and a blocking-pool hand-off for each, as before, cost more than
+//! the work itself (two thread wake-ups a packet), and the blocking pool
+//! grew to a hundred threads under load. The threads block on the socket
+//! instead; a packet that arrives while all are busy waits in the socket's
+//! buffer, and past it is dropped by the kernel, as a busy UDP server
+//! drops them anyway, and its client retries.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Decision, Event, RequestContext, Tracker, UDP_MAX_PACKET, UdpExchange, UdpKey,
+    Decision, Event, QueryLimits, RequestContext, Tracker, UDP_MAX_PACKET, UdpExchange, UdpKey,
+    UdpRequest, parse_udp,
 };
 use tokio::net::UdpSocket;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
 use super::{PeerEdge, SwarmSource};
 
-/// How many packets are decided at once (each may look an object up, on a
-/// blocking thread); packets past that are dropped, as a busy UDP server
-/// drops them anyway, and their clients retry.
-const IN_FLIGHT: usize = 64;
+/// The most threads answering packets: a few, so that one waiting on a
+/// lookup (a database page from disk) or on the tracker's lock does not
+/// hold the others up; more would only queue on the lock.
+const MAX_WORKERS: usize = 4;
+
+/// How often an idle answering thread looks whether to stop.
+const STOP_POLL: Duration = Duration::from_millis(200);
 
 /// A fresh secret for this process's connection ids: from the standard
 /// library's per-process random hasher keys, mixed with the time.
@@ -39,93 +51,136 @@ fn secret() -> [u8; 32] {
     out
 }
 
-/// Answers UDP tracker packets on `socket` until `shutdown` turns true.
-/// Answers list the endpoint's own peer first when its address is known:
-/// `peer`'s, or the socket's address with `peer`'s port (neither is known
-/// when both listen on every interface: then the peer edge's dialing of
-/// leechers is what connects them).
+/// Answers UDP tracker packets on `socket` until `shutdown` turns true,
+/// on as many threads of the blocking pool as the host has cores (at most
+/// [`MAX_WORKERS`]). Answers list the endpoint's own peer first when its
+/// address is known: `peer`'s, or the socket's address with `peer`'s port
+/// (neither is known when both listen on every interface: then the peer
+/// edge's dialing of leechers is what connects them).
 pub(crate) async fn serve_udp_tracker(
     socket: UdpSocket,
     swarm: Arc<dyn SwarmSource>,
     tracker: Arc<Mutex<Tracker>>,
     peer: SocketAddr,
     edge: Arc<PeerEdge>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let socket = Arc::new(socket);
     let local = socket.local_addr().ok();
     let seed = [Some(peer.ip()), local.map(|l| l.ip())]
         .into_iter()
         .flatten()
         .find(|ip| !ip.is_unspecified())
         .map(|ip| SocketAddr::new(ip, peer.port()));
-    let key = Arc::new(UdpKey::new(secret(), Instant::now()));
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let socket = match socket.into_std().and_then(|s| {
+        s.set_nonblocking(false)?;
+        s.set_read_timeout(Some(STOP_POLL))?;
+        Ok(s)
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(target: "tracker", error = %e, "udp tracker not served");
+            return;
+        }
+    };
+    let limits = tracker
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .config()
+        .query
+        .clone();
+    let shared = Arc::new(Shared {
+        swarm,
+        tracker,
+        limits,
+        edge,
+        key: UdpKey::new(secret(), Instant::now()),
+        seed,
+    });
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS));
+    let mut handles = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let socket = match socket.try_clone() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(target: "tracker", error = %e, "udp tracker thread not started");
+                continue;
+            }
+        };
+        let (shared, shutdown) = (Arc::clone(&shared), shutdown.clone());
+        handles.push(tokio::task::spawn_blocking(move || {
+            answer_packets(&socket, &shared, &shutdown);
+        }));
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+/// What the answering threads share.
+struct Shared {
+    swarm: Arc<dyn SwarmSource>,
+    tracker: Arc<Mutex<Tracker>>,
+    /// The tracker's query limits (they do not change).
+    limits: QueryLimits,
+    edge: Arc<PeerEdge>,
+    key: UdpKey,
+    seed: Option<SocketAddr>,
+}
+
+/// One answering thread: takes packets from `socket` and answers each
+/// until `shutdown` is true.
+fn answer_packets(socket: &std::net::UdpSocket, shared: &Shared, shutdown: &watch::Receiver<bool>) {
     // One byte more than the longest packet read, so a longer datagram
     // (cut to the buffer) is seen as too long.
     let mut buf = vec![0; UDP_MAX_PACKET + 1];
-    loop {
-        let received = tokio::select! {
-            r = socket.recv_from(&mut buf) => r,
-            () = super::stopped(&mut shutdown) => return,
-        };
-        let (len, remote) = match received {
+    while !*shutdown.borrow() {
+        let (len, remote) = match socket.recv_from(&mut buf) {
             Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) => {
                 // An ICMP error of an earlier answer's destination, say.
                 tracing::debug!(target: "tracker", error = %e, "udp receive failed");
                 continue;
             }
         };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            tracing::debug!(target: "tracker", client = %remote, "udp packet dropped: busy");
-            continue;
+        let started = Instant::now();
+        let packet = buf.get(..len).unwrap_or_default();
+        let mut ctx = RequestContext::new(remote);
+        if let Some(seed) = shared.seed {
+            ctx = ctx.with_endpoint_seed(seed);
+        }
+        // An announce whose connection id checks out is decided before the
+        // lock (a forged one costs no lookup).
+        let early = match parse_udp(packet, &shared.limits) {
+            Ok(UdpRequest::Announce {
+                connection_id,
+                announce,
+                ..
+            }) if shared.key.verify(connection_id, remote.ip(), started) => {
+                Some((announce.info_hash, shared.swarm.lookup(&announce.info_hash)))
+            }
+            _ => None,
         };
-        let packet = buf.get(..len).unwrap_or_default().to_vec();
-        let (socket, swarm, tracker, edge, key) = (
-            Arc::clone(&socket),
-            Arc::clone(&swarm),
-            Arc::clone(&tracker),
-            Arc::clone(&edge),
-            Arc::clone(&key),
-        );
-        tokio::spawn(async move {
-            let _permit = permit;
-            let started = Instant::now();
-            let mut ctx = RequestContext::new(remote);
-            if let Some(seed) = seed {
-                ctx = ctx.with_endpoint_seed(seed);
-            }
-            let decided = tokio::task::spawn_blocking(move || {
-                let mut seen: Option<(InfoHash, Decision)> = None;
-                let exchange = {
-                    let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
-                    tracker.udp(&packet, &ctx, &key, Instant::now(), |info_hash| {
-                        let decision = match swarm.lookup(info_hash) {
-                            Ok(target) => {
-                                crate::metrics::METRICS.serving(info_hash, &target.torrent);
-                                Decision::Allow
-                            }
-                            Err(reason) => Decision::Refuse(reason),
-                        };
-                        seen = Some((*info_hash, decision.clone()));
-                        decision
-                    })
-                };
-                offer_leecher(&edge, &exchange, remote);
-                (exchange, seen)
-            })
-            .await;
-            let Ok((exchange, seen)) = decided else {
-                return;
-            };
-            if let Some(reply) = &exchange.reply
-                && let Err(e) = socket.send_to(reply, remote).await
-            {
-                tracing::debug!(target: "tracker", client = %remote, error = %e, "udp send failed");
-            }
-            log_packet(remote, &exchange, seen, started);
-        });
+        let mut seen: Option<(InfoHash, Decision)> = None;
+        let exchange = {
+            let authorize = super::authorize_with(&*shared.swarm, early, &mut seen);
+            let mut tracker = shared.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            tracker.udp(packet, &ctx, &shared.key, Instant::now(), authorize)
+        };
+        if let Some(reply) = &exchange.reply
+            && let Err(e) = socket.send_to(reply, remote)
+        {
+            tracing::debug!(target: "tracker", client = %remote, error = %e, "udp send failed");
+        }
+        offer_leecher(&shared.edge, &exchange, remote);
+        log_packet(remote, &exchange, seen, started);
     }
 }
 
