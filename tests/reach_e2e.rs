@@ -624,10 +624,10 @@ fn nginx_in_front_lists_every_client_at_its_own_address() {
     let Some(nginx) = have_nginx(test) else {
         return;
     };
-    let readme = include_str!("../README.md");
+    let guide = include_str!("../GUIDE.md");
     assert!(
-        readme.contains(nginx::EXAMPLE),
-        "README.md does not quote examples/nginx/s3torrent.conf as it is"
+        guide.contains(nginx::EXAMPLE),
+        "GUIDE.md does not quote examples/nginx/s3torrent.conf as it is"
     );
     let dir = tempfile::tempdir().unwrap();
     let front = format!("127.0.0.1:{}", free_port());
