@@ -113,3 +113,136 @@ out["private"] = grants(dev.get_object_acl(Bucket="acl-order", Key="private"))
         json!([["CanonicalUser", DEV.2, "FULL_CONTROL"]])
     );
 }
+
+/// PostObject, as a browser form sends it: boto3's `generate_presigned_post`
+/// signs the policy (SigV4), urllib3 posts the form. An unsigned form writes
+/// into a `public-read-write` bucket (and is refused elsewhere); a signed
+/// one answers as `success_action_status` and `success_action_redirect`
+/// ask, with the ETag quoted as S3 gives it; a policy that expired, a
+/// broken signature or a condition not met are refused.
+#[test]
+fn browser_forms_upload_with_post_object() {
+    let test = "browser_forms_upload_with_post_object";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve_two_users(dir.path());
+    let out = run(
+        &serve,
+        r#"
+import hashlib, urllib3
+http = urllib3.PoolManager(retries=False)
+def post(bucket, fields, body=b"form body"):
+    fields = dict(fields)
+    fields["file"] = ("f.txt", body)
+    r = http.request("POST", f"{ep}/{bucket}", fields=fields, redirect=False)
+    return [r.status, r.headers.get("ETag"), r.headers.get("Location"), r.data.decode()]
+md5 = '"%s"' % hashlib.md5(b"form body").hexdigest()
+v4 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="s3torrent",
+                  aws_secret_access_key="s3torrent-dev-secret",
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+dev.create_bucket(Bucket="forms-open", ACL="public-read-write")
+dev.create_bucket(Bucket="forms")
+out["anonymous"] = post("forms-open", {"key": "anon.txt"})[:2]
+out["anonymous_got"] = dev.get_object(Bucket="forms-open", Key="anon.txt")["Body"].read().decode()
+out["anonymous_private"] = post("forms", {"key": "anon.txt"})[0]
+p = v4.generate_presigned_post("forms", "signed.txt",
+    Fields={"success_action_status": "201"},
+    Conditions=[{"success_action_status": "201"}, ["content-length-range", 0, 100]])
+out["created"] = post("forms", p["fields"])
+out["signed_got"] = dev.get_object(Bucket="forms", Key="signed.txt")["Body"].read().decode()
+redirect = "http://example.test/done"
+p = v4.generate_presigned_post("forms", "redirected.txt",
+    Fields={"success_action_redirect": redirect},
+    Conditions=[{"success_action_redirect": redirect}])
+out["redirected"] = post("forms", p["fields"])
+p = v4.generate_presigned_post("forms", "small.txt", Conditions=[["content-length-range", 0, 4]])
+out["too_large"] = post("forms", p["fields"])[0]
+p = v4.generate_presigned_post("forms", "expired.txt", ExpiresIn=-10)
+out["expired"] = post("forms", p["fields"])[0]
+p = v4.generate_presigned_post("forms", "forged.txt")
+p["fields"]["x-amz-signature"] = "0" * 64
+out["forged"] = post("forms", p["fields"])[0]
+# SigV2 forms (boto3's default signer for them) are checked too.
+p = dev.generate_presigned_post("forms", "v2.txt")
+out["v2"] = post("forms", p["fields"])[0]
+p["fields"]["signature"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+out["forged_v2"] = post("forms", p["fields"])[0]
+out["md5"] = md5
+"#,
+    );
+    let md5 = out["md5"].as_str().unwrap().to_owned();
+    assert_eq!(out["anonymous"], json!([204, md5]));
+    assert_eq!(out["anonymous_got"], "form body");
+    assert_eq!(out["anonymous_private"], 403);
+    let created = &out["created"];
+    assert_eq!(created[0], 201);
+    assert_eq!(created[1], md5.as_str());
+    let body = created[3].as_str().unwrap();
+    assert!(
+        body.contains("<Bucket>forms</Bucket><Key>signed.txt</Key>"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("<ETag>{}</ETag>", md5.replace('"', "&quot;")))
+            || body.contains(&format!("<ETag>{md5}</ETag>")),
+        "{body}"
+    );
+    assert_eq!(out["signed_got"], "form body");
+    let redirected = &out["redirected"];
+    assert_eq!(redirected[0], 303);
+    let quoted = md5.replace('"', "%22");
+    assert_eq!(
+        redirected[2],
+        format!("http://example.test/done?bucket=forms&key=redirected.txt&etag={quoted}").as_str()
+    );
+    assert_eq!(out["too_large"], 400);
+    assert_eq!(out["expired"], 403);
+    assert_eq!(out["forged"], 403);
+    assert_eq!(out["v2"], 204);
+    assert_eq!(out["forged_v2"], 403);
+}
+
+/// CreateBucket of one's own bucket: in us-east-1 S3 answers 200 (and
+/// resets the ACL); where that changes nothing, so does serve (s3-tests'
+/// `test_bucket_create_exists`); a request that would change the bucket is
+/// `BucketAlreadyOwnedByYou`, another account's bucket `BucketAlreadyExists`,
+/// and the bucket keeps its objects.
+#[test]
+fn creating_ones_own_bucket_again() {
+    let test = "creating_ones_own_bucket_again";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve_two_users(dir.path());
+    let out = run(
+        &serve,
+        r#"
+dev.create_bucket(Bucket="again")
+dev.put_object(Bucket="again", Key="k", Body=b"kept")
+out["same"] = err(lambda: dev.create_bucket(Bucket="again"))
+out["kept"] = dev.get_object(Bucket="again", Key="k")["Body"].read().decode()
+out["other_acl"] = err(lambda: dev.create_bucket(Bucket="again", ACL="public-read"))
+out["acl_unchanged"] = grants(dev.get_bucket_acl(Bucket="again"))
+out["other_region"] = err(lambda: dev.create_bucket(Bucket="again",
+    CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}))
+out["other_account"] = err(lambda: other.create_bucket(Bucket="again"))
+dev.create_bucket(Bucket="again-pub", ACL="public-read")
+out["public_again"] = err(lambda: dev.create_bucket(Bucket="again-pub", ACL="public-read"))
+out["public_reset"] = err(lambda: dev.create_bucket(Bucket="again-pub"))
+"#,
+    );
+    assert_eq!(out["same"], Value::Null);
+    assert_eq!(out["kept"], "kept");
+    assert_eq!(out["other_acl"], json!([409, "BucketAlreadyOwnedByYou"]));
+    assert_eq!(
+        out["acl_unchanged"],
+        json!([["CanonicalUser", DEV.2, "FULL_CONTROL"]])
+    );
+    assert_eq!(out["other_region"], json!([409, "BucketAlreadyOwnedByYou"]));
+    assert_eq!(out["other_account"], json!([409, "BucketAlreadyExists"]));
+    assert_eq!(out["public_again"], Value::Null);
+    assert_eq!(out["public_reset"], json!([409, "BucketAlreadyOwnedByYou"]));
+}

@@ -12,6 +12,7 @@ mod listing;
 mod multipart;
 mod ownership;
 mod parts;
+mod post;
 mod public_access;
 mod screen;
 mod tagging;
@@ -32,6 +33,7 @@ use s3torrent_s3::{
 };
 
 use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
+use crate::ops::post::Form;
 use crate::store::{
     DbCache, Expected, Found, Headers, Marker, ObjectMeta, Payer, Preconditions, Snapshot, Store,
     StoredAcl, VersionId, Versioning, WriteError, hex, write_all,
@@ -518,11 +520,12 @@ impl S3 for Server {
         let location = buckets::location_of(input);
         let b = bucket.clone();
         if let Some(existing) = self.blocking(move |s| s.bucket_info(&b)).await? {
-            return Err(if existing.owner.account_id == owner.account_id {
-                s3_error!(BucketAlreadyOwnedByYou)
-            } else {
-                s3_error!(BucketAlreadyExists)
-            });
+            if existing.owner.account_id != owner.account_id {
+                return Err(s3_error!(BucketAlreadyExists));
+            }
+            return self
+                .create_own_bucket_again(&existing, &acl, location, ownership)
+                .await;
         }
         let b = bucket.clone();
         let me = owner.account_id;
@@ -746,6 +749,9 @@ impl S3 for Server {
         req: S3Request<dto::PutObjectInput>,
     ) -> S3Result<S3Response<dto::PutObjectOutput>> {
         let requester = self.requester(&req);
+        // PostObject (a browser form, its policy checked by s3s) arrives
+        // here as a PutObject of the form's fields.
+        let form = Form::of(&req.method);
         // The checksum the request names, else S3's default for a new
         // object.
         let claim = Claim::of(&req.headers, Some(Algorithm::Crc64Nvme));
@@ -856,7 +862,7 @@ impl S3 for Server {
             set_checksum!(out, c.algorithm, c.value.clone());
             out.checksum_type = Some(dto::ChecksumType::from_static(c.kind.name()));
         }
-        Ok(S3Response::new(out))
+        Ok(form.answer(out))
     }
 
     async fn create_multipart_upload(
@@ -1373,6 +1379,7 @@ impl s3s::access::S3Access for Access {
                 | "ListObjectVersions"
                 | "HeadBucket"
                 | "PutObject"
+                | "PostObject"
                 | "CreateMultipartUpload"
                 | "UploadPart"
                 | "UploadPartCopy"
