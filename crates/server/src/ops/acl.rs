@@ -254,7 +254,11 @@ impl Server {
             .grants
             .iter()
             .filter(|g| g.grantee.group_uri().is_some())
-            .chain(acl.grants.iter().filter(|g| g.grantee.group_uri().is_none()));
+            .chain(
+                acl.grants
+                    .iter()
+                    .filter(|g| g.grantee.group_uri().is_none()),
+            );
         let grants = groups_first
             .map(|g| {
                 let grantee = match g.grantee.group_uri() {
