@@ -246,3 +246,95 @@ out["public_reset"] = err(lambda: dev.create_bucket(Bucket="again-pub"))
     assert_eq!(out["public_again"], Value::Null);
     assert_eq!(out["public_reset"], json!([409, "BucketAlreadyOwnedByYou"]));
 }
+
+/// Conditional writes and deletes, through boto3: `If-None-Match` with an
+/// ETag on PutObject and CompleteMultipartUpload (RFC 9110's meaning, as
+/// RGW takes it; AWS answers 501), a CompleteMultipartUpload refused by its
+/// condition answered 412 that boto3 can read, and DeleteObject's
+/// `If-Match`, `x-amz-if-match-last-modified-time` and
+/// `x-amz-if-match-size`, and DeleteObjects' `ETag`, `LastModifiedTime` and
+/// `Size`, on the current version and on a version named.
+#[test]
+fn conditional_writes_and_deletes() {
+    let test = "conditional_writes_and_deletes";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve_two_users(dir.path());
+    let out = run(
+        &serve,
+        r#"
+import datetime
+dev.create_bucket(Bucket="cond")
+etag = dev.put_object(Bucket="cond", Key="k", Body=b"one")["ETag"]
+out["none_match_same"] = err(lambda: dev.put_object(Bucket="cond", Key="k", Body=b"x", IfNoneMatch=etag))
+out["none_match_other"] = err(lambda: dev.put_object(Bucket="cond", Key="k", Body=b"two", IfNoneMatch='"0123"'))
+etag = dev.head_object(Bucket="cond", Key="k")["ETag"]
+def complete(**kw):
+    u = dev.create_multipart_upload(Bucket="cond", Key="k")["UploadId"]
+    p = dev.upload_part(Bucket="cond", Key="k", UploadId=u, PartNumber=1, Body=b"abc")
+    return err(lambda: dev.complete_multipart_upload(Bucket="cond", Key="k", UploadId=u,
+        MultipartUpload={"Parts": [{"ETag": p["ETag"], "PartNumber": 1}]}, **kw))
+out["complete_none_match_any"] = complete(IfNoneMatch="*")
+out["complete_none_match_same"] = complete(IfNoneMatch=etag)
+out["complete_match_other"] = complete(IfMatch='"0123"')
+head = dev.head_object(Bucket="cond", Key="k")
+etag, size, mtime = head["ETag"], head["ContentLength"], head["LastModified"]
+old = datetime.datetime(2015, 1, 1)
+out["delete_refused"] = [
+    err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatch='"0123"')),
+    err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatchSize=size + 1)),
+    err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatchLastModifiedTime=old)),
+]
+out["still_there"] = dev.get_object(Bucket="cond", Key="k")["Body"].read().decode()
+out["delete_matching"] = err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatch=etag,
+    IfMatchSize=size, IfMatchLastModifiedTime=mtime))
+out["gone"] = err(lambda: dev.head_object(Bucket="cond", Key="k"))
+out["delete_missing"] = err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatch='"0123"'))
+
+dev.put_object(Bucket="cond", Key="m", Body=b"many")
+head = dev.head_object(Bucket="cond", Key="m")
+r = dev.delete_objects(Bucket="cond", Delete={"Objects": [
+    {"Key": "m", "ETag": '"0123"'}, {"Key": "m", "Size": 1}]})
+out["batch_refused"] = sorted(e["Code"] for e in r.get("Errors", []))
+r = dev.delete_objects(Bucket="cond", Delete={"Objects": [
+    {"Key": "m", "ETag": head["ETag"], "Size": head["ContentLength"]}]})
+out["batch_deleted"] = [d["Key"] for d in r.get("Deleted", [])]
+
+dev.create_bucket(Bucket="cond-v")
+dev.put_bucket_versioning(Bucket="cond-v", VersioningConfiguration={"Status": "Enabled"})
+v1 = dev.put_object(Bucket="cond-v", Key="k", Body=b"v1")
+dev.put_object(Bucket="cond-v", Key="k", Body=b"v2")
+out["version_refused"] = err(lambda: dev.delete_object(Bucket="cond-v", Key="k",
+    VersionId=v1["VersionId"], IfMatch='"0123"'))
+out["version_deleted"] = err(lambda: dev.delete_object(Bucket="cond-v", Key="k",
+    VersionId=v1["VersionId"], IfMatch=v1["ETag"]))
+out["current_refused"] = err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMatch=v1["ETag"]))
+out["marker"] = dev.delete_object(Bucket="cond-v", Key="k", IfMatch="*").get("DeleteMarker")
+out["on_marker"] = [err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMatch='"0123"')),
+                    err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMatch="*"))]
+"#,
+    );
+    let failed = json!([412, "PreconditionFailed"]);
+    assert_eq!(out["none_match_same"], failed);
+    assert_eq!(out["none_match_other"], Value::Null);
+    assert_eq!(out["complete_none_match_any"], failed);
+    assert_eq!(out["complete_none_match_same"], failed);
+    assert_eq!(out["complete_match_other"], failed);
+    assert_eq!(out["delete_refused"], json!([failed, failed, failed]));
+    assert_eq!(out["still_there"], "two");
+    assert_eq!(out["delete_matching"], Value::Null);
+    assert_eq!(out["gone"], json!([404, "404"]));
+    assert_eq!(out["delete_missing"], Value::Null);
+    assert_eq!(
+        out["batch_refused"],
+        json!(["PreconditionFailed", "PreconditionFailed"])
+    );
+    assert_eq!(out["batch_deleted"], json!(["m"]));
+    assert_eq!(out["version_refused"], failed);
+    assert_eq!(out["version_deleted"], Value::Null);
+    assert_eq!(out["current_refused"], failed);
+    assert_eq!(out["marker"], true);
+    assert_eq!(out["on_marker"], json!([failed, null]));
+}
