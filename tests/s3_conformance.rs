@@ -338,3 +338,32 @@ out["on_marker"] = [err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMa
     assert_eq!(out["marker"], true);
     assert_eq!(out["on_marker"], json!([failed, null]));
 }
+
+/// An empty `delimiter=` is no delimiter, and the listings do not echo it
+/// (s3-tests' `test_bucket_list{,v2}_delimiter_empty`); a real one is.
+#[test]
+fn an_empty_delimiter_is_not_echoed() {
+    let test = "an_empty_delimiter_is_not_echoed";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve_two_users(dir.path());
+    let out = run(
+        &serve,
+        r#"
+dev.create_bucket(Bucket="delim")
+for k in ["a/b", "c"]:
+    dev.put_object(Bucket="delim", Key=k, Body=b"x")
+for name, f in [("v1", dev.list_objects), ("v2", dev.list_objects_v2),
+                ("versions", dev.list_object_versions)]:
+    empty = f(Bucket="delim", Delimiter="")
+    slash = f(Bucket="delim", Delimiter="/")
+    out[name] = [empty.get("Delimiter"), len(empty.get("CommonPrefixes", [])),
+                 slash.get("Delimiter"), len(slash.get("CommonPrefixes", []))]
+"#,
+    );
+    for name in ["v1", "v2", "versions"] {
+        assert_eq!(out[name], json!([null, 0, "/", 1]), "{name}");
+    }
+}

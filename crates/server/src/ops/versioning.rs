@@ -405,7 +405,8 @@ impl Server {
                     })
                     .collect(),
             ),
-            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            // An empty `delimiter=` is none, and is not echoed.
+            delimiter: encoding.apply_opt(delimiter.as_deref()),
             encoding_type: input.encoding_type,
             request_charged: None,
         }))
