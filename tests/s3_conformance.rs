@@ -367,3 +367,33 @@ for name, f in [("v1", dev.list_objects), ("v2", dev.list_objects_v2),
         assert_eq!(out[name], json!([null, 0, "/", 1]), "{name}");
     }
 }
+
+/// GetObjectAttributes names the version it read (`x-amz-version-id`) in
+/// a versioned bucket, the current one or the one asked for, as GetObject
+/// does; an unversioned bucket's object has none.
+#[test]
+fn object_attributes_name_the_version() {
+    let test = "object_attributes_name_the_version";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve_two_users(dir.path());
+    let out = run(
+        &serve,
+        r#"
+dev.create_bucket(Bucket="attrs")
+dev.put_object(Bucket="attrs", Key="plain", Body=b"x")
+a = dev.get_object_attributes(Bucket="attrs", Key="plain", ObjectAttributes=["ETag"])
+out["unversioned"] = a.get("VersionId")
+dev.put_bucket_versioning(Bucket="attrs", VersioningConfiguration={"Status": "Enabled"})
+v1 = dev.put_object(Bucket="attrs", Key="k", Body=b"one")["VersionId"]
+v2 = dev.put_object(Bucket="attrs", Key="k", Body=b"two!")["VersionId"]
+cur = dev.get_object_attributes(Bucket="attrs", Key="k", ObjectAttributes=["ObjectSize"])
+old = dev.get_object_attributes(Bucket="attrs", Key="k", VersionId=v1, ObjectAttributes=["ObjectSize"])
+out["versioned"] = [cur.get("VersionId") == v2, cur["ObjectSize"], old.get("VersionId") == v1, old["ObjectSize"]]
+"#,
+    );
+    assert_eq!(out["unversioned"], Value::Null);
+    assert_eq!(out["versioned"], json!([true, 4, true, 3]));
+}
