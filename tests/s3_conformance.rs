@@ -397,3 +397,37 @@ out["versioned"] = [cur.get("VersionId") == v2, cur["ObjectSize"], old.get("Vers
     assert_eq!(out["unversioned"], Value::Null);
     assert_eq!(out["versioned"], json!([true, 4, true, 3]));
 }
+
+/// Grants given as `x-amz-grant-*` headers are answered in the order S3
+/// documents the headers (read, write, read-acp, write-acp, full-control),
+/// whatever order they came in (s3-tests' `test_bucket_header_acl_grants`).
+#[test]
+fn header_grants_are_answered_in_s3s_order() {
+    let test = "header_grants_are_answered_in_s3s_order";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve_two_users(dir.path());
+    let out = run(
+        &serve,
+        r#"
+oid = "id=" + other.list_buckets()["Owner"]["ID"]
+dev.create_bucket(Bucket="hdr-grants")
+dev.put_bucket_acl(Bucket="hdr-grants", GrantFullControl=oid, GrantWriteACP=oid, GrantReadACP=oid,
+                   GrantWrite=oid, GrantRead=oid)
+out["bucket"] = grants(dev.get_bucket_acl(Bucket="hdr-grants"))
+"#,
+    );
+    let o = |p: &str| json!(["CanonicalUser", OTHER.2, p]);
+    assert_eq!(
+        out["bucket"],
+        json!([
+            o("READ"),
+            o("WRITE"),
+            o("READ_ACP"),
+            o("WRITE_ACP"),
+            o("FULL_CONTROL")
+        ])
+    );
+}

@@ -51,13 +51,16 @@ pub(super) struct AclHeaders<'a> {
 }
 
 impl AclHeaders<'_> {
+    /// The grant headers in the order S3 documents them (read, write,
+    /// read-acp, write-acp, full-control), which is the order the ACL
+    /// keeps and answers them in.
     fn grants(&self) -> [(Permission, Option<&str>); 5] {
         [
-            (Permission::FullControl, self.full_control),
-            (Permission::Write, self.write),
-            (Permission::WriteAcp, self.write_acp),
             (Permission::Read, self.read),
+            (Permission::Write, self.write),
             (Permission::ReadAcp, self.read_acp),
+            (Permission::WriteAcp, self.write_acp),
+            (Permission::FullControl, self.full_control),
         ]
     }
 
