@@ -265,12 +265,13 @@ fn preflight_requests_are_answered_by_the_first_matching_rule() {
             "AccessForbidden",
             "CORSResponse: This CORS request is not allowed.",
         ),
+        // A preflight names the method it asks for.
         (
             "/cors-pre/k",
             vec![app],
-            403,
-            "AccessForbidden",
-            "CORSResponse: This CORS request is not allowed.",
+            400,
+            "BadRequest",
+            "Insufficient information. Access-Control-Request-Method request header needed.",
         ),
     ];
     for (path, headers, status, code, message) in refused {
@@ -458,6 +459,43 @@ fn requests_with_origin_get_the_rule_on_get_head_torrent_and_the_web_seed() {
     );
     assert_eq!(head_other.status, 200);
     assert_eq!(cors_headers(&head_other), empty);
+
+    // A refused request gets the headers too (an anonymous PUT, 403, from
+    // an origin the first rule lets PUT), and the method matched is the
+    // one `Access-Control-Request-Method` names when there is one (as Ceph
+    // RGW matches): any origin may GET, not PUT.
+    let refused_put = request(
+        &serve.addr,
+        "PUT",
+        "/cors-seed/new.bin",
+        &[app, ("Content-Length", "0")],
+    );
+    assert_eq!(refused_put.status, 403);
+    assert_eq!(cors_headers(&refused_put), app_headers);
+    let any = ("Origin", "https://any.test");
+    let put_from_any = request(
+        &serve.addr,
+        "PUT",
+        "/cors-seed/new.bin",
+        &[any, ("Content-Length", "0")],
+    );
+    assert_eq!(put_from_any.status, 403);
+    assert_eq!(cors_headers(&put_from_any), empty);
+    let put_asking_get = request(
+        &serve.addr,
+        "PUT",
+        "/cors-seed/new.bin",
+        &[
+            any,
+            ("Access-Control-Request-Method", "GET"),
+            ("Content-Length", "0"),
+        ],
+    );
+    assert_eq!(put_asking_get.status, 403);
+    assert_eq!(
+        cors_headers(&put_asking_get)[..3],
+        ["*".to_owned(), String::new(), "GET".to_owned()]
+    );
 
     // The headers go after DeleteBucketCors.
     aws_ok(

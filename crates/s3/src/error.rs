@@ -34,6 +34,8 @@ pub enum ErrorCode {
     MalformedPolicy,
     /// 405: the version asked for is a delete marker.
     MethodNotAllowed,
+    /// 412: a condition of the request (`If-Match`, say) did not hold.
+    PreconditionFailed,
     /// 404: no such bucket.
     NoSuchBucket,
     /// 404: no such key (or its current version is a delete marker).
@@ -68,6 +70,7 @@ impl ErrorCode {
             ErrorCode::KeyTooLongError => "KeyTooLongError",
             ErrorCode::MalformedPolicy => "MalformedPolicy",
             ErrorCode::MethodNotAllowed => "MethodNotAllowed",
+            ErrorCode::PreconditionFailed => "PreconditionFailed",
             ErrorCode::NoSuchBucket => "NoSuchBucket",
             ErrorCode::NoSuchKey => "NoSuchKey",
             ErrorCode::NoSuchVersion => "NoSuchVersion",
@@ -98,6 +101,7 @@ impl ErrorCode {
             | ErrorCode::NoSuchVersion
             | ErrorCode::NoSuchBucketPolicy => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PreconditionFailed => 412,
             ErrorCode::InternalError => 500,
             ErrorCode::NotImplemented => 501,
             ErrorCode::SlowDown => 503,
@@ -128,6 +132,9 @@ impl ErrorCode {
             }
             ErrorCode::MethodNotAllowed => {
                 "The specified method is not allowed against this resource."
+            }
+            ErrorCode::PreconditionFailed => {
+                "At least one of the pre-conditions you specified did not hold"
             }
             ErrorCode::NoSuchBucket => "The specified bucket does not exist",
             ErrorCode::NoSuchKey => "The specified key does not exist.",

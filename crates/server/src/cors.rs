@@ -351,12 +351,19 @@ pub(crate) struct CrossOrigin {
 impl Cors {
     /// A request's cross-origin part, if it has `Origin` and names a bucket;
     /// `None` (nothing to do, at no cost) otherwise.
+    /// The method matched is the request's, or the one its
+    /// `Access-Control-Request-Method` names (as Ceph RGW matches, and
+    /// s3-tests' `test_cors_origin_response` expects).
     pub(crate) fn cross_origin<B>(&self, req: &http::Request<B>) -> Option<CrossOrigin> {
         let origin = req.headers().get(ORIGIN)?;
         let address = parse_address(req.uri(), req.headers(), &self.addressing).ok()?;
+        let method = match req.headers().get(ACCESS_CONTROL_REQUEST_METHOD) {
+            Some(asked) => Method::from_bytes(asked.as_bytes()).ok()?,
+            None => req.method().clone(),
+        };
         Some(CrossOrigin {
             origin: origin.clone(),
-            method: req.method().clone(),
+            method,
             bucket: BucketName::new(address.bucket).ok()?,
         })
     }
@@ -421,6 +428,15 @@ impl Cors {
                 request_id,
             );
         };
+        if asked_method.is_none() {
+            return crate::front::error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Insufficient information. Access-Control-Request-Method request header needed.",
+                "",
+                request_id,
+            );
+        }
         let address = parse_address(req.uri(), headers, &self.addressing).ok();
         let resource = match address.as_ref().and_then(|a| a.key.as_ref()) {
             Some(_) => "OBJECT",

@@ -283,6 +283,50 @@ pub(crate) struct Preconditions {
     pub(crate) if_none_match: Option<Expected>,
 }
 
+/// A delete's conditions (DeleteObject's `If-Match`,
+/// `x-amz-if-match-last-modified-time` and `x-amz-if-match-size`, and a
+/// DeleteObjects entry's `ETag`, `LastModifiedTime` and `Size`), checked
+/// against the version about to go in the transaction that deletes it. A
+/// version that is not there is no refusal: the delete does what it does
+/// without conditions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeleteConditions {
+    /// The version's ETag, or `*` for any.
+    pub(crate) if_match: Option<Expected>,
+    /// Its last-modified time, in seconds since the epoch.
+    pub(crate) modified: Option<i64>,
+    /// Its size in bytes.
+    pub(crate) size: Option<u64>,
+}
+
+impl DeleteConditions {
+    /// `PreconditionFailed` (412) unless the conditions hold for `meta`, the
+    /// version about to go (`None`: a delete marker, which has no ETag,
+    /// time or size to match: only `If-Match: *` holds for it).
+    pub(crate) fn check(&self, meta: Option<&ObjectMeta>, key: &str) -> Result<(), S3Error> {
+        let held = match meta {
+            None => {
+                matches!(self.if_match, None | Some(Expected::Any))
+                    && self.modified.is_none()
+                    && self.size.is_none()
+            }
+            Some(m) => {
+                self.if_match.as_ref().is_none_or(|e| match (e, &m.etag) {
+                    (Expected::Any, _) => true,
+                    (e, Some(etag)) => e.matches(etag),
+                    (Expected::ETag(_), None) => false,
+                }) && self.modified.is_none_or(|t| t == m.modified)
+                    && self.size.is_none_or(|s| s == m.size)
+            }
+        };
+        if held {
+            Ok(())
+        } else {
+            Err(S3Error::new(ErrorCode::PreconditionFailed, key))
+        }
+    }
+}
+
 /// What an `If-Match` or `If-None-Match` names.
 #[derive(Debug, Clone)]
 pub(crate) enum Expected {

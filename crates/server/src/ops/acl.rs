@@ -51,13 +51,16 @@ pub(super) struct AclHeaders<'a> {
 }
 
 impl AclHeaders<'_> {
+    /// The grant headers in the order S3 documents them (read, write,
+    /// read-acp, write-acp, full-control), which is the order the ACL
+    /// keeps and answers them in.
     fn grants(&self) -> [(Permission, Option<&str>); 5] {
         [
-            (Permission::FullControl, self.full_control),
-            (Permission::Write, self.write),
-            (Permission::WriteAcp, self.write_acp),
             (Permission::Read, self.read),
+            (Permission::Write, self.write),
             (Permission::ReadAcp, self.read_acp),
+            (Permission::WriteAcp, self.write_acp),
+            (Permission::FullControl, self.full_control),
         ]
     }
 
@@ -240,6 +243,9 @@ impl Server {
 
     /// The `AccessControlPolicy` S3 answers for an ACL: the owner and each
     /// grant, users with their ID and display name, groups with their URI.
+    /// Group grants come first, then users', each in the order they were
+    /// given (as Ceph RGW lists them, which s3-tests' ACL checks rely on: they
+    /// sort a list by display name only when its first grant has one).
     fn policy_of(&self, acl: &Acl) -> (dto::Owner, dto::Grants) {
         let user = |p: &Principal| (p.canonical_id.to_string(), p.account_id.to_string());
         let (id, name) = user(&acl.owner);
@@ -247,9 +253,16 @@ impl Server {
             id: Some(id),
             display_name: Some(name),
         };
-        let grants = acl
+        let groups_first = acl
             .grants
             .iter()
+            .filter(|g| g.grantee.group_uri().is_some())
+            .chain(
+                acl.grants
+                    .iter()
+                    .filter(|g| g.grantee.group_uri().is_none()),
+            );
+        let grants = groups_first
             .map(|g| {
                 let grantee = match g.grantee.group_uri() {
                     Some(uri) => dto::Grantee {

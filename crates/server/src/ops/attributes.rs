@@ -108,6 +108,9 @@ impl Server {
             checksum,
             request_charged: charged_
                 .then(|| dto::RequestCharged::from_static(dto::RequestCharged::REQUESTER)),
+            // The version read, as GetObject names it (s3-tests'
+            // `test_get_versioned_object_attributes`).
+            version_id: super::versioning::written_version(&meta),
             ..Default::default()
         });
         // S3 gives this ETag without quotes; s3s writes every ETag quoted.

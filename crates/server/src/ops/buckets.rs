@@ -1,7 +1,9 @@
-//! DeleteBucket, GetBucketLocation and ListBuckets with pagination.
+//! CreateBucket of one's own bucket again, DeleteBucket,
+//! GetBucketLocation and ListBuckets with pagination.
 
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3torrent_s3::{Acl, BucketInfo, ObjectOwnership};
 
 use super::{Server, timestamp};
 use crate::store::BucketDeletion;
@@ -21,6 +23,35 @@ pub(super) fn location_of(input: &dto::CreateBucketInput) -> Option<String> {
 }
 
 impl Server {
+    /// CreateBucket of a bucket the requester owns. In us-east-1, S3
+    /// answers 200 and resets the bucket's ACL; where that changes nothing
+    /// (the bucket is in us-east-1, and asked for again with the ACL and
+    /// ownership it has) this answers 200 too (s3-tests'
+    /// `test_bucket_create_exists` and the tests that create a bucket
+    /// twice expect it, as RGW answers); anything else would change the
+    /// bucket and is `BucketAlreadyOwnedByYou` (409), as S3 answers
+    /// outside us-east-1.
+    pub(super) async fn create_own_bucket_again(
+        &self,
+        existing: &BucketInfo,
+        acl: &Acl,
+        location: Option<String>,
+        ownership: Option<ObjectOwnership>,
+    ) -> S3Result<S3Response<dto::CreateBucketOutput>> {
+        let b = existing.name.clone();
+        let here = self.blocking(move |s| s.bucket_location(&b)).await?;
+        let unchanged = location.is_none()
+            && here.is_none()
+            && existing.acl == *acl
+            && ownership.is_none_or(|o| o == existing.ownership);
+        if !unchanged {
+            return Err(s3_error!(BucketAlreadyOwnedByYou));
+        }
+        Ok(S3Response::new(dto::CreateBucketOutput {
+            location: Some(format!("/{}", existing.name)),
+        }))
+    }
+
     pub(super) async fn delete_bucket_(
         &self,
         req: S3Request<dto::DeleteBucketInput>,

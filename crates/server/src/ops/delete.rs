@@ -7,9 +7,27 @@ use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{ErrorCode, ObjectKey};
 
-use super::Server;
+use s3s::dto::Timestamp;
+use s3torrent_s3::BucketInfo;
+
 use super::versioning::Deletion;
-use crate::store::Deleted;
+use super::{Server, epoch_secs};
+use crate::store::{DeleteConditions, Deleted, Expected};
+
+/// A delete's conditions from what the request gives: an ETag (or `*`), a
+/// last-modified time and a size (a time or size that cannot be a
+/// version's holds for none).
+pub(super) fn delete_conditions(
+    etag: Option<Expected>,
+    modified: Option<&Timestamp>,
+    size: Option<i64>,
+) -> DeleteConditions {
+    DeleteConditions {
+        if_match: etag,
+        modified: modified.map(|t| epoch_secs(t).unwrap_or(i64::MIN)),
+        size: size.map(|s| u64::try_from(s).unwrap_or(u64::MAX)),
+    }
+}
 
 /// The most keys one DeleteObjects names.
 const MAX_KEYS: usize = 1000;
@@ -76,8 +94,24 @@ impl Server {
                     continue;
                 }
             };
+            let etag = object.e_tag.as_ref().map(|e| match e.value() {
+                "*" => Expected::Any,
+                v => Expected::ETag(v.to_owned()),
+            });
+            let conditions =
+                delete_conditions(etag, object.last_modified_time.as_ref(), object.size);
+            if conditions.if_match.is_some() && version.is_none() {
+                self.resolve_current_etag(&info, &key).await?;
+            }
             let done = self
-                .delete_one(&bucket, &key, version.as_deref(), &requester, &owner)
+                .delete_one(
+                    &bucket,
+                    &key,
+                    version.as_deref(),
+                    &requester,
+                    &owner,
+                    conditions,
+                )
                 .await
                 .or_else(|e| {
                     // A key no file can hold is no object either: deleted.
@@ -118,5 +152,28 @@ impl Server {
             errors: Some(errors),
             request_charged: None,
         }))
+    }
+}
+
+impl Server {
+    /// A hand-placed file's MD5, computed and recorded first when a delete
+    /// of the current version is conditional on an ETag (the requester may
+    /// delete, so it may learn it), so that the commit can compare it.
+    pub(super) async fn resolve_current_etag(
+        &self,
+        info: &BucketInfo,
+        key: &ObjectKey,
+    ) -> S3Result<()> {
+        let (b, k, i) = (info.name.clone(), key.clone(), info.clone());
+        let torrents = std::sync::Arc::clone(&self.torrents);
+        self.blocking(move |s| {
+            if let Some(meta) = s.object_meta(&b, &k)?
+                && meta.etag.is_none()
+            {
+                torrents.resolve_etag(s, &b, &s.object_info(&i, &k, &meta)?)?;
+            }
+            Ok(())
+        })
+        .await
     }
 }

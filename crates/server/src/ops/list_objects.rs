@@ -147,7 +147,8 @@ impl Server {
             },
             common_prefixes: Some(common_prefixes(&page.prefixes, encoding)),
             contents: Some(contents),
-            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            // An empty `delimiter=` is none, and is not echoed.
+            delimiter: encoding.apply_opt(delimiter),
             encoding_type: input.encoding_type,
             request_charged: None,
         }))
@@ -191,7 +192,8 @@ impl Server {
             continuation_token: input.continuation_token,
             common_prefixes: Some(common_prefixes(&page.prefixes, encoding)),
             contents: Some(contents),
-            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            // An empty `delimiter=` is none, and is not echoed.
+            delimiter: encoding.apply_opt(delimiter),
             start_after: encoding.apply_opt(input.start_after.as_deref()),
             encoding_type: input.encoding_type,
             request_charged: None,

@@ -353,8 +353,6 @@ impl Server {
             Some(_) => None,
         };
 
-        let b = bucket.clone();
-        let versioning = self.blocking(move |s| s.bucket_versioning(&b)).await?;
         // Assemble, commit and clean up on a blocking thread, in one job:
         // it runs to the end even if the client goes away.
         let policy = self.torrents.policy();
@@ -436,15 +434,16 @@ impl Server {
             answer_checksum!(out, checksum.as_ref());
             Ok(out)
         };
-        // The answer is 200 at once, the connection kept alive with
-        // whitespace until the XML is ready, as S3 does. In a versioned
-        // bucket a completion done within a few seconds answers when done
-        // instead, its new version in `x-amz-version-id` (a longer one
-        // keeps the connection alive: its headers have gone by then).
+        // A completion done within a few seconds answers when done, with
+        // its own status (a refusal such as `PreconditionFailed` 412 or
+        // `InvalidPart` 400 as such) and, in a versioned bucket, its new
+        // version in `x-amz-version-id`. A longer one answers 200 and keeps
+        // the connection alive with whitespace until the XML is ready, as
+        // S3 does (its headers have gone by then; s3s 0.14.1 writes a
+        // refusal found that late after a second XML declaration, which
+        // SDKs cannot parse).
         let mut job = job;
-        if !versioning.is_unversioned()
-            && let Ok(done) = tokio::time::timeout(ANSWER_AT_ONCE, &mut job).await
-        {
+        if let Ok(done) = tokio::time::timeout(ANSWER_AT_ONCE, &mut job).await {
             return answer(done).map(S3Response::new);
         }
         let future = async move { answer(job.await) };

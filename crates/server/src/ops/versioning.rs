@@ -14,8 +14,8 @@ use s3torrent_s3::{BucketName, ObjectKey, Permission, Requester, S3Error, Torren
 use super::listing::{self, Encoding};
 use super::{Server, timestamp, to_s3s};
 use crate::store::{
-    Deleted, Found, ListFrom, Listed, Marker, ObjectMeta, Removal, Store, VersionEntry, VersionId,
-    Versioning,
+    DeleteConditions, Deleted, Found, ListFrom, Listed, Marker, ObjectMeta, Removal, Store,
+    VersionEntry, VersionId, Versioning,
 };
 
 /// What a DeleteObject did, for its answer and DeleteObjects' entries.
@@ -201,6 +201,7 @@ impl Server {
         version: Option<&str>,
         requester: &Requester,
         bucket_owner: &str,
+        conditions: DeleteConditions,
     ) -> Result<Deletion, S3Error> {
         let (b, k) = (bucket.clone(), key.clone());
         let deletion = match version {
@@ -209,7 +210,7 @@ impl Server {
                     .principal()
                     .map_or(bucket_owner.to_owned(), |p| p.account_id.to_string());
                 let removal = self
-                    .blocking_s3(move |s| s.delete_current(&b, &k, &owner))
+                    .blocking_s3(move |s| s.delete_current(&b, &k, &owner, &conditions))
                     .await?;
                 match removal {
                     Removal::Removed => Deletion::Removed,
@@ -220,7 +221,7 @@ impl Server {
                 let version = VersionId::of(v);
                 let wanted = version.clone();
                 let deleted = self
-                    .blocking_s3(move |s| s.delete_version(&b, &k, &wanted))
+                    .blocking_s3(move |s| s.delete_version(&b, &k, &wanted, &conditions))
                     .await?;
                 Deletion::VersionDeleted(version, deleted)
             }
@@ -404,7 +405,8 @@ impl Server {
                     })
                     .collect(),
             ),
-            delimiter: encoding.apply_opt(input.delimiter.as_deref()),
+            // An empty `delimiter=` is none, and is not echoed.
+            delimiter: encoding.apply_opt(delimiter.as_deref()),
             encoding_type: input.encoding_type,
             request_charged: None,
         }))

@@ -367,6 +367,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         owner: &str,
+        conditions: &DeleteConditions,
     ) -> Result<Removal, S3Error> {
         let row = object_row(bucket, key.as_str());
         let folder = self
@@ -388,7 +389,7 @@ impl Store {
                 .unwrap_or(Versioning::Unversioned);
             if !status.is_unversioned() {
                 let (old, dropped, marker) =
-                    versions::add_marker(txn, bucket, key.as_str(), owner, status)?;
+                    versions::add_marker(txn, bucket, key.as_str(), owner, status, conditions)?;
                 // The version that was current is kept or among `dropped`.
                 let _ = old;
                 return Ok((None, dropped, Removal::Marker(marker)));
@@ -399,6 +400,9 @@ impl Store {
                 Some(v) => Some(decode(v.value())?),
                 None => None,
             };
+            if let Some(current) = &old {
+                conditions.check(Some(current), key.as_str())?;
+            }
             if let Some(old_data) = old.as_ref().and_then(|o| o.data.as_deref()) {
                 parts::forget_parts(txn, old_data)?;
             }

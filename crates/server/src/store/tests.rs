@@ -269,7 +269,12 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                 (Some(*i), Some(v))
             }
             Op::Delete { key: i } => {
-                let _ = store.delete_object(&bucket(), &key(*i), "111122223333");
+                let _ = store.delete_object(
+                    &bucket(),
+                    &key(*i),
+                    "111122223333",
+                    &DeleteConditions::default(),
+                );
                 (Some(*i), None)
             }
             Op::Copy { from, to } => match model.get(from).cloned() {
@@ -698,7 +703,12 @@ fn the_memos_forget_what_changes() {
     // An object deleted, then its bucket.
     assert!(store.object_meta(&bucket(), &key(0)).unwrap().is_some());
     store
-        .delete_object(&bucket(), &key(0), "111122223333")
+        .delete_object(
+            &bucket(),
+            &key(0),
+            "111122223333",
+            &DeleteConditions::default(),
+        )
         .unwrap();
     assert!(store.object_meta(&bucket(), &key(0)).unwrap().is_none());
     assert!(read(&store, &key(0)).is_none());

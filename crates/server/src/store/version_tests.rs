@@ -272,13 +272,18 @@ fn picked(model: &Model, key: usize, pick: usize) -> Option<(VersionId, Content)
 fn run_op(store: &Store, model: &Model, op: &Op) -> Option<VersionId> {
     match op {
         Op::Put { key: k, seed, len } => put(store, &key(*k), &bytes_of(*seed, *len), None).ok(),
-        Op::Delete { key: k } => match store.delete_current(&bucket(), &key(*k), "111122223333") {
+        Op::Delete { key: k } => match store.delete_current(
+            &bucket(),
+            &key(*k),
+            "111122223333",
+            &DeleteConditions::default(),
+        ) {
             Ok(Removal::Marker(v)) => Some(v),
             _ => None,
         },
         Op::DeleteVersion { key: k, pick } => {
             let v = picked(model, *k, *pick).map_or(VersionId::Null, |(v, _)| v);
-            let _ = store.delete_version(&bucket(), &key(*k), &v);
+            let _ = store.delete_version(&bucket(), &key(*k), &v, &DeleteConditions::default());
             None
         }
         Op::Copy { from, pick, to } => {

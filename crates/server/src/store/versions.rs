@@ -511,6 +511,7 @@ pub(super) fn add_marker(
     key: &str,
     owner: &str,
     status: Versioning,
+    conditions: &DeleteConditions,
 ) -> Result<(Option<ObjectMeta>, Vec<ObjectMeta>, VersionId), S3Error> {
     let old: Option<ObjectMeta> = match txn
         .open_table(OBJECTS)
@@ -522,6 +523,16 @@ pub(super) fn add_marker(
         None => None,
     };
     let mut versions = txn.open_table(VERSIONS).map_err(internal)?;
+    // The conditions are about the current version: an object, a delete
+    // marker (which only `If-Match: *` matches), or none (no refusal).
+    match &old {
+        Some(current) => conditions.check(Some(current), key)?,
+        None => {
+            if let Some((_, VersionRecord::Marker(_))) = top_of(&versions, bucket, key)? {
+                conditions.check(None, key)?;
+            }
+        }
+    }
     let (newest, dropped) = displace(txn, &mut versions, bucket, key, old.clone(), status)?;
     let order = new_order(newest.as_deref());
     let version = match status {
@@ -663,11 +674,12 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         owner: &str,
+        conditions: &DeleteConditions,
     ) -> Result<Removal, S3Error> {
         let bucket_dir = self.bucket_dir(bucket);
         let (old, dropped, marker) = self.write(|txn| {
             let status = versioning_in(txn, bucket, &bucket_dir)?;
-            add_marker(txn, bucket, key.as_str(), owner, status)
+            add_marker(txn, bucket, key.as_str(), owner, status, conditions)
         })?;
         self.crash_point("after commit")?;
         self.discard_dropped(&dropped);
@@ -694,17 +706,19 @@ impl Store {
 
     /// DeleteObject without a `versionId`: an unversioned bucket's object
     /// goes ([`Store::delete_object`]); a versioned bucket gets a delete
-    /// marker of `owner`'s.
+    /// marker of `owner`'s. Either is refused (`PreconditionFailed`) if the
+    /// current version does not meet `conditions`.
     pub(crate) fn delete_current(
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
         owner: &str,
+        conditions: &DeleteConditions,
     ) -> Result<Removal, S3Error> {
         if self.bucket_versioning(bucket)?.is_unversioned() {
-            self.delete_object(bucket, key, owner)
+            self.delete_object(bucket, key, owner, conditions)
         } else {
-            self.put_marker(bucket, key, owner)
+            self.put_marker(bucket, key, owner, conditions)
         }
     }
 
@@ -720,6 +734,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         version: &VersionId,
+        conditions: &DeleteConditions,
     ) -> Result<Deleted, S3Error> {
         let row = object_row(bucket, key.as_str());
         let current: Option<ObjectMeta> = self.get(OBJECTS, &row)?;
@@ -746,11 +761,17 @@ impl Store {
             };
             let removed = match old {
                 Some(meta) if meta.version == *version => {
+                    conditions.check(Some(&meta), key.as_str())?;
                     objects.remove(row.as_str()).map_err(internal)?;
                     Some(VersionRecord::Object(Box::new(meta)))
                 }
                 _ => match row_of(&versions, bucket, key.as_str(), version)? {
                     Some((order, record)) => {
+                        let meta = match &record {
+                            VersionRecord::Object(meta) => Some(&**meta),
+                            VersionRecord::Marker(_) => None,
+                        };
+                        conditions.check(meta, key.as_str())?;
                         versions
                             .remove(format!("{}{order}", key_base(bucket, key.as_str())).as_str())
                             .map_err(internal)?;
