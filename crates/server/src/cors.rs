@@ -28,7 +28,7 @@ use s3torrent_http::{AdapterConfig, parse_address};
 use s3torrent_s3::BucketName;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The most rules a bucket's configuration holds (S3's limit).
 pub(crate) const MAX_RULES: usize = 100;
@@ -370,13 +370,7 @@ impl Cors {
             let (store, b) = (Arc::clone(&self.store), bucket.clone());
             tokio::task::spawn_blocking(move || store.bucket_cors(&b))
                 .await
-                .unwrap_or_else(|e| {
-                    Err(s3torrent_s3::S3Error::with_message(
-                        s3torrent_s3::ErrorCode::InternalError,
-                        e.to_string(),
-                        bucket.as_str(),
-                    ))
-                })
+                .unwrap_or_else(|source| Err(StoreError::Task { source }))
         };
         match found {
             Ok(found) => found,

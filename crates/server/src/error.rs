@@ -23,12 +23,13 @@ pub enum Error {
     )]
     NoUsers,
     /// The root folder or its database could not be opened.
-    #[error("root {}: {reason}", path.display())]
+    #[error("root {}: {source}", path.display())]
     Root {
         /// The configured root.
         path: PathBuf,
-        /// What failed.
-        reason: String,
+        /// What failed (the store's error: which file, and why).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An address could not be bound.
     #[error("{addr}: {source}")]

@@ -184,9 +184,9 @@ pub async fn serve(
     for u in &config.users {
         auth.register(u.access_key.clone(), u.secret_key.clone().into());
     }
-    let store = Store::open(&config.root, config.users.clone()).map_err(|reason| Error::Root {
+    let store = Store::open(&config.root, config.users.clone()).map_err(|e| Error::Root {
         path: config.root.clone(),
-        reason,
+        source: Box::new(e),
     })?;
     let store = Arc::new(store);
 

@@ -216,7 +216,7 @@ impl Console {
         let store = Arc::clone(&self.store);
         let names = match tokio::task::spawn_blocking(move || store.buckets()).await {
             Ok(Ok(names)) => names,
-            Ok(Err(e)) => return Refused::of(&e).answer(PREFIX),
+            Ok(Err(e)) => return Refused::of(&S3Error::from(e)).answer(PREFIX),
             Err(e) => return Refused::Internal(format!("listing the buckets: {e}")).answer(PREFIX),
         };
         let mut listable = Vec::new();
@@ -528,7 +528,7 @@ impl Console {
             Ok(Ok(())) => plain(StatusCode::OK, "ok\n".to_owned()),
             Ok(Err(e)) => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store cannot be read: {}\n", e.message()),
+                format!("the store cannot be read: {e}\n"),
             ),
             Err(e) => plain(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
         }

@@ -33,7 +33,7 @@ impl Server {
         if me.account_id != info.owner.account_id {
             return Err(s3_error!(AccessDenied));
         }
-        match self.blocking(move |s| s.delete_bucket(&bucket)).await? {
+        match self.stored(move |s| s.delete_bucket(&bucket)).await? {
             BucketDeletion::Deleted => Ok(S3Response::new(dto::DeleteBucketOutput::default())),
             BucketDeletion::NoSuchBucket => Err(s3_error!(NoSuchBucket)),
             BucketDeletion::NotEmpty => Err(s3_error!(
@@ -53,7 +53,7 @@ impl Server {
         if me.account_id != info.owner.account_id {
             return Err(s3_error!(AccessDenied));
         }
-        let location = self.blocking(move |s| s.bucket_location(&bucket)).await?;
+        let location = self.stored(move |s| s.bucket_location(&bucket)).await?;
         Ok(S3Response::new(dto::GetBucketLocationOutput {
             location_constraint: location.map(dto::BucketLocationConstraint::from),
         }))
@@ -89,7 +89,7 @@ impl Server {
             None => String::new(),
         };
         let prefix = input.prefix.clone().unwrap_or_default();
-        let all = self.blocking(|s| s.buckets()).await?;
+        let all = self.stored(|s| s.buckets()).await?;
         let mut mine = all
             .into_iter()
             .filter(|(name, info, _)| {

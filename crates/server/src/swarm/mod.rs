@@ -367,7 +367,7 @@ impl SwarmSource for Swarm {
                 &version,
                 object.etag.as_known().unwrap_or_default(),
             )
-            .map_err(|e| format!("not served: {}", e.message()))?;
+            .map_err(|e| format!("not served: {e}"))?;
         Ok(Arc::new(Snapshot(file)))
     }
 }
