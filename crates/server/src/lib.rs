@@ -79,6 +79,7 @@ mod chunked;
 mod config;
 mod console;
 mod cors;
+mod cross_origin;
 mod error;
 mod front;
 mod gateway;

@@ -321,7 +321,7 @@ pub async fn serve(
         tls,
     };
     let min_body_rate = config.min_body_rate;
-    let cors = Arc::new(crate::cors::Cors {
+    let cors = Arc::new(crate::cross_origin::Cors {
         store: Arc::clone(&store),
         addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
     });
