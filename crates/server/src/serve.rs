@@ -328,7 +328,7 @@ pub async fn serve(
     let base_domain = config.base_domain.clone();
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         // A console page (`/_s3torrent/`), unless the host names a bucket.
-        let page = crate::console::wants(
+        let page = crate::metrics::console_wants(
             req.uri().path(),
             crate::metrics::host_names_bucket(req.headers(), base_domain.as_deref()),
         )

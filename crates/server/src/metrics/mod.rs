@@ -48,7 +48,9 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::listen::accept;
 
-pub(crate) use self::operation::{Channel, Console, RequestKind, classify, host_names_bucket};
+pub(crate) use self::operation::{
+    CONSOLE_PREFIX, Channel, Console, RequestKind, classify, console_wants, host_names_bucket,
+};
 use self::operation::{OPERATIONS, Operation, STATUS_NAMES, STATUSES, status_index};
 use self::torrents::{TorrentStats, Torrents, minute_now, url_path};
 
