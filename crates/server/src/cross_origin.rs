@@ -92,7 +92,7 @@ impl Cors {
             .and_then(|v| v.to_str().ok());
         let shown_method = asked_method.unwrap_or("OPTIONS");
         let Some(origin) = headers.get(ORIGIN) else {
-            return crate::front::error(
+            return crate::edge::front::error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 "Insufficient information. Origin request header needed.",
@@ -106,7 +106,7 @@ impl Cors {
             None => "BUCKET",
         };
         let forbidden = |message: &str, resource: &str| {
-            crate::front::error(
+            crate::edge::front::error(
                 StatusCode::FORBIDDEN,
                 "AccessForbidden",
                 message,

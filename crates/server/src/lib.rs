@@ -80,10 +80,9 @@ mod config;
 mod console;
 mod cors;
 mod cross_origin;
+mod edge;
 mod error;
-mod front;
 mod gateway;
-mod listen;
 mod metrics;
 mod ops;
 mod route;
@@ -96,9 +95,9 @@ mod tls;
 pub use config::{
     AnnounceRate, DhtConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
 };
+pub use edge::listen::SwarmListeners;
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
-pub use listen::SwarmListeners;
 pub use s3torrent_tracker::{Cidr, TrustedProxies};
 pub use serve::{Listeners, serve};
 pub use tls::{Tls, TlsFile};

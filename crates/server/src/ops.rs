@@ -112,7 +112,7 @@ pub(crate) fn requester_of<T>(store: &Store, req: &S3Request<T>) -> Requester {
         .map(|c| c.access_key.as_str())
         .or_else(|| {
             req.extensions
-                .get::<crate::front::VerifiedAccessKey>()
+                .get::<crate::edge::front::VerifiedAccessKey>()
                 .map(|k| k.0.as_str())
         });
     match access_key.and_then(|k| store.user_by_access_key(k)) {
@@ -1153,7 +1153,7 @@ impl S3 for Server {
         if part.is_some_and(|p| p.range.end > p.range.start) {
             // A part is a partial answer, as a GET of it is (s3s gives a
             // HEAD 200; the front sets the status).
-            answer.extensions.insert(crate::front::PartialContent);
+            answer.extensions.insert(crate::edge::front::PartialContent);
         }
         Ok(tagging::counted(answer, tag_count))
     }
@@ -1508,7 +1508,7 @@ enum Freshness {
 /// the front sets the status.)
 fn not_modified<T>(output: T) -> S3Response<T> {
     let mut response = S3Response::new(output);
-    response.extensions.insert(crate::front::NotModified);
+    response.extensions.insert(crate::edge::front::NotModified);
     response
 }
 

@@ -20,9 +20,9 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig};
+use crate::edge::front;
+use crate::edge::listen::{Endpoint, Scheme, SwarmListeners, accept, millis};
 use crate::error::Error;
-use crate::front;
-use crate::listen::{Endpoint, Scheme, SwarmListeners, accept, millis};
 use crate::ops::{self, Server};
 use crate::route;
 use crate::store::{DbCache, Store};
@@ -838,7 +838,7 @@ async fn accept_loop<H, F>(
             let served = async {
                 let stream = tokio::select! {
                     stream = tls.handshake(socket, handshake_limit, endpoint.name(), client) => stream,
-                    () = crate::listen::stopped(&mut stop) => None,
+                    () = crate::edge::listen::stopped(&mut stop) => None,
                 };
                 let Some(stream) = stream else {
                     return;

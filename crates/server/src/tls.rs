@@ -29,8 +29,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::edge::front::Guarded;
 use crate::error::Error;
-use crate::front::Guarded;
 
 /// The first byte of a TLS record that carries a handshake message (a
 /// ClientHello opens with one).

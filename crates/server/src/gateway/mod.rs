@@ -40,9 +40,9 @@ use s3torrent_tracker::TrustedProxies;
 use tokio::sync::watch;
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
+use crate::edge::front;
+use crate::edge::listen::Endpoint;
 use crate::error::Error;
-use crate::front;
-use crate::listen::Endpoint;
 use crate::serve::Listeners;
 use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
@@ -314,7 +314,7 @@ pub async fn gateway(
     }
     eprintln!(
         "gateway: listening on {}://{addr}",
-        crate::listen::Scheme::of(tls.as_ref()).as_str()
+        crate::edge::listen::Scheme::of(tls.as_ref()).as_str()
     );
 
     if let Some(listeners) = swarm_listeners {

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
-use crate::front::RequestBody;
+use crate::edge::front::RequestBody;
 
 /// How long a presigned request of the gateway's stays valid: it is sent at
 /// once, so this only covers clock skew and a slow connection.

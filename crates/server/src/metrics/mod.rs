@@ -46,7 +46,7 @@ use s3torrent_tracker::{Decision, Tracker};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::listen::accept;
+use crate::edge::listen::accept;
 
 pub(crate) use self::operation::{
     CONSOLE_PREFIX, Channel, Console, RequestKind, classify, console_wants, host_names_bucket,
@@ -854,7 +854,7 @@ pub(crate) async fn serve_metrics(
                 Ok(slot) => slot,
                 Err(_) => return,
             },
-            () = crate::listen::stopped(&mut shutdown) => return,
+            () = crate::edge::listen::stopped(&mut shutdown) => return,
         };
         let (health, stopping) = (Arc::clone(&health), shutdown.clone());
         let service = hyper::service::service_fn(

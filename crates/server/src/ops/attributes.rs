@@ -111,7 +111,7 @@ impl Server {
             ..Default::default()
         });
         // S3 gives this ETag without quotes; s3s writes every ETag quoted.
-        answer.extensions.insert(crate::front::BareETag);
+        answer.extensions.insert(crate::edge::front::BareETag);
         Ok(answer)
     }
 }

@@ -36,8 +36,8 @@ use s3torrent_tracker::{Decision, RateLimit, Tracker, TrackerConfig, TrustedProx
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub(crate) use crate::listen::stopped;
-use crate::listen::{Endpoint, SwarmListeners};
+pub(crate) use crate::edge::listen::stopped;
+use crate::edge::listen::{Endpoint, SwarmListeners};
 use crate::ops::Service;
 use crate::store::{Store, VersionId, peer_info_hashes};
 use crate::throttle::Throttle;
@@ -122,7 +122,7 @@ pub(crate) fn spawn_edges(
     let name = endpoint.name();
     eprintln!(
         "{name}: tracker on {}://{}/announce",
-        crate::listen::Scheme::of(tls.as_ref()).as_str(),
+        crate::edge::listen::Scheme::of(tls.as_ref()).as_str(),
         tracker.local_addr()?
     );
     if let Some(udp) = &udp_tracker {

@@ -27,7 +27,7 @@ use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::{PieceLoad, Pieces};
 use super::stopped;
 use crate::PeerEncryption;
-use crate::listen::accept;
+use crate::edge::listen::accept;
 use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;
 
@@ -543,7 +543,7 @@ async fn hold<T>(
                 target: "peer",
                 client = %remote,
                 dialed = dialed == Dialed::Yes,
-                ms = crate::listen::millis(started),
+                ms = crate::edge::listen::millis(started),
                 outcome = "closed: no handshake yet, and its slot went to a newcomer",
                 "connection"
             );
@@ -731,7 +731,7 @@ async fn run(
         received = stats.bytes_received,
         offered,
         encryption,
-        ms = crate::listen::millis(started),
+        ms = crate::edge::listen::millis(started),
         outcome,
         "connection"
     );

@@ -1,0 +1,6 @@
+//! The TCP/HTTP edge that `serve`, the gateway and the swarm stand on: the
+//! listeners and the accept step, the HTTP front's clocks and screening
+//! ([`front`]), and the way an endpoint ends. It imports none of them.
+
+pub(crate) mod front;
+pub(crate) mod listen;
