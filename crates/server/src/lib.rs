@@ -90,14 +90,14 @@ mod serve;
 mod store;
 mod swarm;
 mod throttle;
-mod tls;
 
 pub use config::{
     AnnounceRate, DhtConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
 };
+pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;
+pub use edge::tls::{Tls, TlsFile};
 pub use error::Error;
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use s3torrent_tracker::{Cidr, TrustedProxies};
-pub use serve::{Listeners, serve};
-pub use tls::{Tls, TlsFile};
+pub use serve::serve;

@@ -4,3 +4,13 @@
 
 pub(crate) mod front;
 pub(crate) mod listen;
+pub(crate) mod tls;
+
+mod advertised;
+mod http;
+mod listeners;
+
+pub(crate) use self::advertised::Advertised;
+pub(crate) use self::http::{Front, serve_http};
+pub use self::listeners::Listeners;
+pub(crate) use self::listeners::{Checked, check_dht};

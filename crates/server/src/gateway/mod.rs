@@ -40,10 +40,10 @@ use s3torrent_tracker::TrustedProxies;
 use tokio::sync::watch;
 
 use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
+use crate::edge::Listeners;
 use crate::edge::front;
 use crate::edge::listen::Endpoint;
 use crate::error::Error;
-use crate::serve::Listeners;
 use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
 
@@ -214,8 +214,8 @@ pub async fn gateway(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let checked = crate::serve::Checked::new(listeners, config.seeding)?;
-    crate::serve::check_dht(config.seeding, config.dht.as_ref())?;
+    let checked = crate::edge::Checked::new(listeners, config.seeding)?;
+    crate::edge::check_dht(config.seeding, config.dht.as_ref())?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
     let runtime = tokio::runtime::Handle::current();
@@ -231,7 +231,7 @@ pub async fn gateway(
     );
     cache.ensure_bucket().await.map_err(Error::Config)?;
 
-    let advertised = crate::serve::Advertised::new(
+    let advertised = crate::edge::Advertised::new(
         Endpoint::Gateway,
         config.seeding,
         config.public_url.as_deref(),
@@ -239,7 +239,7 @@ pub async fn gateway(
         &checked,
     )?;
     let own_trackers = advertised.own_trackers();
-    let crate::serve::Checked {
+    let crate::edge::Checked {
         s3: listener,
         addr,
         swarm: swarm_listeners,
@@ -348,7 +348,7 @@ pub async fn gateway(
             .map_err(Error::Listener)?,
         );
     }
-    let front = crate::serve::Front {
+    let front = crate::edge::Front {
         endpoint: Endpoint::Gateway,
         clocks: front::Clocks {
             header: config.header_read_timeout,
@@ -385,7 +385,7 @@ pub async fn gateway(
             })
         }
     };
-    crate::serve::serve_http(&listener, front, shutdown, &stop, edges, handle).await;
+    crate::edge::serve_http(&listener, front, shutdown, &stop, edges, handle).await;
     Ok(())
 }
 
