@@ -92,7 +92,8 @@ mod swarm;
 mod throttle;
 
 pub use config::{
-    AnnounceRate, DhtConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
+    AnnounceRate, DhtConfig, FrontConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig,
+    SwarmLimits, User,
 };
 pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;

@@ -77,8 +77,8 @@ pub async fn serve(
     let advertised = Advertised::new(
         Endpoint::Serve,
         config.seeding,
-        config.public_url.as_deref(),
-        config.announce_url.as_deref(),
+        config.front.public_url.as_deref(),
+        config.front.announce_url.as_deref(),
         &checked,
     )?;
     let own_trackers = advertised.own_trackers();
@@ -91,9 +91,9 @@ pub async fn serve(
         ..
     } = checked;
     let policy = advertised.policy(
-        config.max_torrent_size,
-        config.torrent_version,
-        &config.trackers,
+        config.front.max_torrent_size,
+        config.front.torrent_version,
+        &config.front.trackers,
     );
     let torrents = Arc::new(TorrentService::with_cache(
         policy,
@@ -136,6 +136,7 @@ pub async fn serve(
         Arc::clone(&torrents),
         service.clone(),
         config
+            .front
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}")),
@@ -158,12 +159,12 @@ pub async fn serve(
                     ration_above: config.ration_above,
                     encryption: config.peer_encryption,
                 },
-                trusted: config.trusted_proxies.clone(),
+                trusted: config.front.trusted_proxies.clone(),
                 limits: config.swarm_limits,
                 dht: config.dht.clone(),
                 trackers: crate::swarm::Trackers {
                     own: own_trackers,
-                    others: config.trackers.clone(),
+                    others: config.front.trackers.clone(),
                 },
                 tls: tls.clone(),
             },
@@ -180,7 +181,7 @@ pub async fn serve(
     eprintln!("serve: root {}", config.root.display());
     eprintln!(
         "serve: ?torrent answers {} torrents, seeding {}",
-        config.torrent_version, config.seeding
+        config.front.torrent_version, config.seeding
     );
     if let Some(listener) = metrics {
         let store = Arc::clone(&store);
@@ -196,15 +197,15 @@ pub async fn serve(
     let front = Front {
         endpoint: Endpoint::Serve,
         clocks: front::Clocks {
-            header: config.header_read_timeout,
-            idle: config.idle_timeout,
-            send: config.send_timeout,
+            header: config.front.header_read_timeout,
+            idle: config.front.idle_timeout,
+            send: config.front.send_timeout,
         },
-        max_connections: config.max_connections,
+        max_connections: config.front.max_connections,
         base_domain: config.base_domain.as_deref().map(Arc::from),
         tls,
     };
-    let min_body_rate = config.min_body_rate;
+    let min_body_rate = config.front.min_body_rate;
     let cors = Arc::new(crate::cross_origin::Cors {
         store: Arc::clone(&store),
         addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),

@@ -27,19 +27,17 @@ mod swarm;
 mod upstream;
 
 use std::future::Future;
-use std::num::{NonZeroU64, NonZeroUsize};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
-use s3torrent_s3::{HashOptions, TorrentPolicy, TorrentService, TorrentVersion};
-use s3torrent_tracker::TrustedProxies;
+use s3torrent_s3::{HashOptions, TorrentService};
 use tokio::sync::watch;
 
-use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
+use crate::config::{FrontConfig, Seeding, User, principal_of_account};
 use crate::edge::Listeners;
 use crate::edge::front;
 use crate::edge::listen::Endpoint;
@@ -102,10 +100,12 @@ pub struct GatewayConfig {
     pub upstream_credentials: Option<UpstreamCredentials>,
     /// The region the gateway signs its own requests for.
     pub region: String,
-    /// The largest object that gets a torrent (the AWS limit by default).
-    pub max_torrent_size: u64,
-    /// v1 (the default), v2 or hybrid torrents.
-    pub torrent_version: TorrentVersion,
+    /// How the gateway faces its clients, as `serve`'s
+    /// [`ServerConfig::front`](crate::ServerConfig::front). Its
+    /// [`public_url`](FrontConfig::public_url) is the web seed in torrents:
+    /// replicas behind one name share it, and so share their cached
+    /// torrents (the address is part of the cache key).
+    pub front: FrontConfig,
     /// How objects are seeded: [`Seeding::Web`] (the default: the web seed
     /// is the object's URL on the gateway, whose GETs pass through),
     /// [`Seeding::Peer`] (the gateway's tracker and seeding peer, reading
@@ -120,42 +120,8 @@ pub struct GatewayConfig {
     /// Message stream encryption on the seeding peer, as `serve`'s
     /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
     pub peer_encryption: crate::PeerEncryption,
-    /// The reverse proxies in front of the tracker whose forwarding
-    /// headers are believed, as `serve`'s
-    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies).
-    pub trusted_proxies: TrustedProxies,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
-    /// The gateway's address as clients reach it (`http(s)://HOST:PORT`),
-    /// written into torrents as the web seed: replicas behind one name
-    /// share it, and so share their cached torrents (the address is part of
-    /// the cache key). `None`: the listener's own address (`https://` when
-    /// it speaks TLS).
-    pub public_url: Option<String>,
-    /// The gateway's tracker as clients reach it (`.../announce`), for
-    /// [`Seeding::Peer`] and [`Seeding::Both`]. `None`: `http://` (or
-    /// `https://` when it speaks TLS) and the tracker listener's address,
-    /// then `/announce`.
-    pub announce_url: Option<String>,
-    /// Further trackers for every torrent, each its own tier after the
-    /// gateway's own, as `serve`'s
-    /// [`ServerConfig::trackers`](crate::ServerConfig::trackers); with
-    /// [`Seeding::Peer`] or [`Seeding::Both`] the gateway announces its
-    /// seeding peer to them.
-    pub trackers: Vec<String>,
-    /// How long a client has to send a request's head (`None`: for ever),
-    /// as `serve`'s [`ServerConfig::header_read_timeout`](crate::ServerConfig::header_read_timeout).
-    pub header_read_timeout: Option<Duration>,
-    /// How long an idle keep-alive connection is kept for its next request.
-    pub idle_timeout: Option<Duration>,
-    /// How long an answer may wait for the client to read more of it.
-    pub send_timeout: Option<Duration>,
-    /// The slowest a passed-through request body may arrive; a slower one
-    /// is cut off with S3's `RequestTimeout`, as `serve`'s
-    /// [`ServerConfig::min_body_rate`](crate::ServerConfig::min_body_rate).
-    pub min_body_rate: Option<MinBodyRate>,
-    /// How many client connections are served at once.
-    pub max_connections: NonZeroUsize,
     /// How the tracker and the seeding peer hold under floods, as
     /// `serve`'s [`ServerConfig::swarm_limits`](crate::ServerConfig::swarm_limits).
     pub swarm_limits: crate::SwarmLimits,
@@ -178,22 +144,12 @@ impl GatewayConfig {
             users: Vec::new(),
             upstream_credentials: None,
             region: "us-east-1".into(),
-            max_torrent_size: TorrentPolicy::default().max_object_size,
-            torrent_version: TorrentVersion::V1,
+            front: FrontConfig::default(),
             seeding: Seeding::Web,
             seed_rate: None,
             ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
             peer_encryption: crate::PeerEncryption::Prefer,
-            trusted_proxies: TrustedProxies::default(),
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
-            public_url: None,
-            announce_url: None,
-            trackers: Vec::new(),
-            header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
-            idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
-            send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
-            min_body_rate: Some(MinBodyRate::DEFAULT),
-            max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
             swarm_limits: crate::SwarmLimits::default(),
             dht: None,
         }
@@ -234,8 +190,8 @@ pub async fn gateway(
     let advertised = crate::edge::Advertised::new(
         Endpoint::Gateway,
         config.seeding,
-        config.public_url.as_deref(),
-        config.announce_url.as_deref(),
+        config.front.public_url.as_deref(),
+        config.front.announce_url.as_deref(),
         &checked,
     )?;
     let own_trackers = advertised.own_trackers();
@@ -248,9 +204,9 @@ pub async fn gateway(
         ..
     } = checked;
     let policy = advertised.policy(
-        config.max_torrent_size,
-        config.torrent_version,
-        &config.trackers,
+        config.front.max_torrent_size,
+        config.front.torrent_version,
+        &config.front.trackers,
     );
     let torrents = Arc::new(
         TorrentService::with_cache(policy, cache).with_hash_options(
@@ -301,7 +257,7 @@ pub async fn gateway(
     }
     eprintln!(
         "gateway: ?torrent answers {} torrents, seeding {}",
-        config.torrent_version, config.seeding
+        config.front.torrent_version, config.seeding
     );
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
@@ -334,12 +290,12 @@ pub async fn gateway(
                         ration_above: config.ration_above,
                         encryption: config.peer_encryption,
                     },
-                    trusted: config.trusted_proxies.clone(),
+                    trusted: config.front.trusted_proxies.clone(),
                     limits: config.swarm_limits,
                     dht: config.dht.clone(),
                     trackers: crate::swarm::Trackers {
                         own: own_trackers,
-                        others: config.trackers.clone(),
+                        others: config.front.trackers.clone(),
                     },
                     tls: tls.clone(),
                 },
@@ -351,16 +307,16 @@ pub async fn gateway(
     let front = crate::edge::Front {
         endpoint: Endpoint::Gateway,
         clocks: front::Clocks {
-            header: config.header_read_timeout,
-            idle: config.idle_timeout,
-            send: config.send_timeout,
+            header: config.front.header_read_timeout,
+            idle: config.front.idle_timeout,
+            send: config.front.send_timeout,
         },
-        max_connections: config.max_connections,
+        max_connections: config.front.max_connections,
         // Path-style (the gateway's `?torrent` is).
         base_domain: None,
         tls,
     };
-    let min_body_rate = config.min_body_rate;
+    let min_body_rate = config.front.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));
         async move {
