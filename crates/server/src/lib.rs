@@ -82,6 +82,7 @@ mod cors;
 mod cross_origin;
 mod edge;
 mod error;
+#[cfg(feature = "gateway")]
 mod gateway;
 mod metrics;
 mod ops;
@@ -99,6 +100,7 @@ pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;
 pub use edge::tls::{Tls, TlsFile};
 pub use error::Error;
+#[cfg(feature = "gateway")]
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use s3torrent_tracker::{Cidr, TrustedProxies};
 pub use serve::serve;

@@ -32,6 +32,7 @@ pub(crate) enum Endpoint {
     /// `serve`: S3 over the store.
     Serve,
     /// `gateway`: `?torrent` for a cluster, the rest passed through.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     Gateway,
 }
 
