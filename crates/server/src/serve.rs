@@ -185,9 +185,11 @@ pub async fn serve(
     );
     if let Some(listener) = metrics {
         let store = Arc::clone(&store);
-        let health: crate::metrics::Health =
+        let health: crate::edge::Health =
             Arc::new(move || store.buckets().map(drop).map_err(|e| e.to_string()));
-        edges.push(crate::metrics::spawn("serve", listener, health, &stopping)?);
+        edges.push(crate::edge::spawn_metrics(
+            "serve", listener, health, &stopping,
+        )?);
     }
     eprintln!(
         "serve: listening on {}://{addr}",

@@ -10,7 +10,7 @@ use super::tls::Tls;
 use crate::config::Seeding;
 use crate::error::Error;
 
-/// The sockets [`serve`](crate::serve) listens on, bound by the host.
+/// The sockets `serve` (and the gateway) listen on, bound by the host.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Listeners {
@@ -117,7 +117,10 @@ impl Listeners {
 }
 
 /// The DHT announces the seeding peer's port: it needs the peer.
-pub(crate) fn check_dht(seeding: Seeding, dht: Option<&crate::DhtConfig>) -> Result<(), Error> {
+pub(crate) fn check_dht(
+    seeding: Seeding,
+    dht: Option<&crate::config::DhtConfig>,
+) -> Result<(), Error> {
     match dht {
         Some(_) if !seeding.has_peer() => Err(Error::Config(format!(
             "the DHT announces the seeding peer, which seeding {seeding} does not run: use --seeding peer or both with --dht"

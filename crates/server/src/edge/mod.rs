@@ -9,8 +9,10 @@ pub(crate) mod tls;
 mod advertised;
 mod http;
 mod listeners;
+mod metrics;
 
 pub(crate) use self::advertised::Advertised;
 pub(crate) use self::http::{Front, serve_http};
 pub use self::listeners::Listeners;
 pub(crate) use self::listeners::{Checked, check_dht};
+pub(crate) use self::metrics::{Health, spawn as spawn_metrics};

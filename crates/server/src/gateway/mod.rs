@@ -263,8 +263,8 @@ pub async fn gateway(
     let mut edges = Vec::new();
     if let Some(listener) = metrics {
         // Up while it answers: the upstream's health is its own.
-        let health: crate::metrics::Health = Arc::new(|| Ok(()));
-        edges.push(crate::metrics::spawn(
+        let health: crate::edge::Health = Arc::new(|| Ok(()));
+        edges.push(crate::edge::spawn_metrics(
             "gateway", listener, health, &stopping,
         )?);
     }
