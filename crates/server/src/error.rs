@@ -1,5 +1,6 @@
 //! The server's one error type.
 
+use std::fmt;
 use std::path::PathBuf;
 
 /// What stopped the server from starting or running.
@@ -45,7 +46,7 @@ pub enum Error {
     #[error("TLS {what} {}: {reason}", path.display())]
     Tls {
         /// The certificate or the key.
-        what: crate::TlsFile,
+        what: TlsFile,
         /// The file as given.
         path: PathBuf,
         /// What is wrong with it.
@@ -54,4 +55,23 @@ pub enum Error {
     /// The listener failed in a way the server cannot go on from.
     #[error("listener: {0}")]
     Listener(#[source] std::io::Error),
+}
+
+/// Which of the two files a TLS error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFile {
+    /// The certificate chain (`--tls-cert`).
+    Certificate,
+    /// The private key (`--tls-key`).
+    PrivateKey,
+}
+
+impl fmt::Display for TlsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsFile::Certificate => "certificate",
+            TlsFile::PrivateKey => "private key",
+        })
+    }
 }

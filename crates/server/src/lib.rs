@@ -98,8 +98,8 @@ pub use config::{
 };
 pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;
-pub use edge::tls::{Tls, TlsFile};
-pub use error::Error;
+pub use edge::tls::Tls;
+pub use error::{Error, TlsFile};
 #[cfg(feature = "gateway")]
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
 pub use s3torrent_tracker::{Cidr, TrustedProxies};

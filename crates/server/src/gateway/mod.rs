@@ -119,16 +119,16 @@ pub struct GatewayConfig {
     pub ration_above: usize,
     /// Message stream encryption on the seeding peer, as `serve`'s
     /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
-    pub peer_encryption: crate::PeerEncryption,
+    pub peer_encryption: crate::config::PeerEncryption,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
     /// How the tracker and the seeding peer hold under floods, as
     /// `serve`'s [`ServerConfig::swarm_limits`](crate::ServerConfig::swarm_limits).
-    pub swarm_limits: crate::SwarmLimits,
+    pub swarm_limits: crate::config::SwarmLimits,
     /// A Mainline DHT node announcing the served objects, as `serve`'s
     /// [`ServerConfig::dht`](crate::ServerConfig::dht); needs
     /// [`Seeding::Peer`] or [`Seeding::Both`].
-    pub dht: Option<crate::DhtConfig>,
+    pub dht: Option<crate::config::DhtConfig>,
 }
 
 impl GatewayConfig {
@@ -147,10 +147,10 @@ impl GatewayConfig {
             front: FrontConfig::default(),
             seeding: Seeding::Web,
             seed_rate: None,
-            ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
-            peer_encryption: crate::PeerEncryption::Prefer,
+            ration_above: crate::config::ServerConfig::DEFAULT_RATION_ABOVE,
+            peer_encryption: crate::config::PeerEncryption::Prefer,
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
-            swarm_limits: crate::SwarmLimits::default(),
+            swarm_limits: crate::config::SwarmLimits::default(),
             dht: None,
         }
     }

@@ -69,14 +69,14 @@ pub(crate) struct SwarmSettings {
     /// `--trusted-proxy`.
     pub(crate) trusted: TrustedProxies,
     /// `--announce-rate`, `--peers-per-address`, `--handshake-grace`.
-    pub(crate) limits: crate::SwarmLimits,
+    pub(crate) limits: crate::config::SwarmLimits,
     /// `--dht`, `--dht-listen`, `--dht-bootstrap`, `--dht-interval`.
-    pub(crate) dht: Option<crate::DhtConfig>,
+    pub(crate) dht: Option<crate::config::DhtConfig>,
     /// `--tracker`, and the endpoint's own trackers.
     pub(crate) trackers: Trackers,
     /// The HTTP tracker's certificate, when it speaks HTTPS (the S3
     /// listener's).
-    pub(crate) tls: Option<crate::Tls>,
+    pub(crate) tls: Option<crate::edge::tls::Tls>,
 }
 
 /// The trackers torrents list: the endpoint's own (its HTTP and UDP

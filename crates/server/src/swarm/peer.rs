@@ -26,7 +26,7 @@ use super::SwarmSource;
 use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::{PieceLoad, Pieces};
 use super::stopped;
-use crate::PeerEncryption;
+use crate::config::PeerEncryption;
 use crate::edge::listen::accept;
 use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;

@@ -32,7 +32,7 @@ pub(crate) struct TrackerFront {
     /// The connection slots.
     pub(crate) slots: Arc<Admission>,
     /// The certificate, when the tracker speaks HTTPS.
-    pub(crate) tls: Option<crate::Tls>,
+    pub(crate) tls: Option<crate::edge::tls::Tls>,
 }
 
 /// Answers announces and scrapes on `listener` until `shutdown` turns true.
