@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use s3torrent_s3::{AccountId, CanonicalId, Principal, TorrentPolicy, TorrentVersion};
+use s3torrent_s3::{AccountId, CanonicalId, Principal, S3Error, TorrentPolicy, TorrentVersion};
 use s3torrent_tracker::TrustedProxies;
 
 use crate::error::Error;
@@ -647,7 +647,7 @@ impl User {
         Ok(User {
             access_key: access_key.to_owned(),
             secret_key: secret_key.to_owned(),
-            principal: principal_of_account(account).map_err(|e| bad(&e))?,
+            principal: principal_of_account(account).map_err(|e| bad(e.message()))?,
         })
     }
 
@@ -669,11 +669,12 @@ impl User {
 }
 
 /// The principal of an account ID: a stable canonical ID per account, the
-/// hex MD5 of `s3torrent:<account>`.
-pub(crate) fn principal_of_account(account: &str) -> Result<Principal, String> {
-    let account_id = AccountId::new(account).map_err(|e| e.message().to_owned())?;
+/// hex MD5 of `s3torrent:<account>`; the S3 model's error for an account ID
+/// that is not 12 digits.
+pub(crate) fn principal_of_account(account: &str) -> Result<Principal, S3Error> {
+    let account_id = AccountId::new(account)?;
     let canonical = hex(&Md5::digest(format!("s3torrent:{account}")));
-    let canonical = CanonicalId::new(canonical).map_err(|e| e.message().to_owned())?;
+    let canonical = CanonicalId::new(canonical)?;
     Ok(Principal::new(canonical, account_id))
 }
 

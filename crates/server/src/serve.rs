@@ -186,7 +186,7 @@ pub async fn serve(
     if let Some(listener) = metrics {
         let store = Arc::clone(&store);
         let health: crate::edge::Health =
-            Arc::new(move || store.buckets().map(drop).map_err(|e| e.to_string()));
+            Arc::new(move || store.buckets().map(drop).map_err(Into::into));
         edges.push(crate::edge::spawn_metrics(
             "serve", listener, health, &stopping,
         )?);

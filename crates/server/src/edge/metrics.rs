@@ -26,7 +26,11 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The endpoint's health check: `Ok` when it can serve (for `serve`, the
 /// store can be read), or why not. Run on a blocking thread.
-pub(crate) type Health = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+pub(crate) type Health = Arc<dyn Fn() -> Result<(), Unhealthy> + Send + Sync>;
+
+/// Why an endpoint cannot serve, as its health check found: the error of
+/// what it checked (for `serve`, the store's), kept as it is.
+pub(crate) type Unhealthy = Box<dyn std::error::Error + Send + Sync>;
 
 /// Answers `GET /metrics`, `/health` and `/ready` on `listener` until
 /// `shutdown` turns true; then the listener closes (a request still being

@@ -220,8 +220,8 @@ pub async fn gateway(
     for u in &config.users {
         auth.register(u.access_key.clone(), u.secret_key.clone().into());
     }
-    let fallback_owner =
-        principal_of_account("000000000000").map_err(|e| Error::Config(format!("gateway: {e}")))?;
+    let fallback_owner = principal_of_account("000000000000")
+        .map_err(|e| Error::Config(format!("gateway: {}", e.message())))?;
     let mut builder = S3ServiceBuilder::new(route::NoOperations);
     builder.set_auth(auth);
     let shared = Arc::new(Shared {
