@@ -52,6 +52,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The gateway's upstream cluster cannot be used: its address
+    /// (`--upstream`), or its cache bucket, which it could neither find nor
+    /// create.
+    #[error("{source}")]
+    Upstream {
+        /// What failed, and where.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The listener failed in a way the server cannot go on from.
     #[error("listener: {0}")]
     Listener(#[source] std::io::Error),

@@ -21,6 +21,7 @@
 //!   with an LRU in front: replicas share it, restarts keep it.
 
 mod cache;
+mod error;
 mod route;
 mod source;
 mod swarm;
@@ -46,6 +47,7 @@ use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
 
 use self::cache::ClusterCache;
+use self::error::UpstreamError;
 use self::source::Shared;
 use self::upstream::{Signer, Upstream};
 
@@ -156,15 +158,23 @@ impl GatewayConfig {
     }
 }
 
+/// The server's error for an upstream the gateway cannot use.
+fn upstream_error(e: UpstreamError) -> Error {
+    Error::Upstream {
+        source: Box::new(e),
+    }
+}
+
 /// Serves the gateway on `listeners.s3` until `shutdown` completes.
 ///
 /// With [`Seeding::Peer`] or [`Seeding::Both`] it also runs the tracker and
 /// the seeding peer on `listeners.swarm`, as `serve` does.
 ///
 /// Prints `gateway: listening on http://ADDR` on stderr once ready. Fails
-/// with [`Error::Config`] for an unusable upstream URL, seeding as a peer
-/// without the swarm's listeners, a DHT node without seeding as a peer, or
-/// a cache bucket it can neither find nor create.
+/// with [`Error::Upstream`] for an unusable upstream URL or a cache bucket
+/// it can neither find nor create, and with [`Error::Config`] for seeding
+/// as a peer without the swarm's listeners or a DHT node without seeding
+/// as a peer.
 pub async fn gateway(
     config: GatewayConfig,
     listeners: Listeners,
@@ -173,7 +183,7 @@ pub async fn gateway(
     let checked = crate::edge::Checked::new(listeners, config.seeding)?;
     crate::edge::check_dht(config.seeding, config.dht.as_ref())?;
     let upstream =
-        Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
+        Arc::new(Upstream::new(&config.upstream, &config.region).map_err(upstream_error)?);
     let runtime = tokio::runtime::Handle::current();
     let own = config.upstream_credentials.as_ref().map(|c| Signer {
         access_key: c.access_key.clone(),
@@ -185,7 +195,7 @@ pub async fn gateway(
         own.clone(),
         config.cache_bucket.clone(),
     );
-    cache.ensure_bucket().await.map_err(Error::Config)?;
+    cache.ensure_bucket().await.map_err(upstream_error)?;
 
     let advertised = crate::edge::Advertised::new(
         Endpoint::Gateway,
@@ -335,7 +345,7 @@ pub async fn gateway(
             Ok(match forwarded {
                 Ok(resp) => resp.map(s3s::Body::from),
                 Err(e) => {
-                    tracing::warn!(target: "gateway", error = e, "upstream failed");
+                    tracing::warn!(target: "gateway", error = %e, "upstream failed");
                     upstream_failed(&method, &request_id)
                 }
             })
