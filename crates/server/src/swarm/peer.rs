@@ -413,7 +413,7 @@ impl PeerEdge {
     /// connections share while it is current, or a new one over a fresh
     /// snapshot of the object.
     fn seeding(&self, info_hash: &InfoHash) -> Result<Arc<Seeding>, String> {
-        let target = self.swarm.lookup(info_hash)?;
+        let target = self.swarm.lookup(info_hash).map_err(|e| e.to_string())?;
         crate::metrics::METRICS.serving(info_hash, &target.torrent);
         let mut seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = seeds.get(info_hash).and_then(Weak::upgrade)
@@ -422,7 +422,10 @@ impl PeerEdge {
         {
             return Ok(s);
         }
-        let source = self.swarm.open(&target.bucket, &target.object)?;
+        let source = self
+            .swarm
+            .open(&target.bucket, &target.object)
+            .map_err(|e| e.to_string())?;
         let torrent = SeedTorrent::from_torrent(&target.torrent, self.peer_id)
             .map_err(|e| format!("internal: {e}"))?;
         seeds.retain(|_, s| s.strong_count() > 0);
@@ -455,7 +458,7 @@ impl PeerEdge {
     /// still served, and still the version it was (its ETag), so its
     /// torrent has not changed either; the torrent need not be read again.
     fn still_served(&self, info_hash: &InfoHash, seeding: &Seeding) -> Result<(), String> {
-        let (_, object) = self.swarm.decide(info_hash)?;
+        let (_, object) = self.swarm.decide(info_hash).map_err(|e| e.to_string())?;
         if object.etag != seeding.etag {
             return Err("not served: the object changed".into());
         }
