@@ -17,9 +17,6 @@
 //! cargo bench -p s3torrent-benches --bench hashing
 //! ```
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -27,12 +24,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use s3torrent_metainfo::{
     HashOptions, PieceLength, TorrentBuilder, TorrentHasher, TorrentVersion, hash_source,
 };
+use s3torrent_testkit::random_bytes;
 use sha1::{Digest, Sha1};
 
 const MIB: usize = 1 << 20;
 
 fn hashing(c: &mut Criterion) {
-    let data = support::random_bytes(256 * MIB, 1);
+    let data = random_bytes(256 * MIB, 1);
     let len = data.len() as u64;
     let piece = PieceLength::AWS;
     let mut g = c.benchmark_group("hashing");
@@ -81,7 +79,7 @@ fn hashing(c: &mut Criterion) {
 }
 
 fn create(c: &mut Criterion) {
-    let data = support::random_bytes(64 * MIB, 1);
+    let data = random_bytes(64 * MIB, 1);
     let len = data.len() as u64;
     let options = HashOptions::new().threads(2);
     let mut g = c.benchmark_group("create");

@@ -21,14 +21,12 @@
 //! cargo bench -p s3torrent-benches --bench hybrid
 //! ```
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use s3torrent_metainfo::{HashOptions, PieceLength, TorrentHasher, TorrentVersion, hash_source};
+use s3torrent_testkit::random_bytes;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
@@ -45,7 +43,7 @@ fn halves<T: Send>(data: &[u8], f: impl Fn(&[u8]) -> T + Sync) -> (T, T) {
 }
 
 fn hybrid(c: &mut Criterion) {
-    let data = support::random_bytes(256 * MIB, 2);
+    let data = random_bytes(256 * MIB, 2);
     let len = data.len() as u64;
     let piece = PieceLength::AWS;
     let options = HashOptions::new().threads(2);

@@ -134,21 +134,21 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         _ => None,
     };
     config.region = args.region;
-    config.max_torrent_size = args.max_torrent_size;
-    config.torrent_version = args.torrent_version;
+    config.front.max_torrent_size = args.max_torrent_size;
+    config.front.torrent_version = args.torrent_version;
     config.seeding = args.seeding;
     config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.peer_encryption = args.peer_encryption;
-    config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
+    config.front.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.cache_bucket = args.cache_bucket;
-    config.public_url = args.public_url;
-    config.announce_url = args.announce_url;
-    config.trackers = args.trackers;
-    config.max_connections = args.connections.max_connections("gateway", args.seeding);
+    config.front.public_url = args.public_url;
+    config.front.announce_url = args.announce_url;
+    config.front.trackers = args.trackers;
+    config.front.max_connections = args.connections.max_connections("gateway", args.seeding);
     config.swarm_limits = args.swarm.limits();
     config.dht = args.dht.config();
-    config.min_body_rate = match args.connections.min_body_rate() {
+    config.front.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,
         Err(e) => {
             eprintln!("error: {e}");
@@ -156,9 +156,9 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         }
     };
     [
-        config.header_read_timeout,
-        config.idle_timeout,
-        config.send_timeout,
+        config.front.header_read_timeout,
+        config.front.idle_timeout,
+        config.front.send_timeout,
     ] = args.connections.timeouts();
     let tls = match args.tls.load("gateway") {
         Ok(tls) => tls,

@@ -571,25 +571,25 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.root = args.root;
     config.base_domain = args.base_domain;
     config.users = args.users;
-    config.max_torrent_size = args.max_torrent_size;
-    config.torrent_version = args.torrent_version;
+    config.front.max_torrent_size = args.max_torrent_size;
+    config.front.torrent_version = args.torrent_version;
     config.seeding = args.seeding;
-    config.trackers = args.trackers;
-    config.public_url = args.public_url;
-    config.announce_url = args.announce_url;
+    config.front.trackers = args.trackers;
+    config.front.public_url = args.public_url;
+    config.front.announce_url = args.announce_url;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.peer_encryption = args.peer_encryption;
-    config.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
-    config.max_connections = args.connections.max_connections("serve", args.seeding);
+    config.front.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
+    config.front.max_connections = args.connections.max_connections("serve", args.seeding);
     config.swarm_limits = args.swarm.limits();
     config.dht = args.dht.config();
     [
-        config.header_read_timeout,
-        config.idle_timeout,
-        config.send_timeout,
+        config.front.header_read_timeout,
+        config.front.idle_timeout,
+        config.front.send_timeout,
     ] = args.connections.timeouts();
-    config.min_body_rate = match args.connections.min_body_rate() {
+    config.front.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,
         Err(e) => {
             eprintln!("error: {e}");

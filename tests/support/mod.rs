@@ -99,15 +99,6 @@ pub(crate) fn write(dir: &std::path::Path, name: &str, data: &[u8]) -> std::path
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-pub(crate) fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+/// (Not every test binary that includes this module uses it.)
+#[allow(unused_imports)]
+pub(crate) use s3torrent_testkit::random_bytes;

@@ -13,41 +13,6 @@ use crate::error::{ErrorCode, Result, S3Error};
 use crate::info::BucketInfo;
 use crate::model::Requester;
 
-/// A bucket's Block Public Access configuration (`PutPublicAccessBlock`),
-/// S3's four independent settings. The default blocks nothing: a bucket
-/// without a configuration.
-///
-/// "Public" is S3's meaning: an ACL grant to the `AllUsers` or
-/// `AuthenticatedUsers` group ([`Acl::is_public`]), a policy that allows
-/// anyone ([`BucketPolicy::is_public`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct PublicAccessBlock {
-    /// `BlockPublicAcls`: a request that sets a public ACL (PutBucketAcl,
-    /// PutObjectAcl, or a write with `x-amz-acl`/`x-amz-grant-*`) is
-    /// refused with `AccessDenied`. ACLs already set stay as they are.
-    pub block_public_acls: bool,
-    /// `IgnorePublicAcls`: public grants, on the bucket and its objects,
-    /// grant nothing.
-    pub ignore_public_acls: bool,
-    /// `BlockPublicPolicy`: a PutBucketPolicy of a public policy is refused
-    /// with `AccessDenied`. A policy already set stays.
-    pub block_public_policy: bool,
-    /// `RestrictPublicBuckets`: while the bucket's policy is public, it
-    /// allows nobody outside the bucket owner's account (anonymous
-    /// requesters included, and accounts it names); its denies stand.
-    pub restrict_public_buckets: bool,
-}
-
-impl PublicAccessBlock {
-    /// All four settings on.
-    pub const ALL: PublicAccessBlock = PublicAccessBlock {
-        block_public_acls: true,
-        ignore_public_acls: true,
-        block_public_policy: true,
-        restrict_public_buckets: true,
-    };
-}
-
 /// The ACL a write (PutObject, CopyObject, CreateMultipartUpload) asks for
 /// in its headers, the grants resolved by the host (which knows its users).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +188,7 @@ impl BucketInfo {
 mod tests {
     use super::*;
     use crate::bucket_policy::PolicyVerdict;
+    use crate::info::PublicAccessBlock;
     use crate::model::{AccountId, BucketName, CanonicalId, Principal};
     use std::sync::Arc;
 

@@ -3,9 +3,43 @@
 use std::sync::Arc;
 
 use crate::acl::{Acl, ObjectOwnership};
-use crate::bucket_access::PublicAccessBlock;
 use crate::bucket_policy::{BucketPolicy, PolicyVerdict};
 use crate::model::{BucketName, ObjectKey, Principal};
+
+/// A bucket's Block Public Access configuration (`PutPublicAccessBlock`),
+/// S3's four independent settings. The default blocks nothing: a bucket
+/// without a configuration.
+///
+/// "Public" is S3's meaning: an ACL grant to the `AllUsers` or
+/// `AuthenticatedUsers` group ([`Acl::is_public`]), a policy that allows
+/// anyone ([`BucketPolicy::is_public`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PublicAccessBlock {
+    /// `BlockPublicAcls`: a request that sets a public ACL (PutBucketAcl,
+    /// PutObjectAcl, or a write with `x-amz-acl`/`x-amz-grant-*`) is
+    /// refused with `AccessDenied`. ACLs already set stay as they are.
+    pub block_public_acls: bool,
+    /// `IgnorePublicAcls`: public grants, on the bucket and its objects,
+    /// grant nothing.
+    pub ignore_public_acls: bool,
+    /// `BlockPublicPolicy`: a PutBucketPolicy of a public policy is refused
+    /// with `AccessDenied`. A policy already set stays.
+    pub block_public_policy: bool,
+    /// `RestrictPublicBuckets`: while the bucket's policy is public, it
+    /// allows nobody outside the bucket owner's account (anonymous
+    /// requesters included, and accounts it names); its denies stand.
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// All four settings on.
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+}
 
 /// General purpose or directory bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -68,7 +68,7 @@ pub use acl::{
     Acl, CannedAcl, Grant, Grantee, GranteeName, MAX_GRANT_HEADER, ObjectOwnership, Permission,
     parse_grant_header,
 };
-pub use bucket_access::{AskedAcl, PublicAccessBlock};
+pub use bucket_access::AskedAcl;
 pub use bucket_policy::{BucketPolicy, MAX_POLICY_BYTES, PolicyVerdict};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{
@@ -76,7 +76,8 @@ pub use decide::{
 };
 pub use error::{ErrorCode, Result, S3Error};
 pub use info::{
-    BucketInfo, BucketKind, ETag, Encryption, ObjectInfo, ObjectLookup, RestoreState, StorageClass,
+    BucketInfo, BucketKind, ETag, Encryption, ObjectInfo, ObjectLookup, PublicAccessBlock,
+    RestoreState, StorageClass,
 };
 pub use model::{AccountId, BucketName, CanonicalId, ObjectKey, Principal, Requester};
 pub use policy::{Addressing, PieceLengthPolicy, TorrentPolicy, WebSeed};

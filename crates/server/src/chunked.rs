@@ -21,7 +21,7 @@ use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt;
 
-use crate::front::MAX_BODY;
+use crate::edge::front::MAX_BODY;
 use crate::store::Store;
 
 /// The most of a body buffered before it is written to the file.
@@ -59,21 +59,21 @@ impl Unspooled {
     /// connection closes after it).
     pub(crate) fn answer(&self, request_id: &str) -> http::Response<s3s::Body> {
         let mut answer = match self {
-            Unspooled::TooLarge => crate::front::error(
+            Unspooled::TooLarge => crate::edge::front::error(
                 http::StatusCode::BAD_REQUEST,
                 "EntityTooLarge",
                 "Your proposed upload exceeds the maximum allowed size",
                 &format!("<MaxSizeAllowed>{MAX_BODY}</MaxSizeAllowed>"),
                 request_id,
             ),
-            Unspooled::Body(_) => crate::front::error(
+            Unspooled::Body(_) => crate::edge::front::error(
                 http::StatusCode::BAD_REQUEST,
                 "IncompleteBody",
                 "You did not provide the number of bytes specified by the Content-Length HTTP header.",
                 "",
                 request_id,
             ),
-            Unspooled::Disk(_) => crate::front::internal_error(request_id),
+            Unspooled::Disk(_) => crate::edge::front::internal_error(request_id),
         };
         answer
             .headers_mut()

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use s3torrent_s3::{AccountId, CanonicalId, Principal, TorrentPolicy, TorrentVersion};
+use s3torrent_s3::{AccountId, CanonicalId, Principal, S3Error, TorrentPolicy, TorrentVersion};
 use s3torrent_tracker::TrustedProxies;
 
 use crate::error::Error;
@@ -43,29 +43,13 @@ pub struct ServerConfig {
     /// The accounts and their SigV4 credentials; at least one. The first
     /// owns the buckets found in the folder without a record (made by hand).
     pub users: Vec<User>,
-    /// The largest object that gets a torrent, in bytes (the AWS limit,
-    /// 5 GB, by default).
-    pub max_torrent_size: u64,
-    /// Which torrents `?torrent` answers: v1 (as Amazon S3), v2 or hybrid.
-    pub torrent_version: TorrentVersion,
+    /// How the endpoint faces its clients (the torrents it makes and the
+    /// URLs they name, its HTTP front's clocks and limits, the proxies it
+    /// believes), as the gateway's [`GatewayConfig::front`](crate::GatewayConfig::front).
+    pub front: FrontConfig,
     /// How the endpoint seeds its objects: as a tracker and peer (the
     /// default), as a web seed, or both.
     pub seeding: Seeding,
-    /// Further trackers for every torrent, each its own tier after the
-    /// endpoint's own (an external tracker, for example). Seeding as a
-    /// peer, the endpoint announces itself to each (`http://` and `udp://`;
-    /// an `https://` one is listed, not announced to: no TLS client yet).
-    pub trackers: Vec<String>,
-    /// The S3 endpoint as clients reach it (`http(s)://HOST[:PORT]`): the
-    /// web seed's base in torrents. `None`: `http://` (`https://` with
-    /// [`Listeners::tls`](crate::Listeners::tls)) and the listener's
-    /// address (which a listener on every interface, `0.0.0.0`, is not).
-    pub public_url: Option<String>,
-    /// The endpoint's own tracker as clients reach it
-    /// (`http(s)://HOST[:PORT]/announce`), listed first in torrents. `None`:
-    /// `http://` (`https://` with [`Listeners::tls`](crate::Listeners::tls))
-    /// and the tracker listener's address, then `/announce`.
-    pub announce_url: Option<String>,
     /// The cap on the endpoint's total upload in bytes per second, peer
     /// connections and GetObject bodies (the web seed) together, shared
     /// between them; `None` is unlimited.
@@ -85,43 +69,6 @@ pub struct ServerConfig {
     /// the plain dial before its handshake); [`PeerEncryption::Require`] accepts and dials
     /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
     pub peer_encryption: PeerEncryption,
-    /// The reverse proxies in front of the HTTP tracker: an announce from
-    /// one of them is taken to come from the client its `X-Forwarded-For`
-    /// (the right-most entry that is not a trusted proxy) or `Forwarded:
-    /// for=` names. None by default: the socket's address, always.
-    pub trusted_proxies: TrustedProxies,
-    /// How long a client has to send a request's whole head (request line
-    /// and headers), on the S3 listener; `None` waits for ever. For a new
-    /// connection the clock starts at the accept; for the next request on a
-    /// keep-alive connection, at its first byte (before that,
-    /// [`idle_timeout`](Self::idle_timeout) applies). Then the connection
-    /// is closed. It does not cover bodies (see
-    /// [`min_body_rate`](Self::min_body_rate)) or a slow reader of an
-    /// answer (see [`send_timeout`](Self::send_timeout)). 10 s by default.
-    pub header_read_timeout: Option<Duration>,
-    /// How long a keep-alive connection may wait, after an answer, for the
-    /// first byte of its next request; then it is closed. `None` keeps it
-    /// for ever. 20 s by default.
-    pub idle_timeout: Option<Duration>,
-    /// How long an answer may wait for the client to read it: a write to
-    /// the socket that makes no progress for this long closes the
-    /// connection (a client that stops reading holds no connection slot for
-    /// ever). `None` waits for ever. 60 s by default.
-    pub send_timeout: Option<Duration>,
-    /// The slowest a request body may arrive (a PutObject, an UploadPart);
-    /// a slower one is cut off with S3's `RequestTimeout` (400) and its
-    /// connection closed. `None` lets a body take for ever. 4 KiB/s over
-    /// 10 s windows after a 10 s grace by default
-    /// ([`MinBodyRate::DEFAULT`]).
-    pub min_body_rate: Option<MinBodyRate>,
-    /// How many S3 connections are served at once. At the limit, the
-    /// oldest quiet connection (an idle keep-alive one, or one that has
-    /// sent nothing since its accept) is closed for a newcomer; while every
-    /// connection is active, newcomers wait, in the listener's backlog, for
-    /// one to close (a slow one is closed by the timeouts above). 1024 by
-    /// default; the command line's default is what the open-files limit
-    /// allows ([`max_connections_for`](Self::max_connections_for)).
-    pub max_connections: NonZeroUsize,
     /// How the tracker and the seeding peer hold under floods.
     pub swarm_limits: SwarmLimits,
     /// A Mainline DHT node (BEP 5) that announces every served object's
@@ -132,13 +79,13 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The default [`header_read_timeout`](Self::header_read_timeout): 10 s.
+    /// The default [`header_read_timeout`](FrontConfig::header_read_timeout): 10 s.
     pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-    /// The default [`idle_timeout`](Self::idle_timeout): 20 s.
+    /// The default [`idle_timeout`](FrontConfig::idle_timeout): 20 s.
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
-    /// The default [`send_timeout`](Self::send_timeout): 60 s.
+    /// The default [`send_timeout`](FrontConfig::send_timeout): 60 s.
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
-    /// The default [`max_connections`](Self::max_connections): 1024.
+    /// The default [`max_connections`](FrontConfig::max_connections): 1024.
     pub const DEFAULT_MAX_CONNECTIONS: NonZeroUsize = NonZeroUsize::new(1024).expect("not zero");
 
     /// The open files kept for everything but S3 connections: the
@@ -189,23 +136,107 @@ impl Default for ServerConfig {
             root: PathBuf::from("data"),
             base_domain: None,
             users: Vec::new(),
-            max_torrent_size: TorrentPolicy::AWS_MAX_OBJECT_SIZE,
-            torrent_version: TorrentVersion::V1,
+            front: FrontConfig::default(),
             seeding: Seeding::Peer,
-            trackers: Vec::new(),
-            public_url: None,
-            announce_url: None,
             seed_rate: None,
             ration_above: Self::DEFAULT_RATION_ABOVE,
             peer_encryption: PeerEncryption::Prefer,
-            trusted_proxies: TrustedProxies::default(),
-            header_read_timeout: Some(Self::DEFAULT_HEADER_READ_TIMEOUT),
-            idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
-            send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),
-            min_body_rate: Some(MinBodyRate::DEFAULT),
-            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             swarm_limits: SwarmLimits::default(),
             dht: None,
+        }
+    }
+}
+
+/// How an endpoint (`serve`, the gateway) faces its clients: the torrents
+/// it makes and the URLs they name, the clocks and the connection limit of
+/// its HTTP front, and the reverse proxies it believes. One part of both
+/// [`ServerConfig`] and [`GatewayConfig`](crate::GatewayConfig).
+///
+/// ```
+/// use s3torrent_server::ServerConfig;
+///
+/// let mut config = ServerConfig::default();
+/// config.front.public_url = Some("https://s3.example.com".into());
+/// assert_eq!(config.front.max_connections, ServerConfig::DEFAULT_MAX_CONNECTIONS);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FrontConfig {
+    /// The largest object that gets a torrent, in bytes (the AWS limit,
+    /// 5 GB, by default).
+    pub max_torrent_size: u64,
+    /// Which torrents `?torrent` answers: v1 (as Amazon S3), v2 or hybrid.
+    pub torrent_version: TorrentVersion,
+    /// Further trackers for every torrent, each its own tier after the
+    /// endpoint's own (an external tracker, for example). Seeding as a
+    /// peer, the endpoint announces itself to each (`http://` and `udp://`;
+    /// an `https://` one is listed, not announced to: no TLS client yet).
+    pub trackers: Vec<String>,
+    /// The S3 endpoint as clients reach it (`http(s)://HOST[:PORT]`): the
+    /// web seed's base in torrents. `None`: `http://` (`https://` with
+    /// [`Listeners::tls`](crate::Listeners::tls)) and the listener's
+    /// address (which a listener on every interface, `0.0.0.0`, is not).
+    pub public_url: Option<String>,
+    /// The endpoint's own tracker as clients reach it
+    /// (`http(s)://HOST[:PORT]/announce`), listed first in torrents. `None`:
+    /// `http://` (`https://` with [`Listeners::tls`](crate::Listeners::tls))
+    /// and the tracker listener's address, then `/announce`.
+    pub announce_url: Option<String>,
+    /// The reverse proxies in front of the HTTP tracker: an announce from
+    /// one of them is taken to come from the client its `X-Forwarded-For`
+    /// (the right-most entry that is not a trusted proxy) or `Forwarded:
+    /// for=` names. None by default: the socket's address, always.
+    pub trusted_proxies: TrustedProxies,
+    /// How long a client has to send a request's whole head (request line
+    /// and headers), on the S3 listener; `None` waits for ever. For a new
+    /// connection the clock starts at the accept; for the next request on a
+    /// keep-alive connection, at its first byte (before that,
+    /// [`idle_timeout`](Self::idle_timeout) applies). Then the connection
+    /// is closed. It does not cover bodies (see
+    /// [`min_body_rate`](Self::min_body_rate)) or a slow reader of an
+    /// answer (see [`send_timeout`](Self::send_timeout)). 10 s by default.
+    pub header_read_timeout: Option<Duration>,
+    /// How long a keep-alive connection may wait, after an answer, for the
+    /// first byte of its next request; then it is closed. `None` keeps it
+    /// for ever. 20 s by default.
+    pub idle_timeout: Option<Duration>,
+    /// How long an answer may wait for the client to read it: a write to
+    /// the socket that makes no progress for this long closes the
+    /// connection (a client that stops reading holds no connection slot for
+    /// ever). `None` waits for ever. 60 s by default.
+    pub send_timeout: Option<Duration>,
+    /// The slowest a request body may arrive (a PutObject, an UploadPart);
+    /// a slower one is cut off with S3's `RequestTimeout` (400) and its
+    /// connection closed. `None` lets a body take for ever. 4 KiB/s over
+    /// 10 s windows after a 10 s grace by default
+    /// ([`MinBodyRate::DEFAULT`]).
+    pub min_body_rate: Option<MinBodyRate>,
+    /// How many S3 connections are served at once. At the limit, the
+    /// oldest quiet connection (an idle keep-alive one, or one that has
+    /// sent nothing since its accept) is closed for a newcomer; while every
+    /// connection is active, newcomers wait, in the listener's backlog, for
+    /// one to close (a slow one is closed by the timeouts above). 1024 by
+    /// default; the command line's default is what the open-files limit
+    /// allows ([`ServerConfig::max_connections_for`]).
+    pub max_connections: NonZeroUsize,
+}
+
+impl Default for FrontConfig {
+    /// The AWS size limit, v1 torrents, no further trackers, the listeners'
+    /// own addresses, no trusted proxy, and the default clocks and limit.
+    fn default() -> Self {
+        FrontConfig {
+            max_torrent_size: TorrentPolicy::AWS_MAX_OBJECT_SIZE,
+            torrent_version: TorrentVersion::V1,
+            trackers: Vec::new(),
+            public_url: None,
+            announce_url: None,
+            trusted_proxies: TrustedProxies::default(),
+            header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
+            send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
+            min_body_rate: Some(MinBodyRate::DEFAULT),
+            max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -616,7 +647,7 @@ impl User {
         Ok(User {
             access_key: access_key.to_owned(),
             secret_key: secret_key.to_owned(),
-            principal: principal_of_account(account).map_err(|e| bad(&e))?,
+            principal: principal_of_account(account).map_err(|e| bad(e.message()))?,
         })
     }
 
@@ -638,11 +669,12 @@ impl User {
 }
 
 /// The principal of an account ID: a stable canonical ID per account, the
-/// hex MD5 of `s3torrent:<account>`.
-pub(crate) fn principal_of_account(account: &str) -> Result<Principal, String> {
-    let account_id = AccountId::new(account).map_err(|e| e.message().to_owned())?;
+/// hex MD5 of `s3torrent:<account>`; the S3 model's error for an account ID
+/// that is not 12 digits.
+pub(crate) fn principal_of_account(account: &str) -> Result<Principal, S3Error> {
+    let account_id = AccountId::new(account)?;
     let canonical = hex(&Md5::digest(format!("s3torrent:{account}")));
-    let canonical = CanonicalId::new(canonical).map_err(|e| e.message().to_owned())?;
+    let canonical = CanonicalId::new(canonical)?;
     Ok(Principal::new(canonical, account_id))
 }
 

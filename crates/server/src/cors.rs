@@ -12,23 +12,19 @@
 //! refused with 403 `AccessForbidden`, and another request is answered as
 //! it would be without `Origin` (no CORS header), as S3 does.
 //!
-//! Only a request with `Origin` costs anything here: the rules are looked up
-//! (from the store's memo, usually) after the answer is made, and the
-//! answer gains the matched rule's headers.
+//! The rules, their checks and their matching live here, apart from the
+//! listener's side ([`crate::cross_origin`]), so that the store, which
+//! keeps them, imports nothing that imports it.
 
 use std::sync::Arc;
 
+use http::HeaderValue;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
-    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_LENGTH, ORIGIN, VARY,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderMap,
+    VARY,
 };
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
-use s3torrent_http::{AdapterConfig, parse_address};
-use s3torrent_s3::BucketName;
 use serde::{Deserialize, Serialize};
-
-use crate::store::Store;
 
 /// The most rules a bucket's configuration holds (S3's limit).
 pub(crate) const MAX_RULES: usize = 100;
@@ -247,7 +243,12 @@ impl CorsRule {
     /// origin allowed (`*` when the rule allows any origin, else the
     /// request's own, with credentials), the methods, the exposed headers,
     /// the max age and `Vary`; for a preflight, the requested headers too.
-    fn answer(&self, headers: &mut HeaderMap, origin: &HeaderValue, request_headers: Option<&str>) {
+    pub(crate) fn answer(
+        &self,
+        headers: &mut HeaderMap,
+        origin: &HeaderValue,
+        request_headers: Option<&str>,
+    ) {
         if self.origins.iter().any(|o| o == "*") {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         } else {
@@ -331,184 +332,6 @@ pub(crate) enum CorsLookup {
     NotConfigured,
     /// The bucket's rules.
     Rules(Arc<CorsConfig>),
-}
-
-/// The CORS side of the S3 listener: the store (for the rules) and the
-/// addressing (for the bucket a request names).
-pub(crate) struct Cors {
-    pub(crate) store: Arc<Store>,
-    pub(crate) addressing: Arc<AdapterConfig>,
-}
-
-/// What a request with `Origin` leaves for its answer: the origin, the
-/// method and the bucket it names.
-pub(crate) struct CrossOrigin {
-    origin: HeaderValue,
-    method: Method,
-    bucket: BucketName,
-}
-
-impl Cors {
-    /// A request's cross-origin part, if it has `Origin` and names a bucket;
-    /// `None` (nothing to do, at no cost) otherwise.
-    /// The method matched is the request's, or the one its
-    /// `Access-Control-Request-Method` names (as Ceph RGW matches, and
-    /// s3-tests' `test_cors_origin_response` expects).
-    pub(crate) fn cross_origin<B>(&self, req: &http::Request<B>) -> Option<CrossOrigin> {
-        let origin = req.headers().get(ORIGIN)?;
-        let address = parse_address(req.uri(), req.headers(), &self.addressing).ok()?;
-        let method = match req.headers().get(ACCESS_CONTROL_REQUEST_METHOD) {
-            Some(asked) => Method::from_bytes(asked.as_bytes()).ok()?,
-            None => req.method().clone(),
-        };
-        Some(CrossOrigin {
-            origin: origin.clone(),
-            method,
-            bucket: BucketName::new(address.bucket).ok()?,
-        })
-    }
-
-    /// The bucket's CORS state: from the store's memo on this thread, else
-    /// from the database on a blocking one.
-    async fn lookup(&self, bucket: &BucketName) -> CorsLookup {
-        let found = if self.store.cors_memoized(bucket) {
-            self.store.bucket_cors(bucket)
-        } else {
-            let (store, b) = (Arc::clone(&self.store), bucket.clone());
-            tokio::task::spawn_blocking(move || store.bucket_cors(&b))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(s3torrent_s3::S3Error::with_message(
-                        s3torrent_s3::ErrorCode::InternalError,
-                        e.to_string(),
-                        bucket.as_str(),
-                    ))
-                })
-        };
-        match found {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(target: "serve", bucket = %bucket, error = %e, "reading a bucket's CORS rules failed");
-                CorsLookup::NotConfigured
-            }
-        }
-    }
-
-    /// Gives the answer to a request with `Origin` the headers of the first
-    /// rule its origin and method match; nothing when none does.
-    pub(crate) async fn decorate(&self, request: CrossOrigin, answer: &mut Response<s3s::Body>) {
-        let CorsLookup::Rules(config) = self.lookup(&request.bucket).await else {
-            return;
-        };
-        let Ok(origin) = request.origin.to_str() else {
-            return;
-        };
-        if let Some(rule) = config.matching(origin, request.method.as_str(), None) {
-            rule.answer(answer.headers_mut(), &request.origin, None);
-        }
-    }
-
-    /// The answer to a preflight `OPTIONS` request.
-    pub(crate) async fn preflight<B>(
-        &self,
-        req: &http::Request<B>,
-        request_id: &str,
-    ) -> Response<s3s::Body> {
-        let headers = req.headers();
-        let asked_method = headers
-            .get(ACCESS_CONTROL_REQUEST_METHOD)
-            .and_then(|v| v.to_str().ok());
-        let shown_method = asked_method.unwrap_or("OPTIONS");
-        let Some(origin) = headers.get(ORIGIN) else {
-            return crate::front::error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Insufficient information. Origin request header needed.",
-                "",
-                request_id,
-            );
-        };
-        if asked_method.is_none() {
-            return crate::front::error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "Insufficient information. Access-Control-Request-Method request header needed.",
-                "",
-                request_id,
-            );
-        }
-        let address = parse_address(req.uri(), headers, &self.addressing).ok();
-        let resource = match address.as_ref().and_then(|a| a.key.as_ref()) {
-            Some(_) => "OBJECT",
-            None => "BUCKET",
-        };
-        let forbidden = |message: &str, resource: &str| {
-            crate::front::error(
-                StatusCode::FORBIDDEN,
-                "AccessForbidden",
-                message,
-                &format!(
-                    "<Method>{}</Method><ResourceType>{resource}</ResourceType>",
-                    xml_escape(shown_method)
-                ),
-                request_id,
-            )
-        };
-        let bucket = address.and_then(|a| BucketName::new(a.bucket).ok());
-        let lookup = match &bucket {
-            Some(b) => self.lookup(b).await,
-            None => CorsLookup::NoSuchBucket,
-        };
-        let config = match lookup {
-            CorsLookup::NoSuchBucket => {
-                return forbidden("CORSResponse: Bucket not found", "BUCKET");
-            }
-            CorsLookup::NotConfigured => {
-                return forbidden(
-                    "CORSResponse: CORS is not enabled for this bucket.",
-                    "BUCKET",
-                );
-            }
-            CorsLookup::Rules(config) => config,
-        };
-        let asked_headers = headers
-            .get(ACCESS_CONTROL_REQUEST_HEADERS)
-            .and_then(|v| v.to_str().ok());
-        let rule = match (origin.to_str(), asked_method) {
-            (Ok(o), Some(m)) => config.matching(o, m, asked_headers),
-            _ => None,
-        };
-        let Some(rule) = rule else {
-            return forbidden(
-                "CORSResponse: This CORS request is not allowed. This is usually because the \
-                 evalution of Origin, request method / Access-Control-Request-Method or \
-                 Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
-                resource,
-            );
-        };
-        let mut answer = Response::new(s3s::Body::empty());
-        answer
-            .headers_mut()
-            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-        rule.answer(answer.headers_mut(), origin, asked_headers);
-        answer
-    }
-}
-
-/// `text` with XML's five special characters escaped.
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The server's one error type.
 
+use std::fmt;
 use std::path::PathBuf;
 
 /// What stopped the server from starting or running.
@@ -23,12 +24,13 @@ pub enum Error {
     )]
     NoUsers,
     /// The root folder or its database could not be opened.
-    #[error("root {}: {reason}", path.display())]
+    #[error("root {}: {source}", path.display())]
     Root {
         /// The configured root.
         path: PathBuf,
-        /// What failed.
-        reason: String,
+        /// What failed (the store's error: which file, and why).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An address could not be bound.
     #[error("{addr}: {source}")]
@@ -44,13 +46,41 @@ pub enum Error {
     #[error("TLS {what} {}: {reason}", path.display())]
     Tls {
         /// The certificate or the key.
-        what: crate::TlsFile,
+        what: TlsFile,
         /// The file as given.
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
     },
+    /// The gateway's upstream cluster cannot be used: its address
+    /// (`--upstream`), or its cache bucket, which it could neither find nor
+    /// create.
+    #[error("{source}")]
+    Upstream {
+        /// What failed, and where.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The listener failed in a way the server cannot go on from.
     #[error("listener: {0}")]
     Listener(#[source] std::io::Error),
+}
+
+/// Which of the two files a TLS error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFile {
+    /// The certificate chain (`--tls-cert`).
+    Certificate,
+    /// The private key (`--tls-key`).
+    PrivateKey,
+}
+
+impl fmt::Display for TlsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsFile::Certificate => "certificate",
+            TlsFile::PrivateKey => "private key",
+        })
+    }
 }

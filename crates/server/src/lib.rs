@@ -79,10 +79,11 @@ mod chunked;
 mod config;
 mod console;
 mod cors;
+mod cross_origin;
+mod edge;
 mod error;
-mod front;
+#[cfg(feature = "gateway")]
 mod gateway;
-mod listen;
 mod metrics;
 mod ops;
 mod route;
@@ -90,14 +91,16 @@ mod serve;
 mod store;
 mod swarm;
 mod throttle;
-mod tls;
 
 pub use config::{
-    AnnounceRate, DhtConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig, SwarmLimits, User,
+    AnnounceRate, DhtConfig, FrontConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig,
+    SwarmLimits, User,
 };
-pub use error::Error;
+pub use edge::Listeners;
+pub use edge::listen::SwarmListeners;
+pub use edge::tls::Tls;
+pub use error::{Error, TlsFile};
+#[cfg(feature = "gateway")]
 pub use gateway::{GatewayConfig, UpstreamCredentials, gateway};
-pub use listen::SwarmListeners;
 pub use s3torrent_tracker::{Cidr, TrustedProxies};
-pub use serve::{Listeners, serve};
-pub use tls::{Tls, TlsFile};
+pub use serve::serve;

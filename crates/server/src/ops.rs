@@ -36,7 +36,7 @@ use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
 use crate::ops::post::Form;
 use crate::store::{
     DbCache, Expected, Found, Headers, Marker, ObjectMeta, Payer, Preconditions, Snapshot, Store,
-    StoredAcl, VersionId, Versioning, WriteError, hex, write_all,
+    StoreError, StoredAcl, VersionId, Versioning, WriteError, hex, write_all,
 };
 use crate::throttle::Throttle;
 
@@ -50,8 +50,42 @@ pub(crate) struct Server {
     pub(crate) throttle: Option<Arc<Throttle>>,
 }
 
-/// Our S3 errors, as s3s errors with the same code, status and message.
-pub(crate) fn to_s3s(e: S3Error) -> s3s::S3Error {
+/// The store's errors as S3 answers: the one place where what went wrong
+/// in the store becomes a code, a status and a message on the wire.
+impl From<StoreError> for S3Error {
+    fn from(e: StoreError) -> S3Error {
+        match e {
+            StoreError::NoSuchBucket { bucket } => S3Error::new(ErrorCode::NoSuchBucket, bucket),
+            StoreError::NoSuchKey { bucket, key } => {
+                S3Error::new(ErrorCode::NoSuchKey, format!("/{bucket}/{key}"))
+            }
+            StoreError::NoSuchVersion { bucket, key } => {
+                S3Error::new(ErrorCode::NoSuchVersion, format!("/{bucket}/{key}"))
+            }
+            StoreError::DeleteMarker { bucket, key } => {
+                S3Error::new(ErrorCode::MethodNotAllowed, format!("/{bucket}/{key}"))
+            }
+            StoreError::ConditionFailed { key } => S3Error::new(ErrorCode::PreconditionFailed, key),
+            StoreError::Changed => {
+                S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "")
+            }
+            StoreError::ChangedUnder { bucket, key, why } => S3Error::with_message(
+                ErrorCode::InternalError,
+                format!("We encountered an internal error. Please try again. ({why})"),
+                format!("/{bucket}/{key}"),
+            ),
+            StoreError::Refused { source } => source,
+            e => {
+                S3Error::with_message(ErrorCode::InternalError, format!("internal error: {e}"), "")
+            }
+        }
+    }
+}
+
+/// Our S3 errors (and the store's, through the conversion above), as s3s
+/// errors with the same code, status and message.
+pub(crate) fn to_s3s(e: impl Into<S3Error>) -> s3s::S3Error {
+    let e: S3Error = e.into();
     let code = s3s::S3ErrorCode::from_bytes(e.code().as_str().as_bytes())
         .unwrap_or(s3s::S3ErrorCode::InternalError);
     let mut err = s3s::S3Error::with_message(code, e.message().to_owned());
@@ -81,7 +115,7 @@ pub(crate) fn requester_of<T>(store: &Store, req: &S3Request<T>) -> Requester {
         .map(|c| c.access_key.as_str())
         .or_else(|| {
             req.extensions
-                .get::<crate::front::VerifiedAccessKey>()
+                .get::<crate::edge::front::VerifiedAccessKey>()
                 .map(|k| k.0.as_str())
         });
     match access_key.and_then(|k| store.user_by_access_key(k)) {
@@ -119,9 +153,17 @@ impl Server {
             .map_err(to_s3s)
     }
 
+    /// [`Server::blocking`] for one store call.
+    async fn stored<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> S3Result<T> {
+        self.blocking(move |s| Ok(f(s)?)).await
+    }
+
     async fn bucket(&self, bucket: &BucketName) -> S3Result<BucketInfo> {
         let b = bucket.clone();
-        self.blocking(move |s| s.bucket_info(&b))
+        self.stored(move |s| s.bucket_info(&b))
             .await?
             .ok_or_else(|| s3_error!(NoSuchBucket))
     }
@@ -196,7 +238,7 @@ impl Server {
         let expected_md5 = integrity.content_md5.map(md5_from_base64).transpose()?;
         let mut checksum = integrity.claim.algorithm().map(Algorithm::hasher);
         let mut body = body.ok_or_else(|| s3_error!(IncompleteBody))?;
-        let (path, file) = self.blocking(|s| s.temp_file()).await?;
+        let (path, file) = self.stored(|s| s.temp_file()).await?;
         let temp = TempGuard(path);
         let mut file = Some(file);
         let mut md5 = Md5::new();
@@ -286,7 +328,7 @@ impl Server {
         // the write committed.
         let b = bucket.clone();
         if self
-            .blocking(move |s| s.bucket_versioning(&b))
+            .stored(move |s| s.bucket_versioning(&b))
             .await?
             .is_unversioned()
         {
@@ -356,6 +398,12 @@ struct Readable<V> {
 struct ReadRefusal {
     error: S3Error,
     marker: Option<Marker>,
+}
+
+impl From<StoreError> for ReadRefusal {
+    fn from(error: StoreError) -> Self {
+        ReadRefusal::from(S3Error::from(error))
+    }
 }
 
 impl From<S3Error> for ReadRefusal {
@@ -433,7 +481,7 @@ trait Version: Sized + Send + 'static {
         store: &Store,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<Option<Self>, S3Error>;
+    ) -> Result<Option<Self>, StoreError>;
     /// A versioned bucket's version `wanted`, or its newest (which may be a
     /// delete marker).
     fn find(
@@ -441,7 +489,7 @@ trait Version: Sized + Send + 'static {
         bucket: &BucketName,
         key: &ObjectKey,
         wanted: Option<&VersionId>,
-    ) -> Result<Option<Found<Self>>, S3Error>;
+    ) -> Result<Option<Found<Self>>, StoreError>;
     fn meta(&self) -> &ObjectMeta;
     fn meta_mut(&mut self) -> &mut ObjectMeta;
 }
@@ -452,7 +500,7 @@ impl Version for ObjectMeta {
         store: &Store,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<Option<Self>, S3Error> {
+    ) -> Result<Option<Self>, StoreError> {
         store.object_meta(bucket, key)
     }
     fn find(
@@ -460,7 +508,7 @@ impl Version for ObjectMeta {
         bucket: &BucketName,
         key: &ObjectKey,
         wanted: Option<&VersionId>,
-    ) -> Result<Option<Found<Self>>, S3Error> {
+    ) -> Result<Option<Found<Self>>, StoreError> {
         store.find_version(bucket, key, wanted)
     }
     fn meta(&self) -> &ObjectMeta {
@@ -477,7 +525,7 @@ impl Version for Snapshot {
         store: &Store,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<Option<Self>, S3Error> {
+    ) -> Result<Option<Self>, StoreError> {
         store.snapshot(bucket, key)
     }
     fn find(
@@ -485,7 +533,7 @@ impl Version for Snapshot {
         bucket: &BucketName,
         key: &ObjectKey,
         wanted: Option<&VersionId>,
-    ) -> Result<Option<Found<Self>>, S3Error> {
+    ) -> Result<Option<Found<Self>>, StoreError> {
         store.snapshot_version(bucket, key, wanted)
     }
     fn meta(&self) -> &ObjectMeta {
@@ -519,7 +567,7 @@ impl S3 for Server {
         let ownership = ownership::of_create_bucket(input, &acl)?;
         let location = buckets::location_of(input);
         let b = bucket.clone();
-        if let Some(existing) = self.blocking(move |s| s.bucket_info(&b)).await? {
+        if let Some(existing) = self.stored(move |s| s.bucket_info(&b)).await? {
             if existing.owner.account_id != owner.account_id {
                 return Err(s3_error!(BucketAlreadyExists));
             }
@@ -530,7 +578,7 @@ impl S3 for Server {
         let b = bucket.clone();
         let me = owner.account_id;
         if let Err(existing) = self
-            .blocking(move |s| s.create_bucket(&b, &owner, &acl, location, ownership, now()))
+            .stored(move |s| s.create_bucket(&b, &owner, &acl, location, ownership, now()))
             .await?
         {
             return Err(if existing.account_id == me {
@@ -585,7 +633,7 @@ impl S3 for Server {
             } else {
                 Payer::BucketOwner
             };
-        self.blocking(move |s| s.set_payer(&bucket, payer)).await?;
+        self.stored(move |s| s.set_payer(&bucket, payer)).await?;
         Ok(S3Response::new(
             dto::PutBucketRequestPaymentOutput::default(),
         ))
@@ -598,7 +646,7 @@ impl S3 for Server {
         let (bucket, info) = self.owned_bucket(&req, &req.input.bucket).await?;
         let policy = BucketPolicy::parse(&req.input.policy, &bucket).map_err(to_s3s)?;
         info.check_policy_put(&policy).map_err(to_s3s)?;
-        self.blocking(move |s| s.set_policy(&bucket, Some(&policy)))
+        self.stored(move |s| s.set_policy(&bucket, Some(&policy)))
             .await?;
         Ok(S3Response::new(dto::PutBucketPolicyOutput::default()))
     }
@@ -619,7 +667,7 @@ impl S3 for Server {
         req: S3Request<dto::DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<dto::DeleteBucketPolicyOutput>> {
         let (bucket, _) = self.owned_bucket(&req, &req.input.bucket).await?;
-        self.blocking(move |s| s.set_policy(&bucket, None)).await?;
+        self.stored(move |s| s.set_policy(&bucket, None)).await?;
         Ok(S3Response::new(dto::DeleteBucketPolicyOutput::default()))
     }
 
@@ -1112,7 +1160,7 @@ impl S3 for Server {
         if part.is_some_and(|p| p.range.end > p.range.start) {
             // A part is a partial answer, as a GET of it is (s3s gives a
             // HEAD 200; the front sets the status).
-            answer.extensions.insert(crate::front::PartialContent);
+            answer.extensions.insert(crate::edge::front::PartialContent);
         }
         Ok(tagging::counted(answer, tag_count))
     }
@@ -1473,7 +1521,7 @@ enum Freshness {
 /// the front sets the status.)
 fn not_modified<T>(output: T) -> S3Response<T> {
     let mut response = S3Response::new(output);
-    response.extensions.insert(crate::front::NotModified);
+    response.extensions.insert(crate::edge::front::NotModified);
     response
 }
 

@@ -14,7 +14,7 @@ use s3torrent_http::{
 
 use crate::metrics::METRICS;
 
-use crate::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
+use crate::edge::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
 use crate::ops::Service;
 use crate::store::Store;
 

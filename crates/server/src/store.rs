@@ -44,6 +44,7 @@ mod acl_record;
 mod bucket;
 mod cors;
 mod db;
+mod error;
 mod list;
 mod memo;
 mod object;
@@ -76,14 +77,16 @@ use redb::{
 use s3torrent_bencode as bencode;
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{
-    Acl, BucketInfo, BucketName, BucketPolicy, CacheKey, CachedTorrent, CannedAcl, ETag, ErrorCode,
-    InfoHash, LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion,
-    Principal, ReadAt, S3Error, TorrentCache,
+    Acl, BucketInfo, BucketName, BucketPolicy, CacheKey, CachedTorrent, CannedAcl, ETag, InfoHash,
+    LruCache, ObjectInfo, ObjectKey, ObjectLookup, ObjectSource, ObjectVersion, Principal, ReadAt,
+    TorrentCache,
 };
 use serde::{Deserialize, Serialize};
 
 pub(crate) use self::acl_record::StoredAcl;
 use self::db::{collect_data, open_database};
+pub(crate) use self::error::StoreError;
+use self::error::internal;
 use self::object::file_mtime;
 pub(crate) use self::object::write_all;
 pub(crate) use self::ops_support::BucketDeletion;
@@ -261,15 +264,11 @@ struct StoredTorrent {
     etag: String,
 }
 
-fn internal(e: impl std::fmt::Display) -> S3Error {
-    S3Error::with_message(ErrorCode::InternalError, format!("internal error: {e}"), "")
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, S3Error> {
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
     bencode::from_bytes(bytes).map_err(internal)
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, S3Error> {
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     bencode::to_vec(value).map_err(internal)
 }
 
@@ -300,10 +299,11 @@ pub(crate) struct DeleteConditions {
 }
 
 impl DeleteConditions {
-    /// `PreconditionFailed` (412) unless the conditions hold for `meta`, the
+    /// [`StoreError::ConditionFailed`] (S3's `PreconditionFailed`, 412)
+    /// unless the conditions hold for `meta`, the
     /// version about to go (`None`: a delete marker, which has no ETag,
     /// time or size to match: only `If-Match: *` holds for it).
-    pub(crate) fn check(&self, meta: Option<&ObjectMeta>, key: &str) -> Result<(), S3Error> {
+    pub(crate) fn check(&self, meta: Option<&ObjectMeta>, key: &str) -> Result<(), StoreError> {
         let held = match meta {
             None => {
                 matches!(self.if_match, None | Some(Expected::Any))
@@ -322,7 +322,9 @@ impl DeleteConditions {
         if held {
             Ok(())
         } else {
-            Err(S3Error::new(ErrorCode::PreconditionFailed, key))
+            Err(StoreError::ConditionFailed {
+                key: key.to_owned(),
+            })
         }
     }
 }
@@ -353,28 +355,28 @@ impl Expected {
 /// Why a write was not committed.
 #[derive(Debug)]
 pub(crate) enum WriteError {
-    Store(S3Error),
+    Store(StoreError),
     /// A precondition did not hold: 412 `PreconditionFailed`.
     PreconditionFailed,
     /// `If-Match` and no current version: 404 `NoSuchKey`.
     NoSuchKey,
 }
 
-impl From<S3Error> for WriteError {
-    fn from(e: S3Error) -> Self {
+impl From<StoreError> for WriteError {
+    fn from(e: StoreError) -> Self {
         WriteError::Store(e)
     }
 }
 
 /// Errors of the database's users: which ones may mean the database needs
 /// reopening (anything but a refusal of the request).
-pub(crate) trait Failure: From<S3Error> {
+pub(crate) trait Failure: From<StoreError> {
     fn is_internal(&self) -> bool;
 }
 
-impl Failure for S3Error {
+impl Failure for StoreError {
     fn is_internal(&self) -> bool {
-        self.code() == ErrorCode::InternalError
+        StoreError::is_internal(self)
     }
 }
 
@@ -455,13 +457,12 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn open(root: &Path, users: Vec<User>) -> Result<Store, String> {
-        let at = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    pub(crate) fn open(root: &Path, users: Vec<User>) -> Result<Store, StoreError> {
         for dir in [root.join(OWN).join("data"), root.join(OWN).join("tmp")] {
-            fs::create_dir_all(&dir).map_err(|e| at(&dir, e))?;
+            fs::create_dir_all(&dir).map_err(StoreError::at(&dir))?;
         }
         let db = open_database(&root.join(DATABASE))?;
-        let txn = db.begin_write().map_err(|e| e.to_string())?;
+        let txn = db.begin_write().map_err(internal)?;
         for table in [
             BUCKETS,
             OBJECTS,
@@ -474,9 +475,9 @@ impl Store {
             cors::CORS,
             parts::OBJECT_PARTS,
         ] {
-            txn.open_table(table).map_err(|e| e.to_string())?;
+            txn.open_table(table).map_err(internal)?;
         }
-        txn.commit().map_err(|e| e.to_string())?;
+        txn.commit().map_err(internal)?;
         // The database is locked to this process now, so what is left in
         // tmp is from an upload or a delete a crash cut short: never an
         // object. (`.tmp` is where versions before the ID layout kept them.)

@@ -20,7 +20,7 @@ async fn the_web_seed_is_the_public_url() {
         .await
         .expect("bind 127.0.0.1:0");
     let server = Server::start_configured(temp.path(), listener, |config| {
-        config.public_url = Some("https://files.example.com/".into());
+        config.front.public_url = Some("https://files.example.com/".into());
     })
     .await;
     support::public_object(&server, "adv", 1000, 3).await;
@@ -52,7 +52,7 @@ async fn the_tracker_is_the_announce_url() {
     let (listeners, addr, _) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
         config.seeding = Seeding::Both;
-        config.announce_url = Some("https://tracker.example.com:8443/announce".into());
+        config.front.announce_url = Some("https://tracker.example.com:8443/announce".into());
     })
     .await;
     support::public_object(&server, "adv", 1000, 4).await;
@@ -98,7 +98,7 @@ async fn the_udp_tracker_follows_the_announce_url_host() {
             .expect("a UDP socket");
         let server = Server::start_on_listeners(temp.path(), listeners, |config| {
             config.seeding = Seeding::Peer;
-            config.announce_url = Some(given.into());
+            config.front.announce_url = Some(given.into());
         })
         .await;
         support::public_object(&server, "adv", 1000, 6).await;
@@ -118,7 +118,8 @@ async fn the_udp_tracker_follows_the_announce_url_host() {
 async fn a_public_url_that_is_no_url_is_refused() {
     let temp = temp_root();
     for bad in ["files.example.com", "ftp://files.example.com"] {
-        match support::try_start_configured(temp.path(), |c| c.public_url = Some(bad.into())).await
+        match support::try_start_configured(temp.path(), |c| c.front.public_url = Some(bad.into()))
+            .await
         {
             Err(Error::Config(why)) => assert!(why.contains("--public-url"), "{why}"),
             other => panic!("{bad:?}: {other:?}"),
@@ -138,7 +139,7 @@ async fn v2_only_torrents_are_seeded_by_the_peer() {
     let (listeners, _, peer_addr) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
         config.seeding = Seeding::Peer;
-        config.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
+        config.front.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
     })
     .await;
     support::public_object(&server, "adv", 40_000, 5).await;

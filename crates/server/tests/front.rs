@@ -96,8 +96,8 @@ async fn dripping_clients_neither_starve_nor_stay() {
         .await
         .expect("bind 127.0.0.1:0");
     let server = Server::start_configured(temp.path(), listener, |config| {
-        config.max_connections = NonZeroUsize::new(64).expect("not zero");
-        config.header_read_timeout = Some(Duration::from_secs(2));
+        config.front.max_connections = NonZeroUsize::new(64).expect("not zero");
+        config.front.header_read_timeout = Some(Duration::from_secs(2));
     })
     .await;
     support::public_object(&server, "front", 1024, 7).await;
@@ -180,8 +180,8 @@ async fn idle_keep_alive_and_slow_heads_have_their_own_clocks() {
         .await
         .expect("bind 127.0.0.1:0");
     let server = Server::start_configured(temp.path(), listener, |config| {
-        config.header_read_timeout = Some(Duration::from_secs(1));
-        config.idle_timeout = Some(Duration::from_secs(3));
+        config.front.header_read_timeout = Some(Duration::from_secs(1));
+        config.front.idle_timeout = Some(Duration::from_secs(3));
     })
     .await;
     let body = support::public_object(&server, "front", 1024, 7).await;
@@ -251,7 +251,7 @@ async fn a_dripping_body_gets_request_timeout_and_a_fast_one_is_untouched() {
         .await
         .expect("bind 127.0.0.1:0");
     let server = Server::start_configured(temp.path(), listener, |config| {
-        config.min_body_rate = Some(
+        config.front.min_body_rate = Some(
             MinBodyRate::new(
                 std::num::NonZeroU64::new(256 * 1024).expect("not zero"),
                 Duration::from_secs(1),
@@ -341,8 +341,8 @@ async fn a_client_that_stops_reading_is_closed_by_the_send_timeout() {
         .expect("bind 127.0.0.1:0");
     // One connection slot: the stalled reader below holds it.
     let server = Server::start_configured(temp.path(), listener, |config| {
-        config.send_timeout = Some(Duration::from_secs(1));
-        config.max_connections = NonZeroUsize::new(1).expect("not zero");
+        config.front.send_timeout = Some(Duration::from_secs(1));
+        config.front.max_connections = NonZeroUsize::new(1).expect("not zero");
     })
     .await;
     support::public_object(&server, "front", SIZE, 5).await;
@@ -435,8 +435,8 @@ async fn fake_upstream() -> SocketAddr {
 async fn the_gateway_has_the_same_clocks() {
     let upstream = fake_upstream().await;
     let mut config = s3torrent_server::GatewayConfig::new(format!("http://{upstream}"));
-    config.header_read_timeout = Some(Duration::from_secs(1));
-    config.idle_timeout = Some(Duration::from_secs(3));
+    config.front.header_read_timeout = Some(Duration::from_secs(1));
+    config.front.idle_timeout = Some(Duration::from_secs(3));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -508,7 +508,7 @@ async fn the_gateway_has_the_same_clocks() {
 async fn the_gateway_cuts_a_dripping_upload() {
     let upstream = fake_upstream().await;
     let mut config = s3torrent_server::GatewayConfig::new(format!("http://{upstream}"));
-    config.min_body_rate = Some(
+    config.front.min_body_rate = Some(
         MinBodyRate::new(
             std::num::NonZeroU64::new(1000).unwrap(),
             Duration::from_secs(1),

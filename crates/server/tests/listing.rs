@@ -1,12 +1,14 @@
 //! ListObjectsV2 page by page: for many keys and several prefixes,
 //! delimiters and page sizes, the pages are in order, full when truncated,
 //! never repeat a key or a common prefix, and together hold exactly what a
-//! simple model of S3's listing (computed here from the key list) says.
+//! simple model of S3's listing (`s3torrent_testkit::listing`, from the key
+//! list) says.
 
 mod support;
 
 use std::collections::BTreeSet;
 
+use s3torrent_testkit::listing;
 use support::{Client, Server, tag, tags, temp_root};
 
 /// The keys: folders of several depths, siblings that sort around `/`
@@ -43,33 +45,6 @@ fn keys() -> Vec<String> {
         .map(str::to_owned),
     );
     keys
-}
-
-/// What one listing should hold: (keys, common prefixes).
-fn model(
-    keys: &BTreeSet<String>,
-    prefix: &str,
-    delimiter: Option<&str>,
-    start_after: &str,
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let (mut contents, mut prefixes) = (BTreeSet::new(), BTreeSet::new());
-    for key in keys {
-        let Some(rest) = key.strip_prefix(prefix) else {
-            continue;
-        };
-        if key.as_str() <= start_after {
-            continue;
-        }
-        match delimiter.and_then(|d| rest.find(d).map(|i| (d, i))) {
-            Some((d, i)) => {
-                prefixes.insert(format!("{prefix}{}", &rest[..i + d.len()]));
-            }
-            None => {
-                contents.insert(key.clone());
-            }
-        }
-    }
-    (contents, prefixes)
 }
 
 /// Lists every page; checks each page's shape and the order across pages,
@@ -195,7 +170,7 @@ async fn pages_and_delimiters_match_the_model() {
         ("", None, Some("top05")),
     ];
     for (prefix, delimiter, start_after) in cases {
-        let expected = model(&keys, prefix, *delimiter, start_after.unwrap_or(""));
+        let expected = listing(&keys, prefix, *delimiter, start_after.unwrap_or(""));
         for max_keys in [1, 2, 3, 7, 1000] {
             let bound = keys.len() / max_keys + 2;
             let got = list_all(
@@ -217,7 +192,7 @@ async fn pages_and_delimiters_match_the_model() {
     }
     // The model is not empty where it matters (a test that compares two
     // empty sets checks nothing).
-    let (k, p) = model(&keys, "", Some("/"), "");
+    let (k, p) = listing(&keys, "", Some("/"), "");
     assert_eq!(p.len(), 3, "{p:?}");
     assert!(k.contains("sp ace") && k.contains("ünï-x"), "{k:?}");
     server.stop().await;

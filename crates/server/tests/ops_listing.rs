@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use s3torrent_testkit::listing;
 use support::{Client, Server, tag, tags, temp_root};
 
 fn keys() -> Vec<String> {
@@ -33,29 +34,6 @@ fn keys() -> Vec<String> {
         .map(str::to_owned),
     );
     keys
-}
-
-/// (keys, common prefixes) of a whole listing.
-fn model(
-    keys: &BTreeSet<String>,
-    prefix: &str,
-    delimiter: Option<&str>,
-) -> (BTreeSet<String>, BTreeSet<String>) {
-    let (mut contents, mut prefixes) = (BTreeSet::new(), BTreeSet::new());
-    for key in keys {
-        let Some(rest) = key.strip_prefix(prefix) else {
-            continue;
-        };
-        match delimiter.and_then(|d| rest.find(d).map(|i| (d, i))) {
-            Some((d, i)) => {
-                prefixes.insert(format!("{prefix}{}", &rest[..i + d.len()]));
-            }
-            None => {
-                contents.insert(key.clone());
-            }
-        }
-    }
-    (contents, prefixes)
 }
 
 fn prefixes_of(text: &str) -> Vec<String> {
@@ -196,14 +174,14 @@ async fn v1_and_version_listings_match_the_model_page_by_page() {
     ];
     for kind in [Kind::V1, Kind::Versions] {
         for (prefix, delimiter) in cases {
-            let expected = model(&keys, prefix, *delimiter);
+            let expected = listing(&keys, prefix, *delimiter, "");
             for max in [1, 2, 5, 1000] {
                 let got = list_all(&alice, kind, prefix, *delimiter, max, keys.len() + 2).await;
                 assert_eq!(got, expected, "{kind:?} {prefix:?} {delimiter:?} {max}");
             }
         }
     }
-    let (k, p) = model(&keys, "", Some("/"));
+    let (k, p) = listing(&keys, "", Some("/"), "");
     assert_eq!(p.len(), 3, "{p:?}");
     assert!(k.contains("sp ace"), "{k:?}");
     server.stop().await;

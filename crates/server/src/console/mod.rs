@@ -38,7 +38,7 @@ use crate::ops::Service;
 use crate::store::Store;
 
 /// The console's paths start with this.
-const PREFIX: &str = "/_s3torrent";
+use crate::metrics::CONSOLE_PREFIX as PREFIX;
 
 /// The most keys a bucket page lists (one ListObjectsV2 page).
 const PAGE: usize = 1000;
@@ -48,13 +48,6 @@ const MAX_BUCKETS: usize = 1000;
 
 /// The largest listing answer read.
 const MAX_LISTING: usize = 8 << 20;
-
-/// Whether a request's path is the console's (`/_s3torrent`, or below it).
-/// A virtual-hosted-style request (its host names a bucket) is not: its
-/// path is a key.
-pub(crate) fn wants(path: &str, host_names_bucket: bool) -> bool {
-    !host_names_bucket && (path == PREFIX || path.starts_with("/_s3torrent/"))
-}
 
 /// What the console reads: the store, the torrent service and the S3
 /// service (for anonymous listings), and where clients reach the endpoint.
@@ -216,7 +209,7 @@ impl Console {
         let store = Arc::clone(&self.store);
         let names = match tokio::task::spawn_blocking(move || store.buckets()).await {
             Ok(Ok(names)) => names,
-            Ok(Err(e)) => return Refused::of(&e).answer(PREFIX),
+            Ok(Err(e)) => return Refused::of(&S3Error::from(e)).answer(PREFIX),
             Err(e) => return Refused::Internal(format!("listing the buckets: {e}")).answer(PREFIX),
         };
         let mut listable = Vec::new();
@@ -528,7 +521,7 @@ impl Console {
             Ok(Ok(())) => plain(StatusCode::OK, "ok\n".to_owned()),
             Ok(Err(e)) => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store cannot be read: {}\n", e.message()),
+                format!("the store cannot be read: {e}\n"),
             ),
             Err(e) => plain(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
         }
@@ -581,10 +574,6 @@ mod tests {
 
     #[test]
     fn console_paths() {
-        assert!(wants("/_s3torrent", false));
-        assert!(wants("/_s3torrent/b/x/y", false));
-        assert!(!wants("/_s3torrentx", false));
-        assert!(!wants("/_s3torrent/b/x", true));
         let b = BucketName::new("pub").unwrap();
         assert_eq!(object_href(&b, "a/b c"), "/_s3torrent/b/pub/a%2Fb%20c");
         assert_eq!(object_href(&b, ".."), "/_s3torrent/b/pub/?key=..");

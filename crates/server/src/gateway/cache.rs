@@ -26,6 +26,7 @@ use s3torrent_s3::{
 use sha2::{Digest, Sha256};
 use tokio::runtime::Handle;
 
+use super::error::UpstreamError;
 use super::upstream::{Call, Signer, Upstream, read_body};
 
 /// The in-memory LRU's bound, in bytes of torrents.
@@ -89,7 +90,7 @@ impl ClusterCache {
     }
 
     /// Creates the cache bucket when it is missing.
-    pub(crate) async fn ensure_bucket(&self) -> Result<(), String> {
+    pub(crate) async fn ensure_bucket(&self) -> Result<(), UpstreamError> {
         let Some(c) = &self.cluster else {
             return Ok(());
         };
@@ -101,10 +102,14 @@ impl ClusterCache {
             StatusCode::OK => return Ok(()),
             StatusCode::NOT_FOUND => {}
             other => {
-                return Err(format!(
-                    "the cache bucket {}: HEAD answered {other} (is it another user's?)",
-                    c.bucket
-                ));
+                return Err(UpstreamError::Refused {
+                    what: format!(
+                        "HEAD of the cache bucket {} (is it another user's?)",
+                        c.bucket
+                    ),
+                    status: other,
+                    code: None,
+                });
             }
         }
         let resp = c
@@ -121,11 +126,11 @@ impl ClusterCache {
         match super::upstream::error_code(&body).as_deref() {
             // Another replica made it meanwhile.
             Some("BucketAlreadyOwnedByYou") => Ok(()),
-            code => Err(format!(
-                "creating the cache bucket {}: {status} {}",
-                c.bucket,
-                code.unwrap_or("")
-            )),
+            code => Err(UpstreamError::Refused {
+                what: format!("creating the cache bucket {}", c.bucket),
+                status,
+                code: code.map(str::to_owned),
+            }),
         }
     }
 }
@@ -161,7 +166,7 @@ impl ClusterCache {
             let mut call = Call::new(Method::PUT, &c.bucket, Some(&name), Some(&c.signer));
             call.body = encode_indexed(&entry).into();
             if let Err(e) = c.put(call, &name) {
-                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "index write failed");
+                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = %e, "index write failed");
             }
         }
     }
@@ -300,13 +305,17 @@ fn unix_now() -> u64 {
 impl Cluster {
     /// Sends `call`, a PUT of `name` into the cache bucket, and waits for
     /// it: an error unless the cluster answered 2xx. Blocks.
-    fn put(&self, call: Call<'_>, name: &str) -> Result<(), String> {
+    fn put(&self, call: Call<'_>, name: &str) -> Result<(), UpstreamError> {
         self.runtime.block_on(async {
             let resp = self.upstream.call(call).await?;
             if resp.status().is_success() {
                 Ok(())
             } else {
-                Err(format!("PUT {name}: {}", resp.status()))
+                Err(UpstreamError::Refused {
+                    what: format!("PUT {name}"),
+                    status: resp.status(),
+                    code: None,
+                })
             }
         })
     }
@@ -326,7 +335,7 @@ impl Cluster {
                 Lock::Failed
             }
             Err(e) => {
-                tracing::warn!(target: "gateway", lock, error = e, "cache lock failed");
+                tracing::warn!(target: "gateway", lock, error = %e, "cache lock failed");
                 Lock::Failed
             }
         }
@@ -369,7 +378,7 @@ impl Cluster {
     fn unlock(&self, lock: &str) {
         let call = Call::new(Method::DELETE, &self.bucket, Some(lock), Some(&self.signer));
         if let Err(e) = self.runtime.block_on(self.upstream.call(call)) {
-            tracing::warn!(target: "gateway", lock, error = e, "cache unlock failed");
+            tracing::warn!(target: "gateway", lock, error = %e, "cache unlock failed");
         }
     }
 }
@@ -426,14 +435,18 @@ impl ClusterCache {
                     .await
                     .map(Some),
                 StatusCode::NOT_FOUND => Ok(None),
-                other => Err(format!("GET {name}: {other}")),
+                other => Err(UpstreamError::Refused {
+                    what: format!("GET {name}"),
+                    status: other,
+                    code: None,
+                }),
             }
         });
         let bytes: Bytes = match fetched {
             Ok(Some(b)) => b,
             Ok(None) => return None,
             Err(e) => {
-                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "cache read failed");
+                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = %e, "cache read failed");
                 return None;
             }
         };
@@ -508,7 +521,7 @@ impl TorrentCache for ClusterCache {
             call.signed
                 .push(("content-type", "application/x-bittorrent".into()));
             if let Err(e) = c.put(call, &name) {
-                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = e, "cache write failed");
+                tracing::warn!(target: "gateway", cache_bucket = c.bucket, error = %e, "cache write failed");
             }
         }
         self.index(&key, &torrent, true);

@@ -21,33 +21,33 @@
 //!   with an LRU in front: replicas share it, restarts keep it.
 
 mod cache;
+mod error;
 mod route;
 mod source;
 mod swarm;
 mod upstream;
 
 use std::future::Future;
-use std::num::{NonZeroU64, NonZeroUsize};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use s3torrent_http::AdapterConfig;
-use s3torrent_s3::{HashOptions, TorrentPolicy, TorrentService, TorrentVersion};
-use s3torrent_tracker::TrustedProxies;
+use s3torrent_s3::{HashOptions, TorrentService};
 use tokio::sync::watch;
 
-use crate::config::{MinBodyRate, Seeding, ServerConfig, User, principal_of_account};
+use crate::config::{FrontConfig, Seeding, User, principal_of_account};
+use crate::edge::Listeners;
+use crate::edge::front;
+use crate::edge::listen::Endpoint;
 use crate::error::Error;
-use crate::front;
-use crate::listen::Endpoint;
-use crate::serve::Listeners;
 use crate::swarm::SwarmSource;
 use crate::throttle::Throttle;
 
 use self::cache::ClusterCache;
+use self::error::UpstreamError;
 use self::source::Shared;
 use self::upstream::{Signer, Upstream};
 
@@ -102,10 +102,12 @@ pub struct GatewayConfig {
     pub upstream_credentials: Option<UpstreamCredentials>,
     /// The region the gateway signs its own requests for.
     pub region: String,
-    /// The largest object that gets a torrent (the AWS limit by default).
-    pub max_torrent_size: u64,
-    /// v1 (the default), v2 or hybrid torrents.
-    pub torrent_version: TorrentVersion,
+    /// How the gateway faces its clients, as `serve`'s
+    /// [`ServerConfig::front`](crate::ServerConfig::front). Its
+    /// [`public_url`](FrontConfig::public_url) is the web seed in torrents:
+    /// replicas behind one name share it, and so share their cached
+    /// torrents (the address is part of the cache key).
+    pub front: FrontConfig,
     /// How objects are seeded: [`Seeding::Web`] (the default: the web seed
     /// is the object's URL on the gateway, whose GETs pass through),
     /// [`Seeding::Peer`] (the gateway's tracker and seeding peer, reading
@@ -119,50 +121,16 @@ pub struct GatewayConfig {
     pub ration_above: usize,
     /// Message stream encryption on the seeding peer, as `serve`'s
     /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
-    pub peer_encryption: crate::PeerEncryption,
-    /// The reverse proxies in front of the tracker whose forwarding
-    /// headers are believed, as `serve`'s
-    /// [`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies).
-    pub trusted_proxies: TrustedProxies,
+    pub peer_encryption: crate::config::PeerEncryption,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
-    /// The gateway's address as clients reach it (`http(s)://HOST:PORT`),
-    /// written into torrents as the web seed: replicas behind one name
-    /// share it, and so share their cached torrents (the address is part of
-    /// the cache key). `None`: the listener's own address (`https://` when
-    /// it speaks TLS).
-    pub public_url: Option<String>,
-    /// The gateway's tracker as clients reach it (`.../announce`), for
-    /// [`Seeding::Peer`] and [`Seeding::Both`]. `None`: `http://` (or
-    /// `https://` when it speaks TLS) and the tracker listener's address,
-    /// then `/announce`.
-    pub announce_url: Option<String>,
-    /// Further trackers for every torrent, each its own tier after the
-    /// gateway's own, as `serve`'s
-    /// [`ServerConfig::trackers`](crate::ServerConfig::trackers); with
-    /// [`Seeding::Peer`] or [`Seeding::Both`] the gateway announces its
-    /// seeding peer to them.
-    pub trackers: Vec<String>,
-    /// How long a client has to send a request's head (`None`: for ever),
-    /// as `serve`'s [`ServerConfig::header_read_timeout`](crate::ServerConfig::header_read_timeout).
-    pub header_read_timeout: Option<Duration>,
-    /// How long an idle keep-alive connection is kept for its next request.
-    pub idle_timeout: Option<Duration>,
-    /// How long an answer may wait for the client to read more of it.
-    pub send_timeout: Option<Duration>,
-    /// The slowest a passed-through request body may arrive; a slower one
-    /// is cut off with S3's `RequestTimeout`, as `serve`'s
-    /// [`ServerConfig::min_body_rate`](crate::ServerConfig::min_body_rate).
-    pub min_body_rate: Option<MinBodyRate>,
-    /// How many client connections are served at once.
-    pub max_connections: NonZeroUsize,
     /// How the tracker and the seeding peer hold under floods, as
     /// `serve`'s [`ServerConfig::swarm_limits`](crate::ServerConfig::swarm_limits).
-    pub swarm_limits: crate::SwarmLimits,
+    pub swarm_limits: crate::config::SwarmLimits,
     /// A Mainline DHT node announcing the served objects, as `serve`'s
     /// [`ServerConfig::dht`](crate::ServerConfig::dht); needs
     /// [`Seeding::Peer`] or [`Seeding::Both`].
-    pub dht: Option<crate::DhtConfig>,
+    pub dht: Option<crate::config::DhtConfig>,
 }
 
 impl GatewayConfig {
@@ -178,25 +146,22 @@ impl GatewayConfig {
             users: Vec::new(),
             upstream_credentials: None,
             region: "us-east-1".into(),
-            max_torrent_size: TorrentPolicy::default().max_object_size,
-            torrent_version: TorrentVersion::V1,
+            front: FrontConfig::default(),
             seeding: Seeding::Web,
             seed_rate: None,
-            ration_above: crate::ServerConfig::DEFAULT_RATION_ABOVE,
-            peer_encryption: crate::PeerEncryption::Prefer,
-            trusted_proxies: TrustedProxies::default(),
+            ration_above: crate::config::ServerConfig::DEFAULT_RATION_ABOVE,
+            peer_encryption: crate::config::PeerEncryption::Prefer,
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
-            public_url: None,
-            announce_url: None,
-            trackers: Vec::new(),
-            header_read_timeout: Some(ServerConfig::DEFAULT_HEADER_READ_TIMEOUT),
-            idle_timeout: Some(ServerConfig::DEFAULT_IDLE_TIMEOUT),
-            send_timeout: Some(ServerConfig::DEFAULT_SEND_TIMEOUT),
-            min_body_rate: Some(MinBodyRate::DEFAULT),
-            max_connections: ServerConfig::DEFAULT_MAX_CONNECTIONS,
-            swarm_limits: crate::SwarmLimits::default(),
+            swarm_limits: crate::config::SwarmLimits::default(),
             dht: None,
         }
+    }
+}
+
+/// The server's error for an upstream the gateway cannot use.
+fn upstream_error(e: UpstreamError) -> Error {
+    Error::Upstream {
+        source: Box::new(e),
     }
 }
 
@@ -206,18 +171,19 @@ impl GatewayConfig {
 /// the seeding peer on `listeners.swarm`, as `serve` does.
 ///
 /// Prints `gateway: listening on http://ADDR` on stderr once ready. Fails
-/// with [`Error::Config`] for an unusable upstream URL, seeding as a peer
-/// without the swarm's listeners, a DHT node without seeding as a peer, or
-/// a cache bucket it can neither find nor create.
+/// with [`Error::Upstream`] for an unusable upstream URL or a cache bucket
+/// it can neither find nor create, and with [`Error::Config`] for seeding
+/// as a peer without the swarm's listeners or a DHT node without seeding
+/// as a peer.
 pub async fn gateway(
     config: GatewayConfig,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let checked = crate::serve::Checked::new(listeners, config.seeding)?;
-    crate::serve::check_dht(config.seeding, config.dht.as_ref())?;
+    let checked = crate::edge::Checked::new(listeners, config.seeding)?;
+    crate::edge::check_dht(config.seeding, config.dht.as_ref())?;
     let upstream =
-        Arc::new(Upstream::new(&config.upstream, &config.region).map_err(Error::Config)?);
+        Arc::new(Upstream::new(&config.upstream, &config.region).map_err(upstream_error)?);
     let runtime = tokio::runtime::Handle::current();
     let own = config.upstream_credentials.as_ref().map(|c| Signer {
         access_key: c.access_key.clone(),
@@ -229,17 +195,17 @@ pub async fn gateway(
         own.clone(),
         config.cache_bucket.clone(),
     );
-    cache.ensure_bucket().await.map_err(Error::Config)?;
+    cache.ensure_bucket().await.map_err(upstream_error)?;
 
-    let advertised = crate::serve::Advertised::new(
+    let advertised = crate::edge::Advertised::new(
         Endpoint::Gateway,
         config.seeding,
-        config.public_url.as_deref(),
-        config.announce_url.as_deref(),
+        config.front.public_url.as_deref(),
+        config.front.announce_url.as_deref(),
         &checked,
     )?;
     let own_trackers = advertised.own_trackers();
-    let crate::serve::Checked {
+    let crate::edge::Checked {
         s3: listener,
         addr,
         swarm: swarm_listeners,
@@ -248,9 +214,9 @@ pub async fn gateway(
         ..
     } = checked;
     let policy = advertised.policy(
-        config.max_torrent_size,
-        config.torrent_version,
-        &config.trackers,
+        config.front.max_torrent_size,
+        config.front.torrent_version,
+        &config.front.trackers,
     );
     let torrents = Arc::new(
         TorrentService::with_cache(policy, cache).with_hash_options(
@@ -264,8 +230,8 @@ pub async fn gateway(
     for u in &config.users {
         auth.register(u.access_key.clone(), u.secret_key.clone().into());
     }
-    let fallback_owner =
-        principal_of_account("000000000000").map_err(|e| Error::Config(format!("gateway: {e}")))?;
+    let fallback_owner = principal_of_account("000000000000")
+        .map_err(|e| Error::Config(format!("gateway: {}", e.message())))?;
     let mut builder = S3ServiceBuilder::new(route::NoOperations);
     builder.set_auth(auth);
     let shared = Arc::new(Shared {
@@ -301,20 +267,20 @@ pub async fn gateway(
     }
     eprintln!(
         "gateway: ?torrent answers {} torrents, seeding {}",
-        config.torrent_version, config.seeding
+        config.front.torrent_version, config.seeding
     );
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
     if let Some(listener) = metrics {
         // Up while it answers: the upstream's health is its own.
-        let health: crate::metrics::Health = Arc::new(|| Ok(()));
-        edges.push(crate::metrics::spawn(
+        let health: crate::edge::Health = Arc::new(|| Ok(()));
+        edges.push(crate::edge::spawn_metrics(
             "gateway", listener, health, &stopping,
         )?);
     }
     eprintln!(
         "gateway: listening on {}://{addr}",
-        crate::listen::Scheme::of(tls.as_ref()).as_str()
+        crate::edge::listen::Scheme::of(tls.as_ref()).as_str()
     );
 
     if let Some(listeners) = swarm_listeners {
@@ -334,12 +300,12 @@ pub async fn gateway(
                         ration_above: config.ration_above,
                         encryption: config.peer_encryption,
                     },
-                    trusted: config.trusted_proxies.clone(),
+                    trusted: config.front.trusted_proxies.clone(),
                     limits: config.swarm_limits,
                     dht: config.dht.clone(),
                     trackers: crate::swarm::Trackers {
                         own: own_trackers,
-                        others: config.trackers.clone(),
+                        others: config.front.trackers.clone(),
                     },
                     tls: tls.clone(),
                 },
@@ -348,19 +314,19 @@ pub async fn gateway(
             .map_err(Error::Listener)?,
         );
     }
-    let front = crate::serve::Front {
+    let front = crate::edge::Front {
         endpoint: Endpoint::Gateway,
         clocks: front::Clocks {
-            header: config.header_read_timeout,
-            idle: config.idle_timeout,
-            send: config.send_timeout,
+            header: config.front.header_read_timeout,
+            idle: config.front.idle_timeout,
+            send: config.front.send_timeout,
         },
-        max_connections: config.max_connections,
+        max_connections: config.front.max_connections,
         // Path-style (the gateway's `?torrent` is).
         base_domain: None,
         tls,
     };
-    let min_body_rate = config.min_body_rate;
+    let min_body_rate = config.front.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));
         async move {
@@ -379,13 +345,13 @@ pub async fn gateway(
             Ok(match forwarded {
                 Ok(resp) => resp.map(s3s::Body::from),
                 Err(e) => {
-                    tracing::warn!(target: "gateway", error = e, "upstream failed");
+                    tracing::warn!(target: "gateway", error = %e, "upstream failed");
                     upstream_failed(&method, &request_id)
                 }
             })
         }
     };
-    crate::serve::serve_http(&listener, front, shutdown, &stop, edges, handle).await;
+    crate::edge::serve_http(&listener, front, shutdown, &stop, edges, handle).await;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use super::cache::ClusterCache;
 use super::source::{ClusterSource, Shared};
 use super::upstream::Signer;
 use crate::config::User;
-use crate::front::{self, RequestId};
+use crate::edge::front::{self, RequestId};
 
 /// No S3 operation of s3s's own: everything but `?torrent` passed through
 /// before s3s, so these are never reached (s3s answers `NotImplemented`).

@@ -22,6 +22,7 @@ use s3torrent_s3::{
 };
 use tokio::runtime::Handle;
 
+use super::error::UpstreamError;
 use super::upstream::{Call, Signer, Upstream, error_code, header, read_body, xml_field};
 use crate::swarm::{PieceLoad, PieceSource};
 use s3torrent_peer::Seed;
@@ -125,11 +126,11 @@ impl ClusterSource {
                         .call(Call::new(Method::GET, "", None, Some(signer)))
                         .await?;
                     if !resp.status().is_success() {
-                        return Err(format!(
-                            "ListBuckets as {}: {}",
-                            signer.access_key,
-                            resp.status()
-                        ));
+                        return Err(UpstreamError::Refused {
+                            what: format!("ListBuckets as {}", signer.access_key),
+                            status: resp.status(),
+                            code: None,
+                        });
                     }
                     read_body(resp.into_body(), LIST_BODY_LIMIT).await
                 })
@@ -145,7 +146,7 @@ impl ClusterSource {
         format!("/{bucket}/{}", self.key)
     }
 
-    fn internal(&self, bucket: &str, why: String) -> S3Error {
+    fn internal(&self, bucket: &str, why: impl std::fmt::Display) -> S3Error {
         S3Error::with_message(
             ErrorCode::InternalError,
             format!("We encountered an internal error. Please try again. ({why})"),
@@ -184,10 +185,10 @@ impl ClusterSource {
             StatusCode::OK => {
                 let size = header(&headers, "content-length")
                     .and_then(|v| v.parse::<u64>().ok())
-                    .ok_or_else(|| self.internal(bucket, "HEAD without a Content-Length".into()))?;
+                    .ok_or_else(|| self.internal(bucket, "HEAD without a Content-Length"))?;
                 // Without its quotes, as the torrent service keeps ETags.
                 let etag = header(&headers, "etag")
-                    .ok_or_else(|| self.internal(bucket, "HEAD without an ETag".into()))?
+                    .ok_or_else(|| self.internal(bucket, "HEAD without an ETag"))?
                     .trim_matches('"')
                     .to_owned();
                 Ok(Head::Found {
@@ -257,7 +258,7 @@ impl ClusterSource {
             .map_err(|e| self.internal(bucket, e))?;
         match body {
             // The object is there after all: it changed between the two.
-            None => Err(self.internal(bucket, "the object changed while it was looked up".into())),
+            None => Err(self.internal(bucket, "the object changed while it was looked up")),
             Some(body) => Ok((error_code(&body), xml_field(&body, "Message"))),
         }
     }

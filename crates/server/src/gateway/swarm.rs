@@ -18,7 +18,7 @@ use s3torrent_s3::{
 
 use super::cache::ClusterCache;
 use super::source::{ClusterSource, Shared};
-use crate::swarm::{PieceSource, SwarmSource};
+use crate::swarm::{NotServed, PieceSource, SwarmSource};
 
 /// The gateway's [`SwarmSource`].
 pub(crate) struct ClusterSwarm {
@@ -40,9 +40,11 @@ impl ClusterSwarm {
 }
 
 impl SwarmSource for ClusterSwarm {
-    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
+    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), NotServed> {
         let Some(target) = self.torrents.cache().indexed(info_hash) else {
-            return Err("unknown info_hash: no torrent of this gateway has it".into());
+            return Err(NotServed::Unknown {
+                endpoint: "gateway",
+            });
         };
         let version_id = match &target.version {
             ObjectVersion::Id(v) => Some(v.clone()),
@@ -58,11 +60,11 @@ impl SwarmSource for ClusterSwarm {
         let plan = self
             .torrents
             .plan(&source, &req)
-            .map_err(|e| format!("not served: {} ({})", e.message(), e.code().as_str()))?;
+            .map_err(|source| NotServed::Refused { source })?;
         if let ObjectVersion::ETag(etag) = &target.version
             && Some(etag.as_str()) != plan.object.etag.as_known()
         {
-            return Err("not served: the object changed since this torrent was made".into());
+            return Err(NotServed::Stale);
         }
         Ok((plan.bucket, plan.object))
     }
@@ -85,7 +87,7 @@ impl SwarmSource for ClusterSwarm {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<Arc<dyn PieceSource>, String> {
+    ) -> Result<Arc<dyn PieceSource>, NotServed> {
         let source = self.anonymous(object.key.as_str(), object.version_id.clone());
         Ok(Arc::new(source.reader(bucket, object)))
     }

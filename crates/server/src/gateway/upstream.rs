@@ -15,7 +15,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
-use crate::front::RequestBody;
+use super::error::UpstreamError;
+use crate::edge::front::RequestBody;
 
 /// How long a presigned request of the gateway's stays valid: it is sent at
 /// once, so this only covers clock skew and a slow connection.
@@ -92,24 +93,30 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     /// A client for `endpoint` (`http://HOST:PORT`; no path).
-    pub(crate) fn new(endpoint: &str, region: &str) -> Result<Upstream, String> {
-        let url = Url::parse(endpoint).map_err(|e| format!("--upstream {endpoint:?}: {e}"))?;
+    pub(crate) fn new(endpoint: &str, region: &str) -> Result<Upstream, UpstreamError> {
+        let shape = |why| UpstreamError::EndpointShape {
+            endpoint: endpoint.to_owned(),
+            why,
+        };
+        let url = Url::parse(endpoint).map_err(|source| UpstreamError::EndpointUrl {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
         if url.scheme() != "http" {
-            return Err(format!(
-                "--upstream {endpoint:?}: only http:// upstreams are supported"
-            ));
+            return Err(shape("only http:// upstreams are supported"));
         }
         if url.path() != "/" || url.query().is_some() {
-            return Err(format!(
-                "--upstream {endpoint:?}: give the scheme, host and port only"
-            ));
+            return Err(shape("give the scheme, host and port only"));
         }
         let uri: Uri = endpoint
             .parse()
-            .map_err(|e| format!("--upstream {endpoint:?}: {e}"))?;
+            .map_err(|source| UpstreamError::EndpointUri {
+                endpoint: endpoint.to_owned(),
+                source,
+            })?;
         let (Some(authority), Some(scheme)) = (uri.authority().cloned(), uri.scheme().cloned())
         else {
-            return Err(format!("--upstream {endpoint:?}: no host"));
+            return Err(shape("no host"));
         };
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -137,7 +144,7 @@ impl Upstream {
     pub(crate) async fn forward(
         &self,
         req: Request<RequestBody>,
-    ) -> Result<Response<Incoming>, String> {
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let (mut parts, body) = req.into_parts();
         let mut uri = http::uri::Parts::default();
         uri.scheme = Some(self.scheme.clone());
@@ -147,7 +154,7 @@ impl Upstream {
             .path_and_query()
             .cloned()
             .or_else(|| Some(http::uri::PathAndQuery::from_static("/")));
-        parts.uri = Uri::from_parts(uri).map_err(|e| format!("upstream URI: {e}"))?;
+        parts.uri = Uri::from_parts(uri).map_err(|source| UpstreamError::ForwardUri { source })?;
         if !parts.headers.contains_key(http::header::HOST) {
             // HTTP/1.1 requires Host; a client without one signed none.
             if let Ok(v) = HeaderValue::from_str(self.authority.as_str()) {
@@ -163,13 +170,19 @@ impl Upstream {
             .pass
             .request(Request::from_parts(parts, body))
             .await
-            .map_err(|e| format!("upstream {}: {e}", self.endpoint()))?;
+            .map_err(|source| UpstreamError::Forward {
+                endpoint: self.endpoint().to_owned(),
+                source: Box::new(source),
+            })?;
         strip_hop_by_hop(resp.headers_mut());
         Ok(resp)
     }
 
     /// Sends one of the gateway's own requests.
-    pub(crate) async fn call(&self, mut call: Call<'_>) -> Result<Response<Incoming>, String> {
+    pub(crate) async fn call(
+        &self,
+        mut call: Call<'_>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
         // rusty-s3 signs the headers in the order given; SigV4's canonical
         // request lists them sorted by name.
         call.signed.sort_by(|a, b| a.0.cmp(b.0));
@@ -178,18 +191,27 @@ impl Upstream {
         let uri: Uri = url
             .as_str()
             .parse()
-            .map_err(|e| format!("upstream URI {url}: {e}"))?;
+            .map_err(|source| UpstreamError::CallUri {
+                url: url.to_string(),
+                source,
+            })?;
         let mut req = Request::new(Full::new(call.body.clone()));
         *req.method_mut() = call.method.clone();
         *req.uri_mut() = uri;
         for (name, value) in &call.signed {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| format!("header {name:?}: {e}"))?;
-            let value = HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+            let header = |source: http::Error| UpstreamError::Header {
+                name: (*name).to_owned(),
+                source,
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| header(e.into()))?;
+            let value = HeaderValue::from_str(value).map_err(|e| header(e.into()))?;
             req.headers_mut().insert(name, value);
         }
         for (name, value) in &call.unsigned {
-            let value = HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+            let value = HeaderValue::from_str(value).map_err(|e| UpstreamError::Header {
+                name: name.to_string(),
+                source: e.into(),
+            })?;
             req.headers_mut().insert(name.clone(), value);
         }
         if !call.body.is_empty() || call.method == Method::PUT {
@@ -200,24 +222,19 @@ impl Upstream {
         }
         match tokio::time::timeout(REQUEST_TIMEOUT, self.own.request(req)).await {
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(format!(
-                "{} {} on {}: {e}",
-                call.method,
-                url.path(),
-                self.endpoint()
-            )),
-            Err(_) => Err(format!(
-                "{} {} on {}: no answer in {}s",
-                call.method,
-                url.path(),
-                self.endpoint(),
-                REQUEST_TIMEOUT.as_secs()
-            )),
+            Ok(Err(source)) => Err(UpstreamError::Call {
+                request: format!("{} {} on {}", call.method, url.path(), self.endpoint()),
+                source: Box::new(source),
+            }),
+            Err(_) => Err(UpstreamError::Timeout {
+                request: format!("{} {} on {}", call.method, url.path(), self.endpoint()),
+                after: REQUEST_TIMEOUT,
+            }),
         }
     }
 
     /// The URL of a call: path-style, presigned when it has a signer.
-    fn url(&self, call: &Call<'_>) -> Result<Url, String> {
+    fn url(&self, call: &Call<'_>) -> Result<Url, UpstreamError> {
         let url = if call.bucket.is_empty() {
             // The service itself: ListBuckets.
             self.endpoint.clone()
@@ -228,7 +245,10 @@ impl Upstream {
                 call.bucket.to_owned(),
                 self.region.clone(),
             )
-            .map_err(|e| format!("bucket {:?}: {e}", call.bucket))?;
+            .map_err(|source| UpstreamError::Bucket {
+                bucket: call.bucket.to_owned(),
+                source,
+            })?;
             match call.key {
                 Some(key) => bucket.object_url(key),
                 None => bucket.base_url().clone(),
@@ -240,7 +260,11 @@ impl Upstream {
             Method::PUT => rusty_s3::Method::Put,
             Method::POST => rusty_s3::Method::Post,
             Method::DELETE => rusty_s3::Method::Delete,
-            ref other => return Err(format!("no signing for {other}")),
+            ref other => {
+                return Err(UpstreamError::Unsigned {
+                    method: other.clone(),
+                });
+            }
         };
         Ok(match call.signer {
             Some(signer) => rusty_s3::signing::sign(
@@ -271,12 +295,12 @@ impl Upstream {
 
 /// Reads a whole small body (an error document, a cached torrent), at most
 /// `limit` bytes.
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, String> {
+pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, UpstreamError> {
     Limited::new(body, limit)
         .collect()
         .await
         .map(|c| c.to_bytes())
-        .map_err(|e| format!("reading an upstream body (at most {limit} bytes): {e}"))
+        .map_err(|source| UpstreamError::Body { limit, source })
 }
 
 /// The `<Code>` of an S3 error document.

@@ -1,8 +1,8 @@
-//! Prometheus metrics and health checks, on a listener of their own
-//! (`--metrics-listen`): counters and gauges kept in atomics that the
-//! edges bump (one call each, no allocation on a request's path), written
-//! out by the Prometheus project's client library (`prometheus-client`) on
-//! `GET /metrics`, in the OpenMetrics text format when the scraper asks
+//! Prometheus metrics: counters and gauges kept in atomics that the edges
+//! bump (one call each, no allocation on a request's path), written out by
+//! the Prometheus project's client library (`prometheus-client`) for
+//! `GET /metrics` on the metrics listener (`--metrics-listen`, in
+//! `crate::edge`), in the OpenMetrics text format when the scraper asks
 //! for it (Prometheus does) and in the Prometheus text format (0.0.4)
 //! otherwise; `GET /health` and `GET /ready` for probes.
 //!
@@ -26,15 +26,10 @@ mod operation;
 pub(crate) mod torrents;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -43,26 +38,15 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use s3torrent_metainfo::{InfoHash, Torrent};
 use s3torrent_tracker::{Decision, Tracker};
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
 
-use crate::listen::accept;
-
-pub(crate) use self::operation::{Channel, Console, RequestKind, classify, host_names_bucket};
+pub(crate) use self::operation::{
+    CONSOLE_PREFIX, Channel, Console, RequestKind, classify, console_wants, host_names_bucket,
+};
 use self::operation::{OPERATIONS, Operation, STATUS_NAMES, STATUSES, status_index};
 use self::torrents::{TorrentStats, Torrents, minute_now, url_path};
 
 /// The most clients whose latest `downloaded` is kept.
 pub(crate) const MAX_CLIENTS: usize = 100_000;
-
-/// How many scrapes or probes are served at once; more wait in the backlog.
-const MAX_CONNECTIONS: usize = 64;
-
-/// How long a scraper may take to send its request head.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a health check may take.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The process's metrics.
 pub(crate) static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -473,7 +457,7 @@ pub(crate) enum Format {
 impl Format {
     /// The format an `Accept` header asks for: OpenMetrics when it names
     /// it, else Prometheus's text format.
-    fn accepted(accept: Option<&str>) -> Format {
+    pub(crate) fn accepted(accept: Option<&str>) -> Format {
         if accept.is_some_and(|a| a.contains("application/openmetrics-text")) {
             Format::OpenMetrics
         } else {
@@ -481,7 +465,7 @@ impl Format {
         }
     }
 
-    fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
             Format::Prometheus => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
@@ -826,120 +810,6 @@ impl Collector for Collect {
         )?;
         Ok(())
     }
-}
-
-/// The endpoint's health check: `Ok` when it can serve (for `serve`, the
-/// store can be read), or why not. Run on a blocking thread.
-pub(crate) type Health = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
-
-/// Answers `GET /metrics`, `/health` and `/ready` on `listener` until
-/// `shutdown` turns true; then the listener closes (a request still being
-/// answered gets `/ready` 503).
-pub(crate) async fn serve_metrics(
-    listener: TcpListener,
-    health: Health,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Some((socket, _)) = accept(&listener, &mut shutdown, "metrics").await else {
-            return;
-        };
-        // Every slot taken: this one waits for a free one (the others wait
-        // in the backlog), or for the shutdown.
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => return,
-            },
-            () = crate::listen::stopped(&mut shutdown) => return,
-        };
-        let (health, stopping) = (Arc::clone(&health), shutdown.clone());
-        let service = hyper::service::service_fn(
-            move |req: hyper::Request<hyper::body::Incoming>| {
-                let (health, stopping) = (Arc::clone(&health), *stopping.borrow());
-                async move { Ok::<_, std::convert::Infallible>(answer(&req, health, stopping).await) }
-            },
-        );
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .keep_alive(false)
-            .serve_connection(TokioIo::new(socket), service);
-        tokio::spawn(async move {
-            let _slot = slot;
-            let _ = tokio::time::timeout(HEADER_TIMEOUT + HEALTH_TIMEOUT, conn).await;
-        });
-    }
-}
-
-/// The answer to one request of the metrics listener.
-async fn answer<B>(
-    req: &hyper::Request<B>,
-    health: Health,
-    stopping: bool,
-) -> hyper::Response<Full<Bytes>> {
-    let text = |status: u16, body: String, kind: &'static str| {
-        let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
-        *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
-        r.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static(kind),
-        );
-        r
-    };
-    const PLAIN: &str = "text/plain; charset=utf-8";
-    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
-        return text(405, "method not allowed\n".into(), PLAIN);
-    }
-    match req.uri().path() {
-        "/metrics" => {
-            let format = Format::accepted(
-                req.headers()
-                    .get(http::header::ACCEPT)
-                    .and_then(|v| v.to_str().ok()),
-            );
-            // The tracker's census walks its swarms: off the runtime.
-            match tokio::task::spawn_blocking(move || METRICS.render(format)).await {
-                Ok(body) => text(200, body, format.content_type()),
-                Err(_) => text(500, "rendering the metrics failed\n".into(), PLAIN),
-            }
-        }
-        "/health" => {
-            let checked = tokio::time::timeout(
-                HEALTH_TIMEOUT,
-                tokio::task::spawn_blocking(move || health()),
-            )
-            .await;
-            match checked {
-                Ok(Ok(Ok(()))) => text(200, "ok\n".into(), PLAIN),
-                Ok(Ok(Err(why))) => text(503, format!("unhealthy: {why}\n"), PLAIN),
-                Ok(Err(_)) => text(503, "unhealthy: the check failed\n".into(), PLAIN),
-                Err(_) => text(503, "unhealthy: the check timed out\n".into(), PLAIN),
-            }
-        }
-        "/ready" if stopping => text(503, "shutting down\n".into(), PLAIN),
-        "/ready" => text(200, "ready\n".into(), PLAIN),
-        _ => text(404, "not found\n".into(), PLAIN),
-    }
-}
-
-/// Says where the metrics listener is (`NAME: metrics on
-/// http://ADDR/metrics`, a start-up line) and spawns [`serve_metrics`] on
-/// it, until `stopping` turns true.
-pub(crate) fn spawn(
-    name: &str,
-    listener: TcpListener,
-    health: Health,
-    stopping: &watch::Receiver<bool>,
-) -> Result<tokio::task::JoinHandle<()>, crate::Error> {
-    let addr: SocketAddr = listener.local_addr().map_err(crate::Error::Listener)?;
-    eprintln!("{name}: metrics on http://{addr}/metrics");
-    Ok(tokio::spawn(serve_metrics(
-        listener,
-        health,
-        stopping.clone(),
-    )))
 }
 
 #[cfg(test)]

@@ -197,6 +197,22 @@ pub(crate) fn names_bucket(host: &str, domain: &str) -> bool {
         && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
 }
 
+/// Where the console's pages are (`/_s3torrent/`).
+pub(crate) const CONSOLE_PREFIX: &str = "/_s3torrent";
+
+/// Whether a request's path is the console's (`/_s3torrent`, or below it).
+/// A virtual-hosted-style request (its host names a bucket) is not: its
+/// path is a key. The console's own, decided here, where every request is
+/// classified, so that the console (which reads the metrics) is imported by
+/// nothing it imports.
+pub(crate) fn console_wants(path: &str, host_names_bucket: bool) -> bool {
+    !host_names_bucket
+        && (path == CONSOLE_PREFIX
+            || path
+                .strip_prefix(CONSOLE_PREFIX)
+                .is_some_and(|rest| rest.starts_with('/')))
+}
+
 /// Whether a request's `Host` names a bucket under `base_domain`
 /// (`--base-domain`): virtual-hosted style.
 pub(crate) fn host_names_bucket(headers: &HeaderMap, base_domain: Option<&str>) -> bool {
@@ -234,7 +250,7 @@ pub(crate) fn classify(
             .any(|p| p.split_once('=').map_or(p, |(k, _)| k) == key)
     };
     let virtual_bucket = host_names_bucket(headers, base_domain);
-    if console == Console::Served && crate::console::wants(path, virtual_bucket) {
+    if console == Console::Served && console_wants(path, virtual_bucket) {
         return RequestKind {
             operation: Operation::Console,
             channel: Channel::None,
@@ -421,6 +437,14 @@ mod tests {
         assert_eq!(presigned.channel, Channel::GetObject);
         assert_eq!(kind("GET", "/b/k", &[]).channel, Channel::GetObject);
         assert_eq!(kind("GET", "/b/k?torrent", &[]).channel, Channel::None);
+    }
+
+    #[test]
+    fn console_paths() {
+        assert!(console_wants("/_s3torrent", false));
+        assert!(console_wants("/_s3torrent/b/x/y", false));
+        assert!(!console_wants("/_s3torrentx", false));
+        assert!(!console_wants("/_s3torrent/b/x", true));
     }
 
     #[test]

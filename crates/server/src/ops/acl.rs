@@ -321,7 +321,7 @@ impl Server {
             &info.owner,
         )?;
         info.check_acl_put(&acl).map_err(to_s3s)?;
-        self.blocking(move |s| s.set_bucket_acl(&bucket, &acl))
+        self.stored(move |s| s.set_bucket_acl(&bucket, &acl))
             .await?;
         Ok(S3Response::new(dto::PutBucketAclOutput::default()))
     }
@@ -408,7 +408,7 @@ impl Server {
         info.check_acl_put(&acl).map_err(to_s3s)?;
         // The version found (a versioned bucket's `null` one is named so).
         let version = object.version_id.as_deref().map(VersionId::of);
-        self.blocking(move |s| s.set_object_acl(&bucket, &key, version.as_ref(), &acl))
+        self.stored(move |s| s.set_object_acl(&bucket, &key, version.as_ref(), &acl))
             .await?;
         Ok(S3Response::new(dto::PutObjectAclOutput::default()))
     }

@@ -78,7 +78,7 @@ impl Server {
         let algorithm = meta.checksum.as_ref().map(|c| c.algorithm);
         let object_parts = if wanted.parts {
             let m = meta.clone();
-            let parts = self.blocking(move |s| s.object_parts(&m)).await?;
+            let parts = self.stored(move |s| s.object_parts(&m)).await?;
             parts.map(|parts| {
                 page_of_parts(&parts, input.part_number_marker, input.max_parts, algorithm)
             })
@@ -114,7 +114,7 @@ impl Server {
             ..Default::default()
         });
         // S3 gives this ETag without quotes; s3s writes every ETag quoted.
-        answer.extensions.insert(crate::front::BareETag);
+        answer.extensions.insert(crate::edge::front::BareETag);
         Ok(answer)
     }
 }

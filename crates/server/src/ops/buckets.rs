@@ -39,7 +39,7 @@ impl Server {
         ownership: Option<ObjectOwnership>,
     ) -> S3Result<S3Response<dto::CreateBucketOutput>> {
         let b = existing.name.clone();
-        let here = self.blocking(move |s| s.bucket_location(&b)).await?;
+        let here = self.stored(move |s| s.bucket_location(&b)).await?;
         let unchanged = location.is_none()
             && here.is_none()
             && existing.acl == *acl
@@ -64,7 +64,7 @@ impl Server {
         if me.account_id != info.owner.account_id {
             return Err(s3_error!(AccessDenied));
         }
-        match self.blocking(move |s| s.delete_bucket(&bucket)).await? {
+        match self.stored(move |s| s.delete_bucket(&bucket)).await? {
             BucketDeletion::Deleted => Ok(S3Response::new(dto::DeleteBucketOutput::default())),
             BucketDeletion::NoSuchBucket => Err(s3_error!(NoSuchBucket)),
             BucketDeletion::NotEmpty => Err(s3_error!(
@@ -84,7 +84,7 @@ impl Server {
         if me.account_id != info.owner.account_id {
             return Err(s3_error!(AccessDenied));
         }
-        let location = self.blocking(move |s| s.bucket_location(&bucket)).await?;
+        let location = self.stored(move |s| s.bucket_location(&bucket)).await?;
         Ok(S3Response::new(dto::GetBucketLocationOutput {
             location_constraint: location.map(dto::BucketLocationConstraint::from),
         }))
@@ -120,7 +120,7 @@ impl Server {
             None => String::new(),
         };
         let prefix = input.prefix.clone().unwrap_or_default();
-        let all = self.blocking(|s| s.buckets()).await?;
+        let all = self.stored(|s| s.buckets()).await?;
         let mut mine = all
             .into_iter()
             .filter(|(name, info, _)| {

@@ -47,7 +47,7 @@ impl Server {
             Invalid::Request(why) => s3_error!(InvalidRequest, "{why}"),
             Invalid::Argument(why) => s3_error!(InvalidArgument, "{why}"),
         })?;
-        self.blocking(move |s| s.set_cors(&bucket, Some(&config)))
+        self.stored(move |s| s.set_cors(&bucket, Some(&config)))
             .await?;
         Ok(S3Response::new(dto::PutBucketCorsOutput::default()))
     }
@@ -57,7 +57,7 @@ impl Server {
         req: S3Request<dto::GetBucketCorsInput>,
     ) -> S3Result<S3Response<dto::GetBucketCorsOutput>> {
         let (bucket, _) = self.owned_bucket(&req, &req.input.bucket).await?;
-        let found = self.blocking(move |s| s.bucket_cors(&bucket)).await?;
+        let found = self.stored(move |s| s.bucket_cors(&bucket)).await?;
         let config = match found {
             CorsLookup::Rules(config) => config,
             CorsLookup::NotConfigured => {
@@ -91,7 +91,7 @@ impl Server {
         req: S3Request<dto::DeleteBucketCorsInput>,
     ) -> S3Result<S3Response<dto::DeleteBucketCorsOutput>> {
         let (bucket, _) = self.owned_bucket(&req, &req.input.bucket).await?;
-        self.blocking(move |s| s.set_cors(&bucket, None)).await?;
+        self.stored(move |s| s.set_cors(&bucket, None)).await?;
         Ok(S3Response::new(dto::DeleteBucketCorsOutput::default()))
     }
 }

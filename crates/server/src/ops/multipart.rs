@@ -161,7 +161,7 @@ impl Server {
         };
         let (b, k) = (bucket.clone(), key.clone());
         let id = self
-            .blocking(move |s| s.create_upload(&b, &k, &record))
+            .stored(move |s| s.create_upload(&b, &k, &record))
             .await?;
         Ok(S3Response::new(dto::CreateMultipartUploadOutput {
             bucket: Some(bucket.to_string()),
@@ -542,7 +542,7 @@ impl Server {
             .filter(|_| !key_marker.is_empty());
         let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000);
         let b = bucket.clone();
-        let all = self.blocking(move |s| s.uploads(&b)).await?;
+        let all = self.stored(move |s| s.uploads(&b)).await?;
 
         let mut uploads = Vec::new();
         let mut prefixes: Vec<String> = Vec::new();

@@ -78,7 +78,7 @@ impl Server {
             .as_str()
             .parse()
             .map_err(|_| malformed())?;
-        self.blocking(move |s| s.set_ownership(&bucket, Some(ownership)))
+        self.stored(move |s| s.set_ownership(&bucket, Some(ownership)))
             .await?;
         Ok(S3Response::new(
             dto::PutBucketOwnershipControlsOutput::default(),
@@ -93,7 +93,7 @@ impl Server {
             .bucket_for_settings(&req, &req.input.bucket, "s3:GetBucketOwnershipControls")
             .await?;
         let settings = self
-            .blocking(move |s| s.bucket_settings(&bucket))
+            .stored(move |s| s.bucket_settings(&bucket))
             .await?
             .ok_or_else(|| s3_error!(NoSuchBucket))?;
         let ownership = settings.ownership.ok_or_else(|| {
@@ -118,8 +118,7 @@ impl Server {
         let (bucket, _) = self
             .bucket_for_settings(&req, &req.input.bucket, "s3:PutBucketOwnershipControls")
             .await?;
-        self.blocking(move |s| s.set_ownership(&bucket, None))
-            .await?;
+        self.stored(move |s| s.set_ownership(&bucket, None)).await?;
         Ok(S3Response::new(
             dto::DeleteBucketOwnershipControlsOutput::default(),
         ))

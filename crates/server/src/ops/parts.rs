@@ -59,7 +59,7 @@ impl Server {
         }
         let parts = if made_of_parts(meta) {
             let m = meta.clone();
-            self.blocking(move |s| s.object_parts(&m)).await?
+            self.stored(move |s| s.object_parts(&m)).await?
         } else {
             None
         };

@@ -25,7 +25,7 @@ impl Server {
             block_public_policy: c.block_public_policy.unwrap_or(false),
             restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
         };
-        self.blocking(move |s| s.set_public_access_block(&bucket, Some(block)))
+        self.stored(move |s| s.set_public_access_block(&bucket, Some(block)))
             .await?;
         Ok(S3Response::new(dto::PutPublicAccessBlockOutput::default()))
     }
@@ -38,7 +38,7 @@ impl Server {
             .bucket_for_settings(&req, &req.input.bucket, "s3:GetBucketPublicAccessBlock")
             .await?;
         let settings = self
-            .blocking(move |s| s.bucket_settings(&bucket))
+            .stored(move |s| s.bucket_settings(&bucket))
             .await?
             .ok_or_else(|| s3_error!(NoSuchBucket))?;
         let Some(block) = settings.public_access_block else {
@@ -66,7 +66,7 @@ impl Server {
         let (bucket, _) = self
             .bucket_for_settings(&req, &req.input.bucket, "s3:PutBucketPublicAccessBlock")
             .await?;
-        self.blocking(move |s| s.set_public_access_block(&bucket, None))
+        self.stored(move |s| s.set_public_access_block(&bucket, None))
             .await?;
         Ok(S3Response::new(
             dto::DeletePublicAccessBlockOutput::default(),

@@ -295,7 +295,7 @@ impl Server {
         let version_id = super::versioning::read_version(versioning, &meta);
         let tags = of_body(req.input.tagging.tag_set, TagsOf::Object)?;
         let version = meta.version;
-        self.blocking(move |s| s.set_object_tags(&bucket, &key, Some(&version), tags))
+        self.stored(move |s| s.set_object_tags(&bucket, &key, Some(&version), tags))
             .await?;
         Ok(S3Response::new(dto::PutObjectTaggingOutput { version_id }))
     }
@@ -332,7 +332,7 @@ impl Server {
             .await?;
         let version_id = super::versioning::read_version(versioning, &meta);
         let version = meta.version;
-        self.blocking(move |s| s.set_object_tags(&bucket, &key, Some(&version), Tags::new()))
+        self.stored(move |s| s.set_object_tags(&bucket, &key, Some(&version), Tags::new()))
             .await?;
         Ok(S3Response::new(dto::DeleteObjectTaggingOutput {
             version_id,
@@ -347,7 +347,7 @@ impl Server {
             .bucket_for_settings(&req, &req.input.bucket, "s3:PutBucketTagging")
             .await?;
         let tags = of_body(req.input.tagging.tag_set, TagsOf::Bucket)?;
-        self.blocking(move |s| s.set_bucket_tags(&bucket, tags))
+        self.stored(move |s| s.set_bucket_tags(&bucket, tags))
             .await?;
         Ok(S3Response::new(dto::PutBucketTaggingOutput::default()))
     }
@@ -360,7 +360,7 @@ impl Server {
             .bucket_for_settings(&req, &req.input.bucket, "s3:GetBucketTagging")
             .await?;
         let settings = self
-            .blocking(move |s| s.bucket_settings(&bucket))
+            .stored(move |s| s.bucket_settings(&bucket))
             .await?
             .ok_or_else(|| s3_error!(NoSuchBucket))?;
         if settings.tags.is_empty() {
@@ -378,7 +378,7 @@ impl Server {
         let (bucket, _) = self
             .bucket_for_settings(&req, &req.input.bucket, "s3:PutBucketTagging")
             .await?;
-        self.blocking(move |s| s.set_bucket_tags(&bucket, Tags::new()))
+        self.stored(move |s| s.set_bucket_tags(&bucket, Tags::new()))
             .await?;
         Ok(S3Response::new(dto::DeleteBucketTaggingOutput::default()))
     }

@@ -15,7 +15,7 @@ use super::listing::{self, Encoding};
 use super::{Server, timestamp, to_s3s};
 use crate::store::{
     DeleteConditions, Deleted, Found, ListFrom, Listed, Marker, ObjectMeta, Removal, Store,
-    VersionEntry, VersionId, Versioning,
+    StoreError, VersionEntry, VersionId, Versioning,
 };
 
 /// What a DeleteObject did, for its answer and DeleteObjects' entries.
@@ -167,7 +167,7 @@ impl Server {
                 ));
             }
         };
-        self.blocking(move |s| s.set_versioning(&bucket, status))
+        self.stored(move |s| s.set_versioning(&bucket, status))
             .await?;
         Ok(S3Response::new(dto::PutBucketVersioningOutput::default()))
     }
@@ -179,7 +179,7 @@ impl Server {
         let (bucket, _) = self
             .bucket_for_settings(&req, &req.input.bucket, "s3:GetBucketVersioning")
             .await?;
-        let status = self.blocking(move |s| s.bucket_versioning(&bucket)).await?;
+        let status = self.stored(move |s| s.bucket_versioning(&bucket)).await?;
         let status = match status {
             Versioning::Unversioned => None,
             Versioning::Enabled => Some(dto::BucketVersioningStatus::ENABLED),
@@ -239,10 +239,10 @@ impl Server {
         Ok(deletion)
     }
 
-    /// [`Server::blocking`], keeping our own error.
+    /// [`Server::stored`], answering with our own error (not yet s3s's).
     async fn blocking_s3<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, S3Error> + Send + 'static,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, S3Error> {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || f(&store))
@@ -254,6 +254,7 @@ impl Server {
                     "",
                 )
             })?
+            .map_err(S3Error::from)
     }
 
     pub(super) async fn list_object_versions_(

@@ -5,10 +5,10 @@
 //! read, expanded against the owner and the bucket owner as they were
 //! written. A record that holds neither is an error, never "private".
 
-use s3torrent_s3::{Acl, CannedAcl, CanonicalId, Grant, Grantee, Permission, Principal, S3Error};
+use s3torrent_s3::{Acl, CannedAcl, CanonicalId, Grant, Grantee, Permission, Principal};
 use serde::{Deserialize, Serialize};
 
-use super::internal;
+use super::{StoreError, internal};
 
 /// The version [`StoredAcl::from_acl`] writes.
 const VERSION: u32 = 1;
@@ -117,7 +117,7 @@ impl StoredAcl {
         &self,
         owner: &Principal,
         bucket_owner: &Principal,
-    ) -> Result<Acl, S3Error> {
+    ) -> Result<Acl, StoreError> {
         match self {
             StoredAcl::Canned(name) => {
                 let canned: CannedAcl = name

@@ -3,7 +3,10 @@
 use super::*;
 
 impl Store {
-    pub(crate) fn bucket_info(&self, bucket: &BucketName) -> Result<Option<BucketInfo>, S3Error> {
+    pub(crate) fn bucket_info(
+        &self,
+        bucket: &BucketName,
+    ) -> Result<Option<BucketInfo>, StoreError> {
         Ok(self.bucket_entry(bucket)?.map(|(info, _)| info))
     }
 
@@ -11,7 +14,7 @@ impl Store {
     pub(crate) fn bucket_entry(
         &self,
         bucket: &BucketName,
-    ) -> Result<Option<(BucketInfo, Versioning)>, S3Error> {
+    ) -> Result<Option<(BucketInfo, Versioning)>, StoreError> {
         let read = self.epoch.now();
         if let Some(entry) = self.bucket_memo.get(read, bucket.as_str()) {
             return Ok(Some(entry));
@@ -35,7 +38,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         meta: Option<BucketMeta>,
-    ) -> Result<Option<BucketInfo>, S3Error> {
+    ) -> Result<Option<BucketInfo>, StoreError> {
         let meta = match meta {
             Some(m) => m,
             // A folder made by hand is a bucket of the first user's.
@@ -79,7 +82,7 @@ impl Store {
         location: Option<String>,
         ownership: Option<s3torrent_s3::ObjectOwnership>,
         now: i64,
-    ) -> Result<Result<(), Principal>, S3Error> {
+    ) -> Result<Result<(), Principal>, StoreError> {
         let mut meta = BucketMeta::new(
             owner.account_id.to_string(),
             StoredAcl::from_acl(acl),
@@ -90,7 +93,7 @@ impl Store {
         let bytes = encode(&meta)?;
         let dir = self.bucket_dir(bucket);
         let first = self.users[0].principal.clone();
-        let created = self.write(|txn| {
+        let created = self.write::<_, StoreError>(|txn| {
             let mut table = txn.open_table(BUCKETS).map_err(internal)?;
             if let Some(old) = table.get(bucket.as_str()).map_err(internal)? {
                 let old: BucketMeta = decode(old.value())?;
@@ -111,7 +114,7 @@ impl Store {
     }
 
     /// PutBucketRequestPayment: who pays for requests to the bucket.
-    pub(crate) fn set_payer(&self, bucket: &BucketName, payer: Payer) -> Result<(), S3Error> {
+    pub(crate) fn set_payer(&self, bucket: &BucketName, payer: Payer) -> Result<(), StoreError> {
         self.update_bucket(bucket, |meta| {
             meta.requester_pays = payer == Payer::Requester;
         })
@@ -123,7 +126,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         policy: Option<&BucketPolicy>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let text = policy.map(|p| p.text().to_owned());
         self.update_bucket(bucket, |meta| meta.policy = text)
     }
@@ -135,7 +138,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         change: impl FnOnce(&mut BucketMeta),
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         self.try_update_bucket(bucket, |meta| {
             change(meta);
             Ok(())
@@ -147,11 +150,13 @@ impl Store {
     pub(super) fn try_update_bucket(
         &self,
         bucket: &BucketName,
-        change: impl FnOnce(&mut BucketMeta) -> Result<(), S3Error>,
-    ) -> Result<(), S3Error> {
+        change: impl FnOnce(&mut BucketMeta) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let info = self
             .bucket_info(bucket)?
-            .ok_or_else(|| S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()))?;
+            .ok_or_else(|| StoreError::NoSuchBucket {
+                bucket: bucket.to_string(),
+            })?;
         self.write(|txn| {
             let mut table = txn.open_table(BUCKETS).map_err(internal)?;
             let mut meta: BucketMeta = match table.get(bucket.as_str()).map_err(internal)? {
@@ -174,7 +179,7 @@ impl Store {
 
     /// Every bucket, sorted: (name, info, created), from the records and
     /// the folders made by hand.
-    pub(crate) fn buckets(&self) -> Result<Vec<(BucketName, BucketInfo, i64)>, S3Error> {
+    pub(crate) fn buckets(&self) -> Result<Vec<(BucketName, BucketInfo, i64)>, StoreError> {
         let mut found: BTreeMap<String, Option<BucketMeta>> = BTreeMap::new();
         self.read(|txn| {
             let table = txn.open_table(BUCKETS).map_err(internal)?;

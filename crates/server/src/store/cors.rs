@@ -15,7 +15,7 @@ pub(super) const CORS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("
 
 impl Store {
     /// The bucket's CORS state: no bucket, no configuration, or its rules.
-    pub(crate) fn bucket_cors(&self, bucket: &BucketName) -> Result<CorsLookup, S3Error> {
+    pub(crate) fn bucket_cors(&self, bucket: &BucketName) -> Result<CorsLookup, StoreError> {
         let read = self.epoch.now();
         if let Some(found) = self.cors_memo.get(read, bucket.as_str()) {
             return Ok(found);
@@ -44,7 +44,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         config: Option<&CorsConfig>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let bytes = config.map(encode).transpose()?;
         let dir = self.bucket_dir(bucket);
         self.write(|txn| {
@@ -55,7 +55,9 @@ impl Store {
                 .map_err(internal)?
                 .is_some();
             if !known && !dir.is_dir() {
-                return Err(S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str()));
+                return Err(StoreError::NoSuchBucket {
+                    bucket: bucket.to_string(),
+                });
             }
             let mut table = txn.open_table(CORS).map_err(internal)?;
             match &bytes {
@@ -74,7 +76,7 @@ impl Store {
 }
 
 /// In DeleteBucket's commit: the bucket's configuration goes with it.
-pub(super) fn forget_cors(txn: &WriteTransaction, bucket: &BucketName) -> Result<(), S3Error> {
+pub(super) fn forget_cors(txn: &WriteTransaction, bucket: &BucketName) -> Result<(), StoreError> {
     txn.open_table(CORS)
         .map_err(internal)?
         .remove(bucket.as_str())

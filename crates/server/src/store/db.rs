@@ -42,8 +42,8 @@ impl Store {
     /// A read transaction for `f`.
     pub(super) fn read<T>(
         &self,
-        f: impl FnOnce(&ReadTransaction) -> Result<T, S3Error>,
-    ) -> Result<T, S3Error> {
+        f: impl FnOnce(&ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.with_db(|db| {
             let txn = db.begin_read().map_err(internal)?;
             f(&txn)
@@ -78,7 +78,7 @@ impl Store {
         &self,
         table: TableDefinition<'_, &str, &[u8]>,
         key: &str,
-    ) -> Result<Option<T>, S3Error> {
+    ) -> Result<Option<T>, StoreError> {
         self.read(|txn| {
             let table = txn.open_table(table).map_err(internal)?;
             match table.get(key).map_err(internal)? {
@@ -93,7 +93,7 @@ impl Store {
         table: TableDefinition<'_, &str, &[u8]>,
         key: &str,
         value: &T,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let bytes = encode(value)?;
         self.write(|txn| {
             txn.open_table(table)
@@ -109,24 +109,24 @@ impl Store {
     /// In tests, where an injected crash may stop the store: a crashed
     /// store does nothing more (no cleanup, no commit), as a killed process.
     #[cfg(test)]
-    pub(super) fn crash_point(&self, at: &'static str) -> Result<(), S3Error> {
+    pub(super) fn crash_point(&self, at: &'static str) -> Result<(), StoreError> {
         self.crash.point(at)
     }
 
     #[cfg(not(test))]
     #[inline]
-    pub(super) fn crash_point(&self, _at: &'static str) -> Result<(), S3Error> {
+    pub(super) fn crash_point(&self, _at: &'static str) -> Result<(), StoreError> {
         Ok(())
     }
 
     #[cfg(test)]
-    pub(super) fn alive(&self) -> Result<(), S3Error> {
+    pub(super) fn alive(&self) -> Result<(), StoreError> {
         self.crash.alive()
     }
 
     #[cfg(not(test))]
     #[inline]
-    pub(super) fn alive(&self) -> Result<(), S3Error> {
+    pub(super) fn alive(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
@@ -167,21 +167,24 @@ impl Store {
     }
 }
 
-pub(super) fn open_database(path: &Path) -> Result<Database, String> {
-    Database::create(path).map_err(|e| format!("{}: {e}", path.display()))
+pub(super) fn open_database(path: &Path) -> Result<Database, StoreError> {
+    Database::create(path).map_err(|e| StoreError::Open {
+        path: path.to_owned(),
+        source: e,
+    })
 }
 
 /// Removes the data files no record names (of a current version or of
 /// another version a versioned bucket keeps): a crash between the rename
 /// of an upload and its commit, or between a commit and the removal of the
 /// version it replaced.
-pub(super) fn collect_data(db: &Database, dir: &Path) -> Result<(), String> {
+pub(super) fn collect_data(db: &Database, dir: &Path) -> Result<(), StoreError> {
     let mut live = HashSet::new();
-    let txn = db.begin_read().map_err(|e| e.to_string())?;
-    let table = txn.open_table(OBJECTS).map_err(|e| e.to_string())?;
-    for entry in table.iter().map_err(|e| e.to_string())? {
-        let (_, value) = entry.map_err(|e| e.to_string())?;
-        let meta: ObjectMeta = bencode::from_bytes(value.value()).map_err(|e| e.to_string())?;
+    let txn = db.begin_read().map_err(internal)?;
+    let table = txn.open_table(OBJECTS).map_err(internal)?;
+    for entry in table.iter().map_err(internal)? {
+        let (_, value) = entry.map_err(internal)?;
+        let meta: ObjectMeta = bencode::from_bytes(value.value()).map_err(internal)?;
         if let Some(id) = meta.data {
             live.insert(id);
         }
@@ -190,11 +193,11 @@ pub(super) fn collect_data(db: &Database, dir: &Path) -> Result<(), String> {
     // And the versions a versioned bucket keeps besides the current ones.
     let table = txn
         .open_table(super::versions::VERSIONS)
-        .map_err(|e| e.to_string())?;
-    for entry in table.iter().map_err(|e| e.to_string())? {
-        let (_, value) = entry.map_err(|e| e.to_string())?;
+        .map_err(internal)?;
+    for entry in table.iter().map_err(internal)? {
+        let (_, value) = entry.map_err(internal)?;
         let record: super::versions::VersionRecord =
-            bencode::from_bytes(value.value()).map_err(|e| e.to_string())?;
+            bencode::from_bytes(value.value()).map_err(internal)?;
         if let super::versions::VersionRecord::Object(meta) = record
             && let Some(id) = meta.data
         {
@@ -203,7 +206,7 @@ pub(super) fn collect_data(db: &Database, dir: &Path) -> Result<(), String> {
     }
     drop(table);
     drop(txn);
-    for entry in fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+    for entry in fs::read_dir(dir).map_err(StoreError::at(dir))?.flatten() {
         let name = entry.file_name();
         if !name.to_str().is_some_and(|n| live.contains(n)) {
             let _ = fs::remove_file(entry.path());

@@ -17,7 +17,7 @@ impl Store {
         prefix: &str,
         after: &str,
         mut visit: impl FnMut(&str, ObjectMeta) -> Listed,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         // Batches grow from small after a seek (a rolled-up prefix may be
         // followed by another at once) to this.
         const BATCH: usize = 1024;
@@ -89,7 +89,7 @@ impl Store {
     /// record (or changed): a walk of the folder, which holds only such
     /// files (and objects of versions before the ID layout). Listings do
     /// this on their first page.
-    pub(crate) fn discover(&self, bucket: &BucketName) -> Result<(), S3Error> {
+    pub(crate) fn discover(&self, bucket: &BucketName) -> Result<(), StoreError> {
         let mut stack = vec![(self.bucket_dir(bucket), String::new())];
         let mut found = Vec::new();
         while let Some((dir, prefix)) = stack.pop() {
@@ -144,7 +144,7 @@ impl Store {
 
     /// Whether the bucket holds any object or upload (for DeleteBucket).
     #[allow(dead_code)]
-    pub(crate) fn bucket_is_empty(&self, bucket: &BucketName) -> Result<bool, S3Error> {
+    pub(crate) fn bucket_is_empty(&self, bucket: &BucketName) -> Result<bool, StoreError> {
         let mut empty = true;
         self.list_objects(bucket, "", "", |_, _| {
             empty = false;

@@ -10,7 +10,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<Option<ObjectMeta>, S3Error> {
+    ) -> Result<Option<ObjectMeta>, StoreError> {
         let row = object_row(bucket, key.as_str());
         let read = self.epoch.now();
         let stored = match self.object_memo.get(read, &row) {
@@ -48,7 +48,7 @@ impl Store {
         bucket: &BucketName,
         key: &str,
         stored: Option<ObjectMeta>,
-    ) -> Result<Option<ObjectMeta>, S3Error> {
+    ) -> Result<Option<ObjectMeta>, StoreError> {
         if let Some(meta) = &stored
             && meta.data.is_some()
         {
@@ -87,7 +87,7 @@ impl Store {
         bucket: &BucketName,
         key: &str,
         path: &Path,
-    ) -> Result<Option<ObjectMeta>, S3Error> {
+    ) -> Result<Option<ObjectMeta>, StoreError> {
         let owner = match self.bucket_info(bucket)? {
             Some(b) => b.owner,
             None => return Ok(None),
@@ -138,7 +138,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<Option<Snapshot>, S3Error> {
+    ) -> Result<Option<Snapshot>, StoreError> {
         for _ in 0..OPEN_ATTEMPTS {
             let Some(meta) = self.object_meta(bucket, key)? else {
                 return Ok(None);
@@ -159,7 +159,7 @@ impl Store {
         bucket: &BucketName,
         key: &str,
         meta: &ObjectMeta,
-    ) -> Result<Option<fs::File>, S3Error> {
+    ) -> Result<Option<fs::File>, StoreError> {
         let path = match &meta.data {
             Some(id) if valid_id(id) => self.data_path(id),
             Some(id) => return Err(internal(format!("a record names the data file {id:?}"))),
@@ -185,7 +185,7 @@ impl Store {
         bucket: &BucketInfo,
         key: &ObjectKey,
         meta: &ObjectMeta,
-    ) -> Result<ObjectInfo, S3Error> {
+    ) -> Result<ObjectInfo, StoreError> {
         let owner = self.principal_of(&meta.owner);
         let etag = meta.etag.clone().map_or(ETag::Uncomputed, ETag::Known);
         let mut info = ObjectInfo::new(key.clone(), meta.size, etag, &owner);
@@ -219,7 +219,7 @@ impl Store {
     }
 
     /// A new temporary file for an upload, on the data files' file system.
-    pub(crate) fn temp_file(&self) -> Result<(PathBuf, fs::File), S3Error> {
+    pub(crate) fn temp_file(&self) -> Result<(PathBuf, fs::File), StoreError> {
         let path = self.root.join(OWN).join("tmp").join(new_id("temp"));
         let file = fs::File::create(&path).map_err(internal)?;
         Ok((path, file))
@@ -324,8 +324,11 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         change: impl FnOnce(&mut ObjectMeta),
-    ) -> Result<(), S3Error> {
-        let missing = || S3Error::new(ErrorCode::NoSuchKey, format!("/{bucket}/{key}"));
+    ) -> Result<(), StoreError> {
+        let missing = || StoreError::NoSuchKey {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        };
         // A hand-placed file gets its record first.
         self.object_meta(bucket, key)?.ok_or_else(missing)?;
         let row = object_row(bucket, key.as_str());
@@ -351,7 +354,7 @@ impl Store {
         key: &ObjectKey,
         version: Option<&VersionId>,
         acl: &Acl,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let acl = StoredAcl::from_acl(acl);
         self.update_version(bucket, key, version, |m| m.acl = acl)
     }
@@ -368,7 +371,7 @@ impl Store {
         key: &ObjectKey,
         owner: &str,
         conditions: &DeleteConditions,
-    ) -> Result<Removal, S3Error> {
+    ) -> Result<Removal, StoreError> {
         let row = object_row(bucket, key.as_str());
         let folder = self
             .folder_path(bucket, key.as_str())
@@ -477,6 +480,6 @@ pub(super) fn file_mtime(stat: &fs::Metadata) -> i64 {
 }
 
 /// Writes all of `data` and feeds it to the running digests.
-pub(crate) fn write_all(file: &mut fs::File, data: &[u8]) -> Result<(), S3Error> {
+pub(crate) fn write_all(file: &mut fs::File, data: &[u8]) -> Result<(), StoreError> {
     file.write_all(data).map_err(internal)
 }

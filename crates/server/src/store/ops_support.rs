@@ -5,9 +5,11 @@
 use std::fs;
 
 use redb::ReadableTable;
-use s3torrent_s3::{Acl, BucketName, CanonicalId, ObjectKey, S3Error};
+use s3torrent_s3::{Acl, BucketName, CanonicalId, ObjectKey};
 
-use super::{BUCKETS, BucketMeta, OBJECTS, ObjectMeta, Store, StoredAcl, UploadError, internal};
+use super::{
+    BUCKETS, BucketMeta, OBJECTS, ObjectMeta, Store, StoreError, StoredAcl, UploadError, internal,
+};
 
 /// What DeleteBucket found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +32,7 @@ impl Store {
     /// commit that checks again that it holds no object. A crash in between
     /// leaves an empty bucket that a retry deletes (the record is the
     /// bucket; a folder alone would be adopted as one).
-    pub(crate) fn delete_bucket(&self, bucket: &BucketName) -> Result<BucketDeletion, S3Error> {
+    pub(crate) fn delete_bucket(&self, bucket: &BucketName) -> Result<BucketDeletion, StoreError> {
         if self.bucket_info(bucket)?.is_none() {
             return Ok(BucketDeletion::NoSuchBucket);
         }
@@ -103,14 +105,17 @@ impl Store {
     }
 
     /// CreateBucket's `LocationConstraint`, if one was given.
-    pub(crate) fn bucket_location(&self, bucket: &BucketName) -> Result<Option<String>, S3Error> {
+    pub(crate) fn bucket_location(
+        &self,
+        bucket: &BucketName,
+    ) -> Result<Option<String>, StoreError> {
         let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
         Ok(meta.and_then(|m| m.location))
     }
 
     /// PutBucketAcl, in one transaction with the read of the record it
     /// changes (so a concurrent change of requester pays is not undone).
-    pub(crate) fn set_bucket_acl(&self, bucket: &BucketName, acl: &Acl) -> Result<(), S3Error> {
+    pub(crate) fn set_bucket_acl(&self, bucket: &BucketName, acl: &Acl) -> Result<(), StoreError> {
         let acl = StoredAcl::from_acl(acl);
         self.update_bucket(bucket, |meta| meta.acl = acl)
     }

@@ -38,7 +38,7 @@ impl Store {
     pub(crate) fn object_parts(
         &self,
         meta: &ObjectMeta,
-    ) -> Result<Option<Vec<ObjectPart>>, S3Error> {
+    ) -> Result<Option<Vec<ObjectPart>>, StoreError> {
         let Some(id) = &meta.data else {
             return Ok(None);
         };
@@ -54,7 +54,7 @@ pub(super) fn record_parts(
     txn: &WriteTransaction,
     data: &str,
     parts: Vec<ObjectPart>,
-) -> Result<(), S3Error> {
+) -> Result<(), StoreError> {
     let bytes = encode(&StoredParts { parts })?;
     txn.open_table(OBJECT_PARTS)
         .map_err(internal)?
@@ -65,7 +65,7 @@ pub(super) fn record_parts(
 
 /// In the commit that replaces or deletes the version whose data file is
 /// `data`: its parts go with it.
-pub(super) fn forget_parts(txn: &WriteTransaction, data: &str) -> Result<(), S3Error> {
+pub(super) fn forget_parts(txn: &WriteTransaction, data: &str) -> Result<(), StoreError> {
     txn.open_table(OBJECT_PARTS)
         .map_err(internal)?
         .remove(data)

@@ -102,7 +102,7 @@ impl Store {
     pub(crate) fn bucket_settings(
         &self,
         bucket: &BucketName,
-    ) -> Result<Option<BucketSettings>, S3Error> {
+    ) -> Result<Option<BucketSettings>, StoreError> {
         let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
         match meta {
             Some(meta) => Ok(Some(BucketSettings::of(&meta))),
@@ -118,7 +118,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         ownership: Option<ObjectOwnership>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         self.try_update_bucket(bucket, |meta| {
             if let Some(o) = ownership {
                 let owner = self.principal_of(&meta.owner);
@@ -134,14 +134,18 @@ impl Store {
         &self,
         bucket: &BucketName,
         block: Option<PublicAccessBlock>,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         self.update_bucket(bucket, |meta| {
             meta.public_access_block = block.map(StoredBlock::from);
         })
     }
 
     /// Put/DeleteBucketTagging (checked by the caller): the tags, or none.
-    pub(crate) fn set_bucket_tags(&self, bucket: &BucketName, tags: Tags) -> Result<(), S3Error> {
+    pub(crate) fn set_bucket_tags(
+        &self,
+        bucket: &BucketName,
+        tags: Tags,
+    ) -> Result<(), StoreError> {
         self.update_bucket(bucket, |meta| meta.tags = tags)
     }
 
@@ -154,7 +158,7 @@ impl Store {
         key: &ObjectKey,
         version: Option<&VersionId>,
         tags: Tags,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         self.update_version(bucket, key, version, |m| m.tags = tags)
     }
 }
@@ -162,6 +166,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s3torrent_s3::ErrorCode;
+
     use crate::config::User;
 
     fn open(root: &Path) -> Store {
@@ -218,7 +224,11 @@ mod tests {
         let err = store
             .set_ownership(&name, Some(ObjectOwnership::BucketOwnerEnforced))
             .unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidBucketAclWithObjectOwnership);
+        assert!(
+            matches!(&err, StoreError::Refused { source }
+                if source.code() == ErrorCode::InvalidBucketAclWithObjectOwnership),
+            "{err}"
+        );
         store
             .set_ownership(&name, Some(ObjectOwnership::BucketOwnerPreferred))
             .unwrap();

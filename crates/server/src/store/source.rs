@@ -4,7 +4,7 @@ use super::*;
 
 impl ObjectSource for Store {
     fn bucket(&self, bucket: &BucketName) -> s3torrent_s3::Result<Option<BucketInfo>> {
-        self.bucket_info(bucket)
+        Ok(self.bucket_info(bucket)?)
     }
 
     fn object(
@@ -16,7 +16,7 @@ impl ObjectSource for Store {
         let Some((info, versioning)) = self.bucket_entry(bucket)? else {
             return Ok(ObjectLookup::NoSuchKey);
         };
-        self.lookup(&info, versioning, key, version_id)
+        Ok(self.lookup(&info, versioning, key, version_id)?)
     }
 
     /// The bytes of exactly the version `object` names (its ETag; for an
@@ -35,7 +35,7 @@ impl ObjectSource for Store {
             Some(etag) => self.open_snapshot(bucket, &object.key, &version, etag),
             None => self.open_unhashed(bucket, object),
         }
-        .map_err(|e| changed_error(bucket, object, e.message()))?;
+        .map_err(|e| changed_error(bucket, object, e.to_string()))?;
         Ok(Box::new(file))
     }
 
@@ -52,7 +52,7 @@ impl ObjectSource for Store {
             changed_error(
                 bucket,
                 object,
-                "the object changed while its ETag was computed",
+                "the object changed while its ETag was computed".to_owned(),
             )
         };
         let row = object_row(bucket, object.key.as_str());
@@ -110,7 +110,7 @@ impl Store {
         versioning: Versioning,
         key: &ObjectKey,
         version_id: Option<&str>,
-    ) -> Result<ObjectLookup, S3Error> {
+    ) -> Result<ObjectLookup, StoreError> {
         let bucket = &info.name;
         if versioning.is_unversioned() {
             if version_id.is_some_and(|v| v != VersionId::NULL) {
@@ -134,10 +134,10 @@ impl Store {
 }
 
 /// The retryable error of a read whose object changed under it.
-fn changed_error(bucket: &BucketName, object: &ObjectInfo, why: &str) -> S3Error {
-    S3Error::with_message(
-        ErrorCode::InternalError,
-        format!("We encountered an internal error. Please try again. ({why})"),
-        format!("/{bucket}/{}", object.key),
-    )
+fn changed_error(bucket: &BucketName, object: &ObjectInfo, why: String) -> StoreError {
+    StoreError::ChangedUnder {
+        bucket: bucket.to_string(),
+        key: object.key.to_string(),
+        why,
+    }
 }

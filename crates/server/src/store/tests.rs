@@ -18,7 +18,7 @@ pub(super) struct Crash {
 }
 
 impl Crash {
-    pub(super) fn point(&self, _at: &'static str) -> Result<(), S3Error> {
+    pub(super) fn point(&self, _at: &'static str) -> Result<(), StoreError> {
         self.alive()?;
         if self.armed.load(Ordering::SeqCst) && self.countdown.fetch_sub(1, Ordering::SeqCst) == 0 {
             self.dead.store(true, Ordering::SeqCst);
@@ -27,7 +27,7 @@ impl Crash {
         Ok(())
     }
 
-    pub(super) fn alive(&self) -> Result<(), S3Error> {
+    pub(super) fn alive(&self) -> Result<(), StoreError> {
         if self.dead.load(Ordering::SeqCst) {
             Err(internal("crashed (injected)"))
         } else {
@@ -621,7 +621,7 @@ fn a_write_after_its_bucket_is_deleted_leaves_no_object() {
         user: BTreeMap::new(),
     };
     match put(&store, &key(0), &v) {
-        Err(WriteError::Store(e)) => assert_eq!(e.code(), ErrorCode::NoSuchBucket),
+        Err(WriteError::Store(e)) => assert!(matches!(e, StoreError::NoSuchBucket { .. }), "{e}"),
         other => panic!(
             "expected NoSuchBucket, got {:?}",
             other.map_err(|_| "another error")

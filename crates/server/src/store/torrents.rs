@@ -66,8 +66,8 @@ impl Store {
         key: &ObjectKey,
         version: &VersionId,
         etag: &str,
-    ) -> Result<fs::File, S3Error> {
-        let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
+    ) -> Result<fs::File, StoreError> {
+        let changed = || StoreError::Changed;
         for _ in 0..OPEN_ATTEMPTS {
             let meta = match self.find_version(bucket, key, Some(version))? {
                 Some(Found::Object(meta)) => meta,
@@ -89,8 +89,8 @@ impl Store {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<fs::File, S3Error> {
-        let changed = || S3Error::with_message(ErrorCode::NoSuchKey, "the object changed", "");
+    ) -> Result<fs::File, StoreError> {
+        let changed = || StoreError::Changed;
         let meta = self.object_meta(bucket, &object.key)?.ok_or_else(changed)?;
         if meta.data.is_some() || meta.size != object.size || meta.modified != object.last_modified
         {
@@ -109,7 +109,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         version: VersionId,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let torrent_bytes = encode(stored)?;
         let target = encode(&SwarmTarget {
             bucket: bucket.as_str().to_owned(),
@@ -136,7 +136,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         key: &ObjectKey,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let prefix = format!("{bucket}/{key}\0");
         self.write(|txn| {
             let mut table = txn.open_table(TORRENTS).map_err(internal)?;

@@ -32,10 +32,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use md5::{Digest, Md5};
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use s3torrent_bencode as bencode;
-use s3torrent_s3::{BucketName, ObjectKey, S3Error};
+use s3torrent_s3::{BucketName, ObjectKey};
 use serde::{Deserialize, Serialize};
 
-use super::{Failure, Headers, ObjectPart, Store, hex, internal, now_secs};
+use super::{Failure, Headers, ObjectPart, Store, StoreError, hex, internal, now_secs};
 use crate::checksum::{Algorithm, Checksum, Kind};
 
 pub(super) const UPLOADS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("uploads");
@@ -171,7 +171,7 @@ pub(crate) enum Completion {
 /// Why a multipart request is refused.
 #[derive(Debug)]
 pub(crate) enum UploadError {
-    Store(S3Error),
+    Store(StoreError),
     /// No such upload of this bucket and key (or it is being completed).
     NoSuchUpload,
     /// The listed part was never uploaded, or its ETag differs.
@@ -183,8 +183,8 @@ pub(crate) enum UploadError {
     MissingPartChecksum(u32, Algorithm),
 }
 
-impl From<S3Error> for UploadError {
-    fn from(e: S3Error) -> Self {
+impl From<StoreError> for UploadError {
+    fn from(e: StoreError) -> Self {
         UploadError::Store(e)
     }
 }
@@ -195,7 +195,7 @@ impl Failure for UploadError {
     }
 }
 
-fn db_error(e: impl std::fmt::Display) -> UploadError {
+fn db_error(e: impl super::error::Cause) -> UploadError {
     UploadError::Store(internal(e))
 }
 
@@ -252,40 +252,42 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// Clears `completing` marks (their completion died with the process) and
 /// removes part folders whose upload is gone.
-pub(super) fn recover(db: &Database, root: &Path) -> Result<(), String> {
+pub(super) fn recover(db: &Database, root: &Path) -> Result<(), StoreError> {
     let folder = root.join(FOLDER);
-    fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    fs::create_dir_all(&folder).map_err(StoreError::at(&folder))?;
+    let txn = db.begin_write().map_err(internal)?;
     let mut live = HashSet::new();
     {
-        let mut uploads = txn.open_table(UPLOADS).map_err(|e| e.to_string())?;
+        let mut uploads = txn.open_table(UPLOADS).map_err(internal)?;
         let mut unmark = Vec::new();
-        for entry in uploads.iter().map_err(|e| e.to_string())? {
-            let (row, value) = entry.map_err(|e| e.to_string())?;
+        for entry in uploads.iter().map_err(internal)? {
+            let (row, value) = entry.map_err(internal)?;
             let row = row.value().to_owned();
             if let Some((_, id)) = row.rsplit_once('\0') {
                 live.insert(id.to_owned());
             }
-            let mut record: UploadRecord =
-                bencode::from_bytes(value.value()).map_err(|e| e.to_string())?;
+            let mut record: UploadRecord = bencode::from_bytes(value.value()).map_err(internal)?;
             if record.completing {
                 record.completing = false;
-                unmark.push((row, bencode::to_vec(&record).map_err(|e| e.to_string())?));
+                unmark.push((row, bencode::to_vec(&record).map_err(internal)?));
             }
         }
         for (row, bytes) in unmark {
             uploads
                 .insert(row.as_str(), bytes.as_slice())
-                .map_err(|e| e.to_string())?;
+                .map_err(internal)?;
         }
         let oldest = now_secs() - COMPLETED_FOR_SECS;
-        let mut completed = txn.open_table(COMPLETED).map_err(|e| e.to_string())?;
+        let mut completed = txn.open_table(COMPLETED).map_err(internal)?;
         completed
             .retain(|_, v| bencode::from_bytes::<Done>(v).is_ok_and(|d| d.completed >= oldest))
-            .map_err(|e| e.to_string())?;
+            .map_err(internal)?;
     }
-    txn.commit().map_err(|e| e.to_string())?;
-    for entry in fs::read_dir(&folder).map_err(|e| e.to_string())?.flatten() {
+    txn.commit().map_err(internal)?;
+    for entry in fs::read_dir(&folder)
+        .map_err(StoreError::at(&folder))?
+        .flatten()
+    {
         let name = entry.file_name();
         if !name.to_str().is_some_and(|n| live.contains(n)) {
             let _ = fs::remove_dir_all(entry.path());
@@ -305,7 +307,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         record: &UploadRecord,
-    ) -> Result<String, S3Error> {
+    ) -> Result<String, StoreError> {
         let id = new_upload_id(bucket, key);
         let dir = self.upload_dir(&id);
         fs::create_dir_all(&dir).map_err(internal)?;
@@ -541,7 +543,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         id: &str,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let row = upload_row(bucket, key, id);
         if let Some(mut record) = self.get::<UploadRecord>(UPLOADS, &row)? {
             record.completing = false;
@@ -600,7 +602,7 @@ impl Store {
     pub(crate) fn uploads(
         &self,
         bucket: &BucketName,
-    ) -> Result<Vec<(String, String, UploadRecord)>, S3Error> {
+    ) -> Result<Vec<(String, String, UploadRecord)>, StoreError> {
         let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
         self.read(|txn| {
             let table = txn.open_table(UPLOADS).map_err(internal)?;
@@ -624,9 +626,9 @@ impl Store {
         &self,
         parts: &[(PathBuf, u64)],
         mut observe: impl FnMut(&[u8]),
-    ) -> Result<PathBuf, S3Error> {
+    ) -> Result<PathBuf, StoreError> {
         let (temp, mut file) = self.temp_file()?;
-        let result = (|| -> Result<(), S3Error> {
+        let result = (|| -> Result<(), StoreError> {
             let mut buf = vec![0u8; 1 << 20];
             for (path, size) in parts {
                 let mut part = fs::File::open(path).map_err(internal)?;
@@ -677,7 +679,7 @@ pub(super) fn finish(
     key: &ObjectKey,
     id: &str,
     meta: &super::ObjectMeta,
-) -> Result<(), S3Error> {
+) -> Result<(), StoreError> {
     let row = upload_row(bucket, key, id);
     let mut uploads = txn.open_table(UPLOADS).map_err(internal)?;
     let record: UploadRecord = match uploads.remove(row.as_str()).map_err(internal)? {

@@ -300,7 +300,7 @@ fn rows_of(
     bucket: &BucketName,
     key: &str,
     limit: usize,
-) -> Result<Vec<(String, VersionRecord)>, S3Error> {
+) -> Result<Vec<(String, VersionRecord)>, StoreError> {
     let (from, to) = key_rows(bucket, key);
     let mut out = Vec::new();
     for entry in table
@@ -319,7 +319,7 @@ fn top_of(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     bucket: &BucketName,
     key: &str,
-) -> Result<Option<(String, VersionRecord)>, S3Error> {
+) -> Result<Option<(String, VersionRecord)>, StoreError> {
     Ok(rows_of(table, bucket, key, 1)?.pop())
 }
 
@@ -328,7 +328,7 @@ pub(super) fn has_rows(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     bucket: &BucketName,
     key: &str,
-) -> Result<bool, S3Error> {
+) -> Result<bool, StoreError> {
     Ok(top_of(table, bucket, key)?.is_some())
 }
 
@@ -339,7 +339,7 @@ fn row_of(
     bucket: &BucketName,
     key: &str,
     version: &VersionId,
-) -> Result<Option<(String, VersionRecord)>, S3Error> {
+) -> Result<Option<(String, VersionRecord)>, StoreError> {
     match version {
         VersionId::Null => Ok(rows_of(table, bucket, key, usize::MAX)?
             .into_iter()
@@ -368,7 +368,7 @@ fn forget_torrents_of(
     bucket: &BucketName,
     key: &str,
     meta: &ObjectMeta,
-) -> Result<(), S3Error> {
+) -> Result<(), StoreError> {
     let version = match (&meta.version, &meta.etag) {
         (VersionId::Id(v), _) => format!("v:{v}"),
         (VersionId::Null, Some(e)) => format!("e:{e}"),
@@ -396,7 +396,7 @@ fn displace(
     key: &str,
     old: Option<ObjectMeta>,
     status: Versioning,
-) -> Result<(Option<String>, Vec<ObjectMeta>), S3Error> {
+) -> Result<(Option<String>, Vec<ObjectMeta>), StoreError> {
     let mut dropped = Vec::new();
     if status == Versioning::Suspended
         && let Some((order, record)) = row_of(versions, bucket, key, &VersionId::Null)?
@@ -444,7 +444,7 @@ fn promote(
     versions: &mut RowsTable<'_>,
     bucket: &BucketName,
     key: &str,
-) -> Result<(), S3Error> {
+) -> Result<(), StoreError> {
     let row = object_row(bucket, key);
     if objects.get(row.as_str()).map_err(internal)?.is_some() {
         return Ok(());
@@ -466,7 +466,7 @@ pub(super) fn versioning_in(
     txn: &WriteTransaction,
     bucket: &BucketName,
     bucket_dir: &Path,
-) -> Result<Versioning, S3Error> {
+) -> Result<Versioning, StoreError> {
     match txn
         .open_table(BUCKETS)
         .map_err(internal)?
@@ -475,7 +475,9 @@ pub(super) fn versioning_in(
     {
         Some(v) => Ok(decode::<BucketMeta>(v.value())?.versioning),
         None if bucket_dir.is_dir() => Ok(Versioning::Unversioned),
-        None => Err(S3Error::new(ErrorCode::NoSuchBucket, bucket.as_str())),
+        None => Err(StoreError::NoSuchBucket {
+            bucket: bucket.to_string(),
+        }),
     }
 }
 
@@ -490,7 +492,7 @@ pub(super) fn put_version(
     meta: &mut ObjectMeta,
     old: Option<ObjectMeta>,
     status: Versioning,
-) -> Result<Vec<ObjectMeta>, S3Error> {
+) -> Result<Vec<ObjectMeta>, StoreError> {
     let mut versions = txn.open_table(VERSIONS).map_err(internal)?;
     let (newest, dropped) = displace(txn, &mut versions, bucket, key, old, status)?;
     meta.version = match status {
@@ -512,7 +514,7 @@ pub(super) fn add_marker(
     owner: &str,
     status: Versioning,
     conditions: &DeleteConditions,
-) -> Result<(Option<ObjectMeta>, Vec<ObjectMeta>, VersionId), S3Error> {
+) -> Result<(Option<ObjectMeta>, Vec<ObjectMeta>, VersionId), StoreError> {
     let old: Option<ObjectMeta> = match txn
         .open_table(OBJECTS)
         .map_err(internal)?
@@ -555,7 +557,7 @@ pub(super) fn add_marker(
 
 impl Store {
     /// The bucket's versioning state (a bucket made by hand has none).
-    pub(crate) fn bucket_versioning(&self, bucket: &BucketName) -> Result<Versioning, S3Error> {
+    pub(crate) fn bucket_versioning(&self, bucket: &BucketName) -> Result<Versioning, StoreError> {
         Ok(self
             .bucket_entry(bucket)?
             .map_or(Versioning::Unversioned, |e| e.1))
@@ -567,13 +569,13 @@ impl Store {
         &self,
         bucket: &BucketName,
         status: Versioning,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         self.update_bucket(bucket, |meta| meta.versioning = status)
     }
 
     /// Whether the key has rows in `versions` (noncurrent versions or
     /// delete markers): then a hand-placed file at its path is not adopted.
-    pub(super) fn has_versions(&self, bucket: &BucketName, key: &str) -> Result<bool, S3Error> {
+    pub(super) fn has_versions(&self, bucket: &BucketName, key: &str) -> Result<bool, StoreError> {
         self.read(|txn| {
             let table = txn.open_table(VERSIONS).map_err(internal)?;
             has_rows(&table, bucket, key)
@@ -588,7 +590,7 @@ impl Store {
         bucket: &BucketName,
         key: &str,
         meta: ObjectMeta,
-    ) -> Result<Option<ObjectMeta>, S3Error> {
+    ) -> Result<Option<ObjectMeta>, StoreError> {
         if meta.data.is_some() {
             return Ok(Some(meta));
         }
@@ -597,7 +599,7 @@ impl Store {
 
     /// Whether the bucket has rows in `versions` (noncurrent versions or
     /// delete markers): then it is not empty.
-    pub(crate) fn holds_versions(&self, bucket: &BucketName) -> Result<bool, S3Error> {
+    pub(crate) fn holds_versions(&self, bucket: &BucketName) -> Result<bool, StoreError> {
         let (from, to) = (format!("{bucket}/"), format!("{bucket}0"));
         self.read(|txn| {
             let table = txn.open_table(VERSIONS).map_err(internal)?;
@@ -615,7 +617,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         wanted: Option<&VersionId>,
-    ) -> Result<Option<Found<ObjectMeta>>, S3Error> {
+    ) -> Result<Option<Found<ObjectMeta>>, StoreError> {
         let current = self.object_meta(bucket, key)?;
         let Some(wanted) = wanted else {
             if let Some(meta) = current {
@@ -651,7 +653,7 @@ impl Store {
         bucket: &BucketName,
         key: &ObjectKey,
         wanted: Option<&VersionId>,
-    ) -> Result<Option<Found<Snapshot>>, S3Error> {
+    ) -> Result<Option<Found<Snapshot>>, StoreError> {
         for _ in 0..OPEN_ATTEMPTS {
             let meta = match self.find_version(bucket, key, wanted)? {
                 None => return Ok(None),
@@ -675,7 +677,7 @@ impl Store {
         key: &ObjectKey,
         owner: &str,
         conditions: &DeleteConditions,
-    ) -> Result<Removal, S3Error> {
+    ) -> Result<Removal, StoreError> {
         let bucket_dir = self.bucket_dir(bucket);
         let (old, dropped, marker) = self.write(|txn| {
             let status = versioning_in(txn, bucket, &bucket_dir)?;
@@ -714,7 +716,7 @@ impl Store {
         key: &ObjectKey,
         owner: &str,
         conditions: &DeleteConditions,
-    ) -> Result<Removal, S3Error> {
+    ) -> Result<Removal, StoreError> {
         if self.bucket_versioning(bucket)?.is_unversioned() {
             self.delete_object(bucket, key, owner, conditions)
         } else {
@@ -735,7 +737,7 @@ impl Store {
         key: &ObjectKey,
         version: &VersionId,
         conditions: &DeleteConditions,
-    ) -> Result<Deleted, S3Error> {
+    ) -> Result<Deleted, StoreError> {
         let row = object_row(bucket, key.as_str());
         let current: Option<ObjectMeta> = self.get(OBJECTS, &row)?;
         let folder = self
@@ -823,11 +825,14 @@ impl Store {
         key: &ObjectKey,
         version: Option<&VersionId>,
         change: impl FnOnce(&mut ObjectMeta),
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let Some(version) = version else {
             return self.update_object(bucket, key, change);
         };
-        let missing = || S3Error::new(ErrorCode::NoSuchVersion, format!("/{bucket}/{key}"));
+        let missing = || StoreError::NoSuchVersion {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        };
         // A hand-placed file gets its record first.
         self.object_meta(bucket, key)?;
         let row = object_row(bucket, key.as_str());
@@ -858,10 +863,10 @@ impl Store {
                         .map_err(internal)?;
                     Ok(())
                 }
-                Some((_, VersionRecord::Marker(_))) => Err(S3Error::new(
-                    ErrorCode::MethodNotAllowed,
-                    format!("/{bucket}/{key}"),
-                )),
+                Some((_, VersionRecord::Marker(_))) => Err(StoreError::DeleteMarker {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                }),
                 None => Err(missing()),
             }
         })
@@ -879,7 +884,7 @@ impl Store {
         prefix: &str,
         from: &ListFrom<'_>,
         mut visit: impl FnMut(&str, VersionEntry) -> Listed,
-    ) -> Result<(), S3Error> {
+    ) -> Result<(), StoreError> {
         let base = format!("{bucket}/");
         let end = format!("{bucket}0");
         self.read(|txn| {

@@ -459,7 +459,7 @@ fn finish(announcer: &mut Announcer, done: Done, seeder: &Seeder, dialing: Diali
         info_hash = %due.info_hash.to_hex(),
         event = event_name(due.event),
         outcome = text,
-        ms = crate::listen::millis(started),
+        ms = crate::edge::listen::millis(started),
         "announced"
     );
 }

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::{Served, stopped};
-use crate::DhtConfig;
+use crate::config::DhtConfig;
 
 /// The most announces in flight at once.
 const MAX_IN_FLIGHT: usize = 8;

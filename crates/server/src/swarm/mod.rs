@@ -17,6 +17,7 @@
 mod admission;
 mod announce;
 mod dht;
+mod error;
 mod peer;
 mod pieces;
 mod served;
@@ -36,13 +37,14 @@ use s3torrent_tracker::{Decision, RateLimit, Tracker, TrackerConfig, TrustedProx
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub(crate) use crate::listen::stopped;
-use crate::listen::{Endpoint, SwarmListeners};
+pub(crate) use crate::edge::listen::stopped;
+use crate::edge::listen::{Endpoint, SwarmListeners};
 use crate::ops::Service;
 use crate::store::{Store, VersionId, peer_info_hashes};
 use crate::throttle::Throttle;
 
 use self::admission::{Admission, Listener};
+pub(crate) use self::error::NotServed;
 use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::peer::{PeerEdge, PeerSettings};
@@ -69,14 +71,14 @@ pub(crate) struct SwarmSettings {
     /// `--trusted-proxy`.
     pub(crate) trusted: TrustedProxies,
     /// `--announce-rate`, `--peers-per-address`, `--handshake-grace`.
-    pub(crate) limits: crate::SwarmLimits,
+    pub(crate) limits: crate::config::SwarmLimits,
     /// `--dht`, `--dht-listen`, `--dht-bootstrap`, `--dht-interval`.
-    pub(crate) dht: Option<crate::DhtConfig>,
+    pub(crate) dht: Option<crate::config::DhtConfig>,
     /// `--tracker`, and the endpoint's own trackers.
     pub(crate) trackers: Trackers,
     /// The HTTP tracker's certificate, when it speaks HTTPS (the S3
     /// listener's).
-    pub(crate) tls: Option<crate::Tls>,
+    pub(crate) tls: Option<crate::edge::tls::Tls>,
 }
 
 /// The trackers torrents list: the endpoint's own (its HTTP and UDP
@@ -122,7 +124,7 @@ pub(crate) fn spawn_edges(
     let name = endpoint.name();
     eprintln!(
         "{name}: tracker on {}://{}/announce",
-        crate::listen::Scheme::of(tls.as_ref()).as_str(),
+        crate::edge::listen::Scheme::of(tls.as_ref()).as_str(),
         tracker.local_addr()?
     );
     if let Some(udp) = &udp_tracker {
@@ -216,7 +218,7 @@ pub(crate) fn spawn_edges(
 /// answered last in `seen`, for the log.
 pub(crate) fn authorize_with<'a>(
     swarm: &'a dyn SwarmSource,
-    early: Option<(InfoHash, Result<Target, String>)>,
+    early: Option<(InfoHash, Result<Target, NotServed>)>,
     seen: &'a mut Option<(InfoHash, Decision)>,
 ) -> impl FnMut(&InfoHash) -> Decision + 'a {
     let mut early = early;
@@ -230,7 +232,7 @@ pub(crate) fn authorize_with<'a>(
                 crate::metrics::METRICS.serving(info_hash, &target.torrent);
                 Decision::Allow
             }
-            Err(reason) => Decision::Refuse(reason),
+            Err(reason) => Decision::Refuse(reason.to_string()),
         };
         *seen = Some((*info_hash, decision.clone()));
         decision
@@ -256,7 +258,7 @@ pub(crate) trait SwarmSource: Send + Sync {
     /// is served to anyone now (`?torrent`'s decision for an anonymous
     /// requester); or why not, in words for a tracker's `failure reason`
     /// and the log. It does not look at the torrent.
-    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String>;
+    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), NotServed>;
 
     /// The torrent cached for this object version, if any (never hashes).
     fn cached_torrent(&self, bucket: &BucketName, object: &ObjectInfo) -> Option<CachedTorrent>;
@@ -267,7 +269,7 @@ pub(crate) trait SwarmSource: Send + Sync {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<Arc<dyn PieceSource>, String>;
+    ) -> Result<Arc<dyn PieceSource>, NotServed>;
 
     /// Every info-hash the source's torrents have had, at most `limit`;
     /// whether each is served now is [`SwarmSource::lookup`]'s question.
@@ -282,15 +284,17 @@ pub(crate) trait SwarmSource: Send + Sync {
     /// The object `info_hash` names and its torrent, if it is served to
     /// anyone now and unchanged: the torrent cached for the object as it is
     /// now has this info-hash.
-    fn lookup(&self, info_hash: &InfoHash) -> Result<Target, String> {
+    fn lookup(&self, info_hash: &InfoHash) -> Result<Target, NotServed> {
         let (bucket, object) = self.decide(info_hash)?;
-        let stale = || "not served: the object changed since this torrent was made".to_owned();
         // An adopted object whose ETag is not computed has no torrent yet
         // (the source answers `None`).
-        let cached = self.cached_torrent(&bucket, &object).ok_or_else(stale)?;
-        let torrent = Torrent::from_bytes(cached.bytes).map_err(|e| format!("internal: {e}"))?;
+        let cached = self
+            .cached_torrent(&bucket, &object)
+            .ok_or(NotServed::Stale)?;
+        let torrent =
+            Torrent::from_bytes(cached.bytes).map_err(|source| NotServed::Torrent { source })?;
         if !peer_info_hashes(&torrent).contains(info_hash) {
-            return Err(stale());
+            return Err(NotServed::Stale);
         }
         Ok(Target {
             bucket,
@@ -307,13 +311,13 @@ pub(crate) struct Swarm {
 }
 
 impl SwarmSource for Swarm {
-    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), String> {
+    fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), NotServed> {
         let Some((bucket, key, version)) = self.store.swarm_target(info_hash) else {
-            return Err("unknown info_hash: no torrent of this endpoint has it".into());
+            return Err(NotServed::Unknown {
+                endpoint: "endpoint",
+            });
         };
-        let refused = |e: s3torrent_s3::S3Error| {
-            format!("not served: {} ({})", e.message(), e.code().as_str())
-        };
+        let refused = |source| NotServed::Refused { source };
         // The version the torrent was made of, while an anonymous GET could
         // read it: as the key's current version, or by its ID once an
         // overwrite made it older (in a versioned bucket; the null version
@@ -354,7 +358,7 @@ impl SwarmSource for Swarm {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<Arc<dyn PieceSource>, String> {
+    ) -> Result<Arc<dyn PieceSource>, NotServed> {
         let version = object
             .version_id
             .as_deref()
@@ -367,7 +371,9 @@ impl SwarmSource for Swarm {
                 &version,
                 object.etag.as_known().unwrap_or_default(),
             )
-            .map_err(|e| format!("not served: {}", e.message()))?;
+            .map_err(|e| NotServed::Open {
+                source: Box::new(e),
+            })?;
         Ok(Arc::new(Snapshot(file)))
     }
 }

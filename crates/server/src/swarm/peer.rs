@@ -26,8 +26,8 @@ use super::SwarmSource;
 use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
 use super::pieces::{PieceLoad, Pieces};
 use super::stopped;
-use crate::PeerEncryption;
-use crate::listen::accept;
+use crate::config::PeerEncryption;
+use crate::edge::listen::accept;
 use crate::store::peer_info_hashes;
 use crate::throttle::Throttle;
 
@@ -413,7 +413,7 @@ impl PeerEdge {
     /// connections share while it is current, or a new one over a fresh
     /// snapshot of the object.
     fn seeding(&self, info_hash: &InfoHash) -> Result<Arc<Seeding>, String> {
-        let target = self.swarm.lookup(info_hash)?;
+        let target = self.swarm.lookup(info_hash).map_err(|e| e.to_string())?;
         crate::metrics::METRICS.serving(info_hash, &target.torrent);
         let mut seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = seeds.get(info_hash).and_then(Weak::upgrade)
@@ -422,7 +422,10 @@ impl PeerEdge {
         {
             return Ok(s);
         }
-        let source = self.swarm.open(&target.bucket, &target.object)?;
+        let source = self
+            .swarm
+            .open(&target.bucket, &target.object)
+            .map_err(|e| e.to_string())?;
         let torrent = SeedTorrent::from_torrent(&target.torrent, self.peer_id)
             .map_err(|e| format!("internal: {e}"))?;
         seeds.retain(|_, s| s.strong_count() > 0);
@@ -455,7 +458,7 @@ impl PeerEdge {
     /// still served, and still the version it was (its ETag), so its
     /// torrent has not changed either; the torrent need not be read again.
     fn still_served(&self, info_hash: &InfoHash, seeding: &Seeding) -> Result<(), String> {
-        let (_, object) = self.swarm.decide(info_hash)?;
+        let (_, object) = self.swarm.decide(info_hash).map_err(|e| e.to_string())?;
         if object.etag != seeding.etag {
             return Err("not served: the object changed".into());
         }
@@ -543,7 +546,7 @@ async fn hold<T>(
                 target: "peer",
                 client = %remote,
                 dialed = dialed == Dialed::Yes,
-                ms = crate::listen::millis(started),
+                ms = crate::edge::listen::millis(started),
                 outcome = "closed: no handshake yet, and its slot went to a newcomer",
                 "connection"
             );
@@ -731,7 +734,7 @@ async fn run(
         received = stats.bytes_received,
         offered,
         encryption,
-        ms = crate::listen::millis(started),
+        ms = crate::edge::listen::millis(started),
         outcome,
         "connection"
     );

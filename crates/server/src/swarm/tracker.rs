@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use super::admission::{Admission, Newcomer};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
 use super::{PeerEdge, SwarmSource};
-use crate::listen::accept;
+use crate::edge::listen::accept;
 
 /// How long a client may take to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,7 +32,7 @@ pub(crate) struct TrackerFront {
     /// The connection slots.
     pub(crate) slots: Arc<Admission>,
     /// The certificate, when the tracker speaks HTTPS.
-    pub(crate) tls: Option<crate::Tls>,
+    pub(crate) tls: Option<crate::edge::tls::Tls>,
 }
 
 /// Answers announces and scrapes on `listener` until `shutdown` turns true.
@@ -267,7 +267,7 @@ fn log_announce(
         status = response.status().as_u16(),
         bytes = response.body().len(),
         outcome,
-        ms = crate::listen::millis(started),
+        ms = crate::edge::listen::millis(started),
         "announce"
     );
 }

@@ -246,7 +246,7 @@ fn log_packet(
         info_hash,
         bytes,
         outcome,
-        ms = crate::listen::millis(started),
+        ms = crate::edge::listen::millis(started),
         "announce"
     );
 }

@@ -29,8 +29,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::error::Error;
-use crate::front::Guarded;
+use crate::edge::front::Guarded;
+use crate::error::{Error, TlsFile};
 
 /// The first byte of a TLS record that carries a handshake message (a
 /// ClientHello opens with one).
@@ -43,25 +43,6 @@ const PLAIN_HTTP_REFUSED: &str = "This port speaks HTTPS: use an https:// URL fo
 /// so that closing it does not reset the answer away before the client
 /// has read it.
 const LINGER: Duration = Duration::from_secs(1);
-
-/// Which of the two files a TLS error is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TlsFile {
-    /// The certificate chain (`--tls-cert`).
-    Certificate,
-    /// The private key (`--tls-key`).
-    PrivateKey,
-}
-
-impl fmt::Display for TlsFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TlsFile::Certificate => "certificate",
-            TlsFile::PrivateKey => "private key",
-        })
-    }
-}
 
 /// The certificate and key the S3 listener and the HTTP tracker present,
 /// read from PEM files: a handle that [`Tls::reload`] updates in place for

@@ -22,7 +22,7 @@ pub struct SwarmListeners {
     /// The BitTorrent peer that seeds every served object.
     pub peer: TcpListener,
     /// The UDP tracker (BEP 15, `udp://ADDR/announce` in torrents), when
-    /// there is one: [`Listeners::bind_udp_tracker`](crate::Listeners::bind_udp_tracker).
+    /// there is one: [`Listeners::bind_udp_tracker`](super::Listeners::bind_udp_tracker).
     pub udp_tracker: Option<UdpSocket>,
 }
 
@@ -32,6 +32,7 @@ pub(crate) enum Endpoint {
     /// `serve`: S3 over the store.
     Serve,
     /// `gateway`: `?torrent` for a cluster, the rest passed through.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     Gateway,
 }
 
@@ -50,13 +51,13 @@ impl Endpoint {
 pub(crate) enum Scheme {
     /// Plain HTTP.
     Http,
-    /// HTTP over TLS ([`Tls`](crate::Tls)).
+    /// HTTP over TLS ([`Tls`](super::tls::Tls)).
     Https,
 }
 
 impl Scheme {
     /// `https` with a certificate, else `http`.
-    pub(crate) fn of(tls: Option<&crate::Tls>) -> Scheme {
+    pub(crate) fn of(tls: Option<&super::tls::Tls>) -> Scheme {
         match tls {
             Some(_) => Scheme::Https,
             None => Scheme::Http,

@@ -1,0 +1,24 @@
+//! What the tests and benchmarks of the s3torrent workspace share: a
+//! deterministic generator (so that a failure reproduces from its seed)
+//! and the reference models that answers are checked against.
+//!
+//! ```
+//! use s3torrent_testkit::{XorShift, random_bytes};
+//!
+//! let bytes = random_bytes(1000, 7);
+//! assert_eq!(bytes, random_bytes(1000, 7));
+//! assert_ne!(bytes, random_bytes(1000, 8));
+//!
+//! let mut items = [1, 2, 3, 4, 5];
+//! XorShift::new(1).shuffle(&mut items);
+//! items.sort();
+//! assert_eq!(items, [1, 2, 3, 4, 5]);
+//! ```
+
+#![deny(missing_docs)]
+
+mod listing;
+mod xorshift;
+
+pub use listing::listing;
+pub use xorshift::{XorShift, random_bytes};
