@@ -64,6 +64,12 @@ pub(crate) struct ServeArgs {
     /// `off` for none.
     #[arg(long, value_name = "ADDR|off")]
     udp_tracker_listen: Option<String>,
+    /// WebTorrent's WebSocket tracker at this address, so that browsers
+    /// find each other (torrents then list `ws://HOST:PORT/`, `wss://`
+    /// with --tls-cert, HOST as in --announce-url, as a tier of its own
+    /// after the UDP tracker); off by default.
+    #[arg(long, value_name = "ADDR")]
+    ws_tracker_listen: Option<String>,
     /// Prometheus metrics and health checks on a listener of their own:
     /// `GET /metrics`, `/health` and `/ready` at this address; off by
     /// default.
@@ -627,7 +633,10 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         config,
         &args.listen,
         &args.tracker_listen,
-        args.udp_tracker_listen.as_deref(),
+        [
+            args.udp_tracker_listen.as_deref(),
+            args.ws_tracker_listen.as_deref(),
+        ],
         &args.peer_listen,
         args.metrics_listen.as_deref(),
         tls,
@@ -644,7 +653,7 @@ async fn start(
     config: ServerConfig,
     listen: &str,
     tracker: &str,
-    udp_tracker: Option<&str>,
+    [udp_tracker, ws_tracker]: [Option<&str>; 2],
     peer: &str,
     metrics: Option<&str>,
     tls: Option<Tls>,
@@ -653,6 +662,12 @@ async fn start(
         .await
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
+    if let Some(addr) = ws_tracker {
+        listeners
+            .bind_ws_tracker(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     bind_metrics(&mut listeners, metrics).await?;
     reload_on_sighup(Endpoint::Serve, tls.clone());
     listeners.tls = tls;

@@ -73,6 +73,7 @@ impl Listeners {
                 tracker,
                 peer,
                 udp_tracker: None,
+                ws_tracker: None,
             }),
             metrics: None,
             tls: None,
@@ -111,6 +112,22 @@ impl Listeners {
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         swarm.udp_tracker = Some(socket);
+        Ok(())
+    }
+
+    /// Binds the WebSocket tracker's listener at `addr`. Nothing without
+    /// the swarm's listeners.
+    pub async fn bind_ws_tracker(&mut self, addr: &str) -> Result<(), Error> {
+        let Some(swarm) = &mut self.swarm else {
+            return Ok(());
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        swarm.ws_tracker = Some(listener);
         Ok(())
     }
 
@@ -406,6 +423,8 @@ pub(crate) struct Checked {
     pub(crate) tracker: Option<SocketAddr>,
     /// The UDP tracker's address, when there is one.
     pub(crate) udp_tracker: Option<SocketAddr>,
+    /// The WebSocket tracker's address, when there is one.
+    pub(crate) ws_tracker: Option<SocketAddr>,
     /// The metrics listener, when there is one.
     pub(crate) metrics: Option<TcpListener>,
     /// The certificate of the S3 listener and the HTTP tracker, when they
@@ -439,12 +458,17 @@ impl Checked {
             Some(u) => Some(u.local_addr().map_err(Error::Listener)?),
             None => None,
         };
+        let ws_tracker = match swarm.as_ref().and_then(|l| l.ws_tracker.as_ref()) {
+            Some(w) => Some(w.local_addr().map_err(Error::Listener)?),
+            None => None,
+        };
         Ok(Checked {
             s3,
             addr,
             swarm,
             tracker,
             udp_tracker,
+            ws_tracker,
             metrics,
             tls,
         })
@@ -465,6 +489,8 @@ pub(crate) struct Advertised {
     pub(crate) announce: Option<String>,
     /// `udp://HOST:PORT/announce`, when it runs a UDP tracker too.
     pub(crate) udp_announce: Option<String>,
+    /// `ws(s)://HOST:PORT/`, when it runs a WebSocket tracker too.
+    pub(crate) ws_announce: Option<String>,
 }
 
 impl Advertised {
@@ -532,6 +558,27 @@ impl Advertised {
             }
             _ => None,
         };
+        // The WebSocket tracker too, `wss://` when the listeners speak TLS.
+        let ws_announce = match (&announce, listeners.ws_tracker) {
+            (Some(_), Some(bound)) => {
+                let host = match announce_url.and_then(url_host) {
+                    Some(host) => host.to_owned(),
+                    None => {
+                        unreachable("WebSocket tracker", "--announce-url", bound);
+                        match bound.ip() {
+                            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                            v4 => v4.to_string(),
+                        }
+                    }
+                };
+                let ws = match listeners.tls {
+                    Some(_) => "wss",
+                    None => "ws",
+                };
+                Some(format!("{ws}://{host}:{}/", bound.port()))
+            }
+            _ => None,
+        };
         if let Some(url) = &web_seed {
             eprintln!("{name}: torrents name the web seed {url}/BUCKET/KEY");
         }
@@ -541,10 +588,14 @@ impl Advertised {
         if let Some(url) = &udp_announce {
             eprintln!("{name}: torrents name the UDP tracker {url}");
         }
+        if let Some(url) = &ws_announce {
+            eprintln!("{name}: torrents name the WebSocket tracker {url}");
+        }
         Ok(Advertised {
             web_seed,
             announce,
             udp_announce,
+            ws_announce,
         })
     }
 
@@ -554,6 +605,7 @@ impl Advertised {
         self.announce
             .iter()
             .chain(&self.udp_announce)
+            .chain(&self.ws_announce)
             .cloned()
             .collect()
     }
@@ -575,6 +627,7 @@ impl Advertised {
         policy.version = version;
         policy.trackers.extend(self.announce);
         policy.trackers.extend(self.udp_announce);
+        policy.trackers.extend(self.ws_announce);
         policy.trackers.extend(trackers.iter().cloned());
         policy.web_seed = self.web_seed.map(|endpoint| WebSeed {
             endpoint,
