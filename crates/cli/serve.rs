@@ -70,6 +70,11 @@ pub(crate) struct ServeArgs {
     /// after the UDP tracker); off by default.
     #[arg(long, value_name = "ADDR")]
     ws_tracker_listen: Option<String>,
+    /// Where the console's "Download in your browser" loads WebTorrent
+    /// from: an ES module URL, the package's browser build
+    /// (`dist/webtorrent.min.js`), which the endpoint does not serve.
+    #[arg(long, value_name = "URL", default_value = ServerConfig::DEFAULT_WEBTORRENT_JS)]
+    webtorrent_js: String,
     /// Prometheus metrics and health checks on a listener of their own:
     /// `GET /metrics`, `/health` and `/ready` at this address; off by
     /// default.
@@ -583,6 +588,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.trackers = args.trackers;
     config.public_url = args.public_url;
     config.announce_url = args.announce_url;
+    config.webtorrent_js = args.webtorrent_js;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.peer_encryption = args.peer_encryption;
