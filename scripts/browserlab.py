@@ -30,7 +30,11 @@ object's page offers no download and that the WebSocket tracker refuses the
 private object's info-hash (a `failure reason`). --runs repeats the
 download (a fresh endpoint each time); --plain also times N plain HTTP
 downloads of the object at once (curl), the same run. Prints one JSON
-object (and writes it with --json).
+object (and writes it with --json). --no-ws-tracker runs the endpoint
+without its WebSocket tracker, for comparison (the browsers never meet);
+--plain-page opens a plain WebTorrent page instead (on another origin,
+through the bucket's CORS rule), what a publisher would write without
+s3torrent's page.
 
 Needs root (ip netns), chromium, curl and boto3.
 """
@@ -52,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 ORIGIN = "198.18.0.1"
@@ -68,8 +73,29 @@ CHROMIUM_FLAGS = [
     "--remote-debugging-port=0", "--remote-allow-origins=*",
     # WebTorrent hashes with crypto.subtle, which only a secure context
     # has: the endpoint's plain http:// here stands for an https:// one.
-    "--unsafely-treat-insecure-origin-as-secure=http://%s:%d" % (ORIGIN, S3_PORT),
+    "--unsafely-treat-insecure-origin-as-secure=http://%s:%d,http://%s:%d"
+    % (ORIGIN, S3_PORT, ORIGIN, STATIC_PORT),
 ]
+
+# --plain-page: what a publisher would write without s3torrent's page, a
+# plain WebTorrent download of the torrent (its web seed used at once), on
+# another origin than the endpoint (so the bucket's CORS rule is used).
+PLAIN_PAGE = """<!DOCTYPE html><meta charset="utf-8"><title>plain WebTorrent</title>
+<p id="status"></p><code id="sha256"></code>
+<script type="module">
+import WebTorrent from './webtorrent.min.js'
+const client = new WebTorrent()
+const url = new URLSearchParams(location.search).get('torrent')
+client.add(url, torrent => {
+  torrent.on('done', async () => {
+    const buffer = await torrent.files[0].arrayBuffer()
+    const digest = await crypto.subtle.digest('SHA-256', buffer)
+    document.getElementById('sha256').textContent =
+      Array.from(new Uint8Array(digest), x => x.toString(16).padStart(2, '0')).join('')
+  })
+})
+</script>
+"""
 
 
 def log(*args):
@@ -338,6 +364,25 @@ def info_hash_of(torrent):
     raise ValueError("no info")
 
 
+def check_private(result, client, base):
+    """The private object: no page, and the tracker refuses its info-hash."""
+    private_torrent = client.get_object_torrent(Bucket=BUCKET, Key=PRIVATE)["Body"].read()
+    try:
+        urllib.request.urlopen("%s/_s3torrent/b/%s/%s" % (base, BUCKET, PRIVATE), timeout=10)
+        result["private_page"] = "shown"
+    except urllib.error.HTTPError as e:
+        page = e.read().decode("utf-8", "replace")
+        result["private_page"] = "%d%s" % (
+            e.code, " with a download button" if "browser-download" in page else "")
+    ws = WebSocket(ORIGIN, WS_PORT)
+    ws.send(json.dumps({
+        "action": "announce", "info_hash": info_hash_of(private_torrent).decode("latin-1"),
+        "peer_id": "-LB0001-" + "x" * 12, "left": 1, "numwant": 0, "event": "started",
+        "offers": []}))
+    result["private_announce"] = json.loads(ws.recv())
+    ws.close()
+
+
 def one_run(args, workdir, data, run):
     serve_dir = os.path.join(workdir, "run%d" % run)
     os.makedirs(serve_dir)
@@ -347,7 +392,7 @@ def one_run(args, workdir, data, run):
         "--listen", "%s:%d" % (ORIGIN, S3_PORT), "--seeding", "both",
         "--tracker-listen", "%s:%d" % (ORIGIN, TRACKER_PORT), "--udp-tracker-listen", "off",
         "--peer-listen", "%s:%d" % (ORIGIN, PEER_PORT),
-        "--ws-tracker-listen", "%s:%d" % (ORIGIN, WS_PORT),
+        *([] if args.no_ws_tracker else ["--ws-tracker-listen", "%s:%d" % (ORIGIN, WS_PORT)]),
         "--metrics-listen", METRICS,
         "--webtorrent-js", "http://%s:%d/webtorrent.min.js" % (ORIGIN, STATIC_PORT),
         "--user", "%s:%s:000000000001" % USER,
@@ -357,7 +402,6 @@ def one_run(args, workdir, data, run):
     try:
         deadline = time.monotonic() + 20
         wait_port(ORIGIN, S3_PORT, deadline)
-        wait_port(ORIGIN, WS_PORT, deadline)
         client = s3()
         client.create_bucket(Bucket=BUCKET)
         client.put_object(Bucket=BUCKET, Key=KEY, Body=data, ACL="public-read")
@@ -368,24 +412,18 @@ def one_run(args, workdir, data, run):
         ws_url = "ws://%s:%d/" % (ORIGIN, WS_PORT)
         result["torrent_lists_ws_tracker"] = ("%d:%s" % (len(ws_url), ws_url)).encode() in torrent
         result["torrent_has_url_list"] = b"8:url-list" in torrent
-        # The private object: no page, and the tracker refuses its info-hash.
-        private_torrent = client.get_object_torrent(Bucket=BUCKET, Key=PRIVATE)["Body"].read()
-        try:
-            urllib.request.urlopen("%s/_s3torrent/b/%s/%s" % (base, BUCKET, PRIVATE), timeout=10)
-            result["private_page"] = "shown"
-        except urllib.error.HTTPError as e:
-            page = e.read().decode("utf-8", "replace")
-            result["private_page"] = "%d%s" % (
-                e.code, " with a download button" if "browser-download" in page else "")
-        ws = WebSocket(ORIGIN, WS_PORT)
-        ws.send(json.dumps({
-            "action": "announce", "info_hash": info_hash_of(private_torrent).decode("latin-1"),
-            "peer_id": "-LB0001-" + "x" * 12, "left": 1, "numwant": 0, "event": "started",
-            "offers": []}))
-        result["private_announce"] = json.loads(ws.recv())
-        ws.close()
+        if not args.no_ws_tracker:
+            wait_port(ORIGIN, WS_PORT, deadline)
+            check_private(result, client, base)
         before = metric_bytes()
         page = "%s/_s3torrent/b/%s/%s#download" % (base, BUCKET, KEY)
+        if args.plain_page:
+            client.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+                "AllowedOrigins": ["http://%s:%d" % (ORIGIN, STATIC_PORT)],
+                "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["Content-Range", "Accept-Ranges", "Content-Length"]}]})
+            page = "http://%s:%d/plain.html?torrent=%s" % (
+                ORIGIN, STATIC_PORT, urllib.parse.quote("%s/%s/%s?torrent" % (base, BUCKET, KEY)))
         started = time.monotonic()
         browsers = [Browser(i, page, serve_dir) for i in range(args.browsers)]
         deadline = started + args.deadline
@@ -425,6 +463,12 @@ def one_run(args, workdir, data, run):
 def inner(args):
     workdir = tempfile.mkdtemp(prefix="browserlab-")
     try:
+        if args.plain_page:
+            site = os.path.join(workdir, "site")
+            shutil.copytree(args.webtorrent, site)
+            with open(os.path.join(site, "plain.html"), "w") as f:
+                f.write(PLAIN_PAGE)
+            args.webtorrent = site
         handler = lambda *a, **k: Static(*a, directory=args.webtorrent, **k)  # noqa: E731
         static = http.server.ThreadingHTTPServer((ORIGIN, STATIC_PORT), handler)
         threading.Thread(target=static.serve_forever, daemon=True).start()
@@ -457,6 +501,10 @@ def main():
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--deadline", type=float, default=45)
     p.add_argument("--plain", action="store_true")
+    p.add_argument("--plain-page", action="store_true",
+                   help="open a plain WebTorrent page instead of the console's")
+    p.add_argument("--no-ws-tracker", action="store_true",
+                   help="serve without the WebSocket tracker (the browsers cannot meet)")
     p.add_argument("--json")
     args = p.parse_args()
     if args.command == "check":

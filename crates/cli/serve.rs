@@ -669,6 +669,13 @@ async fn start(
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
     if let Some(addr) = ws_tracker {
+        if !config.seeding.has_peer() {
+            return Err(format!(
+                "--ws-tracker-listen runs beside the tracker, which seeding {} does not run: \
+                 use --seeding peer or both",
+                config.seeding
+            ));
+        }
         listeners
             .bind_ws_tracker(addr)
             .await

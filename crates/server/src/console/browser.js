@@ -72,7 +72,8 @@
       });
       // How many others the WebSocket tracker knows in this swarm: its
       // first answer says whether to wait for them or take the web seed.
-      var swarm = { others: null, heardAt: 0 };
+      // Without a WebSocket tracker no browser is found: the web seed at once.
+      var swarm = { others: d.wsTracker === 'yes' ? null : 0, heardAt: 0 };
       var hook = setInterval(function () {
         var tracker = torrent.discovery && torrent.discovery.tracker;
         if (!tracker) return;

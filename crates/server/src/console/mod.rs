@@ -431,7 +431,8 @@ impl Console {
         let html = format!(
             "<section id=\"browser\"><h2>In your browser</h2>\
              <p><button id=\"browser-download\" type=\"button\" data-torrent=\"{}\" \
-             data-webseed=\"{}\" data-webtorrent=\"{}\">Download in your browser</button> \
+             data-webseed=\"{}\" data-webtorrent=\"{}\" data-ws-tracker=\"{}\">\
+             Download in your browser</button> \
              <progress id=\"browser-progress\" max=\"1\" value=\"0\">0%</progress> \
              <span id=\"browser-peers\"></span></p>\
              <p id=\"browser-status\" class=\"muted\">WebTorrent downloads the object here, \
@@ -442,6 +443,7 @@ impl Console {
             escape(torrent_path),
             escape(web_seed.map_or("", String::as_str)),
             escape(&self.webtorrent_js),
+            if ws_trackers.is_empty() { "no" } else { "yes" },
             BROWSER_SCRIPT.as_str(),
         );
         Some((html, csp))
