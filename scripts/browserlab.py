@@ -11,7 +11,10 @@ Chromium gathers no WebRTC candidates on loopback alone, so everything runs
 in one network namespace made here (`s3tb<pid>`): `lo` and a veth pair,
 both ends in the namespace, each with an address in 198.18.0.0/24 and the
 default route over the first, so the browsers have an interface to offer.
-The namespace is deleted when this exits (also on an exception, SIGTERM,
+Its resolv.conf (`/etc/netns/NAME/resolv.conf`, which `ip netns exec`
+uses) names a server on its own address where nothing listens, so name
+lookups (WebTorrent's STUN servers) fail at once rather than time out. The
+namespace is deleted when this exits (also on an exception, SIGTERM,
 SIGINT or SIGHUP); what it started is killed first.
 
 `run` starts `s3torrent serve` (`--seeding both`, the WebSocket tracker,
@@ -114,9 +117,19 @@ class Namespace:
         self.name = "s3tb%d" % os.getpid()
         self.up = False
 
+    @property
+    def etc(self):
+        return os.path.join("/etc/netns", self.name)
+
     def build(self):
         ip("netns", "add", self.name)
         self.up = True
+        # `ip netns exec` reads this resolv.conf in the namespace: a name
+        # server on our own address, where nothing listens, so a lookup
+        # (of WebTorrent's STUN servers) fails at once instead of timing out.
+        os.makedirs(self.etc, exist_ok=True)
+        with open(os.path.join(self.etc, "resolv.conf"), "w") as f:
+            f.write("nameserver %s\n" % ORIGIN)
         n = ["-n", self.name]
         ip(*n, "link", "set", "lo", "up")
         ip(*n, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
@@ -137,6 +150,11 @@ class Namespace:
             except (OSError, ValueError):
                 pass
         ip("netns", "del", self.name, check=False)
+        shutil.rmtree(self.etc, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(self.etc))  # /etc/netns, when left empty
+        except OSError:
+            pass
 
 
 def check():

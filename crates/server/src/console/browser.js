@@ -97,6 +97,30 @@
   // connected yet (at most PATIENCE ms).
   var STALL = 3000;
   var PATIENCE = 8000;
+  // While other browsers are connected, each takes from the web seed only
+  // its share of the pieces (every n-th, by its rank among the peer ids
+  // they all see), so that they do not fetch the same piece from the
+  // origin at once; all of them once the download stalls.
+  function share(torrent, seedWire, all) {
+    var mine = torrent.client.peerId;
+    var ids = [mine];
+    torrent.wires.forEach(function (w) {
+      if (w.type !== 'webSeed' && w.peerId) ids.push(w.peerId);
+    });
+    ids.sort();
+    var n = ids.length;
+    var rank = ids.indexOf(mine);
+    var changed = false;
+    for (var i = 0; i < torrent.pieces.length; i++) {
+      var offer = all || n === 1 || i % n === rank;
+      if (seedWire.peerPieces.get(i) !== offer) {
+        seedWire.peerPieces.set(i, offer);
+        changed = true;
+      }
+    }
+    if (changed && typeof torrent._update === 'function') torrent._update();
+  }
+
   function run(torrent, swarm) {
     var seed = d.webseed;
     var seeding = false;
@@ -117,6 +141,7 @@
       else if (swarm.others > 0 && !connected) hold = now - swarm.heardAt < PATIENCE;
       else hold = false;
       var seedWire = torrent.wires.find(function (w) { return w.type === 'webSeed'; });
+      if (seedWire) share(torrent, seedWire, stalled);
       if (seed && !seeding && !hold) {
         seeding = true;
         torrent.addWebSeed(seed);
