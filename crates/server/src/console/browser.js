@@ -97,10 +97,13 @@
   // connected yet (at most PATIENCE ms).
   var STALL = 3000;
   var PATIENCE = 8000;
+  // A web seed held to this browser's share is let loose once nothing
+  // arrived for this long.
+  var SHARE_IDLE = 1000;
   // While other browsers are connected, each takes from the web seed only
   // its share of the pieces (every n-th, by its rank among the peer ids
   // they all see), so that they do not fetch the same piece from the
-  // origin at once; all of them once the download stalls.
+  // origin at once; all of them once nothing arrived for SHARE_IDLE ms.
   function share(torrent, seedWire, all) {
     var mine = torrent.client.peerId;
     var ids = [mine];
@@ -141,7 +144,7 @@
       else if (swarm.others > 0 && !connected) hold = now - swarm.heardAt < PATIENCE;
       else hold = false;
       var seedWire = torrent.wires.find(function (w) { return w.type === 'webSeed'; });
-      if (seedWire) share(torrent, seedWire, stalled);
+      if (seedWire) share(torrent, seedWire, now - lastAt > SHARE_IDLE);
       if (seed && !seeding && !hold) {
         seeding = true;
         torrent.addWebSeed(seed);
