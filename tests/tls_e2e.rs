@@ -988,3 +988,125 @@ fn the_gateway_speaks_https_too() {
     let answer = plain_exchange(&gateway.addr, b"GET / HTTP/1.1\r\nHost: g\r\n\r\n");
     assert!(answer.starts_with("HTTP/1.1 400 "), "{answer:?}");
 }
+
+/// One WebSocket text message each way over `conn` (the handshake first
+/// when `upgrade`): the answer's text. Client frames are masked, as RFC
+/// 6455 says; the server's are read whole.
+fn ws_exchange(conn: &mut Conn, upgrade: bool, text: &str) -> String {
+    if upgrade {
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            conn.host
+        );
+        conn.tls.write_all(request.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(conn.tls.read(&mut byte).unwrap(), 1, "the upgrade's head");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        // RFC 6455's own example key and accept value.
+        assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
+    }
+    let payload = text.as_bytes();
+    let mask = [0x12u8, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81u8];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    conn.tls.write_all(&frame).unwrap();
+    conn.tls.flush().unwrap();
+    let mut head = [0u8; 2];
+    conn.tls.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0x81, "a final text frame");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut n = [0u8; 2];
+            conn.tls.read_exact(&mut n).unwrap();
+            usize::from(u16::from_be_bytes(n))
+        }
+        n => usize::from(n),
+    };
+    let mut body = vec![0u8; len];
+    conn.tls.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
+#[test]
+fn the_websocket_tracker_speaks_wss_and_torrents_name_it() {
+    let test = "the_websocket_tracker_speaks_wss_and_torrents_name_it";
+    if !ready(test, &[]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(11, "s3torrent test server"));
+    let serve = serve_tls(
+        &dir.path().join("root"),
+        &files,
+        "both",
+        &["--ws-tracker-listen", "127.0.0.1:0"],
+    );
+    let line = serve.wait_for(Duration::from_secs(10), 1, |l| {
+        l.starts_with("serve: WebSocket tracker on wss://")
+    });
+    let ws = line
+        .trim_start_matches("serve: WebSocket tracker on wss://")
+        .trim_end_matches('/')
+        .to_owned();
+    let ep = serve.endpoint();
+    let file = write(dir.path(), "data.bin", &random_bytes(300_001, 11));
+    boto_tls(&ep, &files.ca(), "mb", &["browsers"]);
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "put",
+        &["browsers", "w.bin", file.to_str().unwrap(), "public-read"],
+    );
+    let path = dir.path().join("w.torrent");
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "torrent",
+        &["browsers", "w.bin", path.to_str().unwrap()],
+    );
+    let torrent = Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap();
+    // A tier of its own after the HTTP and UDP trackers.
+    assert_eq!(
+        torrent.announce_list().last(),
+        Some(&vec![format!("wss://{ws}/")])
+    );
+    // Over TLS with the endpoint's certificate: an announce of the public
+    // object is served, an unknown info-hash refused.
+    let mut conn = Conn::open(&ws, &client(&ca));
+    let binary = |bytes: &[u8]| bytes.iter().map(|&b| char::from(b)).collect::<String>();
+    let announce = |hash: &[u8]| {
+        serde_json::json!({
+            "action": "announce", "info_hash": binary(hash), "peer_id": "-TT0001-abcdefghijkl",
+            "left": 5, "numwant": 0, "event": "started", "offers": [],
+        })
+        .to_string()
+    };
+    let served: serde_json::Value = serde_json::from_str(&ws_exchange(
+        &mut conn,
+        true,
+        &announce(torrent.info_hash().as_bytes()),
+    ))
+    .unwrap();
+    assert_eq!(served["action"], "announce", "{served}");
+    assert_eq!(served["incomplete"], 1, "{served}");
+    assert!(served.get("failure reason").is_none(), "{served}");
+    let refused: serde_json::Value =
+        serde_json::from_str(&ws_exchange(&mut conn, false, &announce(&[7; 20]))).unwrap();
+    let reason = refused["failure reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("unknown info_hash"), "{refused}");
+}

@@ -64,6 +64,17 @@ pub(crate) struct ServeArgs {
     /// `off` for none.
     #[arg(long, value_name = "ADDR|off")]
     udp_tracker_listen: Option<String>,
+    /// WebTorrent's WebSocket tracker at this address, so that browsers
+    /// find each other (torrents then list `ws://HOST:PORT/`, `wss://`
+    /// with --tls-cert, HOST as in --announce-url, as a tier of its own
+    /// after the UDP tracker); off by default.
+    #[arg(long, value_name = "ADDR")]
+    ws_tracker_listen: Option<String>,
+    /// Where the console's "Download in your browser" loads WebTorrent
+    /// from: an ES module URL, the package's browser build
+    /// (`dist/webtorrent.min.js`), which the endpoint does not serve.
+    #[arg(long, value_name = "URL", default_value = ServerConfig::DEFAULT_WEBTORRENT_JS)]
+    webtorrent_js: String,
     /// Prometheus metrics and health checks on a listener of their own:
     /// `GET /metrics`, `/health` and `/ready` at this address; off by
     /// default.
@@ -577,6 +588,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.front.trackers = args.trackers;
     config.front.public_url = args.public_url;
     config.front.announce_url = args.announce_url;
+    config.webtorrent_js = args.webtorrent_js;
     config.seed_rate = NonZeroU64::new(args.seed_rate);
     config.ration_above = args.ration_above;
     config.peer_encryption = args.peer_encryption;
@@ -627,7 +639,10 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         config,
         &args.listen,
         &args.tracker_listen,
-        args.udp_tracker_listen.as_deref(),
+        [
+            args.udp_tracker_listen.as_deref(),
+            args.ws_tracker_listen.as_deref(),
+        ],
         &args.peer_listen,
         args.metrics_listen.as_deref(),
         tls,
@@ -644,7 +659,7 @@ async fn start(
     config: ServerConfig,
     listen: &str,
     tracker: &str,
-    udp_tracker: Option<&str>,
+    [udp_tracker, ws_tracker]: [Option<&str>; 2],
     peer: &str,
     metrics: Option<&str>,
     tls: Option<Tls>,
@@ -653,6 +668,19 @@ async fn start(
         .await
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
+    if let Some(addr) = ws_tracker {
+        if !config.seeding.has_peer() {
+            return Err(format!(
+                "--ws-tracker-listen runs beside the tracker, which seeding {} does not run: \
+                 use --seeding peer or both",
+                config.seeding
+            ));
+        }
+        listeners
+            .bind_ws_tracker(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     bind_metrics(&mut listeners, metrics).await?;
     reload_on_sighup(Endpoint::Serve, tls.clone());
     listeners.tls = tls;

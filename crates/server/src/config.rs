@@ -50,6 +50,11 @@ pub struct ServerConfig {
     /// How the endpoint seeds its objects: as a tracker and peer (the
     /// default), as a web seed, or both.
     pub seeding: Seeding,
+    /// Where the console's "Download in your browser" loads WebTorrent from
+    /// (an ES module exporting the `WebTorrent` class, as the package's
+    /// browser build `webtorrent.min.js`): [`Self::DEFAULT_WEBTORRENT_JS`]
+    /// by default. Never served by the endpoint itself.
+    pub webtorrent_js: String,
     /// The cap on the endpoint's total upload in bytes per second, peer
     /// connections and GetObject bodies (the web seed) together, shared
     /// between them; `None` is unlimited.
@@ -128,6 +133,10 @@ impl ServerConfig {
     /// downloaders on fast links finish sooner from a plain seed (rationed,
     /// they must get most pieces from each other); a crowd is rationed.
     pub const DEFAULT_RATION_ABOVE: usize = 8;
+
+    /// WebTorrent's published browser build, from a public CDN.
+    pub const DEFAULT_WEBTORRENT_JS: &str =
+        "https://cdn.jsdelivr.net/npm/webtorrent@2/dist/webtorrent.min.js";
 }
 
 impl Default for ServerConfig {
@@ -138,6 +147,7 @@ impl Default for ServerConfig {
             users: Vec::new(),
             front: FrontConfig::default(),
             seeding: Seeding::Peer,
+            webtorrent_js: Self::DEFAULT_WEBTORRENT_JS.to_owned(),
             seed_rate: None,
             ration_above: Self::DEFAULT_RATION_ABOVE,
             peer_encryption: PeerEncryption::Prefer,

@@ -140,6 +140,7 @@ pub async fn serve(
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}")),
+        config.webtorrent_js.clone(),
     ));
 
     let (stop, stopping) = watch::channel(false);

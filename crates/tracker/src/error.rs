@@ -175,6 +175,46 @@ pub enum Error {
         /// What was given (escaped, shortened).
         given: String,
     },
+    /// A WebSocket tracker message longer than
+    /// [`WsConfig::max_message`](crate::WsConfig::max_message) (the
+    /// connection is closed).
+    #[error("message is {len} bytes, over the limit of {max}")]
+    MessageSize {
+        /// The message's length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A WebSocket connection sent more messages in a second than
+    /// [`WsConfig::messages_per_second`](crate::WsConfig::messages_per_second)
+    /// (it is closed).
+    #[error("more than {max} messages in a second on this connection")]
+    TooManyMessages {
+        /// The limit.
+        max: u32,
+    },
+    /// A WebSocket tracker message that is not JSON: the parser's words,
+    /// with the line and column.
+    #[error("message is not JSON: {reason}")]
+    Json {
+        /// What the JSON parser said (shortened).
+        reason: String,
+    },
+    /// A WebSocket connection announcing more info-hashes than
+    /// [`WsConfig::max_swarms_per_connection`](crate::WsConfig::max_swarms_per_connection).
+    #[error("this connection announces more than {max} torrents")]
+    TooManyTorrents {
+        /// The limit.
+        max: usize,
+    },
+    /// A WebSocket announce with a `peer_id` another open connection
+    /// announced in the same swarm.
+    #[error("peer_id is announced in this swarm on another connection")]
+    PeerElsewhere,
+    /// A WebSocket `answer` to an offer that was not relayed to this peer
+    /// from `to_peer_id` (or was answered, or forgotten).
+    #[error("offer_id is no pending offer from to_peer_id to this peer")]
+    UnknownOffer,
     /// A request with a method other than `GET` or `HEAD` (the HTTP adapter
     /// answers `405 Method Not Allowed`).
     #[error("method {method} not allowed; use GET")]

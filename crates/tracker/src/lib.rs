@@ -26,6 +26,10 @@
 //!   other: [`parse_udp`] decodes a packet with limits, connection ids are
 //!   a keyed hash of the sender's IP and the minute ([`UdpKey`]), and no
 //!   answer to an unverified sender is longer than its request.
+//! - [`WsTracker`] answers WebTorrent's WebSocket tracker protocol (JSON
+//!   announces carrying WebRTC offers, relayed to other browsers of the
+//!   swarm, and their answers relayed back), with limits on message size,
+//!   messages a second, offers, peers and swarms ([`WsConfig`]).
 //! - [`TrustedProxies::client`] takes a request's client address from
 //!   `X-Forwarded-For` or `Forwarded` when it came from a trusted proxy.
 //! - The client side, for a seed that announces itself to other trackers:
@@ -96,6 +100,7 @@ mod response;
 mod swarm;
 mod tracker;
 mod udp;
+mod ws;
 
 pub use adapter::{Route, TRACKER_CONTENT_TYPE, handle};
 pub use announce::{
@@ -116,4 +121,7 @@ pub use tracker::{
 };
 pub use udp::{
     UDP_MAX_PACKET, UDP_MAX_SCRAPE, UDP_PROTOCOL_ID, UdpExchange, UdpKey, UdpRequest, parse_udp,
+};
+pub use ws::{
+    WsCensus, WsConfig, WsConn, WsOutcome, WsSend, WsTracker, WsVerdict, ws_announce_info_hash,
 };

@@ -37,6 +37,30 @@ use crate::metrics::{METRICS, SwarmView};
 use crate::ops::Service;
 use crate::store::Store;
 
+/// The object page's "Download in your browser" script, as the page
+/// holds it (no `</` that could end the element).
+static BROWSER_SCRIPT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| include_str!("browser.js").replace("</", "<\\/"));
+
+/// The script's SHA-256 in base64, for the page's content security policy.
+static BROWSER_JS_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use sha2::Digest;
+    base64_simd::STANDARD.encode_to_string(sha2::Sha256::digest(BROWSER_SCRIPT.as_bytes()))
+});
+
+/// A URL as a CSP source: its scheme, host and port (`https://h:8443`),
+/// without path, query or anything a header cannot hold.
+fn csp_source(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let clean = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(*c))
+            .collect::<String>()
+    };
+    format!("{}://{}", clean(scheme), clean(authority))
+}
+
 /// The console's paths start with this.
 use crate::metrics::CONSOLE_PREFIX as PREFIX;
 
@@ -60,6 +84,8 @@ pub(crate) struct Console {
     base: String,
     /// The `Host` the console's own S3 requests carry.
     host: HeaderValue,
+    /// Where the object page loads WebTorrent from (`--webtorrent-js`).
+    webtorrent_js: String,
 }
 
 /// A page of an anonymous listing.
@@ -130,6 +156,7 @@ impl Console {
         torrents: Arc<Service>,
         s3: s3s::service::S3Service,
         base: String,
+        webtorrent_js: String,
     ) -> Console {
         let host = base
             .split_once("://")
@@ -144,6 +171,7 @@ impl Console {
             s3,
             base: base.trim_end_matches('/').to_owned(),
             host,
+            webtorrent_js,
         }
     }
 
@@ -354,8 +382,64 @@ impl Console {
                 body.push_str("<p class=\"muted\">The magnet link is too long for a QR code.</p>")
             }
         }
+        let browser = self.browser_section(&page.torrent, &torrent_path);
+        body.push_str(browser.as_ref().map_or("", |(html, _)| html.as_str()));
         body.push_str(&swarm_section(&swarm));
-        respond(StatusCode::OK, html::page(&key, &body))
+        let mut r = respond(StatusCode::OK, html::page(&key, &body));
+        if let Some(csp) = browser.and_then(|(_, csp)| HeaderValue::from_str(&csp).ok()) {
+            r.headers_mut()
+                .insert(http::header::CONTENT_SECURITY_POLICY, csp);
+        }
+        r
+    }
+
+    /// "Download in your browser": a button that loads WebTorrent and
+    /// downloads the object in the page (`browser.js`), when WebTorrent can
+    /// read the torrent (it has a v1 info-hash) and has somewhere to get
+    /// the bytes from: a web seed (`url-list`), or other browsers through a
+    /// WebSocket tracker. Nothing otherwise. With it, the page's content
+    /// security policy: the console's, and this script (by its hash), the
+    /// WebTorrent module, and connections to the endpoint, its web seed and
+    /// its WebSocket trackers.
+    fn browser_section(&self, torrent: &Torrent, torrent_path: &str) -> Option<(String, String)> {
+        let web_seed = torrent.web_seeds().first();
+        let ws_trackers: Vec<&str> = torrent
+            .trackers()
+            .into_iter()
+            .filter(|t| t.starts_with("ws://") || t.starts_with("wss://"))
+            .collect();
+        if torrent.info_hash_v1().is_none() || (web_seed.is_none() && ws_trackers.is_empty()) {
+            return None;
+        }
+        let mut connect = vec!["'self'".to_owned()];
+        connect.extend(web_seed.map(|u| csp_source(u)));
+        connect.extend(ws_trackers.iter().map(|u| csp_source(u)));
+        let csp = format!(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+             script-src 'sha256-{}' {}; connect-src {}",
+            BROWSER_JS_HASH.as_str(),
+            csp_source(&self.webtorrent_js),
+            connect.join(" ")
+        );
+        let html = format!(
+            "<section id=\"browser\"><h2>In your browser</h2>\
+             <p><button id=\"browser-download\" type=\"button\" data-torrent=\"{}\" \
+             data-webseed=\"{}\" data-webtorrent=\"{}\" data-ws-tracker=\"{}\">\
+             Download in your browser</button> \
+             <progress id=\"browser-progress\" max=\"1\" value=\"0\">0%</progress> \
+             <span id=\"browser-peers\"></span></p>\
+             <p id=\"browser-status\" class=\"muted\">WebTorrent downloads the object here, \
+             from other browsers that have this page open and from this endpoint.</p>\
+             <p><a id=\"browser-save\" hidden>Save the file</a></p>\
+             <p>SHA-256: <code id=\"sha256\"></code></p></section>\
+             <script>{}</script>",
+            escape(torrent_path),
+            escape(web_seed.map_or("", String::as_str)),
+            escape(&self.webtorrent_js),
+            if ws_trackers.is_empty() { "no" } else { "yes" },
+            BROWSER_SCRIPT.as_str(),
+        );
+        Some((html, csp))
     }
 
     /// One page of an anonymous ListObjectsV2 of `bucket` after `after`,

@@ -23,6 +23,8 @@ pub(crate) struct Advertised {
     pub(crate) announce: Option<String>,
     /// `udp://HOST:PORT/announce`, when it runs a UDP tracker too.
     pub(crate) udp_announce: Option<String>,
+    /// `ws(s)://HOST:PORT/`, when it runs a WebSocket tracker too.
+    pub(crate) ws_announce: Option<String>,
 }
 
 impl Advertised {
@@ -90,6 +92,27 @@ impl Advertised {
             }
             _ => None,
         };
+        // The WebSocket tracker too, `wss://` when the listeners speak TLS.
+        let ws_announce = match (&announce, listeners.ws_tracker) {
+            (Some(_), Some(bound)) => {
+                let host = match announce_url.and_then(url_host) {
+                    Some(host) => host.to_owned(),
+                    None => {
+                        unreachable("WebSocket tracker", "--announce-url", bound);
+                        match bound.ip() {
+                            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                            v4 => v4.to_string(),
+                        }
+                    }
+                };
+                let ws = match listeners.tls {
+                    Some(_) => "wss",
+                    None => "ws",
+                };
+                Some(format!("{ws}://{host}:{}/", bound.port()))
+            }
+            _ => None,
+        };
         if let Some(url) = &web_seed {
             eprintln!("{name}: torrents name the web seed {url}/BUCKET/KEY");
         }
@@ -99,10 +122,14 @@ impl Advertised {
         if let Some(url) = &udp_announce {
             eprintln!("{name}: torrents name the UDP tracker {url}");
         }
+        if let Some(url) = &ws_announce {
+            eprintln!("{name}: torrents name the WebSocket tracker {url}");
+        }
         Ok(Advertised {
             web_seed,
             announce,
             udp_announce,
+            ws_announce,
         })
     }
 
@@ -112,6 +139,7 @@ impl Advertised {
         self.announce
             .iter()
             .chain(&self.udp_announce)
+            .chain(&self.ws_announce)
             .cloned()
             .collect()
     }
@@ -133,6 +161,7 @@ impl Advertised {
         policy.version = version;
         policy.trackers.extend(self.announce);
         policy.trackers.extend(self.udp_announce);
+        policy.trackers.extend(self.ws_announce);
         policy.trackers.extend(trackers.iter().cloned());
         policy.web_seed = self.web_seed.map(|endpoint| WebSeed {
             endpoint,

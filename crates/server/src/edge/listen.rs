@@ -24,6 +24,10 @@ pub struct SwarmListeners {
     /// The UDP tracker (BEP 15, `udp://ADDR/announce` in torrents), when
     /// there is one: [`Listeners::bind_udp_tracker`](super::Listeners::bind_udp_tracker).
     pub udp_tracker: Option<UdpSocket>,
+    /// WebTorrent's WebSocket tracker (`ws://ADDR/` in torrents, `wss://`
+    /// with TLS), when there is one:
+    /// [`Listeners::bind_ws_tracker`](crate::Listeners::bind_ws_tracker).
+    pub ws_tracker: Option<TcpListener>,
 }
 
 /// Which endpoint an HTTP loop serves: its log lines' target.

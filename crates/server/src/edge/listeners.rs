@@ -50,6 +50,7 @@ impl Listeners {
                 tracker,
                 peer,
                 udp_tracker: None,
+                ws_tracker: None,
             }),
             metrics: None,
             tls: None,
@@ -88,6 +89,22 @@ impl Listeners {
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         swarm.udp_tracker = Some(socket);
+        Ok(())
+    }
+
+    /// Binds the WebSocket tracker's listener at `addr`. Nothing without
+    /// the swarm's listeners.
+    pub async fn bind_ws_tracker(&mut self, addr: &str) -> Result<(), Error> {
+        let Some(swarm) = &mut self.swarm else {
+            return Ok(());
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        swarm.ws_tracker = Some(listener);
         Ok(())
     }
 
@@ -140,6 +157,8 @@ pub(crate) struct Checked {
     pub(crate) tracker: Option<SocketAddr>,
     /// The UDP tracker's address, when there is one.
     pub(crate) udp_tracker: Option<SocketAddr>,
+    /// The WebSocket tracker's address, when there is one.
+    pub(crate) ws_tracker: Option<SocketAddr>,
     /// The metrics listener, when there is one.
     pub(crate) metrics: Option<TcpListener>,
     /// The certificate of the S3 listener and the HTTP tracker, when they
@@ -173,12 +192,17 @@ impl Checked {
             Some(u) => Some(u.local_addr().map_err(Error::Listener)?),
             None => None,
         };
+        let ws_tracker = match swarm.as_ref().and_then(|l| l.ws_tracker.as_ref()) {
+            Some(w) => Some(w.local_addr().map_err(Error::Listener)?),
+            None => None,
+        };
         Ok(Checked {
             s3,
             addr,
             swarm,
             tracker,
             udp_tracker,
+            ws_tracker,
             metrics,
             tls,
         })

@@ -99,6 +99,8 @@ enum Transport {
     Http = 0,
     /// UDP announces (BEP 15).
     Udp = 1,
+    /// WebSocket announces (WebTorrent's browsers).
+    Ws = 2,
 }
 
 /// Where a `?torrent` answer's torrent came from.
@@ -150,7 +152,7 @@ pub(crate) struct Metrics {
     /// Peer connections open.
     peer_open: AtomicI64,
     /// Announces: [HTTP, UDP] × [answered, refused].
-    announces: [[AtomicU64; 2]; 2],
+    announces: [[AtomicU64; 2]; 3],
     /// Connections open, by [`Listener`].
     connections: [AtomicI64; 3],
     /// Connections refused, by [`Listener`] and [`Refused`]; and closed for
@@ -376,6 +378,19 @@ impl Metrics {
                 Outcome::Answered
             };
             self.announce(Transport::Udp, outcome);
+        }
+    }
+
+    /// The WebSocket tracker answered a message of `action` (`announce`,
+    /// `scrape`), refused or not: announces are counted.
+    pub(crate) fn ws_announce(&self, action: &str, refused: bool) {
+        if action == "announce" {
+            let outcome = if refused {
+                Outcome::Refused
+            } else {
+                Outcome::Answered
+            };
+            self.announce(Transport::Ws, outcome);
         }
     }
 
@@ -627,6 +642,8 @@ impl Collector for Collect {
             [("transport", "http"), ("outcome", "refused")],
             [("transport", "udp"), ("outcome", "answered")],
             [("transport", "udp"), ("outcome", "refused")],
+            [("transport", "ws"), ("outcome", "answered")],
+            [("transport", "ws"), ("outcome", "refused")],
         ];
         let values = m.announces.iter().flatten().map(load);
         family(

@@ -23,6 +23,7 @@ mod pieces;
 mod served;
 mod tracker;
 mod udp;
+mod ws;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub(crate) use self::pieces::{PieceLoad, PieceSource};
 pub(crate) use self::served::{Served, spawn_sweeper};
 use self::tracker::{TrackerFront, serve_tracker};
 use self::udp::serve_udp_tracker;
+use self::ws::serve_ws_tracker;
 
 /// The tracker's announce interval: short, so that clients hear of new
 /// peers soon (and of an object that stopped being served at once: every
@@ -119,6 +121,7 @@ pub(crate) fn spawn_edges(
         tracker,
         peer,
         udp_tracker,
+        ws_tracker,
     } = listeners;
     let peer_addr = peer.local_addr()?;
     let name = endpoint.name();
@@ -131,6 +134,16 @@ pub(crate) fn spawn_edges(
         eprintln!(
             "{name}: UDP tracker on udp://{}/announce",
             udp.local_addr()?
+        );
+    }
+    if let Some(ws) = &ws_tracker {
+        let scheme = match tls {
+            Some(_) => "wss",
+            None => "ws",
+        };
+        eprintln!(
+            "{name}: WebSocket tracker on {scheme}://{}/",
+            ws.local_addr()?
         );
     }
     eprintln!("{name}: seeding peer on {peer_addr}");
@@ -189,6 +202,14 @@ pub(crate) fn spawn_edges(
             Arc::clone(&state),
             peer_addr,
             Arc::clone(&edge),
+            shutdown.clone(),
+        )));
+    }
+    if let Some(ws) = ws_tracker {
+        tasks.push(tokio::spawn(serve_ws_tracker(
+            ws,
+            Arc::clone(&source),
+            tls.clone(),
             shutdown.clone(),
         )));
     }
