@@ -141,7 +141,6 @@ impl Limiter {
 
 #[derive(Debug)]
 struct Window {
-    start: Instant,
     count: u32,
     seq: u64,
 }
@@ -151,8 +150,8 @@ struct Window {
 struct Windows<K> {
     windows: HashMap<K, Window>,
     /// Windows by the order they started in (`seq`, which only grows), the
-    /// oldest first.
-    order: VecDeque<(u64, K)>,
+    /// oldest first, with their start.
+    order: VecDeque<(u64, K, Instant)>,
     next_seq: u64,
 }
 
@@ -179,13 +178,14 @@ fn bucket(ip: IpAddr) -> IpAddr {
 impl<K: Copy + Eq + Hash> Windows<K> {
     /// Drops the windows that ended by `now`.
     fn expire(&mut self, now: Instant, window: Duration) {
-        while let Some(&(seq, key)) = self.order.front() {
-            match self.windows.get(&key) {
-                Some(w) if w.seq == seq && !expired(w.start, now, window) => break,
-                Some(w) if w.seq == seq => {
-                    self.windows.remove(&key);
-                }
-                _ => {}
+        // Starts only grow along the order: the first one not ended ends
+        // the sweep, without a look at the table.
+        while let Some(&(seq, key, start)) = self.order.front() {
+            if !expired(start, now, window) {
+                break;
+            }
+            if self.windows.get(&key).is_some_and(|w| w.seq == seq) {
+                self.windows.remove(&key);
             }
             self.order.pop_front();
         }
@@ -210,22 +210,15 @@ impl<K: Copy + Eq + Hash> Windows<K> {
             return allowed > 0;
         }
         while self.windows.len() >= max_keys {
-            let Some((_, oldest)) = self.order.pop_front() else {
+            let Some((_, oldest, _)) = self.order.pop_front() else {
                 break;
             };
             self.windows.remove(&oldest);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.order.push_back((seq, key));
-        self.windows.insert(
-            key,
-            Window {
-                start: now,
-                count: 1,
-                seq,
-            },
-        );
+        self.order.push_back((seq, key, now));
+        self.windows.insert(key, Window { count: 1, seq });
         allowed > 0
     }
 }

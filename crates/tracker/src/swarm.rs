@@ -42,9 +42,10 @@ pub(crate) enum Upsert {
 
 /// A peer's address and port: the IP as IPv6 (an IPv4 one mapped), then
 /// the port, big-endian.
-type Compact = [u8; 18];
+pub(crate) type Compact = [u8; 18];
 
-fn compact(addr: &SocketAddr) -> Compact {
+/// `addr` in compact form.
+pub(crate) fn compact(addr: &SocketAddr) -> Compact {
     let ip = match addr.ip() {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,
@@ -264,7 +265,7 @@ impl Swarm {
         want: usize,
         r1: u64,
         r2: u64,
-        skip: impl Fn(&SocketAddr, &PeerId) -> bool,
+        skip: impl Fn(&Compact, &PeerId) -> bool,
         out: &mut Vec<(SocketAddr, PeerId)>,
     ) {
         let mut seeders = match role {
@@ -288,8 +289,8 @@ impl Swarm {
             // with the peer id of its last announce.
             let next = iter
                 .by_ref()
-                .map(|e| (address(&e.addr), e.peer_id))
-                .find(|(addr, id)| !skip(addr, id));
+                .find(|e| !skip(&e.addr, &e.peer_id))
+                .map(|e| (address(&e.addr), e.peer_id));
             match next {
                 Some(peer) => out.push(peer),
                 None => *source = None,
