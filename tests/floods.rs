@@ -52,8 +52,18 @@ impl Logged {
         }
     }
 
-    /// Stops serve (killed) and gives every line it wrote.
+    /// Stops serve and gives every line it wrote: SIGTERM first, as
+    /// systemd stops a service (the graceful shutdown writes the lines
+    /// still queued: the log is written in batches, a little late), killed
+    /// if it has not exited within 20 s.
     fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.serve.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline && matches!(self.serve.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.serve.child.kill();
         let _ = self.serve.child.wait();
         self.reader

@@ -17,6 +17,7 @@
 
 mod config;
 mod gateway;
+mod log_writer;
 mod progress;
 mod serve;
 mod torrent;

@@ -419,25 +419,17 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Installs the global `tracing` subscriber: the fmt layer over a
-/// non-blocking, buffered stderr, so that a request never waits on a write
-/// to stderr (a worker thread writes the lines). Lines are never dropped: were the
-/// worker 128,000 lines behind, loggers would wait for it. The guard flushes
-/// what is queued when it is dropped; keep it until the process ends.
-pub(crate) fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Installs the global `tracing` subscriber: the fmt layer over stderr
+/// written in batches by a thread of its own ([`crate::log_writer`]), so
+/// that a request never waits on a write to stderr, nor wakes a thread for
+/// each line. Lines are never dropped: were 16 MiB of them queued, loggers
+/// would wait for the writer. The guard writes what is queued when it is
+/// dropped; keep it until the process ends.
+pub(crate) fn init_logging(format: LogFormat) -> crate::log_writer::Guard {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
 
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("s3torrent-log")
-        // Buffered: the worker writes what it has queued in one go and
-        // flushes each time the queue runs dry, so a busy server makes one
-        // write(2) per batch of lines, not one per line.
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = crate::log_writer::stderr();
     let (text, json) = match format {
         LogFormat::Text => (
             Some(

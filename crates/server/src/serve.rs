@@ -146,10 +146,7 @@ pub async fn serve(
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
     if let Some(listeners) = swarm_listeners {
-        let source: Arc<dyn SwarmSource> = Arc::new(Swarm {
-            store: Arc::clone(&store),
-            torrents,
-        });
+        let source: Arc<dyn SwarmSource> = Arc::new(Swarm::new(Arc::clone(&store), torrents));
         edges = swarm::spawn_edges(
             Endpoint::Serve,
             listeners,

@@ -2,7 +2,7 @@
 //! peer id it announces as) and a much higher ceiling per address, each in
 //! a bounded table whose old windows expire in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
@@ -141,7 +141,6 @@ impl Limiter {
 
 #[derive(Debug)]
 struct Window {
-    start: Instant,
     count: u32,
     seq: u64,
 }
@@ -150,8 +149,9 @@ struct Window {
 #[derive(Debug)]
 struct Windows<K> {
     windows: HashMap<K, Window>,
-    /// Windows by the order they started in (`seq`), the oldest first.
-    order: BTreeMap<u64, K>,
+    /// Windows by the order they started in (`seq`, which only grows), the
+    /// oldest first, with their start.
+    order: VecDeque<(u64, K, Instant)>,
     next_seq: u64,
 }
 
@@ -159,7 +159,7 @@ impl<K> Default for Windows<K> {
     fn default() -> Self {
         Windows {
             windows: HashMap::new(),
-            order: BTreeMap::new(),
+            order: VecDeque::new(),
             next_seq: 0,
         }
     }
@@ -178,15 +178,16 @@ fn bucket(ip: IpAddr) -> IpAddr {
 impl<K: Copy + Eq + Hash> Windows<K> {
     /// Drops the windows that ended by `now`.
     fn expire(&mut self, now: Instant, window: Duration) {
-        while let Some((&seq, &key)) = self.order.first_key_value() {
-            match self.windows.get(&key) {
-                Some(w) if w.seq == seq && !expired(w.start, now, window) => break,
-                Some(w) if w.seq == seq => {
-                    self.windows.remove(&key);
-                }
-                _ => {}
+        // Starts only grow along the order: the first one not ended ends
+        // the sweep, without a look at the table.
+        while let Some(&(seq, key, start)) = self.order.front() {
+            if !expired(start, now, window) {
+                break;
             }
-            self.order.remove(&seq);
+            if self.windows.get(&key).is_some_and(|w| w.seq == seq) {
+                self.windows.remove(&key);
+            }
+            self.order.pop_front();
         }
     }
 
@@ -209,22 +210,15 @@ impl<K: Copy + Eq + Hash> Windows<K> {
             return allowed > 0;
         }
         while self.windows.len() >= max_keys {
-            let Some((_, oldest)) = self.order.pop_first() else {
+            let Some((_, oldest, _)) = self.order.pop_front() else {
                 break;
             };
             self.windows.remove(&oldest);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.order.insert(seq, key);
-        self.windows.insert(
-            key,
-            Window {
-                start: now,
-                count: 1,
-                seq,
-            },
-        );
+        self.order.push_back((seq, key, now));
+        self.windows.insert(key, Window { count: 1, seq });
         allowed > 0
     }
 }

@@ -1,8 +1,18 @@
-//! One torrent's swarm: its peers, ordered by when they were last seen, so
-//! that expiring them costs nothing until they are due.
+//! One torrent's swarm: its peers in compact form, each role's in the
+//! order they were last seen, so that expiring them costs nothing until
+//! they are due.
+//!
+//! A peer is one [`Entry`] of 56 bytes in its role's queue (address and
+//! port in 18 bytes, its peer id, when it was seen) and one index row
+//! (its address to its place). An announce appends the peer at the back
+//! of its role's queue and marks its older entry dead; dead entries are
+//! dropped when they reach the front, and a queue holding more dead
+//! entries than live ones (and a few more) is compacted, which costs its
+//! live entries once and so is paid for by the announces that made the
+//! dead ones. Listing peers reads the queues alone.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::{Duration, Instant};
 
 use crate::announce::{Event, PeerId};
@@ -14,14 +24,6 @@ pub(crate) enum Role {
     Seeder,
     /// `left > 0`.
     Leecher,
-}
-
-#[derive(Debug, Clone)]
-struct PeerState {
-    role: Role,
-    /// The key of this peer in its role's order map.
-    seq: u64,
-    last_seen: Instant,
 }
 
 /// Whether something seen at `then` is expired at `now`, after `ttl`.
@@ -38,24 +40,132 @@ pub(crate) enum Upsert {
     Full,
 }
 
-/// A peer in its role's order: its address, and its peer id as of its
-/// last announce (so that listing peers reads the order alone).
-type Ordered = (SocketAddr, PeerId);
+/// A peer's address and port: the IP as IPv6 (an IPv4 one mapped), then
+/// the port, big-endian.
+pub(crate) type Compact = [u8; 18];
+
+/// `addr` in compact form.
+pub(crate) fn compact(addr: &SocketAddr) -> Compact {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    let mut out = [0; 18];
+    out[..16].copy_from_slice(&ip.octets());
+    out[16..].copy_from_slice(&addr.port().to_be_bytes());
+    out
+}
+
+fn address(c: &Compact) -> SocketAddr {
+    let mut ip = [0; 16];
+    ip.copy_from_slice(&c[..16]);
+    let ip = Ipv6Addr::from(ip);
+    let port = u16::from_be_bytes([c[16], c[17]]);
+    match ip.to_ipv4_mapped() {
+        Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
+        None => SocketAddr::V6(SocketAddrV6::new(ip, port, 0, 0)),
+    }
+}
+
+/// One announce of a peer, in its role's queue.
+#[derive(Debug, Clone)]
+struct Entry {
+    addr: Compact,
+    peer_id: PeerId,
+    /// `false` once a later announce (or a `stopped`) replaced it.
+    live: bool,
+    seen: Instant,
+}
+
+/// Where a peer's live entry is: its role and its entry's sequence number
+/// in that role's queue.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    role: Role,
+    seq: u64,
+}
+
+/// One role's entries in the order they were seen, the oldest first. The
+/// entry at index `i` has the sequence number `head + i`.
+#[derive(Debug, Default)]
+struct Queue {
+    entries: VecDeque<Entry>,
+    head: u64,
+    live: usize,
+}
+
+impl Queue {
+    fn next_seq(&self) -> u64 {
+        self.head + self.entries.len() as u64
+    }
+
+    fn at(&mut self, seq: u64) -> Option<&mut Entry> {
+        let i = usize::try_from(seq.checked_sub(self.head)?).ok()?;
+        self.entries.get_mut(i)
+    }
+
+    /// Marks the entry of `seq` dead.
+    fn kill(&mut self, seq: u64) {
+        if let Some(e) = self.at(seq)
+            && e.live
+        {
+            e.live = false;
+            self.live -= 1;
+        }
+    }
+
+    /// Drops the dead entries at the front, and the live ones expired at
+    /// `now` (removing those from `index`).
+    fn expire(&mut self, now: Instant, ttl: Duration, index: &mut HashMap<Compact, Place>) {
+        while let Some(front) = self.entries.front() {
+            if front.live {
+                if !expired(front.seen, now, ttl) {
+                    break;
+                }
+                index.remove(&front.addr);
+                self.live -= 1;
+            }
+            self.entries.pop_front();
+            self.head += 1;
+        }
+    }
+
+    /// Drops every dead entry when they outnumber the live ones (and a
+    /// few more), renumbering the live ones in `index`.
+    fn compact(&mut self, role: Role, index: &mut HashMap<Compact, Place>) {
+        let dead = self.entries.len() - self.live;
+        if dead <= self.live + 32 {
+            return;
+        }
+        let head = self.next_seq();
+        self.entries.retain(|e| e.live);
+        self.entries
+            .shrink_to(self.entries.len().saturating_mul(2).max(8));
+        self.head = head;
+        for (i, e) in self.entries.iter().enumerate() {
+            index.insert(
+                e.addr,
+                Place {
+                    role,
+                    seq: head + i as u64,
+                },
+            );
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Swarm {
-    peers: HashMap<SocketAddr, PeerState>,
-    /// Seeders and leechers by a sequence number given at each announce:
-    /// the order of their `last_seen`, the oldest first.
-    seeders: BTreeMap<u64, Ordered>,
-    leechers: BTreeMap<u64, Ordered>,
-    next_seq: u64,
+    /// Every live peer: where its entry is.
+    index: HashMap<Compact, Place>,
+    seeders: Queue,
+    leechers: Queue,
     /// `completed` events seen (scrape's `downloaded`).
     downloaded: u64,
 }
 
 impl Swarm {
-    fn order(&mut self, role: Role) -> &mut BTreeMap<u64, Ordered> {
+    fn queue(&mut self, role: Role) -> &mut Queue {
         match role {
             Role::Seeder => &mut self.seeders,
             Role::Leecher => &mut self.leechers,
@@ -63,11 +173,11 @@ impl Swarm {
     }
 
     pub(crate) fn seeders(&self) -> usize {
-        self.seeders.len()
+        self.seeders.live
     }
 
     pub(crate) fn leechers(&self) -> usize {
-        self.leechers.len()
+        self.leechers.live
     }
 
     pub(crate) fn downloaded(&self) -> u64 {
@@ -75,36 +185,23 @@ impl Swarm {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.peers.is_empty()
+        self.index.is_empty()
     }
 
     pub(crate) fn role_of(&self, addr: &SocketAddr) -> Option<Role> {
-        self.peers.get(addr).map(|p| p.role)
+        self.index.get(&compact(addr)).map(|p| p.role)
     }
 
     /// Removes every peer last seen `ttl` or more before `now`; costs one
-    /// map lookup per peer removed, plus one per role.
+    /// index removal per peer removed, plus one look per role.
     pub(crate) fn expire(&mut self, now: Instant, ttl: Duration) {
-        for role in [Role::Seeder, Role::Leecher] {
-            while let Some((&seq, &(addr, _))) = self.order(role).first_key_value() {
-                let due = self
-                    .peers
-                    .get(&addr)
-                    .is_none_or(|p| p.seq != seq || expired(p.last_seen, now, ttl));
-                if !due {
-                    break;
-                }
-                self.order(role).remove(&seq);
-                if self.peers.get(&addr).is_some_and(|p| p.seq == seq) {
-                    self.peers.remove(&addr);
-                }
-            }
-        }
+        self.seeders.expire(now, ttl, &mut self.index);
+        self.leechers.expire(now, ttl, &mut self.index);
     }
 
     /// Records an announce from `addr` at `now` (which the tracker keeps
-    /// monotonic, so the order maps stay in `last_seen` order); a
-    /// `completed` event counts a download.
+    /// monotonic, so the queues stay in `seen` order); a `completed` event
+    /// counts a download.
     pub(crate) fn upsert(
         &mut self,
         addr: SocketAddr,
@@ -114,35 +211,47 @@ impl Swarm {
         now: Instant,
         max_peers: usize,
     ) -> Upsert {
-        let seq = self.next_seq;
-        let old = match self.peers.get(&addr) {
-            Some(p) => Some((p.role, p.seq)),
-            None if self.peers.len() >= max_peers => return Upsert::Full,
-            None => None,
-        };
-        self.next_seq += 1;
-        if let Some((old_role, old_seq)) = old {
-            self.order(old_role).remove(&old_seq);
+        let key = compact(&addr);
+        let old = self.index.get(&key).copied();
+        if old.is_none() && self.index.len() >= max_peers {
+            return Upsert::Full;
         }
-        if event == Event::Completed && old.is_none_or(|(r, _)| r != Role::Seeder) {
+        if let Some(old) = old {
+            self.queue(old.role).kill(old.seq);
+        }
+        if event == Event::Completed && old.is_none_or(|p| p.role != Role::Seeder) {
             self.downloaded = self.downloaded.saturating_add(1);
         }
-        self.order(role).insert(seq, (addr, peer_id));
-        self.peers.insert(
-            addr,
-            PeerState {
-                role,
-                seq,
-                last_seen: now,
-            },
-        );
+        let queue = self.queue(role);
+        let seq = queue.next_seq();
+        queue.entries.push_back(Entry {
+            addr: key,
+            peer_id,
+            live: true,
+            seen: now,
+        });
+        queue.live += 1;
+        self.index.insert(key, Place { role, seq });
+        if let Some(old) = old {
+            let index = &mut self.index;
+            match old.role {
+                Role::Seeder => self.seeders.compact(old.role, index),
+                Role::Leecher => self.leechers.compact(old.role, index),
+            }
+        }
         Upsert::Done
     }
 
     /// Removes the peer at `addr` (a `stopped` announce).
     pub(crate) fn remove(&mut self, addr: &SocketAddr) {
-        if let Some(p) = self.peers.remove(addr) {
-            self.order(p.role).remove(&p.seq);
+        if let Some(p) = self.index.remove(&compact(addr)) {
+            let index = &mut self.index;
+            let queue = match p.role {
+                Role::Seeder => &mut self.seeders,
+                Role::Leecher => &mut self.leechers,
+            };
+            queue.kill(p.seq);
+            queue.compact(p.role, index);
         }
     }
 
@@ -156,7 +265,7 @@ impl Swarm {
         want: usize,
         r1: u64,
         r2: u64,
-        skip: impl Fn(&SocketAddr, &PeerId) -> bool,
+        skip: impl Fn(&Compact, &PeerId) -> bool,
         out: &mut Vec<(SocketAddr, PeerId)>,
     ) {
         let mut seeders = match role {
@@ -176,9 +285,12 @@ impl Swarm {
             };
             turn_seeder = !turn_seeder;
             let Some(iter) = source.as_mut() else { break };
-            // The order maps hold each peer once (an announce moves it), with
-            // the peer id of its last announce.
-            let next = iter.by_ref().find(|(addr, id)| !skip(addr, id)).copied();
+            // The queues hold each live peer once (an announce moves it),
+            // with the peer id of its last announce.
+            let next = iter
+                .by_ref()
+                .find(|e| !skip(&e.addr, &e.peer_id))
+                .map(|e| (address(&e.addr), e.peer_id));
             match next {
                 Some(peer) => out.push(peer),
                 None => *source = None,
@@ -187,14 +299,17 @@ impl Swarm {
     }
 }
 
-/// Every peer of `map` once, starting from a key chosen by `r` and
-/// wrapping around.
-fn rotating(map: &BTreeMap<u64, Ordered>, r: u64) -> impl Iterator<Item = &Ordered> {
-    let start = match (map.first_key_value(), map.last_key_value()) {
-        (Some((&lo, _)), Some((&hi, _))) => lo + r % (hi - lo).saturating_add(1),
+/// Every live entry of `queue` once, starting from a position chosen by
+/// `r` and wrapping around.
+fn rotating(queue: &Queue, r: u64) -> impl Iterator<Item = &Entry> {
+    let len = queue.entries.len();
+    let start = match u64::try_from(len) {
+        Ok(n) if n > 0 => usize::try_from(r % n).unwrap_or(0),
         _ => 0,
     };
-    map.range(start..)
-        .chain(map.range(..start))
-        .map(|(_, peer)| peer)
+    queue
+        .entries
+        .range(start..)
+        .chain(queue.entries.range(..start))
+        .filter(|e| e.live)
 }

@@ -1,6 +1,6 @@
 //! The tracker: swarms by info-hash, the limits, and the answers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use s3torrent_metainfo::InfoHash;
 use crate::announce::{Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape};
 use crate::error::{Error, Result};
 use crate::rate::{Limiter, Over, RateLimit};
-use crate::swarm::{Role, Swarm, Upsert};
+use crate::swarm::{Role, Swarm, Upsert, compact};
 
 /// Every limit and timing of a [`Tracker`]. The defaults suit a public
 /// endpoint.
@@ -201,8 +201,11 @@ pub struct Tracker {
     config: TrackerConfig,
     scrape_path: Option<String>,
     swarms: HashMap<InfoHash, (Swarm, u64)>,
-    /// Swarms by the sequence number of their last announce, the oldest first.
-    swarm_order: BTreeMap<u64, InfoHash>,
+    /// Swarms by the sequence numbers of their announces, the oldest first:
+    /// an entry is its swarm's last announce when its number is the one
+    /// the swarm holds; older entries are skipped, and dropped when they
+    /// are the most.
+    swarm_order: VecDeque<(u64, InfoHash)>,
     next_seq: u64,
     limiter: Limiter,
     latest: Option<Instant>,
@@ -238,7 +241,7 @@ impl Tracker {
             scrape_path: config.scrape_path(),
             config,
             swarms: HashMap::new(),
-            swarm_order: BTreeMap::new(),
+            swarm_order: VecDeque::new(),
             next_seq: 0,
             limiter: Limiter::default(),
             latest: None,
@@ -270,13 +273,7 @@ impl Tracker {
     /// Drops a swarm (the host learnt the object is no longer served);
     /// `true` if there was one.
     pub fn remove_swarm(&mut self, info_hash: &InfoHash) -> bool {
-        match self.swarms.remove(info_hash) {
-            Some((_, seq)) => {
-                self.swarm_order.remove(&seq);
-                true
-            }
-            None => false,
-        }
+        self.swarms.remove(info_hash).is_some()
     }
 
     /// Removes every expired peer, every swarm left empty and every ended
@@ -284,14 +281,13 @@ impl Tracker {
     pub fn expire(&mut self, now: Instant) {
         let now = self.clock(now);
         let ttl = self.config.peer_ttl();
-        let order = &mut self.swarm_order;
-        self.swarms.retain(|_, (swarm, seq)| {
+        self.swarms.retain(|_, (swarm, _)| {
             swarm.expire(now, ttl);
-            if swarm.is_empty() {
-                order.remove(seq);
-            }
             !swarm.is_empty()
         });
+        let swarms = &self.swarms;
+        self.swarm_order
+            .retain(|(seq, h)| swarms.get(h).is_some_and(|(_, s)| s == seq));
         self.limiter.expire(now, self.config.rate_limit.window);
     }
 
@@ -322,7 +318,15 @@ impl Tracker {
         let full = Error::TooManySwarms {
             max: self.config.max_swarms,
         };
-        let Some((&seq, &oldest)) = self.swarm_order.first_key_value() else {
+        // The stale entries in front go.
+        while self
+            .swarm_order
+            .front()
+            .is_some_and(|(seq, h)| self.swarms.get(h).is_none_or(|(_, s)| s != seq))
+        {
+            self.swarm_order.pop_front();
+        }
+        let Some(&(_, oldest)) = self.swarm_order.front() else {
             return Err(full);
         };
         let ttl = self.config.peer_ttl();
@@ -333,7 +337,7 @@ impl Tracker {
         if !empty {
             return Err(full);
         }
-        self.swarm_order.remove(&seq);
+        self.swarm_order.pop_front();
         self.swarms.remove(&oldest);
         Ok(())
     }
@@ -432,6 +436,7 @@ impl Tracker {
         let (r1, r2) = (splitmix(&mut self.counter), splitmix(&mut self.counter));
         let peer_id = announce.peer_id;
         let rest = want.saturating_sub(response.peers.len());
+        let (me, seed_key) = (compact(&addr), seed.as_ref().map(compact));
         let mut found = Vec::new();
         if result.is_ok() && rest > 0 {
             swarm.select(
@@ -439,7 +444,7 @@ impl Tracker {
                 rest,
                 r1,
                 r2,
-                |a, id| *a == addr || *id == peer_id || Some(*a) == seed,
+                |c, id| *c == me || *id == peer_id || Some(*c) == seed_key,
                 &mut found,
             );
         }
@@ -451,16 +456,19 @@ impl Tracker {
             }));
 
         // Keep the swarm order: by the last announce, or gone when empty.
-        let old = *old_seq;
+        // (A new swarm holds `seq` already; one that refused the peer keeps
+        // its place.)
+        let new = *old_seq == seq;
         if swarm.is_empty() {
             self.swarms.remove(&announce.info_hash);
-            self.swarm_order.remove(&old);
-        } else if result.is_ok() {
+        } else if result.is_ok() || new {
             *old_seq = seq;
-            self.swarm_order.remove(&old);
-            self.swarm_order.insert(seq, announce.info_hash);
-        } else {
-            self.swarm_order.insert(old, announce.info_hash);
+            self.swarm_order.push_back((seq, announce.info_hash));
+            if self.swarm_order.len() > 2 * self.swarms.len() + 64 {
+                let swarms = &self.swarms;
+                self.swarm_order
+                    .retain(|(seq, h)| swarms.get(h).is_some_and(|(_, s)| s == seq));
+            }
         }
         result.map(|()| response)
     }

@@ -25,7 +25,7 @@
 mod operation;
 pub(crate) mod torrents;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Instant;
@@ -43,7 +43,7 @@ pub(crate) use self::operation::{
     CONSOLE_PREFIX, Channel, Console, RequestKind, classify, console_wants, host_names_bucket,
 };
 use self::operation::{OPERATIONS, Operation, STATUS_NAMES, STATUSES, status_index};
-use self::torrents::{TorrentStats, Torrents, minute_now, url_path};
+use self::torrents::{MAX_PATHS, TorrentStats, Torrents, minute_now, url_path};
 
 /// The most clients whose latest `downloaded` is kept.
 pub(crate) const MAX_CLIENTS: usize = 100_000;
@@ -57,7 +57,7 @@ type Client = ([u8; 20], [u8; 20]);
 /// What clients reported downloading.
 struct Reported {
     /// The latest `downloaded` of each client.
-    latest: BTreeMap<Client, u64>,
+    latest: HashMap<Client, u64>,
     /// The clients in the order first seen, for the oldest out.
     order: VecDeque<Client>,
     /// The sum of `latest`, plus the last reports of the clients let go.
@@ -197,6 +197,18 @@ pub(crate) struct SwarmView {
 }
 
 /// The atomics of a fixed-size table.
+/// The paths of `torrent`'s web seeds (at most as many as the metrics
+/// register), as [`Metrics::serving_paths`] takes them.
+pub(crate) fn web_seed_paths(torrent: &Torrent) -> Arc<[Box<str>]> {
+    torrent
+        .web_seeds()
+        .iter()
+        .filter_map(|u| url_path(u))
+        .take(MAX_PATHS)
+        .map(Box::from)
+        .collect()
+}
+
 fn load(a: &AtomicU64) -> u64 {
     a.load(Ordering::Relaxed)
 }
@@ -224,7 +236,7 @@ impl Metrics {
             refused: Default::default(),
             evicted: Default::default(),
             reported: Mutex::new(Reported {
-                latest: BTreeMap::new(),
+                latest: HashMap::new(),
                 order: VecDeque::new(),
                 sum: 0,
             }),
@@ -334,6 +346,13 @@ impl Metrics {
             info_hash,
             torrent.web_seeds().iter().filter_map(|u| url_path(u)),
         );
+    }
+
+    /// The same as [`Metrics::serving`], with the torrent's web seeds'
+    /// paths as [`web_seed_paths`] gives them.
+    pub(crate) fn serving_paths(&self, info_hash: &InfoHash, paths: &[Box<str>]) {
+        self.torrents_active
+            .served(info_hash, paths.iter().map(AsRef::as_ref));
     }
 
     /// The tracker's swarms: its seeders and leechers are reported from

@@ -8,7 +8,7 @@
 //! comes back starts again from 0. Memory is bounded: each torrent holds
 //! its counters, at most [`HISTORY`] samples and its web seed's paths.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,7 +22,7 @@ pub(crate) const MAX_TORRENTS: usize = 1000;
 pub(crate) const HISTORY: usize = 60;
 
 /// The most web seed paths one torrent registers.
-const MAX_PATHS: usize = 4;
+pub(crate) const MAX_PATHS: usize = 4;
 
 /// The current minute since the Unix epoch.
 pub(crate) fn minute_now() -> u64 {
@@ -167,12 +167,44 @@ struct Entry {
 #[derive(Default)]
 struct Table {
     entries: HashMap<InfoHash, Entry>,
-    /// Info-hashes by their last activity, the oldest first.
-    order: BTreeMap<u64, InfoHash>,
+    /// Info-hashes by their activity, the oldest first: an entry is its
+    /// torrent's last activity when its number is the torrent's `seq`;
+    /// older ones are skipped, and dropped when they are the most
+    /// ([`Table::compact`]).
+    order: VecDeque<(u64, InfoHash)>,
     next: u64,
     /// Web seed paths (`/bucket/key`, as the torrent's `url-list` has
     /// them) of the tracked torrents.
     paths: HashMap<Box<str>, InfoHash>,
+}
+
+impl Table {
+    /// Whether `order`'s entry `(seq, info_hash)` is that torrent's last
+    /// activity.
+    fn current(&self, seq: u64, info_hash: &InfoHash) -> bool {
+        self.entries.get(info_hash).is_some_and(|e| e.seq == seq)
+    }
+
+    /// Takes the least recently active torrent out of the order.
+    fn pop_oldest(&mut self) -> Option<InfoHash> {
+        while let Some((seq, h)) = self.order.pop_front() {
+            if self.current(seq, &h) {
+                return Some(h);
+            }
+        }
+        None
+    }
+
+    /// Drops the order's older entries once they outnumber the current
+    /// ones (and a few more): linear, once per as many touches.
+    fn compact(&mut self) {
+        if self.order.len() <= 2 * self.entries.len() + 64 {
+            return;
+        }
+        let entries = &self.entries;
+        self.order
+            .retain(|(seq, h)| entries.get(h).is_some_and(|e| e.seq == *seq));
+    }
 }
 
 /// The torrents lately active, at most [`MAX_TORRENTS`].
@@ -190,14 +222,14 @@ impl Torrents {
         let seq = t.next;
         t.next += 1;
         if let Some(e) = t.entries.get_mut(info_hash) {
-            let old = std::mem::replace(&mut e.seq, seq);
+            e.seq = seq;
             let stats = Arc::clone(&e.stats);
-            t.order.remove(&old);
-            t.order.insert(seq, *info_hash);
+            t.order.push_back((seq, *info_hash));
+            t.compact();
             return stats;
         }
         if t.entries.len() >= MAX_TORRENTS
-            && let Some((_, oldest)) = t.order.pop_first()
+            && let Some(oldest) = t.pop_oldest()
             && let Some(gone) = t.entries.remove(&oldest)
         {
             for p in &gone.paths {
@@ -213,7 +245,7 @@ impl Torrents {
                 paths: Vec::new(),
             },
         );
-        t.order.insert(seq, *info_hash);
+        t.order.push_back((seq, *info_hash));
         stats
     }
 
@@ -259,9 +291,12 @@ impl Torrents {
     pub(crate) fn all(&self) -> Vec<(InfoHash, Arc<TorrentStats>)> {
         let t = self.table.lock().unwrap_or_else(|p| p.into_inner());
         t.order
-            .values()
+            .iter()
             .rev()
-            .filter_map(|h| t.entries.get(h).map(|e| (*h, Arc::clone(&e.stats))))
+            .filter_map(|(seq, h)| {
+                let e = t.entries.get(h).filter(|e| e.seq == *seq)?;
+                Some((*h, Arc::clone(&e.stats)))
+            })
             .collect()
     }
 }

@@ -15,6 +15,32 @@ struct SwarmTarget {
 }
 
 impl Store {
+    /// The store's write epoch now: it moves on after every write
+    /// transaction. Something decided from the database alone, with the
+    /// epoch taken before, holds while the epoch has not moved.
+    pub(crate) fn write_epoch(&self) -> u64 {
+        self.epoch.now()
+    }
+
+    /// Whether `version` is the current version of `bucket`/`key` and its
+    /// bytes are in a file this store wrote (an ID file, which never
+    /// changes), so that what is decided about it changes only with a
+    /// write transaction; a file in the bucket's folder can be changed by
+    /// other means, which only a look at the file notices.
+    pub(crate) fn current_in_own_file(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        version: &VersionId,
+    ) -> bool {
+        let row = object_row(bucket, key.as_str());
+        let stored = match self.object_memo.get(self.epoch.now(), &row) {
+            Some(meta) => Some(meta),
+            None => self.get::<ObjectMeta>(OBJECTS, &row).ok().flatten(),
+        };
+        stored.is_some_and(|m| m.data.is_some() && m.version == *version)
+    }
+
     /// The bucket, key and version whose torrent had `info_hash`, if one
     /// was made here. Whether that torrent is still the version's, and
     /// still served, is the caller's question.

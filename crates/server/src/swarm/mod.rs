@@ -231,32 +231,51 @@ pub(crate) fn spawn_edges(
 }
 
 /// The tracker's `authorize` over `swarm`: an info-hash is served while
-/// [`SwarmSource::lookup`] finds it (then it counts as served in the
-/// metrics), else refused with the reason. `early` is an announce's lookup
-/// made before the tracker's lock was taken (a lookup reads the store, and
-/// every other announce would wait on the lock meanwhile), used for its
-/// info-hash; any other (a scrape's) is looked up then. Records what was
-/// answered last in `seen`, for the log.
+/// [`SwarmSource::tracked`] says so (then it counts as served in the
+/// metrics), else refused with the reason. `early` is an announce's answer
+/// found before the tracker's lock was taken (a lookup may read the
+/// store, and every other announce would wait on the lock meanwhile),
+/// used for its info-hash; any other (a scrape's) is asked then. Records
+/// what was answered last in `seen`, for the log.
 pub(crate) fn authorize_with<'a>(
     swarm: &'a dyn SwarmSource,
-    early: Option<(InfoHash, Result<Target, NotServed>)>,
+    early: Option<(InfoHash, Tracked)>,
     seen: &'a mut Option<(InfoHash, Decision)>,
 ) -> impl FnMut(&InfoHash) -> Decision + 'a {
     let mut early = early;
     move |info_hash| {
-        let looked = match early.take() {
-            Some((h, looked)) if h == *info_hash => looked,
-            _ => swarm.lookup(info_hash),
+        let tracked = match early.take() {
+            Some((h, tracked)) if h == *info_hash => tracked,
+            _ => swarm.tracked(info_hash),
         };
-        let decision = match looked {
-            Ok(target) => {
-                crate::metrics::METRICS.serving(info_hash, &target.torrent);
+        let decision = match tracked {
+            Tracked::Served(paths) => {
+                crate::metrics::METRICS.serving_paths(info_hash, &paths);
                 Decision::Allow
             }
-            Err(reason) => Decision::Refuse(reason.to_string()),
+            Tracked::Refused(reason) => Decision::Refuse(reason.as_ref().to_owned()),
         };
         *seen = Some((*info_hash, decision.clone()));
         decision
+    }
+}
+
+/// The tracker's answer about one info-hash ([`SwarmSource::tracked`]):
+/// [`SwarmSource::lookup`]'s, with only what the tracker needs of it.
+#[derive(Debug, Clone)]
+pub(crate) enum Tracked {
+    /// Served; the paths of its torrent's web seeds (for the metrics).
+    Served(Arc<[Box<str>]>),
+    /// Refused, and why.
+    Refused(Arc<str>),
+}
+
+impl Tracked {
+    fn of(looked: Result<Target, NotServed>) -> Tracked {
+        match looked {
+            Ok(target) => Tracked::Served(crate::metrics::web_seed_paths(&target.torrent)),
+            Err(reason) => Tracked::Refused(reason.to_string().into()),
+        }
     }
 }
 
@@ -302,6 +321,19 @@ pub(crate) trait SwarmSource: Send + Sync {
     /// stands.
     fn generation(&self) -> u64;
 
+    /// What the tracker answers about `info_hash`: [`SwarmSource::lookup`]'s
+    /// decision. May block, as `lookup` does.
+    fn tracked(&self, info_hash: &InfoHash) -> Tracked {
+        Tracked::of(self.lookup(info_hash))
+    }
+
+    /// [`SwarmSource::tracked`]'s answer when it is known without blocking
+    /// (remembered since the last write that could change it), for the
+    /// tracker to answer on the runtime's thread; `None` otherwise.
+    fn tracked_in_memory(&self, _info_hash: &InfoHash) -> Option<Tracked> {
+        None
+    }
+
     /// The object `info_hash` names and its torrent, if it is served to
     /// anyone now and unchanged: the torrent cached for the object as it is
     /// now has this info-hash.
@@ -327,11 +359,103 @@ pub(crate) trait SwarmSource: Send + Sync {
 
 /// The lookup both edges share, over `serve`'s store.
 pub(crate) struct Swarm {
-    pub(crate) store: Arc<Store>,
-    pub(crate) torrents: Arc<Service>,
+    store: Arc<Store>,
+    torrents: Arc<Service>,
+    /// The tracker's answers, remembered until the store's next write.
+    decisions: Decisions,
+}
+
+impl Swarm {
+    /// The swarm of `serve`'s store and torrent service.
+    pub(crate) fn new(store: Arc<Store>, torrents: Arc<Service>) -> Swarm {
+        Swarm {
+            store,
+            torrents,
+            decisions: Decisions::default(),
+        }
+    }
+}
+
+/// The tracker's answers of one store epoch (as the store's record memos
+/// keep rows): what [`SwarmSource::tracked`] answered for an info-hash,
+/// kept while no write has happened since it was decided, so that the
+/// next announce of it is answered from memory (on the runtime's thread,
+/// as a cached `?torrent` is). Only answers that depend on the database
+/// alone are kept: an info-hash no torrent has, or an object version
+/// whose bytes are in the store's own file (a hand-placed file may change
+/// without a write, and is decided afresh each time).
+#[derive(Default)]
+struct Decisions {
+    inner: Mutex<(u64, std::collections::HashMap<InfoHash, Tracked>)>,
+}
+
+impl Decisions {
+    /// The most answers kept; when full, it starts again empty.
+    const ROWS: usize = 100_000;
+
+    fn get(&self, epoch: u64, info_hash: &InfoHash) -> Option<Tracked> {
+        let mut memo = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.0 != epoch {
+            if memo.0 < epoch {
+                memo.1.clear();
+                memo.0 = epoch;
+            }
+            return None;
+        }
+        memo.1.get(info_hash).cloned()
+    }
+
+    /// Keeps `tracked`, decided from the database as of epoch `read`,
+    /// unless a write has moved the epoch on since (`now`).
+    fn put(&self, read: u64, now: u64, info_hash: InfoHash, tracked: Tracked) {
+        if read != now {
+            return;
+        }
+        let mut memo = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.0 != read {
+            if memo.0 > read {
+                return;
+            }
+            memo.1.clear();
+            memo.0 = read;
+        }
+        if memo.1.len() >= Self::ROWS {
+            memo.1.clear();
+        }
+        memo.1.insert(info_hash, tracked);
+    }
 }
 
 impl SwarmSource for Swarm {
+    fn tracked(&self, info_hash: &InfoHash) -> Tracked {
+        let read = self.store.write_epoch();
+        if let Some(known) = self.decisions.get(read, info_hash) {
+            return known;
+        }
+        let Some((bucket, key, version)) = self.store.swarm_target(info_hash) else {
+            let tracked = Tracked::Refused(
+                NotServed::Unknown {
+                    endpoint: "endpoint",
+                }
+                .to_string()
+                .into(),
+            );
+            self.decisions
+                .put(read, self.store.write_epoch(), *info_hash, tracked.clone());
+            return tracked;
+        };
+        let tracked = Tracked::of(self.lookup(info_hash));
+        if self.store.current_in_own_file(&bucket, &key, &version) {
+            self.decisions
+                .put(read, self.store.write_epoch(), *info_hash, tracked.clone());
+        }
+        tracked
+    }
+
+    fn tracked_in_memory(&self, info_hash: &InfoHash) -> Option<Tracked> {
+        self.decisions.get(self.store.write_epoch(), info_hash)
+    }
+
     fn decide(&self, info_hash: &InfoHash) -> Result<(BucketName, ObjectInfo), NotServed> {
         let Some((bucket, key, version)) = self.store.swarm_target(info_hash) else {
             return Err(NotServed::Unknown {

@@ -12,14 +12,14 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Decision, Event, QueryLimits, RequestContext, Tracker, TrustedProxies, handle, parse_announce,
+    Announce, Decision, Event, RequestContext, Tracker, TrustedProxies, handle, parse_announce,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::admission::{Admission, Newcomer};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
-use super::{PeerEdge, SwarmSource};
+use super::{PeerEdge, SwarmSource, Tracked};
 use crate::edge::listen::accept;
 
 /// How long a client may take to send its request head.
@@ -111,32 +111,51 @@ pub(crate) async fn serve_tracker(
                 ticket.establish();
                 async move {
                     let started = Instant::now();
-                    let answer = tokio::task::spawn_blocking(move || {
-                        // An announce is decided before the tracker's lock.
-                        let early = (req.uri().path() == &*announce_path)
-                            .then(|| parse_announce(req.uri().query().unwrap_or_default(), &limits))
-                            .and_then(Result::ok)
-                            .map(|a| (a.info_hash, swarm.lookup(&a.info_hash)));
-                        let mut seen = None;
-                        let response = {
-                            let authorize = super::authorize_with(&*swarm, early, &mut seen);
-                            let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
-                            handle(&mut tracker, &req, &ctx, Instant::now(), authorize)
-                        };
-                        if let Some((info_hash, Decision::Allow)) = &seen {
-                            offer_leecher(&edge, &req, remote, *info_hash, &limits);
-                        }
-                        log_announce(&req, remote, seen, &response, started);
-                        response
-                    })
-                    .await;
-                    let response = answer.unwrap_or_else(|_| {
-                        let mut r = http::Response::new(Bytes::from_static(
-                            b"d14:failure reason14:internal errore",
-                        ));
-                        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                        r
+                    // An announce is decided before the tracker's lock; when
+                    // the answer about its info-hash is in memory, all of it
+                    // on this thread (the lock is held for a short, bounded
+                    // time), else on a blocking one (a lookup may read the
+                    // store).
+                    let announce = (req.uri().path() == &*announce_path)
+                        .then(|| parse_announce(req.uri().query().unwrap_or_default(), &limits))
+                        .and_then(Result::ok);
+                    let known = announce.as_ref().and_then(|a| {
+                        swarm
+                            .tracked_in_memory(&a.info_hash)
+                            .map(|t| (a.info_hash, t))
                     });
+                    let response = if let Some(known) = known {
+                        let exchange = Exchange {
+                            swarm: &*swarm,
+                            tracker: &tracker,
+                            edge: &edge,
+                            req: &req,
+                            ctx: &ctx,
+                        };
+                        exchange.answer(announce, Some(known), started)
+                    } else {
+                        tokio::task::spawn_blocking(move || {
+                            let early = announce
+                                .as_ref()
+                                .map(|a| (a.info_hash, swarm.tracked(&a.info_hash)));
+                            let exchange = Exchange {
+                                swarm: &*swarm,
+                                tracker: &tracker,
+                                edge: &edge,
+                                req: &req,
+                                ctx: &ctx,
+                            };
+                            exchange.answer(announce, early, started)
+                        })
+                        .await
+                        .unwrap_or_else(|_| {
+                            let mut r = http::Response::new(Bytes::from_static(
+                                b"d14:failure reason14:internal errore",
+                            ));
+                            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                            r
+                        })
+                    };
                     Ok::<_, std::convert::Infallible>(response.map(Full::new))
                 }
             });
@@ -195,6 +214,42 @@ async fn serve_connection<I, S>(
     let _ = tokio::time::timeout(HEADER_TIMEOUT, conn).await;
 }
 
+/// One tracker request and what answers it.
+struct Exchange<'a> {
+    swarm: &'a dyn SwarmSource,
+    tracker: &'a Mutex<Tracker>,
+    edge: &'a PeerEdge,
+    req: &'a http::Request<()>,
+    ctx: &'a RequestContext,
+}
+
+impl Exchange<'_> {
+    /// Answers the request (`announce` is its announce, when it is one
+    /// that parsed; `early` the answer about its info-hash, found before
+    /// the lock), hands a served announce to the peer edge, and logs it.
+    fn answer(
+        &self,
+        announce: Option<Announce>,
+        early: Option<(InfoHash, Tracked)>,
+        started: Instant,
+    ) -> http::Response<Bytes> {
+        let mut seen = None;
+        let response = {
+            let authorize = super::authorize_with(self.swarm, early, &mut seen);
+            let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            handle(&mut tracker, self.req, self.ctx, Instant::now(), authorize)
+        };
+        let remote = self.ctx.remote;
+        if let Some((info_hash, Decision::Allow)) = &seen
+            && let Some(announce) = &announce
+        {
+            offer_leecher(self.edge, self.req, remote, *info_hash, announce);
+        }
+        log_announce(self.req, remote, seen, &response, started);
+        response
+    }
+}
+
 /// Hands a leecher's announce (one that wants data) to the peer edge,
 /// which connects to it: the address it announced from and the port it
 /// announced.
@@ -203,11 +258,8 @@ fn offer_leecher(
     req: &http::Request<()>,
     remote: SocketAddr,
     info_hash: InfoHash,
-    limits: &QueryLimits,
+    announce: &Announce,
 ) {
-    let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), limits) else {
-        return;
-    };
     let leeching = if announce.left > 0 && announce.event != Event::Stopped {
         Leeching::Yes
     } else {

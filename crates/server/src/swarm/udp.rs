@@ -163,9 +163,10 @@ fn answer_packets(socket: &std::net::UdpSocket, shared: &Shared, shutdown: &watc
                 connection_id,
                 announce,
                 ..
-            }) if shared.key.verify(connection_id, remote.ip(), started) => {
-                Some((announce.info_hash, shared.swarm.lookup(&announce.info_hash)))
-            }
+            }) if shared.key.verify(connection_id, remote.ip(), started) => Some((
+                announce.info_hash,
+                shared.swarm.tracked(&announce.info_hash),
+            )),
             _ => None,
         };
         let mut seen: Option<(InfoHash, Decision)> = None;
@@ -227,9 +228,9 @@ fn log_packet(
     started: Instant,
 ) {
     let action = exchange.request.as_ref().map_or("unknown", |r| r.action());
-    let outcome = match (&exchange.error, &seen) {
-        (Some(e), _) => format!("refused: {e}"),
-        (None, _) => "served".to_owned(),
+    let outcome: std::borrow::Cow<'_, str> = match &exchange.error {
+        Some(e) => format!("refused: {e}").into(),
+        None => "served".into(),
     };
     let info_hash = seen.map(|(h, _)| h.to_hex());
     let bytes = exchange.reply.as_ref().map_or(0, Vec::len);
@@ -245,7 +246,7 @@ fn log_packet(
         action,
         info_hash,
         bytes,
-        outcome,
+        outcome = &*outcome,
         ms = crate::edge::listen::millis(started),
         "announce"
     );

@@ -205,7 +205,7 @@ async fn answer(
     let text = text.to_owned();
     let done = tokio::task::spawn_blocking(move || {
         let early = ws_announce_info_hash(&text, shared2.max_message)
-            .map(|h| (h, shared2.swarm.lookup(&h)));
+            .map(|h| (h, shared2.swarm.tracked(&h)));
         let mut seen: Option<(InfoHash, Decision)> = None;
         let outcome = {
             let authorize = super::authorize_with(&*shared2.swarm, early, &mut seen);
