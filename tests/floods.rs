@@ -809,3 +809,145 @@ fn one_address_cannot_take_every_websocket_tracker_slot() {
         refusals[0]
     );
 }
+
+/// `s3torrent_connections{listener="ws_tracker"}` as `metrics` (a
+/// `--metrics-listen` address) says now.
+fn ws_connections(metrics: &str) -> u64 {
+    let reply = request(metrics, "GET", "/metrics", &[]);
+    let text = reply.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("s3torrent_connections{listener=\"ws_tracker\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ws_tracker connections in {text}"))
+}
+
+/// A browser that stops reading while another keeps offering it 50 KB
+/// WebRTC offers: what waits for it is bounded (64 messages; the ones past
+/// them are dropped), it is closed once a message has waited 10 s for it,
+/// with one log line that counts what it lost; the offering browser is
+/// answered throughout.
+#[test]
+fn a_websocket_reader_that_stops_reading_is_closed() {
+    let test = "a_websocket_reader_that_stops_reading_is_closed";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::swarm::free_port;
+    let ws: SocketAddr = format!("127.0.0.1:{}", port()).parse().unwrap();
+    let metrics = format!("127.0.0.1:{}", port());
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &[
+            "--seeding",
+            "both",
+            "--ws-tracker-listen",
+            &ws.to_string(),
+            "--metrics-listen",
+            &metrics,
+        ],
+    );
+    publish_public(
+        &logged.serve,
+        dir.path(),
+        "w.bin",
+        &random_bytes(100_000, 25),
+    );
+    let got = request(&logged.serve.addr, "GET", "/pub/w.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let hash: String = torrent
+        .info_hash()
+        .as_bytes()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect();
+    let announce = |peer_id: &str, offers: serde_json::Value| {
+        serde_json::json!({
+            "action": "announce", "info_hash": hash, "peer_id": peer_id,
+            "left": 5, "numwant": 1, "event": "started", "offers": offers,
+        })
+        .to_string()
+    };
+
+    // The slow reader: a small receive buffer, one announce, then nothing
+    // read.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let mut slow = rt
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+            socket.set_recv_buffer_size(4096).expect("a small buffer");
+            socket
+                .bind(SocketAddr::new("127.0.0.2".parse().unwrap(), 0))
+                .expect("bound");
+            tokio::time::timeout(Duration::from_secs(5), socket.connect(ws)).await
+        })
+        .expect("connected within 5 s")
+        .expect("connected")
+        .into_std()
+        .expect("a std stream");
+    slow.set_nonblocking(false).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert!(ws_upgrade(&mut slow));
+    let first = ws_ask(
+        &mut slow,
+        &announce("-TT0001-slowreader00", serde_json::json!([])),
+    );
+    assert!(!first.contains("failure reason"), "{first}");
+    assert_eq!(ws_connections(&metrics), 1);
+
+    let mut offering = connect_from("127.0.0.3", ws);
+    assert!(ws_upgrade(&mut offering));
+    let sdp = "v".repeat(50_000);
+    let started = Instant::now();
+    let mut sent = 0u32;
+    let mut closed_after = None;
+    while started.elapsed() < Duration::from_secs(40) {
+        let offer_id = format!("{sent:020}");
+        let offers = serde_json::json!([
+            {"offer": {"type": "offer", "sdp": sdp}, "offer_id": offer_id}
+        ]);
+        let answer = ws_ask(&mut offering, &announce("-TT0001-offering0000", offers));
+        assert!(!answer.contains("failure reason"), "{answer}");
+        sent += 1;
+        // 15 a second: under the tracker's 20.
+        std::thread::sleep(Duration::from_millis(65));
+        if sent.is_multiple_of(15) && ws_connections(&metrics) == 1 {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+    drop((slow, offering));
+    let lines = logged.stop();
+    let closed_after = closed_after.unwrap_or_else(|| {
+        panic!(
+            "the slow reader was still connected after {sent} offers: {:#?}",
+            &lines[lines.len().saturating_sub(20)..]
+        )
+    });
+    let dropped_line = lines
+        .iter()
+        .find(|l| l.contains("ws messages dropped for a slow reader"))
+        .unwrap_or_else(|| panic!("no line for the slow reader: {lines:#?}"));
+    eprintln!(
+        "{sent} offers of 50 KB; the slow reader closed after {closed_after:?}: {dropped_line}"
+    );
+    assert!(dropped_line.contains("slow_reader=true"), "{dropped_line}");
+    let dropped: u64 = dropped_line
+        .split("dropped=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {dropped_line}"));
+    // What was not sent, queued or dropped is what the socket holds: the
+    // tracker held no more than its 64 for the reader.
+    assert!(
+        dropped > 0 && dropped < u64::from(sent),
+        "{dropped} of {sent}"
+    );
+}
