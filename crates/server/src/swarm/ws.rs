@@ -7,7 +7,7 @@
 //! it ([`super::authorize_with`]), before the tracker's lock.
 //!
 //! Under floods it holds as the HTTP tracker does: connection slots from
-//! an [`Admission`] of its own, each address (an IPv6 /64) held to its
+//! an [`Admission`](super::admission::Admission) of its own, each address (an IPv6 /64) held to its
 //! share (a trusted proxy, which carries many browsers, is not), and a
 //! connection that has sent no tracker request yet is pending, closed for
 //! a newcomer. A slow reader is bounded: at most [`QUEUE`] messages wait
