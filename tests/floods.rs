@@ -637,3 +637,317 @@ fn a_flood_from_many_addresses_does_not_lock_a_client_out() {
         warns[0]
     );
 }
+
+/// A TCP connection to `addr` from the loopback address `source`.
+fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let stream = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::new(source.parse().unwrap(), 0))
+            .expect("bound to a loopback address");
+        tokio::time::timeout(Duration::from_secs(5), socket.connect(addr))
+            .await
+            .expect("connected within 5 s")
+            .expect("connected")
+    });
+    let stream = stream.into_std().expect("a std stream");
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+/// The WebSocket upgrade (RFC 6455's own example key) on `s`: whether it
+/// was answered `101` with the key's accept value. `false` when the
+/// endpoint closed the connection instead.
+fn ws_upgrade(s: &mut TcpStream) -> bool {
+    let request = "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    if s.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return false,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.starts_with("HTTP/1.1 101 ") && head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+}
+
+/// One masked text frame out, and the text of the frame that answers it.
+fn ws_ask(s: &mut TcpStream, text: &str) -> String {
+    let payload = text.as_bytes();
+    let mask = [0x21u8, 0x43, 0x65, 0x87];
+    let mut frame = vec![0x81u8];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&u16::try_from(n).unwrap().to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&frame).unwrap();
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).expect("an answer");
+    assert_eq!(head[0], 0x81, "a final text frame");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut n = [0u8; 2];
+            s.read_exact(&mut n).unwrap();
+            usize::from(u16::from_be_bytes(n))
+        }
+        n => usize::from(n),
+    };
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
+/// Whether the endpoint ended the WebSocket connection `s` by now: a close
+/// frame or the end of the stream is waiting.
+fn ws_closed(s: &TcpStream) -> bool {
+    s.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let closed = match s.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => byte[0] == 0x88,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    s.set_nonblocking(false).unwrap();
+    closed
+}
+
+/// The WebSocket tracker holds each address to its share (32 connections):
+/// 32 connections from 127.0.0.2 that announce keep their slots and a 33rd
+/// is closed before its upgrade, while 127.0.0.3 still gets in and is
+/// answered; 40 idle connections from 127.0.0.4 close their own address's
+/// oldest 8, no one else's. The refusal is a summary line.
+#[test]
+fn one_address_cannot_take_every_websocket_tracker_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws: SocketAddr = format!("127.0.0.1:{}", support::swarm::free_port())
+        .parse()
+        .unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &["--seeding", "both", "--ws-tracker-listen", &ws.to_string()],
+    );
+    // An info-hash the endpoint does not serve: refused with a `failure
+    // reason`, which is an answer (the connection showed it is a tracker
+    // client).
+    let announce = serde_json::json!({
+        "action": "announce", "info_hash": "a".repeat(20),
+        "peer_id": "-TT0001-abcdefghijkl", "left": 5, "numwant": 0,
+        "event": "started", "offers": [],
+    })
+    .to_string();
+    let announcer = |from: &str| {
+        let mut s = connect_from(from, ws);
+        assert!(ws_upgrade(&mut s), "{from} was not let in");
+        let answer: serde_json::Value = serde_json::from_str(&ws_ask(&mut s, &announce)).unwrap();
+        assert!(
+            answer["failure reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("unknown info_hash")),
+            "{answer}"
+        );
+        s
+    };
+    let held: Vec<TcpStream> = (0..32).map(|_| announcer("127.0.0.2")).collect();
+    let mut refused = connect_from("127.0.0.2", ws);
+    assert!(
+        !ws_upgrade(&mut refused),
+        "a 33rd connection from one address was let in"
+    );
+    let other = announcer("127.0.0.3");
+
+    let idle: Vec<TcpStream> = (0..40)
+        .map(|i| {
+            let mut s = connect_from("127.0.0.4", ws);
+            assert!(ws_upgrade(&mut s), "idle connection {i} was not let in");
+            s
+        })
+        .collect();
+    // Each closed at once for a newcomer of its own address.
+    std::thread::sleep(Duration::from_millis(500));
+    let closed: Vec<usize> = idle
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| ws_closed(s).then_some(i))
+        .collect();
+    assert_eq!(closed, (0..8).collect::<Vec<_>>(), "the idle ones closed");
+    // The ones that announced are all still answered.
+    let mut still = held;
+    still.push(other);
+    for s in &mut still {
+        let answer = ws_ask(s, &announce);
+        assert!(answer.contains("failure reason"), "{answer}");
+    }
+    drop((still, idle));
+    let lines = logged.stop();
+    let refusals: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("connections refused since the last summary"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{lines:#?}");
+    assert!(
+        refusals[0].contains("ws") && refusals[0].contains("refused_per_address=1"),
+        "{}",
+        refusals[0]
+    );
+}
+
+/// `s3torrent_connections{listener="ws_tracker"}` as `metrics` (a
+/// `--metrics-listen` address) says now.
+fn ws_connections(metrics: &str) -> u64 {
+    let reply = request(metrics, "GET", "/metrics", &[]);
+    let text = reply.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("s3torrent_connections{listener=\"ws_tracker\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ws_tracker connections in {text}"))
+}
+
+/// A browser that stops reading while another keeps offering it 50 KB
+/// WebRTC offers: what waits for it is bounded (64 messages; the ones past
+/// them are dropped), it is closed once a message has waited 10 s for it,
+/// with one log line that counts what it lost; the offering browser is
+/// answered throughout.
+#[test]
+fn a_websocket_reader_that_stops_reading_is_closed() {
+    let test = "a_websocket_reader_that_stops_reading_is_closed";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::swarm::free_port;
+    let ws: SocketAddr = format!("127.0.0.1:{}", port()).parse().unwrap();
+    let metrics = format!("127.0.0.1:{}", port());
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &[
+            "--seeding",
+            "both",
+            "--ws-tracker-listen",
+            &ws.to_string(),
+            "--metrics-listen",
+            &metrics,
+        ],
+    );
+    publish_public(
+        &logged.serve,
+        dir.path(),
+        "w.bin",
+        &random_bytes(100_000, 25),
+    );
+    let got = request(&logged.serve.addr, "GET", "/pub/w.bin?torrent", &[]);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let torrent = Torrent::from_bytes(got.body.clone()).expect("a torrent");
+    let hash: String = torrent
+        .info_hash()
+        .as_bytes()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect();
+    let announce = |peer_id: &str, offers: serde_json::Value| {
+        serde_json::json!({
+            "action": "announce", "info_hash": hash, "peer_id": peer_id,
+            "left": 5, "numwant": 1, "event": "started", "offers": offers,
+        })
+        .to_string()
+    };
+
+    // The slow reader: a small receive buffer, one announce, then nothing
+    // read.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let mut slow = rt
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+            socket.set_recv_buffer_size(4096).expect("a small buffer");
+            socket
+                .bind(SocketAddr::new("127.0.0.2".parse().unwrap(), 0))
+                .expect("bound");
+            tokio::time::timeout(Duration::from_secs(5), socket.connect(ws)).await
+        })
+        .expect("connected within 5 s")
+        .expect("connected")
+        .into_std()
+        .expect("a std stream");
+    slow.set_nonblocking(false).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert!(ws_upgrade(&mut slow));
+    let first = ws_ask(
+        &mut slow,
+        &announce("-TT0001-slowreader00", serde_json::json!([])),
+    );
+    assert!(!first.contains("failure reason"), "{first}");
+    assert_eq!(ws_connections(&metrics), 1);
+
+    let mut offering = connect_from("127.0.0.3", ws);
+    assert!(ws_upgrade(&mut offering));
+    let sdp = "v".repeat(50_000);
+    let started = Instant::now();
+    let mut sent = 0u32;
+    let mut closed_after = None;
+    while started.elapsed() < Duration::from_secs(40) {
+        let offer_id = format!("{sent:020}");
+        let offers = serde_json::json!([
+            {"offer": {"type": "offer", "sdp": sdp}, "offer_id": offer_id}
+        ]);
+        let answer = ws_ask(&mut offering, &announce("-TT0001-offering0000", offers));
+        assert!(!answer.contains("failure reason"), "{answer}");
+        sent += 1;
+        // 15 a second: under the tracker's 20.
+        std::thread::sleep(Duration::from_millis(65));
+        if sent.is_multiple_of(15) && ws_connections(&metrics) == 1 {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+    }
+    drop((slow, offering));
+    let lines = logged.stop();
+    let closed_after = closed_after.unwrap_or_else(|| {
+        panic!(
+            "the slow reader was still connected after {sent} offers: {:#?}",
+            &lines[lines.len().saturating_sub(20)..]
+        )
+    });
+    let dropped_line = lines
+        .iter()
+        .find(|l| l.contains("ws messages dropped for a slow reader"))
+        .unwrap_or_else(|| panic!("no line for the slow reader: {lines:#?}"));
+    eprintln!(
+        "{sent} offers of 50 KB; the slow reader closed after {closed_after:?}: {dropped_line}"
+    );
+    assert!(dropped_line.contains("slow_reader=true"), "{dropped_line}");
+    let dropped: u64 = dropped_line
+        .split("dropped=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {dropped_line}"));
+    // What was not sent, queued or dropped is what the socket holds: the
+    // tracker held no more than its 64 for the reader.
+    assert!(
+        dropped > 0 && dropped < u64::from(sent),
+        "{dropped} of {sent}"
+    );
+}

@@ -1110,3 +1110,96 @@ fn the_websocket_tracker_speaks_wss_and_torrents_name_it() {
     let reason = refused["failure reason"].as_str().unwrap_or_default();
     assert!(reason.contains("unknown info_hash"), "{refused}");
 }
+
+/// `gateway --ws-tracker-listen` (seeding both, over TLS, in front of a
+/// plain `serve`): torrents list `wss://` as their last tier, and the
+/// tracker serves the public object's info-hash (decided as the cluster
+/// sees it) and refuses an unknown one.
+#[test]
+fn the_gateway_runs_the_websocket_tracker_too() {
+    let test = "the_gateway_runs_the_websocket_tracker_too";
+    if !ready(test, &[]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(31, "s3torrent test gateway"));
+    let upstream = Serve::start(&dir.path().join("upstream"), &[]);
+    let user = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
+    let mut args: Vec<String> = [
+        "--upstream",
+        &upstream.endpoint(),
+        "--user",
+        &user,
+        "--listen",
+        "127.0.0.1:0",
+        "--seeding",
+        "both",
+        "--tracker-listen",
+        "127.0.0.1:0",
+        "--peer-listen",
+        "127.0.0.1:0",
+        "--udp-tracker-listen",
+        "off",
+        "--ws-tracker-listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(files.flags());
+    let gateway = Running::start("gateway", &args);
+    let line = gateway.wait_for(Duration::from_secs(10), 1, |l| {
+        l.starts_with("gateway: WebSocket tracker on wss://")
+    });
+    let ws = line
+        .trim_start_matches("gateway: WebSocket tracker on wss://")
+        .trim_end_matches('/')
+        .to_owned();
+    let ep = gateway.endpoint();
+    let file = write(dir.path(), "data.bin", &random_bytes(300_001, 31));
+    boto_tls(&ep, &files.ca(), "mb", &["browsers"]);
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "put",
+        &["browsers", "g.bin", file.to_str().unwrap(), "public-read"],
+    );
+    let path = dir.path().join("g.torrent");
+    boto_tls(
+        &ep,
+        &files.ca(),
+        "torrent",
+        &["browsers", "g.bin", path.to_str().unwrap()],
+    );
+    let torrent = Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        torrent.announce_list().last(),
+        Some(&vec![format!("wss://{ws}/")]),
+        "{:?}",
+        torrent.announce_list()
+    );
+    assert_eq!(torrent.web_seeds(), [format!("{ep}/browsers/g.bin")]);
+    let mut conn = Conn::open(&ws, &client(&ca));
+    let binary = |bytes: &[u8]| bytes.iter().map(|&b| char::from(b)).collect::<String>();
+    let announce = |hash: &[u8]| {
+        serde_json::json!({
+            "action": "announce", "info_hash": binary(hash), "peer_id": "-TT0001-gatewaybrows",
+            "left": 5, "numwant": 0, "event": "started", "offers": [],
+        })
+        .to_string()
+    };
+    let served: serde_json::Value = serde_json::from_str(&ws_exchange(
+        &mut conn,
+        true,
+        &announce(torrent.info_hash().as_bytes()),
+    ))
+    .unwrap();
+    assert_eq!(served["action"], "announce", "{served}");
+    assert_eq!(served["incomplete"], 1, "{served}");
+    assert!(served.get("failure reason").is_none(), "{served}");
+    let refused: serde_json::Value =
+        serde_json::from_str(&ws_exchange(&mut conn, false, &announce(&[7; 20]))).unwrap();
+    let reason = refused["failure reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("unknown info_hash"), "{refused}");
+}

@@ -11,7 +11,7 @@ use s3torrent_server::{
 
 use crate::serve::{
     ConnectionArgs, DhtArgs, Endpoint, LogFormat, SwarmArgs, TlsArgs, bind_metrics,
-    bind_udp_tracker, init_logging, reload_on_sighup,
+    bind_udp_tracker, bind_ws_tracker, init_logging, reload_on_sighup,
 };
 
 /// `gateway`'s flags: a contract.
@@ -71,6 +71,13 @@ pub(crate) struct GatewayArgs {
     /// `off` for none.
     #[arg(long, value_name = "ADDR|off")]
     udp_tracker_listen: Option<String>,
+    /// WebTorrent's WebSocket tracker at this address, so that browsers
+    /// find each other (torrents then list `ws://HOST:PORT/`, `wss://`
+    /// with --tls-cert, HOST as in --announce-url, as a tier of its own
+    /// after the UDP tracker); needs --seeding peer or both; off by
+    /// default.
+    #[arg(long, value_name = "ADDR")]
+    ws_tracker_listen: Option<String>,
     /// Prometheus metrics and health checks on a listener of their own:
     /// `GET /metrics`, `/health` and `/ready` at this address; off by
     /// default.
@@ -187,6 +194,12 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         .await
         .map_err(|e| e.to_string())?;
         bind_udp_tracker(&mut listeners, args.udp_tracker_listen.as_deref()).await?;
+        bind_ws_tracker(
+            &mut listeners,
+            args.ws_tracker_listen.as_deref(),
+            config.seeding,
+        )
+        .await?;
         bind_metrics(&mut listeners, args.metrics_listen.as_deref()).await?;
         reload_on_sighup(Endpoint::Gateway, tls.clone());
         listeners.tls = tls;

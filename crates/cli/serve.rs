@@ -660,23 +660,33 @@ async fn start(
         .await
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
-    if let Some(addr) = ws_tracker {
-        if !config.seeding.has_peer() {
-            return Err(format!(
-                "--ws-tracker-listen runs beside the tracker, which seeding {} does not run: \
-                 use --seeding peer or both",
-                config.seeding
-            ));
-        }
-        listeners
-            .bind_ws_tracker(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    bind_ws_tracker(&mut listeners, ws_tracker, config.seeding).await?;
     bind_metrics(&mut listeners, metrics).await?;
     reload_on_sighup(Endpoint::Serve, tls.clone());
     listeners.tls = tls;
     s3torrent_server::serve(config, listeners, crate::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Binds the WebSocket tracker when --ws-tracker-listen gives an address;
+/// it runs beside the tracker, which `seeding` must run.
+pub(crate) async fn bind_ws_tracker(
+    listeners: &mut Listeners,
+    flag: Option<&str>,
+    seeding: Seeding,
+) -> Result<(), String> {
+    let Some(addr) = flag else {
+        return Ok(());
+    };
+    if !seeding.has_peer() {
+        return Err(format!(
+            "--ws-tracker-listen runs beside the tracker, which seeding {seeding} does not run: \
+             use --seeding peer or both"
+        ));
+    }
+    listeners
+        .bind_ws_tracker(addr)
         .await
         .map_err(|e| e.to_string())
 }

@@ -73,13 +73,16 @@ pub(crate) enum Listener {
     Tracker = 1,
     /// The seeding peer's.
     Peer = 2,
+    /// The WebSocket tracker's.
+    WsTracker = 3,
 }
 
 impl Listener {
-    const ALL: [(Listener, &'static str); 3] = [
+    const ALL: [(Listener, &'static str); 4] = [
         (Listener::S3, "s3"),
         (Listener::Tracker, "tracker"),
         (Listener::Peer, "peer"),
+        (Listener::WsTracker, "ws_tracker"),
     ];
 }
 
@@ -154,11 +157,11 @@ pub(crate) struct Metrics {
     /// Announces: [HTTP, UDP] × [answered, refused].
     announces: [[AtomicU64; 2]; 3],
     /// Connections open, by [`Listener`].
-    connections: [AtomicI64; 3],
+    connections: [AtomicI64; Listener::ALL.len()],
     /// Connections refused, by [`Listener`] and [`Refused`]; and closed for
     /// a newcomer.
-    refused: [[AtomicU64; 2]; 3],
-    evicted: [AtomicU64; 3],
+    refused: [[AtomicU64; 2]; Listener::ALL.len()],
+    evicted: [AtomicU64; Listener::ALL.len()],
     /// What clients reported downloading.
     reported: Mutex<Reported>,
     /// The torrents lately active.

@@ -46,8 +46,10 @@ pub(crate) fn address_group(ip: IpAddr) -> IpAddr {
 pub(crate) enum Listener {
     /// The seeding peer's.
     Peer,
-    /// The tracker's.
+    /// The HTTP tracker's.
     Tracker,
+    /// The WebSocket tracker's.
+    WsTracker,
 }
 
 impl Listener {
@@ -56,6 +58,7 @@ impl Listener {
         match self {
             Listener::Peer => crate::metrics::Listener::Peer,
             Listener::Tracker => crate::metrics::Listener::Tracker,
+            Listener::WsTracker => crate::metrics::Listener::WsTracker,
         }
     }
 }
@@ -333,6 +336,14 @@ impl Admission {
                 closed_for_newcomers = evicted,
                 "connections refused since the last summary"
             ),
+            (Listener::WsTracker, true) => tracing::warn!(
+                target: "tracker",
+                transport = "ws",
+                refused_per_address = per_address,
+                refused_full = full,
+                closed_for_newcomers = evicted,
+                "connections refused since the last summary"
+            ),
             (Listener::Peer, false) => tracing::info!(
                 target: "peer",
                 closed_for_newcomers = evicted,
@@ -340,6 +351,12 @@ impl Admission {
             ),
             (Listener::Tracker, false) => tracing::info!(
                 target: "tracker",
+                closed_for_newcomers = evicted,
+                "pending connections closed for newcomers since the last summary"
+            ),
+            (Listener::WsTracker, false) => tracing::info!(
+                target: "tracker",
+                transport = "ws",
                 closed_for_newcomers = evicted,
                 "pending connections closed for newcomers since the last summary"
             ),

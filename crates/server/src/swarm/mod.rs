@@ -176,6 +176,7 @@ pub(crate) fn spawn_edges(
         limits.tracker_connections_per_address.get(),
         limits.handshake_grace,
     ));
+    let trusted = Arc::new(trusted);
     let mut tasks = Vec::with_capacity(5);
     if dht.is_some() || !trackers.others.is_empty() {
         let (served, sweeper) = spawn_sweeper(Arc::clone(&source), trackers.own, shutdown.clone());
@@ -206,10 +207,21 @@ pub(crate) fn spawn_edges(
         )));
     }
     if let Some(ws) = ws_tracker {
+        // Slots of its own, each address held to the HTTP tracker's share.
+        let ws_slots = Arc::new(Admission::new(
+            Listener::WsTracker,
+            ws::MAX_CONNECTIONS,
+            limits.tracker_connections_per_address.get(),
+            limits.handshake_grace,
+        ));
         tasks.push(tokio::spawn(serve_ws_tracker(
             ws,
             Arc::clone(&source),
-            tls.clone(),
+            TrackerFront {
+                trusted: Arc::clone(&trusted),
+                slots: ws_slots,
+                tls: tls.clone(),
+            },
             shutdown.clone(),
         )));
     }
@@ -220,7 +232,7 @@ pub(crate) fn spawn_edges(
         peer_addr,
         Arc::clone(&edge),
         TrackerFront {
-            trusted: Arc::new(trusted),
+            trusted,
             slots: tracker_slots,
             tls,
         },

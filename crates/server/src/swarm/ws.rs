@@ -5,6 +5,14 @@
 //! says to send to another connection goes through that connection's
 //! queue. Every info-hash is decided as the HTTP and UDP trackers decide
 //! it ([`super::authorize_with`]), before the tracker's lock.
+//!
+//! Under floods it holds as the HTTP tracker does: connection slots from
+//! an [`Admission`](super::admission::Admission) of its own, each address (an IPv6 /64) held to its
+//! share (a trusted proxy, which carries many browsers, is not), and a
+//! connection that has sent no tracker request yet is pending, closed for
+//! a newcomer. A slow reader is bounded: at most [`QUEUE`] messages wait
+//! for it (further ones are dropped and counted, one log line when it
+//! closes), and a write it does not take within [`SEND_TIMEOUT`] closes it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,15 +27,18 @@ use s3torrent_tracker::{
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::SwarmSource;
+use super::admission::{Newcomer, Ticket};
+use super::tracker::TrackerFront;
 use crate::edge::listen::accept;
 
-/// The most WebSocket connections at once; past it newcomers are closed.
-const MAX_CONNECTIONS: usize = 4096;
+/// The most WebSocket connections at once; past it the oldest pending one
+/// is closed for a newcomer, or the newcomer is.
+pub(crate) const MAX_CONNECTIONS: usize = 4096;
 /// How long a connection has for its TLS and WebSocket handshakes.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may stay silent (the browser's client re-announces
@@ -37,6 +48,9 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// are dropped (a reader that does not read loses offers, not the tracker
 /// its memory).
 const QUEUE: usize = 64;
+/// How long one message may take to be written to a connection; past it
+/// the reader is too slow and the connection closes.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often silent peers are swept.
 const SWEEP: Duration = Duration::from_secs(60);
 
@@ -44,19 +58,32 @@ const SWEEP: Duration = Duration::from_secs(60);
 struct Shared {
     swarm: Arc<dyn SwarmSource>,
     tracker: Mutex<WsTracker>,
-    /// Each open connection's queue.
-    queues: Mutex<HashMap<WsConn, mpsc::Sender<String>>>,
+    /// Each open connection's queue, and how many messages to it were
+    /// dropped because it was full.
+    queues: Mutex<HashMap<WsConn, Queue>>,
     max_message: usize,
 }
 
+/// One connection's queue of messages from others.
+struct Queue {
+    sender: mpsc::Sender<String>,
+    dropped: Arc<AtomicU64>,
+}
+
 /// Answers WebSocket tracker connections on `listener` (over TLS with
-/// `tls`) until `shutdown` turns true.
+/// `front.tls`), each in a slot of `front.slots`, until `shutdown` turns
+/// true.
 pub(crate) async fn serve_ws_tracker(
     listener: TcpListener,
     swarm: Arc<dyn SwarmSource>,
-    tls: Option<crate::Tls>,
+    front: TrackerFront,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let TrackerFront {
+        trusted,
+        slots,
+        tls,
+    } = front;
     let config = WsConfig::default();
     let shared = Arc::new(Shared {
         swarm,
@@ -64,7 +91,6 @@ pub(crate) async fn serve_ws_tracker(
         tracker: Mutex::new(WsTracker::new(config)),
         queues: Mutex::new(HashMap::new()),
     });
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let next = AtomicU64::new(0);
     let sweeper = {
         let (shared, mut stop) = (Arc::clone(&shared), shutdown.clone());
@@ -79,23 +105,36 @@ pub(crate) async fn serve_ws_tracker(
         })
     };
     while let Some((socket, remote)) = accept(&listener, &mut shutdown, "ws tracker").await {
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            tracing::debug!(target: "tracker", client = %remote, "ws tracker full: connection closed");
+        // A trusted proxy carries many browsers from one address: it is
+        // not held to the per-address cap. Refused: closed at once
+        // (`Admission` logs a summary).
+        let newcomer = if trusted.trusts(remote.ip()) {
+            Newcomer::Proxied
+        } else {
+            Newcomer::Accepted
+        };
+        let Ok(slot) = slots.admit(remote.ip(), newcomer) else {
             continue;
         };
         let conn = WsConn(next.fetch_add(1, Ordering::Relaxed));
         let (shared, tls, mut stop) = (Arc::clone(&shared), tls.clone(), shutdown.clone());
         tokio::spawn(async move {
-            let _permit = permit;
+            let ticket = Arc::clone(slot.ticket());
+            let _slot = slot;
+            let mut ends = Ends {
+                ticket: &ticket,
+                stop: &mut stop,
+            };
             match tls {
-                None => serve_connection(socket, conn, remote, &shared, &mut stop).await,
+                None => serve_connection(socket, conn, remote, &shared, &mut ends).await,
                 Some(tls) => {
                     let stream = tokio::select! {
                         s = tls.handshake(socket, HANDSHAKE_TIMEOUT, "ws tracker", remote) => s,
-                        () = super::stopped(&mut stop) => None,
+                        () = ends.ticket.evicted() => None,
+                        () = super::stopped(ends.stop) => None,
                     };
                     if let Some(stream) = stream {
-                        serve_connection(stream, conn, remote, &shared, &mut stop).await;
+                        serve_connection(stream, conn, remote, &shared, &mut ends).await;
                     }
                 }
             }
@@ -108,14 +147,44 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What ends a connection besides itself: its slot going to a newcomer
+/// (while it is pending), or the tracker stopping.
+struct Ends<'a> {
+    ticket: &'a Ticket,
+    stop: &'a mut watch::Receiver<bool>,
+}
+
+/// Why a connection ended, when the tracker ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Its peer closed it, broke the protocol or idled; or the tracker
+    /// stopped.
+    Closed,
+    /// A message to it was not taken within [`SEND_TIMEOUT`].
+    SlowReader,
+}
+
+/// Sends `text` on `ws` within [`SEND_TIMEOUT`].
+async fn send<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, text: String) -> Result<(), Ended>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::text(text))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Ended::Closed),
+        Err(_) => Err(Ended::SlowReader),
+    }
+}
+
 /// One connection: the WebSocket handshake, then messages until it closes,
-/// breaks a limit, idles, or the tracker stops.
+/// breaks a limit, idles, reads too slowly, loses its slot while pending,
+/// or the tracker stops.
 async fn serve_connection<S>(
     io: S,
     conn: WsConn,
     remote: SocketAddr,
     shared: &Arc<Shared>,
-    stop: &mut watch::Receiver<bool>,
+    ends: &mut Ends<'_>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -123,17 +192,29 @@ async fn serve_connection<S>(
     config.max_message_size = Some(shared.max_message);
     config.max_frame_size = Some(shared.max_message);
     let handshake = tokio_tungstenite::accept_async_with_config(io, Some(config));
-    let mut ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            tracing::debug!(target: "tracker", client = %remote, error = %e, "ws handshake failed");
-            return;
-        }
-        Err(_) => return,
+    let mut ws = tokio::select! {
+        done = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake) => match done {
+            Ok(Ok(ws)) => ws,
+            Ok(Err(e)) => {
+                tracing::debug!(target: "tracker", client = %remote, error = %e, "ws handshake failed");
+                return;
+            }
+            Err(_) => return,
+        },
+        () = ends.ticket.evicted() => return,
+        () = super::stopped(ends.stop) => return,
     };
     let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
-    lock(&shared.queues).insert(conn, tx);
-    loop {
+    let dropped = Arc::new(AtomicU64::new(0));
+    lock(&shared.queues).insert(
+        conn,
+        Queue {
+            sender: tx,
+            dropped: Arc::clone(&dropped),
+        },
+    );
+    let mut ended = Ended::Closed;
+    'conn: loop {
         tokio::select! {
             incoming = tokio::time::timeout(IDLE_TIMEOUT, ws.next()) => {
                 let message = match incoming {
@@ -156,39 +237,71 @@ async fn serve_connection<S>(
                 let Some(outcome) = answer(shared, conn, remote, text.as_str()).await else {
                     break;
                 };
+                if let WsVerdict::Close(why) = &outcome.verdict {
+                    tracing::info!(target: "tracker", client = %remote, transport = "ws", reason = %why, "ws connection closed");
+                } else if outcome.action.is_some() {
+                    // A tracker request: the connection is useful, and
+                    // keeps its slot.
+                    ends.ticket.establish();
+                }
                 let mut mine = Vec::new();
                 for send in outcome.sends {
                     if send.to == conn {
                         mine.push(send.text);
                     } else {
-                        let queue = lock(&shared.queues).get(&send.to).cloned();
-                        if let Some(queue) = queue {
-                            let _ = queue.try_send(send.text);
-                        }
+                        relay(shared, send.to, send.text);
                     }
                 }
                 for text in mine {
-                    if ws.send(Message::text(text)).await.is_err() {
-                        break;
+                    if let Err(e) = send(&mut ws, text).await {
+                        ended = e;
+                        break 'conn;
                     }
                 }
-                if let WsVerdict::Close(why) = outcome.verdict {
-                    tracing::info!(target: "tracker", client = %remote, transport = "ws", reason = %why, "ws connection closed");
+                if matches!(outcome.verdict, WsVerdict::Close(_)) {
                     break;
                 }
             }
             queued = rx.recv() => {
                 let Some(text) = queued else { break };
-                if ws.send(Message::text(text)).await.is_err() {
+                if let Err(e) = send(&mut ws, text).await {
+                    ended = e;
                     break;
                 }
             }
-            () = super::stopped(stop) => break,
+            // Its slot went to a newcomer (it had sent no request yet).
+            () = ends.ticket.evicted() => break,
+            () = super::stopped(ends.stop) => break,
         }
     }
     lock(&shared.queues).remove(&conn);
     lock(&shared.tracker).disconnect(conn);
-    let _ = ws.close(None).await;
+    let dropped = dropped.load(Ordering::Relaxed);
+    if ended == Ended::SlowReader || dropped > 0 {
+        tracing::info!(
+            target: "tracker",
+            client = %remote,
+            transport = "ws",
+            dropped,
+            slow_reader = ended == Ended::SlowReader,
+            "ws messages dropped for a slow reader"
+        );
+    }
+    // A reader too slow for a message is not waited on for the close.
+    if ended != Ended::SlowReader {
+        let _ = tokio::time::timeout(SEND_TIMEOUT, ws.close(None)).await;
+    }
+}
+
+/// Queues `text` for connection `to`; dropped when it is gone, or when its
+/// queue is full (counted, for the line its end logs).
+fn relay(shared: &Shared, to: WsConn, text: String) {
+    let queues = lock(&shared.queues);
+    if let Some(queue) = queues.get(&to)
+        && queue.sender.try_send(text).is_err()
+    {
+        queue.dropped.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// One message through the tracker: an announce's info-hash is looked up
