@@ -588,31 +588,9 @@ print(json.dumps(out))
 }
 
 /// python libtorrent downloads a `.torrent` into `save` from the peers its
-/// tracker gives (no DHT, LSD, UPnP, NAT-PMP; the torrent has no web seed),
-/// within `seconds`.
-const LT_SWARM: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True,
-                  "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification})
-atp = lt.add_torrent_params()
-atp.ti = lt.torrent_info(source)
-atp.save_path = save
-h = ses.add_torrent(atp)
-done, deadline, alerts = False, time.time() + seconds, []
-while time.time() < deadline:
-    for a in ses.pop_alerts():
-        alerts.append(a.message())
-    if h.status().is_seeding:
-        done = True
-        break
-    time.sleep(0.1)
-print(json.dumps({"done": done, "web_seeds": len(atp.ti.web_seeds()), "alerts": alerts[-10:]}))
-"#;
+/// tracker gives, within `seconds`: `tests/clients/libtorrent_tracker_download.py`
+/// (its docstring says what it prints).
+const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_tracker_download.py");
 
 #[test]
 fn libtorrent_downloads_from_the_gateway_tracker_and_peer() {
@@ -672,7 +650,7 @@ print(json.dumps({"status": r["status"]}))
     let save = dir.path().join("lt");
     let r: serde_json::Value = serde_json::from_str(
         support::python(
-            LT_SWARM,
+            LT_DOWNLOAD,
             &[t.to_str().unwrap(), save.to_str().unwrap(), "60"],
         )
         .trim(),
