@@ -1038,7 +1038,8 @@ async fn drive(
                 Err(e) => return Err(format!("read: {e}")),
             },
             Some(loaded) = session.loads.next(), if !session.loads.is_empty() => {
-                conn.piece_loaded(loaded?).map_err(|e| e.to_string())?;
+                conn.piece_loaded(loaded.map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
             }
             () = tokio::time::sleep_until(deadline.into()) => {
                 let now = Instant::now();
