@@ -122,3 +122,54 @@ impl PieceError {
         }
     }
 }
+
+/// Why the seeding peer closed a connection (or gave up a dial): the
+/// connection's log line says `closed: ` and this.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum PeerClosed {
+    /// The info-hash the peer asked for is not served.
+    #[error(transparent)]
+    NotServed(#[from] NotServed),
+    /// The object changed since the connection's seed was made.
+    #[error("not served: the object changed")]
+    Changed,
+    /// The seed cannot be made from the cached torrent.
+    #[error("internal: {source}")]
+    Torrent {
+        /// The peer crate's error.
+        #[source]
+        source: s3torrent_peer::Error,
+    },
+    /// The same peer is connected for the same torrent already.
+    #[error("duplicate: this peer is connected for this torrent already")]
+    Duplicate,
+    /// The BitTorrent handshake names another info-hash than the
+    /// encryption handshake did.
+    #[error("handshake for another info-hash than its encryption handshake's")]
+    OtherInfoHash,
+    /// The peer broke the protocol (or the encryption handshake), or timed out.
+    #[error(transparent)]
+    Protocol(#[from] s3torrent_peer::Error),
+    /// A piece could not be loaded.
+    #[error(transparent)]
+    Piece(#[from] PieceError),
+    /// A blocking task (a lookup) failed.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// Reading from the peer failed.
+    #[error("read: {0}")]
+    Read(#[source] std::io::Error),
+    /// Writing to the peer failed.
+    #[error("write: {0}")]
+    Write(#[source] std::io::Error),
+    /// The peer closed during the encryption handshake.
+    #[error("the peer closed during the encryption handshake")]
+    ClosedInHandshake,
+    /// The encryption handshake did not end in time.
+    #[error("no encryption handshake within {0:?}")]
+    HandshakeTimeout(std::time::Duration),
+    /// The server is shutting down.
+    #[error("shutting down")]
+    ShuttingDown,
+}
