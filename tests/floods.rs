@@ -114,33 +114,10 @@ fn endpoint_peer(tracker: &str, info_hash: &[u8; 20]) -> SocketAddr {
     ))
 }
 
-/// python libtorrent downloads a torrent into `save` from the peers its
-/// tracker gives (no DHT, LSD, UPnP, NAT-PMP; loopback), within `seconds`;
-/// prints whether it finished and how long the download took from the
-/// moment the torrent was added.
-const LT_DOWNLOAD: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True,
-                  "alert_mask": lt.alert.category_t.error_notification})
-atp = lt.add_torrent_params()
-atp.ti = lt.torrent_info(source)
-atp.save_path = save
-started = time.time()
-h = ses.add_torrent(atp)
-done, deadline = False, started + seconds
-while time.time() < deadline:
-    if h.status().is_seeding:
-        done = True
-        break
-    time.sleep(0.05)
-print(json.dumps({"done": done, "seconds": time.time() - started,
-                  "downloaded": h.status().total_payload_download}))
-"#;
+/// python libtorrent downloads a `.torrent` into `save` from the peers its
+/// tracker gives, within `seconds`: `tests/clients/libtorrent_tracker_download.py`
+/// (its docstring says what it prints).
+const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_tracker_download.py");
 
 /// Opens `count` idle connections to `addr` (retrying refused connects for
 /// up to 20 s), says so on `ready`, then keeps about `count` open until
@@ -505,48 +482,7 @@ fn health_is_answered_at_256_open_files_under_300_slow_connections() {
 /// addresses 127.0.0.2 to 127.0.0.(ADDRS + 1), round robin, reopening what
 /// the server closes, until stdin closes or `SECONDS` pass; prints how
 /// many it opened in all, and `up` on stderr once the first `COUNT` are.
-const PY_FLOOD: &str = r#"
-import select, socket, sys, time
-host, port, count, addrs, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-deadline, opened, live, n = time.time() + seconds, 0, [], 0
-def one():
-    global n, opened
-    s = socket.socket()
-    s.bind(("127.0.0.%d" % (2 + n % addrs), 0))
-    s.settimeout(0.2)
-    n += 1
-    try:
-        s.connect((host, port))
-        opened += 1
-        live.append(s)
-    except OSError:
-        s.close()
-while len(live) < count and time.time() < deadline:
-    one()
-print("up", file=sys.stderr, flush=True)
-stop = False
-while time.time() < deadline and not stop:
-    p = select.poll()
-    p.register(sys.stdin, select.POLLIN)
-    by_fd = {s.fileno(): s for s in live}
-    for fd in by_fd:
-        p.register(fd, select.POLLIN)
-    for fd, _ in p.poll(100):
-        if fd == sys.stdin.fileno():
-            stop = True
-            continue
-        s = by_fd[fd]
-        try:
-            gone = s.recv(1) == b""
-        except OSError:
-            gone = True
-        if gone:
-            live.remove(s)
-            s.close()
-    for _ in range(count - len(live)):
-        one()
-print(opened)
-"#;
+const PY_FLOOD: &str = include_str!("clients/idle_connection_flood.py");
 
 /// 2,000 idle connections to the seeding peer from 100 addresses (more
 /// than its 200 slots hold), kept up, while python libtorrent announces and

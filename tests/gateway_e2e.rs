@@ -56,34 +56,7 @@ fn the_cluster_decides_who_gets_a_torrent() {
     let out = scenario(
         cluster,
         &gw,
-        r#"
-data = open(ARGS[0], "rb").read()
-c_alice.create_bucket(Bucket="acl-b")
-c_alice.put_object(Bucket="acl-b", Key="dir/public", Body=data, ACL="public-read")
-c_alice.put_object(Bucket="acl-b", Key="private", Body=data)
-c_alice.put_object(Bucket="acl-b", Key="granted", Body=data)
-c_alice.put_object_acl(Bucket="acl-b", Key="granted", GrantRead="id=bob")
-c_alice.create_bucket(Bucket="acl-policy")
-c_alice.put_bucket_policy(Bucket="acl-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acl-policy/*"}]}))
-c_alice.put_object(Bucket="acl-policy", Key="by-policy", Body=data)
-out = {
-  "anon_public": torrent(anon, "acl-b", "dir/public"),
-  "anon_private": torrent(anon, "acl-b", "private"),
-  "alice_private": torrent(alice, "acl-b", "private"),
-  "bob_private": torrent(bob, "acl-b", "private"),
-  "bob_granted": torrent(bob, "acl-b", "granted"),
-  "anon_granted": torrent(anon, "acl-b", "granted"),
-  "anon_policy": torrent(anon, "acl-policy", "by-policy"),
-  "anon_missing": torrent(anon, "acl-b", "missing"),
-  "alice_missing": torrent(alice, "acl-b", "missing"),
-  "alice_no_bucket": torrent(alice, "no-such-bucket-here", "k"),
-  "anon_policy_missing": torrent(anon, "acl-policy", "missing"),
-  # The ACL alone would refuse this one: the policy is what grants it.
-  "acl_of_policy_object": [g["Grantee"].get("URI") for g in c_alice.get_object_acl(Bucket="acl-policy", Key="by-policy")["Grants"]],
-}
-print(json.dumps(out))
-"#,
+        include_str!("clients/gateway_who_gets_a_torrent.py"),
         &[file.to_str().unwrap()],
     );
     for allowed in ["anon_public", "alice_private", "bob_granted", "anon_policy"] {
@@ -161,29 +134,7 @@ fn torrents_follow_the_object_multipart_overwrite_and_versions() {
     let out = scenario(
         cluster,
         &gw,
-        r#"
-p1, p2, one, two = (open(a, "rb").read() for a in ARGS)
-alice.create_bucket(Bucket="ver-b")
-mp = alice.create_multipart_upload(Bucket="ver-b", Key="multi")
-e1 = alice.upload_part(Bucket="ver-b", Key="multi", UploadId=mp["UploadId"], PartNumber=1, Body=p1)["ETag"]
-e2 = alice.upload_part(Bucket="ver-b", Key="multi", UploadId=mp["UploadId"], PartNumber=2, Body=p2)["ETag"]
-alice.complete_multipart_upload(Bucket="ver-b", Key="multi", UploadId=mp["UploadId"],
-    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
-out = {"multi": torrent(alice, "ver-b", "multi")}
-alice.put_object(Bucket="ver-b", Key="over", Body=one)
-out["over1"] = torrent(alice, "ver-b", "over")
-alice.put_object(Bucket="ver-b", Key="over", Body=two)
-out["over2"] = torrent(alice, "ver-b", "over")
-alice.create_bucket(Bucket="ver-v")
-alice.put_bucket_versioning(Bucket="ver-v", VersioningConfiguration={"Status": "Enabled"})
-v1 = alice.put_object(Bucket="ver-v", Key="k", Body=one)["VersionId"]
-v2 = alice.put_object(Bucket="ver-v", Key="k", Body=two)["VersionId"]
-out["v1"] = torrent(alice, "ver-v", "k", version=v1)
-out["v2"] = torrent(alice, "ver-v", "k", version=v2)
-out["current"] = torrent(alice, "ver-v", "k")
-out["bad_version"] = torrent(alice, "ver-v", "k", version="no-such-version-id")
-print(json.dumps(out))
-"#,
+        include_str!("clients/gateway_torrents_follow_the_object.py"),
         &args,
     );
     let mut multi = part1.clone();
@@ -284,32 +235,7 @@ fn size_limit_sse_c_and_requester_pays() {
     let out = scenario(
         cluster,
         &gw,
-        r#"
-c_alice.create_bucket(Bucket="lim-b")
-c_alice.put_object(Bucket="lim-b", Key="small", Body=b"x" * 1000, ACL="public-read")
-c_alice.put_object(Bucket="lim-b", Key="large", Body=b"x" * 1001, ACL="public-read")
-c_alice.put_object(Bucket="lim-b", Key="empty", Body=b"", ACL="public-read")
-key = b"k" * 32
-c_alice.put_object(Bucket="lim-b", Key="ssec", Body=b"secret", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
-c_alice.create_bucket(Bucket="lim-rp")
-c_alice.put_object(Bucket="lim-rp", Key="o", Body=b"pays", ACL="public-read")
-c_alice.put_bucket_request_payment(Bucket="lim-rp", RequestPaymentConfiguration={"Payer": "Requester"})
-out = {
-  "small": torrent(anon, "lim-b", "small"),
-  "large": torrent(anon, "lim-b", "large"),
-  "empty": torrent(anon, "lim-b", "empty"),
-  "ssec": torrent(alice, "lim-b", "ssec"),
-  "rp_bob_without": torrent(bob, "lim-rp", "o"),
-  "rp_bob_with": torrent(bob, "lim-rp", "o", payer=True),
-  "rp_anon": torrent(anon, "lim-rp", "o"),
-  "rp_owner": torrent(alice, "lim-rp", "o"),
-  "owner_right": torrent(bob, "lim-rp", "o", payer=True, owner=ARGS[0]),
-  "owner_wrong": torrent(bob, "lim-rp", "o", payer=True, owner=ARGS[1]),
-  "owner_malformed": torrent(anon, "lim-b", "small", owner="alice"),
-  "direct_owner_wrong": code(lambda: c_alice.head_object(Bucket="lim-b", Key="small", ExpectedBucketOwner=ARGS[1])),
-}
-print(json.dumps(out))
-"#,
+        include_str!("clients/gateway_size_limit_sse_c_requester_pays.py"),
         &[ALICE_ACCOUNT, BOB_ACCOUNT],
     );
     assert_eq!(status_code(&out["small"]), (200, String::new()));
@@ -527,36 +453,7 @@ fn listing_versioning_and_multipart_pass_through_unchanged() {
     let out = scenario(
         cluster,
         &gw,
-        r#"
-alice.create_bucket(Bucket="pass-b")
-alice.put_bucket_versioning(Bucket="pass-b", VersioningConfiguration={"Status": "Enabled"})
-for i in range(3):
-    alice.put_object(Bucket="pass-b", Key="k%d" % i, Body=b"v1-%d" % i)
-alice.put_object(Bucket="pass-b", Key="k0", Body=b"v2")
-alice.delete_object(Bucket="pass-b", Key="k1")
-mp = alice.create_multipart_upload(Bucket="pass-b", Key="pending")
-alice.upload_part(Bucket="pass-b", Key="pending", UploadId=mp["UploadId"], PartNumber=1, Body=b"p" * 1000)
-def strip(r):
-    r.pop("ResponseMetadata", None)
-    return json.loads(json.dumps(r, default=str))
-out = {}
-for name, via_gw, direct in [
-    ("list", lambda c: c.list_objects_v2(Bucket="pass-b"), None),
-    ("versions", lambda c: c.list_object_versions(Bucket="pass-b"), None),
-    ("versioning", lambda c: c.get_bucket_versioning(Bucket="pass-b"), None),
-    ("uploads", lambda c: c.list_multipart_uploads(Bucket="pass-b"), None),
-    ("parts", lambda c: c.list_parts(Bucket="pass-b", Key="pending", UploadId=mp["UploadId"]), None),
-    ("buckets", lambda c: {"names": sorted(b["Name"] for b in c.list_buckets()["Buckets"])}, None),
-]:
-    out[name] = [strip(via_gw(alice)), strip(via_gw(c_alice))]
-alice.abort_multipart_upload(Bucket="pass-b", Key="pending", UploadId=mp["UploadId"])
-out["after_abort"] = strip(c_alice.list_multipart_uploads(Bucket="pass-b")).get("Uploads", [])
-out["get"] = alice.get_object(Bucket="pass-b", Key="k0")["Body"].read().decode()
-out["range"] = alice.get_object(Bucket="pass-b", Key="k2", Range="bytes=1-2")["Body"].read().decode()
-out["bob_denied"] = code(lambda: bob.get_object(Bucket="pass-b", Key="k0"))
-out["bad_signature"] = code(lambda: mk(GW, AK, "wrong-secret").list_objects_v2(Bucket="pass-b"))
-print(json.dumps(out))
-"#,
+        include_str!("clients/gateway_pass_through_unchanged.py"),
         &[],
     );
     for name in [
@@ -588,31 +485,9 @@ print(json.dumps(out))
 }
 
 /// python libtorrent downloads a `.torrent` into `save` from the peers its
-/// tracker gives (no DHT, LSD, UPnP, NAT-PMP; the torrent has no web seed),
-/// within `seconds`.
-const LT_SWARM: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True,
-                  "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification})
-atp = lt.add_torrent_params()
-atp.ti = lt.torrent_info(source)
-atp.save_path = save
-h = ses.add_torrent(atp)
-done, deadline, alerts = False, time.time() + seconds, []
-while time.time() < deadline:
-    for a in ses.pop_alerts():
-        alerts.append(a.message())
-    if h.status().is_seeding:
-        done = True
-        break
-    time.sleep(0.1)
-print(json.dumps({"done": done, "web_seeds": len(atp.ti.web_seeds()), "alerts": alerts[-10:]}))
-"#;
+/// tracker gives, within `seconds`: `tests/clients/libtorrent_tracker_download.py`
+/// (its docstring says what it prints).
+const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_tracker_download.py");
 
 #[test]
 fn libtorrent_downloads_from_the_gateway_tracker_and_peer() {
@@ -672,7 +547,7 @@ print(json.dumps({"status": r["status"]}))
     let save = dir.path().join("lt");
     let r: serde_json::Value = serde_json::from_str(
         support::python(
-            LT_SWARM,
+            LT_DOWNLOAD,
             &[t.to_str().unwrap(), save.to_str().unwrap(), "60"],
         )
         .trim(),

@@ -20,25 +20,7 @@ fn our_plain_torrent(name: &str, data: &[u8], piece_length: PieceLength) -> Torr
     TorrentBuilder::plain(name).build(&h.finish()).unwrap()
 }
 
-const LT_READ: &str = r#"
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-out = []
-for path in sys.argv[1:]:
-    ti = lt.torrent_info(path)
-    out.append({
-        "info_hash": str(ti.info_hash()),
-        "name": ti.name(),
-        "length": ti.total_size(),
-        "piece_length": ti.piece_length(),
-        "pieces": ti.num_pieces(),
-        "web_seeds": [w["url"] for w in ti.web_seeds()],
-        "trackers": [t.url for t in ti.trackers()],
-        "private": ti.priv(),
-    })
-print(json.dumps(out))
-"#;
+const LT_READ: &str = include_str!("clients/libtorrent_read_metainfo.py");
 
 #[test]
 fn plain_info_hash_equals_mktorrent() {

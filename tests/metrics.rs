@@ -276,7 +276,8 @@ fn the_counters_count_what_serve_did() {
         LT_DOWNLOAD,
         &[torrent_path.to_str().unwrap(), save.to_str().unwrap(), "60"],
     );
-    assert_eq!(out.trim(), "done", "{out}");
+    let r: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON from libtorrent");
+    assert_eq!(r["done"], true, "{r}");
     assert_eq!(std::fs::read(save.join("o.bin")).unwrap_or_default(), data);
     // Its connection ends with python: then its bytes are counted.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -309,23 +310,7 @@ fn the_counters_count_what_serve_did() {
     promtool_accepts(test, &serve.metrics);
 }
 
-/// python libtorrent downloads a `.torrent` into a folder from the peers
-/// its tracker gives (loopback, no DHT, LSD, UPnP or NAT-PMP) within the
-/// seconds given; prints `done` or what it got.
-const LT_DOWNLOAD: &str = r#"
-import sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-source, save, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "allow_multiple_connections_per_ip": True})
-atp = lt.add_torrent_params()
-atp.ti = lt.torrent_info(source)
-atp.save_path = save
-h = ses.add_torrent(atp)
-deadline = time.time() + seconds
-while time.time() < deadline and not h.status().is_seeding:
-    time.sleep(0.1)
-print("done" if h.status().is_seeding else "not done: %d bytes" % h.status().total_payload_download)
-"#;
+/// python libtorrent downloads a `.torrent` into `save` from the peers its
+/// tracker gives, within `seconds`: `tests/clients/libtorrent_tracker_download.py`
+/// (its docstring says what it prints).
+const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_tracker_download.py");

@@ -15,134 +15,9 @@ use support::serve::{Serve, aws_ok};
 use support::{have_program, have_python_module, python};
 
 /// What the scripts share: clients, `err`, and the reference CRCs.
-const COMMON: &str = r#"
-import base64, hashlib, json, sys, warnings, zlib
-warnings.simplefilter("ignore")
-import boto3, botocore.httpchecksum
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ep = sys.argv[1]
-def client(**kw):
-    return boto3.client("s3", endpoint_url=ep, aws_access_key_id="s3torrent",
-                        aws_secret_access_key="s3torrent-dev-secret", region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}, **kw))
-s3 = client()
-def err(f):
-    try:
-        r = f()
-        r.pop("ResponseMetadata", None)
-        r.pop("Body", None)
-        return r
-    except ClientError as e:
-        return [e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"],
-                e.response["Error"].get("Message")]
-def reflect(x, width):
-    return int(bin(x)[2:].zfill(width)[::-1], 2)
-def crc(data, poly, width):
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ reflect(poly, width) if c & 1 else c >> 1
-        table.append(c)
-    mask = (1 << width) - 1
-    c = mask
-    for b in data:
-        c = table[(c ^ b) & 0xff] ^ (c >> 8)
-    return c ^ mask
-# The catalogue's check values: the references are right.
-assert crc(b"123456789", 0x1EDC6F41, 32) == 0xE3069283
-assert crc(b"123456789", 0xAD93D23594C93659, 64) == 0xAE8B14860A799888
-b64 = lambda b: base64.b64encode(b).decode()
-REF = {
-    "CRC32": lambda d: b64(zlib.crc32(d).to_bytes(4, "big")),
-    "CRC32C": lambda d: b64(crc(d, 0x1EDC6F41, 32).to_bytes(4, "big")),
-    "CRC64NVME": lambda d: b64(crc(d, 0xAD93D23594C93659, 64).to_bytes(8, "big")),
-    "SHA1": lambda d: b64(hashlib.sha1(d).digest()),
-    "SHA256": lambda d: b64(hashlib.sha256(d).digest()),
-}
-def random_bytes(n, seed):
-    out, x = bytearray(), seed
-    while len(out) < n:
-        x = (x * 6364136223846793005 + 1442695040888963407) % (1 << 64)
-        out += x.to_bytes(8, "little")
-    return bytes(out[:n])
-out = {}
-"#;
+const COMMON: &str = include_str!("clients/boto3_checksums_prelude.py");
 
-const SIMPLE: &str = r#"
-s3.create_bucket(Bucket="sums")
-data = random_bytes(70000, 7)
-out["ref"] = {alg: REF[alg](data) for alg in REF}
-# boto3's default: it computes CRC32 and sends it in a header.
-r = s3.put_object(Bucket="sums", Key="default", Body=data)
-out["default"] = [r.get("ChecksumCRC32"), r.get("ChecksumType")]
-out["head_plain"] = sorted(k for k in s3.head_object(Bucket="sums", Key="default") if k.startswith("Checksum"))
-h = s3.head_object(Bucket="sums", Key="default", ChecksumMode="ENABLED")
-out["head_enabled"] = [h.get("ChecksumCRC32"), h.get("ChecksumType")]
-# boto3 asks for checksums on GET and validates the body against them.
-g = s3.get_object(Bucket="sums", Key="default")
-out["get"] = [g.get("ChecksumCRC32"), g["Body"].read() == data]
-out["ranged"] = sorted(k for k in s3.get_object(Bucket="sums", Key="default", Range="bytes=0-9") if k.startswith("Checksum"))
-# Algorithms boto3 computes itself.
-out["computed"] = {}
-for alg in ["CRC32", "SHA1", "SHA256"]:
-    r = s3.put_object(Bucket="sums", Key="c-" + alg, Body=data, ChecksumAlgorithm=alg)
-    h = s3.head_object(Bucket="sums", Key="c-" + alg, ChecksumMode="ENABLED")
-    out["computed"][alg] = [r.get("Checksum" + alg), h.get("Checksum" + alg)]
-# Values given by the client (boto3 needs awscrt to compute these two).
-out["given"] = {}
-for alg in ["CRC32C", "CRC64NVME"]:
-    r = s3.put_object(Bucket="sums", Key="g-" + alg, Body=data, **{"Checksum" + alg: REF[alg](data)})
-    h = s3.head_object(Bucket="sums", Key="g-" + alg, ChecksumMode="ENABLED")
-    out["given"][alg] = [r.get("Checksum" + alg), h.get("Checksum" + alg)]
-# s3-tests: 1024 'A's.
-r = s3.put_object(Bucket="sums", Key="s3tests", Body=b"A" * 1024, ChecksumSHA256="arcu6553sHVAiX4MjW0j7I7vD4w6R+Gz9Ok0Q9lTa+0=")
-out["s3tests"] = r.get("ChecksumSHA256")
-# No checksum at all: S3 gives the object a CRC64NVME.
-plain = client(request_checksum_calculation="when_required")
-r = plain.put_object(Bucket="sums", Key="none", Body=b"A" * 1024)
-out["none"] = [r.get("ChecksumCRC64NVME"), r.get("ChecksumType")]
-# In an aws-chunked body's trailer (what boto3 does over HTTPS).
-def trailer(params, **kw):
-    alg = params.get("context", {}).get("checksum", {}).get("request_algorithm")
-    if alg:
-        alg["in"] = "trailer"
-sent = []
-def headers(request, **kw):
-    sent.append([request.headers.get(h) and (request.headers.get(h).decode() if isinstance(request.headers.get(h), bytes) else request.headers.get(h))
-                 for h in ("Content-Encoding", "X-Amz-Trailer", "X-Amz-Content-SHA256")])
-chunked = client()
-chunked.meta.events.register("before-call.s3.PutObject", trailer)
-chunked.meta.events.register("before-send.s3.PutObject", headers)
-r = chunked.put_object(Bucket="sums", Key="trailer", Body=data, ChecksumAlgorithm="SHA256")
-out["trailer"] = r.get("ChecksumSHA256")
-out["trailer_sent"] = sent
-h = s3.head_object(Bucket="sums", Key="trailer", ChecksumMode="ENABLED")
-out["trailer_head"] = [h.get("ChecksumSHA256"), h.get("ContentEncoding"), h["ContentLength"]]
-r = chunked.put_object(Bucket="sums", Key="gzip", Body=data, ChecksumAlgorithm="SHA256", ContentEncoding="gzip")
-out["gzip"] = s3.head_object(Bucket="sums", Key="gzip").get("ContentEncoding")
-# Refused: a value of other bytes (BadDigest, nothing stored), a value
-# that is no digest, two algorithms at once, a trailer that lies.
-out["bad_digest"] = err(lambda: s3.put_object(Bucket="sums", Key="bad", Body=data, ChecksumSHA256=REF["SHA256"](b"other")))
-out["bad_crc64"] = err(lambda: s3.put_object(Bucket="sums", Key="bad", Body=data, ChecksumCRC64NVME=REF["CRC64NVME"](b"other")))
-out["bad_value"] = err(lambda: s3.put_object(Bucket="sums", Key="bad", Body=data, ChecksumSHA256="bad"))
-out["two"] = err(lambda: s3.put_object(Bucket="sums", Key="bad", Body=data, ChecksumCRC32=REF["CRC32"](data), ChecksumSHA1=REF["SHA1"](data)))
-honest = botocore.httpchecksum.Sha256Checksum.digest
-botocore.httpchecksum.Sha256Checksum.digest = lambda self: hashlib.sha256(b"other").digest()
-out["bad_trailer"] = err(lambda: chunked.put_object(Bucket="sums", Key="bad", Body=data, ChecksumAlgorithm="SHA256"))
-botocore.httpchecksum.Sha256Checksum.digest = honest
-out["bad_stored"] = err(lambda: s3.head_object(Bucket="sums", Key="bad"))
-# An overwrite with a bad checksum leaves the old object.
-out["keep_old"] = err(lambda: s3.put_object(Bucket="sums", Key="default", Body=b"new", ChecksumSHA256=REF["SHA256"](b"old")))
-out["still_old"] = s3.get_object(Bucket="sums", Key="default")["Body"].read() == data
-a = s3.get_object_attributes(Bucket="sums", Key="c-SHA256", ObjectAttributes=["Checksum"])
-out["attrs"] = a.get("Checksum")
-# A copy gets the source's algorithm, over its own bytes.
-r = s3.copy_object(Bucket="sums", Key="copy", CopySource="sums/c-SHA256")
-out["copy"] = [r["CopyObjectResult"].get("ChecksumSHA256"), r["CopyObjectResult"].get("ChecksumType")]
-print(json.dumps(out))
-"#;
+const SIMPLE: &str = include_str!("clients/boto3_checksums_single_part.py");
 
 #[test]
 fn boto3_checksums_of_uploads_are_checked_kept_and_given_back() {
@@ -247,90 +122,7 @@ fn boto3_checksums_of_uploads_are_checked_kept_and_given_back() {
 
 /// Ceph s3-tests' multipart checksums: three parts of 5 MiB of 'A', 'B'
 /// and 'C', the parts' values and the object's, per algorithm and type.
-const MULTIPART: &str = r#"
-M = 5 * 1024 * 1024
-BODIES = [b"A" * M, b"B" * M, b"C" * M]
-CASES = [
-    ("SHA256", "COMPOSITE", ["275VF5loJr1YYawit0XSHREhkFXYkkPKGuoK0x9VKxI=", "mrHwOfjTL5Zwfj74F05HOQGLdUb7E5szdCbxgUSq6NM=",
-                             "Vw7oB/nKQ5xWb3hNgbyfkvDiivl+U+/Dft48nfJfDow="], "uWBwpe1dxI4Vw8Gf0X9ynOdw/SS6VBzfWm9giiv1sf4=-3"),
-    ("SHA1", "COMPOSITE", ["iIaTCGbm+vdVjNqIMF2S0T7ibMk=", "LS/TJ32bAVKEwRu+sE3X7awh/lk=", "6DDwovUaHwrKNXDMzOGbuvj9kxI="],
-     "sizjvY4eud3MrcHdZM3cQ/ol39o=-3"),
-    ("CRC64NVME", "FULL_OBJECT", ["L/E4WYn8v98=", "xW1l19VobYM=", "cK5MnNaWrW4="], "i+6LR0y3eFo="),
-    ("CRC32", "FULL_OBJECT", ["JRTCyQ==", "QoZTGg==", "YAgjqw=="], "WgDhBQ=="),
-    ("CRC32C", "FULL_OBJECT", ["MDaLrw==", "TH4EZg==", "Z7mBIQ=="], "xU+Krw=="),
-]
-s3.create_bucket(Bucket="mpsums")
-def upload(key, alg, kind, sums, compute=False):
-    r = s3.create_multipart_upload(Bucket="mpsums", Key=key, ChecksumAlgorithm=alg, ChecksumType=kind)
-    u = r["UploadId"]
-    created = [r.get("ChecksumAlgorithm"), r.get("ChecksumType")]
-    parts = []
-    for n, body in enumerate(BODIES, 1):
-        kw = {"ChecksumAlgorithm": alg} if compute else {"Checksum" + alg: sums[n - 1]}
-        r = s3.upload_part(Bucket="mpsums", Key=key, UploadId=u, PartNumber=n, Body=body, **kw)
-        parts.append({"PartNumber": n, "ETag": r["ETag"], "Checksum" + alg: r.get("Checksum" + alg)})
-    return u, created, parts
-out["cases"] = {}
-for alg, kind, sums, whole in CASES:
-    key = "k-" + alg
-    # boto3 computes what it can (SHA, CRC32); the CRC32C and CRC64NVME
-    # values are s3-tests'.
-    u, created, parts = upload(key, alg, kind, sums, compute=alg in ("SHA256", "SHA1", "CRC32"))
-    c = {"created": created, "parts": [p["Checksum" + alg] for p in parts]}
-    listed = s3.list_parts(Bucket="mpsums", Key=key, UploadId=u)
-    c["list_parts"] = [listed.get("ChecksumAlgorithm"), listed.get("ChecksumType"),
-                       [p.get("Checksum" + alg) for p in listed["Parts"]]]
-    r = s3.complete_multipart_upload(Bucket="mpsums", Key=key, UploadId=u, MultipartUpload={"Parts": parts},
-                                     **{"Checksum" + alg: whole})
-    c["complete"] = [r.get("Checksum" + alg), r.get("ChecksumType"), r["ETag"]]
-    h = s3.head_object(Bucket="mpsums", Key=key, ChecksumMode="ENABLED")
-    c["head"] = [h.get("Checksum" + alg), h.get("ChecksumType")]
-    h = s3.head_object(Bucket="mpsums", Key=key, PartNumber=2, ChecksumMode="ENABLED")
-    c["part2"] = [h.get("Checksum" + alg), h.get("ChecksumType")]
-    g = s3.get_object(Bucket="mpsums", Key=key)
-    c["body"] = g["Body"].read() == b"".join(BODIES)
-    a = s3.get_object_attributes(Bucket="mpsums", Key=key, ObjectAttributes=["Checksum", "ObjectParts"])
-    c["attrs"] = [a["Checksum"], [p.get("Checksum" + alg) for p in a["ObjectParts"]["Parts"]]]
-    again = s3.complete_multipart_upload(Bucket="mpsums", Key=key, UploadId=u, MultipartUpload={"Parts": parts})
-    c["again"] = [again.get("Checksum" + alg), again["ETag"]]
-    out["cases"][alg] = c
-# Refusals. A completion that fails on a checksum leaves the upload to
-# complete again.
-SHA = CASES[0]
-u, _, parts = upload("refused", "SHA256", "COMPOSITE", SHA[2])
-out["wrong_whole"] = err(lambda: s3.complete_multipart_upload(Bucket="mpsums", Key="refused", UploadId=u,
-                         MultipartUpload={"Parts": parts}, ChecksumSHA256=REF["SHA256"](b"x") + "-3"))
-bare = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
-out["missing_part_sum"] = err(lambda: s3.complete_multipart_upload(Bucket="mpsums", Key="refused", UploadId=u,
-                              MultipartUpload={"Parts": bare}))
-wrong = [dict(p) for p in parts]
-wrong[1]["ChecksumSHA256"] = SHA[2][0]
-out["wrong_part_sum"] = err(lambda: s3.complete_multipart_upload(Bucket="mpsums", Key="refused", UploadId=u,
-                            MultipartUpload={"Parts": wrong}))
-out["wrong_type"] = err(lambda: s3.complete_multipart_upload(Bucket="mpsums", Key="refused", UploadId=u,
-                        MultipartUpload={"Parts": parts}, ChecksumType="FULL_OBJECT"))
-out["other_alg_part"] = err(lambda: s3.upload_part(Bucket="mpsums", Key="refused", UploadId=u, PartNumber=4,
-                            Body=b"tail", ChecksumAlgorithm="CRC32"))
-out["bad_part"] = err(lambda: s3.upload_part(Bucket="mpsums", Key="refused", UploadId=u, PartNumber=4,
-                      Body=b"tail", ChecksumSHA256=REF["SHA256"](b"other")))
-r = s3.complete_multipart_upload(Bucket="mpsums", Key="refused", UploadId=u, MultipartUpload={"Parts": parts})
-out["after_refusals"] = r.get("ChecksumSHA256")
-out["sha_full"] = err(lambda: s3.create_multipart_upload(Bucket="mpsums", Key="x", ChecksumAlgorithm="SHA256",
-                      ChecksumType="FULL_OBJECT"))
-# An upload without a checksum: the object gets S3's CRC64NVME.
-plain = client(request_checksum_calculation="when_required")
-u = plain.create_multipart_upload(Bucket="mpsums", Key="plain")["UploadId"]
-parts = []
-for n, body in enumerate(BODIES, 1):
-    r = plain.upload_part(Bucket="mpsums", Key="plain", UploadId=u, PartNumber=n, Body=body)
-    parts.append({"PartNumber": n, "ETag": r["ETag"]})
-listed_sums = [p for p in parts]
-out["plain_listed_sum"] = err(lambda: plain.complete_multipart_upload(Bucket="mpsums", Key="plain", UploadId=u,
-    MultipartUpload={"Parts": [dict(parts[0], ChecksumCRC32="AAAAAA==")] + parts[1:]}))
-r = plain.complete_multipart_upload(Bucket="mpsums", Key="plain", UploadId=u, MultipartUpload={"Parts": parts})
-out["plain"] = [r.get("ChecksumCRC64NVME"), r.get("ChecksumType")]
-print(json.dumps(out))
-"#;
+const MULTIPART: &str = include_str!("clients/boto3_checksums_multipart.py");
 
 #[test]
 fn boto3_multipart_checksums_are_composite_or_full_object_as_s3_makes_them() {
@@ -459,16 +251,7 @@ fn boto3_multipart_checksums_are_composite_or_full_object_as_s3_makes_them() {
 
 /// `python3 -c COMPOSITE_CRC32 FILE SIZE…`: S3's composite CRC32 of FILE
 /// cut into parts of those sizes, by zlib.
-const COMPOSITE_CRC32: &str = r#"
-import base64, sys, zlib
-data = open(sys.argv[1], "rb").read()
-sums, at = b"", 0
-for size in map(int, sys.argv[2:]):
-    sums += zlib.crc32(data[at:at + size]).to_bytes(4, "big")
-    at += size
-assert at == len(data)
-print(base64.b64encode(zlib.crc32(sums).to_bytes(4, "big")).decode() + "-" + str(len(sys.argv) - 2))
-"#;
+const COMPOSITE_CRC32: &str = include_str!("clients/composite_crc32.py");
 
 #[test]
 fn aws_cli_puts_with_a_checksum_and_copies_a_large_file_both_ways() {

@@ -11,30 +11,7 @@ use support::{have_python_module, python};
 
 /// boto3 clients for the development user and the other one, and `err`,
 /// which answers `[status, code]` for an S3 error and `None` for success.
-const PRELUDE: &str = r#"
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ep = sys.argv[1]
-def client(ak, sk):
-    cfg = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
-    return boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=ak,
-                        aws_secret_access_key=sk, config=cfg)
-dev = client("s3torrent", "s3torrent-dev-secret")
-other = client("other", "other-secret")
-def err(f):
-    try:
-        f()
-        return None
-    except ClientError as e:
-        return [e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]]
-def grants(r):
-    return [[g["Grantee"]["Type"], g["Grantee"].get("URI") or g["Grantee"].get("DisplayName"),
-             g["Permission"]] for g in r["Grants"]]
-out = {}
-"#;
+const PRELUDE: &str = include_str!("clients/boto3_conformance_prelude.py");
 
 /// Runs `PRELUDE` then `scenario` against `serve`: the JSON it prints.
 fn run(serve: &Serve, scenario: &str) -> Value {
@@ -130,47 +107,7 @@ fn browser_forms_upload_with_post_object() {
     let serve = serve_two_users(dir.path());
     let out = run(
         &serve,
-        r#"
-import hashlib, urllib3
-http = urllib3.PoolManager(retries=False)
-def post(bucket, fields, body=b"form body"):
-    fields = dict(fields)
-    fields["file"] = ("f.txt", body)
-    r = http.request("POST", f"{ep}/{bucket}", fields=fields, redirect=False)
-    return [r.status, r.headers.get("ETag"), r.headers.get("Location"), r.data.decode()]
-md5 = '"%s"' % hashlib.md5(b"form body").hexdigest()
-v4 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret",
-                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
-dev.create_bucket(Bucket="forms-open", ACL="public-read-write")
-dev.create_bucket(Bucket="forms")
-out["anonymous"] = post("forms-open", {"key": "anon.txt"})[:2]
-out["anonymous_got"] = dev.get_object(Bucket="forms-open", Key="anon.txt")["Body"].read().decode()
-out["anonymous_private"] = post("forms", {"key": "anon.txt"})[0]
-p = v4.generate_presigned_post("forms", "signed.txt",
-    Fields={"success_action_status": "201"},
-    Conditions=[{"success_action_status": "201"}, ["content-length-range", 0, 100]])
-out["created"] = post("forms", p["fields"])
-out["signed_got"] = dev.get_object(Bucket="forms", Key="signed.txt")["Body"].read().decode()
-redirect = "http://example.test/done"
-p = v4.generate_presigned_post("forms", "redirected.txt",
-    Fields={"success_action_redirect": redirect},
-    Conditions=[{"success_action_redirect": redirect}])
-out["redirected"] = post("forms", p["fields"])
-p = v4.generate_presigned_post("forms", "small.txt", Conditions=[["content-length-range", 0, 4]])
-out["too_large"] = post("forms", p["fields"])[0]
-p = v4.generate_presigned_post("forms", "expired.txt", ExpiresIn=-10)
-out["expired"] = post("forms", p["fields"])[0]
-p = v4.generate_presigned_post("forms", "forged.txt")
-p["fields"]["x-amz-signature"] = "0" * 64
-out["forged"] = post("forms", p["fields"])[0]
-# SigV2 forms (boto3's default signer for them) are checked too.
-p = dev.generate_presigned_post("forms", "v2.txt")
-out["v2"] = post("forms", p["fields"])[0]
-p["fields"]["signature"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
-out["forged_v2"] = post("forms", p["fields"])[0]
-out["md5"] = md5
-"#,
+        include_str!("clients/boto3_conformance_post_object_forms.py"),
     );
     let md5 = out["md5"].as_str().unwrap().to_owned();
     assert_eq!(out["anonymous"], json!([204, md5]));
@@ -264,57 +201,7 @@ fn conditional_writes_and_deletes() {
     let serve = serve_two_users(dir.path());
     let out = run(
         &serve,
-        r#"
-import datetime
-dev.create_bucket(Bucket="cond")
-etag = dev.put_object(Bucket="cond", Key="k", Body=b"one")["ETag"]
-out["none_match_same"] = err(lambda: dev.put_object(Bucket="cond", Key="k", Body=b"x", IfNoneMatch=etag))
-out["none_match_other"] = err(lambda: dev.put_object(Bucket="cond", Key="k", Body=b"two", IfNoneMatch='"0123"'))
-etag = dev.head_object(Bucket="cond", Key="k")["ETag"]
-def complete(**kw):
-    u = dev.create_multipart_upload(Bucket="cond", Key="k")["UploadId"]
-    p = dev.upload_part(Bucket="cond", Key="k", UploadId=u, PartNumber=1, Body=b"abc")
-    return err(lambda: dev.complete_multipart_upload(Bucket="cond", Key="k", UploadId=u,
-        MultipartUpload={"Parts": [{"ETag": p["ETag"], "PartNumber": 1}]}, **kw))
-out["complete_none_match_any"] = complete(IfNoneMatch="*")
-out["complete_none_match_same"] = complete(IfNoneMatch=etag)
-out["complete_match_other"] = complete(IfMatch='"0123"')
-head = dev.head_object(Bucket="cond", Key="k")
-etag, size, mtime = head["ETag"], head["ContentLength"], head["LastModified"]
-old = datetime.datetime(2015, 1, 1)
-out["delete_refused"] = [
-    err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatch='"0123"')),
-    err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatchSize=size + 1)),
-    err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatchLastModifiedTime=old)),
-]
-out["still_there"] = dev.get_object(Bucket="cond", Key="k")["Body"].read().decode()
-out["delete_matching"] = err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatch=etag,
-    IfMatchSize=size, IfMatchLastModifiedTime=mtime))
-out["gone"] = err(lambda: dev.head_object(Bucket="cond", Key="k"))
-out["delete_missing"] = err(lambda: dev.delete_object(Bucket="cond", Key="k", IfMatch='"0123"'))
-
-dev.put_object(Bucket="cond", Key="m", Body=b"many")
-head = dev.head_object(Bucket="cond", Key="m")
-r = dev.delete_objects(Bucket="cond", Delete={"Objects": [
-    {"Key": "m", "ETag": '"0123"'}, {"Key": "m", "Size": 1}]})
-out["batch_refused"] = sorted(e["Code"] for e in r.get("Errors", []))
-r = dev.delete_objects(Bucket="cond", Delete={"Objects": [
-    {"Key": "m", "ETag": head["ETag"], "Size": head["ContentLength"]}]})
-out["batch_deleted"] = [d["Key"] for d in r.get("Deleted", [])]
-
-dev.create_bucket(Bucket="cond-v")
-dev.put_bucket_versioning(Bucket="cond-v", VersioningConfiguration={"Status": "Enabled"})
-v1 = dev.put_object(Bucket="cond-v", Key="k", Body=b"v1")
-dev.put_object(Bucket="cond-v", Key="k", Body=b"v2")
-out["version_refused"] = err(lambda: dev.delete_object(Bucket="cond-v", Key="k",
-    VersionId=v1["VersionId"], IfMatch='"0123"'))
-out["version_deleted"] = err(lambda: dev.delete_object(Bucket="cond-v", Key="k",
-    VersionId=v1["VersionId"], IfMatch=v1["ETag"]))
-out["current_refused"] = err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMatch=v1["ETag"]))
-out["marker"] = dev.delete_object(Bucket="cond-v", Key="k", IfMatch="*").get("DeleteMarker")
-out["on_marker"] = [err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMatch='"0123"')),
-                    err(lambda: dev.delete_object(Bucket="cond-v", Key="k", IfMatch="*"))]
-"#,
+        include_str!("clients/boto3_conformance_conditional_writes.py"),
     );
     let failed = json!([412, "PreconditionFailed"]);
     assert_eq!(out["none_match_same"], failed);

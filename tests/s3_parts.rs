@@ -17,84 +17,7 @@ const MIB: u64 = 1024 * 1024;
 /// boto3 drives the scenario: `python3 -c SCRIPT ENDPOINT PHASE`; phase
 /// `write` makes the objects and reads them, `reread` (after a restart)
 /// reads again what the first left.
-const PARTS: &str = r#"
-import hashlib, json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ep, phase = sys.argv[1], sys.argv[2]
-cfg = dict(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
-s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret", region_name="us-east-1",
-                  config=Config(**cfg))
-anon = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-                    config=Config(signature_version=UNSIGNED, **cfg))
-def err(f):
-    try:
-        f()
-        return None
-    except ClientError as e:
-        return [e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"],
-                e.response["Error"].get("Message")]
-SIZES = [5 * 1024 * 1024, 5 * 1024 * 1024, 1000]
-def multipart(key):
-    u = s3.create_multipart_upload(Bucket="parts", Key=key)["UploadId"]
-    listed = []
-    for n, size in enumerate(SIZES, 1):
-        r = s3.upload_part(Bucket="parts", Key=key, UploadId=u, PartNumber=n, Body=bytes([n]) * size)
-        listed.append({"PartNumber": n, "ETag": r["ETag"]})
-    return s3.complete_multipart_upload(Bucket="parts", Key=key, UploadId=u,
-                                        MultipartUpload={"Parts": listed})["ETag"]
-def part(key, n):
-    h = s3.head_object(Bucket="parts", Key=key, PartNumber=n)
-    g = s3.get_object(Bucket="parts", Key=key, PartNumber=n)
-    body = g["Body"].read()
-    return {"head": [h["ResponseMetadata"]["HTTPStatusCode"], h["ContentLength"], h.get("PartsCount"),
-                     h.get("ContentRange"), h["ETag"]],
-            "get": [g["ResponseMetadata"]["HTTPStatusCode"], g["ContentLength"], g.get("PartsCount"),
-                    g.get("ContentRange"), g["ETag"]],
-            "body": [len(body), sorted(set(body))]}
-def attrs(key, **kw):
-    r = s3.get_object_attributes(Bucket="parts", Key=key, **kw)
-    r.pop("ResponseMetadata")
-    r["LastModified"] = "present"
-    return r
-ALL = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"]
-out = {}
-if phase == "write":
-    s3.create_bucket(Bucket="parts")
-    out["etag"] = multipart("mp")
-    out["kept_etag"] = multipart("kept")
-    out["parts"] = [part("mp", n) for n in (1, 2, 3)]
-    out["past_last"] = err(lambda: s3.get_object(Bucket="parts", Key="mp", PartNumber=4))
-    out["head_past_last"] = err(lambda: s3.head_object(Bucket="parts", Key="mp", PartNumber=4))
-    out["zero"] = err(lambda: s3.get_object(Bucket="parts", Key="mp", PartNumber=0))
-    out["too_big"] = err(lambda: s3.get_object(Bucket="parts", Key="mp", PartNumber=10001))
-    out["with_range"] = err(lambda: s3.get_object(Bucket="parts", Key="mp", PartNumber=1, Range="bytes=0-8"))
-    s3.put_object(Bucket="parts", Key="simple", Body=b"test-123")
-    g = s3.get_object(Bucket="parts", Key="simple", PartNumber=1)
-    out["simple"] = [g["ResponseMetadata"]["HTTPStatusCode"], g.get("ContentRange"), g.get("PartsCount"),
-                     g["ETag"], g["Body"].read().decode()]
-    out["simple_2"] = err(lambda: s3.get_object(Bucket="parts", Key="simple", PartNumber=2))
-    out["attrs"] = attrs("mp", ObjectAttributes=ALL)
-    out["attrs_page"] = attrs("mp", ObjectAttributes=["ObjectParts"], MaxParts=1, PartNumberMarker=1)
-    out["attrs_simple"] = attrs("simple", ObjectAttributes=ALL)
-    out["attrs_some"] = attrs("simple", ObjectAttributes=["ObjectSize"])
-    out["attrs_missing"] = err(lambda: s3.get_object_attributes(Bucket="parts", Key="nope", ObjectAttributes=ALL))
-    out["attrs_anonymous"] = err(lambda: anon.get_object_attributes(Bucket="parts", Key="simple", ObjectAttributes=ALL))
-    s3.put_object_acl(Bucket="parts", Key="simple", ACL="public-read")
-    out["attrs_public"] = anon.get_object_attributes(Bucket="parts", Key="simple", ObjectAttributes=["ObjectSize"])["ObjectSize"]
-    # Overwritten by a simple object: one part again.
-    s3.put_object(Bucket="parts", Key="mp", Body=b"now simple")
-    out["overwritten"] = err(lambda: s3.get_object(Bucket="parts", Key="mp", PartNumber=2))
-    out["overwritten_attrs"] = "ObjectParts" in attrs("mp", ObjectAttributes=ALL)
-else:
-    out["kept"] = part("kept", 3)
-    out["kept_attrs"] = attrs("kept", ObjectAttributes=["ObjectParts"], MaxParts=2)
-print(json.dumps(out))
-"#;
+const PARTS: &str = include_str!("clients/boto3_parts_write_reread.py");
 
 #[test]
 fn boto3_reads_parts_and_attributes_of_multipart_objects() {
@@ -262,44 +185,7 @@ fn boto3_reads_parts_and_attributes_of_multipart_objects() {
 /// boto3 with `Transfer-Encoding: chunked` added to its uploads, as Ceph's
 /// s3-tests do: urllib3 then sends the body chunked, with no
 /// `Content-Length`.
-const CHUNKED: &str = r#"
-import hashlib, json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-ep = sys.argv[1]
-s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
-s3.create_bucket(Bucket="chunked")
-s3.put_bucket_acl(Bucket="chunked", ACL="public-read-write")
-seen = []
-def chunked(request, **kwargs):
-    request.headers.add_header("Transfer-Encoding", "chunked")
-def text(v):
-    return v.decode() if isinstance(v, bytes) else v
-def sent(request, **kwargs):
-    seen.append([text(request.headers.get("Content-Length")), text(request.headers.get("Transfer-Encoding"))])
-for op in ("PutObject", "UploadPart"):
-    s3.meta.events.register_first("before-sign.s3." + op, chunked)
-    s3.meta.events.register("before-send.s3." + op, sent)
-out = {}
-r = s3.put_object(Bucket="chunked", Key="foo", Body="bar")
-out["put"] = [r["ResponseMetadata"]["HTTPStatusCode"], r["ETag"]]
-out["foo"] = s3.get_object(Bucket="chunked", Key="foo")["Body"].read().decode()
-u = s3.create_multipart_upload(Bucket="chunked", Key="mp")["UploadId"]
-bodies = [b"a" * (5 * 1024 * 1024), b"tail"]
-listed = []
-for n, body in enumerate(bodies, 1):
-    r = s3.upload_part(Bucket="chunked", Key="mp", UploadId=u, PartNumber=n, Body=body)
-    listed.append({"PartNumber": n, "ETag": r["ETag"]})
-    out.setdefault("part_etags", []).append([r["ETag"], '"' + hashlib.md5(body).hexdigest() + '"'])
-s3.complete_multipart_upload(Bucket="chunked", Key="mp", UploadId=u, MultipartUpload={"Parts": listed})
-got = s3.get_object(Bucket="chunked", Key="mp")["Body"].read()
-out["mp"] = got == b"".join(bodies)
-out["sent"] = seen
-print(json.dumps(out))
-"#;
+const CHUNKED: &str = include_str!("clients/boto3_chunked_uploads.py");
 
 #[test]
 fn uploads_sent_chunked_without_a_length_are_taken() {

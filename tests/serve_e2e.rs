@@ -28,14 +28,7 @@ fn describes(torrent: &Torrent, data: &[u8]) -> bool {
     v.finish().is_ok()
 }
 
-const LT_INFO: &str = r#"
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-ti = lt.torrent_info(sys.argv[1])
-print(json.dumps({"info_hash": str(ti.info_hash()), "length": ti.total_size(), "name": ti.name(),
-                  "web_seeds": [w["url"] for w in ti.web_seeds()]}))
-"#;
+const LT_INFO: &str = include_str!("clients/libtorrent_info_hashes.py");
 
 #[test]
 fn boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed() {
@@ -563,34 +556,7 @@ fn virtual_hosted_requests_and_a_clean_ctrl_c() {
 /// alone (no DHT, LSD, UPnP or NAT-PMP; listening on loopback), for at most
 /// 120 s, unless `save` is `-`. Prints its v1 and v2 info-hashes, whether it
 /// finished, and the errors it reported.
-const LT_DOWNLOAD: &str = r#"
-import json, sys, time, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-torrent, save = sys.argv[1:3]
-ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-                  "enable_upnp": False, "enable_natpmp": False,
-                  "alert_mask": lt.alert.category_t.error_notification})
-ti = lt.torrent_info(torrent)
-errors, done, deadline = [], False, time.time() + 120
-if save != "-":
-    atp = lt.add_torrent_params()
-    atp.ti = ti
-    atp.save_path = save
-    h = ses.add_torrent(atp)
-while save != "-" and time.time() < deadline:
-    for a in ses.pop_alerts():
-        errors.append(a.message())
-    s = h.status()
-    if s.is_seeding:
-        done = True
-        break
-    time.sleep(0.1)
-hashes = ti.info_hashes()
-print(json.dumps({"done": done, "errors": errors[:10],
-                  "v1": str(hashes.v1) if hashes.has_v1() else None,
-                  "v2": str(hashes.v2) if hashes.has_v2() else None}))
-"#;
+const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_web_seed_download.py");
 
 #[test]
 fn libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone() {

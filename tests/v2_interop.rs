@@ -24,84 +24,16 @@ fn hex(bytes: &[u8]) -> String {
 
 /// libtorrent's `create_torrent` over one file: prints, per file size, the
 /// v2-only and hybrid torrents' hashes as JSON (or the error it raises).
-const LT_CREATE: &str = r#"
-import json, os, sys, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-piece = int(sys.argv[1])
-out = []
-for path in sys.argv[2:]:
-    row = {}
-    for name, flags in (("v2", lt.create_torrent.v2_only), ("hybrid", 0)):
-        try:
-            fs = lt.file_storage()
-            lt.add_files(fs, path)
-            ct = lt.create_torrent(fs, piece, flags=flags)
-            lt.set_piece_hashes(ct, os.path.dirname(path))
-            e = ct.generate()
-        except Exception as ex:
-            row[name] = {"error": str(ex)}
-            continue
-        info = e[b"info"]
-        (fname, node), = info[b"file tree"].items()
-        f = node[b""]
-        ti = lt.torrent_info(lt.bencode(e))
-        row[name] = {
-            "file": fname.decode(),
-            "length": f[b"length"],
-            "pieces_root": f.get(b"pieces root", b"").hex(),
-            "piece_layers": {k.hex(): v.hex() for k, v in e[b"piece layers"].items()},
-            "v1": str(ti.info_hashes().v1) if ti.info_hashes().has_v1() else None,
-            "v2": str(ti.info_hashes().v2),
-            "bytes": lt.bencode(e).hex(),
-        }
-    out.append(row)
-print(json.dumps(out))
-"#;
+const LT_CREATE: &str = include_str!("clients/libtorrent_create_v2.py");
 
 /// libtorrent reading torrent files: info-hashes, sizes and the magnet it
 /// makes. Its view of a v2 torrent ends with a tail pad file up to the piece
 /// boundary (which `total_size` counts), so lengths and files are counted
 /// without pad files.
-const LT_READ: &str = r#"
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-out = []
-for path in sys.argv[1:]:
-    ti = lt.torrent_info(path)
-    fs = ti.files()
-    real = [i for i in range(fs.num_files()) if not fs.file_flags(i) & fs.flag_pad_file]
-    ih = ti.info_hashes()
-    out.append({
-        "has_v1": ih.has_v1(),
-        "has_v2": ih.has_v2(),
-        "v1": str(ih.v1),
-        "v2": str(ih.v2),
-        "best": str(ti.info_hash()),
-        "name": ti.name(),
-        "length": sum(fs.file_size(i) for i in real),
-        "piece_length": ti.piece_length(),
-        "pieces": ti.num_pieces(),
-        "files": len(real),
-        "magnet": lt.make_magnet_uri(ti),
-    })
-print(json.dumps(out))
-"#;
+const LT_READ: &str = include_str!("clients/libtorrent_read_v2.py");
 
 /// libtorrent parsing magnet links: the info-hashes it finds.
-const LT_MAGNET: &str = r#"
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-out = []
-for uri in sys.argv[1:]:
-    p = lt.parse_magnet_uri(uri)
-    ih = p.info_hashes
-    out.append({"has_v1": ih.has_v1(), "has_v2": ih.has_v2(), "v1": str(ih.v1),
-                "v2": str(ih.v2), "name": p.name})
-print(json.dumps(out))
-"#;
+const LT_MAGNET: &str = include_str!("clients/libtorrent_parse_magnets.py");
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out).expect("python prints JSON")
@@ -377,16 +309,7 @@ fn we_read_and_verify_libtorrents_multi_file_torrents() {
     ) {
         return;
     }
-    const LT_MULTI: &str = r#"
-import sys, warnings
-warnings.simplefilter("ignore")
-import libtorrent as lt
-fs = lt.file_storage()
-lt.add_files(fs, sys.argv[1])
-ct = lt.create_torrent(fs, 32768, flags=int(sys.argv[3]))
-lt.set_piece_hashes(ct, sys.argv[2])
-sys.stdout.write(lt.bencode(ct.generate()).hex())
-"#;
+    const LT_MULTI: &str = include_str!("clients/libtorrent_create_multi_file.py");
     let dir = tempfile::tempdir().unwrap();
     let top = dir.path().join("top");
     std::fs::create_dir_all(top.join("sub")).unwrap();

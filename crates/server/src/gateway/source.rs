@@ -24,7 +24,7 @@ use tokio::runtime::Handle;
 
 use super::error::UpstreamError;
 use super::upstream::{Call, Signer, Upstream, error_code, header, read_body, xml_field};
-use crate::swarm::{PieceLoad, PieceSource};
+use crate::swarm::{PieceError, PieceLoad, PieceSource};
 use s3torrent_peer::Seed;
 
 /// The most bytes of an error document read from the upstream.
@@ -487,10 +487,13 @@ impl PieceSource for RangedReader {
             let data = self
                 .read_range(offset, size)
                 .await
-                .map_err(|e| format!("piece {index}: {e}"))?;
-            tokio::task::spawn_blocking(move || seed.verify(index, data).map_err(|e| e.to_string()))
+                .map_err(|e| PieceError::Fetch {
+                    index,
+                    source: Arc::new(e),
+                })?;
+            tokio::task::spawn_blocking(move || seed.verify(index, data).map_err(PieceError::seed))
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(PieceError::task)?
         })
     }
 }

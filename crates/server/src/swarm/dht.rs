@@ -22,6 +22,7 @@ use s3torrent_metainfo::InfoHash;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::error::DhtAnnounceError;
 use super::{Served, stopped};
 use crate::config::DhtConfig;
 
@@ -348,21 +349,21 @@ fn resolve(name: &str, nodes: &[String]) -> Vec<SocketAddrV4> {
 /// Failures since the last warning.
 struct Failures {
     count: u64,
-    last: String,
+    last: Option<DhtAnnounceError>,
     /// When the last warning was written, if ever.
     warned: Option<Instant>,
 }
 
 impl Failures {
-    fn record(&mut self, hash: &InfoHash, error: String) {
+    fn record(&mut self, hash: &InfoHash, error: DhtAnnounceError) {
         tracing::debug!(target: "dht", info_hash = %hash.to_hex(), error = %error, "announce failed");
         self.count += 1;
-        self.last = error;
+        let last = self.last.insert(error);
         if self.warned.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
             tracing::warn!(
                 target: "dht",
                 failures = self.count,
-                last_error = %self.last,
+                last_error = %last,
                 "announces failed since the last summary"
             );
             self.count = 0;
@@ -387,7 +388,7 @@ async fn run(
     let mut hashes = HashMap::new();
     let mut failures = Failures {
         count: 0,
-        last: String::new(),
+        last: None,
         warned: None,
     };
     loop {
@@ -418,7 +419,7 @@ async fn run(
                 let (id, result) = match joined {
                     Ok((id, result)) => (id, result),
                     // The node's thread is gone (the crate panics then).
-                    Err(e) => (e.id(), Err(format!("the DHT node failed: {e}"))),
+                    Err(e) => (e.id(), Err(DhtAnnounceError::Node { source: e })),
                 };
                 let Some(hash) = hashes.remove(&id) else { continue };
                 let outcome = match &result {
@@ -455,12 +456,16 @@ fn id_bits(hash: &InfoHash) -> u32 {
 }
 
 /// One announce of `hash` with the seeding peer's `port`.
-async fn announce(dht: &AsyncDht, hash: &InfoHash, port: u16) -> Result<(), String> {
-    let id = Id::from_bytes(hash.as_bytes()).map_err(|e| e.to_string())?;
+async fn announce(dht: &AsyncDht, hash: &InfoHash, port: u16) -> Result<(), DhtAnnounceError> {
+    let id = Id::from_bytes(hash.as_bytes()).map_err(|e| DhtAnnounceError::Id {
+        source: Box::new(e),
+    })?;
     match tokio::time::timeout(ANNOUNCE_TIMEOUT, dht.announce_peer(id, Some(port))).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("{e}: {e:?}")),
-        Err(_) => Err(format!("no end within {} s", ANNOUNCE_TIMEOUT.as_secs())),
+        Ok(Err(source)) => Err(DhtAnnounceError::Put { source }),
+        Err(_) => Err(DhtAnnounceError::Timeout {
+            after: ANNOUNCE_TIMEOUT,
+        }),
     }
 }
 

@@ -45,7 +45,7 @@ use crate::store::{Store, VersionId, peer_info_hashes};
 use crate::throttle::Throttle;
 
 use self::admission::{Admission, Listener};
-pub(crate) use self::error::NotServed;
+pub(crate) use self::error::{NotServed, PieceError};
 use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::peer::{PeerEdge, PeerSettings};
@@ -544,10 +544,10 @@ impl PieceSource for Snapshot {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 seed.read_piece(index, &self.0 as &dyn ReadAt)
-                    .map_err(|e| e.to_string())
+                    .map_err(PieceError::seed)
             })
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(PieceError::task)?
         })
     }
 }

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::SwarmSource;
 use super::admission::{Admission, Listener, Newcomer, Slot, Ticket};
+use super::error::PeerClosed;
 use super::pieces::{PieceLoad, Pieces};
 use super::stopped;
 use crate::config::PeerEncryption;
@@ -412,8 +413,8 @@ impl PeerEdge {
     /// The seed for `info_hash`, if the object is served now: the one other
     /// connections share while it is current, or a new one over a fresh
     /// snapshot of the object.
-    fn seeding(&self, info_hash: &InfoHash) -> Result<Arc<Seeding>, String> {
-        let target = self.swarm.lookup(info_hash).map_err(|e| e.to_string())?;
+    fn seeding(&self, info_hash: &InfoHash) -> Result<Arc<Seeding>, PeerClosed> {
+        let target = self.swarm.lookup(info_hash)?;
         crate::metrics::METRICS.serving(info_hash, &target.torrent);
         let mut seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = seeds.get(info_hash).and_then(Weak::upgrade)
@@ -422,12 +423,9 @@ impl PeerEdge {
         {
             return Ok(s);
         }
-        let source = self
-            .swarm
-            .open(&target.bucket, &target.object)
-            .map_err(|e| e.to_string())?;
+        let source = self.swarm.open(&target.bucket, &target.object)?;
         let torrent = SeedTorrent::from_torrent(&target.torrent, self.peer_id)
-            .map_err(|e| format!("internal: {e}"))?;
+            .map_err(|source| PeerClosed::Torrent { source })?;
         seeds.retain(|_, s| s.strong_count() > 0);
         // What the live seeds hold (a hybrid seed is in the map twice).
         let mut live: Vec<Arc<Seeding>> = seeds.values().filter_map(Weak::upgrade).collect();
@@ -457,10 +455,10 @@ impl PeerEdge {
     /// Whether `seeding` is still what `info_hash` serves: the object is
     /// still served, and still the version it was (its ETag), so its
     /// torrent has not changed either; the torrent need not be read again.
-    fn still_served(&self, info_hash: &InfoHash, seeding: &Seeding) -> Result<(), String> {
-        let (_, object) = self.swarm.decide(info_hash).map_err(|e| e.to_string())?;
+    fn still_served(&self, info_hash: &InfoHash, seeding: &Seeding) -> Result<(), PeerClosed> {
+        let (_, object) = self.swarm.decide(info_hash)?;
         if object.etag != seeding.etag {
-            return Err("not served: the object changed".into());
+            return Err(PeerClosed::Changed);
         }
         Ok(())
     }
@@ -627,7 +625,7 @@ async fn dialer(
                 let found = tokio::task::spawn_blocking(move || lookup.seeding(&info_hash)).await;
                 let seeding = match found {
                     Ok(Ok(s)) => s,
-                    Ok(Err(reason)) => return edge.release(addr, &reason),
+                    Ok(Err(reason)) => return edge.release(addr, &reason.to_string()),
                     Err(e) => return edge.release(addr, &e.to_string()),
                 };
                 let now = Instant::now();
@@ -776,7 +774,7 @@ struct Session<'a> {
 impl<'a> Session<'a> {
     /// Registers the peer once its handshake is known; a second
     /// connection of the same peer for the same torrent is refused.
-    fn register(&mut self, edge: &'a PeerEdge, conn: &Connection) -> Result<(), String> {
+    fn register(&mut self, edge: &'a PeerEdge, conn: &Connection) -> Result<(), PeerClosed> {
         if self.registered.is_some() {
             return Ok(());
         }
@@ -790,7 +788,7 @@ impl<'a> Session<'a> {
             .unwrap_or_else(|p| p.into_inner())
             .insert(key)
         {
-            return Err("duplicate: this peer is connected for this torrent already".into());
+            return Err(PeerClosed::Duplicate);
         }
         self.registered = Some(Registered { edge, key });
         slot_established();
@@ -804,32 +802,24 @@ impl<'a> Session<'a> {
         &mut self,
         edge: &'a Arc<PeerEdge>,
         conn: &mut Connection,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, PeerClosed> {
         while let Some(event) = conn.poll_event() {
             match event {
                 Event::Handshake(h) => {
                     if self.skey.is_some_and(|k| k != h.info_hash) {
                         let _ = conn.reject();
-                        return Err(
-                            "handshake for another info-hash than its encryption handshake's"
-                                .into(),
-                        );
+                        return Err(PeerClosed::OtherInfoHash);
                     }
                     let lookup = Arc::clone(edge);
-                    let found = tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let found =
+                        tokio::task::spawn_blocking(move || lookup.seeding(&h.info_hash)).await?;
                     match found {
                         Ok(s) => {
                             if edge.is_connected(&(h.info_hash, h.peer_id)) {
                                 let _ = conn.reject();
-                                return Err(
-                                    "duplicate: this peer is connected for this torrent already"
-                                        .into(),
-                                );
+                                return Err(PeerClosed::Duplicate);
                             }
-                            conn.accept(Arc::clone(&s.seed), Instant::now())
-                                .map_err(|e| e.to_string())?;
+                            conn.accept(Arc::clone(&s.seed), Instant::now())?;
                             self.seeding = Some((h.info_hash, s));
                         }
                         Err(reason) => {
@@ -899,16 +889,14 @@ async fn encryption_handshake(
     rd: &mut tokio::net::tcp::OwnedReadHalf,
     wr: &mut tokio::net::tcp::OwnedWriteHalf,
     shutdown: &mut watch::Receiver<bool>,
-) -> Result<(Encryption, Vec<u8>), String> {
+) -> Result<(Encryption, Vec<u8>), PeerClosed> {
     let mut input = vec![0u8; 4096];
     let mut out = Vec::new();
     loop {
         let mut done = false;
         while let Some(event) = hs.poll_event() {
             match event {
-                MseEvent::Skey(hash) => hs
-                    .provide_skey(edge.skey(&hash))
-                    .map_err(|e| e.to_string())?,
+                MseEvent::Skey(hash) => hs.provide_skey(edge.skey(&hash))?,
                 MseEvent::Done(_) => done = true,
                 _ => {}
             }
@@ -916,24 +904,22 @@ async fn encryption_handshake(
         out.clear();
         hs.poll_transmit(&mut out);
         if !out.is_empty() {
-            wr.write_all(&out)
-                .await
-                .map_err(|e| format!("write: {e}"))?;
+            wr.write_all(&out).await.map_err(PeerClosed::Write)?;
         }
         if done {
-            return hs.finish().map_err(|e| e.to_string());
+            return Ok(hs.finish()?);
         }
         let deadline = hs.poll_timeout().unwrap_or_else(Instant::now);
         tokio::select! {
             read = rd.read(&mut input) => match read {
-                Ok(0) => return Err("the peer closed during the encryption handshake".into()),
-                Ok(n) => hs.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?,
-                Err(e) => return Err(format!("read: {e}")),
+                Ok(0) => return Err(PeerClosed::ClosedInHandshake),
+                Ok(n) => hs.handle_input(Instant::now(), &input[..n])?,
+                Err(e) => return Err(PeerClosed::Read(e)),
             },
             () = tokio::time::sleep_until(deadline.into()) => {
-                hs.handle_timeout(Instant::now()).map_err(|e| e.to_string())?;
+                hs.handle_timeout(Instant::now())?;
             }
-            () = stopped(shutdown) => return Err("shutting down".into()),
+            () = stopped(shutdown) => return Err(PeerClosed::ShuttingDown),
         }
     }
 }
@@ -947,7 +933,7 @@ async fn drive(
     socket: TcpStream,
     seeding: Option<(InfoHash, Arc<Seeding>)>,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<String, String> {
+) -> Result<String, PeerClosed> {
     let (mut rd, mut wr) = socket.into_split();
     let mut skey = None;
     let mut encryption = match mse {
@@ -959,11 +945,10 @@ async fn drive(
                 encryption_handshake(edge, &mut hs, &mut rd, &mut wr, &mut shutdown),
             )
             .await
-            .map_err(|_| format!("no encryption handshake within {limit:?}"))??;
+            .map_err(|_| PeerClosed::HandshakeTimeout(limit))??;
             skey = hs.info_hash();
             if !received.is_empty() {
-                conn.handle_input(Instant::now(), &received)
-                    .map_err(|e| e.to_string())?;
+                conn.handle_input(Instant::now(), &received)?;
             }
             encryption
         }
@@ -996,9 +981,7 @@ async fn drive(
                 Arc::clone(torrent.get_or_insert_with(|| crate::metrics::METRICS.torrent(hash)));
             loop {
                 out.clear();
-                let n = conn
-                    .poll_transmit(Instant::now(), budget, &mut out)
-                    .map_err(|e| e.to_string())?;
+                let n = conn.poll_transmit(Instant::now(), budget, &mut out)?;
                 if n == 0 {
                     break;
                 }
@@ -1014,9 +997,7 @@ async fn drive(
                     s.seed.saturated(Instant::now());
                 }
                 encryption.encrypt(&mut out);
-                wr.write_all(&out)
-                    .await
-                    .map_err(|e| format!("write: {e}"))?;
+                wr.write_all(&out).await.map_err(PeerClosed::Write)?;
             }
             // The pieces the transmit found missing start loading now.
             if let Some(why) = session.events(edge, conn).await? {
@@ -1033,17 +1014,18 @@ async fn drive(
                 Ok(0) => return Ok("the peer closed".into()),
                 Ok(n) => {
                     encryption.decrypt(&mut input[..n]);
-                    conn.handle_input(Instant::now(), &input[..n]).map_err(|e| e.to_string())?;
+                    conn.handle_input(Instant::now(), &input[..n])?;
                 }
-                Err(e) => return Err(format!("read: {e}")),
+                Err(e) => return Err(PeerClosed::Read(e)),
             },
             Some(loaded) = session.loads.next(), if !session.loads.is_empty() => {
-                conn.piece_loaded(loaded?).map_err(|e| e.to_string())?;
+                conn.piece_loaded(loaded?)
+                    ?;
             }
             () = tokio::time::sleep_until(deadline.into()) => {
                 let now = Instant::now();
                 if conn.poll_timeout().is_some_and(|t| t <= now) {
-                    conn.handle_timeout(now).map_err(|e| e.to_string())?;
+                    conn.handle_timeout(now)?;
                 }
                 if now >= revalidate {
                     revalidate = now + REVALIDATE;
@@ -1051,7 +1033,7 @@ async fn drive(
                         let (edge, hash, s) = (Arc::clone(edge), *hash, Arc::clone(s));
                         tokio::task::spawn_blocking(move || edge.still_served(&hash, &s))
                             .await
-                            .map_err(|e| e.to_string())??;
+                            ??;
                     }
                 }
             },

@@ -10,13 +10,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use s3torrent_peer::{Seed, VerifiedPiece};
 use tokio::sync::OnceCell;
 
+use super::error::PieceError;
+
 /// A piece's load: it reads and checks the piece, and never blocks the
 /// runtime's threads.
-pub(crate) type PieceLoad = Pin<Box<dyn Future<Output = Result<VerifiedPiece, String>> + Send>>;
+pub(crate) type PieceLoad = Pin<Box<dyn Future<Output = Result<VerifiedPiece, PieceError>> + Send>>;
 
 /// A piece being loaded, or its result, waited on by every connection that
 /// asks for it meanwhile.
-type Loading = Arc<OnceCell<Result<VerifiedPiece, String>>>;
+type Loading = Arc<OnceCell<Result<VerifiedPiece, PieceError>>>;
 
 /// Loads a piece of an object version: reads it, then has the seed check it
 /// ([`Seed::verify`], or [`Seed::read_piece`] on a blocking thread), never
@@ -75,7 +77,7 @@ impl Pieces {
 
     /// Piece `index`, verified: from memory, from a load another connection
     /// started, or loaded now.
-    pub(crate) async fn get(&self, index: u32) -> Result<VerifiedPiece, String> {
+    pub(crate) async fn get(&self, index: u32) -> Result<VerifiedPiece, PieceError> {
         let cell = {
             let mut inner = self.lock();
             inner.clock += 1;
@@ -154,7 +156,7 @@ mod tests {
                 let at = index as usize * 16384;
                 let end = (at + 16384).min(self.data.len());
                 seed.verify(index, Bytes::copy_from_slice(&self.data[at..end]))
-                    .map_err(|e| e.to_string())
+                    .map_err(PieceError::seed)
             })
         }
     }
@@ -212,7 +214,8 @@ mod tests {
         let pieces = Pieces::new(Arc::clone(&seed), source.clone(), 4);
         assert!(pieces.get(0).await.is_ok());
         let err = pieces.get(1).await.unwrap_err();
-        assert!(err.contains("does not match"), "{err}");
+        assert!(matches!(err, PieceError::Seed { .. }), "{err:?}");
+        assert!(err.to_string().contains("does not match"), "{err}");
         assert_eq!(seed.stale_piece(), Some(1));
         // Asked again, it is loaded again (never served from memory).
         assert!(pieces.get(1).await.is_err());
