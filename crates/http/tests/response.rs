@@ -283,6 +283,9 @@ for doc in sys.stdin.buffer.read().split(b"\0")[:-1]:
         .stderr(Stdio::piped())
         .spawn()
     else {
+        if std::env::var_os("CI").is_some_and(|v| v == "true") {
+            panic!("the expat cross-check needs python3 (under CI=true a missing program fails)");
+        }
         let _ = writeln!(
             std::io::stderr(),
             "SKIPPED the expat cross-check: python3 not found"
