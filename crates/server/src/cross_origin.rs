@@ -12,7 +12,7 @@ use http::header::{
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_LENGTH, ORIGIN,
 };
 use http::{HeaderValue, Method, Response, StatusCode};
-use s3torrent_http::{AdapterConfig, parse_address};
+use s3torrent_http::{AdapterConfig, parse_address, xml_escape};
 use s3torrent_s3::BucketName;
 
 use crate::cors::CorsLookup;
@@ -172,20 +172,4 @@ impl Cors {
         rule.answer(answer.headers_mut(), origin, asked_headers);
         answer
     }
-}
-
-/// `text` with XML's five special characters escaped.
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
