@@ -82,6 +82,7 @@ pub(crate) enum DhtAnnounceError {
 pub(crate) enum PieceError {
     /// The piece's bytes could not be fetched from the store behind (the
     /// gateway's ranged GET).
+    #[cfg(feature = "gateway")]
     #[error("piece {index}: {source}")]
     Fetch {
         /// The piece.
