@@ -60,13 +60,7 @@ impl Listeners {
     /// Binds the metrics listener (`GET /metrics`, `/health`, `/ready`) at
     /// `addr`.
     pub async fn bind_metrics(&mut self, addr: &str) -> Result<(), Error> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: addr.to_owned(),
-                source,
-            })?;
-        self.metrics = Some(listener);
+        self.metrics = Some(bind_tcp(addr).await?);
         Ok(())
     }
 
@@ -98,13 +92,7 @@ impl Listeners {
         let Some(swarm) = &mut self.swarm else {
             return Ok(());
         };
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: addr.to_owned(),
-                source,
-            })?;
-        swarm.ws_tracker = Some(listener);
+        swarm.ws_tracker = Some(bind_tcp(addr).await?);
         Ok(())
     }
 
@@ -116,21 +104,21 @@ impl Listeners {
         tracker: &str,
         peer: &str,
     ) -> Result<Listeners, Error> {
-        let bind = |addr: &str| {
-            let addr = addr.to_owned();
-            async move {
-                TcpListener::bind(&addr)
-                    .await
-                    .map_err(|source| Error::Bind { addr, source })
-            }
-        };
-        let s3 = bind(s3).await?;
+        let s3 = bind_tcp(s3).await?;
         Ok(if seeding.has_peer() {
-            Listeners::with_swarm(s3, bind(tracker).await?, bind(peer).await?)
+            Listeners::with_swarm(s3, bind_tcp(tracker).await?, bind_tcp(peer).await?)
         } else {
             Listeners::s3(s3)
         })
     }
+}
+
+/// A TCP listener bound at `addr`, or [`Error::Bind`] naming it.
+async fn bind_tcp(addr: &str) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr).await.map_err(|source| Error::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
 }
 
 /// The DHT announces the seeding peer's port: it needs the peer.
