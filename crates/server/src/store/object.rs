@@ -376,15 +376,7 @@ impl Store {
         let folder = self
             .folder_path(bucket, key.as_str())
             .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()));
-        let aside = match &folder {
-            Some(path) => {
-                let aside = self.root.join(OWN).join("tmp").join(new_id("delete"));
-                self.crash_point("before moving aside")?;
-                fs::rename(path, &aside).map_err(internal)?;
-                Some(aside)
-            }
-            None => None,
-        };
+        let aside = self.move_aside(folder.as_deref())?;
         let bucket_dir = self.bucket_dir(bucket);
         let result = self.write(|txn| {
             // A bucket deleted meanwhile has nothing to delete either.
@@ -414,11 +406,7 @@ impl Store {
         let (old, dropped, removal) = match result {
             Ok(old) => old,
             Err(e) => {
-                if let (Some(path), Some(aside)) = (&folder, &aside)
-                    && self.alive().is_ok()
-                {
-                    let _ = fs::rename(aside, path);
-                }
+                self.put_back(folder.as_deref(), aside.as_deref());
                 return Err(e);
             }
         };
@@ -482,4 +470,29 @@ pub(super) fn file_mtime(stat: &fs::Metadata) -> i64 {
 /// Writes all of `data` and feeds it to the running digests.
 pub(crate) fn write_all(file: &mut fs::File, data: &[u8]) -> Result<(), StoreError> {
     file.write_all(data).map_err(internal)
+}
+
+impl Store {
+    /// Moves a key's folder-mode file aside (into the store's tmp folder)
+    /// before a delete commits, so that a crash leaves it either in place
+    /// or gone with its record; `None` when there is no such file.
+    pub(super) fn move_aside(&self, folder: Option<&Path>) -> Result<Option<PathBuf>, StoreError> {
+        let Some(path) = folder else {
+            return Ok(None);
+        };
+        let aside = self.root.join(OWN).join("tmp").join(new_id("delete"));
+        self.crash_point("before moving aside")?;
+        fs::rename(path, &aside).map_err(internal)?;
+        Ok(Some(aside))
+    }
+
+    /// Puts a file [`Store::move_aside`] moved back where it was, after the
+    /// delete failed (unless the store itself is failing).
+    pub(super) fn put_back(&self, folder: Option<&Path>, aside: Option<&Path>) {
+        if let (Some(path), Some(aside)) = (folder, aside)
+            && self.alive().is_ok()
+        {
+            let _ = fs::rename(aside, path);
+        }
+    }
 }

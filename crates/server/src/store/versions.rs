@@ -745,15 +745,7 @@ impl Store {
             .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
             // Not the current version's file when another version goes.
             .filter(|_| current.as_ref().is_none_or(|m| m.data.is_some()) || version.is_null());
-        let aside = match &folder {
-            Some(path) => {
-                let aside = self.root.join(OWN).join("tmp").join(new_id("delete"));
-                self.crash_point("before moving aside")?;
-                fs::rename(path, &aside).map_err(internal)?;
-                Some(aside)
-            }
-            None => None,
-        };
+        let aside = self.move_aside(folder.as_deref())?;
         let result = self.write(|txn| {
             let mut objects = txn.open_table(OBJECTS).map_err(internal)?;
             let mut versions = txn.open_table(VERSIONS).map_err(internal)?;
@@ -792,11 +784,7 @@ impl Store {
         let removed = match result {
             Ok(removed) => removed,
             Err(e) => {
-                if let (Some(path), Some(aside)) = (&folder, &aside)
-                    && self.alive().is_ok()
-                {
-                    let _ = fs::rename(aside, path);
-                }
+                self.put_back(folder.as_deref(), aside.as_deref());
                 return Err(e);
             }
         };
