@@ -6,7 +6,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -183,6 +183,7 @@ fn health_ready_and_not_found() {
 
 #[test]
 fn the_counters_count_what_serve_did() {
+    let _heavy = support::heavy();
     let test = "the_counters_count_what_serve_did";
     let dir = tempfile::tempdir().unwrap();
     let serve = start(&dir.path().join("root"));

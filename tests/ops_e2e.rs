@@ -4,7 +4,7 @@
 //! `aws s3 rm --recursive`, `aws s3 cp` between keys and `aws s3 rb`.
 //! Each expectation is a fixed value written here, not one our code computed.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve, aws, aws_ok};

@@ -6,7 +6,7 @@
 //! operation. Each expectation is a value written here from S3's documented
 //! behaviour, not one our code computed.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};

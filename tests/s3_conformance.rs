@@ -3,7 +3,7 @@
 //! without running the suite. The expected answers are the ones s3-tests
 //! asserts (RGW's, where S3 leaves a choice), written out here.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve};

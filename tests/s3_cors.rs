@@ -5,7 +5,7 @@
 //! The expected answers are S3's, as its documentation and recorded AWS
 //! answers give them, written out here.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};

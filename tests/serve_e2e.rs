@@ -3,7 +3,7 @@
 //! downloads from the web seed alone, S3's access rules hold, and multipart
 //! uploads (the AWS CLI's and boto3's) follow S3's rules.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -32,6 +32,7 @@ const LT_INFO: &str = include_str!("clients/libtorrent_info_hashes.py");
 
 #[test]
 fn boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed() {
+    let _heavy = support::heavy();
     let test = "boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed";
     if !ready(test) || !have_program(test, "aria2c") {
         return;
@@ -560,6 +561,7 @@ const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_web_seed_download.py"
 
 #[test]
 fn libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone() {
+    let _heavy = support::heavy();
     let test = "libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone";
     if !ready(test) {
         return;

@@ -14,7 +14,7 @@
 //! behaviour (and Ceph's s3-tests, which check it against AWS), not one
 //! our code computed. Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -433,6 +433,7 @@ fn torrent_at(dir: &Path, name: &str, bytes: Vec<u8>) -> (PathBuf, Torrent) {
 /// old version, deleted for good, leaves the swarm.
 #[test]
 fn an_overwrite_of_a_versioned_object_leaves_its_running_download_alone() {
+    let _heavy = support::heavy();
     let test = "an_overwrite_of_a_versioned_object_leaves_its_running_download_alone";
     if !ready(test) {
         return;

@@ -1,7 +1,7 @@
 //! The addresses torrents name: the web seed's base (`public_url`) and the
 //! endpoint's tracker (`announce_url`), given or the listeners' own.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use s3torrent_server::{Error, Listeners, Seeding};

@@ -9,10 +9,8 @@
 //! (A path holding a reserved character unencoded, such as `!`, is also
 //! checked as sent: see [`Client::presign_raw`].)
 
-#![allow(dead_code)] // each test file uses a different subset
-
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,7 +31,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// A server running in this process.
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
-    pub(crate) root: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), Error>>>,
 }
@@ -100,7 +97,6 @@ impl Server {
         }));
         let server = Server {
             addr,
-            root: root.to_owned(),
             stop: Some(stop),
             task: Some(task),
         };
