@@ -94,7 +94,7 @@ mod throttle;
 
 pub use config::{
     AnnounceRate, DhtConfig, FrontConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig,
-    SwarmLimits, User,
+    SwarmConfig, SwarmLimits, User,
 };
 pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;

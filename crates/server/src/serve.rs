@@ -45,7 +45,7 @@ use crate::throttle::Throttle;
 /// let mut config = ServerConfig::default();
 /// config.users.push(User::development());
 /// let listeners =
-///     Listeners::bind("127.0.0.1:9000", config.seeding, "127.0.0.1:6969", "127.0.0.1:6881")
+///     Listeners::bind("127.0.0.1:9000", config.swarm.seeding, "127.0.0.1:6969", "127.0.0.1:6881")
 ///         .await?;
 /// serve(config, listeners, async {
 ///     let _ = tokio::signal::ctrl_c().await;
@@ -61,8 +61,8 @@ pub async fn serve(
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
-    check_dht(config.seeding, config.dht.as_ref())?;
-    let checked = Checked::new(listeners, config.seeding)?;
+    check_dht(config.swarm.seeding, config.swarm.dht.as_ref())?;
+    let checked = Checked::new(listeners, config.swarm.seeding)?;
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -76,7 +76,7 @@ pub async fn serve(
 
     let advertised = Advertised::new(
         Endpoint::Serve,
-        config.seeding,
+        config.swarm.seeding,
         config.front.public_url.as_deref(),
         config.front.announce_url.as_deref(),
         &checked,
@@ -99,7 +99,10 @@ pub async fn serve(
         policy,
         DbCache::new(Arc::clone(&store)),
     ));
-    let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
+    let throttle = config
+        .swarm
+        .seed_rate
+        .map(|rate| Arc::new(Throttle::new(rate)));
 
     let server = || Server {
         store: Arc::clone(&store),
@@ -154,12 +157,12 @@ pub async fn serve(
             throttle.clone(),
             crate::swarm::SwarmSettings {
                 peer: crate::swarm::PeerSettings {
-                    ration_above: config.ration_above,
-                    encryption: config.peer_encryption,
+                    ration_above: config.swarm.ration_above,
+                    encryption: config.swarm.peer_encryption,
                 },
                 trusted: config.front.trusted_proxies.clone(),
-                limits: config.swarm_limits,
-                dht: config.dht.clone(),
+                limits: config.swarm.limits,
+                dht: config.swarm.dht.clone(),
                 trackers: crate::swarm::Trackers {
                     own: own_trackers,
                     others: config.front.trackers.clone(),
@@ -179,7 +182,7 @@ pub async fn serve(
     eprintln!("serve: root {}", config.root.display());
     eprintln!(
         "serve: ?torrent answers {} torrents, seeding {}",
-        config.front.torrent_version, config.seeding
+        config.front.torrent_version, config.swarm.seeding
     );
     if let Some(listener) = metrics {
         let store = Arc::clone(&store);

@@ -51,7 +51,7 @@ async fn the_tracker_is_the_announce_url() {
     let temp = temp_root();
     let (listeners, addr, _) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
-        config.seeding = Seeding::Both;
+        config.swarm.seeding = Seeding::Both;
         config.front.announce_url = Some("https://tracker.example.com:8443/announce".into());
     })
     .await;
@@ -97,7 +97,7 @@ async fn the_udp_tracker_follows_the_announce_url_host() {
             .map(|u| u.local_addr().unwrap().port())
             .expect("a UDP socket");
         let server = Server::start_on_listeners(temp.path(), listeners, |config| {
-            config.seeding = Seeding::Peer;
+            config.swarm.seeding = Seeding::Peer;
             config.front.announce_url = Some(given.into());
         })
         .await;
@@ -138,7 +138,7 @@ async fn v2_only_torrents_are_seeded_by_the_peer() {
     let temp = temp_root();
     let (listeners, _, peer_addr) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
-        config.seeding = Seeding::Peer;
+        config.swarm.seeding = Seeding::Peer;
         config.front.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
     })
     .await;

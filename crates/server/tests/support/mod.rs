@@ -83,7 +83,7 @@ impl Server {
         config.root = root.to_owned();
         // S3 and `?torrent` only: torrents name the endpoint as a web seed,
         // and no tracker or seeding peer runs.
-        config.seeding = Seeding::Web;
+        config.swarm.seeding = Seeding::Web;
         for (access, secret, account) in [ALICE, BOB] {
             config
                 .users
@@ -175,7 +175,7 @@ pub(crate) async fn try_start_configured(
 ) -> Result<(), Error> {
     let mut config = ServerConfig::default();
     config.root = root.to_owned();
-    config.seeding = Seeding::Web;
+    config.swarm.seeding = Seeding::Web;
     config
         .users
         .push(User::new(ALICE.0, ALICE.1, ALICE.2).expect("valid user"));
