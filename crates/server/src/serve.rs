@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::config::{MinBodyRate, ServerConfig};
 use crate::edge::front;
 use crate::edge::listen::{Endpoint, Scheme};
-use crate::edge::{Advertised, Checked, Front, Listeners, check_dht, serve_http};
+use crate::edge::{Front, Listeners, Start, serve_http};
 use crate::error::Error;
 use crate::ops::{self, Server};
 use crate::route;
@@ -61,8 +61,15 @@ pub async fn serve(
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
-    check_dht(config.swarm.seeding, config.swarm.dht.as_ref())?;
-    let checked = Checked::new(listeners, config.swarm.seeding)?;
+    let Start {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        metrics,
+        tls,
+        own_trackers,
+        policy,
+    } = Start::new(Endpoint::Serve, listeners, &config.front, &config.swarm)?;
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -74,27 +81,6 @@ pub async fn serve(
     })?;
     let store = Arc::new(store);
 
-    let advertised = Advertised::new(
-        Endpoint::Serve,
-        config.swarm.seeding,
-        config.front.public_url.as_deref(),
-        config.front.announce_url.as_deref(),
-        &checked,
-    )?;
-    let own_trackers = advertised.own_trackers();
-    let Checked {
-        s3: listener,
-        addr,
-        swarm: swarm_listeners,
-        metrics,
-        tls,
-        ..
-    } = checked;
-    let policy = advertised.policy(
-        config.front.max_torrent_size,
-        config.front.torrent_version,
-        &config.front.trackers,
-    );
     let torrents = Arc::new(TorrentService::with_cache(
         policy,
         DbCache::new(Arc::clone(&store)),
@@ -155,20 +141,12 @@ pub async fn serve(
             listeners,
             source,
             throttle.clone(),
-            crate::swarm::SwarmSettings {
-                peer: crate::swarm::PeerSettings {
-                    ration_above: config.swarm.ration_above,
-                    encryption: config.swarm.peer_encryption,
-                },
-                trusted: config.front.trusted_proxies.clone(),
-                limits: config.swarm.limits,
-                dht: config.swarm.dht.clone(),
-                trackers: crate::swarm::Trackers {
-                    own: own_trackers,
-                    others: config.front.trackers.clone(),
-                },
-                tls: tls.clone(),
-            },
+            crate::swarm::SwarmSettings::new(
+                &config.swarm,
+                &config.front,
+                own_trackers,
+                tls.clone(),
+            ),
             &stopping,
         )
         .map_err(Error::Listener)?;
@@ -197,17 +175,12 @@ pub async fn serve(
         Scheme::of(tls.as_ref()).as_str()
     );
 
-    let front = Front {
-        endpoint: Endpoint::Serve,
-        clocks: front::Clocks {
-            header: config.front.header_read_timeout,
-            idle: config.front.idle_timeout,
-            send: config.front.send_timeout,
-        },
-        max_connections: config.front.max_connections,
-        base_domain: config.base_domain.as_deref().map(Arc::from),
+    let front = Front::new(
+        Endpoint::Serve,
+        &config.front,
+        config.base_domain.as_deref().map(Arc::from),
         tls,
-    };
+    );
     let min_body_rate = config.front.min_body_rate;
     let cors = Arc::new(crate::cross_origin::Cors {
         store: Arc::clone(&store),

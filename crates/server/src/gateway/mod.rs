@@ -160,8 +160,15 @@ pub async fn gateway(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let checked = crate::edge::Checked::new(listeners, config.swarm.seeding)?;
-    crate::edge::check_dht(config.swarm.seeding, config.swarm.dht.as_ref())?;
+    let crate::edge::Start {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        metrics,
+        tls,
+        own_trackers,
+        policy,
+    } = crate::edge::Start::new(Endpoint::Gateway, listeners, &config.front, &config.swarm)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(upstream_error)?);
     let runtime = tokio::runtime::Handle::current();
@@ -177,27 +184,6 @@ pub async fn gateway(
     );
     cache.ensure_bucket().await.map_err(upstream_error)?;
 
-    let advertised = crate::edge::Advertised::new(
-        Endpoint::Gateway,
-        config.swarm.seeding,
-        config.front.public_url.as_deref(),
-        config.front.announce_url.as_deref(),
-        &checked,
-    )?;
-    let own_trackers = advertised.own_trackers();
-    let crate::edge::Checked {
-        s3: listener,
-        addr,
-        swarm: swarm_listeners,
-        metrics,
-        tls,
-        ..
-    } = checked;
-    let policy = advertised.policy(
-        config.front.max_torrent_size,
-        config.front.torrent_version,
-        &config.front.trackers,
-    );
     let torrents = Arc::new(
         TorrentService::with_cache(policy, cache).with_hash_options(
             HashOptions::new()
@@ -278,37 +264,19 @@ pub async fn gateway(
                 listeners,
                 source,
                 throttle,
-                crate::swarm::SwarmSettings {
-                    peer: crate::swarm::PeerSettings {
-                        ration_above: config.swarm.ration_above,
-                        encryption: config.swarm.peer_encryption,
-                    },
-                    trusted: config.front.trusted_proxies.clone(),
-                    limits: config.swarm.limits,
-                    dht: config.swarm.dht.clone(),
-                    trackers: crate::swarm::Trackers {
-                        own: own_trackers,
-                        others: config.front.trackers.clone(),
-                    },
-                    tls: tls.clone(),
-                },
+                crate::swarm::SwarmSettings::new(
+                    &config.swarm,
+                    &config.front,
+                    own_trackers,
+                    tls.clone(),
+                ),
                 &stopping,
             )
             .map_err(Error::Listener)?,
         );
     }
-    let front = crate::edge::Front {
-        endpoint: Endpoint::Gateway,
-        clocks: front::Clocks {
-            header: config.front.header_read_timeout,
-            idle: config.front.idle_timeout,
-            send: config.front.send_timeout,
-        },
-        max_connections: config.front.max_connections,
-        // Path-style (the gateway's `?torrent` is).
-        base_domain: None,
-        tls,
-    };
+    // Path-style (the gateway's `?torrent` is): no base domain.
+    let front = crate::edge::Front::new(Endpoint::Gateway, &config.front, None, tls);
     let min_body_rate = config.front.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));
