@@ -45,7 +45,15 @@ pub struct ServerConfig {
     pub users: Vec<User>,
     /// How the endpoint faces its clients (the torrents it makes and the
     /// URLs they name, its HTTP front's clocks and limits, the proxies it
-    /// believes), as the gateway's [`GatewayConfig::front`](crate::GatewayConfig::front).
+    /// believes), as the gateway's
+    #[cfg_attr(
+        feature = "gateway",
+        doc = "[`GatewayConfig::front`](crate::GatewayConfig::front)."
+    )]
+    #[cfg_attr(
+        not(feature = "gateway"),
+        doc = "`GatewayConfig::front` (feature `gateway`)."
+    )]
     pub front: FrontConfig,
     /// Where the console's "Download in your browser" loads WebTorrent from
     /// (an ES module exporting the `WebTorrent` class, as the package's
@@ -54,7 +62,15 @@ pub struct ServerConfig {
     pub webtorrent_js: String,
     /// How the endpoint seeds its objects (as a tracker and peer, the
     /// default, as a web seed, or both) and how its swarm holds, as the
-    /// gateway's [`GatewayConfig::swarm`](crate::GatewayConfig::swarm).
+    /// gateway's
+    #[cfg_attr(
+        feature = "gateway",
+        doc = "[`GatewayConfig::swarm`](crate::GatewayConfig::swarm)."
+    )]
+    #[cfg_attr(
+        not(feature = "gateway"),
+        doc = "`GatewayConfig::swarm` (feature `gateway`)."
+    )]
     pub swarm: SwarmConfig,
 }
 
@@ -124,7 +140,9 @@ impl Default for ServerConfig {
 
 /// How an endpoint (`serve`, the gateway) seeds its objects and how its
 /// swarm (the tracker, the seeding peer, the DHT node) holds. One part of
-/// both [`ServerConfig`] and [`GatewayConfig`](crate::GatewayConfig).
+/// both [`ServerConfig`] and
+#[cfg_attr(feature = "gateway", doc = "[`GatewayConfig`](crate::GatewayConfig).")]
+#[cfg_attr(not(feature = "gateway"), doc = "`GatewayConfig` (feature `gateway`).")]
 ///
 /// ```
 /// use s3torrent_server::{Seeding, ServerConfig, SwarmConfig};
@@ -194,7 +212,9 @@ impl Default for SwarmConfig {
 /// How an endpoint (`serve`, the gateway) faces its clients: the torrents
 /// it makes and the URLs they name, the clocks and the connection limit of
 /// its HTTP front, and the reverse proxies it believes. One part of both
-/// [`ServerConfig`] and [`GatewayConfig`](crate::GatewayConfig).
+/// [`ServerConfig`] and
+#[cfg_attr(feature = "gateway", doc = "[`GatewayConfig`](crate::GatewayConfig).")]
+#[cfg_attr(not(feature = "gateway"), doc = "`GatewayConfig` (feature `gateway`).")]
 ///
 /// ```
 /// use s3torrent_server::ServerConfig;
