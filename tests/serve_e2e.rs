@@ -169,12 +169,7 @@ fn expected_bucket_owner_and_requester_pays() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
-    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
-    let serve = Serve::start(
-        &dir.path().join("root"),
-        &["--user", &dev, "--user", &other],
-    );
+    let serve = Serve::start_two_users(&dir.path().join("root"), &[]);
     let file = write(dir.path(), "f", &random_bytes(40_000, 2));
     boto(&serve, DEV, "mb", &["bkt"]);
     boto(
@@ -742,12 +737,7 @@ fn multipart_rules_unknown_uploads_abort_and_a_restart_in_between() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    let users = [
-        format!("{}:{}:{}", DEV.0, DEV.1, DEV.2),
-        format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2),
-    ];
-    let args = ["--user", &users[0], "--user", &users[1]];
-    let serve = Serve::start(&root, &args);
+    let serve = Serve::start_two_users(&root, &[]);
     let five_mib = random_bytes(5 * 1024 * 1024, 70);
     let one_mib = random_bytes(1024 * 1024, 71);
     let tail = random_bytes(100_000, 72);
@@ -843,7 +833,7 @@ fn multipart_rules_unknown_uploads_abort_and_a_restart_in_between() {
 
     // Uploads survive a restart; then it completes.
     drop(serve);
-    let serve = Serve::start(&root, &args);
+    let serve = Serve::start_two_users(&root, &[]);
     assert_eq!(
         boto(&serve, DEV, "uploads", &["bkt"])["uploads"],
         serde_json::json!([["k", up]])
