@@ -6,7 +6,7 @@
 //! endpoint announced first: the client dials it; shut down, it leaves),
 //! and a fleet of two gateways over one Ceph RGW that both seed one client.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -251,6 +251,7 @@ fn ready(test: &str) -> bool {
 
 #[test]
 fn over_http_the_endpoint_reaches_a_leecher_that_announced_first_and_stops_when_private() {
+    let _heavy = support::heavy();
     let test =
         "over_http_the_endpoint_reaches_a_leecher_that_announced_first_and_stops_when_private";
     if !ready(test) {
@@ -386,6 +387,7 @@ fn publish_public_more(serve: &Serve, dir: &Path) {
 
 #[test]
 fn over_udp_a_client_finds_the_endpoint_and_it_leaves_at_shutdown() {
+    let _heavy = support::heavy();
     let test = "over_udp_a_client_finds_the_endpoint_and_it_leaves_at_shutdown";
     if !ready(test) {
         return;
@@ -510,6 +512,7 @@ fn seeding_peer(gateway: &Gateway) -> SocketAddr {
 
 #[test]
 fn a_fleet_of_two_gateways_seeds_one_client_through_one_opentracker() {
+    let _heavy = support::heavy();
     let test = "a_fleet_of_two_gateways_seeds_one_client_through_one_opentracker";
     if !ready(test) {
         return;

@@ -18,7 +18,7 @@
 //! Needs root (`ip netns`), chromium, npm, curl and boto3: without them it
 //! says SKIPPED, and fails under `CI=true`.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 
@@ -51,6 +51,7 @@ fn can_make_a_namespace(test: &str) -> bool {
 
 #[test]
 fn three_browsers_download_a_public_object_and_share_it() {
+    let _heavy = support::heavy();
     let test = "three_browsers_download_a_public_object_and_share_it";
     if !have_program(test, "chromium")
         || !have_program(test, "npm")

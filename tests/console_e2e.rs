@@ -12,7 +12,7 @@
 //! Loopback only; every wait is bounded. Chromium runs with a fresh
 //! profile and without the network services it would otherwise call.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
@@ -105,6 +105,7 @@ fn encode(text: &str) -> String {
 
 #[test]
 fn the_console_shows_what_s3_shows_anyone() {
+    let _heavy = support::heavy();
     let test = "the_console_shows_what_s3_shows_anyone";
     if !have_program(test, "chromium")
         || !have_program(test, "zbarimg")

@@ -8,7 +8,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -167,6 +167,7 @@ fn free_port_on(ip: &str) -> u16 {
 
 #[test]
 fn a_magnet_link_with_xt_alone_finds_the_endpoint_through_the_dht_and_private_objects_leave_it() {
+    let _heavy = support::heavy();
     let test = "a_magnet_link_with_xt_alone_finds_the_endpoint_through_the_dht_and_private_objects_leave_it";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;

@@ -5,7 +5,7 @@
 //! hashlib with a bencode reader of its own, and by aria2c, which then
 //! downloads the object through the web seed alone (no tracker, no peer).
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

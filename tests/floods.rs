@@ -6,7 +6,7 @@
 //!
 //! Loopback only; every wait is bounded; nothing is left running.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -168,6 +168,7 @@ fn flood(
 /// summary lines, not one line each.
 #[test]
 fn idle_floods_do_not_lock_a_client_out() {
+    let _heavy = support::heavy();
     let test = "idle_floods_do_not_lock_a_client_out";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -265,6 +266,7 @@ fn announce_failure(
 /// others are still served.
 #[test]
 fn clients_behind_one_address_are_each_held_to_their_own_rate() {
+    let _heavy = support::heavy();
     let test = "clients_behind_one_address_are_each_held_to_their_own_rate";
     if !have_python_module(test, "boto3") {
         return;
@@ -313,6 +315,7 @@ fn clients_behind_one_address_are_each_held_to_their_own_rate() {
 /// GET read to its end is logged complete, with its size.
 #[test]
 fn a_get_cut_short_logs_the_bytes_it_delivered() {
+    let _heavy = support::heavy();
     let test = "a_get_cut_short_logs_the_bytes_it_delivered";
     if !have_python_module(test, "boto3") {
         return;
@@ -365,14 +368,16 @@ fn a_get_cut_short_logs_the_bytes_it_delivered() {
 /// resident memory grows by less than 64 MiB.
 #[test]
 fn stalled_readers_hold_little_memory() {
+    let _heavy = support::heavy();
     stalled_readers("stalled_readers_hold_little_memory", 200, 64);
 }
 
 /// The same with 1,000 readers: less than 256 MiB. A benchmark, not run in
-/// CI (`cargo test --test floods -- --ignored --nocapture`).
+/// CI (`cargo test --test e2e floods:: -- --ignored --nocapture`).
 #[test]
 #[ignore = "benchmark: 1,000 connections; run with --ignored"]
 fn a_thousand_stalled_readers_hold_under_256_mib() {
+    let _heavy = support::heavy();
     stalled_readers("a_thousand_stalled_readers_hold_under_256_mib", 1000, 256);
 }
 
@@ -433,6 +438,7 @@ fn stalled_readers(test: &str, readers: usize, bound_mib: u64) {
 /// within a second.
 #[test]
 fn health_is_answered_at_256_open_files_under_300_slow_connections() {
+    let _heavy = support::heavy();
     let dir = tempfile::tempdir().unwrap();
     let logged = Logged::start(
         &dir.path().join("root"),
@@ -490,6 +496,7 @@ const PY_FLOOD: &str = include_str!("clients/idle_connection_flood.py");
 /// close any pending connection), and the refusals are a few summary lines.
 #[test]
 fn a_flood_from_many_addresses_does_not_lock_a_client_out() {
+    let _heavy = support::heavy();
     let test = "a_flood_from_many_addresses_does_not_lock_a_client_out";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -672,6 +679,7 @@ fn ws_closed(s: &TcpStream) -> bool {
 /// oldest 8, no one else's. The refusal is a summary line.
 #[test]
 fn one_address_cannot_take_every_websocket_tracker_slot() {
+    let _heavy = support::heavy();
     let dir = tempfile::tempdir().unwrap();
     let ws: SocketAddr = format!("127.0.0.1:{}", support::swarm::free_port())
         .parse()
@@ -764,6 +772,7 @@ fn ws_connections(metrics: &str) -> u64 {
 /// answered throughout.
 #[test]
 fn a_websocket_reader_that_stops_reading_is_closed() {
+    let _heavy = support::heavy();
     let test = "a_websocket_reader_that_stops_reading_is_closed";
     if !have_python_module(test, "boto3") {
         return;

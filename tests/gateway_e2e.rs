@@ -5,7 +5,7 @@
 //! shared between replicas; aria2c downloads through the web seed; the rest
 //! of S3 passes through unchanged.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::{Torrent, Verifier};
 use support::ceph::{ALICE_ACCOUNT, BOB_ACCOUNT, Cluster, Gateway, cluster, scenario};
@@ -491,6 +491,7 @@ const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_tracker_download.py")
 
 #[test]
 fn libtorrent_downloads_from_the_gateway_tracker_and_peer() {
+    let _heavy = support::heavy();
     let test = "libtorrent_downloads_from_the_gateway_tracker_and_peer";
     let Some(cluster) = ready(test) else { return };
     if !have_python_module(test, "libtorrent") {

@@ -2,7 +2,7 @@
 //! request's fields, on stderr; the start-up lines stay plain text; Ctrl-C
 //! still flushes the last lines.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 

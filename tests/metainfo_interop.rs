@@ -2,7 +2,7 @@
 //! info-hashes, python libtorrent's reading of our torrents, and the
 //! `s3torrent torrent create`, `show` and `verify` command lines.
 
-mod support;
+use crate::support;
 
 use std::ffi::OsStr;
 

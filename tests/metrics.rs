@@ -6,79 +6,17 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::Torrent;
+use support::metered::Metered;
 use support::serve::{DEV, request};
-use support::{have_program, have_python_module, python, random_bytes, s3torrent, write};
-
-/// A running `serve` with a metrics listener, killed when dropped.
-struct Metered {
-    child: Child,
-    addr: String,
-    metrics: String,
-}
-
-impl Drop for Metered {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `serve --seeding peer --metrics-listen 127.0.0.1:0` over `root`: its S3
-/// and metrics addresses, from its start-up lines (20 s at most).
-fn start(root: &Path) -> Metered {
-    let mut child = s3torrent()
-        .arg("serve")
-        .arg("--root")
-        .arg(root)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--seeding", "peer"])
-        .args(["--tracker-listen", "127.0.0.1:0"])
-        .args(["--peer-listen", "127.0.0.1:0"])
-        .args(["--metrics-listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let stderr = child.stderr.take().expect("stderr piped");
-    let (tx, rx) = mpsc::channel();
-    // Reads every line until serve ends, so that its stderr never fills.
-    std::thread::spawn(move || {
-        let mut metrics = None;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("serve: metrics on http://") {
-                metrics = rest.strip_suffix("/metrics").map(str::to_owned);
-            }
-            if let Some(addr) = line.strip_prefix("serve: listening on http://") {
-                let _ = tx.send((addr.to_owned(), metrics.take()));
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok((addr, Some(metrics))) => Metered {
-            child,
-            addr,
-            metrics,
-        },
-        Ok((_, None)) => {
-            let _ = child.kill();
-            panic!("serve listened without saying where its metrics are");
-        }
-        Err(_) => {
-            let _ = child.kill();
-            panic!("serve did not say where it listens within 20 s");
-        }
-    }
-}
+use support::{have_program, have_python_module, python, random_bytes, write};
 
 /// The samples of a `/metrics` scrape, by name and labels as written
 /// (`name{label="v"}`), after checking the format: every family has HELP
@@ -160,7 +98,7 @@ fn announce(tracker: &str, info_hash: &[u8; 20], peer_id: &str, downloaded: u64)
 #[test]
 fn health_ready_and_not_found() {
     let dir = tempfile::tempdir().unwrap();
-    let serve = start(&dir.path().join("root"));
+    let serve = Metered::start(&dir.path().join("root"), &[]);
     let health = request(&serve.metrics, "GET", "/health", &[]);
     assert_eq!((health.status, health.text().as_str()), (200, "ok\n"));
     let ready = request(&serve.metrics, "GET", "/ready", &[]);
@@ -183,9 +121,10 @@ fn health_ready_and_not_found() {
 
 #[test]
 fn the_counters_count_what_serve_did() {
+    let _heavy = support::heavy();
     let test = "the_counters_count_what_serve_did";
     let dir = tempfile::tempdir().unwrap();
-    let serve = start(&dir.path().join("root"));
+    let serve = Metered::start(&dir.path().join("root"), &[]);
     promtool_accepts(test, &serve.metrics);
 
     // Two anonymous requests for a bucket that is not there.

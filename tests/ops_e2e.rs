@@ -4,7 +4,7 @@
 //! `aws s3 rm --recursive`, `aws s3 cp` between keys and `aws s3 rb`.
 //! Each expectation is a fixed value written here, not one our code computed.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve, aws, aws_ok};
@@ -25,9 +25,7 @@ fn boto3_drives_the_bucket_listing_copy_acl_and_delete_operations() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
-    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
-    let serve = Serve::start(dir.path(), &["--user", &dev, "--user", &other]);
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out: Value = serde_json::from_str(python(SCENARIO, &[&serve.endpoint()]).trim()).unwrap();
     let get = |k: &str| out[k].clone();
     assert_eq!(get("location"), json!([null, "eu-west-1"]));

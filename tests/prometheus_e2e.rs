@@ -10,7 +10,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -106,6 +106,7 @@ fn wait_for(
 
 #[test]
 fn prometheus_scrapes_the_bandwidth_a_swarm_saved() {
+    let _heavy = support::heavy();
     let test = "prometheus_scrapes_the_bandwidth_a_swarm_saved";
     if !have_program(test, "prometheus")
         || !have_python_module(test, "boto3")

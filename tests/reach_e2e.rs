@@ -13,7 +13,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
@@ -154,6 +154,7 @@ fn error_text(reply: &[u8], tid: [u8; 4]) -> String {
 
 #[test]
 fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
+    let _heavy = support::heavy();
     let test = "udp_tracker_survives_hostile_packets_and_alone_serves_a_download";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -411,6 +412,7 @@ fn aria2c_downloads_with_the_udp_tracker_alone() {
 /// dials it, which it does only for a leecher whose announce it served.
 #[test]
 fn transmission_downloads_with_the_udp_tracker_alone() {
+    let _heavy = support::heavy();
     let test = "transmission_downloads_with_the_udp_tracker_alone";
     if !have_python_module(test, "boto3")
         || !have_program(test, "transmission-cli")
@@ -617,6 +619,7 @@ fn other_peers(answer: &s3torrent_bencode::OwnedValue) -> Vec<SocketAddrV4> {
 /// 127.0.0.4; nginx's own log says where each announce came from.
 #[test]
 fn nginx_in_front_lists_every_client_at_its_own_address() {
+    let _heavy = support::heavy();
     let test = "nginx_in_front_lists_every_client_at_its_own_address";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -881,6 +884,7 @@ fn have_ipv6_loopback(test: &str) -> bool {
 
 #[test]
 fn serve_on_ipv6_loopback_tracks_and_seeds_over_ipv6() {
+    let _heavy = support::heavy();
     let test = "serve_on_ipv6_loopback_tracks_and_seeds_over_ipv6";
     if !have_ipv6_loopback(test)
         || !have_python_module(test, "boto3")

@@ -6,13 +6,13 @@
 //! operation. Each expectation is a value written here from S3's documented
 //! behaviour, not one our code computed.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve, aws, aws_ok, request};
 use support::swarm::{announce_failure, publish_public, torrent_of, tracker_of};
-use support::{have_program, have_python_module, python};
+use support::{have_program, have_python_module};
 
 /// What each scenario starts with: boto3 clients for the development user,
 /// the other user and an anonymous requester, and `err`, which answers
@@ -21,17 +21,7 @@ const PRELUDE: &str = include_str!("clients/boto3_access_prelude.py");
 
 /// Runs `PRELUDE` then `scenario` against `serve`: the JSON it prints.
 fn run(serve: &Serve, scenario: &str) -> Value {
-    let script = format!("{PRELUDE}{scenario}\nprint(json.dumps(out))\n");
-    serde_json::from_str(python(&script, &[&serve.endpoint()]).trim()).unwrap()
-}
-
-/// A serve with the development user and the other one.
-fn serve_two_users(root: &std::path::Path, extra: &[&str]) -> Serve {
-    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
-    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
-    let mut args = vec!["--user", &dev, "--user", &other];
-    args.extend_from_slice(extra);
-    Serve::start(root, &args)
+    support::serve::scenario(serve, PRELUDE, scenario)
 }
 
 const OWNERSHIP: &str = include_str!("clients/boto3_access_ownership.py");
@@ -43,7 +33,7 @@ fn ownership_controls_disable_acls_and_hand_objects_to_the_bucket_owner() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path(), &[]);
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(&serve, OWNERSHIP);
     let get = |k: &str| out[k].clone();
     let all_users = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -378,7 +368,7 @@ fn tags_round_trip_within_s3s_limits() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path(), &[]);
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(&serve, TAGGING);
     let get = |k: &str| out[k].clone();
     assert_eq!(
@@ -441,7 +431,7 @@ fn a_wrong_expected_bucket_owner_is_refused_on_every_operation() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path(), &[]);
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(&serve, EXPECTED_OWNER);
     // A HEAD's error has no body: boto3 names its status as the code.
     let head = json!([[403, "403"], [400, "400"], null]);

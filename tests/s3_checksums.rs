@@ -8,7 +8,7 @@
 //! first against the catalogued check values), what boto3 computes and
 //! validates itself, and the values of Ceph's s3-tests.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::serve::{Serve, aws_ok};

@@ -3,11 +3,11 @@
 //! without running the suite. The expected answers are the ones s3-tests
 //! asserts (RGW's, where S3 leaves a choice), written out here.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
+use support::have_python_module;
 use support::serve::{DEV, OTHER, Serve};
-use support::{have_python_module, python};
 
 /// boto3 clients for the development user and the other one, and `err`,
 /// which answers `[status, code]` for an S3 error and `None` for success.
@@ -15,15 +15,7 @@ const PRELUDE: &str = include_str!("clients/boto3_conformance_prelude.py");
 
 /// Runs `PRELUDE` then `scenario` against `serve`: the JSON it prints.
 fn run(serve: &Serve, scenario: &str) -> Value {
-    let script = format!("{PRELUDE}{scenario}\nprint(json.dumps(out))\n");
-    serde_json::from_str(python(&script, &[&serve.endpoint()]).trim()).unwrap()
-}
-
-/// A serve with the development user and the other one.
-fn serve_two_users(root: &std::path::Path) -> Serve {
-    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
-    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
-    Serve::start(root, &["--user", &dev, "--user", &other])
+    support::serve::scenario(serve, PRELUDE, scenario)
 }
 
 /// s3-tests' `test_object_acl_canned*` and `test_bucket_acl_canned*` take
@@ -38,7 +30,7 @@ fn acl_answers_list_group_grants_before_users() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         r#"
@@ -104,7 +96,7 @@ fn browser_forms_upload_with_post_object() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         include_str!("clients/boto3_conformance_post_object_forms.py"),
@@ -153,7 +145,7 @@ fn creating_ones_own_bucket_again() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         r#"
@@ -198,7 +190,7 @@ fn conditional_writes_and_deletes() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         include_str!("clients/boto3_conformance_conditional_writes.py"),
@@ -235,7 +227,7 @@ fn an_empty_delimiter_is_not_echoed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         r#"
@@ -265,7 +257,7 @@ fn object_attributes_name_the_version() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         r#"
@@ -295,7 +287,7 @@ fn header_grants_are_answered_in_s3s_order() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let serve = serve_two_users(dir.path());
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out = run(
         &serve,
         r#"

@@ -5,11 +5,11 @@
 //! The expected answers are S3's, as its documentation and recorded AWS
 //! answers give them, written out here.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};
-use support::serve::{DEV, OTHER, Reply, Serve, aws_ok, request};
+use support::serve::{Reply, Serve, aws_ok, request};
 use support::{have_program, have_python_module, python};
 
 /// boto3 drives the configuration's life: `python3 -c SCRIPT ENDPOINT`
@@ -23,9 +23,7 @@ fn boto3_puts_gets_and_deletes_a_bucket_cors_configuration() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
-    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
-    let serve = Serve::start(dir.path(), &["--user", &dev, "--user", &other]);
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out: Value = serde_json::from_str(python(ROUND_TRIP, &[&serve.endpoint()]).trim()).unwrap();
     assert_eq!(
         out["before"],

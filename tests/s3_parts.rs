@@ -3,7 +3,7 @@
 //! boto3 and curl. The expected answers are S3's (recorded AWS answers and
 //! its documentation), written out here; sizes and bytes are the test's own.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 

@@ -3,7 +3,7 @@
 //! downloads from the web seed alone, S3's access rules hold, and multipart
 //! uploads (the AWS CLI's and boto3's) follow S3's rules.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -32,6 +32,7 @@ const LT_INFO: &str = include_str!("clients/libtorrent_info_hashes.py");
 
 #[test]
 fn boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed() {
+    let _heavy = support::heavy();
     let test = "boto3_upload_libtorrent_reads_aria2c_downloads_from_the_web_seed";
     if !ready(test) || !have_program(test, "aria2c") {
         return;
@@ -168,12 +169,7 @@ fn expected_bucket_owner_and_requester_pays() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let dev = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
-    let other = format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2);
-    let serve = Serve::start(
-        &dir.path().join("root"),
-        &["--user", &dev, "--user", &other],
-    );
+    let serve = Serve::start_two_users(&dir.path().join("root"), &[]);
     let file = write(dir.path(), "f", &random_bytes(40_000, 2));
     boto(&serve, DEV, "mb", &["bkt"]);
     boto(
@@ -560,6 +556,7 @@ const LT_DOWNLOAD: &str = include_str!("clients/libtorrent_web_seed_download.py"
 
 #[test]
 fn libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone() {
+    let _heavy = support::heavy();
     let test = "libtorrent_downloads_a_hybrid_torrent_from_the_web_seed_alone";
     if !ready(test) {
         return;
@@ -740,12 +737,7 @@ fn multipart_rules_unknown_uploads_abort_and_a_restart_in_between() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    let users = [
-        format!("{}:{}:{}", DEV.0, DEV.1, DEV.2),
-        format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2),
-    ];
-    let args = ["--user", &users[0], "--user", &users[1]];
-    let serve = Serve::start(&root, &args);
+    let serve = Serve::start_two_users(&root, &[]);
     let five_mib = random_bytes(5 * 1024 * 1024, 70);
     let one_mib = random_bytes(1024 * 1024, 71);
     let tail = random_bytes(100_000, 72);
@@ -841,7 +833,7 @@ fn multipart_rules_unknown_uploads_abort_and_a_restart_in_between() {
 
     // Uploads survive a restart; then it completes.
     drop(serve);
-    let serve = Serve::start(&root, &args);
+    let serve = Serve::start_two_users(&root, &[]);
     assert_eq!(
         boto(&serve, DEV, "uploads", &["bkt"])["uploads"],
         serde_json::json!([["k", up]])

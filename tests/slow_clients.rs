@@ -5,7 +5,7 @@
 //! the log stays small (a failing accept is logged once a second at most,
 //! not once per failure).
 
-mod support;
+use crate::support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -136,6 +136,7 @@ fn assert_small_log(storm: &Storm) -> usize {
 
 #[test]
 fn two_hundred_drippers_against_64_slots() {
+    let _heavy = support::heavy();
     let storm = storm("exec \"$0\" \"$@\"", &["--max-connections", "64"]);
     eprintln!(
         "64 slots: drippers closed by {:?}, health {:?}, {} log lines",
@@ -150,6 +151,7 @@ fn two_hundred_drippers_against_64_slots() {
 
 #[test]
 fn two_hundred_drippers_against_128_open_files() {
+    let _heavy = support::heavy();
     // `ulimit -n` without -S or -H sets both limits, so the binary cannot
     // raise its soft limit past 128; 1024 slots, so accept meets EMFILE.
     // 1024 slots given: by default serve takes only what 128 files allow.

@@ -4,7 +4,7 @@
 //! yields a file mixing two versions; object headers round-trip through
 //! PutObject and a multipart `upload_file`.
 
-mod support;
+use crate::support;
 
 use support::serve::Serve;
 use support::{have_python_module, python};

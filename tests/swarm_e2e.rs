@@ -9,7 +9,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -89,6 +89,7 @@ fn libtorrent(source: &str, save: &Path, seconds: u32) -> serde_json::Value {
 
 #[test]
 fn libtorrent_downloads_from_the_endpoint_peer_alone() {
+    let _heavy = support::heavy();
     let test = "libtorrent_downloads_from_the_endpoint_peer_alone";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -108,6 +109,7 @@ fn libtorrent_downloads_from_the_endpoint_peer_alone() {
 /// sides.
 #[test]
 fn libtorrent_downloads_a_v2_only_torrent_from_the_endpoint_peer_alone() {
+    let _heavy = support::heavy();
     let test = "libtorrent_downloads_a_v2_only_torrent_from_the_endpoint_peer_alone";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -133,6 +135,7 @@ fn libtorrent_downloads_a_v2_only_torrent_from_the_endpoint_peer_alone() {
 /// which the endpoint's peer answers from the torrent's `piece layers`.
 #[test]
 fn a_v2_magnet_link_downloads_with_hash_requests() {
+    let _heavy = support::heavy();
     let test = "a_v2_magnet_link_downloads_with_hash_requests";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -159,6 +162,7 @@ fn a_v2_magnet_link_downloads_with_hash_requests() {
 
 #[test]
 fn a_magnet_link_downloads_through_ut_metadata() {
+    let _heavy = support::heavy();
     let test = "a_magnet_link_downloads_through_ut_metadata";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -188,6 +192,7 @@ fn a_magnet_link_downloads_through_ut_metadata() {
 
 #[test]
 fn aria2c_downloads_from_the_endpoint_peer_alone() {
+    let _heavy = support::heavy();
     let test = "aria2c_downloads_from_the_endpoint_peer_alone";
     if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
         return;
@@ -201,6 +206,7 @@ fn aria2c_downloads_from_the_endpoint_peer_alone() {
 
 #[test]
 fn transmission_downloads_from_the_endpoint_peer_alone() {
+    let _heavy = support::heavy();
     let test = "transmission_downloads_from_the_endpoint_peer_alone";
     if !have_python_module(test, "boto3") || !have_program(test, "transmission-cli") {
         return;
@@ -233,6 +239,7 @@ fn transmission_downloads_from_the_endpoint_peer_alone() {
 
 #[test]
 fn rtorrent_downloads_from_the_endpoint_peer_alone() {
+    let _heavy = support::heavy();
     let test = "rtorrent_downloads_from_the_endpoint_peer_alone";
     if !have_python_module(test, "boto3")
         || !have_program(test, "rtorrent")
@@ -350,6 +357,7 @@ fn handshake(peer: SocketAddr, info_hash: &[u8; 20]) -> Vec<u8> {
 
 #[test]
 fn private_deleted_or_overwritten_objects_leave_the_swarm() {
+    let _heavy = support::heavy();
     let test = "private_deleted_or_overwritten_objects_leave_the_swarm";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -446,6 +454,7 @@ fn private_deleted_or_overwritten_objects_leave_the_swarm() {
 
 #[test]
 fn the_swarm_survives_a_restart() {
+    let _heavy = support::heavy();
     let test = "the_swarm_survives_a_restart";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -524,6 +533,7 @@ fn requester_pays_buckets_have_no_anonymous_swarm() {
 
 #[test]
 fn hostile_announces_and_peers_leave_the_server_serving() {
+    let _heavy = support::heavy();
     let test = "hostile_announces_and_peers_leave_the_server_serving";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -649,6 +659,7 @@ fn hostile_announces_and_peers_leave_the_server_serving() {
 /// the policy they stop at the next announce.
 #[test]
 fn a_bucket_policy_publishes_to_the_swarm() {
+    let _heavy = support::heavy();
     let test = "a_bucket_policy_publishes_to_the_swarm";
     if !have_program(test, "aws") || !have_python_module(test, "libtorrent") {
         return;

@@ -8,7 +8,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -108,6 +108,7 @@ fn libtorrent(source: &Path, save: &Path, seconds: u32, policy: Encryption) -> s
 
 #[test]
 fn libtorrent_forced_rc4_downloads_from_the_endpoint_peer() {
+    let _heavy = support::heavy();
     let test = "libtorrent_forced_rc4_downloads_from_the_endpoint_peer";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -125,6 +126,7 @@ fn libtorrent_forced_rc4_downloads_from_the_endpoint_peer() {
 
 #[test]
 fn require_refuses_plain_peers() {
+    let _heavy = support::heavy();
     let test = "require_refuses_plain_peers";
     if !have_python_module(test, "boto3") || !have_python_module(test, "libtorrent") {
         return;
@@ -151,6 +153,7 @@ fn require_refuses_plain_peers() {
 
 #[test]
 fn aria2c_requiring_crypto_downloads_from_the_endpoint_peer() {
+    let _heavy = support::heavy();
     let test = "aria2c_requiring_crypto_downloads_from_the_endpoint_peer";
     if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
         return;
@@ -170,6 +173,7 @@ fn aria2c_requiring_crypto_downloads_from_the_endpoint_peer() {
 
 #[test]
 fn transmission_requiring_encryption_downloads_from_the_endpoint_peer() {
+    let _heavy = support::heavy();
     let test = "transmission_requiring_encryption_downloads_from_the_endpoint_peer";
     if !have_python_module(test, "boto3") || !have_program(test, "transmission-cli") {
         return;

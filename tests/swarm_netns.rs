@@ -14,7 +14,7 @@
 //! harness tears its lab down when it exits (also on a signal), and a guard
 //! here stops the harness and sweeps stale labs even if the test fails.
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::path::Path;
@@ -141,6 +141,7 @@ fn file_matches(path: &Path, data: &[u8]) -> Result<(), String> {
 
 #[test]
 fn six_hosts_download_from_the_endpoint_over_shaped_links() {
+    let _heavy = support::heavy();
     let test = "six_hosts_download_from_the_endpoint_over_shaped_links";
     if !have_python_module(test, "libtorrent")
         || !have_python_module(test, "boto3")

@@ -7,7 +7,7 @@
 //! `systemd-analyze` comes with Debian's `systemd` package (scripts/test
 //! installs it). Every run is bounded (60 s).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -9,7 +9,7 @@
 //!
 //! Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -1041,57 +1041,46 @@ fn ws_exchange(conn: &mut Conn, upgrade: bool, text: &str) -> String {
     String::from_utf8(body).unwrap()
 }
 
-#[test]
-fn the_websocket_tracker_speaks_wss_and_torrents_name_it() {
-    let test = "the_websocket_tracker_speaks_wss_and_torrents_name_it";
-    if !ready(test, &[]) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::new();
-    let files = Files::new(dir.path(), &ca, &ca.issue(11, "s3torrent test server"));
-    let serve = serve_tls(
-        &dir.path().join("root"),
-        &files,
-        "both",
-        &["--ws-tracker-listen", "127.0.0.1:0"],
-    );
-    let line = serve.wait_for(Duration::from_secs(10), 1, |l| {
-        l.starts_with("serve: WebSocket tracker on wss://")
-    });
-    let ws = line
-        .trim_start_matches("serve: WebSocket tracker on wss://")
+/// The `HOST:PORT` of `running`'s WebSocket tracker, from its start-up
+/// line `NAME: WebSocket tracker on wss://HOST:PORT/` (10 s at most).
+fn wss_tracker(running: &Running, name: &str) -> String {
+    let prefix = format!("{name}: WebSocket tracker on wss://");
+    let line = running.wait_for(Duration::from_secs(10), 1, |l| l.starts_with(&prefix));
+    line.trim_start_matches(&prefix)
         .trim_end_matches('/')
-        .to_owned();
-    let ep = serve.endpoint();
-    let file = write(dir.path(), "data.bin", &random_bytes(300_001, 11));
-    boto_tls(&ep, &files.ca(), "mb", &["browsers"]);
+        .to_owned()
+}
+
+/// Through boto3 over TLS to `endpoint`: a bucket `browsers` with a public
+/// object `key` (300,001 bytes from `seed`), and its torrent.
+fn public_torrent(endpoint: &str, files: &Files, dir: &Path, key: &str, seed: u64) -> Torrent {
+    let file = write(dir, "data.bin", &random_bytes(300_001, seed));
+    boto_tls(endpoint, &files.ca(), "mb", &["browsers"]);
     boto_tls(
-        &ep,
+        endpoint,
         &files.ca(),
         "put",
-        &["browsers", "w.bin", file.to_str().unwrap(), "public-read"],
+        &["browsers", key, file.to_str().unwrap(), "public-read"],
     );
-    let path = dir.path().join("w.torrent");
+    let path = dir.join(format!("{key}.torrent"));
     boto_tls(
-        &ep,
+        endpoint,
         &files.ca(),
         "torrent",
-        &["browsers", "w.bin", path.to_str().unwrap()],
+        &["browsers", key, path.to_str().unwrap()],
     );
-    let torrent = Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap();
-    // A tier of its own after the HTTP and UDP trackers.
-    assert_eq!(
-        torrent.announce_list().last(),
-        Some(&vec![format!("wss://{ws}/")])
-    );
-    // Over TLS with the endpoint's certificate: an announce of the public
-    // object is served, an unknown info-hash refused.
-    let mut conn = Conn::open(&ws, &client(&ca));
+    Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// Over wss to `ws` (trusting `ca`), as peer `peer_id`: an announce of
+/// `torrent` is served (one leecher, no failure), one of an unknown
+/// info-hash refused.
+fn wss_serves_only(ws: &str, ca: &Ca, torrent: &Torrent, peer_id: &str) {
+    let mut conn = Conn::open(ws, &client(ca));
     let binary = |bytes: &[u8]| bytes.iter().map(|&b| char::from(b)).collect::<String>();
     let announce = |hash: &[u8]| {
         serde_json::json!({
-            "action": "announce", "info_hash": binary(hash), "peer_id": "-TT0001-abcdefghijkl",
+            "action": "announce", "info_hash": binary(hash), "peer_id": peer_id,
             "left": 5, "numwant": 0, "event": "started", "offers": [],
         })
         .to_string()
@@ -1109,6 +1098,34 @@ fn the_websocket_tracker_speaks_wss_and_torrents_name_it() {
         serde_json::from_str(&ws_exchange(&mut conn, false, &announce(&[7; 20]))).unwrap();
     let reason = refused["failure reason"].as_str().unwrap_or_default();
     assert!(reason.contains("unknown info_hash"), "{refused}");
+}
+
+#[test]
+fn the_websocket_tracker_speaks_wss_and_torrents_name_it() {
+    let test = "the_websocket_tracker_speaks_wss_and_torrents_name_it";
+    if !ready(test, &[]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(11, "s3torrent test server"));
+    let serve = serve_tls(
+        &dir.path().join("root"),
+        &files,
+        "both",
+        &["--ws-tracker-listen", "127.0.0.1:0"],
+    );
+    let ws = wss_tracker(&serve, "serve");
+    let ep = serve.endpoint();
+    let torrent = public_torrent(&ep, &files, dir.path(), "w.bin", 11);
+    // A tier of its own after the HTTP and UDP trackers.
+    assert_eq!(
+        torrent.announce_list().last(),
+        Some(&vec![format!("wss://{ws}/")])
+    );
+    // Over TLS with the endpoint's certificate: an announce of the public
+    // object is served, an unknown info-hash refused.
+    wss_serves_only(&ws, &ca, &torrent, "-TT0001-abcdefghijkl");
 }
 
 /// `gateway --ws-tracker-listen` (seeding both, over TLS, in front of a
@@ -1149,30 +1166,9 @@ fn the_gateway_runs_the_websocket_tracker_too() {
     .collect();
     args.extend(files.flags());
     let gateway = Running::start("gateway", &args);
-    let line = gateway.wait_for(Duration::from_secs(10), 1, |l| {
-        l.starts_with("gateway: WebSocket tracker on wss://")
-    });
-    let ws = line
-        .trim_start_matches("gateway: WebSocket tracker on wss://")
-        .trim_end_matches('/')
-        .to_owned();
+    let ws = wss_tracker(&gateway, "gateway");
     let ep = gateway.endpoint();
-    let file = write(dir.path(), "data.bin", &random_bytes(300_001, 31));
-    boto_tls(&ep, &files.ca(), "mb", &["browsers"]);
-    boto_tls(
-        &ep,
-        &files.ca(),
-        "put",
-        &["browsers", "g.bin", file.to_str().unwrap(), "public-read"],
-    );
-    let path = dir.path().join("g.torrent");
-    boto_tls(
-        &ep,
-        &files.ca(),
-        "torrent",
-        &["browsers", "g.bin", path.to_str().unwrap()],
-    );
-    let torrent = Torrent::from_bytes(std::fs::read(&path).unwrap()).unwrap();
+    let torrent = public_torrent(&ep, &files, dir.path(), "g.bin", 31);
     assert_eq!(
         torrent.announce_list().last(),
         Some(&vec![format!("wss://{ws}/")]),
@@ -1180,26 +1176,5 @@ fn the_gateway_runs_the_websocket_tracker_too() {
         torrent.announce_list()
     );
     assert_eq!(torrent.web_seeds(), [format!("{ep}/browsers/g.bin")]);
-    let mut conn = Conn::open(&ws, &client(&ca));
-    let binary = |bytes: &[u8]| bytes.iter().map(|&b| char::from(b)).collect::<String>();
-    let announce = |hash: &[u8]| {
-        serde_json::json!({
-            "action": "announce", "info_hash": binary(hash), "peer_id": "-TT0001-gatewaybrows",
-            "left": 5, "numwant": 0, "event": "started", "offers": [],
-        })
-        .to_string()
-    };
-    let served: serde_json::Value = serde_json::from_str(&ws_exchange(
-        &mut conn,
-        true,
-        &announce(torrent.info_hash().as_bytes()),
-    ))
-    .unwrap();
-    assert_eq!(served["action"], "announce", "{served}");
-    assert_eq!(served["incomplete"], 1, "{served}");
-    assert!(served.get("failure reason").is_none(), "{served}");
-    let refused: serde_json::Value =
-        serde_json::from_str(&ws_exchange(&mut conn, false, &announce(&[7; 20]))).unwrap();
-    let reason = refused["failure reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("unknown info_hash"), "{refused}");
+    wss_serves_only(&ws, &ca, &torrent, "-TT0001-gatewaybrows");
 }

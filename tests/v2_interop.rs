@@ -7,7 +7,7 @@
 //! info bytes, `torrent show` reports the v2 info-hash libtorrent sees, and
 //! `verify` finds a flipped byte in its piece.
 
-mod support;
+use crate::support;
 
 use std::ffi::OsStr;
 use std::path::Path;

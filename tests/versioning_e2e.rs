@@ -14,14 +14,14 @@
 //! behaviour (and Ceph's s3-tests, which check it against AWS), not one
 //! our code computed. Loopback only; every wait is bounded.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};
-use support::serve::{DEV, OTHER, Serve, aws_ok, request};
+use support::serve::{Serve, aws_ok, request};
 use support::swarm::{
     Encryption, announce_failure, downloaded, libtorrent_download, tracker_of, wait_for_bytes,
 };
@@ -36,15 +36,6 @@ fn ready(test: &str) -> bool {
     have_python_module(test, "boto3") && have_python_module(test, "libtorrent")
 }
 
-fn users() -> [String; 4] {
-    [
-        "--user".into(),
-        format!("{}:{}:{}", DEV.0, DEV.1, DEV.2),
-        "--user".into(),
-        format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2),
-    ]
-}
-
 #[test]
 fn boto3_round_trips_versions_delete_markers_and_null_versions() {
     let test = "boto3_round_trips_versions_delete_markers_and_null_versions";
@@ -52,9 +43,7 @@ fn boto3_round_trips_versions_delete_markers_and_null_versions() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let flags = users();
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let serve = Serve::start(dir.path(), &flags);
+    let serve = Serve::start_two_users(dir.path(), &[]);
     let out: Value = serde_json::from_str(python(SCENARIO, &[&serve.endpoint()]).trim()).unwrap();
     let get = |k: &str| out[k].clone();
 
@@ -433,6 +422,7 @@ fn torrent_at(dir: &Path, name: &str, bytes: Vec<u8>) -> (PathBuf, Torrent) {
 /// old version, deleted for good, leaves the swarm.
 #[test]
 fn an_overwrite_of_a_versioned_object_leaves_its_running_download_alone() {
+    let _heavy = support::heavy();
     let test = "an_overwrite_of_a_versioned_object_leaves_its_running_download_alone";
     if !ready(test) {
         return;

@@ -100,7 +100,7 @@ pub(crate) struct GatewayArgs {
     /// many peers want a torrent (interested, or announced as leechers) and
     /// --seed-rate holds no sender back; past that it rations them: a few
     /// pieces to each peer, different ones, which the peers pass on.
-    #[arg(long, value_name = "PEERS", default_value_t = s3torrent_server::ServerConfig::DEFAULT_RATION_ABOVE)]
+    #[arg(long, value_name = "PEERS", default_value_t = s3torrent_server::SwarmConfig::DEFAULT_RATION_ABOVE)]
     ration_above: usize,
     /// Message stream encryption (MSE/PE, the RC4 obfuscation of
     /// libtorrent, Transmission and aria2) on the seeding peer: `prefer`
@@ -143,18 +143,18 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     config.region = args.region;
     config.front.max_torrent_size = args.max_torrent_size;
     config.front.torrent_version = args.torrent_version;
-    config.seeding = args.seeding;
-    config.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
-    config.ration_above = args.ration_above;
-    config.peer_encryption = args.peer_encryption;
+    config.swarm.seeding = args.seeding;
+    config.swarm.seed_rate = std::num::NonZeroU64::new(args.seed_rate);
+    config.swarm.ration_above = args.ration_above;
+    config.swarm.peer_encryption = args.peer_encryption;
     config.front.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.cache_bucket = args.cache_bucket;
     config.front.public_url = args.public_url;
     config.front.announce_url = args.announce_url;
     config.front.trackers = args.trackers;
     config.front.max_connections = args.connections.max_connections("gateway", args.seeding);
-    config.swarm_limits = args.swarm.limits();
-    config.dht = args.dht.config();
+    config.swarm.limits = args.swarm.limits();
+    config.swarm.dht = args.dht.config();
     config.front.min_body_rate = match args.connections.min_body_rate() {
         Ok(rate) => rate,
         Err(e) => {
@@ -187,7 +187,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
     let started = runtime.block_on(async {
         let mut listeners = Listeners::bind(
             &args.listen,
-            config.seeding,
+            config.swarm.seeding,
             &args.tracker_listen,
             &args.peer_listen,
         )
@@ -197,7 +197,7 @@ pub(crate) fn run(args: GatewayArgs) -> ExitCode {
         bind_ws_tracker(
             &mut listeners,
             args.ws_tracker_listen.as_deref(),
-            config.seeding,
+            config.swarm.seeding,
         )
         .await?;
         bind_metrics(&mut listeners, args.metrics_listen.as_deref()).await?;

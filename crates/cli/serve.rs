@@ -9,8 +9,8 @@ use clap::Args;
 use s3torrent_metainfo::TorrentVersion;
 use s3torrent_s3::TorrentPolicy;
 use s3torrent_server::{
-    AnnounceRate, Cidr, DhtConfig, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmLimits, Tls,
-    TrustedProxies, User,
+    AnnounceRate, Cidr, DhtConfig, Listeners, MinBodyRate, Seeding, ServerConfig, SwarmConfig,
+    SwarmLimits, Tls, TrustedProxies, User,
 };
 
 /// `serve`'s flags: a contract (scripts and users depend on them).
@@ -102,7 +102,7 @@ pub(crate) struct ServeArgs {
     /// many peers want a torrent (interested, or announced as leechers) and
     /// --seed-rate holds no sender back; past that it rations them: a few
     /// pieces to each peer, different ones, which the peers pass on.
-    #[arg(long, value_name = "PEERS", default_value_t = ServerConfig::DEFAULT_RATION_ABOVE)]
+    #[arg(long, value_name = "PEERS", default_value_t = SwarmConfig::DEFAULT_RATION_ABOVE)]
     ration_above: usize,
     /// Message stream encryption (MSE/PE, the RC4 obfuscation of
     /// libtorrent, Transmission and aria2) on the seeding peer: `prefer`
@@ -576,18 +576,18 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.users = args.users;
     config.front.max_torrent_size = args.max_torrent_size;
     config.front.torrent_version = args.torrent_version;
-    config.seeding = args.seeding;
+    config.swarm.seeding = args.seeding;
     config.front.trackers = args.trackers;
     config.front.public_url = args.public_url;
     config.front.announce_url = args.announce_url;
     config.webtorrent_js = args.webtorrent_js;
-    config.seed_rate = NonZeroU64::new(args.seed_rate);
-    config.ration_above = args.ration_above;
-    config.peer_encryption = args.peer_encryption;
+    config.swarm.seed_rate = NonZeroU64::new(args.seed_rate);
+    config.swarm.ration_above = args.ration_above;
+    config.swarm.peer_encryption = args.peer_encryption;
     config.front.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.front.max_connections = args.connections.max_connections("serve", args.seeding);
-    config.swarm_limits = args.swarm.limits();
-    config.dht = args.dht.config();
+    config.swarm.limits = args.swarm.limits();
+    config.swarm.dht = args.dht.config();
     [
         config.front.header_read_timeout,
         config.front.idle_timeout,
@@ -656,11 +656,11 @@ async fn start(
     metrics: Option<&str>,
     tls: Option<Tls>,
 ) -> Result<(), String> {
-    let mut listeners = Listeners::bind(listen, config.seeding, tracker, peer)
+    let mut listeners = Listeners::bind(listen, config.swarm.seeding, tracker, peer)
         .await
         .map_err(|e| e.to_string())?;
     bind_udp_tracker(&mut listeners, udp_tracker).await?;
-    bind_ws_tracker(&mut listeners, ws_tracker, config.seeding).await?;
+    bind_ws_tracker(&mut listeners, ws_tracker, config.swarm.seeding).await?;
     bind_metrics(&mut listeners, metrics).await?;
     reload_on_sighup(Endpoint::Serve, tls.clone());
     listeners.tls = tls;

@@ -1,6 +1,8 @@
 //! What the tests and benchmarks of the s3torrent workspace share: a
-//! deterministic generator (so that a failure reproduces from its seed)
-//! and the reference models that answers are checked against.
+//! deterministic generator (so that a failure reproduces from its seed),
+//! the reference models that answers are checked against, the gate heavy
+//! end-to-end tests take ([`heavy`]) and the check that every file of a
+//! one-binary test directory is one of its modules.
 //!
 //! ```
 //! use s3torrent_testkit::{XorShift, random_bytes};
@@ -17,8 +19,12 @@
 
 #![deny(missing_docs)]
 
+mod heavy;
+mod layout;
 mod listing;
 mod xorshift;
 
+pub use heavy::{DEFAULT_HEAVY_TESTS, Heavy, heavy};
+pub use layout::every_file_is_a_module;
 pub use listing::listing;
 pub use xorshift::{XorShift, random_bytes};

@@ -2,8 +2,6 @@
 //! uncaptured, when one is missing; failing under `CI=true`), running the
 //! `s3torrent` binary, and test data.
 
-#![allow(dead_code)] // each test file uses a different subset
-
 pub(crate) mod ceph;
 pub(crate) mod metered;
 pub(crate) mod nginx;
@@ -99,6 +97,8 @@ pub(crate) fn write(dir: &std::path::Path, name: &str, data: &[u8]) -> std::path
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-/// (Not every test binary that includes this module uses it.)
-#[allow(unused_imports)]
 pub(crate) use s3torrent_testkit::random_bytes;
+
+/// The gate a heavy test takes first (a swarm, a browser, network
+/// namespaces, a flood, an outside daemon): see `tests/e2e.rs`.
+pub(crate) use s3torrent_testkit::heavy;

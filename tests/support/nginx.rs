@@ -23,8 +23,6 @@ pub(crate) fn nginx_program() -> Option<PathBuf> {
 /// A running nginx (one process), stopped (killed) when dropped.
 pub(crate) struct Nginx {
     _child: Killed,
-    /// `127.0.0.1:PORT`, where it listens.
-    pub(crate) addr: String,
     /// Its access log (nginx's `combined` format: the client's address first).
     pub(crate) access_log: PathBuf,
     error_log: PathBuf,
@@ -40,7 +38,6 @@ impl Nginx {
     pub(crate) fn start(program: &Path, dir: &Path, addr: &str, s3: &str, tracker: &str) -> Nginx {
         let prefix = dir.join("nginx");
         std::fs::create_dir_all(prefix.join("tmp")).unwrap();
-        let addr = addr.to_owned();
         let mut server = EXAMPLE.to_owned();
         for (from, to) in [
             ("listen 80;", format!("listen {addr};")),
@@ -87,7 +84,7 @@ impl Nginx {
         let mut child = Killed(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if std::net::TcpStream::connect(&addr).is_ok() {
+            if std::net::TcpStream::connect(addr).is_ok() {
                 break;
             }
             let exited = child.0.try_wait().ok().flatten();
@@ -101,7 +98,6 @@ impl Nginx {
         }
         Nginx {
             _child: child,
-            addr,
             access_log,
             error_log,
         }

@@ -13,6 +13,24 @@ use super::{python, s3torrent};
 pub(crate) const DEV: (&str, &str, &str) = ("s3torrent", "s3torrent-dev-secret", "000000000001");
 pub(crate) const OTHER: (&str, &str, &str) = ("other", "other-secret", "222233334444");
 
+/// `--user` flags for [`DEV`] and [`OTHER`]: both accounts on one serve.
+fn two_users() -> [String; 4] {
+    [
+        "--user".into(),
+        format!("{}:{}:{}", DEV.0, DEV.1, DEV.2),
+        "--user".into(),
+        format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2),
+    ]
+}
+
+/// Runs python's `prelude` then `scenario` against `serve`, then prints
+/// the scenario's `out` as JSON: what it printed.
+pub(crate) fn scenario(serve: &Serve, prelude: &str, scenario: &str) -> serde_json::Value {
+    let script = format!("{prelude}{scenario}\nprint(json.dumps(out))\n");
+    serde_json::from_str(python(&script, &[&serve.endpoint()]).trim())
+        .expect("the scenario prints JSON")
+}
+
 /// Reads `child`'s stderr (piped) on a thread until it ends: the address
 /// `serve: listening on http://ADDR` names (waited for 20 s at most; the
 /// child is killed and the test fails otherwise), and the thread, which
@@ -86,6 +104,15 @@ pub(crate) struct Serve {
 impl Serve {
     pub(crate) fn start(root: &Path, extra: &[&str]) -> Serve {
         Self::start_on(root, "127.0.0.1:0", extra)
+    }
+
+    /// [`Serve::start`] with [`DEV`] and [`OTHER`] as its users
+    /// ([`two_users`]).
+    pub(crate) fn start_two_users(root: &Path, extra: &[&str]) -> Serve {
+        let users = two_users();
+        let mut args: Vec<&str> = users.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        Self::start(root, &args)
     }
 
     pub(crate) fn start_on(root: &Path, listen: &str, extra: &[&str]) -> Serve {

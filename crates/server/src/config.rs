@@ -45,42 +45,33 @@ pub struct ServerConfig {
     pub users: Vec<User>,
     /// How the endpoint faces its clients (the torrents it makes and the
     /// URLs they name, its HTTP front's clocks and limits, the proxies it
-    /// believes), as the gateway's [`GatewayConfig::front`](crate::GatewayConfig::front).
+    /// believes), as the gateway's
+    #[cfg_attr(
+        feature = "gateway",
+        doc = "[`GatewayConfig::front`](crate::GatewayConfig::front)."
+    )]
+    #[cfg_attr(
+        not(feature = "gateway"),
+        doc = "`GatewayConfig::front` (feature `gateway`)."
+    )]
     pub front: FrontConfig,
-    /// How the endpoint seeds its objects: as a tracker and peer (the
-    /// default), as a web seed, or both.
-    pub seeding: Seeding,
     /// Where the console's "Download in your browser" loads WebTorrent from
     /// (an ES module exporting the `WebTorrent` class, as the package's
     /// browser build `webtorrent.min.js`): [`Self::DEFAULT_WEBTORRENT_JS`]
     /// by default. Never served by the endpoint itself.
     pub webtorrent_js: String,
-    /// The cap on the endpoint's total upload in bytes per second, peer
-    /// connections and GetObject bodies (the web seed) together, shared
-    /// between them; `None` is unlimited.
-    pub seed_rate: Option<NonZeroU64>,
-    /// The seeding peer offers a torrent's pieces to every peer at once
-    /// while at most this many peers want it (interested connections, or
-    /// leechers that announced to the tracker) and `seed_rate` holds no
-    /// sender back; past that it rations them (a few pieces to each
-    /// peer, different ones, so that the peers pass them on). 0 rations
-    /// whenever anyone is interested. [`Self::DEFAULT_RATION_ABOVE`] by
-    /// default.
-    pub ration_above: usize,
-    /// Whether the seeding peer speaks message stream encryption (MSE/PE):
-    /// [`PeerEncryption::Prefer`] (the default) accepts plain and encrypted
-    /// connections and dials plain unless the leecher's announce said
-    /// `requirecrypto=1` (and once more, encrypted, a leecher that closed
-    /// the plain dial before its handshake); [`PeerEncryption::Require`] accepts and dials
-    /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
-    pub peer_encryption: PeerEncryption,
-    /// How the tracker and the seeding peer hold under floods.
-    pub swarm_limits: SwarmLimits,
-    /// A Mainline DHT node (BEP 5) that announces every served object's
-    /// info-hash with the seeding peer's port, so that a magnet link with
-    /// only its `xt` finds the endpoint; `None` (the default): no DHT. It
-    /// needs the seeding peer ([`Seeding::Peer`] or [`Seeding::Both`]).
-    pub dht: Option<DhtConfig>,
+    /// How the endpoint seeds its objects (as a tracker and peer, the
+    /// default, as a web seed, or both) and how its swarm holds, as the
+    /// gateway's
+    #[cfg_attr(
+        feature = "gateway",
+        doc = "[`GatewayConfig::swarm`](crate::GatewayConfig::swarm)."
+    )]
+    #[cfg_attr(
+        not(feature = "gateway"),
+        doc = "`GatewayConfig::swarm` (feature `gateway`)."
+    )]
+    pub swarm: SwarmConfig,
 }
 
 impl ServerConfig {
@@ -129,11 +120,6 @@ impl ServerConfig {
             .clamp(16, Self::DEFAULT_MAX_CONNECTIONS.get());
         NonZeroUsize::new(allowed).unwrap_or(Self::DEFAULT_MAX_CONNECTIONS)
     }
-    /// The default [`ration_above`](Self::ration_above): 8. A handful of
-    /// downloaders on fast links finish sooner from a plain seed (rationed,
-    /// they must get most pieces from each other); a crowd is rationed.
-    pub const DEFAULT_RATION_ABOVE: usize = 8;
-
     /// WebTorrent's published browser build, from a public CDN.
     pub const DEFAULT_WEBTORRENT_JS: &str =
         "https://cdn.jsdelivr.net/npm/webtorrent@2/dist/webtorrent.min.js";
@@ -146,12 +132,78 @@ impl Default for ServerConfig {
             base_domain: None,
             users: Vec::new(),
             front: FrontConfig::default(),
-            seeding: Seeding::Peer,
             webtorrent_js: Self::DEFAULT_WEBTORRENT_JS.to_owned(),
+            swarm: SwarmConfig::default(),
+        }
+    }
+}
+
+/// How an endpoint (`serve`, the gateway) seeds its objects and how its
+/// swarm (the tracker, the seeding peer, the DHT node) holds. One part of
+/// both [`ServerConfig`] and
+#[cfg_attr(feature = "gateway", doc = "[`GatewayConfig`](crate::GatewayConfig).")]
+#[cfg_attr(not(feature = "gateway"), doc = "`GatewayConfig` (feature `gateway`).")]
+///
+/// ```
+/// use s3torrent_server::{Seeding, ServerConfig, SwarmConfig};
+///
+/// let mut config = ServerConfig::default();
+/// assert_eq!(config.swarm.seeding, Seeding::Peer);
+/// config.swarm.ration_above = 0;
+/// assert_eq!(SwarmConfig::default().ration_above, SwarmConfig::DEFAULT_RATION_ABOVE);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SwarmConfig {
+    /// How the endpoint seeds its objects: as a tracker and peer (`serve`'s
+    /// default), as a web seed (the gateway's: the object's URL on the
+    /// gateway, whose GETs pass through to the cluster), or both. The
+    /// gateway's seeding peer reads pieces from the cluster.
+    pub seeding: Seeding,
+    /// The cap on the endpoint's total upload in bytes per second, peer
+    /// connections and GetObject bodies (the web seed) together, shared
+    /// between them; `None` is unlimited. (The gateway's web seed GETs pass
+    /// through, uncapped: there the cap is the seeding peer's.)
+    pub seed_rate: Option<NonZeroU64>,
+    /// The seeding peer offers a torrent's pieces to every peer at once
+    /// while at most this many peers want it (interested connections, or
+    /// leechers that announced to the tracker) and `seed_rate` holds no
+    /// sender back; past that it rations them (a few pieces to each
+    /// peer, different ones, so that the peers pass them on). 0 rations
+    /// whenever anyone is interested. [`Self::DEFAULT_RATION_ABOVE`] by
+    /// default.
+    pub ration_above: usize,
+    /// Whether the seeding peer speaks message stream encryption (MSE/PE):
+    /// [`PeerEncryption::Prefer`] (the default) accepts plain and encrypted
+    /// connections and dials plain unless the leecher's announce said
+    /// `requirecrypto=1` (and once more, encrypted, a leecher that closed
+    /// the plain dial before its handshake); [`PeerEncryption::Require`] accepts and dials
+    /// encrypted only (RC4); [`PeerEncryption::Off`] plain only.
+    pub peer_encryption: PeerEncryption,
+    /// How the tracker and the seeding peer hold under floods.
+    pub limits: SwarmLimits,
+    /// A Mainline DHT node (BEP 5) that announces every served object's
+    /// info-hash with the seeding peer's port, so that a magnet link with
+    /// only its `xt` finds the endpoint; `None` (the default): no DHT. It
+    /// needs the seeding peer ([`Seeding::Peer`] or [`Seeding::Both`]).
+    pub dht: Option<DhtConfig>,
+}
+
+impl SwarmConfig {
+    /// The default [`ration_above`](Self::ration_above): 8. A handful of
+    /// downloaders on fast links finish sooner from a plain seed (rationed,
+    /// they must get most pieces from each other); a crowd is rationed.
+    pub const DEFAULT_RATION_ABOVE: usize = 8;
+}
+
+impl Default for SwarmConfig {
+    fn default() -> Self {
+        SwarmConfig {
+            seeding: Seeding::Peer,
             seed_rate: None,
             ration_above: Self::DEFAULT_RATION_ABOVE,
             peer_encryption: PeerEncryption::Prefer,
-            swarm_limits: SwarmLimits::default(),
+            limits: SwarmLimits::default(),
             dht: None,
         }
     }
@@ -160,7 +212,9 @@ impl Default for ServerConfig {
 /// How an endpoint (`serve`, the gateway) faces its clients: the torrents
 /// it makes and the URLs they name, the clocks and the connection limit of
 /// its HTTP front, and the reverse proxies it believes. One part of both
-/// [`ServerConfig`] and [`GatewayConfig`](crate::GatewayConfig).
+/// [`ServerConfig`] and
+#[cfg_attr(feature = "gateway", doc = "[`GatewayConfig`](crate::GatewayConfig).")]
+#[cfg_attr(not(feature = "gateway"), doc = "`GatewayConfig` (feature `gateway`).")]
 ///
 /// ```
 /// use s3torrent_server::ServerConfig;

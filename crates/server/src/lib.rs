@@ -21,7 +21,10 @@
 //!   connections until a shutdown future completes; `--seed-rate` is one
 //!   budget for everything uploaded.
 //!
-//! - **The gateway** ([`gateway`]): the same `?torrent`, web seed, tracker
+//! - **The gateway**
+#![cfg_attr(feature = "gateway", doc = "  ([`gateway`]):")]
+#![cfg_attr(not(feature = "gateway"), doc = "  (`gateway`, feature `gateway`):")]
+//!   the same `?torrent`, web seed, tracker
 //!   and peer in front of an existing S3 cluster (Ceph RGW), which keeps the
 //!   bytes and decides who may read them; everything else passes through.
 //!
@@ -94,7 +97,7 @@ mod throttle;
 
 pub use config::{
     AnnounceRate, DhtConfig, FrontConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig,
-    SwarmLimits, User,
+    SwarmConfig, SwarmLimits, User,
 };
 pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::config::{MinBodyRate, ServerConfig};
 use crate::edge::front;
 use crate::edge::listen::{Endpoint, Scheme};
-use crate::edge::{Advertised, Checked, Front, Listeners, check_dht, serve_http};
+use crate::edge::{Front, Listeners, Start, serve_http};
 use crate::error::Error;
 use crate::ops::{self, Server};
 use crate::route;
@@ -45,7 +45,7 @@ use crate::throttle::Throttle;
 /// let mut config = ServerConfig::default();
 /// config.users.push(User::development());
 /// let listeners =
-///     Listeners::bind("127.0.0.1:9000", config.seeding, "127.0.0.1:6969", "127.0.0.1:6881")
+///     Listeners::bind("127.0.0.1:9000", config.swarm.seeding, "127.0.0.1:6969", "127.0.0.1:6881")
 ///         .await?;
 /// serve(config, listeners, async {
 ///     let _ = tokio::signal::ctrl_c().await;
@@ -61,8 +61,15 @@ pub async fn serve(
     if config.users.is_empty() {
         return Err(Error::NoUsers);
     }
-    check_dht(config.seeding, config.dht.as_ref())?;
-    let checked = Checked::new(listeners, config.seeding)?;
+    let Start {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        metrics,
+        tls,
+        own_trackers,
+        policy,
+    } = Start::new(Endpoint::Serve, listeners, &config.front, &config.swarm)?;
 
     let mut auth = SimpleAuth::new();
     for u in &config.users {
@@ -74,32 +81,14 @@ pub async fn serve(
     })?;
     let store = Arc::new(store);
 
-    let advertised = Advertised::new(
-        Endpoint::Serve,
-        config.seeding,
-        config.front.public_url.as_deref(),
-        config.front.announce_url.as_deref(),
-        &checked,
-    )?;
-    let own_trackers = advertised.own_trackers();
-    let Checked {
-        s3: listener,
-        addr,
-        swarm: swarm_listeners,
-        metrics,
-        tls,
-        ..
-    } = checked;
-    let policy = advertised.policy(
-        config.front.max_torrent_size,
-        config.front.torrent_version,
-        &config.front.trackers,
-    );
     let torrents = Arc::new(TorrentService::with_cache(
         policy,
         DbCache::new(Arc::clone(&store)),
     ));
-    let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
+    let throttle = config
+        .swarm
+        .seed_rate
+        .map(|rate| Arc::new(Throttle::new(rate)));
 
     let server = || Server {
         store: Arc::clone(&store),
@@ -152,20 +141,12 @@ pub async fn serve(
             listeners,
             source,
             throttle.clone(),
-            crate::swarm::SwarmSettings {
-                peer: crate::swarm::PeerSettings {
-                    ration_above: config.ration_above,
-                    encryption: config.peer_encryption,
-                },
-                trusted: config.front.trusted_proxies.clone(),
-                limits: config.swarm_limits,
-                dht: config.dht.clone(),
-                trackers: crate::swarm::Trackers {
-                    own: own_trackers,
-                    others: config.front.trackers.clone(),
-                },
-                tls: tls.clone(),
-            },
+            crate::swarm::SwarmSettings::new(
+                &config.swarm,
+                &config.front,
+                own_trackers,
+                tls.clone(),
+            ),
             &stopping,
         )
         .map_err(Error::Listener)?;
@@ -179,7 +160,7 @@ pub async fn serve(
     eprintln!("serve: root {}", config.root.display());
     eprintln!(
         "serve: ?torrent answers {} torrents, seeding {}",
-        config.front.torrent_version, config.seeding
+        config.front.torrent_version, config.swarm.seeding
     );
     if let Some(listener) = metrics {
         let store = Arc::clone(&store);
@@ -194,17 +175,12 @@ pub async fn serve(
         Scheme::of(tls.as_ref()).as_str()
     );
 
-    let front = Front {
-        endpoint: Endpoint::Serve,
-        clocks: front::Clocks {
-            header: config.front.header_read_timeout,
-            idle: config.front.idle_timeout,
-            send: config.front.send_timeout,
-        },
-        max_connections: config.front.max_connections,
-        base_domain: config.base_domain.as_deref().map(Arc::from),
+    let front = Front::new(
+        Endpoint::Serve,
+        &config.front,
+        config.base_domain.as_deref().map(Arc::from),
         tls,
-    };
+    );
     let min_body_rate = config.front.min_body_rate;
     let cors = Arc::new(crate::cross_origin::Cors {
         store: Arc::clone(&store),

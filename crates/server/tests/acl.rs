@@ -4,7 +4,7 @@
 //! checked), and PutObjectAcl changes the answer both ways, the cached
 //! torrent included.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use support::{Server, tag, temp_root};

@@ -7,7 +7,7 @@
 //! server's back while keeping its size and mtime would leave the old MD5 in
 //! place, and the owner's HEAD would show it.
 
-mod support;
+use crate::support;
 
 use support::{Server, hex, md5, temp_root};
 

@@ -1,7 +1,7 @@
 //! The addresses torrents name: the web seed's base (`public_url`) and the
 //! endpoint's tracker (`announce_url`), given or the listeners' own.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use s3torrent_server::{Error, Listeners, Seeding};
@@ -51,7 +51,7 @@ async fn the_tracker_is_the_announce_url() {
     let temp = temp_root();
     let (listeners, addr, _) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
-        config.seeding = Seeding::Both;
+        config.swarm.seeding = Seeding::Both;
         config.front.announce_url = Some("https://tracker.example.com:8443/announce".into());
     })
     .await;
@@ -97,7 +97,7 @@ async fn the_udp_tracker_follows_the_announce_url_host() {
             .map(|u| u.local_addr().unwrap().port())
             .expect("a UDP socket");
         let server = Server::start_on_listeners(temp.path(), listeners, |config| {
-            config.seeding = Seeding::Peer;
+            config.swarm.seeding = Seeding::Peer;
             config.front.announce_url = Some(given.into());
         })
         .await;
@@ -138,7 +138,7 @@ async fn v2_only_torrents_are_seeded_by_the_peer() {
     let temp = temp_root();
     let (listeners, _, peer_addr) = swarm_listeners().await;
     let server = Server::start_on_listeners(temp.path(), listeners, |config| {
-        config.seeding = Seeding::Peer;
+        config.swarm.seeding = Seeding::Peer;
         config.front.torrent_version = s3torrent_metainfo::TorrentVersion::V2;
     })
     .await;

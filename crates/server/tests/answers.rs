@@ -2,7 +2,7 @@
 //! malformed ranges, the week-long limit of presigned URLs, request IDs,
 //! and `EntityTooLarge` before the body.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! The digests are computed here with the md-5 crate and a base64 encoder
 //! of the test's own, checked against a known vector.
 
-mod support;
+use crate::support;
 
 use support::{Server, base64, hex, key_path, md5, tag, tags, temp_root, tree};
 

@@ -6,7 +6,7 @@
 //! I/O errors on the way (redb then refuses writes until it is reopened,
 //! which the store does by itself).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

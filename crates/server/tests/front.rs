@@ -2,7 +2,7 @@
 //! slow or hostile clients (header read timeout, idle keep-alive timeout,
 //! minimum body rate, connection slots).
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;

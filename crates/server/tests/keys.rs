@@ -13,7 +13,7 @@
 //! `..%2Fescape` as signed; it also checks the path as sent when that holds
 //! a reserved character unencoded, so those keys carry a `!`.
 
-mod support;
+use crate::support;
 
 use bytes::Bytes;
 use support::{Server, tags, temp_root, tree};

@@ -4,7 +4,7 @@
 //! simple model of S3's listing (`s3torrent_testkit::listing`, from the key
 //! list) says.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

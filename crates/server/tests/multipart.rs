@@ -4,7 +4,7 @@
 //! `-N` ETag is the MD5 of the parts' binary MD5s (computed here with the
 //! md-5 crate), and the object is the listed parts' bytes in order.
 
-mod support;
+use crate::support;
 
 use support::{Client, Server, hex, md5, pseudo_random, tag, tags, temp_root, tree};
 

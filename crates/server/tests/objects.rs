@@ -5,7 +5,7 @@
 //! through PutObject and multipart, and reads that always see one version
 //! while the key is overwritten.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

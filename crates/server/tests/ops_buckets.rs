@@ -3,7 +3,7 @@
 //! bucket, and the error document's RequestId: each answer and each error
 //! as S3 gives it.
 
-mod support;
+use crate::support;
 
 use support::{Client, Server, base64, md5, tag, tags, temp_root};
 

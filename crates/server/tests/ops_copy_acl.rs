@@ -5,7 +5,7 @@
 //! decisions (GET, `?torrent`, listing, writing, ACL reads) that follow
 //! from the grants, also after a restart.
 
-mod support;
+use crate::support;
 
 use bytes::Bytes;
 use support::{ALICE, BOB, Client, Server, key_path, pseudo_random, tag, tags, temp_root};

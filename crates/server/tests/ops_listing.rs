@@ -4,7 +4,7 @@
 //! `fetch-owner`, `start-after`, `max-keys=0`, an empty delimiter, and the
 //! errors for bad parameters.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

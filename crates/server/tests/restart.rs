@@ -3,7 +3,7 @@
 //! progress with its parts (completed after the restart), and the cached
 //! torrents, byte for byte, proved served from the cache.
 
-mod support;
+use crate::support;
 
 use s3torrent_metainfo::Torrent;
 use support::{Server, hex, md5, pseudo_random, tag, tags, temp_root, tree};

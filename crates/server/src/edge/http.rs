@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 use super::front;
 use super::listen::{Endpoint, accept, millis};
 use super::tls::Tls;
+use crate::config::FrontConfig;
 
 /// How long a graceful shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -41,6 +42,28 @@ pub(crate) struct Front {
     pub(crate) base_domain: Option<Arc<str>>,
     /// The certificate, when the front speaks HTTPS.
     pub(crate) tls: Option<Tls>,
+}
+
+impl Front {
+    /// `endpoint`'s front with `config`'s clocks and connection limit.
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        config: &FrontConfig,
+        base_domain: Option<Arc<str>>,
+        tls: Option<Tls>,
+    ) -> Front {
+        Front {
+            endpoint,
+            clocks: front::Clocks {
+                header: config.header_read_timeout,
+                idle: config.idle_timeout,
+                send: config.send_timeout,
+            },
+            max_connections: config.max_connections,
+            base_domain,
+            tls,
+        }
+    }
 }
 
 /// The HTTP/1 front of `serve` and of the gateway, until `shutdown`: at

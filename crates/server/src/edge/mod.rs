@@ -10,9 +10,9 @@ mod advertised;
 mod http;
 mod listeners;
 mod metrics;
+mod start;
 
-pub(crate) use self::advertised::Advertised;
 pub(crate) use self::http::{Front, serve_http};
 pub use self::listeners::Listeners;
-pub(crate) use self::listeners::{Checked, check_dht};
 pub(crate) use self::metrics::{Health, spawn as spawn_metrics};
+pub(crate) use self::start::Start;

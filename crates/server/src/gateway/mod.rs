@@ -28,7 +28,6 @@ mod swarm;
 mod upstream;
 
 use std::future::Future;
-use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -38,7 +37,7 @@ use s3torrent_http::AdapterConfig;
 use s3torrent_s3::{HashOptions, TorrentService};
 use tokio::sync::watch;
 
-use crate::config::{FrontConfig, Seeding, User, principal_of_account};
+use crate::config::{FrontConfig, Seeding, SwarmConfig, User, principal_of_account};
 use crate::edge::Listeners;
 use crate::edge::front;
 use crate::edge::listen::Endpoint;
@@ -108,29 +107,12 @@ pub struct GatewayConfig {
     /// replicas behind one name share it, and so share their cached
     /// torrents (the address is part of the cache key).
     pub front: FrontConfig,
-    /// How objects are seeded: [`Seeding::Web`] (the default: the web seed
-    /// is the object's URL on the gateway, whose GETs pass through),
-    /// [`Seeding::Peer`] (the gateway's tracker and seeding peer, reading
-    /// pieces from the cluster), or [`Seeding::Both`].
-    pub seeding: Seeding,
-    /// A cap on bytes per second the seeding peer uploads (the web seed's
-    /// GETs pass through, uncapped).
-    pub seed_rate: Option<NonZeroU64>,
-    /// When the seeding peer rations a torrent's pieces, as `serve`'s
-    /// [`ServerConfig::ration_above`](crate::ServerConfig::ration_above).
-    pub ration_above: usize,
-    /// Message stream encryption on the seeding peer, as `serve`'s
-    /// [`ServerConfig::peer_encryption`](crate::ServerConfig::peer_encryption).
-    pub peer_encryption: crate::config::PeerEncryption,
+    /// How objects are seeded ([`Seeding::Web`] by default) and how the
+    /// swarm holds, as `serve`'s
+    /// [`ServerConfig::swarm`](crate::ServerConfig::swarm).
+    pub swarm: SwarmConfig,
     /// The bucket that holds the torrents, created when missing.
     pub cache_bucket: String,
-    /// How the tracker and the seeding peer hold under floods, as
-    /// `serve`'s [`ServerConfig::swarm_limits`](crate::ServerConfig::swarm_limits).
-    pub swarm_limits: crate::config::SwarmLimits,
-    /// A Mainline DHT node announcing the served objects, as `serve`'s
-    /// [`ServerConfig::dht`](crate::ServerConfig::dht); needs
-    /// [`Seeding::Peer`] or [`Seeding::Both`].
-    pub dht: Option<crate::config::DhtConfig>,
 }
 
 impl GatewayConfig {
@@ -147,13 +129,11 @@ impl GatewayConfig {
             upstream_credentials: None,
             region: "us-east-1".into(),
             front: FrontConfig::default(),
-            seeding: Seeding::Web,
-            seed_rate: None,
-            ration_above: crate::config::ServerConfig::DEFAULT_RATION_ABOVE,
-            peer_encryption: crate::config::PeerEncryption::Prefer,
+            swarm: SwarmConfig {
+                seeding: Seeding::Web,
+                ..SwarmConfig::default()
+            },
             cache_bucket: Self::DEFAULT_CACHE_BUCKET.into(),
-            swarm_limits: crate::config::SwarmLimits::default(),
-            dht: None,
         }
     }
 }
@@ -180,8 +160,15 @@ pub async fn gateway(
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let checked = crate::edge::Checked::new(listeners, config.seeding)?;
-    crate::edge::check_dht(config.seeding, config.dht.as_ref())?;
+    let crate::edge::Start {
+        s3: listener,
+        addr,
+        swarm: swarm_listeners,
+        metrics,
+        tls,
+        own_trackers,
+        policy,
+    } = crate::edge::Start::new(Endpoint::Gateway, listeners, &config.front, &config.swarm)?;
     let upstream =
         Arc::new(Upstream::new(&config.upstream, &config.region).map_err(upstream_error)?);
     let runtime = tokio::runtime::Handle::current();
@@ -197,27 +184,6 @@ pub async fn gateway(
     );
     cache.ensure_bucket().await.map_err(upstream_error)?;
 
-    let advertised = crate::edge::Advertised::new(
-        Endpoint::Gateway,
-        config.seeding,
-        config.front.public_url.as_deref(),
-        config.front.announce_url.as_deref(),
-        &checked,
-    )?;
-    let own_trackers = advertised.own_trackers();
-    let crate::edge::Checked {
-        s3: listener,
-        addr,
-        swarm: swarm_listeners,
-        metrics,
-        tls,
-        ..
-    } = checked;
-    let policy = advertised.policy(
-        config.front.max_torrent_size,
-        config.front.torrent_version,
-        &config.front.trackers,
-    );
     let torrents = Arc::new(
         TorrentService::with_cache(policy, cache).with_hash_options(
             HashOptions::new()
@@ -267,7 +233,7 @@ pub async fn gateway(
     }
     eprintln!(
         "gateway: ?torrent answers {} torrents, seeding {}",
-        config.front.torrent_version, config.seeding
+        config.front.torrent_version, config.swarm.seeding
     );
     let (stop, stopping) = watch::channel(false);
     let mut edges = Vec::new();
@@ -288,44 +254,29 @@ pub async fn gateway(
             shared: Arc::clone(&shared),
             torrents: Arc::clone(&torrents),
         });
-        let throttle = config.seed_rate.map(|rate| Arc::new(Throttle::new(rate)));
+        let throttle = config
+            .swarm
+            .seed_rate
+            .map(|rate| Arc::new(Throttle::new(rate)));
         edges.extend(
             crate::swarm::spawn_edges(
                 Endpoint::Gateway,
                 listeners,
                 source,
                 throttle,
-                crate::swarm::SwarmSettings {
-                    peer: crate::swarm::PeerSettings {
-                        ration_above: config.ration_above,
-                        encryption: config.peer_encryption,
-                    },
-                    trusted: config.front.trusted_proxies.clone(),
-                    limits: config.swarm_limits,
-                    dht: config.dht.clone(),
-                    trackers: crate::swarm::Trackers {
-                        own: own_trackers,
-                        others: config.front.trackers.clone(),
-                    },
-                    tls: tls.clone(),
-                },
+                crate::swarm::SwarmSettings::new(
+                    &config.swarm,
+                    &config.front,
+                    own_trackers,
+                    tls.clone(),
+                ),
                 &stopping,
             )
             .map_err(Error::Listener)?,
         );
     }
-    let front = crate::edge::Front {
-        endpoint: Endpoint::Gateway,
-        clocks: front::Clocks {
-            header: config.front.header_read_timeout,
-            idle: config.front.idle_timeout,
-            send: config.front.send_timeout,
-        },
-        max_connections: config.front.max_connections,
-        // Path-style (the gateway's `?torrent` is).
-        base_domain: None,
-        tls,
-    };
+    // Path-style (the gateway's `?torrent` is): no base domain.
+    let front = crate::edge::Front::new(Endpoint::Gateway, &config.front, None, tls);
     let min_body_rate = config.front.min_body_rate;
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         let (torrent_service, upstream) = (torrent_service.clone(), Arc::clone(&upstream));

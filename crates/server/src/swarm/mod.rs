@@ -83,6 +83,33 @@ pub(crate) struct SwarmSettings {
     pub(crate) tls: Option<crate::edge::tls::Tls>,
 }
 
+impl SwarmSettings {
+    /// The settings `swarm` and `front` give an endpoint whose own
+    /// announce URLs are `own_trackers` and whose HTTP tracker speaks
+    /// HTTPS with `tls`.
+    pub(crate) fn new(
+        swarm: &crate::config::SwarmConfig,
+        front: &crate::config::FrontConfig,
+        own_trackers: Vec<String>,
+        tls: Option<crate::edge::tls::Tls>,
+    ) -> SwarmSettings {
+        SwarmSettings {
+            peer: PeerSettings {
+                ration_above: swarm.ration_above,
+                encryption: swarm.peer_encryption,
+            },
+            trusted: front.trusted_proxies.clone(),
+            limits: swarm.limits,
+            dht: swarm.dht.clone(),
+            trackers: Trackers {
+                own: own_trackers,
+                others: front.trackers.clone(),
+            },
+            tls,
+        }
+    }
+}
+
 /// The trackers torrents list: the endpoint's own (its HTTP and UDP
 /// announce URLs) and the others (`--tracker`), to which the endpoint
 /// announces itself.

@@ -9,10 +9,8 @@
 //! (A path holding a reserved character unencoded, such as `!`, is also
 //! checked as sent: see [`Client::presign_raw`].)
 
-#![allow(dead_code)] // each test file uses a different subset
-
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,7 +31,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// A server running in this process.
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
-    pub(crate) root: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), Error>>>,
 }
@@ -86,7 +83,7 @@ impl Server {
         config.root = root.to_owned();
         // S3 and `?torrent` only: torrents name the endpoint as a web seed,
         // and no tracker or seeding peer runs.
-        config.seeding = Seeding::Web;
+        config.swarm.seeding = Seeding::Web;
         for (access, secret, account) in [ALICE, BOB] {
             config
                 .users
@@ -100,7 +97,6 @@ impl Server {
         }));
         let server = Server {
             addr,
-            root: root.to_owned(),
             stop: Some(stop),
             task: Some(task),
         };
@@ -179,7 +175,7 @@ pub(crate) async fn try_start_configured(
 ) -> Result<(), Error> {
     let mut config = ServerConfig::default();
     config.root = root.to_owned();
-    config.seeding = Seeding::Web;
+    config.swarm.seeding = Seeding::Web;
     config
         .users
         .push(User::new(ALICE.0, ALICE.1, ALICE.2).expect("valid user"));
