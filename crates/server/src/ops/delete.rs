@@ -47,6 +47,7 @@ impl Server {
         req: S3Request<dto::DeleteObjectsInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
@@ -64,8 +65,9 @@ impl Server {
         }
         // Every key is refused alike when the requester may not write here
         // (and every version, when it may not delete versions).
-        let allowed =
-            |version: Option<&str>| Self::may_delete(&requester, &info, None, version).is_ok();
+        let allowed = |version: Option<&str>| {
+            Self::may_delete(&requester, &info, None, version, &context).is_ok()
+        };
         let quiet = input.delete.quiet == Some(true);
         let owner = info.owner.account_id.to_string();
         let mut deleted = Vec::new();
