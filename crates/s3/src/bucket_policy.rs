@@ -511,12 +511,14 @@ impl BucketPolicy {
             }
             let resources = strings(r, "resource", bucket)?;
             let arn = format!("arn:aws:s3:::{}", bucket.as_str());
+            let objects = format!("{arn}/");
             if !resources.iter().all(|r| {
                 r == "*"
                     || r == &arn
                     || r.strip_prefix(&arn)
                         .is_some_and(|rest| rest.starts_with('/'))
-                    || (r.starts_with("arn:aws:s3:::") && glob(r, &arn))
+                    || (r.starts_with("arn:aws:s3:::")
+                        && (glob(r, &arn) || matches_some_with_prefix(r, &objects)))
             }) {
                 return Err(malformed("Policy has invalid resource", bucket));
             }
@@ -695,6 +697,44 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[i..].iter().all(|&c| c == b'*')
+}
+
+/// Whether `pattern` (with `*` and `?`) matches at least one string that
+/// starts with `prefix`: whether some state of the pattern is reachable
+/// after reading `prefix` (what remains of a pattern always matches
+/// something). Time: `prefix` × `pattern`, memory: `pattern`.
+fn matches_some_with_prefix(pattern: &str, prefix: &str) -> bool {
+    let p = pattern.as_bytes();
+    // `states[i]`: the first `i` bytes of the pattern can match what was read.
+    let mut states = vec![false; p.len() + 1];
+    states[0] = true;
+    let close = |states: &mut Vec<bool>| {
+        for i in 0..p.len() {
+            if states[i] && p[i] == b'*' {
+                states[i + 1] = true;
+            }
+        }
+    };
+    close(&mut states);
+    for &c in prefix.as_bytes() {
+        let mut next = vec![false; p.len() + 1];
+        for i in 0..p.len() {
+            if states[i] {
+                match p[i] {
+                    b'*' => next[i] = true,
+                    b'?' => next[i + 1] = true,
+                    x if x == c => next[i + 1] = true,
+                    _ => {}
+                }
+            }
+        }
+        close(&mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        states = next;
+    }
+    true
 }
 
 fn glob_ci(pattern: &str, text: &str) -> bool {
