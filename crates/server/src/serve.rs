@@ -211,6 +211,7 @@ pub async fn serve(
         addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
     });
     let base_domain = config.base_domain.clone();
+    let v2_store = Arc::clone(&store);
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         // A console page (`/_s3torrent/`), unless the host names a bucket.
         let page = crate::metrics::console_wants(
@@ -222,6 +223,22 @@ pub async fn serve(
             Some(_) => None,
             None => front::screen(&mut req, &request_id),
         };
+        // A SigV2 request to a bucket alone, signed over `/bucket/` as
+        // botocore signs it: that path, for s3s to check the signature over.
+        if early.is_none()
+            && let Some(path) = crate::edge::sigv2::bucket_path_as_signed(
+                &req,
+                crate::metrics::host_names_bucket(req.headers(), base_domain.as_deref()),
+                |key| {
+                    v2_store
+                        .user_by_access_key(key)
+                        .map(|u| u.secret_key.clone())
+                },
+            )
+            && let Ok(uri) = path.parse()
+        {
+            *req.uri_mut() = uri;
+        }
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
