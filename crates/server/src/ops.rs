@@ -34,6 +34,7 @@ use s3torrent_s3::{
 
 use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
 use crate::ops::post::Form;
+pub(crate) use crate::ops::post::{MAX_REFUSAL_BYTES, failed_condition};
 use crate::store::{
     DbCache, Expected, Found, Headers, Marker, ObjectMeta, Payer, Preconditions, Snapshot, Store,
     StoreError, StoredAcl, VersionId, Versioning, WriteError, hex, write_all,

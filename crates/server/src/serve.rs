@@ -253,10 +253,14 @@ pub async fn serve(
             if req.method() == hyper::Method::OPTIONS {
                 return Ok(cors.preflight(&req, &request_id).await);
             }
+            let form = is_form(&req);
             let mut answer = match early {
                 Some(answer) => Ok(answer),
                 None => call(&s3, req, min_body_rate, &request_id, &cors.store).await,
             };
+            if form && let Ok(refused) = answer {
+                answer = Ok(policy_refusal(refused, &request_id).await);
+            }
             if let (Some(cross_origin), Ok(answer)) = (cross_origin, &mut answer) {
                 cors.decorate(cross_origin, answer).await;
             }
@@ -265,6 +269,55 @@ pub async fn serve(
     };
     serve_http(&listener, front, shutdown, &stop, edges, handle).await;
     Ok(())
+}
+
+/// Whether `req` is a browser form's upload (PostObject): a POST of
+/// `multipart/form-data`.
+fn is_form<B>(req: &hyper::Request<B>) -> bool {
+    req.method() == hyper::Method::POST
+        && req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            })
+}
+
+/// A form's answer as S3 gives it: a policy condition the form failed is
+/// `AccessDenied` (403), where s3s answers `InvalidPolicyDocument` (400)
+/// ([`crate::ops::failed_condition`]); any other answer is passed on as
+/// it is (a 400's body, at most a few KiB, is read to tell).
+async fn policy_refusal(
+    answer: hyper::Response<s3s::Body>,
+    request_id: &str,
+) -> hyper::Response<s3s::Body> {
+    use http_body_util::BodyExt;
+    if answer.status() != hyper::StatusCode::BAD_REQUEST {
+        return answer;
+    }
+    let (mut parts, body) = answer.into_parts();
+    let limited = http_body_util::Limited::new(body, crate::ops::MAX_REFUSAL_BYTES);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        // Larger or broken: no refusal of s3s's is; answer a plain 400.
+        Err(_) => {
+            parts.headers.remove(hyper::header::CONTENT_LENGTH);
+            return hyper::Response::from_parts(parts, s3s::Body::empty());
+        }
+    };
+    match crate::ops::failed_condition(parts.status.as_u16(), &bytes) {
+        Some(message) => front::error(
+            hyper::StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &s3torrent_http::xml_escape(&message),
+            "",
+            request_id,
+        ),
+        None => hyper::Response::from_parts(parts, s3s::Body::from(bytes)),
+    }
 }
 
 /// Hands a request to s3s, its body held to `min_body_rate` when it has
