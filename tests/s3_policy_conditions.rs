@@ -1,8 +1,9 @@
 //! Issue 23: bucket-policy conditions about the request and the object
 //! (`s3:ExistingObjectTag/…`, `s3:RequestObjectTagKeys`, `s3:x-amz-acl`,
 //! `s3:x-amz-copy-source`), DeleteObjects of many keys (one commit, each
-//! key its own resource to the policy, conditional keys on their own), and
-//! SigV2-signed requests to a bucket alone, through unmodified boto3. Each
+//! key its own resource to the policy, conditional keys on their own),
+//! SigV2-signed requests to a bucket alone, and a browser form failing its
+//! policy's condition, through unmodified boto3. Each
 //! expectation is S3's documented behaviour written here, not a value our
 //! code computed.
 
@@ -65,4 +66,8 @@ fn boto3_policy_conditions_batch_deletes_and_sigv2_bucket_requests() {
     // SigV2: bucket requests pass, a wrong secret still fails.
     assert_eq!(out["v2"], json!([null, null, null, null]));
     assert_eq!(out["v2_wrong_secret"], json!([403, "SignatureDoesNotMatch"]));
+    // A form whose policy condition fails: 403 AccessDenied, "Invalid
+    // according to Policy" (S3's words); one that meets it is taken.
+    assert_eq!(out["form_ok"], json!(204));
+    assert_eq!(out["form_failed"], json!([403, true, true]));
 }

@@ -95,3 +95,24 @@ wrong = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
                      config=Config(signature_version="s3", s3={"addressing_style": "path"},
                                    retries={"total_max_attempts": 1}))
 out["v2_wrong_secret"] = err(lambda: wrong.list_objects(Bucket="v2bucket"))
+
+# A browser form whose policy condition fails: 403 AccessDenied, as S3.
+import urllib3
+http = urllib3.PoolManager(retries=False)
+v4 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="s3torrent",
+                  aws_secret_access_key="s3torrent-dev-secret",
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+def form(fields):
+    fields = dict(fields)
+    fields["file"] = ("f.txt", b"form body")
+    r = http.request("POST", f"{ep}/v2bucket", fields=fields, redirect=False)
+    return [r.status, r.data.decode()]
+p = v4.generate_presigned_post("v2bucket", "up/${filename}",
+                               Conditions=[["starts-with", "$key", "up/"]])
+fields = dict(p["fields"])
+fields["key"] = "up/ok.txt"
+out["form_ok"] = form(fields)[0]
+fields["key"] = "elsewhere.txt"
+status, body = form(fields)
+out["form_failed"] = [status, "<Code>AccessDenied</Code>" in body,
+                      "Invalid according to Policy" in body]

@@ -8,7 +8,7 @@ use crate::request::percent_decode;
 /// The request headers a bucket policy may test, each as the condition key
 /// `s3:<header>` with the header's value (as S3 names them). A key the
 /// evaluator should know of is one line here.
-const HEADER_KEYS: [&str; 10] = [
+const HEADER_KEYS: &[&str] = &[
     "x-amz-acl",
     "x-amz-grant-read",
     "x-amz-grant-write",
@@ -22,8 +22,7 @@ const HEADER_KEYS: [&str; 10] = [
 ];
 
 /// The global keys read from standard headers: (condition key, header).
-const GLOBAL_KEYS: [(&str, &str); 2] =
-    [("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")];
+const GLOBAL_KEYS: &[(&str, &str)] = &[("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")];
 
 /// The condition keys `headers` give, for a bucket policy's conditions:
 /// `s3:x-amz-acl`, `s3:x-amz-grant-read`, `…-write`, `…-read-acp`,
@@ -63,7 +62,7 @@ pub fn condition_context(headers: &HeaderMap) -> ConditionContext {
             .collect();
         Some(joined.join(","))
     };
-    for header in HEADER_KEYS {
+    for &header in HEADER_KEYS {
         if let Some(v) = value(header) {
             let v = if header == "x-amz-copy-source" {
                 copy_source(&v)
@@ -73,7 +72,7 @@ pub fn condition_context(headers: &HeaderMap) -> ConditionContext {
             context.set(&format!("s3:{header}"), v);
         }
     }
-    for (key, header) in GLOBAL_KEYS {
+    for &(key, header) in GLOBAL_KEYS {
         if let Some(v) = value(header) {
             context.set(key, v);
         }
