@@ -74,9 +74,11 @@
 
 #![deny(missing_docs)]
 
+mod condition;
 mod request;
 mod response;
 
+pub use condition::condition_context;
 pub use request::{
     AdapterConfig, Address, RequestContext, is_torrent_request, parse_address, parse_request,
     virtual_host_bucket,

@@ -327,6 +327,7 @@ fn parse_head(
         request_payer,
         expected_bucket_owner,
         requester,
+        context: crate::condition::condition_context(headers),
     })
 }
 

@@ -433,7 +433,7 @@ mod tests {
             bucket.policy = Some(Arc::new(policy.clone()));
             bucket.public_access.restrict_public_buckets = restrict;
             assert_eq!(
-                bucket.policy_verdict(who, action, Some(key)),
+                bucket.policy_verdict(who, action, Some(key), &Default::default()),
                 verdict,
                 "{restrict} {who:?} {action} {key}"
             );

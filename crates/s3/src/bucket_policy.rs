@@ -42,7 +42,7 @@ pub enum PolicyVerdict {
 /// closed.
 ///
 /// ```
-/// use s3torrent_s3::{BucketName, BucketPolicy, PolicyVerdict, Requester};
+/// use s3torrent_s3::{BucketName, BucketPolicy, PolicyVerdict, ConditionContext, Requester};
 ///
 /// let bucket = BucketName::new("pub").unwrap();
 /// let policy = BucketPolicy::parse(
@@ -51,12 +51,13 @@ pub enum PolicyVerdict {
 ///     &bucket,
 /// )?;
 /// let anyone = Requester::Anonymous;
+/// let none = ConditionContext::new();
 /// assert_eq!(
-///     policy.evaluate(&anyone, "s3:GetObject", "arn:aws:s3:::pub/a.iso", &[]),
+///     policy.evaluate(&anyone, "s3:GetObject", "arn:aws:s3:::pub/a.iso", &none),
 ///     PolicyVerdict::Allow
 /// );
 /// assert_eq!(
-///     policy.evaluate(&anyone, "s3:PutObject", "arn:aws:s3:::pub/a.iso", &[]),
+///     policy.evaluate(&anyone, "s3:PutObject", "arn:aws:s3:::pub/a.iso", &none),
 ///     PolicyVerdict::NoOpinion
 /// );
 /// assert!(policy.is_public());
@@ -91,6 +92,7 @@ enum PrincipalName {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Condition {
     operator: Operator,
+    set: SetQualifier,
     if_exists: bool,
     key: String,
     values: Vec<String>,
@@ -103,11 +105,172 @@ struct Condition {
 enum Operator {
     StringEquals,
     StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
     StringLike,
     StringNotLike,
     Bool,
     Null,
     Unknown,
+}
+
+impl Operator {
+    /// Whether it is the negation of a matching operator (`StringNotEquals`
+    /// holds for a value that `StringEquals` does not match).
+    fn negated(&self) -> bool {
+        matches!(
+            self,
+            Operator::StringNotEquals
+                | Operator::StringNotEqualsIgnoreCase
+                | Operator::StringNotLike
+        )
+    }
+
+    /// Whether the request's `value` matches one of the condition's
+    /// `values` under the operator's positive form (`StringEquals` for
+    /// `StringNotEquals`).
+    fn matches(&self, values: &[String], value: &str) -> bool {
+        match self {
+            Operator::StringEquals | Operator::StringNotEquals => values.iter().any(|x| x == value),
+            Operator::StringEqualsIgnoreCase
+            | Operator::StringNotEqualsIgnoreCase
+            | Operator::Bool => values.iter().any(|x| x.eq_ignore_ascii_case(value)),
+            Operator::StringLike | Operator::StringNotLike => values.iter().any(|x| glob(x, value)),
+            Operator::Null | Operator::Unknown => false,
+        }
+    }
+}
+
+/// How a condition treats a key with several values in the request
+/// (`s3:RequestObjectTagKeys`): the `ForAllValues:` and `ForAnyValue:`
+/// prefixes of its operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetQualifier {
+    /// No prefix: a positive operator holds if any value matches, a
+    /// negated one if none does.
+    Single,
+    /// `ForAllValues:`: every value of the request satisfies the operator
+    /// (and so does a request without the key).
+    ForAllValues,
+    /// `ForAnyValue:`: at least one value of the request does.
+    ForAnyValue,
+}
+
+/// The most keys a [`ConditionContext`] holds; more are dropped (a host
+/// gives a handful: request headers, a request's and an object's tags).
+pub const MAX_CONTEXT_KEYS: usize = 128;
+
+/// The facts of one request that a policy's conditions test, by condition
+/// key (`aws:Referer`, `s3:x-amz-acl`, `s3:ExistingObjectTag/team`, …):
+/// the host collects them, the evaluator only reads them. Keys are
+/// case-insensitive, as in IAM (tag keys within them too); a key may have
+/// several values (`s3:RequestObjectTagKeys`), which `ForAllValues:` and
+/// `ForAnyValue:` conditions test as a set. At most [`MAX_CONTEXT_KEYS`]
+/// keys: past that, every condition counts as unknown (a statement with
+/// one never allows and always denies); setting a key again replaces its
+/// values.
+///
+/// ```
+/// use s3torrent_s3::ConditionContext;
+///
+/// let mut context = ConditionContext::from([("s3:x-amz-acl", "public-read")]);
+/// context.set_request_object_tags([("team", "web"), ("tier", "1")]);
+/// assert_eq!(context.values("S3:X-AMZ-ACL"), Some(&["public-read".to_owned()][..]));
+/// assert_eq!(context.values("s3:RequestObjectTag/team"), Some(&["web".to_owned()][..]));
+/// assert_eq!(context.values("s3:RequestObjectTagKeys").map(<[String]>::len), Some(2));
+/// assert_eq!(context.values("s3:ExistingObjectTag/team"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConditionContext {
+    /// Lower-case key, values.
+    keys: Vec<(String, Vec<String>)>,
+    /// Whether a key was refused for want of room: then no condition is
+    /// known to hold or not (a statement with one never allows, and always
+    /// denies), so that a dropped key cannot slip past a `Deny`.
+    overflowed: bool,
+}
+
+impl ConditionContext {
+    /// An empty context: no key is present.
+    pub fn new() -> Self {
+        ConditionContext::default()
+    }
+
+    /// Sets `key` to the one value `value`.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.set_values(key, [value.into()])
+    }
+
+    /// Sets `key` to `values` (none: the key is absent).
+    pub fn set_values<V: Into<String>>(
+        &mut self,
+        key: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> &mut Self {
+        let key = key.to_ascii_lowercase();
+        let values: Vec<String> = values.into_iter().map(Into::into).collect();
+        self.keys.retain(|(k, _)| *k != key);
+        if !values.is_empty() {
+            if self.keys.len() < MAX_CONTEXT_KEYS {
+                self.keys.push((key, values));
+            } else {
+                self.overflowed = true;
+            }
+        }
+        self
+    }
+
+    /// Sets `key` unless it is present already.
+    pub fn set_default(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        if self.values(key).is_none() {
+            self.set(key, value);
+        }
+        self
+    }
+
+    /// The tags of the object a request acts on, as
+    /// `s3:ExistingObjectTag/<key>`.
+    pub fn set_existing_object_tags<'a>(
+        &mut self,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> &mut Self {
+        for (k, v) in tags {
+            self.set(&format!("s3:ExistingObjectTag/{k}"), v);
+        }
+        self
+    }
+
+    /// The tags a request sets (`x-amz-tagging`, a PutObjectTagging body),
+    /// as `s3:RequestObjectTag/<key>` and the set `s3:RequestObjectTagKeys`.
+    pub fn set_request_object_tags<'a>(
+        &mut self,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> &mut Self {
+        let mut keys = Vec::new();
+        for (k, v) in tags {
+            self.set(&format!("s3:RequestObjectTag/{k}"), v);
+            keys.push(k.to_owned());
+        }
+        self.set_values("s3:RequestObjectTagKeys", keys)
+    }
+
+    /// The values of `key` (case-insensitive), if the request has it.
+    pub fn values(&self, key: &str) -> Option<&[String]> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+impl<K: AsRef<str>, V: Into<String>, const N: usize> From<[(K, V); N]> for ConditionContext {
+    fn from(pairs: [(K, V); N]) -> Self {
+        let mut context = ConditionContext::new();
+        for (k, v) in pairs {
+            context.set(k.as_ref(), v);
+        }
+        context
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,13 +376,22 @@ fn conditions(v: Option<&Value>, bucket: &BucketName) -> Result<Vec<Condition>> 
     };
     let mut out = Vec::new();
     for (op, keys) in ops {
+        let (set, op) = if let Some(rest) = op.strip_prefix("ForAllValues:") {
+            (SetQualifier::ForAllValues, rest)
+        } else if let Some(rest) = op.strip_prefix("ForAnyValue:") {
+            (SetQualifier::ForAnyValue, rest)
+        } else {
+            (SetQualifier::Single, op.as_str())
+        };
         let (name, if_exists) = match op.strip_suffix("IfExists") {
             Some(base) => (base, true),
-            None => (op.as_str(), false),
+            None => (op, false),
         };
         let operator = match name {
             "StringEquals" => Operator::StringEquals,
             "StringNotEquals" => Operator::StringNotEquals,
+            "StringEqualsIgnoreCase" => Operator::StringEqualsIgnoreCase,
+            "StringNotEqualsIgnoreCase" => Operator::StringNotEqualsIgnoreCase,
             "StringLike" => Operator::StringLike,
             "StringNotLike" => Operator::StringNotLike,
             "Bool" => Operator::Bool,
@@ -234,8 +406,9 @@ fn conditions(v: Option<&Value>, bucket: &BucketName) -> Result<Vec<Condition>> 
             let values = strings(values, "condition", bucket)?;
             out.push(Condition {
                 operator: operator.clone(),
+                set,
                 if_exists,
-                pins: !if_exists && pins(name, &key, &values),
+                pins: set == SetQualifier::Single && !if_exists && pins(name, &key, &values),
                 key,
                 values,
             });
@@ -338,12 +511,14 @@ impl BucketPolicy {
             }
             let resources = strings(r, "resource", bucket)?;
             let arn = format!("arn:aws:s3:::{}", bucket.as_str());
+            let objects = format!("{arn}/");
             if !resources.iter().all(|r| {
                 r == "*"
                     || r == &arn
                     || r.strip_prefix(&arn)
                         .is_some_and(|rest| rest.starts_with('/'))
-                    || (r.starts_with("arn:aws:s3:::") && glob(r, &arn))
+                    || (r.starts_with("arn:aws:s3:::")
+                        && (glob(r, &arn) || matches_some_with_prefix(r, &objects)))
             }) {
                 return Err(malformed("Policy has invalid resource", bucket));
             }
@@ -368,14 +543,14 @@ impl BucketPolicy {
 
     /// What the policy says of `requester` doing `action` (`s3:GetObject`)
     /// on `resource` (`arn:aws:s3:::bucket/key`), with the condition keys
-    /// the host knows of the request (`("aws:SecureTransport", "false")`,
-    /// `("s3:prefix", …)`; keys are case-insensitive).
+    /// the host knows of the request and its object (see
+    /// [`ConditionContext`]).
     pub fn evaluate(
         &self,
         requester: &Requester,
         action: &str,
         resource: &str,
-        context: &[(&str, &str)],
+        context: &ConditionContext,
     ) -> PolicyVerdict {
         let mut verdict = PolicyVerdict::NoOpinion;
         for s in &self.statements {
@@ -458,30 +633,40 @@ enum Holds {
     Unknown,
 }
 
-fn conditions_hold(conditions: &[Condition], context: &[(&str, &str)]) -> Holds {
+/// Whether every condition holds for `context`, as IAM evaluates them: a
+/// key absent from the request satisfies `…IfExists`, `ForAllValues:` and
+/// the negated operators (`StringNotEquals`, `StringNotLike`), and no
+/// other; `Null` tests the absence itself.
+fn conditions_hold(conditions: &[Condition], context: &ConditionContext) -> Holds {
+    if context.overflowed && !conditions.is_empty() {
+        return Holds::Unknown;
+    }
     for c in conditions {
-        let value = context
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&c.key))
-            .map(|(_, v)| *v);
-        let holds = match (&c.operator, value) {
+        let present = context.values(&c.key);
+        let op = &c.operator;
+        let holds = match (op, present) {
             (Operator::Unknown, _) => return Holds::Unknown,
             (Operator::Null, v) => {
                 let absent = v.is_none();
                 c.values.iter().any(|x| (x == "true") == absent)
             }
-            (_, None) => {
-                c.if_exists
-                    || matches!(
-                        c.operator,
-                        Operator::StringNotEquals | Operator::StringNotLike
-                    )
+            (_, None) => match c.set {
+                _ if c.if_exists => true,
+                SetQualifier::ForAllValues => true,
+                SetQualifier::ForAnyValue => false,
+                SetQualifier::Single => op.negated(),
+            },
+            // One value satisfies a negated operator when its positive form
+            // does not match it.
+            (_, Some(vs)) => {
+                let satisfies = |v: &String| op.matches(&c.values, v) != op.negated();
+                match c.set {
+                    SetQualifier::ForAllValues => vs.iter().all(satisfies),
+                    SetQualifier::ForAnyValue => vs.iter().any(satisfies),
+                    SetQualifier::Single if op.negated() => vs.iter().all(satisfies),
+                    SetQualifier::Single => vs.iter().any(satisfies),
+                }
             }
-            (Operator::StringEquals, Some(v)) => c.values.iter().any(|x| x == v),
-            (Operator::StringNotEquals, Some(v)) => !c.values.iter().any(|x| x == v),
-            (Operator::StringLike, Some(v)) => c.values.iter().any(|x| glob(x, v)),
-            (Operator::StringNotLike, Some(v)) => !c.values.iter().any(|x| glob(x, v)),
-            (Operator::Bool, Some(v)) => c.values.iter().any(|x| x.eq_ignore_ascii_case(v)),
         };
         if !holds {
             return Holds::No;
@@ -512,6 +697,44 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p[i..].iter().all(|&c| c == b'*')
+}
+
+/// Whether `pattern` (with `*` and `?`) matches at least one string that
+/// starts with `prefix`: whether some state of the pattern is reachable
+/// after reading `prefix` (what remains of a pattern always matches
+/// something). Time: `prefix` × `pattern`, memory: `pattern`.
+fn matches_some_with_prefix(pattern: &str, prefix: &str) -> bool {
+    let p = pattern.as_bytes();
+    // `states[i]`: the first `i` bytes of the pattern can match what was read.
+    let mut states = vec![false; p.len() + 1];
+    states[0] = true;
+    let close = |states: &mut Vec<bool>| {
+        for i in 0..p.len() {
+            if states[i] && p[i] == b'*' {
+                states[i + 1] = true;
+            }
+        }
+    };
+    close(&mut states);
+    for &c in prefix.as_bytes() {
+        let mut next = vec![false; p.len() + 1];
+        for i in 0..p.len() {
+            if states[i] {
+                match p[i] {
+                    b'*' => next[i] = true,
+                    b'?' => next[i + 1] = true,
+                    x if x == c => next[i + 1] = true,
+                    _ => {}
+                }
+            }
+        }
+        close(&mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        states = next;
+    }
+    true
 }
 
 fn glob_ci(pattern: &str, text: &str) -> bool {
@@ -608,11 +831,11 @@ mod tests {
         let carol = user("444455556666");
         let obj = "arn:aws:s3:::pub/secret/x";
         assert_eq!(
-            policy.evaluate(&alice, "s3:GetObject", obj, &[]),
+            policy.evaluate(&alice, "s3:GetObject", obj, &ConditionContext::new()),
             PolicyVerdict::Deny
         );
         assert_eq!(
-            policy.evaluate(&carol, "S3:GETOBJECT", obj, &[]),
+            policy.evaluate(&carol, "S3:GETOBJECT", obj, &ConditionContext::new()),
             PolicyVerdict::Allow
         );
         assert_eq!(
@@ -620,7 +843,7 @@ mod tests {
                 &Requester::Anonymous,
                 "s3:GetObjectAcl",
                 "arn:aws:s3:::pub/a",
-                &[]
+                &ConditionContext::new()
             ),
             PolicyVerdict::Allow
         );
@@ -629,16 +852,26 @@ mod tests {
                 &Requester::Anonymous,
                 "s3:DeleteObject",
                 "arn:aws:s3:::pub/a",
-                &[]
+                &ConditionContext::new()
             ),
             PolicyVerdict::Deny
         );
         assert_eq!(
-            policy.evaluate(&carol, "s3:DeleteObject", "arn:aws:s3:::pub/a", &[]),
+            policy.evaluate(
+                &carol,
+                "s3:DeleteObject",
+                "arn:aws:s3:::pub/a",
+                &ConditionContext::new()
+            ),
             PolicyVerdict::NoOpinion
         );
         assert_eq!(
-            policy.evaluate(&carol, "s3:ListBucket", "arn:aws:s3:::pub", &[]),
+            policy.evaluate(
+                &carol,
+                "s3:ListBucket",
+                "arn:aws:s3:::pub",
+                &ConditionContext::new()
+            ),
             PolicyVerdict::NoOpinion
         );
     }
@@ -660,18 +893,28 @@ mod tests {
                 &anyone,
                 "s3:ListBucket",
                 "arn:aws:s3:::pub",
-                &[("s3:prefix", prefix)],
+                &ConditionContext::from([("s3:prefix", prefix)]),
             )
         };
         assert_eq!(list("public/a"), PolicyVerdict::Allow);
         assert_eq!(list("private/"), PolicyVerdict::NoOpinion);
         assert_eq!(
-            policy.evaluate(&anyone, "s3:ListBucket", "arn:aws:s3:::pub", &[]),
+            policy.evaluate(
+                &anyone,
+                "s3:ListBucket",
+                "arn:aws:s3:::pub",
+                &ConditionContext::new()
+            ),
             PolicyVerdict::NoOpinion
         );
         // An operator we do not evaluate never allows.
         assert_eq!(
-            policy.evaluate(&anyone, "s3:GetObject", "arn:aws:s3:::pub/a", &[]),
+            policy.evaluate(
+                &anyone,
+                "s3:GetObject",
+                "arn:aws:s3:::pub/a",
+                &ConditionContext::new()
+            ),
             PolicyVerdict::NoOpinion
         );
         // Anyone may list `public/`: S3 counts that as public (a condition
@@ -687,7 +930,7 @@ mod tests {
                 &anyone,
                 "s3:GetObject",
                 "arn:aws:s3:::pub/a",
-                &[("aws:SecureTransport", "false")]
+                &ConditionContext::from([("aws:SecureTransport", "false")])
             ),
             PolicyVerdict::Deny
         );
@@ -696,7 +939,7 @@ mod tests {
                 &anyone,
                 "s3:GetObject",
                 "arn:aws:s3:::pub/a",
-                &[("aws:SecureTransport", "true")]
+                &ConditionContext::from([("aws:SecureTransport", "true")])
             ),
             PolicyVerdict::NoOpinion
         );

@@ -3,7 +3,7 @@
 use s3torrent_metainfo::{PieceLength, Profile, TorrentBuilder, TorrentVersion, torrent_name};
 
 use crate::acl::Permission;
-use crate::bucket_policy::PolicyVerdict;
+use crate::bucket_policy::{ConditionContext, PolicyVerdict};
 use crate::error::{ErrorCode, Result, S3Error};
 use crate::info::{BucketInfo, BucketKind, Encryption, ObjectInfo, ObjectLookup, RestoreState};
 use crate::model::{AccountId, BucketName, ObjectKey, Requester};
@@ -24,6 +24,9 @@ pub struct TorrentRequest {
     pub expected_bucket_owner: Option<String>,
     /// Who is asking, as the host authenticated them.
     pub requester: Requester,
+    /// The condition keys the host knows of the request, for the bucket
+    /// policy (the object's tags are added by the decision).
+    pub context: ConditionContext,
 }
 
 impl TorrentRequest {
@@ -36,6 +39,7 @@ impl TorrentRequest {
             request_payer: false,
             expected_bucket_owner: None,
             requester,
+            context: ConditionContext::new(),
         }
     }
 
@@ -256,7 +260,7 @@ pub fn authorize_read<'o>(
         PolicyVerdict::NoOpinion => bucket.acl_allows(acl, requester, Permission::Read),
     };
     let missing = |code: ErrorCode| {
-        let list = bucket.policy_verdict(requester, "s3:ListBucket", None);
+        let list = bucket.policy_verdict(requester, "s3:ListBucket", None, &req.context);
         S3Error::new(
             if allowed(list, &bucket.acl) {
                 code
@@ -295,7 +299,12 @@ pub fn authorize_read<'o>(
         Some(_) => "s3:GetObjectVersion",
         None => "s3:GetObject",
     };
-    let read_verdict = bucket.policy_verdict(requester, action, Some(info.key.as_str()));
+    let read_verdict = bucket.policy_verdict(
+        requester,
+        action,
+        Some(info.key.as_str()),
+        &info.with_existing_tags(&req.context),
+    );
     let may_read = allowed(read_verdict, &info.acl);
     if !may_read {
         return Err(S3Error::new(ErrorCode::AccessDenied, resource));

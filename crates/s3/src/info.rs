@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::acl::{Acl, ObjectOwnership};
-use crate::bucket_policy::{BucketPolicy, PolicyVerdict};
+use crate::bucket_policy::{BucketPolicy, ConditionContext, PolicyVerdict};
 use crate::model::{BucketName, ObjectKey, Principal};
 
 /// A bucket's Block Public Access configuration (`PutPublicAccessBlock`),
@@ -76,8 +76,10 @@ pub struct BucketInfo {
 
 impl BucketInfo {
     /// What its policy says of `requester` doing `action` on the bucket,
-    /// or on its object `key` (see [`BucketPolicy::evaluate`]); no policy
-    /// has no opinion (and costs no ARN). Under Block Public Access's
+    /// or on its object `key`, with the condition keys `context` gives
+    /// (see [`BucketPolicy::evaluate`]; `aws:SecureTransport` is `false`
+    /// unless the context says otherwise); no policy has no opinion (and
+    /// costs no ARN). Under Block Public Access's
     /// `RestrictPublicBuckets`, a public policy ([`BucketPolicy::is_public`])
     /// allows nobody outside the bucket owner's account: its allows are no
     /// opinion for them (anonymous requesters included), its denies stand.
@@ -86,16 +88,18 @@ impl BucketInfo {
         requester: &crate::model::Requester,
         action: &str,
         key: Option<&str>,
+        context: &ConditionContext,
     ) -> PolicyVerdict {
         let Some(policy) = &self.policy else {
             return PolicyVerdict::NoOpinion;
         };
-        let verdict = policy.evaluate(
-            requester,
-            action,
-            &self.arn(key),
-            &[("aws:SecureTransport", "false")],
-        );
+        let verdict = if context.values("aws:SecureTransport").is_some() {
+            policy.evaluate(requester, action, &self.arn(key), context)
+        } else {
+            let mut context = context.clone();
+            context.set("aws:SecureTransport", "false");
+            policy.evaluate(requester, action, &self.arn(key), &context)
+        };
         let outsider = || {
             requester
                 .principal()
@@ -252,6 +256,9 @@ pub struct ObjectInfo {
     pub storage_class: StorageClass,
     /// Restore state, for archived classes.
     pub restore: RestoreState,
+    /// Its tags (key, value), which a bucket policy may test as
+    /// `s3:ExistingObjectTag/<key>`.
+    pub tags: Vec<(String, String)>,
 }
 
 impl ObjectInfo {
@@ -270,7 +277,17 @@ impl ObjectInfo {
             encryption: Encryption::None,
             storage_class: StorageClass::Standard,
             restore: RestoreState::NotRestored,
+            tags: Vec::new(),
         }
+    }
+
+    /// `context` with this object's tags as `s3:ExistingObjectTag/<key>`:
+    /// the context of a request on an existing object (GetObject,
+    /// GetObjectAcl, PutObjectTagging, …).
+    pub fn with_existing_tags(&self, context: &ConditionContext) -> ConditionContext {
+        let mut context = context.clone();
+        context.set_existing_object_tags(self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        context
     }
 
     /// The object's owner.

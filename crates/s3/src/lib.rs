@@ -69,7 +69,9 @@ pub use acl::{
     parse_grant_header,
 };
 pub use bucket_access::AskedAcl;
-pub use bucket_policy::{BucketPolicy, MAX_POLICY_BYTES, PolicyVerdict};
+pub use bucket_policy::{
+    BucketPolicy, ConditionContext, MAX_CONTEXT_KEYS, MAX_POLICY_BYTES, PolicyVerdict,
+};
 pub use cache::{CacheKey, CachedTorrent, LruCache, ObjectVersion, TorrentCache};
 pub use decide::{
     CheckedRequest, ReadAccess, TorrentPlan, TorrentRequest, authorize_read, check_request, decide,

@@ -194,6 +194,7 @@ fn build(row: &Row) -> Built {
         request_payer: row.payer_header,
         expected_bucket_owner: row.expected_owner.map(String::from),
         requester: requester(row.who),
+        context: Default::default(),
     };
     let mut policy = TorrentPolicy::default();
     if let Some(max) = row.max_size {

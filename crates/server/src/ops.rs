@@ -27,13 +27,14 @@ use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3torrent_metainfo::TorrentHasher;
 use s3torrent_s3::{
-    BucketInfo, BucketName, BucketPolicy, ErrorCode, ObjectInfo, ObjectKey, ObjectLookup,
-    Permission, PolicyVerdict, Principal, Requester, S3Error, TorrentCache, TorrentRequest,
-    authorize_read,
+    BucketInfo, BucketName, BucketPolicy, ConditionContext, ErrorCode, ObjectInfo, ObjectKey,
+    ObjectLookup, Permission, PolicyVerdict, Principal, Requester, S3Error, TorrentCache,
+    TorrentRequest, authorize_read,
 };
 
 use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
 use crate::ops::post::Form;
+pub(crate) use crate::ops::post::{MAX_REFUSAL_BYTES, failed_condition};
 use crate::store::{
     DbCache, Expected, Found, Headers, Marker, ObjectMeta, Payer, Preconditions, Snapshot, Store,
     StoreError, StoredAcl, VersionId, Versioning, WriteError, hex, write_all,
@@ -108,6 +109,13 @@ fn timestamp(secs: i64) -> Timestamp {
 /// Who sent `req`: the user whose access key signed it (as s3s verified
 /// it, or, for a request the server re-dispatched after s3s checked its
 /// signature, as the server noted it), or the anonymous requester.
+/// The bucket-policy condition keys of `req` that its headers give (see
+/// [`s3torrent_http::condition_context`]); the tags a request sets and the
+/// tags of the object it acts on are added where they are known.
+pub(crate) fn conditions_of<T>(req: &S3Request<T>) -> ConditionContext {
+    s3torrent_http::condition_context(&req.headers)
+}
+
 pub(crate) fn requester_of<T>(store: &Store, req: &S3Request<T>) -> Requester {
     let access_key = req
         .credentials
@@ -177,8 +185,9 @@ impl Server {
         bucket: &BucketInfo,
         permission: Permission,
         (action, key): (&str, Option<&str>),
+        context: &ConditionContext,
     ) -> S3Result<()> {
-        match bucket.policy_verdict(requester, action, key) {
+        match bucket.policy_verdict(requester, action, key, context) {
             PolicyVerdict::Deny => return Err(s3_error!(AccessDenied)),
             PolicyVerdict::Allow => return Ok(()),
             PolicyVerdict::NoOpinion => {}
@@ -194,14 +203,20 @@ impl Server {
     }
 
     /// Whether `requester` may write the object `key` (PutObject, CopyObject,
-    /// a multipart upload): the policy's `s3:PutObject` on the key, or the
-    /// bucket's `WRITE`.
-    fn may_put(requester: &Requester, bucket: &BucketInfo, key: &ObjectKey) -> S3Result<()> {
+    /// a multipart upload): the policy's `s3:PutObject` on the key (under
+    /// the request's `context`), or the bucket's `WRITE`.
+    fn may_put(
+        requester: &Requester,
+        bucket: &BucketInfo,
+        key: &ObjectKey,
+        context: &ConditionContext,
+    ) -> S3Result<()> {
         Self::bucket_allows(
             requester,
             bucket,
             Permission::Write,
             ("s3:PutObject", Some(key.as_str())),
+            context,
         )
     }
 
@@ -345,7 +360,7 @@ impl Server {
     async fn readable<V: Version>(
         &self,
         (req_bucket, req_key, version): (&str, &str, Option<&str>),
-        requester: Requester,
+        (requester, context): (Requester, ConditionContext),
         request_payer: bool,
         expected_owner: Option<String>,
     ) -> S3Result<Readable<V>> {
@@ -355,6 +370,7 @@ impl Server {
         treq.version_id = version.map(str::to_owned);
         treq.request_payer = request_payer;
         treq.expected_bucket_owner = expected_owner;
+        treq.context = context;
         // On the runtime's thread when the records are in memory (the
         // decision reads no database page, and opening the version's file
         // is one open and one fstat); else on a blocking thread, as an
@@ -599,7 +615,13 @@ impl S3 for Server {
         let requester = self.requester(&req);
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read, ("s3:ListBucket", None))?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Read,
+            ("s3:ListBucket", None),
+            &conditions_of(&req),
+        )?;
         Ok(S3Response::new(dto::HeadBucketOutput::default()))
     }
 
@@ -804,16 +826,23 @@ impl S3 for Server {
         // object.
         let claim = Claim::of(&req.headers, Some(Algorithm::Crc64Nvme));
         let trailers = req.trailing_headers.clone();
+        let mut context = conditions_of(&req);
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::may_put(&requester, &info, &key)?;
+        // The tags it sets are `s3:RequestObjectTag/…` to the policy (a
+        // malformed `x-amz-tagging` is refused after the access check).
+        let tags = tagging::header_tags(input.tagging.as_deref());
+        if let Ok(tags) = &tags {
+            context.set_request_object_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        Self::may_put(&requester, &info, &key, &context)?;
         let claim = claim.map_err(Refusal::into_s3)?;
         // The writer's, or the bucket owner's as the bucket's object
         // ownership has it (an anonymous writer's always).
         let acl = self.new_object_acl(&acl::acl_headers!(input, object), &requester, &info)?;
-        let tags = tagging::header_tags(input.tagging.as_deref())?;
+        let tags = tags?;
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let headers = headers_of(
             input.cache_control.clone(),
@@ -960,11 +989,12 @@ impl S3 for Server {
         req: S3Request<dto::GetObjectInput>,
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let requester = self.requester(&req);
+        let context = conditions_of(&req);
         let input = req.input;
         let read: Readable<Snapshot> = self
             .readable(
                 (&input.bucket, &input.key, input.version_id.as_deref()),
-                requester.clone(),
+                (requester.clone(), context.clone()),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
@@ -974,7 +1004,7 @@ impl S3 for Server {
             versioning::read_version(read.versioning, &read.version.meta),
         );
         let Snapshot { meta, file } = read.version;
-        let tag_count = self.tag_count(&requester, &input.bucket, &input.key, &meta);
+        let tag_count = self.tag_count((&requester, &context), &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
             input.if_match.as_ref(),
@@ -1096,18 +1126,19 @@ impl S3 for Server {
         req: S3Request<dto::HeadObjectInput>,
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let requester = self.requester(&req);
+        let context = conditions_of(&req);
         let input = req.input;
         let read: Readable<ObjectMeta> = self
             .readable(
                 (&input.bucket, &input.key, input.version_id.as_deref()),
-                requester.clone(),
+                (requester.clone(), context.clone()),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )
             .await?;
         let version_id = versioning::read_version(read.versioning, &read.version);
         let (meta, charged_) = (read.version, read.charged);
-        let tag_count = self.tag_count(&requester, &input.bucket, &input.key, &meta);
+        let tag_count = self.tag_count((&requester, &context), &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
             input.if_match.as_ref(),
@@ -1174,7 +1205,13 @@ impl S3 for Server {
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
         let version = req.input.version_id.as_deref();
-        Self::may_delete(&requester, &info, Some(key.as_str()), version)?;
+        Self::may_delete(
+            &requester,
+            &info,
+            Some(key.as_str()),
+            version,
+            &conditions_of(&req),
+        )?;
         let conditions = delete::delete_conditions(
             req.input.if_match.as_ref().map(expected),
             req.input.if_match_last_modified_time.as_ref(),

@@ -187,6 +187,7 @@ pub async fn serve(
         addressing: Arc::new(AdapterConfig::new(config.base_domain.clone())),
     });
     let base_domain = config.base_domain.clone();
+    let v2_store = Arc::clone(&store);
     let handle = move |mut req: hyper::Request<hyper::body::Incoming>, request_id: String| {
         // A console page (`/_s3torrent/`), unless the host names a bucket.
         let page = crate::metrics::console_wants(
@@ -198,6 +199,22 @@ pub async fn serve(
             Some(_) => None,
             None => front::screen(&mut req, &request_id),
         };
+        // A SigV2 request to a bucket alone, signed over `/bucket/` as
+        // botocore signs it: that path, for s3s to check the signature over.
+        if early.is_none()
+            && let Some(path) = crate::edge::sigv2::bucket_path_as_signed(
+                &req,
+                crate::metrics::host_names_bucket(req.headers(), base_domain.as_deref()),
+                |key| {
+                    v2_store
+                        .user_by_access_key(key)
+                        .map(|u| u.secret_key.clone())
+                },
+            )
+            && let Ok(uri) = path.parse()
+        {
+            *req.uri_mut() = uri;
+        }
         req.extensions_mut()
             .insert(front::RequestId(request_id.clone()));
         let s3 = service.clone();
@@ -212,10 +229,14 @@ pub async fn serve(
             if req.method() == hyper::Method::OPTIONS {
                 return Ok(cors.preflight(&req, &request_id).await);
             }
+            let form = is_form(&req);
             let mut answer = match early {
                 Some(answer) => Ok(answer),
                 None => call(&s3, req, min_body_rate, &request_id, &cors.store).await,
             };
+            if form && let Ok(refused) = answer {
+                answer = Ok(policy_refusal(refused, &request_id).await);
+            }
             if let (Some(cross_origin), Ok(answer)) = (cross_origin, &mut answer) {
                 cors.decorate(cross_origin, answer).await;
             }
@@ -224,6 +245,55 @@ pub async fn serve(
     };
     serve_http(&listener, front, shutdown, &stop, edges, handle).await;
     Ok(())
+}
+
+/// Whether `req` is a browser form's upload (PostObject): a POST of
+/// `multipart/form-data`.
+fn is_form<B>(req: &hyper::Request<B>) -> bool {
+    req.method() == hyper::Method::POST
+        && req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            })
+}
+
+/// A form's answer as S3 gives it: a policy condition the form failed is
+/// `AccessDenied` (403), where s3s answers `InvalidPolicyDocument` (400)
+/// ([`crate::ops::failed_condition`]); any other answer is passed on as
+/// it is (a 400's body, at most a few KiB, is read to tell).
+async fn policy_refusal(
+    answer: hyper::Response<s3s::Body>,
+    request_id: &str,
+) -> hyper::Response<s3s::Body> {
+    use http_body_util::BodyExt;
+    if answer.status() != hyper::StatusCode::BAD_REQUEST {
+        return answer;
+    }
+    let (mut parts, body) = answer.into_parts();
+    let limited = http_body_util::Limited::new(body, crate::ops::MAX_REFUSAL_BYTES);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        // Larger or broken: no refusal of s3s's is; answer a plain 400.
+        Err(_) => {
+            parts.headers.remove(hyper::header::CONTENT_LENGTH);
+            return hyper::Response::from_parts(parts, s3s::Body::empty());
+        }
+    };
+    match crate::ops::failed_condition(parts.status.as_u16(), &bytes) {
+        Some(message) => front::error(
+            hyper::StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &s3torrent_http::xml_escape(&message),
+            "",
+            request_id,
+        ),
+        None => hyper::Response::from_parts(parts, s3s::Body::from(bytes)),
+    }
 }
 
 /// Hands a request to s3s, its body held to `min_body_rate` when it has

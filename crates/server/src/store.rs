@@ -44,6 +44,7 @@ mod acl_record;
 mod bucket;
 mod cors;
 mod db;
+mod delete_many;
 mod error;
 mod list;
 mod memo;
@@ -299,6 +300,11 @@ pub(crate) struct DeleteConditions {
 }
 
 impl DeleteConditions {
+    /// Whether the delete is conditional at all.
+    pub(crate) fn any(&self) -> bool {
+        self.if_match.is_some() || self.modified.is_some() || self.size.is_some()
+    }
+
     /// [`StoreError::ConditionFailed`] (S3's `PreconditionFailed`, 412)
     /// unless the conditions hold for `meta`, the
     /// version about to go (`None`: a delete marker, which has no ETag,

@@ -4,6 +4,7 @@
 
 pub(crate) mod front;
 pub(crate) mod listen;
+pub(crate) mod sigv2;
 pub(crate) mod tls;
 
 mod advertised;

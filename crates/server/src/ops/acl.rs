@@ -5,9 +5,9 @@
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::{
-    Acl, AskedAcl, BucketInfo, BucketName, CannedAcl, CanonicalId, ErrorCode, Grant, Grantee,
-    GranteeName, ObjectInfo, ObjectKey, ObjectLookup, Permission, PolicyVerdict, Principal,
-    Requester, S3Error, parse_grant_header,
+    Acl, AskedAcl, BucketInfo, BucketName, CannedAcl, CanonicalId, ConditionContext, ErrorCode,
+    Grant, Grantee, GranteeName, ObjectInfo, ObjectKey, ObjectLookup, Permission, PolicyVerdict,
+    Principal, Requester, S3Error, parse_grant_header,
 };
 
 use super::{Server, to_s3s};
@@ -304,6 +304,7 @@ impl Server {
         req: S3Request<dto::PutBucketAclInput>,
     ) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
@@ -312,6 +313,7 @@ impl Server {
             &info,
             Permission::WriteAcp,
             ("s3:PutBucketAcl", None),
+            &context,
         )?;
         let headers = acl_headers!(input);
         let acl = self.acl_to_put(
@@ -331,6 +333,7 @@ impl Server {
         req: S3Request<dto::GetBucketAclInput>,
     ) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let (bucket, _) = Self::names(&req.input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
         Self::bucket_allows(
@@ -338,6 +341,7 @@ impl Server {
             &info,
             Permission::ReadAcp,
             ("s3:GetBucketAcl", None),
+            &context,
         )?;
         let (owner, grants) = self.policy_of(&info.acl);
         Ok(S3Response::new(dto::GetBucketAclOutput {
@@ -385,6 +389,7 @@ impl Server {
         req: S3Request<dto::PutObjectAclInput>,
     ) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let (bucket, key, info, object) = self
             .acl_object(&input.bucket, &input.key, input.version_id.as_deref())
@@ -394,6 +399,7 @@ impl Server {
             &info,
             &object,
             (Permission::WriteAcp, "s3:PutObjectAcl"),
+            &context,
         ) && !is(&requester, &info.owner)
         {
             return Err(s3_error!(AccessDenied));
@@ -418,6 +424,7 @@ impl Server {
         req: S3Request<dto::GetObjectAclInput>,
     ) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let (_, _, info, object) = self
             .acl_object(&input.bucket, &input.key, input.version_id.as_deref())
@@ -427,6 +434,7 @@ impl Server {
             &info,
             &object,
             (Permission::ReadAcp, "s3:GetObjectAcl"),
+            &context,
         ) {
             return Err(s3_error!(AccessDenied));
         }
@@ -455,8 +463,10 @@ fn may(
     bucket: &BucketInfo,
     object: &ObjectInfo,
     (permission, action): (Permission, &str),
+    context: &ConditionContext,
 ) -> bool {
-    match bucket.policy_verdict(requester, action, Some(object.key.as_str())) {
+    let context = object.with_existing_tags(context);
+    match bucket.policy_verdict(requester, action, Some(object.key.as_str()), &context) {
         PolicyVerdict::Deny => false,
         PolicyVerdict::Allow => true,
         PolicyVerdict::NoOpinion => {

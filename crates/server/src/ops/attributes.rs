@@ -64,12 +64,13 @@ impl Server {
         req: S3Request<dto::GetObjectAttributesInput>,
     ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let wanted = Wanted::of(&input.object_attributes)?;
         let read = self
             .readable::<ObjectMeta>(
                 (&input.bucket, &input.key, input.version_id.as_deref()),
-                requester,
+                (requester, context),
                 is_requester(input.request_payer.as_ref()),
                 input.expected_bucket_owner.clone(),
             )

@@ -7,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use md5::{Digest, Md5};
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent_s3::{BucketName, ObjectKey, Requester};
+use s3torrent_s3::{BucketName, ConditionContext, ObjectKey, Requester};
 
 use std::sync::Arc;
 
@@ -126,7 +126,7 @@ impl Server {
     async fn copy_source(
         &self,
         source: &dto::CopySource,
-        requester: Requester,
+        requester: (Requester, ConditionContext),
         payer: Option<&dto::RequestPayer>,
         expected_owner: Option<String>,
     ) -> S3Result<CopySource> {
@@ -206,19 +206,26 @@ impl Server {
         req: S3Request<dto::CopyObjectInput>,
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
         let requester = self.requester(&req);
+        let mut context = super::conditions_of(&req);
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
         // `x-amz-expected-bucket-owner` was checked before (`screen`).
         let info = self.bucket(&bucket).await?;
-        Self::may_put(&requester, &info, &key)?;
+        // The tags it sets are `s3:RequestObjectTag/…` to the policy (a
+        // malformed `x-amz-tagging` is refused after the access check).
+        let asked_tags = super::tagging::header_tags(input.tagging.as_deref());
+        if let Ok(tags) = &asked_tags {
+            context.set_request_object_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        Self::may_put(&requester, &info, &key, &context)?;
         let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,
             Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
         };
         let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
-        let asked_tags = super::tagging::header_tags(input.tagging.as_deref())?;
+        let asked_tags = asked_tags?;
         let CopySource {
             bucket: src_bucket,
             key: src_key,
@@ -228,7 +235,7 @@ impl Server {
         } = self
             .copy_source(
                 &input.copy_source,
-                requester.clone(),
+                (requester.clone(), context.clone()),
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
             )
@@ -331,6 +338,7 @@ impl Server {
         req: S3Request<dto::UploadPartCopyInput>,
     ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let (bucket, key, _) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
@@ -355,7 +363,7 @@ impl Server {
         } = self
             .copy_source(
                 &input.copy_source,
-                requester,
+                (requester, context),
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
             )

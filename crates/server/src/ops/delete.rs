@@ -5,14 +5,14 @@
 
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent_s3::{ErrorCode, ObjectKey};
+use s3torrent_s3::{ErrorCode, ObjectKey, S3Error, TorrentCache};
 
 use s3s::dto::Timestamp;
 use s3torrent_s3::BucketInfo;
 
 use super::versioning::Deletion;
 use super::{Server, epoch_secs};
-use crate::store::{DeleteConditions, Deleted, Expected};
+use crate::store::{DeleteConditions, Deleted, Expected, Removal};
 
 /// A delete's conditions from what the request gives: an ETag (or `*`), a
 /// last-modified time and a size (a time or size that cannot be a
@@ -47,6 +47,7 @@ impl Server {
         req: S3Request<dto::DeleteObjectsInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
         let requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
@@ -62,35 +63,38 @@ impl Server {
                 "The XML you provided was not well-formed or did not validate against our published schema: a Delete names 1 to 1000 objects"
             ));
         }
-        // Every key is refused alike when the requester may not write here
-        // (and every version, when it may not delete versions).
-        let allowed =
-            |version: Option<&str>| Self::may_delete(&requester, &info, None, version).is_ok();
+        // Each key is the policy's `s3:DeleteObject` (or
+        // `s3:DeleteObjectVersion`) on that key, as in S3.
+        let allowed = |name: &str, version: Option<&str>| {
+            Self::may_delete(&requester, &info, Some(name), version, &context).is_ok()
+        };
         let quiet = input.delete.quiet == Some(true);
         let owner = info.owner.account_id.to_string();
-        let mut deleted = Vec::new();
-        let mut errors = Vec::new();
+        let marker_owner = requester
+            .principal()
+            .map_or(owner.clone(), |p| p.account_id.to_string());
+        // Each object's answer, in the order asked.
+        let mut answers: Vec<Option<Result<Deletion, S3Error>>> = Vec::new();
+        let mut names = Vec::with_capacity(objects.len());
+        // The unconditional deletes of current versions: one commit for all.
+        let mut batch: Vec<(usize, ObjectKey)> = Vec::new();
         for object in objects {
+            let index = names.len();
             let name = object.key;
             let version = object.version_id;
-            if !allowed(version.as_deref()) {
-                errors.push(error_entry(
-                    &name,
-                    version,
-                    "AccessDenied",
-                    "Access Denied".into(),
-                ));
+            names.push((name.clone(), version.clone()));
+            if !allowed(&name, version.as_deref()) {
+                answers.push(Some(Err(S3Error::with_message(
+                    ErrorCode::AccessDenied,
+                    "Access Denied",
+                    "",
+                ))));
                 continue;
             }
             let key = match ObjectKey::new(name.clone()) {
                 Ok(k) => k,
                 Err(e) => {
-                    errors.push(error_entry(
-                        &name,
-                        version,
-                        e.code().as_str(),
-                        e.message().to_owned(),
-                    ));
+                    answers.push(Some(Err(e)));
                     continue;
                 }
             };
@@ -100,6 +104,14 @@ impl Server {
             });
             let conditions =
                 delete_conditions(etag, object.last_modified_time.as_ref(), object.size);
+            let unconditional = conditions.if_match.is_none()
+                && conditions.modified.is_none()
+                && conditions.size.is_none();
+            if unconditional && version.is_none() {
+                answers.push(None);
+                batch.push((index, key));
+                continue;
+            }
             if conditions.if_match.is_some() && version.is_none() {
                 self.resolve_current_etag(&info, &key).await?;
             }
@@ -121,7 +133,37 @@ impl Server {
                         Err(e)
                     }
                 });
-            match done {
+            answers.push(Some(done));
+        }
+        if !batch.is_empty() {
+            let keys: Vec<ObjectKey> = batch.iter().map(|(_, k)| k.clone()).collect();
+            let b = bucket.clone();
+            let removals = self
+                .stored(move |s| s.delete_current_many(&b, &keys, &marker_owner))
+                .await;
+            for (n, (index, key)) in batch.iter().enumerate() {
+                answers[*index] = Some(match &removals {
+                    Ok(removals) => Ok(match &removals[n] {
+                        Removal::Removed => {
+                            // An unversioned bucket's torrents of the key
+                            // are stale now.
+                            self.torrents.cache().forget(&bucket, key);
+                            Deletion::Removed
+                        }
+                        Removal::Marker(v) => Deletion::MarkerMade(v.clone()),
+                    }),
+                    Err(e) => Err(S3Error::with_message(
+                        ErrorCode::InternalError,
+                        format!("We encountered an internal error. Please try again. ({e:?})"),
+                        "",
+                    )),
+                });
+            }
+        }
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for ((name, version), answer) in names.into_iter().zip(answers) {
+            match answer.expect("every object answered") {
                 Ok(deletion) => {
                     if !quiet {
                         let (marker, marker_version) = match &deletion {

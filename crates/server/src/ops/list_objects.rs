@@ -21,7 +21,13 @@ impl Server {
         let requester = self.requester(req);
         let (bucket, _) = Self::names(bucket, None)?;
         let info = self.bucket(&bucket).await?;
-        Self::bucket_allows(&requester, &info, Permission::Read, ("s3:ListBucket", None))?;
+        Self::bucket_allows(
+            &requester,
+            &info,
+            Permission::Read,
+            ("s3:ListBucket", None),
+            &super::conditions_of(req),
+        )?;
         Ok(bucket)
     }
 

@@ -105,7 +105,7 @@ impl Server {
         let (bucket, key) = Self::names(bucket, Some(key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::may_put(&requester, &info, &key)?;
+        Self::may_put(&requester, &info, &key, &super::conditions_of(req))?;
         Ok((bucket, key, info))
     }
 
@@ -524,6 +524,7 @@ impl Server {
     ) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
         // ListObjectsV2's rule: the bucket's owner, or READ on it.
         let requester: Requester = self.requester(&req);
+        let context = super::conditions_of(&req);
         let input = req.input;
         let (bucket, _) = Self::names(&input.bucket, None)?;
         let info = self.bucket(&bucket).await?;
@@ -532,6 +533,7 @@ impl Server {
             &info,
             Permission::Read,
             ("s3:ListBucketMultipartUploads", None),
+            &context,
         )?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());

@@ -46,7 +46,7 @@ impl Server {
         let owner = requester
             .principal()
             .is_some_and(|p| p.account_id == info.owner.account_id);
-        match info.policy_verdict(&requester, action, None) {
+        match info.policy_verdict(&requester, action, None, &super::conditions_of(req)) {
             PolicyVerdict::Deny => Err(s3_error!(AccessDenied)),
             PolicyVerdict::Allow => Ok((bucket, info)),
             PolicyVerdict::NoOpinion if owner => Ok((bucket, info)),

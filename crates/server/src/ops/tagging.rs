@@ -10,7 +10,9 @@
 
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use s3torrent_s3::{BucketInfo, BucketName, ObjectInfo, ObjectKey, PolicyVerdict, Requester};
+use s3torrent_s3::{
+    BucketInfo, BucketName, ConditionContext, ObjectInfo, ObjectKey, PolicyVerdict, Requester,
+};
 
 use super::Server;
 use crate::store::{Found, ObjectMeta, Tags, VersionId, Versioning};
@@ -185,13 +187,18 @@ fn may_tag(
     bucket: &BucketInfo,
     object: Option<&ObjectInfo>,
     (action, key): (&str, &ObjectKey),
+    context: &ConditionContext,
 ) -> bool {
     let is = |who: &s3torrent_s3::Principal| {
         requester
             .principal()
             .is_some_and(|p| p.account_id == who.account_id)
     };
-    match bucket.policy_verdict(requester, action, Some(key.as_str())) {
+    let context = match object {
+        Some(o) => o.with_existing_tags(context),
+        None => context.clone(),
+    };
+    match bucket.policy_verdict(requester, action, Some(key.as_str()), &context) {
         PolicyVerdict::Deny => false,
         PolicyVerdict::Allow => true,
         PolicyVerdict::NoOpinion => is(&bucket.owner) || object.is_some_and(|o| is(o.owner())),
@@ -208,7 +215,7 @@ impl Server {
         &self,
         req: &S3Request<T>,
         (bucket, key, version_id): (&str, &str, Option<&str>),
-        action: &str,
+        (action, context): (&str, ConditionContext),
     ) -> S3Result<(BucketName, ObjectKey, ObjectMeta, Versioning)> {
         let requester = self.requester(req);
         let (bucket, key) = Self::names(bucket, Some(key))?;
@@ -234,7 +241,7 @@ impl Server {
         }
         .transpose()
         .map_err(super::to_s3s)?;
-        if !may_tag(&requester, &info, object.as_ref(), (action, &key)) {
+        if !may_tag(&requester, &info, object.as_ref(), (action, &key), &context) {
             return Err(s3_error!(AccessDenied));
         }
         let unnamed = |v: &str| v != VersionId::NULL;
@@ -259,7 +266,7 @@ impl Server {
     /// it).
     pub(super) fn tag_count(
         &self,
-        requester: &Requester,
+        (requester, context): (&Requester, &ConditionContext),
         bucket: &str,
         key: &str,
         meta: &ObjectMeta,
@@ -276,6 +283,7 @@ impl Server {
             &info,
             Some(&object),
             ("s3:GetObjectTagging", &key),
+            context,
         )
         .then_some(meta.tags.len())
     }
@@ -285,15 +293,22 @@ impl Server {
         req: S3Request<dto::PutObjectTaggingInput>,
     ) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
         let input = &req.input;
+        // The tags it sets are `s3:RequestObjectTag/…` to the policy (a
+        // tag set S3 refuses is refused after the access check).
+        let tags = of_body(input.tagging.tag_set.clone(), TagsOf::Object);
+        let mut context = super::conditions_of(&req);
+        if let Ok(tags) = &tags {
+            context.set_request_object_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
         let (bucket, key, meta, versioning) = self
             .tagged_object(
                 &req,
                 (&input.bucket, &input.key, input.version_id.as_deref()),
-                "s3:PutObjectTagging",
+                ("s3:PutObjectTagging", context),
             )
             .await?;
         let version_id = super::versioning::read_version(versioning, &meta);
-        let tags = of_body(req.input.tagging.tag_set, TagsOf::Object)?;
+        let tags = tags?;
         let version = meta.version;
         self.stored(move |s| s.set_object_tags(&bucket, &key, Some(&version), tags))
             .await?;
@@ -309,7 +324,7 @@ impl Server {
             .tagged_object(
                 &req,
                 (&input.bucket, &input.key, input.version_id.as_deref()),
-                "s3:GetObjectTagging",
+                ("s3:GetObjectTagging", super::conditions_of(&req)),
             )
             .await?;
         Ok(S3Response::new(dto::GetObjectTaggingOutput {
@@ -327,7 +342,7 @@ impl Server {
             .tagged_object(
                 &req,
                 (&input.bucket, &input.key, input.version_id.as_deref()),
-                "s3:DeleteObjectTagging",
+                ("s3:DeleteObjectTagging", super::conditions_of(&req)),
             )
             .await?;
         let version_id = super::versioning::read_version(versioning, &meta);

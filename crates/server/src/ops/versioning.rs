@@ -270,6 +270,7 @@ impl Server {
             &info,
             Permission::Read,
             ("s3:ListBucketVersions", None),
+            &super::conditions_of(&req),
         )?;
         let input = req.input;
         let encoding = Encoding::of(input.encoding_type.as_ref())?;
@@ -420,12 +421,13 @@ impl Server {
         bucket: &s3torrent_s3::BucketInfo,
         key: Option<&str>,
         version: Option<&str>,
+        context: &s3torrent_s3::ConditionContext,
     ) -> S3Result<()> {
         let action = match version {
             Some(_) => "s3:DeleteObjectVersion",
             None => "s3:DeleteObject",
         };
-        Self::bucket_allows(requester, bucket, Permission::Write, (action, key))
+        Self::bucket_allows(requester, bucket, Permission::Write, (action, key), context)
     }
 }
 

@@ -192,6 +192,11 @@ impl Store {
         // With ACLs disabled, every object is the bucket owner's.
         info.acl = bucket.effective_object_acl(meta.acl.to_acl(&owner, &bucket.owner)?);
         info.last_modified = meta.modified;
+        info.tags = meta
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         // A version ID in a versioned bucket, `null` for its null version.
         info.version_id = match &meta.version {
             VersionId::Id(id) => Some(id.clone()),

@@ -77,6 +77,11 @@ enum Op {
     Delete {
         key: usize,
     },
+    /// DeleteObjects' unconditional deletes, in one commit (a key may be
+    /// named twice).
+    DeleteMany {
+        keys: Vec<usize>,
+    },
     /// Get, then put the bytes and metadata under another key.
     Copy {
         from: usize,
@@ -97,6 +102,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (key.clone(), any::<u8>(), 0usize..3000).prop_map(|(key, seed, len)| Op::Put { key, seed, len }),
         2 => key.clone().prop_map(|key| Op::Delete { key }),
+        1 => proptest::collection::vec(key.clone(), 1..5).prop_map(|keys| Op::DeleteMany { keys }),
         1 => (key.clone(), key.clone()).prop_map(|(from, to)| Op::Copy { from, to }),
         1 => (key.clone(), any::<u8>()).prop_map(|(key, seed)| Op::Multipart { key, seed }),
         1 => key.prop_map(|key| Op::Get { key }),
@@ -375,6 +381,42 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                 no_leftovers(root, &store);
                 continue;
             }
+            Op::DeleteMany { keys } => {
+                let named: Vec<ObjectKey> = keys.iter().map(|i| key(*i)).collect();
+                let done = store.delete_current_many(&bucket(), &named, "111122223333");
+                let crashed = store.crash.is_dead();
+                store.crash.armed.store(false, Ordering::SeqCst);
+                if crashed {
+                    drop(store);
+                    store = open(root);
+                }
+                // One commit: every key named is gone, or (crashed or
+                // failed before the commit) every one is as it was.
+                let gone = keys.iter().all(|i| read(&store, &key(*i)).is_none());
+                let kept = keys
+                    .iter()
+                    .all(|i| read(&store, &key(*i)).as_ref() == model.get(i));
+                assert!(gone || kept, "op {n} ({op:?}): some keys gone, some not");
+                if !crashed {
+                    assert_eq!(done.as_ref().map(Vec::len).ok(), Some(keys.len()));
+                    assert!(gone, "op {n}: completed but not deleted");
+                }
+                if gone {
+                    for i in keys {
+                        model.remove(i);
+                    }
+                }
+                for (i, _) in KEYS.iter().enumerate() {
+                    assert_eq!(
+                        read(&store, &key(i)).as_ref(),
+                        model.get(&i),
+                        "op {n}: key {}",
+                        KEYS[i]
+                    );
+                }
+                no_leftovers(root, &store);
+                continue;
+            }
             Op::Get { key: i } => {
                 assert_eq!(read(&store, &key(*i)).as_ref(), model.get(i), "op {n}: get");
                 (None, None)
@@ -488,6 +530,20 @@ fn every_crash_point_of_every_write() {
             (Op::Multipart { key: 4, seed: 9 }, Some(crash)),
             (Op::Multipart { key: 5, seed: 7 }, Some(crash)),
             (Op::Delete { key: 4 }, Some(crash)),
+            (
+                Op::Put {
+                    key: 1,
+                    seed: 4,
+                    len: 40,
+                },
+                None,
+            ),
+            (
+                Op::DeleteMany {
+                    keys: vec![1, 3, 1, 5],
+                },
+                Some(crash),
+            ),
         ]);
     }
 }

@@ -550,3 +550,59 @@ fn records_from_before_versions_are_null_versions() {
         vec![v, VersionId::Null]
     );
 }
+
+/// DeleteObject with conditions in a versioned bucket: a key with no
+/// version at all is left alone (no marker; "if the object doesn't exist,
+/// the operation returns 204"); once the key has versions, a delete marker
+/// as the current version matches only `If-Match: *`.
+#[test]
+fn a_conditional_delete_of_a_key_without_versions_makes_no_marker() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = open(temp.path());
+    let owner = store.users[0].principal.clone();
+    store
+        .create_bucket(
+            &bucket(),
+            &owner,
+            &Acl::canned(CannedAcl::Private, &owner, &owner),
+            None,
+            None,
+            0,
+        )
+        .unwrap()
+        .unwrap();
+    store
+        .set_versioning(&bucket(), Versioning::Enabled)
+        .unwrap();
+    let any = DeleteConditions {
+        if_match: Some(Expected::Any),
+        ..DeleteConditions::default()
+    };
+    let bad = DeleteConditions {
+        if_match: Some(Expected::ETag("\"bad\"".into())),
+        ..DeleteConditions::default()
+    };
+    let k = key(0);
+    let none = || store.find_version(&bucket(), &k, None).unwrap().is_none();
+    for c in [&any, &bad] {
+        assert!(matches!(
+            store.delete_current(&bucket(), &k, "111122223333", c),
+            Ok(Removal::Removed)
+        ));
+        assert!(none(), "a marker was made");
+    }
+    // Unconditional: a marker, as S3 makes one for a missing key.
+    assert!(matches!(
+        store.delete_current(&bucket(), &k, "111122223333", &DeleteConditions::default()),
+        Ok(Removal::Marker(_))
+    ));
+    // The marker is the current version now: only `*` matches it.
+    assert!(matches!(
+        store.delete_current(&bucket(), &k, "111122223333", &bad),
+        Err(StoreError::ConditionFailed { .. })
+    ));
+    assert!(matches!(
+        store.delete_current(&bucket(), &k, "111122223333", &any),
+        Ok(Removal::Marker(_))
+    ));
+}

@@ -670,7 +670,10 @@ impl Store {
     }
 
     /// A versioned bucket's DeleteObject without a `versionId`, in one
-    /// commit ([`add_marker`]). Returns the marker's version.
+    /// commit ([`add_marker`]). Returns the marker's version. A
+    /// conditional delete of a key with no version at all deletes nothing
+    /// and makes no marker: there is nothing its conditions could be about
+    /// (S3: "if the object doesn't exist, the operation returns 204").
     fn put_marker(
         &self,
         bucket: &BucketName,
@@ -679,10 +682,25 @@ impl Store {
         conditions: &DeleteConditions,
     ) -> Result<Removal, StoreError> {
         let bucket_dir = self.bucket_dir(bucket);
-        let (old, dropped, marker) = self.write(|txn| {
+        let added = self.write(|txn| {
             let status = versioning_in(txn, bucket, &bucket_dir)?;
-            add_marker(txn, bucket, key.as_str(), owner, status, conditions)
+            if conditions.any() {
+                let current = txn
+                    .open_table(OBJECTS)
+                    .map_err(internal)?
+                    .get(object_row(bucket, key.as_str()).as_str())
+                    .map_err(internal)?
+                    .is_some();
+                let versions = txn.open_table(VERSIONS).map_err(internal)?;
+                if !current && top_of(&versions, bucket, key.as_str())?.is_none() {
+                    return Ok(None);
+                }
+            }
+            add_marker(txn, bucket, key.as_str(), owner, status, conditions).map(Some)
         })?;
+        let Some((old, dropped, marker)) = added else {
+            return Ok(Removal::Removed);
+        };
         self.crash_point("after commit")?;
         self.discard_dropped(&dropped);
         // A hand-placed file at the key's path is not the key any more, and
