@@ -333,6 +333,111 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
     );
 }
 
+/// Many announces in flight from many sources at once, so that the UDP
+/// tracker takes them from its socket in batches: each source gets one
+/// answer for each of its announces, with its own transaction ids, and
+/// the tracker lists every announced peer at the address and port it
+/// announced from (none mixed up with another packet's sender).
+#[test]
+fn udp_batches_answer_each_source_its_own() {
+    let test = "udp_batches_answer_each_source_its_own";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 1000, 92, &[]);
+    let udp = udp_addr(p.torrent.trackers()[1]);
+    let hash = *p.torrent.info_hash().as_bytes();
+    const SOURCES: u8 = 16;
+    // 128 announces in one burst: well within a socket's default buffer.
+    const IN_FLIGHT: u16 = 8;
+    // Every source connects first, then all send their announces in one
+    // burst before any reads an answer.
+    let sockets: Vec<(UdpSocket, Vec<u8>)> = (0..SOURCES)
+        .map(|i| {
+            let s = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 20 + i), 0)).unwrap();
+            s.connect(udp).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let c = Client(s);
+            let cid = c.connect();
+            (c.0, cid)
+        })
+        .collect();
+    for (i, (s, cid)) in sockets.iter().enumerate() {
+        for k in 0..IN_FLIGHT {
+            let peer = format!("-XX0001-b{i:02}k{k:02}xxxxxx");
+            let mut packet = announce_packet_wanting(
+                cid,
+                &hash,
+                peer.as_bytes().try_into().unwrap(),
+                5,
+                50_000 + k,
+                0,
+            );
+            // Transaction id: the source and the announce.
+            packet[12..16].copy_from_slice(&[0xb0, i as u8, 0, k as u8]);
+            s.send(&packet).unwrap();
+        }
+    }
+    for (i, (s, _)) in sockets.iter().enumerate() {
+        let mut tids = Vec::new();
+        let mut buf = [0; 2048];
+        while let Ok(n) = s.recv(&mut buf) {
+            assert_eq!(&buf[..4], &[0, 0, 0, 1], "{:?}", &buf[..n]);
+            // num_want 0: no peers.
+            assert_eq!(n, 20, "{:?}", &buf[..n]);
+            tids.push([buf[4], buf[5], buf[6], buf[7]]);
+            if tids.len() == usize::from(IN_FLIGHT) {
+                break;
+            }
+        }
+        tids.sort_unstable();
+        let expected: Vec<[u8; 4]> = (0..IN_FLIGHT)
+            .map(|k| [0xb0, i as u8, 0, k as u8])
+            .collect();
+        assert_eq!(tids, expected, "source {i}");
+    }
+    // A seeder asking for every peer gets leechers only: the endpoint's
+    // peer first, then every announced one, each at its source's address
+    // with a port that source announced.
+    let c = Client::new(udp);
+    let cid = c.connect();
+    let reply = c
+        .ask(&announce_packet_wanting(
+            &cid,
+            &hash,
+            b"-XX0001-batchseeder0",
+            0,
+            40_100,
+            i32::MAX,
+        ))
+        .expect("an announce answer");
+    let announced = usize::from(SOURCES) * usize::from(IN_FLIGHT);
+    assert_eq!(&reply[..4], &[0, 0, 0, 1], "{reply:?}");
+    assert_eq!(
+        &reply[12..16],
+        &(announced as u32).to_be_bytes(),
+        "leechers"
+    );
+    assert_eq!(reply.len(), 20 + 6 * (1 + announced), "{}", reply.len());
+    assert_eq!(&reply[20..24], &[127, 0, 0, 1], "the endpoint's peer first");
+    let mut listed: Vec<(Ipv4Addr, u16)> = reply[26..]
+        .chunks(6)
+        .map(|p| {
+            (
+                Ipv4Addr::new(p[0], p[1], p[2], p[3]),
+                u16::from_be_bytes([p[4], p[5]]),
+            )
+        })
+        .collect();
+    listed.sort_unstable();
+    let mut expected: Vec<(Ipv4Addr, u16)> = (0..SOURCES)
+        .flat_map(|i| (0..IN_FLIGHT).map(move |k| (Ipv4Addr::new(127, 0, 0, 20 + i), 50_000 + k)))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+}
+
 /// The torrent as served with the UDP tracker alone: `announce` its URL,
 /// no `announce-list` (nothing else outside `info`), and the `info`
 /// dictionary's bytes as they were, so the info-hash is the same. Written
