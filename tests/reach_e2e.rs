@@ -334,6 +334,292 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
     );
 }
 
+/// Many announces in flight from many sources at once, so that the UDP
+/// tracker takes them from its socket in batches: each source gets one
+/// answer for each of its announces, with its own transaction ids, and
+/// the tracker lists every announced peer at the address and port it
+/// announced from (none mixed up with another packet's sender).
+#[test]
+fn udp_batches_answer_each_source_its_own() {
+    let test = "udp_batches_answer_each_source_its_own";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 1000, 92, &[]);
+    let udp = udp_addr(p.torrent.trackers()[1]);
+    let hash = *p.torrent.info_hash().as_bytes();
+    const SOURCES: u8 = 16;
+    // 128 announces in one burst: well within a socket's default buffer.
+    const IN_FLIGHT: u16 = 8;
+    // Every source connects first, then all send their announces in one
+    // burst before any reads an answer.
+    let sockets: Vec<(UdpSocket, Vec<u8>)> = (0..SOURCES)
+        .map(|i| {
+            let s = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 20 + i), 0)).unwrap();
+            s.connect(udp).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let c = Client(s);
+            let cid = c.connect();
+            (c.0, cid)
+        })
+        .collect();
+    for (i, (s, cid)) in sockets.iter().enumerate() {
+        for k in 0..IN_FLIGHT {
+            let peer = format!("-XX0001-b{i:02}k{k:02}xxxxxx");
+            let mut packet = announce_packet_wanting(
+                cid,
+                &hash,
+                peer.as_bytes().try_into().unwrap(),
+                5,
+                50_000 + k,
+                0,
+            );
+            // Transaction id: the source and the announce.
+            packet[12..16].copy_from_slice(&[0xb0, i as u8, 0, k as u8]);
+            s.send(&packet).unwrap();
+        }
+    }
+    for (i, (s, _)) in sockets.iter().enumerate() {
+        let mut tids = Vec::new();
+        let mut buf = [0; 2048];
+        while let Ok(n) = s.recv(&mut buf) {
+            assert_eq!(&buf[..4], &[0, 0, 0, 1], "{:?}", &buf[..n]);
+            // num_want 0: no peers.
+            assert_eq!(n, 20, "{:?}", &buf[..n]);
+            tids.push([buf[4], buf[5], buf[6], buf[7]]);
+            if tids.len() == usize::from(IN_FLIGHT) {
+                break;
+            }
+        }
+        tids.sort_unstable();
+        let expected: Vec<[u8; 4]> = (0..IN_FLIGHT)
+            .map(|k| [0xb0, i as u8, 0, k as u8])
+            .collect();
+        assert_eq!(tids, expected, "source {i}");
+    }
+    // A seeder asking for every peer gets leechers only: the endpoint's
+    // peer first, then every announced one, each at its source's address
+    // with a port that source announced.
+    let c = Client::new(udp);
+    let cid = c.connect();
+    let reply = c
+        .ask(&announce_packet_wanting(
+            &cid,
+            &hash,
+            b"-XX0001-batchseeder0",
+            0,
+            40_100,
+            i32::MAX,
+        ))
+        .expect("an announce answer");
+    let announced = usize::from(SOURCES) * usize::from(IN_FLIGHT);
+    assert_eq!(&reply[..4], &[0, 0, 0, 1], "{reply:?}");
+    assert_eq!(
+        &reply[12..16],
+        &(announced as u32).to_be_bytes(),
+        "leechers"
+    );
+    assert_eq!(reply.len(), 20 + 6 * (1 + announced), "{}", reply.len());
+    assert_eq!(&reply[20..24], &[127, 0, 0, 1], "the endpoint's peer first");
+    let mut listed: Vec<(Ipv4Addr, u16)> = reply[26..]
+        .chunks(6)
+        .map(|p| {
+            (
+                Ipv4Addr::new(p[0], p[1], p[2], p[3]),
+                u16::from_be_bytes([p[4], p[5]]),
+            )
+        })
+        .collect();
+    listed.sort_unstable();
+    let mut expected: Vec<(Ipv4Addr, u16)> = (0..SOURCES)
+        .flat_map(|i| (0..IN_FLIGHT).map(move |k| (Ipv4Addr::new(127, 0, 0, 20 + i), 50_000 + k)))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+}
+
+/// Sends `request` on a new connection to `tracker`, in `parts` written
+/// 200 ms apart, and reads until the tracker closes: the whole answer.
+fn raw_http(tracker: SocketAddr, parts: &[&[u8]]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut s = std::net::TcpStream::connect(tracker).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        s.write_all(part).unwrap();
+    }
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("the tracker closes");
+    out
+}
+
+/// An answer's status line, its headers (names lowercased) and its body.
+fn http_parts(answer: &[u8]) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(answer)));
+    let head = String::from_utf8(answer[..end].to_vec()).expect("an ASCII head");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default().to_owned();
+    let headers = lines
+        .map(|l| {
+            let (n, v) = l.split_once(": ").unwrap_or((l, ""));
+            (n.to_ascii_lowercase(), v.to_owned())
+        })
+        .collect();
+    (status, headers, answer[end + 4..].to_vec())
+}
+
+/// Announces that arrive whole and ask to close are answered on the
+/// accepting thread: the same status line, headers and body as hyper
+/// gives (a kept-alive one, or one sent in two parts, goes to hyper),
+/// `connection: close`, a `date` in hyper's form, and then the close. Odd
+/// requests (HEAD, POST with a body, HTTP/1.0, a path that is not the
+/// tracker's) are hyper's and answered as before.
+#[test]
+fn one_shot_http_announces_are_answered_as_hyper_answers_them() {
+    let test = "one_shot_http_announces_are_answered_as_hyper_answers_them";
+    if !have_python_module(test, "boto3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = publish(dir.path(), "127.0.0.1", 1000, 93, &[]);
+    let tracker: SocketAddr = p.torrent.trackers()[0]
+        .trim_start_matches("http://")
+        .trim_end_matches("/announce")
+        .parse()
+        .unwrap();
+    let hash = percent_all(p.torrent.info_hash().as_bytes());
+    let get = |peer: &str, port: u16, connection: &str| {
+        format!(
+            "GET /announce?info_hash={hash}&peer_id={peer}&port={port}&uploaded=0&downloaded=0\
+             &left=5&compact=1&numwant=50 HTTP/1.1\r\nHost: tracker\r\n{connection}\r\n"
+        )
+    };
+    // Hyper: kept alive (the answer read by its length), from peer A.
+    let kept = {
+        use std::io::Write as _;
+        let mut s = std::net::TcpStream::connect(tracker).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(get("-XX0001-oneshotaaaaa", 42_001, "").as_bytes())
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0; 4096];
+        loop {
+            let n = s.read(&mut buf).expect("an answer");
+            assert!(n > 0, "closed early: {got:?}");
+            got.extend_from_slice(&buf[..n]);
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let (_, headers, _) = http_parts(&got);
+                let len: usize = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .map(|(_, v)| v.parse().unwrap())
+                    .expect("a content-length");
+                if got.len() >= end + 4 + len {
+                    break;
+                }
+            }
+        }
+        got
+    };
+    // At once (the info-hash's answer is in memory by now), from peer B.
+    let once = raw_http(
+        tracker,
+        &[get("-XX0001-oneshotbbbbb", 42_002, "Connection: close\r\n").as_bytes()],
+    );
+    let (kept_status, kept_headers, kept_body) = http_parts(&kept);
+    let (status, headers, body) = http_parts(&once);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(kept_status, status);
+    let names = |h: &[(String, String)]| -> Vec<String> {
+        h.iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| n != "connection")
+            .collect()
+    };
+    assert_eq!(
+        names(&headers),
+        names(&kept_headers),
+        "{headers:?} {kept_headers:?}"
+    );
+    let value = |h: &[(String, String)], name: &str| {
+        h.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(value(&headers, "connection"), "close");
+    for name in ["content-type", "cache-control"] {
+        assert_eq!(value(&headers, name), value(&kept_headers, name), "{name}");
+    }
+    assert_eq!(value(&headers, "content-length"), body.len().to_string());
+    let (date, kept_date) = (value(&headers, "date"), value(&kept_headers, "date"));
+    assert!(
+        date.len() == kept_date.len() && date.ends_with(" GMT") && date[3..5] == kept_date[3..5],
+        "{date:?} against hyper's {kept_date:?}"
+    );
+    // Both answers list the endpoint's peer first; B's lists A too.
+    let kept_answer = decode(&kept_body).expect("bencode").to_owned_value();
+    assert!(
+        kept_answer.get("failure reason").is_none(),
+        "{kept_answer:?}"
+    );
+    let answer = decode(&body).expect("bencode").to_owned_value();
+    assert!(answer.get("failure reason").is_none(), "{answer:?}");
+    assert_eq!(
+        other_peers(&answer),
+        [SocketAddrV4::new(Ipv4Addr::LOCALHOST, 42_001)],
+        "{answer:?}"
+    );
+    // In two parts: hyper reads the rest; the same kind of answer, closed.
+    let request = get("-XX0001-oneshotccccc", 42_003, "Connection: close\r\n");
+    let (first, rest) = request.as_bytes().split_at(40);
+    let split = raw_http(tracker, &[first, rest]);
+    let (status, headers, body) = http_parts(&split);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(value(&headers, "connection"), "close");
+    let answer = decode(&body).expect("bencode").to_owned_value();
+    assert_eq!(
+        other_peers(&answer),
+        [
+            SocketAddrV4::new(Ipv4Addr::LOCALHOST, 42_001),
+            SocketAddrV4::new(Ipv4Addr::LOCALHOST, 42_002)
+        ],
+        "{answer:?}"
+    );
+    // HEAD: the head alone.
+    let head =
+        get("-XX0001-oneshotddddd", 42_004, "Connection: close\r\n").replacen("GET", "HEAD", 1);
+    let (status, _, body) = http_parts(&raw_http(tracker, &[head.as_bytes()]));
+    assert_eq!((status.as_str(), body.len()), ("HTTP/1.1 200 OK", 0));
+    // POST with a body: 405, as ever.
+    let post =
+        "POST /announce HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
+    let (status, headers, _) = http_parts(&raw_http(tracker, &[post.as_bytes()]));
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    assert_eq!(value(&headers, "allow"), "GET, HEAD");
+    // HTTP/1.0: hyper's, answered and closed.
+    let old = get("-XX0001-oneshoteeeee", 42_005, "").replacen("HTTP/1.1", "HTTP/1.0", 1);
+    let (status, _, body) = http_parts(&raw_http(tracker, &[old.as_bytes()]));
+    assert!(status.ends_with(" 200 OK"), "{status}");
+    assert!(decode(&body).is_ok(), "{body:?}");
+    // Another path: 404 with a failure reason.
+    let (status, _, body) = http_parts(&raw_http(
+        tracker,
+        &[b"GET /elsewhere HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"],
+    ));
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    assert!(
+        String::from_utf8_lossy(&body).contains("failure reason"),
+        "{body:?}"
+    );
+}
+
 /// The torrent as served with the UDP tracker alone: `announce` its URL,
 /// no `announce-list` (nothing else outside `info`), and the `info`
 /// dictionary's bytes as they were, so the info-hash is the same. Written

@@ -120,7 +120,8 @@ pub use tracker::{
     TrackerConfig,
 };
 pub use udp::{
-    UDP_MAX_PACKET, UDP_MAX_SCRAPE, UDP_PROTOCOL_ID, UdpExchange, UdpKey, UdpRequest, parse_udp,
+    UDP_MAX_PACKET, UDP_MAX_SCRAPE, UDP_PROTOCOL_ID, UdpExchange, UdpKey, UdpParsed, UdpRequest,
+    parse_udp,
 };
 pub use ws::{
     WsCensus, WsConfig, WsConn, WsOutcome, WsSend, WsTracker, WsVerdict, ws_announce_info_hash,

@@ -78,34 +78,42 @@ struct Entry {
 }
 
 /// Where a peer's live entry is: its role and its entry's sequence number
-/// in that role's queue.
+/// in that role's queue. Sequence numbers are 32 bits and wrap (a queue
+/// never holds 2^32 entries): an index row is 28 bytes, not 40.
 #[derive(Debug, Clone, Copy)]
 struct Place {
     role: Role,
-    seq: u64,
+    seq: u32,
 }
 
 /// One role's entries in the order they were seen, the oldest first. The
-/// entry at index `i` has the sequence number `head + i`.
+/// entry at index `i` has the sequence number `head + i` (wrapping).
 #[derive(Debug, Default)]
 struct Queue {
     entries: VecDeque<Entry>,
-    head: u64,
+    head: u32,
     live: usize,
 }
 
+/// `n` as a sequence-number step: a queue holds fewer than 2^32 entries
+/// (a swarm's peers are capped far below), so it is exact.
+fn step(n: usize) -> u32 {
+    // Truncation never happens; wrapping keeps the arithmetic total.
+    (n as u64 & u64::from(u32::MAX)) as u32
+}
+
 impl Queue {
-    fn next_seq(&self) -> u64 {
-        self.head + self.entries.len() as u64
+    fn next_seq(&self) -> u32 {
+        self.head.wrapping_add(step(self.entries.len()))
     }
 
-    fn at(&mut self, seq: u64) -> Option<&mut Entry> {
-        let i = usize::try_from(seq.checked_sub(self.head)?).ok()?;
+    fn at(&mut self, seq: u32) -> Option<&mut Entry> {
+        let i = usize::try_from(seq.wrapping_sub(self.head)).ok()?;
         self.entries.get_mut(i)
     }
 
     /// Marks the entry of `seq` dead.
-    fn kill(&mut self, seq: u64) {
+    fn kill(&mut self, seq: u32) {
         if let Some(e) = self.at(seq)
             && e.live
         {
@@ -126,7 +134,7 @@ impl Queue {
                 self.live -= 1;
             }
             self.entries.pop_front();
-            self.head += 1;
+            self.head = self.head.wrapping_add(1);
         }
     }
 
@@ -147,7 +155,7 @@ impl Queue {
                 e.addr,
                 Place {
                     role,
-                    seq: head + i as u64,
+                    seq: head.wrapping_add(step(i)),
                 },
             );
         }
@@ -312,4 +320,60 @@ fn rotating(queue: &Queue, r: u64) -> impl Iterator<Item = &Entry> {
         .range(start..)
         .chain(queue.entries.range(..start))
         .filter(|e| e.live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(i: u16) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, 1], 1000 + i))
+    }
+
+    fn id(i: u16) -> PeerId {
+        let mut b = [b'x'; 20];
+        b[..2].copy_from_slice(&i.to_be_bytes());
+        PeerId::from_bytes(b)
+    }
+
+    /// Sequence numbers past 2^32 wrap: peers are found, moved, removed,
+    /// compacted away and expired across the wrap as anywhere else.
+    #[test]
+    fn sequence_numbers_wrap() {
+        let mut swarm = Swarm::default();
+        swarm.seeders.head = u32::MAX - 2;
+        swarm.leechers.head = u32::MAX - 2;
+        let t0 = Instant::now();
+        let ttl = Duration::from_secs(100);
+        let later = t0 + Duration::from_secs(1);
+        for i in 0..6 {
+            swarm.upsert(addr(i), id(i), Role::Leecher, Event::Started, t0, 100);
+        }
+        for i in 0..6 {
+            let role = if i % 2 == 0 {
+                Role::Seeder
+            } else {
+                Role::Leecher
+            };
+            swarm.upsert(addr(i), id(i), role, Event::Regular, later, 100);
+        }
+        assert_eq!((swarm.seeders(), swarm.leechers()), (3, 3));
+        // Enough announces of one peer that its queue is compacted.
+        for _ in 0..40 {
+            swarm.upsert(addr(3), id(3), Role::Leecher, Event::Regular, later, 100);
+        }
+        assert!(swarm.leechers.entries.len() < 40, "compacted");
+        swarm.remove(&addr(0));
+        swarm.remove(&addr(1));
+        assert_eq!((swarm.seeders(), swarm.leechers()), (2, 2));
+        assert_eq!(swarm.role_of(&addr(3)), Some(Role::Leecher));
+        let mut out = Vec::new();
+        swarm.select(Role::Leecher, 10, 7, 11, |_, _| false, &mut out);
+        let mut listed: Vec<SocketAddr> = out.iter().map(|(a, _)| *a).collect();
+        listed.sort();
+        assert_eq!(listed, [addr(2), addr(3), addr(4), addr(5)]);
+        swarm.expire(later + ttl, ttl);
+        assert!(swarm.is_empty());
+        assert_eq!((swarm.seeders(), swarm.leechers()), (0, 0));
+    }
 }

@@ -313,6 +313,62 @@ impl UdpExchange {
     }
 }
 
+/// One UDP tracker packet decoded and its connection id checked, before
+/// the tracker answers it ([`Tracker::udp_parsed`]): a host may do both
+/// outside the tracker's lock, and look at the request (to decide its
+/// info-hash early) without decoding it twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpParsed {
+    request: Result<UdpRequest, Error>,
+    len: usize,
+    transaction_id: Option<u32>,
+    /// Whether the request's connection id is one given to the sender
+    /// lately (always `false` for a connect, which carries none).
+    verified: bool,
+}
+
+impl UdpParsed {
+    /// Decodes `packet` as [`parse_udp`] does (with the tracker's own
+    /// query limits, `limits`) and checks its connection id, if it carries
+    /// one, against `key` for `remote` at `now`.
+    pub fn parse(
+        packet: &[u8],
+        limits: &QueryLimits,
+        key: &UdpKey,
+        remote: IpAddr,
+        now: Instant,
+    ) -> Self {
+        let request = parse_udp(packet, limits);
+        let verified = match &request {
+            Ok(
+                UdpRequest::Announce { connection_id, .. }
+                | UdpRequest::Scrape { connection_id, .. },
+            ) => key.verify(*connection_id, remote, now),
+            _ => false,
+        };
+        UdpParsed {
+            request,
+            len: packet.len(),
+            transaction_id: transaction_id(packet),
+            verified,
+        }
+    }
+
+    /// The request, when it decoded.
+    pub fn request(&self) -> Option<&UdpRequest> {
+        self.request.as_ref().ok()
+    }
+
+    /// The announce, when the packet is one whose connection id checks out
+    /// (the only kind the tracker may serve).
+    pub fn verified_announce(&self) -> Option<&Announce> {
+        match &self.request {
+            Ok(UdpRequest::Announce { announce, .. }) if self.verified => Some(announce),
+            _ => None,
+        }
+    }
+}
+
 fn header(action: u32, transaction_id: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&action.to_be_bytes());
     out.extend_from_slice(&transaction_id.to_be_bytes());
@@ -363,21 +419,41 @@ impl Tracker {
         now: Instant,
         authorize: impl FnMut(&InfoHash) -> Decision,
     ) -> UdpExchange {
+        let parsed = UdpParsed::parse(packet, &self.config().query, key, ctx.remote.ip(), now);
+        self.udp_parsed(parsed, ctx, key, now, authorize)
+    }
+
+    /// Answers one UDP tracker packet that [`UdpParsed::parse`] decoded
+    /// and checked (for `ctx.remote`, with this tracker's query limits and
+    /// `key`), exactly as [`Tracker::udp`] answers the packet itself.
+    pub fn udp_parsed(
+        &mut self,
+        parsed: UdpParsed,
+        ctx: &RequestContext,
+        key: &UdpKey,
+        now: Instant,
+        authorize: impl FnMut(&InfoHash) -> Decision,
+    ) -> UdpExchange {
+        let UdpParsed {
+            request,
+            len,
+            transaction_id,
+            verified,
+        } = parsed;
         let refuse = |request: Option<UdpRequest>, error: Error| {
-            let reply =
-                transaction_id(packet).map(|tid| error_packet(tid, &error, Some(packet.len())));
+            let reply = transaction_id.map(|tid| error_packet(tid, &error, Some(len)));
             UdpExchange {
                 reply,
                 request,
                 error: Some(error),
             }
         };
-        let request = match parse_udp(packet, &self.config().query) {
+        let request = match request {
             Ok(r) => r,
             Err(e) => return refuse(None, e),
         };
         let ip = ctx.remote.ip();
-        let (connection_id, transaction_id) = match &request {
+        let transaction_id = match &request {
             UdpRequest::Connect { transaction_id } => {
                 let mut out = Vec::with_capacity(16);
                 header(CONNECT, *transaction_id, &mut out);
@@ -388,18 +464,10 @@ impl Tracker {
                     error: None,
                 };
             }
-            UdpRequest::Announce {
-                connection_id,
-                transaction_id,
-                ..
-            }
-            | UdpRequest::Scrape {
-                connection_id,
-                transaction_id,
-                ..
-            } => (*connection_id, *transaction_id),
+            UdpRequest::Announce { transaction_id, .. }
+            | UdpRequest::Scrape { transaction_id, .. } => *transaction_id,
         };
-        if !key.verify(connection_id, ip, now) {
+        if !verified {
             return refuse(Some(request), Error::ConnectionId);
         }
         let answer = match &request {

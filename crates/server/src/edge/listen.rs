@@ -117,6 +117,42 @@ pub(crate) async fn accept(
     }
 }
 
+/// The blocking twin of [`accept`], for a listener served on threads of
+/// its own whose read timeout is set (it looks at `shutdown` that often):
+/// the next connection, or `None` once `shutdown` turns true. Failures are
+/// logged at most once a second, with a pause after each, as there.
+pub(crate) fn accept_blocking(
+    listener: &std::net::TcpListener,
+    shutdown: &watch::Receiver<bool>,
+    what: &str,
+) -> Option<(std::net::TcpStream, SocketAddr)> {
+    let mut last_logged: Option<Instant> = None;
+    let mut failures = 0u64;
+    loop {
+        if *shutdown.borrow() {
+            return None;
+        }
+        match listener.accept() {
+            Ok(accepted) => return Some(accepted),
+            // The read timeout: look at `shutdown` again.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => {
+                failures += 1;
+                if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    tracing::warn!(target: "serve", listener = what, failures, error = %e, "accept failed");
+                    last_logged = Some(Instant::now());
+                    failures = 0;
+                }
+                std::thread::sleep(ACCEPT_BACKOFF);
+            }
+        }
+    }
+}
+
 /// Completes once the shutdown flag turns true (or its sender is gone).
 pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;

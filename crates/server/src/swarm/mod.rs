@@ -16,6 +16,7 @@
 
 mod admission;
 mod announce;
+mod datagrams;
 mod dht;
 mod error;
 mod peer;

@@ -131,7 +131,16 @@ pub(crate) struct PeerEdge {
     encryption: PeerEncryption,
     /// The info-hashes announced or seeded lately, by `HASH('req2', info
     /// hash)`: how an encrypted connection names its torrent.
-    skeys: Mutex<HashMap<[u8; 20], InfoHash>>,
+    skeys: Mutex<Skeys>,
+}
+
+/// The info-hashes announced or seeded lately, by the hash an encrypted
+/// connection names them with, and the set of them (so that an announce
+/// of one already known costs no hash).
+#[derive(Debug, Default)]
+struct Skeys {
+    by_hash: HashMap<[u8; 20], InfoHash>,
+    known: HashSet<InfoHash>,
 }
 
 /// The addresses offered for a dial, and when the table was last swept
@@ -275,7 +284,7 @@ impl PeerEdge {
             dial_rx: Mutex::new(Some(dial_rx)),
             dialed: Mutex::new(DialBook::default()),
             encryption,
-            skeys: Mutex::new(HashMap::new()),
+            skeys: Mutex::new(Skeys::default()),
         }
     }
 
@@ -291,14 +300,19 @@ impl PeerEdge {
         if self.encryption == PeerEncryption::Off {
             return;
         }
-        let hash = skey_hash(&info_hash);
         let mut skeys = self.skeys.lock().unwrap_or_else(|p| p.into_inner());
-        if skeys.len() >= MAX_SKEYS && !skeys.contains_key(&hash) {
+        // Known already (every announce of a swarm but its first): no hash.
+        if skeys.known.contains(&info_hash) {
+            return;
+        }
+        if skeys.by_hash.len() >= MAX_SKEYS {
             // Forget them all: the ones in use are remembered again at
             // their next announce.
-            skeys.clear();
+            skeys.by_hash.clear();
+            skeys.known.clear();
         }
-        skeys.insert(hash, info_hash);
+        skeys.by_hash.insert(skey_hash(&info_hash), info_hash);
+        skeys.known.insert(info_hash);
     }
 
     /// The info-hash an encrypted connection named by `hash`, if it was
@@ -307,6 +321,7 @@ impl PeerEdge {
         self.skeys
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .by_hash
             .get(hash)
             .copied()
     }

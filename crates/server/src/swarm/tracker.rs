@@ -2,9 +2,10 @@
 //! taken from S3's namespace), HTTP/1.1 by hyper, and the sans-IO tracker
 //! behind a mutex.
 
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -12,15 +13,17 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Announce, Decision, Event, RequestContext, Tracker, TrustedProxies, handle, parse_announce,
+    Announce, Decision, Event, QueryLimits, RequestContext, Tracker, TrustedProxies, handle,
+    parse_announce,
 };
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::admission::{Admission, Newcomer};
+use super::admission::{Admission, Newcomer, Slot};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
 use super::{PeerEdge, SwarmSource, Tracked};
-use crate::edge::listen::accept;
+use crate::edge::listen::{accept, accept_blocking};
 
 /// How long a client may take to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,11 +38,58 @@ pub(crate) struct TrackerFront {
     pub(crate) tls: Option<crate::edge::tls::Tls>,
 }
 
+/// What every tracker connection shares.
+struct Shared {
+    swarm: Arc<dyn SwarmSource>,
+    tracker: Arc<Mutex<Tracker>>,
+    edge: Arc<PeerEdge>,
+    /// The tracker's query limits and announce path (they do not change):
+    /// the dialer, and the decision made before the lock, read them here.
+    limits: QueryLimits,
+    announce_path: Box<str>,
+    trusted: Arc<TrustedProxies>,
+    slots: Arc<Admission>,
+    /// The seeding peer's listener.
+    peer: SocketAddr,
+}
+
+impl Shared {
+    /// A connection slot for `remote`, or `None` when it is refused
+    /// (closed at once; `Admission` logs a summary). A trusted proxy
+    /// carries many clients from one address: it is not held to the
+    /// per-address cap.
+    fn admit(&self, remote: SocketAddr) -> Option<Slot> {
+        let newcomer = if self.trusted.trusts(remote.ip()) {
+            Newcomer::Proxied
+        } else {
+            Newcomer::Accepted
+        };
+        self.slots.admit(remote.ip(), newcomer).ok()
+    }
+
+    /// The endpoint's own peer as answers list it: the seeding peer's
+    /// address, or (when that is unspecified) the local address the
+    /// connection arrived on, with the peer's port.
+    fn seed(&self, local: impl FnOnce() -> Option<SocketAddr>) -> SocketAddr {
+        let ip = if self.peer.ip().is_unspecified() {
+            local().map_or(self.peer.ip(), |l| l.ip())
+        } else {
+            self.peer.ip()
+        };
+        SocketAddr::new(ip, self.peer.port())
+    }
+}
+
 /// Answers announces and scrapes on `listener` until `shutdown` turns true.
 /// Each answer lists the endpoint's own peer first: the local address the
 /// announce arrived on (or `peer`'s address, when that is not unspecified)
 /// and `peer`'s port. An announce from a `trusted` proxy is taken to come
 /// from the client its forwarding headers name.
+///
+/// Over plain HTTP, threads of its own accept the connections and answer
+/// a one-shot announce (the whole request at hand, `Connection: close`,
+/// its info-hash's answer in memory) on the spot, in one write; every
+/// other connection is served by hyper on the runtime, as over TLS.
 pub(crate) async fn serve_tracker(
     listener: TcpListener,
     swarm: Arc<dyn SwarmSource>,
@@ -47,127 +97,52 @@ pub(crate) async fn serve_tracker(
     peer: SocketAddr,
     edge: Arc<PeerEdge>,
     front: TrackerFront,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let TrackerFront {
         trusted,
         slots,
         tls,
     } = front;
-    // The tracker's query limits and announce path do not change: the
-    // dialer, and the decision made before the lock, read them here.
     let (limits, announce_path) = {
         let t = tracker.lock().unwrap_or_else(|p| p.into_inner());
         (
-            Arc::new(t.config().query.clone()),
-            Arc::<str>::from(t.config().announce_path.as_str()),
+            t.config().query.clone(),
+            t.config().announce_path.clone().into(),
         )
     };
+    let shared = Arc::new(Shared {
+        swarm,
+        tracker,
+        edge,
+        limits,
+        announce_path,
+        trusted,
+        slots,
+        peer,
+    });
+    match tls {
+        Some(tls) => serve_tls(listener, shared, tls, shutdown).await,
+        None => serve_plain(listener, shared, shutdown).await,
+    }
+}
+
+/// The tracker over TLS: every connection's handshake, then hyper.
+async fn serve_tls(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: crate::edge::tls::Tls,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let Some((socket, remote)) = accept(&listener, &mut shutdown, "tracker").await else {
             return;
         };
-        // A trusted proxy carries many clients from one address: it is not
-        // held to the per-address cap. Refused: closed at once (`Admission`
-        // logs a summary).
-        let newcomer = if trusted.trusts(remote.ip()) {
-            Newcomer::Proxied
-        } else {
-            Newcomer::Accepted
-        };
-        let Ok(slot) = slots.admit(remote.ip(), newcomer) else {
+        let Some(slot) = shared.admit(remote) else {
             continue;
         };
-        let local = socket.local_addr().unwrap_or(peer);
-        let seed_ip = if peer.ip().is_unspecified() {
-            local.ip()
-        } else {
-            peer.ip()
-        };
-        let seed = SocketAddr::new(seed_ip, peer.port());
-        let ticket = Arc::clone(slot.ticket());
-        let (swarm, tracker, edge, limits, trusted, announce_path) = (
-            Arc::clone(&swarm),
-            Arc::clone(&tracker),
-            Arc::clone(&edge),
-            Arc::clone(&limits),
-            Arc::clone(&trusted),
-            Arc::clone(&announce_path),
-        );
-        let service =
-            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (swarm, tracker, edge, limits, announce_path) = (
-                    Arc::clone(&swarm),
-                    Arc::clone(&tracker),
-                    Arc::clone(&edge),
-                    Arc::clone(&limits),
-                    Arc::clone(&announce_path),
-                );
-                let req = req.map(|_| ());
-                // Behind a trusted proxy, the client it forwards for.
-                let remote = trusted.client(remote, req.headers());
-                let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
-                // A request: the connection is useful, and keeps its slot.
-                ticket.establish();
-                async move {
-                    let started = Instant::now();
-                    // An announce is decided before the tracker's lock; when
-                    // the answer about its info-hash is in memory, all of it
-                    // on this thread (the lock is held for a short, bounded
-                    // time), else on a blocking one (a lookup may read the
-                    // store).
-                    let announce = (req.uri().path() == &*announce_path)
-                        .then(|| parse_announce(req.uri().query().unwrap_or_default(), &limits))
-                        .and_then(Result::ok);
-                    let known = announce.as_ref().and_then(|a| {
-                        swarm
-                            .tracked_in_memory(&a.info_hash)
-                            .map(|t| (a.info_hash, t))
-                    });
-                    let response = if let Some(known) = known {
-                        let exchange = Exchange {
-                            swarm: &*swarm,
-                            tracker: &tracker,
-                            edge: &edge,
-                            req: &req,
-                            ctx: &ctx,
-                        };
-                        exchange.answer(announce, Some(known), started)
-                    } else {
-                        tokio::task::spawn_blocking(move || {
-                            let early = announce
-                                .as_ref()
-                                .map(|a| (a.info_hash, swarm.tracked(&a.info_hash)));
-                            let exchange = Exchange {
-                                swarm: &*swarm,
-                                tracker: &tracker,
-                                edge: &edge,
-                                req: &req,
-                                ctx: &ctx,
-                            };
-                            exchange.answer(announce, early, started)
-                        })
-                        .await
-                        .unwrap_or_else(|_| {
-                            let mut r = http::Response::new(Bytes::from_static(
-                                b"d14:failure reason14:internal errore",
-                            ));
-                            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                            r
-                        })
-                    };
-                    Ok::<_, std::convert::Infallible>(response.map(Full::new))
-                }
-            });
-        let mut stop = shutdown.clone();
-        let Some(tls) = &tls else {
-            tokio::spawn(async move {
-                let ticket = Arc::clone(slot.ticket());
-                serve_connection(socket, service, &ticket, &mut stop).await;
-            });
-            continue;
-        };
-        let tls = tls.clone();
+        let seed = shared.seed(|| socket.local_addr().ok());
+        let (tls, shared, mut stop) = (tls.clone(), Arc::clone(&shared), shutdown.clone());
         tokio::spawn(async move {
             let ticket = Arc::clone(slot.ticket());
             // The handshake, then the connection, as a plain one; a
@@ -179,10 +154,418 @@ pub(crate) async fn serve_tracker(
                 () = super::stopped(&mut stop) => return,
             };
             if let Some(stream) = stream {
-                serve_connection(stream, service, &ticket, &mut stop).await;
+                serve_socket(stream, shared, remote, seed, slot, stop).await;
             }
         });
     }
+}
+
+/// The most threads accepting plain tracker connections.
+const MAX_ACCEPTORS: usize = 2;
+
+/// How often an accepting thread looks whether to stop.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// The tracker over plain HTTP: accepted on threads of its own, a one-shot
+/// announce answered there, every other connection handed to hyper.
+async fn serve_plain(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let listener = listener.into_std().and_then(|l| {
+        l.set_nonblocking(false)?;
+        socket2::SockRef::from(&l).set_read_timeout(Some(STOP_POLL))?;
+        Ok(l)
+    });
+    let listener = match listener {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(target: "tracker", error = %e, "tracker not served");
+            return;
+        }
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_ACCEPTORS));
+    let mut handles = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let listener = match listener.try_clone() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(target: "tracker", error = %e, "tracker thread not started");
+                continue;
+            }
+        };
+        let (shared, runtime, shutdown) = (Arc::clone(&shared), runtime.clone(), shutdown.clone());
+        handles.push(tokio::task::spawn_blocking(move || {
+            accept_plain(&listener, &shared, &runtime, &shutdown);
+        }));
+    }
+    if handles.is_empty() {
+        return;
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+/// One accepting thread, until `shutdown`.
+fn accept_plain(
+    listener: &std::net::TcpListener,
+    shared: &Arc<Shared>,
+    runtime: &tokio::runtime::Handle,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let mut date = DateCache::default();
+    while let Some((stream, remote)) = accept_blocking(listener, shutdown, "tracker") {
+        let Some(slot) = shared.admit(remote) else {
+            continue;
+        };
+        // Non-blocking from here: the first read takes what has arrived,
+        // and hyper's runtime needs it so.
+        if stream.set_nonblocking(true).is_err() {
+            continue;
+        }
+        let seed = shared.seed(|| stream.local_addr().ok());
+        match answer_at_once(shared, &stream, remote, seed, &slot, &mut date) {
+            AtOnce::Done => {}
+            AtOnce::Unsent(rest) => {
+                runtime.spawn(async move {
+                    let Ok(mut socket) = tokio::net::TcpStream::from_std(stream) else {
+                        return;
+                    };
+                    let _ = tokio::time::timeout(HEADER_TIMEOUT, socket.write_all(&rest)).await;
+                    drop(slot);
+                });
+            }
+            AtOnce::Hyper(prefix) => {
+                let (shared, stop) = (Arc::clone(shared), shutdown.clone());
+                runtime.spawn(async move {
+                    let Ok(socket) = tokio::net::TcpStream::from_std(stream) else {
+                        return;
+                    };
+                    let _ = socket.set_nodelay(true);
+                    let io = Prefixed {
+                        prefix,
+                        at: 0,
+                        io: socket,
+                    };
+                    serve_socket(io, shared, remote, seed, slot, stop).await;
+                });
+            }
+        }
+    }
+}
+
+/// What became of a connection's first read.
+enum AtOnce {
+    /// Answered (or closed by the client): the connection closes.
+    Done,
+    /// Answered, but the kernel took only part of the answer: the rest.
+    Unsent(Vec<u8>),
+    /// For hyper, with the bytes read so far.
+    Hyper(Vec<u8>),
+}
+
+/// The longest request head answered at once (a longer one goes to hyper).
+const ONE_SHOT_MAX: usize = 4096;
+
+/// Reads what the client has sent and, when it is a one-shot announce
+/// whose info-hash's answer is in memory, answers it as hyper would
+/// (the same status line and headers, `connection: close`, the date).
+fn answer_at_once(
+    shared: &Shared,
+    mut stream: &std::net::TcpStream,
+    remote: SocketAddr,
+    seed: SocketAddr,
+    slot: &Slot,
+    date: &mut DateCache,
+) -> AtOnce {
+    let started = Instant::now();
+    let mut buf = [0; ONE_SHOT_MAX];
+    let mut read = stream.read(&mut buf);
+    if read
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock)
+    {
+        // The client connected a moment ago: its request is usually on
+        // its way. Let it run once, then look again.
+        std::thread::yield_now();
+        read = stream.read(&mut buf);
+    }
+    let n = match read {
+        Ok(0) => return AtOnce::Done,
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return AtOnce::Hyper(Vec::new()),
+        Err(_) => return AtOnce::Done,
+    };
+    let data = buf.get(..n).unwrap_or_default();
+    let hyper = || AtOnce::Hyper(data.to_vec());
+    if n == buf.len() {
+        return hyper();
+    }
+    let Some(req) = one_shot_request(data) else {
+        return hyper();
+    };
+    if req.uri().path() != &*shared.announce_path {
+        return hyper();
+    }
+    let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), &shared.limits) else {
+        return hyper();
+    };
+    let Some(tracked) = shared.swarm.tracked_in_memory(&announce.info_hash) else {
+        return hyper();
+    };
+    // Behind a trusted proxy, the client it forwards for.
+    let remote = shared.trusted.client(remote, req.headers());
+    let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
+    slot.ticket().establish();
+    let info_hash = announce.info_hash;
+    let exchange = Exchange {
+        swarm: &*shared.swarm,
+        tracker: &shared.tracker,
+        edge: &shared.edge,
+        req: &req,
+        ctx: &ctx,
+    };
+    let response = exchange.answer(Some(announce), Some((info_hash, tracked)), started);
+    let out = encode_closing(&response, date.now());
+    match stream.write(&out) {
+        Ok(sent) if sent == out.len() => AtOnce::Done,
+        Ok(sent) => AtOnce::Unsent(out.get(sent..).unwrap_or_default().to_vec()),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => AtOnce::Unsent(out),
+        Err(_) => AtOnce::Done,
+    }
+}
+
+/// `data` as a request hyper would take and answer, then close: exactly
+/// one complete HTTP/1.1 `GET` head, no body, `Connection: close`; `None`
+/// for anything else (hyper then reads it).
+fn one_shot_request(data: &[u8]) -> Option<http::Request<()>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut head = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(len)) = head.parse(data) else {
+        return None;
+    };
+    if len != data.len() || head.method != Some("GET") || head.version != Some(1) {
+        return None;
+    }
+    let uri: http::Uri = head.path?.parse().ok()?;
+    let mut map = http::HeaderMap::with_capacity(head.headers.len());
+    let mut close = false;
+    for h in head.headers.iter() {
+        let name = http::HeaderName::from_bytes(h.name.as_bytes()).ok()?;
+        let value = http::HeaderValue::from_bytes(h.value).ok()?;
+        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+            return None;
+        }
+        if name == http::header::CONNECTION {
+            for token in value.to_str().ok()?.split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if !token.is_empty() {
+                    return None;
+                }
+            }
+        }
+        map.append(name, value);
+    }
+    if !close {
+        return None;
+    }
+    let mut req = http::Request::new(());
+    *req.uri_mut() = uri;
+    *req.headers_mut() = map;
+    Some(req)
+}
+
+/// `response` as hyper writes it to a request that asked to close: the
+/// status line, its headers, `connection: close`, `date`, the body.
+fn encode_closing(response: &http::Response<Bytes>, date: &str) -> Vec<u8> {
+    let body = response.body();
+    let mut out = Vec::with_capacity(192 + body.len());
+    let status = response.status();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or_default().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in response.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"connection: close\r\ndate: ");
+    out.extend_from_slice(date.as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// The `Date` header's text, made once a second.
+#[derive(Default)]
+struct DateCache {
+    second: u64,
+    text: String,
+}
+
+impl DateCache {
+    fn now(&mut self) -> &str {
+        let now = SystemTime::now();
+        let second = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if second != self.second || self.text.is_empty() {
+            self.text = httpdate::fmt_http_date(now);
+            self.second = second;
+        }
+        &self.text
+    }
+}
+
+/// A socket whose first bytes were read already: they are read again
+/// first, so that hyper sees the whole request.
+struct Prefixed {
+    prefix: Vec<u8>,
+    at: usize,
+    io: tokio::net::TcpStream,
+}
+
+impl tokio::io::AsyncRead for Prefixed {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(rest) = this.prefix.get(this.at..)
+            && !rest.is_empty()
+        {
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(rest.get(..n).unwrap_or_default());
+            this.at += n;
+            if this.at == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.at = 0;
+            }
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Prefixed {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// Serves one connection with hyper: each request answered by the
+/// tracker (an announce whose answer is in memory on this thread, any
+/// other on a blocking one, as a lookup may read the store), until it
+/// ends, its slot goes to a newcomer or the tracker stops.
+async fn serve_socket<I>(
+    io: I,
+    shared: Arc<Shared>,
+    remote: SocketAddr,
+    seed: SocketAddr,
+    slot: Slot,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let ticket = Arc::clone(slot.ticket());
+    let service = {
+        let ticket = Arc::clone(&ticket);
+        hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let shared = Arc::clone(&shared);
+            let req = req.map(|_| ());
+            // Behind a trusted proxy, the client it forwards for.
+            let remote = shared.trusted.client(remote, req.headers());
+            let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
+            // A request: the connection is useful, and keeps its slot.
+            ticket.establish();
+            async move {
+                let started = Instant::now();
+                // An announce is decided before the tracker's lock; when
+                // the answer about its info-hash is in memory, all of it
+                // on this thread (the lock is held for a short, bounded
+                // time), else on a blocking one (a lookup may read the
+                // store).
+                let announce = (req.uri().path() == &*shared.announce_path)
+                    .then(|| parse_announce(req.uri().query().unwrap_or_default(), &shared.limits))
+                    .and_then(Result::ok);
+                let known = announce.as_ref().and_then(|a| {
+                    shared
+                        .swarm
+                        .tracked_in_memory(&a.info_hash)
+                        .map(|t| (a.info_hash, t))
+                });
+                let response = if let Some(known) = known {
+                    let exchange = Exchange {
+                        swarm: &*shared.swarm,
+                        tracker: &shared.tracker,
+                        edge: &shared.edge,
+                        req: &req,
+                        ctx: &ctx,
+                    };
+                    exchange.answer(announce, Some(known), started)
+                } else {
+                    tokio::task::spawn_blocking(move || {
+                        let early = announce
+                            .as_ref()
+                            .map(|a| (a.info_hash, shared.swarm.tracked(&a.info_hash)));
+                        let exchange = Exchange {
+                            swarm: &*shared.swarm,
+                            tracker: &shared.tracker,
+                            edge: &shared.edge,
+                            req: &req,
+                            ctx: &ctx,
+                        };
+                        exchange.answer(announce, early, started)
+                    })
+                    .await
+                    .unwrap_or_else(|_| {
+                        let mut r = http::Response::new(Bytes::from_static(
+                            b"d14:failure reason14:internal errore",
+                        ));
+                        *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                        r
+                    })
+                };
+                Ok::<_, std::convert::Infallible>(response.map(Full::new))
+            }
+        })
+    };
+    serve_connection(io, service, &ticket, &mut stop).await;
+    drop(slot);
 }
 
 /// Serves one tracker connection (its socket, plain or TLS) until it ends,

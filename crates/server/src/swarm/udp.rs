@@ -1,14 +1,15 @@
 //! The UDP tracker's edge (BEP 15): one socket, the same sans-IO tracker as
 //! the HTTP edge (so HTTP and UDP clients see each other), answered by a
-//! few threads that each take a packet, decide it and send the answer.
+//! few threads that each take the packets waiting, a batch at a time.
 //!
 //! A packet is small work (a lookup, the tracker's lock, one answer): a
 //! task and a blocking-pool hand-off for each, as before, cost more than
 //! the work itself (two thread wake-ups a packet), and the blocking pool
 //! grew to a hundred threads under load. The threads block on the socket
-//! instead; a packet that arrives while all are busy waits in the socket's
-//! buffer, and past it is dropped by the kernel, as a busy UDP server
-//! drops them anyway, and its client retries.
+//! instead, and take every packet waiting with one system call
+//! ([`datagrams`](super::datagrams)); a packet that arrives while all are
+//! busy waits in the socket's buffer, and past it is dropped by the
+//! kernel, as a busy UDP server drops them anyway, and its client retries.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -19,13 +20,14 @@ use std::time::{Duration, Instant, SystemTime};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
     Decision, Event, QueryLimits, RequestContext, Tracker, UDP_MAX_PACKET, UdpExchange, UdpKey,
-    UdpRequest, parse_udp,
+    UdpParsed,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
+use super::datagrams::{self, Inbox};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
-use super::{PeerEdge, SwarmSource};
+use super::{PeerEdge, SwarmSource, Tracked};
 
 /// The most threads answering packets: a few, so that one waiting on a
 /// lookup (a database page from disk) or on the tracker's lock does not
@@ -127,15 +129,23 @@ struct Shared {
     seed: Option<SocketAddr>,
 }
 
-/// One answering thread: takes packets from `socket` and answers each
-/// until `shutdown` is true.
+/// The most packets one thread takes from the socket at once.
+const BATCH: usize = 32;
+
+/// One answering thread: takes the packets waiting on `socket`, a batch
+/// at a time, and answers them until `shutdown` is true. Each packet is
+/// decoded once, its connection id checked and its info-hash decided
+/// before the tracker's lock, which the batch then takes once; the
+/// answers go out together, then each served announce is handed to the
+/// peer edge and logged (one line each).
 fn answer_packets(socket: &std::net::UdpSocket, shared: &Shared, shutdown: &watch::Receiver<bool>) {
-    // One byte more than the longest packet read, so a longer datagram
-    // (cut to the buffer) is seen as too long.
-    let mut buf = vec![0; UDP_MAX_PACKET + 1];
+    let mut inbox = Inbox::new(BATCH, UDP_MAX_PACKET);
+    let mut send_headers = datagrams::send_headers(BATCH);
+    let mut work: Vec<Packet> = Vec::with_capacity(BATCH);
+    let mut exchanges: Vec<Answered> = Vec::with_capacity(BATCH);
     while !*shutdown.borrow() {
-        let (len, remote) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
+        match inbox.recv(socket) {
+            Ok(_) => {}
             Err(e)
                 if matches!(
                     e.kind(),
@@ -149,40 +159,68 @@ fn answer_packets(socket: &std::net::UdpSocket, shared: &Shared, shutdown: &watc
                 tracing::debug!(target: "tracker", error = %e, "udp receive failed");
                 continue;
             }
-        };
+        }
         let started = Instant::now();
-        let packet = buf.get(..len).unwrap_or_default();
-        let mut ctx = RequestContext::new(remote);
-        if let Some(seed) = shared.seed {
-            ctx = ctx.with_endpoint_seed(seed);
+        work.clear();
+        for (packet, remote) in inbox.packets() {
+            let parsed =
+                UdpParsed::parse(packet, &shared.limits, &shared.key, remote.ip(), started);
+            // An announce whose connection id checks out is decided before
+            // the lock (a forged one costs no lookup).
+            let early = parsed
+                .verified_announce()
+                .map(|a| (a.info_hash, shared.swarm.tracked(&a.info_hash)));
+            work.push(Packet {
+                remote,
+                parsed,
+                early,
+            });
         }
-        // An announce whose connection id checks out is decided before the
-        // lock (a forged one costs no lookup).
-        let early = match parse_udp(packet, &shared.limits) {
-            Ok(UdpRequest::Announce {
-                connection_id,
-                announce,
-                ..
-            }) if shared.key.verify(connection_id, remote.ip(), started) => Some((
-                announce.info_hash,
-                shared.swarm.tracked(&announce.info_hash),
-            )),
-            _ => None,
-        };
-        let mut seen: Option<(InfoHash, Decision)> = None;
-        let exchange = {
-            let authorize = super::authorize_with(&*shared.swarm, early, &mut seen);
-            let mut tracker = shared.tracker.lock().unwrap_or_else(|p| p.into_inner());
-            tracker.udp(packet, &ctx, &shared.key, Instant::now(), authorize)
-        };
-        if let Some(reply) = &exchange.reply
-            && let Err(e) = socket.send_to(reply, remote)
+        exchanges.clear();
         {
-            tracing::debug!(target: "tracker", client = %remote, error = %e, "udp send failed");
+            let now = Instant::now();
+            let mut tracker = shared.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            for Packet {
+                remote,
+                parsed,
+                early,
+            } in work.drain(..)
+            {
+                let mut ctx = RequestContext::new(remote);
+                if let Some(seed) = shared.seed {
+                    ctx = ctx.with_endpoint_seed(seed);
+                }
+                let mut seen: Option<(InfoHash, Decision)> = None;
+                let authorize = super::authorize_with(&*shared.swarm, early, &mut seen);
+                let exchange = tracker.udp_parsed(parsed, &ctx, &shared.key, now, authorize);
+                exchanges.push((remote, exchange, seen));
+            }
         }
-        offer_leecher(&shared.edge, &exchange, remote);
-        log_packet(remote, &exchange, seen, started);
+        let replies: Vec<(SocketAddr, &[u8])> = exchanges
+            .iter()
+            .filter_map(|(remote, ex, _)| ex.reply.as_deref().map(|r| (*remote, r)))
+            .collect();
+        datagrams::send_all(socket, &replies, &mut send_headers, |to, e| {
+            tracing::debug!(target: "tracker", client = %to, error = %e, "udp send failed");
+        });
+        drop(replies);
+        for (remote, exchange, seen) in exchanges.drain(..) {
+            offer_leecher(&shared.edge, &exchange, remote);
+            log_packet(remote, &exchange, seen, started);
+        }
     }
+}
+
+/// A packet of a batch once the tracker answered it: its sender, the
+/// exchange, and what was decided about its info-hash (for the log).
+type Answered = (SocketAddr, UdpExchange, Option<(InfoHash, Decision)>);
+
+/// A packet of a batch, decoded, before the tracker's lock.
+struct Packet {
+    remote: SocketAddr,
+    parsed: UdpParsed,
+    /// Its announce's info-hash and what is answered about it.
+    early: Option<(InfoHash, Tracked)>,
 }
 
 /// Hands a leecher's served announce to the peer edge, as the HTTP edge
