@@ -88,13 +88,14 @@ mod metrics;
 mod ops;
 mod route;
 mod serve;
+mod sse;
 mod store;
 mod swarm;
 mod throttle;
 
 pub use config::{
     AnnounceRate, DhtConfig, FrontConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig,
-    SwarmLimits, User,
+    SseCOverHttp, SwarmLimits, User,
 };
 pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;
