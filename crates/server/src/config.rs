@@ -81,6 +81,22 @@ pub struct ServerConfig {
     /// only its `xt` finds the endpoint; `None` (the default): no DHT. It
     /// needs the seeding peer ([`Seeding::Peer`] or [`Seeding::Both`]).
     pub dht: Option<DhtConfig>,
+    /// Whether SSE-C (customer-provided keys) is taken over plain HTTP:
+    /// S3 takes it over HTTPS only, and so does `serve` by default
+    /// ([`SseCOverHttp::Refuse`]); an S3 listener with TLS always takes it.
+    pub sse_c_over_http: SseCOverHttp,
+}
+
+/// Whether `serve` takes SSE-C keys on a plain-HTTP S3 listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SseCOverHttp {
+    /// Refused with S3's 400 `InvalidRequest`, as S3 does (the default).
+    #[default]
+    Refuse,
+    /// Taken: for a listener on loopback or behind a TLS-terminating
+    /// proxy, and for test suites that run over plain HTTP.
+    Allow,
 }
 
 impl ServerConfig {
@@ -153,6 +169,7 @@ impl Default for ServerConfig {
             peer_encryption: PeerEncryption::Prefer,
             swarm_limits: SwarmLimits::default(),
             dht: None,
+            sse_c_over_http: SseCOverHttp::Refuse,
         }
     }
 }

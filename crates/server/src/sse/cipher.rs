@@ -165,6 +165,14 @@ impl Envelope {
         Ok(DataKey { key, iv: self.iv })
     }
 
+    /// Bytes unique to this envelope (its nonce and sealed key), for
+    /// digests that must differ between writes.
+    pub(crate) fn digest_input(&self) -> Vec<u8> {
+        let mut v = self.nonce.to_vec();
+        v.extend_from_slice(&self.sealed);
+        v
+    }
+
     /// Whether `key` is the customer key this SSE-C object was written with.
     pub(crate) fn customer_matches(&self, key: &[u8; 32]) -> bool {
         match &self.mode {
