@@ -87,15 +87,49 @@ impl BucketInfo {
         action: &str,
         key: Option<&str>,
     ) -> PolicyVerdict {
+        self.policy_verdict_in(requester, action, key, &[])
+    }
+
+    /// [`policy_verdict`](Self::policy_verdict) with more condition keys
+    /// the host knows of the request (a write's
+    /// `s3:x-amz-server-side-encryption`, as sent).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use s3torrent_s3::{
+    ///     AccountId, BucketInfo, BucketName, BucketPolicy, CanonicalId, PolicyVerdict, Principal,
+    ///     Requester,
+    /// };
+    ///
+    /// let name = BucketName::new("enc")?;
+    /// let owner = Principal::new(CanonicalId::new("c0ffee")?, AccountId::new("111122223333")?);
+    /// let mut bucket = BucketInfo::new(name.clone(), owner.clone());
+    /// bucket.policy = Some(Arc::new(BucketPolicy::parse(
+    ///     r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"s3:PutObject",
+    ///         "Resource":"arn:aws:s3:::enc/*",
+    ///         "Condition":{"Null":{"s3:x-amz-server-side-encryption":"true"}}}}"#,
+    ///     &name,
+    /// )?));
+    /// let me = Requester::Authenticated(owner);
+    /// assert_eq!(bucket.policy_verdict_in(&me, "s3:PutObject", Some("k"), &[]), PolicyVerdict::Deny);
+    /// let sse = [("s3:x-amz-server-side-encryption", "AES256")];
+    /// assert_eq!(bucket.policy_verdict_in(&me, "s3:PutObject", Some("k"), &sse), PolicyVerdict::NoOpinion);
+    /// # Ok::<(), s3torrent_s3::S3Error>(())
+    /// ```
+    pub fn policy_verdict_in(
+        &self,
+        requester: &crate::model::Requester,
+        action: &str,
+        key: Option<&str>,
+        context: &[(&str, &str)],
+    ) -> PolicyVerdict {
         let Some(policy) = &self.policy else {
             return PolicyVerdict::NoOpinion;
         };
-        let verdict = policy.evaluate(
-            requester,
-            action,
-            &self.arn(key),
-            &[("aws:SecureTransport", "false")],
-        );
+        let mut all = Vec::with_capacity(context.len() + 1);
+        all.push(("aws:SecureTransport", "false"));
+        all.extend_from_slice(context);
+        let verdict = policy.evaluate(requester, action, &self.arn(key), &all);
         let outsider = || {
             requester
                 .principal()

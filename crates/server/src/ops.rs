@@ -181,7 +181,19 @@ impl Server {
         permission: Permission,
         (action, key): (&str, Option<&str>),
     ) -> S3Result<()> {
-        match bucket.policy_verdict(requester, action, key) {
+        Self::bucket_allows_in(requester, bucket, permission, (action, key), &[])
+    }
+
+    /// [`Server::bucket_allows`] with more of the request's condition keys
+    /// for the policy (a write's `s3:x-amz-server-side-encryption`).
+    fn bucket_allows_in(
+        requester: &Requester,
+        bucket: &BucketInfo,
+        permission: Permission,
+        (action, key): (&str, Option<&str>),
+        context: &[(&str, &str)],
+    ) -> S3Result<()> {
+        match bucket.policy_verdict_in(requester, action, key, context) {
             PolicyVerdict::Deny => return Err(s3_error!(AccessDenied)),
             PolicyVerdict::Allow => return Ok(()),
             PolicyVerdict::NoOpinion => {}
@@ -200,11 +212,23 @@ impl Server {
     /// a multipart upload): the policy's `s3:PutObject` on the key, or the
     /// bucket's `WRITE`.
     fn may_put(requester: &Requester, bucket: &BucketInfo, key: &ObjectKey) -> S3Result<()> {
-        Self::bucket_allows(
+        Self::may_put_in(requester, bucket, key, &[])
+    }
+
+    /// [`Server::may_put`] with the write's condition keys (its
+    /// encryption headers as sent: [`encryption::policy_context`]).
+    fn may_put_in(
+        requester: &Requester,
+        bucket: &BucketInfo,
+        key: &ObjectKey,
+        context: &[(&str, &str)],
+    ) -> S3Result<()> {
+        Self::bucket_allows_in(
             requester,
             bucket,
             Permission::Write,
             ("s3:PutObject", Some(key.as_str())),
+            context,
         )
     }
 
@@ -839,7 +863,16 @@ impl S3 for Server {
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
         let info = self.bucket(&bucket).await?;
-        Self::may_put(&requester, &info, &key)?;
+        Self::may_put_in(
+            &requester,
+            &info,
+            &key,
+            &encryption::policy_context(
+                input.server_side_encryption.as_ref(),
+                input.ssekms_key_id.as_ref(),
+                input.sse_customer_algorithm.as_ref(),
+            ),
+        )?;
         let claim = claim.map_err(Refusal::into_s3)?;
         // The writer's, or the bucket owner's as the bucket's object
         // ownership has it (an anonymous writer's always).

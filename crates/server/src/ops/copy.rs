@@ -237,7 +237,16 @@ impl Server {
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
         // `x-amz-expected-bucket-owner` was checked before (`screen`).
         let info = self.bucket(&bucket).await?;
-        Self::may_put(&requester, &info, &key)?;
+        Self::may_put_in(
+            &requester,
+            &info,
+            &key,
+            &encryption::policy_context(
+                input.server_side_encryption.as_ref(),
+                input.ssekms_key_id.as_ref(),
+                input.sse_customer_algorithm.as_ref(),
+            ),
+        )?;
         let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,

@@ -166,6 +166,31 @@ pub(super) fn refuse_write_headers(headers: &HeaderMap) -> S3Result<()> {
     Ok(())
 }
 
+/// A write's condition keys for the bucket policy, from its headers as
+/// sent (checked later: a policy may refuse a value S3 would not take):
+/// `s3:x-amz-server-side-encryption`, `-aws-kms-key-id` and
+/// `-customer-algorithm`.
+pub(super) fn policy_context<'a>(
+    sse: Option<&'a dto::ServerSideEncryption>,
+    kms_key_id: Option<&'a String>,
+    customer_algorithm: Option<&'a String>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut context = Vec::with_capacity(3);
+    if let Some(s) = sse {
+        context.push(("s3:x-amz-server-side-encryption", s.as_str()));
+    }
+    if let Some(k) = kms_key_id {
+        context.push(("s3:x-amz-server-side-encryption-aws-kms-key-id", k.as_str()));
+    }
+    if let Some(a) = customer_algorithm {
+        context.push((
+            "s3:x-amz-server-side-encryption-customer-algorithm",
+            a.as_str(),
+        ));
+    }
+    context
+}
+
 /// Whether a read brings what the object's encryption needs: an SSE-C
 /// object its customer's key (400 `InvalidRequest` without it or with
 /// another), any other object no customer key.
