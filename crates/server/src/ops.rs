@@ -998,7 +998,10 @@ impl S3 for Server {
         let echo = encryption::Echo::of(meta.sse.as_ref(), customer.as_ref());
         if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get()
             && size > 0
-            && meta.sse.as_ref().is_none_or(|e| e.mode == crate::sse::Mode::S3)
+            && meta
+                .sse
+                .as_ref()
+                .is_none_or(|e| e.mode == crate::sse::Mode::S3)
         {
             let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
             let service = Arc::clone(&self.torrents);

@@ -447,7 +447,10 @@ impl Server {
             .await?
         };
         let (upload, sse) = upload;
-        let part_key = match self.upload_data_key(sse.as_ref(), customer.as_ref()).await? {
+        let part_key = match self
+            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .await?
+        {
             Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
             None => None,
         };
@@ -492,7 +495,17 @@ impl Server {
         let kept = received.checksum.clone();
         let when = now();
         self.upload_blocking(move |s| {
-            s.put_part(&bucket, &key, &id, number, &temp, (etag, kept), size, when, counter)
+            s.put_part(
+                &bucket,
+                &key,
+                &id,
+                number,
+                &temp,
+                (etag, kept),
+                size,
+                when,
+                counter,
+            )
         })
         .await?;
         let mut result = dto::CopyPartResult {

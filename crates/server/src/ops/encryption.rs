@@ -194,7 +194,10 @@ pub(super) fn policy_context<'a>(
 /// Whether a read brings what the object's encryption needs: an SSE-C
 /// object its customer's key (400 `InvalidRequest` without it or with
 /// another), any other object no customer key.
-pub(super) fn check_key(envelope: Option<&Envelope>, customer: Option<&CustomerKey>) -> S3Result<()> {
+pub(super) fn check_key(
+    envelope: Option<&Envelope>,
+    customer: Option<&CustomerKey>,
+) -> S3Result<()> {
     match (envelope.map(|e| (&e.mode, e)), customer) {
         (Some((Mode::Customer { .. }, e)), Some(c)) if e.customer_matches(&c.key) => Ok(()),
         (Some((Mode::Customer { .. }, _)), Some(_)) => Err(s3_error!(
@@ -357,8 +360,6 @@ impl Server {
             .await?;
         self.stored(move |s| s.set_bucket_encryption(&bucket, None))
             .await?;
-        Ok(S3Response::new(
-            dto::DeleteBucketEncryptionOutput::default(),
-        ))
+        Ok(S3Response::new(dto::DeleteBucketEncryptionOutput::default()))
     }
 }

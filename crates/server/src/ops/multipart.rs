@@ -192,15 +192,17 @@ impl Server {
         let id = self
             .stored(move |s| s.create_upload(&b, &k, &record))
             .await?;
-        Ok(echo.answer(S3Response::new(dto::CreateMultipartUploadOutput {
-            bucket: Some(bucket.to_string()),
-            key: Some(key.to_string()),
-            upload_id: Some(id),
-            checksum_algorithm: checksum
-                .map(|c| dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
-            checksum_type: checksum.map(|c| dto::ChecksumType::from_static(c.kind.name())),
-            ..Default::default()
-        })))
+        Ok(
+            echo.answer(S3Response::new(dto::CreateMultipartUploadOutput {
+                bucket: Some(bucket.to_string()),
+                key: Some(key.to_string()),
+                upload_id: Some(id),
+                checksum_algorithm: checksum
+                    .map(|c| dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
+                checksum_type: checksum.map(|c| dto::ChecksumType::from_static(c.kind.name())),
+                ..Default::default()
+            })),
+        )
     }
 
     /// An encrypted upload's data key for a part (or its completion): the
@@ -218,12 +220,11 @@ impl Server {
             return Ok(None);
         };
         let (store, customer) = (Arc::clone(&self.store), customer.cloned());
-        let key = tokio::task::spawn_blocking(move || {
-            store.open_data_key(&envelope, customer.as_ref())
-        })
-        .await
-        .map_err(|e| s3_error!(InternalError, "{e}"))?
-        .map_err(|e| e.to_s3())?;
+        let key =
+            tokio::task::spawn_blocking(move || store.open_data_key(&envelope, customer.as_ref()))
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .map_err(|e| e.to_s3())?;
         Ok(Some(key))
     }
 
@@ -267,7 +268,10 @@ impl Server {
             .await?
         };
         let (upload, sse) = upload;
-        let part_key = match self.upload_data_key(sse.as_ref(), customer.as_ref()).await? {
+        let part_key = match self
+            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .await?
+        {
             Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
             None => None,
         };
@@ -296,7 +300,17 @@ impl Server {
         let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
         self.upload_blocking(move |s| {
             let counter = part_key.map(|k| k.counter());
-            s.put_part(&bucket, &key, &id, number, &temp, (etag, kept), size, now(), counter)
+            s.put_part(
+                &bucket,
+                &key,
+                &id,
+                number,
+                &temp,
+                (etag, kept),
+                size,
+                now(),
+                counter,
+            )
         })
         .await?;
         let mut out = dto::UploadPartOutput {
@@ -375,7 +389,9 @@ impl Server {
             })
             .await?
         };
-        let data_key = self.upload_data_key(sse.as_ref(), customer.as_ref()).await?;
+        let data_key = self
+            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .await?;
         let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         let claimed = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
@@ -543,12 +559,12 @@ impl Server {
             return answer(done).map(|out| echo.answer(S3Response::new(out)));
         }
         let future = async move { answer(job.await) };
-        Ok(echo.answer(S3Response::new(
-            dto::CompleteMultipartUploadOutput {
+        Ok(
+            echo.answer(S3Response::new(dto::CompleteMultipartUploadOutput {
                 future: Some(Box::pin(future)),
                 ..Default::default()
-            },
-        )))
+            })),
+        )
     }
 
     pub(super) async fn abort_multipart(

@@ -3,9 +3,9 @@
 use std::fs;
 
 use aes::Aes256;
+use aes::cipher::BlockCipherEncrypt;
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes::cipher::BlockCipherEncrypt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -83,7 +83,8 @@ impl DataKey {
                 let take = (16 - skip).min(rest.len());
                 let (head, tail) = std::mem::take(&mut rest).split_at_mut(take);
                 if take == 16 {
-                    let x = u128::from_ne_bytes(ks) ^ u128::from_ne_bytes((&*head).try_into().unwrap_or([0; 16]));
+                    let x = u128::from_ne_bytes(ks)
+                        ^ u128::from_ne_bytes((&*head).try_into().unwrap_or([0; 16]));
                     head.copy_from_slice(&x.to_ne_bytes());
                 } else {
                     for (d, k) in head.iter_mut().zip(&ks[skip..]) {
@@ -110,7 +111,10 @@ pub(crate) enum Mode {
     /// SSE-KMS: the key ring's key of this ID.
     Kms { key_id: String },
     /// SSE-C: the customer's key, known by a salted fingerprint.
-    Customer { salt: [u8; 16], fingerprint: [u8; 32] },
+    Customer {
+        salt: [u8; 16],
+        fingerprint: [u8; 32],
+    },
 }
 
 impl Mode {
@@ -156,7 +160,11 @@ pub(crate) struct Envelope {
 
 impl Envelope {
     /// Seals `data` under `master` for `mode`.
-    pub(crate) fn seal(mode: Mode, data: &DataKey, master: &[u8; 32]) -> Result<Envelope, SseError> {
+    pub(crate) fn seal(
+        mode: Mode,
+        data: &DataKey,
+        master: &[u8; 32],
+    ) -> Result<Envelope, SseError> {
         let nonce: [u8; 12] = random()?;
         let aead = Aes256Gcm::new(&(*master).into());
         let sealed = aead
@@ -204,7 +212,10 @@ impl Envelope {
     /// Whether `key` is the customer key this SSE-C object was written with.
     pub(crate) fn customer_matches(&self, key: &[u8; 32]) -> bool {
         match &self.mode {
-            Mode::Customer { salt, fingerprint: f } => fingerprint(salt, key) == *f,
+            Mode::Customer {
+                salt,
+                fingerprint: f,
+            } => fingerprint(salt, key) == *f,
             _ => false,
         }
     }

@@ -19,7 +19,9 @@ fn nist_ctr_aes256() {
     let key: [u8; 32] = unhex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
         .try_into()
         .unwrap();
-    let iv: [u8; 16] = unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff").try_into().unwrap();
+    let iv: [u8; 16] = unhex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
+        .try_into()
+        .unwrap();
     let plain = unhex(concat!(
         "6bc1bee22e409f96e93d7e117393172a",
         "ae2d8a571e03ac9c9eb76fac45af8e51",
@@ -102,13 +104,20 @@ fn request_headers() {
         (None, None, (None, key, md5)),
         (None, None, (Some("AES256"), key, None)),
         (None, None, (Some("AES256"), None, md5)),
-        (None, None, (Some("AES256"), key, Some("AAAAAAAAAAAAAAAAAAAAAA=="))),
+        (
+            None,
+            None,
+            (Some("AES256"), key, Some("AAAAAAAAAAAAAAAAAAAAAA==")),
+        ),
         (None, None, (Some("AES192"), key, md5)),
         (None, None, (Some("AES256"), Some("c2hvcnQ="), md5)),
         (None, None, (Some("AES256"), Some("!!!"), md5)),
     ] {
         let e = asked(sse, kms, c).unwrap_err();
-        assert!(matches!(e, SseError::InvalidArgument(_)), "{sse:?} {kms:?}: {e:?}");
+        assert!(
+            matches!(e, SseError::InvalidArgument(_)),
+            "{sse:?} {kms:?}: {e:?}"
+        );
     }
     assert!(matches!(
         asked(Some("aws:kms"), None, (None, None, None)).unwrap(),
@@ -123,7 +132,14 @@ fn kms_key_ids() {
         keys::key_id("arn:aws:kms:us-east-1:123456789012:key/abc-1"),
         Some("abc-1")
     );
-    for bad in ["", ".hidden", "../x", "a/b", "arn:aws:kms:x", &"k".repeat(129)] {
+    for bad in [
+        "",
+        ".hidden",
+        "../x",
+        "a/b",
+        "arn:aws:kms:x",
+        &"k".repeat(129),
+    ] {
         assert_eq!(keys::key_id(bad), None, "{bad}");
     }
 }

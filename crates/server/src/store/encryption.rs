@@ -20,13 +20,9 @@ impl Store {
         let data = DataKey::random()?;
         let envelope = match target {
             Target::S3 => Envelope::seal(Mode::S3, &data, &self.keys.sse_s3()?)?,
-            Target::Kms(id) => Envelope::seal(
-                Mode::Kms {
-                    key_id: id.clone(),
-                },
-                &data,
-                &self.keys.kms(id)?,
-            )?,
+            Target::Kms(id) => {
+                Envelope::seal(Mode::Kms { key_id: id.clone() }, &data, &self.keys.kms(id)?)?
+            }
             Target::Customer(c) => {
                 let mut salt = [0u8; 16];
                 getrandom::fill(&mut salt).map_err(|e| SseError::Random(e.to_string()))?;
