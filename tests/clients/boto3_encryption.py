@@ -118,6 +118,7 @@ out["mp_part_no_key"] = err(lambda: s3.upload_part(Bucket="enc", Key="mp", Uploa
 out["mp_part_other_key"] = err(lambda: s3.upload_part(Bucket="enc", Key="mp", UploadId=uid,
                                                       PartNumber=1, Body=big, **B))
 p1 = s3.upload_part(Bucket="enc", Key="mp", UploadId=uid, PartNumber=1, Body=big, **A)
+out["mp_part_etag_opaque"] = p1["ETag"].strip('"') != hashlib.md5(big).hexdigest()
 p2 = s3.upload_part_copy(Bucket="enc", Key="mp", UploadId=uid, PartNumber=2,
                          CopySource={"Bucket": "enc", "Key": "s3"}, **A)
 parts = {"Parts": [{"PartNumber": 1, "ETag": p1["ETag"]},

@@ -491,7 +491,10 @@ impl Server {
         let algorithm = upload.map(|u| u.algorithm);
         let counter = part_key.as_ref().map(DataKey::counter);
         let received = self.copy_bytes(reader, range, algorithm, part_key).await?;
-        let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        // An SSE-C or SSE-KMS upload's parts have opaque ETags, as its
+        // object has: not the plaintext's MD5.
+        let part_etag = encryption::part_etag(&received.md5, sse.as_ref());
+        let (etag, size, temp) = (part_etag.clone(), received.size, received.temp.0.clone());
         let kept = received.checksum.clone();
         let when = now();
         self.upload_blocking(move |s| {
@@ -509,7 +512,7 @@ impl Server {
         })
         .await?;
         let mut result = dto::CopyPartResult {
-            e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+            e_tag: Some(dto::ETag::Strong(part_etag)),
             last_modified: Some(timestamp(when)),
             ..Default::default()
         };

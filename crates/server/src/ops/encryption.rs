@@ -100,6 +100,16 @@ pub(super) fn opaque_etag(md5: &str, envelope: Option<&Envelope>) -> String {
     crate::store::hex(&h.finalize())
 }
 
+/// A part's ETag in an upload encrypted as `envelope` says: the MD5 of its
+/// plaintext for SSE-S3 and plain uploads, else opaque (the same bytes
+/// uploaded again to the same upload get the same ETag).
+pub(super) fn part_etag(md5: &str, envelope: Option<&Envelope>) -> String {
+    match envelope.map(|e| &e.mode) {
+        Some(Mode::Customer { .. } | Mode::Kms { .. }) => opaque_etag(md5, envelope),
+        _ => md5.to_owned(),
+    }
+}
+
 /// The SSE-C key of the `x-amz-server-side-encryption-customer-*`
 /// fields, if any (checked: `InvalidArgument`).
 pub(super) fn customer_of(

@@ -297,7 +297,10 @@ impl Server {
             return Err(too_large());
         }
         let kept = received.checksum.clone().filter(|_| upload.is_some());
-        let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        // An SSE-C or SSE-KMS upload's parts have opaque ETags, as its
+        // object has: not the plaintext's MD5.
+        let part_etag = encryption::part_etag(&received.md5, sse.as_ref());
+        let (etag, size, temp) = (part_etag.clone(), received.size, received.temp.0.clone());
         self.upload_blocking(move |s| {
             let counter = part_key.map(|k| k.counter());
             s.put_part(
@@ -314,7 +317,7 @@ impl Server {
         })
         .await?;
         let mut out = dto::UploadPartOutput {
-            e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+            e_tag: Some(dto::ETag::Strong(part_etag)),
             ..Default::default()
         };
         if let (Some(algorithm), Some(value)) = (algorithm, received.checksum.clone()) {

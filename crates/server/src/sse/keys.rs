@@ -68,8 +68,18 @@ impl Keyring {
         }
     }
 
-    /// SSE-S3's key, made on first use.
+    /// SSE-S3's key for a read: an error if there is none (a read never
+    /// makes one: the objects sealed under a lost key stay unreadable).
+    pub(crate) fn sse_s3_to_read(&self) -> Result<[u8; 32], SseError> {
+        self.sse_s3_key(false)
+    }
+
+    /// SSE-S3's key for a write, made on first use.
     pub(crate) fn sse_s3(&self) -> Result<[u8; 32], SseError> {
+        self.sse_s3_key(true)
+    }
+
+    fn sse_s3_key(&self, make: bool) -> Result<[u8; 32], SseError> {
         let mut held = self.s3.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(k) = *held {
             return Ok(k);
@@ -77,7 +87,7 @@ impl Keyring {
         let path = self.own.join(SSE_S3_KEY);
         let key = match fs::read_to_string(&path) {
             Ok(text) => parse_key(&text, &path)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && make => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| SseError::Random(e.to_string()))?;
                 let text: String = key.iter().map(|b| format!("{b:02x}")).collect();
@@ -118,13 +128,16 @@ impl Keyring {
     /// The KMS key `id` names; [`SseError::NoSuchKmsKey`] if the ring has
     /// none of that name.
     pub(crate) fn kms(&self, id: &str) -> Result<[u8; 32], SseError> {
-        let name = key_id(id).ok_or_else(|| SseError::NoSuchKmsKey(id.to_owned()))?;
+        let unknown = || {
+            // The ID as given, cut short in the message.
+            let shown: String = id.chars().take(MAX_KEY_ID).collect();
+            SseError::NoSuchKmsKey(shown)
+        };
+        let name = key_id(id).ok_or_else(unknown)?;
         let path = self.own.join(KMS_DIR).join(name);
         match fs::read_to_string(&path) {
             Ok(text) => parse_key(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(SseError::NoSuchKmsKey(id.to_owned()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unknown()),
             Err(e) => Err(SseError::KeyFile(path, e)),
         }
     }

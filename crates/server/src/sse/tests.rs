@@ -149,6 +149,9 @@ fn the_sse_s3_key_is_made_once() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
     let ring = Keyring::new(dir.path());
+    // A read never makes the key.
+    assert!(matches!(ring.sse_s3_to_read(), Err(SseError::KeyFile(..))));
+    assert!(!dir.path().join("sse-s3.key").exists());
     let k = ring.sse_s3().unwrap();
     assert_eq!(Keyring::new(dir.path()).sse_s3().unwrap(), k);
     assert!(matches!(ring.kms("nope"), Err(SseError::NoSuchKmsKey(_))));

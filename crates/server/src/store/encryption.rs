@@ -50,7 +50,7 @@ impl Store {
         customer: Option<&CustomerKey>,
     ) -> Result<DataKey, SseError> {
         match &envelope.mode {
-            Mode::S3 => envelope.open(&self.keys.sse_s3()?),
+            Mode::S3 => envelope.open(&self.keys.sse_s3_to_read()?),
             Mode::Kms { key_id } => envelope.open(&self.keys.kms(key_id)?),
             Mode::Customer { .. } => {
                 let c = customer.ok_or_else(needs_key)?;
