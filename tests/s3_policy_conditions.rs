@@ -7,7 +7,7 @@
 //! expectation is S3's documented behaviour written here, not a value our
 //! code computed.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve};

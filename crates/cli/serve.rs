@@ -112,6 +112,12 @@ pub(crate) struct ServeArgs {
     /// encrypted only, `off` plain only.
     #[arg(long, value_name = "prefer|require|off", default_value_t = s3torrent_server::PeerEncryption::Prefer)]
     peer_encryption: s3torrent_server::PeerEncryption,
+    /// Take SSE-C (customer-provided encryption keys) over plain HTTP. S3
+    /// takes them over HTTPS only, and so does serve without this flag
+    /// (with --tls-cert they are always taken); for a listener on
+    /// loopback, behind a TLS-terminating proxy, or a test suite.
+    #[arg(long)]
+    allow_sse_c_over_http: bool,
     #[command(flatten)]
     tls: TlsArgs,
     #[command(flatten)]
@@ -584,6 +590,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     config.swarm.seed_rate = NonZeroU64::new(args.seed_rate);
     config.swarm.ration_above = args.ration_above;
     config.swarm.peer_encryption = args.peer_encryption;
+    config.sse_c_over_http = if args.allow_sse_c_over_http {
+        s3torrent_server::SseCOverHttp::Allow
+    } else {
+        s3torrent_server::SseCOverHttp::Refuse
+    };
     config.front.trusted_proxies = TrustedProxies::new(args.trusted_proxies);
     config.front.max_connections = args.connections.max_connections("serve", args.seeding);
     config.swarm.limits = args.swarm.limits();

@@ -19,6 +19,9 @@ const HEADER_KEYS: &[&str] = &[
     "x-amz-metadata-directive",
     "x-amz-storage-class",
     "x-amz-content-sha256",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
 ];
 
 /// The global keys read from standard headers: (condition key, header).
@@ -28,7 +31,8 @@ const GLOBAL_KEYS: &[(&str, &str)] = &[("aws:Referer", "referer"), ("aws:UserAge
 /// `s3:x-amz-acl`, `s3:x-amz-grant-read`, `…-write`, `…-read-acp`,
 /// `…-write-acp`, `…-full-control`, `s3:x-amz-copy-source`,
 /// `s3:x-amz-metadata-directive`, `s3:x-amz-storage-class`,
-/// `s3:x-amz-content-sha256` (the header's value; `x-amz-copy-source` as
+/// `s3:x-amz-content-sha256`, `s3:x-amz-server-side-encryption`,
+/// `…-aws-kms-key-id`, `…-customer-algorithm` (the header's value; `x-amz-copy-source` as
 /// `bucket/key`, percent-decoded, without a leading `/`), `aws:Referer`
 /// and `aws:UserAgent`. A header sent more than once gives its values
 /// joined by `,`; bytes that are not UTF-8 are replaced, so a header that

@@ -309,6 +309,15 @@ pub fn authorize_read<'o>(
     if !may_read {
         return Err(S3Error::new(ErrorCode::AccessDenied, resource));
     }
+    // S3 deciphers an SSE-KMS object for a signed request only, whatever
+    // the ACL or policy grants the anonymous.
+    if info.encryption == Encryption::SseKms && requester.principal().is_none() {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidArgument,
+            "Requests specifying Server Side Encryption with AWS KMS managed keys require AWS Signature Version 4.",
+            resource,
+        ));
+    }
     Ok(ReadAccess {
         object: info,
         request_charged,
@@ -332,6 +341,16 @@ pub(crate) fn decide_object(
         return Err(S3Error::with_message(
             ErrorCode::InvalidRequest,
             "Torrents are not available for objects encrypted with customer-provided keys (SSE-C).",
+            resource,
+        ));
+    }
+    // No swarm could serve it: the tracker and the peer serve what anyone
+    // may read anonymously, and an SSE-KMS object is read by signed
+    // requests only.
+    if info.encryption == Encryption::SseKms {
+        return Err(S3Error::with_message(
+            ErrorCode::InvalidRequest,
+            "Torrents are not available for objects encrypted with SSE-KMS: they are never readable anonymously, so no swarm can serve them.",
             resource,
         ));
     }

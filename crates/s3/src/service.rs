@@ -285,7 +285,7 @@ impl<C: TorrentCache> TorrentService<C> {
     /// [`decide`](crate::decide), which need no request).
     fn makes_torrent(&self, object: &ObjectInfo) -> bool {
         !object.delete_marker
-            && object.encryption != Encryption::SseC
+            && !matches!(object.encryption, Encryption::SseC | Encryption::SseKms)
             && (1..=self.policy.max_object_size).contains(&object.size)
             && (!object.storage_class.is_archived() || object.restore == RestoreState::Restored)
     }

@@ -331,11 +331,11 @@ const RULES: &[Row] = &[
     // 6. READ on the object (see also ACL_MATRIX).
     Row { name: "a stranger and a private object", who: Who::Other, expect: Err(("AccessDenied", 403)), ..BASE },
     Row { name: "anonymous and a public-read object", who: Who::Anonymous, object_acl: PublicRead, expect: OK, ..BASE },
-    // 8. SSE-C, after access.
+    // 8. SSE-C and SSE-KMS, after access.
     Row { name: "no encryption", encryption: Encryption::None, expect: OK, ..BASE },
     Row { name: "SSE-S3", encryption: Encryption::SseS3, expect: OK, ..BASE },
-    Row { name: "SSE-KMS", encryption: Encryption::SseKms, expect: OK, ..BASE },
-    Row { name: "SSE-KMS, public object, anonymous", encryption: Encryption::SseKms, who: Who::Anonymous, object_acl: PublicRead, expect: OK, ..BASE },
+    Row { name: "SSE-KMS: no swarm could serve it", encryption: Encryption::SseKms, expect: Err(("InvalidRequest", 400)), ..BASE },
+    Row { name: "SSE-KMS, public object, anonymous: signed requests only", encryption: Encryption::SseKms, who: Who::Anonymous, object_acl: PublicRead, expect: Err(("InvalidArgument", 400)), ..BASE },
     Row { name: "SSE-C", encryption: Encryption::SseC, expect: Err(("InvalidRequest", 400)), ..BASE },
     Row { name: "SSE-C, public object, anonymous", encryption: Encryption::SseC, who: Who::Anonymous, object_acl: PublicRead, expect: Err(("InvalidRequest", 400)), ..BASE },
     Row { name: "SSE-C, private object, stranger: access first", encryption: Encryption::SseC, who: Who::Other, expect: Err(("AccessDenied", 403)), ..BASE },

@@ -377,7 +377,13 @@ fn model(s: &Setup, who: Who) -> Outcome {
     if !model_may_read(s, who) {
         return Err("AccessDenied");
     }
-    if s.encryption == Encryption::SseC || s.size == 0 || s.size > s.max_size {
+    if s.encryption == Encryption::SseKms && who == Who::Anonymous {
+        return Err("InvalidArgument");
+    }
+    if matches!(s.encryption, Encryption::SseC | Encryption::SseKms)
+        || s.size == 0
+        || s.size > s.max_size
+    {
         return Err("InvalidRequest");
     }
     if s.class != StorageClass::Standard && s.restore != RestoreState::Restored {

@@ -72,6 +72,22 @@ pub struct ServerConfig {
         doc = "`GatewayConfig::swarm` (feature `gateway`)."
     )]
     pub swarm: SwarmConfig,
+    /// Whether SSE-C (customer-provided keys) is taken over plain HTTP:
+    /// S3 takes it over HTTPS only, and so does `serve` by default
+    /// ([`SseCOverHttp::Refuse`]); an S3 listener with TLS always takes it.
+    pub sse_c_over_http: SseCOverHttp,
+}
+
+/// Whether `serve` takes SSE-C keys on a plain-HTTP S3 listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SseCOverHttp {
+    /// Refused with S3's 400 `InvalidRequest`, as S3 does (the default).
+    #[default]
+    Refuse,
+    /// Taken: for a listener on loopback or behind a TLS-terminating
+    /// proxy, and for test suites that run over plain HTTP.
+    Allow,
 }
 
 impl ServerConfig {
@@ -134,6 +150,7 @@ impl Default for ServerConfig {
             front: FrontConfig::default(),
             webtorrent_js: Self::DEFAULT_WEBTORRENT_JS.to_owned(),
             swarm: SwarmConfig::default(),
+            sse_c_over_http: SseCOverHttp::Refuse,
         }
     }
 }

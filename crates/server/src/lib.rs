@@ -91,13 +91,14 @@ mod metrics;
 mod ops;
 mod route;
 mod serve;
+mod sse;
 mod store;
 mod swarm;
 mod throttle;
 
 pub use config::{
     AnnounceRate, DhtConfig, FrontConfig, MinBodyRate, PeerEncryption, Seeding, ServerConfig,
-    SwarmConfig, SwarmLimits, User,
+    SseCOverHttp, SwarmConfig, SwarmLimits, User,
 };
 pub use edge::Listeners;
 pub use edge::listen::SwarmListeners;

@@ -7,6 +7,7 @@ mod checksums;
 mod copy;
 mod cors;
 mod delete;
+pub(crate) mod encryption;
 mod list_objects;
 mod listing;
 mod multipart;
@@ -49,6 +50,8 @@ pub(crate) struct Server {
     pub(crate) torrents: Arc<Service>,
     /// `--seed-rate`, which GetObject bodies share with the peer.
     pub(crate) throttle: Option<Arc<Throttle>>,
+    /// Whether SSE-C keys are taken (HTTPS, or allowed over plain HTTP).
+    pub(crate) customer_keys: encryption::CustomerKeys,
 }
 
 /// The store's errors as S3 answers: the one place where what went wrong
@@ -247,6 +250,7 @@ impl Server {
         body: Option<StreamingBlob>,
         declared: Option<u64>,
         integrity: Integrity<'_>,
+        cipher: Option<&crate::sse::DataKey>,
         mut observe: impl FnMut(&[u8]) + Send,
     ) -> S3Result<Received> {
         const BATCH: usize = 1 << 20;
@@ -258,6 +262,8 @@ impl Server {
         let mut file = Some(file);
         let mut md5 = Md5::new();
         let mut size = 0u64;
+        // What is on disk so far: where the next batch is enciphered from.
+        let mut written = 0u64;
         let mut pending = Vec::with_capacity(BATCH);
         loop {
             let chunk = body
@@ -277,7 +283,11 @@ impl Server {
             }
             if pending.len() >= BATCH || (done && !pending.is_empty()) {
                 let mut f = file.take().expect("file");
-                let buf = std::mem::take(&mut pending);
+                let mut buf = std::mem::take(&mut pending);
+                if let Some(k) = cipher {
+                    k.apply(&mut buf, written);
+                }
+                written += buf.len() as u64;
                 let (f, mut buf) =
                     tokio::task::spawn_blocking(move || write_all(&mut f, &buf).map(|()| (f, buf)))
                         .await
@@ -710,6 +720,27 @@ impl S3 for Server {
         }))
     }
 
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<dto::PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::PutBucketEncryptionOutput>> {
+        self.put_bucket_encryption_(req).await
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<dto::GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::GetBucketEncryptionOutput>> {
+        self.get_bucket_encryption_(req).await
+    }
+
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<dto::DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketEncryptionOutput>> {
+        self.delete_bucket_encryption_(req).await
+    }
+
     async fn put_bucket_ownership_controls(
         &self,
         req: S3Request<dto::PutBucketOwnershipControlsInput>,
@@ -844,6 +875,33 @@ impl S3 for Server {
         let acl = self.new_object_acl(&acl::acl_headers!(input, object), &requester, &info)?;
         let tags = tags?;
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        // Server-side encryption: the request's, else the bucket's default.
+        let asked = encryption::asked_of(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            (
+                input.sse_customer_algorithm.as_ref(),
+                input.sse_customer_key.as_ref(),
+                input.sse_customer_key_md5.as_ref(),
+            ),
+        )?;
+        let target = self.write_target(&bucket, asked).await?;
+        let sealed = match &target {
+            Some(t) => {
+                let (store, t) = (Arc::clone(&self.store), t.clone());
+                Some(
+                    tokio::task::spawn_blocking(move || store.new_data_key(&t))
+                        .await
+                        .map_err(|e| s3_error!(InternalError, "{e}"))?
+                        .map_err(|e| e.to_s3())?,
+                )
+            }
+            None => None,
+        };
+        let customer = match &target {
+            Some(crate::sse::Target::Customer(c)) => Some(c.clone()),
+            _ => None,
+        };
         let headers = headers_of(
             input.cache_control.clone(),
             input.content_disposition.clone(),
@@ -883,11 +941,22 @@ impl S3 for Server {
                     claim: claim.clone(),
                     trailers,
                 },
+                sealed.as_ref().map(|(k, _)| k),
                 |chunk| hasher.update(chunk),
             )
             .await?;
         let (size, temp) = (received.size, received.temp.0.clone());
-        let etag = received.md5.clone();
+        let envelope = sealed.map(|(_, e)| e);
+        // SSE-S3's ETag is the MD5 of the plaintext, as in S3; SSE-C's and
+        // SSE-KMS's is not (S3 documents it is not their MD5): an opaque
+        // digest of it and the object's sealed key, which says nothing of
+        // the plaintext to whoever lacks the key.
+        let etag = match envelope.as_ref().map(|e| &e.mode) {
+            Some(crate::sse::Mode::Customer { .. } | crate::sse::Mode::Kms { .. }) => {
+                encryption::opaque_etag(&received.md5, envelope.as_ref())
+            }
+            _ => received.md5.clone(),
+        };
         let mut meta = ObjectMeta::new(
             acl.owner.account_id.to_string(),
             StoredAcl::from_acl(&acl),
@@ -897,6 +966,7 @@ impl S3 for Server {
         meta.content_type = input.content_type.map(|c| c.to_string());
         meta.headers = headers;
         meta.tags = tags;
+        meta.sse = envelope;
         meta.checksum =
             received
                 .checksum
@@ -918,9 +988,16 @@ impl S3 for Server {
         // An unversioned bucket's older torrents of the key are stale (a
         // versioned bucket's describe versions it keeps).
         self.forget_replaced(&bucket, &key, &meta).await?;
-        // Precomputed pieces: the first ?torrent is served from the cache.
+        // Precomputed pieces: the first ?torrent is served from the cache
+        // (an object that gets no torrent, SSE-C or SSE-KMS, gets none).
         let hashes = hasher.finish();
-        if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get() && size > 0
+        let echo = encryption::Echo::of(meta.sse.as_ref(), customer.as_ref());
+        if hashes.piece_length() == self.torrents.policy().piece_length_for(size).get()
+            && size > 0
+            && meta
+                .sse
+                .as_ref()
+                .is_none_or(|e| e.mode == crate::sse::Mode::S3)
         {
             let object = self.store.object_info(&info, &key, &meta).map_err(to_s3s)?;
             let service = Arc::clone(&self.torrents);
@@ -939,7 +1016,7 @@ impl S3 for Server {
             set_checksum!(out, c.algorithm, c.value.clone());
             out.checksum_type = Some(dto::ChecksumType::from_static(c.kind.name()));
         }
-        Ok(form.answer(out))
+        Ok(echo.answer(form.answer(out)))
     }
 
     async fn create_multipart_upload(
@@ -990,7 +1067,14 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::GetObjectOutput>> {
         let requester = self.requester(&req);
         let context = conditions_of(&req);
+        encryption::refuse_write_headers(&req.headers)?;
         let input = req.input;
+        let customer = encryption::customer_of(
+            input.sse_customer_algorithm.as_ref(),
+            input.sse_customer_key.as_ref(),
+            input.sse_customer_key_md5.as_ref(),
+        )?;
+        self.check_customer_transport(customer.as_ref())?;
         let read: Readable<Snapshot> = self
             .readable(
                 (&input.bucket, &input.key, input.version_id.as_deref()),
@@ -1004,6 +1088,13 @@ impl S3 for Server {
             versioning::read_version(read.versioning, &read.version.meta),
         );
         let Snapshot { meta, file } = read.version;
+        encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
+        let echo = encryption::Echo::of(meta.sse.as_ref(), customer.as_ref());
+        // The plaintext of the version's file (deciphered as read).
+        let file = self
+            .store
+            .reader(file, &meta, customer.as_ref())
+            .map_err(|e| e.to_s3())?;
         let tag_count = self.tag_count((&requester, &context), &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
@@ -1054,7 +1145,7 @@ impl S3 for Server {
         // blocking thread), and goes out with the head in one write.
         if end - start <= INLINE_BODY && self.throttle.is_none() {
             let mut buf = vec![0; (end - start) as usize];
-            std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, start)
+            file.read_exact_at(&mut buf, start)
                 .map_err(|e| s3_error!(InternalError, "reading the object: {e}"))?;
             let mut out = get_output(
                 input,
@@ -1068,7 +1159,7 @@ impl S3 for Server {
                 out.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
             }
             out.version_id = version_id;
-            return Ok(tagging::counted(S3Response::new(out), tag_count));
+            return Ok(echo.answer(tagging::counted(S3Response::new(out), tag_count)));
         }
         // Read a chunk at a time on a blocking thread, each chunk only when
         // hyper asks for it (its write buffer has room: see
@@ -1118,7 +1209,7 @@ impl S3 for Server {
             out.checksum_type = Some(dto::ChecksumType::from_static(kind.name()));
         }
         out.version_id = version_id;
-        Ok(tagging::counted(S3Response::new(out), tag_count))
+        Ok(echo.answer(tagging::counted(S3Response::new(out), tag_count)))
     }
 
     async fn head_object(
@@ -1127,7 +1218,14 @@ impl S3 for Server {
     ) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         let requester = self.requester(&req);
         let context = conditions_of(&req);
+        encryption::refuse_write_headers(&req.headers)?;
         let input = req.input;
+        let customer = encryption::customer_of(
+            input.sse_customer_algorithm.as_ref(),
+            input.sse_customer_key.as_ref(),
+            input.sse_customer_key_md5.as_ref(),
+        )?;
+        self.check_customer_transport(customer.as_ref())?;
         let read: Readable<ObjectMeta> = self
             .readable(
                 (&input.bucket, &input.key, input.version_id.as_deref()),
@@ -1138,6 +1236,8 @@ impl S3 for Server {
             .await?;
         let version_id = versioning::read_version(read.versioning, &read.version);
         let (meta, charged_) = (read.version, read.charged);
+        encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
+        let echo = encryption::Echo::of(meta.sse.as_ref(), customer.as_ref());
         let tag_count = self.tag_count((&requester, &context), &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,
@@ -1193,7 +1293,7 @@ impl S3 for Server {
             // HEAD 200; the front sets the status).
             answer.extensions.insert(crate::edge::front::PartialContent);
         }
-        Ok(tagging::counted(answer, tag_count))
+        Ok(echo.answer(tagging::counted(answer, tag_count)))
     }
 
     async fn delete_object(
@@ -1671,9 +1771,13 @@ pub(crate) const STREAM_CHUNK: usize = 64 * 1024;
 
 /// Reads `want` bytes of `file` at `at` (fewer only at its end, which a
 /// snapshot's length makes an error).
-fn read_chunk(file: &std::fs::File, at: u64, want: usize) -> std::io::Result<bytes::Bytes> {
+fn read_chunk(
+    file: &crate::sse::ObjectReader,
+    at: u64,
+    want: usize,
+) -> std::io::Result<bytes::Bytes> {
     let mut buf = vec![0; want];
-    std::os::unix::fs::FileExt::read_exact_at(file, &mut buf, at)?;
+    file.read_exact_at(&mut buf, at)?;
     Ok(bytes::Bytes::from(buf))
 }
 

@@ -90,10 +90,17 @@ pub async fn serve(
         .seed_rate
         .map(|rate| Arc::new(Throttle::new(rate)));
 
+    let customer_keys = match (&tls, config.sse_c_over_http) {
+        (Some(_), _) | (None, crate::config::SseCOverHttp::Allow) => {
+            ops::encryption::CustomerKeys::Taken
+        }
+        (None, _) => ops::encryption::CustomerKeys::PlainHttp,
+    };
     let server = || Server {
         store: Arc::clone(&store),
         torrents: Arc::clone(&torrents),
         throttle: throttle.clone(),
+        customer_keys,
     };
     // The same operations without a signature check, for a request whose
     // signature the outer service has checked already and whose signed

@@ -45,6 +45,7 @@ mod bucket;
 mod cors;
 mod db;
 mod delete_many;
+mod encryption;
 mod error;
 mod list;
 mod memo;
@@ -86,6 +87,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use self::acl_record::StoredAcl;
 use self::db::{collect_data, open_database};
+pub(crate) use self::encryption::DefaultEncryption;
 pub(crate) use self::error::StoreError;
 use self::error::internal;
 use self::object::file_mtime;
@@ -148,6 +150,9 @@ struct BucketMeta {
     /// PutBucketVersioning's state; none for a bucket never versioned.
     #[serde(default, skip_serializing_if = "Versioning::is_unversioned")]
     versioning: Versioning,
+    /// PutBucketEncryption's default encryption; none without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption: Option<DefaultEncryption>,
 }
 
 impl BucketMeta {
@@ -165,6 +170,7 @@ impl BucketMeta {
             public_access_block: None,
             tags: Tags::new(),
             versioning: Versioning::Unversioned,
+            encryption: None,
         }
     }
 }
@@ -234,6 +240,12 @@ pub(crate) struct ObjectMeta {
     /// an unversioned bucket) or one with an ID.
     #[serde(default, skip_serializing_if = "VersionId::is_null")]
     pub(crate) version: VersionId,
+    /// Its server-side encryption (SSE-S3, SSE-KMS, SSE-C): the sealed
+    /// data key its file is enciphered with; none for a plain object. An
+    /// encrypted object's bytes are always an ID file of the store's own
+    /// (never a file in the bucket's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sse: Option<crate::sse::Envelope>,
 }
 
 impl ObjectMeta {
@@ -252,6 +264,7 @@ impl ObjectMeta {
             tags: Tags::new(),
             checksum: None,
             version: VersionId::Null,
+            sse: None,
         }
     }
 }
@@ -458,6 +471,8 @@ pub(crate) struct Store {
     /// [`Store::swarm_target`] finds them: the tracker asks at every
     /// announce.
     swarm_memo: memo::Memo<(BucketName, ObjectKey, VersionId)>,
+    /// The master keys of server-side encryption.
+    keys: crate::sse::Keyring,
     #[cfg(test)]
     crash: tests::Crash,
 }
@@ -505,6 +520,7 @@ impl Store {
             object_memo: memo::Memo::new(),
             cors_memo: memo::Memo::new(),
             swarm_memo: memo::Memo::new(),
+            keys: crate::sse::Keyring::new(&root.join(OWN)),
             #[cfg(test)]
             crash: tests::Crash::default(),
         })

@@ -2,7 +2,7 @@
 //! version under the ETag the conditions were checked against), copied into
 //! a temp file, fsynced, and committed as PutObject and UploadPart commit.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 
 use md5::{Digest, Md5};
 use s3s::dto;
@@ -12,9 +12,18 @@ use s3torrent_s3::{BucketName, ConditionContext, ObjectKey, Requester};
 use std::sync::Arc;
 
 use super::tagging::TagDirective;
-use super::{Received, Server, TempGuard, headers_of, is_requester, now, timestamp, write_refused};
+use super::{
+    Received, Server, TempGuard, encryption, headers_of, is_requester, now, timestamp,
+    write_refused,
+};
 use crate::checksum::{Algorithm, Checksum, Kind, set_checksum};
+use crate::sse::{CustomerKey, DataKey, Mode, ObjectReader, Target};
 use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
+
+/// The source version's record (its bytes are the [`CopySource`]'s reader).
+struct SourceMeta {
+    meta: ObjectMeta,
+}
 
 /// The largest object CopyObject copies in one request, as S3.
 const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
@@ -117,7 +126,10 @@ struct CopySource {
     named_version: bool,
     /// `x-amz-copy-source-version-id`: its version, in a versioned bucket.
     version_id: Option<String>,
-    snapshot: Snapshot,
+    snapshot: SourceMeta,
+    /// The source's plaintext (deciphered with its key, or with the
+    /// `x-amz-copy-source-server-side-encryption-customer-*` key).
+    reader: ObjectReader,
 }
 
 impl Server {
@@ -129,7 +141,9 @@ impl Server {
         requester: (Requester, ConditionContext),
         payer: Option<&dto::RequestPayer>,
         expected_owner: Option<String>,
+        customer: Option<CustomerKey>,
     ) -> S3Result<CopySource> {
+        self.check_customer_transport(customer.as_ref())?;
         let (bucket, key, version) = source_of(source)?;
         let read: super::Readable<Snapshot> = self
             .readable(
@@ -141,25 +155,34 @@ impl Server {
             .await?;
         let (b, k) = Self::names(&bucket, Some(&key))?;
         let k = k.ok_or_else(|| s3_error!(InvalidArgument))?;
+        let Snapshot { meta, file } = read.version;
+        encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
+        let (store, m) = (Arc::clone(&self.store), meta.clone());
+        let reader = tokio::task::spawn_blocking(move || store.reader(file, &m, customer.as_ref()))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(|e| e.to_s3())?;
         Ok(CopySource {
             bucket: b,
             key: k,
             named_version: version.is_some(),
-            version_id: super::versioning::read_version(read.versioning, &read.version.meta),
-            snapshot: read.version,
+            version_id: super::versioning::read_version(read.versioning, &meta),
+            snapshot: SourceMeta { meta },
+            reader,
         })
     }
 
-    /// Copies `range` of the snapshot's version into a fsynced temp file,
-    /// computing the checksum of `algorithm` of the copy on the way.
+    /// Copies `range` of the source's plaintext into a fsynced temp file
+    /// (enciphered with `key`, the copy's, if it is encrypted), computing
+    /// the checksum of `algorithm` of the copy on the way.
     async fn copy_bytes(
         &self,
-        snapshot: Snapshot,
+        source: ObjectReader,
         range: (u64, u64),
         algorithm: Option<Algorithm>,
+        key: Option<DataKey>,
     ) -> S3Result<Received> {
         self.blocking(move |s| {
-            let mut source = snapshot.file;
             let (path, mut file) = s.temp_file()?;
             let temp = TempGuard(path);
             let io = |e: std::io::Error| {
@@ -169,20 +192,23 @@ impl Server {
                     "",
                 )
             };
-            source.seek(SeekFrom::Start(range.0)).map_err(io)?;
-            let mut source = source.take(range.1 - range.0);
             let mut md5 = Md5::new();
             let mut checksum = algorithm.map(Algorithm::hasher);
             let mut size = 0u64;
             let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = source.read(&mut buf).map_err(io)?;
-                if n == 0 {
-                    break;
-                }
+            while range.0 + size < range.1 {
+                let n = usize::try_from(range.1 - range.0 - size)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                source
+                    .read_exact_at(&mut buf[..n], range.0 + size)
+                    .map_err(io)?;
                 md5.update(&buf[..n]);
                 if let Some(h) = &mut checksum {
                     h.update(&buf[..n]);
+                }
+                if let Some(k) = &key {
+                    k.apply(&mut buf[..n], size);
                 }
                 file.write_all(&buf[..n]).map_err(io)?;
                 size += n as u64;
@@ -226,18 +252,38 @@ impl Server {
         };
         let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
         let asked_tags = asked_tags?;
+        let source_customer = encryption::copy_source_customer_of(
+            input.copy_source_sse_customer_algorithm.as_ref(),
+            input.copy_source_sse_customer_key.as_ref(),
+            input.copy_source_sse_customer_key_md5.as_ref(),
+        )?;
+        // The copy's encryption: the request's, else the bucket's default
+        // (never the source's, as in S3).
+        let asked = encryption::asked_of(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            (
+                input.sse_customer_algorithm.as_ref(),
+                input.sse_customer_key.as_ref(),
+                input.sse_customer_key_md5.as_ref(),
+            ),
+        )?;
+        let changes_encryption = !matches!(asked, crate::sse::Asked::Nothing);
+        let target = self.write_target(&bucket, asked).await?;
         let CopySource {
             bucket: src_bucket,
             key: src_key,
             named_version,
             version_id: source_version,
             snapshot,
+            reader,
         } = self
             .copy_source(
                 &input.copy_source,
                 (requester.clone(), context.clone()),
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
+                source_customer,
             )
             .await?;
         CopyConditions {
@@ -249,7 +295,12 @@ impl Server {
         .check(&snapshot.meta)?;
         let source = snapshot.meta.clone();
         // Copying an older version onto its key restores it, as in S3.
-        if src_bucket == bucket && src_key == key && !replace && !named_version {
+        if src_bucket == bucket
+            && src_key == key
+            && !replace
+            && !named_version
+            && !changes_encryption
+        {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -273,17 +324,45 @@ impl Server {
             .and_then(|a| Algorithm::parse(a.as_str()))
             .or(source.checksum.as_ref().map(|c| c.algorithm))
             .unwrap_or(Algorithm::Crc64Nvme);
+        let customer = match &target {
+            Some(Target::Customer(c)) => Some(c.clone()),
+            _ => None,
+        };
+        let sealed = match target {
+            Some(t) => {
+                let store = Arc::clone(&self.store);
+                Some(
+                    tokio::task::spawn_blocking(move || store.new_data_key(&t))
+                        .await
+                        .map_err(|e| s3_error!(InternalError, "{e}"))?
+                        .map_err(|e| e.to_s3())?,
+                )
+            }
+            None => None,
+        };
+        let (data_key, envelope) = match sealed {
+            Some((k, e)) => (Some(k), Some(e)),
+            None => (None, None),
+        };
         let received = self
-            .copy_bytes(snapshot, (0, source.size), Some(algorithm))
+            .copy_bytes(reader, (0, source.size), Some(algorithm), data_key)
             .await?;
+        let etag = match envelope.as_ref().map(|e| &e.mode) {
+            Some(Mode::Customer { .. } | Mode::Kms { .. }) => {
+                encryption::opaque_etag(&received.md5, envelope.as_ref())
+            }
+            _ => received.md5.clone(),
+        };
+        let echo = encryption::Echo::of(envelope.as_ref(), customer.as_ref());
         // COPY keeps the source's content type and headers, REPLACE takes
         // the request's.
         let mut meta = ObjectMeta::new(
             acl.owner.account_id.to_string(),
             StoredAcl::from_acl(&acl),
-            received.md5.clone(),
+            etag,
             received.size,
         );
+        meta.sse = envelope;
         // `x-amz-tagging-directive`: COPY keeps the source's tags, REPLACE
         // takes the request's `x-amz-tagging`.
         meta.tags = match tag_directive {
@@ -325,12 +404,12 @@ impl Server {
             ..Default::default()
         };
         super::checksums::answer_checksum!(result, meta.checksum.as_ref());
-        Ok(S3Response::new(dto::CopyObjectOutput {
+        Ok(echo.answer(S3Response::new(dto::CopyObjectOutput {
             copy_object_result: Some(result),
             version_id: super::versioning::written_version(&meta),
             copy_source_version_id: source_version,
             ..Default::default()
-        }))
+        })))
     }
 
     pub(super) async fn upload_part_copy_(
@@ -344,6 +423,16 @@ impl Server {
             .await?;
         let input = req.input;
         let number = super::multipart::part_number(input.part_number)?;
+        let source_customer = encryption::copy_source_customer_of(
+            input.copy_source_sse_customer_algorithm.as_ref(),
+            input.copy_source_sse_customer_key.as_ref(),
+            input.copy_source_sse_customer_key_md5.as_ref(),
+        )?;
+        let customer = encryption::customer_of(
+            input.sse_customer_algorithm.as_ref(),
+            input.sse_customer_key.as_ref(),
+            input.sse_customer_key_md5.as_ref(),
+        )?;
         let id = input.upload_id;
         let upload = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
@@ -352,13 +441,23 @@ impl Server {
                 if record.completing {
                     return Err(UploadError::NoSuchUpload);
                 }
-                Ok(record.checksum)
+                Ok((record.checksum, record.sse))
             })
             .await?
         };
+        let (upload, sse) = upload;
+        let part_key = match self
+            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .await?
+        {
+            Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
+            None => None,
+        };
+        let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         let CopySource {
             version_id: source_version,
             snapshot,
+            reader,
             ..
         } = self
             .copy_source(
@@ -366,6 +465,7 @@ impl Server {
                 (requester, context),
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
+                source_customer,
             )
             .await?;
         CopyConditions {
@@ -388,27 +488,41 @@ impl Server {
         }
         // The part's checksum, in its upload's algorithm.
         let algorithm = upload.map(|u| u.algorithm);
-        let received = self.copy_bytes(snapshot, range, algorithm).await?;
-        let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        let counter = part_key.as_ref().map(DataKey::counter);
+        let received = self.copy_bytes(reader, range, algorithm, part_key).await?;
+        // An SSE-C or SSE-KMS upload's parts have opaque ETags, as its
+        // object has: not the plaintext's MD5.
+        let part_etag = encryption::part_etag(&received.md5, sse.as_ref());
+        let (etag, size, temp) = (part_etag.clone(), received.size, received.temp.0.clone());
         let kept = received.checksum.clone();
         let when = now();
         self.upload_blocking(move |s| {
-            s.put_part(&bucket, &key, &id, number, &temp, (etag, kept), size, when)
+            s.put_part(
+                &bucket,
+                &key,
+                &id,
+                number,
+                &temp,
+                (etag, kept),
+                size,
+                when,
+                counter,
+            )
         })
         .await?;
         let mut result = dto::CopyPartResult {
-            e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+            e_tag: Some(dto::ETag::Strong(part_etag)),
             last_modified: Some(timestamp(when)),
             ..Default::default()
         };
         if let (Some(algorithm), Some(value)) = (algorithm, received.checksum) {
             set_checksum!(result, algorithm, value);
         }
-        Ok(S3Response::new(dto::UploadPartCopyOutput {
+        Ok(echo.answer(S3Response::new(dto::UploadPartCopyOutput {
             copy_part_result: Some(result),
             copy_source_version_id: source_version,
             ..Default::default()
-        }))
+        })))
     }
 }
 

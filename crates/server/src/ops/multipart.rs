@@ -18,7 +18,7 @@ use s3torrent_s3::{BucketInfo, BucketName, ObjectKey, Permission, Requester, Tor
 
 use super::checksums::{self, answer_checksum, named_checksum};
 use super::{
-    Integrity, Server, TempGuard, common_prefix, headers_of, now, timestamp, to_s3s,
+    Integrity, Server, TempGuard, common_prefix, encryption, headers_of, now, timestamp, to_s3s,
     write_conditions, write_refused,
 };
 use crate::checksum::{Algorithm, Checksum, Claim, Kind, Refusal, set_checksum};
@@ -141,7 +141,36 @@ impl Server {
             input.checksum_algorithm.as_ref(),
             input.checksum_type.as_ref(),
         )?;
+        // The object's encryption, sealed now: every part is enciphered
+        // with its data key.
+        let asked = encryption::asked_of(
+            input.server_side_encryption.as_ref(),
+            input.ssekms_key_id.as_ref(),
+            (
+                input.sse_customer_algorithm.as_ref(),
+                input.sse_customer_key.as_ref(),
+                input.sse_customer_key_md5.as_ref(),
+            ),
+        )?;
+        let target = self.write_target(&bucket, asked).await?;
+        let customer = match &target {
+            Some(crate::sse::Target::Customer(c)) => Some(c.clone()),
+            _ => None,
+        };
+        let sse = match target {
+            Some(t) => {
+                let store = Arc::clone(&self.store);
+                let (_, envelope) = tokio::task::spawn_blocking(move || store.new_data_key(&t))
+                    .await
+                    .map_err(|e| s3_error!(InternalError, "{e}"))?
+                    .map_err(|e| e.to_s3())?;
+                Some(envelope)
+            }
+            None => None,
+        };
+        let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         let record = UploadRecord {
+            sse,
             owner: acl.owner.account_id.to_string(),
             acl: StoredAcl::from_acl(&acl),
             tags,
@@ -163,15 +192,40 @@ impl Server {
         let id = self
             .stored(move |s| s.create_upload(&b, &k, &record))
             .await?;
-        Ok(S3Response::new(dto::CreateMultipartUploadOutput {
-            bucket: Some(bucket.to_string()),
-            key: Some(key.to_string()),
-            upload_id: Some(id),
-            checksum_algorithm: checksum
-                .map(|c| dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
-            checksum_type: checksum.map(|c| dto::ChecksumType::from_static(c.kind.name())),
-            ..Default::default()
-        }))
+        Ok(
+            echo.answer(S3Response::new(dto::CreateMultipartUploadOutput {
+                bucket: Some(bucket.to_string()),
+                key: Some(key.to_string()),
+                upload_id: Some(id),
+                checksum_algorithm: checksum
+                    .map(|c| dto::ChecksumAlgorithm::from_static(c.algorithm.name())),
+                checksum_type: checksum.map(|c| dto::ChecksumType::from_static(c.kind.name())),
+                ..Default::default()
+            })),
+        )
+    }
+
+    /// An encrypted upload's data key for a part (or its completion): the
+    /// upload's, opened with the store's key or, for SSE-C, with the
+    /// request's customer key, which must be the upload's (400 otherwise,
+    /// and for a customer key given to an upload without SSE-C).
+    pub(super) async fn upload_data_key(
+        &self,
+        sse: Option<&crate::sse::Envelope>,
+        customer: Option<&crate::sse::CustomerKey>,
+    ) -> S3Result<Option<crate::sse::DataKey>> {
+        self.check_customer_transport(customer)?;
+        encryption::check_key(sse, customer)?;
+        let Some(envelope) = sse.cloned() else {
+            return Ok(None);
+        };
+        let (store, customer) = (Arc::clone(&self.store), customer.cloned());
+        let key =
+            tokio::task::spawn_blocking(move || store.open_data_key(&envelope, customer.as_ref()))
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .map_err(|e| e.to_s3())?;
+        Ok(Some(key))
     }
 
     pub(super) async fn upload_part_(
@@ -185,6 +239,11 @@ impl Server {
         let trailers = req.trailing_headers.clone();
         let input = req.input;
         let number = part_number(input.part_number)?;
+        let customer = encryption::customer_of(
+            input.sse_customer_algorithm.as_ref(),
+            input.sse_customer_key.as_ref(),
+            input.sse_customer_key_md5.as_ref(),
+        )?;
         let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
         let too_large = || {
             s3_error!(
@@ -204,10 +263,19 @@ impl Server {
                 if record.completing {
                     return Err(UploadError::NoSuchUpload);
                 }
-                Ok(record.checksum)
+                Ok((record.checksum, record.sse))
             })
             .await?
         };
+        let (upload, sse) = upload;
+        let part_key = match self
+            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .await?
+        {
+            Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
+            None => None,
+        };
+        let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         // The part's checksum: of the upload's algorithm, kept with the
         // part; one of another upload's is only checked.
         let claim = checksums::part_claim(claim, upload.as_ref())?;
@@ -221,6 +289,7 @@ impl Server {
                     claim,
                     trailers,
                 },
+                part_key.as_ref(),
                 |_| {},
             )
             .await?;
@@ -228,19 +297,33 @@ impl Server {
             return Err(too_large());
         }
         let kept = received.checksum.clone().filter(|_| upload.is_some());
-        let (etag, size, temp) = (received.md5.clone(), received.size, received.temp.0.clone());
+        // An SSE-C or SSE-KMS upload's parts have opaque ETags, as its
+        // object has: not the plaintext's MD5.
+        let part_etag = encryption::part_etag(&received.md5, sse.as_ref());
+        let (etag, size, temp) = (part_etag.clone(), received.size, received.temp.0.clone());
         self.upload_blocking(move |s| {
-            s.put_part(&bucket, &key, &id, number, &temp, (etag, kept), size, now())
+            let counter = part_key.map(|k| k.counter());
+            s.put_part(
+                &bucket,
+                &key,
+                &id,
+                number,
+                &temp,
+                (etag, kept),
+                size,
+                now(),
+                counter,
+            )
         })
         .await?;
         let mut out = dto::UploadPartOutput {
-            e_tag: Some(dto::ETag::Strong(received.md5.clone())),
+            e_tag: Some(dto::ETag::Strong(part_etag)),
             ..Default::default()
         };
         if let (Some(algorithm), Some(value)) = (algorithm, received.checksum.clone()) {
             set_checksum!(out, algorithm, value);
         }
-        Ok(S3Response::new(out))
+        Ok(echo.answer(S3Response::new(out)))
     }
 
     pub(super) async fn complete_multipart(
@@ -251,6 +334,11 @@ impl Server {
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
         let input = req.input;
+        let customer = encryption::customer_of(
+            input.sse_customer_algorithm.as_ref(),
+            input.sse_customer_key.as_ref(),
+            input.sse_customer_key_md5.as_ref(),
+        )?;
         // The whole object's checksum the request names, if any.
         let given = named_checksum!(input);
         let given_kind = input.checksum_type.clone();
@@ -292,6 +380,22 @@ impl Server {
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         let id = input.upload_id;
         let location = self.torrents.policy().web_seed_url(&bucket, &key);
+        // An encrypted upload's data key, before the upload is claimed: an
+        // SSE-C upload completes with its customer's key only. (An upload
+        // gone may have been completed: the claim says.)
+        let sse = {
+            let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
+            self.upload_blocking(move |s| match s.upload(&b, &k, &id) {
+                Ok(record) => Ok(record.sse),
+                Err(UploadError::NoSuchUpload) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .await?
+        };
+        let data_key = self
+            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .await?;
+        let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         let claimed = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
             match self
@@ -309,7 +413,7 @@ impl Server {
                         ..Default::default()
                     };
                     answer_checksum!(out, checksum.as_ref());
-                    return Ok(S3Response::new(out));
+                    return Ok(echo.answer(S3Response::new(out)));
                 }
             }
         };
@@ -374,8 +478,15 @@ impl Server {
                 meta.content_type = claimed.record.content_type.clone();
                 meta.headers = claimed.record.headers.clone();
                 meta.tags = claimed.record.tags.clone();
+                meta.sse = claimed.record.sse.clone();
+                if meta.sse.is_some() != data_key.is_some() {
+                    return Err(release(s3_error!(
+                        InternalError,
+                        "the upload's encryption changed while it completed"
+                    )));
+                }
                 let temp = store
-                    .assemble(&claimed.parts, |chunk| {
+                    .assemble(&claimed.parts, data_key.as_ref(), |chunk| {
                         if let Some(h) = &mut hasher {
                             h.update(chunk);
                         }
@@ -414,6 +525,10 @@ impl Server {
                     service.cache().forget(&b, &k);
                 }
                 if let Some(h) = hasher
+                    && meta
+                        .sse
+                        .as_ref()
+                        .is_none_or(|e| e.mode == crate::sse::Mode::S3)
                     && let Ok(object) = store.object_info(&info, &k, &meta)
                 {
                     let _ = service.store_hashes(&b, &object, &h.finish());
@@ -444,13 +559,15 @@ impl Server {
         // SDKs cannot parse).
         let mut job = job;
         if let Ok(done) = tokio::time::timeout(ANSWER_AT_ONCE, &mut job).await {
-            return answer(done).map(S3Response::new);
+            return answer(done).map(|out| echo.answer(S3Response::new(out)));
         }
         let future = async move { answer(job.await) };
-        Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
-            future: Some(Box::pin(future)),
-            ..Default::default()
-        }))
+        Ok(
+            echo.answer(S3Response::new(dto::CompleteMultipartUploadOutput {
+                future: Some(Box::pin(future)),
+                ..Default::default()
+            })),
+        )
     }
 
     pub(super) async fn abort_multipart(

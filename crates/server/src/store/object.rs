@@ -203,6 +203,12 @@ impl Store {
             VersionId::Null if self.bucket_versioning(&bucket.name)?.is_unversioned() => None,
             VersionId::Null => Some(VersionId::NULL.to_owned()),
         };
+        info.encryption = match meta.sse.as_ref().map(|e| &e.mode) {
+            None => s3torrent_s3::Encryption::None,
+            Some(crate::sse::Mode::S3) => s3torrent_s3::Encryption::SseS3,
+            Some(crate::sse::Mode::Kms { .. }) => s3torrent_s3::Encryption::SseKms,
+            Some(crate::sse::Mode::Customer { .. }) => s3torrent_s3::Encryption::SseC,
+        };
         Ok(info)
     }
 

@@ -177,7 +177,7 @@ fn complete(
     id: &str,
     claimed: &uploads::Claimed,
 ) -> Result<ObjectMeta, WriteError> {
-    let temp = store.assemble(&claimed.parts, |_| {})?;
+    let temp = store.assemble(&claimed.parts, None, |_| {})?;
     let mut meta = ObjectMeta::new(
         claimed.record.owner.clone(),
         claimed.record.acl.clone(),
@@ -318,6 +318,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                         ..Headers::default()
                     },
                     tags: Default::default(),
+                    sse: None,
                 };
                 let id = store.create_upload(&bucket(), &k, &record).unwrap();
                 let (temp, mut file) = store.temp_file().unwrap();
@@ -334,6 +335,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
                         (etag.clone(), None),
                         v.bytes.len() as u64,
                         0,
+                        None,
                     )
                     .unwrap();
                 let Ok(Completion::Claimed(claimed)) =

@@ -92,7 +92,7 @@ impl Store {
         key: &ObjectKey,
         version: &VersionId,
         etag: &str,
-    ) -> Result<fs::File, StoreError> {
+    ) -> Result<crate::sse::ObjectReader, StoreError> {
         let changed = || StoreError::Changed;
         for _ in 0..OPEN_ATTEMPTS {
             let meta = match self.find_version(bucket, key, Some(version))? {
@@ -103,7 +103,9 @@ impl Store {
                 return Err(changed());
             }
             if let Some(file) = self.open_version(bucket, key.as_str(), &meta)? {
-                return Ok(file);
+                // The store's own keys only: an SSE-C object is never
+                // read without its customer (no torrent, no seeding).
+                return Ok(self.reader(file, &meta, None)?);
             }
         }
         Err(changed())
@@ -115,7 +117,7 @@ impl Store {
         &self,
         bucket: &BucketName,
         object: &ObjectInfo,
-    ) -> Result<fs::File, StoreError> {
+    ) -> Result<crate::sse::ObjectReader, StoreError> {
         let changed = || StoreError::Changed;
         let meta = self.object_meta(bucket, &object.key)?.ok_or_else(changed)?;
         if meta.data.is_some() || meta.size != object.size || meta.modified != object.last_modified
@@ -123,6 +125,7 @@ impl Store {
             return Err(changed());
         }
         self.open_version(bucket, object.key.as_str(), &meta)?
+            .map(crate::sse::ObjectReader::plain)
             .ok_or_else(changed)
     }
 

@@ -79,6 +79,10 @@ pub(crate) struct UploadRecord {
     /// of this algorithm, and the object one of this type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) checksum: Option<UploadChecksum>,
+    /// The object's server-side encryption (its sealed data key), which
+    /// every part is enciphered with, each from its own counter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sse: Option<crate::sse::Envelope>,
 }
 
 /// A multipart upload's checksum algorithm and type.
@@ -135,6 +139,31 @@ pub(crate) struct PartRecord {
     /// request named, for an upload without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) checksum: Option<String>,
+    /// The initial counter its bytes are enciphered from, in an encrypted
+    /// upload (with the upload's data key).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "counter")]
+    pub(crate) counter: Option<[u8; 16]>,
+}
+
+/// A part's counter as bencode bytes.
+mod counter {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(c: &Option<[u8; 16]>, s: S) -> Result<S::Ok, S::Error> {
+        match c {
+            Some(c) => serde_bytes::serialize(&c[..], s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<[u8; 16]>, D::Error> {
+        let bytes: serde_bytes::ByteBuf = Deserialize::deserialize(d)?;
+        <[u8; 16]>::try_from(bytes.as_ref())
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("a part's counter is not 16 bytes"))
+    }
 }
 
 /// A page of ListParts.
@@ -151,8 +180,9 @@ pub(crate) struct PartsPage {
 #[derive(Debug)]
 pub(crate) struct Claimed {
     pub(crate) record: UploadRecord,
-    /// The listed parts' files and sizes, in order.
-    pub(crate) parts: Vec<(PathBuf, u64)>,
+    /// The listed parts' files, sizes and counters (encrypted uploads),
+    /// in order.
+    pub(crate) parts: Vec<(PathBuf, u64, Option<[u8; 16]>)>,
     /// The object's ETag: the MD5 of the parts' binary MD5s, then `-N`.
     pub(crate) etag: String,
     pub(crate) size: u64,
@@ -345,6 +375,7 @@ impl Store {
         (etag, checksum): (String, Option<String>),
         size: u64,
         now: i64,
+        counter: Option<[u8; 16]>,
     ) -> Result<(), UploadError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         if !valid_id(id) {
@@ -362,6 +393,7 @@ impl Store {
             size,
             modified: now,
             checksum,
+            counter,
         };
         let replaced = self
             .write(|txn| {
@@ -530,7 +562,7 @@ impl Store {
                 size: found.iter().map(|(_, p)| p.size).sum(),
                 parts: found
                     .into_iter()
-                    .map(|(_, p)| (dir.join(p.file), p.size))
+                    .map(|(_, p)| (dir.join(p.file), p.size, p.counter))
                     .collect(),
                 etag,
             })))
@@ -621,26 +653,47 @@ impl Store {
 
     /// Concatenates the parts into a new, fsynced temp file, feeding every
     /// chunk to `observe` on the way (one pass over the data), and returns
-    /// the temp file's path. Removes the temp file if it fails.
+    /// the temp file's path. Removes the temp file if it fails. With a data
+    /// key (an encrypted upload), each part is deciphered from its own
+    /// counter and the object enciphered from the key's.
     pub(crate) fn assemble(
         &self,
-        parts: &[(PathBuf, u64)],
+        parts: &[(PathBuf, u64, Option<[u8; 16]>)],
+        key: Option<&crate::sse::DataKey>,
         mut observe: impl FnMut(&[u8]),
     ) -> Result<PathBuf, StoreError> {
         let (temp, mut file) = self.temp_file()?;
         let result = (|| -> Result<(), StoreError> {
             let mut buf = vec![0u8; 1 << 20];
-            for (path, size) in parts {
+            let mut at = 0u64;
+            for (path, size, counter) in parts {
                 let mut part = fs::File::open(path).map_err(internal)?;
+                let part_key = match (key, counter) {
+                    (Some(k), Some(c)) => Some(k.with_counter(*c)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(internal(format!(
+                            "{} is not enciphered as its upload is",
+                            path.display()
+                        )));
+                    }
+                };
                 let mut copied = 0u64;
                 loop {
                     let n = part.read(&mut buf).map_err(internal)?;
                     if n == 0 {
                         break;
                     }
+                    if let Some(k) = &part_key {
+                        k.apply(&mut buf[..n], copied);
+                    }
                     observe(&buf[..n]);
+                    if let Some(k) = key {
+                        k.apply(&mut buf[..n], at);
+                    }
                     super::write_all(&mut file, &buf[..n])?;
                     copied += n as u64;
+                    at += n as u64;
                 }
                 if copied != *size {
                     return Err(internal(format!(

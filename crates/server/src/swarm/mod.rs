@@ -565,7 +565,7 @@ impl SwarmSource for Swarm {
 
 /// An object version's file (a snapshot: it stays that version's bytes),
 /// read a piece at a time on a blocking thread, checked there too.
-struct Snapshot(std::fs::File);
+struct Snapshot(crate::sse::ObjectReader);
 
 impl PieceSource for Snapshot {
     fn load(self: Arc<Self>, seed: Arc<Seed>, index: u32) -> PieceLoad {
