@@ -9,7 +9,9 @@
 //!   (`GET`/`HEAD` with `?torrent`);
 //! - [`parse_request`] reads the [`TorrentRequest`](s3torrent_s3::TorrentRequest): path-style or
 //!   virtual-hosted-style addressing ([`AdapterConfig`]), percent-decoded
-//!   keys, `versionId`, `x-amz-request-payer`, `x-amz-expected-bucket-owner`;
+//!   keys, `versionId`, `x-amz-request-payer`, `x-amz-expected-bucket-owner`,
+//!   and the bucket-policy condition keys its headers give
+//!   ([`condition_context`]: `s3:x-amz-acl`, `aws:Referer`, …);
 //! - [`torrent_response`] answers a served torrent (`Content-Disposition`,
 //!   `ETag`, `304 Not Modified`, `HEAD`), [`error_response`] an
 //!   [`S3Error`](s3torrent_s3::S3Error)

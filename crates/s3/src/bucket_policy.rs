@@ -156,8 +156,9 @@ enum SetQualifier {
     ForAnyValue,
 }
 
-/// The most keys a [`ConditionContext`] holds; more are dropped (a host
-/// gives a handful: request headers, a request's and an object's tags).
+/// The most keys a [`ConditionContext`] holds (a host gives a handful:
+/// request headers, a request's and an object's tags); past it, no
+/// condition is known to hold or not.
 pub const MAX_CONTEXT_KEYS: usize = 128;
 
 /// The facts of one request that a policy's conditions test, by condition
@@ -216,14 +217,6 @@ impl ConditionContext {
             } else {
                 self.overflowed = true;
             }
-        }
-        self
-    }
-
-    /// Sets `key` unless it is present already.
-    pub fn set_default(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        if self.values(key).is_none() {
-            self.set(key, value);
         }
         self
     }

@@ -142,28 +142,37 @@ impl Server {
                 .stored(move |s| s.delete_current_many(&b, &keys, &marker_owner))
                 .await;
             for (n, (index, key)) in batch.iter().enumerate() {
-                answers[*index] = Some(match &removals {
-                    Ok(removals) => Ok(match &removals[n] {
-                        Removal::Removed => {
-                            // An unversioned bucket's torrents of the key
-                            // are stale now.
-                            self.torrents.cache().forget(&bucket, key);
-                            Deletion::Removed
-                        }
-                        Removal::Marker(v) => Deletion::MarkerMade(v.clone()),
-                    }),
-                    Err(e) => Err(S3Error::with_message(
+                let internal = |why: String| {
+                    S3Error::with_message(
                         ErrorCode::InternalError,
-                        format!("We encountered an internal error. Please try again. ({e:?})"),
+                        format!("We encountered an internal error. Please try again. ({why})"),
                         "",
-                    )),
+                    )
+                };
+                answers[*index] = Some(match removals.as_ref().map(|r| r.get(n)) {
+                    Ok(Some(Removal::Removed)) => {
+                        // An unversioned bucket's torrents of the key are
+                        // stale now.
+                        self.torrents.cache().forget(&bucket, key);
+                        Ok(Deletion::Removed)
+                    }
+                    Ok(Some(Removal::Marker(v))) => Ok(Deletion::MarkerMade(v.clone())),
+                    Ok(None) => Err(internal("the store answered fewer keys".into())),
+                    Err(e) => Err(internal(format!("{e:?}"))),
                 });
             }
         }
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         for ((name, version), answer) in names.into_iter().zip(answers) {
-            match answer.expect("every object answered") {
+            let answer = answer.unwrap_or_else(|| {
+                Err(S3Error::with_message(
+                    ErrorCode::InternalError,
+                    "We encountered an internal error. Please try again.",
+                    "",
+                ))
+            });
+            match answer {
                 Ok(deletion) => {
                     if !quiet {
                         let (marker, marker_version) = match &deletion {
