@@ -65,7 +65,10 @@ fn boto3_policy_conditions_batch_deletes_and_sigv2_bucket_requests() {
     assert_eq!(out["never"], json!([]));
     // SigV2: bucket requests pass, a wrong secret still fails.
     assert_eq!(out["v2"], json!([null, null, null, null]));
-    assert_eq!(out["v2_wrong_secret"], json!([403, "SignatureDoesNotMatch"]));
+    assert_eq!(
+        out["v2_wrong_secret"],
+        json!([403, "SignatureDoesNotMatch"])
+    );
     // A form whose policy condition fails: 403 AccessDenied, "Invalid
     // according to Policy" (S3's words); one that meets it is taken.
     assert_eq!(out["form_ok"], json!(204));

@@ -561,6 +561,36 @@ fn s3_clients_torrent_and_web_seed_over_https() {
         .filter(|l| l.contains("path=\"/films/reel.bin\"") && l.contains("status=206"))
         .count();
     assert!(ranged > 0, "no ranged GET from aria2c's web seed");
+
+    // The usual "deny anything not over TLS" bucket policy (AWS's
+    // aws:SecureTransport): requests over this listener are secure, so the
+    // owner's GET and the anonymous ?torrent still pass.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::films","arn:aws:s3:::films/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+    aws_tls_ok(
+        &ep,
+        &files.ca(),
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "films",
+            "--policy",
+            policy,
+        ],
+    );
+    let again = dir.path().join("again.bin");
+    aws_tls_ok(
+        &ep,
+        &files.ca(),
+        &["s3", "cp", "s3://films/copy.bin", again.to_str().unwrap()],
+    );
+    assert_eq!(std::fs::read(&again).unwrap(), data);
+    let (ok, by_curl) = curl(&format!("{ep}/films/reel.bin?torrent"), Some(&files.ca()));
+    assert!(
+        ok,
+        "a secure-transport-only policy refused a request over TLS"
+    );
+    assert_eq!(by_curl, std::fs::read(&by_boto).unwrap());
 }
 
 #[test]

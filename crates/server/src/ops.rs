@@ -116,7 +116,13 @@ fn timestamp(secs: i64) -> Timestamp {
 /// [`s3torrent_http::condition_context`]); the tags a request sets and the
 /// tags of the object it acts on are added where they are known.
 pub(crate) fn conditions_of<T>(req: &S3Request<T>) -> ConditionContext {
-    s3torrent_http::condition_context(&req.headers)
+    let mut context = s3torrent_http::condition_context(&req.headers);
+    let secure = req
+        .extensions
+        .get::<crate::edge::front::SecureTransport>()
+        .is_some();
+    context.set("aws:SecureTransport", if secure { "true" } else { "false" });
+    context
 }
 
 pub(crate) fn requester_of<T>(store: &Store, req: &S3Request<T>) -> Requester {

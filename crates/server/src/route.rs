@@ -14,7 +14,7 @@ use s3torrent_http::{
 
 use crate::metrics::METRICS;
 
-use crate::edge::front::{self, IgnoredRange, RequestId, VerifiedAccessKey};
+use crate::edge::front::{self, IgnoredRange, RequestId, SecureTransport, VerifiedAccessKey};
 use crate::ops::Service;
 use crate::store::Store;
 
@@ -70,6 +70,9 @@ impl TorrentRoute {
         if let Some(id) = req.extensions.get::<RequestId>() {
             inner.extensions_mut().insert(id.clone());
         }
+        if let Some(secure) = req.extensions.get::<SecureTransport>() {
+            inner.extensions_mut().insert(*secure);
+        }
         let response = self
             .verified
             .call(inner)
@@ -109,6 +112,7 @@ impl S3Route for TorrentRoute {
             .extensions
             .get::<RequestId>()
             .map_or_else(front::request_id, |id| id.0.clone());
+        let secure = req.extensions.get::<SecureTransport>().is_some();
         let mut http_req = http::Request::new(());
         *http_req.method_mut() = req.method;
         *http_req.uri_mut() = req.uri;
@@ -119,38 +123,36 @@ impl S3Route for TorrentRoute {
         // waits nor reads the database. Otherwise (a record to read, a
         // version asked for by its ID, a torrent to generate, an adopted
         // file's MD5 to compute) the request goes to a blocking thread.
-        let parsed = parse_request(&http_req, &self.config, cx.requester.clone());
+        let parsed =
+            parse_request(&http_req, &self.config, cx.requester.clone()).map(|mut treq| {
+                treq.context
+                    .set("aws:SecureTransport", if secure { "true" } else { "false" });
+                treq
+            });
         let at_once = match &parsed {
             Ok(treq) => s3torrent_s3::check_request(treq).map_or(true, |c| {
                 c.version_id.is_none() && self.store.memoized(&c.bucket, &c.key)
             }),
             Err(_) => true,
         };
-        let response = match parsed.and_then(|treq| {
-            if at_once {
-                self.torrents.cached(&*self.store, &treq)
-            } else {
-                Ok(None)
-            }
-        }) {
-            Ok(Some(served)) => {
+        let cached = match &parsed {
+            Ok(treq) if at_once => self.torrents.cached(&*self.store, treq),
+            Ok(_) => Ok(None),
+            Err(_) => Ok(None),
+        };
+        let response = match (parsed, cached) {
+            (Err(err), _) | (Ok(_), Err(err)) => error_response(&err, http_req.method(), &cx),
+            (Ok(_), Ok(Some(served))) => {
                 METRICS.torrent_answer(crate::metrics::Cache::Hit);
                 torrent_response(http_req.method(), http_req.headers(), &served, &cx)
             }
-            Err(err) => error_response(&err, http_req.method(), &cx),
-            Ok(None) => {
-                let (store, torrents, config) = (
-                    Arc::clone(&self.store),
-                    Arc::clone(&self.torrents),
-                    self.config.clone(),
-                );
+            (Ok(treq), Ok(None)) => {
+                let (store, torrents) = (Arc::clone(&self.store), Arc::clone(&self.torrents));
                 // `s3torrent_http::handle`, step by step, so that the
                 // metrics learn whether the torrent was in the cache.
                 let waiting = METRICS.hashing();
                 let answered = tokio::task::spawn_blocking(move || {
-                    let served = parse_request(&http_req, &config, cx.requester.clone())
-                        .and_then(|treq| torrents.get_object_torrent(&*store, &treq));
-                    match served {
+                    match torrents.get_object_torrent(&*store, &treq) {
                         Ok(served) => {
                             METRICS.torrent_answer(crate::metrics::Cache::of(served.from_cache));
                             torrent_response(http_req.method(), http_req.headers(), &served, &cx)

@@ -60,6 +60,11 @@ pub(crate) struct IgnoredRange;
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedAccessKey(pub(crate) String);
 
+/// In a request's extensions: it came over TLS (the S3 listener's own),
+/// which a bucket policy's `aws:SecureTransport` asks about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecureTransport;
+
 /// In an answer's extensions: the answer is `304 Not Modified`. s3s gives
 /// an operation's answer the status its output implies (200), so a handler
 /// that finds the client's copy current marks its answer (which holds the

@@ -176,9 +176,13 @@ async fn accept_loop<H, F>(
         let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
         let (handle, host_id) = (handle.clone(), host_id.clone());
         let base_domain = base_domain.clone();
+        let secure = tls.is_some();
         let logged =
-            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 conn_state.start();
+                if secure {
+                    req.extensions_mut().insert(front::SecureTransport);
+                }
                 let conn_state = Arc::clone(&conn_state);
                 let host_id = host_id.clone();
                 // For the log line: a clone of the URI shares its bytes.
