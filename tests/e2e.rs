@@ -8,9 +8,9 @@
 //!
 //! The harness runs as many tests at once as the machine has threads. A
 //! test that starts a swarm, a browser, network namespaces, a flood or an
-//! outside daemon first takes [`support::heavy`], which lets one such test
-//! run at a time (`S3TORRENT_HEAVY_TESTS=N`: N) while light tests run
-//! beside it.
+//! outside daemon first takes [`support::heavy`], which lets two such tests
+//! run at a time (`S3TORRENT_HEAVY_TESTS=N`: N) and light tests beside
+//! them.
 //!
 //! Cargo's discovery of test files is off for this package
 //! (`autotests = false`): a new file in `tests/` is a `mod` line below.

@@ -652,6 +652,7 @@ fn stdout_of(cmd: &mut Command) -> String {
 /// the endpoint's peer: it could learn of it only from the UDP tracker.
 #[test]
 fn aria2c_downloads_with_the_udp_tracker_alone() {
+    let _heavy = support::heavy();
     let test = "aria2c_downloads_with_the_udp_tracker_alone";
     if !have_python_module(test, "boto3") || !have_program(test, "aria2c") {
         return;

@@ -974,18 +974,16 @@ fn the_gateway_speaks_https_too() {
     let files = Files::new(dir.path(), &ca, &ca.issue(21, "s3torrent test gateway"));
     // The cluster: a plain `serve`.
     let upstream = Serve::start(&dir.path().join("upstream"), &[]);
-    let user = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
     let mut args: Vec<String> = [
         "--upstream",
         &upstream.endpoint(),
-        "--user",
-        &user,
         "--listen",
         "127.0.0.1:0",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    args.extend(s3torrent_testkit::user_flags(&[DEV]));
     args.extend(files.flags());
     let gateway = Running::start("gateway", &args);
     let ep = gateway.endpoint();
@@ -1172,12 +1170,9 @@ fn the_gateway_runs_the_websocket_tracker_too() {
     let ca = Ca::new();
     let files = Files::new(dir.path(), &ca, &ca.issue(31, "s3torrent test gateway"));
     let upstream = Serve::start(&dir.path().join("upstream"), &[]);
-    let user = format!("{}:{}:{}", DEV.0, DEV.1, DEV.2);
     let mut args: Vec<String> = [
         "--upstream",
         &upstream.endpoint(),
-        "--user",
-        &user,
         "--listen",
         "127.0.0.1:0",
         "--seeding",
@@ -1194,6 +1189,7 @@ fn the_gateway_runs_the_websocket_tracker_too() {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    args.extend(s3torrent_testkit::user_flags(&[DEV]));
     args.extend(files.flags());
     let gateway = Running::start("gateway", &args);
     let ws = wss_tracker(&gateway, "gateway");

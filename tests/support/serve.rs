@@ -10,18 +10,7 @@ use std::time::Duration;
 
 use super::{python, s3torrent};
 
-pub(crate) const DEV: (&str, &str, &str) = ("s3torrent", "s3torrent-dev-secret", "000000000001");
-pub(crate) const OTHER: (&str, &str, &str) = ("other", "other-secret", "222233334444");
-
-/// `--user` flags for [`DEV`] and [`OTHER`]: both accounts on one serve.
-fn two_users() -> [String; 4] {
-    [
-        "--user".into(),
-        format!("{}:{}:{}", DEV.0, DEV.1, DEV.2),
-        "--user".into(),
-        format!("{}:{}:{}", OTHER.0, OTHER.1, OTHER.2),
-    ]
-}
+pub(crate) use s3torrent_testkit::{DEV, OTHER};
 
 /// Runs python's `prelude` then `scenario` against `serve`, then prints
 /// the scenario's `out` as JSON: what it printed.
@@ -106,10 +95,9 @@ impl Serve {
         Self::start_on(root, "127.0.0.1:0", extra)
     }
 
-    /// [`Serve::start`] with [`DEV`] and [`OTHER`] as its users
-    /// ([`two_users`]).
+    /// [`Serve::start`] with [`DEV`] and [`OTHER`] as its users.
     pub(crate) fn start_two_users(root: &Path, extra: &[&str]) -> Serve {
-        let users = two_users();
+        let users = s3torrent_testkit::user_flags(&[DEV, OTHER]);
         let mut args: Vec<&str> = users.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
         Self::start(root, &args)

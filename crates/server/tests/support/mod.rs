@@ -20,10 +20,9 @@ use s3torrent_server::{Error, Listeners, Seeding, ServerConfig, User, serve};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The first user: owns the buckets of the tests.
-pub(crate) const ALICE: (&str, &str, &str) = ("alice-key", "alice-secret", "111122223333");
-/// A second account, with no rights on Alice's private things.
-pub(crate) const BOB: (&str, &str, &str) = ("bob-key", "bob-secret", "444455556666");
+/// The first user (owns the buckets of the tests) and a second account,
+/// with no rights on Alice's private things.
+pub(crate) use s3torrent_testkit::{ALICE, BOB};
 
 /// How long one request may take before the test fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
