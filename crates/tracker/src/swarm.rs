@@ -2,9 +2,9 @@
 //! order they were last seen, so that expiring them costs nothing until
 //! they are due.
 //!
-//! A peer is one [`Entry`] of 56 bytes in its role's queue (address and
-//! port in 18 bytes, its peer id, when it was seen) and one index row
-//! (its address to its place). An announce appends the peer at the back
+//! A peer is one [`Entry`] of 44 bytes in its role's queue (address and
+//! port in 18 bytes, its peer id, when it was seen in whole seconds) and
+//! one index row of 28 (its address to its place). An announce appends the peer at the back
 //! of its role's queue and marks its older entry dead; dead entries are
 //! dropped when they reach the front, and a queue holding more dead
 //! entries than live ones (and a few more) is compacted, which costs its
@@ -74,7 +74,9 @@ struct Entry {
     peer_id: PeerId,
     /// `false` once a later announce (or a `stopped`) replaced it.
     live: bool,
-    seen: Instant,
+    /// When it was seen: whole seconds after the swarm's epoch, rounded
+    /// up (so a peer expires at most a second late, never early).
+    seen: u32,
 }
 
 /// Where a peer's live entry is: its role and its entry's sequence number
@@ -124,10 +126,11 @@ impl Queue {
 
     /// Drops the dead entries at the front, and the live ones expired at
     /// `now` (removing those from `index`).
-    fn expire(&mut self, now: Instant, ttl: Duration, index: &mut HashMap<Compact, Place>) {
+    /// `age` is the time since the swarm's epoch.
+    fn expire(&mut self, age: Duration, ttl: Duration, index: &mut HashMap<Compact, Place>) {
         while let Some(front) = self.entries.front() {
             if front.live {
-                if !expired(front.seen, now, ttl) {
+                if Duration::from_secs(u64::from(front.seen)).saturating_add(ttl) > age {
                     break;
                 }
                 index.remove(&front.addr);
@@ -164,6 +167,8 @@ impl Queue {
 
 #[derive(Debug, Default)]
 pub(crate) struct Swarm {
+    /// The instant entries' `seen` count from: the first announce recorded.
+    epoch: Option<Instant>,
     /// Every live peer: where its entry is.
     index: HashMap<Compact, Place>,
     seeders: Queue,
@@ -203,8 +208,21 @@ impl Swarm {
     /// Removes every peer last seen `ttl` or more before `now`; costs one
     /// index removal per peer removed, plus one look per role.
     pub(crate) fn expire(&mut self, now: Instant, ttl: Duration) {
-        self.seeders.expire(now, ttl, &mut self.index);
-        self.leechers.expire(now, ttl, &mut self.index);
+        let Some(epoch) = self.epoch else {
+            return;
+        };
+        let age = now.saturating_duration_since(epoch);
+        self.seeders.expire(age, ttl, &mut self.index);
+        self.leechers.expire(age, ttl, &mut self.index);
+    }
+
+    /// `now` as an entry's `seen`: whole seconds after the swarm's epoch
+    /// (the first announce it recorded), rounded up.
+    fn stamp(&mut self, now: Instant) -> u32 {
+        let epoch = *self.epoch.get_or_insert(now);
+        let age = now.saturating_duration_since(epoch);
+        let secs = age.as_secs() + u64::from(age.subsec_nanos() > 0);
+        u32::try_from(secs).unwrap_or(u32::MAX)
     }
 
     /// Records an announce from `addr` at `now` (which the tracker keeps
@@ -230,13 +248,14 @@ impl Swarm {
         if event == Event::Completed && old.is_none_or(|p| p.role != Role::Seeder) {
             self.downloaded = self.downloaded.saturating_add(1);
         }
+        let seen = self.stamp(now);
         let queue = self.queue(role);
         let seq = queue.next_seq();
         queue.entries.push_back(Entry {
             addr: key,
             peer_id,
             live: true,
-            seen: now,
+            seen,
         });
         queue.live += 1;
         self.index.insert(key, Place { role, seq });
@@ -375,5 +394,32 @@ mod tests {
         swarm.expire(later + ttl, ttl);
         assert!(swarm.is_empty());
         assert_eq!((swarm.seeders(), swarm.leechers()), (0, 0));
+    }
+
+    /// Times are kept in whole seconds after the swarm's first announce,
+    /// rounded up: a peer expires at most a second late, never early.
+    #[test]
+    fn a_peer_expires_never_early_and_at_most_a_second_late() {
+        let mut swarm = Swarm::default();
+        let t0 = Instant::now();
+        let ttl = Duration::from_secs(10);
+        let ms = Duration::from_millis;
+        swarm.upsert(addr(1), id(1), Role::Leecher, Event::Started, t0, 10);
+        swarm.upsert(
+            addr(2),
+            id(2),
+            Role::Leecher,
+            Event::Started,
+            t0 + ms(500),
+            10,
+        );
+        swarm.expire(t0 + ms(9_999), ttl);
+        assert_eq!(swarm.leechers(), 2);
+        swarm.expire(t0 + ttl, ttl);
+        assert_eq!(swarm.role_of(&addr(1)), None, "on time");
+        swarm.expire(t0 + ms(10_500), ttl);
+        assert_eq!(swarm.role_of(&addr(2)), Some(Role::Leecher), "not early");
+        swarm.expire(t0 + ms(11_000), ttl);
+        assert!(swarm.is_empty(), "at most a second late");
     }
 }

@@ -437,7 +437,8 @@ impl Tracker {
         let peer_id = announce.peer_id;
         let rest = want.saturating_sub(response.peers.len());
         let (me, seed_key) = (compact(&addr), seed.as_ref().map(compact));
-        let mut found = Vec::new();
+        // Room for the peers that can be listed, not for what was asked.
+        let mut found = Vec::with_capacity(rest.min(swarm.seeders() + swarm.leechers()));
         if result.is_ok() && rest > 0 {
             swarm.select(
                 role,
