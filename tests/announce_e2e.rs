@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,11 @@ const OBSERVER_PORT: u16 = 9;
 /// one. Killed when dropped.
 struct Opentracker {
     child: Child,
-    port: u16,
+    /// An address of its own in 127/8: opentracker binds with
+    /// SO_REUSEPORT, so a second opentracker on the same address and port
+    /// (another test's, or anyone's on the machine) would silently take
+    /// half its connections.
+    addr: SocketAddr,
     whitelist: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -50,16 +55,19 @@ impl Opentracker {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let whitelist = write(dir.path(), "whitelist.txt", b"");
         std::fs::set_permissions(&whitelist, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let port = free_port();
+        static STARTED: AtomicU8 = AtomicU8::new(0);
+        let ip = std::net::Ipv4Addr::new(
+            127,
+            201,
+            u8::try_from(std::process::id() % 250 + 1).unwrap(),
+            STARTED.fetch_add(1, Ordering::Relaxed).wrapping_add(1),
+        );
+        let addr = std::net::TcpListener::bind((ip, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port on the tracker's address");
+        let port = addr.port().to_string();
         let child = Command::new("opentracker")
-            .args([
-                "-i",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-P",
-                &port.to_string(),
-            ])
+            .args(["-i", &ip.to_string(), "-p", &port, "-P", &port])
             .arg("-w")
             .arg(&whitelist)
             .args(["-d", "/"])
@@ -70,12 +78,12 @@ impl Opentracker {
             .expect("opentracker starts");
         let tracker = Opentracker {
             child,
-            port,
+            addr,
             whitelist,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(addr).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "opentracker did not listen within 10 s"
@@ -86,11 +94,11 @@ impl Opentracker {
     }
 
     fn http_url(&self) -> String {
-        format!("http://127.0.0.1:{}/announce", self.port)
+        format!("http://{}/announce", self.addr)
     }
 
     fn udp_url(&self) -> String {
-        format!("udp://127.0.0.1:{}/announce", self.port)
+        format!("udp://{}/announce", self.addr)
     }
 
     /// One HTTP announce of `hash` by the observer: the bencoded answer.
@@ -100,7 +108,7 @@ impl Opentracker {
              &uploaded=0&downloaded=0&left=1&compact=1&numwant=200{event}",
             percent_all(hash.as_bytes())
         );
-        let reply = request(&format!("127.0.0.1:{}", self.port), "GET", &path, &[]);
+        let reply = request(&self.addr.to_string(), "GET", &path, &[]);
         assert_eq!(reply.status, 200, "opentracker: {}", reply.text());
         reply.body
     }
