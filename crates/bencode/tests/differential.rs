@@ -4,7 +4,7 @@
 //! `serde_bencode` accepts non-canonical input, tests pin down both
 //! behaviours: it is wrong there, and we refuse.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -2,7 +2,7 @@
 //! written from the spec (see `common`), raw spans, buffer sharing, random
 //! and mutated input, and lenient decoding of shuffled dictionaries.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

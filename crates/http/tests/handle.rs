@@ -6,7 +6,7 @@ use s3torrent_http::{AdapterConfig, RequestContext, handle};
 use s3torrent_metainfo::Torrent;
 use s3torrent_s3::{CannedAcl, Requester, TorrentPolicy, TorrentService};
 
-mod support;
+use crate::support;
 use support::{Memory, owner, parse_error_xml};
 
 const AWKWARD: &[(&str, &str)] = &[

@@ -5,7 +5,7 @@ use http::Request;
 use s3torrent_http::{AdapterConfig, is_torrent_request, parse_request};
 use s3torrent_s3::{Requester, TorrentPolicy, TorrentRequest, TorrentService, check_request};
 
-mod support;
+use crate::support;
 
 fn get(uri: &str, host: Option<&str>) -> Request<()> {
     let mut b = Request::get(uri);

@@ -17,7 +17,7 @@ fn cx(request_id: &str, host_id: &str) -> RequestContext {
 }
 use s3torrent_s3::{CachedTorrent, ErrorCode, InfoHash, S3Error, ServedTorrent};
 
-mod support;
+use crate::support;
 
 fn served(name: &str, charged: bool) -> ServedTorrent {
     let bytes = Bytes::from_static(

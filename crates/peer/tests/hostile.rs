@@ -1,7 +1,7 @@
 //! Hostile input: each case closes only its own connection, with an error
 //! naming what went wrong; the other connections of the seed go on.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! Never a byte that does not belong to the info-hash: a source whose bytes
 //! changed, or that ends early, fails the connection before the piece goes out.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Pieces through events (the host loads, the seed checks) and the
 //! adaptive offering policy, with a fake clock.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

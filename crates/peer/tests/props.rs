@@ -1,7 +1,7 @@
 //! Properties: the decoder agrees with itself whatever the chunking, encode
 //! and decode are inverse, and a connection never panics on any input.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! A scripted peer against the seed: handshakes, announcements, metadata,
 //! downloads, request bookkeeping.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Instant;

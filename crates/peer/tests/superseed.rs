@@ -1,6 +1,6 @@
 //! BEP 16 super-seeding with several simulated peers.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

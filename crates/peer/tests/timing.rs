@@ -1,6 +1,6 @@
 //! Timeouts with a fake clock, and the upload slots.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

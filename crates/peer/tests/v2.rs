@@ -3,7 +3,7 @@
 //! out. The torrents are written by hand here, their hashes computed with
 //! SHA-256 directly from BEP 52's rule, not by the crates' merkle code.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Expiry, limits, the endpoint seed, both peer-list forms and IPv6, the
 //! HTTP adapter and scrape, against hand-computed bytes.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

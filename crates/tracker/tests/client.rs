@@ -3,7 +3,7 @@
 //! arbitrary input never panicking; the requests as our own tracker (and
 //! the BEP's byte layout) read them; and the announce schedule.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! Hostile announces: each is refused with a failure reason naming what is
 //! wrong, and arbitrary input never panics.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The swarm against a simple model: a map of peers with their last-seen
 //! times, under random announces, stops and time advances.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! answers compared byte for byte, hostile packets refused by name, and
 //! arbitrary input never panicking nor amplified.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
