@@ -882,15 +882,7 @@ impl S3 for Server {
         let tags = tags?;
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         // Server-side encryption: the request's, else the bucket's default.
-        let asked = encryption::asked_of(
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            (
-                input.sse_customer_algorithm.as_ref(),
-                input.sse_customer_key.as_ref(),
-                input.sse_customer_key_md5.as_ref(),
-            ),
-        )?;
+        let asked = encryption::asked_of!(input)?;
         let target = self.write_target(&bucket, asked).await?;
         let sealed = match &target {
             Some(t) => {
@@ -1075,11 +1067,7 @@ impl S3 for Server {
         let context = conditions_of(&req);
         encryption::refuse_write_headers(&req.headers)?;
         let input = req.input;
-        let customer = encryption::customer_of(
-            input.sse_customer_algorithm.as_ref(),
-            input.sse_customer_key.as_ref(),
-            input.sse_customer_key_md5.as_ref(),
-        )?;
+        let customer = encryption::customer_of!(input)?;
         self.check_customer_transport(customer.as_ref())?;
         let read: Readable<Snapshot> = self
             .readable(
@@ -1226,11 +1214,7 @@ impl S3 for Server {
         let context = conditions_of(&req);
         encryption::refuse_write_headers(&req.headers)?;
         let input = req.input;
-        let customer = encryption::customer_of(
-            input.sse_customer_algorithm.as_ref(),
-            input.sse_customer_key.as_ref(),
-            input.sse_customer_key_md5.as_ref(),
-        )?;
+        let customer = encryption::customer_of!(input)?;
         self.check_customer_transport(customer.as_ref())?;
         let read: Readable<ObjectMeta> = self
             .readable(

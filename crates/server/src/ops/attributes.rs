@@ -77,11 +77,7 @@ impl Server {
             .await?;
         let (meta, charged_) = (read.version, read.charged);
         // An SSE-C object's attributes need its key, as its GET does.
-        let customer = super::encryption::customer_of(
-            input.sse_customer_algorithm.as_ref(),
-            input.sse_customer_key.as_ref(),
-            input.sse_customer_key_md5.as_ref(),
-        )?;
+        let customer = super::encryption::customer_of!(input)?;
         self.check_customer_transport(customer.as_ref())?;
         super::encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
         let algorithm = meta.checksum.as_ref().map(|c| c.algorithm);

@@ -252,22 +252,10 @@ impl Server {
         };
         let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
         let asked_tags = asked_tags?;
-        let source_customer = encryption::copy_source_customer_of(
-            input.copy_source_sse_customer_algorithm.as_ref(),
-            input.copy_source_sse_customer_key.as_ref(),
-            input.copy_source_sse_customer_key_md5.as_ref(),
-        )?;
+        let source_customer = encryption::customer_of!(input, copy_source)?;
         // The copy's encryption: the request's, else the bucket's default
         // (never the source's, as in S3).
-        let asked = encryption::asked_of(
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            (
-                input.sse_customer_algorithm.as_ref(),
-                input.sse_customer_key.as_ref(),
-                input.sse_customer_key_md5.as_ref(),
-            ),
-        )?;
+        let asked = encryption::asked_of!(input)?;
         let changes_encryption = !matches!(asked, crate::sse::Asked::Nothing);
         let target = self.write_target(&bucket, asked).await?;
         let CopySource {
@@ -423,16 +411,8 @@ impl Server {
             .await?;
         let input = req.input;
         let number = super::multipart::part_number(input.part_number)?;
-        let source_customer = encryption::copy_source_customer_of(
-            input.copy_source_sse_customer_algorithm.as_ref(),
-            input.copy_source_sse_customer_key.as_ref(),
-            input.copy_source_sse_customer_key_md5.as_ref(),
-        )?;
-        let customer = encryption::customer_of(
-            input.sse_customer_algorithm.as_ref(),
-            input.sse_customer_key.as_ref(),
-            input.sse_customer_key_md5.as_ref(),
-        )?;
+        let source_customer = encryption::customer_of!(input, copy_source)?;
+        let customer = encryption::customer_of!(input)?;
         let id = input.upload_id;
         let upload = {
             let (b, k, id) = (bucket.clone(), key.clone(), id.clone());

@@ -110,12 +110,11 @@ pub(super) fn part_etag(md5: &str, envelope: Option<&Envelope>) -> String {
     }
 }
 
-/// The SSE-C key of the `x-amz-server-side-encryption-customer-*`
-/// fields, if any (checked: `InvalidArgument`).
-pub(super) fn customer_of(
-    algorithm: Option<&String>,
-    key: Option<&String>,
-    md5: Option<&String>,
+/// The SSE-C key that a request's three customer-key fields give, if
+/// any (checked: `InvalidArgument`, naming the headers by `prefix`).
+pub(super) fn customer_key_of(
+    (algorithm, key, md5): (Option<&String>, Option<&String>, Option<&String>),
+    prefix: &str,
 ) -> S3Result<Option<CustomerKey>> {
     crate::sse::customer_key(
         (
@@ -123,32 +122,58 @@ pub(super) fn customer_of(
             key.map(String::as_str),
             md5.map(String::as_str),
         ),
-        "x-amz-server-side-encryption-customer",
+        prefix,
     )
     .map_err(|e| e.to_s3())
 }
 
-/// The SSE-C key of the `x-amz-copy-source-server-side-encryption-customer-*`
-/// fields, if any.
-pub(super) fn copy_source_customer_of(
-    algorithm: Option<&String>,
-    key: Option<&String>,
-    md5: Option<&String>,
-) -> S3Result<Option<CustomerKey>> {
-    crate::sse::customer_key(
-        (
-            algorithm.map(String::as_str),
-            key.map(String::as_str),
-            md5.map(String::as_str),
-        ),
-        "x-amz-copy-source-server-side-encryption-customer",
-    )
-    .map_err(|e| e.to_s3())
+/// The SSE-C key of an s3s input: its
+/// `x-amz-server-side-encryption-customer-*` fields (`customer_of!(input)`),
+/// or its `x-amz-copy-source-server-side-encryption-customer-*` ones
+/// (`customer_of!(input, copy_source)`).
+macro_rules! customer_of {
+    ($input:expr) => {
+        $crate::ops::encryption::customer_key_of(
+            (
+                $input.sse_customer_algorithm.as_ref(),
+                $input.sse_customer_key.as_ref(),
+                $input.sse_customer_key_md5.as_ref(),
+            ),
+            "x-amz-server-side-encryption-customer",
+        )
+    };
+    ($input:expr, copy_source) => {
+        $crate::ops::encryption::customer_key_of(
+            (
+                $input.copy_source_sse_customer_algorithm.as_ref(),
+                $input.copy_source_sse_customer_key.as_ref(),
+                $input.copy_source_sse_customer_key_md5.as_ref(),
+            ),
+            "x-amz-copy-source-server-side-encryption-customer",
+        )
+    };
 }
+pub(super) use customer_of;
+
+/// What an s3s write input's encryption fields ask ([`asked`]).
+macro_rules! asked_of {
+    ($input:expr) => {
+        $crate::ops::encryption::asked(
+            $input.server_side_encryption.as_ref(),
+            $input.ssekms_key_id.as_ref(),
+            (
+                $input.sse_customer_algorithm.as_ref(),
+                $input.sse_customer_key.as_ref(),
+                $input.sse_customer_key_md5.as_ref(),
+            ),
+        )
+    };
+}
+pub(super) use asked_of;
 
 /// What a write's headers ask (PutObject, CopyObject,
 /// CreateMultipartUpload).
-pub(super) fn asked_of(
+pub(super) fn asked(
     sse: Option<&dto::ServerSideEncryption>,
     kms_key_id: Option<&String>,
     customer: (Option<&String>, Option<&String>, Option<&String>),

@@ -143,15 +143,7 @@ impl Server {
         )?;
         // The object's encryption, sealed now: every part is enciphered
         // with its data key.
-        let asked = encryption::asked_of(
-            input.server_side_encryption.as_ref(),
-            input.ssekms_key_id.as_ref(),
-            (
-                input.sse_customer_algorithm.as_ref(),
-                input.sse_customer_key.as_ref(),
-                input.sse_customer_key_md5.as_ref(),
-            ),
-        )?;
+        let asked = encryption::asked_of!(input)?;
         let target = self.write_target(&bucket, asked).await?;
         let customer = match &target {
             Some(crate::sse::Target::Customer(c)) => Some(c.clone()),
@@ -239,11 +231,7 @@ impl Server {
         let trailers = req.trailing_headers.clone();
         let input = req.input;
         let number = part_number(input.part_number)?;
-        let customer = encryption::customer_of(
-            input.sse_customer_algorithm.as_ref(),
-            input.sse_customer_key.as_ref(),
-            input.sse_customer_key_md5.as_ref(),
-        )?;
+        let customer = encryption::customer_of!(input)?;
         let declared = input.content_length.and_then(|l| u64::try_from(l).ok());
         let too_large = || {
             s3_error!(
@@ -334,11 +322,7 @@ impl Server {
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
         let input = req.input;
-        let customer = encryption::customer_of(
-            input.sse_customer_algorithm.as_ref(),
-            input.sse_customer_key.as_ref(),
-            input.sse_customer_key_md5.as_ref(),
-        )?;
+        let customer = encryption::customer_of!(input)?;
         // The whole object's checksum the request names, if any.
         let given = named_checksum!(input);
         let given_kind = input.checksum_type.clone();
