@@ -123,12 +123,30 @@ fn key(i: usize) -> ObjectKey {
     ObjectKey::new(KEYS[i]).unwrap()
 }
 
-fn open(root: &Path) -> Store {
+/// A store at `root` with one user, as every test here opens it.
+pub(super) fn open(root: &Path) -> Store {
     Store::open(
         root,
         vec![User::new("k", "secret", "111122223333").unwrap()],
     )
     .unwrap()
+}
+
+/// Makes `name`, owned by the store's first user, with the canned
+/// ACL `acl`.
+pub(super) fn with_bucket(store: &Store, name: &BucketName, acl: CannedAcl) {
+    let owner = store.users[0].principal.clone();
+    store
+        .create_bucket(
+            name,
+            &owner,
+            &Acl::canned(acl, &owner, &owner),
+            None,
+            None,
+            0,
+        )
+        .unwrap()
+        .unwrap();
 }
 
 /// The key's object as the store has it now, read whole from a snapshot,
@@ -246,18 +264,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
     let mut store = open(root);
-    let owner = store.users[0].principal.clone();
-    store
-        .create_bucket(
-            &bucket(),
-            &owner,
-            &Acl::canned(CannedAcl::Private, &owner, &owner),
-            None,
-            None,
-            0,
-        )
-        .unwrap()
-        .unwrap();
+    with_bucket(&store, &bucket(), CannedAcl::Private);
     let mut model: HashMap<usize, Version> = HashMap::new();
     for (n, (op, crash)) in ops.into_iter().enumerate() {
         if let Some(c) = crash {
@@ -571,18 +578,7 @@ fn records_of_older_versions_still_read() {
     let root = temp.path();
     {
         let store = open(root);
-        let owner = store.users[0].principal.clone();
-        store
-            .create_bucket(
-                &bucket(),
-                &owner,
-                &Acl::canned(CannedAcl::PublicRead, &owner, &owner),
-                None,
-                None,
-                0,
-            )
-            .unwrap()
-            .unwrap();
+        with_bucket(&store, &bucket(), CannedAcl::PublicRead);
     }
     fs::create_dir_all(root.join("model/old")).unwrap();
     fs::write(root.join("model/old/file"), b"old bytes").unwrap();

@@ -11,6 +11,7 @@ use std::io::{Read as _, Write as _};
 
 use proptest::prelude::*;
 
+use super::tests::{open, with_bucket};
 use super::*;
 
 /// Keys, one with a NUL (the escaping of `versions` rows) and its prefix.
@@ -86,14 +87,6 @@ fn bytes_of(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
         .collect()
-}
-
-fn open(root: &Path) -> Store {
-    Store::open(
-        root,
-        vec![User::new("k", "secret", "111122223333").unwrap()],
-    )
-    .unwrap()
 }
 
 /// Writes `bytes` (and `tag`) as a new version of `k`, as PutObject does.
@@ -336,18 +329,7 @@ fn run(ops: Vec<(Op, Option<i64>)>) {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
     let mut store = open(root);
-    let owner = store.users[0].principal.clone();
-    store
-        .create_bucket(
-            &bucket(),
-            &owner,
-            &Acl::canned(CannedAcl::Private, &owner, &owner),
-            None,
-            None,
-            0,
-        )
-        .unwrap()
-        .unwrap();
+    with_bucket(&store, &bucket(), CannedAcl::Private);
     let mut model = Model::new();
     let mut status = Versioning::Unversioned;
     for (n, (op, crash)) in ops.into_iter().enumerate() {
@@ -496,18 +478,7 @@ fn records_from_before_versions_are_null_versions() {
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path();
     let store = open(root);
-    let owner = store.users[0].principal.clone();
-    store
-        .create_bucket(
-            &bucket(),
-            &owner,
-            &Acl::canned(CannedAcl::Private, &owner, &owner),
-            None,
-            None,
-            0,
-        )
-        .unwrap()
-        .unwrap();
+    with_bucket(&store, &bucket(), CannedAcl::Private);
     put(&store, &key(0), b"old", None).unwrap();
     // Written as before versions: no field names a version.
     let raw: Vec<u8> = store
@@ -559,18 +530,7 @@ fn records_from_before_versions_are_null_versions() {
 fn a_conditional_delete_of_a_key_without_versions_makes_no_marker() {
     let temp = tempfile::tempdir().unwrap();
     let store = open(temp.path());
-    let owner = store.users[0].principal.clone();
-    store
-        .create_bucket(
-            &bucket(),
-            &owner,
-            &Acl::canned(CannedAcl::Private, &owner, &owner),
-            None,
-            None,
-            0,
-        )
-        .unwrap()
-        .unwrap();
+    with_bucket(&store, &bucket(), CannedAcl::Private);
     store
         .set_versioning(&bucket(), Versioning::Enabled)
         .unwrap();
