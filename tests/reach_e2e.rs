@@ -335,7 +335,10 @@ fn udp_tracker_survives_hostile_packets_and_alone_serves_a_download() {
 }
 
 /// Many announces in flight from many sources at once, so that the UDP
-/// tracker takes them from its socket in batches: each source gets one
+/// tracker takes them from its sockets in batches (on a host of several
+/// cores, the kernel spreads the sources across the answering threads'
+/// sockets, all bound to the tracker's address): each source, connected
+/// to that address (so that it takes only answers from it), gets one
 /// answer for each of its announces, with its own transaction ids, and
 /// the tracker lists every announced peer at the address and port it
 /// announced from (none mixed up with another packet's sender).
@@ -437,6 +440,18 @@ fn udp_batches_answer_each_source_its_own() {
         .collect();
     expected.sort_unstable();
     assert_eq!(listed, expected);
+    // On a host of several cores, several sockets (the kernel's own list)
+    // are bound to the tracker's address.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cfg!(target_os = "linux") && cores > 1 {
+        let local = format!("0100007F:{:04X}", udp.port());
+        let table = std::fs::read_to_string("/proc/net/udp").unwrap();
+        let bound = table
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some(local.as_str()))
+            .count();
+        assert!(bound >= 2, "{bound} sockets at {udp}:\n{table}");
+    }
 }
 
 /// Sends `request` on a new connection to `tracker`, in `parts` written

@@ -157,3 +157,24 @@ pub(crate) fn accept_blocking(
 pub(crate) async fn stopped(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
 }
+
+/// Binds a UDP socket at `addr` that more sockets of this process can
+/// bind too (`SO_REUSEPORT`, Linux): the kernel then spreads the packets
+/// it receives across them by their sender, each socket with its own queue
+/// (and its own reader), instead of every reader taking turns on one
+/// queue. Only sockets of the same user can join. Elsewhere, a plain bind.
+pub(crate) fn bind_udp_shared(addr: std::net::SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    #[cfg(target_os = "linux")]
+    {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReusePort, &true)
+            .map_err(std::io::Error::from)?;
+        socket.bind(&addr.into())?;
+        Ok(socket.into())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        std::net::UdpSocket::bind(addr)
+    }
+}

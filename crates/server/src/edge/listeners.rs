@@ -79,7 +79,7 @@ impl Listeners {
                 .map_err(Error::Listener)?
                 .to_string(),
         };
-        let socket = UdpSocket::bind(&addr)
+        let socket = bind_udp(&addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
         swarm.udp_tracker = Some(socket);
@@ -114,6 +114,25 @@ impl Listeners {
 }
 
 /// A TCP listener bound at `addr`, or [`Error::Bind`] naming it.
+/// Binds the UDP tracker's socket at the first of `addr`'s addresses that
+/// binds, so that the tracker's threads can bind more sockets beside it
+/// ([`bind_udp_shared`](super::listen::bind_udp_shared)).
+async fn bind_udp(addr: &str) -> std::io::Result<UdpSocket> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        match super::listen::bind_udp_shared(a).and_then(|s| {
+            s.set_nonblocking(true)?;
+            UdpSocket::from_std(s)
+        }) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
+}
+
 async fn bind_tcp(addr: &str) -> Result<TcpListener, Error> {
     TcpListener::bind(addr).await.map_err(|source| Error::Bind {
         addr: addr.to_owned(),

@@ -1,6 +1,8 @@
-//! The UDP tracker's edge (BEP 15): one socket, the same sans-IO tracker as
-//! the HTTP edge (so HTTP and UDP clients see each other), answered by a
-//! few threads that each take the packets waiting, a batch at a time.
+//! The UDP tracker's edge (BEP 15): one address, the same sans-IO tracker
+//! as the HTTP edge (so HTTP and UDP clients see each other), answered by
+//! a few threads that each read a socket of their own bound to it
+//! (`SO_REUSEPORT`: the kernel spreads the senders across them) and take
+//! the packets waiting, a batch at a time.
 //!
 //! A packet is small work (a lookup, the tracker's lock, one answer): a
 //! task and a blocking-pool hand-off for each, as before, cost more than
@@ -55,7 +57,8 @@ fn secret() -> [u8; 32] {
 
 /// Answers UDP tracker packets on `socket` until `shutdown` turns true,
 /// on as many threads of the blocking pool as the host has cores (at most
-/// [`MAX_WORKERS`]). Answers list the endpoint's own peer first when its
+/// [`MAX_WORKERS`]), each past the first on a socket of its own bound to
+/// `socket`'s address (the first one's, when that fails). Answers list the endpoint's own peer first when its
 /// address is known: `peer`'s, or the socket's address with `peer`'s port
 /// (neither is known when both listen on every interface: then the peer
 /// edge's dialing of leechers is what connects them).
@@ -100,8 +103,23 @@ pub(crate) async fn serve_udp_tracker(
     });
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS));
     let mut handles = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let socket = match socket.try_clone() {
+    for worker in 0..workers {
+        // Each thread past the first reads a socket of its own bound beside
+        // the first (the kernel spreads senders across them); one that
+        // cannot be bound shares the first.
+        let own = match (worker, local) {
+            (0, _) | (_, None) => None,
+            (_, Some(local)) => crate::edge::listen::bind_udp_shared(local)
+                .and_then(|s| {
+                    s.set_read_timeout(Some(STOP_POLL))?;
+                    Ok(s)
+                })
+                .inspect_err(|e| {
+                    tracing::debug!(target: "tracker", error = %e, "udp tracker socket shared");
+                })
+                .ok(),
+        };
+        let socket = match own.map_or_else(|| socket.try_clone(), Ok) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(target: "tracker", error = %e, "udp tracker thread not started");
