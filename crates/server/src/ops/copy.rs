@@ -18,7 +18,7 @@ use super::{
 };
 use crate::checksum::{Algorithm, Checksum, Kind, set_checksum};
 use crate::sse::{CustomerKey, DataKey, Mode, ObjectReader, Target};
-use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, UploadError, hex};
+use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, hex};
 
 /// The source version's record (its bytes are the [`CopySource`]'s reader).
 struct SourceMeta {
@@ -414,26 +414,14 @@ impl Server {
         let source_customer = encryption::customer_of!(input, copy_source)?;
         let customer = encryption::customer_of!(input)?;
         let id = input.upload_id;
-        let upload = {
-            let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
-            self.upload_blocking(move |s| {
-                let record = s.upload(&b, &k, &id)?;
-                if record.completing {
-                    return Err(UploadError::NoSuchUpload);
-                }
-                Ok((record.checksum, record.sse))
-            })
-            .await?
-        };
-        let (upload, sse) = upload;
-        let part_key = match self
-            .upload_data_key(sse.as_ref(), customer.as_ref())
-            .await?
-        {
-            Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
-            None => None,
-        };
-        let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
+        let super::multipart::PartTarget {
+            checksum: upload,
+            sse,
+            part_key,
+            echo,
+        } = self
+            .part_target(&bucket, &key, &id, customer.as_ref())
+            .await?;
         let CopySource {
             version_id: source_version,
             snapshot,

@@ -26,6 +26,18 @@ use crate::store::{
     Completion, ListedPart, MIN_PART_SIZE, ObjectMeta, Store, StoredAcl, UploadError, UploadRecord,
 };
 
+/// Where a part goes: what [`Server::part_target`] found of its upload.
+pub(super) struct PartTarget {
+    /// The checksum the upload asked of every part, if any.
+    pub(super) checksum: Option<crate::store::UploadChecksum>,
+    /// The upload's encryption, if any.
+    pub(super) sse: Option<crate::sse::Envelope>,
+    /// The part's data key: the upload's, with a fresh counter.
+    pub(super) part_key: Option<crate::sse::DataKey>,
+    /// The encryption headers the answer echoes.
+    pub(super) echo: encryption::Echo,
+}
+
 /// The largest part S3 takes.
 const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -220,6 +232,40 @@ impl Server {
         Ok(Some(key))
     }
 
+    /// The upload a part goes to (an unknown one, or one being completed:
+    /// `NoSuchUpload`): its checksum, its encryption, the part's data key
+    /// (the upload's, with a counter of its own) and the encryption headers
+    /// to echo. UploadPart and UploadPartCopy both start here.
+    pub(super) async fn part_target(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        id: &str,
+        customer: Option<&crate::sse::CustomerKey>,
+    ) -> S3Result<PartTarget> {
+        let (b, k, id) = (bucket.clone(), key.clone(), id.to_owned());
+        let (checksum, sse) = self
+            .upload_blocking(move |s| {
+                let record = s.upload(&b, &k, &id)?;
+                if record.completing {
+                    return Err(UploadError::NoSuchUpload);
+                }
+                Ok((record.checksum, record.sse))
+            })
+            .await?;
+        let part_key = match self.upload_data_key(sse.as_ref(), customer).await? {
+            Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
+            None => None,
+        };
+        let echo = encryption::Echo::of(sse.as_ref(), customer);
+        Ok(PartTarget {
+            checksum,
+            sse,
+            part_key,
+            echo,
+        })
+    }
+
     pub(super) async fn upload_part_(
         &self,
         req: S3Request<dto::UploadPartInput>,
@@ -244,26 +290,14 @@ impl Server {
         }
         // An unknown upload is refused before its body is read.
         let id = input.upload_id;
-        let upload = {
-            let (b, k, id) = (bucket.clone(), key.clone(), id.clone());
-            self.upload_blocking(move |s| {
-                let record = s.upload(&b, &k, &id)?;
-                if record.completing {
-                    return Err(UploadError::NoSuchUpload);
-                }
-                Ok((record.checksum, record.sse))
-            })
-            .await?
-        };
-        let (upload, sse) = upload;
-        let part_key = match self
-            .upload_data_key(sse.as_ref(), customer.as_ref())
-            .await?
-        {
-            Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
-            None => None,
-        };
-        let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
+        let PartTarget {
+            checksum: upload,
+            sse,
+            part_key,
+            echo,
+        } = self
+            .part_target(&bucket, &key, &id, customer.as_ref())
+            .await?;
         // The part's checksum: of the upload's algorithm, kept with the
         // part; one of another upload's is only checked.
         let claim = checksums::part_claim(claim, upload.as_ref())?;
