@@ -54,6 +54,17 @@ struct Shared {
 }
 
 impl Shared {
+    /// The exchange that answers `req` from `ctx`'s client.
+    fn exchange<'a>(&'a self, req: &'a http::Request<()>, ctx: &'a RequestContext) -> Exchange<'a> {
+        Exchange {
+            swarm: &*self.swarm,
+            tracker: &self.tracker,
+            edge: &self.edge,
+            req,
+            ctx,
+        }
+    }
+
     /// A connection slot for `remote`, or `None` when it is refused
     /// (closed at once; `Admission` logs a summary). A trusted proxy
     /// carries many clients from one address: it is not held to the
@@ -317,13 +328,7 @@ fn answer_at_once(
     let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
     slot.ticket().establish();
     let info_hash = announce.info_hash;
-    let exchange = Exchange {
-        swarm: &*shared.swarm,
-        tracker: &shared.tracker,
-        edge: &shared.edge,
-        req: &req,
-        ctx: &ctx,
-    };
+    let exchange = shared.exchange(&req, &ctx);
     let response = exchange.answer(Some(announce), Some((info_hash, tracked)), started);
     let out = encode_closing(&response, date.now());
     match stream.write(&out) {
@@ -529,26 +534,14 @@ async fn serve_socket<I>(
                         .map(|t| (a.info_hash, t))
                 });
                 let response = if let Some(known) = known {
-                    let exchange = Exchange {
-                        swarm: &*shared.swarm,
-                        tracker: &shared.tracker,
-                        edge: &shared.edge,
-                        req: &req,
-                        ctx: &ctx,
-                    };
+                    let exchange = shared.exchange(&req, &ctx);
                     exchange.answer(announce, Some(known), started)
                 } else {
                     tokio::task::spawn_blocking(move || {
                         let early = announce
                             .as_ref()
                             .map(|a| (a.info_hash, shared.swarm.tracked(&a.info_hash)));
-                        let exchange = Exchange {
-                            swarm: &*shared.swarm,
-                            tracker: &shared.tracker,
-                            edge: &shared.edge,
-                            req: &req,
-                            ctx: &ctx,
-                        };
+                        let exchange = shared.exchange(&req, &ctx);
                         exchange.answer(announce, early, started)
                     })
                     .await
