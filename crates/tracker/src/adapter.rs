@@ -8,7 +8,7 @@ use s3torrent_metainfo::InfoHash;
 
 use crate::announce::{parse_announce, parse_scrape};
 use crate::error::{Error, shown};
-use crate::tracker::{Decision, RequestContext, Tracker};
+use crate::tracker::{AnnounceResponse, Decision, RequestContext, Tracker};
 
 /// The `Content-Type` of every answer: `text/plain`, as trackers send.
 pub const TRACKER_CONTENT_TYPE: &str = "text/plain";
@@ -47,6 +47,34 @@ fn respond(status: StatusCode, body: Bytes, head: bool) -> Response<Bytes> {
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The HTTP answer to an announce [`Tracker::announce`] answered (or
+/// refused), as [`handle`] gives it: for a host that parsed the announce
+/// itself ([`parse_announce`] with the tracker's limits) and encodes the
+/// answer after letting go of the tracker. `head`: a `HEAD` request, whose
+/// answer has no body.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use std::time::Instant;
+/// use s3torrent_tracker::{
+///     Decision, RequestContext, Tracker, TrackerConfig, announce_answer, parse_announce,
+/// };
+///
+/// let mut tracker = Tracker::new(TrackerConfig::default());
+/// let query = "info_hash=%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13%14\
+///              &peer_id=-XX0001-abcdefghijkl&port=6881&uploaded=0&downloaded=0&left=0";
+/// let announce = parse_announce(query, &tracker.config().query).unwrap();
+/// let ctx = RequestContext::new(SocketAddr::from(([192, 0, 2, 1], 40000)));
+/// let answered = tracker.announce(&announce, &ctx, Instant::now(), |_| Decision::Allow);
+/// let response = announce_answer(answered, false);
+/// assert_eq!(response.status(), 200);
+/// assert!(response.body().starts_with(b"d8:completei1e"));
+/// ```
+pub fn announce_answer(answered: crate::Result<AnnounceResponse>, head: bool) -> Response<Bytes> {
+    let body = answered.map_or_else(|e| e.to_bencode(), |r| r.to_bencode());
+    respond(StatusCode::OK, body, head)
 }
 
 /// Answers one tracker request.
@@ -92,9 +120,11 @@ pub fn handle<B>(
     let query = request.uri().query().unwrap_or_default();
     let limits = &tracker.config().query.clone();
     let body = match route {
-        Route::Announce => parse_announce(query, limits)
-            .and_then(|a| tracker.announce(&a, ctx, now, &mut authorize))
-            .map(|r| r.to_bencode()),
+        Route::Announce => {
+            let answered = parse_announce(query, limits)
+                .and_then(|a| tracker.announce(&a, ctx, now, &mut authorize));
+            return announce_answer(answered, head);
+        }
         Route::Scrape => parse_scrape(query, limits)
             .and_then(|s| tracker.scrape(&s, ctx, now, &mut authorize))
             .map(|r| r.to_bencode()),

@@ -102,7 +102,7 @@ mod tracker;
 mod udp;
 mod ws;
 
-pub use adapter::{Route, TRACKER_CONTENT_TYPE, handle};
+pub use adapter::{Route, TRACKER_CONTENT_TYPE, announce_answer, handle};
 pub use announce::{
     Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape, parse_announce, parse_scrape,
 };

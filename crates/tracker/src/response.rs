@@ -39,6 +39,48 @@ impl AnnounceResponse {
     /// `peers` list of `ip`, `peer id` (left out for the endpoint seed) and
     /// `port`.
     pub fn to_bencode(&self) -> Bytes {
+        match self.form {
+            PeerListForm::Compact => self.compact_bencode(),
+            PeerListForm::Dict => self.dict_bencode(),
+        }
+    }
+
+    /// The compact answer, written straight out: its keys are fixed, and
+    /// this is the answer nearly every client asks for.
+    fn compact_bencode(&self) -> Bytes {
+        use std::io::Write as _;
+
+        let v6 = self.peers.iter().filter(|p| p.addr.is_ipv6()).count();
+        let v4 = self.peers.len() - v6;
+        let mut out = Vec::with_capacity(96 + 6 * v4 + 18 * v6);
+        out.push(b'd');
+        for (name, n) in [
+            ("complete", self.complete),
+            ("incomplete", self.incomplete),
+            ("interval", self.interval.as_secs()),
+            ("min interval", self.min_interval.as_secs()),
+        ] {
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            // Writing to a `Vec` does not fail.
+            let _ = write!(out, "{}:{name}i{n}e", name.len());
+        }
+        let _ = write!(out, "5:peers{}:", 6 * v4);
+        for p in self.peers.iter().filter(|p| p.addr.is_ipv4()) {
+            compact(&p.addr, &mut out);
+        }
+        if v6 > 0 {
+            let _ = write!(out, "6:peers6{}:", 18 * v6);
+            for p in self.peers.iter().filter(|p| p.addr.is_ipv6()) {
+                compact(&p.addr, &mut out);
+            }
+        }
+        out.push(b'e');
+        Bytes::from(out)
+    }
+
+    /// Any answer through the dictionary model (the compact one too, which
+    /// the tests compare with [`Self::compact_bencode`]).
+    fn dict_bencode(&self) -> Bytes {
         let mut d = Dict::new();
         d.insert(key("complete"), int(self.complete));
         d.insert(key("incomplete"), int(self.incomplete));
@@ -104,5 +146,55 @@ impl ScrapeResponse {
         let mut d = Dict::new();
         d.insert(key("files"), Value::dict(files));
         Bytes::from(Value::dict(d).to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::announce::PeerId;
+    use crate::tracker::Peer;
+
+    fn peer() -> impl Strategy<Value = Peer> {
+        (
+            prop_oneof![
+                any::<[u8; 4]>().prop_map(IpAddr::from),
+                any::<[u8; 16]>().prop_map(|b| IpAddr::from(Ipv6Addr::from(b))),
+            ],
+            any::<u16>(),
+            proptest::option::of(any::<[u8; 20]>()),
+        )
+            .prop_map(|(ip, port, id)| Peer {
+                addr: SocketAddr::new(ip, port),
+                peer_id: id.map(PeerId::from_bytes),
+            })
+    }
+
+    proptest! {
+        /// The compact answer written straight out is the one the
+        /// dictionary model encodes, byte for byte (huge counts clamped the
+        /// same way, IPv4 and IPv6 peers mixed in any order).
+        #[test]
+        fn the_compact_answer_is_the_models(
+            complete in prop_oneof![0..100u64, any::<u64>()],
+            incomplete in prop_oneof![0..100u64, any::<u64>()],
+            interval in any::<u64>(),
+            min_interval in 0..100_000u64,
+            peers in proptest::collection::vec(peer(), 0..60),
+        ) {
+            let r = AnnounceResponse {
+                interval: Duration::from_secs(interval),
+                min_interval: Duration::from_secs(min_interval),
+                complete,
+                incomplete,
+                peers,
+                form: PeerListForm::Compact,
+            };
+            prop_assert_eq!(r.to_bencode(), r.dict_bencode());
+        }
     }
 }
