@@ -417,10 +417,24 @@ impl Metrics {
     }
 
     /// A served announce reported `downloaded` bytes for a client.
+    /// The announce was allowed, so its torrent counts as active already
+    /// (it is only looked up here). A client not yet known that reports
+    /// nothing changes no sum and is not remembered: most announces are
+    /// a download's first, and a flood of new peer ids must not push the
+    /// clients that did report bytes out of the table.
     pub(crate) fn downloaded(&self, info_hash: &[u8; 20], peer_id: &[u8; 20], downloaded: u64) {
-        let torrent = self.torrent(&InfoHash::from_bytes(*info_hash));
+        let hash = InfoHash::from_bytes(*info_hash);
+        let torrent = self
+            .torrents_active
+            .get(&hash)
+            .unwrap_or_else(|| self.torrent(&hash));
         let mut r = self.reported.lock().unwrap_or_else(|p| p.into_inner());
         let key = (*info_hash, *peer_id);
+        if downloaded == 0 && !r.latest.contains_key(&key) {
+            drop(r);
+            torrent.sample(minute_now());
+            return;
+        }
         match r.latest.insert(key, downloaded) {
             Some(before) => {
                 r.sum = r.sum.saturating_sub(before).saturating_add(downloaded);
