@@ -460,6 +460,7 @@ fn raw_http(tracker: SocketAddr, parts: &[&[u8]]) -> Vec<u8> {
     use std::io::Write as _;
     let mut s = std::net::TcpStream::connect(tracker).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // 200 ms before each part but the first.
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             std::thread::sleep(Duration::from_millis(200));
@@ -607,6 +608,23 @@ fn one_shot_http_announces_are_answered_as_hyper_answers_them() {
         ],
         "{answer:?}"
     );
+    // Sent a moment after the connection (held by the accepting thread
+    // until it arrives), and after a silence past that hold (hyper's then):
+    // the same kind of answer, closed.
+    for (n, gaps) in [(6u16, 1), (7, 4)] {
+        let peer = format!("-XX0001-oneshotlate{n}");
+        let request = get(&peer, 42_000 + n, "Connection: close\r\n");
+        let mut parts = vec![&b""[..]; gaps];
+        parts.push(request.as_bytes());
+        let (status, headers, body) = http_parts(&raw_http(tracker, &parts));
+        assert_eq!(status, "HTTP/1.1 200 OK", "after {gaps} gaps");
+        assert_eq!(value(&headers, "connection"), "close");
+        let answer = decode(&body).expect("bencode").to_owned_value();
+        assert!(
+            other_peers(&answer).contains(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, 42_001)),
+            "after {gaps} gaps: {answer:?}"
+        );
+    }
     // HEAD: the head alone.
     let head =
         get("-XX0001-oneshotddddd", 42_004, "Connection: close\r\n").replacen("GET", "HEAD", 1);

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 /// How long the accept loops pause after a failed accept (out of file
 /// descriptors, say) before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The tracker's and the seeding peer's listeners.
 #[derive(Debug)]
@@ -88,10 +88,9 @@ pub(crate) fn millis(started: Instant) -> f64 {
 pub(crate) async fn accept(
     listener: &TcpListener,
     shutdown: &mut watch::Receiver<bool>,
-    what: &str,
+    what: &'static str,
 ) -> Option<(TcpStream, SocketAddr)> {
-    let mut last_logged: Option<Instant> = None;
-    let mut failures = 0u64;
+    let mut failures = AcceptFailures::new(what);
     loop {
         if *shutdown.borrow() {
             return None;
@@ -103,12 +102,7 @@ pub(crate) async fn accept(
                     return Some((socket, remote));
                 }
                 Err(e) => {
-                    failures += 1;
-                    if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                        tracing::warn!(target: "serve", listener = what, failures, error = %e, "accept failed");
-                        last_logged = Some(Instant::now());
-                        failures = 0;
-                    }
+                    failures.failed(&e);
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },
@@ -117,38 +111,34 @@ pub(crate) async fn accept(
     }
 }
 
-/// The blocking twin of [`accept`], for a listener served on threads of
-/// its own whose read timeout is set (it looks at `shutdown` that often):
-/// the next connection, or `None` once `shutdown` turns true. Failures are
-/// logged at most once a second, with a pause after each, as there.
-pub(crate) fn accept_blocking(
-    listener: &std::net::TcpListener,
-    shutdown: &watch::Receiver<bool>,
-    what: &str,
-) -> Option<(std::net::TcpStream, SocketAddr)> {
-    let mut last_logged: Option<Instant> = None;
-    let mut failures = 0u64;
-    loop {
-        if *shutdown.borrow() {
-            return None;
+/// Failed accepts of one listener, logged at most once a second with how
+/// many there were since the last line.
+pub(crate) struct AcceptFailures {
+    what: &'static str,
+    last_logged: Option<Instant>,
+    failures: u64,
+}
+
+impl AcceptFailures {
+    /// For the listener named `what` in the log.
+    pub(crate) fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            last_logged: None,
+            failures: 0,
         }
-        match listener.accept() {
-            Ok(accepted) => return Some(accepted),
-            // The read timeout: look at `shutdown` again.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => {
-                failures += 1;
-                if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                    tracing::warn!(target: "serve", listener = what, failures, error = %e, "accept failed");
-                    last_logged = Some(Instant::now());
-                    failures = 0;
-                }
-                std::thread::sleep(ACCEPT_BACKOFF);
-            }
+    }
+
+    /// One more failure: logged when the last line is a second old.
+    pub(crate) fn failed(&mut self, e: &std::io::Error) {
+        self.failures += 1;
+        if self
+            .last_logged
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(target: "serve", listener = self.what, failures = self.failures, error = %e, "accept failed");
+            self.last_logged = Some(Instant::now());
+            self.failures = 0;
         }
     }
 }

@@ -2,6 +2,7 @@
 //! listeners and the accept step, the HTTP front's clocks and screening
 //! ([`front`]), and the way an endpoint ends. It imports none of them.
 
+pub(crate) mod arrivals;
 pub(crate) mod front;
 pub(crate) mod listen;
 pub(crate) mod sigv2;

@@ -2,8 +2,8 @@
 //! taken from S3's namespace), HTTP/1.1 by hyper, and the sans-IO tracker
 //! behind a mutex.
 
-use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,10 +11,12 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, recv, send};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Announce, Decision, Event, QueryLimits, RequestContext, Tracker, TrustedProxies, handle,
-    parse_announce,
+    Announce, Decision, Event, QueryLimits, RequestContext, Tracker, TrustedProxies,
+    announce_answer, handle, parse_announce,
 };
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
@@ -23,7 +25,8 @@ use tokio::sync::watch;
 use super::admission::{Admission, Newcomer, Slot};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
 use super::{PeerEdge, SwarmSource, Tracked};
-use crate::edge::listen::{accept, accept_blocking};
+use crate::edge::arrivals::{Arrival, Arrivals, NotHeld};
+use crate::edge::listen::accept;
 
 /// How long a client may take to send its request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -171,8 +174,12 @@ async fn serve_tls(
     }
 }
 
-/// The most threads accepting plain tracker connections.
-const MAX_ACCEPTORS: usize = 2;
+/// The most threads accepting plain tracker connections. There are half
+/// as many as cores, at least one: one answers tens of thousands of
+/// announces a second, and the other cores are S3's and the seeding
+/// peer's (on two cores, a second thread only takes turns with the first
+/// and with the clients, at a context switch each).
+const MAX_ACCEPTORS: usize = 4;
 
 /// How often an accepting thread looks whether to stop.
 const STOP_POLL: Duration = Duration::from_millis(200);
@@ -180,12 +187,7 @@ const STOP_POLL: Duration = Duration::from_millis(200);
 /// The tracker over plain HTTP: accepted on threads of its own, a one-shot
 /// announce answered there, every other connection handed to hyper.
 async fn serve_plain(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
-    let listener = listener.into_std().and_then(|l| {
-        l.set_nonblocking(false)?;
-        socket2::SockRef::from(&l).set_read_timeout(Some(STOP_POLL))?;
-        Ok(l)
-    });
-    let listener = match listener {
+    let listener = match listener.into_std() {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!(target: "tracker", error = %e, "tracker not served");
@@ -193,11 +195,15 @@ async fn serve_plain(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
         }
     };
     let runtime = tokio::runtime::Handle::current();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_ACCEPTORS));
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, MAX_ACCEPTORS));
     let mut handles = Vec::with_capacity(threads);
     for _ in 0..threads {
-        let listener = match listener.try_clone() {
-            Ok(l) => l,
+        let arrivals = listener
+            .try_clone()
+            .and_then(|l| Arrivals::new(l, EARLY_WAIT, EARLY_HELD, "tracker"));
+        let arrivals = match arrivals {
+            Ok(a) => a,
             Err(e) => {
                 tracing::warn!(target: "tracker", error = %e, "tracker thread not started");
                 continue;
@@ -205,7 +211,7 @@ async fn serve_plain(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
         };
         let (shared, runtime, shutdown) = (Arc::clone(&shared), runtime.clone(), shutdown.clone());
         handles.push(tokio::task::spawn_blocking(move || {
-            accept_plain(&listener, &shared, &runtime, &shutdown);
+            accept_plain(arrivals, &shared, &runtime, &shutdown);
         }));
     }
     if handles.is_empty() {
@@ -216,58 +222,125 @@ async fn serve_plain(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
     }
 }
 
-/// One accepting thread, until `shutdown`.
+/// How long an accepting thread holds a connection whose request has not
+/// arrived yet before hyper takes it (which waits for its head as long as
+/// for any other's). A client usually sends its request right after its
+/// handshake: past this wait it is a slow one.
+const EARLY_WAIT: Duration = Duration::from_millis(500);
+
+/// The most connections one accepting thread holds so; past it, hyper
+/// takes a connection whose request has not arrived at once.
+const EARLY_HELD: usize = 1024;
+
+/// A connection admitted, and who it is.
+struct Admitted {
+    remote: SocketAddr,
+    /// The endpoint's own peer, as its answer lists it.
+    seed: SocketAddr,
+    slot: Slot,
+}
+
+/// Which read of a connection is being tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// Right after it was accepted.
+    First,
+    /// After it was held until it became readable.
+    Held,
+}
+
+/// One accepting thread, until `shutdown`: a one-shot announce whose
+/// request is at hand is answered at once; a connection whose request has
+/// not arrived is held until it is readable (or for [`EARLY_WAIT`]); the
+/// rest goes to hyper on the runtime.
 fn accept_plain(
-    listener: &std::net::TcpListener,
+    mut arrivals: Arrivals<Admitted>,
     shared: &Arc<Shared>,
     runtime: &tokio::runtime::Handle,
     shutdown: &watch::Receiver<bool>,
 ) {
     let mut date = DateCache::default();
-    while let Some((stream, remote)) = accept_blocking(listener, shutdown, "tracker") {
-        let Some(slot) = shared.admit(remote) else {
-            continue;
-        };
-        // Non-blocking from here: the first read takes what has arrived,
-        // and hyper's runtime needs it so.
-        if stream.set_nonblocking(true).is_err() {
-            continue;
-        }
-        let seed = shared.seed(|| stream.local_addr().ok());
-        match answer_at_once(shared, &stream, remote, seed, &slot, &mut date) {
-            AtOnce::Done => {}
-            AtOnce::Unsent(rest) => {
-                runtime.spawn(async move {
-                    let Ok(mut socket) = tokio::net::TcpStream::from_std(stream) else {
-                        return;
+    let mut ready = Vec::new();
+    while arrivals.next(shutdown, STOP_POLL, &mut ready) {
+        for arrival in ready.drain(..) {
+            let (stream, admitted, attempt) = match arrival {
+                Arrival::Accepted(stream, remote) => {
+                    let Some(slot) = shared.admit(remote) else {
+                        continue;
                     };
-                    let _ = tokio::time::timeout(HEADER_TIMEOUT, socket.write_all(&rest)).await;
-                    drop(slot);
-                });
-            }
-            AtOnce::Hyper(prefix) => {
-                let (shared, stop) = (Arc::clone(shared), shutdown.clone());
-                runtime.spawn(async move {
-                    let Ok(socket) = tokio::net::TcpStream::from_std(stream) else {
-                        return;
-                    };
-                    let _ = socket.set_nodelay(true);
-                    let io = Prefixed {
-                        prefix,
-                        at: 0,
-                        io: socket,
-                    };
-                    serve_socket(io, shared, remote, seed, slot, stop).await;
-                });
+                    let seed = shared.seed(|| stream.local_addr().ok());
+                    let admitted = Admitted { remote, seed, slot };
+                    (stream, admitted, Attempt::First)
+                }
+                Arrival::Readable(stream, admitted) => (stream, admitted, Attempt::Held),
+                Arrival::Waited(stream, admitted) => {
+                    to_hyper(shared, runtime, shutdown, stream, admitted, Vec::new());
+                    continue;
+                }
+            };
+            match answer_at_once(shared, &stream, &admitted, &mut date) {
+                AtOnce::Done => {}
+                AtOnce::NotYet if attempt == Attempt::First => {
+                    if let Err(NotHeld(stream, admitted)) = arrivals.hold(stream, admitted) {
+                        to_hyper(shared, runtime, shutdown, stream, admitted, Vec::new());
+                    }
+                }
+                AtOnce::NotYet => to_hyper(shared, runtime, shutdown, stream, admitted, Vec::new()),
+                AtOnce::Unsent(rest) => {
+                    runtime.spawn(async move {
+                        let Ok(mut socket) = nonblocking(stream) else {
+                            return;
+                        };
+                        let _ = tokio::time::timeout(HEADER_TIMEOUT, socket.write_all(&rest)).await;
+                        drop(admitted);
+                    });
+                }
+                AtOnce::Hyper(prefix) => {
+                    to_hyper(shared, runtime, shutdown, stream, admitted, prefix)
+                }
             }
         }
     }
 }
 
-/// What became of a connection's first read.
+/// Hands `stream` to hyper on the runtime, `prefix` (what was read from it
+/// already) first.
+fn to_hyper(
+    shared: &Arc<Shared>,
+    runtime: &tokio::runtime::Handle,
+    shutdown: &watch::Receiver<bool>,
+    stream: std::net::TcpStream,
+    admitted: Admitted,
+    prefix: Vec<u8>,
+) {
+    let (shared, stop) = (Arc::clone(shared), shutdown.clone());
+    runtime.spawn(async move {
+        let Ok(socket) = nonblocking(stream) else {
+            return;
+        };
+        let _ = socket.set_nodelay(true);
+        let io = Prefixed {
+            prefix,
+            at: 0,
+            io: socket,
+        };
+        let Admitted { remote, seed, slot } = admitted;
+        serve_socket(io, shared, remote, seed, slot, stop).await;
+    });
+}
+
+/// `stream` (accepted blocking) for the runtime.
+fn nonblocking(stream: std::net::TcpStream) -> std::io::Result<tokio::net::TcpStream> {
+    stream.set_nonblocking(true)?;
+    tokio::net::TcpStream::from_std(stream)
+}
+
+/// What became of a connection's read.
 enum AtOnce {
     /// Answered (or closed by the client): the connection closes.
     Done,
+    /// Nothing has arrived yet.
+    NotYet,
     /// Answered, but the kernel took only part of the answer: the rest.
     Unsent(Vec<u8>),
     /// For hyper, with the bytes read so far.
@@ -282,28 +355,20 @@ const ONE_SHOT_MAX: usize = 4096;
 /// (the same status line and headers, `connection: close`, the date).
 fn answer_at_once(
     shared: &Shared,
-    mut stream: &std::net::TcpStream,
-    remote: SocketAddr,
-    seed: SocketAddr,
-    slot: &Slot,
+    stream: &std::net::TcpStream,
+    admitted: &Admitted,
     date: &mut DateCache,
 ) -> AtOnce {
     let started = Instant::now();
     let mut buf = [0; ONE_SHOT_MAX];
-    let mut read = stream.read(&mut buf);
-    if read
-        .as_ref()
-        .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock)
-    {
-        // The client connected a moment ago: its request is usually on
-        // its way. Let it run once, then look again.
-        std::thread::yield_now();
-        read = stream.read(&mut buf);
-    }
-    let n = match read {
+    // The socket is a blocking one: this read and the write below do not
+    // wait (which spares a system call a connection to make it
+    // non-blocking; a connection handed to the runtime is made so then).
+    let n = match recv(stream.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
         Ok(0) => return AtOnce::Done,
         Ok(n) => n,
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return AtOnce::Hyper(Vec::new()),
+        Err(Errno::EAGAIN) => return AtOnce::NotYet,
+        Err(Errno::EINTR) => return AtOnce::NotYet,
         Err(_) => return AtOnce::Done,
     };
     let data = buf.get(..n).unwrap_or_default();
@@ -324,17 +389,21 @@ fn answer_at_once(
         return hyper();
     };
     // Behind a trusted proxy, the client it forwards for.
-    let remote = shared.trusted.client(remote, req.headers());
-    let ctx = RequestContext::new(remote).with_endpoint_seed(seed);
-    slot.ticket().establish();
+    let remote = shared.trusted.client(admitted.remote, req.headers());
+    let ctx = RequestContext::new(remote).with_endpoint_seed(admitted.seed);
+    admitted.slot.ticket().establish();
     let info_hash = announce.info_hash;
     let exchange = shared.exchange(&req, &ctx);
     let response = exchange.answer(Some(announce), Some((info_hash, tracked)), started);
     let out = encode_closing(&response, date.now());
-    match stream.write(&out) {
+    match send(
+        stream.as_raw_fd(),
+        &out,
+        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+    ) {
         Ok(sent) if sent == out.len() => AtOnce::Done,
         Ok(sent) => AtOnce::Unsent(out.get(sent..).unwrap_or_default().to_vec()),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => AtOnce::Unsent(out),
+        Err(Errno::EAGAIN | Errno::EINTR) => AtOnce::Unsent(out),
         Err(_) => AtOnce::Done,
     }
 }
@@ -610,10 +679,20 @@ impl Exchange<'_> {
         started: Instant,
     ) -> http::Response<Bytes> {
         let mut seen = None;
+        let method = self.req.method();
         let response = {
             let authorize = super::authorize_with(self.swarm, early, &mut seen);
             let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-            handle(&mut tracker, self.req, self.ctx, Instant::now(), authorize)
+            match &announce {
+                // Parsed already (on the announce path): not again, and
+                // its answer encoded once the tracker is let go.
+                Some(a) if method == http::Method::GET || method == http::Method::HEAD => {
+                    let answered = tracker.announce(a, self.ctx, Instant::now(), authorize);
+                    drop(tracker);
+                    announce_answer(answered, method == http::Method::HEAD)
+                }
+                _ => handle(&mut tracker, self.req, self.ctx, Instant::now(), authorize),
+            }
         };
         let remote = self.ctx.remote;
         if let Some((info_hash, Decision::Allow)) = &seen
