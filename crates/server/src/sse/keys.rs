@@ -1,5 +1,6 @@
 //! The master keys: the store's SSE-S3 key and the local KMS key ring.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,9 @@ const SSE_S3_KEY: &str = "sse-s3.key";
 const KMS_DIR: &str = "kms";
 /// The longest KMS key ID taken.
 const MAX_KEY_ID: usize = 128;
+/// How many KMS keys are held in memory at once: past that, the ring
+/// forgets them all and loads again what is used.
+const MAX_HELD_KMS_KEYS: usize = 1024;
 
 /// The master keys of a store, each a file of 64 hex digits (32 bytes)
 /// under its `.s3torrent/` folder:
@@ -23,11 +27,32 @@ const MAX_KEY_ID: usize = 128;
 ///   (`openssl rand -hex 32 > ROOT/.s3torrent/kms/my-key`). A key ID is 1
 ///   to 128 of `A-Z a-z 0-9 . _ -`, not starting with a dot; an ARN
 ///   (`arn:aws:kms:REGION:ACCOUNT:key/ID`) names the key `ID`.
-#[derive(Debug)]
+///
+/// Each key file is read once, the first time its key is used (on a
+/// blocking thread: the callers run the ring's methods off the runtime's
+/// workers), and the key is then held in memory for as long as the store
+/// is open: a file removed or replaced while the server runs changes
+/// nothing until it is restarted (the guide tells operators to rotate by
+/// placing a key under a new ID). Holding on is the safe side of the two:
+/// a key that changed under a running server would fail every read of
+/// what was sealed under it and mix the two keys among new writes. A key
+/// ID with no file is looked for again each time, so a key placed while
+/// the server runs is found at once.
 pub(crate) struct Keyring {
     own: PathBuf,
     /// SSE-S3's key once read or made.
     s3: Mutex<Option<[u8; 32]>>,
+    /// The KMS keys loaded so far, by key ID (the file's name), at most
+    /// [`MAX_HELD_KMS_KEYS`].
+    kms: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("own", &self.own)
+            .finish_non_exhaustive()
+    }
 }
 
 fn parse_key(text: &str, path: &Path) -> Result<[u8; 32], SseError> {
@@ -65,6 +90,7 @@ impl Keyring {
         Keyring {
             own: own.to_owned(),
             s3: Mutex::new(None),
+            kms: Mutex::new(HashMap::new()),
         }
     }
 
@@ -134,11 +160,23 @@ impl Keyring {
             SseError::NoSuchKmsKey(shown)
         };
         let name = key_id(id).ok_or_else(unknown)?;
-        let path = self.own.join(KMS_DIR).join(name);
-        match fs::read_to_string(&path) {
-            Ok(text) => parse_key(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unknown()),
-            Err(e) => Err(SseError::KeyFile(path, e)),
+        let held = || self.kms.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = held().get(name) {
+            return Ok(*key);
         }
+        // Read without the lock, so that the keys already held are not
+        // kept waiting on the disk.
+        let path = self.own.join(KMS_DIR).join(name);
+        let key = match fs::read_to_string(&path) {
+            Ok(text) => parse_key(&text, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(unknown()),
+            Err(e) => return Err(SseError::KeyFile(path, e)),
+        };
+        let mut held = held();
+        if held.len() >= MAX_HELD_KMS_KEYS && !held.contains_key(name) {
+            held.clear();
+        }
+        // Two first uses at once: the key loaded first is the one kept.
+        Ok(*held.entry(name.to_owned()).or_insert(key))
     }
 }
