@@ -142,13 +142,14 @@ impl TryFrom<StoredDefault> for DefaultEncryption {
 }
 
 impl Store {
-    /// The bucket's default encryption, if it has one.
+    /// The bucket's default encryption, if it has one: from the bucket
+    /// memo when it holds the bucket (every write empties the memo, so
+    /// Put/DeleteBucketEncryption's commit is seen by the next read).
     pub(crate) fn bucket_encryption(
         &self,
         bucket: &BucketName,
     ) -> Result<Option<DefaultEncryption>, StoreError> {
-        let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
-        Ok(meta.and_then(|m| m.encryption))
+        Ok(self.bucket_row(bucket)?.and_then(|r| r.encryption))
     }
 
     /// Put/DeleteBucketEncryption.
