@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use zeroize::Zeroizing;
+
 use super::request::SseError;
 
 /// The SSE-S3 key's file under the store's own folder.
@@ -41,10 +43,10 @@ const MAX_HELD_KMS_KEYS: usize = 1024;
 pub(crate) struct Keyring {
     own: PathBuf,
     /// SSE-S3's key once read or made.
-    s3: Mutex<Option<[u8; 32]>>,
+    s3: Mutex<Option<Zeroizing<[u8; 32]>>>,
     /// The KMS keys loaded so far, by key ID (the file's name), at most
     /// [`MAX_HELD_KMS_KEYS`].
-    kms: Mutex<HashMap<String, [u8; 32]>>,
+    kms: Mutex<HashMap<String, Zeroizing<[u8; 32]>>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -55,13 +57,18 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
-fn parse_key(text: &str, path: &Path) -> Result<[u8; 32], SseError> {
+/// A key file's text, zeroed when dropped.
+fn read_key_file(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    fs::read_to_string(path).map(Zeroizing::new)
+}
+
+fn parse_key(text: &str, path: &Path) -> Result<Zeroizing<[u8; 32]>, SseError> {
     let text = text.trim();
     let bad = || SseError::BadKeyFile(path.to_owned());
     if text.len() != 64 {
         return Err(bad());
     }
-    let mut key = [0u8; 32];
+    let mut key = Zeroizing::new([0u8; 32]);
     for (i, pair) in text.as_bytes().chunks(2).enumerate() {
         let s = std::str::from_utf8(pair).map_err(|_| bad())?;
         key[i] = u8::from_str_radix(s, 16).map_err(|_| bad())?;
@@ -96,27 +103,32 @@ impl Keyring {
 
     /// SSE-S3's key for a read: an error if there is none (a read never
     /// makes one: the objects sealed under a lost key stay unreadable).
-    pub(crate) fn sse_s3_to_read(&self) -> Result<[u8; 32], SseError> {
+    pub(crate) fn sse_s3_to_read(&self) -> Result<Zeroizing<[u8; 32]>, SseError> {
         self.sse_s3_key(false)
     }
 
     /// SSE-S3's key for a write, made on first use.
-    pub(crate) fn sse_s3(&self) -> Result<[u8; 32], SseError> {
+    pub(crate) fn sse_s3(&self) -> Result<Zeroizing<[u8; 32]>, SseError> {
         self.sse_s3_key(true)
     }
 
-    fn sse_s3_key(&self, make: bool) -> Result<[u8; 32], SseError> {
+    fn sse_s3_key(&self, make: bool) -> Result<Zeroizing<[u8; 32]>, SseError> {
         let mut held = self.s3.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = *held {
-            return Ok(k);
+        if let Some(k) = &*held {
+            return Ok(k.clone());
         }
         let path = self.own.join(SSE_S3_KEY);
-        let key = match fs::read_to_string(&path) {
+        let key = match read_key_file(&path) {
             Ok(text) => parse_key(&text, &path)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && make => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key).map_err(|e| SseError::Random(e.to_string()))?;
-                let text: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                let mut key = Zeroizing::new([0u8; 32]);
+                getrandom::fill(&mut *key).map_err(|e| SseError::Random(e.to_string()))?;
+                let mut text = Zeroizing::new(String::with_capacity(65));
+                for b in key.iter() {
+                    use std::fmt::Write as _;
+                    let _ = write!(text, "{b:02x}");
+                }
+                text.push('\n');
                 let io = |e: std::io::Error| SseError::KeyFile(path.clone(), e);
                 let temp = self.own.join("tmp").join(SSE_S3_KEY);
                 {
@@ -128,7 +140,7 @@ impl Keyring {
                         .mode(0o600)
                         .open(&temp)
                         .map_err(io)?;
-                    f.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
+                    f.write_all(text.as_bytes()).map_err(io)?;
                     f.sync_all().map_err(io)?;
                 }
                 // Never replaces a key made meanwhile by another store
@@ -140,20 +152,20 @@ impl Keyring {
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                         let _ = fs::remove_file(&temp);
-                        parse_key(&fs::read_to_string(&path).map_err(io)?, &path)?
+                        parse_key(&read_key_file(&path).map_err(io)?, &path)?
                     }
                     Err(e) => return Err(io(e)),
                 }
             }
             Err(e) => return Err(SseError::KeyFile(path, e)),
         };
-        *held = Some(key);
+        *held = Some(key.clone());
         Ok(key)
     }
 
     /// The KMS key `id` names; [`SseError::NoSuchKmsKey`] if the ring has
     /// none of that name.
-    pub(crate) fn kms(&self, id: &str) -> Result<[u8; 32], SseError> {
+    pub(crate) fn kms(&self, id: &str) -> Result<Zeroizing<[u8; 32]>, SseError> {
         let unknown = || {
             // The ID as given, cut short in the message.
             let shown: String = id.chars().take(MAX_KEY_ID).collect();
@@ -162,12 +174,12 @@ impl Keyring {
         let name = key_id(id).ok_or_else(unknown)?;
         let held = || self.kms.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(key) = held().get(name) {
-            return Ok(*key);
+            return Ok(key.clone());
         }
         // Read without the lock, so that the keys already held are not
         // kept waiting on the disk.
         let path = self.own.join(KMS_DIR).join(name);
-        let key = match fs::read_to_string(&path) {
+        let key = match read_key_file(&path) {
             Ok(text) => parse_key(&text, &path)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(unknown()),
             Err(e) => return Err(SseError::KeyFile(path, e)),
@@ -177,6 +189,6 @@ impl Keyring {
             held.clear();
         }
         // Two first uses at once: the key loaded first is the one kept.
-        Ok(*held.entry(name.to_owned()).or_insert(key))
+        Ok(held.entry(name.to_owned()).or_insert(key).clone())
     }
 }

@@ -157,7 +157,7 @@ fn the_sse_s3_key_is_made_once() {
     assert!(matches!(ring.kms("nope"), Err(SseError::NoSuchKmsKey(_))));
     std::fs::create_dir_all(dir.path().join("kms")).unwrap();
     std::fs::write(dir.path().join("kms/k1"), format!("{}\n", "ab".repeat(32))).unwrap();
-    assert_eq!(ring.kms("k1").unwrap(), [0xab; 32]);
+    assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
     std::fs::write(dir.path().join("kms/k2"), "short").unwrap();
     assert!(matches!(ring.kms("k2"), Err(SseError::BadKeyFile(_))));
 }
@@ -174,18 +174,19 @@ fn key_files_are_read_once() {
     let ring = Keyring::new(dir.path());
     assert!(matches!(ring.kms("late"), Err(SseError::NoSuchKmsKey(_))));
     std::fs::write(kms.join("late"), "cd".repeat(32)).unwrap();
-    assert_eq!(ring.kms("late").unwrap(), [0xcd; 32]);
+    assert_eq!(*ring.kms("late").unwrap(), [0xcd; 32]);
     std::fs::write(kms.join("k1"), "ab".repeat(32)).unwrap();
     assert_eq!(
-        ring.kms("arn:aws:kms:us-east-1:123456789012:key/k1")
+        *ring
+            .kms("arn:aws:kms:us-east-1:123456789012:key/k1")
             .unwrap(),
         [0xab; 32]
     );
     // Replaced, then removed: the loaded key stays.
     std::fs::write(kms.join("k1"), "01".repeat(32)).unwrap();
-    assert_eq!(ring.kms("k1").unwrap(), [0xab; 32]);
+    assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
     std::fs::remove_file(kms.join("k1")).unwrap();
-    assert_eq!(ring.kms("k1").unwrap(), [0xab; 32]);
+    assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
     // A ring that never loaded it does not know it.
     assert!(matches!(
         Keyring::new(dir.path()).kms("k1"),
@@ -197,9 +198,9 @@ fn key_files_are_read_once() {
     // The ring's whole folder gone: what was loaded stays.
     let ring = Keyring::new(dir.path());
     std::fs::write(kms.join("k2"), "ef".repeat(32)).unwrap();
-    assert_eq!(ring.kms("k2").unwrap(), [0xef; 32]);
+    assert_eq!(*ring.kms("k2").unwrap(), [0xef; 32]);
     std::fs::remove_dir_all(&kms).unwrap();
-    assert_eq!(ring.kms("k2").unwrap(), [0xef; 32]);
+    assert_eq!(*ring.kms("k2").unwrap(), [0xef; 32]);
 }
 
 proptest! {

@@ -19,9 +19,10 @@ impl Store {
     pub(crate) fn new_data_key(&self, target: &Target) -> Result<(DataKey, Envelope), SseError> {
         let data = DataKey::random()?;
         let envelope = match target {
-            Target::S3 => Envelope::seal(Mode::S3, &data, &self.keys.sse_s3()?)?,
+            Target::S3 => Envelope::seal(Mode::S3, &data, &*self.keys.sse_s3()?)?,
             Target::Kms(id) => {
-                Envelope::seal(Mode::Kms { key_id: id.clone() }, &data, &self.keys.kms(id)?)?
+                let master = self.keys.kms(id)?;
+                Envelope::seal(Mode::Kms { key_id: id.clone() }, &data, &master)?
             }
             Target::Customer(c) => {
                 let mut salt = [0u8; 16];
@@ -50,8 +51,8 @@ impl Store {
         customer: Option<&CustomerKey>,
     ) -> Result<DataKey, SseError> {
         match &envelope.mode {
-            Mode::S3 => envelope.open(&self.keys.sse_s3_to_read()?),
-            Mode::Kms { key_id } => envelope.open(&self.keys.kms(key_id)?),
+            Mode::S3 => envelope.open(&*self.keys.sse_s3_to_read()?),
+            Mode::Kms { key_id } => envelope.open(&*self.keys.kms(key_id)?),
             Mode::Customer { .. } => {
                 let c = customer.ok_or_else(needs_key)?;
                 if !envelope.customer_matches(&c.key) {
