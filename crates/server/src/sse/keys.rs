@@ -112,6 +112,17 @@ impl Keyring {
         self.sse_s3_key(true)
     }
 
+    /// SSE-S3's key if it is in memory already (no file to read, no wait
+    /// on a thread reading it).
+    pub(crate) fn held_sse_s3(&self) -> Option<Zeroizing<[u8; 32]>> {
+        let held = match self.s3.try_lock() {
+            Ok(held) => held,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        held.clone()
+    }
+
     fn sse_s3_key(&self, make: bool) -> Result<Zeroizing<[u8; 32]>, SseError> {
         let mut held = self.s3.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(k) = &*held {
@@ -172,9 +183,8 @@ impl Keyring {
             SseError::NoSuchKmsKey(shown)
         };
         let name = key_id(id).ok_or_else(unknown)?;
-        let held = || self.kms.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(key) = held().get(name) {
-            return Ok(key.clone());
+        if let Some(key) = self.held_kms(name) {
+            return Ok(key);
         }
         // Read without the lock, so that the keys already held are not
         // kept waiting on the disk.
@@ -184,11 +194,19 @@ impl Keyring {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(unknown()),
             Err(e) => return Err(SseError::KeyFile(path, e)),
         };
-        let mut held = held();
+        let mut held = self.kms.lock().unwrap_or_else(|e| e.into_inner());
         if held.len() >= MAX_HELD_KMS_KEYS && !held.contains_key(name) {
             held.clear();
         }
         // Two first uses at once: the key loaded first is the one kept.
         Ok(held.entry(name.to_owned()).or_insert(key).clone())
+    }
+
+    /// The KMS key `id` names if it is in memory already (no file to
+    /// read); none for an ID the ring does not take.
+    pub(crate) fn held_kms(&self, id: &str) -> Option<Zeroizing<[u8; 32]>> {
+        let name = key_id(id)?;
+        let held = self.kms.lock().unwrap_or_else(|e| e.into_inner());
+        held.get(name).cloned()
     }
 }

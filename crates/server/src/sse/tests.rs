@@ -176,12 +176,16 @@ fn key_files_are_read_once() {
     std::fs::write(kms.join("late"), "cd".repeat(32)).unwrap();
     assert_eq!(*ring.kms("late").unwrap(), [0xcd; 32]);
     std::fs::write(kms.join("k1"), "ab".repeat(32)).unwrap();
+    // Not held before its first use (a GET would then read it on a
+    // blocking thread).
+    assert!(ring.held_kms("k1").is_none());
     assert_eq!(
         *ring
             .kms("arn:aws:kms:us-east-1:123456789012:key/k1")
             .unwrap(),
         [0xab; 32]
     );
+    assert_eq!(ring.held_kms("k1").map(|k| *k), Some([0xab; 32]));
     // Replaced, then removed: the loaded key stays.
     std::fs::write(kms.join("k1"), "01".repeat(32)).unwrap();
     assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
@@ -192,7 +196,9 @@ fn key_files_are_read_once() {
         Keyring::new(dir.path()).kms("k1"),
         Err(SseError::NoSuchKmsKey(_))
     ));
+    assert!(ring.held_sse_s3().is_none());
     let made = ring.sse_s3().unwrap();
+    assert_eq!(ring.held_sse_s3(), Some(made.clone()));
     std::fs::remove_file(dir.path().join("sse-s3.key")).unwrap();
     assert_eq!(ring.sse_s3_to_read().unwrap(), made);
     // The ring's whole folder gone: what was loaded stays.

@@ -65,6 +65,23 @@ impl Store {
         }
     }
 
+    /// [`Store::open_data_key`] if it reads no file: the master key is in
+    /// memory already, or is the customer's; `None` if it would read one
+    /// (the caller then asks [`Store::open_data_key`] on a blocking
+    /// thread).
+    pub(crate) fn open_data_key_now(
+        &self,
+        envelope: &Envelope,
+        customer: Option<&CustomerKey>,
+    ) -> Option<Result<DataKey, SseError>> {
+        let master = match &envelope.mode {
+            Mode::S3 => self.keys.held_sse_s3()?,
+            Mode::Kms { key_id } => self.keys.held_kms(key_id)?,
+            Mode::Customer { .. } => return Some(self.open_data_key(envelope, customer)),
+        };
+        Some(envelope.open(&master))
+    }
+
     /// The plaintext reader of the version `meta` describes, whose file is
     /// `file`; an SSE-C object needs its customer's key.
     pub(crate) fn reader(
