@@ -1084,11 +1084,29 @@ impl S3 for Server {
         let Snapshot { meta, file } = read.version;
         encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
         let echo = encryption::Echo::of(meta.sse.as_ref(), customer.as_ref());
-        // The plaintext of the version's file (deciphered as read).
-        let file = self
-            .store
-            .reader(file, &meta, customer.as_ref())
-            .map_err(|e| e.to_s3())?;
+        // The plaintext of the version's file (deciphered as read). An
+        // encrypted one's master key is read from its file the first time
+        // it is used: then off the runtime's workers.
+        let held = meta
+            .sse
+            .as_ref()
+            .and_then(|e| self.store.open_data_key_now(e, customer.as_ref()));
+        let file = match (held, meta.sse.clone()) {
+            (_, None) => crate::sse::ObjectReader::plain(file),
+            (Some(key), Some(_)) => {
+                crate::sse::ObjectReader::encrypted(file, key.map_err(|e| e.to_s3())?)
+            }
+            (None, Some(envelope)) => {
+                let (store, customer) = (Arc::clone(&self.store), customer.clone());
+                tokio::task::spawn_blocking(move || {
+                    let key = store.open_data_key(&envelope, customer.as_ref())?;
+                    Ok(crate::sse::ObjectReader::encrypted(file, key))
+                })
+                .await
+                .map_err(|e| s3_error!(InternalError, "{e}"))?
+                .map_err(|e: crate::sse::SseError| e.to_s3())?
+            }
+        };
         let tag_count = self.tag_count((&requester, &context), &input.bucket, &input.key, &meta);
         let freshness = check_read_conditions(
             &meta,

@@ -15,6 +15,10 @@
 //! - SSE-C: the customer's key, which is never stored: the record keeps a
 //!   salted SHA-256 fingerprint of it, to tell a wrong key from a right one
 //!   before anything is deciphered.
+//!
+//! Key material in memory (data keys, master keys, customer keys, the
+//! ciphers' key schedules) is zeroed when dropped (`zeroize`); copies a
+//! move leaves behind (a map growing, a value returned) are not.
 
 mod cipher;
 mod keys;

@@ -460,8 +460,8 @@ pub(crate) struct Store {
     /// the current epoch only.
     epoch: memo::Epoch,
     /// Buckets with a record, as [`Store::bucket_info`] makes them, with
-    /// their versioning.
-    bucket_memo: memo::Memo<(BucketInfo, Versioning)>,
+    /// their versioning and default encryption.
+    bucket_memo: memo::Memo<bucket::BucketRow>,
     /// Object records (as stored, before [`Store::object_meta`] looks at
     /// a hand-placed file), by row.
     object_memo: memo::Memo<ObjectMeta>,

@@ -254,8 +254,17 @@ impl Server {
             Asked::S3 => Some(Target::S3),
             Asked::Kms(Some(id)) => Some(Target::Kms(id)),
             asked @ (Asked::Kms(None) | Asked::Nothing) => {
-                let b = bucket.clone();
-                let default = self.stored(move |s| s.bucket_encryption(&b)).await?;
+                // From the bucket memo on this thread when it holds the
+                // bucket (the request's checks have just read it), else
+                // from the database on a blocking one.
+                let default = if self.store.bucket_memoized(bucket) {
+                    self.store
+                        .bucket_encryption(bucket)
+                        .map_err(super::to_s3s)?
+                } else {
+                    let b = bucket.clone();
+                    self.stored(move |s| s.bucket_encryption(&b)).await?
+                };
                 match (asked, default) {
                     (Asked::Kms(None), Some(DefaultEncryption::Kms(Some(id)))) => {
                         Some(Target::Kms(id))

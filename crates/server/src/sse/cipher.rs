@@ -8,13 +8,15 @@ use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use super::request::SseError;
 
 /// An object's data key and initial counter: what enciphers its bytes.
+/// The key is zeroed when dropped.
 #[derive(Clone)]
 pub(crate) struct DataKey {
-    key: [u8; 32],
+    key: Zeroizing<[u8; 32]>,
     iv: [u8; 16],
 }
 
@@ -33,24 +35,26 @@ fn random<const N: usize>() -> Result<[u8; N], SseError> {
 impl DataKey {
     /// A fresh random key and counter.
     pub(crate) fn random() -> Result<DataKey, SseError> {
-        Ok(DataKey {
-            key: random()?,
-            iv: random()?,
-        })
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut *key).map_err(|e| SseError::Random(e.to_string()))?;
+        Ok(DataKey { key, iv: random()? })
     }
 
     /// The same key with a fresh random counter: a multipart upload's
     /// parts are each enciphered so, the counter kept with the part.
     pub(crate) fn fresh_counter(&self) -> Result<DataKey, SseError> {
         Ok(DataKey {
-            key: self.key,
+            key: self.key.clone(),
             iv: random()?,
         })
     }
 
     /// The same key from counter `iv` (a part's).
     pub(crate) fn with_counter(&self, iv: [u8; 16]) -> DataKey {
-        DataKey { key: self.key, iv }
+        DataKey {
+            key: self.key.clone(),
+            iv,
+        }
     }
 
     /// The initial counter.
@@ -65,7 +69,9 @@ impl DataKey {
     /// into the bytes.
     pub(crate) fn apply(&self, buf: &mut [u8], offset: u64) {
         const BATCH: usize = 256;
-        let aes = Aes256::new(&self.key.into());
+        // Borrowed, not copied; the key schedule is zeroed when dropped
+        // (aes's `zeroize`).
+        let aes = Aes256::new((&*self.key).into());
         let mut counter = u128::from_be_bytes(self.iv).wrapping_add(u128::from(offset / 16));
         // Where in the first block `buf` starts.
         let mut skip = (offset % 16) as usize;
@@ -99,7 +105,10 @@ impl DataKey {
 
     #[cfg(test)]
     pub(crate) fn from_parts(key: [u8; 32], iv: [u8; 16]) -> DataKey {
-        DataKey { key, iv }
+        DataKey {
+            key: Zeroizing::new(key),
+            iv,
+        }
     }
 }
 
@@ -166,12 +175,12 @@ impl Envelope {
         master: &[u8; 32],
     ) -> Result<Envelope, SseError> {
         let nonce: [u8; 12] = random()?;
-        let aead = Aes256Gcm::new(&(*master).into());
+        let aead = Aes256Gcm::new(master.into());
         let sealed = aead
             .encrypt(
                 &nonce.into(),
                 Payload {
-                    msg: &data.key,
+                    msg: &data.key[..],
                     aad: &mode.aad(),
                 },
             )
@@ -187,17 +196,22 @@ impl Envelope {
     /// The data key, opened with `master`; [`SseError::Unseal`] if
     /// `master` is not the key it was sealed under.
     pub(crate) fn open(&self, master: &[u8; 32]) -> Result<DataKey, SseError> {
-        let aead = Aes256Gcm::new(&(*master).into());
-        let key = aead
-            .decrypt(
+        let aead = Aes256Gcm::new(master.into());
+        let opened = Zeroizing::new(
+            aead.decrypt(
                 &self.nonce.into(),
                 Payload {
                     msg: &self.sealed,
                     aad: &self.mode.aad(),
                 },
             )
-            .map_err(|_| SseError::Unseal)?;
-        let key: [u8; 32] = key.try_into().map_err(|_| SseError::Unseal)?;
+            .map_err(|_| SseError::Unseal)?,
+        );
+        if opened.len() != 32 {
+            return Err(SseError::Unseal);
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&opened);
         Ok(DataKey { key, iv: self.iv })
     }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use md5::{Digest, Md5};
+use zeroize::Zeroizing;
 
 /// What went wrong with a request's encryption or a master key, with the
 /// S3 error each becomes ([`SseError::to_s3`]).
@@ -56,10 +57,11 @@ impl SseError {
     }
 }
 
-/// A customer's key (SSE-C), checked against its MD5.
+/// A customer's key (SSE-C), checked against its MD5; zeroed when
+/// dropped.
 #[derive(Clone)]
 pub(crate) struct CustomerKey {
-    pub(crate) key: [u8; 32],
+    pub(crate) key: Zeroizing<[u8; 32]>,
     /// The base64 MD5 of the key, as the request gave it (and as answers
     /// echo it).
     pub(crate) md5: String,
@@ -135,18 +137,20 @@ pub(crate) fn customer_key(
     })?;
     let b64 = base64_simd::STANDARD;
     let raw = (key.len() <= 64)
-        .then(|| b64.decode_to_vec(key).ok())
+        .then(|| b64.decode_to_vec(key).ok().map(Zeroizing::new))
         .flatten()
         .ok_or_else(|| invalid(format!("The secret key ({what}-key) is not valid base64.")))?;
-    let key: [u8; 32] = raw.try_into().map_err(|_| {
-        invalid(format!(
+    if raw.len() != 32 {
+        return Err(invalid(format!(
             "The secret key ({what}-key) was invalid for the specified algorithm: AES256 takes 256-bit keys."
-        ))
-    })?;
+        )));
+    }
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(&raw);
     let given = (md5.len() <= 32)
         .then(|| b64.decode_to_vec(md5).ok())
         .flatten();
-    if given.as_deref() != Some(&Md5::digest(key)[..]) {
+    if given.as_deref() != Some(&Md5::digest(&key[..])[..]) {
         return Err(invalid(format!(
             "The calculated MD5 hash of the key did not match the hash that was provided ({what}-key-MD5)."
         )));

@@ -157,9 +157,56 @@ fn the_sse_s3_key_is_made_once() {
     assert!(matches!(ring.kms("nope"), Err(SseError::NoSuchKmsKey(_))));
     std::fs::create_dir_all(dir.path().join("kms")).unwrap();
     std::fs::write(dir.path().join("kms/k1"), format!("{}\n", "ab".repeat(32))).unwrap();
-    assert_eq!(ring.kms("k1").unwrap(), [0xab; 32]);
+    assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
     std::fs::write(dir.path().join("kms/k2"), "short").unwrap();
     assert!(matches!(ring.kms("k2"), Err(SseError::BadKeyFile(_))));
+}
+
+/// A key file is read once: after the first use the key comes from
+/// memory, whatever happens to the file; a key ID with no file is looked
+/// for again, so a key placed later is found.
+#[test]
+fn key_files_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let kms = dir.path().join("kms");
+    std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+    std::fs::create_dir_all(&kms).unwrap();
+    let ring = Keyring::new(dir.path());
+    assert!(matches!(ring.kms("late"), Err(SseError::NoSuchKmsKey(_))));
+    std::fs::write(kms.join("late"), "cd".repeat(32)).unwrap();
+    assert_eq!(*ring.kms("late").unwrap(), [0xcd; 32]);
+    std::fs::write(kms.join("k1"), "ab".repeat(32)).unwrap();
+    // Not held before its first use (a GET would then read it on a
+    // blocking thread).
+    assert!(ring.held_kms("k1").is_none());
+    assert_eq!(
+        *ring
+            .kms("arn:aws:kms:us-east-1:123456789012:key/k1")
+            .unwrap(),
+        [0xab; 32]
+    );
+    assert_eq!(ring.held_kms("k1").map(|k| *k), Some([0xab; 32]));
+    // Replaced, then removed: the loaded key stays.
+    std::fs::write(kms.join("k1"), "01".repeat(32)).unwrap();
+    assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
+    std::fs::remove_file(kms.join("k1")).unwrap();
+    assert_eq!(*ring.kms("k1").unwrap(), [0xab; 32]);
+    // A ring that never loaded it does not know it.
+    assert!(matches!(
+        Keyring::new(dir.path()).kms("k1"),
+        Err(SseError::NoSuchKmsKey(_))
+    ));
+    assert!(ring.held_sse_s3().is_none());
+    let made = ring.sse_s3().unwrap();
+    assert_eq!(ring.held_sse_s3(), Some(made.clone()));
+    std::fs::remove_file(dir.path().join("sse-s3.key")).unwrap();
+    assert_eq!(ring.sse_s3_to_read().unwrap(), made);
+    // The ring's whole folder gone: what was loaded stays.
+    let ring = Keyring::new(dir.path());
+    std::fs::write(kms.join("k2"), "ef".repeat(32)).unwrap();
+    assert_eq!(*ring.kms("k2").unwrap(), [0xef; 32]);
+    std::fs::remove_dir_all(&kms).unwrap();
+    assert_eq!(*ring.kms("k2").unwrap(), [0xef; 32]);
 }
 
 proptest! {

@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// A bucket with a record, as the memo holds it.
+#[derive(Debug, Clone)]
+pub(super) struct BucketRow {
+    /// As [`Store::bucket_info`] makes it.
+    pub(super) info: BucketInfo,
+    pub(super) versioning: Versioning,
+    /// Its default encryption (PutBucketEncryption), if any.
+    pub(super) encryption: Option<DefaultEncryption>,
+}
+
 impl Store {
     pub(crate) fn bucket_info(
         &self,
@@ -15,23 +25,38 @@ impl Store {
         &self,
         bucket: &BucketName,
     ) -> Result<Option<(BucketInfo, Versioning)>, StoreError> {
+        Ok(self.bucket_row(bucket)?.map(|r| (r.info, r.versioning)))
+    }
+
+    /// Whether the memo holds the bucket: [`Store::bucket_entry`] and
+    /// [`Store::bucket_encryption`] would read no database page.
+    pub(crate) fn bucket_memoized(&self, bucket: &BucketName) -> bool {
+        self.bucket_memo.holds(self.epoch.now(), bucket.as_str())
+    }
+
+    /// The bucket's row, from the memo when it holds it.
+    pub(super) fn bucket_row(&self, bucket: &BucketName) -> Result<Option<BucketRow>, StoreError> {
         let read = self.epoch.now();
-        if let Some(entry) = self.bucket_memo.get(read, bucket.as_str()) {
-            return Ok(Some(entry));
+        if let Some(row) = self.bucket_memo.get(read, bucket.as_str()) {
+            return Ok(Some(row));
         }
         let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
         // Only a record is remembered: a folder made by hand is looked at
         // each time (it may go).
         let recorded = meta.is_some();
-        let versioning = meta
-            .as_ref()
-            .map_or(Versioning::Unversioned, |m| m.versioning);
-        let entry = self.bucket_of(bucket, meta)?.map(|info| (info, versioning));
-        if recorded && let Some(entry) = &entry {
+        let (versioning, encryption) = meta.as_ref().map_or((Versioning::Unversioned, None), |m| {
+            (m.versioning, m.encryption.clone())
+        });
+        let row = self.bucket_of(bucket, meta)?.map(|info| BucketRow {
+            info,
+            versioning,
+            encryption,
+        });
+        if recorded && let Some(row) = &row {
             self.bucket_memo
-                .put(read, self.epoch.now(), bucket.as_str(), entry.clone());
+                .put(read, self.epoch.now(), bucket.as_str(), row.clone());
         }
-        Ok(entry)
+        Ok(row)
     }
 
     pub(super) fn bucket_of(

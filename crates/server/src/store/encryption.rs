@@ -19,9 +19,10 @@ impl Store {
     pub(crate) fn new_data_key(&self, target: &Target) -> Result<(DataKey, Envelope), SseError> {
         let data = DataKey::random()?;
         let envelope = match target {
-            Target::S3 => Envelope::seal(Mode::S3, &data, &self.keys.sse_s3()?)?,
+            Target::S3 => Envelope::seal(Mode::S3, &data, &*self.keys.sse_s3()?)?,
             Target::Kms(id) => {
-                Envelope::seal(Mode::Kms { key_id: id.clone() }, &data, &self.keys.kms(id)?)?
+                let master = self.keys.kms(id)?;
+                Envelope::seal(Mode::Kms { key_id: id.clone() }, &data, &master)?
             }
             Target::Customer(c) => {
                 let mut salt = [0u8; 16];
@@ -50,8 +51,8 @@ impl Store {
         customer: Option<&CustomerKey>,
     ) -> Result<DataKey, SseError> {
         match &envelope.mode {
-            Mode::S3 => envelope.open(&self.keys.sse_s3_to_read()?),
-            Mode::Kms { key_id } => envelope.open(&self.keys.kms(key_id)?),
+            Mode::S3 => envelope.open(&*self.keys.sse_s3_to_read()?),
+            Mode::Kms { key_id } => envelope.open(&*self.keys.kms(key_id)?),
             Mode::Customer { .. } => {
                 let c = customer.ok_or_else(needs_key)?;
                 if !envelope.customer_matches(&c.key) {
@@ -62,6 +63,23 @@ impl Store {
                 envelope.open(&c.key)
             }
         }
+    }
+
+    /// [`Store::open_data_key`] if it reads no file: the master key is in
+    /// memory already, or is the customer's; `None` if it would read one
+    /// (the caller then asks [`Store::open_data_key`] on a blocking
+    /// thread).
+    pub(crate) fn open_data_key_now(
+        &self,
+        envelope: &Envelope,
+        customer: Option<&CustomerKey>,
+    ) -> Option<Result<DataKey, SseError>> {
+        let master = match &envelope.mode {
+            Mode::S3 => self.keys.held_sse_s3()?,
+            Mode::Kms { key_id } => self.keys.held_kms(key_id)?,
+            Mode::Customer { .. } => return Some(self.open_data_key(envelope, customer)),
+        };
+        Some(envelope.open(&master))
     }
 
     /// The plaintext reader of the version `meta` describes, whose file is
@@ -142,13 +160,14 @@ impl TryFrom<StoredDefault> for DefaultEncryption {
 }
 
 impl Store {
-    /// The bucket's default encryption, if it has one.
+    /// The bucket's default encryption, if it has one: from the bucket
+    /// memo when it holds the bucket (every write empties the memo, so
+    /// Put/DeleteBucketEncryption's commit is seen by the next read).
     pub(crate) fn bucket_encryption(
         &self,
         bucket: &BucketName,
     ) -> Result<Option<DefaultEncryption>, StoreError> {
-        let meta: Option<BucketMeta> = self.get(BUCKETS, bucket.as_str())?;
-        Ok(meta.and_then(|m| m.encryption))
+        Ok(self.bucket_row(bucket)?.and_then(|r| r.encryption))
     }
 
     /// Put/DeleteBucketEncryption.

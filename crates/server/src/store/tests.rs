@@ -719,6 +719,18 @@ fn the_memos_forget_what_changes() {
             .requester_pays
     );
 
+    // A bucket's default encryption, set and then deleted.
+    assert_eq!(store.bucket_encryption(&bucket()).unwrap(), None);
+    assert!(store.bucket_memoized(&bucket()));
+    let kms = DefaultEncryption::Kms(Some("k1".to_owned()));
+    store
+        .set_bucket_encryption(&bucket(), Some(kms.clone()))
+        .unwrap();
+    assert_eq!(store.bucket_encryption(&bucket()).unwrap(), Some(kms));
+    assert!(store.bucket_memoized(&bucket()));
+    store.set_bucket_encryption(&bucket(), None).unwrap();
+    assert_eq!(store.bucket_encryption(&bucket()).unwrap(), None);
+
     // An object's ACL.
     let v = Version {
         bytes: b"one".to_vec(),
