@@ -15,7 +15,7 @@ use support::serve::{Serve, aws_ok};
 use support::{have_program, have_python_module, python};
 
 /// What the scripts share: clients, `err`, and the reference CRCs.
-const COMMON: &str = include_str!("clients/boto3_checksums_prelude.py");
+const COMMON: &str = support::boto3_script!("clients/boto3_checksums_prelude.py");
 
 const SIMPLE: &str = include_str!("clients/boto3_checksums_single_part.py");
 

@@ -17,8 +17,8 @@ use support::serve::{Serve, request};
 use support::swarm::{Encryption, downloaded, libtorrent_download, torrent_of};
 use support::{have_python_module, python, random_bytes, write};
 
-const ROUND_TRIPS: &str = include_str!("clients/boto3_encryption.py");
-const PUBLISH: &str = include_str!("clients/boto3_encryption_publish.py");
+const ROUND_TRIPS: &str = support::boto3_script!("clients/boto3_encryption.py");
+const PUBLISH: &str = support::boto3_script!("clients/boto3_encryption_publish.py");
 
 /// The marker the round-trip script's plaintext repeats.
 const MARK: &[u8] = b"s3torrent-plaintext-marker.";
@@ -138,7 +138,11 @@ fn sse_c_is_refused_over_plain_http_unless_allowed() {
     }
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
-    let script = ROUND_TRIPS.split("\nout = {}\n").next().unwrap().to_owned()
+    let script = ROUND_TRIPS
+        .split("\n# The round trips.\n")
+        .next()
+        .unwrap()
+        .to_owned()
         + "\ns3.create_bucket(Bucket=\"enc\")\n\
            print(json.dumps(err(lambda: s3.put_object(Bucket=\"enc\", Key=\"c\", Body=b\"c\", **A))))\n";
     let out: Value = serde_json::from_str(python(&script, &[&serve.endpoint()]).trim()).unwrap();

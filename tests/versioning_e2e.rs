@@ -30,7 +30,7 @@ use support::{have_program, have_python_module, python, random_bytes, write};
 /// One boto3 session over the whole scenario; prints what each step
 /// answered, as JSON (`python3 -c SCENARIO ENDPOINT`). Version IDs are
 /// named by the step that made them (`v1`, `m1`, ...), `null` as itself.
-const SCENARIO: &str = include_str!("clients/boto3_versioning_scenario.py");
+const SCENARIO: &str = support::boto3_script!("clients/boto3_versioning_scenario.py");
 
 fn ready(test: &str) -> bool {
     have_python_module(test, "boto3") && have_python_module(test, "libtorrent")
@@ -376,7 +376,7 @@ fn aws_cli_sets_versioning_reads_versions_and_deletes_markers() {
 }
 
 /// Drives boto3 for the swarm test: `python3 -c BOTO ENDPOINT OP ARGS…`.
-const BOTO: &str = include_str!("clients/boto3_versioning_ops.py");
+const BOTO: &str = support::boto3_script!("clients/boto3_versioning_ops.py");
 
 fn boto(serve: &Serve, args: &[&str]) -> Value {
     let endpoint = serve.endpoint();

@@ -28,7 +28,7 @@ for alg in ["CRC32C", "CRC64NVME"]:
 r = s3.put_object(Bucket="sums", Key="s3tests", Body=b"A" * 1024, ChecksumSHA256="arcu6553sHVAiX4MjW0j7I7vD4w6R+Gz9Ok0Q9lTa+0=")
 out["s3tests"] = r.get("ChecksumSHA256")
 # No checksum at all: S3 gives the object a CRC64NVME.
-plain = client(request_checksum_calculation="when_required")
+plain = client(*DEV, request_checksum_calculation="when_required")
 r = plain.put_object(Bucket="sums", Key="none", Body=b"A" * 1024)
 out["none"] = [r.get("ChecksumCRC64NVME"), r.get("ChecksumType")]
 # In an aws-chunked body's trailer (what boto3 does over HTTPS).
@@ -40,7 +40,7 @@ sent = []
 def headers(request, **kw):
     sent.append([request.headers.get(h) and (request.headers.get(h).decode() if isinstance(request.headers.get(h), bytes) else request.headers.get(h))
                  for h in ("Content-Encoding", "X-Amz-Trailer", "X-Amz-Content-SHA256")])
-chunked = client()
+chunked = client(*DEV)
 chunked.meta.events.register("before-call.s3.PutObject", trailer)
 chunked.meta.events.register("before-send.s3.PutObject", headers)
 r = chunked.put_object(Bucket="sums", Key="trailer", Body=data, ChecksumAlgorithm="SHA256")
