@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::serve::{Serve, request};
-use support::swarm::{Encryption, downloaded, libtorrent_download, torrent_of};
+use support::swarm::{libtorrent_downloads, torrent_of};
 use support::{have_python_module, python, random_bytes, write};
 
 const ROUND_TRIPS: &str = support::boto3_script!("clients/boto3_encryption.py");
@@ -181,16 +181,7 @@ fn libtorrent_downloads_an_sse_s3_object_and_sse_c_and_kms_get_no_torrent() {
     // are the plaintext's, and the peer serves the plaintext.
     let body = torrent_of(&serve, "s3.bin");
     let torrent_path = write(dir.path(), "s3.torrent", &body);
-    let save = dir.path().join("lt");
-    let r = libtorrent_download(
-        torrent_path.to_str().unwrap(),
-        &save,
-        60,
-        "127.0.0.1:0",
-        Encryption::Default,
-    );
-    assert_eq!(r["done"], true, "{r}");
-    assert_eq!(downloaded(&save.join("s3.bin")), data);
+    libtorrent_downloads(&torrent_path, &dir.path().join("lt"), 60, "s3.bin", &data);
     // SSE-C: no torrent (S3's GetObjectTorrent says so), even public.
     let c = request(&serve.addr, "GET", "/pub/c.bin?torrent", &[]);
     assert_eq!((c.status, c.code()), (400, "InvalidRequest".to_owned()));

@@ -23,7 +23,8 @@ use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};
 use support::serve::{Serve, aws_ok, request};
 use support::swarm::{
-    Encryption, announce_failure, downloaded, libtorrent_download, tracker_of, wait_for_bytes,
+    Encryption, announce_failure, downloaded, libtorrent_download, libtorrent_downloads,
+    tracker_of, wait_for_bytes,
 };
 use support::{have_program, have_python_module, python, random_bytes, write};
 
@@ -498,16 +499,7 @@ fn an_overwrite_of_a_versioned_object_leaves_its_running_download_alone() {
     assert_eq!(got.status, 200, "{}", got.text());
     let (new_path, new_torrent) = torrent_at(dir.path(), "new.torrent", got.body);
     assert_ne!(new_torrent.info_hash(), old_torrent.info_hash());
-    let save_new = dir.path().join("second");
-    let r = libtorrent_download(
-        new_path.to_str().unwrap(),
-        &save_new,
-        120,
-        "127.0.0.1:0",
-        Encryption::Default,
-    );
-    assert_eq!(r["done"], true, "{r}");
-    assert_eq!(downloaded(&save_new.join("big.bin")), new);
+    libtorrent_downloads(&new_path, &dir.path().join("second"), 120, "big.bin", &new);
 
     // The first client finishes with exactly the old bytes.
     let r = first.join().expect("the first client");
