@@ -12,7 +12,7 @@ use support::{have_program, have_python_module, python};
 
 /// One boto3 session that runs the whole scenario and prints what each step
 /// answered, as JSON: `python3 -c SCRIPT ENDPOINT`.
-const SCENARIO: &str = include_str!("clients/boto3_ops_scenario.py");
+const SCENARIO: &str = support::boto3_script!("clients/boto3_ops_scenario.py");
 
 fn ready(test: &str) -> bool {
     have_python_module(test, "boto3")

@@ -17,7 +17,7 @@ use support::{have_program, have_python_module};
 /// What each scenario starts with: boto3 clients for the development user,
 /// the other user and an anonymous requester, and `err`, which answers
 /// `[status, code]` for an S3 error and `None` for success.
-const PRELUDE: &str = include_str!("clients/boto3_access_prelude.py");
+const PRELUDE: &str = support::boto3_script!();
 
 /// Runs `PRELUDE` then `scenario` against `serve`: the JSON it prints.
 fn run(serve: &Serve, scenario: &str) -> Value {

@@ -15,7 +15,7 @@ use support::serve::{Serve, aws_ok};
 use support::{have_program, have_python_module, python};
 
 /// What the scripts share: clients, `err`, and the reference CRCs.
-const COMMON: &str = include_str!("clients/boto3_checksums_prelude.py");
+const COMMON: &str = support::boto3_script!("clients/boto3_checksums_prelude.py");
 
 const SIMPLE: &str = include_str!("clients/boto3_checksums_single_part.py");
 
@@ -104,6 +104,26 @@ fn boto3_checksums_of_uploads_are_checked_kept_and_given_back() {
         out["bad_trailer"].as_array().unwrap()[..2],
         [json!(400), json!("BadDigest")]
     );
+    // Unsupported algorithms: S3's InvalidRequest, naming what asked.
+    let named = [
+        "header x-amz-checksum-sha512",
+        "header x-amz-checksum-md5",
+        "value of x-amz-sdk-checksum-algorithm",
+        "header x-amz-checksum-xxhash3",
+    ];
+    let mut refusals = out["unsupported"].as_array().unwrap().clone();
+    refusals.push(out["unsupported_part"].clone());
+    assert_eq!(refusals.len(), named.len());
+    for (refusal, named) in refusals.iter().zip(named) {
+        let r = refusal.as_array().unwrap();
+        assert_eq!(r[..2], [json!(400), json!("InvalidRequest")], "{refusal}");
+        let message = r[2].as_str().unwrap();
+        assert!(
+            message.contains(named) && message.contains("not supported"),
+            "{message}"
+        );
+    }
+    assert_eq!(out["unsupported_parts_kept"], json!(0));
     assert_eq!(out["bad_stored"][0], json!(404));
     assert_eq!(
         out["keep_old"].as_array().unwrap()[..2],

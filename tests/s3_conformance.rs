@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 use support::have_python_module;
 use support::serve::{DEV, OTHER, Serve};
 
-/// boto3 clients for the development user and the other one, and `err`,
-/// which answers `[status, code]` for an S3 error and `None` for success.
-const PRELUDE: &str = include_str!("clients/boto3_conformance_prelude.py");
+/// boto3 clients for the development user and the other one, `err`,
+/// which answers `[status, code]` for an S3 error and `None` for success,
+/// and `grants`.
+const PRELUDE: &str = support::boto3_script!("clients/boto3_conformance_prelude.py");
 
 /// Runs `PRELUDE` then `scenario` against `serve`: the JSON it prints.
 fn run(serve: &Serve, scenario: &str) -> Value {

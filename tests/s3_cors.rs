@@ -14,7 +14,7 @@ use support::{have_program, have_python_module, python};
 
 /// boto3 drives the configuration's life: `python3 -c SCRIPT ENDPOINT`
 /// prints what each step answered as JSON.
-const ROUND_TRIP: &str = include_str!("clients/boto3_cors_round_trip.py");
+const ROUND_TRIP: &str = support::boto3_script!("clients/boto3_cors_round_trip.py");
 
 #[test]
 fn boto3_puts_gets_and_deletes_a_bucket_cors_configuration() {

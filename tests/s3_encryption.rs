@@ -14,11 +14,11 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use support::serve::{Serve, request};
-use support::swarm::{Encryption, downloaded, libtorrent_download, torrent_of};
+use support::swarm::{libtorrent_downloads, torrent_of};
 use support::{have_python_module, python, random_bytes, write};
 
-const ROUND_TRIPS: &str = include_str!("clients/boto3_encryption.py");
-const PUBLISH: &str = include_str!("clients/boto3_encryption_publish.py");
+const ROUND_TRIPS: &str = support::boto3_script!("clients/boto3_encryption.py");
+const PUBLISH: &str = support::boto3_script!("clients/boto3_encryption_publish.py");
 
 /// The marker the round-trip script's plaintext repeats.
 const MARK: &[u8] = b"s3torrent-plaintext-marker.";
@@ -138,7 +138,11 @@ fn sse_c_is_refused_over_plain_http_unless_allowed() {
     }
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
-    let script = ROUND_TRIPS.split("\nout = {}\n").next().unwrap().to_owned()
+    let script = ROUND_TRIPS
+        .split("\n# The round trips.\n")
+        .next()
+        .unwrap()
+        .to_owned()
         + "\ns3.create_bucket(Bucket=\"enc\")\n\
            print(json.dumps(err(lambda: s3.put_object(Bucket=\"enc\", Key=\"c\", Body=b\"c\", **A))))\n";
     let out: Value = serde_json::from_str(python(&script, &[&serve.endpoint()]).trim()).unwrap();
@@ -177,16 +181,7 @@ fn libtorrent_downloads_an_sse_s3_object_and_sse_c_and_kms_get_no_torrent() {
     // are the plaintext's, and the peer serves the plaintext.
     let body = torrent_of(&serve, "s3.bin");
     let torrent_path = write(dir.path(), "s3.torrent", &body);
-    let save = dir.path().join("lt");
-    let r = libtorrent_download(
-        torrent_path.to_str().unwrap(),
-        &save,
-        60,
-        "127.0.0.1:0",
-        Encryption::Default,
-    );
-    assert_eq!(r["done"], true, "{r}");
-    assert_eq!(downloaded(&save.join("s3.bin")), data);
+    libtorrent_downloads(&torrent_path, &dir.path().join("lt"), 60, "s3.bin", &data);
     // SSE-C: no torrent (S3's GetObjectTorrent says so), even public.
     let c = request(&serve.addr, "GET", "/pub/c.bin?torrent", &[]);
     assert_eq!((c.status, c.code()), (400, "InvalidRequest".to_owned()));

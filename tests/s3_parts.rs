@@ -17,7 +17,7 @@ const MIB: u64 = 1024 * 1024;
 /// boto3 drives the scenario: `python3 -c SCRIPT ENDPOINT PHASE`; phase
 /// `write` makes the objects and reads them, `reread` (after a restart)
 /// reads again what the first left.
-const PARTS: &str = include_str!("clients/boto3_parts_write_reread.py");
+const PARTS: &str = support::boto3_script!("clients/boto3_parts_write_reread.py");
 
 #[test]
 fn boto3_reads_parts_and_attributes_of_multipart_objects() {
@@ -185,7 +185,7 @@ fn boto3_reads_parts_and_attributes_of_multipart_objects() {
 /// boto3 with `Transfer-Encoding: chunked` added to its uploads, as Ceph's
 /// s3-tests do: urllib3 then sends the body chunked, with no
 /// `Content-Length`.
-const CHUNKED: &str = include_str!("clients/boto3_chunked_uploads.py");
+const CHUNKED: &str = support::boto3_script!("clients/boto3_chunked_uploads.py");
 
 #[test]
 fn uploads_sent_chunked_without_a_length_are_taken() {

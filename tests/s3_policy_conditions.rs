@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use support::serve::{DEV, OTHER, Serve};
 use support::{have_python_module, python};
 
-const PRELUDE: &str = include_str!("clients/boto3_access_prelude.py");
+const PRELUDE: &str = support::boto3_script!();
 const SCENARIO: &str = include_str!("clients/boto3_policy_conditions.py");
 
 #[test]

@@ -255,6 +255,26 @@ fn serve_tls(root: &Path, files: &Files, seeding: &str, extra: &[&str]) -> Runni
     Running::start("serve", &args)
 }
 
+/// `gateway` over TLS for the development user on a free loopback port,
+/// with `extra` flags, in front of a plain `serve` in `dir/upstream` (kept
+/// running as long as the second value is).
+fn gateway_tls(dir: &Path, files: &Files, extra: &[&str]) -> (Running, Serve) {
+    let upstream = Serve::start(&dir.join("upstream"), &[]);
+    let mut args: Vec<String> = [
+        "--upstream",
+        &upstream.endpoint(),
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(s3torrent_testkit::user_flags(&[DEV]));
+    args.extend(files.flags());
+    (Running::start("gateway", &args), upstream)
+}
+
 // ------------------------------------------------------------- the clients
 
 /// boto3 over HTTPS, trusting `ca` through `AWS_CA_BUNDLE`: the support
@@ -973,19 +993,7 @@ fn the_gateway_speaks_https_too() {
     let ca = Ca::new();
     let files = Files::new(dir.path(), &ca, &ca.issue(21, "s3torrent test gateway"));
     // The cluster: a plain `serve`.
-    let upstream = Serve::start(&dir.path().join("upstream"), &[]);
-    let mut args: Vec<String> = [
-        "--upstream",
-        &upstream.endpoint(),
-        "--listen",
-        "127.0.0.1:0",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(s3torrent_testkit::user_flags(&[DEV]));
-    args.extend(files.flags());
-    let gateway = Running::start("gateway", &args);
+    let (gateway, _upstream) = gateway_tls(dir.path(), &files, &[]);
     let ep = gateway.endpoint();
     let data = random_bytes(1_500_007, 21);
     let file = write(dir.path(), "data.bin", &data);
@@ -1169,29 +1177,22 @@ fn the_gateway_runs_the_websocket_tracker_too() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new();
     let files = Files::new(dir.path(), &ca, &ca.issue(31, "s3torrent test gateway"));
-    let upstream = Serve::start(&dir.path().join("upstream"), &[]);
-    let mut args: Vec<String> = [
-        "--upstream",
-        &upstream.endpoint(),
-        "--listen",
-        "127.0.0.1:0",
-        "--seeding",
-        "both",
-        "--tracker-listen",
-        "127.0.0.1:0",
-        "--peer-listen",
-        "127.0.0.1:0",
-        "--udp-tracker-listen",
-        "off",
-        "--ws-tracker-listen",
-        "127.0.0.1:0",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(s3torrent_testkit::user_flags(&[DEV]));
-    args.extend(files.flags());
-    let gateway = Running::start("gateway", &args);
+    let (gateway, _upstream) = gateway_tls(
+        dir.path(),
+        &files,
+        &[
+            "--seeding",
+            "both",
+            "--tracker-listen",
+            "127.0.0.1:0",
+            "--peer-listen",
+            "127.0.0.1:0",
+            "--udp-tracker-listen",
+            "off",
+            "--ws-tracker-listen",
+            "127.0.0.1:0",
+        ],
+    );
     let ws = wss_tracker(&gateway, "gateway");
     let ep = gateway.endpoint();
     let torrent = public_torrent(&ep, &files, dir.path(), "g.bin", 31);

@@ -23,14 +23,15 @@ use s3torrent_metainfo::Torrent;
 use serde_json::{Value, json};
 use support::serve::{Serve, aws_ok, request};
 use support::swarm::{
-    Encryption, announce_failure, downloaded, libtorrent_download, tracker_of, wait_for_bytes,
+    Encryption, announce_failure, downloaded, libtorrent_download, libtorrent_downloads,
+    tracker_of, wait_for_bytes,
 };
 use support::{have_program, have_python_module, python, random_bytes, write};
 
 /// One boto3 session over the whole scenario; prints what each step
 /// answered, as JSON (`python3 -c SCENARIO ENDPOINT`). Version IDs are
 /// named by the step that made them (`v1`, `m1`, ...), `null` as itself.
-const SCENARIO: &str = include_str!("clients/boto3_versioning_scenario.py");
+const SCENARIO: &str = support::boto3_script!("clients/boto3_versioning_scenario.py");
 
 fn ready(test: &str) -> bool {
     have_python_module(test, "boto3") && have_python_module(test, "libtorrent")
@@ -376,7 +377,7 @@ fn aws_cli_sets_versioning_reads_versions_and_deletes_markers() {
 }
 
 /// Drives boto3 for the swarm test: `python3 -c BOTO ENDPOINT OP ARGS…`.
-const BOTO: &str = include_str!("clients/boto3_versioning_ops.py");
+const BOTO: &str = support::boto3_script!("clients/boto3_versioning_ops.py");
 
 fn boto(serve: &Serve, args: &[&str]) -> Value {
     let endpoint = serve.endpoint();
@@ -498,16 +499,7 @@ fn an_overwrite_of_a_versioned_object_leaves_its_running_download_alone() {
     assert_eq!(got.status, 200, "{}", got.text());
     let (new_path, new_torrent) = torrent_at(dir.path(), "new.torrent", got.body);
     assert_ne!(new_torrent.info_hash(), old_torrent.info_hash());
-    let save_new = dir.path().join("second");
-    let r = libtorrent_download(
-        new_path.to_str().unwrap(),
-        &save_new,
-        120,
-        "127.0.0.1:0",
-        Encryption::Default,
-    );
-    assert_eq!(r["done"], true, "{r}");
-    assert_eq!(downloaded(&save_new.join("big.bin")), new);
+    libtorrent_downloads(&new_path, &dir.path().join("second"), 120, "big.bin", &new);
 
     // The first client finishes with exactly the old bytes.
     let r = first.join().expect("the first client");

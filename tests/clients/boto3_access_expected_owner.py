@@ -1,4 +1,4 @@
-# A scenario's steps: runs after tests/clients/boto3_access_prelude.py (tests/s3_access.rs, run).
+# A scenario's steps: runs after tests/clients/boto3_prelude.py (tests/s3_access.rs, run).
 dev.create_bucket(Bucket="eob", ACL="public-read-write")
 dev.create_bucket(Bucket="eob-gone")
 dev.put_object(Bucket="eob", Key="k", Body=b"v", ACL="public-read")

@@ -1,4 +1,4 @@
-# A scenario's steps: runs after tests/clients/boto3_access_prelude.py (tests/s3_access.rs, run).
+# A scenario's steps: runs after tests/clients/boto3_prelude.py (tests/s3_access.rs, run).
 def owner(c, b, k):
     r = c.get_object_acl(Bucket=b, Key=k)
     grants = sorted([g["Grantee"].get("DisplayName") or g["Grantee"].get("URI"), g["Permission"]]

@@ -1,4 +1,4 @@
-# A scenario's steps: runs after tests/clients/boto3_access_prelude.py (tests/s3_access.rs, run).
+# A scenario's steps: runs after tests/clients/boto3_prelude.py (tests/s3_access.rs, run).
 def tags(b, k, c=dev, **kw):
     return [[t["Key"], t["Value"]] for t in c.get_object_tagging(Bucket=b, Key=k, **kw)["TagSet"]]
 def count(b, k, c=dev):

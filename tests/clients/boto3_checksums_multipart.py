@@ -69,7 +69,7 @@ out["after_refusals"] = r.get("ChecksumSHA256")
 out["sha_full"] = err(lambda: s3.create_multipart_upload(Bucket="mpsums", Key="x", ChecksumAlgorithm="SHA256",
                       ChecksumType="FULL_OBJECT"))
 # An upload without a checksum: the object gets S3's CRC64NVME.
-plain = client(request_checksum_calculation="when_required")
+plain = client(*DEV, request_checksum_calculation="when_required")
 u = plain.create_multipart_upload(Bucket="mpsums", Key="plain")["UploadId"]
 parts = []
 for n, body in enumerate(BODIES, 1):

@@ -28,7 +28,7 @@ for alg in ["CRC32C", "CRC64NVME"]:
 r = s3.put_object(Bucket="sums", Key="s3tests", Body=b"A" * 1024, ChecksumSHA256="arcu6553sHVAiX4MjW0j7I7vD4w6R+Gz9Ok0Q9lTa+0=")
 out["s3tests"] = r.get("ChecksumSHA256")
 # No checksum at all: S3 gives the object a CRC64NVME.
-plain = client(request_checksum_calculation="when_required")
+plain = client(*DEV, request_checksum_calculation="when_required")
 r = plain.put_object(Bucket="sums", Key="none", Body=b"A" * 1024)
 out["none"] = [r.get("ChecksumCRC64NVME"), r.get("ChecksumType")]
 # In an aws-chunked body's trailer (what boto3 does over HTTPS).
@@ -40,7 +40,7 @@ sent = []
 def headers(request, **kw):
     sent.append([request.headers.get(h) and (request.headers.get(h).decode() if isinstance(request.headers.get(h), bytes) else request.headers.get(h))
                  for h in ("Content-Encoding", "X-Amz-Trailer", "X-Amz-Content-SHA256")])
-chunked = client()
+chunked = client(*DEV)
 chunked.meta.events.register("before-call.s3.PutObject", trailer)
 chunked.meta.events.register("before-send.s3.PutObject", headers)
 r = chunked.put_object(Bucket="sums", Key="trailer", Body=data, ChecksumAlgorithm="SHA256")
@@ -60,6 +60,25 @@ honest = botocore.httpchecksum.Sha256Checksum.digest
 botocore.httpchecksum.Sha256Checksum.digest = lambda self: hashlib.sha256(b"other").digest()
 out["bad_trailer"] = err(lambda: chunked.put_object(Bucket="sums", Key="bad", Body=data, ChecksumAlgorithm="SHA256"))
 botocore.httpchecksum.Sha256Checksum.digest = honest
+# Algorithms serve does not compute (S3's SHA512, MD5, XXHASH*), in the
+# signed headers: refused by name on PutObject and UploadPart, nothing kept.
+def sending(headers):
+    c = client(*DEV, request_checksum_calculation="when_required")
+    def add(request, **kw):
+        for k, v in headers.items():
+            request.headers[k] = v
+    c.meta.events.register("before-sign.s3", add)
+    return c
+out["unsupported"] = [err(lambda: sending(h).put_object(Bucket="sums", Key="bad", Body=data)) for h in [
+    {"x-amz-checksum-sha512": b64(hashlib.sha512(data).digest())},
+    {"x-amz-checksum-md5": b64(hashlib.md5(data).digest())},
+    {"x-amz-checksum-crc32": REF["CRC32"](data), "x-amz-sdk-checksum-algorithm": "XXHASH64"},
+]]
+u = s3.create_multipart_upload(Bucket="sums", Key="bad")["UploadId"]
+out["unsupported_part"] = err(lambda: sending({"x-amz-checksum-xxhash3": "AAAAAAAAAAA="}).upload_part(
+    Bucket="sums", Key="bad", UploadId=u, PartNumber=1, Body=data))
+out["unsupported_parts_kept"] = len(s3.list_parts(Bucket="sums", Key="bad", UploadId=u).get("Parts", []))
+s3.abort_multipart_upload(Bucket="sums", Key="bad", UploadId=u)
 out["bad_stored"] = err(lambda: s3.head_object(Bucket="sums", Key="bad"))
 # An overwrite with a bad checksum leaves the old object.
 out["keep_old"] = err(lambda: s3.put_object(Bucket="sums", Key="default", Body=b"new", ChecksumSHA256=REF["SHA256"](b"old")))

@@ -1,11 +1,6 @@
-import hashlib, json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-ep = sys.argv[1]
-s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+# After tests/clients/boto3_prelude.py.
+import hashlib
+s3 = dev
 s3.create_bucket(Bucket="chunked")
 s3.put_bucket_acl(Bucket="chunked", ACL="public-read-write")
 seen = []
@@ -18,7 +13,6 @@ def sent(request, **kwargs):
 for op in ("PutObject", "UploadPart"):
     s3.meta.events.register_first("before-sign.s3." + op, chunked)
     s3.meta.events.register("before-send.s3." + op, sent)
-out = {}
 r = s3.put_object(Bucket="chunked", Key="foo", Body="bar")
 out["put"] = [r["ResponseMetadata"]["HTTPStatusCode"], r["ETag"]]
 out["foo"] = s3.get_object(Bucket="chunked", Key="foo")["Body"].read().decode()

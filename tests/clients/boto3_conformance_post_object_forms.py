@@ -7,9 +7,7 @@ def post(bucket, fields, body=b"form body"):
     r = http.request("POST", f"{ep}/{bucket}", fields=fields, redirect=False)
     return [r.status, r.headers.get("ETag"), r.headers.get("Location"), r.data.decode()]
 md5 = '"%s"' % hashlib.md5(b"form body").hexdigest()
-v4 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret",
-                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+v4 = client(*DEV, signature_version="s3v4")
 dev.create_bucket(Bucket="forms-open", ACL="public-read-write")
 dev.create_bucket(Bucket="forms")
 out["anonymous"] = post("forms-open", {"key": "anon.txt"})[:2]

@@ -2,16 +2,10 @@
 # `k1` of serve's key ring) and SSE-C on PUT, GET, HEAD, ranges, copies
 # and multipart uploads, bucket default encryption, and S3's refusals.
 # argv: endpoint. Prints one JSON object; the Rust test checks it.
-import base64, hashlib, json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+# After tests/clients/boto3_prelude.py; `err` answers "ok" for success.
+import base64, hashlib
 
-ep = sys.argv[1]
-s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+s3 = dev
 b64 = lambda b: base64.b64encode(b).decode()
 
 def err(f):
@@ -33,7 +27,7 @@ data = (MARK * 40000)[:1000003]
 md5 = hashlib.md5(data).hexdigest()
 key_a, key_b = bytes(range(32)), bytes(range(32, 64))
 A, B = ssec(key_a), ssec(key_b)
-out = {}
+# The round trips.
 s3.create_bucket(Bucket="enc")
 # A plain object: the on-disk check's control.
 s3.put_object(Bucket="enc", Key="plain", Body=data)

@@ -1,12 +1,6 @@
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ep, ak, sk, op, *a = sys.argv[1:]
-s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
-                  region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+# After tests/clients/boto3_prelude.py.
+ak, sk, op, *a = sys.argv[2:]
+s3 = client(ak, sk)
 try:
     if op == "mb":
         s3.create_bucket(Bucket=a[0]); out = {}

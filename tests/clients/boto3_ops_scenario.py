@@ -1,22 +1,4 @@
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ep = sys.argv[1]
-def client(ak, sk):
-    return boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
-                        region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
-dev = client("s3torrent", "s3torrent-dev-secret")
-other = client("other", "other-secret")
-def err(f):
-    try:
-        f()
-        return None
-    except ClientError as e:
-        return [e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]]
-out = {}
+# After tests/clients/boto3_prelude.py.
 dev.create_bucket(Bucket="ops")
 dev.create_bucket(Bucket="ops-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 out["location"] = [dev.get_bucket_location(Bucket="ops")["LocationConstraint"],

@@ -1,4 +1,4 @@
-import botocore
+# After tests/clients/boto3_prelude.py.
 # Bucket-policy conditions about the object and the request, as boto3 sends
 # them; DeleteObjects of many keys; SigV2 bucket requests.
 POLICY = {"Version": "2012-10-17", "Statement": [
@@ -79,10 +79,7 @@ out["never"] = [m["Key"] for m in dev.list_object_versions(Bucket="vconds", Pref
                 .get("DeleteMarkers", [])]
 
 # SigV2 (botocore's "s3" signer) on requests to a bucket alone.
-v2 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-                  aws_access_key_id="s3torrent", aws_secret_access_key="s3torrent-dev-secret",
-                  config=Config(signature_version="s3", s3={"addressing_style": "path"},
-                                retries={"total_max_attempts": 1}))
+v2 = client(*DEV, signature_version="s3")
 out["v2"] = [
     err(lambda: v2.create_bucket(Bucket="v2bucket", ACL="public-read")),
     err(lambda: v2.put_bucket_cors(Bucket="v2bucket", CORSConfiguration={"CORSRules": [
@@ -90,18 +87,13 @@ out["v2"] = [
     err(lambda: v2.put_object(Bucket="v2bucket", Key="k", Body=b"v2")),
     err(lambda: v2.list_objects(Bucket="v2bucket")),
 ]
-wrong = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-                     aws_access_key_id="s3torrent", aws_secret_access_key="not-the-secret",
-                     config=Config(signature_version="s3", s3={"addressing_style": "path"},
-                                   retries={"total_max_attempts": 1}))
+wrong = client(DEV[0], "not-the-secret", signature_version="s3")
 out["v2_wrong_secret"] = err(lambda: wrong.list_objects(Bucket="v2bucket"))
 
 # A browser form whose policy condition fails: 403 AccessDenied, as S3.
 import urllib3
 http = urllib3.PoolManager(retries=False)
-v4 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret",
-                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+v4 = client(*DEV, signature_version="s3v4")
 def form(fields):
     fields = dict(fields)
     fields["file"] = ("f.txt", b"form body")

@@ -1,11 +1,6 @@
-import json, sys, warnings
-warnings.simplefilter("ignore")
-import boto3
-from botocore.config import Config
-ep, op, *a = sys.argv[1:]
-s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id="s3torrent",
-                  aws_secret_access_key="s3torrent-dev-secret", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+# After tests/clients/boto3_prelude.py.
+op, *a = sys.argv[2:]
+s3 = dev
 if op == "versioned-bucket":
     s3.create_bucket(Bucket=a[0])
     s3.put_bucket_versioning(Bucket=a[0], VersioningConfiguration={"Status": "Enabled"})

@@ -1,16 +1,6 @@
-import hashlib, json, sys, urllib.request, urllib.error, warnings
-warnings.simplefilter("ignore")
-import boto3
+# After tests/clients/boto3_prelude.py.
+import hashlib, urllib.request, urllib.error
 import libtorrent as lt
-from botocore.config import Config
-from botocore.exceptions import ClientError
-ep = sys.argv[1]
-def client(ak, sk):
-    return boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
-                        region_name="us-east-1",
-                        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
-dev = client("s3torrent", "s3torrent-dev-secret")
-other = client("other", "other-secret")
 names = {"null": "null"}
 def name(v):
     return names.get(v, "unnamed" if v else None)
@@ -53,7 +43,6 @@ def describes(torrent, data):
                     for i in range(ti.num_pieces())))
 def status(bucket):
     return dev.get_bucket_versioning(Bucket=bucket).get("Status")
-out = {}
 
 # Versioning on a bucket with an object from before: that object is the
 # null version; each write is a new version, with its ID in the answer.

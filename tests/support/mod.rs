@@ -9,6 +9,16 @@ pub(crate) mod serve;
 pub(crate) mod swarm;
 
 use std::io::Write;
+
+/// `tests/clients/boto3_prelude.py`, the set-up the boto3 scripts share,
+/// followed by the scripts named (paths relative to the calling file in
+/// `tests/`), as one `&'static str` for `python3 -c`.
+macro_rules! boto3_script {
+    ($($script:literal),*) => {
+        concat!(include_str!("clients/boto3_prelude.py") $(, include_str!($script))*)
+    };
+}
+pub(crate) use boto3_script;
 use std::process::{Command, Output};
 
 /// Writes a line straight to the process's stderr. The test harness captures

@@ -282,7 +282,10 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// boto3 driven from python: `python3 -c BOTO ENDPOINT ACCESS SECRET OP ARGS…`.
 /// Prints JSON; on an S3 error prints {"error": code, "status": n}.
-pub(crate) const BOTO: &str = include_str!("../clients/boto3_ops.py");
+pub(crate) const BOTO: &str = concat!(
+    include_str!("../clients/boto3_prelude.py"),
+    include_str!("../clients/boto3_ops.py")
+);
 
 pub(crate) fn boto(
     serve: &Serve,

@@ -36,6 +36,32 @@ pub(crate) fn libtorrent_download(
     run_libtorrent_download(source, save, seconds, listen, encryption, &[], "")
 }
 
+/// python libtorrent downloads the `.torrent` at `torrent` into `save` on
+/// loopback (default encryption) within `seconds`; the test fails unless
+/// the download finishes with `save/file` holding exactly `data`.
+pub(crate) fn libtorrent_downloads(
+    torrent: &Path,
+    save: &Path,
+    seconds: u32,
+    file: &str,
+    data: &[u8],
+) {
+    let r = libtorrent_download(
+        torrent.to_str().unwrap(),
+        save,
+        seconds,
+        "127.0.0.1:0",
+        Encryption::Default,
+    );
+    assert_eq!(r["done"], true, "{r}");
+    let path = save.join(file);
+    assert!(
+        downloaded(&path) == data,
+        "{} does not hold the seeded bytes",
+        path.display()
+    );
+}
+
 /// [`libtorrent_download`], its outgoing connections bound to `outgoing`
 /// (an address; with `listen` on it too, the client's announces come from
 /// there), dialing over TCP only.

@@ -288,12 +288,15 @@ impl Refusal {
 impl Claim {
     /// From an upload's headers: at most one `x-amz-checksum-*` header, or
     /// an `x-amz-trailer` naming one; `x-amz-sdk-checksum-algorithm` with
-    /// neither is refused, as S3 refuses it. `otherwise`: what to compute
-    /// when none is named.
+    /// neither is refused, as S3 refuses it, and so is any header naming an
+    /// algorithm outside [`Algorithm::ALL`] (`x-amz-checksum-sha512`, an
+    /// `x-amz-sdk-checksum-algorithm: XXHASH64`…), which could not be
+    /// checked. `otherwise`: what to compute when none is named.
     pub(crate) fn of(
         headers: &http::HeaderMap,
         otherwise: Option<Algorithm>,
     ) -> Result<Claim, Refusal> {
+        refuse_unsupported(headers)?;
         let mut given = Algorithm::ALL
             .into_iter()
             .filter_map(|a| headers.get(a.header()).map(|v| (a, v)));
@@ -363,6 +366,64 @@ impl Claim {
         }
         Ok(given)
     }
+}
+
+/// The headers of an upload that may name a checksum algorithm by value.
+const ALGORITHM_HEADERS: [&str; 2] = ["x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm"];
+
+/// The `x-amz-checksum-` headers that carry no checksum.
+const NOT_CHECKSUMS: [&str; 3] = [
+    "x-amz-checksum-algorithm",
+    "x-amz-checksum-type",
+    "x-amz-checksum-mode",
+];
+
+/// What S3's refusals of an unsupported algorithm end with.
+pub(crate) const VALID_TYPES: &str =
+    "Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]";
+
+/// How much of a header's name a refusal repeats.
+const NAME_ECHO: usize = 64;
+
+/// S3's `InvalidRequest` for a checksum algorithm outside
+/// [`Algorithm::ALL`], asked for by `place` (`header`, `value of`,
+/// `x-amz-trailer entry`) `name` (its first [`NAME_ECHO`] characters).
+fn unsupported(place: &str, name: &str) -> Refusal {
+    let name: String = name.chars().take(NAME_ECHO).collect();
+    Refusal::Invalid(format!(
+        "The {place} {name} names a checksum algorithm that is not supported. {VALID_TYPES}"
+    ))
+}
+
+/// Refuses a request whose headers ask for a checksum this server does not
+/// compute: an `x-amz-checksum-*` header (or an `x-amz-trailer` entry) of
+/// another algorithm, or an algorithm header whose value is none of
+/// [`Algorithm::ALL`]. Linear in the headers; echoes header names only.
+fn refuse_unsupported(headers: &http::HeaderMap) -> Result<(), Refusal> {
+    let foreign =
+        |name: &str| !NOT_CHECKSUMS.contains(&name) && Algorithm::of_header(name).is_none();
+    for name in headers.keys() {
+        let name = name.as_str();
+        if name.starts_with("x-amz-checksum-") && foreign(name) {
+            return Err(unsupported("header", name));
+        }
+    }
+    for name in ALGORITHM_HEADERS {
+        for value in headers.get_all(name) {
+            if value.to_str().ok().and_then(Algorithm::parse).is_none() {
+                return Err(unsupported("value of", name));
+            }
+        }
+    }
+    for value in headers.get_all("x-amz-trailer") {
+        let value = value.to_str().unwrap_or_default();
+        for entry in value.split(',').map(|e| e.trim().to_ascii_lowercase()) {
+            if entry.starts_with("x-amz-checksum-") && foreign(&entry) {
+                return Err(unsupported("x-amz-trailer entry", &entry));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn invalid_value(algorithm: Algorithm) -> Refusal {
@@ -542,6 +603,101 @@ mod tests {
             claim.settle(&[0; 4], None),
             Err(Refusal::Invalid(_))
         ));
+    }
+
+    /// Requests asking for checksums of algorithms serve does not compute
+    /// (S3's newer ones, made-up ones, in any case, in a trailer): each is
+    /// refused with `InvalidRequest` naming what asked, before anything
+    /// is read; the supported ones next to them still pass.
+    #[test]
+    fn unsupported_algorithms_are_refused_by_name() {
+        let long = format!("x-amz-checksum-{}", "z".repeat(5000));
+        let sdk = "x-amz-sdk-checksum-algorithm";
+        let crc32 = ("x-amz-checksum-crc32", "DUoRhQ==");
+        // S3's newer algorithms alone, in any case, and an empty name.
+        let newer = ["sha512", "md5", "xxhash64", "xxhash3", "XXHASH128", ""];
+        let headers: Vec<String> = newer
+            .iter()
+            .map(|a| format!("x-amz-checksum-{a}"))
+            .collect();
+        let mut hostile: Vec<(Vec<(&str, &str)>, String)> = headers
+            .iter()
+            .map(|h| {
+                let named = format!("header {} ", h.to_ascii_lowercase());
+                (vec![(h.as_str(), "AAAA")], named)
+            })
+            .collect();
+        let mut refused = |pairs: Vec<(&'static str, &'static str)>, named: &str| {
+            hostile.push((pairs, named.to_owned()));
+        };
+        refused(
+            vec![crc32, ("x-amz-checksum-sha512", "AAAA")],
+            "header x-amz-checksum-sha512 ",
+        );
+        refused(
+            vec![crc32, (sdk, "SHA512")],
+            "value of x-amz-sdk-checksum-algorithm ",
+        );
+        refused(
+            vec![(sdk, "xxhash3")],
+            "value of x-amz-sdk-checksum-algorithm ",
+        );
+        refused(vec![(sdk, "")], "value of x-amz-sdk-checksum-algorithm ");
+        refused(
+            vec![("x-amz-checksum-algorithm", "MD5")],
+            "value of x-amz-checksum-algorithm ",
+        );
+        let trailer = "x-amz-trailer entry";
+        refused(
+            vec![("x-amz-trailer", "x-amz-checksum-xxhash64")],
+            &format!("{trailer} x-amz-checksum-xxhash64 "),
+        );
+        refused(
+            vec![(
+                "x-amz-trailer",
+                "x-amz-checksum-crc32, X-Amz-Checksum-SHA512",
+            )],
+            &format!("{trailer} x-amz-checksum-sha512 "),
+        );
+        hostile.push((vec![(long.as_str(), "AAAA")], "zzzzzzzz names".to_owned()));
+        for (pairs, named) in hostile {
+            let mut h = http::HeaderMap::new();
+            for (k, v) in &pairs {
+                h.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    http::HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            match Claim::of(&h, Some(Algorithm::Crc64Nvme)) {
+                Err(Refusal::Invalid(why)) => {
+                    assert!(why.contains(&named), "{pairs:?}: {why}");
+                    assert!(why.ends_with(VALID_TYPES), "{pairs:?}: {why}");
+                    assert!(why.len() < 300, "{pairs:?}: a bounded message");
+                    let e = Refusal::Invalid(why).into_s3();
+                    assert_eq!(e.code(), &s3s::S3ErrorCode::InvalidRequest);
+                }
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
+        // The supported ones, and the headers that carry no checksum.
+        for (k, v) in [
+            ("x-amz-checksum-crc64nvme", "AAAAAAAAAAA="),
+            ("x-amz-sdk-checksum-algorithm", "crc32c"),
+            ("x-amz-checksum-algorithm", "SHA256"),
+            ("x-amz-checksum-type", "COMPOSITE"),
+            ("x-amz-checksum-mode", "ENABLED"),
+            ("x-amz-trailer", "x-amz-checksum-sha1"),
+        ] {
+            let mut h = http::HeaderMap::new();
+            h.insert(k, http::HeaderValue::from_static(v));
+            if k == "x-amz-sdk-checksum-algorithm" {
+                h.insert(
+                    "x-amz-checksum-crc32c",
+                    http::HeaderValue::from_static("AAAAAA=="),
+                );
+            }
+            assert!(Claim::of(&h, None).is_ok(), "{k}: {v}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use s3s::dto;
 use s3s::{S3Result, s3_error};
 
-use crate::checksum::{Algorithm, Checksum, Claim, Kind, composite};
+use crate::checksum::{Algorithm, Checksum, Claim, Kind, VALID_TYPES, composite};
 use crate::store::ObjectPart;
 use crate::store::UploadChecksum;
 
@@ -31,8 +31,7 @@ pub(super) fn upload_checksum(
     let algorithm = Algorithm::parse(algorithm.as_str()).ok_or_else(|| {
         s3_error!(
             InvalidRequest,
-            "Checksum algorithm provided is unsupported. Please try again with any of the \
-             valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
+            "Checksum algorithm provided is unsupported. {VALID_TYPES}"
         )
     })?;
     let kind = match kind {
