@@ -40,6 +40,14 @@ fn resolve(pairs: &[(&'static str, &str)]) -> (SocketAddr, Option<Scheme>) {
     (p.client(sa(PROXY), &h), p.scheme(sa(PROXY), &h))
 }
 
+/// Headers, the client and scheme they resolve to, and what the row is.
+type Row<'a> = (
+    Vec<(&'static str, &'a str)>,
+    SocketAddr,
+    Option<Scheme>,
+    &'static str,
+);
+
 #[test]
 fn hostile_table() {
     use Scheme::{Http, Https};
@@ -56,7 +64,7 @@ fn hostile_table() {
     let huge_garbage = "x".repeat(60_000);
     let huge_forwarded = format!("{}, for=203.0.113.5;proto=https", many_elements(2_500));
     #[rustfmt::skip]
-    let table: Vec<(Vec<(&'static str, &str)>, SocketAddr, Option<Scheme>, &str)> = vec![
+    let table: Vec<Row<'_>> = vec![
         (vec![], proxy, None, "no header"),
         (vec![("x-forwarded-proto", "https")], proxy, Some(Https), "the proxy's own word"),
         (vec![("x-forwarded-proto", "HTTPS")], proxy, Some(Https), "upper case"),

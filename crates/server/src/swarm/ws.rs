@@ -207,6 +207,9 @@ async fn serve_connection<S>(
     config.max_frame_size = Some(shared.max_message);
     let mut client = remote;
     let slot = ends.slot;
+    // The signature is tungstenite's `Callback`'s (its error response is
+    // large, and made once per refused connection).
+    #[allow(clippy::result_large_err)]
     let forwarded = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         let browser = shared.trusted.client(remote, req.headers());
         client = browser;
