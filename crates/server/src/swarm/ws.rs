@@ -191,8 +191,10 @@ where
 /// breaks a limit, idles, reads too slowly, loses its slot while pending,
 /// or the tracker stops. From a trusted proxy, the upgrade request's
 /// forwarding headers name the browser: its slot is counted under the
-/// browser's address from then on (refused with `429` when that address
-/// holds its share), and its log lines name the browser.
+/// browser's address from then on ([`Slot::readdress`]: when that address
+/// holds its share, its oldest pending connection is closed for this one,
+/// or, with none pending, this one is refused with `429`), and its log
+/// lines name the browser.
 async fn serve_connection<S>(
     io: S,
     conn: WsConn,
