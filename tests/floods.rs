@@ -610,21 +610,31 @@ fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
 /// was answered `101` with the key's accept value. `false` when the
 /// endpoint closed the connection instead.
 fn ws_upgrade(s: &mut TcpStream) -> bool {
-    let request = "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    if s.write_all(request.as_bytes()).is_err() {
-        return false;
+    ws_upgrade_head(s, &[]).is_some_and(|head| {
+        head.starts_with("HTTP/1.1 101 ") && head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    })
+}
+
+/// The WebSocket upgrade with `extra` headers on `s`: the answer's head,
+/// or `None` when the endpoint closed the connection instead.
+fn ws_upgrade_head(s: &mut TcpStream, extra: &[(&str, &str)]) -> Option<String> {
+    let mut request = "GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                       Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        .to_owned();
+    for (name, value) in extra {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
+    request.push_str("\r\n");
+    s.write_all(request.as_bytes()).ok()?;
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         match s.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
-            _ => return false,
+            _ => return None,
         }
     }
-    let head = String::from_utf8_lossy(&head);
-    head.starts_with("HTTP/1.1 101 ") && head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    Some(String::from_utf8_lossy(&head).into_owned())
 }
 
 /// One masked text frame out, and the text of the frame that answers it.
@@ -741,6 +751,91 @@ fn one_address_cannot_take_every_websocket_tracker_slot() {
         assert!(answer.contains("failure reason"), "{answer}");
     }
     drop((still, idle));
+    let lines = logged.stop();
+    let refusals: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("connections refused since the last summary"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{lines:#?}");
+    assert!(
+        refusals[0].contains("ws") && refusals[0].contains("refused_per_address=1"),
+        "{}",
+        refusals[0]
+    );
+}
+
+/// Behind a trusted proxy, each browser it forwards for is held to its own
+/// share of WebSocket tracker connections: through 127.0.0.5
+/// (`--trusted-proxy`), 32 connections for `X-Forwarded-For: 198.51.100.7`
+/// that announce keep their slots, a 33rd for it is refused (`429`),
+/// while one for 198.51.100.8 gets in and is answered, and so does a
+/// direct one from the proxy's own address (it is not held to the cap).
+/// The refusal is a summary line.
+#[test]
+fn a_trusted_proxy_holds_each_browser_to_its_share_of_websocket_slots() {
+    let _heavy = support::heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let ws: SocketAddr = format!("127.0.0.1:{}", support::swarm::free_port())
+        .parse()
+        .unwrap();
+    let logged = Logged::start(
+        &dir.path().join("root"),
+        "exec \"$0\" \"$@\"",
+        &[
+            "--seeding",
+            "both",
+            "--ws-tracker-listen",
+            &ws.to_string(),
+            "--trusted-proxy",
+            "127.0.0.5",
+        ],
+    );
+    let announce = serde_json::json!({
+        "action": "announce", "info_hash": "a".repeat(20),
+        "peer_id": "-TT0001-abcdefghijkl", "left": 5, "numwant": 0,
+        "event": "started", "offers": [],
+    })
+    .to_string();
+    // One upgrade through the proxy for `browser` (none: the proxy's own):
+    // the answer's head, and the connection.
+    let through = |browser: Option<&str>| {
+        let mut s = connect_from("127.0.0.5", ws);
+        let extra: Vec<(&str, &str)> = browser
+            .map(|b| ("X-Forwarded-For", b))
+            .into_iter()
+            .collect();
+        let head = ws_upgrade_head(&mut s, &extra).unwrap_or_default();
+        (head, s)
+    };
+    let answered = |s: &mut TcpStream| {
+        let answer = ws_ask(s, &announce);
+        assert!(answer.contains("unknown info_hash"), "{answer}");
+    };
+    let held: Vec<TcpStream> = (0..32)
+        .map(|i| {
+            let (head, mut s) = through(Some("198.51.100.7"));
+            assert!(head.starts_with("HTTP/1.1 101 "), "connection {i}: {head}");
+            answered(&mut s);
+            s
+        })
+        .collect();
+    let (head, _refused) = through(Some("198.51.100.7"));
+    assert!(
+        head.starts_with("HTTP/1.1 429 "),
+        "a 33rd connection for one forwarded address: {head:?}"
+    );
+    let (head, mut other) = through(Some("198.51.100.8"));
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    answered(&mut other);
+    let (head, mut own) = through(None);
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    answered(&mut own);
+    let mut still = held;
+    still.extend([other, own]);
+    for s in &mut still {
+        answered(s);
+    }
+    drop(still);
     let lines = logged.stop();
     let refusals: Vec<&String> = lines
         .iter()

@@ -141,6 +141,8 @@ impl Files {
 /// stderr lines as they come.
 struct Running {
     child: Child,
+    /// `https`, or `http` for a server without TLS.
+    scheme: String,
     /// `127.0.0.1:PORT` of the S3 listener.
     addr: String,
     /// `127.0.0.1:PORT` of the HTTP tracker, when there is one.
@@ -150,7 +152,7 @@ struct Running {
 
 impl Running {
     /// `s3torrent COMMAND ARGS…`, once it says `COMMAND: listening on
-    /// https://ADDR` (within 30 s).
+    /// https://ADDR` (or `http://ADDR`, without TLS; within 30 s).
     fn start(command: &str, args: &[String]) -> Running {
         let mut child = s3torrent()
             .arg(command)
@@ -169,14 +171,16 @@ impl Running {
         });
         let mut running = Running {
             child,
+            scheme: String::new(),
             addr: String::new(),
             tracker: None,
             lines,
         };
-        let listening = format!("{command}: listening on https://");
+        let listening = format!("{command}: listening on ");
         let line = running.wait_for(Duration::from_secs(30), 1, |l| l.starts_with(&listening));
-        running.addr = line[listening.len()..].to_owned();
-        let tracker = format!("{command}: tracker on https://");
+        let (scheme, addr) = line[listening.len()..].split_once("://").expect("a URL");
+        (running.scheme, running.addr) = (scheme.to_owned(), addr.to_owned());
+        let tracker = format!("{command}: tracker on {scheme}://");
         running.tracker = running
             .lines()
             .iter()
@@ -186,7 +190,7 @@ impl Running {
     }
 
     fn endpoint(&self) -> String {
-        format!("https://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     fn lines(&self) -> Vec<String> {
@@ -1204,4 +1208,159 @@ fn the_gateway_runs_the_websocket_tracker_too() {
     );
     assert_eq!(torrent.web_seeds(), [format!("{ep}/browsers/g.bin")]);
     wss_serves_only(&ws, &ca, &torrent, "-TT0001-gatewaybrows");
+}
+
+/// A real nginx terminating TLS in front of a plain-HTTP `serve` (the
+/// GUIDE's configuration, `listen … ssl`), `serve` trusting it
+/// (`--trusted-proxy 127.0.0.1`), and the usual "deny anything not over
+/// TLS" bucket policy: boto3 through nginx over HTTPS is let through
+/// (SigV4 signing, SigV4 and SigV2 presigned URLs, an anonymous GET from 127.0.0.3, which
+/// S3's log line names, behind the proxy's address), while a direct
+/// plain-HTTP request is denied, and so is a direct one forging
+/// `X-Forwarded-Proto: https` and `Forwarded: proto=https` from 127.0.0.2,
+/// which is no trusted proxy (the same header from the trusted address is
+/// believed, which is what makes the refusal the trust rule's).
+#[test]
+fn behind_nginx_over_https_a_tls_only_policy_lets_its_clients_through() {
+    let test = "behind_nginx_over_https_a_tls_only_policy_lets_its_clients_through";
+    if !ready(test, &["curl"]) {
+        return;
+    }
+    let Some(nginx) = support::have_nginx(test) else {
+        return;
+    };
+    let _heavy = support::heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new();
+    let files = Files::new(dir.path(), &ca, &ca.issue(1, "nginx in front"));
+    let root = dir.path().join("root");
+    let serve = Running::start(
+        "serve",
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--seeding",
+            "web",
+            "--trusted-proxy",
+            "127.0.0.1",
+        ]
+        .map(String::from),
+    );
+    assert_eq!(serve.scheme, "http");
+    let front = format!("127.0.0.1:{}", support::swarm::free_port());
+    let proxy = support::nginx::Nginx::start_tls(
+        &nginx,
+        dir.path(),
+        &front,
+        (&files.cert(), &files.key()),
+        &serve.addr,
+        // Web seeding only: no tracker to send /announce to.
+        &format!("127.0.0.1:{}", support::swarm::free_port()),
+    );
+    let https = format!("https://{front}");
+    let data = random_bytes(70_001, 41);
+    let file = write(dir.path(), "doc.bin", &data);
+    let ok = |answer: serde_json::Value| {
+        assert!(
+            answer.get("error").is_none(),
+            "{answer}\n{}",
+            proxy.errors()
+        );
+        answer
+    };
+    ok(boto_tls(&https, &files.ca(), "mb", &["vault"]));
+    ok(boto_tls(
+        &https,
+        &files.ca(),
+        "put",
+        &["vault", "doc.bin", file.to_str().unwrap(), "public-read"],
+    ));
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::vault","arn:aws:s3:::vault/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+    ok(boto_tls(&https, &files.ca(), "policy", &["vault", policy]));
+
+    // Through nginx over HTTPS: signed, presigned and anonymous requests.
+    let got = dir.path().join("got.bin");
+    let get = ok(boto_tls(
+        &https,
+        &files.ca(),
+        "get",
+        &["vault", "doc.bin", "bytes=0-", got.to_str().unwrap()],
+    ));
+    assert_eq!(get["len"], 70_001, "{get}");
+    assert_eq!(std::fs::read(&got).unwrap(), data);
+    let listed = ok(boto_tls(&https, &files.ca(), "list", &["vault"]));
+    assert_eq!(listed["keys"], serde_json::json!(["doc.bin"]));
+    for (version, mark) in [("s3v4", "X-Amz-Signature="), ("s3", "&Signature=")] {
+        let url = ok(boto_tls(
+            &https,
+            &files.ca(),
+            "presign",
+            &["vault", "doc.bin", version],
+        ));
+        let url = url["url"].as_str().expect("a URL");
+        assert!(url.starts_with(&https) && url.contains(mark), "{url}");
+        let (fetched, body) = curl(url, Some(&files.ca()));
+        assert!(
+            fetched,
+            "the presigned URL through nginx was refused: {url}"
+        );
+        assert_eq!(body, data);
+    }
+    let anonymous = Command::new("timeout")
+        .args(["60", "curl", "-sS", "--fail", "--max-time", "50"])
+        .args(["--interface", "127.0.0.3", "--cacert"])
+        .arg(files.ca())
+        .arg(format!("{https}/vault/doc.bin"))
+        .output()
+        .unwrap();
+    assert!(
+        anonymous.status.success(),
+        "{}",
+        String::from_utf8_lossy(&anonymous.stderr)
+    );
+    assert_eq!(anonymous.stdout, data);
+    let logged = serve.wait_for(Duration::from_secs(10), 1, |l| {
+        l.contains(" serve: request ")
+            && l.contains("path=\"/vault/doc.bin\" status=200")
+            && l.contains("client=127.0.0.3:")
+    });
+    assert!(logged.contains(" proxy=127.0.0.1:"), "{logged}");
+
+    // Straight to serve over plain HTTP: denied, signed or anonymous.
+    let direct = serve.endpoint();
+    let out = support::python(
+        support::serve::BOTO,
+        &[&direct, DEV.0, DEV.1, "get", "vault", "doc.bin"],
+    );
+    let denied: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(denied["error"], "AccessDenied", "{denied}");
+    let anonymous = |from: [u8; 4], headers: &[(&str, &str)]| {
+        support::serve::request_from(from.into(), &serve.addr, "GET", "/vault/doc.bin", headers)
+    };
+    assert_eq!(anonymous([127, 0, 0, 2], &[]).status, 403);
+    // Forged from an address that is no trusted proxy: ignored.
+    for forged in [
+        &[("X-Forwarded-Proto", "https")][..],
+        &[("Forwarded", "for=127.0.0.2;proto=https")],
+        &[
+            ("X-Forwarded-For", "127.0.0.2"),
+            ("X-Forwarded-Proto", "https"),
+            ("Forwarded", "for=127.0.0.2;proto=https"),
+        ],
+    ] {
+        let r = anonymous([127, 0, 0, 2], forged);
+        assert_eq!(
+            (r.status, r.code()),
+            (403, "AccessDenied".into()),
+            "{forged:?}"
+        );
+    }
+    // The trusted address's word is believed, both ways.
+    let r = anonymous([127, 0, 0, 1], &[("X-Forwarded-Proto", "https")]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body, data);
+    let r = anonymous([127, 0, 0, 1], &[("X-Forwarded-Proto", "http")]);
+    assert_eq!(r.status, 403);
 }

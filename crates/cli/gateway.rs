@@ -83,10 +83,11 @@ pub(crate) struct GatewayArgs {
     /// default.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
-    /// A reverse proxy in front of the tracker, an address or
-    /// ADDRESS/PREFIX (repeatable): an announce from it is taken to come
+    /// A reverse proxy in front of the trackers and S3, an address or
+    /// ADDRESS/PREFIX (repeatable): a request from it is taken to come
     /// from the client its X-Forwarded-For (the right-most untrusted
-    /// entry) or Forwarded `for=` names.
+    /// entry) or Forwarded `for=` names, and, on S3, over the scheme its
+    /// X-Forwarded-Proto or Forwarded `proto=` says (aws:SecureTransport).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<Cidr>,
     /// The seeding peer's address, for `--seeding peer` or `both`.

@@ -80,10 +80,11 @@ pub(crate) struct ServeArgs {
     /// default.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
-    /// A reverse proxy in front of the HTTP tracker, an address or
-    /// ADDRESS/PREFIX (repeatable): an announce from it is taken to come
+    /// A reverse proxy in front of the trackers and S3, an address or
+    /// ADDRESS/PREFIX (repeatable): a request from it is taken to come
     /// from the client its X-Forwarded-For (the right-most untrusted
-    /// entry) or Forwarded `for=` names.
+    /// entry) or Forwarded `for=` names, and, on S3, over the scheme its
+    /// X-Forwarded-Proto or Forwarded `proto=` says (aws:SecureTransport).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<Cidr>,
     /// The S3 endpoint as clients reach it, `http(s)://HOST[:PORT]`, for

@@ -63,6 +63,14 @@ try:
         r = s3.get_object_torrent(Bucket=a[0], Key=a[1], **kw)
         open(a[2], "wb").write(r["Body"].read())
         out = {"charged": r.get("RequestCharged"), "type": r["ResponseMetadata"]["HTTPHeaders"].get("content-type")}
+    elif op == "policy":
+        s3.put_bucket_policy(Bucket=a[0], Policy=a[1]); out = {}
+    elif op == "presign":
+        # a[2]: botocore's signature version, "s3v4" (SigV4) or "s3" (SigV2).
+        signer = boto3.client("s3", endpoint_url=ep, aws_access_key_id=ak, aws_secret_access_key=sk,
+                              region_name="us-east-1",
+                              config=Config(signature_version=a[2], s3={"addressing_style": "path"}))
+        out = {"url": signer.generate_presigned_url("get_object", Params={"Bucket": a[0], "Key": a[1]}, ExpiresIn=300)}
     else:
         raise SystemExit("unknown op " + op)
 except ClientError as e:

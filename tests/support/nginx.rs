@@ -36,11 +36,41 @@ impl Nginx {
     /// writes lives under `dir`. Waits (10 s at most) until it accepts
     /// connections, or fails the test with its error log.
     pub(crate) fn start(program: &Path, dir: &Path, addr: &str, s3: &str, tracker: &str) -> Nginx {
+        Self::launch(program, dir, addr, &format!("listen {addr};"), s3, tracker)
+    }
+
+    /// [`Nginx::start`] with nginx terminating TLS on `addr`
+    /// (`listen ADDR ssl`) with the certificate `cert` and its key `key`
+    /// (PEM files), and speaking plain HTTP to `s3` and `tracker`.
+    pub(crate) fn start_tls(
+        program: &Path,
+        dir: &Path,
+        addr: &str,
+        (cert, key): (&Path, &Path),
+        s3: &str,
+        tracker: &str,
+    ) -> Nginx {
+        let listen = format!(
+            "listen {addr} ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};",
+            cert.display(),
+            key.display()
+        );
+        Self::launch(program, dir, addr, &listen, s3, tracker)
+    }
+
+    fn launch(
+        program: &Path,
+        dir: &Path,
+        addr: &str,
+        listen: &str,
+        s3: &str,
+        tracker: &str,
+    ) -> Nginx {
         let prefix = dir.join("nginx");
         std::fs::create_dir_all(prefix.join("tmp")).unwrap();
         let mut server = EXAMPLE.to_owned();
         for (from, to) in [
-            ("listen 80;", format!("listen {addr};")),
+            ("listen 80;", listen.to_owned()),
             ("http://127.0.0.1:9000;", format!("http://{s3};")),
             ("http://127.0.0.1:6969;", format!("http://{tracker};")),
         ] {

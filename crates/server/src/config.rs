@@ -263,10 +263,15 @@ pub struct FrontConfig {
     /// `http://` (`https://` with [`Listeners::tls`](crate::Listeners::tls))
     /// and the tracker listener's address, then `/announce`.
     pub announce_url: Option<String>,
-    /// The reverse proxies in front of the HTTP tracker: an announce from
-    /// one of them is taken to come from the client its `X-Forwarded-For`
-    /// (the right-most entry that is not a trusted proxy) or `Forwarded:
-    /// for=` names. None by default: the socket's address, always.
+    /// The reverse proxies in front of the HTTP tracker, the WebSocket
+    /// tracker and the S3 listener: a request from one of them is taken to
+    /// come from the client its `X-Forwarded-For` (the right-most entry
+    /// that is not a trusted proxy) or `Forwarded: for=` names (announces
+    /// list it, the WebSocket tracker counts its connections under it, S3's
+    /// log line shows it), and, on the S3 listener, to have been secure
+    /// (`aws:SecureTransport`) as its `X-Forwarded-Proto` or `Forwarded:
+    /// proto=` says ([`TrustedProxies::scheme`]). None by default: the
+    /// socket's address and transport, always.
     pub trusted_proxies: TrustedProxies,
     /// How long a client has to send a request's whole head (request line
     /// and headers), on the S3 listener; `None` waits for ever. For a new

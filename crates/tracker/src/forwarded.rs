@@ -89,6 +89,11 @@ impl TrustedProxies {
         self.0.iter().any(|c| c.contains(ip))
     }
 
+    /// Whether forwarding headers from `remote` are believed.
+    fn believes(&self, remote: SocketAddr) -> bool {
+        !self.is_empty() && self.trusts(remote.ip())
+    }
+
     /// The client's address for a request that came from `remote` with
     /// `headers`.
     ///
@@ -97,47 +102,170 @@ impl TrustedProxies {
     /// `X-Forwarded-For` (every instance, in order) or, when there is none,
     /// from the `for=` of `Forwarded`; the client is its right-most entry
     /// that is not a trusted proxy (the left-most when all are). An entry
-    /// that is no address (`unknown`, an obfuscated `_name`, garbage) ends
-    /// the walk: what lies left of it cannot be believed, and `remote` is
-    /// the answer. An entry without a port takes `remote`'s port.
+    /// that is no address (`unknown`, an obfuscated `_name`, garbage, a
+    /// `Forwarded` element with no `for=` or two), a header that is not
+    /// visible ASCII, or a chain of trusted entries longer than
+    /// [`MAX_HOPS`](Self::MAX_HOPS) ends the walk: what lies left of it
+    /// cannot be believed, and `remote` is the answer. An entry without a
+    /// port takes `remote`'s port.
     pub fn client(&self, remote: SocketAddr, headers: &HeaderMap) -> SocketAddr {
-        if self.is_empty() || !self.trusts(remote.ip()) {
+        if !self.believes(remote) {
             return remote;
         }
-        let mut chain: Vec<&str> = Vec::new();
-        for value in headers.get_all("x-forwarded-for") {
-            let Ok(v) = value.to_str() else {
+        let Some(listed) = entries(headers, "x-forwarded-for") else {
+            return remote;
+        };
+        let picked = if listed.is_empty() {
+            let Some(elements) = forwarded(headers) else {
                 return remote;
             };
-            chain.extend(v.split(',').map(str::trim));
+            let chain: Vec<&str> = elements.iter().map(|e| e.by_for).collect();
+            self.pick(&chain, remote.port())
+        } else {
+            self.pick(&listed, remote.port())
+        };
+        picked.map_or(remote, |(_, addr)| addr)
+    }
+
+    /// The scheme the client used, as the trusted proxies in front say:
+    /// `None` when `remote` is not a trusted proxy or they say nothing
+    /// that can be believed (then the socket's own transport is the
+    /// request's).
+    ///
+    /// From a trusted `remote`, `X-Forwarded-Proto` is read when there is
+    /// one: its right-most value (every instance, in order), the one the
+    /// nearest proxy set; proxies set it to one value (nginx's `$scheme`),
+    /// and one behind another passes the outer one's on. When there is no
+    /// `X-Forwarded-Proto`, `Forwarded` is: the `proto=` of the element
+    /// whose `for=` [`client`](Self::client)'s walk over `Forwarded` picks,
+    /// that is the element the outermost trusted proxy added for the
+    /// client's own connection (so a chain `for=client;proto=https,
+    /// for=proxy;proto=http` is `https`: the hop between two trusted
+    /// proxies is not the client's). A value other than `http` or `https`
+    /// (ASCII case ignored, double quotes allowed), an element without
+    /// `proto=`, or a walk that ends without a client is `None`.
+    ///
+    /// ```
+    /// use s3torrent_tracker::{Scheme, TrustedProxies};
+    ///
+    /// let proxies = TrustedProxies::new(vec!["127.0.0.1".parse().unwrap()]);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-forwarded-proto", "https".parse().unwrap());
+    /// let scheme = |from: &str| proxies.scheme(from.parse().unwrap(), &headers);
+    /// assert_eq!(scheme("127.0.0.1:40000"), Some(Scheme::Https));
+    /// // Anyone else's header is ignored.
+    /// assert_eq!(scheme("192.0.2.7:40000"), None);
+    /// ```
+    pub fn scheme(&self, remote: SocketAddr, headers: &HeaderMap) -> Option<Scheme> {
+        if !self.believes(remote) {
+            return None;
         }
-        if chain.is_empty() {
-            for value in headers.get_all(http::header::FORWARDED) {
-                let Ok(v) = value.to_str() else {
-                    return remote;
-                };
-                for element in v.split(',') {
-                    let found = element.split(';').find_map(|pair| {
-                        let (k, v) = pair.trim().split_once('=')?;
-                        k.trim().eq_ignore_ascii_case("for").then_some(v.trim())
-                    });
-                    // An element without `for=` is a hop that did not say.
-                    chain.push(found.unwrap_or(""));
-                }
+        let said = entries(headers, "x-forwarded-proto")?;
+        if let Some(nearest) = said.last() {
+            return Scheme::parse(nearest);
+        }
+        let elements = forwarded(headers)?;
+        let chain: Vec<&str> = elements.iter().map(|e| e.by_for).collect();
+        let (at, _) = self.pick(&chain, remote.port())?;
+        elements.get(at)?.proto.and_then(Scheme::parse)
+    }
+
+    /// The most entries of a forwarding chain walked from the right
+    /// before it is given up (no real path has 32 proxies).
+    pub const MAX_HOPS: usize = 32;
+
+    /// The walk of [`client`](Self::client) over `chain`: the index and
+    /// address of the right-most entry that is not a trusted proxy (the
+    /// left-most when all are), or `None` when it ends without one.
+    fn pick(&self, chain: &[&str], default_port: u16) -> Option<(usize, SocketAddr)> {
+        let mut picked = None;
+        for (walked, (at, entry)) in chain.iter().enumerate().rev().enumerate() {
+            if walked == Self::MAX_HOPS {
+                return None;
             }
-        }
-        let mut client = None;
-        for entry in chain.iter().rev() {
-            let Some(addr) = node(entry, remote.port()) else {
-                return remote;
-            };
-            client = Some(addr);
+            let addr = node(entry, default_port)?;
+            picked = Some((at, addr));
             if !self.trusts(addr.ip()) {
                 break;
             }
         }
-        client.unwrap_or(remote)
+        picked
     }
+}
+
+/// The scheme of a client's request, as a trusted proxy says
+/// ([`TrustedProxies::scheme`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTP over TLS.
+    Https,
+}
+
+impl Scheme {
+    /// `http` or `https`, ASCII case ignored, in double quotes or not.
+    fn parse(value: &str) -> Option<Scheme> {
+        let v = value.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        if v.eq_ignore_ascii_case("https") {
+            Some(Scheme::Https)
+        } else if v.eq_ignore_ascii_case("http") {
+            Some(Scheme::Http)
+        } else {
+            None
+        }
+    }
+}
+
+/// Every comma-separated entry of every `name` header, in order, trimmed;
+/// `None` when one of them is not visible ASCII.
+fn entries<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<Vec<&'h str>> {
+    let mut out = Vec::new();
+    for value in headers.get_all(name) {
+        out.extend(value.to_str().ok()?.split(',').map(str::trim));
+    }
+    Some(out)
+}
+
+/// One element of `Forwarded` (RFC 7239): who the hop was `for`, and the
+/// `proto` it came over. `by_for` is empty when the element has no
+/// `for=`, or has it twice (then it is no address, and ends a walk).
+struct Element<'h> {
+    by_for: &'h str,
+    proto: Option<&'h str>,
+}
+
+/// Every element of every `Forwarded` header, in order; `None` when one
+/// of them is not visible ASCII. A parameter given twice in an element is
+/// not believed (RFC 7239 allows each once).
+fn forwarded(headers: &HeaderMap) -> Option<Vec<Element<'_>>> {
+    let mut out = Vec::new();
+    for element in entries(headers, "forwarded")? {
+        let (mut by_for, mut proto) = (None, None);
+        let (mut fors, mut protos) = (0u8, 0u8);
+        for pair in element.split(';') {
+            let Some((k, v)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            let k = k.trim();
+            if k.eq_ignore_ascii_case("for") {
+                fors = fors.saturating_add(1);
+                by_for = Some(v.trim());
+            } else if k.eq_ignore_ascii_case("proto") {
+                protos = protos.saturating_add(1);
+                proto = Some(v.trim());
+            }
+        }
+        out.push(Element {
+            by_for: if fors == 1 { by_for.unwrap_or("") } else { "" },
+            proto: if protos == 1 { proto } else { None },
+        });
+    }
+    Some(out)
 }
 
 /// One forwarding entry as an address: `IP`, `IP:PORT`, `[IPv6]`,

@@ -31,7 +31,9 @@
 //!   swarm, and their answers relayed back), with limits on message size,
 //!   messages a second, offers, peers and swarms ([`WsConfig`]).
 //! - [`TrustedProxies::client`] takes a request's client address from
-//!   `X-Forwarded-For` or `Forwarded` when it came from a trusted proxy.
+//!   `X-Forwarded-For` or `Forwarded` when it came from a trusted proxy,
+//!   and [`TrustedProxies::scheme`] the scheme it used ([`Scheme`]) from
+//!   `X-Forwarded-Proto` or `Forwarded`'s `proto=`.
 //! - The client side, for a seed that announces itself to other trackers:
 //!   [`TrackerUrl`], the HTTP announce's target and its answer
 //!   ([`parse_announce_answer`]), the UDP packets (BEP 15), and the
@@ -113,7 +115,7 @@ pub use client::{
     udp_announce_request, udp_connect_request,
 };
 pub use error::{Error, Result};
-pub use forwarded::{Cidr, TrustedProxies};
+pub use forwarded::{Cidr, Scheme, TrustedProxies};
 pub use rate::RateLimit;
 pub use tracker::{
     AnnounceResponse, Census, Decision, Peer, RequestContext, ScrapeResponse, ScrapeStats, Tracker,

@@ -9,6 +9,7 @@ mod common;
 
 mod behaviour;
 mod client;
+mod forwarded;
 mod hostile;
 mod swarm_model;
 mod udp;

@@ -60,8 +60,10 @@ pub(crate) struct IgnoredRange;
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedAccessKey(pub(crate) String);
 
-/// In a request's extensions: it came over TLS (the S3 listener's own),
-/// which a bucket policy's `aws:SecureTransport` asks about.
+/// In a request's extensions: it came over TLS (the S3 listener's own,
+/// or, from a `--trusted-proxy`, the proxy's as its `X-Forwarded-Proto` or
+/// `Forwarded: proto=` says), which a bucket policy's
+/// `aws:SecureTransport` asks about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SecureTransport;
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3torrent_tracker::{Scheme, TrustedProxies};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
@@ -42,6 +43,10 @@ pub(crate) struct Front {
     pub(crate) base_domain: Option<Arc<str>>,
     /// The certificate, when the front speaks HTTPS.
     pub(crate) tls: Option<Tls>,
+    /// `--trusted-proxy`: a request from one of them is logged under the
+    /// client it forwards for, and is secure (`aws:SecureTransport`) as the
+    /// proxy says the client's request was.
+    pub(crate) trusted: Arc<TrustedProxies>,
 }
 
 impl Front {
@@ -62,6 +67,7 @@ impl Front {
             max_connections: config.max_connections,
             base_domain,
             tls,
+            trusted: Arc::new(config.trusted_proxies.clone()),
         }
     }
 }
@@ -114,6 +120,7 @@ async fn accept_loop<H, F>(
         max_connections,
         ref base_domain,
         ref tls,
+        ref trusted,
     } = *front;
     let host_id = front::host_id_header();
     // HTTP/1 only (the only protocol built in): the auto builder then skips
@@ -175,11 +182,21 @@ async fn accept_loop<H, F>(
         let (watched, live) = (Arc::clone(&conn_state), Arc::clone(&live));
         let socket = front::Guarded::new(socket, Arc::clone(&conn_state), clocks);
         let (handle, host_id) = (handle.clone(), host_id.clone());
-        let base_domain = base_domain.clone();
-        let secure = tls.is_some();
+        let (base_domain, trusted) = (base_domain.clone(), Arc::clone(trusted));
+        let tls_socket = tls.is_some();
         let logged =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 conn_state.start();
+                // Behind a trusted proxy, the client it forwards for and the
+                // scheme it says the client used; from anyone else, the
+                // socket's.
+                let origin = trusted.client(client, req.headers());
+                let proxy = (origin != client).then_some(client);
+                let secure = match trusted.scheme(client, req.headers()) {
+                    Some(Scheme::Https) => true,
+                    Some(Scheme::Http) => false,
+                    None => tls_socket,
+                };
                 if secure {
                     req.extensions_mut().insert(front::SecureTransport);
                 }
@@ -254,9 +271,11 @@ async fn accept_loop<H, F>(
                         crate::metrics::METRICS.s3_answer(kind, status, bytes, uri.path());
                         match endpoint {
                             Endpoint::Serve => request_line!("serve",
-                                %method, path, status, bytes, ms, complete, request_id, %client),
+                                %method, path, status, bytes, ms, complete, request_id,
+                                proxy = proxy.map(tracing::field::display), client = %origin),
                             Endpoint::Gateway => request_line!("gateway",
-                                %method, path, status, bytes, ms, complete, request_id, %client),
+                                %method, path, status, bytes, ms, complete, request_id,
+                                proxy = proxy.map(tracing::field::display), client = %origin),
                         }
                     });
                     resp.map(|r| {

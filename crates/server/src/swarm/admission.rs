@@ -287,6 +287,49 @@ impl Admission {
         outcome
     }
 
+    /// Counts slot `id` under `ip` from now on, as [`Slot::readdress`]
+    /// says.
+    fn readdress(&self, id: u64, ip: IpAddr) -> Result<(), Refusal> {
+        let group = address_group(ip);
+        let now = Instant::now();
+        let mut evicted = 0;
+        let outcome = {
+            let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+            match table.live.get(&id).map(|e| e.group) {
+                // Closed for a newcomer meanwhile: it is closing anyway.
+                None => Ok(()),
+                Some(old) if old == group => Ok(()),
+                Some(old) => {
+                    let mut outcome = Ok(());
+                    if table.per_group.get(&group).copied().unwrap_or(0) >= self.per_address {
+                        match table.victim(group, Scope::Own, Newcomer::Accepted, self.grace, now) {
+                            Some(victim) => {
+                                close(table.remove(victim));
+                                evicted += 1;
+                            }
+                            None => outcome = Err(Refusal::PerAddress),
+                        }
+                    }
+                    if outcome.is_ok() {
+                        if let Some(n) = table.per_group.get_mut(&old) {
+                            *n -= 1;
+                            if *n == 0 {
+                                table.per_group.remove(&old);
+                            }
+                        }
+                        *table.per_group.entry(group).or_default() += 1;
+                        if let Some(entry) = table.live.get_mut(&id) {
+                            entry.group = group;
+                        }
+                    }
+                    outcome
+                }
+            }
+        };
+        self.count(outcome.err(), evicted, now);
+        outcome
+    }
+
     /// Counts a refusal and the connections closed for newcomers, and logs
     /// the summary when it is due.
     fn count(&self, refusal: Option<Refusal>, evicted: u64, now: Instant) {
@@ -404,6 +447,16 @@ impl Slot {
     pub(crate) fn ticket(&self) -> &Arc<Ticket> {
         &self.ticket
     }
+
+    /// Counts the slot under `ip` from now on: the client a trusted proxy
+    /// forwards for, learnt once its request is read. It is then held to
+    /// `ip`'s share as an accepted connection from `ip` would be: when
+    /// `ip` holds its share, `ip`'s oldest pending connection is closed
+    /// for it, or, with none pending, it is refused (counted for the
+    /// summary line) and keeps the proxy's uncapped slot until dropped.
+    pub(crate) fn readdress(&self, ip: IpAddr) -> Result<(), Refusal> {
+        self.admission.readdress(self.id, ip)
+    }
 }
 
 impl Drop for Slot {
@@ -484,6 +537,43 @@ mod tests {
             Some(Refusal::PerAddress)
         );
         let _third = a.admit(ip("127.0.0.1"), Newcomer::Proxied).expect("no cap");
+        assert_eq!(a.taken(), 3);
+    }
+
+    #[test]
+    fn a_proxied_slot_readdressed_is_held_to_its_clients_share() {
+        let a = Arc::new(Admission::new(
+            Listener::WsTracker,
+            10,
+            2,
+            Duration::from_secs(60),
+        ));
+        let proxy = ip("127.0.0.1");
+        let held: Vec<Slot> = (0..2)
+            .map(|_| {
+                let s = a.admit(proxy, Newcomer::Proxied).expect("room");
+                s.readdress(ip("198.51.100.7")).expect("its share");
+                s.ticket().establish();
+                s
+            })
+            .collect();
+        let third = a
+            .admit(proxy, Newcomer::Proxied)
+            .expect("the proxy is uncapped");
+        assert_eq!(
+            third.readdress(ip("198.51.100.7")),
+            Err(Refusal::PerAddress)
+        );
+        third.readdress(ip("198.51.100.8")).expect("another client");
+        // The client's count follows the slot: one freed, one more fits.
+        drop(held);
+        let fourth = a.admit(proxy, Newcomer::Proxied).expect("room");
+        fourth.readdress(ip("198.51.100.7")).expect("freed");
+        // A pending one of the client's is closed for its newcomer.
+        let fifth = a.admit(proxy, Newcomer::Proxied).expect("room");
+        fifth.readdress(ip("198.51.100.7")).expect("its share");
+        let sixth = a.admit(proxy, Newcomer::Proxied).expect("room");
+        sixth.readdress(ip("198.51.100.7")).expect("closes fourth");
         assert_eq!(a.taken(), 3);
     }
 

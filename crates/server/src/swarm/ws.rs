@@ -8,7 +8,9 @@
 //!
 //! Under floods it holds as the HTTP tracker does: connection slots from
 //! an [`Admission`](super::admission::Admission) of its own, each address (an IPv6 /64) held to its
-//! share (a trusted proxy, which carries many browsers, is not), and a
+//! share (a trusted proxy, which carries many browsers, is not; each
+//! browser it forwards for is, under the address its `X-Forwarded-For` or
+//! `Forwarded` names, once the upgrade request is read), and a
 //! connection that has sent no tracker request yet is pending, closed for
 //! a newcomer. A slow reader is bounded: at most [`QUEUE`] messages wait
 //! for it (further ones are dropped and counted, one log line when it
@@ -23,16 +25,18 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Decision, WsConfig, WsConn, WsOutcome, WsTracker, WsVerdict, ws_announce_info_hash,
+    Decision, TrustedProxies, WsConfig, WsConn, WsOutcome, WsTracker, WsVerdict,
+    ws_announce_info_hash,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::SwarmSource;
-use super::admission::{Newcomer, Ticket};
+use super::admission::{Newcomer, Slot, Ticket};
 use super::tracker::TrackerFront;
 use crate::edge::listen::accept;
 
@@ -62,6 +66,8 @@ struct Shared {
     /// dropped because it was full.
     queues: Mutex<HashMap<WsConn, Queue>>,
     max_message: usize,
+    /// `--trusted-proxy`: whose forwarding headers name the browser.
+    trusted: Arc<TrustedProxies>,
 }
 
 /// One connection's queue of messages from others.
@@ -90,6 +96,7 @@ pub(crate) async fn serve_ws_tracker(
         max_message: config.max_message,
         tracker: Mutex::new(WsTracker::new(config)),
         queues: Mutex::new(HashMap::new()),
+        trusted: Arc::clone(&trusted),
     });
     let next = AtomicU64::new(0);
     let sweeper = {
@@ -106,8 +113,9 @@ pub(crate) async fn serve_ws_tracker(
     };
     while let Some((socket, remote)) = accept(&listener, &mut shutdown, "ws tracker").await {
         // A trusted proxy carries many browsers from one address: it is
-        // not held to the per-address cap. Refused: closed at once
-        // (`Admission` logs a summary).
+        // not held to the per-address cap (each browser is, once its
+        // upgrade request names it: `serve_connection`). Refused: closed
+        // at once (`Admission` logs a summary).
         let newcomer = if trusted.trusts(remote.ip()) {
             Newcomer::Proxied
         } else {
@@ -120,8 +128,8 @@ pub(crate) async fn serve_ws_tracker(
         let (shared, tls, mut stop) = (Arc::clone(&shared), tls.clone(), shutdown.clone());
         tokio::spawn(async move {
             let ticket = Arc::clone(slot.ticket());
-            let _slot = slot;
             let mut ends = Ends {
+                slot: &slot,
                 ticket: &ticket,
                 stop: &mut stop,
             };
@@ -150,6 +158,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// What ends a connection besides itself: its slot going to a newcomer
 /// (while it is pending), or the tracker stopping.
 struct Ends<'a> {
+    /// The connection's slot, counted under the browser a trusted proxy
+    /// forwards for once the upgrade request names it.
+    slot: &'a Slot,
     ticket: &'a Ticket,
     stop: &'a mut watch::Receiver<bool>,
 }
@@ -178,7 +189,12 @@ where
 
 /// One connection: the WebSocket handshake, then messages until it closes,
 /// breaks a limit, idles, reads too slowly, loses its slot while pending,
-/// or the tracker stops.
+/// or the tracker stops. From a trusted proxy, the upgrade request's
+/// forwarding headers name the browser: its slot is counted under the
+/// browser's address from then on ([`Slot::readdress`]: when that address
+/// holds its share, its oldest pending connection is closed for this one,
+/// or, with none pending, this one is refused with `429`), and its log
+/// lines name the browser.
 async fn serve_connection<S>(
     io: S,
     conn: WsConn,
@@ -191,7 +207,26 @@ async fn serve_connection<S>(
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(shared.max_message);
     config.max_frame_size = Some(shared.max_message);
-    let handshake = tokio_tungstenite::accept_async_with_config(io, Some(config));
+    let mut client = remote;
+    let slot = ends.slot;
+    // The signature is tungstenite's `Callback`'s (its error response is
+    // large, and made once per refused connection).
+    #[allow(clippy::result_large_err)]
+    let forwarded = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        let browser = shared.trusted.client(remote, req.headers());
+        client = browser;
+        if browser.ip() == remote.ip() || slot.readdress(browser.ip()).is_ok() {
+            return Ok(resp);
+        }
+        tracing::debug!(target: "tracker", client = %browser, proxy = %remote, transport = "ws",
+            "ws connection refused: its address holds its share");
+        let mut refused = ErrorResponse::new(Some(
+            "This address holds its share of WebSocket tracker connections.".to_owned(),
+        ));
+        *refused.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+        Err(refused)
+    };
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(io, forwarded, Some(config));
     let mut ws = tokio::select! {
         done = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake) => match done {
             Ok(Ok(ws)) => ws,
@@ -204,6 +239,8 @@ async fn serve_connection<S>(
         () = ends.ticket.evicted() => return,
         () = super::stopped(ends.stop) => return,
     };
+    // Behind a trusted proxy, the browser it forwards for.
+    let remote = client;
     let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
     let dropped = Arc::new(AtomicU64::new(0));
     lock(&shared.queues).insert(
