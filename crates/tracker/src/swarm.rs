@@ -297,9 +297,9 @@ impl Swarm {
     ) {
         let mut seeders = match role {
             Role::Seeder => None,
-            Role::Leecher => Some(rotating(&self.seeders, r1)),
+            Role::Leecher => Some(Walk::new(&self.seeders, r1)),
         };
-        let mut leechers = Some(rotating(&self.leechers, r2));
+        let mut leechers = Some(Walk::new(&self.leechers, r2));
         let mut turn_seeder = true;
         let wanted = out.len().saturating_add(want);
         while out.len() < wanted {
@@ -311,34 +311,63 @@ impl Swarm {
                 &mut seeders
             };
             turn_seeder = !turn_seeder;
-            let Some(iter) = source.as_mut() else { break };
+            let Some(walk) = source.as_mut() else { break };
             // The queues hold each live peer once (an announce moves it),
             // with the peer id of its last announce.
-            let next = iter
-                .by_ref()
-                .find(|e| !skip(&e.addr, &e.peer_id))
-                .map(|e| (address(&e.addr), e.peer_id));
-            match next {
-                Some(peer) => out.push(peer),
+            match walk.next_where(&skip) {
+                Some(e) => out.push((address(&e.addr), e.peer_id)),
                 None => *source = None,
             }
         }
     }
 }
 
-/// Every live entry of `queue` once, starting from a position chosen by
-/// `r` and wrapping around.
-fn rotating(queue: &Queue, r: u64) -> impl Iterator<Item = &Entry> {
-    let len = queue.entries.len();
-    let start = match u64::try_from(len) {
-        Ok(n) if n > 0 => usize::try_from(r % n).unwrap_or(0),
-        _ => 0,
-    };
-    queue
-        .entries
-        .range(start..)
-        .chain(queue.entries.range(..start))
-        .filter(|e| e.live)
+/// A walk over every entry of a queue once, starting from a position
+/// chosen by `r` and wrapping around; [`Walk::next_where`] passes over the
+/// dead ones.
+struct Walk<'a> {
+    /// The queue's entries, as the two slices it holds them in.
+    front: &'a [Entry],
+    back: &'a [Entry],
+    /// The next position, and how many entries are left to look at.
+    at: usize,
+    left: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(queue: &'a Queue, r: u64) -> Self {
+        let (front, back) = queue.entries.as_slices();
+        let len = front.len() + back.len();
+        let at = match u64::try_from(len) {
+            Ok(n) if n > 0 => usize::try_from(r % n).unwrap_or(0),
+            _ => 0,
+        };
+        Walk {
+            front,
+            back,
+            at,
+            left: len,
+        }
+    }
+
+    /// The next live entry that `skip` does not pass over.
+    fn next_where(&mut self, skip: &impl Fn(&Compact, &PeerId) -> bool) -> Option<&'a Entry> {
+        while self.left > 0 {
+            self.left -= 1;
+            let e = match self.front.get(self.at) {
+                Some(e) => e,
+                None => self.back.get(self.at - self.front.len())?,
+            };
+            self.at += 1;
+            if self.at == self.front.len() + self.back.len() {
+                self.at = 0;
+            }
+            if e.live && !skip(&e.addr, &e.peer_id) {
+                return Some(e);
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]
