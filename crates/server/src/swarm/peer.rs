@@ -143,12 +143,46 @@ struct Skeys {
     known: HashSet<InfoHash>,
 }
 
-/// The addresses offered for a dial, and when the table was last swept
-/// because it was full.
+/// The addresses offered for a dial, when the table was last swept
+/// because it was full, and how many more dials this second may start.
 #[derive(Debug, Default)]
 struct DialBook {
     by_addr: HashMap<SocketAddr, DialState>,
     swept: Option<Instant>,
+    budget: DialBudget,
+}
+
+/// The most dials the endpoint starts in a second (libtorrent's
+/// `connection_speed` is 30 by default): a crowd of leechers announcing at
+/// once is dialed over seconds, not in one burst of thousands of
+/// connection attempts. They connect to the endpoint themselves meanwhile
+/// (it is first in every answer), and one not dialed now is offered again
+/// by its next announce.
+const DIALS_PER_SECOND: u32 = 30;
+
+/// Dials left in the current one-second window.
+#[derive(Debug, Default)]
+struct DialBudget {
+    window: Option<Instant>,
+    started: u32,
+}
+
+impl DialBudget {
+    /// Whether one more dial may start at `now` (and it is counted).
+    fn take(&mut self, now: Instant) -> bool {
+        let fresh = self
+            .window
+            .is_none_or(|w| now.saturating_duration_since(w) >= Duration::from_secs(1));
+        if fresh {
+            self.window = Some(now);
+            self.started = 0;
+        }
+        if self.started >= DIALS_PER_SECOND {
+            return false;
+        }
+        self.started += 1;
+        true
+    }
 }
 
 /// Where an address offered for a dial is.
@@ -360,6 +394,9 @@ impl PeerEdge {
             if dialed.by_addr.len() >= MAX_DIALED {
                 return;
             }
+        }
+        if !dialed.budget.take(now) {
+            return;
         }
         let queued = self.dial_tx.try_send(Dial {
             info_hash,
@@ -1060,6 +1097,23 @@ async fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 30 dials a second: the 31st waits for the next second, however
+    /// many leechers are offered; a quiet second does not save up dials.
+    #[test]
+    fn dials_start_at_most_thirty_a_second() {
+        let mut budget = DialBudget::default();
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let started = |b: &mut DialBudget, ms: u64, offers: u32| {
+            (0..offers).filter(|_| b.take(at(ms))).count()
+        };
+        assert_eq!(started(&mut budget, 0, 100), 30);
+        assert_eq!(started(&mut budget, 999, 100), 0);
+        assert_eq!(started(&mut budget, 1000, 10), 10);
+        assert_eq!(started(&mut budget, 1500, 100), 20);
+        assert_eq!(started(&mut budget, 5000, 100), 30);
+    }
 
     /// However many seeds start, one after another while the earlier ones
     /// live, their caches stay within the budget (each still keeps the one
