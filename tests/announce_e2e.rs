@@ -243,6 +243,20 @@ fn serve_logged(root: &Path, extra: &[&str]) -> (Serve, Arc<Mutex<Vec<String>>>)
     (Serve { child, addr }, lines)
 }
 
+/// The lines of a log that mention `needle`, once there is at least one
+/// (or `seconds` have passed): a line serve wrote reaches the log a moment
+/// after what it tells of (the tracker's answer) is seen elsewhere.
+fn lines_after(log: &Mutex<Vec<String>>, needle: &str, seconds: u64) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let lines = lines_with(log, needle);
+        if !lines.is_empty() || Instant::now() >= deadline {
+            return lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The lines of a log that mention `needle`.
 fn lines_with(log: &Mutex<Vec<String>>, needle: &str) -> Vec<String> {
     log.lock()
@@ -374,7 +388,7 @@ fn over_http_the_endpoint_reaches_a_leecher_that_announced_first_and_stops_when_
         lines_with(&log, "tracker")
     );
     assert_eq!(
-        lines_with(&log, "event=\"stopped\" outcome=\"answered").len(),
+        lines_after(&log, "event=\"stopped\" outcome=\"answered", 10).len(),
         1,
         "{:?}",
         lines_with(&log, "tracker")
@@ -484,7 +498,7 @@ fn over_udp_a_client_finds_the_endpoint_and_it_leaves_at_shutdown() {
         lines_with(&log, "tracker")
     );
     assert_eq!(
-        lines_with(&log, "event=\"stopped\" outcome=\"answered").len(),
+        lines_after(&log, "event=\"stopped\" outcome=\"answered", 10).len(),
         1,
         "{:?}",
         lines_with(&log, "tracker")
