@@ -142,8 +142,9 @@ impl Server {
         payer: Option<&dto::RequestPayer>,
         expected_owner: Option<String>,
         customer: Option<CustomerKey>,
+        transport: encryption::Transport,
     ) -> S3Result<CopySource> {
-        self.check_customer_transport(customer.as_ref())?;
+        self.check_customer_transport(transport, customer.as_ref())?;
         let (bucket, key, version) = source_of(source)?;
         let read: super::Readable<Snapshot> = self
             .readable(
@@ -233,6 +234,7 @@ impl Server {
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
         let requester = self.requester(&req);
         let mut context = super::conditions_of(&req);
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
@@ -257,7 +259,7 @@ impl Server {
         // (never the source's, as in S3).
         let asked = encryption::asked_of!(input)?;
         let changes_encryption = !matches!(asked, crate::sse::Asked::Nothing);
-        let target = self.write_target(&bucket, asked).await?;
+        let target = self.write_target(&bucket, asked, transport).await?;
         let CopySource {
             bucket: src_bucket,
             key: src_key,
@@ -272,6 +274,7 @@ impl Server {
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
                 source_customer,
+                transport,
             )
             .await?;
         CopyConditions {
@@ -409,6 +412,7 @@ impl Server {
         let (bucket, key, _) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let number = super::multipart::part_number(input.part_number)?;
         let source_customer = encryption::customer_of!(input, copy_source)?;
@@ -420,7 +424,7 @@ impl Server {
             part_key,
             echo,
         } = self
-            .part_target(&bucket, &key, &id, customer.as_ref())
+            .part_target(&bucket, &key, &id, customer.as_ref(), transport)
             .await?;
         let CopySource {
             version_id: source_version,
@@ -434,6 +438,7 @@ impl Server {
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
                 source_customer,
+                transport,
             )
             .await?;
         CopyConditions {
