@@ -16,7 +16,7 @@ use super::{
     Received, Server, TempGuard, encryption, headers_of, is_requester, now, timestamp,
     write_refused,
 };
-use crate::checksum::{Algorithm, Checksum, Kind, set_checksum};
+use crate::checksum::{Algorithm, Checksum, Kind, Refusal, named_algorithm, set_checksum};
 use crate::sse::{CustomerKey, DataKey, Mode, ObjectReader, Target};
 use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, hex};
 
@@ -254,6 +254,14 @@ impl Server {
         };
         let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
         let asked_tags = asked_tags?;
+        // The checksum algorithm the request names: one this server does
+        // not compute is refused before anything is read or copied.
+        let named = input
+            .checksum_algorithm
+            .as_ref()
+            .map(|a| named_algorithm(a.as_str()))
+            .transpose()
+            .map_err(Refusal::into_s3)?;
         let source_customer = encryption::customer_of!(input, copy_source)?;
         // The copy's encryption: the request's, else the bucket's default
         // (never the source's, as in S3).
@@ -309,10 +317,7 @@ impl Server {
             self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
         // The copy's checksum: the one the request names, else the
         // source's algorithm (over the whole copy), else S3's default.
-        let algorithm = input
-            .checksum_algorithm
-            .as_ref()
-            .and_then(|a| Algorithm::parse(a.as_str()))
+        let algorithm = named
             .or(source.checksum.as_ref().map(|c| c.algorithm))
             .unwrap_or(Algorithm::Crc64Nvme);
         let customer = match &target {
