@@ -135,6 +135,21 @@ fn boto3_checksums_of_uploads_are_checked_kept_and_given_back() {
         json!({"ChecksumSHA256": reference("SHA256"), "ChecksumType": "FULL_OBJECT"})
     );
     assert_eq!(out["copy"], json!([reference("SHA256"), "FULL_OBJECT"]));
+    // A copy naming an unsupported algorithm: refused by name, no copy.
+    let refusals = out["unsupported_copy"].as_array().unwrap();
+    let named = ["SHA512", "xxhash3", "MD5", "garbage"];
+    assert_eq!(refusals.len(), named.len());
+    for (refusal, named) in refusals.iter().zip(named) {
+        let r = refusal.as_array().expect("a refusal, not a copy");
+        assert_eq!(r[..2], [json!(400), json!("InvalidRequest")], "{refusal}");
+        let message = r[2].as_str().unwrap();
+        assert!(
+            message.contains(&format!("x-amz-checksum-algorithm value {named} "))
+                && message.contains("not supported"),
+            "{message}"
+        );
+    }
+    assert_eq!(out["unsupported_copy_kept"][0], json!(404));
     // Refused uploads left nothing behind.
     let tmp = dir.path().join(".s3torrent").join("tmp");
     assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);

@@ -1219,7 +1219,11 @@ fn the_gateway_runs_the_websocket_tracker_too() {
 /// plain-HTTP request is denied, and so is a direct one forging
 /// `X-Forwarded-Proto: https` and `Forwarded: proto=https` from 127.0.0.2,
 /// which is no trusted proxy (the same header from the trusted address is
-/// believed, which is what makes the refusal the trust rule's).
+/// believed, which is what makes the refusal the trust rule's). SSE-C the
+/// same way, without `--allow-sse-c-over-http`: boto3's PUT and GET with a
+/// customer key through nginx over HTTPS succeed; straight to `serve` over
+/// plain HTTP, and forging HTTPS from 127.0.0.2, they are refused with
+/// S3's `InvalidRequest` and nothing is stored.
 #[test]
 fn behind_nginx_over_https_a_tls_only_policy_lets_its_clients_through() {
     let test = "behind_nginx_over_https_a_tls_only_policy_lets_its_clients_through";
@@ -1363,4 +1367,93 @@ fn behind_nginx_over_https_a_tls_only_policy_lets_its_clients_through() {
     assert_eq!(r.body, data);
     let r = anonymous([127, 0, 0, 1], &[("X-Forwarded-Proto", "http")]);
     assert_eq!(r.status, 403);
+
+    // SSE-C is taken from a request that came over HTTPS, here nginx's,
+    // without `--allow-sse-c-over-http`; a bucket without the TLS-only
+    // policy, so that only the transport decides.
+    ok(boto_tls(&https, &files.ca(), "mb", &["keys"]));
+    let secret = "a customer key of 32 bytes, here";
+    let put = ok(boto_tls(
+        &https,
+        &files.ca(),
+        "ssec-put",
+        &["keys", "sealed.bin", file.to_str().unwrap(), secret],
+    ));
+    // base64(MD5(secret)), as Python's hashlib has it.
+    let key_md5 = "7QJtE71/W6ZfrynryPS3Qw==";
+    assert_eq!(put["key_md5"], key_md5, "{put}");
+    let opened = dir.path().join("opened.bin");
+    let get = ok(boto_tls(
+        &https,
+        &files.ca(),
+        "ssec-get",
+        &["keys", "sealed.bin", secret, opened.to_str().unwrap()],
+    ));
+    assert_eq!(get["key_md5"], key_md5, "{get}");
+    assert_eq!(std::fs::read(&opened).unwrap(), data);
+    // Straight to serve over plain HTTP: S3's refusal, for the write and
+    // for the read.
+    let plain = |op: &str, args: &[&str]| -> serde_json::Value {
+        let mut all = vec![direct.as_str(), DEV.0, DEV.1, op];
+        all.extend_from_slice(args);
+        serde_json::from_str(support::python(BOTO, &all).trim()).unwrap()
+    };
+    let refused = "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.";
+    let put = plain(
+        "ssec-put",
+        &["keys", "plain.bin", file.to_str().unwrap(), secret],
+    );
+    assert_eq!(
+        (&put["status"], &put["error"], &put["message"]),
+        (&400.into(), &"InvalidRequest".into(), &refused.into()),
+        "{put}"
+    );
+    let get = plain(
+        "ssec-get",
+        &["keys", "sealed.bin", secret, opened.to_str().unwrap()],
+    );
+    assert_eq!(get["error"], "InvalidRequest", "{get}");
+    let missing = plain("head", &["keys", "plain.bin"]);
+    assert_eq!(missing["status"], 404, "{missing}");
+    // Unsigned, from an address that is no trusted proxy and forges
+    // HTTPS: refused for its transport; the trusted address saying HTTPS
+    // is believed (so nothing else refused the first).
+    let sse_c = [
+        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        (
+            "x-amz-server-side-encryption-customer-key",
+            "YSBjdXN0b21lciBrZXkgb2YgMzIgYnl0ZXMsIGhlcmU=",
+        ),
+        ("x-amz-server-side-encryption-customer-key-MD5", key_md5),
+    ];
+    ok(boto_tls(
+        &https,
+        &files.ca(),
+        "policy",
+        &[
+            "keys",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::keys/anonymous*"}]}"#,
+        ],
+    ));
+    let anonymous_put = |from: [u8; 4], key: &str, proto: &str| {
+        let mut headers = sse_c.to_vec();
+        headers.extend([("Content-Length", "0"), ("X-Forwarded-Proto", proto)]);
+        support::serve::request_from(from.into(), &serve.addr, "PUT", key, &headers)
+    };
+    for forged in ["https", "HTTPS"] {
+        let r = anonymous_put([127, 0, 0, 2], "/keys/anonymous-forged", forged);
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "InvalidRequest".into()),
+            "{}",
+            r.text()
+        );
+        assert!(r.text().contains(refused), "{}", r.text());
+    }
+    let missing = plain("head", &["keys", "anonymous-forged"]);
+    assert_eq!(missing["status"], 404, "{missing}");
+    let r = anonymous_put([127, 0, 0, 1], "/keys/anonymous-trusted", "https");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = anonymous_put([127, 0, 0, 1], "/keys/anonymous-trusted", "http");
+    assert_eq!(r.code(), "InvalidRequest", "{}", r.text());
 }

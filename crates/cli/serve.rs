@@ -114,9 +114,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "prefer|require|off", default_value_t = s3torrent_server::PeerEncryption::Prefer)]
     peer_encryption: s3torrent_server::PeerEncryption,
     /// Take SSE-C (customer-provided encryption keys) over plain HTTP. S3
-    /// takes them over HTTPS only, and so does serve without this flag
-    /// (with --tls-cert they are always taken); for a listener on
-    /// loopback, behind a TLS-terminating proxy, or a test suite.
+    /// takes them over HTTPS only, and so does serve without this flag:
+    /// from requests over --tls-cert's TLS, or from a --trusted-proxy
+    /// saying the client came over HTTPS; for a listener on loopback or a
+    /// test suite.
     #[arg(long)]
     allow_sse_c_over_http: bool,
     #[command(flatten)]

@@ -88,4 +88,11 @@ out["attrs"] = a.get("Checksum")
 # A copy gets the source's algorithm, over its own bytes.
 r = s3.copy_object(Bucket="sums", Key="copy", CopySource="sums/c-SHA256")
 out["copy"] = [r["CopyObjectResult"].get("ChecksumSHA256"), r["CopyObjectResult"].get("ChecksumType")]
+# A copy naming an algorithm serve does not compute (in the signed
+# x-amz-checksum-algorithm header): refused by name, nothing copied.
+def refused(r):
+    return r if isinstance(r, list) else "copied"
+out["unsupported_copy"] = [refused(err(lambda: sending({"x-amz-checksum-algorithm": alg}).copy_object(
+    Bucket="sums", Key="copy-bad", CopySource="sums/c-SHA256"))) for alg in ["SHA512", "xxhash3", "MD5", "garbage"]]
+out["unsupported_copy_kept"] = err(lambda: s3.head_object(Bucket="sums", Key="copy-bad"))
 print(json.dumps(out))

@@ -63,6 +63,15 @@ try:
         r = s3.get_object_torrent(Bucket=a[0], Key=a[1], **kw)
         open(a[2], "wb").write(r["Body"].read())
         out = {"charged": r.get("RequestCharged"), "type": r["ResponseMetadata"]["HTTPHeaders"].get("content-type")}
+    elif op == "ssec-put":
+        # a[3]: the customer key (32 bytes); boto3 sends it base64 with its MD5.
+        r = s3.put_object(Bucket=a[0], Key=a[1], Body=open(a[2], "rb").read(),
+                          SSECustomerAlgorithm="AES256", SSECustomerKey=a[3])
+        out = {"etag": r["ETag"], "key_md5": r.get("SSECustomerKeyMD5")}
+    elif op == "ssec-get":
+        r = s3.get_object(Bucket=a[0], Key=a[1], SSECustomerAlgorithm="AES256", SSECustomerKey=a[2])
+        body = r["Body"].read(); open(a[3], "wb").write(body)
+        out = {"len": len(body), "key_md5": r.get("SSECustomerKeyMD5")}
     elif op == "policy":
         s3.put_bucket_policy(Bucket=a[0], Policy=a[1]); out = {}
     elif op == "presign":

@@ -395,6 +395,14 @@ fn unsupported(place: &str, name: &str) -> Refusal {
     ))
 }
 
+/// The algorithm an `x-amz-checksum-algorithm` value names (CopyObject's,
+/// for the copy's checksum), or S3's `InvalidRequest` naming the value
+/// (its first [`NAME_ECHO`] characters) when it is none of
+/// [`Algorithm::ALL`], as an upload's headers are refused ([`Claim::of`]).
+pub(crate) fn named_algorithm(value: &str) -> Result<Algorithm, Refusal> {
+    Algorithm::parse(value).ok_or_else(|| unsupported("x-amz-checksum-algorithm value", value))
+}
+
 /// Refuses a request whose headers ask for a checksum this server does not
 /// compute: an `x-amz-checksum-*` header (or an `x-amz-trailer` entry) of
 /// another algorithm, or an algorithm header whose value is none of
@@ -697,6 +705,52 @@ mod tests {
                 );
             }
             assert!(Claim::of(&h, None).is_ok(), "{k}: {v}");
+        }
+    }
+
+    /// CopyObject's `x-amz-checksum-algorithm`: S3's algorithms serve
+    /// does not compute, made-up and oversized names are refused with
+    /// `InvalidRequest` naming (the start of) the value; the supported
+    /// ones pass in any case.
+    #[test]
+    fn a_copy_naming_an_unsupported_algorithm_is_refused_by_name() {
+        let long = "Q".repeat(5000);
+        let hostile = [
+            "SHA512",
+            "MD5",
+            "XXHASH64",
+            "xxhash3",
+            "XXHASH128",
+            "",
+            "CRC32 ",
+            "CRC32,SHA1",
+            "<x>&amp;",
+            long.as_str(),
+        ];
+        for value in hostile {
+            match named_algorithm(value) {
+                Err(Refusal::Invalid(why)) => {
+                    let named: String = value.chars().take(NAME_ECHO).collect();
+                    assert!(
+                        why.contains(&format!("x-amz-checksum-algorithm value {named} ")),
+                        "{value}: {why}"
+                    );
+                    assert!(why.ends_with(VALID_TYPES), "{value}: {why}");
+                    assert!(why.len() < 300, "{value}: a bounded message");
+                    let e = Refusal::Invalid(why).into_s3();
+                    assert_eq!(e.code(), &s3s::S3ErrorCode::InvalidRequest);
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        for (value, algorithm) in [
+            ("CRC32", Algorithm::Crc32),
+            ("crc32c", Algorithm::Crc32c),
+            ("Crc64Nvme", Algorithm::Crc64Nvme),
+            ("SHA1", Algorithm::Sha1),
+            ("sha256", Algorithm::Sha256),
+        ] {
+            assert_eq!(named_algorithm(value), Ok(algorithm), "{value}");
         }
     }
 

@@ -74,7 +74,9 @@ pub struct ServerConfig {
     pub swarm: SwarmConfig,
     /// Whether SSE-C (customer-provided keys) is taken over plain HTTP:
     /// S3 takes it over HTTPS only, and so does `serve` by default
-    /// ([`SseCOverHttp::Refuse`]); an S3 listener with TLS always takes it.
+    /// ([`SseCOverHttp::Refuse`]); a request over TLS (the S3 listener's,
+    /// or a trusted proxy's, as `aws:SecureTransport` sees it) always
+    /// brings it.
     pub sse_c_over_http: SseCOverHttp,
 }
 
@@ -85,8 +87,8 @@ pub enum SseCOverHttp {
     /// Refused with S3's 400 `InvalidRequest`, as S3 does (the default).
     #[default]
     Refuse,
-    /// Taken: for a listener on loopback or behind a TLS-terminating
-    /// proxy, and for test suites that run over plain HTTP.
+    /// Taken over plain HTTP too: for a listener on loopback, and for
+    /// test suites that run over plain HTTP.
     Allow,
 }
 

@@ -117,10 +117,7 @@ fn timestamp(secs: i64) -> Timestamp {
 /// tags of the object it acts on are added where they are known.
 pub(crate) fn conditions_of<T>(req: &S3Request<T>) -> ConditionContext {
     let mut context = s3torrent_http::condition_context(&req.headers);
-    let secure = req
-        .extensions
-        .get::<crate::edge::front::SecureTransport>()
-        .is_some();
+    let secure = encryption::Transport::of(req) == encryption::Transport::Secure;
     context.set("aws:SecureTransport", if secure { "true" } else { "false" });
     context
 }
@@ -864,6 +861,7 @@ impl S3 for Server {
         let claim = Claim::of(&req.headers, Some(Algorithm::Crc64Nvme));
         let trailers = req.trailing_headers.clone();
         let mut context = conditions_of(&req);
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.expect("given");
@@ -883,7 +881,7 @@ impl S3 for Server {
         let conditions = write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         // Server-side encryption: the request's, else the bucket's default.
         let asked = encryption::asked_of!(input)?;
-        let target = self.write_target(&bucket, asked).await?;
+        let target = self.write_target(&bucket, asked, transport).await?;
         let sealed = match &target {
             Some(t) => {
                 let (store, t) = (Arc::clone(&self.store), t.clone());
@@ -1066,9 +1064,10 @@ impl S3 for Server {
         let requester = self.requester(&req);
         let context = conditions_of(&req);
         encryption::refuse_write_headers(&req.headers)?;
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let customer = encryption::customer_of!(input)?;
-        self.check_customer_transport(customer.as_ref())?;
+        self.check_customer_transport(transport, customer.as_ref())?;
         let read: Readable<Snapshot> = self
             .readable(
                 (&input.bucket, &input.key, input.version_id.as_deref()),
@@ -1231,9 +1230,10 @@ impl S3 for Server {
         let requester = self.requester(&req);
         let context = conditions_of(&req);
         encryption::refuse_write_headers(&req.headers)?;
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let customer = encryption::customer_of!(input)?;
-        self.check_customer_transport(customer.as_ref())?;
+        self.check_customer_transport(transport, customer.as_ref())?;
         let read: Readable<ObjectMeta> = self
             .readable(
                 (&input.bucket, &input.key, input.version_id.as_deref()),

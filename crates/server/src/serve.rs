@@ -90,11 +90,12 @@ pub async fn serve(
         .seed_rate
         .map(|rate| Arc::new(Throttle::new(rate)));
 
-    let customer_keys = match (&tls, config.sse_c_over_http) {
-        (Some(_), _) | (None, crate::config::SseCOverHttp::Allow) => {
-            ops::encryption::CustomerKeys::Taken
-        }
-        (None, _) => ops::encryption::CustomerKeys::PlainHttp,
+    // Per request: one over TLS (the listener's own, or a trusted
+    // proxy's) always brings SSE-C keys; one over plain HTTP only when
+    // allowed.
+    let customer_keys = match config.sse_c_over_http {
+        crate::config::SseCOverHttp::Allow => ops::encryption::CustomerKeys::AnyTransport,
+        _ => ops::encryption::CustomerKeys::SecureOnly,
     };
     let server = || Server {
         store: Arc::clone(&store),

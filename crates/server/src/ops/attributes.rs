@@ -65,6 +65,7 @@ impl Server {
     ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
         let requester = self.requester(&req);
         let context = super::conditions_of(&req);
+        let transport = super::encryption::Transport::of(&req);
         let input = req.input;
         let wanted = Wanted::of(&input.object_attributes)?;
         let read = self
@@ -78,7 +79,7 @@ impl Server {
         let (meta, charged_) = (read.version, read.charged);
         // An SSE-C object's attributes need its key, as its GET does.
         let customer = super::encryption::customer_of!(input)?;
-        self.check_customer_transport(customer.as_ref())?;
+        self.check_customer_transport(transport, customer.as_ref())?;
         super::encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
         let algorithm = meta.checksum.as_ref().map(|c| c.algorithm);
         let object_parts = if wanted.parts {

@@ -16,7 +16,7 @@ use super::{
     Received, Server, TempGuard, encryption, headers_of, is_requester, now, timestamp,
     write_refused,
 };
-use crate::checksum::{Algorithm, Checksum, Kind, set_checksum};
+use crate::checksum::{Algorithm, Checksum, Kind, Refusal, named_algorithm, set_checksum};
 use crate::sse::{CustomerKey, DataKey, Mode, ObjectReader, Target};
 use crate::store::{ObjectMeta, Preconditions, Snapshot, StoredAcl, hex};
 
@@ -142,8 +142,9 @@ impl Server {
         payer: Option<&dto::RequestPayer>,
         expected_owner: Option<String>,
         customer: Option<CustomerKey>,
+        transport: encryption::Transport,
     ) -> S3Result<CopySource> {
-        self.check_customer_transport(customer.as_ref())?;
+        self.check_customer_transport(transport, customer.as_ref())?;
         let (bucket, key, version) = source_of(source)?;
         let read: super::Readable<Snapshot> = self
             .readable(
@@ -233,6 +234,7 @@ impl Server {
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
         let requester = self.requester(&req);
         let mut context = super::conditions_of(&req);
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let (bucket, key) = Self::names(&input.bucket, Some(&input.key))?;
         let key = key.ok_or_else(|| s3_error!(InvalidArgument))?;
@@ -252,12 +254,20 @@ impl Server {
         };
         let tag_directive = TagDirective::of(input.tagging_directive.as_ref())?;
         let asked_tags = asked_tags?;
+        // The checksum algorithm the request names: one this server does
+        // not compute is refused before anything is read or copied.
+        let named = input
+            .checksum_algorithm
+            .as_ref()
+            .map(|a| named_algorithm(a.as_str()))
+            .transpose()
+            .map_err(Refusal::into_s3)?;
         let source_customer = encryption::customer_of!(input, copy_source)?;
         // The copy's encryption: the request's, else the bucket's default
         // (never the source's, as in S3).
         let asked = encryption::asked_of!(input)?;
         let changes_encryption = !matches!(asked, crate::sse::Asked::Nothing);
-        let target = self.write_target(&bucket, asked).await?;
+        let target = self.write_target(&bucket, asked, transport).await?;
         let CopySource {
             bucket: src_bucket,
             key: src_key,
@@ -272,6 +282,7 @@ impl Server {
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
                 source_customer,
+                transport,
             )
             .await?;
         CopyConditions {
@@ -306,10 +317,7 @@ impl Server {
             self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
         // The copy's checksum: the one the request names, else the
         // source's algorithm (over the whole copy), else S3's default.
-        let algorithm = input
-            .checksum_algorithm
-            .as_ref()
-            .and_then(|a| Algorithm::parse(a.as_str()))
+        let algorithm = named
             .or(source.checksum.as_ref().map(|c| c.algorithm))
             .unwrap_or(Algorithm::Crc64Nvme);
         let customer = match &target {
@@ -409,6 +417,7 @@ impl Server {
         let (bucket, key, _) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let number = super::multipart::part_number(input.part_number)?;
         let source_customer = encryption::customer_of!(input, copy_source)?;
@@ -420,7 +429,7 @@ impl Server {
             part_key,
             echo,
         } = self
-            .part_target(&bucket, &key, &id, customer.as_ref())
+            .part_target(&bucket, &key, &id, customer.as_ref(), transport)
             .await?;
         let CopySource {
             version_id: source_version,
@@ -434,6 +443,7 @@ impl Server {
                 input.request_payer.as_ref(),
                 input.expected_source_bucket_owner.clone(),
                 source_customer,
+                transport,
             )
             .await?;
         CopyConditions {

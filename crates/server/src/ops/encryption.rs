@@ -13,14 +13,42 @@ use super::Server;
 use crate::sse::{Asked, CustomerKey, Envelope, Mode, Target};
 use crate::store::DefaultEncryption;
 
-/// Whether SSE-C keys are taken: S3 takes them over HTTPS only.
+/// Over which transports SSE-C keys are taken: S3 takes them over HTTPS
+/// only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CustomerKeys {
-    /// Taken: the S3 listener is HTTPS, or `--allow-sse-c-over-http` says
-    /// plain HTTP is fine (loopback, tests).
-    Taken,
-    /// Refused, as S3 refuses them over plain HTTP.
-    PlainHttp,
+    /// Taken from a request that came over TLS (see [`Transport`]),
+    /// refused over plain HTTP as S3 refuses them.
+    SecureOnly,
+    /// Taken over any transport: `--allow-sse-c-over-http` says plain
+    /// HTTP is fine (loopback, tests).
+    AnyTransport,
+}
+
+/// How a request came to the server, as `aws:SecureTransport` has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// Over TLS: the S3 listener's own, or, from a `--trusted-proxy`, the
+    /// proxy's, as its `X-Forwarded-Proto` or `Forwarded: proto=` says.
+    Secure,
+    /// Over plain HTTP.
+    Plain,
+}
+
+impl Transport {
+    /// How `req` came: the front marks a request that came over TLS
+    /// (`front::SecureTransport`).
+    pub(crate) fn of<T>(req: &S3Request<T>) -> Transport {
+        if req
+            .extensions
+            .get::<crate::edge::front::SecureTransport>()
+            .is_some()
+        {
+            Transport::Secure
+        } else {
+            Transport::Plain
+        }
+    }
 }
 
 /// `x-amz-server-side-encryption` on a request that takes none (GET,
@@ -227,9 +255,17 @@ pub(super) fn check_key(
 }
 
 impl Server {
-    /// SSE-C over plain HTTP is refused unless allowed.
-    pub(super) fn check_customer_transport(&self, key: Option<&CustomerKey>) -> S3Result<()> {
-        if key.is_some() && self.customer_keys == CustomerKeys::PlainHttp {
+    /// SSE-C from a request that came over plain HTTP is refused (400
+    /// `InvalidRequest`, as S3 says it) unless `--allow-sse-c-over-http`.
+    pub(super) fn check_customer_transport(
+        &self,
+        transport: Transport,
+        key: Option<&CustomerKey>,
+    ) -> S3Result<()> {
+        if key.is_some()
+            && transport == Transport::Plain
+            && self.customer_keys == CustomerKeys::SecureOnly
+        {
             return Err(s3_error!(
                 InvalidRequest,
                 "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."
@@ -240,15 +276,18 @@ impl Server {
 
     /// How a new object of `bucket` is encrypted: as its request asks,
     /// else as the bucket's default encryption says; none for neither. A
-    /// KMS key is checked to exist before any body is read.
+    /// KMS key is checked to exist before any body is read; a customer
+    /// key is refused from a request that came over plain HTTP
+    /// ([`Server::check_customer_transport`]).
     pub(super) async fn write_target(
         &self,
         bucket: &BucketName,
         asked: Asked,
+        transport: Transport,
     ) -> S3Result<Option<Target>> {
         let target = match asked {
             Asked::Customer(c) => {
-                self.check_customer_transport(Some(&c))?;
+                self.check_customer_transport(transport, Some(&c))?;
                 Some(Target::Customer(c))
             }
             Asked::S3 => Some(Target::S3),

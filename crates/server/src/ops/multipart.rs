@@ -145,6 +145,7 @@ impl Server {
         // The object's owner as PutObject's (an anonymous writer uploads
         // for the bucket owner).
         let requester = self.requester(&req);
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let acl =
             self.new_object_acl(&super::acl::acl_headers!(input, object), &requester, &info)?;
@@ -156,7 +157,7 @@ impl Server {
         // The object's encryption, sealed now: every part is enciphered
         // with its data key.
         let asked = encryption::asked_of!(input)?;
-        let target = self.write_target(&bucket, asked).await?;
+        let target = self.write_target(&bucket, asked, transport).await?;
         let customer = match &target {
             Some(crate::sse::Target::Customer(c)) => Some(c.clone()),
             _ => None,
@@ -217,8 +218,9 @@ impl Server {
         &self,
         sse: Option<&crate::sse::Envelope>,
         customer: Option<&crate::sse::CustomerKey>,
+        transport: encryption::Transport,
     ) -> S3Result<Option<crate::sse::DataKey>> {
-        self.check_customer_transport(customer)?;
+        self.check_customer_transport(transport, customer)?;
         encryption::check_key(sse, customer)?;
         let Some(envelope) = sse.cloned() else {
             return Ok(None);
@@ -242,6 +244,7 @@ impl Server {
         key: &ObjectKey,
         id: &str,
         customer: Option<&crate::sse::CustomerKey>,
+        transport: encryption::Transport,
     ) -> S3Result<PartTarget> {
         let (b, k, id) = (bucket.clone(), key.clone(), id.to_owned());
         let (checksum, sse) = self
@@ -253,7 +256,10 @@ impl Server {
                 Ok((record.checksum, record.sse))
             })
             .await?;
-        let part_key = match self.upload_data_key(sse.as_ref(), customer).await? {
+        let part_key = match self
+            .upload_data_key(sse.as_ref(), customer, transport)
+            .await?
+        {
             Some(k) => Some(k.fresh_counter().map_err(|e| e.to_s3())?),
             None => None,
         };
@@ -275,6 +281,7 @@ impl Server {
             .await?;
         let claim = Claim::of(&req.headers, None).map_err(Refusal::into_s3)?;
         let trailers = req.trailing_headers.clone();
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let number = part_number(input.part_number)?;
         let customer = encryption::customer_of!(input)?;
@@ -296,7 +303,7 @@ impl Server {
             part_key,
             echo,
         } = self
-            .part_target(&bucket, &key, &id, customer.as_ref())
+            .part_target(&bucket, &key, &id, customer.as_ref(), transport)
             .await?;
         // The part's checksum: of the upload's algorithm, kept with the
         // part; one of another upload's is only checked.
@@ -355,6 +362,7 @@ impl Server {
         let (bucket, key, info) = self
             .writable(&req, &req.input.bucket, &req.input.key)
             .await?;
+        let transport = encryption::Transport::of(&req);
         let input = req.input;
         let customer = encryption::customer_of!(input)?;
         // The whole object's checksum the request names, if any.
@@ -411,7 +419,7 @@ impl Server {
             .await?
         };
         let data_key = self
-            .upload_data_key(sse.as_ref(), customer.as_ref())
+            .upload_data_key(sse.as_ref(), customer.as_ref(), transport)
             .await?;
         let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         let claimed = {
