@@ -166,13 +166,32 @@ pub(crate) fn wait_for_bytes(path: &Path, data: &[u8], seconds: u64) -> bool {
     false
 }
 
-/// A TCP port free on loopback now.
+/// A port free on loopback now, for TCP and UDP both, that this process
+/// has not handed out before, below the kernel's ephemeral range (32768
+/// and up by default): a port the kernel picked for `bind(0)` and that was
+/// let go could be picked again for another test's listener, or taken as
+/// the local port of a connection some test makes, before the test that
+/// asked for it binds it. Each process starts at its own place in the
+/// range, so that test binaries run side by side rarely meet.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const PORTS: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(397) % PORTS;
+    for _ in 0..PORTS {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(FIRST + (start + n) % PORTS).expect("below 32000");
+        let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+    panic!(
+        "no free port on loopback between {FIRST} and {}",
+        FIRST + PORTS
+    )
 }
 
 /// Kills a child process when dropped.
