@@ -682,6 +682,33 @@ fn ws_closed(s: &TcpStream) -> bool {
     closed
 }
 
+/// A WebSocket announce of an info-hash the endpoint does not serve:
+/// refused with a `failure reason`, which is an answer (the connection
+/// showed it is a tracker client).
+fn unknown_ws_announce() -> String {
+    serde_json::json!({
+        "action": "announce", "info_hash": "a".repeat(20),
+        "peer_id": "-TT0001-abcdefghijkl", "left": 5, "numwant": 0,
+        "event": "started", "offers": [],
+    })
+    .to_string()
+}
+
+/// The log says, in one summary line, that the WebSocket tracker refused
+/// one connection for its address's share.
+fn one_ws_refusal_per_address(lines: &[String]) {
+    let refusals: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("connections refused since the last summary"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{lines:#?}");
+    assert!(
+        refusals[0].contains("ws") && refusals[0].contains("refused_per_address=1"),
+        "{}",
+        refusals[0]
+    );
+}
+
 /// The WebSocket tracker holds each address to its share (32 connections):
 /// 32 connections from 127.0.0.2 that announce keep their slots and a 33rd
 /// is closed before its upgrade, while 127.0.0.3 still gets in and is
@@ -699,15 +726,7 @@ fn one_address_cannot_take_every_websocket_tracker_slot() {
         "exec \"$0\" \"$@\"",
         &["--seeding", "both", "--ws-tracker-listen", &ws.to_string()],
     );
-    // An info-hash the endpoint does not serve: refused with a `failure
-    // reason`, which is an answer (the connection showed it is a tracker
-    // client).
-    let announce = serde_json::json!({
-        "action": "announce", "info_hash": "a".repeat(20),
-        "peer_id": "-TT0001-abcdefghijkl", "left": 5, "numwant": 0,
-        "event": "started", "offers": [],
-    })
-    .to_string();
+    let announce = unknown_ws_announce();
     let announcer = |from: &str| {
         let mut s = connect_from(from, ws);
         assert!(ws_upgrade(&mut s), "{from} was not let in");
@@ -751,17 +770,7 @@ fn one_address_cannot_take_every_websocket_tracker_slot() {
         assert!(answer.contains("failure reason"), "{answer}");
     }
     drop((still, idle));
-    let lines = logged.stop();
-    let refusals: Vec<&String> = lines
-        .iter()
-        .filter(|l| l.contains("connections refused since the last summary"))
-        .collect();
-    assert_eq!(refusals.len(), 1, "{lines:#?}");
-    assert!(
-        refusals[0].contains("ws") && refusals[0].contains("refused_per_address=1"),
-        "{}",
-        refusals[0]
-    );
+    one_ws_refusal_per_address(&logged.stop());
 }
 
 /// Behind a trusted proxy, each browser it forwards for is held to its own
@@ -790,12 +799,7 @@ fn a_trusted_proxy_holds_each_browser_to_its_share_of_websocket_slots() {
             "127.0.0.5",
         ],
     );
-    let announce = serde_json::json!({
-        "action": "announce", "info_hash": "a".repeat(20),
-        "peer_id": "-TT0001-abcdefghijkl", "left": 5, "numwant": 0,
-        "event": "started", "offers": [],
-    })
-    .to_string();
+    let announce = unknown_ws_announce();
     // One upgrade through the proxy for `browser` (none: the proxy's own):
     // the answer's head, and the connection.
     let through = |browser: Option<&str>| {
@@ -836,17 +840,7 @@ fn a_trusted_proxy_holds_each_browser_to_its_share_of_websocket_slots() {
         answered(s);
     }
     drop(still);
-    let lines = logged.stop();
-    let refusals: Vec<&String> = lines
-        .iter()
-        .filter(|l| l.contains("connections refused since the last summary"))
-        .collect();
-    assert_eq!(refusals.len(), 1, "{lines:#?}");
-    assert!(
-        refusals[0].contains("ws") && refusals[0].contains("refused_per_address=1"),
-        "{}",
-        refusals[0]
-    );
+    one_ws_refusal_per_address(&logged.stop());
 }
 
 /// `s3torrent_connections{listener="ws_tracker"}` as `metrics` (a
