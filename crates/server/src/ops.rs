@@ -882,22 +882,11 @@ impl S3 for Server {
         // Server-side encryption: the request's, else the bucket's default.
         let asked = encryption::asked_of!(input)?;
         let target = self.write_target(&bucket, asked, transport).await?;
-        let sealed = match &target {
-            Some(t) => {
-                let (store, t) = (Arc::clone(&self.store), t.clone());
-                Some(
-                    tokio::task::spawn_blocking(move || store.new_data_key(&t))
-                        .await
-                        .map_err(|e| s3_error!(InternalError, "{e}"))?
-                        .map_err(|e| e.to_s3())?,
-                )
-            }
-            None => None,
-        };
-        let customer = match &target {
-            Some(crate::sse::Target::Customer(c)) => Some(c.clone()),
-            _ => None,
-        };
+        let customer = target
+            .as_ref()
+            .and_then(crate::sse::Target::customer)
+            .cloned();
+        let sealed = self.sealed_key(target).await?;
         let headers = headers_of(
             input.cache_control.clone(),
             input.content_disposition.clone(),

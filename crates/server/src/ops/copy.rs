@@ -320,22 +320,8 @@ impl Server {
         let algorithm = named
             .or(source.checksum.as_ref().map(|c| c.algorithm))
             .unwrap_or(Algorithm::Crc64Nvme);
-        let customer = match &target {
-            Some(Target::Customer(c)) => Some(c.clone()),
-            _ => None,
-        };
-        let sealed = match target {
-            Some(t) => {
-                let store = Arc::clone(&self.store);
-                Some(
-                    tokio::task::spawn_blocking(move || store.new_data_key(&t))
-                        .await
-                        .map_err(|e| s3_error!(InternalError, "{e}"))?
-                        .map_err(|e| e.to_s3())?,
-                )
-            }
-            None => None,
-        };
+        let customer = target.as_ref().and_then(Target::customer).cloned();
+        let sealed = self.sealed_key(target).await?;
         let (data_key, envelope) = match sealed {
             Some((k, e)) => (Some(k), Some(e)),
             None => (None, None),

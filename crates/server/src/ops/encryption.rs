@@ -10,7 +10,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::BucketName;
 
 use super::Server;
-use crate::sse::{Asked, CustomerKey, Envelope, Mode, Target};
+use crate::sse::{Asked, CustomerKey, DataKey, Envelope, Mode, Target};
 use crate::store::DefaultEncryption;
 
 /// Over which transports SSE-C keys are taken: S3 takes them over HTTPS
@@ -272,6 +272,24 @@ impl Server {
             ));
         }
         Ok(())
+    }
+
+    /// A new object's data key, sealed as `target` says, made on a
+    /// blocking thread (a KMS key's first use reads its file); none
+    /// without a target.
+    pub(super) async fn sealed_key(
+        &self,
+        target: Option<Target>,
+    ) -> S3Result<Option<(DataKey, Envelope)>> {
+        let Some(t) = target else {
+            return Ok(None);
+        };
+        let store = std::sync::Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.new_data_key(&t))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map(Some)
+            .map_err(|e| e.to_s3())
     }
 
     /// How a new object of `bucket` is encrypted: as its request asks,

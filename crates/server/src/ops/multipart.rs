@@ -158,21 +158,11 @@ impl Server {
         // with its data key.
         let asked = encryption::asked_of!(input)?;
         let target = self.write_target(&bucket, asked, transport).await?;
-        let customer = match &target {
-            Some(crate::sse::Target::Customer(c)) => Some(c.clone()),
-            _ => None,
-        };
-        let sse = match target {
-            Some(t) => {
-                let store = Arc::clone(&self.store);
-                let (_, envelope) = tokio::task::spawn_blocking(move || store.new_data_key(&t))
-                    .await
-                    .map_err(|e| s3_error!(InternalError, "{e}"))?
-                    .map_err(|e| e.to_s3())?;
-                Some(envelope)
-            }
-            None => None,
-        };
+        let customer = target
+            .as_ref()
+            .and_then(crate::sse::Target::customer)
+            .cloned();
+        let sse = self.sealed_key(target).await?.map(|(_, envelope)| envelope);
         let echo = encryption::Echo::of(sse.as_ref(), customer.as_ref());
         let record = UploadRecord {
             sse,

@@ -85,6 +85,16 @@ pub(crate) enum Target {
     Customer(CustomerKey),
 }
 
+impl Target {
+    /// The customer's key, for SSE-C.
+    pub(crate) fn customer(&self) -> Option<&CustomerKey> {
+        match self {
+            Target::Customer(c) => Some(c),
+            Target::S3 | Target::Kms(_) => None,
+        }
+    }
+}
+
 /// What a write asks for.
 #[derive(Debug, Clone)]
 pub(crate) enum Asked {
