@@ -1085,14 +1085,12 @@ impl S3 for Server {
                 crate::sse::ObjectReader::encrypted(file, key.map_err(|e| e.to_s3())?)
             }
             (None, Some(envelope)) => {
-                let (store, customer) = (Arc::clone(&self.store), customer.clone());
-                tokio::task::spawn_blocking(move || {
-                    let key = store.open_data_key(&envelope, customer.as_ref())?;
+                let customer = customer.clone();
+                self.sse_blocking(move |s| {
+                    let key = s.open_data_key(&envelope, customer.as_ref())?;
                     Ok(crate::sse::ObjectReader::encrypted(file, key))
                 })
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(|e: crate::sse::SseError| e.to_s3())?
+                .await?
             }
         };
         let tag_count = self.tag_count((&requester, &context), &input.bucket, &input.key, &meta);

@@ -158,11 +158,10 @@ impl Server {
         let k = k.ok_or_else(|| s3_error!(InvalidArgument))?;
         let Snapshot { meta, file } = read.version;
         encryption::check_key(meta.sse.as_ref(), customer.as_ref())?;
-        let (store, m) = (Arc::clone(&self.store), meta.clone());
-        let reader = tokio::task::spawn_blocking(move || store.reader(file, &m, customer.as_ref()))
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
-            .map_err(|e| e.to_s3())?;
+        let m = meta.clone();
+        let reader = self
+            .sse_blocking(move |s| s.reader(file, &m, customer.as_ref()))
+            .await?;
         Ok(CopySource {
             bucket: b,
             key: k,

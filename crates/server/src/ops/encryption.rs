@@ -10,8 +10,8 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use s3torrent_s3::BucketName;
 
 use super::Server;
-use crate::sse::{Asked, CustomerKey, DataKey, Envelope, Mode, Target};
-use crate::store::DefaultEncryption;
+use crate::sse::{Asked, CustomerKey, DataKey, Envelope, Mode, SseError, Target};
+use crate::store::{DefaultEncryption, Store};
 
 /// Over which transports SSE-C keys are taken: S3 takes them over HTTPS
 /// only.
@@ -274,22 +274,33 @@ impl Server {
         Ok(())
     }
 
-    /// A new object's data key, sealed as `target` says, made on a
-    /// blocking thread (a KMS key's first use reads its file); none
-    /// without a target.
+    /// [`Server::stored`] for a store call that may fail as encryption
+    /// does (a key's file read, a customer key that does not open the
+    /// object): on a blocking thread, its error as S3 answers it.
+    pub(super) async fn sse_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, SseError> + Send + 'static,
+    ) -> S3Result<T> {
+        let store = std::sync::Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(|e| e.to_s3())
+    }
+
+    /// A new object's data key, sealed as `target` says (a KMS key's
+    /// first use reads its file); none without a target.
     pub(super) async fn sealed_key(
         &self,
         target: Option<Target>,
     ) -> S3Result<Option<(DataKey, Envelope)>> {
-        let Some(t) = target else {
-            return Ok(None);
-        };
-        let store = std::sync::Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.new_data_key(&t))
-            .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
-            .map(Some)
-            .map_err(|e| e.to_s3())
+        match target {
+            Some(t) => self
+                .sse_blocking(move |s| s.new_data_key(&t))
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     /// How a new object of `bucket` is encrypted: as its request asks,
@@ -339,11 +350,8 @@ impl Server {
             }
         };
         if let Some(Target::Kms(id)) = &target {
-            let (id, store) = (id.clone(), std::sync::Arc::clone(&self.store));
-            tokio::task::spawn_blocking(move || store.check_kms_key(&id))
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(|e| e.to_s3())?;
+            let id = id.clone();
+            self.sse_blocking(move |s| s.check_kms_key(&id)).await?;
         }
         Ok(target)
     }

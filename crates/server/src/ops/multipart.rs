@@ -215,12 +215,10 @@ impl Server {
         let Some(envelope) = sse.cloned() else {
             return Ok(None);
         };
-        let (store, customer) = (Arc::clone(&self.store), customer.cloned());
-        let key =
-            tokio::task::spawn_blocking(move || store.open_data_key(&envelope, customer.as_ref()))
-                .await
-                .map_err(|e| s3_error!(InternalError, "{e}"))?
-                .map_err(|e| e.to_s3())?;
+        let customer = customer.cloned();
+        let key = self
+            .sse_blocking(move |s| s.open_data_key(&envelope, customer.as_ref()))
+            .await?;
         Ok(Some(key))
     }
 
