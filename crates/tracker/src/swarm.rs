@@ -11,7 +11,9 @@
 //! live entries once and so is paid for by the announces that made the
 //! dead ones. Listing peers reads the queues alone.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::{Duration, Instant};
 

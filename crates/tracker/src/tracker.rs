@@ -1,6 +1,8 @@
 //! The tracker: swarms by info-hash, the limits, and the answers.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt as _};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
