@@ -15,12 +15,13 @@
 //!   [`SUMMARY_EVERY`], not one line each.
 //! - A waiter can learn when a slot frees ([`Admission::freed`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use foldhash::HashMap;
 use tokio::sync::Notify;
 
 /// How often a summary of refused connections is logged at most.

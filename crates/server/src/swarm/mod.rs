@@ -426,7 +426,7 @@ impl Swarm {
 /// without a write, and is decided afresh each time).
 #[derive(Default)]
 struct Decisions {
-    inner: Mutex<(u64, std::collections::HashMap<InfoHash, Tracked>)>,
+    inner: Mutex<(u64, foldhash::HashMap<InfoHash, Tracked>)>,
 }
 
 impl Decisions {

@@ -3,12 +3,12 @@
 //! between connections, never blocking the runtime), write what it gives
 //! within the `--seed-rate` budget, fire its timeouts, and close.
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use s3torrent_metainfo::InfoHash;
