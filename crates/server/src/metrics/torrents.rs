@@ -8,10 +8,12 @@
 //! comes back starts again from 0. Memory is bounded: each torrent holds
 //! its counters, at most [`HISTORY`] samples and its web seed's paths.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use foldhash::HashMap;
 
 use s3torrent_metainfo::InfoHash;
 
@@ -195,6 +197,33 @@ impl Table {
         None
     }
 
+    /// `info_hash`'s entry, made if there was none (the least recently
+    /// active torrent going if there are too many); it counts as active now.
+    fn touch(&mut self, info_hash: &InfoHash) -> &mut Entry {
+        let seq = self.next;
+        self.next += 1;
+        if let Some(e) = self.entries.get_mut(info_hash) {
+            e.seq = seq;
+            self.order.push_back((seq, *info_hash));
+            self.compact();
+        } else {
+            if self.entries.len() >= MAX_TORRENTS
+                && let Some(oldest) = self.pop_oldest()
+                && let Some(gone) = self.entries.remove(&oldest)
+            {
+                for p in &gone.paths {
+                    self.paths.remove(p);
+                }
+            }
+            self.order.push_back((seq, *info_hash));
+        }
+        self.entries.entry(*info_hash).or_insert_with(|| Entry {
+            stats: Arc::new(TorrentStats::new()),
+            seq,
+            paths: Vec::new(),
+        })
+    }
+
     /// Drops the order's older entries once they outnumber the current
     /// ones (and a few more): linear, once per as many touches.
     fn compact(&mut self) {
@@ -219,34 +248,7 @@ impl Torrents {
     /// active now.
     pub(crate) fn touch(&self, info_hash: &InfoHash) -> Arc<TorrentStats> {
         let mut t = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = t.next;
-        t.next += 1;
-        if let Some(e) = t.entries.get_mut(info_hash) {
-            e.seq = seq;
-            let stats = Arc::clone(&e.stats);
-            t.order.push_back((seq, *info_hash));
-            t.compact();
-            return stats;
-        }
-        if t.entries.len() >= MAX_TORRENTS
-            && let Some(oldest) = t.pop_oldest()
-            && let Some(gone) = t.entries.remove(&oldest)
-        {
-            for p in &gone.paths {
-                t.paths.remove(p);
-            }
-        }
-        let stats = Arc::new(TorrentStats::new());
-        t.entries.insert(
-            *info_hash,
-            Entry {
-                stats: Arc::clone(&stats),
-                seq,
-                paths: Vec::new(),
-            },
-        );
-        t.order.push_back((seq, *info_hash));
-        stats
+        Arc::clone(&t.touch(info_hash).stats)
     }
 
     /// `info_hash`'s numbers if they are kept, without counting a look as
@@ -259,10 +261,8 @@ impl Torrents {
     /// Counts `info_hash` as active, and the GETs of its web seed's
     /// `paths` as its, when it has none yet.
     pub(crate) fn served<'a>(&self, info_hash: &InfoHash, paths: impl Iterator<Item = &'a str>) {
-        self.touch(info_hash);
         let mut t = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        let has_paths = t.entries.get(info_hash).is_none_or(|e| !e.paths.is_empty());
-        if has_paths {
+        if !t.touch(info_hash).paths.is_empty() {
             return;
         }
         let mut mine = Vec::new();
