@@ -761,10 +761,17 @@ fn log_announce(
 ) {
     let path = req.uri().path();
     crate::metrics::METRICS.http_announce(path, seen.as_ref().map(|(_, d)| d));
-    let (info_hash, outcome) = match seen {
-        Some((h, Decision::Allow)) => (Some(h.to_hex()), "served".to_owned()),
-        Some((h, Decision::Refuse(reason))) => (Some(h.to_hex()), format!("refused: {reason}")),
-        None => (None, "not asked".into()),
+    // The hex digits on the stack, and "served" without a copy: this line
+    // is written for every announce.
+    let mut hex = [0; 40];
+    let refused;
+    let (info_hash, outcome) = match &seen {
+        Some((h, Decision::Allow)) => (Some(hex_digits(h, &mut hex)), "served"),
+        Some((h, Decision::Refuse(reason))) => {
+            refused = format!("refused: {reason}");
+            (Some(hex_digits(h, &mut hex)), refused.as_str())
+        }
+        None => (None, "not asked"),
     };
     tracing::info!(
         target: "tracker",
@@ -777,4 +784,33 @@ fn log_announce(
         ms = crate::edge::listen::millis(started),
         "announce"
     );
+}
+
+/// `info_hash` in lowercase hex, written into `out`.
+fn hex_digits<'a>(info_hash: &InfoHash, out: &'a mut [u8; 40]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(info_hash.as_bytes()) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
+    }
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digits_are_lowercase_and_in_order() {
+        let mut bytes = [0u8; 20];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::try_from(i * 13 + 7).unwrap_or(0);
+        }
+        bytes[19] = 0xff;
+        let mut out = [0; 40];
+        assert_eq!(
+            hex_digits(&InfoHash::from_bytes(bytes), &mut out),
+            "0714212e3b4855626f7c8996a3b0bdcad7e4f1ff"
+        );
+    }
 }
