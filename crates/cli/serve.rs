@@ -497,9 +497,7 @@ where
         mut writer: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        use tracing_subscriber::fmt::time::FormatTime as _;
-
-        tracing_subscriber::fmt::time::SystemTime.format_time(&mut writer)?;
+        line_time(&mut writer, std::time::SystemTime::now())?;
         let meta = event.metadata();
         writer.write_str(match *meta.level() {
             tracing::Level::ERROR => " ERROR ",
@@ -518,6 +516,43 @@ where
         fields.result?;
         writer.write_char('\n')
     }
+}
+
+/// Writes `now` as tracing-subscriber's `SystemTime` does (RFC 3339, UTC,
+/// microseconds: `2026-12-07T23:25:00.123456Z`), the date and time of day
+/// formatted once a second per thread.
+fn line_time(
+    writer: &mut tracing_subscriber::fmt::format::Writer<'_>,
+    now: std::time::SystemTime,
+) -> std::fmt::Result {
+    use tracing_subscriber::fmt::time::FormatTime as _;
+
+    thread_local! {
+        static SECOND: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((0, String::new())) };
+    }
+    let since = now.duration_since(std::time::UNIX_EPOCH).ok();
+    let second = since.and_then(|d| i64::try_from(d.as_secs()).ok());
+    let (Some(since), Some(second)) = (since, second) else {
+        return tracing_subscriber::fmt::time::SystemTime.format_time(writer);
+    };
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != second || text.is_empty() {
+            let Ok(t) = jiff::Timestamp::from_second(second) else {
+                return tracing_subscriber::fmt::time::SystemTime.format_time(writer);
+            };
+            *text = t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            *cached = second;
+        }
+        writer.write_str(text)?;
+        let mut fraction = *b".000000Z";
+        let mut micros = since.subsec_micros();
+        for digit in fraction[1..7].iter_mut().rev() {
+            *digit = b'0' + u8::try_from(micros % 10).unwrap_or(0);
+            micros /= 10;
+        }
+        writer.write_str(std::str::from_utf8(&fraction).unwrap_or(".000000Z"))
+    })
 }
 
 /// Writes an event's fields for [`TextLine`]: ` MESSAGE` for the message,
@@ -731,4 +766,47 @@ pub(crate) async fn bind_udp_tracker(
         .bind_udp_tracker(flag)
         .await
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use tracing_subscriber::fmt::format::Writer;
+    use tracing_subscriber::fmt::time::FormatTime as _;
+
+    fn ours(now: std::time::SystemTime) -> String {
+        let mut out = String::new();
+        super::line_time(&mut Writer::new(&mut out), now).unwrap();
+        out
+    }
+
+    /// The cached line time reads as tracing-subscriber's own, now, and
+    /// for set instants (the date as Python's datetime gives it).
+    #[test]
+    fn line_time_is_tracing_subscribers_format() {
+        let at =
+            |secs, micros| UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros);
+        assert_eq!(ours(at(1_796_000_000, 123)), "2026-11-30T00:53:20.000123Z");
+        assert_eq!(
+            ours(at(1_796_000_000, 999_999)),
+            "2026-11-30T00:53:20.999999Z"
+        );
+        assert_eq!(ours(at(1_796_000_001, 0)), "2026-11-30T00:53:21.000000Z");
+        assert_eq!(ours(at(0, 5)), "1970-01-01T00:00:00.000005Z");
+        // Against tracing-subscriber's formatter, to the second (it reads
+        // the clock itself: again if a second turned in between).
+        for _ in 0..3 {
+            let mut theirs = String::new();
+            tracing_subscriber::fmt::time::SystemTime
+                .format_time(&mut Writer::new(&mut theirs))
+                .unwrap();
+            let mine = ours(std::time::SystemTime::now());
+            assert_eq!(mine.len(), theirs.len(), "{mine} / {theirs}");
+            if mine[..19] == theirs[..19] {
+                return;
+            }
+        }
+        panic!("never the same second as tracing-subscriber's");
+    }
 }
