@@ -15,7 +15,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, recv, send};
 use s3torrent_metainfo::InfoHash;
 use s3torrent_tracker::{
-    Announce, Decision, Event, QueryLimits, RequestContext, Tracker, TrustedProxies,
+    Announce, Decision, Error, Event, QueryLimits, RequestContext, Tracker, TrustedProxies,
     announce_answer, handle, parse_announce,
 };
 use tokio::io::AsyncWriteExt as _;
@@ -58,12 +58,12 @@ struct Shared {
 
 impl Shared {
     /// The exchange that answers `req` from `ctx`'s client.
-    fn exchange<'a>(&'a self, req: &'a http::Request<()>, ctx: &'a RequestContext) -> Exchange<'a> {
+    fn exchange<'a>(&'a self, asked: Asked<'a>, ctx: &'a RequestContext) -> Exchange<'a> {
         Exchange {
             swarm: &*self.swarm,
             tracker: &self.tracker,
             edge: &self.edge,
-            req,
+            asked,
             ctx,
         }
     }
@@ -376,24 +376,37 @@ fn answer_at_once(
     if n == buf.len() {
         return hyper();
     }
-    let Some(req) = one_shot_request(data) else {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let Some(head) = one_shot_head(data, &mut headers) else {
         return hyper();
     };
-    if req.uri().path() != &*shared.announce_path {
+    if head.path != &*shared.announce_path {
         return hyper();
     }
-    let Ok(announce) = parse_announce(req.uri().query().unwrap_or_default(), &shared.limits) else {
+    let Ok(announce) = parse_announce(head.query, &shared.limits) else {
         return hyper();
     };
     let Some(tracked) = shared.swarm.tracked_in_memory(&announce.info_hash) else {
         return hyper();
     };
-    // Behind a trusted proxy, the client it forwards for.
-    let remote = shared.trusted.client(admitted.remote, req.headers());
+    // Behind a trusted proxy, the client it forwards for (its headers
+    // made a map only then).
+    let remote = if shared.trusted.trusts(admitted.remote.ip()) {
+        let Some(map) = header_map(head.headers) else {
+            return hyper();
+        };
+        shared.trusted.client(admitted.remote, &map)
+    } else {
+        admitted.remote
+    };
     let ctx = RequestContext::new(remote).with_endpoint_seed(admitted.seed);
     admitted.slot.ticket().establish();
     let info_hash = announce.info_hash;
-    let exchange = shared.exchange(&req, &ctx);
+    let asked = Asked::OneShot {
+        path: head.path,
+        query: head.query,
+    };
+    let exchange = shared.exchange(asked, &ctx);
     let response = exchange.answer(Some(announce), Some((info_hash, tracked)), started);
     let out = encode_closing(&response, date.now());
     match send(
@@ -408,29 +421,43 @@ fn answer_at_once(
     }
 }
 
+/// A one-shot request's head: its path and query, and its headers.
+struct OneShotHead<'a> {
+    path: &'a str,
+    query: &'a str,
+    headers: &'a [httparse::Header<'a>],
+}
+
 /// `data` as a request hyper would take and answer, then close: exactly
-/// one complete HTTP/1.1 `GET` head, no body, `Connection: close`; `None`
-/// for anything else (hyper then reads it).
-fn one_shot_request(data: &[u8]) -> Option<http::Request<()>> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut head = httparse::Request::new(&mut headers);
+/// one complete HTTP/1.1 `GET` head, no body, `Connection: close`, and a
+/// target of RFC 3986's characters alone (which `http::Uri` takes as they
+/// are); `None` for anything else (hyper then reads it).
+fn one_shot_head<'a>(
+    data: &'a [u8],
+    headers: &'a mut [httparse::Header<'a>],
+) -> Option<OneShotHead<'a>> {
+    let mut head = httparse::Request::new(headers);
     let Ok(httparse::Status::Complete(len)) = head.parse(data) else {
         return None;
     };
     if len != data.len() || head.method != Some("GET") || head.version != Some(1) {
         return None;
     }
-    let uri: http::Uri = head.path?.parse().ok()?;
-    let mut map = http::HeaderMap::with_capacity(head.headers.len());
+    let target = head.path?;
+    if !target.starts_with('/') || !target.bytes().all(uri_byte) {
+        return None;
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut close = false;
     for h in head.headers.iter() {
-        let name = http::HeaderName::from_bytes(h.name.as_bytes()).ok()?;
-        let value = http::HeaderValue::from_bytes(h.value).ok()?;
-        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+        let name = h.name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length")
+            || name.eq_ignore_ascii_case(b"transfer-encoding")
+        {
             return None;
         }
-        if name == http::header::CONNECTION {
-            for token in value.to_str().ok()?.split(',').map(str::trim) {
+        if name.eq_ignore_ascii_case(b"connection") {
+            for token in std::str::from_utf8(h.value).ok()?.split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
                     close = true;
                 } else if !token.is_empty() {
@@ -438,15 +465,34 @@ fn one_shot_request(data: &[u8]) -> Option<http::Request<()>> {
                 }
             }
         }
-        map.append(name, value);
     }
     if !close {
         return None;
     }
-    let mut req = http::Request::new(());
-    *req.uri_mut() = uri;
-    *req.headers_mut() = map;
-    Some(req)
+    Some(OneShotHead {
+        path,
+        query,
+        headers: head.headers,
+    })
+}
+
+/// Whether `b` may stand in a request target as it is (RFC 3986's
+/// unreserved and reserved characters and `%`, but for the fragment's `#`
+/// and the IP literal's brackets).
+fn uri_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?@!$&'()*+,;=%".contains(&b)
+}
+
+/// `headers` as a map, as hyper would make it; `None` for a header it
+/// would refuse.
+fn header_map(headers: &[httparse::Header<'_>]) -> Option<http::HeaderMap> {
+    let mut map = http::HeaderMap::with_capacity(headers.len());
+    for h in headers {
+        let name = http::HeaderName::from_bytes(h.name.as_bytes()).ok()?;
+        let value = http::HeaderValue::from_bytes(h.value).ok()?;
+        map.append(name, value);
+    }
+    Some(map)
 }
 
 /// `response` as hyper writes it to a request that asked to close: the
@@ -603,14 +649,14 @@ async fn serve_socket<I>(
                         .map(|t| (a.info_hash, t))
                 });
                 let response = if let Some(known) = known {
-                    let exchange = shared.exchange(&req, &ctx);
+                    let exchange = shared.exchange(Asked::Request(&req), &ctx);
                     exchange.answer(announce, Some(known), started)
                 } else {
                     tokio::task::spawn_blocking(move || {
                         let early = announce
                             .as_ref()
                             .map(|a| (a.info_hash, shared.swarm.tracked(&a.info_hash)));
-                        let exchange = shared.exchange(&req, &ctx);
+                        let exchange = shared.exchange(Asked::Request(&req), &ctx);
                         exchange.answer(announce, early, started)
                     })
                     .await
@@ -664,8 +710,33 @@ struct Exchange<'a> {
     swarm: &'a dyn SwarmSource,
     tracker: &'a Mutex<Tracker>,
     edge: &'a PeerEdge,
-    req: &'a http::Request<()>,
+    asked: Asked<'a>,
     ctx: &'a RequestContext,
+}
+
+/// The request an [`Exchange`] answers.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    /// Read by hyper.
+    Request(&'a http::Request<()>),
+    /// A one-shot `GET` read on an accepting thread (see `one_shot_head`).
+    OneShot { path: &'a str, query: &'a str },
+}
+
+impl Asked<'_> {
+    fn path(&self) -> &str {
+        match self {
+            Asked::Request(req) => req.uri().path(),
+            Asked::OneShot { path, .. } => path,
+        }
+    }
+
+    fn query(&self) -> &str {
+        match self {
+            Asked::Request(req) => req.uri().query().unwrap_or_default(),
+            Asked::OneShot { query, .. } => query,
+        }
+    }
 }
 
 impl Exchange<'_> {
@@ -679,7 +750,10 @@ impl Exchange<'_> {
         started: Instant,
     ) -> http::Response<Bytes> {
         let mut seen = None;
-        let method = self.req.method();
+        let method = match self.asked {
+            Asked::Request(req) => req.method(),
+            Asked::OneShot { .. } => &http::Method::GET,
+        };
         let response = {
             let authorize = super::authorize_with(self.swarm, early, &mut seen);
             let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
@@ -691,16 +765,25 @@ impl Exchange<'_> {
                     drop(tracker);
                     announce_answer(answered, method == http::Method::HEAD)
                 }
-                _ => handle(&mut tracker, self.req, self.ctx, Instant::now(), authorize),
+                _ => match self.asked {
+                    Asked::Request(req) => {
+                        handle(&mut tracker, req, self.ctx, Instant::now(), authorize)
+                    }
+                    // Made with its announce parsed: never here.
+                    Asked::OneShot { .. } => {
+                        drop(tracker);
+                        announce_answer(Err(Error::Missing { param: "info_hash" }), false)
+                    }
+                },
             }
         };
         let remote = self.ctx.remote;
         if let Some((info_hash, Decision::Allow)) = &seen
             && let Some(announce) = &announce
         {
-            offer_leecher(self.edge, self.req, remote, *info_hash, announce);
+            offer_leecher(self.edge, self.asked.query(), remote, *info_hash, announce);
         }
-        log_announce(self.req, remote, seen, &response, started);
+        log_announce(self.asked.path(), remote, seen, &response, started);
         response
     }
 }
@@ -710,7 +793,7 @@ impl Exchange<'_> {
 /// announced.
 fn offer_leecher(
     edge: &PeerEdge,
-    req: &http::Request<()>,
+    query: &str,
     remote: SocketAddr,
     info_hash: InfoHash,
     announce: &Announce,
@@ -736,7 +819,6 @@ fn offer_leecher(
         };
         // Not part of BEP 3, but sent by libtorrent, Transmission and
         // aria2: whether the client accepts only encrypted connections.
-        let query = req.uri().query().unwrap_or_default();
         let crypto = if query.split('&').any(|kv| kv == "requirecrypto=1") {
             AnnouncedCrypto::Required
         } else {
@@ -753,13 +835,12 @@ fn offer_leecher(
 
 /// One line per announce: who, which info-hash, what was decided, how long.
 fn log_announce(
-    req: &http::Request<()>,
+    path: &str,
     remote: SocketAddr,
     seen: Option<(InfoHash, Decision)>,
     response: &http::Response<Bytes>,
     started: Instant,
 ) {
-    let path = req.uri().path();
     crate::metrics::METRICS.http_announce(path, seen.as_ref().map(|(_, d)| d));
     // The hex digits on the stack, and "served" without a copy: this line
     // is written for every announce.
@@ -799,6 +880,68 @@ fn hex_digits<'a>(info_hash: &InfoHash, out: &'a mut [u8; 40]) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn head(request: &str) -> Option<(String, String)> {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        one_shot_head(request.as_bytes(), &mut headers).map(|h| (h.path.into(), h.query.into()))
+    }
+
+    /// Only a lone, complete, closing `GET` head with a plain target is
+    /// answered on the accepting thread; anything else is hyper's.
+    #[test]
+    fn one_shot_heads_and_what_goes_to_hyper() {
+        let close = "Host: t\r\nConnection: close\r\n\r\n";
+        let ok = |target: &str| format!("GET {target} HTTP/1.1\r\n{close}");
+        assert_eq!(
+            head(&ok("/announce?info_hash=%AB&port=1")),
+            Some(("/announce".into(), "info_hash=%AB&port=1".into()))
+        );
+        assert_eq!(head(&ok("/announce")), Some(("/announce".into(), String::new())));
+        assert_eq!(head(&ok("/announce?")), Some(("/announce".into(), String::new())));
+        assert_eq!(
+            head("GET /a HTTP/1.1\r\nconnection: Keep-Alive, close\r\n\r\n"),
+            None,
+            "another connection token"
+        );
+        assert!(head("GET /a HTTP/1.1\r\nConnection: CLOSE\r\n\r\n").is_some());
+        let hyper = [
+            "GET /a HTTP/1.1\r\nHost: t\r\n\r\n".to_owned(),
+            "GET /a HTTP/1.1\r\nConnection: keep-alive\r\n\r\n".to_owned(),
+            "GET /a HTTP/1.0\r\nConnection: close\r\n\r\n".to_owned(),
+            format!("POST /a HTTP/1.1\r\n{close}"),
+            format!("HEAD /a HTTP/1.1\r\n{close}"),
+            "GET /a HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_owned(),
+            "GET /a HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_owned(),
+            "GET /a HTTP/1.1\r\nConnection: close\r\n".to_owned(),
+            format!("{}{}", ok("/a"), ok("/b")),
+            ok("/announce?a=1#fragment"),
+            ok("/announce?a=\"1\""),
+            ok("/announce?a={1}"),
+            ok("/[::1]"),
+            ok("*"),
+            ok("http://host/announce"),
+            ok("/announce?a=\u{e9}"),
+        ];
+        for request in hyper {
+            assert_eq!(head(&request), None, "{request:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A target the accepting thread takes is split into path and
+        /// query as `http::Uri` (hyper's) splits it.
+        #[test]
+        fn one_shot_targets_split_as_http_uri_does(
+            target in "/[a-zA-Z0-9._~:/?@!$&'()*+,;=%-]{0,40}",
+        ) {
+            let request = format!("GET {target} HTTP/1.1\r\nConnection: close\r\n\r\n");
+            let (path, query) = head(&request).expect("a plain target");
+            let uri: http::Uri = target.parse().expect("http::Uri takes it");
+            proptest::prop_assert_eq!(path.as_str(), uri.path());
+            proptest::prop_assert_eq!(query.as_str(), uri.query().unwrap_or_default());
+        }
+    }
 
     #[test]
     fn hex_digits_are_lowercase_and_in_order() {
