@@ -58,6 +58,10 @@ pub(crate) struct TorrentStats {
     /// The last hour, a sample a minute (minutes without activity or a
     /// look have none: the value held).
     history: Mutex<VecDeque<Sample>>,
+    /// The newest sample in `history` (its minute plus one, 0 for none;
+    /// its downloaded; its origin), stored under the lock: a sample of
+    /// the same minute with the same numbers needs no lock.
+    newest: [AtomicU64; 3],
 }
 
 impl TorrentStats {
@@ -68,6 +72,7 @@ impl TorrentStats {
             web_seed_sent: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             history: Mutex::new(VecDeque::with_capacity(4)),
+            newest: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 
@@ -127,6 +132,13 @@ impl TorrentStats {
             downloaded: self.downloaded(),
             origin: self.origin(),
         };
+        let [newest_minute, newest_downloaded, newest_origin] = &self.newest;
+        if newest_minute.load(Ordering::Acquire) == minute.saturating_add(1)
+            && newest_downloaded.load(Ordering::Relaxed) == now.downloaded
+            && newest_origin.load(Ordering::Relaxed) == now.origin
+        {
+            return;
+        }
         let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
         match history.back_mut() {
             Some(last) if last.minute >= minute => {
@@ -143,6 +155,11 @@ impl TorrentStats {
             || history.len() > HISTORY
         {
             history.pop_front();
+        }
+        if let Some(back) = history.back() {
+            newest_downloaded.store(back.downloaded, Ordering::Relaxed);
+            newest_origin.store(back.origin, Ordering::Relaxed);
+            newest_minute.store(back.minute.saturating_add(1), Ordering::Release);
         }
     }
 
