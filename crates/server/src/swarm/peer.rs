@@ -168,8 +168,8 @@ struct DialBudget {
 }
 
 impl DialBudget {
-    /// Whether one more dial may start at `now` (and it is counted).
-    fn take(&mut self, now: Instant) -> bool {
+    /// Whether the window of `now` has no dial left.
+    fn spent(&mut self, now: Instant) -> bool {
         let fresh = self
             .window
             .is_none_or(|w| now.saturating_duration_since(w) >= Duration::from_secs(1));
@@ -177,7 +177,12 @@ impl DialBudget {
             self.window = Some(now);
             self.started = 0;
         }
-        if self.started >= DIALS_PER_SECOND {
+        self.started >= DIALS_PER_SECOND
+    }
+
+    /// Whether one more dial may start at `now` (and it is counted).
+    fn take(&mut self, now: Instant) -> bool {
+        if self.spent(now) {
             return false;
         }
         self.started += 1;
@@ -380,7 +385,8 @@ impl PeerEdge {
     ) {
         let now = Instant::now();
         let mut dialed = self.dialed.lock().unwrap_or_else(|p| p.into_inner());
-        if dialed.by_addr.get(&addr).is_some_and(|d| d.holds(now)) {
+        // Under a crowd the budget is spent first: no look at the table.
+        if dialed.budget.spent(now) || dialed.by_addr.get(&addr).is_some_and(|d| d.holds(now)) {
             return;
         }
         if dialed.by_addr.len() >= MAX_DIALED {
@@ -1113,6 +1119,10 @@ mod tests {
         assert_eq!(started(&mut budget, 1000, 10), 10);
         assert_eq!(started(&mut budget, 1500, 100), 20);
         assert_eq!(started(&mut budget, 5000, 100), 30);
+        // Spent is seen without taking; a new window is fresh.
+        assert!(budget.spent(at(5999)));
+        assert!(!budget.spent(at(6000)));
+        assert_eq!(started(&mut budget, 6000, 100), 30);
     }
 
     /// However many seeds start, one after another while the earlier ones
