@@ -28,11 +28,6 @@ pub(crate) enum Role {
     Leecher,
 }
 
-/// Whether something seen at `then` is expired at `now`, after `ttl`.
-pub(crate) fn expired(then: Instant, now: Instant, ttl: Duration) -> bool {
-    now.checked_duration_since(then).is_some_and(|d| d >= ttl)
-}
-
 /// What a swarm answered an upsert with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Upsert {

@@ -266,8 +266,10 @@ impl Tracker {
         self.swarms.len()
     }
 
-    /// The number of clients (or addresses, whichever is more) the rate
-    /// limiter holds.
+    /// The number of rate windows held, clients' or addresses' whichever
+    /// is more: the slots of the rate limiter's tables used so far, ended
+    /// windows included (an ended window is not removed, its slot is
+    /// reused), so at most [`RateLimit::max_addresses`].
     pub fn rate_table_len(&self) -> usize {
         self.limiter.len()
     }
@@ -278,8 +280,9 @@ impl Tracker {
         self.swarms.remove(info_hash).is_some()
     }
 
-    /// Removes every expired peer, every swarm left empty and every ended
-    /// rate window. Linear in the number of swarms.
+    /// Removes every expired peer and every swarm left empty. Linear in the
+    /// number of swarms. (Rate windows need no sweep: the limiter's tables
+    /// are fixed, and an ended window's slot is simply reused.)
     pub fn expire(&mut self, now: Instant) {
         let now = self.clock(now);
         let ttl = self.config.peer_ttl();
@@ -290,7 +293,6 @@ impl Tracker {
         let swarms = &self.swarms;
         self.swarm_order
             .retain(|(seq, h)| swarms.get(h).is_some_and(|(_, s)| s == seq));
-        self.limiter.expire(now, self.config.rate_limit.window);
     }
 
     fn clock(&mut self, now: Instant) -> Instant {

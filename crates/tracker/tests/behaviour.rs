@@ -636,6 +636,40 @@ fn rate_limit_per_address_ceiling() {
     announce_ok(&mut t, &flood, &ctx("192.0.2.2:1"), t0);
 }
 
+/// A client making up a new peer id for each announce, as a load generator
+/// or a hostile one does, fills a client table far smaller than its flood
+/// and is still held to its address's ceiling; the table stays bounded.
+#[test]
+fn a_flood_of_peer_ids_from_one_address_hits_its_ceiling() {
+    let limit = RateLimit::new(2, secs(60), 16).with_per_address(300);
+    let mut t = config(|c| c.rate_limit = limit);
+    let t0 = Instant::now();
+    let mut served = 0;
+    for i in 0..5000u32 {
+        let mut a = ann(1, 0, 7000, 9, Event::Regular, None);
+        let id: [u8; 20] = *format!("-XX0001-{i:012}").as_bytes().first_chunk().unwrap();
+        a.peer_id = s3torrent_tracker::PeerId::from_bytes(id);
+        let at = t0 + Duration::from_millis(i.into());
+        match t.announce(&a, &ctx("[2001:db8:5:6::1]:1"), at, allow) {
+            Ok(_) => served += 1,
+            Err(e) => assert_eq!(
+                e.to_string(),
+                "too many announces from this address; retry later"
+            ),
+        }
+        assert!(t.rate_table_len() <= 16);
+    }
+    assert_eq!(served, 300);
+    // The ceiling holds for the whole /64; the next window serves again.
+    let a = ann(1, b'Z', 7000, 9, Event::Regular, None);
+    assert!(
+        t.announce(&a, &ctx("[2001:db8:5:6::2]:1"), t0 + secs(10), allow)
+            .is_err()
+    );
+    announce_ok(&mut t, &a, &ctx("[2001:db8:5:7::1]:1"), t0 + secs(10));
+    announce_ok(&mut t, &a, &ctx("[2001:db8:5:6::2]:1"), t0 + secs(60));
+}
+
 #[test]
 fn refused_torrents_make_no_swarm_and_remove_swarm() {
     let mut t = Tracker::default();
