@@ -11,7 +11,7 @@ use s3torrent_metainfo::InfoHash;
 use crate::announce::{Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape};
 use crate::error::{Error, Result};
 use crate::rate::{Limiter, Over, RateLimit};
-use crate::swarm::{Role, Swarm, Upsert, compact};
+use crate::swarm::{Role, Skip, Swarm, Upsert};
 
 /// Every limit and timing of a [`Tracker`]. The defaults suit a public
 /// endpoint.
@@ -386,19 +386,12 @@ impl Tracker {
             peers: Vec::new(),
             form: announce.form,
         };
-        if want > 0
-            && let Some(seed) = seed
-        {
-            response.peers.push(Peer {
-                addr: seed,
-                peer_id: None,
-            });
-        }
 
         let ttl = self.config.peer_ttl();
         let max_peers = self.config.max_peers_per_swarm;
         if !self.swarms.contains_key(&announce.info_hash) {
             if announce.event == Event::Stopped {
+                // `want` is 0: no peers, not even the endpoint seed.
                 return Ok(response);
             }
             if max_peers == 0 {
@@ -429,34 +422,33 @@ impl Tracker {
             }
         }
         if let Some(seed) = seed
-            && swarm.role_of(&seed) == Some(Role::Seeder)
+            && swarm.seed_role(&seed) == Some(Role::Seeder)
         {
             response.complete = 0;
         }
         response.complete = response.complete.saturating_add(count(swarm.seeders()));
         response.incomplete = count(swarm.leechers());
         let (r1, r2) = (splitmix(&mut self.counter), splitmix(&mut self.counter));
-        let peer_id = announce.peer_id;
-        let rest = want.saturating_sub(response.peers.len());
-        let (me, seed_key) = (compact(&addr), seed.as_ref().map(compact));
-        // Room for the peers that can be listed, not for what was asked.
-        let mut found = Vec::with_capacity(rest.min(swarm.seeders() + swarm.leechers()));
-        if result.is_ok() && rest > 0 {
-            swarm.select(
-                role,
-                rest,
-                r1,
-                r2,
-                |c, id| *c == me || *id == peer_id || Some(*c) == seed_key,
-                &mut found,
-            );
+        if result.is_ok() && want > 0 {
+            let rest = want - usize::from(seed.is_some());
+            // Room for the peers that can be listed, not for what was asked.
+            let rest = rest.min(swarm.len());
+            let peers = &mut response.peers;
+            peers.reserve_exact(usize::from(seed.is_some()) + rest);
+            if let Some(seed) = seed {
+                peers.push(Peer {
+                    addr: seed,
+                    peer_id: None,
+                });
+            }
+            let skip = Skip::new(&addr, announce.peer_id, seed.as_ref());
+            swarm.select(role, rest, r1, r2, &skip, |addr, id| {
+                peers.push(Peer {
+                    addr,
+                    peer_id: Some(id),
+                });
+            });
         }
-        response
-            .peers
-            .extend(found.into_iter().map(|(addr, id)| Peer {
-                addr,
-                peer_id: Some(id),
-            }));
 
         // Keep the swarm order: by the last announce, or gone when empty.
         // (A new swarm holds `seq` already; one that refused the peer keeps
