@@ -593,22 +593,21 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Reads the first byte of the next `n` entries' times, so that the
-    /// memory they are in is asked for at once (each load independent of
-    /// the others) rather than as the walk reaches them: a prefetch.
+    /// Reads one byte of each cache line the next `n` entries are in, so
+    /// that the memory is asked for at once (each load independent of the
+    /// others) rather than as the walk reaches it: a prefetch.
     fn warm(&self, n: usize) {
-        let split = self.v4.len();
-        let len = split + self.v6.len();
-        let mut sum = 0u8;
-        let mut i = self.at;
-        for _ in 0..n.min(len) {
-            let byte = match i.checked_sub(split) {
-                None => self.v4.get(i).map(|e| e.seen[0]),
-                Some(j) => self.v6.get(j).map(|e| e.seen[0]),
-            };
-            sum = sum.wrapping_add(byte.unwrap_or(0));
-            i = if i + 1 == len { 0 } else { i + 1 };
-        }
+        let len = self.v4.len() + self.v6.len();
+        let n = n.min(len);
+        // The positions [at, at + n), wrapped: [at, end) and [0, rest).
+        let end = (self.at + n).min(len);
+        let spans = [(self.at, end), (0, self.at + n - end)];
+        let (a, b) = self.v4.as_slices();
+        let (c, d) = self.v6.as_slices();
+        let mut sum = touch(a, 0, spans);
+        sum = sum.wrapping_add(touch(b, a.len(), spans));
+        sum = sum.wrapping_add(touch(c, a.len() + b.len(), spans));
+        sum = sum.wrapping_add(touch(d, a.len() + b.len() + c.len(), spans));
         std::hint::black_box(sum);
     }
 
@@ -631,6 +630,26 @@ impl<'a> Walk<'a> {
         }
         None
     }
+}
+
+/// The sum of one byte per cache line of the entries of `slice` (which
+/// holds the positions from `base`) at the positions `spans` cover.
+fn touch<A>(slice: &[Entry<A>], base: usize, spans: [(usize, usize); 2]) -> u8 {
+    let per_line = (64 / std::mem::size_of::<Entry<A>>()).max(1);
+    let mut sum = 0u8;
+    for (from, to) in spans {
+        let from = from.saturating_sub(base).min(slice.len());
+        let to = to.saturating_sub(base).min(slice.len());
+        for e in slice
+            .get(from..to)
+            .unwrap_or_default()
+            .iter()
+            .step_by(per_line)
+        {
+            sum = sum.wrapping_add(e.seen[0]);
+        }
+    }
+    sum
 }
 
 /// `e`'s address and peer id, if it is live and neither its address is in
