@@ -15,7 +15,8 @@
 //! older than, so that expiring looks at the queues only once a peer may
 //! be due; and the role of the endpoint seed last asked about, so that an
 //! announce need not look it up. Listing peers reads the queues alone,
-//! each entry it passes once.
+//! each entry it passes once, from random positions; the span it will
+//! likely read is asked of memory at once rather than line by line.
 
 use std::collections::VecDeque;
 use std::collections::hash_map::Entry as Slot;
@@ -716,6 +717,16 @@ mod tests {
         swarm.expire(later + ttl, ttl);
         assert!(swarm.is_empty());
         assert_eq!((swarm.seeders(), swarm.leechers()), (0, 0));
+    }
+
+    /// The bytes a peer costs are the module's documentation's.
+    #[test]
+    fn a_peer_costs_the_bytes_documented() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Entry<V4>>(), 30);
+        assert_eq!(size_of::<Entry<V6>>(), 42);
+        assert_eq!(size_of::<(V4, Place)>(), 16);
+        assert_eq!(size_of::<(V6, Place)>(), 28);
     }
 
     /// Times are kept in whole seconds after the swarm's first announce,
