@@ -31,6 +31,28 @@ fn compact(addr: &SocketAddr, out: &mut Vec<u8>) {
     out.extend_from_slice(&addr.port().to_be_bytes());
 }
 
+/// Appends `n` in decimal (without the formatting machinery: this is on
+/// every announce's path).
+fn decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A digit: below 10.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `n` as a `u64` (a length, which fits).
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
 impl AnnounceResponse {
     /// The canonical bencoding of the answer: `complete`, `incomplete`,
     /// `interval`, `min interval`, and the peers: in the compact form
@@ -48,28 +70,31 @@ impl AnnounceResponse {
     /// The compact answer, written straight out: its keys are fixed, and
     /// this is the answer nearly every client asks for.
     fn compact_bencode(&self) -> Bytes {
-        use std::io::Write as _;
-
         let v6 = self.peers.iter().filter(|p| p.addr.is_ipv6()).count();
         let v4 = self.peers.len() - v6;
         let mut out = Vec::with_capacity(96 + 6 * v4 + 18 * v6);
         out.push(b'd');
-        for (name, n) in [
-            ("complete", self.complete),
-            ("incomplete", self.incomplete),
-            ("interval", self.interval.as_secs()),
-            ("min interval", self.min_interval.as_secs()),
+        for (key, n) in [
+            (&b"8:complete"[..], self.complete),
+            (b"10:incomplete", self.incomplete),
+            (b"8:interval", self.interval.as_secs()),
+            (b"12:min interval", self.min_interval.as_secs()),
         ] {
-            let n = i64::try_from(n).unwrap_or(i64::MAX);
-            // Writing to a `Vec` does not fail.
-            let _ = write!(out, "{}:{name}i{n}e", name.len());
+            out.extend_from_slice(key);
+            out.push(b'i');
+            decimal(n.min(i64::MAX.unsigned_abs()), &mut out);
+            out.push(b'e');
         }
-        let _ = write!(out, "5:peers{}:", 6 * v4);
+        out.extend_from_slice(b"5:peers");
+        decimal(count(6 * v4), &mut out);
+        out.push(b':');
         for p in self.peers.iter().filter(|p| p.addr.is_ipv4()) {
             compact(&p.addr, &mut out);
         }
         if v6 > 0 {
-            let _ = write!(out, "6:peers6{}:", 18 * v6);
+            out.extend_from_slice(b"6:peers6");
+            decimal(count(18 * v6), &mut out);
+            out.push(b':');
             for p in self.peers.iter().filter(|p| p.addr.is_ipv6()) {
                 compact(&p.addr, &mut out);
             }

@@ -11,7 +11,7 @@ use s3torrent_metainfo::InfoHash;
 use crate::announce::{Announce, Event, PeerId, PeerListForm, QueryLimits, Scrape};
 use crate::error::{Error, Result};
 use crate::rate::{Limiter, Over, RateLimit};
-use crate::swarm::{Role, Swarm, Upsert, compact};
+use crate::swarm::{Role, Skip, Swarm, Upsert};
 
 /// Every limit and timing of a [`Tracker`]. The defaults suit a public
 /// endpoint.
@@ -19,8 +19,9 @@ use crate::swarm::{Role, Swarm, Upsert, compact};
 #[non_exhaustive]
 pub struct TrackerConfig {
     /// The most swarms (torrents) tracked at once (default 100,000). A new
-    /// swarm beyond it replaces the least recently announced swarm if all
-    /// of that swarm's peers have expired, and is refused otherwise.
+    /// swarm beyond it replaces the least recently announced swarm (to the
+    /// second) if all of that swarm's peers have expired, and is refused
+    /// otherwise.
     pub max_swarms: usize,
     /// The most peers in one swarm (default 10,000). Expired peers are
     /// dropped before a new one is refused.
@@ -202,16 +203,30 @@ pub struct ScrapeResponse {
 pub struct Tracker {
     config: TrackerConfig,
     scrape_path: Option<String>,
-    swarms: HashMap<InfoHash, (Swarm, u64)>,
-    /// Swarms by the sequence numbers of their announces, the oldest first:
-    /// an entry is its swarm's last announce when its number is the one
-    /// the swarm holds; older entries are skipped, and dropped when they
-    /// are the most.
+    swarms: HashMap<InfoHash, Held>,
+    /// Swarms by the sequence numbers of their places, the oldest first:
+    /// an entry is its swarm's place when its number is the one the swarm
+    /// holds; older entries are skipped, and dropped when they are the
+    /// most. A swarm takes a new place at most once a second (the second
+    /// of its place is the one of its last announce, or the one before).
     swarm_order: VecDeque<(u64, InfoHash)>,
     next_seq: u64,
     limiter: Limiter,
+    /// The first time seen, which the order's seconds count from.
+    first: Option<Instant>,
     latest: Option<Instant>,
     counter: u64,
+}
+
+/// A swarm and its place in the swarm order.
+#[derive(Debug)]
+struct Held {
+    swarm: Swarm,
+    /// The sequence number of its place.
+    seq: u64,
+    /// When it took that place: whole seconds after the tracker's first
+    /// call.
+    second: u64,
 }
 
 fn canonical(addr: SocketAddr) -> SocketAddr {
@@ -246,6 +261,7 @@ impl Tracker {
             swarm_order: VecDeque::new(),
             next_seq: 0,
             limiter: Limiter::default(),
+            first: None,
             latest: None,
             counter: 0,
         }
@@ -286,19 +302,25 @@ impl Tracker {
     pub fn expire(&mut self, now: Instant) {
         let now = self.clock(now);
         let ttl = self.config.peer_ttl();
-        self.swarms.retain(|_, (swarm, _)| {
-            swarm.expire(now, ttl);
-            !swarm.is_empty()
+        self.swarms.retain(|_, held| {
+            held.swarm.expire(now, ttl);
+            !held.swarm.is_empty()
         });
-        let swarms = &self.swarms;
-        self.swarm_order
-            .retain(|(seq, h)| swarms.get(h).is_some_and(|(_, s)| s == seq));
+        self.trim_order();
     }
 
     fn clock(&mut self, now: Instant) -> Instant {
         let now = self.latest.map_or(now, |l| l.max(now));
         self.latest = Some(now);
+        self.first.get_or_insert(now);
         now
+    }
+
+    /// Drops the swarm order's entries that are no swarm's place.
+    fn trim_order(&mut self) {
+        let swarms = &self.swarms;
+        self.swarm_order
+            .retain(|(seq, h)| swarms.get(h).is_some_and(|held| held.seq == *seq));
     }
 
     fn rate(&mut self, remote: IpAddr, peer_id: Option<PeerId>, now: Instant) -> Result<()> {
@@ -313,8 +335,9 @@ impl Tracker {
     }
 
     /// Makes room for one more swarm: drops the least recently announced
-    /// swarm if all its peers expired. (If that one has a live peer, every
-    /// swarm has: each holds a peer seen no earlier.)
+    /// swarm, to the second, if all its peers expired. (If that one has a
+    /// live peer, every swarm had one a second ago: each was last
+    /// announced no more than a second before it.)
     fn make_room(&mut self, now: Instant) -> Result<()> {
         if self.swarms.len() < self.config.max_swarms {
             return Ok(());
@@ -326,7 +349,7 @@ impl Tracker {
         while self
             .swarm_order
             .front()
-            .is_some_and(|(seq, h)| self.swarms.get(h).is_none_or(|(_, s)| s != seq))
+            .is_some_and(|(seq, h)| self.swarms.get(h).is_none_or(|held| held.seq != *seq))
         {
             self.swarm_order.pop_front();
         }
@@ -334,9 +357,9 @@ impl Tracker {
             return Err(full);
         };
         let ttl = self.config.peer_ttl();
-        let empty = self.swarms.get_mut(&oldest).is_none_or(|(swarm, _)| {
-            swarm.expire(now, ttl);
-            swarm.is_empty()
+        let empty = self.swarms.get_mut(&oldest).is_none_or(|held| {
+            held.swarm.expire(now, ttl);
+            held.swarm.is_empty()
         });
         if !empty {
             return Err(full);
@@ -388,32 +411,33 @@ impl Tracker {
             peers: Vec::new(),
             form: announce.form,
         };
-        if want > 0
-            && let Some(seed) = seed
-        {
-            response.peers.push(Peer {
-                addr: seed,
-                peer_id: None,
-            });
-        }
 
         let ttl = self.config.peer_ttl();
         let max_peers = self.config.max_peers_per_swarm;
-        if !self.swarms.contains_key(&announce.info_hash) {
-            if announce.event == Event::Stopped {
-                return Ok(response);
-            }
-            if max_peers == 0 {
-                return Err(Error::SwarmFull { max: max_peers });
-            }
-            self.make_room(now)?;
-        }
         let seq = self.next_seq;
-        self.next_seq += 1;
-        let (swarm, old_seq) = self
-            .swarms
-            .entry(announce.info_hash)
-            .or_insert_with(|| (Swarm::default(), seq));
+        let second = self
+            .first
+            .map_or(0, |first| now.saturating_duration_since(first).as_secs());
+        // One lookup for a known swarm.
+        let held = match self.swarms.get_mut(&announce.info_hash) {
+            Some(held) => held,
+            None => {
+                if announce.event == Event::Stopped {
+                    // `want` is 0: no peers, not even the endpoint seed.
+                    return Ok(response);
+                }
+                if max_peers == 0 {
+                    return Err(Error::SwarmFull { max: max_peers });
+                }
+                self.make_room(now)?;
+                self.swarms.entry(announce.info_hash).or_insert(Held {
+                    swarm: Swarm::default(),
+                    seq,
+                    second,
+                })
+            }
+        };
+        let swarm = &mut held.swarm;
         swarm.expire(now, ttl);
         let role = if announce.left == 0 {
             Role::Seeder
@@ -431,48 +455,48 @@ impl Tracker {
             }
         }
         if let Some(seed) = seed
-            && swarm.role_of(&seed) == Some(Role::Seeder)
+            && swarm.seed_role(&seed) == Some(Role::Seeder)
         {
             response.complete = 0;
         }
         response.complete = response.complete.saturating_add(count(swarm.seeders()));
         response.incomplete = count(swarm.leechers());
         let (r1, r2) = (splitmix(&mut self.counter), splitmix(&mut self.counter));
-        let peer_id = announce.peer_id;
-        let rest = want.saturating_sub(response.peers.len());
-        let (me, seed_key) = (compact(&addr), seed.as_ref().map(compact));
-        // Room for the peers that can be listed, not for what was asked.
-        let mut found = Vec::with_capacity(rest.min(swarm.seeders() + swarm.leechers()));
-        if result.is_ok() && rest > 0 {
-            swarm.select(
-                role,
-                rest,
-                r1,
-                r2,
-                |c, id| *c == me || *id == peer_id || Some(*c) == seed_key,
-                &mut found,
-            );
+        if result.is_ok() && want > 0 {
+            let rest = want - usize::from(seed.is_some());
+            // Room for the peers that can be listed, not for what was asked.
+            let rest = rest.min(swarm.len());
+            let peers = &mut response.peers;
+            peers.reserve_exact(usize::from(seed.is_some()) + rest);
+            if let Some(seed) = seed {
+                peers.push(Peer {
+                    addr: seed,
+                    peer_id: None,
+                });
+            }
+            let skip = Skip::new(&addr, announce.peer_id, seed.as_ref());
+            swarm.select(role, rest, r1, r2, &skip, |addr, id| {
+                peers.push(Peer {
+                    addr,
+                    peer_id: Some(id),
+                });
+            });
         }
-        response
-            .peers
-            .extend(found.into_iter().map(|(addr, id)| Peer {
-                addr,
-                peer_id: Some(id),
-            }));
 
-        // Keep the swarm order: by the last announce, or gone when empty.
-        // (A new swarm holds `seq` already; one that refused the peer keeps
-        // its place.)
-        let new = *old_seq == seq;
+        // Keep the swarm order: by the last announce to the second, or
+        // gone when empty. (A new swarm holds `seq` already; one that
+        // refused the peer keeps its place, and so does one that took its
+        // place this second.)
+        let new = held.seq == seq;
         if swarm.is_empty() {
             self.swarms.remove(&announce.info_hash);
-        } else if result.is_ok() || new {
-            *old_seq = seq;
+        } else if new || (result.is_ok() && second != held.second) {
+            held.seq = seq;
+            held.second = second;
+            self.next_seq += 1;
             self.swarm_order.push_back((seq, announce.info_hash));
             if self.swarm_order.len() > 2 * self.swarms.len() + 64 {
-                let swarms = &self.swarms;
-                self.swarm_order
-                    .retain(|(seq, h)| swarms.get(h).is_some_and(|(_, s)| s == seq));
+                self.trim_order();
             }
         }
         result.map(|()| response)
@@ -484,7 +508,7 @@ impl Tracker {
         let now = self.clock(now);
         let ttl = self.config.peer_ttl();
         match self.swarms.get_mut(info_hash) {
-            Some((swarm, _)) => {
+            Some(Held { swarm, .. }) => {
                 swarm.expire(now, ttl);
                 swarm.leechers()
             }
@@ -500,7 +524,7 @@ impl Tracker {
     pub fn swarm_stats(&mut self, info_hash: &InfoHash, now: Instant) -> Option<ScrapeStats> {
         let now = self.clock(now);
         let ttl = self.config.peer_ttl();
-        let (swarm, _) = self.swarms.get_mut(info_hash)?;
+        let swarm = &mut self.swarms.get_mut(info_hash)?.swarm;
         swarm.expire(now, ttl);
         Some(ScrapeStats {
             complete: count(swarm.seeders()),
@@ -518,7 +542,7 @@ impl Tracker {
             swarms: count(self.swarms.len()),
             ..Census::default()
         };
-        for (swarm, _) in self.swarms.values() {
+        for Held { swarm, .. } in self.swarms.values() {
             census.seeders = census.seeders.saturating_add(count(swarm.seeders()));
             census.leechers = census.leechers.saturating_add(count(swarm.leechers()));
         }
@@ -550,7 +574,7 @@ impl Tracker {
                 incomplete: 0,
                 downloaded: 0,
             };
-            if let Some((swarm, _)) = self.swarms.get_mut(hash) {
+            if let Some(Held { swarm, .. }) = self.swarms.get_mut(hash) {
                 swarm.expire(now, ttl);
                 if let Some(seed) = seed
                     && swarm.role_of(&seed) == Some(Role::Seeder)

@@ -504,6 +504,33 @@ fn swarm_table_limit() {
     );
 }
 
+/// A re-announce moves its swarm to the back of the order: the swarm
+/// announced least recently (not the one made first) makes room.
+#[test]
+fn the_least_recently_announced_swarm_makes_room() {
+    let mut t = config(|c| {
+        c.max_swarms = 2;
+        c.interval = secs(100);
+        c.peer_grace = secs(0);
+    });
+    let t0 = Instant::now();
+    let c = ctx("192.0.2.1:1");
+    let started = |hash| ann(hash, b'A', 7000, 9, Event::Started, None);
+    announce_ok(&mut t, &started(1), &c, t0);
+    announce_ok(&mut t, &started(2), &c, t0 + secs(10));
+    announce_ok(
+        &mut t,
+        &ann(1, b'A', 7000, 9, Event::Regular, None),
+        &c,
+        t0 + Duration::from_millis(10_500),
+    );
+    // Torrent 2's peer expired at 110 s, torrent 1's expires at 111 s.
+    announce_ok(&mut t, &started(3), &c, t0 + secs(110));
+    assert_eq!(t.swarm_count(), 2);
+    assert_eq!(t.swarm_stats(&hash(2), t0 + secs(110)), None);
+    assert!(t.swarm_stats(&hash(1), t0 + secs(110)).is_some());
+}
+
 #[test]
 fn swarm_size_limit() {
     let mut t = config(|c| {
