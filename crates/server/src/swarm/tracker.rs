@@ -819,7 +819,7 @@ fn offer_leecher(
         };
         // Not part of BEP 3, but sent by libtorrent, Transmission and
         // aria2: whether the client accepts only encrypted connections.
-        let crypto = if query.split('&').any(|kv| kv == "requirecrypto=1") {
+        let crypto = if has_param(query, "requirecrypto=1") {
             AnnouncedCrypto::Required
         } else {
             AnnouncedCrypto::Optional
@@ -865,6 +865,17 @@ fn log_announce(
         ms = crate::edge::listen::millis(started),
         "announce"
     );
+}
+
+/// Whether `query` holds the parameter `kv` (`name=value`) as it is: one
+/// search of the query, not a split of it.
+fn has_param(query: &str, kv: &str) -> bool {
+    let bytes = query.as_bytes();
+    query.match_indices(kv).any(|(at, _)| {
+        let before = at.checked_sub(1).and_then(|i| bytes.get(i));
+        let after = bytes.get(at + kv.len());
+        matches!(before, None | Some(b'&')) && matches!(after, None | Some(b'&'))
+    })
 }
 
 /// `info_hash` in lowercase hex, written into `out`.
@@ -940,6 +951,18 @@ mod tests {
             let uri: http::Uri = target.parse().expect("http::Uri takes it");
             proptest::prop_assert_eq!(path.as_str(), uri.path());
             proptest::prop_assert_eq!(query.as_str(), uri.query().unwrap_or_default());
+        }
+    }
+
+    proptest::proptest! {
+        /// `has_param` says what splitting the query at `&` says.
+        #[test]
+        fn has_param_is_a_split_and_compare(
+            params in proptest::collection::vec("(requirecrypto|xrequirecrypto|a)=(1|0|11|)", 0..5),
+        ) {
+            let query = params.join("&");
+            let split = query.split('&').any(|kv| kv == "requirecrypto=1");
+            proptest::prop_assert_eq!(has_param(&query, "requirecrypto=1"), split, "{}", query);
         }
     }
 
