@@ -250,9 +250,10 @@ enum Attempt {
 }
 
 /// One accepting thread, until `shutdown`: a one-shot announce whose
-/// request is at hand is answered at once; a connection whose request has
-/// not arrived is held until it is readable (or for [`EARLY_WAIT`]); the
-/// rest goes to hyper on the runtime.
+/// request is at hand is answered at once, and closed, without taking a
+/// connection slot; a connection whose request has not arrived takes a
+/// slot and is held until it is readable (or for [`EARLY_WAIT`]); the
+/// rest takes a slot and goes to hyper on the runtime.
 fn accept_plain(
     mut arrivals: Arrivals<Admitted>,
     shared: &Arc<Shared>,
@@ -263,22 +264,30 @@ fn accept_plain(
     let mut ready = Vec::new();
     while arrivals.next(shutdown, STOP_POLL, &mut ready) {
         for arrival in ready.drain(..) {
-            let (stream, admitted, attempt) = match arrival {
+            let (stream, conn) = match arrival {
                 Arrival::Accepted(stream, remote) => {
-                    let Some(slot) = shared.admit(remote) else {
-                        continue;
-                    };
                     let seed = shared.seed(|| stream.local_addr().ok());
-                    let admitted = Admitted { remote, seed, slot };
-                    (stream, admitted, Attempt::First)
+                    (stream, Conn::Fresh { remote, seed })
                 }
-                Arrival::Readable(stream, admitted) => (stream, admitted, Attempt::Held),
+                Arrival::Readable(stream, admitted) => (stream, Conn::Held(admitted)),
                 Arrival::Waited(stream, admitted) => {
                     to_hyper(shared, runtime, shutdown, stream, admitted, Vec::new());
                     continue;
                 }
             };
-            match answer_at_once(shared, &stream, &admitted, &mut date) {
+            let outcome = answer_at_once(shared, &stream, &conn, &mut date);
+            if matches!(outcome, AtOnce::Done) {
+                continue;
+            }
+            // It stays open: it needs a slot (refused, it is closed).
+            let attempt = match conn {
+                Conn::Fresh { .. } => Attempt::First,
+                Conn::Held(_) => Attempt::Held,
+            };
+            let Some(admitted) = conn.admit(shared) else {
+                continue;
+            };
+            match outcome {
                 AtOnce::Done => {}
                 AtOnce::NotYet if attempt == Attempt::First => {
                     if let Err(NotHeld(stream, admitted)) = arrivals.hold(stream, admitted) {
@@ -299,6 +308,46 @@ fn accept_plain(
                     to_hyper(shared, runtime, shutdown, stream, admitted, prefix)
                 }
             }
+        }
+    }
+}
+
+/// A connection an accepting thread reads.
+enum Conn {
+    /// Just accepted, without a slot yet: one answered at once never takes
+    /// one (it is closed as soon as it is answered).
+    Fresh {
+        remote: SocketAddr,
+        seed: SocketAddr,
+    },
+    /// Held until readable, with its slot.
+    Held(Admitted),
+}
+
+impl Conn {
+    fn remote(&self) -> SocketAddr {
+        match self {
+            Conn::Fresh { remote, .. } => *remote,
+            Conn::Held(a) => a.remote,
+        }
+    }
+
+    fn seed(&self) -> SocketAddr {
+        match self {
+            Conn::Fresh { seed, .. } => *seed,
+            Conn::Held(a) => a.seed,
+        }
+    }
+
+    /// The connection with its slot: taken now if it has none, `None` when
+    /// it is refused.
+    fn admit(self, shared: &Shared) -> Option<Admitted> {
+        match self {
+            Conn::Fresh { remote, seed } => {
+                let slot = shared.admit(remote)?;
+                Some(Admitted { remote, seed, slot })
+            }
+            Conn::Held(admitted) => Some(admitted),
         }
     }
 }
@@ -356,7 +405,7 @@ const ONE_SHOT_MAX: usize = 4096;
 fn answer_at_once(
     shared: &Shared,
     stream: &std::net::TcpStream,
-    admitted: &Admitted,
+    conn: &Conn,
     date: &mut DateCache,
 ) -> AtOnce {
     let started = Instant::now();
@@ -391,16 +440,19 @@ fn answer_at_once(
     };
     // Behind a trusted proxy, the client it forwards for (its headers
     // made a map only then).
-    let remote = if shared.trusted.trusts(admitted.remote.ip()) {
+    let remote = if shared.trusted.trusts(conn.remote().ip()) {
         let Some(map) = header_map(head.headers) else {
             return hyper();
         };
-        shared.trusted.client(admitted.remote, &map)
+        shared.trusted.client(conn.remote(), &map)
     } else {
-        admitted.remote
+        conn.remote()
     };
-    let ctx = RequestContext::new(remote).with_endpoint_seed(admitted.seed);
-    admitted.slot.ticket().establish();
+    let ctx = RequestContext::new(remote).with_endpoint_seed(conn.seed());
+    if let Conn::Held(admitted) = conn {
+        // Useful after all: it keeps its slot until answered.
+        admitted.slot.ticket().establish();
+    }
     let info_hash = announce.info_hash;
     let asked = Asked::OneShot {
         path: head.path,
@@ -480,8 +532,29 @@ fn one_shot_head<'a>(
 /// unreserved and reserved characters and `%`, but for the fragment's `#`
 /// and the IP literal's brackets).
 fn uri_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~:/?@!$&'()*+,;=%".contains(&b)
+    URI_BYTES[usize::from(b)]
 }
+
+/// [`uri_byte`]'s answers, one a byte value: a look each, where a search
+/// of the punctuation for every `%`, `&` and `=` cost a tenth of an
+/// announce.
+static URI_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let punctuation = b"-._~:/?@!$&'()*+,;=%";
+    let mut i = 0;
+    while i < punctuation.len() {
+        table[punctuation[i] as usize] = true;
+        i += 1;
+    }
+    let mut b = 0;
+    while b < 128 {
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = true;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// `headers` as a map, as hyper would make it; `None` for a header it
 /// would refuse.
@@ -907,8 +980,14 @@ mod tests {
             head(&ok("/announce?info_hash=%AB&port=1")),
             Some(("/announce".into(), "info_hash=%AB&port=1".into()))
         );
-        assert_eq!(head(&ok("/announce")), Some(("/announce".into(), String::new())));
-        assert_eq!(head(&ok("/announce?")), Some(("/announce".into(), String::new())));
+        assert_eq!(
+            head(&ok("/announce")),
+            Some(("/announce".into(), String::new()))
+        );
+        assert_eq!(
+            head(&ok("/announce?")),
+            Some(("/announce".into(), String::new()))
+        );
         assert_eq!(
             head("GET /a HTTP/1.1\r\nconnection: Keep-Alive, close\r\n\r\n"),
             None,
@@ -922,8 +1001,7 @@ mod tests {
             format!("POST /a HTTP/1.1\r\n{close}"),
             format!("HEAD /a HTTP/1.1\r\n{close}"),
             "GET /a HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_owned(),
-            "GET /a HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-                .to_owned(),
+            "GET /a HTTP/1.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n".to_owned(),
             "GET /a HTTP/1.1\r\nConnection: close\r\n".to_owned(),
             format!("{}{}", ok("/a"), ok("/b")),
             ok("/announce?a=1#fragment"),
@@ -963,6 +1041,18 @@ mod tests {
             let query = params.join("&");
             let split = query.split('&').any(|kv| kv == "requirecrypto=1");
             proptest::prop_assert_eq!(has_param(&query, "requirecrypto=1"), split, "{}", query);
+        }
+    }
+
+    /// The table says what RFC 3986's character classes say (bar `#`,
+    /// `[` and `]`), for every byte.
+    #[test]
+    fn uri_bytes_are_rfc_3986s_plain_characters() {
+        let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+        let reserved = |b: u8| b":/?#[]@!$&'()*+,;=".contains(&b);
+        for b in 0..=255u8 {
+            let plain = (unreserved(b) || reserved(b) || b == b'%') && !b"#[]".contains(&b);
+            assert_eq!(uri_byte(b), plain, "byte {b:#04x}");
         }
     }
 
