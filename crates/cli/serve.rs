@@ -555,6 +555,29 @@ fn line_time(
     })
 }
 
+/// Whether `{:?}` writes `value` as it is between quotes: printable ASCII
+/// but `"` and `\\`.
+fn quotes_as_it_is(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+}
+
+/// `n`'s decimal digits, written into the end of `out`: what `{n}` writes,
+/// without the formatter's padding machinery.
+fn decimal(mut n: u64, out: &mut [u8; 20]) -> &str {
+    let mut at = out.len();
+    loop {
+        at -= 1;
+        out[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&out[at..]).unwrap_or("0")
+}
+
 /// Writes an event's fields for [`TextLine`]: ` MESSAGE` for the message,
 /// ` name=value` for the others.
 struct TextFields<'w, 'a> {
@@ -582,17 +605,24 @@ impl tracing::field::Visit for TextFields<'_, '_> {
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
         if field.name() == "message" {
             self.field(field, format_args!("{value}"));
+        } else if quotes_as_it_is(value) {
+            // What `{:?}` writes of a string with nothing to escape.
+            self.field(field, format_args!("\"{value}\""));
         } else {
             self.field(field, format_args!("{value:?}"));
         }
     }
 
     fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        self.field(field, format_args!("{value}"));
+        let mut digits = [0; 20];
+        self.field(field, format_args!("{}", decimal(value, &mut digits)));
     }
 
     fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        self.field(field, format_args!("{value}"));
+        let mut digits = [0; 20];
+        let sign = if value < 0 { "-" } else { "" };
+        let magnitude = decimal(value.unsigned_abs(), &mut digits);
+        self.field(field, format_args!("{sign}{magnitude}"));
     }
 
     fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
@@ -779,6 +809,58 @@ mod tests {
         let mut out = String::new();
         super::line_time(&mut Writer::new(&mut out), now).unwrap();
         out
+    }
+
+    /// A string said to need no escape is written by `{:?}` as it is,
+    /// quoted: every ASCII character, alone and among others.
+    #[test]
+    fn strings_quoted_as_they_are_are_debugs() {
+        let mut samples: Vec<String> = (0u8..128).map(|b| char::from(b).to_string()).collect();
+        samples.extend(
+            [
+                "",
+                "served",
+                "/announce",
+                "refused: no such key",
+                "a\u{e9}b",
+            ]
+            .map(String::from),
+        );
+        samples.push(
+            (32u8..127)
+                .map(char::from)
+                .filter(|c| *c != '"' && *c != '\\')
+                .collect(),
+        );
+        for s in samples {
+            if super::quotes_as_it_is(&s) {
+                assert_eq!(format!("{s:?}"), format!("\"{s}\""), "{s:?}");
+            } else if s.is_ascii() {
+                // (Printable non-ASCII is not escaped either, but takes
+                // the long way.)
+                assert_ne!(format!("{s:?}"), format!("\"{s}\""), "{s:?}");
+            }
+        }
+    }
+
+    /// Numbers are written as `{}` writes them.
+    #[test]
+    fn decimal_is_displays_digits() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = [0; 20];
+            assert_eq!(super::decimal(n, &mut out), n.to_string());
+        }
     }
 
     /// The cached line time reads as tracing-subscriber's own, now, and
