@@ -26,6 +26,7 @@ mod tracker;
 mod udp;
 mod ws;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,9 +48,9 @@ use crate::throttle::Throttle;
 
 use self::admission::{Admission, Listener};
 pub(crate) use self::error::{NotServed, PieceError};
-use self::peer::PeerLimits;
 use self::peer::serve_peers;
 pub(crate) use self::peer::{PeerEdge, PeerSettings};
+use self::peer::{PeerLimits, SkeyMark};
 pub(crate) use self::pieces::{PieceLoad, PieceSource};
 pub(crate) use self::served::{Served, spawn_sweeper};
 use self::tracker::{TrackerFront, serve_tracker};
@@ -289,8 +290,8 @@ pub(crate) fn authorize_with<'a>(
             _ => swarm.tracked(info_hash),
         };
         let decision = match tracked {
-            Tracked::Served(paths) => {
-                crate::metrics::METRICS.serving_paths(info_hash, &paths);
+            Tracked::Served(served) => {
+                served.count_active(info_hash);
                 Decision::Allow
             }
             Tracked::Refused(reason) => Decision::Refuse(reason.as_ref().to_owned()),
@@ -304,8 +305,8 @@ pub(crate) fn authorize_with<'a>(
 /// [`SwarmSource::lookup`]'s, with only what the tracker needs of it.
 #[derive(Debug, Clone)]
 pub(crate) enum Tracked {
-    /// Served; the paths of its torrent's web seeds (for the metrics).
-    Served(Arc<[Box<str>]>),
+    /// Served.
+    Served(Arc<Allowed>),
     /// Refused, and why.
     Refused(Arc<str>),
 }
@@ -313,9 +314,55 @@ pub(crate) enum Tracked {
 impl Tracked {
     fn of(looked: Result<Target, NotServed>) -> Tracked {
         match looked {
-            Ok(target) => Tracked::Served(crate::metrics::web_seed_paths(&target.torrent)),
+            Ok(target) => Tracked::Served(Arc::new(Allowed {
+                paths: crate::metrics::web_seed_paths(&target.torrent),
+                active: AtomicU64::new(0),
+                skey: SkeyMark::default(),
+            })),
             Err(reason) => Tracked::Refused(reason.to_string().into()),
         }
+    }
+
+    /// The served torrent, if it is.
+    pub(crate) fn served(&self) -> Option<&Arc<Allowed>> {
+        match self {
+            Tracked::Served(served) => Some(served),
+            Tracked::Refused(_) => None,
+        }
+    }
+}
+
+/// An allowed (served) torrent as the tracker's decisions keep it (one per kept
+/// decision, shared by the announces it answers): what the metrics and
+/// the peer edge learn of its announces, and when they last did, so that
+/// most announces need not tell them again.
+#[derive(Debug)]
+pub(crate) struct Allowed {
+    /// Its web seeds' paths (for the metrics).
+    paths: Arc<[Box<str>]>,
+    /// The second (since the first decision, plus one) the metrics last
+    /// counted it active; 0 for never.
+    active: AtomicU64,
+    /// Whether the peer edge remembered it for encrypted connections.
+    skey: SkeyMark,
+}
+
+impl Allowed {
+    /// Counts the torrent active in the metrics, at most once a second
+    /// for one kept decision (their most-recently-active order is kept to
+    /// the second).
+    fn count_active(&self, info_hash: &InfoHash) {
+        static START: std::sync::LazyLock<std::time::Instant> =
+            std::sync::LazyLock::new(std::time::Instant::now);
+        let second = START.elapsed().as_secs().saturating_add(1);
+        if self.active.swap(second, Ordering::Relaxed) != second {
+            crate::metrics::METRICS.serving_paths(info_hash, &self.paths);
+        }
+    }
+
+    /// Its mark in the peer edge's table of encrypted connections' names.
+    pub(crate) fn skey(&self) -> &SkeyMark {
+        &self.skey
     }
 }
 

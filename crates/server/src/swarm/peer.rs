@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -132,6 +133,8 @@ pub(crate) struct PeerEdge {
     /// The info-hashes announced or seeded lately, by `HASH('req2', info
     /// hash)`: how an encrypted connection names its torrent.
     skeys: Mutex<Skeys>,
+    /// `skeys`' generation, read without its lock by [`SkeyMark`] holders.
+    skey_generation: AtomicU64,
 }
 
 /// The info-hashes announced or seeded lately, by the hash an encrypted
@@ -141,6 +144,50 @@ pub(crate) struct PeerEdge {
 struct Skeys {
     by_hash: HashMap<[u8; 20], InfoHash>,
     known: HashSet<InfoHash>,
+    /// How many times the table was forgotten (when full): a
+    /// [`SkeyMark`] of an older generation no longer stands.
+    generation: u64,
+}
+
+/// Says that its holder's info-hash was remembered for encrypted
+/// connections ([`PeerEdge::announced`]), and in which generation of the
+/// table: the holder (a decision the tracker keeps for the info-hash)
+/// announces again without a look at the table while that generation
+/// stands.
+#[derive(Debug, Default)]
+pub(crate) struct SkeyMark(AtomicU64);
+
+impl SkeyMark {
+    /// Whether it was set in `generation`.
+    fn stands(&self, generation: u64) -> bool {
+        self.0.load(Ordering::Acquire) == generation.wrapping_add(1)
+    }
+
+    fn set(&self, generation: u64) {
+        self.0.store(generation.wrapping_add(1), Ordering::Release);
+    }
+}
+
+impl Skeys {
+    /// Remembers `info_hash` (forgetting every one first when `max` are
+    /// held: the ones in use are remembered again at their next announce),
+    /// sets `mark` to the generation it is remembered in, and says it.
+    fn remember(&mut self, info_hash: InfoHash, mark: Option<&SkeyMark>, max: usize) -> u64 {
+        // Known already (every announce of a swarm but its first): no hash.
+        if !self.known.contains(&info_hash) {
+            if self.by_hash.len() >= max {
+                self.by_hash.clear();
+                self.known.clear();
+                self.generation = self.generation.wrapping_add(1);
+            }
+            self.by_hash.insert(skey_hash(&info_hash), info_hash);
+            self.known.insert(info_hash);
+        }
+        if let Some(mark) = mark {
+            mark.set(self.generation);
+        }
+        self.generation
+    }
 }
 
 /// The addresses offered for a dial, when the table was last swept
@@ -324,6 +371,7 @@ impl PeerEdge {
             dialed: Mutex::new(DialBook::default()),
             encryption,
             skeys: Mutex::new(Skeys::default()),
+            skey_generation: AtomicU64::new(0),
         }
     }
 
@@ -334,24 +382,18 @@ impl PeerEdge {
     }
 
     /// Remembers `info_hash` for encrypted connections, which name it by
-    /// its [`skey_hash`].
-    fn remember_skey(&self, info_hash: InfoHash) {
+    /// its [`skey_hash`]; when `mark` says it was, in the table's current
+    /// generation, without a look at the table.
+    fn remember_skey(&self, info_hash: InfoHash, mark: Option<&SkeyMark>) {
         if self.encryption == PeerEncryption::Off {
             return;
         }
-        let mut skeys = self.skeys.lock().unwrap_or_else(|p| p.into_inner());
-        // Known already (every announce of a swarm but its first): no hash.
-        if skeys.known.contains(&info_hash) {
+        if mark.is_some_and(|m| m.stands(self.skey_generation.load(Ordering::Acquire))) {
             return;
         }
-        if skeys.by_hash.len() >= MAX_SKEYS {
-            // Forget them all: the ones in use are remembered again at
-            // their next announce.
-            skeys.by_hash.clear();
-            skeys.known.clear();
-        }
-        skeys.by_hash.insert(skey_hash(&info_hash), info_hash);
-        skeys.known.insert(info_hash);
+        let mut skeys = self.skeys.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = skeys.remember(info_hash, mark, MAX_SKEYS);
+        self.skey_generation.store(generation, Ordering::Release);
     }
 
     /// The info-hash an encrypted connection named by `hash`, if it was
@@ -438,9 +480,10 @@ impl PeerEdge {
 
     /// An allowed announce for `info_hash` (the tracker's swarm has taken
     /// it): the torrent's seed learns how many leechers there are, and an
-    /// encrypted connection may name the torrent.
-    pub(crate) fn announced(&self, info_hash: InfoHash) {
-        self.remember_skey(info_hash);
+    /// encrypted connection may name the torrent. `mark`: the decision the
+    /// announce was allowed by, when it was one the tracker keeps.
+    pub(crate) fn announced(&self, info_hash: InfoHash, mark: Option<&SkeyMark>) {
+        self.remember_skey(info_hash, mark);
         let seeding = self
             .seeds
             .lock()
@@ -505,7 +548,7 @@ impl PeerEdge {
         });
         for hash in peer_info_hashes(&target.torrent) {
             seeds.insert(hash, Arc::downgrade(&seeding));
-            self.remember_skey(hash);
+            self.remember_skey(hash, None);
         }
         Ok(seeding)
     }
@@ -1123,6 +1166,30 @@ mod tests {
         assert!(budget.spent(at(5999)));
         assert!(!budget.spent(at(6000)));
         assert_eq!(started(&mut budget, 6000, 100), 30);
+    }
+
+    /// A mark stands while the table it was set in is not forgotten: the
+    /// info-hash is in the table then. Once the table is forgotten (full),
+    /// the mark no longer stands, and remembering again sets it anew.
+    #[test]
+    fn skey_marks_stand_for_their_generation() {
+        let hash = |b: u8| InfoHash::from_bytes([b; 20]);
+        let mut skeys = Skeys::default();
+        let mark = SkeyMark::default();
+        assert!(!mark.stands(0), "a new mark stands for nothing");
+        let g = skeys.remember(hash(1), Some(&mark), 3);
+        assert!(mark.stands(g));
+        assert_eq!(skeys.by_hash.get(&skey_hash(&hash(1))), Some(&hash(1)));
+        skeys.remember(hash(2), None, 3);
+        skeys.remember(hash(3), None, 3);
+        // The fourth forgets the three: hash(1)'s mark no longer stands.
+        let g2 = skeys.remember(hash(4), None, 3);
+        assert_ne!(g2, g);
+        assert!(!mark.stands(g2));
+        assert!(!skeys.by_hash.contains_key(&skey_hash(&hash(1))));
+        let g3 = skeys.remember(hash(1), Some(&mark), 3);
+        assert!(mark.stands(g3));
+        assert_eq!(skeys.by_hash.get(&skey_hash(&hash(1))), Some(&hash(1)));
     }
 
     /// However many seeds start, one after another while the earlier ones

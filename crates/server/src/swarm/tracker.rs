@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use super::admission::{Admission, Newcomer, Slot};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
-use super::{PeerEdge, SwarmSource, Tracked};
+use super::{Allowed, PeerEdge, SkeyMark, SwarmSource, Tracked};
 use crate::edge::arrivals::{Arrival, Arrivals, NotHeld};
 use crate::edge::listen::accept;
 
@@ -823,11 +823,14 @@ impl Exchange<'_> {
         started: Instant,
     ) -> http::Response<Bytes> {
         let mut seen = None;
+        let allowed;
         let method = match self.asked {
             Asked::Request(req) => req.method(),
             Asked::OneShot { .. } => &http::Method::GET,
         };
         let response = {
+            // Kept decisions hold what the peer edge was told already.
+            allowed = early.as_ref().and_then(|(_, t)| t.served()).map(Arc::clone);
             let authorize = super::authorize_with(self.swarm, early, &mut seen);
             let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
             match &announce {
@@ -854,7 +857,14 @@ impl Exchange<'_> {
         if let Some((info_hash, Decision::Allow)) = &seen
             && let Some(announce) = &announce
         {
-            offer_leecher(self.edge, self.asked.query(), remote, *info_hash, announce);
+            let mark = allowed.as_deref().map(Allowed::skey);
+            offer_leecher(
+                self.edge,
+                self.asked.query(),
+                remote,
+                (*info_hash, mark),
+                announce,
+            );
         }
         log_announce(self.asked.path(), remote, seen, &response, started);
         response
@@ -868,7 +878,7 @@ fn offer_leecher(
     edge: &PeerEdge,
     query: &str,
     remote: SocketAddr,
-    info_hash: InfoHash,
+    (info_hash, mark): (InfoHash, Option<&SkeyMark>),
     announce: &Announce,
 ) {
     let leeching = if announce.left > 0 && announce.event != Event::Stopped {
@@ -876,7 +886,7 @@ fn offer_leecher(
     } else {
         Leeching::No
     };
-    edge.announced(info_hash);
+    edge.announced(info_hash, mark);
     crate::metrics::METRICS.downloaded(
         info_hash.as_bytes(),
         announce.peer_id.as_bytes(),

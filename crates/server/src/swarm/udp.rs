@@ -253,7 +253,7 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
         Leeching::No
     };
     let peer_id = *announce.peer_id.as_bytes();
-    edge.announced(announce.info_hash);
+    edge.announced(announce.info_hash, None);
     crate::metrics::METRICS.downloaded(
         announce.info_hash.as_bytes(),
         &peer_id,
