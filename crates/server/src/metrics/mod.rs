@@ -273,6 +273,7 @@ impl Metrics {
                 self.sent[Channel::WebSeed as usize].fetch_add(bytes, Ordering::Relaxed);
                 if let Some(t) = self.torrents_active.by_path(path) {
                     t.web_seed_sent_more(bytes);
+                    t.sample(minute_now());
                 }
             }
         }
@@ -323,6 +324,7 @@ impl Metrics {
     pub(crate) fn peer_sent(&self, torrent: &TorrentStats, payload: u64) {
         self.sent[Channel::Peer as usize].fetch_add(payload, Ordering::Relaxed);
         torrent.peer_sent_more(payload);
+        torrent.sample(minute_now());
     }
 
     /// The numbers of `info_hash`, which counts as active now.
@@ -420,22 +422,22 @@ impl Metrics {
     /// A served announce reported `downloaded` bytes for a client.
     /// The announce was allowed, so its torrent counts as active already
     /// (it is only looked up here). A client not yet known that reports
-    /// nothing changes no sum and is not remembered: most announces are
-    /// a download's first, and a flood of new peer ids must not push the
-    /// clients that did report bytes out of the table.
+    /// nothing changes no sum, is not remembered and changes nothing of
+    /// its torrent's (not even looked up): most announces are a download's
+    /// first, and a flood of new peer ids must not push the clients that
+    /// did report bytes out of the table. (Every change of a torrent's
+    /// numbers samples it, so its minutes' history needs no announce.)
     pub(crate) fn downloaded(&self, info_hash: &[u8; 20], peer_id: &[u8; 20], downloaded: u64) {
+        let mut r = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (*info_hash, *peer_id);
+        if downloaded == 0 && !r.latest.contains_key(&key) {
+            return;
+        }
         let hash = InfoHash::from_bytes(*info_hash);
         let torrent = self
             .torrents_active
             .get(&hash)
             .unwrap_or_else(|| self.torrent(&hash));
-        let mut r = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (*info_hash, *peer_id);
-        if downloaded == 0 && !r.latest.contains_key(&key) {
-            drop(r);
-            torrent.sample(minute_now());
-            return;
-        }
         match r.latest.insert(key, downloaded) {
             Some(before) => {
                 r.sum = r.sum.saturating_sub(before).saturating_add(downloaded);
