@@ -578,6 +578,51 @@ fn decimal(mut n: u64, out: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&out[at..]).unwrap_or("0")
 }
 
+/// `value` as `{}` writes it, when it is a whole number of thousandths
+/// below 10^12 (the logs' milliseconds, to the microsecond: `0.123`,
+/// `12.5`, `7`); `None` for any other (`{}` writes it then).
+fn thousandths(value: f64, out: &mut [u8; 24]) -> Option<&str> {
+    if value.is_sign_negative() || !(0.0..1e12).contains(&value) {
+        return None;
+    }
+    let scaled = (value * 1000.0).round();
+    // Such a value is exactly the double nearest to its thousandths, whose
+    // shortest round-trip form (what `{}` writes) is their decimal form:
+    // doubles this size are far closer together than a thousandth.
+    if scaled / 1000.0 != value {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = scaled as u64;
+    let (whole, fraction) = (n / 1000, n % 1000);
+    let mut at = out.len();
+    if fraction != 0 {
+        let mut f = fraction;
+        let mut width = 3;
+        while f % 10 == 0 {
+            f /= 10;
+            width -= 1;
+        }
+        for _ in 0..width {
+            at -= 1;
+            out[at] = b'0' + u8::try_from(f % 10).unwrap_or(0);
+            f /= 10;
+        }
+        at -= 1;
+        out[at] = b'.';
+    }
+    let mut w = whole;
+    loop {
+        at -= 1;
+        out[at] = b'0' + u8::try_from(w % 10).unwrap_or(0);
+        w /= 10;
+        if w == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&out[at..]).ok()
+}
+
 /// Writes an event's fields for [`TextLine`]: ` MESSAGE` for the message,
 /// ` name=value` for the others.
 struct TextFields<'w, 'a> {
@@ -626,7 +671,11 @@ impl tracing::field::Visit for TextFields<'_, '_> {
     }
 
     fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-        self.field(field, format_args!("{value}"));
+        let mut digits = [0; 24];
+        match thousandths(value, &mut digits) {
+            Some(text) => self.field(field, format_args!("{text}")),
+            None => self.field(field, format_args!("{value}")),
+        }
     }
 
     fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
@@ -840,6 +889,47 @@ mod tests {
                 // the long way.)
                 assert_ne!(format!("{s:?}"), format!("\"{s}\""), "{s:?}");
             }
+        }
+    }
+
+    /// Milliseconds to the microsecond are written as `{}` writes them;
+    /// anything else is left to `{}`.
+    #[test]
+    fn thousandths_are_displays_digits() {
+        let mut checked = 0;
+        let mut k: u64 = 0;
+        while k < 2_000_000_000_000 {
+            let value = k as f64 / 1000.0;
+            let mut out = [0; 24];
+            assert_eq!(
+                super::thousandths(value, &mut out),
+                Some(value.to_string().as_str()),
+                "{k}"
+            );
+            checked += 1;
+            k = k * 3 / 2 + 1 + (k % 7);
+        }
+        assert!(checked > 50);
+        for k in 0..5000u64 {
+            let value = k as f64 / 1000.0;
+            let mut out = [0; 24];
+            assert_eq!(
+                super::thousandths(value, &mut out),
+                Some(value.to_string().as_str()),
+                "{k}"
+            );
+        }
+        for odd in [
+            -1.0,
+            0.0001,
+            1.0 / 3.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e12,
+            2.5e15,
+        ] {
+            let mut out = [0; 24];
+            assert_eq!(super::thousandths(odd, &mut out), None, "{odd}");
         }
     }
 
