@@ -940,7 +940,7 @@ fn log_announce(
     };
     tracing::info!(
         target: "tracker",
-        client = %remote,
+        client = %Shown(remote),
         path,
         info_hash,
         status = response.status().as_u16(),
@@ -960,6 +960,53 @@ fn has_param(query: &str, kv: &str) -> bool {
         let after = bytes.get(at + kv.len());
         matches!(before, None | Some(b'&')) && matches!(after, None | Some(b'&'))
     })
+}
+
+/// An address as `Display` writes it, an IPv4 one without the formatter's
+/// machinery (it is written on every announce's log line).
+struct Shown(SocketAddr);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let SocketAddr::V4(v4) = self.0 else {
+            return self.0.fmt(f);
+        };
+        // "255.255.255.255:65535" is 21 bytes.
+        let mut out = [0u8; 21];
+        let mut len = 0;
+        for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+            if i > 0 {
+                out[len] = b'.';
+                len += 1;
+            }
+            push_decimal(&mut out, &mut len, u16::from(octet));
+        }
+        out[len] = b':';
+        len += 1;
+        push_decimal(&mut out, &mut len, v4.port());
+        f.write_str(std::str::from_utf8(&out[..len]).unwrap_or_default())
+    }
+}
+
+/// Appends `n`'s decimal digits to `out` at `len` (which there is room for).
+fn push_decimal(out: &mut [u8; 21], len: &mut usize, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        if let Some(slot) = out.get_mut(*len) {
+            *slot = d;
+            *len += 1;
+        }
+    }
 }
 
 /// `info_hash` in lowercase hex, written into `out`.
@@ -1064,6 +1111,17 @@ mod tests {
         for b in 0..=255u8 {
             let plain = (unreserved(b) || reserved(b) || b == b'%') && !b"#[]".contains(&b);
             assert_eq!(uri_byte(b), plain, "byte {b:#04x}");
+        }
+    }
+
+    proptest::proptest! {
+        /// An address is shown as `Display` shows it.
+        #[test]
+        fn shown_addresses_are_displays(ip in proptest::prelude::any::<[u8; 4]>(), port in proptest::prelude::any::<u16>(), v6 in proptest::prelude::any::<[u8; 16]>()) {
+            let v4 = SocketAddr::from((ip, port));
+            proptest::prop_assert_eq!(Shown(v4).to_string(), v4.to_string());
+            let v6 = SocketAddr::from((std::net::Ipv6Addr::from(v6), port));
+            proptest::prop_assert_eq!(Shown(v6).to_string(), v6.to_string());
         }
     }
 
