@@ -340,8 +340,8 @@ impl Tracked {
 pub(crate) struct Allowed {
     /// Its web seeds' paths (for the metrics).
     paths: Arc<[Box<str>]>,
-    /// The second (since the first decision, plus one) the metrics last
-    /// counted it active; 0 for never.
+    /// When the metrics last counted it active: the second since the
+    /// process first counted any, plus one; 0 for never.
     active: AtomicU64,
     /// Whether the peer edge remembered it for encrypted connections.
     skey: SkeyMark,

@@ -29,7 +29,7 @@ use tokio::sync::watch;
 
 use super::datagrams::{self, Inbox};
 use super::peer::{AnnouncedCrypto, Leeching, Offered};
-use super::{PeerEdge, SwarmSource, Tracked};
+use super::{Allowed, PeerEdge, SkeyMark, SwarmSource, Tracked};
 
 /// The most threads answering packets: a few, so that one waiting on a
 /// lookup (a database page from disk) or on the tracker's lock does not
@@ -209,29 +209,38 @@ fn answer_packets(socket: &std::net::UdpSocket, shared: &Shared, shutdown: &watc
                     ctx = ctx.with_endpoint_seed(seed);
                 }
                 let mut seen: Option<(InfoHash, Decision)> = None;
+                // Kept decisions hold what the peer edge was told already.
+                let allowed = early.as_ref().and_then(|(_, t)| t.served()).map(Arc::clone);
                 let authorize = super::authorize_with(&*shared.swarm, early, &mut seen);
                 let exchange = tracker.udp_parsed(parsed, &ctx, &shared.key, now, authorize);
-                exchanges.push((remote, exchange, seen));
+                exchanges.push((remote, exchange, seen, allowed));
             }
         }
         let replies: Vec<(SocketAddr, &[u8])> = exchanges
             .iter()
-            .filter_map(|(remote, ex, _)| ex.reply.as_deref().map(|r| (*remote, r)))
+            .filter_map(|(remote, ex, ..)| ex.reply.as_deref().map(|r| (*remote, r)))
             .collect();
         datagrams::send_all(socket, &replies, &mut send_headers, |to, e| {
             tracing::debug!(target: "tracker", client = %to, error = %e, "udp send failed");
         });
         drop(replies);
-        for (remote, exchange, seen) in exchanges.drain(..) {
-            offer_leecher(&shared.edge, &exchange, remote);
+        for (remote, exchange, seen, allowed) in exchanges.drain(..) {
+            let mark = allowed.as_deref().map(Allowed::skey);
+            offer_leecher(&shared.edge, &exchange, remote, mark);
             log_packet(remote, &exchange, seen, started);
         }
     }
 }
 
 /// A packet of a batch once the tracker answered it: its sender, the
-/// exchange, and what was decided about its info-hash (for the log).
-type Answered = (SocketAddr, UdpExchange, Option<(InfoHash, Decision)>);
+/// exchange, what was decided about its info-hash (for the log), and the
+/// kept decision that allowed it, if one did.
+type Answered = (
+    SocketAddr,
+    UdpExchange,
+    Option<(InfoHash, Decision)>,
+    Option<Arc<Allowed>>,
+);
 
 /// A packet of a batch, decoded, before the tracker's lock.
 struct Packet {
@@ -243,7 +252,12 @@ struct Packet {
 
 /// Hands a leecher's served announce to the peer edge, as the HTTP edge
 /// does: the address it sent from and the port it announced.
-fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
+fn offer_leecher(
+    edge: &PeerEdge,
+    exchange: &UdpExchange,
+    remote: SocketAddr,
+    mark: Option<&SkeyMark>,
+) {
     let Some(announce) = exchange.served_announce() else {
         return;
     };
@@ -253,7 +267,7 @@ fn offer_leecher(edge: &PeerEdge, exchange: &UdpExchange, remote: SocketAddr) {
         Leeching::No
     };
     let peer_id = *announce.peer_id.as_bytes();
-    edge.announced(announce.info_hash, None);
+    edge.announced(announce.info_hash, mark);
     crate::metrics::METRICS.downloaded(
         announce.info_hash.as_bytes(),
         &peer_id,
