@@ -124,8 +124,12 @@ impl Opentracker {
         assert!(hup.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            // A `stopped` of the observer: asks, and leaves no peer behind.
-            let answer = self.observe(hash, "&event=stopped");
+            // An announce of the observer, then its `stopped` (which leaves
+            // no peer behind). A `stopped` alone is no test: opentracker
+            // answers one for a torrent it does not serve without a
+            // failure.
+            let answer = self.observe(hash, "");
+            self.observe(hash, "&event=stopped");
             if !String::from_utf8_lossy(&answer).contains("failure reason") {
                 return;
             }
