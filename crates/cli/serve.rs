@@ -565,17 +565,24 @@ fn quotes_as_it_is(value: &str) -> bool {
 
 /// `n`'s decimal digits, written into the end of `out`: what `{n}` writes,
 /// without the formatter's padding machinery.
-fn decimal(mut n: u64, out: &mut [u8; 20]) -> &str {
-    let mut at = out.len();
+fn decimal(n: u64, out: &mut [u8; 20]) -> &str {
+    let end = out.len();
+    let at = digits_before(n, out, end);
+    std::str::from_utf8(&out[at..]).unwrap_or("0")
+}
+
+/// Writes `n`'s decimal digits into `out` so that they end at `end` (which
+/// leaves room for them); where they start.
+fn digits_before(mut n: u64, out: &mut [u8], end: usize) -> usize {
+    let mut at = end;
     loop {
         at -= 1;
         out[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
         n /= 10;
         if n == 0 {
-            break;
+            return at;
         }
     }
-    std::str::from_utf8(&out[at..]).unwrap_or("0")
 }
 
 /// `value` as `{}` writes it, when it is a whole number of thousandths
@@ -611,15 +618,7 @@ fn thousandths(value: f64, out: &mut [u8; 24]) -> Option<&str> {
         at -= 1;
         out[at] = b'.';
     }
-    let mut w = whole;
-    loop {
-        at -= 1;
-        out[at] = b'0' + u8::try_from(w % 10).unwrap_or(0);
-        w /= 10;
-        if w == 0 {
-            break;
-        }
-    }
+    let at = digits_before(whole, out, at);
     std::str::from_utf8(&out[at..]).ok()
 }
 
