@@ -453,13 +453,19 @@ fn peers_expire_after_interval_and_grace_and_stop_removes() {
     assert_eq!(t.swarm_count(), 1);
 }
 
-#[test]
-fn swarm_table_limit() {
-    let mut t = config(|c| {
+/// A tracker of at most two swarms, whose peers expire 100 s after their
+/// last announce.
+fn two_swarms_of_100_seconds() -> Tracker {
+    config(|c| {
         c.max_swarms = 2;
         c.interval = secs(100);
         c.peer_grace = secs(0);
-    });
+    })
+}
+
+#[test]
+fn swarm_table_limit() {
+    let mut t = two_swarms_of_100_seconds();
     let t0 = Instant::now();
     let c = ctx("192.0.2.1:1");
     announce_ok(&mut t, &ann(1, b'A', 7000, 9, Event::Started, None), &c, t0);
@@ -508,11 +514,7 @@ fn swarm_table_limit() {
 /// announced least recently (not the one made first) makes room.
 #[test]
 fn the_least_recently_announced_swarm_makes_room() {
-    let mut t = config(|c| {
-        c.max_swarms = 2;
-        c.interval = secs(100);
-        c.peer_grace = secs(0);
-    });
+    let mut t = two_swarms_of_100_seconds();
     let t0 = Instant::now();
     let c = ctx("192.0.2.1:1");
     let started = |hash| ann(hash, b'A', 7000, 9, Event::Started, None);
