@@ -213,22 +213,11 @@ fn transmission_requiring_encryption_downloads_from_the_endpoint_peer() {
 const FAKE_LEECHER: &str = include_str!("clients/fake_leecher_encryption_probe.py");
 
 /// What the endpoint's dials to a leecher that refuses plain connections
-/// look like, under `flags`, when its announce said `crypto=1`, over 6 s
-/// (before the last try, 10 s after a refused dial).
+/// look like, under `flags`, when its announce said `crypto=1`.
 fn dials_to_a_leecher_refusing_plain(
     flags: &[&str],
     crypto: &str,
     want: usize,
-) -> serde_json::Value {
-    dials_to_a_leecher_refusing_plain_for(flags, crypto, want, 6)
-}
-
-/// The same, over `seconds`.
-fn dials_to_a_leecher_refusing_plain_for(
-    flags: &[&str],
-    crypto: &str,
-    want: usize,
-    seconds: u32,
 ) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let p = Published::new(dir.path(), 1000, 85, flags);
@@ -241,7 +230,7 @@ fn dials_to_a_leecher_refusing_plain_for(
             &tracker,
             &torrent.info_hash().to_hex(),
             &want.to_string(),
-            &seconds.to_string(),
+            "6",
             crypto,
         ],
     );
@@ -263,24 +252,7 @@ fn prefer_redials_encrypted_when_a_plain_dial_is_refused() {
     assert_eq!(kinds, serde_json::json!(["plain", "mse"]));
 }
 
-/// A leecher that closes the endpoint's dial before its handshake (a
-/// client announces before it takes connections) is dialed one last time
-/// 10 s later, and no more.
-#[test]
-fn a_refused_dial_is_tried_once_more_later() {
-    if !have_python_module("a_refused_dial_is_tried_once_more_later", "boto3") {
-        return;
-    }
-    let kinds = dials_to_a_leecher_refusing_plain_for(
-        &["--peer-encryption", "require"],
-        "supportcrypto",
-        3,
-        16,
-    );
-    assert_eq!(kinds, serde_json::json!(["mse", "mse"]));
-}
-
-/// Under `require` every dial is encrypted, and not repeated at once.
+/// Under `require` every dial is encrypted, and not repeated.
 #[test]
 fn require_dials_encrypted() {
     if !have_python_module("require_dials_encrypted", "boto3") {
@@ -291,7 +263,7 @@ fn require_dials_encrypted() {
     assert_eq!(kinds, serde_json::json!(["mse"]));
 }
 
-/// Under `off` every dial is plain, and not repeated at once.
+/// Under `off` every dial is plain, and not repeated.
 #[test]
 fn off_dials_plain() {
     if !have_python_module("off_dials_plain", "boto3") {

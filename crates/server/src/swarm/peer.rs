@@ -62,20 +62,6 @@ const DIAL_SLOT_WAIT: Duration = Duration::from_secs(30);
 /// offer it again (a dial is made or dropped well before).
 const DIAL_QUEUED_TTL: Duration = Duration::from_secs(60);
 
-/// How long after a dial that a leecher closed before its handshake the
-/// endpoint dials it once more (see [`Retried`]).
-const DIAL_RETRY: Duration = Duration::from_secs(10);
-
-/// Whether a dial was retried after its leecher closed it before the
-/// handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Retried {
-    /// Not yet.
-    No,
-    /// Once: no more.
-    Yes,
-}
-
 /// How long after a leecher's announce the endpoint dials it: a client
 /// that connects to the peers its tracker gives has done so by then, and is
 /// not dialed a second time.
@@ -702,7 +688,6 @@ async fn dialer(
                 PeerEncryption::Prefer => crypto == AnnouncedCrypto::Required,
                 PeerEncryption::Off => false,
             };
-            let mut retried = Retried::No;
             loop {
                 if let Offered::Announced(peer_id) = peer
                     && edge.is_connected(&(info_hash, peer_id))
@@ -767,27 +752,17 @@ async fn dialer(
                     stop.clone(),
                 );
                 let handshake = hold(slot, addr, Dialed::Yes, connection).await;
-                if handshake == Some(Handshook::Yes) || *stop.borrow() {
-                    return;
-                }
                 // A leecher that ends a plain dial before its handshake may
                 // take encrypted connections only: under `prefer`, one more
-                // dial, encrypted, at once.
-                if !encrypted && edge.encryption == PeerEncryption::Prefer {
-                    encrypted = true;
-                    continue;
-                }
-                // A client announces `started` before it takes connections
-                // for the torrent (while it checks its files, say): one more
-                // dial, a few seconds later, and no more.
-                if retried == Retried::Yes {
+                // dial, encrypted.
+                if handshake == Some(Handshook::Yes)
+                    || encrypted
+                    || edge.encryption != PeerEncryption::Prefer
+                    || *stop.borrow()
+                {
                     return;
                 }
-                retried = Retried::Yes;
-                tokio::select! {
-                    () = tokio::time::sleep(DIAL_RETRY) => {}
-                    () = stopped(&mut stop) => return,
-                }
+                encrypted = true;
             }
         });
     }
